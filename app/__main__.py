@@ -1,0 +1,5 @@
+"""``python -m app`` = ``atelier``."""
+
+from app.cli import main
+
+main()

@@ -1,0 +1,204 @@
+"""Planning a batch: spreadsheet rows or a batch config → validated ``JobSpec``s.
+
+Everything that can be wrong is found here, before anything is stored or sent: unknown
+placeholders, empty values, unsafe or duplicate file names, and settings the provider's model
+does not support. Errors name the field (``jobs[1].size``), the row (``row 4, line 5``) or the
+column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.errors import InputError
+from app.models import BatchConfig, JobDefaults, JobSpec
+from app.pricing import Estimate, PriceTable
+from app.providers.registry import capabilities_of
+from app.tabular import Table
+from app.templates import (
+    Template,
+    UniqueNamer,
+    describe_unknown,
+    format_from_path,
+    safe_relative_path,
+)
+
+
+@dataclass
+class Plan:
+    """Validated jobs, ready to store.
+
+    Attributes:
+        specs: one ``JobSpec`` per job.
+        warnings: things worth a look that do not stop the batch (empty values, renamed files).
+        skipped: rows left out with the reason (e.g. an empty prompt).
+    """
+
+    specs: list[JobSpec]
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def images(self) -> int:
+        """Images the batch will make."""
+        return sum(s.sample_count for s in self.specs)
+
+
+@dataclass(frozen=True)
+class RowPreview:
+    """What one row renders to (for the live preview)."""
+
+    prompt: str
+    negative_prompt: str
+    file_name: str
+    empty: list[str]
+    error: str | None = None
+
+
+def check_templates(headers: list[str], prompt: str, filename: str, negative: str = "") -> list[str]:
+    """Every template problem, as readable sentences (empty list = fine)."""
+    problems: list[str] = []
+    for label, text in (("Prompt", prompt), ("File name", filename), ("Negative prompt", negative)):
+        if not text and label != "Prompt":
+            continue
+        if label == "Prompt" and not text.strip():
+            problems.append("Prompt: the prompt template is empty")
+            continue
+        try:
+            tpl = Template.parse(text, label)
+        except InputError as e:
+            problems.append(str(e))
+            continue
+        unknown = tpl.unknown(headers)
+        if unknown:
+            problems.append(describe_unknown(label, unknown, headers))
+    return problems
+
+
+def preview_row(table: Table, row: int, prompt: str, filename: str, negative: str,
+                output_format: str) -> RowPreview:
+    """Render row ``row`` (0-based) for the preview; template errors come back in ``error``."""
+    problems = check_templates(table.headers, prompt, filename, negative)
+    if problems:
+        return RowPreview("", "", "", [], "; ".join(problems))
+    values = table.row_dict(row)
+    p, e1 = Template.parse(prompt).render(values)
+    n, e2 = Template.parse(negative).render(values) if negative else ("", [])
+    f, e3 = Template.parse(filename).render(values) if filename else (f"row-{row + 1}", [])
+    try:
+        fname = safe_relative_path(f, output_format, f"row {row + 1}")
+    except InputError:
+        fname = safe_relative_path(f"row-{row + 1}", output_format)
+    return RowPreview(p, n, fname, list(dict.fromkeys(e1 + e2 + e3)))
+
+
+def plan_from_table(table: Table, prompt: str, filename: str, negative: str = "",
+                    defaults: JobDefaults | None = None, rows: list[int] | None = None) -> Plan:
+    """One job per row (or per selected row).
+
+    Raises:
+        InputError: unknown placeholders or unbalanced braces (all of them, in one message).
+    """
+    d = defaults or JobDefaults()
+    problems = check_templates(table.headers, prompt, filename, negative)
+    if problems:
+        raise InputError("template", "; ".join(problems))
+    ptpl = Template.parse(prompt, "Prompt")
+    ntpl = Template.parse(negative, "Negative prompt") if negative else None
+    ftpl = Template.parse(filename, "File name") if filename.strip() else None
+    namer = UniqueNamer()
+    plan = Plan([])
+    for i in rows if rows is not None else range(len(table.rows)):
+        line = table.line_numbers[i]
+        where = f"row {i + 1} (line {line})"
+        values = table.row_dict(i)
+        text, empty = ptpl.render(values)
+        neg, empty_n = ntpl.render(values) if ntpl else ("", [])
+        raw_name, empty_f = ftpl.render(values) if ftpl else (f"row-{i + 1}", [])
+        if not text.strip():
+            plan.skipped.append(f"{where}: the prompt is empty, row skipped")
+            continue
+        for col in dict.fromkeys(empty + empty_n + empty_f):
+            plan.warnings.append(f"{where}: column {{{col}}} is empty")
+        try:
+            rel = safe_relative_path(raw_name, d.output_format, where)
+        except InputError as e:
+            rel = safe_relative_path(f"row-{i + 1}", d.output_format)
+            plan.warnings.append(f"{e}; named {rel!r} instead")
+        unique = namer.claim(rel, d.sample_count)
+        if unique != rel:
+            plan.warnings.append(f"{where}: file name {rel!r} already used in this batch; using {unique!r}")
+        plan.specs.append(JobSpec(
+            prompt=text, negative_prompt=neg, output_path=unique, size=d.size, quality=d.quality,
+            output_format=d.output_format, transparent_background=d.transparent_background,
+            moderation=d.moderation, sample_count=d.sample_count, seed=d.seed, row_index=i,
+            row_values={k: v for k, v in values.items() if v}))
+    return plan
+
+
+def plan_from_config(cfg: BatchConfig, where_prefix: str = "") -> Plan:
+    """One job per config job. The output format is the job's ``output_format``, else what the
+    ``output_path`` extension names, else PNG; a mismatching extension is replaced (warned).
+
+    Raises:
+        InputError: an output path that is absolute or escapes the output folder
+            (``jobs[2].output_path``).
+    """
+    namer = UniqueNamer()
+    plan = Plan([], warnings=cfg.warnings())
+    for i, job in enumerate(cfg.jobs):
+        where = f"{where_prefix}jobs[{i}].output_path"
+        fmt = job.output_format or format_from_path(job.output_path) or "png"
+        rel = safe_relative_path(job.output_path, fmt, where)
+        if rel != job.output_path.replace("\\", "/"):
+            plan.warnings.append(f"jobs[{i}].output_path: writing {rel!r} (asked {job.output_path!r}, format {fmt})")
+        unique = namer.claim(rel, job.sample_count)
+        if unique != rel:
+            plan.warnings.append(f"jobs[{i}].output_path: {rel!r} already used in this batch; using {unique!r}")
+        plan.specs.append(JobSpec(
+            prompt=job.prompt, negative_prompt=job.negative_prompt, output_path=unique, size=job.size,
+            quality=job.quality, output_format=fmt, transparent_background=job.transparent_background,
+            moderation=job.moderation, sample_count=job.sample_count, seed=job.seed))
+    return plan
+
+
+def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> None:
+    """Check every job against the provider's capabilities.
+
+    Raises:
+        InputError: naming the first bad job field (``jobs[1].size``, or ``row 3: size`` for
+            spreadsheet batches), with the count of others.
+    """
+    caps = capabilities_of(provider)
+    info = caps.model(model)
+    if info is None:
+        known = ", ".join(m.id for m in caps.models)
+        raise InputError("model", f"{caps.label} has no model {model!r} (known: {known})")
+    bad: list[tuple[str, str]] = []
+    for i, spec in enumerate(plan.specs):
+        for fld, msg in info.check(spec):
+            if rows and spec.row_index is not None:
+                bad.append((f"row {spec.row_index + 1}: {fld}", msg))
+            else:
+                bad.append((f"jobs[{i}].{fld}", msg))
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise InputError(bad[0][0], bad[0][1] + more)
+
+
+def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec]) -> str:
+    """Identity of a batch: the same jobs, provider, model and output folder give the same
+    fingerprint, so running it again resumes instead of paying again."""
+    h = hashlib.sha256()
+    h.update(json.dumps([provider, model, str(output_dir.resolve())]).encode())
+    for s in specs:
+        h.update(s.model_dump_json(exclude={"row_values", "row_index"}).encode())
+    return h.hexdigest()
+
+
+def estimate(plan: Plan, prices: PriceTable, provider: str, model: str) -> Estimate:
+    """Images × price per image for the plan's model, sizes and qualities."""
+    return prices.estimate(provider, model, [(s.quality, s.size, s.sample_count) for s in plan.specs])

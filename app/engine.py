@@ -1,0 +1,413 @@
+"""The async batch engine: lanes, concurrency, retries, timeouts, pause/resume/cancel.
+
+One ``Engine`` serves the window and the command line. It takes ``pending`` jobs from the
+store, claims each atomically, sends it through the provider's lane, writes its images, and
+records every step in the store before and after it happens, emitting typed events
+(``app.events``) as it goes.
+
+Retries: only for the classes the batch's ``RetryPolicy.retry_on_errors`` names and never for
+``quota``, ``content_policy``, ``invalid_request`` or ``auth``; exponential backoff with full
+jitter (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015), never shorter than the
+server's Retry-After. A 429 holds the whole lane, not only the job that got it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
+from app.events import (
+    BatchFinished,
+    BatchStarted,
+    BatchStateChanged,
+    EventBus,
+    ImageSaved,
+    JobChanged,
+    LaneWaiting,
+)
+from app.models import BatchReport, JobResult, JobSpec, RetryPolicy, RunSettings
+from app.outputs import REPORT_NAME, atomic_write, clean_temp_files, read_metadata, save_image
+from app.pricing import PriceTable
+from app.providers.base import GenerationRequest, GenerationResult, Provider
+from app.store import JobRow, Store
+
+ProviderFactory = Callable[[RunSettings], Provider]
+
+
+def job_key(provider: str, model: str, spec: JobSpec, sample: int) -> str:
+    """Identity of one image: same provider, model, prompt, parameters, seed, sample and path.
+
+    Embedded in the image metadata so that a file found on disk after a crash is adopted
+    only when it really is this image.
+    """
+    ident = [provider, model, spec.prompt, spec.negative_prompt, spec.size, spec.quality,
+             spec.output_format, spec.transparent_background, spec.seed, sample, spec.output_path]
+    return hashlib.sha256(json.dumps(ident, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def backoff_delay(policy: RetryPolicy, retry: int, rng: random.Random) -> float:
+    """Seconds before retry number ``retry`` (1-based): full jitter over the capped exponential."""
+    cap = min(policy.max_delay_ms, policy.retry_delay_ms * (2 ** (retry - 1))) / 1000
+    return rng.uniform(0, cap)
+
+
+class Lane:
+    """Shared state of one provider: when requests may be sent again.
+
+    Attributes:
+        blocked_until: ``loop.time()`` before which nobody sends (set by 429 + Retry-After).
+    """
+
+    def __init__(self, name: str, events: EventBus) -> None:
+        self.name = name
+        self.blocked_until = 0.0
+        self._events = events
+
+    def block(self, seconds: float) -> None:
+        """Hold every request of this lane for ``seconds``."""
+        until = asyncio.get_running_loop().time() + seconds
+        if until > self.blocked_until:
+            self.blocked_until = until
+            self._events.emit(LaneWaiting(self.name, seconds))
+
+    async def wait(self) -> None:
+        """Return once the lane is open."""
+        loop = asyncio.get_running_loop()
+        while (delay := self.blocked_until - loop.time()) > 0:
+            await asyncio.sleep(delay)
+
+
+@dataclass
+class _Run:
+    batch_id: int
+    settings: RunSettings
+    out_dir: Path
+    provider: Provider
+    lane: Lane
+    queue: deque[int] = field(default_factory=deque)
+    unpaused: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[Any] | None = None
+    stop_reason: str | None = None
+    started_wall: str = ""
+    started_mono: float = 0.0
+
+
+class Engine:
+    """Runs batches stored in ``store``.
+
+    Args:
+        store: the SQLite store.
+        provider_factory: builds the provider for a batch's ``RunSettings`` (key lookup lives
+            there, so the engine never sees where a key came from).
+        prices: for costs when a response carries no ``usage``.
+        thumb_dir: thumbnail cache (``None``: no thumbnails).
+        events: the bus every event goes to.
+    """
+
+    def __init__(self, store: Store, provider_factory: ProviderFactory, prices: PriceTable | None = None,
+                 thumb_dir: Path | None = None, events: EventBus | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.store = store
+        self.provider_factory = provider_factory
+        self.prices = prices or PriceTable()
+        self.thumb_dir = thumb_dir
+        self.events = events or EventBus()
+        self.rng = rng or random.Random()
+        self._runs: dict[int, _Run] = {}
+
+    # ---- control ---------------------------------------------------------------------------
+    def is_running(self, batch_id: int) -> bool:
+        """Whether a run of ``batch_id`` is in progress in this engine."""
+        return batch_id in self._runs
+
+    def pause(self, batch_id: int) -> None:
+        """Start no new request (requests in flight finish)."""
+        run = self._runs.get(batch_id)
+        if run and run.unpaused.is_set():
+            run.unpaused.clear()
+            self.store.set_batch_status(batch_id, "paused")
+            self.events.emit(BatchStateChanged(batch_id, "paused"))
+
+    def resume(self, batch_id: int) -> None:
+        """Undo ``pause``."""
+        run = self._runs.get(batch_id)
+        if run and not run.unpaused.is_set():
+            run.unpaused.set()
+            self.store.set_batch_status(batch_id, "running")
+            self.events.emit(BatchStateChanged(batch_id, "running"))
+
+    def cancel(self, batch_id: int, reason: str = "Cancelled by the user.") -> None:
+        """Abort requests in flight; every job not done becomes ``cancelled``."""
+        run = self._runs.get(batch_id)
+        if run and run.task and run.stop_reason is None:
+            run.stop_reason = reason
+            self.events.emit(BatchStateChanged(batch_id, "cancelling"))
+            run.task.cancel()
+
+    def retry(self, batch_id: int, job_ids: list[int]) -> list[int]:
+        """Put failed/cancelled jobs back to ``pending`` (same jobs, new attempts).
+
+        If the batch is running they join its queue; otherwise call ``run`` to work on them.
+        Returns the ids that were reset.
+        """
+        reset = self.store.reset_for_retry(job_ids)
+        for jid in reset:
+            job = self.store.job(jid)
+            self.events.emit(JobChanged(batch_id, jid, "pending", job.attempts, cost=job.cost))
+        run = self._runs.get(batch_id)
+        if run:
+            run.queue.extend(reset)
+        return reset
+
+    # ---- running ---------------------------------------------------------------------------
+    async def run(self, batch_id: int) -> BatchReport:
+        """Work on every pending job of ``batch_id`` until none is left, or cancel/timeout.
+
+        Returns the report (also written to ``<output_dir>/atelier-report.json``).
+        Raises:
+            RuntimeError: the batch is already running in this engine.
+            asyncio.CancelledError: when cancelled from outside (not via ``cancel``): jobs go
+                back to ``pending`` and the batch stays resumable.
+        """
+        if batch_id in self._runs:
+            raise RuntimeError(f"batch {batch_id} is already running")
+        batch = self.store.batch(batch_id)
+        settings = RunSettings.model_validate(batch.settings)
+        provider = self.provider_factory(settings)
+        run = _Run(batch_id, settings, batch.output_dir, provider, Lane(settings.provider, self.events))
+        run.unpaused.set()
+        run.task = asyncio.current_task()
+        run.started_wall = datetime.now(UTC).isoformat(timespec="milliseconds")
+        run.started_mono = time.monotonic()
+        self._runs[batch_id] = run
+        external_cancel = False
+        try:
+            self.store.recover(batch_id)
+            await asyncio.to_thread(clean_temp_files, run.out_dir)
+            await self._adopt_existing(run)
+            pending = self.store.pending_job_ids(batch_id)
+            self.store.set_batch_status(batch_id, "running", started=True)
+            self.events.emit(BatchStarted(batch_id, batch.total, len(pending)))
+            timeout_s = settings.batch_timeout_ms / 1000 if settings.batch_timeout_ms else None
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await self._drain(run)
+            except TimeoutError:
+                run.stop_reason = f"The batch timeout of {timeout_s:g} s was reached; unfinished jobs were cancelled."
+            except asyncio.CancelledError:
+                if run.stop_reason is None:
+                    external_cancel = True
+                    raise
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+        finally:
+            del self._runs[batch_id]
+            with contextlib.suppress(Exception):
+                await asyncio.shield(provider.aclose())
+            if external_cancel:
+                self.store.recover(batch_id)
+                self.store.set_batch_status(batch_id, "paused")
+        if run.stop_reason:
+            for jid in self.store.cancel_unfinished(batch_id, run.stop_reason):
+                job = self.store.job(jid)
+                self.events.emit(JobChanged(batch_id, jid, "cancelled", job.attempts, run.stop_reason,
+                                            "cancelled", job.cost))
+        final = self.store.batch(batch_id)
+        status = "cancelled" if run.stop_reason else ("finished" if not final.unfinished else "paused")
+        self.store.set_batch_status(batch_id, status, finished=True)
+        report = self.report(batch_id, run.started_wall, time.monotonic() - run.started_mono, run.stop_reason)
+        try:
+            await asyncio.to_thread(atomic_write, run.out_dir / REPORT_NAME,
+                                    report.model_dump_json(indent=2).encode("utf-8"))
+        except OutputError as e:
+            report.warnings.append(f"report not written: {e}")
+        self.events.emit(BatchFinished(batch_id, report, run.stop_reason))
+        return report
+
+    async def _drain(self, run: _Run) -> None:
+        while True:
+            ids = self.store.pending_job_ids(run.batch_id)
+            if not ids:
+                return
+            run.queue = deque(ids)
+            n = min(run.settings.concurrency, len(ids))
+            async with asyncio.TaskGroup() as tg:
+                for _ in range(n):
+                    tg.create_task(self._worker(run))
+
+    async def _worker(self, run: _Run) -> None:
+        while run.queue:
+            await run.unpaused.wait()
+            if not run.queue:
+                return
+            jid = run.queue.popleft()
+            if self.store.claim_job(jid):
+                await self._process(run, self.store.job(jid))
+
+    async def _adopt_existing(self, run: _Run) -> None:
+        """Record files a killed run wrote but did not get to record (checked by embedded key)."""
+        s = run.settings
+        for jid in self.store.pending_job_ids(run.batch_id):
+            job = self.store.job(jid)
+            done = self.store.samples_done(jid)
+            for idx, rel in enumerate(job.spec.sample_paths()):
+                path = run.out_dir / rel
+                if idx in done or not path.exists():
+                    continue
+                meta = await asyncio.to_thread(read_metadata, path)
+                if meta and meta.get("job_key") == job_key(s.provider, s.model, job.spec, idx):
+                    self.store.add_image(jid, idx, path.resolve(), None, adopted=True)
+                    done.add(idx)
+            if len(done) == job.spec.sample_count:
+                self.store.set_job_status(jid, "completed")
+
+    def _cost(self, run: _Run, spec: JobSpec, result: GenerationResult) -> float | None:
+        s = run.settings
+        if result.usage:
+            usd = self.prices.cost_from_usage(s.provider, s.model, result.usage)
+            if usd is not None:
+                return usd
+        entry = self.prices.lookup(s.provider, s.model, spec.quality, spec.size)
+        return None if entry is None else round(entry.usd_per_image * len(result.images), 6)
+
+    def _should_retry(self, policy: RetryPolicy, err: ProviderError, retries: int) -> bool:
+        if err.error_class in NEVER_RETRIED or err.retryable is False:
+            return False
+        if retries >= policy.max_retries:
+            return False
+        return err.retryable is True or err.error_class in policy.retry_on_errors
+
+    async def _process(self, run: _Run, job: JobRow) -> None:
+        s, spec, jid = run.settings, job.spec, job.id
+        info = run.provider.capabilities.model(s.model)
+        per_request = info.max_samples_per_request if info else 1
+        done = self.store.samples_done(jid)
+        started = time.monotonic()
+        retries = 0
+        attempts = job.attempts
+
+        def elapsed_ms() -> int:
+            return int((time.monotonic() - started) * 1000)
+
+        while True:
+            remaining = [i for i in range(spec.sample_count) if i not in done]
+            if not remaining:
+                self.store.set_job_status(jid, "completed", duration_ms=elapsed_ms())
+                self.events.emit(JobChanged(run.batch_id, jid, "completed", attempts,
+                                            cost=self.store.job(jid).cost, duration_ms=elapsed_ms()))
+                return
+            await run.lane.wait()
+            await run.unpaused.wait()
+            batch_idx = remaining[:per_request]
+            req = GenerationRequest(
+                model=s.model, prompt=spec.prompt, size=spec.size, quality=spec.quality,
+                output_format=spec.output_format, n=len(batch_idx), negative_prompt=spec.negative_prompt,
+                transparent_background=spec.transparent_background, moderation=spec.moderation,
+                seed=spec.seed, first_sample=batch_idx[0], row_values=spec.row_values)
+            attempt_id, attempts = self.store.start_attempt(jid)
+            self.events.emit(JobChanged(run.batch_id, jid, "running", attempts, cost=self.store.job(jid).cost))
+            err: ProviderError | None = None
+            try:
+                async with asyncio.timeout(s.job_timeout_ms / 1000):
+                    result = await run.provider.generate(req)
+            except TimeoutError:
+                err = ProviderError(ErrorClass.TIMEOUT, f"No answer within the job timeout of "
+                                    f"{s.job_timeout_ms / 1000:g} s; the request was cancelled.")
+            except ProviderError as e:
+                err = e
+            if err is None:
+                cost = self._cost(run, spec, result)
+                self.store.add_cost(jid, cost)
+                saved = 0
+                for idx, image in zip(batch_idx, result.images, strict=False):
+                    meta = {
+                        "generator": f"Atelier {__version__}", "provider": s.provider, "model": s.model,
+                        "prompt": spec.prompt, "negative_prompt": spec.negative_prompt, "size": spec.size,
+                        "quality": spec.quality, "output_format": spec.output_format,
+                        "seed": image.seed if image.seed is not None else spec.seed, "sample": idx + 1,
+                        "job_key": job_key(s.provider, s.model, spec, idx),
+                        "revised_prompt": result.revised_prompt,
+                    }
+                    rel = spec.sample_paths()[idx]
+                    try:
+                        path, thumb = await asyncio.to_thread(
+                            save_image, run.out_dir, rel, image.data, spec.output_format, meta, self.thumb_dir)
+                    except ProviderError as e:
+                        err = e
+                        break
+                    except OutputError as e:
+                        self.store.finish_attempt(attempt_id, "error", error=str(e), error_type="output",
+                                                  images=saved, cost=cost)
+                        self.store.set_job_status(jid, "failed", error=str(e), error_type=ErrorClass.OUTPUT.value,
+                                                  duration_ms=elapsed_ms())
+                        self.events.emit(JobChanged(run.batch_id, jid, "failed", attempts, str(e), "output",
+                                                    self.store.job(jid).cost, elapsed_ms()))
+                        return
+                    self.store.add_image(jid, idx, path, thumb)
+                    done.add(idx)
+                    saved += 1
+                    self.events.emit(ImageSaved(run.batch_id, jid, idx, str(path), str(thumb) if thumb else None))
+                self.store.finish_attempt(attempt_id, "ok" if err is None else "error", images=saved, cost=cost,
+                                          error=err.message if err else None,
+                                          error_type=err.error_class.value if err else None)
+                if err is None:
+                    continue
+            else:
+                self.store.finish_attempt(attempt_id, "error", error=err.message, error_type=err.error_class.value,
+                                          http_status=err.status)
+            if not self._should_retry(s.retry_policy, err, retries):
+                self.store.set_job_status(jid, "failed", error=err.message, error_type=err.error_class.value,
+                                          duration_ms=elapsed_ms())
+                self.events.emit(JobChanged(run.batch_id, jid, "failed", attempts, err.message,
+                                            err.error_class.value, self.store.job(jid).cost, elapsed_ms()))
+                return
+            retries += 1
+            delay = max(backoff_delay(s.retry_policy, retries, self.rng), err.retry_after_s or 0.0)
+            if err.error_class is ErrorClass.RATE_LIMIT:
+                run.lane.block(delay)
+            self.store.set_job_status(jid, "waiting", error=err.message, error_type=err.error_class.value)
+            self.events.emit(JobChanged(run.batch_id, jid, "waiting", attempts, err.message,
+                                        err.error_class.value, self.store.job(jid).cost, retry_in_s=delay))
+            await asyncio.sleep(delay)
+
+    # ---- reporting -------------------------------------------------------------------------
+    def report(self, batch_id: int, started_at: str | None = None, duration_s: float | None = None,
+               reason: str | None = None) -> BatchReport:
+        """The report of ``batch_id`` as it stands (see ``BatchReport``)."""
+        batch = self.store.batch(batch_id)
+        results: list[JobResult] = []
+        total_cost: float | None = 0.0
+        for job in self.store.jobs(batch_id):
+            paths = self.store.image_paths(job.id)
+            results.append(JobResult(
+                job_id=job.id, prompt=job.spec.prompt, status=job.status,
+                output_path=paths[0] if paths else None, output_paths=paths, error=job.error,
+                error_type=job.error_type, attempts=job.attempts, duration_ms=job.duration_ms, cost=job.cost))
+            if job.cost is None:
+                total_cost = None
+            elif total_cost is not None:
+                total_cost += job.cost
+        counts = batch.counts
+        return BatchReport(
+            batch_id=batch_id, provider=batch.provider, model=batch.model, total=batch.total,
+            succeeded=counts.get("completed", 0), failed=counts.get("failed", 0),
+            cancelled=counts.get("cancelled", 0), pending=batch.unfinished, results=results,
+            started_at=started_at or batch.started_at,
+            finished_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            total_duration_ms=int(duration_s * 1000) if duration_s is not None else None,
+            estimated_cost=batch.estimated_cost,
+            total_cost=round(total_cost, 6) if total_cost is not None else None,
+            stopped_reason=reason, warnings=batch.warnings)

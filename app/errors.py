@@ -1,0 +1,94 @@
+"""One typed error hierarchy for everything a provider call can end in.
+
+The classes follow ``design.md`` ("Engine contract"). Batch configs name them in
+``retry_policy.retry_on_errors``; ``quota``, ``content_policy``, ``invalid_request`` and
+``auth`` are never retried whatever the policy says.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorClass(StrEnum):
+    """The common error classes every provider maps its failures onto."""
+
+    RATE_LIMIT = "rate_limit"
+    QUOTA = "quota"
+    TIMEOUT = "timeout"
+    SERVER_ERROR = "server_error"
+    NETWORK = "network"
+    CONTENT_POLICY = "content_policy"
+    INVALID_REQUEST = "invalid_request"
+    AUTH = "auth"
+    PAYMENT_REQUIRED = "payment_required"
+    OUTPUT = "output"  # our side: disk full, read-only folder, undecodable image
+
+
+#: Classes that no retry policy may retry: retrying them costs money or time and cannot succeed.
+NEVER_RETRIED: frozenset[ErrorClass] = frozenset(
+    {ErrorClass.QUOTA, ErrorClass.CONTENT_POLICY, ErrorClass.INVALID_REQUEST, ErrorClass.AUTH}
+)
+
+#: The default ``retry_on_errors`` when a batch config gives none.
+DEFAULT_RETRYABLE: tuple[ErrorClass, ...] = (
+    ErrorClass.RATE_LIMIT,
+    ErrorClass.TIMEOUT,
+    ErrorClass.SERVER_ERROR,
+    ErrorClass.NETWORK,
+)
+
+
+class AtelierError(Exception):
+    """Base class of every error Atelier raises on purpose."""
+
+
+class InputError(AtelierError):
+    """Bad user input: a file, row, column or field is named in ``where``.
+
+    Attributes:
+        where: the place, e.g. ``"jobs[1].size"``, ``"shop.csv line 12"`` or ``"column 'SKU'"``.
+    """
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+        self.message = message
+
+
+class ProviderError(AtelierError):
+    """A failed provider call, already classified.
+
+    Attributes:
+        error_class: the common class (drives retry decisions).
+        message: a sentence a designer can act on (never contains the API key).
+        status: the HTTP status, when there was a response.
+        retry_after_s: the wait the server asked for, in seconds, if any.
+        code: the provider's machine-readable code (e.g. ``moderation_blocked``).
+        retryable: an explicit server verdict (OpenAI ``x-should-retry``), overriding policy.
+    """
+
+    def __init__(
+        self,
+        error_class: ErrorClass,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        code: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.message = message
+        self.status = status
+        self.retry_after_s = retry_after_s
+        self.code = code
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class OutputError(AtelierError):
+    """Writing an image or report failed (full disk, read-only folder, bad image bytes)."""

@@ -1,0 +1,97 @@
+"""The engine's typed event stream, consumed by the window and by the command line alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.models import BatchReport
+
+
+@dataclass(frozen=True)
+class BatchStarted:
+    """A run of batch ``batch_id`` began; ``pending`` jobs will be worked on."""
+
+    batch_id: int
+    total: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class JobChanged:
+    """A job's stored state changed.
+
+    Attributes:
+        status: pending, running, waiting, completed, failed or cancelled.
+        attempts: requests sent for this job so far.
+        cost: USD spent on it (``None`` = partly unknown).
+        duration_ms: wall time of its last processing.
+        retry_in_s: for ``waiting``: seconds until the next attempt.
+    """
+
+    batch_id: int
+    job_id: int
+    status: str
+    attempts: int
+    error: str | None = None
+    error_type: str | None = None
+    cost: float | None = 0.0
+    duration_ms: int | None = None
+    retry_in_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ImageSaved:
+    """An image file was written (``thumb`` is its cached thumbnail, if made)."""
+
+    batch_id: int
+    job_id: int
+    sample_index: int
+    path: str
+    thumb: str | None
+
+
+@dataclass(frozen=True)
+class LaneWaiting:
+    """A provider lane holds all requests for ``seconds`` (after a 429 with Retry-After)."""
+
+    provider: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BatchStateChanged:
+    """Running, paused, cancelling…"""
+
+    batch_id: int
+    state: str
+
+
+@dataclass(frozen=True)
+class BatchFinished:
+    """The run ended (all done, cancelled or timed out); ``report`` is what was written."""
+
+    batch_id: int
+    report: BatchReport
+    reason: str | None = None
+
+
+Event = BatchStarted | JobChanged | ImageSaved | LaneWaiting | BatchStateChanged | BatchFinished
+
+
+@dataclass
+class EventBus:
+    """Synchronous fan-out: subscribers run on the engine's event-loop thread and must be quick
+    (the window's adapter only queues and coalesces)."""
+
+    subscribers: list[Callable[[Event], None]] = field(default_factory=list)
+
+    def subscribe(self, fn: Callable[[Event], None]) -> Callable[[], None]:
+        """Add ``fn``; returns a function that removes it."""
+        self.subscribers.append(fn)
+        return lambda: self.subscribers.remove(fn)
+
+    def emit(self, event: Event) -> None:
+        """Deliver ``event`` to every subscriber."""
+        for fn in list(self.subscribers):
+            fn(event)

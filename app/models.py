@@ -1,0 +1,243 @@
+"""Pydantic models: what a batch is made of, how it is configured, and what it reports.
+
+``BatchConfig`` reads the batch-config JSON format of ``shared/data/batch-configs/``
+(``jobs[]`` with prompt, output_path, size, quality, output_format, transparent_background,
+moderation, sample_count; ``output_dir``, ``max_concurrent``, ``timeout`` in ms,
+``retry_policy``). Unknown keys are kept and reported as warnings, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from app.errors import DEFAULT_RETRYABLE, ErrorClass, InputError
+
+OutputFormat = Literal["png", "jpeg", "webp"]
+JobStatus = Literal["pending", "running", "waiting", "completed", "failed", "cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+
+_SIZE_RE = re.compile(r"^(auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4})$")
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    """``"1536x1024"`` → ``(1536, 1024)``; ``"auto"`` → ``(1024, 1024)``.
+
+    Raises:
+        ValueError: when the text is not ``WxH`` or ``auto``.
+    """
+    if size == "auto":
+        return (1024, 1024)
+    if not _SIZE_RE.match(size):
+        raise ValueError(f"size must look like 1024x1024 or be 'auto', got {size!r}")
+    w, h = size.split("x")
+    return int(w), int(h)
+
+
+class RetryPolicy(BaseModel):
+    """When and how fast a failed attempt is tried again.
+
+    Waits are exponential with full jitter: ``uniform(0, min(max_delay_ms, retry_delay_ms·2ⁿ))``
+    for the n-th retry, and never shorter than a server's Retry-After.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_retries: int = Field(default=3, ge=0, le=20)
+    retry_delay_ms: int = Field(default=1000, ge=0, le=600_000)
+    max_delay_ms: int = Field(default=60_000, ge=0, le=3_600_000)
+    retry_on_errors: list[ErrorClass] = Field(default_factory=lambda: list(DEFAULT_RETRYABLE))
+
+
+class JobSpec(BaseModel):
+    """One job: one prompt, ``sample_count`` images, each its own file.
+
+    ``output_path`` is relative to the batch output folder and already safe (see
+    ``app.templates.safe_relative_path``); with ``sample_count`` > 1 the files are
+    ``stem-1.ext`` … ``stem-N.ext``. ``row_values`` holds the spreadsheet row the job came from
+    (the draft provider draws them; nothing is sent to a paid provider from it).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=32_000)
+    negative_prompt: str = ""
+    output_path: str
+    size: str = "1024x1024"
+    quality: str = "auto"
+    output_format: OutputFormat = "png"
+    transparent_background: bool = False
+    moderation: Literal["auto", "low"] = "auto"
+    sample_count: int = Field(default=1, ge=1, le=10)
+    seed: int | None = Field(default=None, ge=0, le=4_294_967_294)
+    row_index: int | None = None
+    row_values: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("size")
+    @classmethod
+    def _check_size(cls, v: str) -> str:
+        parse_size(v)
+        return v
+
+    def sample_paths(self) -> list[str]:
+        """Relative file paths of every sample, in sample order."""
+        if self.sample_count == 1:
+            return [self.output_path]
+        p = Path(self.output_path)
+        return [str(p.with_name(f"{p.stem}-{i}{p.suffix}")) for i in range(1, self.sample_count + 1)]
+
+
+class ConfigJob(BaseModel):
+    """A job as written in a batch-config file (before path resolution)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    prompt: str = Field(min_length=1, max_length=32_000)
+    negative_prompt: str = ""
+    output_path: str = Field(min_length=1)
+    size: str = "1024x1024"
+    quality: str = "auto"
+    output_format: OutputFormat | None = None
+    transparent_background: bool = False
+    moderation: Literal["auto", "low"] = "auto"
+    sample_count: int = Field(default=1, ge=1, le=10)
+    seed: int | None = Field(default=None, ge=0, le=4_294_967_294)
+
+    @field_validator("size")
+    @classmethod
+    def _check_size(cls, v: str) -> str:
+        parse_size(v)
+        return v
+
+
+class BatchConfig(BaseModel):
+    """A batch-config file. ``timeout`` is the whole batch's limit in milliseconds."""
+
+    model_config = ConfigDict(extra="allow")
+
+    jobs: list[ConfigJob] = Field(min_length=1)
+    output_dir: str = "./generated-images"
+    max_concurrent: int = Field(default=4, ge=1, le=64)
+    timeout: int | None = Field(default=None, ge=1)
+    job_timeout: int | None = Field(default=None, ge=1)
+    retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
+    provider: str | None = None
+    model: str | None = None
+
+    def warnings(self) -> list[str]:
+        """Unknown keys, named by place (``jobs[2].colour``): kept, reported, never fatal."""
+        out = [f"{k}: unknown key, ignored" for k in (self.model_extra or {})]
+        for i, job in enumerate(self.jobs):
+            out += [f"jobs[{i}].{k}: unknown key, ignored" for k in (job.model_extra or {})]
+        return out
+
+
+def loc_to_str(loc: tuple[int | str, ...]) -> str:
+    """Pydantic's ``('jobs', 1, 'size')`` → ``jobs[1].size``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def load_batch_config(path: Path) -> BatchConfig:
+    """Read and validate a batch-config JSON file.
+
+    Raises:
+        InputError: naming the file and the first bad field, e.g. ``cfg.json: jobs[1].size: …``.
+    """
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError as e:
+        raise InputError(str(path), "file not found") from e
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path} line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}") from e
+    except UnicodeDecodeError as e:
+        raise InputError(str(path), "not UTF-8 text") from e
+    try:
+        return BatchConfig.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = loc_to_str(tuple(first["loc"])) or "(top level)"
+        extra = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise InputError(f"{path}: {where}", f"{first['msg']}{extra}") from e
+
+
+class JobResult(BaseModel):
+    """One job's line in the report (field names are the CLI's JSON contract)."""
+
+    job_id: int
+    prompt: str
+    status: str
+    output_path: str | None
+    output_paths: list[str]
+    error: str | None
+    error_type: str | None
+    attempts: int
+    duration_ms: int | None
+    cost: float | None
+
+
+class BatchReport(BaseModel):
+    """The report written next to the images and printed by ``atelier run --format json``.
+
+    Costs are USD; ``estimated_cost``/``total_cost`` are ``None`` when a price is unknown.
+    """
+
+    batch_id: int
+    provider: str
+    model: str
+    total: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    pending: int = 0
+    results: list[JobResult]
+    started_at: str | None
+    finished_at: str | None
+    total_duration_ms: int | None
+    estimated_cost: float | None
+    total_cost: float | None
+    stopped_reason: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class JobDefaults(BaseModel):
+    """Per-batch image settings applied to every row of a spreadsheet batch."""
+
+    size: str = "1024x1024"
+    quality: str = "auto"
+    output_format: OutputFormat = "png"
+    transparent_background: bool = False
+    moderation: Literal["auto", "low"] = "auto"
+    sample_count: int = Field(default=1, ge=1, le=10)
+    seed: int | None = Field(default=None, ge=0, le=4_294_967_294)
+
+    @field_validator("size")
+    @classmethod
+    def _check_size(cls, v: str) -> str:
+        parse_size(v)
+        return v
+
+
+class RunSettings(BaseModel):
+    """How a batch runs; stored with the batch so a resume behaves the same.
+
+    Times are milliseconds. ``batch_timeout_ms`` bounds the whole run; ``job_timeout_ms``
+    bounds one request (both really cancel in-flight requests).
+    """
+
+    provider: str = "draft"
+    model: str = "draft"
+    concurrency: int = Field(default=4, ge=1, le=64)
+    job_timeout_ms: int = Field(default=300_000, ge=1)
+    batch_timeout_ms: int | None = Field(default=None, ge=1)
+    retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
+    base_url: str | None = None

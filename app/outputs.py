@@ -1,0 +1,218 @@
+"""Writing results: validated images in the requested format, with metadata, atomically.
+
+* The image is decoded with Pillow first: a truncated or undecodable image never reaches disk.
+* It is converted when the provider returned another format than the one requested.
+* Prompt and parameters are embedded: a PNG ``iTXt`` chunk ``atelier`` (and ``parameters``
+  for tools that read AUTOMATIC1111-style text), EXIF ``UserComment`` (UTF-16) and an ASCII-safe
+  ``ImageDescription`` for JPEG and WebP. Never the API key: metadata is built from the
+  job only.
+* Files are written to a temporary name in the same folder, fsynced, then renamed, so a
+  crash leaves either the old state or the whole file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import io
+import json
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+from PIL.ExifTags import IFD
+
+from app.errors import ErrorClass, OutputError, ProviderError
+
+Image.MAX_IMAGE_PIXELS = 64_000_000  # 8K square; above this a response is refused, not decoded
+TMP_SUFFIX = ".atelier-tmp"
+REPORT_NAME = "atelier-report.json"
+THUMB_SIZE = 256
+_PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+
+
+def _png_itxt(keyword: str, text: str) -> bytes:
+    data = keyword.encode("latin-1") + b"\x00\x00\x00\x00\x00" + text.encode("utf-8")
+    return struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+
+
+def _png_with_text(png: bytes, chunks: dict[str, str]) -> bytes:
+    """Insert ``iTXt`` chunks just before ``IEND``, without re-encoding the pixels."""
+    iend = png.rfind(b"IEND")
+    if iend < 4:
+        raise ValueError("no IEND chunk")
+    at = iend - 4
+    extra = b"".join(_png_itxt(k, v) for k, v in chunks.items())
+    return png[:at] + extra + png[at:]
+
+
+def _parameters_text(meta: dict[str, Any]) -> str:
+    lines = [str(meta.get("prompt", ""))]
+    if meta.get("negative_prompt"):
+        lines.append(f"Negative prompt: {meta['negative_prompt']}")
+    keys = ("provider", "model", "size", "quality", "seed")
+    lines.append(", ".join(f"{k.capitalize()}: {meta[k]}" for k in keys if meta.get(k) is not None))
+    return "\n".join(lines)
+
+
+def encode_image(data: bytes, output_format: str, meta: dict[str, Any]) -> tuple[bytes, Image.Image]:
+    """Validate ``data``, convert it to ``output_format`` and embed ``meta``.
+
+    Returns:
+        ``(file_bytes, decoded_image)``; the image is loaded (for the thumbnail).
+    Raises:
+        ProviderError: ``server_error`` when the bytes are not a complete image (a retry of the
+            request may succeed).
+    """
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
+        raise ProviderError(ErrorClass.SERVER_ERROR,
+                            f"The provider sent an image that cannot be decoded ({e}).") from e
+    src = (img.format or "").upper()
+    meta_json = json.dumps(meta, ensure_ascii=False, sort_keys=True)
+    want = _PIL_FORMAT[output_format]
+    if want == "PNG":
+        if src == "PNG":
+            out = data
+        else:
+            buf = io.BytesIO()
+            img.save(buf, "PNG", compress_level=6)
+            out = buf.getvalue()
+        return _png_with_text(out, {"atelier": meta_json, "parameters": _parameters_text(meta)}), img
+    exif = Image.Exif()
+    exif[0x0131] = "Atelier"
+    exif[0x010E] = json.dumps(meta.get("prompt", ""), ensure_ascii=True)
+    exif.get_ifd(IFD.Exif)[0x9286] = b"UNICODE\x00" + meta_json.encode("utf-16-be")
+    buf = io.BytesIO()
+    if want == "JPEG":
+        rgb = img if img.mode == "RGB" else img.convert("RGB")
+        if src == "JPEG":
+            img.save(buf, "JPEG", quality="keep", exif=exif)
+        else:
+            rgb.save(buf, "JPEG", quality=92, exif=exif)
+    else:
+        lossless = src == "PNG"
+        img.save(buf, "WEBP", quality=92, lossless=lossless, exif=exif)
+    return buf.getvalue(), img
+
+
+def read_metadata(path: Path) -> dict[str, Any] | None:
+    """The ``atelier`` metadata embedded in an image written by Atelier, else ``None``."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            text = getattr(img, "text", {}) or {}
+            if "atelier" in text:
+                return dict(json.loads(text["atelier"]))
+            raw = img.getexif().get_ifd(IFD.Exif).get(0x9286)
+    except (OSError, ValueError, SyntaxError):
+        return None
+    if isinstance(raw, bytes) and raw.startswith(b"UNICODE\x00"):
+        try:
+            return dict(json.loads(raw[8:].decode("utf-16-be")))
+        except (UnicodeDecodeError, ValueError):
+            return None
+    return None
+
+
+def _describe_os_error(e: OSError, path: Path) -> str:
+    if e.errno == errno.ENOSPC:
+        return f"The disk is full: cannot write {path}. Free some space, then resume the batch."
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"No permission to write {path} (read-only or protected folder)."
+    if e.errno == errno.ENOENT:
+        return f"The folder {path.parent} no longer exists."
+    return f"Cannot write {path}: {e.strerror or e}"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
+
+    Raises:
+        OutputError: with a readable reason (disk full, read-only, folder gone); no partial
+            file or temporary file is left behind.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OutputError(_describe_os_error(e, path)) from e
+
+
+def thumbnail_path(image_path: Path, cache_dir: Path) -> Path:
+    """Where the thumbnail of ``image_path`` lives in ``cache_dir`` (keyed by absolute path)."""
+    digest = hashlib.sha1(str(image_path.resolve()).encode("utf-8")).hexdigest()[:24]
+    return cache_dir / digest[:2] / f"{digest}.png"
+
+
+def write_thumbnail(img: Image.Image, image_path: Path, cache_dir: Path) -> Path | None:
+    """Write a ≤256 px PNG thumbnail for ``image_path``; a failure only costs the thumbnail."""
+    dest = thumbnail_path(image_path, cache_dir)
+    try:
+        thumb = img.copy()
+        thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
+        buf = io.BytesIO()
+        thumb.save(buf, "PNG", compress_level=1)
+        atomic_write(dest, buf.getvalue())
+        return dest
+    except (OSError, OutputError, ValueError):
+        return None
+
+
+def ensure_thumbnail(image_path: Path, cache_dir: Path) -> Path | None:
+    """The cached thumbnail of ``image_path``, made now if missing or older than the image."""
+    dest = thumbnail_path(image_path, cache_dir)
+    try:
+        if dest.exists() and dest.stat().st_mtime >= image_path.stat().st_mtime:
+            return dest
+        with Image.open(image_path) as img:
+            img.draft("RGB", (THUMB_SIZE * 2, THUMB_SIZE * 2))  # fast JPEG downscale on decode
+            img.load()
+            return write_thumbnail(img, image_path, cache_dir)
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+def save_image(out_dir: Path, rel_path: str, data: bytes, output_format: str,
+               meta: dict[str, Any], thumb_dir: Path | None) -> tuple[Path, Path | None]:
+    """Encode, write atomically and thumbnail one image (blocking: run it in a thread).
+
+    Returns:
+        ``(image_path, thumbnail_path or None)``.
+    Raises:
+        ProviderError: undecodable image (see ``encode_image``).
+        OutputError: the path escapes ``out_dir`` or the write failed.
+    """
+    root = out_dir.resolve()
+    dest = (root / rel_path).resolve()
+    if not dest.is_relative_to(root):
+        raise OutputError(f"{rel_path!r} points outside the output folder {root}.")
+    file_bytes, img = encode_image(data, output_format, meta)
+    atomic_write(dest, file_bytes)
+    thumb = write_thumbnail(img, dest, thumb_dir) if thumb_dir is not None else None
+    return dest, thumb
+
+
+def clean_temp_files(out_dir: Path) -> int:
+    """Remove temporary files a killed run left in ``out_dir``; returns how many."""
+    n = 0
+    if not out_dir.exists():
+        return 0
+    for p in out_dir.rglob(f"*{TMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+            n += 1
+    return n

@@ -1,0 +1,194 @@
+"""Prices with their date and source, estimates before a run and actual cost after it.
+
+Every entry carries ``as_of`` and ``source``. A price that is not in the table is *unknown*
+(``None``), never $0: the estimate then says how many images have no price. Users can override
+or add entries in ``ATELIER_HOME/prices.json`` (a list of objects with the ``PriceEntry`` fields).
+Source of the built-in figures: ``shared/docs/providers.md`` (OpenAI pricing page as captured
+2026-08; tags [V]/[3P] kept in ``source``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from app.errors import InputError
+
+
+class PriceEntry(BaseModel):
+    """USD per image for one provider/model/quality/size (``"*"`` matches any)."""
+
+    provider: str
+    model: str
+    quality: str = "*"
+    size: str = "*"
+    usd_per_image: float = Field(ge=0)
+    as_of: str
+    source: str
+
+
+class TokenPrice(BaseModel):
+    """USD per 1M tokens, used to bill from a response's ``usage`` (``None`` = unknown)."""
+
+    provider: str
+    model: str
+    text_in: float | None
+    image_in: float | None
+    image_out: float | None
+    as_of: str
+    source: str
+
+
+_OPENAI_SRC = "OpenAI pricing page via shared/docs/providers.md"
+_AS_OF = "2026-08"
+
+
+def _openai_grid(model: str, grid: dict[str, tuple[float, float]], tag: str) -> list[PriceEntry]:
+    out: list[PriceEntry] = []
+    for quality, (square, tall) in grid.items():
+        out.append(PriceEntry(provider="openai", model=model, quality=quality, size="1024x1024",
+                              usd_per_image=square, as_of=_AS_OF, source=f"{_OPENAI_SRC} {tag}"))
+        for size in ("1024x1536", "1536x1024"):
+            out.append(PriceEntry(provider="openai", model=model, quality=quality, size=size,
+                                  usd_per_image=tall, as_of=_AS_OF, source=f"{_OPENAI_SRC} {tag}"))
+    return out
+
+
+BUILTIN_PRICES: list[PriceEntry] = [
+    PriceEntry(provider="draft", model="*", usd_per_image=0.0, as_of="2026-11",
+               source="offline placeholder rendered locally"),
+    *_openai_grid("gpt-image-1", {"low": (0.011, 0.016), "medium": (0.042, 0.063), "high": (0.167, 0.25)}, "[V]"),
+    *_openai_grid("gpt-image-1-mini", {"low": (0.005, 0.006), "medium": (0.011, 0.015), "high": (0.036, 0.052)}, "[V]"),
+    *_openai_grid("gpt-image-1.5", {"low": (0.009, 0.013), "medium": (0.034, 0.05), "high": (0.133, 0.20)}, "[3P]"),
+]
+
+BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
+    TokenPrice(provider="openai", model="gpt-image-1", text_in=5, image_in=10, image_out=40,
+               as_of=_AS_OF, source=f"{_OPENAI_SRC} [V]"),
+    TokenPrice(provider="openai", model="gpt-image-1-mini", text_in=2, image_in=2.5, image_out=8,
+               as_of=_AS_OF, source=f"{_OPENAI_SRC} [V]"),
+    TokenPrice(provider="openai", model="gpt-image-1.5", text_in=None, image_in=8, image_out=32,
+               as_of=_AS_OF, source=f"{_OPENAI_SRC} [3P]; text-in unverified"),
+]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A batch estimate. ``total_usd`` is ``None`` when any image has no known price.
+
+    Attributes:
+        images: images the batch will make (jobs × sample count).
+        priced_usd: the sum over images whose price is known.
+        unknown_images: images without a known price.
+        sources: the price entries used, as ``"model quality size: $x (as_of, source)"``.
+    """
+
+    images: int
+    priced_usd: float
+    unknown_images: int
+    sources: tuple[str, ...]
+
+    @property
+    def total_usd(self) -> float | None:
+        """The full estimate in USD, or ``None`` when some price is unknown."""
+        return None if self.unknown_images else round(self.priced_usd, 6)
+
+    def describe(self) -> str:
+        """``"12 images · $0.408"`` or ``"12 images · ≥ $0.20 + 5 images at an unknown price"``."""
+        if self.unknown_images == self.images:
+            return f"{self.images} images · price unknown"
+        if self.unknown_images:
+            return (f"{self.images} images · ≥ ${self.priced_usd:.3f} + {self.unknown_images} "
+                    "images at an unknown price")
+        return f"{self.images} images · ${self.priced_usd:.3f}"
+
+
+class PriceTable:
+    """Looks prices up; user overrides take precedence over built-ins."""
+
+    def __init__(self, entries: list[PriceEntry] | None = None,
+                 token_prices: list[TokenPrice] | None = None) -> None:
+        self.entries = list(entries if entries is not None else BUILTIN_PRICES)
+        self.token_prices = list(token_prices if token_prices is not None else BUILTIN_TOKEN_PRICES)
+
+    @classmethod
+    def load(cls, overrides: Path | None) -> PriceTable:
+        """Built-ins plus the entries of ``overrides`` (a JSON list), if the file exists.
+
+        Raises:
+            InputError: naming the file and entry when an override is malformed.
+        """
+        table = cls()
+        if overrides is None or not overrides.exists():
+            return table
+        try:
+            raw = json.loads(overrides.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise InputError(str(overrides), f"cannot read price overrides: {e}") from e
+        if not isinstance(raw, list):
+            raise InputError(str(overrides), "price overrides must be a JSON list")
+        for i, item in enumerate(raw):
+            try:
+                table.entries.insert(0, PriceEntry.model_validate(item))
+            except ValidationError as e:
+                raise InputError(f"{overrides}: [{i}]", str(e.errors()[0]["msg"])) from e
+        return table
+
+    def lookup(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
+        """The first entry matching exactly or by ``"*"``; ``None`` when unknown.
+
+        ``quality="auto"`` has no fixed price (the provider picks), so it is unknown unless an
+        entry says ``"auto"`` or ``"*"``.
+        """
+        for e in self.entries:
+            if (e.provider == provider and e.model in (model, "*") and e.quality in (quality, "*")
+                    and e.size in (size, "*")):
+                return e
+        return None
+
+    def estimate(self, provider: str, model: str, jobs: list[tuple[str, str, int]]) -> Estimate:
+        """Estimate ``jobs`` given as ``(quality, size, images)`` triples."""
+        priced = 0.0
+        unknown = 0
+        total = 0
+        used: dict[str, str] = {}
+        for quality, size, n in jobs:
+            total += n
+            e = self.lookup(provider, model, quality, size)
+            if e is None:
+                unknown += n
+                continue
+            priced += e.usd_per_image * n
+            used[f"{e.model} {e.quality} {e.size}"] = (
+                f"{e.model} {e.quality} {e.size}: ${e.usd_per_image} ({e.as_of}, {e.source})")
+        return Estimate(total, priced, unknown, tuple(used.values()))
+
+    def cost_from_usage(self, provider: str, model: str, usage: dict[str, object]) -> float | None:
+        """USD billed for one response from its ``usage`` block (OpenAI Images format).
+
+        Returns ``None`` when the model's token prices (or the usage fields) are unknown.
+        """
+        tp = next((t for t in self.token_prices if t.provider == provider and t.model == model), None)
+        if tp is None:
+            return None
+        try:
+            out_tokens = int(usage.get("output_tokens", 0))  # type: ignore[call-overload]
+            details = usage.get("input_tokens_details") or {}
+            if isinstance(details, dict) and details:
+                text_in = int(details.get("text_tokens", 0))
+                image_in = int(details.get("image_tokens", 0))
+            else:
+                text_in = int(usage.get("input_tokens", 0))  # type: ignore[call-overload]
+                image_in = 0
+        except (TypeError, ValueError):
+            return None
+        total = 0.0
+        for tokens, price in ((text_in, tp.text_in), (image_in, tp.image_in), (out_tokens, tp.image_out)):
+            if tokens:
+                if price is None:
+                    return None
+                total += tokens * price / 1_000_000
+        return round(total, 6)

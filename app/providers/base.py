@@ -1,0 +1,185 @@
+"""The provider interface: a frozen capabilities record and one async ``generate`` call.
+
+A provider turns one ``GenerationRequest`` (one prompt, ``n`` images) into a
+``GenerationResult`` or raises ``app.errors.ProviderError`` already classified. It does no
+retrying, no rate limiting and no file writing: the engine owns those.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from app.models import JobSpec, parse_size
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What one model accepts.
+
+    Attributes:
+        id: the wire name (``gpt-image-1.5``).
+        label: shown in the window.
+        sizes: the fixed ``WxH`` sizes offered (``auto`` included where the API accepts it).
+        custom_size_multiple: when set, any ``WxH`` with both sides divisible by it works…
+        max_width, max_height: …up to these bounds (pixels).
+        qualities: accepted ``quality`` values.
+        formats: accepted output formats (others are converted locally with Pillow).
+        transparent_background: whether a transparent background can be asked for.
+        max_samples_per_request: the largest ``n`` of one request.
+        note: lifecycle warning shown next to the model (e.g. "retired 2026-10-23").
+    """
+
+    id: str
+    label: str
+    sizes: tuple[str, ...]
+    qualities: tuple[str, ...]
+    formats: tuple[str, ...] = ("png", "jpeg", "webp")
+    transparent_background: bool = True
+    max_samples_per_request: int = 10
+    custom_size_multiple: int | None = None
+    max_width: int = 4096
+    max_height: int = 4096
+    note: str = ""
+
+    def check(self, spec: JobSpec) -> list[tuple[str, str]]:
+        """Problems of ``spec`` for this model as ``(field, message)`` pairs."""
+        problems: list[tuple[str, str]] = []
+        if spec.size not in self.sizes:
+            w, h = parse_size(spec.size)
+            m = self.custom_size_multiple
+            if m is None:
+                problems.append(("size", f"{self.id} accepts {', '.join(self.sizes)}; got {spec.size}"))
+            elif w % m or h % m or w > self.max_width or h > self.max_height:
+                problems.append(("size", f"{self.id} needs both sides divisible by {m}, at most "
+                                         f"{self.max_width}x{self.max_height}; got {spec.size}"))
+        if spec.quality not in self.qualities:
+            problems.append(("quality", f"{self.id} accepts {', '.join(self.qualities)}; got {spec.quality}"))
+        if spec.transparent_background:
+            if not self.transparent_background:
+                problems.append(("transparent_background", f"{self.id} cannot make transparent backgrounds"))
+            elif spec.output_format == "jpeg":
+                problems.append(("transparent_background", "JPEG has no transparency: choose png or webp"))
+        return problems
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do, so the window offers only what works.
+
+    Attributes:
+        name: registry key (``openai``).
+        label: shown in the window.
+        models: its models, the default first.
+        needs_key: whether an API key is required.
+        key_env_var: the environment variable read when keyring has no key.
+        base_url_env_var: the environment variable that overrides the endpoint.
+        default_base_url: the public endpoint (including the API version path).
+        negative_prompt, seed: whether those fields reach the model.
+        edits: whether reference images are accepted (issue 3).
+        batch_api: whether an asynchronous discounted batch API exists.
+        default_concurrency: a sensible number of requests in flight.
+    """
+
+    name: str
+    label: str
+    models: tuple[ModelInfo, ...]
+    needs_key: bool
+    key_env_var: str | None
+    base_url_env_var: str | None
+    default_base_url: str
+    negative_prompt: bool = False
+    seed: bool = False
+    edits: bool = False
+    batch_api: bool = False
+    default_concurrency: int = 4
+
+    def model(self, model_id: str) -> ModelInfo | None:
+        """The model called ``model_id``, or ``None``."""
+        return next((m for m in self.models if m.id == model_id), None)
+
+    @property
+    def default_model(self) -> str:
+        """The first (recommended) model's id."""
+        return self.models[0].id
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One request: one prompt, ``n`` images. ``first_sample`` numbers the images (0-based)."""
+
+    model: str
+    prompt: str
+    size: str
+    quality: str
+    output_format: str
+    n: int = 1
+    negative_prompt: str = ""
+    transparent_background: bool = False
+    moderation: str = "auto"
+    seed: int | None = None
+    first_sample: int = 0
+    row_values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    """Image bytes as returned (``mime`` may differ from the requested format)."""
+
+    data: bytes
+    mime: str | None = None
+    seed: int | None = None
+
+
+@dataclass
+class GenerationResult:
+    """A provider's answer.
+
+    Attributes:
+        images: the images, in sample order.
+        usage: the provider's usage block, when it sends one (OpenAI ``usage``).
+        request_id: the provider's request id, for support tickets.
+        revised_prompt: the prompt the model actually used, if it says.
+        rate_limits: ``x-ratelimit-*`` values seen on the response (limit/remaining/reset).
+    """
+
+    images: list[GeneratedImage]
+    usage: dict[str, object] | None = None
+    request_id: str | None = None
+    revised_prompt: str | None = None
+    rate_limits: dict[str, str] = field(default_factory=dict)
+
+
+class Provider(abc.ABC):
+    """Base class of every provider adapter."""
+
+    capabilities: ClassVar[Capabilities]
+
+    @abc.abstractmethod
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        """Make ``request.n`` images.
+
+        Raises:
+            ProviderError: classified (``app.errors.ErrorClass``), with a readable message.
+        """
+
+    async def test_connection(self) -> str:
+        """Check endpoint and key without spending money; return a one-line verdict.
+
+        Raises:
+            ProviderError: with a message that tells a wrong key from a wrong URL or a down server.
+        """
+        return "ready"
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        return None
+
+    def check(self, spec: JobSpec, model: str) -> list[tuple[str, str]]:
+        """Problems of ``spec`` on ``model`` as ``(field, message)`` pairs (empty = fine)."""
+        info = self.capabilities.model(model)
+        if info is None:
+            known = ", ".join(m.id for m in self.capabilities.models)
+            return [("model", f"{self.capabilities.label} has no model {model!r} (known: {known})")]
+        return info.check(spec)

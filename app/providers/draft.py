@@ -1,0 +1,176 @@
+"""``draft``: an honest offline placeholder, rendered locally with Pillow, costing $0.
+
+Each image shows the prompt, the negative prompt and the spreadsheet row on a gradient whose
+colours come from the seed (or, without a seed, from the prompt), at the requested size and
+format, and says plainly that it is a draft. Designers rehearse a batch with it before paying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+import random
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from app.providers.base import (
+    Capabilities,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+    Provider,
+)
+from app.models import parse_size
+
+_FONT_CANDIDATES = (
+    # CJK-capable first so Japanese, Chinese and Korean row values are drawn, not boxes.
+    # (fonts with both Latin and CJK glyphs; DroidSansFallback has no Latin, so it is not listed)
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/System/Library/Fonts/Hiragino Sans GB.ttc",
+    "/System/Library/Fonts/ヒラギノ角ゴシック W3.ttc",
+    "C:/Windows/Fonts/msgothic.ttc",
+    "C:/Windows/Fonts/YuGothM.ttc",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+)
+
+DRAFT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "512x512", "768x768", "1792x1024",
+               "1024x1792", "auto")
+
+
+@lru_cache(maxsize=1)
+def font_path() -> str | None:
+    """The first installed font able to draw CJK (else DejaVu), or ``None`` for Pillow's own."""
+    env = os.environ.get("ATELIER_DRAFT_FONT")
+    if env and Path(env).exists():
+        return env
+    return next((p for p in _FONT_CANDIDATES if Path(p).exists()), None)
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    path = font_path()
+    if path:
+        return ImageFont.truetype(path, size)
+    return ImageFont.load_default(size)
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_w: int) -> list[str]:
+    """Wrap by measured pixel width: at spaces for Latin text, anywhere for CJK (no spaces)."""
+    lines: list[str] = []
+    line = ""
+    for word in text.replace("\n", " ").split(" "):
+        cand = f"{line} {word}" if line else word
+        if font.getlength(cand) <= max_w:
+            line = cand
+            continue
+        if line:
+            lines.append(line)
+            line = ""
+        for ch in word:  # a word wider than the line (CJK runs): break between characters
+            if font.getlength(line + ch) > max_w and line:
+                lines.append(line)
+                line = ""
+            line += ch
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _seed_for(req: GenerationRequest, sample: int) -> int:
+    if req.seed is not None:
+        return req.seed + sample
+    digest = hashlib.sha256(f"{req.prompt}\x00{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def render_draft(req: GenerationRequest, sample: int) -> GeneratedImage:
+    """Render sample ``sample`` of ``req`` and encode it in ``req.output_format``."""
+    w, h = parse_size(req.size)
+    seed = _seed_for(req, sample)
+    rnd = random.Random(seed)
+    c1 = tuple(rnd.randrange(40, 200) for _ in range(3))
+    c2 = tuple(rnd.randrange(40, 200) for _ in range(3))
+    grad = Image.linear_gradient("L").resize((w, h))
+    from PIL import ImageOps
+
+    img = ImageOps.colorize(grad, c1, c2).convert("RGBA")  # type: ignore[arg-type]
+    if req.transparent_background:
+        # Transparent margin, opaque card: shows that transparency was honoured.
+        alpha = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(alpha).rounded_rectangle(
+            (w // 12, h // 12, w - w // 12, h - h // 12), radius=max(8, w // 24), fill=255)
+        img.putalpha(alpha)
+    d = ImageDraw.Draw(img)
+    margin = max(12, w // 14)
+    base = max(12, min(w, h) // 26)
+    y = margin
+    d.text((margin, y), f"DRAFT · {req.size} · sample {sample + 1} · seed {seed}",
+           font=_font(max(10, base * 3 // 4)), fill=(255, 255, 255, 230))
+    y += base * 2
+    max_w = w - 2 * margin
+    for line in _wrap(req.prompt, _font(base), max_w)[:12]:
+        d.text((margin, y), line, font=_font(base), fill=(255, 255, 255, 255))
+        y += int(base * 1.35)
+    if req.negative_prompt:
+        y += base // 2
+        for line in _wrap("negative: " + req.negative_prompt, _font(base * 3 // 4), max_w)[:3]:
+            d.text((margin, y), line, font=_font(base * 3 // 4), fill=(255, 220, 220, 255))
+            y += base
+    y += base // 2
+    small = _font(max(10, base * 2 // 3))
+    for k, v in list(req.row_values.items())[:14]:
+        if not v or y > h - margin - base:
+            continue
+        d.text((margin, y), _wrap(f"{k}: {v}", small, max_w)[0], font=small, fill=(235, 235, 235, 255))
+        y += int(base * 0.95)
+    buf = io.BytesIO()
+    fmt = req.output_format
+    if fmt == "jpeg":
+        img.convert("RGB").save(buf, "JPEG", quality=88)
+    elif fmt == "webp":
+        img.save(buf, "WEBP", quality=88)
+    else:
+        img.save(buf, "PNG", compress_level=1)
+    return GeneratedImage(buf.getvalue(), f"image/{fmt}", seed)
+
+
+_ALL_QUALITIES = ("auto", "low", "medium", "high")
+
+CAPABILITIES = Capabilities(
+    name="draft",
+    label="Draft (offline, free)",
+    models=(
+        ModelInfo("draft", "Draft placeholder", DRAFT_SIZES, _ALL_QUALITIES,
+                  custom_size_multiple=8, max_width=4096, max_height=4096),
+    ),
+    needs_key=False,
+    key_env_var=None,
+    base_url_env_var=None,
+    default_base_url="",
+    negative_prompt=True,
+    seed=True,
+    default_concurrency=2,
+)
+
+
+class DraftProvider(Provider):
+    """Renders placeholders off the event loop (Pillow releases the GIL while encoding)."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, delay_ms: int = 0) -> None:
+        self.delay_ms = delay_ms
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        """Render ``request.n`` placeholders; never fails for a valid request."""
+        if self.delay_ms:
+            await asyncio.sleep(self.delay_ms / 1000)
+        images = await asyncio.to_thread(
+            lambda: [render_draft(request, request.first_sample + i) for i in range(request.n)])
+        return GenerationResult(images=images)

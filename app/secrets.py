@@ -1,0 +1,89 @@
+"""API keys through keyring, with the provider's environment variable as a fallback.
+
+Keys live only in the OS keyring (Secret Service on Linux, Keychain on macOS, Credential
+Manager on Windows) under the service name ``atelier``; they are never written to any file,
+log, report or image metadata. When no keyring backend exists the studio says so and still
+works from the environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+import keyring
+import keyring.errors
+
+from app.providers.registry import capabilities_of
+
+SERVICE = "atelier"
+
+
+@dataclass(frozen=True)
+class KeyLookup:
+    """Where a key came from. ``key`` is ``None`` when there is none.
+
+    Attributes:
+        source: ``"keyring"``, ``"env"`` or ``"none"``.
+        keyring_problem: why keyring could not be used, if it could not (shown to the user).
+    """
+
+    key: str | None
+    source: Literal["keyring", "env", "none"]
+    keyring_problem: str | None = None
+
+    def __repr__(self) -> str:  # never show the key, even in a traceback
+        return f"KeyLookup(source={self.source!r}, present={self.key is not None})"
+
+
+def keyring_status() -> str | None:
+    """``None`` when a usable keyring backend exists, else a sentence saying what is missing."""
+    try:
+        backend = keyring.get_keyring()
+    except Exception as e:  # backends raise arbitrary errors when the daemon is missing
+        return f"No keyring available ({type(e).__name__}). Keys can still come from environment variables."
+    from keyring.backends import chainer, fail
+
+    empty_chain = isinstance(backend, chainer.ChainerBackend) and not backend.backends
+    if isinstance(backend, fail.Keyring) or empty_chain:
+        return ("No keyring backend found on this system (install and unlock a Secret Service such as "
+                "GNOME Keyring or KWallet). Keys can still come from environment variables.")
+    return None
+
+
+def get_key(provider: str) -> KeyLookup:
+    """The key for ``provider``: keyring first, then its environment variable."""
+    env_var = capabilities_of(provider).key_env_var
+    problem: str | None = None
+    try:
+        stored = keyring.get_password(SERVICE, provider)
+    except (keyring.errors.KeyringError, RuntimeError, OSError) as e:
+        stored = None
+        problem = f"keyring unavailable: {type(e).__name__}"
+    if stored:
+        return KeyLookup(stored, "keyring")
+    if env_var and os.environ.get(env_var):
+        return KeyLookup(os.environ[env_var], "env", problem)
+    return KeyLookup(None, "none", problem)
+
+
+def set_key(provider: str, key: str) -> None:
+    """Store ``key`` for ``provider`` in the keyring (an empty key deletes it).
+
+    Raises:
+        keyring.errors.KeyringError: no usable backend (callers show ``keyring_status()``).
+    """
+    capabilities_of(provider)
+    if not key:
+        delete_key(provider)
+        return
+    keyring.set_password(SERVICE, provider, key.strip())
+
+
+def delete_key(provider: str) -> None:
+    """Remove the stored key for ``provider``, if any."""
+    try:
+        keyring.delete_password(SERVICE, provider)
+    except keyring.errors.PasswordDeleteError:
+        pass

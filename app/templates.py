@@ -1,0 +1,210 @@
+"""Prompt and file-name templates with ``{column name}`` placeholders.
+
+A placeholder is any text between ``{`` and ``}``, so headers with spaces or non-ASCII letters
+(``{Option1 Value}``, ``{品番}``) work as written. ``{{`` and ``}}`` are literal braces.
+File names rendered from rows are made safe on every OS and can never leave the output folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from app.errors import InputError
+
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
+    f"{p}{i}" for p in ("COM", "LPT") for i in [*range(1, 10), "¹", "²", "³"]
+}
+# Characters Windows, macOS or Linux refuse or treat as separators.
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_MAX_NAME_BYTES = 200  # below ext4's 255-byte limit, leaving room for "-10" and a temp suffix
+FORMAT_EXT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+_EXT_FORMAT = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
+
+
+@dataclass(frozen=True)
+class Template:
+    """A parsed template: literal text and placeholders, in order.
+
+    Attributes:
+        text: the template as written.
+        parts: ``(is_placeholder, text)`` pairs.
+    """
+
+    text: str
+    parts: tuple[tuple[bool, str], ...]
+
+    @classmethod
+    def parse(cls, text: str, field_name: str = "template") -> Template:
+        """Parse ``text``.
+
+        Raises:
+            InputError: ``field_name`` and the character position of an unbalanced brace.
+        """
+        parts: list[tuple[bool, str]] = []
+        buf: list[str] = []
+        i = 0
+        while i < len(text):
+            c = text[i]
+            if c == "{":
+                if text.startswith("{{", i):
+                    buf.append("{")
+                    i += 2
+                    continue
+                end = text.find("}", i + 1)
+                nested = text.find("{", i + 1)
+                if end == -1 or (nested != -1 and nested < end):
+                    raise InputError(field_name, f"unclosed '{{' at character {i + 1}")
+                name = text[i + 1 : end]
+                if not name.strip():
+                    raise InputError(field_name, f"empty placeholder '{{}}' at character {i + 1}")
+                if buf:
+                    parts.append((False, "".join(buf)))
+                    buf = []
+                parts.append((True, name))
+                i = end + 1
+            elif c == "}":
+                if text.startswith("}}", i):
+                    buf.append("}")
+                    i += 2
+                    continue
+                raise InputError(
+                    field_name, f"'}}' at character {i + 1} has no matching '{{' (write '}}}}' for a brace)"
+                )
+            else:
+                buf.append(c)
+                i += 1
+        if buf:
+            parts.append((False, "".join(buf)))
+        return cls(text, tuple(parts))
+
+    @property
+    def placeholders(self) -> list[str]:
+        """Placeholder names in order of first appearance, without duplicates."""
+        return list(dict.fromkeys(name for is_ph, name in self.parts if is_ph))
+
+    def unknown(self, headers: list[str]) -> list[str]:
+        """Placeholders that name no column."""
+        known = set(headers)
+        return [p for p in self.placeholders if p not in known]
+
+    def render(self, values: dict[str, str]) -> tuple[str, list[str]]:
+        """Fill the placeholders from ``values``.
+
+        Returns:
+            ``(text, empty)``: the rendered text and the placeholders whose value was empty.
+        Raises:
+            KeyError: a placeholder names no key of ``values`` (check ``unknown`` first).
+        """
+        out: list[str] = []
+        empty: list[str] = []
+        for is_ph, t in self.parts:
+            if is_ph:
+                v = values[t]
+                if not v.strip():
+                    empty.append(t)
+                out.append(v)
+            else:
+                out.append(t)
+        return "".join(out), empty
+
+
+def describe_unknown(field_name: str, unknown: list[str], headers: list[str]) -> str:
+    """A readable error for unknown placeholders, with close header names as suggestions."""
+    bits = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, headers, n=1, cutoff=0.6)
+        bits.append(f"{{{name}}}" + (f" (did you mean {{{close[0]}}}?)" if close else ""))
+    return f"{field_name}: unknown column{'s' if len(unknown) > 1 else ''} " + ", ".join(bits)
+
+
+def _truncate_utf8(s: str, limit: int) -> str:
+    b = s.encode("utf-8")
+    if len(b) <= limit:
+        return s
+    return b[:limit].decode("utf-8", "ignore")
+
+
+def safe_component(name: str) -> str:
+    """One path component made safe on Windows, macOS and Linux.
+
+    NFC-normalised; separators, control and reserved characters become ``_``; leading/trailing
+    dots and spaces are removed (so ``..`` cannot survive); Windows device names such as ``CON``
+    or ``com1.txt`` get a leading ``_``; at most 200 UTF-8 bytes. CJK letters are kept.
+    Returns ``""`` when nothing is left.
+    """
+    s = unicodedata.normalize("NFC", name)
+    s = _UNSAFE.sub("_", s)
+    s = s.strip(" .")
+    if not s:
+        return ""
+    stem = s.split(".", 1)[0].rstrip(" ")
+    if stem.upper() in _WINDOWS_RESERVED:
+        s = "_" + s
+    return _truncate_utf8(s, _MAX_NAME_BYTES).rstrip(" .")
+
+
+def safe_relative_path(raw: str, output_format: str, where: str = "output_path") -> str:
+    """Turn a rendered or configured file name into a safe path inside the output folder.
+
+    ``/`` in the template makes subfolders; every component goes through ``safe_component``.
+    The extension is made to match ``output_format`` (added when missing, replaced when it names
+    another image format).
+
+    Raises:
+        InputError: for absolute paths, drive letters, ``..`` components or an empty name, with
+            ``where`` naming the field or row.
+    """
+    text = raw.replace("\\", "/").strip()
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        raise InputError(where, f"{raw!r} is an absolute path; output paths are relative to the output folder")
+    comps = [c for c in text.split("/") if c not in ("", ".")]
+    if any(c.strip() == ".." for c in comps):
+        raise InputError(where, f"{raw!r} points outside the output folder ('..' is not allowed)")
+    safe = [safe_component(c) for c in comps]
+    safe = [c for c in safe if c]
+    if not safe:
+        raise InputError(where, f"{raw!r} leaves no usable file name")
+    leaf = PurePosixPath(safe[-1])
+    ext = FORMAT_EXT[output_format]
+    if leaf.suffix.lower() in _EXT_FORMAT:
+        leaf_name = leaf.stem + (leaf.suffix if _EXT_FORMAT[leaf.suffix.lower()] == output_format else ext)
+    else:
+        leaf_name = safe[-1] + ext
+    safe[-1] = leaf_name
+    return "/".join(safe)
+
+
+def format_from_path(path: str) -> str | None:
+    """The output format an extension names (``.jpg`` → ``jpeg``), or ``None``."""
+    return _EXT_FORMAT.get(PurePosixPath(path).suffix.lower())
+
+
+class UniqueNamer:
+    """Makes relative paths unique within a batch, case-insensitively (as on Windows/macOS).
+
+    ``taken`` holds every file the batch will write, including each sample's ``-N`` name, so
+    ``a.png`` with 3 samples and a later ``a-2.png`` cannot collide.
+    """
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def claim(self, rel: str, sample_count: int) -> str:
+        """Return ``rel`` or ``stem-2.ext``, ``stem-3.ext``… so that no sample file collides."""
+        p = PurePosixPath(rel)
+        n = 1
+        while True:
+            cand = p if n == 1 else p.with_name(f"{p.stem}-{n}{p.suffix}")
+            files = (
+                [str(cand)]
+                if sample_count == 1
+                else [str(cand.with_name(f"{cand.stem}-{i}{cand.suffix}")) for i in range(1, sample_count + 1)]
+            )
+            if not any(f.casefold() in self.taken for f in files):
+                self.taken.update(f.casefold() for f in files)
+                return str(cand)
+            n += 1
