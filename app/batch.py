@@ -58,7 +58,9 @@ class RowPreview:
     error: str | None = None
 
 
-def check_templates(headers: list[str], prompt: str, filename: str, negative: str = "") -> list[str]:
+def check_templates(
+    headers: list[str], prompt: str, filename: str, negative: str = ""
+) -> list[str]:
     """Every template problem, as readable sentences (empty list = fine)."""
     problems: list[str] = []
     for label, text in (("Prompt", prompt), ("File name", filename), ("Negative prompt", negative)):
@@ -78,8 +80,9 @@ def check_templates(headers: list[str], prompt: str, filename: str, negative: st
     return problems
 
 
-def preview_row(table: Table, row: int, prompt: str, filename: str, negative: str,
-                output_format: str) -> RowPreview:
+def preview_row(
+    table: Table, row: int, prompt: str, filename: str, negative: str, output_format: str
+) -> RowPreview:
     """Render row ``row`` (0-based) for the preview; template errors come back in ``error``."""
     problems = check_templates(table.headers, prompt, filename, negative)
     if problems:
@@ -95,8 +98,14 @@ def preview_row(table: Table, row: int, prompt: str, filename: str, negative: st
     return RowPreview(p, n, fname, list(dict.fromkeys(e1 + e2 + e3)))
 
 
-def plan_from_table(table: Table, prompt: str, filename: str, negative: str = "",
-                    defaults: JobDefaults | None = None, rows: list[int] | None = None) -> Plan:
+def plan_from_table(
+    table: Table,
+    prompt: str,
+    filename: str,
+    negative: str = "",
+    defaults: JobDefaults | None = None,
+    rows: list[int] | None = None,
+) -> Plan:
     """One job per row (or per selected row).
 
     Raises:
@@ -130,12 +139,25 @@ def plan_from_table(table: Table, prompt: str, filename: str, negative: str = ""
             plan.warnings.append(f"{e}; named {rel!r} instead")
         unique = namer.claim(rel, d.sample_count)
         if unique != rel:
-            plan.warnings.append(f"{where}: file name {rel!r} already used in this batch; using {unique!r}")
-        plan.specs.append(JobSpec(
-            prompt=text, negative_prompt=neg, output_path=unique, size=d.size, quality=d.quality,
-            output_format=d.output_format, transparent_background=d.transparent_background,
-            moderation=d.moderation, sample_count=d.sample_count, seed=d.seed, row_index=i,
-            row_values={k: v for k, v in values.items() if v}))
+            plan.warnings.append(
+                f"{where}: file name {rel!r} already used in this batch; using {unique!r}"
+            )
+        plan.specs.append(
+            JobSpec(
+                prompt=text,
+                negative_prompt=neg,
+                output_path=unique,
+                size=d.size,
+                quality=d.quality,
+                output_format=d.output_format,
+                transparent_background=d.transparent_background,
+                moderation=d.moderation,
+                sample_count=d.sample_count,
+                seed=d.seed,
+                row_index=i,
+                row_values={k: v for k, v in values.items() if v},
+            )
+        )
     return plan
 
 
@@ -154,14 +176,28 @@ def plan_from_config(cfg: BatchConfig, where_prefix: str = "") -> Plan:
         fmt = job.output_format or format_from_path(job.output_path) or "png"
         rel = safe_relative_path(job.output_path, fmt, where)
         if rel != job.output_path.replace("\\", "/"):
-            plan.warnings.append(f"jobs[{i}].output_path: writing {rel!r} (asked {job.output_path!r}, format {fmt})")
+            plan.warnings.append(
+                f"jobs[{i}].output_path: writing {rel!r} (asked {job.output_path!r}, format {fmt})"
+            )
         unique = namer.claim(rel, job.sample_count)
         if unique != rel:
-            plan.warnings.append(f"jobs[{i}].output_path: {rel!r} already used in this batch; using {unique!r}")
-        plan.specs.append(JobSpec(
-            prompt=job.prompt, negative_prompt=job.negative_prompt, output_path=unique, size=job.size,
-            quality=job.quality, output_format=fmt, transparent_background=job.transparent_background,
-            moderation=job.moderation, sample_count=job.sample_count, seed=job.seed))
+            plan.warnings.append(
+                f"jobs[{i}].output_path: {rel!r} already used in this batch; using {unique!r}"
+            )
+        plan.specs.append(
+            JobSpec(
+                prompt=job.prompt,
+                negative_prompt=job.negative_prompt,
+                output_path=unique,
+                size=job.size,
+                quality=job.quality,
+                output_format=fmt,
+                transparent_background=job.transparent_background,
+                moderation=job.moderation,
+                sample_count=job.sample_count,
+                seed=job.seed,
+            )
+        )
     return plan
 
 
@@ -201,4 +237,6 @@ def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec
 
 def estimate(plan: Plan, prices: PriceTable, provider: str, model: str) -> Estimate:
     """Images × price per image for the plan's model, sizes and qualities."""
-    return prices.estimate(provider, model, [(s.quality, s.size, s.sample_count) for s in plan.specs])
+    return prices.estimate(
+        provider, model, [(s.quality, s.size, s.sample_count) for s in plan.specs]
+    )

@@ -32,8 +32,11 @@ EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="atelier", description="Batch studio for AI image generation. "
-                                "With no command, opens the studio window.")
+    p = argparse.ArgumentParser(
+        prog="atelier",
+        description="Batch studio for AI image generation. "
+        "With no command, opens the studio window.",
+    )
     p.add_argument("--version", action="version", version=f"atelier {__version__}")
     sub = p.add_subparsers(dest="command")
     r = sub.add_parser("run", help="run a batch config or a spreadsheet batch headless")
@@ -45,9 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--encoding", help="force the CSV encoding (e.g. cp932, gb18030, big5, cp949)")
     r.add_argument("--delimiter", help="force the CSV delimiter (',', ';' or 'tab')")
     r.add_argument("--sheet", help="Excel worksheet name")
-    r.add_argument("--no-fill-down", action="store_true",
-                   help="do not fill blank Shopify product fields from the product's first row")
-    r.add_argument("--provider", choices=sorted(PROVIDERS), help="provider (default: openai with a key, else draft)")
+    r.add_argument(
+        "--no-fill-down",
+        action="store_true",
+        help="do not fill blank Shopify product fields from the product's first row",
+    )
+    r.add_argument(
+        "--provider",
+        choices=sorted(PROVIDERS),
+        help="provider (default: openai with a key, else draft)",
+    )
     r.add_argument("--model", help="model id (default: the provider's recommended model)")
     r.add_argument("--base-url", help="provider endpoint, e.g. http://127.0.0.1:8080/v1")
     r.add_argument("--size", help="WxH or auto")
@@ -59,10 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--output-dir", type=Path)
     r.add_argument("--format", choices=["text", "json"], default="text", help="output format")
     r.add_argument("--timeout", type=int, metavar="MS", help="whole-batch timeout in milliseconds")
-    r.add_argument("--job-timeout", type=int, metavar="MS", help="one request's timeout in milliseconds")
+    r.add_argument(
+        "--job-timeout", type=int, metavar="MS", help="one request's timeout in milliseconds"
+    )
     r.add_argument("--max-concurrent", type=int, metavar="N")
     r.add_argument("--max-retries", type=int, metavar="N")
-    r.add_argument("--estimate-only", action="store_true", help="print the estimate and send nothing")
+    r.add_argument(
+        "--estimate-only", action="store_true", help="print the estimate and send nothing"
+    )
     return p
 
 
@@ -96,8 +110,10 @@ class _Progress:
         done = ok + bad
         width = 30
         fill = int(width * done / self.total) if self.total else width
-        self.stream.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} "
-                          f"ok {ok} failed {bad}{self.note}   ")
+        self.stream.write(
+            f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} "
+            f"ok {ok} failed {bad}{self.note}   "
+        )
         self.stream.flush()
         self.note = ""
 
@@ -118,12 +134,21 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]
         job_timeout = args.job_timeout or cfg.job_timeout
         model = args.model or cfg.model
         source, rows = str(args.config), False
-        overrides = {k: getattr(args, k) for k in ("size", "quality", "output_format", "sample_count", "seed")
-                     if getattr(args, k) is not None}
+        overrides = {
+            k: getattr(args, k)
+            for k in ("size", "quality", "output_format", "sample_count", "seed")
+            if getattr(args, k) is not None
+        }
         if overrides or args.transparent:
-            plan.specs = [s.model_copy(update={**overrides, **({"transparent_background": True}
-                                                                if args.transparent else {})})
-                          for s in plan.specs]
+            plan.specs = [
+                s.model_copy(
+                    update={
+                        **overrides,
+                        **({"transparent_background": True} if args.transparent else {}),
+                    }
+                )
+                for s in plan.specs
+            ]
     elif args.csv:
         if not args.prompt:
             raise InputError("--prompt", "a spreadsheet batch needs a prompt template")
@@ -132,9 +157,14 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]
         if not args.no_fill_down:
             shopify_fill_down(table)
         provider = args.provider or default_provider(settings)
-        d = JobDefaults(size=args.size or "1024x1024", quality=args.quality or "auto",
-                        output_format=args.output_format or "png", transparent_background=args.transparent,
-                        sample_count=args.sample_count or 1, seed=args.seed)
+        d = JobDefaults(
+            size=args.size or "1024x1024",
+            quality=args.quality or "auto",
+            output_format=args.output_format or "png",
+            transparent_background=args.transparent,
+            sample_count=args.sample_count or 1,
+            seed=args.seed,
+        )
         plan = plan_from_table(table, args.prompt, args.filename or "", args.negative_prompt, d)
         plan.warnings = table.notes + plan.warnings
         if not plan.specs:
@@ -144,26 +174,39 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]
         batch_timeout, job_timeout, model = args.timeout, args.job_timeout, args.model
         source, rows = str(args.csv), True
     else:
-        raise InputError("arguments", "give a batch config file or --csv FILE (see atelier run --help)")
+        raise InputError(
+            "arguments", "give a batch config file or --csv FILE (see atelier run --help)"
+        )
     caps = capabilities_of(provider)
     model = model or caps.default_model
     if args.max_retries is not None:
         policy = policy.model_copy(update={"max_retries": args.max_retries})
-    rs = RunSettings(provider=provider, model=model, concurrency=concurrency or caps.default_concurrency,
-                     job_timeout_ms=job_timeout or 300_000, batch_timeout_ms=batch_timeout,
-                     retry_policy=policy, base_url=args.base_url)
+    rs = RunSettings(
+        provider=provider,
+        model=model,
+        concurrency=concurrency or caps.default_concurrency,
+        job_timeout_ms=job_timeout or 300_000,
+        batch_timeout_ms=batch_timeout,
+        retry_policy=policy,
+        base_url=args.base_url,
+    )
     check_plan(plan, provider, model, rows=rows)
     return plan, rs, out, source, rows
 
 
 def _print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> None:
     cost = "unknown" if report.total_cost is None else f"${report.total_cost:.3f}"
-    print(f"{report.succeeded} succeeded, {report.failed} failed, {report.cancelled} cancelled "
-          f"of {report.total} · spent {cost} · {out_dir}", file=stream)
+    print(
+        f"{report.succeeded} succeeded, {report.failed} failed, {report.cancelled} cancelled "
+        f"of {report.total} · spent {cost} · {out_dir}",
+        file=stream,
+    )
     for r in report.results:
         if r.status != "completed":
-            print(f"  job {r.job_id} {r.status}: {r.error or ''} [{r.error_type or ''}] — {r.prompt[:60]}",
-                  file=stream)
+            print(
+                f"  job {r.job_id} {r.status}: {r.error or ''} [{r.error_type or ''}] — {r.prompt[:60]}",
+                file=stream,
+            )
     if report.stopped_reason:
         print(report.stopped_reason, file=stream)
 
@@ -177,11 +220,24 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     est = estimate(plan, prices, rs.provider, rs.model)
     if args.estimate_only:
         if args.format == "json":
-            print(json.dumps({"provider": rs.provider, "model": rs.model, "jobs": len(plan.specs),
-                              "images": est.images, "estimated_cost": est.total_usd,
-                              "priced_cost": round(est.priced_usd, 6), "unknown_price_images": est.unknown_images,
-                              "prices": list(est.sources), "warnings": plan.warnings + plan.skipped},
-                             ensure_ascii=False, indent=2), file=out)
+            print(
+                json.dumps(
+                    {
+                        "provider": rs.provider,
+                        "model": rs.model,
+                        "jobs": len(plan.specs),
+                        "images": est.images,
+                        "estimated_cost": est.total_usd,
+                        "priced_cost": round(est.priced_usd, 6),
+                        "unknown_price_images": est.unknown_images,
+                        "prices": list(est.sources),
+                        "warnings": plan.warnings + plan.skipped,
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                ),
+                file=out,
+            )
         else:
             print(f"{rs.provider} / {rs.model}: {len(plan.specs)} jobs, {est.describe()}", file=out)
             for s in est.sources:
@@ -189,15 +245,23 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_OK
     caps = capabilities_of(rs.provider)
     if caps.needs_key and not get_key(rs.provider).key:
-        return _fail_input(f"--provider {rs.provider}: no API key. Add it in the studio (Settings → Providers) "
-                           f"or set {caps.key_env_var}.", err)
+        return _fail_input(
+            f"--provider {rs.provider}: no API key. Add it in the studio (Settings → Providers) "
+            f"or set {caps.key_env_var}.",
+            err,
+        )
     if args.format == "text":
         for w in plan.warnings + plan.skipped:
             print(f"warning: {w}", file=err)
-        print(f"{rs.provider} / {rs.model}: {len(plan.specs)} jobs, {est.describe()} → {out_dir}", file=err)
+        print(
+            f"{rs.provider} / {rs.model}: {len(plan.specs)} jobs, {est.describe()} → {out_dir}",
+            file=err,
+        )
     store = Store(paths.store_path())
     try:
-        prepared = prepare_batch(store, plan, rs, out_dir, name=Path(source).name, source=source, prices=prices)
+        prepared = prepare_batch(
+            store, plan, rs, out_dir, name=Path(source).name, source=source, prices=prices
+        )
         if prepared.resumed and args.format == "text":
             print(f"resuming batch {prepared.batch_id} (finished images are kept)", file=err)
         engine = open_engine(store, Settings.load())
@@ -207,7 +271,9 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         task = asyncio.current_task()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, engine.cancel, prepared.batch_id, f"Stopped by signal {sig.name}.")
+                loop.add_signal_handler(
+                    sig, engine.cancel, prepared.batch_id, f"Stopped by signal {sig.name}."
+                )
         del task
         report = await engine.run(prepared.batch_id)
     finally:
@@ -227,7 +293,7 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
     if args.command != "run":
         from ui.app import main as studio_main  # deferred: the CLI never loads Qt
 
-        return studio_main([])
+        return int(studio_main([]))
     return asyncio.run(_run_async(args, out, err))
 
 

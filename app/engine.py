@@ -52,8 +52,19 @@ def job_key(provider: str, model: str, spec: JobSpec, sample: int) -> str:
     Embedded in the image metadata so that a file found on disk after a crash is adopted
     only when it really is this image.
     """
-    ident = [provider, model, spec.prompt, spec.negative_prompt, spec.size, spec.quality,
-             spec.output_format, spec.transparent_background, spec.seed, sample, spec.output_path]
+    ident = [
+        provider,
+        model,
+        spec.prompt,
+        spec.negative_prompt,
+        spec.size,
+        spec.quality,
+        spec.output_format,
+        spec.transparent_background,
+        spec.seed,
+        sample,
+        spec.output_path,
+    ]
     return hashlib.sha256(json.dumps(ident, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
@@ -85,7 +96,8 @@ class Lane:
     async def wait(self) -> None:
         """Return once the lane is open."""
         loop = asyncio.get_running_loop()
-        while (delay := self.blocked_until - loop.time()) > 0:
+        # A loop, not an Event: another 429 may push the deadline further while we sleep.
+        while (delay := self.blocked_until - loop.time()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
 
 
@@ -116,9 +128,15 @@ class Engine:
         events: the bus every event goes to.
     """
 
-    def __init__(self, store: Store, provider_factory: ProviderFactory, prices: PriceTable | None = None,
-                 thumb_dir: Path | None = None, events: EventBus | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        provider_factory: ProviderFactory,
+        prices: PriceTable | None = None,
+        thumb_dir: Path | None = None,
+        events: EventBus | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.store = store
         self.provider_factory = provider_factory
         self.prices = prices or PriceTable()
@@ -186,7 +204,9 @@ class Engine:
         batch = self.store.batch(batch_id)
         settings = RunSettings.model_validate(batch.settings)
         provider = self.provider_factory(settings)
-        run = _Run(batch_id, settings, batch.output_dir, provider, Lane(settings.provider, self.events))
+        run = _Run(
+            batch_id, settings, batch.output_dir, provider, Lane(settings.provider, self.events)
+        )
         run.unpaused.set()
         run.task = asyncio.current_task()
         run.started_wall = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -223,15 +243,31 @@ class Engine:
         if run.stop_reason:
             for jid in self.store.cancel_unfinished(batch_id, run.stop_reason):
                 job = self.store.job(jid)
-                self.events.emit(JobChanged(batch_id, jid, "cancelled", job.attempts, run.stop_reason,
-                                            "cancelled", job.cost))
+                self.events.emit(
+                    JobChanged(
+                        batch_id,
+                        jid,
+                        "cancelled",
+                        job.attempts,
+                        run.stop_reason,
+                        "cancelled",
+                        job.cost,
+                    )
+                )
         final = self.store.batch(batch_id)
-        status = "cancelled" if run.stop_reason else ("finished" if not final.unfinished else "paused")
+        status = (
+            "cancelled" if run.stop_reason else ("finished" if not final.unfinished else "paused")
+        )
         self.store.set_batch_status(batch_id, status, finished=True)
-        report = self.report(batch_id, run.started_wall, time.monotonic() - run.started_mono, run.stop_reason)
+        report = self.report(
+            batch_id, run.started_wall, time.monotonic() - run.started_mono, run.stop_reason
+        )
         try:
-            await asyncio.to_thread(atomic_write, run.out_dir / REPORT_NAME,
-                                    report.model_dump_json(indent=2).encode("utf-8"))
+            await asyncio.to_thread(
+                atomic_write,
+                run.out_dir / REPORT_NAME,
+                report.model_dump_json(indent=2).encode("utf-8"),
+            )
         except OutputError as e:
             report.warnings.append(f"report not written: {e}")
         self.events.emit(BatchFinished(batch_id, report, run.stop_reason))
@@ -306,26 +342,48 @@ class Engine:
             remaining = [i for i in range(spec.sample_count) if i not in done]
             if not remaining:
                 self.store.set_job_status(jid, "completed", duration_ms=elapsed_ms())
-                self.events.emit(JobChanged(run.batch_id, jid, "completed", attempts,
-                                            cost=self.store.job(jid).cost, duration_ms=elapsed_ms()))
+                self.events.emit(
+                    JobChanged(
+                        run.batch_id,
+                        jid,
+                        "completed",
+                        attempts,
+                        cost=self.store.job(jid).cost,
+                        duration_ms=elapsed_ms(),
+                    )
+                )
                 return
             await run.lane.wait()
             await run.unpaused.wait()
             batch_idx = remaining[:per_request]
             req = GenerationRequest(
-                model=s.model, prompt=spec.prompt, size=spec.size, quality=spec.quality,
-                output_format=spec.output_format, n=len(batch_idx), negative_prompt=spec.negative_prompt,
-                transparent_background=spec.transparent_background, moderation=spec.moderation,
-                seed=spec.seed, first_sample=batch_idx[0], row_values=spec.row_values)
+                model=s.model,
+                prompt=spec.prompt,
+                size=spec.size,
+                quality=spec.quality,
+                output_format=spec.output_format,
+                n=len(batch_idx),
+                negative_prompt=spec.negative_prompt,
+                transparent_background=spec.transparent_background,
+                moderation=spec.moderation,
+                seed=spec.seed,
+                first_sample=batch_idx[0],
+                row_values=spec.row_values,
+            )
             attempt_id, attempts = self.store.start_attempt(jid)
-            self.events.emit(JobChanged(run.batch_id, jid, "running", attempts, cost=self.store.job(jid).cost))
+            self.events.emit(
+                JobChanged(run.batch_id, jid, "running", attempts, cost=self.store.job(jid).cost)
+            )
             err: ProviderError | None = None
             try:
                 async with asyncio.timeout(s.job_timeout_ms / 1000):
                     result = await run.provider.generate(req)
             except TimeoutError:
-                err = ProviderError(ErrorClass.TIMEOUT, f"No answer within the job timeout of "
-                                    f"{s.job_timeout_ms / 1000:g} s; the request was cancelled.")
+                err = ProviderError(
+                    ErrorClass.TIMEOUT,
+                    f"No answer within the job timeout of "
+                    f"{s.job_timeout_ms / 1000:g} s; the request was cancelled.",
+                )
             except ProviderError as e:
                 err = e
             if err is None:
@@ -334,80 +392,176 @@ class Engine:
                 saved = 0
                 for idx, image in zip(batch_idx, result.images, strict=False):
                     meta = {
-                        "generator": f"Atelier {__version__}", "provider": s.provider, "model": s.model,
-                        "prompt": spec.prompt, "negative_prompt": spec.negative_prompt, "size": spec.size,
-                        "quality": spec.quality, "output_format": spec.output_format,
-                        "seed": image.seed if image.seed is not None else spec.seed, "sample": idx + 1,
+                        "generator": f"Atelier {__version__}",
+                        "provider": s.provider,
+                        "model": s.model,
+                        "prompt": spec.prompt,
+                        "negative_prompt": spec.negative_prompt,
+                        "size": spec.size,
+                        "quality": spec.quality,
+                        "output_format": spec.output_format,
+                        "seed": image.seed if image.seed is not None else spec.seed,
+                        "sample": idx + 1,
                         "job_key": job_key(s.provider, s.model, spec, idx),
                         "revised_prompt": result.revised_prompt,
                     }
                     rel = spec.sample_paths()[idx]
                     try:
                         path, thumb = await asyncio.to_thread(
-                            save_image, run.out_dir, rel, image.data, spec.output_format, meta, self.thumb_dir)
+                            save_image,
+                            run.out_dir,
+                            rel,
+                            image.data,
+                            spec.output_format,
+                            meta,
+                            self.thumb_dir,
+                        )
                     except ProviderError as e:
                         err = e
                         break
                     except OutputError as e:
-                        self.store.finish_attempt(attempt_id, "error", error=str(e), error_type="output",
-                                                  images=saved, cost=cost)
-                        self.store.set_job_status(jid, "failed", error=str(e), error_type=ErrorClass.OUTPUT.value,
-                                                  duration_ms=elapsed_ms())
-                        self.events.emit(JobChanged(run.batch_id, jid, "failed", attempts, str(e), "output",
-                                                    self.store.job(jid).cost, elapsed_ms()))
+                        self.store.finish_attempt(
+                            attempt_id,
+                            "error",
+                            error=str(e),
+                            error_type="output",
+                            images=saved,
+                            cost=cost,
+                        )
+                        self.store.set_job_status(
+                            jid,
+                            "failed",
+                            error=str(e),
+                            error_type=ErrorClass.OUTPUT.value,
+                            duration_ms=elapsed_ms(),
+                        )
+                        self.events.emit(
+                            JobChanged(
+                                run.batch_id,
+                                jid,
+                                "failed",
+                                attempts,
+                                str(e),
+                                "output",
+                                self.store.job(jid).cost,
+                                elapsed_ms(),
+                            )
+                        )
                         return
                     self.store.add_image(jid, idx, path, thumb)
                     done.add(idx)
                     saved += 1
-                    self.events.emit(ImageSaved(run.batch_id, jid, idx, str(path), str(thumb) if thumb else None))
-                self.store.finish_attempt(attempt_id, "ok" if err is None else "error", images=saved, cost=cost,
-                                          error=err.message if err else None,
-                                          error_type=err.error_class.value if err else None)
+                    self.events.emit(
+                        ImageSaved(run.batch_id, jid, idx, str(path), str(thumb) if thumb else None)
+                    )
+                self.store.finish_attempt(
+                    attempt_id,
+                    "ok" if err is None else "error",
+                    images=saved,
+                    cost=cost,
+                    error=err.message if err else None,
+                    error_type=err.error_class.value if err else None,
+                )
                 if err is None:
                     continue
             else:
-                self.store.finish_attempt(attempt_id, "error", error=err.message, error_type=err.error_class.value,
-                                          http_status=err.status)
+                self.store.finish_attempt(
+                    attempt_id,
+                    "error",
+                    error=err.message,
+                    error_type=err.error_class.value,
+                    http_status=err.status,
+                )
             if not self._should_retry(s.retry_policy, err, retries):
-                self.store.set_job_status(jid, "failed", error=err.message, error_type=err.error_class.value,
-                                          duration_ms=elapsed_ms())
-                self.events.emit(JobChanged(run.batch_id, jid, "failed", attempts, err.message,
-                                            err.error_class.value, self.store.job(jid).cost, elapsed_ms()))
+                self.store.set_job_status(
+                    jid,
+                    "failed",
+                    error=err.message,
+                    error_type=err.error_class.value,
+                    duration_ms=elapsed_ms(),
+                )
+                self.events.emit(
+                    JobChanged(
+                        run.batch_id,
+                        jid,
+                        "failed",
+                        attempts,
+                        err.message,
+                        err.error_class.value,
+                        self.store.job(jid).cost,
+                        elapsed_ms(),
+                    )
+                )
                 return
             retries += 1
             delay = max(backoff_delay(s.retry_policy, retries, self.rng), err.retry_after_s or 0.0)
             if err.error_class is ErrorClass.RATE_LIMIT:
                 run.lane.block(delay)
-            self.store.set_job_status(jid, "waiting", error=err.message, error_type=err.error_class.value)
-            self.events.emit(JobChanged(run.batch_id, jid, "waiting", attempts, err.message,
-                                        err.error_class.value, self.store.job(jid).cost, retry_in_s=delay))
+            self.store.set_job_status(
+                jid, "waiting", error=err.message, error_type=err.error_class.value
+            )
+            self.events.emit(
+                JobChanged(
+                    run.batch_id,
+                    jid,
+                    "waiting",
+                    attempts,
+                    err.message,
+                    err.error_class.value,
+                    self.store.job(jid).cost,
+                    retry_in_s=delay,
+                )
+            )
             await asyncio.sleep(delay)
 
     # ---- reporting -------------------------------------------------------------------------
-    def report(self, batch_id: int, started_at: str | None = None, duration_s: float | None = None,
-               reason: str | None = None) -> BatchReport:
+    def report(
+        self,
+        batch_id: int,
+        started_at: str | None = None,
+        duration_s: float | None = None,
+        reason: str | None = None,
+    ) -> BatchReport:
         """The report of ``batch_id`` as it stands (see ``BatchReport``)."""
         batch = self.store.batch(batch_id)
         results: list[JobResult] = []
         total_cost: float | None = 0.0
         for job in self.store.jobs(batch_id):
             paths = self.store.image_paths(job.id)
-            results.append(JobResult(
-                job_id=job.id, prompt=job.spec.prompt, status=job.status,
-                output_path=paths[0] if paths else None, output_paths=paths, error=job.error,
-                error_type=job.error_type, attempts=job.attempts, duration_ms=job.duration_ms, cost=job.cost))
+            results.append(
+                JobResult(
+                    job_id=job.id,
+                    prompt=job.spec.prompt,
+                    status=job.status,
+                    output_path=paths[0] if paths else None,
+                    output_paths=paths,
+                    error=job.error,
+                    error_type=job.error_type,
+                    attempts=job.attempts,
+                    duration_ms=job.duration_ms,
+                    cost=job.cost,
+                )
+            )
             if job.cost is None:
                 total_cost = None
             elif total_cost is not None:
                 total_cost += job.cost
         counts = batch.counts
         return BatchReport(
-            batch_id=batch_id, provider=batch.provider, model=batch.model, total=batch.total,
-            succeeded=counts.get("completed", 0), failed=counts.get("failed", 0),
-            cancelled=counts.get("cancelled", 0), pending=batch.unfinished, results=results,
+            batch_id=batch_id,
+            provider=batch.provider,
+            model=batch.model,
+            total=batch.total,
+            succeeded=counts.get("completed", 0),
+            failed=counts.get("failed", 0),
+            cancelled=counts.get("cancelled", 0),
+            pending=batch.unfinished,
+            results=results,
             started_at=started_at or batch.started_at,
             finished_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
             total_duration_ms=int(duration_s * 1000) if duration_s is not None else None,
             estimated_cost=batch.estimated_cost,
             total_cost=round(total_cost, 6) if total_cost is not None else None,
-            stopped_reason=reason, warnings=batch.warnings)
+            stopped_reason=reason,
+            warnings=batch.warnings,
+        )

@@ -88,7 +88,9 @@ class JobSpec(BaseModel):
         if self.sample_count == 1:
             return [self.output_path]
         p = Path(self.output_path)
-        return [str(p.with_name(f"{p.stem}-{i}{p.suffix}")) for i in range(1, self.sample_count + 1)]
+        return [
+            str(p.with_name(f"{p.stem}-{i}{p.suffix}")) for i in range(1, self.sample_count + 1)
+        ]
 
 
 class ConfigJob(BaseModel):
@@ -158,7 +160,9 @@ def load_batch_config(path: Path) -> BatchConfig:
     except FileNotFoundError as e:
         raise InputError(str(path), "file not found") from e
     except json.JSONDecodeError as e:
-        raise InputError(f"{path} line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}") from e
+        raise InputError(
+            f"{path} line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}"
+        ) from e
     except UnicodeDecodeError as e:
         raise InputError(str(path), "not UTF-8 text") from e
     try:

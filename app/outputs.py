@@ -37,7 +37,12 @@ _PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 
 def _png_itxt(keyword: str, text: str) -> bytes:
     data = keyword.encode("latin-1") + b"\x00\x00\x00\x00\x00" + text.encode("utf-8")
-    return struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+    return (
+        struct.pack(">I", len(data))
+        + b"iTXt"
+        + data
+        + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+    )
 
 
 def _png_with_text(png: bytes, chunks: dict[str, str]) -> bytes:
@@ -59,7 +64,9 @@ def _parameters_text(meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def encode_image(data: bytes, output_format: str, meta: dict[str, Any]) -> tuple[bytes, Image.Image]:
+def encode_image(
+    data: bytes, output_format: str, meta: dict[str, Any]
+) -> tuple[bytes, Image.Image]:
     """Validate ``data``, convert it to ``output_format`` and embed ``meta``.
 
     Returns:
@@ -72,8 +79,9 @@ def encode_image(data: bytes, output_format: str, meta: dict[str, Any]) -> tuple
         img = Image.open(io.BytesIO(data))
         img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
-        raise ProviderError(ErrorClass.SERVER_ERROR,
-                            f"The provider sent an image that cannot be decoded ({e}).") from e
+        raise ProviderError(
+            ErrorClass.SERVER_ERROR, f"The provider sent an image that cannot be decoded ({e})."
+        ) from e
     src = (img.format or "").upper()
     meta_json = json.dumps(meta, ensure_ascii=False, sort_keys=True)
     want = _PIL_FORMAT[output_format]
@@ -84,7 +92,9 @@ def encode_image(data: bytes, output_format: str, meta: dict[str, Any]) -> tuple
             buf = io.BytesIO()
             img.save(buf, "PNG", compress_level=6)
             out = buf.getvalue()
-        return _png_with_text(out, {"atelier": meta_json, "parameters": _parameters_text(meta)}), img
+        return _png_with_text(
+            out, {"atelier": meta_json, "parameters": _parameters_text(meta)}
+        ), img
     exif = Image.Exif()
     exif[0x0131] = "Atelier"
     exif[0x010E] = json.dumps(meta.get("prompt", ""), ensure_ascii=True)
@@ -186,8 +196,14 @@ def ensure_thumbnail(image_path: Path, cache_dir: Path) -> Path | None:
         return None
 
 
-def save_image(out_dir: Path, rel_path: str, data: bytes, output_format: str,
-               meta: dict[str, Any], thumb_dir: Path | None) -> tuple[Path, Path | None]:
+def save_image(
+    out_dir: Path,
+    rel_path: str,
+    data: bytes,
+    output_format: str,
+    meta: dict[str, Any],
+    thumb_dir: Path | None,
+) -> tuple[Path, Path | None]:
     """Encode, write atomically and thumbnail one image (blocking: run it in a thread).
 
     Returns:

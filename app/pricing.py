@@ -49,29 +49,85 @@ _AS_OF = "2026-08"
 def _openai_grid(model: str, grid: dict[str, tuple[float, float]], tag: str) -> list[PriceEntry]:
     out: list[PriceEntry] = []
     for quality, (square, tall) in grid.items():
-        out.append(PriceEntry(provider="openai", model=model, quality=quality, size="1024x1024",
-                              usd_per_image=square, as_of=_AS_OF, source=f"{_OPENAI_SRC} {tag}"))
+        out.append(
+            PriceEntry(
+                provider="openai",
+                model=model,
+                quality=quality,
+                size="1024x1024",
+                usd_per_image=square,
+                as_of=_AS_OF,
+                source=f"{_OPENAI_SRC} {tag}",
+            )
+        )
         for size in ("1024x1536", "1536x1024"):
-            out.append(PriceEntry(provider="openai", model=model, quality=quality, size=size,
-                                  usd_per_image=tall, as_of=_AS_OF, source=f"{_OPENAI_SRC} {tag}"))
+            out.append(
+                PriceEntry(
+                    provider="openai",
+                    model=model,
+                    quality=quality,
+                    size=size,
+                    usd_per_image=tall,
+                    as_of=_AS_OF,
+                    source=f"{_OPENAI_SRC} {tag}",
+                )
+            )
     return out
 
 
 BUILTIN_PRICES: list[PriceEntry] = [
-    PriceEntry(provider="draft", model="*", usd_per_image=0.0, as_of="2026-11",
-               source="offline placeholder rendered locally"),
-    *_openai_grid("gpt-image-1", {"low": (0.011, 0.016), "medium": (0.042, 0.063), "high": (0.167, 0.25)}, "[V]"),
-    *_openai_grid("gpt-image-1-mini", {"low": (0.005, 0.006), "medium": (0.011, 0.015), "high": (0.036, 0.052)}, "[V]"),
-    *_openai_grid("gpt-image-1.5", {"low": (0.009, 0.013), "medium": (0.034, 0.05), "high": (0.133, 0.20)}, "[3P]"),
+    PriceEntry(
+        provider="draft",
+        model="*",
+        usd_per_image=0.0,
+        as_of="2026-11",
+        source="offline placeholder rendered locally",
+    ),
+    *_openai_grid(
+        "gpt-image-1",
+        {"low": (0.011, 0.016), "medium": (0.042, 0.063), "high": (0.167, 0.25)},
+        "[V]",
+    ),
+    *_openai_grid(
+        "gpt-image-1-mini",
+        {"low": (0.005, 0.006), "medium": (0.011, 0.015), "high": (0.036, 0.052)},
+        "[V]",
+    ),
+    *_openai_grid(
+        "gpt-image-1.5",
+        {"low": (0.009, 0.013), "medium": (0.034, 0.05), "high": (0.133, 0.20)},
+        "[3P]",
+    ),
 ]
 
 BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
-    TokenPrice(provider="openai", model="gpt-image-1", text_in=5, image_in=10, image_out=40,
-               as_of=_AS_OF, source=f"{_OPENAI_SRC} [V]"),
-    TokenPrice(provider="openai", model="gpt-image-1-mini", text_in=2, image_in=2.5, image_out=8,
-               as_of=_AS_OF, source=f"{_OPENAI_SRC} [V]"),
-    TokenPrice(provider="openai", model="gpt-image-1.5", text_in=None, image_in=8, image_out=32,
-               as_of=_AS_OF, source=f"{_OPENAI_SRC} [3P]; text-in unverified"),
+    TokenPrice(
+        provider="openai",
+        model="gpt-image-1",
+        text_in=5,
+        image_in=10,
+        image_out=40,
+        as_of=_AS_OF,
+        source=f"{_OPENAI_SRC} [V]",
+    ),
+    TokenPrice(
+        provider="openai",
+        model="gpt-image-1-mini",
+        text_in=2,
+        image_in=2.5,
+        image_out=8,
+        as_of=_AS_OF,
+        source=f"{_OPENAI_SRC} [V]",
+    ),
+    TokenPrice(
+        provider="openai",
+        model="gpt-image-1.5",
+        text_in=None,
+        image_in=8,
+        image_out=32,
+        as_of=_AS_OF,
+        source=f"{_OPENAI_SRC} [3P]; text-in unverified",
+    ),
 ]
 
 
@@ -101,16 +157,19 @@ class Estimate:
         if self.unknown_images == self.images:
             return f"{self.images} images · price unknown"
         if self.unknown_images:
-            return (f"{self.images} images · ≥ ${self.priced_usd:.3f} + {self.unknown_images} "
-                    "images at an unknown price")
+            return (
+                f"{self.images} images · ≥ ${self.priced_usd:.3f} + {self.unknown_images} "
+                "images at an unknown price"
+            )
         return f"{self.images} images · ${self.priced_usd:.3f}"
 
 
 class PriceTable:
     """Looks prices up; user overrides take precedence over built-ins."""
 
-    def __init__(self, entries: list[PriceEntry] | None = None,
-                 token_prices: list[TokenPrice] | None = None) -> None:
+    def __init__(
+        self, entries: list[PriceEntry] | None = None, token_prices: list[TokenPrice] | None = None
+    ) -> None:
         self.entries = list(entries if entries is not None else BUILTIN_PRICES)
         self.token_prices = list(token_prices if token_prices is not None else BUILTIN_TOKEN_PRICES)
 
@@ -144,8 +203,12 @@ class PriceTable:
         entry says ``"auto"`` or ``"*"``.
         """
         for e in self.entries:
-            if (e.provider == provider and e.model in (model, "*") and e.quality in (quality, "*")
-                    and e.size in (size, "*")):
+            if (
+                e.provider == provider
+                and e.model in (model, "*")
+                and e.quality in (quality, "*")
+                and e.size in (size, "*")
+            ):
                 return e
         return None
 
@@ -163,7 +226,8 @@ class PriceTable:
                 continue
             priced += e.usd_per_image * n
             used[f"{e.model} {e.quality} {e.size}"] = (
-                f"{e.model} {e.quality} {e.size}: ${e.usd_per_image} ({e.as_of}, {e.source})")
+                f"{e.model} {e.quality} {e.size}: ${e.usd_per_image} ({e.as_of}, {e.source})"
+            )
         return Estimate(total, priced, unknown, tuple(used.values()))
 
     def cost_from_usage(self, provider: str, model: str, usage: dict[str, object]) -> float | None:
@@ -171,7 +235,9 @@ class PriceTable:
 
         Returns ``None`` when the model's token prices (or the usage fields) are unknown.
         """
-        tp = next((t for t in self.token_prices if t.provider == provider and t.model == model), None)
+        tp = next(
+            (t for t in self.token_prices if t.provider == provider and t.model == model), None
+        )
         if tp is None:
             return None
         try:
@@ -186,7 +252,11 @@ class PriceTable:
         except (TypeError, ValueError):
             return None
         total = 0.0
-        for tokens, price in ((text_in, tp.text_in), (image_in, tp.image_in), (out_tokens, tp.image_out)):
+        for tokens, price in (
+            (text_in, tp.text_in),
+            (image_in, tp.image_in),
+            (out_tokens, tp.image_out),
+        ):
             if tokens:
                 if price is None:
                     return None

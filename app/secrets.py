@@ -47,8 +47,10 @@ def keyring_status() -> str | None:
 
     empty_chain = isinstance(backend, chainer.ChainerBackend) and not backend.backends
     if isinstance(backend, fail.Keyring) or empty_chain:
-        return ("No keyring backend found on this system (install and unlock a Secret Service such as "
-                "GNOME Keyring or KWallet). Keys can still come from environment variables.")
+        return (
+            "No keyring backend found on this system (install and unlock a Secret Service such as "
+            "GNOME Keyring or KWallet). Keys can still come from environment variables."
+        )
     return None
 
 

@@ -33,7 +33,9 @@ def make_provider_factory(settings: Settings) -> ProviderFactory:
     def make(rs: RunSettings) -> Provider:
         caps = capabilities_of(rs.provider)
         key = get_key(rs.provider).key if caps.needs_key else None
-        return create_provider(rs.provider, api_key=key, base_url=settings.base_url(rs.provider, rs.base_url))
+        return create_provider(
+            rs.provider, api_key=key, base_url=settings.base_url(rs.provider, rs.base_url)
+        )
 
     return make
 
@@ -52,8 +54,16 @@ class Prepared:
     reset_jobs: int
 
 
-def prepare_batch(store: Store, plan: Plan, rs: RunSettings, output_dir: Path, *, name: str,
-                  source: str, prices: PriceTable) -> Prepared:
+def prepare_batch(
+    store: Store,
+    plan: Plan,
+    rs: RunSettings,
+    output_dir: Path,
+    *,
+    name: str,
+    source: str,
+    prices: PriceTable,
+) -> Prepared:
     """Store ``plan`` as a batch, or find the identical earlier batch (same jobs, provider,
     model and output folder) and continue it: its finished images are never requested again;
     its failed and cancelled jobs are queued once more."""
@@ -67,12 +77,22 @@ def prepare_batch(store: Store, plan: Plan, rs: RunSettings, output_dir: Path, *
         return Prepared(existing, True, len(reset))
     est = estimate(plan, prices, rs.provider, rs.model)
     batch_id = store.create_batch(
-        name=name, fingerprint=fp, output_dir=out, provider=rs.provider, model=rs.model, source=source,
-        settings=rs.model_dump(mode="json"), specs=plan.specs, estimated_cost=est.total_usd,
-        warnings=plan.warnings + plan.skipped)
+        name=name,
+        fingerprint=fp,
+        output_dir=out,
+        provider=rs.provider,
+        model=rs.model,
+        source=source,
+        settings=rs.model_dump(mode="json"),
+        specs=plan.specs,
+        estimated_cost=est.total_usd,
+        warnings=plan.warnings + plan.skipped,
+    )
     return Prepared(batch_id, False, 0)
 
 
 def open_engine(store: Store, settings: Settings, events: EventBus | None = None) -> Engine:
     """An engine with the user's keys, endpoints, prices and thumbnail cache."""
-    return Engine(store, make_provider_factory(settings), load_prices(), paths.thumbnail_dir(), events)
+    return Engine(
+        store, make_provider_factory(settings), load_prices(), paths.thumbnail_dir(), events
+    )

@@ -175,7 +175,9 @@ class Store:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            path, timeout=30.0, check_same_thread=False, isolation_level=None
+        )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -208,39 +210,84 @@ class Store:
             return self._db.execute(sql, tuple(args)).fetchall()
 
     # ---- batches -------------------------------------------------------------------------
-    def create_batch(self, *, name: str, fingerprint: str, output_dir: Path, provider: str,
-                     model: str, source: str, settings: dict[str, Any], specs: list[JobSpec],
-                     estimated_cost: float | None, warnings: list[str] | None = None) -> int:
+    def create_batch(
+        self,
+        *,
+        name: str,
+        fingerprint: str,
+        output_dir: Path,
+        provider: str,
+        model: str,
+        source: str,
+        settings: dict[str, Any],
+        specs: list[JobSpec],
+        estimated_cost: float | None,
+        warnings: list[str] | None = None,
+    ) -> int:
         """Insert a batch and all its jobs as ``pending`` in one transaction; return its id."""
         with self.tx() as db:
             cur = db.execute(
                 "INSERT INTO batches(name, fingerprint, output_dir, provider, model, source, settings_json,"
                 " created_at, estimated_cost, warnings_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (name, fingerprint, str(output_dir), provider, model, source, json.dumps(settings),
-                 now_iso(), estimated_cost, json.dumps(warnings or [], ensure_ascii=False)))
+                (
+                    name,
+                    fingerprint,
+                    str(output_dir),
+                    provider,
+                    model,
+                    source,
+                    json.dumps(settings),
+                    now_iso(),
+                    estimated_cost,
+                    json.dumps(warnings or [], ensure_ascii=False),
+                ),
+            )
             batch_id = int(cur.lastrowid or 0)
             db.executemany(
                 "INSERT INTO jobs(batch_id, seq, spec_json) VALUES (?,?,?)",
-                ((batch_id, i, s.model_dump_json()) for i, s in enumerate(specs)))
+                ((batch_id, i, s.model_dump_json()) for i, s in enumerate(specs)),
+            )
         return batch_id
 
     def update_batch_settings(self, batch_id: int, settings: dict[str, Any]) -> None:
         """Replace a batch's run settings (concurrency, timeouts, retry policy)."""
         with self.tx() as db:
-            db.execute("UPDATE batches SET settings_json=? WHERE id=?", (json.dumps(settings), batch_id))
+            db.execute(
+                "UPDATE batches SET settings_json=? WHERE id=?", (json.dumps(settings), batch_id)
+            )
 
     def find_batch(self, fingerprint: str) -> int | None:
         """The newest batch with this fingerprint (same jobs, provider and folder), if any."""
-        rows = self._q("SELECT id FROM batches WHERE fingerprint=? ORDER BY id DESC LIMIT 1", (fingerprint,))
+        rows = self._q(
+            "SELECT id FROM batches WHERE fingerprint=? ORDER BY id DESC LIMIT 1", (fingerprint,)
+        )
         return int(rows[0]["id"]) if rows else None
 
     def _batch_from_row(self, r: sqlite3.Row) -> BatchRow:
-        counts = {str(c["status"]): int(c["n"]) for c in self._q(
-            "SELECT status, COUNT(*) AS n FROM jobs WHERE batch_id=? GROUP BY status", (r["id"],))}
-        return BatchRow(int(r["id"]), r["name"], r["fingerprint"], Path(r["output_dir"]), r["provider"],
-                        r["model"], r["source"], json.loads(r["settings_json"]), r["status"],
-                        r["created_at"], r["started_at"], r["finished_at"], r["estimated_cost"],
-                        json.loads(r["warnings_json"]), counts)
+        counts = {
+            str(c["status"]): int(c["n"])
+            for c in self._q(
+                "SELECT status, COUNT(*) AS n FROM jobs WHERE batch_id=? GROUP BY status",
+                (r["id"],),
+            )
+        }
+        return BatchRow(
+            int(r["id"]),
+            r["name"],
+            r["fingerprint"],
+            Path(r["output_dir"]),
+            r["provider"],
+            r["model"],
+            r["source"],
+            json.loads(r["settings_json"]),
+            r["status"],
+            r["created_at"],
+            r["started_at"],
+            r["finished_at"],
+            r["estimated_cost"],
+            json.loads(r["warnings_json"]),
+            counts,
+        )
 
     def batch(self, batch_id: int) -> BatchRow:
         """The batch ``batch_id``.
@@ -255,26 +302,36 @@ class Store:
 
     def batches(self, limit: int = 500) -> list[BatchRow]:
         """Batches, newest first."""
-        return [self._batch_from_row(r) for r in self._q(
-            "SELECT * FROM batches ORDER BY id DESC LIMIT ?", (limit,))]
+        return [
+            self._batch_from_row(r)
+            for r in self._q("SELECT * FROM batches ORDER BY id DESC LIMIT ?", (limit,))
+        ]
 
-    def set_batch_status(self, batch_id: int, status: str, *, started: bool = False,
-                         finished: bool = False) -> None:
+    def set_batch_status(
+        self, batch_id: int, status: str, *, started: bool = False, finished: bool = False
+    ) -> None:
         """Set a batch's status; ``started`` claims it for this process."""
         with self.tx() as db:
             if started:
-                db.execute("UPDATE batches SET status=?, started_at=COALESCE(started_at, ?), finished_at=NULL,"
-                           " owner_pid=?, owner_host=? WHERE id=?",
-                           (status, now_iso(), self.pid, self.host, batch_id))
+                db.execute(
+                    "UPDATE batches SET status=?, started_at=COALESCE(started_at, ?), finished_at=NULL,"
+                    " owner_pid=?, owner_host=? WHERE id=?",
+                    (status, now_iso(), self.pid, self.host, batch_id),
+                )
             elif finished:
-                db.execute("UPDATE batches SET status=?, finished_at=? WHERE id=?", (status, now_iso(), batch_id))
+                db.execute(
+                    "UPDATE batches SET status=?, finished_at=? WHERE id=?",
+                    (status, now_iso(), batch_id),
+                )
             else:
                 db.execute("UPDATE batches SET status=? WHERE id=?", (status, batch_id))
 
     def interrupted_batches(self) -> list[BatchRow]:
         """Batches left ``running``/``paused`` by a process that is gone, with work left."""
         out = []
-        for r in self._q("SELECT * FROM batches WHERE status IN ('running','paused') ORDER BY id DESC"):
+        for r in self._q(
+            "SELECT * FROM batches WHERE status IN ('running','paused') ORDER BY id DESC"
+        ):
             if not _pid_alive(r["owner_pid"], r["owner_host"]):
                 b = self._batch_from_row(r)
                 if b.unfinished:
@@ -289,14 +346,27 @@ class Store:
     # ---- jobs ----------------------------------------------------------------------------
     def _job_from_row(self, r: sqlite3.Row) -> JobRow:
         cost = None if r["cost_unknown"] else float(r["cost"])
-        return JobRow(int(r["id"]), int(r["batch_id"]), int(r["seq"]), JobSpec.model_validate_json(r["spec_json"]),
-                      r["status"], int(r["attempts"]), r["error"], r["error_type"], cost, r["duration_ms"],
-                      r["started_at"], r["finished_at"])
+        return JobRow(
+            int(r["id"]),
+            int(r["batch_id"]),
+            int(r["seq"]),
+            JobSpec.model_validate_json(r["spec_json"]),
+            r["status"],
+            int(r["attempts"]),
+            r["error"],
+            r["error_type"],
+            cost,
+            r["duration_ms"],
+            r["started_at"],
+            r["finished_at"],
+        )
 
     def jobs(self, batch_id: int) -> list[JobRow]:
         """All jobs of a batch in sequence order."""
-        return [self._job_from_row(r) for r in self._q(
-            "SELECT * FROM jobs WHERE batch_id=? ORDER BY seq", (batch_id,))]
+        return [
+            self._job_from_row(r)
+            for r in self._q("SELECT * FROM jobs WHERE batch_id=? ORDER BY seq", (batch_id,))
+        ]
 
     def job(self, job_id: int) -> JobRow:
         """One job.
@@ -311,8 +381,13 @@ class Store:
 
     def pending_job_ids(self, batch_id: int) -> list[int]:
         """Ids of the batch's ``pending`` jobs in sequence order."""
-        return [int(r["id"]) for r in self._q(
-            "SELECT id FROM jobs WHERE batch_id=? AND status='pending' ORDER BY seq", (batch_id,))]
+        return [
+            int(r["id"])
+            for r in self._q(
+                "SELECT id FROM jobs WHERE batch_id=? AND status='pending' ORDER BY seq",
+                (batch_id,),
+            )
+        ]
 
     def claim_job(self, job_id: int) -> bool:
         """Atomically move a ``pending`` job to ``running`` for this process.
@@ -323,30 +398,47 @@ class Store:
             cur = db.execute(
                 "UPDATE jobs SET status='running', owner_pid=?, owner_host=?, started_at=?, error=NULL,"
                 " error_type=NULL, finished_at=NULL WHERE id=? AND status='pending'",
-                (self.pid, self.host, now_iso(), job_id))
+                (self.pid, self.host, now_iso(), job_id),
+            )
             return cur.rowcount == 1
 
     def start_attempt(self, job_id: int) -> tuple[int, int]:
         """Record that a request is about to be sent; returns ``(attempt_id, job attempts)``."""
         with self.tx() as db:
-            db.execute("UPDATE jobs SET attempts=attempts+1, status='running' WHERE id=?", (job_id,))
+            db.execute(
+                "UPDATE jobs SET attempts=attempts+1, status='running' WHERE id=?", (job_id,)
+            )
             n = int(db.execute("SELECT attempts FROM jobs WHERE id=?", (job_id,)).fetchone()[0])
-            cur = db.execute("INSERT INTO attempts(job_id, number, started_at) VALUES (?,?,?)",
-                             (job_id, n, now_iso()))
+            cur = db.execute(
+                "INSERT INTO attempts(job_id, number, started_at) VALUES (?,?,?)",
+                (job_id, n, now_iso()),
+            )
             return int(cur.lastrowid or 0), n
 
-    def finish_attempt(self, attempt_id: int, outcome: str, *, error: str | None = None,
-                       error_type: str | None = None, http_status: int | None = None,
-                       images: int = 0, cost: float | None = None) -> None:
+    def finish_attempt(
+        self,
+        attempt_id: int,
+        outcome: str,
+        *,
+        error: str | None = None,
+        error_type: str | None = None,
+        http_status: int | None = None,
+        images: int = 0,
+        cost: float | None = None,
+    ) -> None:
         """Close an attempt row with its outcome (``ok``, ``error``, ``cancelled``)."""
         with self.tx() as db:
-            db.execute("UPDATE attempts SET finished_at=?, outcome=?, error=?, error_type=?, http_status=?,"
-                       " images=?, cost=? WHERE id=?",
-                       (now_iso(), outcome, error, error_type, http_status, images, cost, attempt_id))
+            db.execute(
+                "UPDATE attempts SET finished_at=?, outcome=?, error=?, error_type=?, http_status=?,"
+                " images=?, cost=? WHERE id=?",
+                (now_iso(), outcome, error, error_type, http_status, images, cost, attempt_id),
+            )
 
     def attempts(self, job_id: int) -> list[dict[str, Any]]:
         """The attempt rows of a job, oldest first."""
-        return [dict(r) for r in self._q("SELECT * FROM attempts WHERE job_id=? ORDER BY id", (job_id,))]
+        return [
+            dict(r) for r in self._q("SELECT * FROM attempts WHERE job_id=? ORDER BY id", (job_id,))
+        ]
 
     def add_cost(self, job_id: int, usd: float | None) -> None:
         """Add spend to a job; ``None`` marks its cost as (partly) unknown."""
@@ -356,13 +448,23 @@ class Store:
             else:
                 db.execute("UPDATE jobs SET cost=cost+? WHERE id=?", (usd, job_id))
 
-    def set_job_status(self, job_id: int, status: str, *, error: str | None = None,
-                       error_type: str | None = None, duration_ms: int | None = None) -> None:
+    def set_job_status(
+        self,
+        job_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        error_type: str | None = None,
+        duration_ms: int | None = None,
+    ) -> None:
         """Set a job's status (terminal statuses also stamp ``finished_at``)."""
         fin = now_iso() if status in TERMINAL_STATUSES else None
         with self.tx() as db:
-            db.execute("UPDATE jobs SET status=?, error=?, error_type=?, duration_ms=COALESCE(?, duration_ms),"
-                       " finished_at=? WHERE id=?", (status, error, error_type, duration_ms, fin, job_id))
+            db.execute(
+                "UPDATE jobs SET status=?, error=?, error_type=?, duration_ms=COALESCE(?, duration_ms),"
+                " finished_at=? WHERE id=?",
+                (status, error, error_type, duration_ms, fin, job_id),
+            )
 
     def reset_for_retry(self, job_ids: Iterable[int]) -> list[int]:
         """Put failed or cancelled jobs back to ``pending`` (same job, next attempt). Returns the
@@ -370,66 +472,118 @@ class Store:
         changed: list[int] = []
         with self.tx() as db:
             for jid in job_ids:
-                cur = db.execute("UPDATE jobs SET status='pending', error=NULL, error_type=NULL, finished_at=NULL"
-                                 " WHERE id=? AND status IN ('failed','cancelled')", (jid,))
+                cur = db.execute(
+                    "UPDATE jobs SET status='pending', error=NULL, error_type=NULL, finished_at=NULL"
+                    " WHERE id=? AND status IN ('failed','cancelled')",
+                    (jid,),
+                )
                 if cur.rowcount:
                     changed.append(jid)
         return changed
 
     def failed_job_ids(self, batch_id: int) -> list[int]:
         """Ids of failed jobs."""
-        return [int(r["id"]) for r in self._q(
-            "SELECT id FROM jobs WHERE batch_id=? AND status='failed' ORDER BY seq", (batch_id,))]
+        return [
+            int(r["id"])
+            for r in self._q(
+                "SELECT id FROM jobs WHERE batch_id=? AND status='failed' ORDER BY seq", (batch_id,)
+            )
+        ]
 
     def recover(self, batch_id: int) -> int:
         """Jobs left ``running``/``waiting`` by a dead process (or by this one, when it is not
         running them any more) go back to ``pending``. Returns how many."""
         n = 0
         with self.tx() as db:
-            for r in db.execute("SELECT id, owner_pid, owner_host FROM jobs WHERE batch_id=? AND status IN"
-                                " ('running','waiting')", (batch_id,)).fetchall():
+            for r in db.execute(
+                "SELECT id, owner_pid, owner_host FROM jobs WHERE batch_id=? AND status IN"
+                " ('running','waiting')",
+                (batch_id,),
+            ).fetchall():
                 mine = r["owner_pid"] == self.pid and r["owner_host"] == self.host
                 if mine or not _pid_alive(r["owner_pid"], r["owner_host"]):
                     db.execute("UPDATE jobs SET status='pending' WHERE id=?", (r["id"],))
-                    db.execute("UPDATE attempts SET finished_at=?, outcome='interrupted' WHERE job_id=? AND"
-                               " finished_at IS NULL", (now_iso(), r["id"]))
+                    db.execute(
+                        "UPDATE attempts SET finished_at=?, outcome='interrupted' WHERE job_id=? AND"
+                        " finished_at IS NULL",
+                        (now_iso(), r["id"]),
+                    )
                     n += 1
         return n
 
     def cancel_unfinished(self, batch_id: int, reason: str) -> list[int]:
         """Mark every pending, waiting or running job of this process ``cancelled``."""
         with self.tx() as db:
-            ids = [int(r[0]) for r in db.execute(
-                "SELECT id FROM jobs WHERE batch_id=? AND (status='pending' OR (status IN ('running','waiting')"
-                " AND owner_pid=? AND owner_host=?))", (batch_id, self.pid, self.host)).fetchall()]
+            ids = [
+                int(r[0])
+                for r in db.execute(
+                    "SELECT id FROM jobs WHERE batch_id=? AND (status='pending' OR (status IN ('running','waiting')"
+                    " AND owner_pid=? AND owner_host=?))",
+                    (batch_id, self.pid, self.host),
+                ).fetchall()
+            ]
             for jid in ids:
-                db.execute("UPDATE jobs SET status='cancelled', error=?, error_type='cancelled', finished_at=?"
-                           " WHERE id=?", (reason, now_iso(), jid))
-                db.execute("UPDATE attempts SET finished_at=?, outcome='cancelled' WHERE job_id=? AND"
-                           " finished_at IS NULL", (now_iso(), jid))
+                db.execute(
+                    "UPDATE jobs SET status='cancelled', error=?, error_type='cancelled', finished_at=?"
+                    " WHERE id=?",
+                    (reason, now_iso(), jid),
+                )
+                db.execute(
+                    "UPDATE attempts SET finished_at=?, outcome='cancelled' WHERE job_id=? AND"
+                    " finished_at IS NULL",
+                    (now_iso(), jid),
+                )
         return ids
 
     # ---- images --------------------------------------------------------------------------
-    def add_image(self, job_id: int, sample_index: int, path: Path, thumb: Path | None,
-                  adopted: bool = False) -> None:
+    def add_image(
+        self, job_id: int, sample_index: int, path: Path, thumb: Path | None, adopted: bool = False
+    ) -> None:
         """Record a written image (idempotent per job and sample)."""
         with self.tx() as db:
-            db.execute("INSERT OR REPLACE INTO images(job_id, sample_index, path, thumb, created_at, adopted)"
-                       " VALUES (?,?,?,?,?,?)",
-                       (job_id, sample_index, str(path), str(thumb) if thumb else None, now_iso(), int(adopted)))
+            db.execute(
+                "INSERT OR REPLACE INTO images(job_id, sample_index, path, thumb, created_at, adopted)"
+                " VALUES (?,?,?,?,?,?)",
+                (
+                    job_id,
+                    sample_index,
+                    str(path),
+                    str(thumb) if thumb else None,
+                    now_iso(),
+                    int(adopted),
+                ),
+            )
 
     def samples_done(self, job_id: int) -> set[int]:
         """Sample indices of ``job_id`` that already have a file."""
-        return {int(r[0]) for r in self._q("SELECT sample_index FROM images WHERE job_id=?", (job_id,))}
+        return {
+            int(r[0]) for r in self._q("SELECT sample_index FROM images WHERE job_id=?", (job_id,))
+        }
 
     def images(self, batch_id: int) -> list[ImageRow]:
         """Every image of a batch, in job then sample order."""
-        return [ImageRow(int(r["id"]), int(r["job_id"]), int(r["batch_id"]), int(r["sample_index"]),
-                         Path(r["path"]), Path(r["thumb"]) if r["thumb"] else None, r["created_at"])
-                for r in self._q("SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id=images.job_id"
-                                 " WHERE jobs.batch_id=? ORDER BY jobs.seq, images.sample_index", (batch_id,))]
+        return [
+            ImageRow(
+                int(r["id"]),
+                int(r["job_id"]),
+                int(r["batch_id"]),
+                int(r["sample_index"]),
+                Path(r["path"]),
+                Path(r["thumb"]) if r["thumb"] else None,
+                r["created_at"],
+            )
+            for r in self._q(
+                "SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id=images.job_id"
+                " WHERE jobs.batch_id=? ORDER BY jobs.seq, images.sample_index",
+                (batch_id,),
+            )
+        ]
 
     def image_paths(self, job_id: int) -> list[str]:
         """Paths of a job's images in sample order."""
-        return [str(r[0]) for r in self._q(
-            "SELECT path FROM images WHERE job_id=? ORDER BY sample_index", (job_id,))]
+        return [
+            str(r[0])
+            for r in self._q(
+                "SELECT path FROM images WHERE job_id=? ORDER BY sample_index", (job_id,)
+            )
+        ]

@@ -180,7 +180,9 @@ def read_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
     except csv.Error as e:
         raise InputError(f"{path} line {reader.line_num}", f"malformed CSV: {e}") from e
     if ragged:
-        shown = "; ".join(ragged[:10]) + (f"; and {len(ragged) - 10} more" if len(ragged) > 10 else "")
+        shown = "; ".join(ragged[:10]) + (
+            f"; and {len(ragged) - 10} more" if len(ragged) > 10 else ""
+        )
         notes.append(f"ragged rows (kept, padded): {shown}")
     return Table(path, headers, rows, lines, enc, delim, notes)
 
@@ -193,7 +195,11 @@ def _cell_text(v: object) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     if isinstance(v, dt.datetime):
-        return v.isoformat(sep=" ", timespec="seconds") if v.time() != dt.time() else v.date().isoformat()
+        return (
+            v.isoformat(sep=" ", timespec="seconds")
+            if v.time() != dt.time()
+            else v.date().isoformat()
+        )
     if isinstance(v, dt.date):
         return v.isoformat()
     return str(v)
@@ -282,5 +288,7 @@ def shopify_fill_down(table: Table) -> int:
                 row[i] = base[i]
                 filled += 1
     if filled:
-        table.notes.append(f"Shopify export: filled {filled} blank product cells from each product's first row")
+        table.notes.append(
+            f"Shopify export: filled {filled} blank product cells from each product's first row"
+        )
     return filled

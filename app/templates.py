@@ -72,7 +72,8 @@ class Template:
                     i += 2
                     continue
                 raise InputError(
-                    field_name, f"'}}' at character {i + 1} has no matching '{{' (write '}}}}' for a brace)"
+                    field_name,
+                    f"'}}' at character {i + 1} has no matching '{{' (write '}}}}' for a brace)",
                 )
             else:
                 buf.append(c)
@@ -160,7 +161,9 @@ def safe_relative_path(raw: str, output_format: str, where: str = "output_path")
     """
     text = raw.replace("\\", "/").strip()
     if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
-        raise InputError(where, f"{raw!r} is an absolute path; output paths are relative to the output folder")
+        raise InputError(
+            where, f"{raw!r} is an absolute path; output paths are relative to the output folder"
+        )
     comps = [c for c in text.split("/") if c not in ("", ".")]
     if any(c.strip() == ".." for c in comps):
         raise InputError(where, f"{raw!r} points outside the output folder ('..' is not allowed)")
@@ -171,7 +174,9 @@ def safe_relative_path(raw: str, output_format: str, where: str = "output_path")
     leaf = PurePosixPath(safe[-1])
     ext = FORMAT_EXT[output_format]
     if leaf.suffix.lower() in _EXT_FORMAT:
-        leaf_name = leaf.stem + (leaf.suffix if _EXT_FORMAT[leaf.suffix.lower()] == output_format else ext)
+        leaf_name = leaf.stem + (
+            leaf.suffix if _EXT_FORMAT[leaf.suffix.lower()] == output_format else ext
+        )
     else:
         leaf_name = safe[-1] + ext
     safe[-1] = leaf_name
@@ -202,7 +207,10 @@ class UniqueNamer:
             files = (
                 [str(cand)]
                 if sample_count == 1
-                else [str(cand.with_name(f"{cand.stem}-{i}{cand.suffix}")) for i in range(1, sample_count + 1)]
+                else [
+                    str(cand.with_name(f"{cand.stem}-{i}{cand.suffix}"))
+                    for i in range(1, sample_count + 1)
+                ]
             )
             if not any(f.casefold() in self.taken for f in files):
                 self.taken.update(f.casefold() for f in files)

@@ -50,17 +50,30 @@ class ModelInfo:
             w, h = parse_size(spec.size)
             m = self.custom_size_multiple
             if m is None:
-                problems.append(("size", f"{self.id} accepts {', '.join(self.sizes)}; got {spec.size}"))
+                problems.append(
+                    ("size", f"{self.id} accepts {', '.join(self.sizes)}; got {spec.size}")
+                )
             elif w % m or h % m or w > self.max_width or h > self.max_height:
-                problems.append(("size", f"{self.id} needs both sides divisible by {m}, at most "
-                                         f"{self.max_width}x{self.max_height}; got {spec.size}"))
+                problems.append(
+                    (
+                        "size",
+                        f"{self.id} needs both sides divisible by {m}, at most "
+                        f"{self.max_width}x{self.max_height}; got {spec.size}",
+                    )
+                )
         if spec.quality not in self.qualities:
-            problems.append(("quality", f"{self.id} accepts {', '.join(self.qualities)}; got {spec.quality}"))
+            problems.append(
+                ("quality", f"{self.id} accepts {', '.join(self.qualities)}; got {spec.quality}")
+            )
         if spec.transparent_background:
             if not self.transparent_background:
-                problems.append(("transparent_background", f"{self.id} cannot make transparent backgrounds"))
+                problems.append(
+                    ("transparent_background", f"{self.id} cannot make transparent backgrounds")
+                )
             elif spec.output_format == "jpeg":
-                problems.append(("transparent_background", "JPEG has no transparency: choose png or webp"))
+                problems.append(
+                    ("transparent_background", "JPEG has no transparency: choose png or webp")
+                )
         return problems
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from app.models import parse_size
 from app.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -25,7 +26,6 @@ from app.providers.base import (
     ModelInfo,
     Provider,
 )
-from app.models import parse_size
 
 _FONT_CANDIDATES = (
     # CJK-capable first so Japanese, Chinese and Korean row values are drawn, not boxes.
@@ -39,8 +39,16 @@ _FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
 )
 
-DRAFT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "512x512", "768x768", "1792x1024",
-               "1024x1792", "auto")
+DRAFT_SIZES = (
+    "1024x1024",
+    "1536x1024",
+    "1024x1536",
+    "512x512",
+    "768x768",
+    "1792x1024",
+    "1024x1792",
+    "auto",
+)
 
 
 @lru_cache(maxsize=1)
@@ -99,19 +107,24 @@ def render_draft(req: GenerationRequest, sample: int) -> GeneratedImage:
     grad = Image.linear_gradient("L").resize((w, h))
     from PIL import ImageOps
 
-    img = ImageOps.colorize(grad, c1, c2).convert("RGBA")  # type: ignore[arg-type]
+    img = ImageOps.colorize(grad, c1, c2).convert("RGBA")
     if req.transparent_background:
         # Transparent margin, opaque card: shows that transparency was honoured.
         alpha = Image.new("L", (w, h), 0)
         ImageDraw.Draw(alpha).rounded_rectangle(
-            (w // 12, h // 12, w - w // 12, h - h // 12), radius=max(8, w // 24), fill=255)
+            (w // 12, h // 12, w - w // 12, h - h // 12), radius=max(8, w // 24), fill=255
+        )
         img.putalpha(alpha)
     d = ImageDraw.Draw(img)
     margin = max(12, w // 14)
     base = max(12, min(w, h) // 26)
     y = margin
-    d.text((margin, y), f"DRAFT · {req.size} · sample {sample + 1} · seed {seed}",
-           font=_font(max(10, base * 3 // 4)), fill=(255, 255, 255, 230))
+    d.text(
+        (margin, y),
+        f"DRAFT · {req.size} · sample {sample + 1} · seed {seed}",
+        font=_font(max(10, base * 3 // 4)),
+        fill=(255, 255, 255, 230),
+    )
     y += base * 2
     max_w = w - 2 * margin
     for line in _wrap(req.prompt, _font(base), max_w)[:12]:
@@ -127,7 +140,9 @@ def render_draft(req: GenerationRequest, sample: int) -> GeneratedImage:
     for k, v in list(req.row_values.items())[:14]:
         if not v or y > h - margin - base:
             continue
-        d.text((margin, y), _wrap(f"{k}: {v}", small, max_w)[0], font=small, fill=(235, 235, 235, 255))
+        d.text(
+            (margin, y), _wrap(f"{k}: {v}", small, max_w)[0], font=small, fill=(235, 235, 235, 255)
+        )
         y += int(base * 0.95)
     buf = io.BytesIO()
     fmt = req.output_format
@@ -146,8 +161,15 @@ CAPABILITIES = Capabilities(
     name="draft",
     label="Draft (offline, free)",
     models=(
-        ModelInfo("draft", "Draft placeholder", DRAFT_SIZES, _ALL_QUALITIES,
-                  custom_size_multiple=8, max_width=4096, max_height=4096),
+        ModelInfo(
+            "draft",
+            "Draft placeholder",
+            DRAFT_SIZES,
+            _ALL_QUALITIES,
+            custom_size_multiple=8,
+            max_width=4096,
+            max_height=4096,
+        ),
     ),
     needs_key=False,
     key_env_var=None,
@@ -172,5 +194,6 @@ class DraftProvider(Provider):
         if self.delay_ms:
             await asyncio.sleep(self.delay_ms / 1000)
         images = await asyncio.to_thread(
-            lambda: [render_draft(request, request.first_sample + i) for i in range(request.n)])
+            lambda: [render_draft(request, request.first_sample + i) for i in range(request.n)]
+        )
         return GenerationResult(images=images)

@@ -37,13 +37,30 @@ CAPABILITIES = Capabilities(
     label="OpenAI Images",
     models=(
         ModelInfo("gpt-image-1.5", "GPT Image 1.5", _GPT_SIZES, _GPT_QUALITIES),
-        ModelInfo("gpt-image-2", "GPT Image 2", _GPT_SIZES, _GPT_QUALITIES,
-                  custom_size_multiple=16, max_width=3840, max_height=3840,
-                  note="price not yet published"),
-        ModelInfo("gpt-image-1-mini", "GPT Image 1 mini", _GPT_SIZES, _GPT_QUALITIES,
-                  note="deprecated by OpenAI"),
-        ModelInfo("gpt-image-1", "GPT Image 1", _GPT_SIZES, _GPT_QUALITIES,
-                  note="listed as retired 2026-10-23"),
+        ModelInfo(
+            "gpt-image-2",
+            "GPT Image 2",
+            _GPT_SIZES,
+            _GPT_QUALITIES,
+            custom_size_multiple=16,
+            max_width=3840,
+            max_height=3840,
+            note="price not yet published",
+        ),
+        ModelInfo(
+            "gpt-image-1-mini",
+            "GPT Image 1 mini",
+            _GPT_SIZES,
+            _GPT_QUALITIES,
+            note="deprecated by OpenAI",
+        ),
+        ModelInfo(
+            "gpt-image-1",
+            "GPT Image 1",
+            _GPT_SIZES,
+            _GPT_QUALITIES,
+            note="listed as retired 2026-10-23",
+        ),
     ),
     needs_key=True,
     key_env_var="OPENAI_API_KEY",
@@ -87,7 +104,9 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
-def classify_http_error(status: int, body: bytes, headers: httpx.Headers, label: str) -> ProviderError:
+def classify_http_error(
+    status: int, body: bytes, headers: httpx.Headers, label: str
+) -> ProviderError:
     """Map an OpenAI-format error response to a ``ProviderError`` (see module docstring)."""
     err: dict[str, Any] = {}
     try:
@@ -104,38 +123,65 @@ def classify_http_error(status: int, body: bytes, headers: httpx.Headers, label:
     should = headers.get("x-should-retry")
     retryable = {"true": True, "false": False}.get(should) if should else None
     retry_after = parse_retry_after(headers)
-    kw: dict[str, Any] = {"status": status, "code": code, "retryable": retryable,
-                          "retry_after_s": retry_after}
-    if code in ("moderation_blocked", "content_policy_violation") or etype == "image_generation_user_error":
-        return ProviderError(ErrorClass.CONTENT_POLICY,
-                             f"{label} refused this prompt under its content policy{detail}. "
-                             "Rephrase the prompt; retrying the same prompt will not help.", **kw)
+    kw: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "retryable": retryable,
+        "retry_after_s": retry_after,
+    }
+    if (
+        code in ("moderation_blocked", "content_policy_violation")
+        or etype == "image_generation_user_error"
+    ):
+        return ProviderError(
+            ErrorClass.CONTENT_POLICY,
+            f"{label} refused this prompt under its content policy{detail}. "
+            "Rephrase the prompt; retrying the same prompt will not help.",
+            **kw,
+        )
     if status == 429 and code == "insufficient_quota":
-        return ProviderError(ErrorClass.QUOTA,
-                             f"{label}: the account has no quota left{detail}. Add credit or raise the "
-                             "limit in the provider's billing page, then retry.", **kw)
+        return ProviderError(
+            ErrorClass.QUOTA,
+            f"{label}: the account has no quota left{detail}. Add credit or raise the "
+            "limit in the provider's billing page, then retry.",
+            **kw,
+        )
     if status == 429:
         wait = f" (asked to wait {retry_after:.1f} s)" if retry_after is not None else ""
         return ProviderError(ErrorClass.RATE_LIMIT, f"{label} rate limit reached{wait}.", **kw)
     if status == 401:
-        return ProviderError(ErrorClass.AUTH,
-                             f"{label} rejected the API key{detail}. Check it in Settings → Providers.", **kw)
+        return ProviderError(
+            ErrorClass.AUTH,
+            f"{label} rejected the API key{detail}. Check it in Settings → Providers.",
+            **kw,
+        )
     if status == 403:
-        return ProviderError(ErrorClass.AUTH,
-                             f"{label} refused access to this model{detail}. The organisation may need "
-                             "verification for it.", **kw)
+        return ProviderError(
+            ErrorClass.AUTH,
+            f"{label} refused access to this model{detail}. The organisation may need "
+            "verification for it.",
+            **kw,
+        )
     if status == 402:
-        return ProviderError(ErrorClass.PAYMENT_REQUIRED, f"{label}: payment required{detail}.", **kw)
+        return ProviderError(
+            ErrorClass.PAYMENT_REQUIRED, f"{label}: payment required{detail}.", **kw
+        )
     if status == 404:
-        return ProviderError(ErrorClass.INVALID_REQUEST,
-                             f"{label} answered 404{detail}: check the model name and the base URL.", **kw)
+        return ProviderError(
+            ErrorClass.INVALID_REQUEST,
+            f"{label} answered 404{detail}: check the model name and the base URL.",
+            **kw,
+        )
     if status == 408:
         return ProviderError(ErrorClass.TIMEOUT, f"{label} timed out on its side{detail}.", **kw)
     if status >= 500 or status == 409:
-        return ProviderError(ErrorClass.SERVER_ERROR, f"{label} server error {status}{detail}.", **kw)
+        return ProviderError(
+            ErrorClass.SERVER_ERROR, f"{label} server error {status}{detail}.", **kw
+        )
     where = f" in field '{param}'" if param else ""
-    return ProviderError(ErrorClass.INVALID_REQUEST,
-                         f"{label} rejected the request{where}{detail}.", **kw)
+    return ProviderError(
+        ErrorClass.INVALID_REQUEST, f"{label} rejected the request{where}{detail}.", **kw
+    )
 
 
 def rate_limit_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -149,8 +195,13 @@ class OpenAIProvider(Provider):
     capabilities = CAPABILITIES
     label = "OpenAI"
 
-    def __init__(self, api_key: str | None, base_url: str | None = None,
-                 timeout_s: float = 300.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str | None = None,
+        timeout_s: float = 300.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._key = api_key
         self.base_url = (base_url or self.capabilities.default_base_url).rstrip("/")
         self._client = httpx.AsyncClient(
@@ -161,8 +212,11 @@ class OpenAIProvider(Provider):
 
     def _headers(self) -> dict[str, str]:
         if not self._key:
-            raise ProviderError(ErrorClass.AUTH, f"No {self.label} API key: add one in Settings → "
-                                f"Providers or set {self.capabilities.key_env_var}.")
+            raise ProviderError(
+                ErrorClass.AUTH,
+                f"No {self.label} API key: add one in Settings → "
+                f"Providers or set {self.capabilities.key_env_var}.",
+            )
         return {"Authorization": f"Bearer {self._key}"}
 
     def body(self, req: GenerationRequest) -> dict[str, Any]:
@@ -182,12 +236,18 @@ class OpenAIProvider(Provider):
 
     async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
         try:
-            return await self._client.post(f"{self.base_url}{path}", json=body, headers=self._headers())
+            return await self._client.post(
+                f"{self.base_url}{path}", json=body, headers=self._headers()
+            )
         except httpx.TimeoutException as e:
-            raise ProviderError(ErrorClass.TIMEOUT, f"{self.label} did not answer in time ({type(e).__name__}).") from e
+            raise ProviderError(
+                ErrorClass.TIMEOUT, f"{self.label} did not answer in time ({type(e).__name__})."
+            ) from e
         except httpx.TransportError as e:
-            raise ProviderError(ErrorClass.NETWORK, f"Network error talking to {self.base_url}: "
-                                f"{type(e).__name__}: {e}".rstrip(": ")) from e
+            raise ProviderError(
+                ErrorClass.NETWORK,
+                f"Network error talking to {self.base_url}: {type(e).__name__}: {e}".rstrip(": "),
+            ) from e
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         """Send one generation request; decode every ``b64_json`` image.
@@ -203,8 +263,11 @@ class OpenAIProvider(Provider):
             payload = resp.json()
             items = payload.get("data") or []
         except (ValueError, AttributeError) as e:
-            raise ProviderError(ErrorClass.SERVER_ERROR, f"{self.label} sent a malformed response "
-                                "(not JSON).", status=resp.status_code) from e
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"{self.label} sent a malformed response (not JSON).",
+                status=resp.status_code,
+            ) from e
         images: list[GeneratedImage] = []
         revised = None
         for item in items:
@@ -214,38 +277,61 @@ class OpenAIProvider(Provider):
             try:
                 data = base64.b64decode(b64, validate=True)
             except (binascii.Error, ValueError) as e:
-                raise ProviderError(ErrorClass.SERVER_ERROR, f"{self.label} sent an image that is not "
-                                    "valid base64.", status=resp.status_code) from e
+                raise ProviderError(
+                    ErrorClass.SERVER_ERROR,
+                    f"{self.label} sent an image that is not valid base64.",
+                    status=resp.status_code,
+                ) from e
             fmt = payload.get("output_format") or request.output_format
             images.append(GeneratedImage(data, f"image/{fmt}"))
             revised = revised or item.get("revised_prompt")
         if not images:
-            raise ProviderError(ErrorClass.SERVER_ERROR, f"{self.label} answered without any image.",
-                                status=resp.status_code)
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"{self.label} answered without any image.",
+                status=resp.status_code,
+            )
         usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else None
-        return GenerationResult(images=images, usage=usage, request_id=resp.headers.get("x-request-id"),
-                                revised_prompt=revised, rate_limits=rate_limit_headers(resp.headers))
+        return GenerationResult(
+            images=images,
+            usage=usage,
+            request_id=resp.headers.get("x-request-id"),
+            revised_prompt=revised,
+            rate_limits=rate_limit_headers(resp.headers),
+        )
 
     async def test_connection(self) -> str:
         """``GET {base}/models``: free, and tells a bad key (401) from a bad URL or a down server."""
         try:
-            resp = await self._client.get(f"{self.base_url}/models", headers=self._headers(), timeout=15.0)
+            resp = await self._client.get(
+                f"{self.base_url}/models", headers=self._headers(), timeout=15.0
+            )
         except httpx.TimeoutException as e:
-            raise ProviderError(ErrorClass.TIMEOUT, f"{self.base_url} did not answer within 15 s.") from e
+            raise ProviderError(
+                ErrorClass.TIMEOUT, f"{self.base_url} did not answer within 15 s."
+            ) from e
         except httpx.TransportError as e:
-            raise ProviderError(ErrorClass.NETWORK, f"Cannot reach {self.base_url} ({type(e).__name__}). "
-                                "Check the base URL, or whether the server is running.") from e
+            raise ProviderError(
+                ErrorClass.NETWORK,
+                f"Cannot reach {self.base_url} ({type(e).__name__}). "
+                "Check the base URL, or whether the server is running.",
+            ) from e
         if resp.status_code >= 400:
             err = classify_http_error(resp.status_code, resp.content, resp.headers, self.label)
             if resp.status_code == 404:
-                err.message = (f"{self.base_url} answered 404: it does not look like an OpenAI-compatible "
-                               "API. Check the base URL (it usually ends in /v1).")
+                err.message = (
+                    f"{self.base_url} answered 404: it does not look like an OpenAI-compatible "
+                    "API. Check the base URL (it usually ends in /v1)."
+                )
             raise err
         try:
             n = len(resp.json().get("data", []))
         except (ValueError, AttributeError):
-            raise ProviderError(ErrorClass.INVALID_REQUEST, f"{self.base_url} answered, but not with the "
-                                "OpenAI API's JSON. Check the base URL.") from None
+            raise ProviderError(
+                ErrorClass.INVALID_REQUEST,
+                f"{self.base_url} answered, but not with the "
+                "OpenAI API's JSON. Check the base URL.",
+            ) from None
         return f"Connected to {self.base_url}: key accepted, {n} models visible."
 
     async def aclose(self) -> None:

@@ -24,11 +24,14 @@ def capabilities_of(name: str) -> Capabilities:
     try:
         return PROVIDERS[name].capabilities
     except KeyError:
-        raise InputError("provider", f"unknown provider {name!r} (known: {', '.join(PROVIDERS)})") from None
+        raise InputError(
+            "provider", f"unknown provider {name!r} (known: {', '.join(PROVIDERS)})"
+        ) from None
 
 
-def create_provider(name: str, api_key: str | None = None, base_url: str | None = None,
-                    **kwargs: Any) -> Provider:
+def create_provider(
+    name: str, api_key: str | None = None, base_url: str | None = None, **kwargs: Any
+) -> Provider:
     """Instantiate provider ``name`` with its key and endpoint."""
     capabilities_of(name)
     if name == "draft":

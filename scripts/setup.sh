@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what Atelier needs on a fresh machine. Usage: scripts/setup.sh [studio|test]
+#   studio: Python packages + the system libraries Qt needs to open a window
+#   test:   the above + a Secret Service (gnome-keyring, dbus), Xvfb and the test tools
+set -euo pipefail
+mode="${1:-studio}"
+cd "$(dirname "$0")/.."
+
+debs=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
+      libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
+      libxcb-image0 fonts-wqy-microhei)
+if [ "$mode" = test ]; then
+  debs+=(gnome-keyring dbus dbus-x11 xvfb xauth)
+fi
+
+if command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for d in "${debs[@]}"; do
+    dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "install ok installed" || missing+=("$d")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "Installing system packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  echo "Not a Debian/Ubuntu system: install Qt's runtime libraries (and gnome-keyring, dbus, Xvfb for the tests) with your package manager."
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+if [ "$mode" = test ]; then
+  .venv/bin/python -m pip install -q -e ".[test]"
+else
+  .venv/bin/python -m pip install -q -e .
+fi

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install everything and pass the tests: lint (ruff), types (mypy --strict on app/), then the
+# whole pytest suite with a real Secret Service (gnome-keyring in a private D-Bus session) and
+# Qt on the offscreen platform.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+
+export QT_QPA_PLATFORM=offscreen
+export ATELIER_REQUIRE_KEYRING=1
+exec dbus-run-session -- bash -c '
+  set -euo pipefail
+  eval "$(printf "atelier-ci\n" | gnome-keyring-daemon --unlock --components=secrets)"
+  export GNOME_KEYRING_CONTROL
+  .venv/bin/python -m pytest -p no:cacheprovider "$@"
+' pytest "$@"

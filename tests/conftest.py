@@ -1,0 +1,40 @@
+"""Shared fixtures: an isolated ATELIER_HOME, the fake OpenAI server, sample data paths."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("ATELIER_SHARED", REPO.parent / "shared"))
+DATA = SHARED / "data"
+FAKE_KEY = "sk-test-fake"
+
+
+@pytest.fixture(autouse=True)
+def atelier_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own ATELIER_HOME and no provider environment leaks in."""
+    home = tmp_path / "atelier-home"
+    monkeypatch.setenv("ATELIER_HOME", str(home))
+    for var in ("OPENAI_API_KEY", "ATELIER_OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A running fake OpenAI server on 127.0.0.1 accepting ``FAKE_KEY``."""
+    with FakeOpenAI(api_key=FAKE_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """``shared/data`` (skips nothing: the acceptance data must exist)."""
+    assert DATA.is_dir(), f"shared data not found at {DATA} (set ATELIER_SHARED)"
+    return DATA

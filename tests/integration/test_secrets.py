@@ -1,0 +1,98 @@
+"""Keys through a real Secret Service (gnome-keyring under dbus-run-session in CI)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backends import SecretService
+
+from app import secrets
+from app.cli import run_command
+from tests.fakes.openai_server import FakeOpenAI
+
+REQUIRE = os.environ.get("ATELIER_REQUIRE_KEYRING") == "1"
+
+
+def _secret_service_available() -> bool:
+    return isinstance(keyring.get_keyring(), SecretService.Keyring)
+
+
+@pytest.fixture
+def real_keyring() -> None:
+    if not _secret_service_available():
+        if REQUIRE:
+            pytest.fail(f"a Secret Service was required but keyring uses {keyring.get_keyring()!r}")
+        pytest.skip("no Secret Service on this machine (the CI script starts gnome-keyring)")
+    assert secrets.keyring_status() is None
+
+
+def test_key_round_trip_in_real_keyring(
+    real_keyring: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = f"sk-roundtrip-{uuid.uuid4().hex}"
+    secrets.set_key("openai", key)
+    try:
+        got = secrets.get_key("openai")
+        assert got.key == key and got.source == "keyring"
+        assert key not in repr(got)
+        assert keyring.get_password("atelier", "openai") == key
+    finally:
+        secrets.delete_key("openai")
+    assert secrets.get_key("openai").source == "none"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    assert secrets.get_key("openai").source == "env"
+
+
+def test_full_cli_run_leaks_key_nowhere(
+    real_keyring: None,
+    tmp_path: Path,
+    data_dir: Path,
+    atelier_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    distinctive = f"sk-LEAKCHECK-{uuid.uuid4().hex}"
+    with FakeOpenAI(api_key=distinctive) as fake:
+        secrets.set_key("openai", distinctive)
+        try:
+            fake.script_for("city", ["invalid_api_key"])
+            out = io.StringIO()
+            code = run_command(
+                [
+                    "run",
+                    str(data_dir / "batch-configs" / "batch-detailed.json"),
+                    "--provider",
+                    "openai",
+                    "--base-url",
+                    fake.base_url,
+                    "--output-dir",
+                    str(tmp_path / "o"),
+                    "--format",
+                    "json",
+                ],
+                out,
+                io.StringIO(),
+            )
+        finally:
+            secrets.delete_key("openai")
+    assert code == 0 and json.loads(out.getvalue())["succeeded"] == 5
+    assert distinctive not in out.getvalue()
+    scanned = 0
+    for root in (atelier_home, tmp_path / "o"):
+        for p in root.rglob("*"):
+            if p.is_file():
+                assert distinctive.encode() not in p.read_bytes(), p
+                scanned += 1
+    assert scanned >= 7  # store (+WAL), settings-free home, 5 images, thumbnails, report
+
+
+def test_no_backend_is_said_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from keyring.backends import fail
+
+    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
+    assert "No keyring backend" in (secrets.keyring_status() or "")

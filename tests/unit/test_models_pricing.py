@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.batch import check_plan, plan_from_config
+from app.errors import InputError
+from app.models import load_batch_config
+from app.pricing import PriceTable
+
+
+def _cfg(tmp_path: Path, data: object) -> Path:
+    p = tmp_path / "cfg.json"
+    p.write_text(json.dumps(data), encoding="utf-8")
+    return p
+
+
+def test_shared_configs_load(data_dir: Path) -> None:
+    for p in sorted((data_dir / "batch-configs").glob("*.json")):
+        cfg = load_batch_config(p)
+        assert cfg.jobs and not cfg.warnings()
+
+
+def test_bad_field_is_named(tmp_path: Path) -> None:
+    p = _cfg(
+        tmp_path,
+        {
+            "jobs": [
+                {"prompt": "a", "output_path": "a.png"},
+                {"prompt": "b", "output_path": "b.png", "size": "huge"},
+            ]
+        },
+    )
+    with pytest.raises(InputError, match=r"cfg\.json: jobs\[1\]\.size"):
+        load_batch_config(p)
+
+
+def test_invalid_json_names_line(tmp_path: Path) -> None:
+    p = tmp_path / "cfg.json"
+    p.write_text('{"jobs": [\n  {"prompt": "a",}\n]}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"cfg\.json line 2"):
+        load_batch_config(p)
+
+
+def test_unknown_keys_are_warnings(tmp_path: Path) -> None:
+    cfg = load_batch_config(
+        _cfg(
+            tmp_path, {"jobs": [{"prompt": "a", "output_path": "a", "colour": 1}], "speed": "fast"}
+        )
+    )
+    assert cfg.warnings() == ["speed: unknown key, ignored", "jobs[0].colour: unknown key, ignored"]
+
+
+def test_provider_capabilities_name_the_job_field(tmp_path: Path) -> None:
+    cfg = load_batch_config(
+        _cfg(
+            tmp_path,
+            {
+                "jobs": [
+                    {"prompt": "a", "output_path": "a.png"},
+                    {"prompt": "b", "output_path": "b.png", "size": "640x480"},
+                ]
+            },
+        )
+    )
+    plan = plan_from_config(cfg)
+    check_plan(plan, "draft", "draft")
+    with pytest.raises(InputError, match=r"jobs\[1\]\.size: gpt-image-1\.5 accepts"):
+        check_plan(plan, "openai", "gpt-image-1.5")
+
+
+def test_estimate_uses_table_and_reports_unknown() -> None:
+    table = PriceTable()
+    est = table.estimate(
+        "openai", "gpt-image-1.5", [("high", "1024x1024", 2), ("low", "1536x1024", 1)]
+    )
+    assert est.total_usd == pytest.approx(2 * 0.133 + 0.013)
+    est = table.estimate("openai", "gpt-image-2", [("high", "1024x1024", 3)])
+    assert est.total_usd is None and est.unknown_images == 3
+    assert "unknown" in est.describe()
+    assert table.estimate("openai", "gpt-image-1.5", [("auto", "1024x1024", 1)]).total_usd is None
+
+
+def test_price_entries_carry_date_and_source() -> None:
+    e = PriceTable().lookup("openai", "gpt-image-1", "medium", "1536x1024")
+    assert e is not None and e.usd_per_image == 0.063 and e.as_of and "OpenAI" in e.source
+
+
+def test_cost_from_usage() -> None:
+    usage = {
+        "input_tokens": 50,
+        "input_tokens_details": {"text_tokens": 50, "image_tokens": 0},
+        "output_tokens": 4160,
+        "total_tokens": 4210,
+    }
+    usd = PriceTable().cost_from_usage("openai", "gpt-image-1", usage)
+    assert usd == pytest.approx(50 * 5 / 1e6 + 4160 * 40 / 1e6)
+    # gpt-image-1.5 text-input price is unverified: unknown, not $0
+    assert PriceTable().cost_from_usage("openai", "gpt-image-1.5", usage) is None
+
+
+def test_user_overrides_win(tmp_path: Path) -> None:
+    p = tmp_path / "prices.json"
+    p.write_text(
+        json.dumps(
+            [
+                {
+                    "provider": "openai",
+                    "model": "gpt-image-2",
+                    "quality": "high",
+                    "usd_per_image": 0.3,
+                    "as_of": "2026-11",
+                    "source": "my invoice",
+                }
+            ]
+        )
+    )
+    assert (
+        PriceTable.load(p).estimate("openai", "gpt-image-2", [("high", "1024x1024", 2)]).total_usd
+        == 0.6
+    )
