@@ -1,0 +1,45 @@
+"""UI fixtures: offscreen Qt, a qasync loop, the studio window on an isolated ATELIER_HOME."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture
+def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def window(qtbot: Any, qloop: asyncio.AbstractEventLoop, atelier_home: Any) -> Iterator[Any]:
+    from ui.app import build_window
+
+    win, store = build_window()
+    qtbot.addWidget(win)
+    win.resize(1400, 880)
+    win.show()
+    yield win
+    win.close()
+    store.close()
+
+
+async def wait_until(pred: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+    """Let the Qt + asyncio loop run until ``pred()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)

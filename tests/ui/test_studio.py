@@ -1,0 +1,202 @@
+"""What a designer does in the window, offscreen, against the fake OpenAI server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolButton
+
+from app.store import Store
+from tests.conftest import FAKE_KEY
+from tests.fakes.openai_server import FakeOpenAI
+from tests.ui.conftest import wait_until
+
+
+def _click_action(qtbot: Any, window: Any, action: Any) -> None:
+    toolbar = window.findChild(type(window.addToolBar("x")), "main_toolbar")
+    button = toolbar.widgetForAction(action)
+    assert isinstance(button, QToolButton) and button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_designer_flow_with_failures_retry_and_gallery(
+    qtbot: Any, window: Any, qloop: asyncio.AbstractEventLoop, qtmodeltester: Any, data_dir: Path,
+    tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
+    fake_openai.state.retry_after_s = 0.05
+    for sku in ("NH-CND-002", "MT-BLK-001", "AR-RUG-003"):
+        fake_openai.script_for(sku, ["429"])
+    for sku in ("NH-CND-003", "GL-POT-001"):
+        fake_openai.script_for(sku, ["moderation_blocked"])
+
+    # 1. import the Shopify export
+    assert window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
+    assert window.sheet_model.rowCount() == 38
+    assert window.sheet_model.headerData(13, Qt.Orientation.Horizontal) == "Variant SKU"
+    qtmodeltester.check(window.sheet_model)
+
+    # 2. write the templates: an unknown column is reported before anything runs
+    window.prompt_edit.setPlainText("")
+    qtbot.keyClicks(window.prompt_edit, "Product photo of {Titel}")
+    assert "{Titel}" in window.problems_label.text() and "did you mean {Title}" in window.problems_label.text()
+    window.prompt_edit.setPlainText("Product photo of {Title} in {Option1 Value} ({Variant SKU}), linen backdrop")
+    window.filename_edit.clear()
+    qtbot.keyClicks(window.filename_edit, "{Variant SKU}")
+    assert window.problems_label.text() == ""
+    assert window.preview_prompt.text() == (
+        "Product photo of Nordic Scented Candle in Pine Forest (NH-CND-001), linen backdrop")
+    assert window.preview_file.text() == "→ NH-CND-001.png"
+
+    # 3. settings and the estimate
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("openai"))
+    window.model_combo.setCurrentIndex(window.model_combo.findData("gpt-image-1.5"))
+    window.quality_combo.setCurrentText("low")
+    window.size_combo.setCurrentText("1024x1024")
+    window.output_edit.setText(str(tmp_path / "shop"))
+    window.update_estimate()
+    assert window.estimate_label.text() == "38 images · $0.342"  # 38 × $0.009 (low, 1024²)
+
+    # 4. run
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+
+    async def first_run() -> None:
+        await wait_until(lambda: len(done) == 1, 60, "the batch to finish")
+
+    qloop.run_until_complete(first_run())
+    jobs = {j.file: j for j in window.jobs_model.jobs}
+    assert jobs["NH-CND-002.png"].status == "completed" and jobs["NH-CND-002.png"].attempts == 2
+    assert jobs["NH-CND-003.png"].status == "failed" and jobs["NH-CND-003.png"].attempts == 1
+    assert "content policy" in jobs["NH-CND-003.png"].error
+    assert window.jobs_model.counts() == {"completed": 36, "failed": 2}
+    qtmodeltester.check(window.jobs_model)
+    qtmodeltester.check(window.jobs_proxy)
+    # the failed rows are readable in the table, and the filter shows only them
+    window.job_filter.setCurrentIndex(2)
+    assert window.jobs_proxy.rowCount() == 2
+    err = window.jobs_proxy.index(0, 7).data()
+    assert "refused this prompt under its content policy" in err
+    window.job_filter.setCurrentIndex(0)
+    assert "36 done · 2 failed" in window.counts_label.text()
+
+    # 5. retry all failed (the content filter lets them through this time)
+    _click_action(qtbot, window, window.act_retry_failed)
+
+    async def second_run() -> None:
+        await wait_until(lambda: len(done) == 2, 60, "the retry to finish")
+
+    qloop.run_until_complete(second_run())
+    assert window.jobs_model.counts() == {"completed": 38}
+    assert jobs["NH-CND-003.png"].attempts == 2  # the same job, a new attempt: no duplicate row
+    assert len(window.jobs_model.jobs) == 38
+    assert len(fake_openai.requests("NH-CND-001")) == 1  # finished images were not requested again
+
+    # 6. the gallery shows thumbnails, loaded off the GUI thread
+    window.tabs.setCurrentIndex(3)
+
+    gm = window.gallery_model
+
+    async def thumbnails() -> None:
+        await wait_until(lambda: gm.is_loaded(0) and gm.loaded_count() >= 6, 30, "first thumbnails")
+        window.gallery_view.scrollToBottom()  # the view asks only for the tiles it shows
+        await wait_until(lambda: gm.is_loaded(37), 30, "thumbnails after scrolling")
+
+    qloop.run_until_complete(thumbnails())
+    qtmodeltester.check(window.gallery_model)
+    assert window.gallery_proxy.rowCount() == 38
+    viewer = window._open_gallery_item(window.gallery_proxy.index(0, 0))
+    assert viewer is not None and viewer.original_size.width() == 1024
+    viewer.close()
+    assert sorted(p.name for p in (tmp_path / "shop").glob("*.png"))[0] == "AC-VAS-001.png"
+    window.refresh_history()
+    qtmodeltester.check(window.history_model)
+    assert window.history_model.rowCount() == 1
+
+
+def test_provider_switch_changes_what_is_offered(window: Any, data_dir: Path) -> None:
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("draft"))
+    sizes = [window.size_combo.itemText(i) for i in range(window.size_combo.count())]
+    assert "512x512" in sizes and window.size_combo.isEditable()
+    assert window.negative_edit.isEnabled() and window.seed_widget.isEnabled()
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("openai"))
+    sizes = [window.size_combo.itemText(i) for i in range(window.size_combo.count())]
+    assert sizes == ["1024x1024", "1536x1024", "1024x1536", "auto"] and not window.size_combo.isEditable()
+    assert not window.negative_edit.isEnabled() and not window.seed_widget.isEnabled()
+    models = [window.model_combo.itemData(i) for i in range(window.model_combo.count())]
+    assert models == ["gpt-image-1.5", "gpt-image-2", "gpt-image-1-mini", "gpt-image-1"]
+    window.format_combo.setCurrentText("jpeg")
+    assert not window.transparent_check.isEnabled()
+    window.format_combo.setCurrentText("webp")
+    assert window.transparent_check.isEnabled()
+
+
+def test_bad_spreadsheet_goes_to_the_error_funnel(window: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.xlsx"
+    bad.write_bytes(b"not a zip")
+    assert not window.load_spreadsheet(bad)
+    assert window.banner.isVisible() or not window.banner.isHidden()
+    assert "broken.xlsx" in window.banner.label.text()
+
+
+def test_unknown_price_is_not_zero(window: Any, data_dir: Path) -> None:
+    window.load_spreadsheet(data_dir / "jp-zakka-shift_jis.csv")
+    window.prompt_edit.setPlainText("{商品名}、{カラー}")
+    window.filename_edit.setText("{品番}")
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("openai"))
+    window.model_combo.setCurrentIndex(window.model_combo.findData("gpt-image-2"))
+    window.update_estimate()
+    assert window.estimate_label.text() == "12 images · price unknown"
+    assert window.preview_prompt.text() == "急須、黒"
+
+
+def test_interrupted_batch_is_offered_for_resume(qtbot: Any, qloop: asyncio.AbstractEventLoop,
+                                                 atelier_home: Path, tmp_path: Path, data_dir: Path) -> None:
+    from app import paths
+    from app.batch import plan_from_config
+    from app.models import RunSettings, load_batch_config
+    from ui.app import build_window
+
+    store = Store(paths.store_path())
+    plan = plan_from_config(load_batch_config(data_dir / "batch-configs" / "batch-simple.json"))
+    bid = store.create_batch(name="crashed", fingerprint="x", output_dir=tmp_path / "o", provider="draft",
+                             model="draft", source="t", settings=RunSettings().model_dump(mode="json"),
+                             specs=plan.specs, estimated_cost=0.0)
+    with store.tx() as db:  # as left by a process that died mid-batch
+        db.execute("UPDATE batches SET status='running', owner_pid=999999 WHERE id=?", (bid,))
+        db.execute("UPDATE jobs SET status='running', owner_pid=999999 WHERE seq=0")
+    store.close()
+    win, store2 = build_window()
+    qtbot.addWidget(win)
+    assert "was interrupted with 3 of 3 jobs not done" in win.banner.label.text()
+    done: list[int] = []
+    win.batch_done.connect(done.append)
+    resume = next(b for b in win.banner.buttons if b.text() == "Resume")
+    qtbot.mouseClick(resume, Qt.MouseButton.LeftButton)
+
+    async def finished() -> None:
+        await wait_until(lambda: bool(done), 30, "resumed batch")
+
+    qloop.run_until_complete(finished())
+    assert win.jobs_model.counts() == {"completed": 3}
+    win.close()
+    store2.close()
+
+
+def test_settings_test_connection(window: Any, qloop: asyncio.AbstractEventLoop, fake_openai: FakeOpenAI) -> None:
+    dlg = window.open_settings()
+    panel = dlg.panels["openai"]
+    panel.url_edit.setText(fake_openai.base_url)
+    panel.key_edit.setText("sk-wrong")
+    assert "rejected the API key" in qloop.run_until_complete(panel.test_connection())
+    panel.key_edit.setText(FAKE_KEY)
+    assert "key accepted" in qloop.run_until_complete(panel.test_connection())
+    panel.url_edit.setText("http://127.0.0.1:9/v1")
+    assert "Cannot reach" in qloop.run_until_complete(panel.test_connection())
+    dlg.reject()

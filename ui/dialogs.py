@@ -1,0 +1,187 @@
+"""Settings (providers, keys, endpoints) and the full-size image viewer."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import ProviderError
+from app.outputs import read_metadata
+from app.providers.registry import PROVIDERS, create_provider
+from app.secrets import get_key, keyring_status, set_key
+from app.settings import Settings
+
+
+class ProviderPanel(QGroupBox):
+    """Key, endpoint and "Test connection" for one provider."""
+
+    def __init__(self, name: str, settings: Settings, parent: QWidget | None = None) -> None:
+        caps = PROVIDERS[name].capabilities
+        super().__init__(caps.label, parent)
+        self.name, self.settings = name, settings
+        form = QFormLayout(self)
+        self.key_edit = QLineEdit()
+        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_edit.setObjectName(f"key_{name}")
+        found = get_key(name)
+        self.key_edit.setPlaceholderText({"keyring": "a key is stored in the system keyring",
+                                          "env": f"using {caps.key_env_var} from the environment",
+                                          "none": "paste your API key"}[found.source])
+        self.url_edit = QLineEdit(settings.base_urls.get(name, ""))
+        self.url_edit.setObjectName(f"url_{name}")
+        self.url_edit.setPlaceholderText(caps.default_base_url)
+        self.test_button = QPushButton("Test connection")
+        self.test_button.setObjectName(f"test_{name}")
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        self.result.setObjectName(f"result_{name}")
+        self.test_button.clicked.connect(self._test_clicked)
+        form.addRow("API key", self.key_edit)
+        form.addRow("Endpoint", self.url_edit)
+        row = QHBoxLayout()
+        row.addWidget(self.test_button)
+        row.addWidget(self.result, 1)
+        form.addRow(row)
+        self._task: asyncio.Task[None] | None = None
+
+    def _test_clicked(self) -> None:
+        self.result.setText("Testing…")
+        self._task = asyncio.ensure_future(self.test_connection())
+
+    async def test_connection(self) -> str:
+        """Try the typed (or stored) key against the typed (or configured) endpoint."""
+        key = self.key_edit.text().strip() or get_key(self.name).key
+        url = self.url_edit.text().strip() or self.settings.base_url(self.name)
+        provider = create_provider(self.name, api_key=key, base_url=url)
+        try:
+            text = await provider.test_connection()
+            self.result.setStyleSheet("color: #1e8e3e")
+        except ProviderError as e:
+            text = e.message
+            self.result.setStyleSheet("color: #b3261e")
+        finally:
+            await provider.aclose()
+        self.result.setText(text)
+        return text
+
+    def apply(self) -> str | None:
+        """Save the endpoint to settings and the key to the keyring; returns a problem, if any."""
+        url = self.url_edit.text().strip()
+        if url:
+            self.settings.base_urls[self.name] = url
+        else:
+            self.settings.base_urls.pop(self.name, None)
+        key = self.key_edit.text().strip()
+        if key:
+            try:
+                set_key(self.name, key)
+            except Exception as e:  # keyring backends raise their own types
+                return f"Could not store the key in the keyring ({type(e).__name__}). {keyring_status() or ''}"
+        return None
+
+
+class SettingsDialog(QDialog):
+    """Settings → Providers."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        layout = QVBoxLayout(self)
+        status = keyring_status()
+        note = QLabel(status or "API keys are kept in the system keyring, never in a file.")
+        note.setWordWrap(True)
+        note.setObjectName("keyring_note")
+        if status:
+            note.setStyleSheet("color: #b06000")
+        layout.addWidget(note)
+        form = QFormLayout()
+        self.default_provider = QComboBox()
+        self.default_provider.addItem("Automatic (OpenAI with a key, else Draft)", None)
+        for name, cls in PROVIDERS.items():
+            self.default_provider.addItem(cls.capabilities.label, name)
+        i = self.default_provider.findData(settings.default_provider)
+        self.default_provider.setCurrentIndex(max(0, i))
+        form.addRow("New batches use", self.default_provider)
+        layout.addLayout(form)
+        self.panels = {n: ProviderPanel(n, settings) for n, c in PROVIDERS.items() if c.capabilities.needs_key}
+        for p in self.panels.values():
+            layout.addWidget(p)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #b3261e")
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._save)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _save(self) -> None:
+        problems = [p for p in (panel.apply() for panel in self.panels.values()) if p]
+        self.settings.default_provider = self.default_provider.currentData()
+        self.settings.save()
+        if problems:
+            self.error.setText(" ".join(problems))
+            return
+        self.accept()
+
+
+def show_in_folder(path: Path) -> None:
+    """Open the file manager on the folder holding ``path``."""
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent if path.is_file() else path)))
+
+
+class ImageViewer(QDialog):
+    """The full image, its prompt and parameters, and "Show in folder"."""
+
+    def __init__(self, path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(path.name)
+        self.path = path
+        layout = QVBoxLayout(self)
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        pm = QPixmap(str(path))
+        self.original_size = pm.size()
+        self.image.setPixmap(pm.scaled(900, 700, Qt.AspectRatioMode.KeepAspectRatio,
+                                       Qt.TransformationMode.SmoothTransformation))
+        scroll = QScrollArea()
+        scroll.setWidget(self.image)
+        scroll.setWidgetResizable(True)
+        layout.addWidget(scroll, 1)
+        meta: dict[str, Any] = read_metadata(path) or {}
+        info = QLabel(f"<b>{path.name}</b> · {pm.width()}×{pm.height()} · {meta.get('provider', '?')} / "
+                      f"{meta.get('model', '?')}<br>{meta.get('prompt', '')}")
+        info.setWordWrap(True)
+        info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(info)
+        row = QHBoxLayout()
+        folder = QPushButton("Show in folder")
+        folder.clicked.connect(lambda: show_in_folder(path))
+        open_ext = QPushButton("Open in default app")
+        open_ext.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        row.addWidget(folder)
+        row.addWidget(open_ext)
+        row.addStretch(1)
+        row.addWidget(close)
+        layout.addLayout(row)
+        self.resize(960, 820)
