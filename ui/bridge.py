@@ -18,7 +18,15 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.events import BatchFinished, BatchStarted, BatchStateChanged, Event, ImageSaved, JobChanged, LaneWaiting
+from app.events import (
+    BatchFinished,
+    BatchStarted,
+    BatchStateChanged,
+    Event,
+    ImageSaved,
+    JobChanged,
+    LaneWaiting,
+)
 
 
 class EngineBridge(QObject):
@@ -42,8 +50,14 @@ class EngineBridge(QObject):
         """EventBus subscriber: queue, never touch widgets here."""
         if isinstance(ev, JobChanged):
             self._jobs.setdefault(ev.job_id, {}).update(
-                status=ev.status, attempts=ev.attempts, error=ev.error, error_type=ev.error_type, cost=ev.cost,
-                retry_in_s=ev.retry_in_s, **({"duration_ms": ev.duration_ms} if ev.duration_ms is not None else {}))
+                status=ev.status,
+                attempts=ev.attempts,
+                error=ev.error,
+                error_type=ev.error_type,
+                cost=ev.cost,
+                retry_in_s=ev.retry_in_s,
+                **({"duration_ms": ev.duration_ms} if ev.duration_ms is not None else {}),
+            )
         elif isinstance(ev, ImageSaved):
             self._images.append(ev)
         elif isinstance(ev, BatchFinished):

@@ -42,9 +42,13 @@ class ProviderPanel(QGroupBox):
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setObjectName(f"key_{name}")
         found = get_key(name)
-        self.key_edit.setPlaceholderText({"keyring": "a key is stored in the system keyring",
-                                          "env": f"using {caps.key_env_var} from the environment",
-                                          "none": "paste your API key"}[found.source])
+        self.key_edit.setPlaceholderText(
+            {
+                "keyring": "a key is stored in the system keyring",
+                "env": f"using {caps.key_env_var} from the environment",
+                "none": "paste your API key",
+            }[found.source]
+        )
         self.url_edit = QLineEdit(settings.base_urls.get(name, ""))
         self.url_edit.setObjectName(f"url_{name}")
         self.url_edit.setPlaceholderText(caps.default_base_url)
@@ -104,6 +108,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
+        self.setMinimumWidth(640)
         self.settings = settings
         layout = QVBoxLayout(self)
         status = keyring_status()
@@ -122,13 +127,17 @@ class SettingsDialog(QDialog):
         self.default_provider.setCurrentIndex(max(0, i))
         form.addRow("New batches use", self.default_provider)
         layout.addLayout(form)
-        self.panels = {n: ProviderPanel(n, settings) for n, c in PROVIDERS.items() if c.capabilities.needs_key}
+        self.panels = {
+            n: ProviderPanel(n, settings) for n, c in PROVIDERS.items() if c.capabilities.needs_key
+        }
         for p in self.panels.values():
             layout.addWidget(p)
         self.error = QLabel("")
         self.error.setStyleSheet("color: #b3261e")
         layout.addWidget(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -160,15 +169,23 @@ class ImageViewer(QDialog):
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         pm = QPixmap(str(path))
         self.original_size = pm.size()
-        self.image.setPixmap(pm.scaled(900, 700, Qt.AspectRatioMode.KeepAspectRatio,
-                                       Qt.TransformationMode.SmoothTransformation))
+        self.image.setPixmap(
+            pm.scaled(
+                900,
+                700,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
         scroll = QScrollArea()
         scroll.setWidget(self.image)
         scroll.setWidgetResizable(True)
         layout.addWidget(scroll, 1)
         meta: dict[str, Any] = read_metadata(path) or {}
-        info = QLabel(f"<b>{path.name}</b> · {pm.width()}×{pm.height()} · {meta.get('provider', '?')} / "
-                      f"{meta.get('model', '?')}<br>{meta.get('prompt', '')}")
+        info = QLabel(
+            f"<b>{path.name}</b> · {pm.width()}×{pm.height()} · {meta.get('provider', '?')} / "
+            f"{meta.get('model', '?')}<br>{meta.get('prompt', '')}"
+        )
         info.setWordWrap(True)
         info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(info)

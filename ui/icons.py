@@ -48,7 +48,7 @@ def status_icon(status: str, size: int = 14) -> QIcon:
 
 
 @cache
-def placeholder_pixmap(status: str, size: int = 160) -> QPixmap:
+def placeholder_pixmap(status: str, size: int = 180) -> QPixmap:
     """A tile for images not made (yet): status colour, status word."""
     pm = QPixmap(size, size)
     pm.fill(QColor("#f1f3f4"))

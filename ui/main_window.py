@@ -67,8 +67,14 @@ from ui.models import (
 )
 from ui.thumbnails import ThumbnailLoader
 
-STATUS_FILTERS = [("All", set()), ("Done", {"completed"}), ("Failed", {"failed"}),
-                  ("Running", {"running", "waiting"}), ("Pending", {"pending"}), ("Cancelled", {"cancelled"})]
+STATUS_FILTERS = [
+    ("All", set()),
+    ("Done", {"completed"}),
+    ("Failed", {"failed"}),
+    ("Running", {"running", "waiting"}),
+    ("Pending", {"pending"}),
+    ("Cancelled", {"cancelled"}),
+]
 SPREADSHEET_FILTER = "Spreadsheets (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)"
 
 
@@ -90,11 +96,18 @@ class Banner(QFrame):
         lay.addWidget(self.close_button)
         self.hide()
 
-    def show_message(self, text: str, level: str = "error",
-                     actions: list[tuple[str, Any]] | None = None) -> None:
-        colors = {"error": ("#fce8e6", "#b3261e"), "warning": ("#fef7e0", "#8a5a00"), "info": ("#e8f0fe", "#174ea6")}
+    def show_message(
+        self, text: str, level: str = "error", actions: list[tuple[str, Any]] | None = None
+    ) -> None:
+        colors = {
+            "error": ("#fce8e6", "#b3261e"),
+            "warning": ("#fef7e0", "#8a5a00"),
+            "info": ("#e8f0fe", "#174ea6"),
+        }
         bg, fg = colors.get(level, colors["info"])
-        self.setStyleSheet(f"#banner {{ background: {bg}; border-radius: 6px; }} #banner QLabel {{ color: {fg}; }}")
+        self.setStyleSheet(
+            f"#banner {{ background: {bg}; border-radius: 6px; }} #banner QLabel {{ color: {fg}; }}"
+        )
         self.label.setText(text)
         self.level = level
         for b in self.buttons:
@@ -118,7 +131,9 @@ class MainWindow(QMainWindow):
 
     batch_done = Signal(int)
 
-    def __init__(self, store: Store, engine: Engine, settings: Settings, prices: PriceTable) -> None:
+    def __init__(
+        self, store: Store, engine: Engine, settings: Settings, prices: PriceTable
+    ) -> None:
         super().__init__()
         self.store, self.engine, self.settings, self.prices = store, engine, settings, prices
         self.table: Table | None = None
@@ -147,14 +162,19 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.banner)
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.statusBar().showMessage("Open a spreadsheet (File → Open, or drop it on the window) to begin.")
+        self.statusBar().showMessage(
+            "Open a spreadsheet (File → Open, or drop it on the window) to begin."
+        )
 
         self.bridge.jobs_changed.connect(self._on_jobs_changed)
         self.bridge.images_saved.connect(self._on_images_saved)
         self.bridge.batch_finished.connect(self._on_batch_finished)
-        self.bridge.state_changed.connect(lambda _b, s: self._update_actions())
+        self.bridge.state_changed.connect(
+            lambda _b, s: (self._update_actions(), self._refresh_counts())
+        )
         self.bridge.lane_waiting.connect(
-            lambda p, s: self.lane_label.setText(f"{p}: rate limited, all requests wait {s:.1f} s"))
+            lambda p, s: self.lane_label.setText(f"{p}: rate limited, all requests wait {s:.1f} s")
+        )
         self.thumbs.loaded.connect(self.gallery_model.set_thumbnail)
 
         self._estimate_timer = QTimer(self)
@@ -192,7 +212,9 @@ class MainWindow(QMainWindow):
         self.act_retry_selected = act("Retry selected", self.retry_selected)
         self.act_retry_failed = act("Retry all failed", self.retry_all_failed)
         tb.addSeparator()
-        self.act_settings = act("Settings", self.open_settings, QKeySequence.StandardKey.Preferences)
+        self.act_settings = act(
+            "Settings", self.open_settings, QKeySequence.StandardKey.Preferences
+        )
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.act_open)
         file_menu.addAction(self.act_settings)
@@ -201,7 +223,13 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         batch_menu = self.menuBar().addMenu("&Batch")
-        for a in (self.act_start, self.act_pause, self.act_cancel, self.act_retry_selected, self.act_retry_failed):
+        for a in (
+            self.act_start,
+            self.act_pause,
+            self.act_cancel,
+            self.act_retry_selected,
+            self.act_retry_failed,
+        ):
             batch_menu.addAction(a)
 
     def _build_spreadsheet_tab(self) -> QWidget:
@@ -211,7 +239,9 @@ class MainWindow(QMainWindow):
         open_button = QPushButton("Open spreadsheet…")
         open_button.clicked.connect(self.open_dialog)
         bar.addWidget(open_button)
-        self.file_label = QLabel("No spreadsheet yet — CSV (any encoding) or Excel .xlsx; you can also drop a file here.")
+        self.file_label = QLabel(
+            "No spreadsheet yet — CSV (any encoding) or Excel .xlsx; you can also drop a file here."
+        )
         bar.addWidget(self.file_label, 1)
         bar.addWidget(QLabel("Encoding"))
         self.encoding_combo = QComboBox()
@@ -227,8 +257,10 @@ class MainWindow(QMainWindow):
         self.delimiter_combo.activated.connect(self._reload)
         bar.addWidget(self.delimiter_combo)
         self.fill_down = QCheckBox("Fill Shopify variant rows")
-        self.fill_down.setToolTip("Shopify exports write Title, Vendor… only on a product's first row; "
-                                  "copy them to its variant rows.")
+        self.fill_down.setToolTip(
+            "Shopify exports write Title, Vendor… only on a product's first row; "
+            "copy them to its variant rows."
+        )
         self.fill_down.setChecked(True)
         self.fill_down.toggled.connect(self._reload)
         bar.addWidget(self.fill_down)
@@ -262,7 +294,9 @@ class MainWindow(QMainWindow):
         form.addRow("Columns", self.insert_combo)
         self.prompt_edit = QPlainTextEdit(self.settings.last_template.get("prompt", ""))
         self.prompt_edit.setObjectName("prompt_edit")
-        self.prompt_edit.setPlaceholderText("Studio product photo of {Title} in {Option1 Value}, soft daylight")
+        self.prompt_edit.setPlaceholderText(
+            "Studio product photo of {Title} in {Option1 Value}, soft daylight"
+        )
         self.prompt_edit.setMaximumHeight(110)
         form.addRow("Prompt", self.prompt_edit)
         self.negative_edit = QLineEdit(self.settings.last_template.get("negative", ""))
@@ -270,7 +304,9 @@ class MainWindow(QMainWindow):
         form.addRow("Negative prompt", self.negative_edit)
         self.filename_edit = QLineEdit(self.settings.last_template.get("filename", ""))
         self.filename_edit.setObjectName("filename_edit")
-        self.filename_edit.setPlaceholderText("{Variant SKU}  (extension added from the output format)")
+        self.filename_edit.setPlaceholderText(
+            "{Variant SKU}  (extension added from the output format)"
+        )
         form.addRow("File name", self.filename_edit)
         pl.addWidget(tpl_box)
         self.problems_label = QLabel("")
@@ -294,7 +330,12 @@ class MainWindow(QMainWindow):
         self.preview_empty = QLabel("")
         self.preview_empty.setWordWrap(True)
         self.preview_empty.setStyleSheet("color: #8a5a00")
-        for lab in (self.preview_prompt, self.preview_negative, self.preview_file, self.preview_empty):
+        for lab in (
+            self.preview_prompt,
+            self.preview_negative,
+            self.preview_file,
+            self.preview_empty,
+        ):
             vl.addWidget(lab)
         pl.addWidget(prev)
         next_button = QPushButton("Next: batch settings and estimate →")
@@ -381,7 +422,9 @@ class MainWindow(QMainWindow):
         self.estimate_detail.setStyleSheet("color: #5f6368")
         self.plan_notes = QPlainTextEdit()
         self.plan_notes.setReadOnly(True)
-        self.plan_notes.setPlaceholderText("Rows with empty values, renamed files and other notes appear here.")
+        self.plan_notes.setPlaceholderText(
+            "Rows with empty values, renamed files and other notes appear here."
+        )
         el.addWidget(self.estimate_label)
         el.addWidget(self.estimate_detail)
         el.addWidget(self.plan_notes, 1)
@@ -417,7 +460,8 @@ class MainWindow(QMainWindow):
         for label, statuses in STATUS_FILTERS:
             self.job_filter.addItem(label, statuses)
         self.job_filter.currentIndexChanged.connect(
-            lambda: self.jobs_proxy.set_statuses(set(self.job_filter.currentData())))
+            lambda: self.jobs_proxy.set_statuses(set(self.job_filter.currentData()))
+        )
         filt.addWidget(self.job_filter)
         self.job_search = QLineEdit()
         self.job_search.setPlaceholderText("Search prompts…")
@@ -457,7 +501,8 @@ class MainWindow(QMainWindow):
         for label, statuses in STATUS_FILTERS:
             self.gallery_filter.addItem(label, statuses)
         self.gallery_filter.currentIndexChanged.connect(
-            lambda: self.gallery_proxy.set_statuses(set(self.gallery_filter.currentData())))
+            lambda: self.gallery_proxy.set_statuses(set(self.gallery_filter.currentData()))
+        )
         bar.addWidget(self.gallery_filter)
         bar.addStretch(1)
         folder = QPushButton("Show in folder")
@@ -541,12 +586,19 @@ class MainWindow(QMainWindow):
             b = interrupted[0]
             self.banner.show_message(
                 f"Batch #{b.id} “{b.name}” was interrupted with {b.unfinished} of {b.total} jobs not done. "
-                "Finished images are kept; resuming requests only the rest.", "info",
-                [("Resume", lambda: self.resume_batch(b.id)), ("Open", lambda: self.open_batch(b.id))])
+                "Finished images are kept; resuming requests only the rest.",
+                "info",
+                [
+                    ("Resume", lambda: self.resume_batch(b.id)),
+                    ("Open", lambda: self.open_batch(b.id)),
+                ],
+            )
 
     # ---- spreadsheet and templates ---------------------------------------------------------
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open spreadsheet", str(Path.home()), SPREADSHEET_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open spreadsheet", str(Path.home()), SPREADSHEET_FILTER
+        )
         if path:
             self.load_spreadsheet(Path(path))
 
@@ -570,7 +622,9 @@ class MainWindow(QMainWindow):
             self.encoding_combo.setCurrentIndex(0)
             self.delimiter_combo.setCurrentIndex(0)
         try:
-            table = read_table(path, self.encoding_combo.currentData(), self.delimiter_combo.currentData())
+            table = read_table(
+                path, self.encoding_combo.currentData(), self.delimiter_combo.currentData()
+            )
         except AtelierError as e:
             self.report_error(f"Could not import the spreadsheet. {e}")
             return False
@@ -580,17 +634,23 @@ class MainWindow(QMainWindow):
         self.sheet_model.set_table(table)
         enc = table.encoding.replace("_", "-").upper() if table.encoding else "Excel"
         delim = {",": "comma", ";": "semicolon", "\t": "tab"}.get(table.delimiter or "", "")
-        self.file_label.setText(f"<b>{path.name}</b> · {len(table.rows):,} rows · {len(table.headers)} columns · "
-                                f"{enc}{' · ' + delim if delim else ''}")
+        self.file_label.setText(
+            f"<b>{path.name}</b> · {len(table.rows):,} rows · {len(table.headers)} columns · "
+            f"{enc}{' · ' + delim if delim else ''}"
+        )
         self.notes_label.setText("\n".join(table.notes))
         self.insert_combo.clear()
         self.insert_combo.addItems(table.headers)
         if self.table.rows:
             self.sheet_view.selectionModel().setCurrentIndex(
                 self.sheet_model.index(0, 0),
-                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
         if not self.output_edit.text():
-            root = Path(self.settings.output_root or Path(platformdirs.user_pictures_dir()) / "Atelier")
+            root = Path(
+                self.settings.output_root or Path(platformdirs.user_pictures_dir()) / "Atelier"
+            )
             self.output_edit.setText(str(root / path.stem))
         self.tabs.setCurrentIndex(0)
         self.banner.hide()
@@ -612,7 +672,9 @@ class MainWindow(QMainWindow):
             return
         prompt = self.prompt_edit.toPlainText()
         row = max(0, self.sheet_view.selectionModel().currentIndex().row())
-        problems = check_templates(self.table.headers, prompt, self.filename_edit.text(), self.negative_edit.text())
+        problems = check_templates(
+            self.table.headers, prompt, self.filename_edit.text(), self.negative_edit.text()
+        )
         if not prompt.strip():
             self.problems_label.setText("")
             self.preview_prompt.setText("Write a prompt template on the right.")
@@ -620,13 +682,20 @@ class MainWindow(QMainWindow):
         self.problems_label.setText("\n".join(problems))
         if problems:
             return
-        p = preview_row(self.table, row, prompt, self.filename_edit.text(), self.negative_edit.text(),
-                        self.format_combo.currentText() or "png")
+        p = preview_row(
+            self.table,
+            row,
+            prompt,
+            self.filename_edit.text(),
+            self.negative_edit.text(),
+            self.format_combo.currentText() or "png",
+        )
         self.preview_prompt.setText(p.prompt)
         self.preview_negative.setText(f"Negative: {p.negative_prompt}" if p.negative_prompt else "")
         self.preview_file.setText(f"→ {p.file_name}")
-        self.preview_empty.setText(f"Row {row + 1}: empty " + ", ".join("{" + c + "}" for c in p.empty)
-                                   if p.empty else "")
+        self.preview_empty.setText(
+            f"Row {row + 1}: empty " + ", ".join("{" + c + "}" for c in p.empty) if p.empty else ""
+        )
 
     # ---- batch settings --------------------------------------------------------------------
     def _populate_providers(self) -> None:
@@ -652,16 +721,24 @@ class MainWindow(QMainWindow):
         self.seed_widget.setEnabled(caps.seed)
         self.seed_widget.setToolTip("" if caps.seed else f"{caps.label} does not accept a seed")
         self.negative_edit.setEnabled(caps.negative_prompt)
-        self.negative_edit.setToolTip("" if caps.negative_prompt else f"{caps.label} does not take a negative prompt")
+        self.negative_edit.setToolTip(
+            "" if caps.negative_prompt else f"{caps.label} does not take a negative prompt"
+        )
         self._model_changed()
 
     def _model_changed(self) -> None:
         caps = capabilities_of(self.current_provider())
         info = caps.model(str(self.model_combo.currentData())) or caps.models[0]
-        size, quality, fmt = self.size_combo.currentText(), self.quality_combo.currentText(), self.format_combo.currentText()
-        for combo, values, keep, default in ((self.size_combo, info.sizes, size, "1024x1024"),
-                                             (self.quality_combo, info.qualities, quality, info.qualities[0]),
-                                             (self.format_combo, info.formats, fmt, "png")):
+        size, quality, fmt = (
+            self.size_combo.currentText(),
+            self.quality_combo.currentText(),
+            self.format_combo.currentText(),
+        )
+        for combo, values, keep, default in (
+            (self.size_combo, info.sizes, size, "1024x1024"),
+            (self.quality_combo, info.qualities, quality, info.qualities[0]),
+            (self.format_combo, info.formats, fmt, "png"),
+        ):
             combo.blockSignals(True)
             combo.clear()
             combo.addItems(list(values))
@@ -679,12 +756,16 @@ class MainWindow(QMainWindow):
         self.transparent_check.setEnabled(allowed)
         if not allowed:
             self.transparent_check.setChecked(False)
-        self.transparent_check.setToolTip("" if allowed else "Needs PNG or WebP and a model that supports it")
+        self.transparent_check.setToolTip(
+            "" if allowed else "Needs PNG or WebP and a model that supports it"
+        )
         self.update_preview()
         self._schedule_estimate()
 
     def _choose_output(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Output folder", self.output_edit.text() or str(Path.home()))
+        d = QFileDialog.getExistingDirectory(
+            self, "Output folder", self.output_edit.text() or str(Path.home())
+        )
         if d:
             self.output_edit.setText(d)
 
@@ -692,34 +773,50 @@ class MainWindow(QMainWindow):
         self._estimate_timer.start()
 
     def defaults(self) -> JobDefaults:
-        return JobDefaults(size=self.size_combo.currentText() or "1024x1024",
-                           quality=self.quality_combo.currentText() or "auto",
-                           output_format=self.format_combo.currentText() or "png",  # type: ignore[arg-type]
-                           transparent_background=self.transparent_check.isChecked(),
-                           sample_count=self.samples_spin.value(),
-                           seed=self.seed_spin.value() if self.seed_check.isChecked() and self.seed_widget.isEnabled() else None)
+        return JobDefaults(
+            size=self.size_combo.currentText() or "1024x1024",
+            quality=self.quality_combo.currentText() or "auto",
+            output_format=self.format_combo.currentText() or "png",  # type: ignore[arg-type]
+            transparent_background=self.transparent_check.isChecked(),
+            sample_count=self.samples_spin.value(),
+            seed=self.seed_spin.value()
+            if self.seed_check.isChecked() and self.seed_widget.isEnabled()
+            else None,
+        )
 
     def update_estimate(self) -> None:
         """Plan the batch as it stands and show images × price (unknown stays unknown)."""
         if self.table is None or not self.prompt_edit.toPlainText().strip():
             return
         try:
-            plan = plan_from_table(self.table, self.prompt_edit.toPlainText(), self.filename_edit.text(),
-                                   self.negative_edit.text() if self.negative_edit.isEnabled() else "", self.defaults())
+            plan = plan_from_table(
+                self.table,
+                self.prompt_edit.toPlainText(),
+                self.filename_edit.text(),
+                self.negative_edit.text() if self.negative_edit.isEnabled() else "",
+                self.defaults(),
+            )
         except (AtelierError, ValueError) as e:
             self.estimate_label.setText("Fix the template first")
             self.estimate_detail.setText(str(e))
             return
-        est = estimate(plan, self.prices, self.current_provider(), str(self.model_combo.currentData()))
+        est = estimate(
+            plan, self.prices, self.current_provider(), str(self.model_combo.currentData())
+        )
         self.estimate_label.setText(est.describe())
         detail = [f"{len(plan.specs):,} jobs from {len(self.table.rows):,} rows"]
         detail += list(est.sources)
         if est.unknown_images:
-            detail.append("No published price for this model, size and quality: the cost is unknown, not free. "
-                          "Add a price override in ATELIER_HOME/prices.json.")
+            detail.append(
+                "No published price for this model, size and quality: the cost is unknown, not free. "
+                "Add a price override in ATELIER_HOME/prices.json."
+            )
         self.estimate_detail.setText("\n".join(detail))
         notes = plan.skipped + plan.warnings
-        self.plan_notes.setPlainText("\n".join(notes[:500]) + (f"\n… and {len(notes) - 500} more" if len(notes) > 500 else ""))
+        self.plan_notes.setPlainText(
+            "\n".join(notes[:500])
+            + (f"\n… and {len(notes) - 500} more" if len(notes) > 500 else "")
+        )
 
     # ---- running -----------------------------------------------------------------------------
     def start_batch(self) -> int | None:
@@ -728,24 +825,45 @@ class MainWindow(QMainWindow):
             self.report_error("A batch is already running: pause or cancel it first.", "warning")
             return None
         if self.table is None:
-            self.report_error("Open a spreadsheet first (File → Open, or drop a CSV/Excel file on the window).")
+            self.report_error(
+                "Open a spreadsheet first (File → Open, or drop a CSV/Excel file on the window)."
+            )
             return None
         provider, model = self.current_provider(), str(self.model_combo.currentData())
         try:
-            plan = plan_from_table(self.table, self.prompt_edit.toPlainText(), self.filename_edit.text(),
-                                   self.negative_edit.text() if self.negative_edit.isEnabled() else "", self.defaults())
+            plan = plan_from_table(
+                self.table,
+                self.prompt_edit.toPlainText(),
+                self.filename_edit.text(),
+                self.negative_edit.text() if self.negative_edit.isEnabled() else "",
+                self.defaults(),
+            )
             if not plan.specs:
-                raise InputError(str(self.table.source), "no row produced a job: " + "; ".join(plan.skipped[:3]))
+                raise InputError(
+                    str(self.table.source), "no row produced a job: " + "; ".join(plan.skipped[:3])
+                )
             check_plan(plan, provider, model, rows=True)
             out = Path(self.output_edit.text().strip() or ".").expanduser()
-            rs = RunSettings(provider=provider, model=model, concurrency=self.concurrency_spin.value())
-            prepared = prepare_batch(self.store, plan, rs, out, name=self.table.source.name,
-                                     source=str(self.table.source), prices=self.prices)
+            rs = RunSettings(
+                provider=provider, model=model, concurrency=self.concurrency_spin.value()
+            )
+            prepared = prepare_batch(
+                self.store,
+                plan,
+                rs,
+                out,
+                name=self.table.source.name,
+                source=str(self.table.source),
+                prices=self.prices,
+            )
         except (AtelierError, ValueError) as e:
             self.report_error(f"The batch was not started. {e}")
             return None
-        self.settings.last_template = {"prompt": self.prompt_edit.toPlainText(), "filename": self.filename_edit.text(),
-                                       "negative": self.negative_edit.text()}
+        self.settings.last_template = {
+            "prompt": self.prompt_edit.toPlainText(),
+            "filename": self.filename_edit.text(),
+            "negative": self.negative_edit.text(),
+        }
         with contextlib.suppress(OSError):
             self.settings.save()
         self.open_batch(prepared.batch_id)
@@ -791,13 +909,18 @@ class MainWindow(QMainWindow):
             self.engine.cancel(self.batch_id)
 
     def selected_job_ids(self) -> list[int]:
-        rows = {self.jobs_proxy.mapToSource(i).row() for i in self.jobs_view.selectionModel().selectedRows()}
+        rows = {
+            self.jobs_proxy.mapToSource(i).row()
+            for i in self.jobs_view.selectionModel().selectedRows()
+        }
         return [self.jobs_model.jobs[r].id for r in sorted(rows)]
 
     def retry_selected(self) -> None:
         ids = self.selected_job_ids()
         if self.tabs.currentIndex() == 3:
-            ids = sorted({self.gallery_proxy.data(i, JobIdRole) for i in self.gallery_view.selectedIndexes()})
+            ids = sorted(
+                {self.gallery_proxy.data(i, JobIdRole) for i in self.gallery_view.selectedIndexes()}
+            )
         self.retry_jobs(ids)
 
     def retry_all_failed(self) -> None:
@@ -817,16 +940,24 @@ class MainWindow(QMainWindow):
 
     def _on_jobs_changed(self, changes: dict[int, dict[str, Any]]) -> None:
         self.jobs_model.update_jobs(changes)
-        self.gallery_model.update_status({j: c["status"] for j, c in changes.items()},
-                                         {j: f"{c['error_type']}: {c['error']}" for j, c in changes.items() if c.get("error")})
+        self.gallery_model.update_status(
+            {j: c["status"] for j, c in changes.items()},
+            {j: f"{c['error_type']}: {c['error']}" for j, c in changes.items() if c.get("error")},
+        )
         self._refresh_counts()
 
     def _on_images_saved(self, images: list[ImageSaved]) -> None:
         prompts = {j.id: j.prompt for j in self.jobs_model.jobs}
         for ev in images:
             if ev.batch_id == self.batch_id:
-                self.gallery_model.add_image(ev.job_id, "completed", Path(ev.path), Path(ev.thumb) if ev.thumb else None,
-                                             ev.sample_index, prompts.get(ev.job_id, ""))
+                self.gallery_model.add_image(
+                    ev.job_id,
+                    "completed",
+                    Path(ev.path),
+                    Path(ev.thumb) if ev.thumb else None,
+                    ev.sample_index,
+                    prompts.get(ev.job_id, ""),
+                )
 
     def _on_batch_finished(self, ev: BatchFinished) -> None:
         r = ev.report
@@ -837,10 +968,15 @@ class MainWindow(QMainWindow):
         if ev.reason:
             msg += f" {ev.reason}"
         if r.failed:
-            self.banner.show_message(msg + " Failed rows keep their reason in the Error column; "
-                                     "use “Retry all failed” once fixed.", "warning",
-                                     [("Show failed", lambda: self.job_filter.setCurrentIndex(2)),
-                                      ("Retry all failed", self.retry_all_failed)])
+            self.banner.show_message(
+                msg + " Failed rows keep their reason in the Error column; "
+                "use “Retry all failed” once fixed.",
+                "warning",
+                [
+                    ("Show failed", lambda: self.job_filter.setCurrentIndex(2)),
+                    ("Retry all failed", self.retry_all_failed),
+                ],
+            )
         self.statusBar().showMessage(msg, 15_000)
         self.lane_label.setText("")
         self.refresh_history()
@@ -854,16 +990,28 @@ class MainWindow(QMainWindow):
         self.progress_bar.setMaximum(max(1, total))
         self.progress_bar.setValue(finished)
         spend = self.jobs_model.spend()
-        parts = [f"{c.get('completed', 0)} done", f"{c.get('failed', 0)} failed",
-                 f"{c.get('running', 0) + c.get('waiting', 0)} running", f"{c.get('pending', 0)} pending"]
+        parts = [
+            f"{c.get('completed', 0)} done",
+            f"{c.get('failed', 0)} failed",
+            f"{c.get('running', 0) + c.get('waiting', 0)} running",
+            f"{c.get('pending', 0)} pending",
+        ]
         if c.get("cancelled"):
             parts.append(f"{c['cancelled']} cancelled")
         parts.append("spent unknown" if spend is None else f"spent ${spend:.3f}")
+        if self.batch_id is not None and self.engine.is_running(self.batch_id):
+            state = self.store.batch(self.batch_id).status
+            if state in ("paused", "cancelling"):
+                parts.insert(0, state.capitalize())
         self.counts_label.setText(" · ".join(parts))
 
     def _update_actions(self) -> None:
         running = self.batch_id is not None and self.engine.is_running(self.batch_id)
-        paused = running and self.batch_id is not None and self.store.batch(self.batch_id).status == "paused"
+        paused = (
+            running
+            and self.batch_id is not None
+            and self.store.batch(self.batch_id).status == "paused"
+        )
         self.act_start.setEnabled(not running)
         self.start_button.setEnabled(not running)
         self.act_pause.setEnabled(running)
@@ -904,7 +1052,10 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         if idx.isValid() and self.gallery_proxy.data(idx, PathRole):
             menu.addAction("Open", lambda: self._open_gallery_item(idx))
-            menu.addAction("Show in folder", lambda: show_in_folder(Path(self.gallery_proxy.data(idx, PathRole))))
+            menu.addAction(
+                "Show in folder",
+                lambda: show_in_folder(Path(self.gallery_proxy.data(idx, PathRole))),
+            )
         menu.addAction("Retry selected", self.retry_selected)
         menu.exec(self.gallery_view.viewport().mapToGlobal(pos))
 

@@ -59,7 +59,9 @@ class SpreadsheetModel(QAbstractTableModel):
             return value.replace("\n", " ") if role == Qt.ItemDataRole.DisplayRole else value
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role != Qt.ItemDataRole.DisplayRole or self.table is None:
             return None
         if orientation == Qt.Orientation.Horizontal:
@@ -85,8 +87,18 @@ class JobView:
 
     @classmethod
     def from_row(cls, j: JobRow) -> JobView:
-        return cls(j.id, j.seq, j.spec.prompt, j.spec.output_path, j.status, j.attempts, j.duration_ms, j.cost,
-                   j.error, j.error_type)
+        return cls(
+            j.id,
+            j.seq,
+            j.spec.prompt,
+            j.spec.output_path,
+            j.status,
+            j.attempts,
+            j.duration_ms,
+            j.cost,
+            j.error,
+            j.error_type,
+        )
 
 
 class JobsModel(QAbstractTableModel):
@@ -117,7 +129,9 @@ class JobsModel(QAbstractTableModel):
                 setattr(job, k, v)
             rows.append(r)
         if rows:
-            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(self.COLUMNS) - 1))
+            self.dataChanged.emit(
+                self.index(min(rows), 0), self.index(max(rows), len(self.COLUMNS) - 1)
+            )
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -149,8 +163,16 @@ class JobsModel(QAbstractTableModel):
         if role == StatusRole:
             return j.status
         if role == SortRole:
-            return (j.seq, j.prompt, j.file, j.status, j.attempts, j.duration_ms or 0,
-                    -1.0 if j.cost is None else j.cost, j.error or "")[c]
+            return (
+                j.seq,
+                j.prompt,
+                j.file,
+                j.status,
+                j.attempts,
+                j.duration_ms or 0,
+                -1.0 if j.cost is None else j.cost,
+                j.error or "",
+            )[c]
         if role == Qt.ItemDataRole.DisplayRole:
             if c == 0:
                 return str(j.seq + 1)
@@ -182,7 +204,9 @@ class JobsModel(QAbstractTableModel):
             return QColor("#b3261e")
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.COLUMNS[section] if 0 <= section < len(self.COLUMNS) else None
         return None
@@ -257,23 +281,40 @@ class GalleryModel(QAbstractListModel):
             name = Path(j.spec.output_path).name
             if ims:
                 for im in ims:
-                    tiles.append(Tile(j.id, j.status, im.path.name, im.path, im.thumb, im.sample_index,
-                                      f"{j.spec.prompt}\n{im.path}"))
+                    tiles.append(
+                        Tile(
+                            j.id,
+                            j.status,
+                            im.path.name,
+                            im.path,
+                            im.thumb,
+                            im.sample_index,
+                            f"{j.spec.prompt}\n{im.path}",
+                        )
+                    )
             else:
                 tip = j.spec.prompt + (f"\n{j.error_type}: {j.error}" if j.error else "")
                 tiles.append(Tile(j.id, j.status, name, tooltip=tip))
         return tiles
 
-    def add_image(self, job_id: int, status: str, path: Path, thumb: Path | None, sample: int, prompt: str) -> None:
+    def add_image(
+        self, job_id: int, status: str, path: Path, thumb: Path | None, sample: int, prompt: str
+    ) -> None:
         """Replace the job's placeholder by the image, or append a further sample."""
         for r, t in enumerate(self.tiles):
             if t.job_id == job_id and (t.path is None or t.path == path):
-                self.tiles[r] = Tile(job_id, status, path.name, path, thumb, sample, f"{prompt}\n{path}")
+                self.tiles[r] = Tile(
+                    job_id, status, path.name, path, thumb, sample, f"{prompt}\n{path}"
+                )
                 self.dataChanged.emit(self.index(r), self.index(r))
                 return
-        last = max((r for r, t in enumerate(self.tiles) if t.job_id == job_id), default=len(self.tiles) - 1)
+        last = max(
+            (r for r, t in enumerate(self.tiles) if t.job_id == job_id), default=len(self.tiles) - 1
+        )
         self.beginInsertRows(QModelIndex(), last + 1, last + 1)
-        self.tiles.insert(last + 1, Tile(job_id, status, path.name, path, thumb, sample, f"{prompt}\n{path}"))
+        self.tiles.insert(
+            last + 1, Tile(job_id, status, path.name, path, thumb, sample, f"{prompt}\n{path}")
+        )
         self.endInsertRows()
 
     def update_status(self, changes: dict[int, str], errors: dict[int, str]) -> None:
@@ -291,7 +332,9 @@ class GalleryModel(QAbstractListModel):
         self._icons[path] = QIcon(pixmap)
         for r, t in enumerate(self.tiles):
             if t.path == path:
-                self.dataChanged.emit(self.index(r), self.index(r), [Qt.ItemDataRole.DecorationRole])
+                self.dataChanged.emit(
+                    self.index(r), self.index(r), [Qt.ItemDataRole.DecorationRole]
+                )
 
     def loaded_count(self) -> int:
         return sum(1 for t in self.tiles if t.path is not None and t.path in self._icons)
@@ -317,7 +360,9 @@ class GalleryModel(QAbstractListModel):
                 if t.path not in self._requested:
                     self._requested.add(t.path)
                     self._request(t.path, t.thumb)
-                return QIcon(placeholder_pixmap("running" if t.status != "completed" else "pending"))
+                return QIcon(
+                    placeholder_pixmap("running" if t.status != "completed" else "pending")
+                )
             return QIcon(placeholder_pixmap(t.status))
         if role == Qt.ItemDataRole.ToolTipRole:
             return t.tooltip
@@ -358,12 +403,20 @@ class HistoryModel(QAbstractTableModel):
             return b.id
         if role == Qt.ItemDataRole.DisplayRole:
             c = index.column()
-            return (f"#{b.id} {b.name}", b.created_at[:16].replace("T", " "), f"{b.provider} / {b.model}",
-                    b.status, f"{b.counts.get('completed', 0)}/{b.total}", str(b.counts.get("failed", 0)),
-                    str(b.output_dir))[c]
+            return (
+                f"#{b.id} {b.name}",
+                b.created_at[:16].replace("T", " "),
+                f"{b.provider} / {b.model}",
+                b.status,
+                f"{b.counts.get('completed', 0)}/{b.total}",
+                str(b.counts.get("failed", 0)),
+                str(b.output_dir),
+            )[c]
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.COLUMNS[section] if 0 <= section < len(self.COLUMNS) else None
         return None

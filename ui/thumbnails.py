@@ -29,7 +29,11 @@ class _Job(QRunnable):
         self.path, self.thumb, self.cache, self.signals = path, thumb, cache, signals
 
     def run(self) -> None:
-        thumb = self.thumb if self.thumb is not None and self.thumb.exists() else ensure_thumbnail(self.path, self.cache)
+        thumb = (
+            self.thumb
+            if self.thumb is not None and self.thumb.exists()
+            else ensure_thumbnail(self.path, self.cache)
+        )
         if thumb is None:
             return
         img = QImage(str(thumb))

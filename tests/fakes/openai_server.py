@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import colorsys
 import io
 import json
 import threading
 import time
 import uuid
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -134,7 +136,7 @@ class FakeState:
     log: list[RequestLog] = field(default_factory=list)
     served: Counter[str] = field(default_factory=Counter)  # prompt → images successfully sent
     lock: threading.Lock = field(default_factory=threading.Lock)
-    _image_cache: dict[tuple[str, str, bool], bytes] = field(default_factory=dict)
+    _image_cache: dict[tuple[str, str, bool, int], bytes] = field(default_factory=dict)
 
     def next_behaviour(self, prompt: str) -> str:
         with self.lock:
@@ -143,14 +145,19 @@ class FakeState:
                     return steps.pop(0)
             return self.script.pop(0) if self.script else "ok"
 
-    def image(self, size: str, fmt: str, transparent: bool) -> bytes:
-        key = (size, fmt, transparent)
+    def image(self, size: str, fmt: str, transparent: bool, prompt: str = "") -> bytes:
+        # One colour per prompt (so thumbnails differ), cached: encoding is the costly part.
+        shade = zlib.crc32(prompt.encode()) % 12
+        key = (size, fmt, transparent, shade)
         with self.lock:
             if key in self._image_cache:
                 return self._image_cache[key]
         w, h = (1024, 1024) if size == "auto" else (int(x) for x in size.split("x"))
         mode = "RGBA" if transparent and fmt != "jpeg" else "RGB"
-        img = Image.new(mode, (w, h), (90, 120, 200, 0 if mode == "RGBA" else 255))
+        r, g, b = colorsys.hsv_to_rgb(shade / 12, 0.45, 0.85)
+        img = Image.new(
+            mode, (w, h), (int(r * 255), int(g * 255), int(b * 255), 0 if mode == "RGBA" else 255)
+        )
         buf = io.BytesIO()
         img.save(buf, {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt])
         data = buf.getvalue()
@@ -308,7 +315,9 @@ class _Handler(BaseHTTPRequestHandler):
         fmt = str(body.get("output_format", "png"))
         quality = str(body.get("quality", "auto"))
         transparent = body.get("background") == "transparent"
-        img = base64.b64encode(st.image(size, fmt, transparent)).decode()
+        img = base64.b64encode(
+            st.image(size, fmt, transparent, str(body.get("prompt", "")))
+        ).decode()
         out_tokens = (
             OUTPUT_TOKENS.get(
                 (

@@ -20,6 +20,7 @@ def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     loop = qasync.QEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
     yield loop
+    loop.close()  # joins qasync's executor threads (asyncio.to_thread work)
     asyncio.set_event_loop(None)
 
 
@@ -36,7 +37,9 @@ def window(qtbot: Any, qloop: asyncio.AbstractEventLoop, atelier_home: Any) -> I
     store.close()
 
 
-async def wait_until(pred: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+async def wait_until(
+    pred: Callable[[], bool], timeout: float = 30.0, what: str = "condition"
+) -> None:
     """Let the Qt + asyncio loop run until ``pred()`` holds."""
     deadline = time.monotonic() + timeout
     while not pred():

@@ -24,8 +24,14 @@ def _click_action(qtbot: Any, window: Any, action: Any) -> None:
 
 
 def test_designer_flow_with_failures_retry_and_gallery(
-    qtbot: Any, window: Any, qloop: asyncio.AbstractEventLoop, qtmodeltester: Any, data_dir: Path,
-    tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch,
+    qtbot: Any,
+    window: Any,
+    qloop: asyncio.AbstractEventLoop,
+    qtmodeltester: Any,
+    data_dir: Path,
+    tmp_path: Path,
+    fake_openai: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
@@ -44,13 +50,19 @@ def test_designer_flow_with_failures_retry_and_gallery(
     # 2. write the templates: an unknown column is reported before anything runs
     window.prompt_edit.setPlainText("")
     qtbot.keyClicks(window.prompt_edit, "Product photo of {Titel}")
-    assert "{Titel}" in window.problems_label.text() and "did you mean {Title}" in window.problems_label.text()
-    window.prompt_edit.setPlainText("Product photo of {Title} in {Option1 Value} ({Variant SKU}), linen backdrop")
+    assert (
+        "{Titel}" in window.problems_label.text()
+        and "did you mean {Title}" in window.problems_label.text()
+    )
+    window.prompt_edit.setPlainText(
+        "Product photo of {Title} in {Option1 Value} ({Variant SKU}), linen backdrop"
+    )
     window.filename_edit.clear()
     qtbot.keyClicks(window.filename_edit, "{Variant SKU}")
     assert window.problems_label.text() == ""
     assert window.preview_prompt.text() == (
-        "Product photo of Nordic Scented Candle in Pine Forest (NH-CND-001), linen backdrop")
+        "Product photo of Nordic Scented Candle in Pine Forest (NH-CND-001), linen backdrop"
+    )
     assert window.preview_file.text() == "→ NH-CND-001.png"
 
     # 3. settings and the estimate
@@ -127,7 +139,10 @@ def test_provider_switch_changes_what_is_offered(window: Any, data_dir: Path) ->
     assert window.negative_edit.isEnabled() and window.seed_widget.isEnabled()
     window.provider_combo.setCurrentIndex(window.provider_combo.findData("openai"))
     sizes = [window.size_combo.itemText(i) for i in range(window.size_combo.count())]
-    assert sizes == ["1024x1024", "1536x1024", "1024x1536", "auto"] and not window.size_combo.isEditable()
+    assert (
+        sizes == ["1024x1024", "1536x1024", "1024x1536", "auto"]
+        and not window.size_combo.isEditable()
+    )
     assert not window.negative_edit.isEnabled() and not window.seed_widget.isEnabled()
     models = [window.model_combo.itemData(i) for i in range(window.model_combo.count())]
     assert models == ["gpt-image-1.5", "gpt-image-2", "gpt-image-1-mini", "gpt-image-1"]
@@ -156,8 +171,9 @@ def test_unknown_price_is_not_zero(window: Any, data_dir: Path) -> None:
     assert window.preview_prompt.text() == "急須、黒"
 
 
-def test_interrupted_batch_is_offered_for_resume(qtbot: Any, qloop: asyncio.AbstractEventLoop,
-                                                 atelier_home: Path, tmp_path: Path, data_dir: Path) -> None:
+def test_interrupted_batch_is_offered_for_resume(
+    qtbot: Any, qloop: asyncio.AbstractEventLoop, atelier_home: Path, tmp_path: Path, data_dir: Path
+) -> None:
     from app import paths
     from app.batch import plan_from_config
     from app.models import RunSettings, load_batch_config
@@ -165,9 +181,17 @@ def test_interrupted_batch_is_offered_for_resume(qtbot: Any, qloop: asyncio.Abst
 
     store = Store(paths.store_path())
     plan = plan_from_config(load_batch_config(data_dir / "batch-configs" / "batch-simple.json"))
-    bid = store.create_batch(name="crashed", fingerprint="x", output_dir=tmp_path / "o", provider="draft",
-                             model="draft", source="t", settings=RunSettings().model_dump(mode="json"),
-                             specs=plan.specs, estimated_cost=0.0)
+    bid = store.create_batch(
+        name="crashed",
+        fingerprint="x",
+        output_dir=tmp_path / "o",
+        provider="draft",
+        model="draft",
+        source="t",
+        settings=RunSettings().model_dump(mode="json"),
+        specs=plan.specs,
+        estimated_cost=0.0,
+    )
     with store.tx() as db:  # as left by a process that died mid-batch
         db.execute("UPDATE batches SET status='running', owner_pid=999999 WHERE id=?", (bid,))
         db.execute("UPDATE jobs SET status='running', owner_pid=999999 WHERE seq=0")
@@ -189,7 +213,9 @@ def test_interrupted_batch_is_offered_for_resume(qtbot: Any, qloop: asyncio.Abst
     store2.close()
 
 
-def test_settings_test_connection(window: Any, qloop: asyncio.AbstractEventLoop, fake_openai: FakeOpenAI) -> None:
+def test_settings_test_connection(
+    window: Any, qloop: asyncio.AbstractEventLoop, fake_openai: FakeOpenAI
+) -> None:
     dlg = window.open_settings()
     panel = dlg.panels["openai"]
     panel.url_edit.setText(fake_openai.base_url)

@@ -1,0 +1,133 @@
+"""Take the README screenshots: the studio offscreen with the Shopify export, a run against the
+fake OpenAI server (two rows rate-limited then fine, one blocked by moderation), every view.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="atelier-shots-"))
+    os.environ["ATELIER_HOME"] = str(tmp / "home")
+
+    from tests.fakes.openai_server import FakeOpenAI
+
+    fake = FakeOpenAI(api_key="sk-screenshot").start()
+    fake.state.latency_s = 0.05
+    fake.state.retry_after_s = 0.3
+    os.environ["OPENAI_API_KEY"] = "sk-screenshot"
+    os.environ["ATELIER_OPENAI_BASE_URL"] = fake.base_url
+    for words in ("Ocean Breeze", "Cotton Cushion Cover in Sage"):
+        fake.script_for(words, ["429"])
+    fake.script_for("Wooden Serving Board", ["moderation_blocked"] * 5)
+
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    from ui.app import build_window
+
+    win, store = build_window()
+    win.resize(1440, 900)
+    win.show()
+
+    def shot(name: str, widget: object = None) -> None:
+        app.processEvents()
+        (widget or win).grab().save(str(args.out / name))  # type: ignore[attr-defined]
+        print("wrote", args.out / name)
+
+    async def settle(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            await asyncio.sleep(0.02)
+
+    async def scenario() -> None:
+        win.load_spreadsheet(args.data / "shopify-home-goods.csv")
+        win.prompt_edit.setPlainText(
+            "Studio product photo of {Title} in {Option1 Value}, {Vendor} style, "
+            "soft daylight on a linen table"
+        )
+        win.filename_edit.setText("{Vendor}/{Variant SKU}")
+        win.sheet_view.selectRow(1)
+        await settle(0.3)
+        shot("1-spreadsheet-template.png")
+        win.tabs.setCurrentIndex(1)
+        win.provider_combo.setCurrentIndex(win.provider_combo.findData("openai"))
+        win.quality_combo.setCurrentText("medium")
+        win.output_edit.setText(str(tmp / "Shop images"))
+        win.update_estimate()
+        await settle(0.3)
+        shot("2-batch-estimate.png")
+        done: list[int] = []
+        win.batch_done.connect(done.append)
+        win.concurrency_spin.setValue(3)
+        win.start_batch()
+        while (
+            len(win.gallery_model.tiles)
+            and sum(1 for j in win.jobs_model.jobs if j.status == "completed") < 14
+        ):
+            await asyncio.sleep(0.02)
+        win.engine.pause(win.batch_id)
+        await settle(0.5)
+        shot("3-progress-running.png")
+        win.engine.resume(win.batch_id)
+        while not done:
+            await asyncio.sleep(0.05)
+        await settle(0.3)
+        shot("4-progress-finished-with-failure.png")
+        win.tabs.setCurrentIndex(3)
+        await settle(1.5)
+        shot("5-gallery-openai-with-failure.png")
+        # A rehearsal of the same batch on the offline draft provider: what designers do first.
+        win.tabs.setCurrentIndex(1)
+        win.provider_combo.setCurrentIndex(win.provider_combo.findData("draft"))
+        win.output_edit.setText(str(tmp / "Shop drafts"))
+        win.start_batch()
+        while len(done) < 2:
+            await asyncio.sleep(0.05)
+        win.banner.hide()
+        win.tabs.setCurrentIndex(3)
+        await settle(2.0)
+        shot("5-gallery-draft.png")
+        viewer = win._open_gallery_item(win.gallery_proxy.index(0, 0))
+        await settle(0.3)
+        shot("6-image-viewer.png", viewer)
+        viewer.close()
+        win.tabs.setCurrentIndex(4)
+        await settle(0.2)
+        shot("7-history.png")
+        dlg = win.open_settings()
+        await settle(0.2)
+        await dlg.panels["openai"].test_connection()
+        shot("8-settings-providers.png", dlg)
+        dlg.reject()
+
+    loop.run_until_complete(scenario())
+    win.close()
+    loop.close()
+    store.close()
+    fake.stop()
+
+
+if __name__ == "__main__":
+    main()
