@@ -26,6 +26,8 @@ from app.templates import (
     safe_relative_path,
 )
 
+PROMPT_MAX = 32_000  # JobSpec.prompt's bound (OpenAI GPT-image limit, providers.md)
+
 
 @dataclass
 class Plan:
@@ -142,6 +144,11 @@ def plan_from_table(
             plan.warnings.append(
                 f"{where}: file name {rel!r} already used in this batch; using {unique!r}"
             )
+        if len(text) > PROMPT_MAX:
+            plan.skipped.append(
+                f"{where}: the prompt has {len(text)} characters (at most {PROMPT_MAX}), row skipped"
+            )
+            continue
         plan.specs.append(
             JobSpec(
                 prompt=text,

@@ -20,6 +20,7 @@ from app import __version__, paths
 from app.batch import Plan, check_plan, estimate, plan_from_config, plan_from_table
 from app.errors import AtelierError, InputError
 from app.events import BatchFinished, Event, JobChanged, LaneWaiting
+from app.logs import setup_logging
 from app.models import BatchReport, JobDefaults, RetryPolicy, RunSettings, load_batch_config
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.secrets import get_key
@@ -257,6 +258,7 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"{rs.provider} / {rs.model}: {len(plan.specs)} jobs, {est.describe()} → {out_dir}",
             file=err,
         )
+    setup_logging()
     store = Store(paths.store_path())
     try:
         prepared = prepare_batch(

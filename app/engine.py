@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import random
 import time
 from collections import deque
@@ -44,6 +45,7 @@ from app.providers.base import GenerationRequest, GenerationResult, Provider
 from app.store import JobRow, Store
 
 ProviderFactory = Callable[[RunSettings], Provider]
+log = logging.getLogger("atelier.engine")
 
 
 def job_key(provider: str, model: str, spec: JobSpec, sample: int) -> str:
@@ -220,6 +222,15 @@ class Engine:
             pending = self.store.pending_job_ids(batch_id)
             self.store.set_batch_status(batch_id, "running", started=True)
             self.events.emit(BatchStarted(batch_id, batch.total, len(pending)))
+            log.info(
+                "batch %s: run started, %s of %s jobs pending (%s / %s, concurrency %s)",
+                batch_id,
+                len(pending),
+                batch.total,
+                settings.provider,
+                settings.model,
+                settings.concurrency,
+            )
             timeout_s = settings.batch_timeout_ms / 1000 if settings.batch_timeout_ms else None
             try:
                 async with asyncio.timeout(timeout_s):
@@ -270,6 +281,14 @@ class Engine:
             )
         except OutputError as e:
             report.warnings.append(f"report not written: {e}")
+        log.info(
+            "batch %s: run ended: %s succeeded, %s failed, %s cancelled%s",
+            batch_id,
+            report.succeeded,
+            report.failed,
+            report.cancelled,
+            f" ({run.stop_reason})" if run.stop_reason else "",
+        )
         self.events.emit(BatchFinished(batch_id, report, run.stop_reason))
         return report
 
@@ -472,6 +491,14 @@ class Engine:
                     error_type=err.error_class.value,
                     http_status=err.status,
                 )
+            log.warning(
+                "job %s attempt %s: %s (HTTP %s): %s",
+                jid,
+                attempts,
+                err.error_class.value,
+                err.status,
+                err.message,
+            )
             if not self._should_retry(s.retry_policy, err, retries):
                 self.store.set_job_status(
                     jid,

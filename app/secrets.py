@@ -15,6 +15,7 @@ from typing import Literal
 import keyring
 import keyring.errors
 
+from app.logs import register_secret
 from app.providers.registry import capabilities_of
 
 SERVICE = "atelier"
@@ -64,8 +65,10 @@ def get_key(provider: str) -> KeyLookup:
         stored = None
         problem = f"keyring unavailable: {type(e).__name__}"
     if stored:
+        register_secret(stored)
         return KeyLookup(stored, "keyring")
     if env_var and os.environ.get(env_var):
+        register_secret(os.environ[env_var])
         return KeyLookup(os.environ[env_var], "env", problem)
     return KeyLookup(None, "none", problem)
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from PySide6.QtWidgets import QApplication
 
 from app import paths
+from app.logs import setup_logging
 from app.service import load_prices, open_engine
 from app.settings import Settings
 from app.store import Store
@@ -34,6 +35,7 @@ def main(argv: Sequence[str] = ()) -> int:
     app.setDesktopFileName("atelier")
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    setup_logging()
     window, store = build_window()
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.batch import check_plan, check_templates, estimate, plan_from_table, preview_row
+from app.batch import Plan, check_plan, check_templates, estimate, plan_from_table, preview_row
 from app.engine import Engine
 from app.errors import AtelierError, InputError
 from app.events import BatchFinished, ImageSaved
@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self.table: Table | None = None
         self.batch_id: int | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._starting = False
         self.setWindowTitle("Atelier")
         self.setAcceptDrops(True)
         self.resize(1400, 880)
@@ -180,7 +181,8 @@ class MainWindow(QMainWindow):
         self._estimate_timer = QTimer(self)
         self._estimate_timer.setSingleShot(True)
         self._estimate_timer.setInterval(250)
-        self._estimate_timer.timeout.connect(self.update_estimate)
+        self._estimate_generation = 0
+        self._estimate_timer.timeout.connect(lambda: self.spawn(self._estimate_in_thread()))
 
         self._populate_providers()
         self.refresh_history()
@@ -559,8 +561,16 @@ class MainWindow(QMainWindow):
         return w
 
     # ---- helpers ------------------------------------------------------------------------------
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
-        """Run ``coro`` on the qasync loop; failures reach the error funnel."""
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any] | None:
+        """Run ``coro`` on the qasync loop; failures reach the error funnel. Returns ``None``
+        (and drops ``coro``) when no loop runs any more, as while the window is torn down."""
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or loop.is_closed():
+            coro.close()
+            return None
         fut = asyncio.ensure_future(coro)
         self._tasks.add(fut)
 
@@ -784,27 +794,56 @@ class MainWindow(QMainWindow):
             else None,
         )
 
+    def _plan_args(self) -> tuple[Table, str, str, str, JobDefaults] | None:
+        if self.table is None or not self.prompt_edit.toPlainText().strip():
+            return None
+        negative = self.negative_edit.text() if self.negative_edit.isEnabled() else ""
+        return (
+            self.table,
+            self.prompt_edit.toPlainText(),
+            self.filename_edit.text(),
+            negative,
+            self.defaults(),
+        )
+
     def update_estimate(self) -> None:
         """Plan the batch as it stands and show images × price (unknown stays unknown)."""
-        if self.table is None or not self.prompt_edit.toPlainText().strip():
+        args = self._plan_args()
+        if args is None:
             return
         try:
-            plan = plan_from_table(
-                self.table,
-                self.prompt_edit.toPlainText(),
-                self.filename_edit.text(),
-                self.negative_edit.text() if self.negative_edit.isEnabled() else "",
-                self.defaults(),
-            )
+            self._show_estimate(plan_from_table(*args), args[0])
         except (AtelierError, ValueError) as e:
-            self.estimate_label.setText("Fix the template first")
-            self.estimate_detail.setText(str(e))
+            self._show_estimate_error(e)
+
+    async def _estimate_in_thread(self) -> None:
+        """The debounced estimate: planning 100,000 rows takes seconds, so it runs off the GUI
+        thread; a result made stale by newer edits is dropped."""
+        self._estimate_generation += 1
+        gen = self._estimate_generation
+        args = self._plan_args()
+        if args is None:
             return
+        self.estimate_label.setText("Estimating…")
+        try:
+            plan = await asyncio.to_thread(plan_from_table, *args)
+        except (AtelierError, ValueError) as e:
+            if gen == self._estimate_generation:
+                self._show_estimate_error(e)
+            return
+        if gen == self._estimate_generation:
+            self._show_estimate(plan, args[0])
+
+    def _show_estimate_error(self, e: Exception) -> None:
+        self.estimate_label.setText("Fix the template first")
+        self.estimate_detail.setText(str(e))
+
+    def _show_estimate(self, plan: Plan, table: Table) -> None:
         est = estimate(
             plan, self.prices, self.current_provider(), str(self.model_combo.currentData())
         )
         self.estimate_label.setText(est.describe())
-        detail = [f"{len(plan.specs):,} jobs from {len(self.table.rows):,} rows"]
+        detail = [f"{len(plan.specs):,} jobs from {len(table.rows):,} rows"]
         detail += list(est.sources)
         if est.unknown_images:
             detail.append(
@@ -813,62 +852,77 @@ class MainWindow(QMainWindow):
             )
         self.estimate_detail.setText("\n".join(detail))
         notes = plan.skipped + plan.warnings
-        self.plan_notes.setPlainText(
-            "\n".join(notes[:500])
-            + (f"\n… and {len(notes) - 500} more" if len(notes) > 500 else "")
-        )
+        more = f"\n… and {len(notes) - 500} more" if len(notes) > 500 else ""
+        self.plan_notes.setPlainText("\n".join(notes[:500]) + more)
 
     # ---- running -----------------------------------------------------------------------------
-    def start_batch(self) -> int | None:
-        """Plan, check, store and start the batch in the editor; returns its id."""
-        if self.batch_id is not None and self.engine.is_running(self.batch_id):
+    def start_batch(self) -> None:
+        """Plan, check, store and start the batch in the editor. Planning and storing run in a
+        worker thread (seconds for 100,000 rows); errors reach the error funnel."""
+        if self._starting or (self.batch_id is not None and self.engine.is_running(self.batch_id)):
             self.report_error("A batch is already running: pause or cancel it first.", "warning")
-            return None
-        if self.table is None:
+            return
+        args = self._plan_args()
+        if args is None:
             self.report_error(
-                "Open a spreadsheet first (File → Open, or drop a CSV/Excel file on the window)."
+                "Open a spreadsheet (File → Open, or drop a CSV/Excel file on the window) "
+                "and write a prompt template first."
             )
-            return None
-        provider, model = self.current_provider(), str(self.model_combo.currentData())
+            return
+        self._starting = True
+        self._update_actions()
+        self.statusBar().showMessage("Preparing the batch…")
+        self.spawn(self._start(args, Path(self.output_edit.text().strip() or ".").expanduser()))
+
+    def _prepare(
+        self,
+        args: tuple[Table, str, str, str, JobDefaults],
+        provider: str,
+        model: str,
+        out: Path,
+        concurrency: int,
+    ) -> int:
+        """Blocking part of ``start_batch`` (runs in a worker thread)."""
+        table = args[0]
+        plan = plan_from_table(*args)
+        if not plan.specs:
+            raise InputError(
+                str(table.source), "no row produced a job: " + "; ".join(plan.skipped[:3])
+            )
+        check_plan(plan, provider, model, rows=True)
+        rs = RunSettings(provider=provider, model=model, concurrency=concurrency)
+        prepared = prepare_batch(
+            self.store,
+            plan,
+            rs,
+            out,
+            name=table.source.name,
+            source=str(table.source),
+            prices=self.prices,
+        )
+        return prepared.batch_id
+
+    async def _start(self, args: tuple[Table, str, str, str, JobDefaults], out: Path) -> None:
         try:
-            plan = plan_from_table(
-                self.table,
-                self.prompt_edit.toPlainText(),
-                self.filename_edit.text(),
-                self.negative_edit.text() if self.negative_edit.isEnabled() else "",
-                self.defaults(),
-            )
-            if not plan.specs:
-                raise InputError(
-                    str(self.table.source), "no row produced a job: " + "; ".join(plan.skipped[:3])
-                )
-            check_plan(plan, provider, model, rows=True)
-            out = Path(self.output_edit.text().strip() or ".").expanduser()
-            rs = RunSettings(
-                provider=provider, model=model, concurrency=self.concurrency_spin.value()
-            )
-            prepared = prepare_batch(
-                self.store,
-                plan,
-                rs,
+            batch_id = await asyncio.to_thread(
+                self._prepare,
+                args,
+                self.current_provider(),
+                str(self.model_combo.currentData()),
                 out,
-                name=self.table.source.name,
-                source=str(self.table.source),
-                prices=self.prices,
+                self.concurrency_spin.value(),
             )
         except (AtelierError, ValueError) as e:
             self.report_error(f"The batch was not started. {e}")
-            return None
-        self.settings.last_template = {
-            "prompt": self.prompt_edit.toPlainText(),
-            "filename": self.filename_edit.text(),
-            "negative": self.negative_edit.text(),
-        }
+            return
+        finally:
+            self._starting = False
+            self._update_actions()
+        self.settings.last_template = {"prompt": args[1], "filename": args[2], "negative": args[3]}
         with contextlib.suppress(OSError):
             self.settings.save()
-        self.open_batch(prepared.batch_id)
-        self._run(prepared.batch_id)
-        return prepared.batch_id
+        self.open_batch(batch_id)
+        self._run(batch_id)
 
     def _run(self, batch_id: int) -> None:
         self.tabs.setCurrentIndex(2)
@@ -1012,8 +1066,8 @@ class MainWindow(QMainWindow):
             and self.batch_id is not None
             and self.store.batch(self.batch_id).status == "paused"
         )
-        self.act_start.setEnabled(not running)
-        self.start_button.setEnabled(not running)
+        self.act_start.setEnabled(not running and not self._starting)
+        self.start_button.setEnabled(not running and not self._starting)
         self.act_pause.setEnabled(running)
         self.act_pause.setText("Resume" if paused else "Pause")
         self.act_cancel.setEnabled(running)
@@ -1090,6 +1144,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop running batches so they can be resumed at the next start."""
+        self._estimate_timer.stop()
         for t in list(self._tasks):
             t.cancel()
         self.thumbs.pool.clear()

@@ -96,3 +96,53 @@ def test_no_backend_is_said_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
     assert "No keyring backend" in (secrets.keyring_status() or "")
+
+
+def test_logs_redact_registered_keys_even_from_httpx_debug(
+    tmp_path: Path, atelier_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from app.logs import setup_logging
+
+    key = f"sk-DEBUGLEAK-{uuid.uuid4().hex}"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    assert secrets.get_key("openai").key == key  # registers it for redaction
+    handler = setup_logging(logging.DEBUG)
+    try:
+        logging.getLogger("httpx").debug("Authorization: Bearer %s", key)
+        logging.getLogger("atelier.test").info(f"key={key}")
+        with FakeOpenAI(api_key=key) as fake:
+            code = run_command(
+                [
+                    "run",
+                    "--csv",
+                    str(_tiny_csv(tmp_path)),
+                    "--prompt",
+                    "{a}",
+                    "--filename",
+                    "{a}",
+                    "--provider",
+                    "openai",
+                    "--base-url",
+                    fake.base_url,
+                    "--output-dir",
+                    str(tmp_path / "o"),
+                ],
+                io.StringIO(),
+                io.StringIO(),
+            )
+        assert code == 0
+    finally:
+        handler.flush()
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger().setLevel(logging.WARNING)
+    text = (atelier_home / "logs" / "atelier.log").read_text(encoding="utf-8")
+    assert "[REDACTED]" in text and "run started" in text
+    assert key not in text
+
+
+def _tiny_csv(tmp_path: Path) -> Path:
+    p = tmp_path / "tiny.csv"
+    p.write_text("a\nrow-one\nrow-two\n", encoding="utf-8")
+    return p

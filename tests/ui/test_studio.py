@@ -226,3 +226,26 @@ def test_settings_test_connection(
     panel.url_edit.setText("http://127.0.0.1:9/v1")
     assert "Cannot reach" in qloop.run_until_complete(panel.test_connection())
     dlg.reject()
+
+
+def test_drop_a_spreadsheet_on_the_window(window: Any, data_dir: Path) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(data_dir / "jp-zakka-shift_jis.csv"))])
+    ev = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(ev)
+    assert window.table is not None and window.table.headers[0] == "品番"
+    assert window.sheet_model.rowCount() == 12
+    assert "CP932" in window.file_label.text()
+    # the encoding override re-reads the file: a wrong choice shows mojibake, not a crash
+    window.encoding_combo.setCurrentIndex(window.encoding_combo.findData("latin_1"))
+    window.encoding_combo.activated.emit(window.encoding_combo.currentIndex())
+    assert window.table.headers[0] != "品番" and window.sheet_model.rowCount() == 12

@@ -1,0 +1,74 @@
+"""Logging to ``ATELIER_HOME/logs/atelier.log``, with every known API key redacted.
+
+Keys are not put in log messages by Atelier's own code; the redaction filter is a second
+line of defence for third-party loggers (httpx, httpcore) at DEBUG level.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import threading
+
+from app import paths
+
+_secrets: set[str] = set()
+_lock = threading.Lock()
+REDACTED = "[REDACTED]"
+
+
+def register_secret(value: str | None) -> None:
+    """Remember ``value`` so it is replaced by ``[REDACTED]`` in every log record."""
+    if value and len(value) >= 8:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced."""
+    with _lock:
+        secrets = list(_secrets)
+    for s in secrets:
+        if s in text:
+            text = text.replace(s, REDACTED)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Renders the record's message once, redacted, so formatters never see a key."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        clean = redact(msg)
+        if clean != msg or record.args:
+            record.msg, record.args = clean, None
+        return True
+
+
+_handler: logging.handlers.RotatingFileHandler | None = None
+
+
+def setup_logging(level: int = logging.INFO) -> logging.Handler:
+    """Attach a rotating file handler (5 × 2 MB) with the redaction filter to the root logger.
+
+    Idempotent: a second call for the same ``ATELIER_HOME`` reuses the handler; for another
+    home it replaces it.
+    """
+    global _handler
+    target = paths.log_dir() / "atelier.log"
+    root = logging.getLogger()
+    if _handler is not None:
+        if _handler.baseFilename == str(target.resolve()) and _handler in root.handlers:
+            root.setLevel(min(root.level, level))
+            return _handler
+        root.removeHandler(_handler)
+        _handler.close()
+    handler = logging.handlers.RotatingFileHandler(
+        target, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+    )
+    _handler = handler
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+    root.setLevel(min(root.level, level))
+    return handler
