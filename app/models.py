@@ -13,11 +13,12 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import DEFAULT_RETRYABLE, ErrorClass, InputError
 
 OutputFormat = Literal["png", "jpeg", "webp"]
+Operation = Literal["generate", "edit", "transform"]
 JobStatus = Literal["pending", "running", "waiting", "completed", "failed", "cancelled"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
@@ -76,6 +77,17 @@ class JobSpec(BaseModel):
     seed: int | None = Field(default=None, ge=0, le=4_294_967_294)
     row_index: int | None = None
     row_values: dict[str, str] = Field(default_factory=dict)
+    provider: str | None = None
+    model: str | None = None
+    operation: Operation = "generate"
+    reference_images: list[str] = Field(default_factory=list)
+    mask: str | None = None
+    style_preset: str | None = None
+
+    @model_validator(mode="after")
+    def _check_refs(self) -> JobSpec:
+        _check_operation(self.operation, self.reference_images, self.mask)
+        return self
 
     @field_validator("size")
     @classmethod
@@ -94,9 +106,22 @@ class JobSpec(BaseModel):
 
 
 class ConfigJob(BaseModel):
-    """A job as written in a batch-config file (before path resolution)."""
+    """A job as written in a batch-config file (before path resolution).
+
+    ``operation`` ``edit`` takes ``reference_image`` (or a list in ``reference_images``) and an
+    optional ``mask``; ``transform`` takes a reference image and no mask. Image paths are
+    relative to the config file.
+    """
 
     model_config = ConfigDict(extra="allow")
+
+    operation: Operation = "generate"
+    reference_image: str | None = None
+    reference_images: list[str] = Field(default_factory=list)
+    mask: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    style_preset: str | None = None
 
     prompt: str = Field(min_length=1, max_length=32_000)
     negative_prompt: str = ""
@@ -114,6 +139,21 @@ class ConfigJob(BaseModel):
     def _check_size(cls, v: str) -> str:
         parse_size(v)
         return v
+
+    @model_validator(mode="after")
+    def _check_refs(self) -> ConfigJob:
+        refs = ([self.reference_image] if self.reference_image else []) + self.reference_images
+        _check_operation(self.operation, refs, self.mask)
+        return self
+
+
+def _check_operation(operation: str, refs: list[str], mask: str | None) -> None:
+    if operation in ("edit", "transform") and not refs:
+        raise ValueError(f"operation '{operation}' needs a reference_image")
+    if operation == "generate" and (refs or mask):
+        raise ValueError("a reference image or mask needs operation 'edit' or 'transform'")
+    if operation == "transform" and mask:
+        raise ValueError("operation 'transform' takes no mask (use 'edit')")
 
 
 class BatchConfig(BaseModel):

@@ -8,8 +8,9 @@ retrying, no rate limiting and no file writing: the engine owns those.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from app.models import JobSpec, parse_size
 
@@ -42,10 +43,20 @@ class ModelInfo:
     max_width: int = 4096
     max_height: int = 4096
     note: str = ""
+    edits: bool = False
+    masks: bool = False
+    generates: bool = True
+    min_side: int = 64
 
     def check(self, spec: JobSpec) -> list[tuple[str, str]]:
         """Problems of ``spec`` for this model as ``(field, message)`` pairs."""
         problems: list[tuple[str, str]] = []
+        if spec.operation == "generate" and not self.generates:
+            problems.append(("operation", f"{self.id} only edits images: give a reference image"))
+        if spec.operation in ("edit", "transform") and not self.edits:
+            problems.append(("operation", f"{self.id} does not take a reference image"))
+        if spec.mask and not self.masks:
+            problems.append(("mask", f"{self.id} does not take a mask"))
         if spec.size not in self.sizes:
             w, h = parse_size(spec.size)
             m = self.custom_size_multiple
@@ -90,9 +101,15 @@ class Capabilities:
         base_url_env_var: the environment variable that overrides the endpoint.
         default_base_url: the public endpoint (including the API version path).
         negative_prompt, seed: whether those fields reach the model.
-        edits: whether reference images are accepted (issue 3).
+        edits: whether any model accepts reference images.
         batch_api: whether an asynchronous discounted batch API exists.
         default_concurrency: a sensible number of requests in flight.
+        max_concurrency: a hard cap on requests in flight (BFL: 24 active tasks; A1111: 1).
+        rate_limit: ``(requests, seconds)`` the provider allows (Stability: 150 per 10 s).
+        rate_limit_lockout_s: how long the provider locks a key out after exceeding it.
+        key_label: what the key field holds (an API key, or ``user:password`` for A1111).
+        style_presets: accepted ``style_preset`` values (Stability).
+        local: self-hosted (no per-image price).
     """
 
     name: str
@@ -107,6 +124,12 @@ class Capabilities:
     edits: bool = False
     batch_api: bool = False
     default_concurrency: int = 4
+    max_concurrency: int | None = None
+    rate_limit: tuple[int, float] | None = None
+    rate_limit_lockout_s: float | None = None
+    key_label: str = "API key"
+    style_presets: tuple[str, ...] = ()
+    local: bool = False
 
     def model(self, model_id: str) -> ModelInfo | None:
         """The model called ``model_id``, or ``None``."""
@@ -134,6 +157,16 @@ class GenerationRequest:
     seed: int | None = None
     first_sample: int = 0
     row_values: dict[str, str] = field(default_factory=dict)
+    operation: Literal["generate", "edit", "transform"] = "generate"
+    reference_images: tuple[bytes, ...] = ()
+    mask: bytes | None = None
+    style_preset: str | None = None
+    on_progress: Callable[[float], None] | None = field(default=None, compare=False, repr=False)
+
+    def progress(self, fraction: float) -> None:
+        """Report progress (0–1) of a long request, when the provider can tell."""
+        if self.on_progress is not None:
+            self.on_progress(max(0.0, min(1.0, fraction)))
 
 
 @dataclass(frozen=True)

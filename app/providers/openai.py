@@ -1,20 +1,19 @@
-"""OpenAI Images API: ``POST {base}/images/generations`` with GPT-image models.
+"""OpenAI Images API: ``POST {base}/images/generations`` and ``/images/edits``, plus
+OpenAI-compatible servers (Seedream on BytePlus ModelArk, LocalAI…).
 
 Wire facts (request body, ``usage``, error envelope ``{"error":{"message","type","param",
-"code"}}``, ``x-ratelimit-*``, ``retry-after-ms``/``retry-after``, ``x-should-retry``) are from
-``shared/docs/providers.md`` ("OpenAI Images", openai-openapi spec and openai-python SDK,
-2026-08). ``base`` includes the version path, as in the official SDK
-(``https://api.openai.com/v1``), so OpenAI-compatible servers plug in by URL alone.
+"code"}}``, ``x-ratelimit-*``, ``retry-after-ms``/``retry-after``, ``x-should-retry``, edits as
+multipart with ``image[]`` and ``mask``) are from ``shared/docs/providers.md`` ("OpenAI
+Images", openai-openapi spec and openai-python SDK, 2026-08; "Seedream direct" [3P]). ``base``
+includes the version path, as in the official SDK (``https://api.openai.com/v1``), so
+OpenAI-compatible servers plug in by URL alone.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import email.utils
 import json
-import re
-import time
 from typing import Any
 
 import httpx
@@ -26,8 +25,17 @@ from app.providers.base import (
     GenerationRequest,
     GenerationResult,
     ModelInfo,
-    Provider,
 )
+from app.providers.http import HttpProvider, default_error, parse_duration_s, parse_retry_after
+
+__all__ = [
+    "CAPABILITIES",
+    "OpenAICompatibleProvider",
+    "OpenAIProvider",
+    "classify_http_error",
+    "parse_duration_s",
+    "parse_retry_after",
+]
 
 _GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 _GPT_QUALITIES = ("auto", "low", "medium", "high")
@@ -36,7 +44,9 @@ CAPABILITIES = Capabilities(
     name="openai",
     label="OpenAI Images",
     models=(
-        ModelInfo("gpt-image-1.5", "GPT Image 1.5", _GPT_SIZES, _GPT_QUALITIES),
+        ModelInfo(
+            "gpt-image-1.5", "GPT Image 1.5", _GPT_SIZES, _GPT_QUALITIES, edits=True, masks=True
+        ),
         ModelInfo(
             "gpt-image-2",
             "GPT Image 2",
@@ -46,6 +56,8 @@ CAPABILITIES = Capabilities(
             max_width=3840,
             max_height=3840,
             note="price not yet published",
+            edits=True,
+            masks=True,
         ),
         ModelInfo(
             "gpt-image-1-mini",
@@ -53,6 +65,8 @@ CAPABILITIES = Capabilities(
             _GPT_SIZES,
             _GPT_QUALITIES,
             note="deprecated by OpenAI",
+            edits=True,
+            masks=True,
         ),
         ModelInfo(
             "gpt-image-1",
@@ -60,54 +74,24 @@ CAPABILITIES = Capabilities(
             _GPT_SIZES,
             _GPT_QUALITIES,
             note="listed as retired 2026-10-23",
+            edits=True,
+            masks=True,
         ),
     ),
     needs_key=True,
     key_env_var="OPENAI_API_KEY",
     base_url_env_var="ATELIER_OPENAI_BASE_URL",
     default_base_url="https://api.openai.com/v1",
+    edits=True,
     batch_api=True,
     default_concurrency=4,
 )
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-
-
-def parse_duration_s(text: str) -> float | None:
-    """``"1m30s"`` → 90.0, ``"12ms"`` → 0.012 (``x-ratelimit-reset-*`` format); else ``None``."""
-    parts = _DURATION.findall(text.strip())
-    if not parts:
-        return None
-    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sum(float(n) * scale[u] for n, u in parts)
-
-
-def parse_retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` (read first) or ``retry-after`` (seconds or an
-    HTTP date), as the OpenAI SDK reads them; ``None`` when absent or unreadable."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    ra = headers.get("retry-after")
-    if not ra:
-        return None
-    try:
-        return max(0.0, float(ra))
-    except ValueError:
-        pass
-    parsed = email.utils.parsedate_to_datetime(ra) if ra else None
-    if parsed is None:
-        return None
-    return max(0.0, parsed.timestamp() - time.time())
 
 
 def classify_http_error(
     status: int, body: bytes, headers: httpx.Headers, label: str
 ) -> ProviderError:
-    """Map an OpenAI-format error response to a ``ProviderError`` (see module docstring)."""
+    """Map an OpenAI-format error response to a ``ProviderError``, on ``code``/``type``."""
     err: dict[str, Any] = {}
     try:
         parsed = json.loads(body)
@@ -146,9 +130,6 @@ def classify_http_error(
             "limit in the provider's billing page, then retry.",
             **kw,
         )
-    if status == 429:
-        wait = f" (asked to wait {retry_after:.1f} s)" if retry_after is not None else ""
-        return ProviderError(ErrorClass.RATE_LIMIT, f"{label} rate limit reached{wait}.", **kw)
     if status == 401:
         return ProviderError(
             ErrorClass.AUTH,
@@ -162,25 +143,17 @@ def classify_http_error(
             "verification for it.",
             **kw,
         )
-    if status == 402:
+    if status == 409:
         return ProviderError(
-            ErrorClass.PAYMENT_REQUIRED, f"{label}: payment required{detail}.", **kw
+            ErrorClass.SERVER_ERROR, f"{label} answered 409 (conflict){detail}.", **kw
         )
-    if status == 404:
+    if 400 <= status < 500 and status not in (402, 404, 408, 429):
+        where = f" in field '{param}'" if param else ""
         return ProviderError(
-            ErrorClass.INVALID_REQUEST,
-            f"{label} answered 404{detail}: check the model name and the base URL.",
-            **kw,
+            ErrorClass.INVALID_REQUEST, f"{label} rejected the request{where}{detail}.", **kw
         )
-    if status == 408:
-        return ProviderError(ErrorClass.TIMEOUT, f"{label} timed out on its side{detail}.", **kw)
-    if status >= 500 or status == 409:
-        return ProviderError(
-            ErrorClass.SERVER_ERROR, f"{label} server error {status}{detail}.", **kw
-        )
-    where = f" in field '{param}'" if param else ""
-    return ProviderError(
-        ErrorClass.INVALID_REQUEST, f"{label} rejected the request{where}{detail}.", **kw
+    return default_error(
+        status, label, server_msg, code=code, retryable=retryable, retry_after_s=retry_after
     )
 
 
@@ -189,35 +162,14 @@ def rate_limit_headers(headers: httpx.Headers) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
 
 
-class OpenAIProvider(Provider):
-    """OpenAI Images over httpx (HTTP/1.1, one pooled client per provider instance)."""
+class OpenAIProvider(HttpProvider):
+    """OpenAI Images over httpx."""
 
     capabilities = CAPABILITIES
     label = "OpenAI"
 
-    def __init__(
-        self,
-        api_key: str | None,
-        base_url: str | None = None,
-        timeout_s: float = 300.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._key = api_key
-        self.base_url = (base_url or self.capabilities.default_base_url).rstrip("/")
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s, connect=15.0),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-            transport=transport,
-        )
-
-    def _headers(self) -> dict[str, str]:
-        if not self._key:
-            raise ProviderError(
-                ErrorClass.AUTH,
-                f"No {self.label} API key: add one in Settings → "
-                f"Providers or set {self.capabilities.key_env_var}.",
-            )
-        return {"Authorization": f"Bearer {self._key}"}
+    def classify(self, resp: httpx.Response) -> ProviderError:
+        return classify_http_error(resp.status_code, resp.content, resp.headers, self.label)
 
     def body(self, req: GenerationRequest) -> dict[str, Any]:
         """The JSON body of ``POST /images/generations`` for ``req``."""
@@ -234,43 +186,48 @@ class OpenAIProvider(Provider):
             body["background"] = "transparent"
         return body
 
-    async def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        try:
-            return await self._client.post(
-                f"{self.base_url}{path}", json=body, headers=self._headers()
-            )
-        except httpx.TimeoutException as e:
-            raise ProviderError(
-                ErrorClass.TIMEOUT, f"{self.label} did not answer in time ({type(e).__name__})."
-            ) from e
-        except httpx.TransportError as e:
-            raise ProviderError(
-                ErrorClass.NETWORK,
-                f"Network error talking to {self.base_url}: {type(e).__name__}: {e}".rstrip(": "),
-            ) from e
-
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        """Send one generation request; decode every ``b64_json`` image.
+        """Send one generation (or, with reference images, edit) request; decode every
+        ``b64_json`` image.
 
         Raises:
             ProviderError: classified per ``classify_http_error``; malformed bodies and bad base64
                 are ``server_error`` (the provider broke its contract, a retry may succeed).
         """
-        resp = await self._post("/images/generations", self.body(request))
-        if resp.status_code >= 400:
-            raise classify_http_error(resp.status_code, resp.content, resp.headers, self.label)
-        try:
-            payload = resp.json()
-            items = payload.get("data") or []
-        except (ValueError, AttributeError) as e:
+        headers = {"Authorization": f"Bearer {self.need_key()}"}
+        if request.reference_images:
+            body = self.body(request)
+            data = {k: str(v) for k, v in body.items()}
+            files: list[tuple[str, tuple[str, bytes, str]]] = [
+                ("image[]", (f"reference-{i}.png", img, "image/png"))
+                for i, img in enumerate(request.reference_images)
+            ]
+            if request.mask is not None:
+                files.append(("mask", ("mask.png", request.mask, "image/png")))
+            resp = await self.request(
+                "POST", f"{self.base_url}/images/edits", data=data, files=files, headers=headers
+            )
+        else:
+            resp = await self.request(
+                "POST",
+                f"{self.base_url}/images/generations",
+                json=self.body(request),
+                headers=headers,
+            )
+        return self.parse(resp, request)
+
+    def parse(self, resp: httpx.Response, request: GenerationRequest) -> GenerationResult:
+        """Decode an Images API 200 response (``data[].b64_json``, ``usage``)."""
+        payload = self.json_of(resp)
+        if not isinstance(payload, dict):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                f"{self.label} sent a malformed response (not JSON).",
+                f"{self.label} sent a malformed response.",
                 status=resp.status_code,
-            ) from e
+            )
         images: list[GeneratedImage] = []
         revised = None
-        for item in items:
+        for item in payload.get("data") or []:
             b64 = item.get("b64_json") if isinstance(item, dict) else None
             if not b64:
                 continue
@@ -302,28 +259,23 @@ class OpenAIProvider(Provider):
 
     async def test_connection(self) -> str:
         """``GET {base}/models``: free, and tells a bad key (401) from a bad URL or a down server."""
+        headers = {"Authorization": f"Bearer {self.need_key()}"}
         try:
-            resp = await self._client.get(
-                f"{self.base_url}/models", headers=self._headers(), timeout=15.0
+            resp = await self.request(
+                "GET", f"{self.base_url}/models", headers=headers, timeout=15.0
             )
-        except httpx.TimeoutException as e:
-            raise ProviderError(
-                ErrorClass.TIMEOUT, f"{self.base_url} did not answer within 15 s."
-            ) from e
-        except httpx.TransportError as e:
-            raise ProviderError(
-                ErrorClass.NETWORK,
-                f"Cannot reach {self.base_url} ({type(e).__name__}). "
-                "Check the base URL, or whether the server is running.",
-            ) from e
-        if resp.status_code >= 400:
-            err = classify_http_error(resp.status_code, resp.content, resp.headers, self.label)
-            if resp.status_code == 404:
-                err.message = (
+        except ProviderError as e:
+            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
+                e.message = (
+                    f"Cannot reach {self.base_url} ({e.message}). Check the endpoint, or whether the "
+                    "server is running."
+                )
+            elif e.status == 404:
+                e.message = (
                     f"{self.base_url} answered 404: it does not look like an OpenAI-compatible "
                     "API. Check the base URL (it usually ends in /v1)."
                 )
-            raise err
+            raise
         try:
             n = len(resp.json().get("data", []))
         except (ValueError, AttributeError):
@@ -334,6 +286,105 @@ class OpenAIProvider(Provider):
             ) from None
         return f"Connected to {self.base_url}: key accepted, {n} models visible."
 
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._client.aclose()
+
+_SEEDREAM_SIZES = (
+    "1K",
+    "2K",
+    "4K",
+    "1024x1024",
+    "2048x2048",
+    "2304x1728",
+    "1728x2304",
+    "2560x1440",
+    "1440x2560",
+)
+
+SEEDREAM_CAPABILITIES = Capabilities(
+    name="seedream",
+    label="Seedream (BytePlus ModelArk, OpenAI-compatible)",
+    models=(
+        ModelInfo(
+            "seedream-4-0-250828",
+            "Seedream 4.0",
+            _SEEDREAM_SIZES,
+            ("auto",),
+            formats=("jpeg",),
+            transparent_background=False,
+            max_samples_per_request=1,
+            custom_size_multiple=8,
+            max_width=4096,
+            max_height=4096,
+            min_side=512,
+        ),
+    ),
+    needs_key=True,
+    key_env_var="ARK_API_KEY",
+    base_url_env_var="ATELIER_SEEDREAM_BASE_URL",
+    default_base_url="https://ark.ap-southeast.bytepluses.com/api/v3",
+    seed=True,
+    default_concurrency=4,
+)
+
+LOCALAI_CAPABILITIES = Capabilities(
+    name="localai",
+    label="LocalAI (OpenAI-compatible, self-hosted)",
+    models=(
+        ModelInfo(
+            "stablediffusion",
+            "Stable Diffusion (LocalAI)",
+            ("256x256", "512x512", "1024x1024"),
+            ("auto",),
+            transparent_background=False,
+            custom_size_multiple=8,
+            max_samples_per_request=4,
+        ),
+    ),
+    needs_key=False,
+    key_env_var="LOCALAI_API_KEY",
+    base_url_env_var="ATELIER_LOCALAI_BASE_URL",
+    default_base_url="http://127.0.0.1:8080/v1",
+    default_concurrency=1,
+    local=True,
+)
+
+
+class OpenAICompatibleProvider(OpenAIProvider):
+    """A server speaking the OpenAI Images format with its own quirks: asks for ``b64_json``
+    explicitly, sends no GPT-only fields (``quality``, ``moderation``, ``output_format``)."""
+
+    capabilities = SEEDREAM_CAPABILITIES
+    label = "Seedream"
+
+    def body(self, req: GenerationRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": req.model,
+            "prompt": req.prompt,
+            "size": req.size,
+            "response_format": "b64_json",
+        }
+        if req.n > 1:
+            body["n"] = req.n
+        if self.capabilities.name == "seedream":
+            body["watermark"] = False
+            if req.seed is not None:
+                body["seed"] = req.seed
+        return body
+
+    def need_key(self) -> str:
+        if self.capabilities.needs_key:
+            return super().need_key()
+        return self._key or "not-needed"
+
+
+class SeedreamProvider(OpenAICompatibleProvider):
+    """Seedream 4.0 direct, ``POST …/api/v3/images/generations`` (providers.md [3P])."""
+
+    capabilities = SEEDREAM_CAPABILITIES
+    label = "Seedream"
+
+
+class LocalAIProvider(OpenAICompatibleProvider):
+    """LocalAI's OpenAI-compatible image endpoint on your own machine."""
+
+    capabilities = LOCALAI_CAPABILITIES
+    label = "LocalAI"

@@ -7,11 +7,13 @@ from typing import Any
 from app.errors import InputError
 from app.providers.base import Capabilities, Provider
 from app.providers.draft import DraftProvider
-from app.providers.openai import OpenAIProvider
+from app.providers.openai import LocalAIProvider, OpenAIProvider, SeedreamProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
     "draft": DraftProvider,
     "openai": OpenAIProvider,
+    "seedream": SeedreamProvider,
+    "localai": LocalAIProvider,
 }
 
 
@@ -33,7 +35,7 @@ def create_provider(
     name: str, api_key: str | None = None, base_url: str | None = None, **kwargs: Any
 ) -> Provider:
     """Instantiate provider ``name`` with its key and endpoint."""
-    capabilities_of(name)
-    if name == "draft":
+    cls = PROVIDERS[capabilities_of(name).name]
+    if cls is DraftProvider:
         return DraftProvider(**kwargs)
-    return OpenAIProvider(api_key=api_key, base_url=base_url, **kwargs)
+    return cls(api_key=api_key, base_url=base_url, **kwargs)  # type: ignore[call-arg]

@@ -1,0 +1,241 @@
+"""What the HTTP providers share: one pooled httpx client, transport-error mapping,
+Retry-After parsing, result downloads and polling.
+
+Status-code defaults follow ``design.md``'s error classes: 401/403 ``auth``, 402
+``payment_required``, 408/504 ``timeout``, 429 ``rate_limit``, other 4xx ``invalid_request``,
+5xx ``server_error``. Each adapter first maps its own machine-readable codes (never message
+text, see providers.md) and falls back to these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from app.errors import ErrorClass, ProviderError
+from app.providers.base import Capabilities, Provider
+
+T = TypeVar("T")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+#: Largest response body read into memory (a 4K PNG is ~25 MB; anything far beyond is broken).
+MAX_BODY_BYTES = 100_000_000
+
+
+def parse_duration_s(text: str) -> float | None:
+    """``"1m30s"`` → 90.0, ``"12ms"`` → 0.012, ``"40s"`` → 40.0 (OpenAI ``x-ratelimit-reset-*``
+    and Google ``RetryInfo.retryDelay`` formats); ``None`` when unreadable."""
+    parts = _DURATION.findall(text.strip())
+    if not parts:
+        return None
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def parse_retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` (read first) or ``retry-after`` (seconds or an
+    HTTP date), as the OpenAI SDK reads them; ``None`` when absent or unreadable."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        with contextlib.suppress(ValueError):
+            return max(0.0, float(ms) / 1000)
+    ra = headers.get("retry-after")
+    if not ra:
+        return None
+    try:
+        return max(0.0, float(ra))
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(ra)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
+
+
+def default_error(status: int, label: str, detail: str = "", **kw: Any) -> ProviderError:
+    """The fallback classification of an HTTP error status."""
+    d = f" ({detail})" if detail else ""
+    if status in (401, 403):
+        return ProviderError(
+            ErrorClass.AUTH,
+            f"{label} rejected the credentials{d}. Check the key in Settings → Providers.",
+            status=status,
+            **kw,
+        )
+    if status == 402:
+        return ProviderError(
+            ErrorClass.PAYMENT_REQUIRED,
+            f"{label}: payment required, the account has no credits left{d}. Top up, then retry.",
+            status=status,
+            **kw,
+        )
+    if status in (408, 504):
+        return ProviderError(
+            ErrorClass.TIMEOUT, f"{label} timed out on its side{d}.", status=status, **kw
+        )
+    if status == 429:
+        ra = kw.get("retry_after_s")
+        wait = f" (asked to wait {ra:.1f} s)" if ra is not None else ""
+        return ProviderError(
+            ErrorClass.RATE_LIMIT, f"{label} rate limit reached{wait}{d}.", status=status, **kw
+        )
+    if status >= 500:
+        return ProviderError(
+            ErrorClass.SERVER_ERROR, f"{label} server error {status}{d}.", status=status, **kw
+        )
+    if status == 404:
+        return ProviderError(
+            ErrorClass.INVALID_REQUEST,
+            f"{label} answered 404{d}: check the model name and the endpoint.",
+            status=status,
+            **kw,
+        )
+    return ProviderError(
+        ErrorClass.INVALID_REQUEST, f"{label} rejected the request{d}.", status=status, **kw
+    )
+
+
+class HttpProvider(Provider):
+    """A provider that talks HTTP through one pooled ``httpx.AsyncClient``.
+
+    Subclasses set ``capabilities`` and ``label`` and implement ``generate``; ``classify``
+    turns an error response into a ``ProviderError``.
+    """
+
+    label = "Provider"
+
+    def __init__(
+        self,
+        api_key: str | None,
+        base_url: str | None = None,
+        timeout_s: float = 300.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        caps: Capabilities = self.capabilities
+        self._key = api_key
+        self.base_url = (base_url or caps.default_base_url).rstrip("/")
+        self.poll_interval_s = poll_interval_s
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s, connect=15.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            transport=transport,
+            follow_redirects=True,
+        )
+
+    def need_key(self) -> str:
+        """The key, or an ``auth`` error that says where to put one."""
+        if not self._key:
+            env = self.capabilities.key_env_var
+            raise ProviderError(
+                ErrorClass.AUTH,
+                f"No {self.label} API key: add one in Settings → Providers"
+                + (f" or set {env}." if env else "."),
+            )
+        return self._key
+
+    def classify(self, resp: httpx.Response) -> ProviderError:
+        """Map an error response (status ≥ 400); adapters override for their own codes."""
+        return default_error(
+            resp.status_code, self.label, retry_after_s=parse_retry_after(resp.headers)
+        )
+
+    async def request(
+        self, method: str, url: str, *, ok: tuple[int, ...] = (), **kw: Any
+    ) -> httpx.Response:
+        """Send one request; transport failures become ``timeout``/``network`` errors and
+        error statuses go through ``classify`` (except those listed in ``ok``)."""
+        try:
+            resp = await self._client.request(method, url, **kw)
+        except httpx.TimeoutException as e:
+            raise ProviderError(
+                ErrorClass.TIMEOUT, f"{self.label} did not answer in time ({type(e).__name__})."
+            ) from e
+        except httpx.TransportError as e:
+            raise ProviderError(
+                ErrorClass.NETWORK,
+                f"Network error talking to {self.label} at "
+                f"{httpx.URL(url).host}: {type(e).__name__} {e}".strip(),
+            ) from e
+        if len(resp.content) > MAX_BODY_BYTES:
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"{self.label} sent an oversized response ({len(resp.content) // 1_000_000} MB).",
+                status=resp.status_code,
+            )
+        if resp.status_code >= 400 and resp.status_code not in ok:
+            raise self.classify(resp)
+        return resp
+
+    def json_of(self, resp: httpx.Response) -> Any:
+        """The JSON body, or a ``server_error`` naming the broken contract."""
+        try:
+            return resp.json()
+        except ValueError as e:
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"{self.label} sent a malformed response (not JSON).",
+                status=resp.status_code,
+            ) from e
+
+    async def download(
+        self, url: str, headers: dict[str, str] | None = None
+    ) -> tuple[bytes, str | None]:
+        """Fetch a result image. 401/403/404/410 on a result URL mean it expired (signed URLs
+        last minutes to an hour): a ``server_error`` with code ``expired``."""
+        try:
+            resp = await self._client.get(url, headers=headers or {})
+        except httpx.TimeoutException as e:
+            raise ProviderError(
+                ErrorClass.TIMEOUT, f"Downloading the {self.label} result timed out."
+            ) from e
+        except httpx.TransportError as e:
+            raise ProviderError(
+                ErrorClass.NETWORK,
+                f"Network error downloading the {self.label} result: {type(e).__name__}.",
+            ) from e
+        if resp.status_code in (401, 403, 404, 410):
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"The {self.label} result URL expired or vanished "
+                f"(HTTP {resp.status_code}) before it was downloaded.",
+                status=resp.status_code,
+                code="expired",
+            )
+        if resp.status_code >= 400:
+            raise default_error(resp.status_code, self.label)
+        ctype = resp.headers.get("content-type", "").split(";")[0].strip() or None
+        if ctype and not ctype.startswith(("image/", "application/octet-stream", "binary/")):
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"The {self.label} result is {ctype}, not an image.",
+                status=resp.status_code,
+            )
+        return resp.content, ctype
+
+    async def poll(self, step: Callable[[], Awaitable[T | None]], *, what: str) -> T:
+        """Call ``step`` every ``poll_interval_s`` until it returns a value. Cancelling the
+        task (job timeout, batch cancel) stops it; callers cancel the remote job."""
+        del what
+        while True:
+            result = await step()
+            if result is not None:
+                return result
+            await asyncio.sleep(self.poll_interval_s)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+
+async def fire_and_forget(coro: Awaitable[Any], timeout_s: float = 5.0) -> None:
+    """Run a best-effort cleanup call (a remote cancel) even while being cancelled."""
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await asyncio.shield(asyncio.wait_for(coro, timeout_s))
