@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aiolimiter import AsyncLimiter
+
 from app import __version__
 from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from app.events import (
@@ -36,6 +38,7 @@ from app.events import (
     EventBus,
     ImageSaved,
     JobChanged,
+    JobProgress,
     LaneWaiting,
 )
 from app.models import BatchReport, JobResult, JobSpec, RetryPolicy, RunSettings
@@ -77,15 +80,27 @@ def backoff_delay(policy: RetryPolicy, retry: int, rng: random.Random) -> float:
 
 
 class Lane:
-    """Shared state of one provider: when requests may be sent again.
+    """Everything shared by the jobs of one provider in a run.
 
     Attributes:
-        blocked_until: ``loop.time()`` before which nobody sends (set by 429 + Retry-After).
+        provider: the adapter instance (one connection pool per provider).
+        concurrency: requests in flight at most (the run's setting, capped by the provider's
+            ``max_concurrency``: BFL's 24 active tasks, A1111's one at a time).
+        blocked_until: ``loop.time()`` before which nobody sends (429 + Retry-After, lockout).
+        queue: pending job ids of this lane, in order.
     """
 
-    def __init__(self, name: str, events: EventBus) -> None:
+    def __init__(self, name: str, provider: Provider, concurrency: int, events: EventBus) -> None:
+        caps = provider.capabilities
         self.name = name
+        self.provider = provider
+        self.concurrency = max(1, min(concurrency, caps.max_concurrency or concurrency))
         self.blocked_until = 0.0
+        self.queue: deque[int] = deque()
+        self.lockout_s = caps.rate_limit_lockout_s
+        self._limiter = (
+            AsyncLimiter(caps.rate_limit[0], caps.rate_limit[1]) if caps.rate_limit else None
+        )
         self._events = events
 
     def block(self, seconds: float) -> None:
@@ -96,11 +111,13 @@ class Lane:
             self._events.emit(LaneWaiting(self.name, seconds))
 
     async def wait(self) -> None:
-        """Return once the lane is open."""
+        """Return once the lane is open and its request-rate budget allows one more request."""
         loop = asyncio.get_running_loop()
         # A loop, not an Event: another 429 may push the deadline further while we sleep.
         while (delay := self.blocked_until - loop.time()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
+        if self._limiter is not None:
+            await self._limiter.acquire()
 
 
 @dataclass
@@ -108,14 +125,25 @@ class _Run:
     batch_id: int
     settings: RunSettings
     out_dir: Path
-    provider: Provider
-    lane: Lane
-    queue: deque[int] = field(default_factory=deque)
+    lanes: dict[str, Lane] = field(default_factory=dict)
     unpaused: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[Any] | None = None
     stop_reason: str | None = None
     started_wall: str = ""
     started_mono: float = 0.0
+
+
+def resolve_target(settings: RunSettings, spec: JobSpec) -> tuple[str, str]:
+    """The ``(provider, model)`` of a job: its own, else the batch's; a job that names another
+    provider without a model gets that provider's recommended model."""
+    from app.providers.registry import capabilities_of
+
+    provider = spec.provider or settings.provider
+    if spec.model:
+        return provider, spec.model
+    if provider == settings.provider:
+        return provider, settings.model
+    return provider, capabilities_of(provider).default_model
 
 
 class Engine:
@@ -188,7 +216,11 @@ class Engine:
             self.events.emit(JobChanged(batch_id, jid, "pending", job.attempts, cost=job.cost))
         run = self._runs.get(batch_id)
         if run:
-            run.queue.extend(reset)
+            for jid in reset:
+                provider, _ = resolve_target(run.settings, self.store.job(jid).spec)
+                lane = run.lanes.get(provider)
+                if lane is not None:
+                    lane.queue.append(jid)
         return reset
 
     # ---- running ---------------------------------------------------------------------------
@@ -205,10 +237,7 @@ class Engine:
             raise RuntimeError(f"batch {batch_id} is already running")
         batch = self.store.batch(batch_id)
         settings = RunSettings.model_validate(batch.settings)
-        provider = self.provider_factory(settings)
-        run = _Run(
-            batch_id, settings, batch.output_dir, provider, Lane(settings.provider, self.events)
-        )
+        run = _Run(batch_id, settings, batch.output_dir)
         run.unpaused.set()
         run.task = asyncio.current_task()
         run.started_wall = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -246,8 +275,9 @@ class Engine:
                     task.uncancel()
         finally:
             del self._runs[batch_id]
-            with contextlib.suppress(Exception):
-                await asyncio.shield(provider.aclose())
+            for lane in run.lanes.values():
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(lane.provider.aclose())
             if external_cancel:
                 self.store.recover(batch_id)
                 self.store.set_batch_status(batch_id, "paused")
@@ -292,51 +322,68 @@ class Engine:
         self.events.emit(BatchFinished(batch_id, report, run.stop_reason))
         return report
 
+    def _lane(self, run: _Run, provider: str) -> Lane:
+        lane = run.lanes.get(provider)
+        if lane is None:
+            rs = run.settings
+            if provider != rs.provider:  # the batch's base URL belongs to the batch's provider
+                rs = rs.model_copy(update={"provider": provider, "base_url": None})
+            lane = Lane(provider, self.provider_factory(rs), run.settings.concurrency, self.events)
+            run.lanes[provider] = lane
+        return lane
+
     async def _drain(self, run: _Run) -> None:
+        """Lanes work side by side, each with its own workers; then pending jobs added meanwhile
+        (retries) are picked up, until none is left."""
         while True:
             ids = self.store.pending_job_ids(run.batch_id)
             if not ids:
                 return
-            run.queue = deque(ids)
-            n = min(run.settings.concurrency, len(ids))
+            for lane in run.lanes.values():
+                lane.queue.clear()
+            for jid in ids:
+                provider, _ = resolve_target(run.settings, self.store.job(jid).spec)
+                self._lane(run, provider).queue.append(jid)
             async with asyncio.TaskGroup() as tg:
-                for _ in range(n):
-                    tg.create_task(self._worker(run))
+                for lane in run.lanes.values():
+                    for _ in range(min(lane.concurrency, len(lane.queue))):
+                        tg.create_task(self._worker(run, lane))
 
-    async def _worker(self, run: _Run) -> None:
-        while run.queue:
+    async def _worker(self, run: _Run, lane: Lane) -> None:
+        while lane.queue:
             await run.unpaused.wait()
-            if not run.queue:
+            if not lane.queue:
                 return
-            jid = run.queue.popleft()
+            jid = lane.queue.popleft()
             if self.store.claim_job(jid):
-                await self._process(run, self.store.job(jid))
+                await self._process(run, lane, self.store.job(jid))
 
     async def _adopt_existing(self, run: _Run) -> None:
         """Record files a killed run wrote but did not get to record (checked by embedded key)."""
-        s = run.settings
         for jid in self.store.pending_job_ids(run.batch_id):
             job = self.store.job(jid)
+            provider, model = resolve_target(run.settings, job.spec)
             done = self.store.samples_done(jid)
             for idx, rel in enumerate(job.spec.sample_paths()):
                 path = run.out_dir / rel
                 if idx in done or not path.exists():
                     continue
                 meta = await asyncio.to_thread(read_metadata, path)
-                if meta and meta.get("job_key") == job_key(s.provider, s.model, job.spec, idx):
+                if meta and meta.get("job_key") == job_key(provider, model, job.spec, idx):
                     self.store.add_image(jid, idx, path.resolve(), None, adopted=True)
                     done.add(idx)
             if len(done) == job.spec.sample_count:
                 self.store.set_job_status(jid, "completed")
 
-    def _cost(self, run: _Run, spec: JobSpec, result: GenerationResult) -> float | None:
-        s = run.settings
+    def _cost(
+        self, provider: str, model: str, spec: JobSpec, result: GenerationResult
+    ) -> float | None:
         if result.usage:
-            usd = self.prices.cost_from_usage(s.provider, s.model, result.usage)
+            usd = self.prices.cost_from_usage(provider, model, result.usage)
             if usd is not None:
                 return usd
-        entry = self.prices.lookup(s.provider, s.model, spec.quality, spec.size)
-        return None if entry is None else round(entry.usd_per_image * len(result.images), 6)
+        per_image = self.prices.price_per_image(provider, model, spec.quality, spec.size)
+        return None if per_image is None else round(per_image * len(result.images), 6)
 
     def _should_retry(self, policy: RetryPolicy, err: ProviderError, retries: int) -> bool:
         if err.error_class in NEVER_RETRIED or err.retryable is False:
@@ -345,17 +392,66 @@ class Engine:
             return False
         return err.retryable is True or err.error_class in policy.retry_on_errors
 
-    async def _process(self, run: _Run, job: JobRow) -> None:
+    def _fail(
+        self, run: _Run, jid: int, attempts: int, message: str, error_type: str, ms: int
+    ) -> None:
+        self.store.set_job_status(
+            jid, "failed", error=message, error_type=error_type, duration_ms=ms
+        )
+        self.events.emit(
+            JobChanged(
+                run.batch_id,
+                jid,
+                "failed",
+                attempts,
+                message,
+                error_type,
+                self.store.job(jid).cost,
+                ms,
+            )
+        )
+
+    @staticmethod
+    def _read_inputs(spec: JobSpec) -> tuple[tuple[bytes, ...], bytes | None]:
+        """Reference images and mask as bytes (blocking; run in a thread).
+
+        Raises:
+            ProviderError: ``invalid_request`` naming the missing or unreadable file.
+        """
+        try:
+            refs = tuple(Path(p).read_bytes() for p in spec.reference_images)
+            mask = Path(spec.mask).read_bytes() if spec.mask else None
+        except OSError as e:
+            raise ProviderError(
+                ErrorClass.INVALID_REQUEST,
+                f"Cannot read the reference image {e.filename}: {e.strerror}.",
+            ) from e
+        return refs, mask
+
+    async def _process(self, run: _Run, lane: Lane, job: JobRow) -> None:
         s, spec, jid = run.settings, job.spec, job.id
-        info = run.provider.capabilities.model(s.model)
+        provider_name, model = resolve_target(s, spec)
+        info = lane.provider.capabilities.model(model)
         per_request = info.max_samples_per_request if info else 1
         done = self.store.samples_done(jid)
         started = time.monotonic()
         retries = 0
         attempts = job.attempts
+        last_progress = [0.0]
 
         def elapsed_ms() -> int:
             return int((time.monotonic() - started) * 1000)
+
+        def on_progress(fraction: float) -> None:
+            if abs(fraction - last_progress[0]) >= 0.02 or fraction >= 1.0:
+                last_progress[0] = fraction
+                self.events.emit(JobProgress(run.batch_id, jid, fraction))
+
+        try:
+            refs, mask = await asyncio.to_thread(self._read_inputs, spec)
+        except ProviderError as e:
+            self._fail(run, jid, attempts, e.message, e.error_class.value, elapsed_ms())
+            return
 
         while True:
             remaining = [i for i in range(spec.sample_count) if i not in done]
@@ -372,11 +468,11 @@ class Engine:
                     )
                 )
                 return
-            await run.lane.wait()
+            await lane.wait()
             await run.unpaused.wait()
             batch_idx = remaining[:per_request]
             req = GenerationRequest(
-                model=s.model,
+                model=model,
                 prompt=spec.prompt,
                 size=spec.size,
                 quality=spec.quality,
@@ -388,6 +484,11 @@ class Engine:
                 seed=spec.seed,
                 first_sample=batch_idx[0],
                 row_values=spec.row_values,
+                operation=spec.operation,
+                reference_images=refs,
+                mask=mask,
+                style_preset=spec.style_preset,
+                on_progress=on_progress,
             )
             attempt_id, attempts = self.store.start_attempt(jid)
             self.events.emit(
@@ -396,7 +497,7 @@ class Engine:
             err: ProviderError | None = None
             try:
                 async with asyncio.timeout(s.job_timeout_ms / 1000):
-                    result = await run.provider.generate(req)
+                    result = await lane.provider.generate(req)
             except TimeoutError:
                 err = ProviderError(
                     ErrorClass.TIMEOUT,
@@ -406,14 +507,14 @@ class Engine:
             except ProviderError as e:
                 err = e
             if err is None:
-                cost = self._cost(run, spec, result)
+                cost = self._cost(provider_name, model, spec, result)
                 self.store.add_cost(jid, cost)
                 saved = 0
                 for idx, image in zip(batch_idx, result.images, strict=False):
                     meta = {
                         "generator": f"Atelier {__version__}",
-                        "provider": s.provider,
-                        "model": s.model,
+                        "provider": provider_name,
+                        "model": model,
                         "prompt": spec.prompt,
                         "negative_prompt": spec.negative_prompt,
                         "size": spec.size,
@@ -421,15 +522,15 @@ class Engine:
                         "output_format": spec.output_format,
                         "seed": image.seed if image.seed is not None else spec.seed,
                         "sample": idx + 1,
-                        "job_key": job_key(s.provider, s.model, spec, idx),
+                        "operation": spec.operation,
+                        "job_key": job_key(provider_name, model, spec, idx),
                         "revised_prompt": result.revised_prompt,
                     }
-                    rel = spec.sample_paths()[idx]
                     try:
                         path, thumb = await asyncio.to_thread(
                             save_image,
                             run.out_dir,
-                            rel,
+                            spec.sample_paths()[idx],
                             image.data,
                             spec.output_format,
                             meta,
@@ -447,24 +548,8 @@ class Engine:
                             images=saved,
                             cost=cost,
                         )
-                        self.store.set_job_status(
-                            jid,
-                            "failed",
-                            error=str(e),
-                            error_type=ErrorClass.OUTPUT.value,
-                            duration_ms=elapsed_ms(),
-                        )
-                        self.events.emit(
-                            JobChanged(
-                                run.batch_id,
-                                jid,
-                                "failed",
-                                attempts,
-                                str(e),
-                                "output",
-                                self.store.job(jid).cost,
-                                elapsed_ms(),
-                            )
+                        self._fail(
+                            run, jid, attempts, str(e), ErrorClass.OUTPUT.value, elapsed_ms()
                         )
                         return
                     self.store.add_image(jid, idx, path, thumb)
@@ -500,30 +585,14 @@ class Engine:
                 err.message,
             )
             if not self._should_retry(s.retry_policy, err, retries):
-                self.store.set_job_status(
-                    jid,
-                    "failed",
-                    error=err.message,
-                    error_type=err.error_class.value,
-                    duration_ms=elapsed_ms(),
-                )
-                self.events.emit(
-                    JobChanged(
-                        run.batch_id,
-                        jid,
-                        "failed",
-                        attempts,
-                        err.message,
-                        err.error_class.value,
-                        self.store.job(jid).cost,
-                        elapsed_ms(),
-                    )
-                )
+                self._fail(run, jid, attempts, err.message, err.error_class.value, elapsed_ms())
                 return
             retries += 1
             delay = max(backoff_delay(s.retry_policy, retries, self.rng), err.retry_after_s or 0.0)
             if err.error_class is ErrorClass.RATE_LIMIT:
-                run.lane.block(delay)
+                if err.retry_after_s is None and lane.lockout_s:
+                    delay = max(delay, lane.lockout_s)  # Stability locks a key out for 60 s
+                lane.block(delay)
             self.store.set_job_status(
                 jid, "waiting", error=err.message, error_type=err.error_class.value
             )

@@ -41,6 +41,16 @@ class JobChanged:
 
 
 @dataclass(frozen=True)
+class JobProgress:
+    """Progress (0–1) of a running job's request, from providers that report it
+    (AUTOMATIC1111's ``/sdapi/v1/progress``, ComfyUI's websocket, queue positions)."""
+
+    batch_id: int
+    job_id: int
+    fraction: float
+
+
+@dataclass(frozen=True)
 class ImageSaved:
     """An image file was written (``thumb`` is its cached thumbnail, if made)."""
 
@@ -76,7 +86,15 @@ class BatchFinished:
     reason: str | None = None
 
 
-Event = BatchStarted | JobChanged | ImageSaved | LaneWaiting | BatchStateChanged | BatchFinished
+Event = (
+    BatchStarted
+    | JobChanged
+    | JobProgress
+    | ImageSaved
+    | LaneWaiting
+    | BatchStateChanged
+    | BatchFinished
+)
 
 
 @dataclass

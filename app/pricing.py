@@ -12,22 +12,53 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from app.errors import InputError
+from app.models import parse_size
+
+
+def size_tier(size: str) -> str:
+    """``"1K"``, ``"2K"`` or ``"4K"`` by the longer side (≤1024, ≤2048, larger), as Gemini's
+    ``imageSize`` tiers bill."""
+    w, h = parse_size(size)
+    side = max(w, h)
+    return "1K" if side <= 1024 else "2K" if side <= 2048 else "4K"
+
+
+def megapixels(size: str) -> float:
+    """Width × height / 10⁶ (``auto`` counts as 1024²)."""
+    w, h = parse_size(size)
+    return w * h / 1_000_000
 
 
 class PriceEntry(BaseModel):
-    """USD per image for one provider/model/quality/size (``"*"`` matches any)."""
+    """A price for one provider/model/quality/size.
+
+    ``size`` matches ``"*"``, an exact ``WxH``, or a tier ``1K``/``2K``/``4K`` (see
+    ``size_tier``). ``unit`` is ``image`` (USD per image) or ``megapixel`` (USD per megapixel
+    of output, as fal bills FLUX schnell/dev).
+    """
 
     provider: str
     model: str
     quality: str = "*"
     size: str = "*"
     usd_per_image: float = Field(ge=0)
+    unit: Literal["image", "megapixel"] = "image"
     as_of: str
     source: str
+
+    def matches_size(self, size: str) -> bool:
+        if self.size in ("*", size):
+            return True
+        return self.size in ("1K", "2K", "4K") and size_tier(size) == self.size
+
+    def for_size(self, size: str) -> float:
+        """USD for one image of ``size``."""
+        return self.usd_per_image * (megapixels(size) if self.unit == "megapixel" else 1.0)
 
 
 class TokenPrice(BaseModel):
@@ -100,7 +131,155 @@ BUILTIN_PRICES: list[PriceEntry] = [
     ),
 ]
 
+_P3 = "via shared/docs/providers.md [3P]"
+_OTHER_PRICES = (
+    # provider, model, size, USD, unit, as_of, source
+    (
+        "gemini",
+        "gemini-2.5-flash-image",
+        "*",
+        0.039,
+        "image",
+        "2026-08",
+        f"Gemini API pricing {_P3} (1290 tokens at $30/1M)",
+    ),
+    ("gemini", "gemini-3-pro-image", "1K", 0.134, "image", "2026-08", f"Gemini API pricing {_P3}"),
+    ("gemini", "gemini-3-pro-image", "2K", 0.134, "image", "2026-08", f"Gemini API pricing {_P3}"),
+    ("gemini", "gemini-3-pro-image", "4K", 0.24, "image", "2026-08", f"Gemini API pricing {_P3}"),
+    (
+        "gemini",
+        "gemini-3.1-flash-image",
+        "1K",
+        0.067,
+        "image",
+        "2026-08",
+        f"Gemini API pricing {_P3}, approximate",
+    ),
+    (
+        "stability",
+        "ultra",
+        "*",
+        0.08,
+        "image",
+        "2026-06",
+        f"Stability credits (1 credit = $0.01) {_P3}",
+    ),
+    ("stability", "sd3.5-large", "*", 0.065, "image", "2026-06", f"Stability credits {_P3}"),
+    ("stability", "sd3.5-large-turbo", "*", 0.04, "image", "2026-06", f"Stability credits {_P3}"),
+    ("stability", "sd3.5-medium", "*", 0.035, "image", "2026-06", f"Stability credits {_P3}"),
+    ("stability", "core", "*", 0.03, "image", "2026-06", f"Stability credits {_P3}"),
+    ("fal", "fal-ai/flux/schnell", "*", 0.003, "megapixel", "2026-08", f"fal.ai pricing {_P3}"),
+    ("fal", "fal-ai/flux/dev", "*", 0.025, "megapixel", "2026-08", f"fal.ai pricing {_P3}"),
+    ("fal", "fal-ai/flux-pro/v1.1", "*", 0.04, "image", "2026-08", f"fal.ai pricing {_P3}"),
+    ("fal", "fal-ai/flux-pro/v1.1-ultra", "*", 0.06, "image", "2026-08", f"fal.ai pricing {_P3}"),
+    (
+        "fal",
+        "fal-ai/bytedance/seedream/v4/text-to-image",
+        "*",
+        0.03,
+        "image",
+        "2026-08",
+        f"fal.ai pricing {_P3}",
+    ),
+    (
+        "replicate",
+        "black-forest-labs/flux-schnell",
+        "*",
+        0.003,
+        "image",
+        "2026-08",
+        f"Replicate pricing {_P3}",
+    ),
+    (
+        "replicate",
+        "black-forest-labs/flux-dev",
+        "*",
+        0.025,
+        "image",
+        "2026-08",
+        f"Replicate pricing {_P3}",
+    ),
+    (
+        "replicate",
+        "black-forest-labs/flux-1.1-pro",
+        "*",
+        0.04,
+        "image",
+        "2026-08",
+        f"Replicate pricing {_P3}",
+    ),
+    (
+        "replicate",
+        "bytedance/seedream-4",
+        "*",
+        0.03,
+        "image",
+        "2026-08",
+        f"Replicate pricing {_P3}",
+    ),
+    (
+        "bfl",
+        "flux-pro-1.1",
+        "*",
+        0.04,
+        "image",
+        "2026-08",
+        "docs.bfl.ai via shared/docs/providers.md [V]",
+    ),
+    (
+        "bfl",
+        "flux-pro-1.1-ultra",
+        "*",
+        0.06,
+        "image",
+        "2026-08",
+        "docs.bfl.ai via shared/docs/providers.md [V]",
+    ),
+    (
+        "bfl",
+        "flux-dev",
+        "*",
+        0.025,
+        "image",
+        "2026-08",
+        "docs.bfl.ai via shared/docs/providers.md [V]",
+    ),
+    (
+        "seedream",
+        "seedream-4-0-250828",
+        "*",
+        0.03,
+        "image",
+        "2026-08",
+        f"BytePlus ModelArk {_P3}, approximate",
+    ),
+    ("a1111", "*", "*", 0.0, "image", "2026-11", "self-hosted: no per-image charge (your own GPU)"),
+    (
+        "comfyui",
+        "*",
+        "*",
+        0.0,
+        "image",
+        "2026-11",
+        "self-hosted: no per-image charge (your own GPU)",
+    ),
+    ("localai", "*", "*", 0.0, "image", "2026-11", "self-hosted: no per-image charge"),
+)
+BUILTIN_PRICES += [
+    PriceEntry(provider=p, model=m, size=sz, usd_per_image=usd, unit=unit, as_of=as_of, source=src)
+    for p, m, sz, usd, unit, as_of, src in _OTHER_PRICES
+]
+
 BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
+    TokenPrice(
+        provider="gemini",
+        model="gemini-2.5-flash-image",
+        text_in=None,
+        image_in=None,
+        image_out=30,
+        as_of=_AS_OF,
+        source="Gemini API pricing via providers.md [3P]; image output tokens",
+    ),
     TokenPrice(
         provider="openai",
         model="gpt-image-1",
@@ -197,37 +376,46 @@ class PriceTable:
         return table
 
     def lookup(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
-        """The first entry matching exactly or by ``"*"``; ``None`` when unknown.
-
-        ``quality="auto"`` has no fixed price (the provider picks), so it is unknown unless an
-        entry says ``"auto"`` or ``"*"``.
-        """
+        """The first entry matching exactly or by ``"*"`` (sizes also by tier); ``None`` when
+        unknown. ``quality="auto"`` has no fixed price (the provider picks), so it is unknown
+        unless an entry says ``"auto"`` or ``"*"``."""
         for e in self.entries:
             if (
                 e.provider == provider
                 and e.model in (model, "*")
                 and e.quality in (quality, "*")
-                and e.size in (size, "*")
+                and e.matches_size(size)
             ):
                 return e
         return None
 
+    def price_per_image(self, provider: str, model: str, quality: str, size: str) -> float | None:
+        """USD for one image (per-megapixel entries scaled by ``size``), ``None`` if unknown."""
+        e = self.lookup(provider, model, quality, size)
+        return None if e is None else e.for_size(size)
+
     def estimate(self, provider: str, model: str, jobs: list[tuple[str, str, int]]) -> Estimate:
-        """Estimate ``jobs`` given as ``(quality, size, images)`` triples."""
+        """Estimate ``jobs`` given as ``(quality, size, images)`` triples on one model."""
+        return self.estimate_mixed([(provider, model, q, s, n) for q, s, n in jobs])
+
+    def estimate_mixed(self, jobs: list[tuple[str, str, str, str, int]]) -> Estimate:
+        """Estimate ``(provider, model, quality, size, images)`` tuples (mixed-provider batches)."""
         priced = 0.0
         unknown = 0
         total = 0
         used: dict[str, str] = {}
-        for quality, size, n in jobs:
+        for provider, model, quality, size, n in jobs:
             total += n
             e = self.lookup(provider, model, quality, size)
             if e is None:
                 unknown += n
                 continue
-            priced += e.usd_per_image * n
-            used[f"{e.model} {e.quality} {e.size}"] = (
-                f"{e.model} {e.quality} {e.size}: ${e.usd_per_image} ({e.as_of}, {e.source})"
-            )
+            priced += e.for_size(size) * n
+            unit = "/MP" if e.unit == "megapixel" else ""
+            label = " ".join(x for x in (e.model, e.quality, e.size) if x != "*")
+            if provider not in ("openai", "draft"):
+                label = f"{provider} {label}"
+            used[label] = f"{label}: ${e.usd_per_image}{unit} ({e.as_of}, {e.source})"
         return Estimate(total, priced, unknown, tuple(used.values()))
 
     def cost_from_usage(self, provider: str, model: str, usage: dict[str, object]) -> float | None:
