@@ -41,7 +41,7 @@ from app.events import (
     JobProgress,
     LaneWaiting,
 )
-from app.models import BatchReport, JobResult, JobSpec, RetryPolicy, RunSettings
+from app.models import BatchReport, JobResult, JobSpec, RetryPolicy, RunSettings, parse_size
 from app.outputs import REPORT_NAME, atomic_write, clean_temp_files, read_metadata, save_image
 from app.pricing import PriceTable
 from app.providers.base import GenerationRequest, GenerationResult, Provider
@@ -535,6 +535,7 @@ class Engine:
                             spec.output_format,
                             meta,
                             self.thumb_dir,
+                            None if spec.size == "auto" else parse_size(spec.size),
                         )
                     except ProviderError as e:
                         err = e

@@ -23,7 +23,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL.ExifTags import IFD
 
 from app.errors import ErrorClass, OutputError, ProviderError
@@ -65,9 +65,14 @@ def _parameters_text(meta: dict[str, Any]) -> str:
 
 
 def encode_image(
-    data: bytes, output_format: str, meta: dict[str, Any]
+    data: bytes, output_format: str, meta: dict[str, Any], size: tuple[int, int] | None = None
 ) -> tuple[bytes, Image.Image]:
-    """Validate ``data``, convert it to ``output_format`` and embed ``meta``.
+    """Validate ``data``, fit it to ``size`` (when given and different), convert it to
+    ``output_format`` and embed ``meta``.
+
+    Providers that work in aspect ratios (Gemini, Stability, BFL) return their own pixel sizes;
+    fitting (centre crop to the requested ratio, then Lanczos resize) gives the designer the
+    size they asked for.
 
     Returns:
         ``(file_bytes, decoded_image)``; the image is loaded (for the thumbnail).
@@ -76,13 +81,16 @@ def encode_image(
             request may succeed).
     """
     try:
-        img = Image.open(io.BytesIO(data))
+        img: Image.Image = Image.open(io.BytesIO(data))
         img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
         raise ProviderError(
             ErrorClass.SERVER_ERROR, f"The provider sent an image that cannot be decoded ({e})."
         ) from e
     src = (img.format or "").upper()
+    if size is not None and img.size != size:
+        img = ImageOps.fit(img, size, Image.Resampling.LANCZOS)
+        src = "RESIZED"  # forces a re-encode below
     meta_json = json.dumps(meta, ensure_ascii=False, sort_keys=True)
     want = _PIL_FORMAT[output_format]
     if want == "PNG":
@@ -203,6 +211,7 @@ def save_image(
     output_format: str,
     meta: dict[str, Any],
     thumb_dir: Path | None,
+    size: tuple[int, int] | None = None,
 ) -> tuple[Path, Path | None]:
     """Encode, write atomically and thumbnail one image (blocking: run it in a thread).
 
@@ -216,7 +225,7 @@ def save_image(
     dest = (root / rel_path).resolve()
     if not dest.is_relative_to(root):
         raise OutputError(f"{rel_path!r} points outside the output folder {root}.")
-    file_bytes, img = encode_image(data, output_format, meta)
+    file_bytes, img = encode_image(data, output_format, meta, size)
     atomic_write(dest, file_bytes)
     thumb = write_thumbnail(img, dest, thumb_dir) if thumb_dir is not None else None
     return dest, thumb

@@ -7,11 +7,13 @@ from typing import Any
 from app.errors import InputError
 from app.providers.base import Capabilities, Provider
 from app.providers.draft import DraftProvider
+from app.providers.gemini import GeminiProvider
 from app.providers.openai import LocalAIProvider, OpenAIProvider, SeedreamProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
     "draft": DraftProvider,
     "openai": OpenAIProvider,
+    "gemini": GeminiProvider,
     "seedream": SeedreamProvider,
     "localai": LocalAIProvider,
 }

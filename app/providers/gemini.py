@@ -1,0 +1,298 @@
+"""Google Gemini image models: ``POST {base}/models/{model}:generateContent``.
+
+Wire facts from ``shared/docs/providers.md`` ("Google Gemini API", python-genai SDK and
+cookbook, 2026-08): header ``x-goog-api-key``; ``generationConfig.responseModalities``
+``["TEXT","IMAGE"]`` and ``imageConfig {aspectRatio, imageSize}`` (1K/2K/4K, the 3.x models);
+images in ``candidates[0].content.parts[].inlineData``; a blocked prompt is HTTP 200 with
+``promptFeedback.blockReason``; safety ``finishReason`` values; errors
+``{"error":{"code","message","status","details"}}`` with ``google.rpc.RetryInfo.retryDelay`` on
+429 ``RESOURCE_EXHAUSTED``. Imagen is shut down on this API, so it is not offered.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from typing import Any
+
+import httpx
+
+from app.errors import ErrorClass, ProviderError
+from app.models import parse_size
+from app.providers.base import (
+    Capabilities,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+)
+from app.providers.http import HttpProvider, default_error, parse_duration_s, parse_retry_after
+
+ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+BLOCKING_FINISH = {
+    "SAFETY",
+    "PROHIBITED_CONTENT",
+    "IMAGE_SAFETY",
+    "IMAGE_PROHIBITED_CONTENT",
+    "IMAGE_RECITATION",
+    "RECITATION",
+    "BLOCKLIST",
+    "SPII",
+}
+_SIZES_1K = (
+    "1024x1024",
+    "832x1248",
+    "1248x832",
+    "864x1184",
+    "1184x864",
+    "896x1152",
+    "1152x896",
+    "768x1344",
+    "1344x768",
+    "1536x672",
+)
+_SIZES_2K = ("2048x2048", "1536x2048", "2048x1536", "1152x2048", "2048x1152")
+_SIZES_4K = ("4096x4096", "4096x2304", "2304x4096")
+
+CAPABILITIES = Capabilities(
+    name="gemini",
+    label="Google Gemini",
+    models=(
+        ModelInfo(
+            "gemini-2.5-flash-image",
+            "Gemini 2.5 Flash Image",
+            _SIZES_1K,
+            ("auto",),
+            transparent_background=False,
+            max_samples_per_request=1,
+            edits=True,
+            custom_size_multiple=8,
+            max_width=1536,
+            max_height=1536,
+        ),
+        ModelInfo(
+            "gemini-3-pro-image",
+            "Gemini 3 Pro Image",
+            _SIZES_1K + _SIZES_2K + _SIZES_4K,
+            ("auto",),
+            transparent_background=False,
+            max_samples_per_request=1,
+            edits=True,
+            custom_size_multiple=8,
+            max_width=4096,
+            max_height=4096,
+        ),
+        ModelInfo(
+            "gemini-3.1-flash-image",
+            "Gemini 3.1 Flash Image",
+            _SIZES_1K + _SIZES_2K + _SIZES_4K,
+            ("auto",),
+            transparent_background=False,
+            max_samples_per_request=1,
+            edits=True,
+            custom_size_multiple=8,
+            max_width=4096,
+            max_height=4096,
+        ),
+    ),
+    needs_key=True,
+    key_env_var="GEMINI_API_KEY",
+    base_url_env_var="ATELIER_GEMINI_BASE_URL",
+    default_base_url="https://generativelanguage.googleapis.com/v1beta",
+    edits=True,
+    batch_api=True,
+    default_concurrency=4,
+)
+
+
+def aspect_ratio_for(size: str) -> str:
+    """The supported aspect ratio nearest to ``size`` (compared on a log scale)."""
+    w, h = parse_size(size)
+
+    def dist(a: str) -> float:
+        x, y = (int(v) for v in a.split(":"))
+        return abs(math.log(w / h) - math.log(x / y))
+
+    return min(ASPECT_RATIOS, key=dist)
+
+
+def image_size_for(size: str) -> str:
+    """``1K``/``2K``/``4K`` by the longer side."""
+    w, h = parse_size(size)
+    side = max(w, h)
+    return "1K" if side <= 1024 else "2K" if side <= 2048 else "4K"
+
+
+class GeminiProvider(HttpProvider):
+    """Gemini ``generateContent`` with image output."""
+
+    capabilities = CAPABILITIES
+    label = "Gemini"
+
+    def body(self, req: GenerationRequest) -> dict[str, Any]:
+        """The ``generateContent`` body: reference images as ``inlineData`` parts, then the prompt."""
+        parts: list[dict[str, Any]] = [
+            {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(img).decode()}}
+            for img in req.reference_images
+        ]
+        parts.append({"text": req.prompt})
+        image_config: dict[str, str] = {"aspectRatio": aspect_ratio_for(req.size)}
+        if not req.model.startswith("gemini-2.5"):  # 2.5 Flash Image has only 1K
+            image_config["imageSize"] = image_size_for(req.size)
+        return {
+            "contents": [{"role": "user", "parts": parts}],
+            "generationConfig": {
+                "responseModalities": ["TEXT", "IMAGE"],
+                "imageConfig": image_config,
+            },
+        }
+
+    def classify(self, resp: httpx.Response) -> ProviderError:
+        try:
+            err = resp.json().get("error", {})
+        except (ValueError, AttributeError):
+            err = {}
+        status = str(err.get("status") or "")
+        message = str(err.get("message") or "").strip()
+        details = err.get("details") or []
+        retry_after = parse_retry_after(resp.headers)
+        reasons: set[str] = set()
+        per_day = False
+        for d in details if isinstance(details, list) else []:
+            if not isinstance(d, dict):
+                continue
+            kind = str(d.get("@type", ""))
+            if kind.endswith("RetryInfo") and d.get("retryDelay"):
+                retry_after = parse_duration_s(str(d["retryDelay"])) or retry_after
+            if kind.endswith("ErrorInfo") and d.get("reason"):
+                reasons.add(str(d["reason"]))
+            if kind.endswith("QuotaFailure"):
+                for v in d.get("violations") or []:
+                    if "PerDay" in str(v.get("quotaId", "")):
+                        per_day = True
+        kw: dict[str, Any] = {
+            "status": resp.status_code,
+            "code": status or None,
+            "retry_after_s": retry_after,
+        }
+        detail = f" ({message})" if message else ""
+        if "API_KEY_INVALID" in reasons or status in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
+            return ProviderError(
+                ErrorClass.AUTH,
+                f"Gemini rejected the API key{detail}. Check it in Settings → Providers.",
+                **kw,
+            )
+        if status == "RESOURCE_EXHAUSTED" or resp.status_code == 429:
+            if per_day:
+                return ProviderError(
+                    ErrorClass.QUOTA,
+                    f"Gemini: the daily quota is used up{detail}. It resets "
+                    "tomorrow, or raise it in Google AI Studio.",
+                    **kw,
+                )
+            wait = f" (asked to wait {retry_after:.0f} s)" if retry_after is not None else ""
+            return ProviderError(ErrorClass.RATE_LIMIT, f"Gemini rate limit reached{wait}.", **kw)
+        if status == "INVALID_ARGUMENT" or status == "FAILED_PRECONDITION":
+            return ProviderError(
+                ErrorClass.INVALID_REQUEST, f"Gemini rejected the request{detail}.", **kw
+            )
+        if status == "NOT_FOUND":
+            return ProviderError(
+                ErrorClass.INVALID_REQUEST,
+                f"Gemini has no such model or route{detail}. Imagen and retired models answer 404.",
+                **kw,
+            )
+        if status == "DEADLINE_EXCEEDED":
+            return ProviderError(ErrorClass.TIMEOUT, f"Gemini timed out on its side{detail}.", **kw)
+        return default_error(
+            resp.status_code, self.label, message, code=status or None, retry_after_s=retry_after
+        )
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        """One ``generateContent`` call → one image.
+
+        Raises:
+            ProviderError: blocked prompts and safety finishes are ``content_policy``.
+        """
+        url = f"{self.base_url}/models/{request.model}:generateContent"
+        resp = await self.request(
+            "POST", url, json=self.body(request), headers={"x-goog-api-key": self.need_key()}
+        )
+        data = self.json_of(resp)
+        if not isinstance(data, dict):
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR, "Gemini sent a malformed response.", status=200
+            )
+        block = (data.get("promptFeedback") or {}).get("blockReason")
+        if block:
+            raise ProviderError(
+                ErrorClass.CONTENT_POLICY,
+                f"Gemini blocked this prompt ({block}). Rephrase "
+                "it; retrying the same prompt will not help.",
+                status=200,
+                code=str(block),
+            )
+        candidates = data.get("candidates") or []
+        if not candidates:
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR, "Gemini answered without a candidate.", status=200
+            )
+        cand = candidates[0]
+        finish = str(cand.get("finishReason") or "")
+        images: list[GeneratedImage] = []
+        for part in (cand.get("content") or {}).get("parts") or []:
+            inline = part.get("inlineData") if isinstance(part, dict) else None
+            if inline and inline.get("data"):
+                try:
+                    images.append(
+                        GeneratedImage(
+                            base64.b64decode(inline["data"], validate=True), inline.get("mimeType")
+                        )
+                    )
+                except (binascii.Error, ValueError) as e:
+                    raise ProviderError(
+                        ErrorClass.SERVER_ERROR,
+                        "Gemini sent an image that is not valid base64.",
+                        status=200,
+                    ) from e
+        if not images:
+            if finish in BLOCKING_FINISH:
+                raise ProviderError(
+                    ErrorClass.CONTENT_POLICY,
+                    f"Gemini stopped for safety ({finish}) and made no image. Rephrase the prompt.",
+                    status=200,
+                    code=finish,
+                )
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"Gemini made no image (finishReason {finish or '?'}).",
+                status=200,
+                code=finish or None,
+            )
+        usage: dict[str, object] | None = None
+        for d in (data.get("usageMetadata") or {}).get("candidatesTokensDetails") or []:
+            if isinstance(d, dict) and d.get("modality") == "IMAGE":
+                usage = {"output_tokens": int(d.get("tokenCount", 0))}
+        return GenerationResult(
+            images=images, usage=usage, request_id=resp.headers.get("x-request-id")
+        )
+
+    async def test_connection(self) -> str:
+        """``GET {base}/models``: lists models for a valid key without generating anything."""
+        try:
+            resp = await self.request(
+                "GET",
+                f"{self.base_url}/models",
+                headers={"x-goog-api-key": self.need_key()},
+                timeout=15.0,
+            )
+        except ProviderError as e:
+            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
+                e.message = f"Cannot reach {self.base_url} ({e.message}). Check the endpoint."
+            raise
+        models = [
+            m.get("name", "") for m in self.json_of(resp).get("models", []) if isinstance(m, dict)
+        ]
+        have = sum(1 for m in models if "image" in m)
+        return f"Connected to {self.base_url}: key accepted, {len(models)} models ({have} image models)."

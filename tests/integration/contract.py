@@ -1,0 +1,58 @@
+"""Helpers shared by the per-provider suites: run one request against a fake with a scripted
+behaviour and check the error class a designer will see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.errors import ErrorClass, ProviderError
+from app.providers.base import GenerationRequest, GenerationResult, Provider
+from tests.fakes.framework import FakeServer
+
+
+async def outcome(
+    provider: Provider, fake: FakeServer, behaviour: str, req: GenerationRequest
+) -> Any:
+    """Script ``behaviour`` for the next request and return the result or the ``ProviderError``."""
+    fake.script([behaviour])
+    try:
+        return await provider.generate(req)
+    except ProviderError as e:
+        return e
+
+
+async def expect_class(
+    provider: Provider,
+    fake: FakeServer,
+    behaviour: str,
+    req: GenerationRequest,
+    cls: ErrorClass,
+    words: str | None = None,
+) -> ProviderError:
+    res = await outcome(provider, fake, behaviour, req)
+    assert isinstance(res, ProviderError), f"{behaviour}: expected {cls}, got a result"
+    assert res.error_class is cls, (
+        f"{behaviour}: expected {cls}, got {res.error_class} ({res.message})"
+    )
+    if words:
+        assert words in res.message, f"{behaviour}: {words!r} not in {res.message!r}"
+    return res
+
+
+async def expect_images(
+    provider: Provider, fake: FakeServer, req: GenerationRequest, n: int = 1
+) -> GenerationResult:
+    res = await outcome(provider, fake, "ok", req)
+    if isinstance(res, ProviderError):
+        pytest.fail(f"expected images, got {res.error_class}: {res.message}")
+    assert len(res.images) == n
+    return res
+
+
+TRANSPORT = [
+    ("drop", ErrorClass.NETWORK),
+    ("malformed", ErrorClass.SERVER_ERROR),
+    ("wrong_content_type", ErrorClass.SERVER_ERROR),
+]
