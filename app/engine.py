@@ -27,8 +27,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiolimiter import AsyncLimiter
-
 from app import __version__
 from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from app.events import (
@@ -79,6 +77,35 @@ def backoff_delay(policy: RetryPolicy, retry: int, rng: random.Random) -> float:
     return rng.uniform(0, cap)
 
 
+class SlidingWindowLimiter:
+    """At most ``limit`` acquisitions in any ``window_s`` seconds.
+
+    Providers state limits as "N requests per window" and count them over a sliding window
+    (Stability: 150 per 10 s, then a 60 s lockout). A leaky bucket such as aiolimiter lets a
+    full burst through and then keeps dripping, which exceeds such a window within seconds;
+    this limiter never does. A 2 % margin absorbs clock skew between us and the server.
+    """
+
+    def __init__(self, limit: int, window_s: float, margin: float = 0.02) -> None:
+        self.limit = limit
+        self.window_s = window_s * (1 + margin)
+        self._times: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait until one more request fits in the window, and count it."""
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            while True:
+                now = loop.time()
+                while self._times and self._times[0] <= now - self.window_s:
+                    self._times.popleft()
+                if len(self._times) < self.limit:
+                    self._times.append(now)
+                    return
+                await asyncio.sleep(self._times[0] + self.window_s - now)
+
+
 class Lane:
     """Everything shared by the jobs of one provider in a run.
 
@@ -98,9 +125,7 @@ class Lane:
         self.blocked_until = 0.0
         self.queue: deque[int] = deque()
         self.lockout_s = caps.rate_limit_lockout_s
-        self._limiter = (
-            AsyncLimiter(caps.rate_limit[0], caps.rate_limit[1]) if caps.rate_limit else None
-        )
+        self._limiter = SlidingWindowLimiter(*caps.rate_limit) if caps.rate_limit else None
         self._events = events
 
     def block(self, seconds: float) -> None:

@@ -9,11 +9,13 @@ from app.providers.base import Capabilities, Provider
 from app.providers.draft import DraftProvider
 from app.providers.gemini import GeminiProvider
 from app.providers.openai import LocalAIProvider, OpenAIProvider, SeedreamProvider
+from app.providers.stability import StabilityProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
     "draft": DraftProvider,
     "openai": OpenAIProvider,
     "gemini": GeminiProvider,
+    "stability": StabilityProvider,
     "seedream": SeedreamProvider,
     "localai": LocalAIProvider,
 }
