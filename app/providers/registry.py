@@ -7,6 +7,7 @@ from typing import Any
 from app.errors import InputError
 from app.providers.base import Capabilities, Provider
 from app.providers.draft import DraftProvider
+from app.providers.fal import FalProvider
 from app.providers.gemini import GeminiProvider
 from app.providers.openai import LocalAIProvider, OpenAIProvider, SeedreamProvider
 from app.providers.stability import StabilityProvider
@@ -16,6 +17,7 @@ PROVIDERS: dict[str, type[Provider]] = {
     "openai": OpenAIProvider,
     "gemini": GeminiProvider,
     "stability": StabilityProvider,
+    "fal": FalProvider,
     "seedream": SeedreamProvider,
     "localai": LocalAIProvider,
 }
