@@ -10,6 +10,7 @@ from app.providers.draft import DraftProvider
 from app.providers.fal import FalProvider
 from app.providers.gemini import GeminiProvider
 from app.providers.openai import LocalAIProvider, OpenAIProvider, SeedreamProvider
+from app.providers.replicate import ReplicateProvider
 from app.providers.stability import StabilityProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
@@ -18,6 +19,7 @@ PROVIDERS: dict[str, type[Provider]] = {
     "gemini": GeminiProvider,
     "stability": StabilityProvider,
     "fal": FalProvider,
+    "replicate": ReplicateProvider,
     "seedream": SeedreamProvider,
     "localai": LocalAIProvider,
 }
