@@ -6,6 +6,7 @@ from typing import Any
 
 from app.errors import InputError
 from app.providers.base import Capabilities, Provider
+from app.providers.bfl import BFLProvider
 from app.providers.draft import DraftProvider
 from app.providers.fal import FalProvider
 from app.providers.gemini import GeminiProvider
@@ -20,6 +21,7 @@ PROVIDERS: dict[str, type[Provider]] = {
     "stability": StabilityProvider,
     "fal": FalProvider,
     "replicate": ReplicateProvider,
+    "bfl": BFLProvider,
     "seedream": SeedreamProvider,
     "localai": LocalAIProvider,
 }
