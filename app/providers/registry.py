@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import InputError
+from app.providers.a1111 import A1111Provider
 from app.providers.base import Capabilities, Provider
 from app.providers.bfl import BFLProvider
 from app.providers.draft import DraftProvider
@@ -22,6 +23,7 @@ PROVIDERS: dict[str, type[Provider]] = {
     "fal": FalProvider,
     "replicate": ReplicateProvider,
     "bfl": BFLProvider,
+    "a1111": A1111Provider,
     "seedream": SeedreamProvider,
     "localai": LocalAIProvider,
 }
