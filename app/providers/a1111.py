@@ -89,10 +89,9 @@ class A1111Provider(HttpProvider):
             poll_interval_s=poll_interval_s,
         )
         self.steps, self.cfg_scale, self.sampler_name = steps, cfg_scale, sampler_name
-        self._auth: tuple[str, str] | None = None
-        if api_key and ":" in api_key:
+        if api_key and ":" in api_key:  # --api-auth user:password, on every request of this client
             user, _, pw = api_key.partition(":")
-            self._auth = (user, pw)
+            self._client.auth = httpx.BasicAuth(user, pw)
 
     def body(self, req: GenerationRequest) -> dict[str, Any]:
         """The txt2img (or img2img) JSON body."""
@@ -160,7 +159,6 @@ class A1111Provider(HttpProvider):
                 "POST",
                 f"{self.base_url}/sdapi/v1/{route}",
                 json=self.body(request),
-                auth=self._auth,
             )
         )
         watcher = asyncio.create_task(self._watch_progress(request))
@@ -206,7 +204,6 @@ class A1111Provider(HttpProvider):
                 resp = await self._client.get(
                     f"{self.base_url}/sdapi/v1/progress",
                     params={"skip_current_image": "true"},
-                    auth=self._auth,
                     timeout=5.0,
                 )
                 if resp.status_code == 200:
@@ -215,17 +212,13 @@ class A1111Provider(HttpProvider):
     async def _interrupt(self) -> None:
         with contextlib.suppress(Exception):
             await asyncio.shield(
-                self._client.post(
-                    f"{self.base_url}/sdapi/v1/interrupt", auth=self._auth, timeout=5.0
-                )
+                self._client.post(f"{self.base_url}/sdapi/v1/interrupt", timeout=5.0)
             )
 
     async def test_connection(self) -> str:
         """``GET /sdapi/v1/sd-models``: proves the API is on and lists the checkpoints."""
         try:
-            resp = await self.request(
-                "GET", f"{self.base_url}/sdapi/v1/sd-models", auth=self._auth, timeout=15.0
-            )
+            resp = await self.request("GET", f"{self.base_url}/sdapi/v1/sd-models", timeout=15.0)
         except ProviderError as e:
             if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
                 e.message = (
