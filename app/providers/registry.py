@@ -8,6 +8,7 @@ from app.errors import InputError
 from app.providers.a1111 import A1111Provider
 from app.providers.base import Capabilities, Provider
 from app.providers.bfl import BFLProvider
+from app.providers.comfyui import ComfyUIProvider
 from app.providers.draft import DraftProvider
 from app.providers.fal import FalProvider
 from app.providers.gemini import GeminiProvider
@@ -24,6 +25,7 @@ PROVIDERS: dict[str, type[Provider]] = {
     "replicate": ReplicateProvider,
     "bfl": BFLProvider,
     "a1111": A1111Provider,
+    "comfyui": ComfyUIProvider,
     "seedream": SeedreamProvider,
     "localai": LocalAIProvider,
 }

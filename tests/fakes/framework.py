@@ -73,6 +73,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
     delay_s: float = 0.0
+    takeover: Any = None  # a callable(handler) that owns the connection (websockets)
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -320,6 +321,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(resp, drop=behaviour == "drop")
 
     def _write(self, resp: Response, drop: bool = False) -> None:
+        if resp.takeover is not None:
+            resp.takeover(self)
+            self.close_connection = True
+            return
         if resp.delay_s:
             time.sleep(resp.delay_s)
         self.send_response(resp.status)
@@ -367,3 +372,34 @@ class _Server(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             return  # the client gave up (a timeout or a cancel under test): expected
         super().handle_error(request, client_address)
+
+
+def websocket_accept(handler: Any) -> None:
+    """Answer a websocket upgrade on ``handler`` (RFC 6455 handshake)."""
+    import base64
+    import hashlib
+
+    key = handler.headers.get("Sec-WebSocket-Key", "")
+    accept = base64.b64encode(
+        hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+    ).decode()
+    handler.send_response(101, "Switching Protocols")
+    handler.send_header("Upgrade", "websocket")
+    handler.send_header("Connection", "Upgrade")
+    handler.send_header("Sec-WebSocket-Accept", accept)
+    handler.end_headers()
+    handler.wfile.flush()
+
+
+def websocket_send(handler: Any, text: str) -> None:
+    """Send one unmasked text frame (server → client)."""
+    data = text.encode()
+    n = len(data)
+    if n < 126:
+        head = bytes([0x81, n])
+    elif n < 65536:
+        head = bytes([0x81, 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x81, 127]) + n.to_bytes(8, "big")
+    handler.wfile.write(head + data)
+    handler.wfile.flush()

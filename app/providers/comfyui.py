@@ -1,0 +1,411 @@
+"""ComfyUI: run a workflow saved in API format, with the row's prompt, negative prompt, seed
+and size written into the right nodes.
+
+Wire facts from ``shared/docs/providers.md`` ("Self-hosted", [V]): ``POST /prompt
+{"prompt":{node_id:{"class_type","inputs"}},"client_id"}`` → ``{"prompt_id","number",
+"node_errors"}`` (400 with ``node_errors`` for a bad graph); websocket ``/ws?clientId=`` with
+``progress``, ``executing``, ``executed`` and ``execution_error`` events; ``GET /history/{id}``
+is ``{}`` until done; images at ``GET /view?filename=&subfolder=&type=output``; no auth.
+
+Finding the inputs: from each sampler (``KSampler``, ``KSamplerAdvanced``…) follow
+``positive``/``negative`` to the text-encode node's ``text``, take its ``seed``/``noise_seed``,
+and follow ``latent_image`` to ``EmptyLatentImage``-like nodes for ``width``/``height``/
+``batch_size``. A mapping such as ``{"prompt": "6.text", "seed": "3.seed"}`` overrides or
+completes what was found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.errors import ErrorClass, InputError, ProviderError
+from app.models import parse_size
+from app.providers.base import (
+    Capabilities,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    ModelInfo,
+)
+from app.providers.http import HttpProvider, default_error, fire_and_forget
+
+CAPABILITIES = Capabilities(
+    name="comfyui",
+    label="ComfyUI (self-hosted workflow)",
+    models=(
+        ModelInfo(
+            "workflow",
+            "The chosen workflow (API format)",
+            ("512x512", "768x768", "1024x1024", "832x1216", "1216x832"),
+            ("auto",),
+            transparent_background=False,
+            max_samples_per_request=8,
+            custom_size_multiple=8,
+            max_width=4096,
+            max_height=4096,
+        ),
+    ),
+    needs_key=False,
+    key_env_var=None,
+    base_url_env_var="ATELIER_COMFYUI_BASE_URL",
+    default_base_url="http://127.0.0.1:8188",
+    negative_prompt=True,
+    seed=True,
+    default_concurrency=1,
+    max_concurrency=2,
+    local=True,
+)
+SAMPLERS = ("KSampler", "KSamplerAdvanced", "SamplerCustom", "SamplerCustomAdvanced")
+TEXT_INPUTS = ("text", "text_g", "prompt")
+FIELDS = (
+    "prompt",
+    "negative_prompt",
+    "seed",
+    "width",
+    "height",
+    "batch_size",
+    "steps",
+    "cfg",
+    "sampler_name",
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One input of one node: ``("6", "text")``."""
+
+    node: str
+    input: str
+
+    def __str__(self) -> str:
+        return f"{self.node}.{self.input}"
+
+
+def load_workflow(path: Path) -> dict[str, Any]:
+    """Read a workflow saved with "Save (API format)".
+
+    Raises:
+        InputError: not JSON, or the UI format (``nodes``/``links``) instead of the API format.
+    """
+    try:
+        graph = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise InputError(str(path), f"cannot read the workflow: {e}") from e
+    if isinstance(graph, dict) and "nodes" in graph and "links" in graph:
+        raise InputError(
+            str(path),
+            "this is ComfyUI's UI format; save it with “Save (API Format)” "
+            "(enable the dev mode options) and pick that file",
+        )
+    if isinstance(graph, dict) and "prompt" in graph and isinstance(graph["prompt"], dict):
+        graph = graph["prompt"]
+    if not isinstance(graph, dict) or not all(
+        isinstance(n, dict) and "class_type" in n for n in graph.values()
+    ):
+        raise InputError(
+            str(path), "not a ComfyUI API-format workflow (node id → {class_type, inputs})"
+        )
+    return graph
+
+
+def find_targets(graph: dict[str, Any], mapping: dict[str, str] | None = None) -> dict[str, Target]:
+    """Where each Atelier field goes in ``graph``.
+
+    Raises:
+        InputError: no prompt input found and none mapped, or a mapping names a missing node/input.
+    """
+    found: dict[str, Target] = {}
+
+    def link(value: Any) -> str | None:
+        return str(value[0]) if isinstance(value, list) and value else None
+
+    def text_target(node_id: str | None) -> Target | None:
+        node = graph.get(node_id or "")
+        if not node:
+            return None
+        for name in TEXT_INPUTS:
+            if isinstance(node.get("inputs", {}).get(name), str):
+                return Target(str(node_id), name)
+        return None
+
+    for nid, node in graph.items():
+        if node.get("class_type") not in SAMPLERS:
+            continue
+        inputs = node.get("inputs", {})
+        if (t := text_target(link(inputs.get("positive")))) and "prompt" not in found:
+            found["prompt"] = t
+        if (t := text_target(link(inputs.get("negative")))) and "negative_prompt" not in found:
+            found["negative_prompt"] = t
+        for seed_name in ("seed", "noise_seed"):
+            if isinstance(inputs.get(seed_name), int) and "seed" not in found:
+                found["seed"] = Target(nid, seed_name)
+        for name, field in (("steps", "steps"), ("cfg", "cfg"), ("sampler_name", "sampler_name")):
+            if name in inputs and field not in found and not isinstance(inputs[name], list):
+                found[field] = Target(nid, name)
+        latent = graph.get(link(inputs.get("latent_image")) or "")
+        if latent:
+            lid = link(inputs.get("latent_image")) or ""
+            for name in ("width", "height", "batch_size"):
+                if isinstance(latent.get("inputs", {}).get(name), int) and name not in found:
+                    found[name] = Target(lid, name)
+    for field, where in (mapping or {}).items():
+        if field not in FIELDS:
+            raise InputError(
+                "workflow mapping", f"unknown field {field!r} (known: {', '.join(FIELDS)})"
+            )
+        node_id, _, input_name = where.partition(".")
+        if node_id not in graph or input_name not in graph[node_id].get("inputs", {}):
+            raise InputError(
+                "workflow mapping",
+                f"{field} → {where}: the workflow has no node {node_id!r} with "
+                f"an input {input_name!r}",
+            )
+        found[field] = Target(node_id, input_name)
+    if "prompt" not in found:
+        raise InputError(
+            "workflow",
+            "found no prompt input (no sampler whose positive input is a text-encode "
+            "node); map it, e.g. prompt=6.text",
+        )
+    return found
+
+
+def apply_request(
+    graph: dict[str, Any], targets: dict[str, Target], req: GenerationRequest
+) -> dict[str, Any]:
+    """A copy of ``graph`` with ``req``'s values written into the targets."""
+    g = copy.deepcopy(graph)
+    w, h = parse_size(req.size)
+    values: dict[str, Any] = {"prompt": req.prompt, "width": w, "height": h, "batch_size": req.n}
+    if req.negative_prompt:
+        values["negative_prompt"] = req.negative_prompt
+    values["seed"] = (
+        (req.seed + req.first_sample) if req.seed is not None else uuid.uuid4().int % 2**32
+    )
+    for field, value in values.items():
+        t = targets.get(field)
+        if t is not None:
+            g[t.node]["inputs"][t.input] = value
+    return g
+
+
+def describe_node_errors(data: Any, graph: dict[str, Any]) -> str:
+    """``node 3 (KSampler) sampler_name: 'bogus' not in […]`` for each node error."""
+    parts: list[str] = []
+    node_errors = data.get("node_errors") if isinstance(data, dict) else None
+    for nid, info in (node_errors or {}).items():
+        cls = info.get("class_type") or graph.get(nid, {}).get("class_type", "?")
+        for err in info.get("errors", []):
+            detail = err.get("details") or err.get("message")
+            parts.append(f"node {nid} ({cls}): {err.get('message')}: {detail}")
+    if not parts and isinstance(data, dict) and isinstance(data.get("error"), dict):
+        parts.append(str(data["error"].get("message")))
+    return "; ".join(parts) or "the workflow was rejected"
+
+
+class ComfyUIProvider(HttpProvider):
+    """Queue the workflow, follow it on the websocket (or by polling ``/history``), download
+    the outputs."""
+
+    capabilities = CAPABILITIES
+    label = "ComfyUI"
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout_s: float = 600.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        poll_interval_s: float = 1.0,
+        workflow: str | Path | dict[str, Any] | None = None,
+        mapping: dict[str, str] | None = None,
+        use_websocket: bool = True,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url,
+            timeout_s=timeout_s,
+            transport=transport,
+            poll_interval_s=poll_interval_s,
+        )
+        self.graph: dict[str, Any] = {}
+        self.targets: dict[str, Target] = {}
+        if workflow is not None:  # None: enough for "Test connection", not for generating
+            self.graph = workflow if isinstance(workflow, dict) else load_workflow(Path(workflow))
+            self.targets = find_targets(self.graph, mapping)
+        self.use_websocket = use_websocket
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        """Queue, follow, download. Cancelling deletes the queued prompt and interrupts it."""
+        if not self.graph:
+            raise ProviderError(
+                ErrorClass.INVALID_REQUEST,
+                "ComfyUI needs a workflow saved in API format "
+                "(--workflow FILE, or “Workflow…” in the batch settings).",
+            )
+        client_id = uuid.uuid4().hex
+        ws = await self._open_ws(client_id) if self.use_websocket else None
+        try:
+            graph = apply_request(self.graph, self.targets, request)
+            resp = await self.request(
+                "POST",
+                f"{self.base_url}/prompt",
+                ok=(400,),
+                json={"prompt": graph, "client_id": client_id},
+            )
+            data = self.json_of(resp)
+            if resp.status_code == 400 or (isinstance(data, dict) and data.get("node_errors")):
+                raise ProviderError(
+                    ErrorClass.INVALID_REQUEST,
+                    f"ComfyUI rejected the workflow: {describe_node_errors(data, graph)}.",
+                    status=resp.status_code,
+                    code="node_errors",
+                )
+            prompt_id = str(data.get("prompt_id"))
+            try:
+                if ws is not None and await self._follow_ws(ws, prompt_id, request):
+                    pass
+                entry = await self.poll(lambda: self._history(prompt_id), what="ComfyUI history")
+            except asyncio.CancelledError:
+                await fire_and_forget(self._cancel(prompt_id))
+                raise
+        finally:
+            if ws is not None:
+                with contextlib.suppress(Exception):
+                    await ws.close()
+        return await self._collect(entry, request)
+
+    async def _open_ws(self, client_id: str) -> Any:
+        import websockets
+
+        url = httpx.URL(self.base_url).copy_with(
+            scheme="wss" if self.base_url.startswith("https") else "ws"
+        )
+        try:
+            return await websockets.connect(
+                f"{str(url).rstrip('/')}/ws?clientId={client_id}",
+                open_timeout=5,
+                close_timeout=1,
+                max_size=None,
+            )
+        except (OSError, websockets.exceptions.WebSocketException, TimeoutError):
+            return None  # fall back to polling /history
+
+    async def _follow_ws(self, ws: Any, prompt_id: str, request: GenerationRequest) -> bool:
+        """Read events until our prompt finishes; ``False`` when the socket broke (poll instead)."""
+        import websockets
+
+        try:
+            async for raw in ws:
+                if not isinstance(raw, str):
+                    continue  # binary preview frames
+                msg = json.loads(raw)
+                kind, data = msg.get("type"), msg.get("data") or {}
+                if data.get("prompt_id") not in (None, prompt_id):
+                    continue
+                if kind == "progress" and data.get("max"):
+                    request.progress(float(data.get("value", 0)) / float(data["max"]))
+                elif kind == "execution_error":
+                    raise ProviderError(
+                        ErrorClass.SERVER_ERROR,
+                        f"ComfyUI failed in node {data.get('node_id')} "
+                        f"({data.get('node_type')}): {data.get('exception_message', '').strip()}",
+                        code="execution_error",
+                    )
+                elif kind == "execution_interrupted":
+                    raise ProviderError(
+                        ErrorClass.SERVER_ERROR,
+                        "ComfyUI's run was interrupted.",
+                        code="interrupted",
+                    )
+                elif kind == "execution_success" or (
+                    kind == "executing"
+                    and data.get("node") is None
+                    and data.get("prompt_id") == prompt_id
+                ):
+                    request.progress(1.0)
+                    return True
+        except (websockets.exceptions.WebSocketException, OSError, ValueError):
+            return False
+        return False
+
+    async def _history(self, prompt_id: str) -> dict[str, Any] | None:
+        data = self.json_of(await self.request("GET", f"{self.base_url}/history/{prompt_id}"))
+        entry = data.get(prompt_id) if isinstance(data, dict) else None
+        if not entry:
+            return None
+        status = entry.get("status") or {}
+        if status.get("status_str") == "error":
+            msg = next(
+                (
+                    m[1].get("exception_message", "")
+                    for m in status.get("messages", [])
+                    if isinstance(m, list) and len(m) > 1 and m[0] == "execution_error"
+                ),
+                "",
+            )
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"ComfyUI failed the workflow: {msg.strip() or 'error'}",
+                code="execution_error",
+            )
+        return dict(entry)
+
+    async def _collect(self, entry: dict[str, Any], request: GenerationRequest) -> GenerationResult:
+        images: list[GeneratedImage] = []
+        for output in (entry.get("outputs") or {}).values():
+            for img in output.get("images") or []:
+                if img.get("type", "output") != "output":
+                    continue  # temp previews
+                resp = await self.request(
+                    "GET",
+                    f"{self.base_url}/view",
+                    params={
+                        "filename": img.get("filename", ""),
+                        "subfolder": img.get("subfolder", ""),
+                        "type": "output",
+                    },
+                )
+                images.append(GeneratedImage(resp.content, resp.headers.get("content-type")))
+        if not images:
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                "ComfyUI finished without saving an image (does the "
+                "workflow end in a SaveImage node?).",
+            )
+        return GenerationResult(images=images[: request.n])
+
+    async def _cancel(self, prompt_id: str) -> None:
+        await self._client.post(f"{self.base_url}/queue", json={"delete": [prompt_id]}, timeout=5.0)
+        await self._client.post(f"{self.base_url}/interrupt", timeout=5.0)
+
+    def classify(self, resp: httpx.Response) -> ProviderError:
+        return default_error(resp.status_code, self.label)
+
+    async def test_connection(self) -> str:
+        """``GET /system_stats``: ComfyUI's version and devices."""
+        try:
+            resp = await self.request("GET", f"{self.base_url}/system_stats", timeout=15.0)
+        except ProviderError as e:
+            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
+                e.message = f"Cannot reach {self.base_url} ({e.message}). Is ComfyUI running?"
+            raise
+        data = self.json_of(resp)
+        version = (
+            (data.get("system") or {}).get("comfyui_version", "?")
+            if isinstance(data, dict)
+            else "?"
+        )
+        mapped = ", ".join(f"{k}→{v}" for k, v in self.targets.items())
+        return f"Connected to ComfyUI {version} at {self.base_url}." + (
+            f" Workflow inputs: {mapped}." if mapped else ""
+        )
