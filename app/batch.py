@@ -100,6 +100,29 @@ def preview_row(
     return RowPreview(p, n, fname, list(dict.fromkeys(e1 + e2 + e3)))
 
 
+@dataclass(frozen=True)
+class RowColumns:
+    """Optional columns that steer each row: a reference image (and mask) to edit, and the
+    provider/model that makes it (blank cells use the batch's)."""
+
+    reference: str | None = None
+    mask: str | None = None
+    provider: str | None = None
+    model: str | None = None
+
+    def names(self) -> list[tuple[str, str]]:
+        return [
+            (k, v)
+            for k, v in (
+                ("reference", self.reference),
+                ("mask", self.mask),
+                ("provider", self.provider),
+                ("model", self.model),
+            )
+            if v
+        ]
+
+
 def plan_from_table(
     table: Table,
     prompt: str,
@@ -107,14 +130,23 @@ def plan_from_table(
     negative: str = "",
     defaults: JobDefaults | None = None,
     rows: list[int] | None = None,
+    columns: RowColumns | None = None,
 ) -> Plan:
     """One job per row (or per selected row).
 
+    Reference-image and mask paths in cells are relative to the spreadsheet's folder; a row
+    with a reference image becomes an ``edit`` job.
+
     Raises:
-        InputError: unknown placeholders or unbalanced braces (all of them, in one message).
+        InputError: unknown placeholders or unbalanced braces (all of them, in one message), an
+            unknown steering column, or a reference image that does not exist (row and column).
     """
     d = defaults or JobDefaults()
+    cols = columns or RowColumns()
     problems = check_templates(table.headers, prompt, filename, negative)
+    for kind, name in cols.names():
+        if name not in table.headers:
+            problems.append(describe_unknown(f"{kind.capitalize()} column", [name], table.headers))
     if problems:
         raise InputError("template", "; ".join(problems))
     ptpl = Template.parse(prompt, "Prompt")
@@ -122,6 +154,7 @@ def plan_from_table(
     ftpl = Template.parse(filename, "File name") if filename.strip() else None
     namer = UniqueNamer()
     plan = Plan([])
+    base_dir = table.source.parent
     for i in rows if rows is not None else range(len(table.rows)):
         line = table.line_numbers[i]
         where = f"row {i + 1} (line {line})"
@@ -131,6 +164,11 @@ def plan_from_table(
         raw_name, empty_f = ftpl.render(values) if ftpl else (f"row-{i + 1}", [])
         if not text.strip():
             plan.skipped.append(f"{where}: the prompt is empty, row skipped")
+            continue
+        if len(text) > PROMPT_MAX:
+            plan.skipped.append(
+                f"{where}: the prompt has {len(text)} characters (at most {PROMPT_MAX}), row skipped"
+            )
             continue
         for col in dict.fromkeys(empty + empty_n + empty_f):
             plan.warnings.append(f"{where}: column {{{col}}} is empty")
@@ -144,11 +182,8 @@ def plan_from_table(
             plan.warnings.append(
                 f"{where}: file name {rel!r} already used in this batch; using {unique!r}"
             )
-        if len(text) > PROMPT_MAX:
-            plan.skipped.append(
-                f"{where}: the prompt has {len(text)} characters (at most {PROMPT_MAX}), row skipped"
-            )
-            continue
+        ref = values.get(cols.reference, "").strip() if cols.reference else ""
+        mask = values.get(cols.mask, "").strip() if cols.mask else ""
         plan.specs.append(
             JobSpec(
                 prompt=text,
@@ -163,18 +198,46 @@ def plan_from_table(
                 seed=d.seed,
                 row_index=i,
                 row_values={k: v for k, v in values.items() if v},
+                provider=(values.get(cols.provider, "").strip() or None) if cols.provider else None,
+                model=(values.get(cols.model, "").strip() or None) if cols.model else None,
+                operation="edit" if ref else "generate",
+                reference_images=[
+                    _resolve_image(ref, base_dir, f"{where}, column {cols.reference!r}")
+                ]
+                if ref
+                else [],
+                mask=_resolve_image(mask, base_dir, f"{where}, column {cols.mask!r}")
+                if (ref and mask)
+                else None,
             )
         )
     return plan
 
 
-def plan_from_config(cfg: BatchConfig, where_prefix: str = "") -> Plan:
+def _resolve_image(raw: str, base_dir: Path | None, where: str) -> str:
+    """An input image path (absolute, or relative to ``base_dir``) that exists.
+
+    Raises:
+        InputError: ``where`` names the field or row when the file is missing.
+    """
+    p = Path(raw).expanduser()
+    if not p.is_absolute() and base_dir is not None:
+        p = base_dir / p
+    if not p.is_file():
+        raise InputError(where, f"image not found: {p}")
+    return str(p.resolve())
+
+
+def plan_from_config(
+    cfg: BatchConfig, where_prefix: str = "", base_dir: Path | None = None
+) -> Plan:
     """One job per config job. The output format is the job's ``output_format``, else what the
     ``output_path`` extension names, else PNG; a mismatching extension is replaced (warned).
+    Reference images and masks are resolved against ``base_dir`` (the config's folder).
 
     Raises:
         InputError: an output path that is absolute or escapes the output folder
-            (``jobs[2].output_path``).
+            (``jobs[2].output_path``), or a missing reference image (``jobs[0].reference_image``).
     """
     namer = UniqueNamer()
     plan = Plan([], warnings=cfg.warnings())
@@ -191,6 +254,8 @@ def plan_from_config(cfg: BatchConfig, where_prefix: str = "") -> Plan:
             plan.warnings.append(
                 f"jobs[{i}].output_path: {rel!r} already used in this batch; using {unique!r}"
             )
+        refs = ([job.reference_image] if job.reference_image else []) + job.reference_images
+        ref_field = "reference_image" if job.reference_image else "reference_images"
         plan.specs.append(
             JobSpec(
                 prompt=job.prompt,
@@ -203,30 +268,52 @@ def plan_from_config(cfg: BatchConfig, where_prefix: str = "") -> Plan:
                 moderation=job.moderation,
                 sample_count=job.sample_count,
                 seed=job.seed,
+                provider=job.provider,
+                model=job.model,
+                operation=job.operation,
+                reference_images=[
+                    _resolve_image(r, base_dir, f"{where_prefix}jobs[{i}].{ref_field}")
+                    for r in refs
+                ],
+                mask=_resolve_image(job.mask, base_dir, f"{where_prefix}jobs[{i}].mask")
+                if job.mask
+                else None,
+                style_preset=job.style_preset,
             )
         )
     return plan
 
 
 def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> None:
-    """Check every job against the provider's capabilities.
+    """Check every job against its provider's capabilities (a job's own provider/model, else
+    ``provider``/``model``).
 
     Raises:
         InputError: naming the first bad job field (``jobs[1].size``, or ``row 3: size`` for
             spreadsheet batches), with the count of others.
     """
-    caps = capabilities_of(provider)
-    info = caps.model(model)
-    if info is None:
-        known = ", ".join(m.id for m in caps.models)
-        raise InputError("model", f"{caps.label} has no model {model!r} (known: {known})")
+    from app.engine import resolve_target
+    from app.models import RunSettings
+
+    rs = RunSettings.model_construct(provider=provider, model=model)
     bad: list[tuple[str, str]] = []
     for i, spec in enumerate(plan.specs):
+        place = (
+            f"row {spec.row_index + 1}: " if rows and spec.row_index is not None else f"jobs[{i}]."
+        )
+        try:
+            p, m = resolve_target(rs, spec)
+            caps = capabilities_of(p)
+        except InputError as e:
+            bad.append((f"{place}provider", e.message))
+            continue
+        info = caps.model(m)
+        if info is None:
+            known = ", ".join(x.id for x in caps.models)
+            bad.append((f"{place}model", f"{caps.label} has no model {m!r} (known: {known})"))
+            continue
         for fld, msg in info.check(spec):
-            if rows and spec.row_index is not None:
-                bad.append((f"row {spec.row_index + 1}: {fld}", msg))
-            else:
-                bad.append((f"jobs[{i}].{fld}", msg))
+            bad.append((f"{place}{fld}", msg))
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise InputError(bad[0][0], bad[0][1] + more)
