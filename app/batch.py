@@ -330,7 +330,12 @@ def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec
 
 
 def estimate(plan: Plan, prices: PriceTable, provider: str, model: str) -> Estimate:
-    """Images × price per image for the plan's model, sizes and qualities."""
-    return prices.estimate(
-        provider, model, [(s.quality, s.size, s.sample_count) for s in plan.specs]
+    """Images × price per image for each job's provider, model, size and quality (jobs without
+    their own provider use ``provider``/``model``)."""
+    from app.engine import resolve_target
+    from app.models import RunSettings
+
+    rs = RunSettings.model_construct(provider=provider, model=model)
+    return prices.estimate_mixed(
+        [(*resolve_target(rs, s), s.quality, s.size, s.sample_count) for s in plan.specs]
     )

@@ -14,14 +14,15 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from app import __version__, paths
-from app.batch import Plan, check_plan, estimate, plan_from_config, plan_from_table
+from app.batch import Plan, RowColumns, check_plan, estimate, plan_from_config, plan_from_table
 from app.errors import AtelierError, InputError
 from app.events import BatchFinished, Event, JobChanged, LaneWaiting
 from app.logs import setup_logging
 from app.models import BatchReport, JobDefaults, RetryPolicy, RunSettings, load_batch_config
+from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.secrets import get_key
 from app.service import default_provider, load_prices, open_engine, prepare_batch
@@ -49,6 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--encoding", help="force the CSV encoding (e.g. cp932, gb18030, big5, cp949)")
     r.add_argument("--delimiter", help="force the CSV delimiter (',', ';' or 'tab')")
     r.add_argument("--sheet", help="Excel worksheet name")
+    r.add_argument(
+        "--reference-column", help="column holding a reference image path to edit (per row)"
+    )
+    r.add_argument("--mask-column", help="column holding a mask path (with --reference-column)")
+    r.add_argument(
+        "--provider-column", help="column naming each row's provider (blank: --provider)"
+    )
+    r.add_argument(
+        "--model-column", help="column naming each row's model (blank: the provider's default)"
+    )
+    r.add_argument("--workflow", type=Path, help="ComfyUI workflow saved in API format")
+    r.add_argument("--workflow-map", help="ComfyUI inputs, e.g. 'prompt=6.text,seed=3.seed'")
     r.add_argument(
         "--no-fill-down",
         action="store_true",
@@ -126,7 +139,7 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]
         raise InputError("arguments", "give either a batch config or --csv, not both")
     if args.config:
         cfg = load_batch_config(args.config)
-        plan = plan_from_config(cfg)
+        plan = plan_from_config(cfg, base_dir=args.config.resolve().parent)
         provider = args.provider or cfg.provider or default_provider(settings)
         out = args.output_dir or Path(cfg.output_dir)
         policy = cfg.retry_policy
@@ -166,7 +179,15 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]
             sample_count=args.sample_count or 1,
             seed=args.seed,
         )
-        plan = plan_from_table(table, args.prompt, args.filename or "", args.negative_prompt, d)
+        columns = RowColumns(
+            reference=args.reference_column,
+            mask=args.mask_column,
+            provider=args.provider_column,
+            model=args.model_column,
+        )
+        plan = plan_from_table(
+            table, args.prompt, args.filename or "", args.negative_prompt, d, columns=columns
+        )
         plan.warnings = table.notes + plan.warnings
         if not plan.specs:
             raise InputError(str(args.csv), "no row produced a job: " + "; ".join(plan.skipped[:3]))
@@ -182,6 +203,17 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]
     model = model or caps.default_model
     if args.max_retries is not None:
         policy = policy.model_copy(update={"max_retries": args.max_retries})
+    options: dict[str, dict[str, Any]] = {}
+    if args.workflow:
+        mapping = (
+            dict(part.split("=", 1) for part in args.workflow_map.split(",") if "=" in part)
+            if args.workflow_map
+            else {}
+        )
+        find_targets(
+            load_workflow(args.workflow), mapping
+        )  # bad workflows are bad input: exit 2 now
+        options["comfyui"] = {"workflow": str(args.workflow.resolve()), "mapping": mapping}
     rs = RunSettings(
         provider=provider,
         model=model,
@@ -190,8 +222,14 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]
         batch_timeout_ms=batch_timeout,
         retry_policy=policy,
         base_url=args.base_url,
+        provider_options=options,
     )
     check_plan(plan, provider, model, rows=rows)
+    uses_comfy = provider == "comfyui" or any(s.provider == "comfyui" for s in plan.specs)
+    if uses_comfy and "comfyui" not in options:
+        raise InputError(
+            "--workflow", "ComfyUI jobs need a workflow saved in API format (--workflow FILE)"
+        )
     return plan, rs, out, source, rows
 
 
@@ -244,13 +282,15 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             for s in est.sources:
                 print(f"  {s}", file=out)
         return EXIT_OK
-    caps = capabilities_of(rs.provider)
-    if caps.needs_key and not get_key(rs.provider).key:
-        return _fail_input(
-            f"--provider {rs.provider}: no API key. Add it in the studio (Settings → Providers) "
-            f"or set {caps.key_env_var}.",
-            err,
-        )
+    used = {rs.provider} | {s.provider for s in plan.specs if s.provider}
+    for name in sorted(used):
+        caps = capabilities_of(name)
+        if caps.needs_key and not get_key(name).key:
+            return _fail_input(
+                f"provider {name}: no API key. Add it in the studio (Settings → Providers) "
+                f"or set {caps.key_env_var}.",
+                err,
+            )
     if args.format == "text":
         for w in plan.warnings + plan.skipped:
             print(f"warning: {w}", file=err)

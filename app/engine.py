@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
+from app.errors import NEVER_RETRIED, AtelierError, ErrorClass, OutputError, ProviderError
 from app.events import (
     BatchFinished,
     BatchStarted,
@@ -359,7 +359,8 @@ class Engine:
 
     async def _drain(self, run: _Run) -> None:
         """Lanes work side by side, each with its own workers; then pending jobs added meanwhile
-        (retries) are picked up, until none is left."""
+        (retries) are picked up, until none is left. A provider that cannot even be set up (an
+        unknown name, a missing ComfyUI workflow) fails its jobs with the reason."""
         while True:
             ids = self.store.pending_job_ids(run.batch_id)
             if not ids:
@@ -368,7 +369,19 @@ class Engine:
                 lane.queue.clear()
             for jid in ids:
                 provider, _ = resolve_target(run.settings, self.store.job(jid).spec)
-                self._lane(run, provider).queue.append(jid)
+                try:
+                    self._lane(run, provider).queue.append(jid)
+                except AtelierError as e:
+                    if self.store.claim_job(jid):
+                        attempts = self.store.job(jid).attempts
+                        self._fail(
+                            run,
+                            jid,
+                            attempts,
+                            f"{provider}: {e}",
+                            ErrorClass.INVALID_REQUEST.value,
+                            0,
+                        )
             async with asyncio.TaskGroup() as tg:
                 for lane in run.lanes.values():
                     for _ in range(min(lane.concurrency, len(lane.queue))):

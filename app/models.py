@@ -285,3 +285,5 @@ class RunSettings(BaseModel):
     batch_timeout_ms: int | None = Field(default=None, ge=1)
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     base_url: str | None = None
+    provider_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per provider, extra constructor options: ComfyUI's ``workflow`` path and ``mapping``."""

@@ -83,6 +83,7 @@ def set_key(provider: str, key: str) -> None:
     if not key:
         delete_key(provider)
         return
+    register_secret(key.strip())
     keyring.set_password(SERVICE, provider, key.strip())
 
 

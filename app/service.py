@@ -32,9 +32,14 @@ def make_provider_factory(settings: Settings) -> ProviderFactory:
 
     def make(rs: RunSettings) -> Provider:
         caps = capabilities_of(rs.provider)
-        key = get_key(rs.provider).key if caps.needs_key else None
+        # Optional keys (A1111's user:password, LocalAI's key) are read too when present.
+        key = get_key(rs.provider).key if caps.key_env_var else None
+        options = rs.provider_options.get(rs.provider, {})
         return create_provider(
-            rs.provider, api_key=key, base_url=settings.base_url(rs.provider, rs.base_url)
+            rs.provider,
+            api_key=key,
+            base_url=settings.base_url(rs.provider, rs.base_url),
+            **options,
         )
 
     return make

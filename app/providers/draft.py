@@ -15,7 +15,7 @@ import random
 from functools import lru_cache
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from app.models import parse_size
 from app.providers.base import (
@@ -98,16 +98,25 @@ def _seed_for(req: GenerationRequest, sample: int) -> int:
 
 
 def render_draft(req: GenerationRequest, sample: int) -> GeneratedImage:
-    """Render sample ``sample`` of ``req`` and encode it in ``req.output_format``."""
+    """Render sample ``sample`` of ``req`` and encode it in ``req.output_format``.
+
+    With a reference image (edit/transform) the reference, fitted to the requested size, is
+    the background, dimmed where the mask is transparent would be edited; the text is drawn over
+    it, so a rehearsal shows which picture each row edits.
+    """
     w, h = parse_size(req.size)
     seed = _seed_for(req, sample)
     rnd = random.Random(seed)
     c1 = tuple(rnd.randrange(40, 200) for _ in range(3))
     c2 = tuple(rnd.randrange(40, 200) for _ in range(3))
-    grad = Image.linear_gradient("L").resize((w, h))
-    from PIL import ImageOps
-
-    img = ImageOps.colorize(grad, c1, c2).convert("RGBA")
+    if req.reference_images:
+        with Image.open(io.BytesIO(req.reference_images[0])) as ref:
+            base = ImageOps.fit(ref.convert("RGB"), (w, h), Image.Resampling.LANCZOS)
+        veil = Image.new("RGB", (w, h), c1)
+        img = Image.blend(base, veil, 0.35).convert("RGBA")
+    else:
+        grad = Image.linear_gradient("L").resize((w, h))
+        img = ImageOps.colorize(grad, c1, c2).convert("RGBA")
     if req.transparent_background:
         # Transparent margin, opaque card: shows that transparency was honoured.
         alpha = Image.new("L", (w, h), 0)
@@ -117,33 +126,34 @@ def render_draft(req: GenerationRequest, sample: int) -> GeneratedImage:
         img.putalpha(alpha)
     d = ImageDraw.Draw(img)
     margin = max(12, w // 14)
-    base = max(12, min(w, h) // 26)
+    base_size = max(12, min(w, h) // 26)
     y = margin
+    label = "DRAFT EDIT" if req.reference_images else "DRAFT"
     d.text(
         (margin, y),
-        f"DRAFT · {req.size} · sample {sample + 1} · seed {seed}",
-        font=_font(max(10, base * 3 // 4)),
+        f"{label} · {req.size} · sample {sample + 1} · seed {seed}",
+        font=_font(max(10, base_size * 3 // 4)),
         fill=(255, 255, 255, 230),
     )
-    y += base * 2
+    y += base_size * 2
     max_w = w - 2 * margin
-    for line in _wrap(req.prompt, _font(base), max_w)[:12]:
-        d.text((margin, y), line, font=_font(base), fill=(255, 255, 255, 255))
-        y += int(base * 1.35)
+    for line in _wrap(req.prompt, _font(base_size), max_w)[:12]:
+        d.text((margin, y), line, font=_font(base_size), fill=(255, 255, 255, 255))
+        y += int(base_size * 1.35)
     if req.negative_prompt:
-        y += base // 2
-        for line in _wrap("negative: " + req.negative_prompt, _font(base * 3 // 4), max_w)[:3]:
-            d.text((margin, y), line, font=_font(base * 3 // 4), fill=(255, 220, 220, 255))
-            y += base
-    y += base // 2
-    small = _font(max(10, base * 2 // 3))
+        y += base_size // 2
+        for line in _wrap("negative: " + req.negative_prompt, _font(base_size * 3 // 4), max_w)[:3]:
+            d.text((margin, y), line, font=_font(base_size * 3 // 4), fill=(255, 220, 220, 255))
+            y += base_size
+    y += base_size // 2
+    small = _font(max(10, base_size * 2 // 3))
     for k, v in list(req.row_values.items())[:14]:
-        if not v or y > h - margin - base:
+        if not v or y > h - margin - base_size:
             continue
         d.text(
             (margin, y), _wrap(f"{k}: {v}", small, max_w)[0], font=small, fill=(235, 235, 235, 255)
         )
-        y += int(base * 0.95)
+        y += int(base_size * 0.95)
     buf = io.BytesIO()
     fmt = req.output_format
     if fmt == "jpeg":
@@ -169,6 +179,8 @@ CAPABILITIES = Capabilities(
             custom_size_multiple=8,
             max_width=4096,
             max_height=4096,
+            edits=True,
+            masks=True,
         ),
     ),
     needs_key=False,
@@ -177,6 +189,7 @@ CAPABILITIES = Capabilities(
     default_base_url="",
     negative_prompt=True,
     seed=True,
+    edits=True,
     default_concurrency=2,
 )
 

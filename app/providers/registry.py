@@ -51,5 +51,5 @@ def create_provider(
     """Instantiate provider ``name`` with its key and endpoint."""
     cls = PROVIDERS[capabilities_of(name).name]
     if cls is DraftProvider:
-        return DraftProvider(**kwargs)
+        return DraftProvider(**{k: v for k, v in kwargs.items() if k == "delay_ms"})
     return cls(api_key=api_key, base_url=base_url, **kwargs)  # type: ignore[call-arg]
