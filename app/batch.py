@@ -206,6 +206,7 @@ def plan_from_table(
                 ]
                 if ref
                 else [],
+                style_preset=d.style_preset,
                 mask=_resolve_image(mask, base_dir, f"{where}, column {cols.mask!r}")
                 if (ref and mask)
                 else None,
@@ -339,3 +340,26 @@ def estimate(plan: Plan, prices: PriceTable, provider: str, model: str) -> Estim
     return prices.estimate_mixed(
         [(*resolve_target(rs, s), s.quality, s.size, s.sample_count) for s in plan.specs]
     )
+
+
+@dataclass(frozen=True)
+class SheetBatch:
+    """Everything a spreadsheet batch is planned from (what the window's editor holds)."""
+
+    table: Table
+    prompt: str
+    filename: str
+    negative: str = ""
+    defaults: JobDefaults = field(default_factory=JobDefaults)
+    columns: RowColumns = field(default_factory=RowColumns)
+
+    def plan(self) -> Plan:
+        """``plan_from_table`` on these inputs (see there for errors)."""
+        return plan_from_table(
+            self.table,
+            self.prompt,
+            self.filename,
+            self.negative,
+            self.defaults,
+            columns=self.columns,
+        )

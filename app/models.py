@@ -263,6 +263,7 @@ class JobDefaults(BaseModel):
     moderation: Literal["auto", "low"] = "auto"
     sample_count: int = Field(default=1, ge=1, le=10)
     seed: int | None = Field(default=None, ge=0, le=4_294_967_294)
+    style_preset: str | None = None
 
     @field_validator("size")
     @classmethod

@@ -1,7 +1,7 @@
 """Write docs/providers.md from the providers' capabilities records and the price table.
 
-    .venv/bin/python scripts/provider_matrix.py            # rewrite the file
-    .venv/bin/python scripts/provider_matrix.py --check    # exit 1 when it is out of date
+.venv/bin/python scripts/provider_matrix.py            # rewrite the file
+.venv/bin/python scripts/provider_matrix.py --check    # exit 1 when it is out of date
 """
 
 from __future__ import annotations
@@ -37,42 +37,76 @@ def render() -> str:
     ]
     for name, cls in PROVIDERS.items():
         c = cls.capabilities
-        key = f"{'required' if c.needs_key else 'optional'}: `{c.key_env_var}`" if c.key_env_var else "none"
+        key = (
+            f"{'required' if c.needs_key else 'optional'}: `{c.key_env_var}`"
+            if c.key_env_var
+            else "none"
+        )
         rate = f"{c.rate_limit[0]} / {c.rate_limit[1]:g} s" if c.rate_limit else "from 429s"
         if c.rate_limit_lockout_s:
             rate += f", {c.rate_limit_lockout_s:g} s lockout"
-        out.append(f"| **{name}** ({c.label}) | {key} | `{c.base_url_env_var or '—'}` | "
-                   f"`{c.default_base_url or 'offline'}` | {yes if c.negative_prompt else ''} | "
-                   f"{yes if c.seed else ''} | {yes if c.edits else ''} | {c.max_concurrency or '—'} | {rate} |")
-    out += ["", "## Models", "", "| provider | model | sizes | custom sizes | qualities | formats | transparent "
-            "| images per request | edits / masks | note |", "|---|---|---|---|---|---|---|---|---|---|"]
+        out.append(
+            f"| **{name}** ({c.label}) | {key} | `{c.base_url_env_var or '—'}` | "
+            f"`{c.default_base_url or 'offline'}` | {yes if c.negative_prompt else ''} | "
+            f"{yes if c.seed else ''} | {yes if c.edits else ''} | {c.max_concurrency or '—'} | {rate} |"
+        )
+    out += [
+        "",
+        "## Models",
+        "",
+        "| provider | model | sizes | custom sizes | qualities | formats | transparent "
+        "| images per request | edits / masks | note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, cls in PROVIDERS.items():
         for m in cls.capabilities.models:
-            custom = (f"multiples of {m.custom_size_multiple}, {m.min_side}–{m.max_width}x{m.max_height}"
-                      if m.custom_size_multiple else "")
-            edits = ("edit-only" if not m.generates else "") + (f"{' ' if not m.generates else ''}"
-                                                               f"{yes if m.edits else ''}{' / mask' if m.masks else ''}")
-            out.append(f"| {name} | `{m.id}` | {', '.join(m.sizes)} | {custom} | {', '.join(m.qualities)} | "
-                       f"{', '.join(m.formats)} | {yes if m.transparent_background else ''} | "
-                       f"{m.max_samples_per_request} | {edits.strip()} | {m.note} |")
-    out += ["", "## Prices (USD)", "",
-            "An entry matches a model, quality and size (`*` = any; `1K`/`2K`/`4K` = size tier by the longer "
-            "side). Anything not listed is **unknown**, never $0. Override or add entries in "
-            "`ATELIER_HOME/prices.json`.", "",
-            "| provider | model | quality | size | price | as of | source |", "|---|---|---|---|---|---|---|"]
+            custom = (
+                f"multiples of {m.custom_size_multiple}, {m.min_side}–{m.max_width}x{m.max_height}"
+                if m.custom_size_multiple
+                else ""
+            )
+            edits = ("edit-only" if not m.generates else "") + (
+                f"{' ' if not m.generates else ''}"
+                f"{yes if m.edits else ''}{' / mask' if m.masks else ''}"
+            )
+            out.append(
+                f"| {name} | `{m.id}` | {', '.join(m.sizes)} | {custom} | {', '.join(m.qualities)} | "
+                f"{', '.join(m.formats)} | {yes if m.transparent_background else ''} | "
+                f"{m.max_samples_per_request} | {edits.strip()} | {m.note} |"
+            )
+    out += [
+        "",
+        "## Prices (USD)",
+        "",
+        "An entry matches a model, quality and size (`*` = any; `1K`/`2K`/`4K` = size tier by the longer "
+        "side). Anything not listed is **unknown**, never $0. Override or add entries in "
+        "`ATELIER_HOME/prices.json`.",
+        "",
+        "| provider | model | quality | size | price | as of | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for e in BUILTIN_PRICES:
         unit = "per megapixel" if e.unit == "megapixel" else "per image"
-        out.append(f"| {e.provider} | `{e.model}` | {e.quality} | {e.size} | ${e.usd_per_image:g} {unit} | "
-                   f"{e.as_of} | {e.source} |")
-    out += ["", "### Token prices (billing from `usage` when a response carries it)", "",
-            "| provider | model | text in / 1M | image in / 1M | image out / 1M | as of | source |",
-            "|---|---|---|---|---|---|---|"]
+        out.append(
+            f"| {e.provider} | `{e.model}` | {e.quality} | {e.size} | ${e.usd_per_image:g} {unit} | "
+            f"{e.as_of} | {e.source} |"
+        )
+    out += [
+        "",
+        "### Token prices (billing from `usage` when a response carries it)",
+        "",
+        "| provider | model | text in / 1M | image in / 1M | image out / 1M | as of | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for t in BUILTIN_TOKEN_PRICES:
+
         def f(v: float | None) -> str:
             return "unknown" if v is None else f"${v:g}"
 
-        out.append(f"| {t.provider} | `{t.model}` | {f(t.text_in)} | {f(t.image_in)} | {f(t.image_out)} | "
-                   f"{t.as_of} | {t.source} |")
+        out.append(
+            f"| {t.provider} | `{t.model}` | {f(t.text_in)} | {f(t.image_in)} | {f(t.image_out)} | "
+            f"{t.as_of} | {t.source} |"
+        )
     return "\n".join(out) + "\n"
 
 

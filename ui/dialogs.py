@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
     QPushButton,
     QScrollArea,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -58,7 +60,10 @@ class ProviderPanel(QGroupBox):
         self.result.setWordWrap(True)
         self.result.setObjectName(f"result_{name}")
         self.test_button.clicked.connect(self._test_clicked)
-        form.addRow("API key", self.key_edit)
+        if caps.key_env_var:
+            form.addRow(caps.key_label[:1].upper() + caps.key_label[1:], self.key_edit)
+        else:
+            self.key_edit.hide()
         form.addRow("Endpoint", self.url_edit)
         row = QHBoxLayout()
         row.addWidget(self.test_button)
@@ -108,7 +113,8 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(820)
+        self.setMinimumHeight(380)
         self.settings = settings
         layout = QVBoxLayout(self)
         status = keyring_status()
@@ -127,11 +133,23 @@ class SettingsDialog(QDialog):
         self.default_provider.setCurrentIndex(max(0, i))
         form.addRow("New batches use", self.default_provider)
         layout.addLayout(form)
-        self.panels = {
-            n: ProviderPanel(n, settings) for n, c in PROVIDERS.items() if c.capabilities.needs_key
-        }
-        for p in self.panels.values():
-            layout.addWidget(p)
+        self.panels = {n: ProviderPanel(n, settings) for n in PROVIDERS if n != "draft"}
+        # A list beside a stack: eleven providers do not fit one page, tabs would be cramped.
+        self.provider_list = QListWidget()
+        self.provider_list.setObjectName("provider_list")
+        self.provider_list.setMaximumWidth(220)
+        self.stack = QStackedWidget()
+        for name, panel in self.panels.items():
+            found = get_key(name) if PROVIDERS[name].capabilities.key_env_var else None
+            mark = " ✓" if found is not None and found.key else ""
+            self.provider_list.addItem(PROVIDERS[name].capabilities.label + mark)
+            self.stack.addWidget(panel)
+        self.provider_list.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.provider_list.setCurrentRow(0)
+        row = QHBoxLayout()
+        row.addWidget(self.provider_list)
+        row.addWidget(self.stack, 1)
+        layout.addLayout(row, 1)
         self.error = QLabel("")
         self.error.setStyleSheet("color: #b3261e")
         layout.addWidget(self.error)

@@ -40,12 +40,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.batch import Plan, check_plan, check_templates, estimate, plan_from_table, preview_row
+from app.batch import (
+    Plan,
+    RowColumns,
+    SheetBatch,
+    check_plan,
+    check_templates,
+    estimate,
+    preview_row,
+)
 from app.engine import Engine
 from app.errors import AtelierError, InputError
 from app.events import BatchFinished, ImageSaved
 from app.models import JobDefaults, RunSettings
 from app.pricing import PriceTable
+from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.secrets import keyring_status
 from app.service import default_provider, prepare_batch
@@ -310,6 +319,21 @@ class MainWindow(QMainWindow):
             "{Variant SKU}  (extension added from the output format)"
         )
         form.addRow("File name", self.filename_edit)
+        self.reference_combo = QComboBox()
+        self.reference_combo.setObjectName("reference_combo")
+        self.reference_combo.setToolTip(
+            "A column with the path of an image to edit (relative to the spreadsheet)"
+        )
+        self.provider_col_combo = QComboBox()
+        self.provider_col_combo.setObjectName("provider_col_combo")
+        self.provider_col_combo.setToolTip(
+            "A column naming each row's provider (blank cells: the batch's)"
+        )
+        for combo in (self.reference_combo, self.provider_col_combo):
+            combo.addItem("(none)", None)
+            combo.currentIndexChanged.connect(self._templates_changed)
+        form.addRow("Reference image", self.reference_combo)
+        form.addRow("Provider per row", self.provider_col_combo)
         pl.addWidget(tpl_box)
         self.problems_label = QLabel("")
         self.problems_label.setObjectName("problems_label")
@@ -388,6 +412,23 @@ class MainWindow(QMainWindow):
         self.samples_spin.setRange(1, 10)
         self.samples_spin.valueChanged.connect(self._schedule_estimate)
         form.addRow("Images per row", self.samples_spin)
+        self.style_combo = QComboBox()
+        self.style_combo.setObjectName("style_combo")
+        self.style_combo.currentIndexChanged.connect(self._schedule_estimate)
+        self.style_label = QLabel("Style preset")
+        form.addRow(self.style_label, self.style_combo)
+        wf_row = QHBoxLayout()
+        self.workflow_edit = QLineEdit()
+        self.workflow_edit.setObjectName("workflow_edit")
+        self.workflow_edit.setPlaceholderText("a workflow saved with “Save (API Format)”")
+        wf_button = QPushButton("Workflow…")
+        wf_button.clicked.connect(self._choose_workflow)
+        wf_row.addWidget(self.workflow_edit, 1)
+        wf_row.addWidget(wf_button)
+        self.workflow_widget = QWidget()
+        self.workflow_widget.setLayout(wf_row)
+        self.workflow_label = QLabel("ComfyUI workflow")
+        form.addRow(self.workflow_label, self.workflow_widget)
         seed_row = QHBoxLayout()
         self.seed_check = QCheckBox("Fixed seed")
         self.seed_spin = QSpinBox()
@@ -651,6 +692,13 @@ class MainWindow(QMainWindow):
         self.notes_label.setText("\n".join(table.notes))
         self.insert_combo.clear()
         self.insert_combo.addItems(table.headers)
+        for combo in (self.reference_combo, self.provider_col_combo):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem("(none)", None)
+            for h in table.headers:
+                combo.addItem(h, h)
+            combo.blockSignals(False)
         if self.table.rows:
             self.sheet_view.selectionModel().setCurrentIndex(
                 self.sheet_model.index(0, 0),
@@ -730,6 +778,14 @@ class MainWindow(QMainWindow):
         self.concurrency_spin.setValue(caps.default_concurrency)
         self.seed_widget.setEnabled(caps.seed)
         self.seed_widget.setToolTip("" if caps.seed else f"{caps.label} does not accept a seed")
+        self.style_combo.clear()
+        self.style_combo.addItem("(none)", None)
+        for preset in caps.style_presets:
+            self.style_combo.addItem(preset, preset)
+        for w in (self.style_combo, self.style_label):
+            w.setVisible(bool(caps.style_presets))
+        for w in (self.workflow_widget, self.workflow_label):
+            w.setVisible(caps.name == "comfyui")
         self.negative_edit.setEnabled(caps.negative_prompt)
         self.negative_edit.setToolTip(
             "" if caps.negative_prompt else f"{caps.label} does not take a negative prompt"
@@ -772,6 +828,21 @@ class MainWindow(QMainWindow):
         self.update_preview()
         self._schedule_estimate()
 
+    def _choose_workflow(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "ComfyUI workflow (API format)", str(Path.home()), "Workflow (*.json)"
+        )
+        if path:
+            try:
+                targets = find_targets(load_workflow(Path(path)))
+            except AtelierError as e:
+                self.report_error(str(e))
+                return
+            self.workflow_edit.setText(path)
+            self.statusBar().showMessage(
+                "Workflow inputs: " + ", ".join(f"{k}→{v}" for k, v in targets.items()), 10_000
+            )
+
     def _choose_output(self) -> None:
         d = QFileDialog.getExistingDirectory(
             self, "Output folder", self.output_edit.text() or str(Path.home())
@@ -792,18 +863,26 @@ class MainWindow(QMainWindow):
             seed=self.seed_spin.value()
             if self.seed_check.isChecked() and self.seed_widget.isEnabled()
             else None,
+            style_preset=self.style_combo.currentData()
+            if not self.style_combo.isHidden()
+            else None,
         )
 
-    def _plan_args(self) -> tuple[Table, str, str, str, JobDefaults] | None:
+    def _plan_args(self) -> SheetBatch | None:
         if self.table is None or not self.prompt_edit.toPlainText().strip():
             return None
         negative = self.negative_edit.text() if self.negative_edit.isEnabled() else ""
-        return (
+        columns = RowColumns(
+            reference=self.reference_combo.currentData(),
+            provider=self.provider_col_combo.currentData(),
+        )
+        return SheetBatch(
             self.table,
             self.prompt_edit.toPlainText(),
             self.filename_edit.text(),
             negative,
             self.defaults(),
+            columns,
         )
 
     def update_estimate(self) -> None:
@@ -812,7 +891,7 @@ class MainWindow(QMainWindow):
         if args is None:
             return
         try:
-            self._show_estimate(plan_from_table(*args), args[0])
+            self._show_estimate(args.plan(), args.table)
         except (AtelierError, ValueError) as e:
             self._show_estimate_error(e)
 
@@ -826,13 +905,13 @@ class MainWindow(QMainWindow):
             return
         self.estimate_label.setText("Estimating…")
         try:
-            plan = await asyncio.to_thread(plan_from_table, *args)
+            plan = await asyncio.to_thread(args.plan)
         except (AtelierError, ValueError) as e:
             if gen == self._estimate_generation:
                 self._show_estimate_error(e)
             return
         if gen == self._estimate_generation:
-            self._show_estimate(plan, args[0])
+            self._show_estimate(plan, args.table)
 
     def _show_estimate_error(self, e: Exception) -> None:
         self.estimate_label.setText("Fix the template first")
@@ -876,21 +955,35 @@ class MainWindow(QMainWindow):
 
     def _prepare(
         self,
-        args: tuple[Table, str, str, str, JobDefaults],
+        args: SheetBatch,
         provider: str,
         model: str,
         out: Path,
         concurrency: int,
     ) -> int:
         """Blocking part of ``start_batch`` (runs in a worker thread)."""
-        table = args[0]
-        plan = plan_from_table(*args)
+        table = args.table
+        plan = args.plan()
         if not plan.specs:
             raise InputError(
                 str(table.source), "no row produced a job: " + "; ".join(plan.skipped[:3])
             )
         check_plan(plan, provider, model, rows=True)
-        rs = RunSettings(provider=provider, model=model, concurrency=concurrency)
+        options: dict[str, dict[str, Any]] = {}
+        uses_comfy = provider == "comfyui" or any(s.provider == "comfyui" for s in plan.specs)
+        if uses_comfy:
+            workflow = self.workflow_edit.text().strip()
+            if not workflow:
+                raise InputError(
+                    "ComfyUI workflow", "choose a workflow saved in API format (“Workflow…”)"
+                )
+            find_targets(
+                load_workflow(Path(workflow))
+            )  # a broken workflow is reported before the run
+            options["comfyui"] = {"workflow": workflow}
+        rs = RunSettings(
+            provider=provider, model=model, concurrency=concurrency, provider_options=options
+        )
         prepared = prepare_batch(
             self.store,
             plan,
@@ -902,7 +995,7 @@ class MainWindow(QMainWindow):
         )
         return prepared.batch_id
 
-    async def _start(self, args: tuple[Table, str, str, str, JobDefaults], out: Path) -> None:
+    async def _start(self, args: SheetBatch, out: Path) -> None:
         try:
             batch_id = await asyncio.to_thread(
                 self._prepare,
@@ -918,7 +1011,11 @@ class MainWindow(QMainWindow):
         finally:
             self._starting = False
             self._update_actions()
-        self.settings.last_template = {"prompt": args[1], "filename": args[2], "negative": args[3]}
+        self.settings.last_template = {
+            "prompt": args.prompt,
+            "filename": args.filename,
+            "negative": args.negative,
+        }
         with contextlib.suppress(OSError):
             self.settings.save()
         self.open_batch(batch_id)

@@ -25,14 +25,26 @@ def fake() -> Iterator[FakeServer]:
 async def test_seedream_body_and_path(fake: FakeServer) -> None:
     p = SeedreamProvider("ark-key", f"{fake.url}/api/v3")
     try:
-        req = GenerationRequest(model="seedream-4-0-250828", prompt="a lamp", size="2048x2048", quality="auto",
-                                output_format="jpeg", seed=9)
+        req = GenerationRequest(
+            model="seedream-4-0-250828",
+            prompt="a lamp",
+            size="2048x2048",
+            quality="auto",
+            output_format="jpeg",
+            seed=9,
+        )
         res = await expect_images(p, fake, req)
         assert Image.open(io.BytesIO(res.images[0].data)).format == "JPEG"
         log = fake.requests()[0]
         assert log.path == "/api/v3/images/generations"
-        assert log.body == {"model": "seedream-4-0-250828", "prompt": "a lamp", "size": "2048x2048",
-                            "response_format": "b64_json", "watermark": False, "seed": 9}
+        assert log.body == {
+            "model": "seedream-4-0-250828",
+            "prompt": "a lamp",
+            "size": "2048x2048",
+            "response_format": "b64_json",
+            "watermark": False,
+            "seed": 9,
+        }
         await expect_class(p, fake, "content_policy", req, ErrorClass.CONTENT_POLICY)
         await expect_class(p, fake, "429", req, ErrorClass.RATE_LIMIT)
     finally:
@@ -43,11 +55,22 @@ async def test_localai_needs_no_key(fake: FakeServer) -> None:
     fake.api_key = None
     p = LocalAIProvider(None, f"{fake.url}/v1")
     try:
-        req = GenerationRequest(model="stablediffusion", prompt="a cat", size="512x512", quality="auto",
-                                output_format="png", n=2)
+        req = GenerationRequest(
+            model="stablediffusion",
+            prompt="a cat",
+            size="512x512",
+            quality="auto",
+            output_format="png",
+            n=2,
+        )
         await expect_images(p, fake, req, n=2)
-        assert fake.requests()[0].body == {"model": "stablediffusion", "prompt": "a cat", "size": "512x512",
-                                           "response_format": "b64_json", "n": 2}
+        assert fake.requests()[0].body == {
+            "model": "stablediffusion",
+            "prompt": "a cat",
+            "size": "512x512",
+            "response_format": "b64_json",
+            "n": 2,
+        }
         assert "models visible" in await p.test_connection()
     finally:
         await p.aclose()

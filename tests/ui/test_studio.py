@@ -151,12 +151,31 @@ def test_provider_switch_changes_what_is_offered(window: Any, data_dir: Path) ->
     window.format_combo.setCurrentText("webp")
     assert window.transparent_check.isEnabled()
 
+    def items(combo: Any) -> list[str]:
+        return [combo.itemText(i) for i in range(combo.count())]
+
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("stability"))
+    assert window.negative_edit.isEnabled() and window.seed_widget.isEnabled()
+    assert not window.style_combo.isHidden() and "photographic" in items(window.style_combo)
+    assert not window.transparent_check.isEnabled()  # no Stability model makes transparent images
+    window.model_combo.setCurrentIndex(window.model_combo.findData("sd3.5-large"))
+    assert items(window.format_combo) == ["png", "jpeg"]  # sd3 has no webp
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("a1111"))
+    assert window.concurrency_spin.value() == 1 and window.style_combo.isHidden()
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("comfyui"))
+    assert not window.workflow_widget.isHidden()
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("bfl"))
+    assert window.workflow_widget.isHidden() and not window.negative_edit.isEnabled()
+    assert "1440x800" in items(window.size_combo) and window.size_combo.isEditable()
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("gemini"))
+    assert items(window.quality_combo) == ["auto"] and "1344x768" in items(window.size_combo)
+
 
 def test_bad_spreadsheet_goes_to_the_error_funnel(window: Any, tmp_path: Path) -> None:
     bad = tmp_path / "broken.xlsx"
     bad.write_bytes(b"not a zip")
     assert not window.load_spreadsheet(bad)
-    assert window.banner.isVisible() or not window.banner.isHidden()
+    assert not window.banner.isHidden()
     assert "broken.xlsx" in window.banner.label.text()
 
 
@@ -217,6 +236,8 @@ def test_settings_test_connection(
     window: Any, qloop: asyncio.AbstractEventLoop, fake_openai: FakeOpenAI
 ) -> None:
     dlg = window.open_settings()
+    assert dlg.provider_list.count() == 10  # every provider but the offline draft
+    assert dlg.panels["comfyui"].key_edit.isHidden()  # ComfyUI has no auth
     panel = dlg.panels["openai"]
     panel.url_edit.setText(fake_openai.base_url)
     panel.key_edit.setText("sk-wrong")
@@ -249,3 +270,35 @@ def test_drop_a_spreadsheet_on_the_window(window: Any, data_dir: Path) -> None:
     window.encoding_combo.setCurrentIndex(window.encoding_combo.findData("latin_1"))
     window.encoding_combo.activated.emit(window.encoding_combo.currentIndex())
     assert window.table.headers[0] != "品番" and window.sheet_model.rowCount() == 12
+
+
+def test_edit_rows_from_a_reference_column(
+    qtbot: Any, window: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (400, 300), "orange").save(tmp_path / "mug.png")
+    csv = tmp_path / "edits.csv"
+    csv.write_text(
+        "SKU,Colour,photo\nMUG-1,blue,mug.png\nMUG-2,green,mug.png\nMUG-3,plain,\n",
+        encoding="utf-8",
+    )
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("draft"))
+    assert window.load_spreadsheet(csv)
+    window.prompt_edit.setPlainText("Recolour the mug {Colour}")
+    window.filename_edit.setText("{SKU}")
+    window.reference_combo.setCurrentIndex(window.reference_combo.findData("photo"))
+    window.output_edit.setText(str(tmp_path / "out"))
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    window.start_batch()
+
+    async def finished() -> None:
+        await wait_until(lambda: bool(done), 30, "edit batch")
+
+    qloop.run_until_complete(finished())
+    jobs = window.store.jobs(done[0])
+    assert [j.spec.operation for j in jobs] == ["edit", "edit", "generate"]
+    assert [j.status for j in jobs] == ["completed"] * 3
+    with Image.open(tmp_path / "out" / "MUG-1.png") as im:
+        assert im.size == (1024, 1024)

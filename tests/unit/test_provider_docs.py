@@ -11,8 +11,13 @@ from tests.conftest import REPO
 
 
 def test_provider_doc_is_current() -> None:
-    res = subprocess.run([sys.executable, "scripts/provider_matrix.py", "--check"], cwd=REPO, capture_output=True,
-                         text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "scripts/provider_matrix.py", "--check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
 
 
@@ -21,7 +26,9 @@ def test_every_priced_model_exists_and_every_entry_is_dated() -> None:
         assert e.as_of and e.source
         if e.model != "*":
             caps = PROVIDERS[e.provider].capabilities
-            assert caps.model(e.model) is not None, f"price for unknown model {e.provider}/{e.model}"
+            assert caps.model(e.model) is not None, (
+                f"price for unknown model {e.provider}/{e.model}"
+            )
 
 
 def test_capabilities_are_consistent() -> None:
