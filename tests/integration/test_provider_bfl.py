@@ -128,3 +128,9 @@ async def test_lane_never_exceeds_24_active_tasks(tmp_path: Path, fake: FakeServ
     assert report.succeeded == 60  # with max_retries=0: not one 429 from the 24-task limit
     assert 8 < fake.dialect.peak_active <= 24  # type: ignore[attr-defined]
     assert report.total_cost == pytest.approx(60 * 0.025)
+
+
+async def test_kontext_edit_sends_input_image(provider: BFLProvider, fake: FakeServer) -> None:
+    await expect_images(provider, fake, req(model="flux-kontext-pro", operation="edit", reference_images=(b"\x89PNG",)))
+    body = fake.requests()[0].body
+    assert body["input_image"] == "iVBORw==" and body["aspect_ratio"] == "16:9"
