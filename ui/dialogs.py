@@ -137,7 +137,8 @@ class SettingsDialog(QDialog):
         # A list beside a stack: eleven providers do not fit one page, tabs would be cramped.
         self.provider_list = QListWidget()
         self.provider_list.setObjectName("provider_list")
-        self.provider_list.setMaximumWidth(220)
+        self.provider_list.setMinimumWidth(300)
+        self.provider_list.setMaximumWidth(320)
         self.stack = QStackedWidget()
         for name, panel in self.panels.items():
             found = get_key(name) if PROVIDERS[name].capabilities.key_env_var else None

@@ -131,6 +131,10 @@ async def test_lane_never_exceeds_24_active_tasks(tmp_path: Path, fake: FakeServ
 
 
 async def test_kontext_edit_sends_input_image(provider: BFLProvider, fake: FakeServer) -> None:
-    await expect_images(provider, fake, req(model="flux-kontext-pro", operation="edit", reference_images=(b"\x89PNG",)))
+    await expect_images(
+        provider,
+        fake,
+        req(model="flux-kontext-pro", operation="edit", reference_images=(b"\x89PNG",)),
+    )
     body = fake.requests()[0].body
     assert body["input_image"] == "iVBORw==" and body["aspect_ratio"] == "16:9"

@@ -129,7 +129,16 @@ async def test_connection(fake: FakeServer) -> None:
         await bad.aclose()
 
 
-async def test_kontext_edit_sends_input_image(provider: ReplicateProvider, fake: FakeServer) -> None:
-    await expect_images(provider, fake, req(model="black-forest-labs/flux-kontext-pro", operation="edit",
-                                            reference_images=(b"\x89PNG",)))
+async def test_kontext_edit_sends_input_image(
+    provider: ReplicateProvider, fake: FakeServer
+) -> None:
+    await expect_images(
+        provider,
+        fake,
+        req(
+            model="black-forest-labs/flux-kontext-pro",
+            operation="edit",
+            reference_images=(b"\x89PNG",),
+        ),
+    )
     assert fake.requests()[0].body["input"]["input_image"] == "data:image/png;base64,iVBORw=="
