@@ -364,6 +364,7 @@ def _body_for_log(req: Request) -> Any:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # the default backlog of 5 resets connections under a burst of clients
     fake: FakeServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
