@@ -151,9 +151,29 @@ class HttpProvider(Provider):
         self, method: str, url: str, *, ok: tuple[int, ...] = (), **kw: Any
     ) -> httpx.Response:
         """Send one request; transport failures become ``timeout``/``network`` errors and
-        error statuses go through ``classify`` (except those listed in ``ok``)."""
+        error statuses go through ``classify`` (except those listed in ``ok``).
+
+        The body is streamed and abandoned past ``MAX_BODY_BYTES``, so a broken server cannot
+        make us buffer gigabytes.
+        """
         try:
-            resp = await self._client.request(method, url, **kw)
+            async with self._client.stream(method, url, **kw) as resp:
+                declared = resp.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                    raise self._oversized(resp.status_code, int(declared))
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        raise self._oversized(resp.status_code, size)
+                    chunks.append(chunk)
+                full = httpx.Response(
+                    resp.status_code,
+                    headers=resp.headers,
+                    content=b"".join(chunks),
+                    request=resp.request,
+                )
         except httpx.TimeoutException as e:
             raise ProviderError(
                 ErrorClass.TIMEOUT, f"{self.label} did not answer in time ({type(e).__name__})."
@@ -164,15 +184,17 @@ class HttpProvider(Provider):
                 f"Network error talking to {self.label} at "
                 f"{httpx.URL(url).host}: {type(e).__name__} {e}".strip(),
             ) from e
-        if len(resp.content) > MAX_BODY_BYTES:
-            raise ProviderError(
-                ErrorClass.SERVER_ERROR,
-                f"{self.label} sent an oversized response ({len(resp.content) // 1_000_000} MB).",
-                status=resp.status_code,
-            )
-        if resp.status_code >= 400 and resp.status_code not in ok:
-            raise self.classify(resp)
-        return resp
+        if full.status_code >= 400 and full.status_code not in ok:
+            raise self.classify(full)
+        return full
+
+    def _oversized(self, status: int, size: int) -> ProviderError:
+        return ProviderError(
+            ErrorClass.SERVER_ERROR,
+            f"{self.label} sent an oversized response "
+            f"(over {size // 1_000_000} MB); it was abandoned.",
+            status=status,
+        )
 
     def json_of(self, resp: httpx.Response) -> Any:
         """The JSON body, or a ``server_error`` naming the broken contract."""
@@ -191,16 +213,10 @@ class HttpProvider(Provider):
         """Fetch a result image. 401/403/404/410 on a result URL mean it expired (signed URLs
         last minutes to an hour): a ``server_error`` with code ``expired``."""
         try:
-            resp = await self._client.get(url, headers=headers or {})
-        except httpx.TimeoutException as e:
-            raise ProviderError(
-                ErrorClass.TIMEOUT, f"Downloading the {self.label} result timed out."
-            ) from e
-        except httpx.TransportError as e:
-            raise ProviderError(
-                ErrorClass.NETWORK,
-                f"Network error downloading the {self.label} result: {type(e).__name__}.",
-            ) from e
+            resp = await self.request("GET", url, headers=headers or {}, ok=(401, 403, 404, 410))
+        except ProviderError as e:
+            e.message = f"Downloading the {self.label} result failed: {e.message}"
+            raise
         if resp.status_code in (401, 403, 404, 410):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
@@ -209,8 +225,6 @@ class HttpProvider(Provider):
                 status=resp.status_code,
                 code="expired",
             )
-        if resp.status_code >= 400:
-            raise default_error(resp.status_code, self.label)
         ctype = resp.headers.get("content-type", "").split(";")[0].strip() or None
         if ctype and not ctype.startswith(("image/", "application/octet-stream", "binary/")):
             raise ProviderError(
