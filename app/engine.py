@@ -21,7 +21,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ from app.models import BatchReport, JobResult, JobSpec, RetryPolicy, RunSettings
 from app.outputs import REPORT_NAME, atomic_write, clean_temp_files, read_metadata, save_image
 from app.pricing import PriceTable
 from app.providers.base import GenerationRequest, GenerationResult, Provider
+from app.ratelimit import AdaptiveGate, Pacer, SlidingWindowLimiter, parse_rate_headers
 from app.store import JobRow, Store
 
 ProviderFactory = Callable[[RunSettings], Provider]
@@ -77,56 +78,49 @@ def backoff_delay(policy: RetryPolicy, retry: int, rng: random.Random) -> float:
     return rng.uniform(0, cap)
 
 
-class SlidingWindowLimiter:
-    """At most ``limit`` acquisitions in any ``window_s`` seconds.
-
-    Providers state limits as "N requests per window" and count them over a sliding window
-    (Stability: 150 per 10 s, then a 60 s lockout). A leaky bucket such as aiolimiter lets a
-    full burst through and then keeps dripping, which exceeds such a window within seconds;
-    this limiter never does. A 2 % margin absorbs clock skew between us and the server.
-    """
-
-    def __init__(self, limit: int, window_s: float, margin: float = 0.02) -> None:
-        self.limit = limit
-        self.window_s = window_s * (1 + margin)
-        self._times: deque[float] = deque()
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        """Wait until one more request fits in the window, and count it."""
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            while True:
-                now = loop.time()
-                while self._times and self._times[0] <= now - self.window_s:
-                    self._times.popleft()
-                if len(self._times) < self.limit:
-                    self._times.append(now)
-                    return
-                await asyncio.sleep(self._times[0] + self.window_s - now)
-
-
 class Lane:
     """Everything shared by the jobs of one provider in a run.
 
     Attributes:
         provider: the adapter instance (one connection pool per provider).
-        concurrency: requests in flight at most (the run's setting, capped by the provider's
-            ``max_concurrency``: BFL's 24 active tasks, A1111's one at a time).
+        concurrency: the most requests in flight (the run's setting, capped by the provider's
+            ``max_concurrency``: BFL's 24 active tasks, A1111's one at a time); ``gate`` adapts
+            below it.
         blocked_until: ``loop.time()`` before which nobody sends (429 + Retry-After, lockout).
         queue: pending job ids of this lane, in order.
+        requests_per_min, images_per_min: the pacing in force (user-set or learned; ``None``
+            = unknown).
     """
 
-    def __init__(self, name: str, provider: Provider, concurrency: int, events: EventBus) -> None:
+    def __init__(
+        self,
+        name: str,
+        provider: Provider,
+        concurrency: int,
+        events: EventBus,
+        rpm: int | None = None,
+        ipm: int | None = None,
+    ) -> None:
         caps = provider.capabilities
         self.name = name
         self.provider = provider
         self.concurrency = max(1, min(concurrency, caps.max_concurrency or concurrency))
+        self.gate = AdaptiveGate(
+            min(self.concurrency, max(caps.default_concurrency, 1)), self.concurrency
+        )
         self.blocked_until = 0.0
         self.queue: deque[int] = deque()
         self.lockout_s = caps.rate_limit_lockout_s
-        self._limiter = SlidingWindowLimiter(*caps.rate_limit) if caps.rate_limit else None
+        self._window = SlidingWindowLimiter(*caps.rate_limit) if caps.rate_limit else None
+        self._user_rpm, self._user_ipm = rpm, ipm
+        self.requests = Pacer(rpm)
+        self.images = Pacer(ipm)
+        self.rate_limited = 0
         self._events = events
+
+    @property
+    def requests_per_min(self) -> float | None:
+        return self.requests.per_minute
 
     def block(self, seconds: float) -> None:
         """Hold every request of this lane for ``seconds``."""
@@ -136,13 +130,47 @@ class Lane:
             self._events.emit(LaneWaiting(self.name, seconds))
 
     async def wait(self) -> None:
-        """Return once the lane is open and its request-rate budget allows one more request."""
+        """Return once the lane is open (no 429 wait or lockout pending)."""
         loop = asyncio.get_running_loop()
         # A loop, not an Event: another 429 may push the deadline further while we sleep.
         while (delay := self.blocked_until - loop.time()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
-        if self._limiter is not None:
-            await self._limiter.acquire()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, images: int) -> AsyncIterator[None]:
+        """Hold one request's place: lane open, a concurrency slot, and the request and image
+        pacing (and a published window limit) allow it."""
+        await self.wait()
+        await self.gate.acquire()
+        try:
+            await self.requests.acquire(1)
+            await self.images.acquire(images)
+            if self._window is not None:
+                await self._window.acquire()
+            await self.wait()  # a 429 may have arrived while we queued
+            yield
+        finally:
+            await self.gate.release()
+
+    def on_success(self, latency_s: float, headers: dict[str, str]) -> None:
+        """Learn from a good response: its ``x-ratelimit-*`` headers and its latency."""
+        info = parse_rate_headers(headers)
+        if info.limit_requests:
+            learned = float(info.limit_requests)
+            self.requests.set_rate(min(learned, self._user_rpm) if self._user_rpm else learned)
+        if info.limit_images:
+            learned = float(info.limit_images)
+            self.images.set_rate(min(learned, self._user_ipm) if self._user_ipm else learned)
+        if info.remaining_requests == 0 and info.reset_requests_s:
+            self.block(info.reset_requests_s)
+        per_min = self.requests.per_minute or self.images.per_minute
+        self.gate.on_success(latency_s, per_min / 60 if per_min else None)
+
+    def on_rate_limited(self, wait_s: float) -> None:
+        """A 429: the whole lane waits, and fewer requests go at once."""
+        self.rate_limited += 1
+        self.gate.on_rate_limited()
+        self.block(wait_s)
 
 
 @dataclass
@@ -353,7 +381,15 @@ class Engine:
             rs = run.settings
             if provider != rs.provider:  # the batch's base URL belongs to the batch's provider
                 rs = rs.model_copy(update={"provider": provider, "base_url": None})
-            lane = Lane(provider, self.provider_factory(rs), run.settings.concurrency, self.events)
+            limits = run.settings.rate_limits.get(provider)
+            lane = Lane(
+                provider,
+                self.provider_factory(rs),
+                run.settings.concurrency,
+                self.events,
+                rpm=limits.rpm if limits else None,
+                ipm=limits.ipm if limits else None,
+            )
             run.lanes[provider] = lane
         return lane
 
@@ -506,7 +542,6 @@ class Engine:
                     )
                 )
                 return
-            await lane.wait()
             await run.unpaused.wait()
             batch_idx = remaining[:per_request]
             req = GenerationRequest(
@@ -528,22 +563,33 @@ class Engine:
                 style_preset=spec.style_preset,
                 on_progress=on_progress,
             )
-            attempt_id, attempts = self.store.start_attempt(jid)
-            self.events.emit(
-                JobChanged(run.batch_id, jid, "running", attempts, cost=self.store.job(jid).cost)
-            )
             err: ProviderError | None = None
-            try:
-                async with asyncio.timeout(s.job_timeout_ms / 1000):
-                    result = await lane.provider.generate(req)
-            except TimeoutError:
-                err = ProviderError(
-                    ErrorClass.TIMEOUT,
-                    f"No answer within the job timeout of "
-                    f"{s.job_timeout_ms / 1000:g} s; the request was cancelled.",
+            async with lane.slot(len(batch_idx)):
+                attempt_id, attempts = self.store.start_attempt(jid)
+                self.events.emit(
+                    JobChanged(
+                        run.batch_id, jid, "running", attempts, cost=self.store.job(jid).cost
+                    )
                 )
-            except ProviderError as e:
-                err = e
+                sent = time.monotonic()
+                try:
+                    async with asyncio.timeout(s.job_timeout_ms / 1000):
+                        result = await lane.provider.generate(req)
+                except TimeoutError:
+                    err = ProviderError(
+                        ErrorClass.TIMEOUT,
+                        f"No answer within the job timeout of "
+                        f"{s.job_timeout_ms / 1000:g} s; the request was cancelled.",
+                    )
+                except ProviderError as e:
+                    err = e
+            if err is None:
+                lane.on_success(time.monotonic() - sent, result.rate_limits)
+            elif err.error_class is ErrorClass.RATE_LIMIT:
+                # The whole lane waits what the server asked (or its lockout), not the job's jitter.
+                lane.on_rate_limited(
+                    err.retry_after_s if err.retry_after_s is not None else (lane.lockout_s or 1.0)
+                )
             if err is None:
                 cost = self._cost(provider_name, model, spec, result)
                 self.store.add_cost(jid, cost)
@@ -628,10 +674,12 @@ class Engine:
                 return
             retries += 1
             delay = max(backoff_delay(s.retry_policy, retries, self.rng), err.retry_after_s or 0.0)
-            if err.error_class is ErrorClass.RATE_LIMIT:
-                if err.retry_after_s is None and lane.lockout_s:
-                    delay = max(delay, lane.lockout_s)  # Stability locks a key out for 60 s
-                lane.block(delay)
+            if (
+                err.error_class is ErrorClass.RATE_LIMIT
+                and err.retry_after_s is None
+                and lane.lockout_s
+            ):
+                delay = max(delay, lane.lockout_s)  # Stability locks a key out for 60 s
             self.store.set_job_status(
                 jid, "waiting", error=err.message, error_type=err.error_class.value
             )

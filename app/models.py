@@ -272,6 +272,13 @@ class JobDefaults(BaseModel):
         return v
 
 
+class LaneLimits(BaseModel):
+    """A provider's limits as the user knows them (per minute; ``None`` = learn from headers)."""
+
+    rpm: int | None = Field(default=None, ge=1)
+    ipm: int | None = Field(default=None, ge=1)
+
+
 class RunSettings(BaseModel):
     """How a batch runs; stored with the batch so a resume behaves the same.
 
@@ -287,4 +294,6 @@ class RunSettings(BaseModel):
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     base_url: str | None = None
     provider_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    rate_limits: dict[str, LaneLimits] = Field(default_factory=dict)
+    budget_usd: float | None = Field(default=None, ge=0)
     """Per provider, extra constructor options: ComfyUI's ``workflow`` path and ``mapping``."""

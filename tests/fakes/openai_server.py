@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import threading
 import time
 from typing import Any
 
@@ -131,8 +132,46 @@ def _err(
     )
 
 
+class TokenBucket:
+    """``per_minute`` images with bursts of ``burst``: the way providers enforce IPM."""
+
+    def __init__(self, per_minute: float, burst: int) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+        self.per_minute = per_minute
+
+    def take(self, n: int) -> float:
+        """Take ``n`` tokens; return 0, or the seconds until ``n`` would be there."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= n:
+                self.tokens -= n
+                return 0.0
+            return (n - self.tokens) / self.rate
+
+    def headers(self) -> dict[str, str]:
+        with self.lock:
+            to_full = (self.capacity - self.tokens) / self.rate
+            return {
+                "x-ratelimit-limit-requests": f"{self.per_minute:g}",
+                "x-ratelimit-remaining-requests": str(int(self.tokens)),
+                "x-ratelimit-reset-requests": f"{int(to_full * 1000)}ms",
+            }
+
+
 class OpenAIDialect(Dialect):
     name = "openai"
+
+    def __init__(self, fake: Any) -> None:
+        super().__init__(fake)
+        self.bucket: TokenBucket | None = None
+        self.rate_limited = 0
+        self.latency: Any = None  # a callable giving seconds per request (benchmarks)
 
     def _route(self, req: Request) -> str:
         return req.path.removeprefix("/v1").removeprefix("/api/v3")
@@ -192,6 +231,22 @@ class OpenAIDialect(Dialect):
         if bad:
             return _err(400, bad[1], bad[0], "invalid_value")
         n = int(body.get("n", 1))
+        if self.bucket is not None:
+            wait = self.bucket.take(n)
+            if wait > 0:
+                with self.fake.lock:
+                    self.rate_limited += 1
+                return Response.json(
+                    429,
+                    {"error": ERRORS["429"][1]},
+                    {
+                        "retry-after-ms": str(int(wait * 1000) + 1),
+                        "retry-after": str(max(1, round(wait))),
+                        **self.bucket.headers(),
+                    },
+                )
+        if self.latency is not None:
+            time.sleep(self.latency())
         size = str(body.get("size", "1024x1024"))
         fmt = str(body.get("output_format", "png"))
         if body.get("response_format") == "b64_json" and "output_format" not in body:
@@ -239,15 +294,16 @@ class OpenAIDialect(Dialect):
         if behaviour == "ok":
             with self.fake.lock:
                 self.fake.served[str(body.get("prompt", ""))] += n
-        return Response.json(
-            200,
-            payload,
-            {
-                "x-ratelimit-limit-requests": "50",
-                "x-ratelimit-remaining-requests": "49",
-                "x-ratelimit-reset-requests": "1.2s",
-            },
+        headers = (
+            self.bucket.headers()
+            if self.bucket is not None
+            else {
+                "x-ratelimit-limit-requests": "5000",
+                "x-ratelimit-remaining-requests": "4999",
+                "x-ratelimit-reset-requests": "12ms",
+            }
         )
+        return Response.json(200, payload, headers)
 
     def _validation_error(self, body: dict[str, Any]) -> tuple[str, str] | None:
         if not body.get("prompt"):

@@ -77,7 +77,7 @@ async def test_success_decodes_images_and_usage(fake_openai: FakeOpenAI) -> None
     assert Image.open(io.BytesIO(res.images[0].data)).size == (1024, 1536)
     assert res.usage and res.usage["output_tokens"] == 3 * 408
     assert res.request_id and res.request_id.startswith("req_")
-    assert res.rate_limits["x-ratelimit-remaining-requests"] == "49"
+    assert res.rate_limits["x-ratelimit-remaining-requests"] == "4999"
     body = fake_openai.requests()[0].body
     assert body == {
         "model": "gpt-image-1.5",
