@@ -91,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--estimate-only", action="store_true", help="print the estimate and send nothing"
     )
+    r.add_argument(
+        "--budget",
+        type=float,
+        metavar="USD",
+        help="stop starting jobs before spend could exceed USD",
+    )
     return p
 
 
@@ -135,10 +141,12 @@ class _Progress:
 def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]:
     """Build the plan and run settings from the arguments (flags > file > defaults)."""
     settings = Settings.load()
+    cfg_budget: float | None = None
     if args.config and args.csv:
         raise InputError("arguments", "give either a batch config or --csv, not both")
     if args.config:
         cfg = load_batch_config(args.config)
+        cfg_budget = cfg.budget_usd
         plan = plan_from_config(cfg, base_dir=args.config.resolve().parent)
         provider = args.provider or cfg.provider or default_provider(settings)
         out = args.output_dir or Path(cfg.output_dir)
@@ -223,6 +231,7 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]
         retry_policy=policy,
         base_url=args.base_url,
         provider_options=options,
+        budget_usd=args.budget if args.budget is not None else cfg_budget,
     )
     check_plan(plan, provider, model, rows=rows)
     uses_comfy = provider == "comfyui" or any(s.provider == "comfyui" for s in plan.specs)

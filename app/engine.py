@@ -40,7 +40,16 @@ from app.events import (
     LaneWaiting,
 )
 from app.models import BatchReport, JobResult, JobSpec, RetryPolicy, RunSettings, parse_size
-from app.outputs import REPORT_NAME, atomic_write, clean_temp_files, read_metadata, save_image
+from app.outputs import (
+    REPORT_NAME,
+    atomic_write,
+    clean_temp_files,
+    deliver_spooled,
+    read_metadata,
+    save_image,
+    spool_image,
+    spooled,
+)
 from app.pricing import PriceTable
 from app.providers.base import GenerationRequest, GenerationResult, Provider
 from app.ratelimit import AdaptiveGate, Pacer, SlidingWindowLimiter, parse_rate_headers
@@ -182,6 +191,9 @@ class _Run:
     unpaused: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[Any] | None = None
     stop_reason: str | None = None
+    halt_reason: str | None = None
+    spent_usd: float = 0.0
+    reserved_usd: float = 0.0
     started_wall: str = ""
     started_mono: float = 0.0
 
@@ -219,6 +231,7 @@ class Engine:
         thumb_dir: Path | None = None,
         events: EventBus | None = None,
         rng: random.Random | None = None,
+        spool_root: Path | None = None,
     ) -> None:
         self.store = store
         self.provider_factory = provider_factory
@@ -226,6 +239,7 @@ class Engine:
         self.thumb_dir = thumb_dir
         self.events = events or EventBus()
         self.rng = rng or random.Random()
+        self.spool_root = spool_root
         self._runs: dict[int, _Run] = {}
 
     # ---- control ---------------------------------------------------------------------------
@@ -299,8 +313,13 @@ class Engine:
         external_cancel = False
         try:
             self.store.recover(batch_id)
+            # Resuming means the user fixed what stopped us: the output folder may be re-created.
+            await asyncio.to_thread(run.out_dir.mkdir, parents=True, exist_ok=True)
             await asyncio.to_thread(clean_temp_files, run.out_dir)
+            await self._deliver_spool(run)
+            await self._verify_outputs(run)
             await self._adopt_existing(run)
+            run.spent_usd = sum(j.cost or 0.0 for j in self.store.jobs(batch_id))
             pending = self.store.pending_job_ids(batch_id)
             self.store.set_batch_status(batch_id, "running", started=True)
             self.events.emit(BatchStarted(batch_id, batch.total, len(pending)))
@@ -354,7 +373,10 @@ class Engine:
         )
         self.store.set_batch_status(batch_id, status, finished=True)
         report = self.report(
-            batch_id, run.started_wall, time.monotonic() - run.started_mono, run.stop_reason
+            batch_id,
+            run.started_wall,
+            time.monotonic() - run.started_mono,
+            run.stop_reason or run.halt_reason,
         )
         try:
             await asyncio.to_thread(
@@ -370,9 +392,11 @@ class Engine:
             report.succeeded,
             report.failed,
             report.cancelled,
-            f" ({run.stop_reason})" if run.stop_reason else "",
+            f" ({run.stop_reason or run.halt_reason})"
+            if run.stop_reason or run.halt_reason
+            else "",
         )
-        self.events.emit(BatchFinished(batch_id, report, run.stop_reason))
+        self.events.emit(BatchFinished(batch_id, report, run.stop_reason or run.halt_reason))
         return report
 
     def _lane(self, run: _Run, provider: str) -> Lane:
@@ -422,6 +446,8 @@ class Engine:
                 for lane in run.lanes.values():
                     for _ in range(min(lane.concurrency, len(lane.queue))):
                         tg.create_task(self._worker(run, lane))
+            if run.halt_reason:
+                return
 
     async def _worker(self, run: _Run, lane: Lane) -> None:
         while lane.queue:
@@ -431,6 +457,64 @@ class Engine:
             jid = lane.queue.popleft()
             if self.store.claim_job(jid):
                 await self._process(run, lane, self.store.job(jid))
+
+    def _halt(self, run: _Run, reason: str) -> None:
+        """Start no more jobs in this run (a budget cap, a broken output folder); jobs not
+        started stay pending so the batch resumes once the cause is fixed."""
+        if run.halt_reason is None:
+            run.halt_reason = reason
+            log.warning("batch %s: %s", run.batch_id, reason)
+            self.events.emit(BatchStateChanged(run.batch_id, "halted"))
+        for lane in run.lanes.values():
+            lane.queue.clear()
+
+    def _spool_dir(self, run: _Run) -> Path:
+        return (self.spool_root or run.out_dir.parent / ".atelier-spool") / str(run.batch_id)
+
+    async def _deliver_spool(self, run: _Run) -> None:
+        """Write images that were paid for but could not be written last time."""
+        for job_id, sample, rel, f in await asyncio.to_thread(spooled, self._spool_dir(run)):
+            try:
+                path, thumb = await asyncio.to_thread(
+                    deliver_spooled, run.out_dir, rel, f, self.thumb_dir
+                )
+            except (OutputError, OSError) as e:
+                log.warning(
+                    "batch %s: spooled image for job %s still cannot be written: %s",
+                    run.batch_id,
+                    job_id,
+                    e,
+                )
+                continue
+            self.store.add_image(job_id, sample, path, thumb)
+            job = self.store.job(job_id)
+            if (
+                len(self.store.samples_done(job_id)) == job.spec.sample_count
+                and job.status != "completed"
+            ):
+                self.store.set_job_status(job_id, "completed")
+                self.events.emit(
+                    JobChanged(run.batch_id, job_id, "completed", job.attempts, cost=job.cost)
+                )
+
+    async def _verify_outputs(self, run: _Run) -> None:
+        """Completed jobs whose files are gone (a deleted folder) go back to pending."""
+
+        def missing() -> dict[int, list[int]]:
+            out: dict[int, list[int]] = {}
+            for im in self.store.images(run.batch_id):
+                if not im.path.exists():
+                    out.setdefault(im.job_id, []).append(im.sample_index)
+            return out
+
+        for job_id, samples in (await asyncio.to_thread(missing)).items():
+            self.store.forget_images(job_id, samples)
+            log.warning(
+                "batch %s: job %s lost %s file(s) on disk; it will be made again",
+                run.batch_id,
+                job_id,
+                len(samples),
+            )
 
     async def _adopt_existing(self, run: _Run) -> None:
         """Record files a killed run wrote but did not get to record (checked by embedded key)."""
@@ -458,6 +542,39 @@ class Engine:
                 return usd
         per_image = self.prices.price_per_image(provider, model, spec.quality, spec.size)
         return None if per_image is None else round(per_image * len(result.images), 6)
+
+    def _reserve(
+        self, run: _Run, provider: str, model: str, spec: JobSpec, images: int
+    ) -> float | None:
+        """Book the worst-case cost of one request against the batch's budget cap.
+
+        Returns the amount booked (0 without a cap), or ``None`` (and halts the run) when the
+        request could take spend over the cap, or its price is unknown.
+        """
+        cap = run.settings.budget_usd
+        if cap is None:
+            return 0.0
+        if run.halt_reason:
+            return None
+        per_image = self.prices.price_per_image(provider, model, spec.quality, spec.size)
+        if per_image is None:
+            self._halt(
+                run,
+                f"Budget cap of ${cap:.2f}: the price of {provider} {model} ({spec.quality}, "
+                f"{spec.size}) is unknown, so no job was started that could exceed it. Add the price in "
+                "ATELIER_HOME/prices.json or remove the cap.",
+            )
+            return None
+        need = per_image * images
+        if run.spent_usd + run.reserved_usd + need > cap + 1e-9:
+            self._halt(
+                run,
+                f"Budget cap of ${cap:.2f} reached: ${run.spent_usd:.3f} spent; the next job "
+                f"(${need:.3f}) would exceed it. Jobs not started stay pending: raise the cap and resume.",
+            )
+            return None
+        run.reserved_usd += need
+        return need
 
     def _should_retry(self, policy: RetryPolicy, err: ProviderError, retries: int) -> bool:
         if err.error_class in NEVER_RETRIED or err.retryable is False:
@@ -563,6 +680,15 @@ class Engine:
                 style_preset=spec.style_preset,
                 on_progress=on_progress,
             )
+            reserve = self._reserve(run, provider_name, model, spec, len(batch_idx))
+            if reserve is None:  # the budget cap: this job waits for a higher cap
+                self.store.set_job_status(jid, "pending")
+                self.events.emit(
+                    JobChanged(
+                        run.batch_id, jid, "pending", attempts, cost=self.store.job(jid).cost
+                    )
+                )
+                return
             err: ProviderError | None = None
             async with lane.slot(len(batch_idx)):
                 attempt_id, attempts = self.store.start_attempt(jid)
@@ -583,7 +709,9 @@ class Engine:
                     )
                 except ProviderError as e:
                     err = e
+            run.reserved_usd -= reserve
             if err is None:
+                run.spent_usd += self._cost(provider_name, model, spec, result) or 0.0
                 lane.on_success(time.monotonic() - sent, result.rate_limits)
             elif err.error_class is ErrorClass.RATE_LIMIT:
                 # The whole lane waits what the server asked (or its lockout), not the job's jitter.
@@ -625,17 +753,29 @@ class Engine:
                         err = e
                         break
                     except OutputError as e:
+                        message = str(e)
+                        if e.payload is not None and await asyncio.to_thread(
+                            spool_image,
+                            self._spool_dir(run),
+                            jid,
+                            idx,
+                            spec.sample_paths()[idx],
+                            e.payload,
+                        ):
+                            message += " The image is kept and will be written when you resume."
                         self.store.finish_attempt(
                             attempt_id,
                             "error",
-                            error=str(e),
+                            error=message,
                             error_type="output",
                             images=saved,
                             cost=cost,
                         )
                         self._fail(
-                            run, jid, attempts, str(e), ErrorClass.OUTPUT.value, elapsed_ms()
+                            run, jid, attempts, message, ErrorClass.OUTPUT.value, elapsed_ms()
                         )
+                        # Every next image would meet the same disk: stop paying for them.
+                        self._halt(run, f"Stopped: {e} Jobs not started yet stay pending.")
                         return
                     self.store.add_image(jid, idx, path, thumb)
                     done.add(idx)

@@ -91,4 +91,13 @@ class ProviderError(AtelierError):
 
 
 class OutputError(AtelierError):
-    """Writing an image or report failed (full disk, read-only folder, bad image bytes)."""
+    """Writing an image or report failed (full disk, read-only folder, folder gone).
+
+    Attributes:
+        payload: the encoded file that could not be written, when there was one (the engine
+            spools it so the image, already paid for, is not requested again).
+    """
+
+    def __init__(self, message: str, payload: bytes | None = None) -> None:
+        super().__init__(message)
+        self.payload = payload

@@ -169,6 +169,7 @@ class BatchConfig(BaseModel):
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     provider: str | None = None
     model: str | None = None
+    budget_usd: float | None = Field(default=None, ge=0)
 
     def warnings(self) -> list[str]:
         """Unknown keys, named by place (``jobs[2].colour``): kept, reported, never fatal."""

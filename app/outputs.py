@@ -215,19 +215,89 @@ def save_image(
 ) -> tuple[Path, Path | None]:
     """Encode, write atomically and thumbnail one image (blocking: run it in a thread).
 
+    The output folder itself is never created here: if it vanished (deleted, or its drive
+    unplugged) that is an error, not a reason to fill another disk.
+
     Returns:
         ``(image_path, thumbnail_path or None)``.
     Raises:
         ProviderError: undecodable image (see ``encode_image``).
-        OutputError: the path escapes ``out_dir`` or the write failed.
+        OutputError: the path escapes ``out_dir``, the folder is gone, or the write failed;
+            ``payload`` then holds the encoded file.
     """
     root = out_dir.resolve()
     dest = (root / rel_path).resolve()
     if not dest.is_relative_to(root):
         raise OutputError(f"{rel_path!r} points outside the output folder {root}.")
     file_bytes, img = encode_image(data, output_format, meta, size)
-    atomic_write(dest, file_bytes)
+    if not root.is_dir():
+        raise OutputError(
+            f"The output folder {root} no longer exists (deleted, or its drive unplugged). "
+            "Put it back and resume the batch.",
+            file_bytes,
+        )
+    try:
+        atomic_write(dest, file_bytes)
+    except OutputError as e:
+        e.payload = file_bytes
+        raise
     thumb = write_thumbnail(img, dest, thumb_dir) if thumb_dir is not None else None
+    return dest, thumb
+
+
+def spool_path(spool_dir: Path, job_id: int, sample: int) -> Path:
+    """Where an image that could not be written waits (``<job>-<sample>.img``)."""
+    return spool_dir / f"{job_id}-{sample}.img"
+
+
+def spool_image(
+    spool_dir: Path, job_id: int, sample: int, rel_path: str, file_bytes: bytes
+) -> bool:
+    """Keep an encoded image that could not reach the output folder (paid for, not yet
+    delivered). Returns ``False`` when the spool cannot be written either."""
+    try:
+        spool_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(
+            spool_path(spool_dir, job_id, sample).with_suffix(".json"),
+            json.dumps({"rel_path": rel_path}).encode(),
+        )
+        atomic_write(spool_path(spool_dir, job_id, sample), file_bytes)
+        return True
+    except (OSError, OutputError):
+        return False
+
+
+def spooled(spool_dir: Path) -> list[tuple[int, int, str, Path]]:
+    """Spooled images as ``(job_id, sample, rel_path, file)``."""
+    out: list[tuple[int, int, str, Path]] = []
+    if not spool_dir.is_dir():
+        return out
+    for f in sorted(spool_dir.glob("*.img")):
+        try:
+            job, sample = (int(x) for x in f.stem.split("-"))
+            rel = json.loads(f.with_suffix(".json").read_text(encoding="utf-8"))["rel_path"]
+        except (OSError, ValueError, KeyError):
+            continue
+        out.append((job, sample, str(rel), f))
+    return out
+
+
+def deliver_spooled(
+    out_dir: Path, rel_path: str, spooled_file: Path, thumb_dir: Path | None
+) -> tuple[Path, Path | None]:
+    """Move a spooled image into the output folder (atomically) and thumbnail it.
+
+    Raises:
+        OutputError: the output folder still cannot take it.
+    """
+    root = out_dir.resolve()
+    dest = (root / rel_path).resolve()
+    data = spooled_file.read_bytes()
+    atomic_write(dest, data)
+    thumb = ensure_thumbnail(dest, thumb_dir) if thumb_dir is not None else None
+    with contextlib.suppress(OSError):
+        spooled_file.unlink()
+        spooled_file.with_suffix(".json").unlink()
     return dest, thumb
 
 

@@ -99,5 +99,10 @@ def prepare_batch(
 def open_engine(store: Store, settings: Settings, events: EventBus | None = None) -> Engine:
     """An engine with the user's keys, endpoints, prices and thumbnail cache."""
     return Engine(
-        store, make_provider_factory(settings), load_prices(), paths.thumbnail_dir(), events
+        store,
+        make_provider_factory(settings),
+        load_prices(),
+        paths.thumbnail_dir(),
+        events,
+        spool_root=paths.home() / "spool",
     )

@@ -554,6 +554,18 @@ class Store:
                 ),
             )
 
+    def forget_images(self, job_id: int, samples: list[int]) -> None:
+        """Drop image records whose files are gone; a completed job goes back to pending."""
+        with self.tx() as db:
+            db.executemany(
+                "DELETE FROM images WHERE job_id=? AND sample_index=?",
+                [(job_id, s) for s in samples],
+            )
+            db.execute(
+                "UPDATE jobs SET status='pending', finished_at=NULL WHERE id=? AND status='completed'",
+                (job_id,),
+            )
+
     def samples_done(self, job_id: int) -> set[int]:
         """Sample indices of ``job_id`` that already have a file."""
         return {

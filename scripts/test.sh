@@ -12,6 +12,7 @@ bash scripts/setup.sh test
 
 export QT_QPA_PLATFORM=offscreen
 export ATELIER_REQUIRE_KEYRING=1
+export ATELIER_REQUIRE_MOUNT=1
 exec dbus-run-session -- bash -c '
   set -euo pipefail
   eval "$(printf "atelier-ci\n" | gnome-keyring-daemon --unlock --components=secrets)"

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QFrame,
@@ -443,6 +444,16 @@ class MainWindow(QMainWindow):
         self.concurrency_spin = QSpinBox()
         self.concurrency_spin.setRange(1, 64)
         form.addRow("Requests at once", self.concurrency_spin)
+        self.budget_spin = QDoubleSpinBox()
+        self.budget_spin.setObjectName("budget_spin")
+        self.budget_spin.setRange(0, 100_000)
+        self.budget_spin.setDecimals(2)
+        self.budget_spin.setPrefix("$ ")
+        self.budget_spin.setSpecialValueText("no cap")
+        self.budget_spin.setToolTip(
+            "Atelier starts no job that could take the spend of this batch over the cap"
+        )
+        form.addRow("Spend cap", self.budget_spin)
         out_row = QHBoxLayout()
         self.output_edit = QLineEdit()
         self.output_edit.setObjectName("output_edit")
@@ -982,7 +993,11 @@ class MainWindow(QMainWindow):
             )  # a broken workflow is reported before the run
             options["comfyui"] = {"workflow": workflow}
         rs = RunSettings(
-            provider=provider, model=model, concurrency=concurrency, provider_options=options
+            provider=provider,
+            model=model,
+            concurrency=concurrency,
+            provider_options=options,
+            budget_usd=self.budget_spin.value() or None,
         )
         prepared = prepare_batch(
             self.store,
@@ -1127,6 +1142,10 @@ class MainWindow(QMainWindow):
                     ("Show failed", lambda: self.job_filter.setCurrentIndex(2)),
                     ("Retry all failed", self.retry_all_failed),
                 ],
+            )
+        elif ev.reason:
+            self.banner.show_message(
+                msg, "warning", [("Resume", lambda: self.resume_batch(ev.batch_id))]
             )
         self.statusBar().showMessage(msg, 15_000)
         self.lane_label.setText("")

@@ -302,3 +302,37 @@ def test_edit_rows_from_a_reference_column(
     assert [j.status for j in jobs] == ["completed"] * 3
     with Image.open(tmp_path / "out" / "MUG-1.png") as im:
         assert im.size == (1024, 1024)
+
+
+def test_budget_cap_is_said_in_the_window(
+    qtbot: Any,
+    window: Any,
+    qloop: asyncio.AbstractEventLoop,
+    data_dir: Path,
+    tmp_path: Path,
+    fake_openai: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
+    window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
+    window.prompt_edit.setPlainText("Photo of {Title}")
+    window.filename_edit.setText("{Variant SKU}")
+    window.provider_combo.setCurrentIndex(window.provider_combo.findData("openai"))
+    window.quality_combo.setCurrentText("low")
+    window.budget_spin.setValue(0.10)  # 11 images at $0.009
+    window.output_edit.setText(str(tmp_path / "capped"))
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    window.start_batch()
+
+    async def finished() -> None:
+        await wait_until(lambda: bool(done), 30, "capped batch")
+
+    qloop.run_until_complete(finished())
+    assert window.jobs_model.counts() == {"completed": 11, "pending": 27}
+    assert "Budget cap of $0.10 reached" in window.statusBar().currentMessage()
+    assert (
+        "Budget cap" in window.banner.label.text() and window.banner.buttons[0].text() == "Resume"
+    )
+    assert len(fake_openai.requests()) == 11
