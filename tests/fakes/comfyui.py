@@ -10,8 +10,10 @@ websocket, then fills ``/history``. Behaviours at ``/prompt``: ``ok``, ``node_er
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import select
 import threading
 import time
 import uuid
@@ -241,8 +243,16 @@ class ComfyUIDialect(Dialect):
             )
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
+                readable, _, _ = select.select([handler.connection], [], [], 0.05)
+                if readable:  # the client closed (a close frame, or the socket)
+                    head = handler.connection.recv(2)
+                    if not head or head[0] & 0x0F == 0x8:
+                        with contextlib.suppress(OSError):
+                            handler.wfile.write(b"\x88\x00")
+                            handler.wfile.flush()
+                        break
                 try:
-                    msg = q.get(timeout=0.2)
+                    msg = q.get(timeout=0.05)
                 except queue.Empty:
                     continue
                 if msg is None:
