@@ -34,7 +34,7 @@ from tests.fakes.stability import StabilityDialect
 from tests.reliability.record import record
 
 WORKFLOW = Path(__file__).resolve().parent.parent / "data" / "comfy-sdxl-api.json"
-T, N, S, R, C, Q, I, A, P = (
+T, N, S, R, C, Q, INV, A, P = (
     ErrorClass.TIMEOUT,
     ErrorClass.NETWORK,
     ErrorClass.SERVER_ERROR,
@@ -77,10 +77,10 @@ MATRIX: dict[str, tuple[type[Any], str, str, dict[str, ErrorClass]]] = {
             "blocked": C,
             "image_safety": C,
             "no_image": S,
-            "invalid": I,
+            "invalid": INV,
             "auth": A,
             "403": A,
-            "404": I,
+            "404": INV,
             "500": S,
             "503": S,
             "bad_base64": S,
@@ -95,9 +95,9 @@ MATRIX: dict[str, tuple[type[Any], str, str, dict[str, ErrorClass]]] = {
             **COMMON,
             "filtered": C,
             "content_policy": C,
-            "invalid": I,
-            "422": I,
-            "413": I,
+            "invalid": INV,
+            "422": INV,
+            "413": INV,
             "auth": A,
             "payment": P,
             "500": S,
@@ -112,7 +112,7 @@ MATRIX: dict[str, tuple[type[Any], str, str, dict[str, ErrorClass]]] = {
             **COMMON,
             "nsfw": C,
             "content_policy": C,
-            "invalid": I,
+            "invalid": INV,
             "auth": A,
             "429": R,
             "500": S,
@@ -128,7 +128,7 @@ MATRIX: dict[str, tuple[type[Any], str, str, dict[str, ErrorClass]]] = {
             **COMMON,
             "sensitive": C,
             "failed": S,
-            "invalid": I,
+            "invalid": INV,
             "auth": A,
             "payment": P,
             "429": R,
@@ -146,7 +146,7 @@ MATRIX: dict[str, tuple[type[Any], str, str, dict[str, ErrorClass]]] = {
             "content_moderated": C,
             "error": S,
             "not_found": S,
-            "invalid": I,
+            "invalid": INV,
             "auth": A,
             "payment": P,
             "429": R,
@@ -158,13 +158,13 @@ MATRIX: dict[str, tuple[type[Any], str, str, dict[str, ErrorClass]]] = {
         A1111Dialect,
         "",
         "current",
-        {**COMMON, "oom": S, "invalid": I, "no_api": I, "auth": A},
+        {**COMMON, "oom": S, "invalid": INV, "no_api": INV, "auth": A},
     ),
     "comfyui": (
         ComfyUIDialect,
         "",
         "workflow",
-        {"drop": N, "malformed": S, "oversized": S, "node_error": I, "exec_error": S},
+        {"drop": N, "malformed": S, "oversized": S, "node_error": INV, "exec_error": S},
     ),
 }
 CELLS = [(p, b, c) for p, (_, _, _, faults) in MATRIX.items() for b, c in faults.items()]
