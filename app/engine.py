@@ -336,6 +336,7 @@ class Engine:
             try:
                 async with asyncio.timeout(timeout_s):
                     await self._drain(run)
+                    await self._wait_for_others(run)
             except TimeoutError:
                 run.stop_reason = f"The batch timeout of {timeout_s:g} s was reached; unfinished jobs were cancelled."
             except asyncio.CancelledError:
@@ -457,6 +458,15 @@ class Engine:
             jid = lane.queue.popleft()
             if self.store.claim_job(jid):
                 await self._process(run, lane, self.store.job(jid))
+
+    async def _wait_for_others(self, run: _Run) -> None:
+        """Another Atelier process on the same store may still be working on jobs of this batch
+        (two windows, or a window and a command line): wait for them, so the report is whole.
+        The claim in the store already makes sure no job runs twice."""
+        while run.halt_reason is None and self.store.others_working(run.batch_id):
+            await asyncio.sleep(0.3)
+            if self.store.pending_job_ids(run.batch_id):  # they released some: take our share
+                await self._drain(run)
 
     def _halt(self, run: _Run, reason: str) -> None:
         """Start no more jobs in this run (a budget cap, a broken output folder); jobs not

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,18 +82,23 @@ def prepare_batch(
         reset = store.reset_for_retry(failed)
         return Prepared(existing, True, len(reset))
     est = estimate(plan, prices, rs.provider, rs.model)
-    batch_id = store.create_batch(
-        name=name,
-        fingerprint=fp,
-        output_dir=out,
-        provider=rs.provider,
-        model=rs.model,
-        source=source,
-        settings=rs.model_dump(mode="json"),
-        specs=plan.specs,
-        estimated_cost=est.total_usd,
-        warnings=plan.warnings + plan.skipped,
-    )
+    try:
+        batch_id = store.create_batch(
+            name=name,
+            fingerprint=fp,
+            output_dir=out,
+            provider=rs.provider,
+            model=rs.model,
+            source=source,
+            settings=rs.model_dump(mode="json"),
+            specs=plan.specs,
+            estimated_cost=est.total_usd,
+            warnings=plan.warnings + plan.skipped,
+        )
+    except sqlite3.IntegrityError:  # another Atelier process stored the same batch a moment ago
+        existing = store.find_batch(fp)
+        assert existing is not None
+        return Prepared(existing, True, 0)
     return Prepared(batch_id, False, 0)
 
 

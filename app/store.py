@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS batches (
     warnings_json TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS batches_fingerprint ON batches(fingerprint);
+CREATE UNIQUE INDEX IF NOT EXISTS batches_fingerprint_unique ON batches(fingerprint);
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY,
     batch_id INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
@@ -325,6 +326,19 @@ class Store:
                 )
             else:
                 db.execute("UPDATE batches SET status=? WHERE id=?", (status, batch_id))
+
+    def others_working(self, batch_id: int) -> int:
+        """Jobs of the batch another live process is working on right now."""
+        rows = self._q(
+            "SELECT owner_pid, owner_host FROM jobs WHERE batch_id=? AND status IN ('running','waiting')",
+            (batch_id,),
+        )
+        return sum(
+            1
+            for r in rows
+            if (r["owner_pid"], r["owner_host"]) != (self.pid, self.host)
+            and _pid_alive(r["owner_pid"], r["owner_host"])
+        )
 
     def interrupted_batches(self) -> list[BatchRow]:
         """Batches left ``running``/``paused`` by a process that is gone, with work left."""
