@@ -39,8 +39,10 @@ from app.events import (
     JobProgress,
     LaneWaiting,
 )
+from app.export import write_results_csv
 from app.models import BatchReport, JobResult, JobSpec, RetryPolicy, RunSettings, parse_size
 from app.outputs import (
+    REPORT_CSV_NAME,
     REPORT_NAME,
     atomic_write,
     clean_temp_files,
@@ -385,6 +387,7 @@ class Engine:
                 run.out_dir / REPORT_NAME,
                 report.model_dump_json(indent=2).encode("utf-8"),
             )
+            await asyncio.to_thread(write_results_csv, report, run.out_dir / REPORT_CSV_NAME)
         except OutputError as e:
             report.warnings.append(f"report not written: {e}")
         log.info(

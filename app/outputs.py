@@ -31,6 +31,7 @@ from app.errors import ErrorClass, OutputError, ProviderError
 Image.MAX_IMAGE_PIXELS = 64_000_000  # 8K square; above this a response is refused, not decoded
 TMP_SUFFIX = ".atelier-tmp"
 REPORT_NAME = "atelier-report.json"
+REPORT_CSV_NAME = "atelier-report.csv"
 THUMB_SIZE = 256
 _PIL_FORMAT = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 

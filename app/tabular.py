@@ -34,6 +34,8 @@ CANDIDATE_ENCODINGS: tuple[str, ...] = (
     "latin_1",
 )
 DELIMITERS = ",;\t"
+# Shopify's Body (HTML) cells exceed the csv module's 128 KB default field limit.
+csv.field_size_limit(2**31 - 1)
 
 
 @dataclass

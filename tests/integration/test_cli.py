@@ -127,7 +127,9 @@ def test_shared_batch_configs_run(tmp_path: Path, data_dir: Path, name: str) -> 
     assert code == 0
     report = json.loads(out)
     assert report["succeeded"] == len(cfg["jobs"])
-    files = sorted(p for p in (tmp_path / "o").iterdir() if p.suffix != ".json")
+    files = sorted(
+        p for p in (tmp_path / "o").iterdir() if not p.name.startswith("atelier-report.")
+    )
     assert len(files) == sum(j.get("sample_count", 1) for j in cfg["jobs"])
     for job, res in zip(cfg["jobs"], report["results"], strict=True):
         assert len(res["output_paths"]) == job.get("sample_count", 1)

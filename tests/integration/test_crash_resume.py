@@ -93,7 +93,7 @@ def test_sigkill_mid_batch_then_resume(
     assert report["succeeded"] == JOBS and report["total"] == JOBS
 
     # every image exists exactly once, is a valid PNG of the requested size, no temp files
-    files = sorted(p.name for p in out.iterdir() if p.name != "atelier-report.json")
+    files = sorted(p.name for p in out.iterdir() if not p.name.startswith("atelier-report."))
     assert files == [f"p{i:02d}.png" for i in range(JOBS)]
     for name in files:
         with Image.open(out / name) as im:
