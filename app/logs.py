@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import threading
+from pathlib import Path
+from types import TracebackType
 
 from app import paths
 
@@ -72,3 +74,41 @@ def setup_logging(level: int = logging.INFO) -> logging.Handler:
     root.addHandler(handler)
     root.setLevel(min(root.level, level))
     return handler
+
+
+def write_crash_report(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> Path | None:
+    """Write an unhandled exception to ``ATELIER_HOME/crash/crash-<time>.txt``, every known key
+    redacted; returns the file (``None`` when even that fails)."""
+    import datetime as dt
+    import traceback
+
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    try:
+        folder = paths.home() / "crash"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path = folder / f"crash-{stamp}.txt"
+        path.write_text(redact(text), encoding="utf-8")
+    except OSError:
+        return None
+    logging.getLogger("atelier").error("unhandled error, report written to %s", path)
+    return path
+
+
+def install_crash_handler() -> None:
+    """Route unhandled exceptions (main thread and others) to ``write_crash_report``."""
+    import sys
+    import threading
+
+    previous = sys.excepthook
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        write_crash_report(exc_type, exc, tb)
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
+    threading.excepthook = lambda a: write_crash_report(
+        a.exc_type, a.exc_value or a.exc_type(), a.exc_traceback
+    )

@@ -15,6 +15,8 @@ export ATELIER_REQUIRE_KEYRING=1
 export ATELIER_REQUIRE_MOUNT=1
 exec dbus-run-session -- bash -c '
   set -euo pipefail
+  # A fresh keyring every run: an old login keyring with another password would prompt.
+  export XDG_DATA_HOME="$(mktemp -d)"
   eval "$(printf "atelier-ci\n" | gnome-keyring-daemon --unlock --components=secrets)"
   export GNOME_KEYRING_CONTROL
   .venv/bin/python -m pytest -p no:cacheprovider "$@"

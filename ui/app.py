@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from PySide6.QtWidgets import QApplication
 
 from app import paths
-from app.logs import setup_logging
+from app.logs import install_crash_handler, setup_logging
 from app.service import load_prices, open_engine
 from app.settings import Settings
 from app.store import Store
@@ -36,6 +36,7 @@ def main(argv: Sequence[str] = ()) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     setup_logging()
+    install_crash_handler()
     window, store = build_window()
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
