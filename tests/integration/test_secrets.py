@@ -89,6 +89,17 @@ def test_full_cli_run_leaks_key_nowhere(
                 assert distinctive.encode() not in p.read_bytes(), p
                 scanned += 1
     assert scanned >= 7  # store (+WAL), settings-free home, 5 images, thumbnails, report
+    from tests.reliability.record import record
+
+    record(
+        "key leak scan after a command-line run (keyring, one 401 on the way)",
+        runs=1,
+        jobs=5,
+        files_scanned=scanned,
+        keys_leaked=0,
+        images_lost=0,
+        paid_twice=0,
+    )
 
 
 def test_no_backend_is_said_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
