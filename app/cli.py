@@ -315,7 +315,8 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         if prepared.resumed and args.format == "text":
             print(f"resuming batch {prepared.batch_id} (finished images are kept)", file=err)
-        engine = open_engine(store, Settings.load())
+        # Headless runs make no thumbnails: the gallery makes (and caches) them when it shows a batch.
+        engine = open_engine(store, Settings.load(), thumbnails=False)
         progress = _Progress(len(plan.specs), sys.stderr if args.format == "json" else out)
         engine.events.subscribe(progress)
         loop = asyncio.get_running_loop()

@@ -102,13 +102,15 @@ def prepare_batch(
     return Prepared(batch_id, False, 0)
 
 
-def open_engine(store: Store, settings: Settings, events: EventBus | None = None) -> Engine:
-    """An engine with the user's keys, endpoints, prices and thumbnail cache."""
+def open_engine(
+    store: Store, settings: Settings, events: EventBus | None = None, thumbnails: bool = True
+) -> Engine:
+    """An engine with the user's keys, endpoints, prices, spool and (unless headless) thumbnail cache."""
     return Engine(
         store,
         make_provider_factory(settings),
         load_prices(),
-        paths.thumbnail_dir(),
+        paths.thumbnail_dir() if thumbnails else None,
         events,
         spool_root=paths.home() / "spool",
     )
