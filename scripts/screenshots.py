@@ -94,10 +94,10 @@ def main() -> None:
             and sum(1 for j in win.jobs_model.jobs if j.status == "completed") < 14
         ):
             await asyncio.sleep(0.02)
-        win.engine.pause(win.batch_id)
+        win.toggle_pause()
         await settle(0.5)
         shot("3-progress-running.png")
-        win.engine.resume(win.batch_id)
+        win.toggle_pause()
         while not done:
             await asyncio.sleep(0.05)
         await settle(0.3)

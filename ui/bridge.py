@@ -1,19 +1,20 @@
 """The one QObject between the engine's event stream and the views.
 
-Engine events arrive on the GUI thread (qasync) at any rate; they are only queued here and
-flushed every 100 ms as a few coalesced signals, so 10,000 updates a second cost the window
-a handful of repaints.
+Engine events arrive on the engine's thread at any rate; ``__call__`` only appends them to a
+locked queue. Every 100 ms the GUI thread drains it and emits a few coalesced signals, so
+10,000 updates a second cost the window a handful of repaints and never a lock held by Qt.
 
 Signals:
-    jobs_changed(dict): job id → changed fields (status, attempts, cost, …), coalesced.
-    images_saved(list): ``ImageSaved`` events since the last flush.
-    batch_finished(object): the ``BatchFinished`` event.
-    state_changed(int, str): batch id, running/paused/cancelling.
+    jobs_changed(object): job id → changed fields (status, attempts, cost, progress…), coalesced.
+    images_saved(object): the ``ImageSaved`` events since the last flush.
+    batch_started(object), batch_finished(object): those events, in order after the job updates.
+    state_changed(int, str): batch id, running/paused/cancelling/halted.
     lane_waiting(str, float): provider, seconds held after a 429.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -25,6 +26,7 @@ from app.events import (
     Event,
     ImageSaved,
     JobChanged,
+    JobProgress,
     LaneWaiting,
 )
 
@@ -39,43 +41,59 @@ class EngineBridge(QObject):
 
     def __init__(self, parent: QObject | None = None, interval_ms: int = 100) -> None:
         super().__init__(parent)
-        self._jobs: dict[int, dict[str, Any]] = {}
-        self._images: list[ImageSaved] = []
+        self._lock = threading.Lock()
+        self._queue: list[Event] = []
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.flush)
         self._timer.start()
 
     def __call__(self, ev: Event) -> None:
-        """EventBus subscriber: queue, never touch widgets here."""
-        if isinstance(ev, JobChanged):
-            self._jobs.setdefault(ev.job_id, {}).update(
-                status=ev.status,
-                attempts=ev.attempts,
-                error=ev.error,
-                error_type=ev.error_type,
-                cost=ev.cost,
-                retry_in_s=ev.retry_in_s,
-                **({"duration_ms": ev.duration_ms} if ev.duration_ms is not None else {}),
-            )
-        elif isinstance(ev, ImageSaved):
-            self._images.append(ev)
-        elif isinstance(ev, BatchFinished):
-            self.flush()
-            self.batch_finished.emit(ev)
-        elif isinstance(ev, BatchStarted):
-            self.flush()
-            self.batch_started.emit(ev)
-        elif isinstance(ev, BatchStateChanged):
-            self.state_changed.emit(ev.batch_id, ev.state)
-        elif isinstance(ev, LaneWaiting):
-            self.lane_waiting.emit(ev.provider, ev.seconds)
+        """EventBus subscriber, called on the engine's thread: queue only."""
+        with self._lock:
+            self._queue.append(ev)
 
     def flush(self) -> None:
-        """Emit what was queued since the last flush."""
-        if self._jobs:
-            jobs, self._jobs = self._jobs, {}
-            self.jobs_changed.emit(jobs)
-        if self._images:
-            images, self._images = self._images, []
-            self.images_saved.emit(images)
+        """Drain the queue on the GUI thread and emit what it held, in order."""
+        with self._lock:
+            events, self._queue = self._queue, []
+        jobs: dict[int, dict[str, Any]] = {}
+        images: list[ImageSaved] = []
+
+        def emit_pending() -> None:
+            if jobs:
+                self.jobs_changed.emit(dict(jobs))
+                jobs.clear()
+            if images:
+                self.images_saved.emit(list(images))
+                images.clear()
+
+        for ev in events:
+            if isinstance(ev, JobChanged):
+                fields = jobs.setdefault(ev.job_id, {})
+                fields.update(
+                    status=ev.status,
+                    attempts=ev.attempts,
+                    error=ev.error,
+                    error_type=ev.error_type,
+                    cost=ev.cost,
+                    retry_in_s=ev.retry_in_s,
+                    progress=None,
+                )
+                if ev.duration_ms is not None:
+                    fields["duration_ms"] = ev.duration_ms
+            elif isinstance(ev, JobProgress):
+                jobs.setdefault(ev.job_id, {})["progress"] = ev.fraction
+            elif isinstance(ev, ImageSaved):
+                images.append(ev)
+            elif isinstance(ev, BatchStarted):
+                emit_pending()
+                self.batch_started.emit(ev)
+            elif isinstance(ev, BatchFinished):
+                emit_pending()
+                self.batch_finished.emit(ev)
+            elif isinstance(ev, BatchStateChanged):
+                self.state_changed.emit(ev.batch_id, ev.state)
+            elif isinstance(ev, LaneWaiting):
+                self.lane_waiting.emit(ev.provider, ev.seconds)
+        emit_pending()

@@ -57,6 +57,7 @@ from app.models import JobDefaults, RunSettings
 from app.pricing import PriceTable
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
+from app.runner import EngineThread
 from app.secrets import keyring_status
 from app.service import default_provider, prepare_batch
 from app.settings import Settings
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
     """
 
     batch_done = Signal(int)
+    run_failed = Signal(str)
 
     def __init__(
         self, store: Store, engine: Engine, settings: Settings, prices: PriceTable
@@ -156,6 +158,10 @@ class MainWindow(QMainWindow):
 
         self.bridge = EngineBridge(self)
         engine.events.subscribe(self.bridge)
+        self.host = EngineThread(engine)
+        self.run_failed.connect(
+            lambda text: self.report_error(f"The batch stopped unexpectedly: {text}")
+        )
         self.thumbs = ThumbnailLoader(self)
 
         self._build_actions()
@@ -559,6 +565,10 @@ class MainWindow(QMainWindow):
         )
         bar.addWidget(self.gallery_filter)
         bar.addStretch(1)
+        browse = QPushButton("Open folder…")
+        browse.setToolTip("Browse the images of any folder")
+        browse.clicked.connect(self._browse_folder)
+        bar.addWidget(browse)
         folder = QPushButton("Show in folder")
         folder.clicked.connect(self._show_output_folder)
         bar.addWidget(folder)
@@ -949,7 +959,7 @@ class MainWindow(QMainWindow):
     def start_batch(self) -> None:
         """Plan, check, store and start the batch in the editor. Planning and storing run in a
         worker thread (seconds for 100,000 rows); errors reach the error funnel."""
-        if self._starting or (self.batch_id is not None and self.engine.is_running(self.batch_id)):
+        if self._starting or (self.batch_id is not None and self.host.is_running(self.batch_id)):
             self.report_error("A batch is already running: pause or cancel it first.", "warning")
             return
         args = self._plan_args()
@@ -1040,10 +1050,15 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(2)
         self.lane_label.setText("")
 
-        async def go() -> None:
-            await self.engine.run(batch_id)
-
-        self.spawn(go())
+        fut = self.host.run_batch(batch_id)
+        # Called on the engine thread: a signal carries a crash of the run back to the GUI thread.
+        fut.add_done_callback(
+            lambda f: (
+                self.run_failed.emit(repr(f.exception()))
+                if not f.cancelled() and f.exception() is not None
+                else None
+            )
+        )
         QTimer.singleShot(0, self._update_actions)
 
     def resume_batch(self, batch_id: int) -> None:
@@ -1054,25 +1069,25 @@ class MainWindow(QMainWindow):
         """Show a stored batch in the progress table and the gallery."""
         self.batch_id = batch_id
         b = self.store.batch(batch_id)
-        jobs = self.store.jobs(batch_id)
-        self.jobs_model.set_jobs([JobView.from_row(j) for j in jobs])
+        jobs = self.store.job_summaries(batch_id)
+        self.jobs_model.set_jobs([JobView.from_summary(j) for j in jobs])
         self.gallery_model.set_tiles(GalleryModel.tiles_for(jobs, self.store.images(batch_id)))
         self.setWindowTitle(f"Atelier — batch #{b.id} {b.name}")
         self._refresh_counts()
         self._update_actions()
 
     def toggle_pause(self) -> None:
-        if self.batch_id is None or not self.engine.is_running(self.batch_id):
+        if self.batch_id is None or not self.host.is_running(self.batch_id):
             return
         if self.store.batch(self.batch_id).status == "paused":
-            self.engine.resume(self.batch_id)
+            self.host.call(self.engine.resume, self.batch_id)
         else:
-            self.engine.pause(self.batch_id)
+            self.host.call(self.engine.pause, self.batch_id)
         self._update_actions()
 
     def cancel_batch(self) -> None:
         if self.batch_id is not None:
-            self.engine.cancel(self.batch_id)
+            self.host.call(self.engine.cancel, self.batch_id)
 
     def selected_job_ids(self) -> list[int]:
         rows = {
@@ -1098,10 +1113,10 @@ class MainWindow(QMainWindow):
         if self.batch_id is None or not job_ids:
             self.statusBar().showMessage("Nothing to retry: select failed or cancelled jobs.", 5000)
             return
-        reset = self.engine.retry(self.batch_id, job_ids)
-        self.bridge.flush()
+        reset = self.store.reset_for_retry(job_ids)
+        self.host.call(self.engine.requeue, self.batch_id, reset)
         self.statusBar().showMessage(f"Retrying {len(reset)} job(s).", 5000)
-        if reset and not self.engine.is_running(self.batch_id):
+        if reset and not self.host.is_running(self.batch_id):
             self._run(self.batch_id)
 
     def _on_jobs_changed(self, changes: dict[int, dict[str, Any]]) -> None:
@@ -1113,7 +1128,7 @@ class MainWindow(QMainWindow):
         self._refresh_counts()
 
     def _on_images_saved(self, images: list[ImageSaved]) -> None:
-        prompts = {j.id: j.prompt for j in self.jobs_model.jobs}
+        prompts = self.jobs_model.prompt_of
         for ev in images:
             if ev.batch_id == self.batch_id:
                 self.gallery_model.add_image(
@@ -1122,7 +1137,7 @@ class MainWindow(QMainWindow):
                     Path(ev.path),
                     Path(ev.thumb) if ev.thumb else None,
                     ev.sample_index,
-                    prompts.get(ev.job_id, ""),
+                    prompts(ev.job_id, ""),
                 )
 
     def _on_batch_finished(self, ev: BatchFinished) -> None:
@@ -1169,14 +1184,14 @@ class MainWindow(QMainWindow):
         if c.get("cancelled"):
             parts.append(f"{c['cancelled']} cancelled")
         parts.append("spent unknown" if spend is None else f"spent ${spend:.3f}")
-        if self.batch_id is not None and self.engine.is_running(self.batch_id):
+        if self.batch_id is not None and self.host.is_running(self.batch_id):
             state = self.store.batch(self.batch_id).status
             if state in ("paused", "cancelling"):
                 parts.insert(0, state.capitalize())
         self.counts_label.setText(" · ".join(parts))
 
     def _update_actions(self) -> None:
-        running = self.batch_id is not None and self.engine.is_running(self.batch_id)
+        running = self.batch_id is not None and self.host.is_running(self.batch_id)
         paused = (
             running
             and self.batch_id is not None
@@ -1229,6 +1244,17 @@ class MainWindow(QMainWindow):
         menu.addAction("Retry selected", self.retry_selected)
         menu.exec(self.gallery_view.viewport().mapToGlobal(pos))
 
+    def _browse_folder(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Browse a folder of images", str(Path.home()))
+        if d:
+            self.show_folder(Path(d))
+
+    def show_folder(self, folder: Path) -> None:
+        """Show every image under ``folder`` in the gallery."""
+        self.gallery_model.set_tiles(GalleryModel.tiles_for_folder(folder))
+        self.tabs.setCurrentIndex(3)
+        self.statusBar().showMessage(f"{self.gallery_model.rowCount():,} images in {folder}", 5000)
+
     def _show_output_folder(self) -> None:
         if self.batch_id is not None:
             show_in_folder(self.store.batch(self.batch_id).output_dir)
@@ -1248,8 +1274,10 @@ class MainWindow(QMainWindow):
 
     def _resume_history_selection(self) -> None:
         bid = self._history_selection()
-        if bid is not None and not self.engine.is_running(bid):
-            self.engine.retry(bid, [j.id for j in self.store.jobs(bid) if j.status == "cancelled"])
+        if bid is not None and not self.host.is_running(bid):
+            self.store.reset_for_retry(
+                [j.id for j in self.store.job_summaries(bid) if j.status == "cancelled"]
+            )
             self.resume_batch(bid)
 
     def open_settings(self) -> SettingsDialog:
@@ -1265,6 +1293,7 @@ class MainWindow(QMainWindow):
             t.cancel()
         self.thumbs.pool.clear()
         self.thumbs.pool.waitForDone(3000)
+        self.host.stop()  # running batches stop resumable: offered again at the next start
         if self.bridge in self.engine.events.subscribers:
             self.engine.events.subscribers.remove(self.bridge)
         super().closeEvent(event)

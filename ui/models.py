@@ -6,6 +6,7 @@ state only and get their data from ``app`` (tables, store rows, engine events).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
-from app.store import BatchRow, ImageRow, JobRow
+from app.store import BatchRow, ImageRow, JobSummary
 from app.tabular import Table
 from ui.icons import STATUS_LABELS, placeholder_pixmap, status_icon
 
@@ -84,14 +85,15 @@ class JobView:
     error: str | None = None
     error_type: str | None = None
     retry_in_s: float | None = None
+    progress: float | None = None
 
     @classmethod
-    def from_row(cls, j: JobRow) -> JobView:
+    def from_summary(cls, j: JobSummary) -> JobView:
         return cls(
             j.id,
             j.seq,
-            j.spec.prompt,
-            j.spec.output_path,
+            j.prompt,
+            j.output_path,
             j.status,
             j.attempts,
             j.duration_ms,
@@ -132,6 +134,10 @@ class JobsModel(QAbstractTableModel):
             self.dataChanged.emit(
                 self.index(min(rows), 0), self.index(max(rows), len(self.COLUMNS) - 1)
             )
+
+    def prompt_of(self, job_id: int, default: str = "") -> str:
+        r = self._row_of.get(job_id)
+        return default if r is None else self.jobs[r].prompt
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -184,6 +190,8 @@ class JobsModel(QAbstractTableModel):
                 label = STATUS_LABELS.get(j.status, j.status)
                 if j.status == "waiting" and j.retry_in_s is not None:
                     label += f" ({j.retry_in_s:.1f} s)"
+                elif j.status == "running" and j.progress is not None:
+                    label += f" {j.progress:.0%}"
                 return label
             if c == 4:
                 return str(j.attempts)
@@ -253,24 +261,44 @@ class Tile:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
 class GalleryModel(QAbstractListModel):
     """Gallery tiles. Thumbnails arrive asynchronously via ``set_thumbnail``; until then a
-    placeholder is shown and ``thumbnail_needed`` asks the loader (once per path)."""
+    placeholder is shown and ``request_thumbnail`` asks the loader (once per path while cached).
 
-    def __init__(self, request_thumbnail: Any, parent: Any = None) -> None:
+    Pixmaps are kept for the ``cache_size`` most recent thumbnails only: 10,000 of them at
+    256 px would be 2.6 GB. An evicted one is asked for again when its tile shows again.
+    """
+
+    def __init__(self, request_thumbnail: Any, parent: Any = None, cache_size: int = 600) -> None:
         super().__init__(parent)
         self.tiles: list[Tile] = []
-        self._icons: dict[Path, QIcon] = {}
+        self._rows_of_job: dict[int, list[int]] = {}
+        self._rows_of_path: dict[Path, int] = {}
+        self._icons: OrderedDict[Path, QIcon] = OrderedDict()
         self._requested: set[Path] = set()
         self._request = request_thumbnail
+        self.cache_size = cache_size
+        self._placeholders: dict[str, QIcon] = {}
+
+    def _reindex(self) -> None:
+        self._rows_of_job = {}
+        self._rows_of_path = {}
+        for r, t in enumerate(self.tiles):
+            self._rows_of_job.setdefault(t.job_id, []).append(r)
+            if t.path is not None:
+                self._rows_of_path[t.path] = r
 
     def set_tiles(self, tiles: list[Tile]) -> None:
         self.beginResetModel()
         self.tiles = tiles
+        self._reindex()
         self.endResetModel()
 
     @staticmethod
-    def tiles_for(jobs: list[JobRow], images: list[ImageRow]) -> list[Tile]:
+    def tiles_for(jobs: list[JobSummary], images: list[ImageRow]) -> list[Tile]:
         """Images in job order; jobs without images as status placeholders."""
         by_job: dict[int, list[ImageRow]] = {}
         for im in images:
@@ -278,7 +306,6 @@ class GalleryModel(QAbstractListModel):
         tiles: list[Tile] = []
         for j in jobs:
             ims = by_job.get(j.id, [])
-            name = Path(j.spec.output_path).name
             if ims:
                 for im in ims:
                     tiles.append(
@@ -289,59 +316,78 @@ class GalleryModel(QAbstractListModel):
                             im.path,
                             im.thumb,
                             im.sample_index,
-                            f"{j.spec.prompt}\n{im.path}",
+                            f"{j.prompt}\n{im.path}",
                         )
                     )
             else:
-                tip = j.spec.prompt + (f"\n{j.error_type}: {j.error}" if j.error else "")
-                tiles.append(Tile(j.id, j.status, name, tooltip=tip))
+                tip = j.prompt + (f"\n{j.error_type}: {j.error}" if j.error else "")
+                tiles.append(Tile(j.id, j.status, Path(j.output_path).name, tooltip=tip))
         return tiles
+
+    @staticmethod
+    def tiles_for_folder(folder: Path) -> list[Tile]:
+        """Every image under ``folder`` (sorted by name), for browsing any output folder."""
+        paths = sorted(
+            p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+        )
+        return [Tile(-1 - i, "completed", p.name, p, None, 0, str(p)) for i, p in enumerate(paths)]
 
     def add_image(
         self, job_id: int, status: str, path: Path, thumb: Path | None, sample: int, prompt: str
     ) -> None:
         """Replace the job's placeholder by the image, or append a further sample."""
-        for r, t in enumerate(self.tiles):
-            if t.job_id == job_id and (t.path is None or t.path == path):
+        rows = self._rows_of_job.get(job_id, [])
+        for r in rows:
+            t = self.tiles[r]
+            if t.path is None or t.path == path:
                 self.tiles[r] = Tile(
                     job_id, status, path.name, path, thumb, sample, f"{prompt}\n{path}"
                 )
+                self._rows_of_path[path] = r
                 self.dataChanged.emit(self.index(r), self.index(r))
                 return
-        last = max(
-            (r for r, t in enumerate(self.tiles) if t.job_id == job_id), default=len(self.tiles) - 1
-        )
+        last = rows[-1] if rows else len(self.tiles) - 1
         self.beginInsertRows(QModelIndex(), last + 1, last + 1)
         self.tiles.insert(
             last + 1, Tile(job_id, status, path.name, path, thumb, sample, f"{prompt}\n{path}")
         )
+        self._reindex()
         self.endInsertRows()
 
     def update_status(self, changes: dict[int, str], errors: dict[int, str]) -> None:
         rows = []
-        for r, t in enumerate(self.tiles):
-            if t.job_id in changes:
-                t.status = changes[t.job_id]
-                if t.path is None and t.job_id in errors:
-                    t.tooltip = t.tooltip.split("\n")[0] + "\n" + errors[t.job_id]
+        for job_id, status in changes.items():
+            for r in self._rows_of_job.get(job_id, []):
+                t = self.tiles[r]
+                t.status = status
+                if t.path is None and job_id in errors:
+                    t.tooltip = t.tooltip.split("\n")[0] + "\n" + errors[job_id]
                 rows.append(r)
         if rows:
             self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
 
     def set_thumbnail(self, path: Path, pixmap: QPixmap) -> None:
         self._icons[path] = QIcon(pixmap)
-        for r, t in enumerate(self.tiles):
-            if t.path == path:
-                self.dataChanged.emit(
-                    self.index(r), self.index(r), [Qt.ItemDataRole.DecorationRole]
-                )
+        self._icons.move_to_end(path)
+        while len(self._icons) > self.cache_size:
+            old, _ = self._icons.popitem(last=False)
+            self._requested.discard(old)
+        r = self._rows_of_path.get(path)
+        if r is not None:
+            self.dataChanged.emit(self.index(r), self.index(r), [Qt.ItemDataRole.DecorationRole])
 
     def loaded_count(self) -> int:
-        return sum(1 for t in self.tiles if t.path is not None and t.path in self._icons)
+        return sum(1 for p in self._icons if p in self._rows_of_path)
 
     def is_loaded(self, row: int) -> bool:
         t = self.tiles[row]
         return t.path is not None and t.path in self._icons
+
+    def _placeholder(self, status: str) -> QIcon:
+        icon = self._placeholders.get(status)
+        if icon is None:
+            icon = self._placeholders[status] = QIcon(placeholder_pixmap(status))
+        return icon
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.tiles)
@@ -360,10 +406,8 @@ class GalleryModel(QAbstractListModel):
                 if t.path not in self._requested:
                     self._requested.add(t.path)
                     self._request(t.path, t.thumb)
-                return QIcon(
-                    placeholder_pixmap("running" if t.status != "completed" else "pending")
-                )
-            return QIcon(placeholder_pixmap(t.status))
+                return self._placeholder("running" if t.status != "completed" else "pending")
+            return self._placeholder(t.status)
         if role == Qt.ItemDataRole.ToolTipRole:
             return t.tooltip
         if role == StatusRole:
