@@ -89,10 +89,7 @@ def main() -> None:
         win.batch_done.connect(done.append)
         win.concurrency_spin.setValue(3)
         win.start_batch()
-        while (
-            len(win.gallery_model.tiles)
-            and sum(1 for j in win.jobs_model.jobs if j.status == "completed") < 14
-        ):
+        while sum(1 for j in win.jobs_model.jobs if j.status == "completed") < 14:
             await asyncio.sleep(0.02)
         win.toggle_pause()
         await settle(0.5)

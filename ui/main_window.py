@@ -1050,6 +1050,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(2)
         self.lane_label.setText("")
 
+        self.statusBar().showMessage(f"Batch #{batch_id} running.", 5000)
         fut = self.host.run_batch(batch_id)
         # Called on the engine thread: a signal carries a crash of the run back to the GUI thread.
         fut.add_done_callback(
