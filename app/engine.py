@@ -151,14 +151,15 @@ class Lane:
     async def slot(self, images: int) -> AsyncIterator[None]:
         """Hold one request's place: lane open, a concurrency slot, and the request and image
         pacing (and a published window limit) allow it."""
-        await self.wait()
         await self.gate.acquire()
         try:
+            # Wait out a 429 hold *before* taking a pacing slot: slots taken during a hold
+            # would all be released at once when it ends, as a burst.
+            await self.wait()
             await self.requests.acquire(1)
             await self.images.acquire(images)
             if self._window is not None:
                 await self._window.acquire()
-            await self.wait()  # a 429 may have arrived while we queued
             yield
         finally:
             await self.gate.release()
@@ -172,8 +173,14 @@ class Lane:
         if info.limit_images:
             learned = float(info.limit_images)
             self.images.set_rate(min(learned, self._user_ipm) if self._user_ipm else learned)
+        if info.remaining_requests is not None and info.reset_requests_s is not None:
+            self.requests.learn_bucket(info.remaining_requests, info.reset_requests_s)
         if info.remaining_requests == 0 and info.reset_requests_s:
-            self.block(info.reset_requests_s)
+            # Empty bucket: one request's worth of refill, not the time until it is full.
+            per_min = self.requests.per_minute
+            self.block(
+                min(info.reset_requests_s, 60 / per_min) if per_min else info.reset_requests_s
+            )
         per_min = self.requests.per_minute or self.images.per_minute
         self.gate.on_success(latency_s, per_min / 60 if per_min else None)
 

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 class Pacer:
     """Spaces units at ``per_minute`` (``None``: no pacing), allowing bursts of ``burst`` units.
 
-    It runs 2 % under the limit it is given: requests leave here evenly spaced but reach the
+    It runs 1 % under the limit it is given: requests leave here evenly spaced but reach the
     provider with network jitter, and a bucket with little burst would answer the early ones
-    429. 2 % costs 2 % of wall time; one 429 costs a Retry-After.
+    429. 1 % costs 1 % of wall time; one 429 costs a Retry-After.
     """
 
-    MARGIN = 0.98
+    MARGIN = 0.99
 
     def __init__(self, per_minute: float | None = None, burst: int = 1) -> None:
         self.per_minute = per_minute
@@ -39,6 +39,27 @@ class Pacer:
     def set_rate(self, per_minute: float | None) -> None:
         """Change the rate (a learned or user-set limit)."""
         self.per_minute = per_minute
+
+    def learn_bucket(self, remaining: int, reset_s: float) -> None:
+        """Learn the provider's burst from one response: a bucket that refills to full in
+        ``reset_s`` at our rate, with ``remaining`` left, holds ``remaining + reset_s × rate``.
+
+        The burst is set two under it (slack for arrival jitter). The first time, the schedule
+        is started as if the bucket held ``remaining`` now, so no burst is spent twice."""
+        if not self.per_minute:
+            return
+        per_s = self.per_minute / 60
+        capacity = int(remaining + reset_s * per_s)
+        if capacity < 3:
+            return
+        first = self.burst == 1
+        self.burst = capacity - 2
+        if first:
+            # GCRA lets k more go now when TAT = now + (burst - k) × interval.
+            interval = 60.0 / (self.per_minute * self.MARGIN)
+            k = max(0, min(self.burst, remaining - 2))
+            now = asyncio.get_running_loop().time()
+            self._tat = max(self._tat, now + (self.burst - k) * interval)
 
     async def acquire(self, units: int = 1) -> None:
         """Wait until ``units`` more fit in the rate, and count them."""
@@ -111,13 +132,13 @@ class AdaptiveGate:
 
     def on_success(self, latency_s: float, rate_per_s: float | None) -> None:
         """Grow by about one slot per window of successes; with a known rate, jump to the
-        concurrency that rate × latency needs (Little's law), with a quarter for variance."""
+        concurrency that rate × latency needs (Little's law), doubled: latencies vary (a p95 three times the median) and the pacer, not the gate, keeps the rate."""
         self.latency_s = (
             latency_s if self.latency_s is None else 0.8 * self.latency_s + 0.2 * latency_s
         )
         grown = self.limit + 1.0 / self.limit
         if rate_per_s:
-            grown = max(grown, math.ceil(rate_per_s * self.latency_s * 1.25) + 1)
+            grown = max(grown, math.ceil(rate_per_s * self.latency_s * 2.0) + 1)
         self.limit = min(float(self.maximum), grown)
         self._wake()
 

@@ -188,8 +188,26 @@ class OpenAIDialect(Dialect):
         key = self.fake.api_key
         return key is None or req.headers.get("authorization") == f"Bearer {key}"
 
+    def consumes_behaviour(self, req: Request) -> bool:
+        return req.method == "POST" and not req.path.startswith("/__")
+
     def handle(self, req: Request, behaviour: str) -> Response:
         route = self._route(req)
+        if route == "/__stats":  # for benchmarks in another process
+            with self.fake.lock:
+                served = sum(self.fake.served.values())
+                total = sum(1 for e in self.fake.log if e.prompt is not None)
+            return Response.json(
+                200, {"requests": total, "rate_limited": self.rate_limited, "served": served}
+            )
+        if route == "/__reset" and req.method == "POST":
+            with self.fake.lock:
+                self.fake.log.clear()
+                self.fake.served.clear()
+                self.rate_limited = 0
+                if self.bucket is not None:
+                    self.bucket = TokenBucket(self.bucket.per_minute, int(self.bucket.capacity))
+            return Response.json(200, {})
         if req.method == "GET" and route == "/models":
             if not self._auth_ok(req):
                 return Response.json(401, {"error": ERRORS["invalid_api_key"][1]})
@@ -346,15 +364,43 @@ class FakeOpenAI(FakeServer):
         return self.start()
 
 
+def lognormal_latency(median_s: float, p95_s: float, seed: int = 7) -> Any:
+    """Seconds drawn from a log-normal with that median and 95th percentile."""
+    import math
+    import random
+
+    rnd = random.Random(seed)
+    sigma = math.log(p95_s / median_s) / 1.6449
+    lock = threading.Lock()
+
+    def draw() -> float:
+        with lock:
+            return rnd.lognormvariate(math.log(median_s), sigma)
+
+    return draw
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="Fake OpenAI Images server on 127.0.0.1")
-    ap.add_argument("--port", type=int, default=8089)
+    ap.add_argument("--port", type=int, default=8089, help="0 picks a free port")
     ap.add_argument("--key", default="sk-test-fake")
     ap.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    ap.add_argument("--lognormal", help="latency MEDIAN,P95 in seconds, e.g. 1,3")
+    ap.add_argument(
+        "--ipm", type=float, help="enforce images per minute (token bucket, 429 + retry-after)"
+    )
+    ap.add_argument("--burst", type=int, default=10, help="token bucket size with --ipm")
     a = ap.parse_args()
     fake = FakeOpenAI(a.port, a.key)
     fake.latency_s = a.latency
-    print(f"fake OpenAI on {fake.base_url} (key {a.key})", flush=True)
+    dialect = fake.dialect
+    assert isinstance(dialect, OpenAIDialect)
+    if a.ipm:
+        dialect.bucket = TokenBucket(a.ipm, a.burst)
+    if a.lognormal:
+        median, p95 = (float(x) for x in a.lognormal.split(","))
+        dialect.latency = lognormal_latency(median, p95)
+    print(f"fake OpenAI on {fake.base_url}", flush=True)
     fake._server.serve_forever()
 
 
