@@ -72,7 +72,10 @@ class Table:
 def detect_encoding(data: bytes) -> str:
     """Best encoding for ``data`` (a Python codec name).
 
-    UTF-8 wins whenever the bytes decode as UTF-8; a BOM gives ``utf_8_sig``.
+    UTF-8 wins whenever the bytes decode as UTF-8; a BOM gives ``utf_8_sig``. Otherwise
+    charset-normalizer judges a sample cut at a line end (a cut inside a double-byte character
+    would make every CJK code page look wrong), and the guess must decode the whole file;
+    when it does not, the CJK code pages are tried in turn.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf_8_sig"
@@ -81,15 +84,20 @@ def detect_encoding(data: bytes) -> str:
         return "utf_8"
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data[:1_000_000], cp_isolation=list(CANDIDATE_ENCODINGS[1:])).best()
-    if best is None:
-        return "cp1252"
-    enc = str(best.encoding)
-    # Decode the whole file with the superset code page: cp932 ⊃ shift_jis, gb18030 ⊃ gbk,
-    # cp949 ⊃ euc_kr, so rare characters in later rows do not fail.
-    return {"shift_jis": "cp932", "gbk": "gb18030", "gb2312": "gb18030", "euc_kr": "cp949"}.get(
-        enc, enc
-    )
+    sample = data[:262_144]
+    if len(data) > len(sample) and b"\n" in sample:
+        sample = sample[: sample.rfind(b"\n") + 1]
+    best = from_bytes(sample, cp_isolation=list(CANDIDATE_ENCODINGS[1:])).best()
+    # Decode with the superset code page: cp932 ⊃ shift_jis, gb18030 ⊃ gbk, cp949 ⊃ euc_kr.
+    superset = {"shift_jis": "cp932", "gbk": "gb18030", "gb2312": "gb18030", "euc_kr": "cp949"}
+    guesses = [superset.get(str(best.encoding), str(best.encoding))] if best is not None else []
+    for enc in [*guesses, "cp932", "gb18030", "big5", "cp949", "cp1252"]:
+        try:
+            data.decode(enc)
+            return enc
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return "latin_1"  # decodes anything; the user can pick the right one
 
 
 def sniff_delimiter(sample: str) -> str:

@@ -31,12 +31,27 @@ async def atelier(base_url: str, n: int, home: Path) -> float:
     from app.store import Store
 
     store = Store(home / "s.db")
-    rs = RunSettings(provider="openai", model="gpt-image-2", concurrency=CONCURRENCY, base_url=base_url)
-    specs = [JobSpec(prompt=f"tile {i}", output_path=f"t{i:05d}.png", size="64x64", quality="low") for i in range(n)]
-    bid = store.create_batch(name="overhead", fingerprint="overhead", output_dir=home / "out", provider="openai",
-                             model="gpt-image-2", source="bench", settings=rs.model_dump(mode="json"), specs=specs,
-                             estimated_cost=None)
-    engine = Engine(store, lambda s: create_provider(s.provider, api_key=FAKE_KEY, base_url=s.base_url))
+    rs = RunSettings(
+        provider="openai", model="gpt-image-2", concurrency=CONCURRENCY, base_url=base_url
+    )
+    specs = [
+        JobSpec(prompt=f"tile {i}", output_path=f"t{i:05d}.png", size="64x64", quality="low")
+        for i in range(n)
+    ]
+    bid = store.create_batch(
+        name="overhead",
+        fingerprint="overhead",
+        output_dir=home / "out",
+        provider="openai",
+        model="gpt-image-2",
+        source="bench",
+        settings=rs.model_dump(mode="json"),
+        specs=specs,
+        estimated_cost=None,
+    )
+    engine = Engine(
+        store, lambda s: create_provider(s.provider, api_key=FAKE_KEY, base_url=s.base_url)
+    )
     t0 = time.perf_counter()
     report = await engine.run(bid)
     wall = time.perf_counter() - t0
@@ -48,10 +63,14 @@ async def atelier(base_url: str, n: int, home: Path) -> float:
 async def bare(base_url: str, n: int) -> float:
     sem = asyncio.Semaphore(CONCURRENCY)
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as c:
+
         async def one(i: int) -> None:
             async with sem:
-                r = await c.post(f"{base_url}/images/generations", json={**BODY, "prompt": f"bare {i}"},
-                                 headers={"Authorization": f"Bearer {FAKE_KEY}"})
+                r = await c.post(
+                    f"{base_url}/images/generations",
+                    json={**BODY, "prompt": f"bare {i}"},
+                    headers={"Authorization": f"Bearer {FAKE_KEY}"},
+                )
                 r.raise_for_status()
                 r.json()
 
@@ -71,11 +90,15 @@ def main() -> None:
         a = asyncio.run(atelier(url, n, Path(tmp)))
         b = asyncio.run(bare(url, n))
     ratio = a / b
-    print(f"atelier: {a:7.1f} images/s ({n} images, concurrency {CONCURRENCY}, store + files included)")
+    print(
+        f"atelier: {a:7.1f} images/s ({n} images, concurrency {CONCURRENCY}, store + files included)"
+    )
     print(f"bare   : {b:7.1f} requests/s (httpx.AsyncClient loop, same server and concurrency)")
     print(f"peak RSS {peak_rss_mb():.0f} MB")
-    print(f"SUMMARY engine_overhead: {a:.0f} img/s vs {b:.0f} req/s = {ratio:.2f} "
-          f"(goal >= 0.8: {'met' if ratio >= 0.8 else 'NOT MET'})")
+    print(
+        f"SUMMARY engine_overhead: {a:.0f} img/s vs {b:.0f} req/s = {ratio:.2f} "
+        f"(goal >= 0.8: {'met' if ratio >= 0.8 else 'NOT MET'})"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,23 @@ def build_window() -> tuple[object, Store]:
     return MainWindow(store, engine, settings, load_prices()), store
 
 
+def _report_first_paint(window: object, app: QApplication) -> None:
+    import time
+
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
+            if ev.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
+                self.seen = True
+                print(f"first-paint {time.time():.6f}", flush=True)
+                QTimer.singleShot(0, app.quit)
+            return False
+
+    window._first_paint = FirstPaint()  # type: ignore[attr-defined]
+    window.installEventFilter(window._first_paint)  # type: ignore[attr-defined]
+
+
 def main(argv: Sequence[str] = ()) -> int:
     """Run the studio until its window is closed; returns the exit code."""
     import qasync
@@ -40,6 +58,10 @@ def main(argv: Sequence[str] = ()) -> int:
     window, store = build_window()
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
+    if os.environ.get(
+        "ATELIER_EXIT_AFTER_PAINT"
+    ):  # bench/startup.py: report the first paint, then quit
+        _report_first_paint(window, app)
     window.show()  # type: ignore[attr-defined]
     with loop:
         loop.run_until_complete(closed.wait())
