@@ -1,0 +1,120 @@
+"""Benchmark 4: a gallery of 10,000 PNGs of 1024×1024.
+
+First thumbnails visible (the first screenful loaded) on a cold cache (goal < 0.5 s) and a
+warm one, thumbnails cached on disk (goal < 0.2 s); then scrolling from top to bottom, a page
+every 30 ms, while a 5 ms QTimer heartbeat measures event-loop stalls (goal: none over 100 ms).
+The 10,000 files are hard links to 20 distinct images (each still decoded on its own).
+
+    .venv/bin/python bench/gallery.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import machine, peak_rss_mb, percentile
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def make_folder(folder: Path, n: int) -> None:
+    from PIL import Image, ImageDraw
+
+    folder.mkdir()
+    sources = []
+    for k in range(20):
+        img = Image.new("RGB", (1024, 1024), (40 + 10 * k, 90, 200 - 8 * k))
+        ImageDraw.Draw(img).ellipse((100 + k * 10, 100, 900, 900 - k * 10), fill=(250, 220, 120))
+        p = folder / f"source-{k:02d}.png"
+        img.save(p, compress_level=1)
+        sources.append(p)
+    for i in range(n - len(sources)):
+        os.link(sources[i % len(sources)], folder / f"img-{i:05d}.png")
+
+
+def first_screen(app: object, win: object, folder: Path) -> tuple[float, float]:
+    view, model = win.gallery_view, win.gallery_model  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    win.show_folder(folder)  # type: ignore[attr-defined]
+    first = None
+    while True:
+        app.processEvents()  # type: ignore[attr-defined]
+        visible = [r for r in range(min(model.rowCount(), 200))
+                   if view.visualRect(win.gallery_proxy.index(r, 0)).intersects(view.viewport().rect())]  # type: ignore[attr-defined]
+        loaded = [r for r in visible if model.is_loaded(r)]
+        if loaded and first is None:
+            first = time.perf_counter() - t0
+        if visible and len(loaded) == len(visible):
+            return first or 0.0, time.perf_counter() - t0
+        if time.perf_counter() - t0 > 30:
+            raise RuntimeError("thumbnails did not load")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="2,000 images instead of 10,000")
+    args = ap.parse_args()
+    n = 2000 if args.quick else 10_000
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["ATELIER_HOME"] = str(Path(tmp) / "home")
+        folder = Path(tmp) / "images"
+        make_folder(folder, n)
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication([])
+        from ui.app import build_window
+
+        results = {}
+        for phase in ("cold", "warm"):
+            win, store = build_window()
+            win.resize(1400, 880)  # type: ignore[attr-defined]
+            win.show()  # type: ignore[attr-defined]
+            app.processEvents()
+            results[phase] = first_screen(app, win, folder)
+            if phase == "warm":
+                gaps: list[float] = []
+                last = [time.perf_counter()]
+
+                def beat() -> None:
+                    now = time.perf_counter()
+                    gaps.append(now - last[0])
+                    last[0] = now
+
+                hb = QTimer()
+                hb.setInterval(5)
+                hb.timeout.connect(beat)
+                hb.start()
+                bar = win.gallery_view.verticalScrollBar()  # type: ignore[attr-defined]
+                step = max(1, bar.pageStep())
+                t0 = time.perf_counter()
+                while bar.value() < bar.maximum():
+                    bar.setValue(bar.value() + step)
+                    end = time.perf_counter() + 0.03
+                    while time.perf_counter() < end:
+                        app.processEvents()
+                scroll_s = time.perf_counter() - t0
+                hb.stop()
+            win.close()  # type: ignore[attr-defined]
+            store.close()
+    stall_ms = [g * 1000 - 5 for g in gaps[1:]]
+    worst, p99 = max(stall_ms), percentile(stall_ms, 99)
+    cold_first, cold_screen = results["cold"]
+    warm_first, warm_screen = results["warm"]
+    print(f"{n:,} PNGs 1024x1024")
+    print(f"cold cache: first thumbnail {cold_first:.3f} s, first screen {cold_screen:.3f} s")
+    print(f"warm cache: first thumbnail {warm_first:.3f} s, first screen {warm_screen:.3f} s")
+    print(f"scroll top to bottom: {scroll_s:.1f} s, longest stall {worst:.0f} ms, p99 {p99:.0f} ms; "
+          f"peak RSS {peak_rss_mb():.0f} MB")
+    ok = cold_screen < 0.5 and warm_screen < 0.2 and worst < 100
+    print(f"SUMMARY gallery: first screen cold {cold_screen:.2f} s (goal < 0.5), warm {warm_screen:.2f} s "
+          f"(goal < 0.2), scroll stall max {worst:.0f} ms (goal < 100): {'met' if ok else 'NOT MET'}")
+
+
+if __name__ == "__main__":
+    main()
