@@ -17,7 +17,12 @@ from app.store import Store
 
 
 def build_window() -> tuple[object, Store]:
-    """Create the main window on the current QApplication (used by ``main`` and the tests)."""
+    """Create the main window on the current QApplication (used by ``main`` and the tests).
+
+    The engine runs in a thread of its own; a 1 ms GIL switch interval (5 ms by default) lets
+    the GUI thread in often enough to paint at 60 Hz while that thread is busy.
+    """
+    sys.setswitchinterval(0.001)
     from ui.main_window import MainWindow
 
     settings = Settings.load()
