@@ -43,8 +43,11 @@ def first_screen(app: object, win: object, folder: Path) -> tuple[float, float]:
     first = None
     while True:
         app.processEvents()  # type: ignore[attr-defined]
-        visible = [r for r in range(min(model.rowCount(), 200))
-                   if view.visualRect(win.gallery_proxy.index(r, 0)).intersects(view.viewport().rect())]  # type: ignore[attr-defined]
+        visible = [
+            r
+            for r in range(min(model.rowCount(), 200))
+            if view.visualRect(win.gallery_proxy.index(r, 0)).intersects(view.viewport().rect())
+        ]  # type: ignore[attr-defined]
         loaded = [r for r in visible if model.is_loaded(r)]
         if loaded and first is None:
             first = time.perf_counter() - t0
@@ -109,11 +112,15 @@ def main() -> None:
     print(f"{n:,} PNGs 1024x1024")
     print(f"cold cache: first thumbnail {cold_first:.3f} s, first screen {cold_screen:.3f} s")
     print(f"warm cache: first thumbnail {warm_first:.3f} s, first screen {warm_screen:.3f} s")
-    print(f"scroll top to bottom: {scroll_s:.1f} s, longest stall {worst:.0f} ms, p99 {p99:.0f} ms; "
-          f"peak RSS {peak_rss_mb():.0f} MB")
+    print(
+        f"scroll top to bottom: {scroll_s:.1f} s, longest stall {worst:.0f} ms, p99 {p99:.0f} ms; "
+        f"peak RSS {peak_rss_mb():.0f} MB"
+    )
     ok = cold_screen < 0.5 and warm_screen < 0.2 and worst < 100
-    print(f"SUMMARY gallery: first screen cold {cold_screen:.2f} s (goal < 0.5), warm {warm_screen:.2f} s "
-          f"(goal < 0.2), scroll stall max {worst:.0f} ms (goal < 100): {'met' if ok else 'NOT MET'}")
+    print(
+        f"SUMMARY gallery: first screen cold {cold_screen:.2f} s (goal < 0.5), warm {warm_screen:.2f} s "
+        f"(goal < 0.2), scroll stall max {worst:.0f} ms (goal < 100): {'met' if ok else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":

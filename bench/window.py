@@ -28,8 +28,11 @@ def main() -> None:
     n = 1000 if args.quick else 10_000
     print(f"machine: {machine()}")
     with fake_server() as url, tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(ATELIER_HOME=str(Path(tmp) / "home"), OPENAI_API_KEY=FAKE_KEY,
-                          ATELIER_OPENAI_BASE_URL=url)
+        os.environ.update(
+            ATELIER_HOME=str(Path(tmp) / "home"),
+            OPENAI_API_KEY=FAKE_KEY,
+            ATELIER_OPENAI_BASE_URL=url,
+        )
         sheet = Path(tmp) / "jobs.csv"
         with sheet.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
@@ -76,6 +79,7 @@ def main() -> None:
         t0 = time.perf_counter()
         win.start_batch()  # type: ignore[attr-defined]
         hb.start()
+
         async def wait() -> None:
             switched = False
             while not done:
@@ -99,12 +103,18 @@ def main() -> None:
     worst, p99 = max(stall_ms), percentile(stall_ms, 99)
     rss = peak_rss_mb()
     right = counts == {"completed": n} and stored == {"completed": n} and images == n
-    print(f"{n:,} jobs in {wall:.1f} s ({n / wall:.0f}/s) with the progress table and the gallery shown")
-    print(f"event-loop stalls: longest {worst:.0f} ms, p99 {p99:.0f} ms over {len(stall_ms)} beats; "
-          f"peak RSS {rss:.0f} MB; counts right: {right} (view {counts}, store {stored}, files {images})")
+    print(
+        f"{n:,} jobs in {wall:.1f} s ({n / wall:.0f}/s) with the progress table and the gallery shown"
+    )
+    print(
+        f"event-loop stalls: longest {worst:.0f} ms, p99 {p99:.0f} ms over {len(stall_ms)} beats; "
+        f"peak RSS {rss:.0f} MB; counts right: {right} (view {counts}, store {stored}, files {images})"
+    )
     ok = worst < 100 and p99 < 33 and rss < 600 and right
-    print(f"SUMMARY window: longest stall {worst:.0f} ms (goal < 100), p99 {p99:.0f} ms (goal < 33), "
-          f"peak RSS {rss:.0f} MB (goal < 600), counts {'right' if right else 'WRONG'}: {'met' if ok else 'NOT MET'}")
+    print(
+        f"SUMMARY window: longest stall {worst:.0f} ms (goal < 100), p99 {p99:.0f} ms (goal < 33), "
+        f"peak RSS {rss:.0f} MB (goal < 600), counts {'right' if right else 'WRONG'}: {'met' if ok else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":
