@@ -74,6 +74,8 @@ def main() -> None:
         from ui.app import build_window
 
         results = {}
+        gaps: list[float] = []
+        last = [time.perf_counter()]
         for phase in ("cold", "warm"):
             win, store = build_window()
             win.resize(1400, 880)  # type: ignore[attr-defined]
@@ -81,8 +83,7 @@ def main() -> None:
             app.processEvents()
             results[phase] = first_screen(app, win, folder)
             if phase == "warm":
-                gaps: list[float] = []
-                last = [time.perf_counter()]
+                last[0] = time.perf_counter()
 
                 def beat() -> None:
                     now = time.perf_counter()
