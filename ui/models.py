@@ -6,6 +6,7 @@ state only and get their data from ``app`` (tables, store rows, engine events).
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,12 +326,26 @@ class GalleryModel(QAbstractListModel):
         return tiles
 
     @staticmethod
+    @staticmethod
     def tiles_for_folder(folder: Path) -> list[Tile]:
-        """Every image under ``folder`` (sorted by name), for browsing any output folder."""
-        paths = sorted(
-            p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-        )
-        return [Tile(-1 - i, "completed", p.name, p, None, 0, str(p)) for i, p in enumerate(paths)]
+        """Every image under ``folder`` (sorted by path), for browsing any output folder.
+
+        ``os.scandir`` answers "is it a file?" from the directory entry itself; ``Path.rglob``
+        plus ``is_file`` costs a stat per file (0.2 s for 10,000)."""
+        found: list[str] = []
+        stack = [str(folder)]
+        while stack:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.name.lower().endswith(IMAGE_SUFFIXES) and entry.is_file():
+                        found.append(entry.path)
+        found.sort()
+        return [
+            Tile(-1 - i, "completed", Path(p).name, Path(p), None, 0, p)
+            for i, p in enumerate(found)
+        ]
 
     def add_image(
         self, job_id: int, status: str, path: Path, thumb: Path | None, sample: int, prompt: str
