@@ -68,9 +68,13 @@ def main() -> None:
         gaps: list[float] = []
         last = [time.perf_counter()]
 
+        long: list[tuple[float, int]] = []
+
         def beat() -> None:
             now = time.perf_counter()
             gaps.append(now - last[0])
+            if now - last[0] > 0.1:
+                long.append((round(last[0] - t0, 2), round((now - last[0]) * 1000)))
             last[0] = now
 
         hb = QTimer()
@@ -106,6 +110,7 @@ def main() -> None:
     print(
         f"{n:,} jobs in {wall:.1f} s ({n / wall:.0f}/s) with the progress table and the gallery shown"
     )
+    print(f"stalls over 100 ms (seconds after Start, ms): {long}")
     print(
         f"event-loop stalls: longest {worst:.0f} ms, p99 {p99:.0f} ms over {len(stall_ms)} beats; "
         f"peak RSS {rss:.0f} MB; counts right: {right} (view {counts}, store {stored}, files {images})"

@@ -241,6 +241,8 @@ class StatusFilterProxy(QSortFilterProxyModel):
             self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        if not self.statuses and not self.filterRegularExpression().pattern():
+            return True  # no filter: 10,000 rows accepted without 20,000 calls into Python
         model = self.sourceModel()
         idx = model.index(source_row, 0, source_parent)
         if self.statuses and model.data(idx, StatusRole) not in self.statuses:
@@ -322,7 +324,7 @@ class GalleryModel(QAbstractListModel):
                     )
             else:
                 tip = j.prompt + (f"\n{j.error_type}: {j.error}" if j.error else "")
-                tiles.append(Tile(j.id, j.status, Path(j.output_path).name, tooltip=tip))
+                tiles.append(Tile(j.id, j.status, j.output_path.rsplit("/", 1)[-1], tooltip=tip))
         return tiles
 
     @staticmethod
