@@ -229,3 +229,17 @@ class Provider(abc.ABC):
             known = ", ".join(m.id for m in self.capabilities.models)
             return [("model", f"{self.capabilities.label} has no model {model!r} (known: {known})")]
         return info.check(spec)
+
+
+def nearest_aspect_ratio(size: str, ratios: tuple[str, ...]) -> str:
+    """The ratio of ``ratios`` (``"16:9"``…) closest to ``size``, compared on a log scale so that
+    2:1 and 1:2 are equally far from 1:1."""
+    import math
+
+    w, h = parse_size(size)
+
+    def distance(ratio: str) -> float:
+        x, y = (int(v) for v in ratio.split(":"))
+        return abs(math.log(w / h) - math.log(x / y))
+
+    return min(ratios, key=distance)

@@ -11,7 +11,6 @@ of 32, ``seed``, ``safety_tolerance`` 0–6, ``output_format`` jpeg|png, ultra `
 from __future__ import annotations
 
 import base64
-import math
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from app.providers.base import (
     GenerationRequest,
     GenerationResult,
     ModelInfo,
+    nearest_aspect_ratio,
 )
 from app.providers.http import HttpProvider, default_error, parse_retry_after
 
@@ -99,12 +99,7 @@ class BFLProvider(HttpProvider):
             "safety_tolerance": 2,
         }
         if req.model in _RATIO_MODELS:
-            body["aspect_ratio"] = min(
-                RATIOS,
-                key=lambda r: abs(
-                    math.log(w / h) - math.log(int(r.split(":")[0]) / int(r.split(":")[1]))
-                ),
-            )
+            body["aspect_ratio"] = nearest_aspect_ratio(req.size, RATIOS)
         else:
             body.update({"width": w, "height": h})
         if req.seed is not None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import math
 from typing import Any
 
 import httpx
@@ -27,6 +26,7 @@ from app.providers.base import (
     GenerationRequest,
     GenerationResult,
     ModelInfo,
+    nearest_aspect_ratio,
 )
 from app.providers.http import HttpProvider, default_error, fire_and_forget, parse_retry_after
 
@@ -127,12 +127,7 @@ class FalProvider(HttpProvider):
         w, h = parse_size(req.size)
         body: dict[str, Any] = {"prompt": req.prompt, "enable_safety_checker": True}
         if req.model == _ULTRA:  # ultra takes an aspect ratio, not a size
-            body["aspect_ratio"] = min(
-                ULTRA_RATIOS,
-                key=lambda r: abs(
-                    math.log(w / h) - math.log(int(r.split(":")[0]) / int(r.split(":")[1]))
-                ),
-            )
+            body["aspect_ratio"] = nearest_aspect_ratio(req.size, ULTRA_RATIOS)
         else:
             body["image_size"] = {"width": w, "height": h}
         if req.n > 1:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from typing import Any
 
 import httpx
@@ -26,6 +25,7 @@ from app.providers.base import (
     GenerationRequest,
     GenerationResult,
     ModelInfo,
+    nearest_aspect_ratio,
 )
 from app.providers.http import HttpProvider, default_error, parse_duration_s, parse_retry_after
 
@@ -107,14 +107,8 @@ CAPABILITIES = Capabilities(
 
 
 def aspect_ratio_for(size: str) -> str:
-    """The supported aspect ratio nearest to ``size`` (compared on a log scale)."""
-    w, h = parse_size(size)
-
-    def dist(a: str) -> float:
-        x, y = (int(v) for v in a.split(":"))
-        return abs(math.log(w / h) - math.log(x / y))
-
-    return min(ASPECT_RATIOS, key=dist)
+    """The supported aspect ratio nearest to ``size``."""
+    return nearest_aspect_ratio(size, ASPECT_RATIOS)
 
 
 def image_size_for(size: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import math
 import re
 from typing import Any
 
@@ -27,6 +26,7 @@ from app.providers.base import (
     GenerationRequest,
     GenerationResult,
     ModelInfo,
+    nearest_aspect_ratio,
 )
 from app.providers.http import HttpProvider, default_error, fire_and_forget, parse_retry_after
 
@@ -87,11 +87,8 @@ _THROTTLE = re.compile(r"available in (\d+(?:\.\d+)?) second")
 
 
 def nearest_ratio(size: str) -> str:
-    w, h = parse_size(size)
-    return min(
-        ASPECT_RATIOS,
-        key=lambda r: abs(math.log(w / h) - math.log(int(r.split(":")[0]) / int(r.split(":")[1]))),
-    )
+    """The supported aspect ratio nearest to ``size``."""
+    return nearest_aspect_ratio(size, ASPECT_RATIOS)
 
 
 class ReplicateProvider(HttpProvider):

@@ -11,19 +11,18 @@ Image-to-image (``mode=image-to-image`` with ``image`` and ``strength``) and inp
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import httpx
 
 from app.errors import ErrorClass, ProviderError
-from app.models import parse_size
 from app.providers.base import (
     Capabilities,
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
     ModelInfo,
+    nearest_aspect_ratio,
 )
 from app.providers.http import HttpProvider, default_error
 
@@ -122,13 +121,7 @@ CAPABILITIES = Capabilities(
 
 def aspect_ratio_for(size: str) -> str:
     """The supported aspect ratio nearest to ``size``."""
-    w, h = parse_size(size)
-
-    def dist(a: str) -> float:
-        x, y = (int(v) for v in a.split(":"))
-        return abs(math.log(w / h) - math.log(x / y))
-
-    return min(ASPECT_RATIOS, key=dist)
+    return nearest_aspect_ratio(size, ASPECT_RATIOS)
 
 
 class StabilityProvider(HttpProvider):
