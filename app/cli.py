@@ -320,13 +320,11 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         progress = _Progress(len(plan.specs), sys.stderr if args.format == "json" else out)
         engine.events.subscribe(progress)
         loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(
                     sig, engine.cancel, prepared.batch_id, f"Stopped by signal {sig.name}."
                 )
-        del task
         report = await engine.run(prepared.batch_id)
     finally:
         store.close()

@@ -99,8 +99,7 @@ class Lane:
             below it.
         blocked_until: ``loop.time()`` before which nobody sends (429 + Retry-After, lockout).
         queue: pending job ids of this lane, in order.
-        requests_per_min, images_per_min: the pacing in force (user-set or learned; ``None``
-            = unknown).
+        requests, images: the pacing in force (user-set or learned).
     """
 
     def __init__(
@@ -128,10 +127,6 @@ class Lane:
         self.images = Pacer(ipm)
         self.rate_limited = 0
         self._events = events
-
-    @property
-    def requests_per_min(self) -> float | None:
-        return self.requests.per_minute
 
     def block(self, seconds: float) -> None:
         """Hold every request of this lane for ``seconds``."""

@@ -368,11 +368,6 @@ class Store:
                     out.append(b)
         return out
 
-    def delete_batch(self, batch_id: int) -> None:
-        """Forget a batch (its image files stay on disk)."""
-        with self.tx() as db:
-            db.execute("DELETE FROM batches WHERE id=?", (batch_id,))
-
     # ---- jobs ----------------------------------------------------------------------------
     def _job_from_row(self, r: sqlite3.Row) -> JobRow:
         cost = None if r["cost_unknown"] else float(r["cost"])

@@ -65,7 +65,6 @@ from app.store import ImageRow, JobSummary, Store
 from app.tabular import CANDIDATE_ENCODINGS, Table, read_table, shopify_fill_down
 from ui.bridge import EngineBridge
 from ui.dialogs import ImageViewer, SettingsDialog, show_in_folder
-from ui.icons import STATUS_LABELS
 from ui.models import (
     GalleryModel,
     HistoryModel,
@@ -1310,7 +1309,3 @@ class MainWindow(QMainWindow):
         if self.bridge in self.engine.events.subscribers:
             self.engine.events.subscribers.remove(self.bridge)
         super().closeEvent(event)
-
-    # ---- for tests and screenshots -----------------------------------------------------------
-    def status_label(self, status: str) -> str:
-        return STATUS_LABELS.get(status, status)

@@ -149,7 +149,7 @@ class BFLProvider(HttpProvider):
                 status=resp.status_code,
             )
         url = str(task["polling_url"])
-        result = await self.poll(lambda: self._check(url, request), what="BFL task")
+        result = await self.poll(lambda: self._check(url, request))
         data, ctype = await self.download(result)
         return GenerationResult(
             images=[GeneratedImage(data, ctype)], request_id=str(task.get("id"))

@@ -274,7 +274,7 @@ class ComfyUIProvider(HttpProvider):
             try:
                 if ws is not None and await self._follow_ws(ws, prompt_id, request):
                     pass
-                entry = await self.poll(lambda: self._history(prompt_id), what="ComfyUI history")
+                entry = await self.poll(lambda: self._history(prompt_id))
             except asyncio.CancelledError:
                 await fire_and_forget(self._cancel(prompt_id))
                 raise

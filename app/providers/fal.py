@@ -215,7 +215,7 @@ class FalProvider(HttpProvider):
                 status=resp.status_code,
             ) from e
         try:
-            await self.poll(lambda: self._status(status_url, request), what="fal status")
+            await self.poll(lambda: self._status(status_url, request))
         except (asyncio.CancelledError, ProviderError) as e:
             if cancel_url and not (
                 isinstance(e, ProviderError) and e.code == "completed_with_error"

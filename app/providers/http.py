@@ -234,10 +234,9 @@ class HttpProvider(Provider):
             )
         return resp.content, ctype
 
-    async def poll(self, step: Callable[[], Awaitable[T | None]], *, what: str) -> T:
+    async def poll(self, step: Callable[[], Awaitable[T | None]]) -> T:
         """Call ``step`` every ``poll_interval_s`` until it returns a value. Cancelling the
         task (job timeout, batch cancel) stops it; callers cancel the remote job."""
-        del what
         while True:
             result = await step()
             if result is not None:

@@ -176,9 +176,7 @@ class ReplicateProvider(HttpProvider):
         urls = pred.get("urls") or {}
         try:
             if pred.get("status") not in ("succeeded", "failed", "canceled"):
-                pred = await self.poll(
-                    lambda: self._check(str(urls.get("get")), request), what="prediction"
-                )
+                pred = await self.poll(lambda: self._check(str(urls.get("get")), request))
         except asyncio.CancelledError:
             if urls.get("cancel"):
                 await fire_and_forget(

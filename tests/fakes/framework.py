@@ -30,8 +30,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image
 
-TRANSPORT_FAULTS = ("slow", "drop", "malformed", "wrong_content_type", "oversized", "hang")
-
 
 @dataclass
 class Request:
