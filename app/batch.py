@@ -16,7 +16,7 @@ from pathlib import Path
 from app.errors import InputError
 from app.models import BatchConfig, JobDefaults, JobSpec
 from app.pricing import Estimate, PriceTable
-from app.providers.registry import capabilities_of
+from app.providers.registry import capabilities_of, resolve_target
 from app.tabular import Table
 from app.templates import (
     Template,
@@ -293,17 +293,13 @@ def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> 
         InputError: naming the first bad job field (``jobs[1].size``, or ``row 3: size`` for
             spreadsheet batches), with the count of others.
     """
-    from app.engine import resolve_target
-    from app.models import RunSettings
-
-    rs = RunSettings.model_construct(provider=provider, model=model)
     bad: list[tuple[str, str]] = []
     for i, spec in enumerate(plan.specs):
         place = (
             f"row {spec.row_index + 1}: " if rows and spec.row_index is not None else f"jobs[{i}]."
         )
         try:
-            p, m = resolve_target(rs, spec)
+            p, m = resolve_target(provider, model, spec.provider, spec.model)
             caps = capabilities_of(p)
         except InputError as e:
             bad.append((f"{place}provider", e.message))
@@ -333,12 +329,16 @@ def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec
 def estimate(plan: Plan, prices: PriceTable, provider: str, model: str) -> Estimate:
     """Images × price per image for each job's provider, model, size and quality (jobs without
     their own provider use ``provider``/``model``)."""
-    from app.engine import resolve_target
-    from app.models import RunSettings
-
-    rs = RunSettings.model_construct(provider=provider, model=model)
     return prices.estimate_mixed(
-        [(*resolve_target(rs, s), s.quality, s.size, s.sample_count) for s in plan.specs]
+        [
+            (
+                *resolve_target(provider, model, s.provider, s.model),
+                s.quality,
+                s.size,
+                s.sample_count,
+            )
+            for s in plan.specs
+        ]
     )
 
 

@@ -54,6 +54,7 @@ from app.outputs import (
 )
 from app.pricing import PriceTable
 from app.providers.base import GenerationRequest, GenerationResult, Provider
+from app.providers.registry import resolve_target
 from app.ratelimit import AdaptiveGate, Pacer, SlidingWindowLimiter, parse_rate_headers
 from app.store import JobRow, Store
 
@@ -202,17 +203,9 @@ class _Run:
     started_mono: float = 0.0
 
 
-def resolve_target(settings: RunSettings, spec: JobSpec) -> tuple[str, str]:
-    """The ``(provider, model)`` of a job: its own, else the batch's; a job that names another
-    provider without a model gets that provider's recommended model."""
-    from app.providers.registry import capabilities_of
-
-    provider = spec.provider or settings.provider
-    if spec.model:
-        return provider, spec.model
-    if provider == settings.provider:
-        return provider, settings.model
-    return provider, capabilities_of(provider).default_model
+def job_target(settings: RunSettings, spec: JobSpec) -> tuple[str, str]:
+    """``resolve_target`` for a job of a batch run with ``settings``."""
+    return resolve_target(settings.provider, settings.model, spec.provider, spec.model)
 
 
 class Engine:
@@ -284,7 +277,7 @@ class Engine:
         run = self._runs.get(batch_id)
         if run:
             for jid in job_ids:
-                provider, _ = resolve_target(run.settings, self.store.job(jid).spec)
+                provider, _ = job_target(run.settings, self.store.job(jid).spec)
                 lane = run.lanes.get(provider)
                 if lane is not None:
                     lane.queue.append(jid)
@@ -432,14 +425,17 @@ class Engine:
         """Lanes work side by side, each with its own workers; then pending jobs added meanwhile
         (retries) are picked up, until none is left. A provider that cannot even be set up (an
         unknown name, a missing ComfyUI workflow) fails its jobs with the reason."""
+        s = run.settings
         while True:
-            ids = self.store.pending_job_ids(run.batch_id)
-            if not ids:
+            # Provider and model straight from SQL: validating every pending spec here would
+            # parse 10,000 jobs before the first request.
+            pending = self.store.pending_targets(run.batch_id)
+            if not pending:
                 return
             for lane in run.lanes.values():
                 lane.queue.clear()
-            for jid in ids:
-                provider, _ = resolve_target(run.settings, self.store.job(jid).spec)
+            for jid, job_provider, job_model in pending:
+                provider, _ = resolve_target(s.provider, s.model, job_provider, job_model)
                 try:
                     self._lane(run, provider).queue.append(jid)
                 except AtelierError as e:
@@ -540,7 +536,7 @@ class Engine:
         """Record files a killed run wrote but did not get to record (checked by embedded key)."""
         for jid in self.store.pending_job_ids(run.batch_id):
             job = self.store.job(jid)
-            provider, model = resolve_target(run.settings, job.spec)
+            provider, model = job_target(run.settings, job.spec)
             done = self.store.samples_done(jid)
             for idx, rel in enumerate(job.spec.sample_paths()):
                 path = run.out_dir / rel
@@ -641,7 +637,7 @@ class Engine:
 
     async def _process(self, run: _Run, lane: Lane, job: JobRow) -> None:
         s, spec, jid = run.settings, job.spec, job.id
-        provider_name, model = resolve_target(s, spec)
+        provider_name, model = job_target(s, spec)
         info = lane.provider.capabilities.model(model)
         per_request = info.max_samples_per_request if info else 1
         done = self.store.samples_done(jid)
@@ -869,12 +865,16 @@ class Engine:
         batch = self.store.batch(batch_id)
         results: list[JobResult] = []
         total_cost: float | None = 0.0
-        for job in self.store.jobs(batch_id):
-            paths = self.store.image_paths(job.id)
+        # Two queries for the whole batch, not one per job (10,000 at the end of a big batch).
+        paths_of: dict[int, list[str]] = {}
+        for im in self.store.images(batch_id):
+            paths_of.setdefault(im.job_id, []).append(str(im.path))
+        for job in self.store.job_summaries(batch_id):
+            paths = paths_of.get(job.id, [])
             results.append(
                 JobResult(
                     job_id=job.id,
-                    prompt=job.spec.prompt,
+                    prompt=job.prompt,
                     status=job.status,
                     output_path=paths[0] if paths else None,
                     output_paths=paths,

@@ -438,6 +438,17 @@ class Store:
             )
         ]
 
+    def pending_targets(self, batch_id: int) -> list[tuple[int, str | None, str | None]]:
+        """``(job id, its own provider, its own model)`` of the pending jobs, in sequence order."""
+        return [
+            (int(r[0]), r[1], r[2])
+            for r in self._q(
+                "SELECT id, json_extract(spec_json, '$.provider'), json_extract(spec_json, '$.model') FROM jobs"
+                " WHERE batch_id=? AND status='pending' ORDER BY seq",
+                (batch_id,),
+            )
+        ]
+
     def claim_job(self, job_id: int) -> bool:
         """Atomically move a ``pending`` job to ``running`` for this process.
 

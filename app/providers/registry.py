@@ -45,6 +45,23 @@ def capabilities_of(name: str) -> Capabilities:
         ) from None
 
 
+def resolve_target(
+    default_provider: str, default_model: str, provider: str | None = None, model: str | None = None
+) -> tuple[str, str]:
+    """The ``(provider, model)`` of a job: its own, else the batch's; a job that names another
+    provider without a model gets that provider's recommended model.
+
+    Raises:
+        InputError: the job names an unknown provider (only when its default model is needed).
+    """
+    provider = provider or default_provider
+    if model:
+        return provider, model
+    if provider == default_provider:
+        return provider, default_model
+    return provider, capabilities_of(provider).default_model
+
+
 def create_provider(
     name: str, api_key: str | None = None, base_url: str | None = None, **kwargs: Any
 ) -> Provider:
