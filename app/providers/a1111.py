@@ -217,13 +217,8 @@ class A1111Provider(HttpProvider):
 
     async def test_connection(self) -> str:
         """``GET /sdapi/v1/sd-models``: proves the API is on and lists the checkpoints."""
-        try:
-            resp = await self.request("GET", f"{self.base_url}/sdapi/v1/sd-models", timeout=15.0)
-        except ProviderError as e:
-            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
-                e.message = (
-                    f"Cannot reach {self.base_url} ({e.message}). Is the web UI running with --api?"
-                )
-            raise
+        resp = await self.probe(
+            "GET", f"{self.base_url}/sdapi/v1/sd-models", hint="Is the web UI running with --api?"
+        )
         models = self.json_of(resp)
         return f"Connected to {self.base_url}: {len(models) if isinstance(models, list) else '?'} checkpoints."

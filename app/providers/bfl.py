@@ -189,13 +189,6 @@ class BFLProvider(HttpProvider):
 
     async def test_connection(self) -> str:
         """``GET {base}/v1/credits``: the balance, free; 401/403 for a bad key."""
-        try:
-            resp = await self.request(
-                "GET", f"{self.base_url}/v1/credits", headers=self._headers(), timeout=15.0
-            )
-        except ProviderError as e:
-            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
-                e.message = f"Cannot reach {self.base_url} ({e.message}). Check the endpoint."
-            raise
+        resp = await self.probe("GET", f"{self.base_url}/v1/credits", headers=self._headers())
         credits = self.json_of(resp).get("credits", "?")
         return f"Connected to {self.base_url}: key accepted, {credits} credits left."

@@ -393,12 +393,7 @@ class ComfyUIProvider(HttpProvider):
 
     async def test_connection(self) -> str:
         """``GET /system_stats``: ComfyUI's version and devices."""
-        try:
-            resp = await self.request("GET", f"{self.base_url}/system_stats", timeout=15.0)
-        except ProviderError as e:
-            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
-                e.message = f"Cannot reach {self.base_url} ({e.message}). Is ComfyUI running?"
-            raise
+        resp = await self.probe("GET", f"{self.base_url}/system_stats", hint="Is ComfyUI running?")
         data = self.json_of(resp)
         version = (
             (data.get("system") or {}).get("comfyui_version", "?")

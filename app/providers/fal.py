@@ -272,17 +272,14 @@ class FalProvider(HttpProvider):
         """Check the key with a status query for a request id that does not exist: 401/403 mean a
         bad key; 404/422 mean the key was accepted (fal has no free account endpoint on the queue)."""
         try:
-            resp = await self.request(
+            resp = await self.probe(
                 "GET",
                 f"{self.base_url}/fal-ai/flux/requests/atelier-connection-test/status",
                 headers=self._headers(),
                 ok=(400, 404, 422),
-                timeout=15.0,
             )
         except ProviderError as e:
-            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
-                e.message = f"Cannot reach {self.base_url} ({e.message}). Check the endpoint."
-            elif e.error_class is ErrorClass.AUTH:
+            if e.error_class is ErrorClass.AUTH:
                 e.message = "fal.ai rejected the API key. Check it in Settings → Providers."
             raise
         return (

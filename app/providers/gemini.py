@@ -274,17 +274,9 @@ class GeminiProvider(HttpProvider):
 
     async def test_connection(self) -> str:
         """``GET {base}/models``: lists models for a valid key without generating anything."""
-        try:
-            resp = await self.request(
-                "GET",
-                f"{self.base_url}/models",
-                headers={"x-goog-api-key": self.need_key()},
-                timeout=15.0,
-            )
-        except ProviderError as e:
-            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
-                e.message = f"Cannot reach {self.base_url} ({e.message}). Check the endpoint."
-            raise
+        resp = await self.probe(
+            "GET", f"{self.base_url}/models", headers={"x-goog-api-key": self.need_key()}
+        )
         models = [
             m.get("name", "") for m in self.json_of(resp).get("models", []) if isinstance(m, dict)
         ]

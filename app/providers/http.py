@@ -196,6 +196,22 @@ class HttpProvider(Provider):
             status=status,
         )
 
+    async def probe(
+        self, method: str, url: str, hint: str = "Check the endpoint.", **kw: Any
+    ) -> httpx.Response:
+        """A free request for "Test connection" (15 s at most): a server that cannot be reached
+        or does not answer is named by its endpoint, with ``hint`` on what to check.
+
+        Raises:
+            ProviderError: as ``request``; network and timeout messages rewritten as above.
+        """
+        try:
+            return await self.request(method, url, timeout=15.0, **kw)
+        except ProviderError as e:
+            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
+                e.message = f"Cannot reach {self.base_url} ({e.message}). {hint}"
+            raise
+
     def json_of(self, resp: httpx.Response) -> Any:
         """The JSON body, or a ``server_error`` naming the broken contract."""
         try:

@@ -263,16 +263,14 @@ class OpenAIProvider(HttpProvider):
         """``GET {base}/models``: free, and tells a bad key (401) from a bad URL or a down server."""
         headers = {"Authorization": f"Bearer {self.need_key()}"}
         try:
-            resp = await self.request(
-                "GET", f"{self.base_url}/models", headers=headers, timeout=15.0
+            resp = await self.probe(
+                "GET",
+                f"{self.base_url}/models",
+                headers=headers,
+                hint="Check the endpoint, or whether the server is running.",
             )
         except ProviderError as e:
-            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
-                e.message = (
-                    f"Cannot reach {self.base_url} ({e.message}). Check the endpoint, or whether the "
-                    "server is running."
-                )
-            elif e.status == 404:
+            if e.status == 404:
                 e.message = (
                     f"{self.base_url} answered 404: it does not look like an OpenAI-compatible "
                     "API. Check the base URL (it usually ends in /v1)."

@@ -229,14 +229,7 @@ class ReplicateProvider(HttpProvider):
 
     async def test_connection(self) -> str:
         """``GET {base}/v1/account``: free; 401 for a bad token."""
-        try:
-            resp = await self.request(
-                "GET", f"{self.base_url}/v1/account", headers=self._headers(), timeout=15.0
-            )
-        except ProviderError as e:
-            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
-                e.message = f"Cannot reach {self.base_url} ({e.message}). Check the endpoint."
-            raise
+        resp = await self.probe("GET", f"{self.base_url}/v1/account", headers=self._headers())
         data = self.json_of(resp)
         who = data.get("username", "account") if isinstance(data, dict) else "account"
         return f"Connected to {self.base_url}: token accepted ({who})."

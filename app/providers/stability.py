@@ -223,17 +223,11 @@ class StabilityProvider(HttpProvider):
 
     async def test_connection(self) -> str:
         """``GET {base}/v1/user/account``: free; 401 for a bad key."""
-        try:
-            resp = await self.request(
-                "GET",
-                f"{self.base_url}/v1/user/account",
-                headers={"authorization": f"Bearer {self.need_key()}"},
-                timeout=15.0,
-            )
-        except ProviderError as e:
-            if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
-                e.message = f"Cannot reach {self.base_url} ({e.message}). Check the endpoint."
-            raise
+        resp = await self.probe(
+            "GET",
+            f"{self.base_url}/v1/user/account",
+            headers={"authorization": f"Bearer {self.need_key()}"},
+        )
         data: Any = self.json_of(resp)
         who = (
             data.get("email") or data.get("id") or "account"
