@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,3 +40,35 @@ def data_dir() -> Path:
     """``shared/data`` (skips nothing: the acceptance data must exist)."""
     assert DATA.is_dir(), f"shared data not found at {DATA} (set ATELIER_SHARED)"
     return DATA
+
+
+def start_cli_run(cfg: Path, out: Path, base_url: str, home: Path) -> subprocess.Popen[str]:
+    """``atelier run CFG`` against a fake OpenAI server, in its own process (so it can be killed)."""
+    env = {
+        **os.environ,
+        "OPENAI_API_KEY": FAKE_KEY,
+        "ATELIER_HOME": str(home),
+        "PYTHONPATH": str(REPO),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "run",
+            str(cfg),
+            "--provider",
+            "openai",
+            "--base-url",
+            base_url,
+            "--output-dir",
+            str(out),
+            "--format",
+            "json",
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

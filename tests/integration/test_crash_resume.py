@@ -3,50 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from PIL import Image
 
-from tests.conftest import FAKE_KEY, REPO
+from tests.conftest import start_cli_run
 from tests.fakes.openai_server import FakeOpenAI
 
 JOBS = 30
-
-
-def _cli(cfg: Path, out: Path, fake: FakeOpenAI, home: Path) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "OPENAI_API_KEY": FAKE_KEY,
-        "ATELIER_HOME": str(home),
-        "PYTHONPATH": str(REPO),
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "run",
-            str(cfg),
-            "--provider",
-            "openai",
-            "--base-url",
-            fake.base_url,
-            "--output-dir",
-            str(out),
-            "--format",
-            "json",
-        ],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _images(out: Path) -> set[str]:
@@ -74,7 +40,7 @@ def test_sigkill_mid_batch_then_resume(
         )
     )
     out = tmp_path / "out"
-    proc = _cli(cfg, out, fake_openai, atelier_home)
+    proc = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
     deadline = time.monotonic() + 60
     while len(_images(out) if out.exists() else ()) < 8:
         assert proc.poll() is None, proc.communicate()
@@ -86,7 +52,7 @@ def test_sigkill_mid_batch_then_resume(
     requests_before = len(fake_openai.requests())
     assert 8 <= len(written_before) < JOBS
 
-    proc2 = _cli(cfg, out, fake_openai, atelier_home)
+    proc2 = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
     stdout, stderr = proc2.communicate(timeout=120)
     assert proc2.returncode == 0, stderr
     report = json.loads(stdout)

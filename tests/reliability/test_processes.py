@@ -6,15 +6,13 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from PIL import Image
 
 from app.store import Store
-from tests.conftest import FAKE_KEY, REPO
+from tests.conftest import start_cli_run
 from tests.fakes.openai_server import FakeOpenAI
 from tests.reliability.record import record
 
@@ -42,37 +40,6 @@ def _config(tmp_path: Path, n: int, concurrency: int) -> Path:
     return cfg
 
 
-def _start(cfg: Path, out: Path, fake: FakeOpenAI, home: Path) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "OPENAI_API_KEY": FAKE_KEY,
-        "ATELIER_HOME": str(home),
-        "PYTHONPATH": str(REPO),
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "run",
-            str(cfg),
-            "--provider",
-            "openai",
-            "--base-url",
-            fake.base_url,
-            "--output-dir",
-            str(out),
-            "--format",
-            "json",
-        ],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _check_images(out: Path, n: int) -> None:
     names = sorted(p.name for p in out.iterdir() if p.suffix == ".png")
     assert names == [f"s{i:03d}.png" for i in range(n)]
@@ -92,13 +59,13 @@ def test_sigkill_at_20_random_moments(
     rnd = random.Random(20261121)
     kills = 0
     for _ in range(KILLS):
-        proc = _start(cfg, out, fake_openai, atelier_home)
+        proc = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
         time.sleep(rnd.uniform(0.5, 2.0))  # start-up is ~0.6 s: some kills land before any request
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
-    final = _start(cfg, out, fake_openai, atelier_home)
+    final = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
     stdout, stderr = final.communicate(timeout=120)
     assert final.returncode == 0, stderr
     report = json.loads(stdout)
@@ -140,9 +107,9 @@ def test_two_instances_one_store_never_run_a_job_twice(
     n = 40
     fake_openai.latency_s = 0.1
     cfg, out = _config(tmp_path, n, 4), tmp_path / "out"
-    a = _start(cfg, out, fake_openai, atelier_home)
+    a = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
     time.sleep(0.3)
-    b = _start(cfg, out, fake_openai, atelier_home)
+    b = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
     outs = [p.communicate(timeout=120) for p in (a, b)]
     assert a.returncode == 0 and b.returncode == 0, [o[1][-500:] for o in outs]
     reports = [json.loads(o[0]) for o in outs]
