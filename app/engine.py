@@ -534,6 +534,10 @@ class Engine:
 
     async def _adopt_existing(self, run: _Run) -> None:
         """Record files a killed run wrote but did not get to record (checked by embedded key)."""
+        # A fresh batch writes into an empty folder: then there is nothing to adopt, and no
+        # reason to read every pending job's spec.
+        if not await asyncio.to_thread(lambda: any(p.is_file() for p in run.out_dir.rglob("*"))):
+            return
         for jid in self.store.pending_job_ids(run.batch_id):
             job = self.store.job(jid)
             provider, model = job_target(run.settings, job.spec)
