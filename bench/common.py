@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -50,8 +51,10 @@ def fake_server(*args: str) -> Iterator[str]:
         proc.wait(5)
 
 
-def stats(base_url: str) -> dict[str, int]:
-    """The fake's counters: requests, rate_limited (429s), served (images)."""
+def stats(base_url: str) -> dict[str, Any]:
+    """The fake's counters: requests, rate_limited (429s), served (images); ``accepted``:
+    [monotonic arrival s, latency s] per request let through; ``perfect_s``: the best wall time
+    any client could reach on that server (see ``OpenAIDialect.perfect_client_s``)."""
     return dict(httpx.get(base_url.removesuffix("/v1") + "/__stats").json())
 
 

@@ -155,7 +155,11 @@ class TokenBucket:
             return (n - self.tokens) / self.rate
 
     def headers(self) -> dict[str, str]:
+        """``x-ratelimit-*`` as of now (the bucket refilled since the last take)."""
         with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
             to_full = (self.capacity - self.tokens) / self.rate
             return {
                 "x-ratelimit-limit-requests": f"{self.per_minute:g}",
@@ -172,6 +176,9 @@ class OpenAIDialect(Dialect):
         self.bucket: TokenBucket | None = None
         self.rate_limited = 0
         self.latency: Any = None  # a callable giving seconds per request (benchmarks)
+        # (monotonic arrival, latency drawn) of each request the bucket let through; CLOCK_MONOTONIC
+        # is system-wide, so a benchmark in another process can compare these with its own clock.
+        self.accepted: list[tuple[float, float]] = []
 
     def _route(self, req: Request) -> str:
         return req.path.removeprefix("/v1").removeprefix("/api/v3")
@@ -197,14 +204,24 @@ class OpenAIDialect(Dialect):
             with self.fake.lock:
                 served = sum(self.fake.served.values())
                 total = sum(1 for e in self.fake.log if e.prompt is not None)
+            with self.fake.lock:
+                accepted = list(self.accepted)
             return Response.json(
-                200, {"requests": total, "rate_limited": self.rate_limited, "served": served}
+                200,
+                {
+                    "requests": total,
+                    "rate_limited": self.rate_limited,
+                    "served": served,
+                    "accepted": accepted,
+                    "perfect_s": self.perfect_client_s([lat for _, lat in accepted]),
+                },
             )
         if route == "/__reset" and req.method == "POST":
             with self.fake.lock:
                 self.fake.log.clear()
                 self.fake.served.clear()
                 self.rate_limited = 0
+                self.accepted.clear()
                 if self.bucket is not None:
                     self.bucket = TokenBucket(self.bucket.per_minute, int(self.bucket.capacity))
             return Response.json(200, {})
@@ -263,8 +280,12 @@ class OpenAIDialect(Dialect):
                         **self.bucket.headers(),
                     },
                 )
-        if self.latency is not None:
-            time.sleep(self.latency())
+        arrival = time.monotonic()
+        latency = float(self.latency()) if self.latency is not None else 0.0
+        with self.fake.lock:
+            self.accepted.append((arrival, latency))
+        if latency:
+            time.sleep(latency)
         size = str(body.get("size", "1024x1024"))
         fmt = str(body.get("output_format", "png"))
         if body.get("response_format") == "b64_json" and "output_format" not in body:
@@ -322,6 +343,16 @@ class OpenAIDialect(Dialect):
             }
         )
         return Response.json(200, payload, headers)
+
+    def perfect_client_s(self, latencies: list[float]) -> float | None:
+        """The wall time of a client that spends the bucket's burst at once and then sends
+        exactly at its refill rate, given the latencies this server drew, in order (the i-th
+        request let through draws the i-th latency whoever sends it): the best any client can
+        do here, seconds. ``None`` without a bucket."""
+        if self.bucket is None or not latencies:
+            return None
+        burst, rate = int(self.bucket.capacity), self.bucket.rate
+        return max(max(0.0, (i - burst + 1) / rate) + lat for i, lat in enumerate(latencies))
 
     def _validation_error(self, body: dict[str, Any]) -> tuple[str, str] | None:
         if not body.get("prompt"):
