@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QPoint,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -72,10 +81,12 @@ from ui.models import (
     JobsModel,
     JobView,
     PathRole,
+    SortRole,
     SpreadsheetModel,
     StatusFilterProxy,
 )
 from ui.thumbnails import ThumbnailLoader
+from ui.views import GalleryView, JobsTableView
 
 STATUS_FILTERS = [
     ("All", set()),
@@ -519,7 +530,7 @@ class MainWindow(QMainWindow):
         for label, statuses in STATUS_FILTERS:
             self.job_filter.addItem(label, statuses)
         self.job_filter.currentIndexChanged.connect(
-            lambda: self.jobs_proxy.set_statuses(set(self.job_filter.currentData()))
+            lambda: self.jobs_status_proxy.set_statuses(set(self.job_filter.currentData()))
         )
         filt.addWidget(self.job_filter)
         self.job_search = QLineEdit()
@@ -528,13 +539,19 @@ class MainWindow(QMainWindow):
         filt.addWidget(self.job_search, 1)
         lay.addLayout(filt)
         self.jobs_model = JobsModel(self)
-        self.jobs_proxy = StatusFilterProxy(self)
-        self.jobs_proxy.setSourceModel(self.jobs_model)
+        # Status filter, then prompt search and header-click sorting on top of it.
+        self.jobs_status_proxy = StatusFilterProxy(self)
+        self.jobs_status_proxy.setSourceModel(self.jobs_model)
+        self.jobs_status_proxy.setDynamicSortFilter(False)
+        self.jobs_proxy = QSortFilterProxyModel(self)
+        self.jobs_proxy.setSourceModel(self.jobs_status_proxy)
         self.jobs_proxy.setFilterKeyColumn(1)
+        self.jobs_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.jobs_proxy.setSortRole(SortRole)
         # Re-sorting 10,000 rows on every coalesced update costs the window frames; the table
         # sorts when a header is clicked, and rows keep their place while a batch runs.
         self.jobs_proxy.setDynamicSortFilter(False)
-        self.jobs_view = QTableView()
+        self.jobs_view = JobsTableView()
         self.jobs_view.setObjectName("jobs_view")
         self.jobs_view.setModel(self.jobs_proxy)
         self.jobs_view.setSortingEnabled(True)
@@ -581,7 +598,7 @@ class MainWindow(QMainWindow):
         self.gallery_proxy = StatusFilterProxy(self)
         self.gallery_proxy.setSortRole(Qt.ItemDataRole.InitialSortOrderRole)
         self.gallery_proxy.setSourceModel(self.gallery_model)
-        self.gallery_view = QListView()
+        self.gallery_view = GalleryView()
         self.gallery_view.setObjectName("gallery_view")
         self.gallery_view.setViewMode(QListView.ViewMode.IconMode)
         self.gallery_view.setIconSize(QSize(180, 180))
@@ -1102,7 +1119,7 @@ class MainWindow(QMainWindow):
 
     def selected_job_ids(self) -> list[int]:
         rows = {
-            self.jobs_proxy.mapToSource(i).row()
+            self.jobs_status_proxy.mapToSource(self.jobs_proxy.mapToSource(i)).row()
             for i in self.jobs_view.selectionModel().selectedRows()
         }
         return [self.jobs_model.jobs[r].id for r in sorted(rows)]

@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
+    QRegularExpression,
     QSortFilterProxyModel,
     Qt,
 )
@@ -222,32 +223,25 @@ class JobsModel(QAbstractTableModel):
 
 
 class StatusFilterProxy(QSortFilterProxyModel):
-    """Sorts on ``SortRole`` and keeps only rows whose ``StatusRole`` is in ``statuses``
-    (empty = all); also filters on text in the prompt column."""
+    """Keeps only rows whose ``StatusRole`` (on column 0) is in ``statuses`` (empty = all).
+
+    It uses Qt's own filter (a regular expression on ``StatusRole``) rather than a Python
+    ``filterAcceptsRow``: with no filter set Qt then accepts a row without calling into Python,
+    where an override costs a call per row (10,000 when a batch opens, each waiting for the GIL
+    behind the engine's thread). The text search on prompts is a second proxy on top of this one.
+    """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.statuses: set[str] = set()
-        self.setSortRole(SortRole)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterRole(StatusRole)
+        self.setFilterKeyColumn(0)
 
     def set_statuses(self, statuses: set[str]) -> None:
-        if hasattr(self, "beginFilterChange"):  # Qt ≥ 6.9 deprecates invalidateFilter()
-            self.beginFilterChange()
-            self.statuses = statuses
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self.statuses = statuses
-            self.invalidateFilter()
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        if not self.statuses and not self.filterRegularExpression().pattern():
-            return True  # no filter: 10,000 rows accepted without 20,000 calls into Python
-        model = self.sourceModel()
-        idx = model.index(source_row, 0, source_parent)
-        if self.statuses and model.data(idx, StatusRole) not in self.statuses:
-            return False
-        return super().filterAcceptsRow(source_row, source_parent)
+        """Show only these statuses (``running``, ``failed``…); an empty set shows every row."""
+        self.statuses = set(statuses)
+        alternatives = "|".join(QRegularExpression.escape(x) for x in sorted(self.statuses))
+        self.setFilterRegularExpression(f"^(?:{alternatives})$" if self.statuses else "")
 
 
 @dataclass
