@@ -70,7 +70,7 @@ from app.runner import EngineThread
 from app.secrets import keyring_status
 from app.service import default_provider, prepare_batch
 from app.settings import Settings
-from app.store import ImageRow, JobSummary, Store
+from app.store import Store
 from app.tabular import CANDIDATE_ENCODINGS, Table, read_table, shopify_fill_down
 from ui.bridge import EngineBridge
 from ui.dialogs import ImageViewer, SettingsDialog, show_in_folder
@@ -84,6 +84,7 @@ from ui.models import (
     SortRole,
     SpreadsheetModel,
     StatusFilterProxy,
+    Tile,
 )
 from ui.thumbnails import ThumbnailLoader
 from ui.views import GalleryView, JobsTableView
@@ -1064,9 +1065,8 @@ class MainWindow(QMainWindow):
         }
         with contextlib.suppress(OSError):
             self.settings.save()
-        loaded = await asyncio.to_thread(
-            lambda: (self.store.job_summaries(batch_id), self.store.images(batch_id))
-        )
+        # 10,000 rows read and turned into table rows and tiles off the GUI thread.
+        loaded = await asyncio.to_thread(self._load_views, batch_id)
         self.open_batch(batch_id, loaded)
         self._run(batch_id)
 
@@ -1090,16 +1090,21 @@ class MainWindow(QMainWindow):
         self.open_batch(batch_id)
         self._run(batch_id)
 
+    def _load_views(self, batch_id: int) -> tuple[list[JobView], list[Tile]]:
+        """A batch's progress-table rows and gallery tiles (no Qt: may run in any thread)."""
+        jobs, images = self.store.job_summaries(batch_id), self.store.images(batch_id)
+        return [JobView.from_summary(j) for j in jobs], GalleryModel.tiles_for(jobs, images)
+
     def open_batch(
-        self, batch_id: int, loaded: tuple[list[JobSummary], list[ImageRow]] | None = None
+        self, batch_id: int, loaded: tuple[list[JobView], list[Tile]] | None = None
     ) -> None:
-        """Show a stored batch in the progress table and the gallery (``loaded``: its jobs and
-        images, already read off the GUI thread)."""
+        """Show a stored batch in the progress table and the gallery (``loaded``: its rows and
+        tiles, already made off the GUI thread by ``_load_views``)."""
         self.batch_id = batch_id
         b = self.store.batch(batch_id)
-        jobs, images = loaded or (self.store.job_summaries(batch_id), self.store.images(batch_id))
-        self.jobs_model.set_jobs([JobView.from_summary(j) for j in jobs])
-        self.gallery_model.set_tiles(GalleryModel.tiles_for(jobs, images))
+        rows, tiles = loaded or self._load_views(batch_id)
+        self.jobs_model.set_jobs(rows)
+        self.gallery_model.set_tiles(tiles)
         self.setWindowTitle(f"Atelier — batch #{b.id} {b.name}")
         self._refresh_counts()
         self._update_actions()
