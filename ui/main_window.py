@@ -63,7 +63,7 @@ from app.engine import Engine
 from app.errors import AtelierError, InputError
 from app.events import BatchFinished, ImageSaved
 from app.models import JobDefaults, RunSettings
-from app.pricing import PriceTable
+from app.pricing import Estimate, PriceTable
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.runner import EngineThread
@@ -947,23 +947,31 @@ class MainWindow(QMainWindow):
         if args is None:
             return
         self.estimate_label.setText("Estimating…")
+        prices, provider = self.prices, self.current_provider()
+        model = str(self.model_combo.currentData())
+
+        def plan_and_price() -> tuple[Plan, Estimate]:
+            plan = args.plan()
+            return plan, estimate(plan, prices, provider, model)
+
         try:
-            plan = await asyncio.to_thread(args.plan)
+            plan, est = await asyncio.to_thread(plan_and_price)
         except (AtelierError, ValueError) as e:
             if gen == self._estimate_generation:
                 self._show_estimate_error(e)
             return
         if gen == self._estimate_generation:
-            self._show_estimate(plan, args.table)
+            self._show_estimate(plan, args.table, est)
 
     def _show_estimate_error(self, e: Exception) -> None:
         self.estimate_label.setText("Fix the template first")
         self.estimate_detail.setText(str(e))
 
-    def _show_estimate(self, plan: Plan, table: Table) -> None:
-        est = estimate(
-            plan, self.prices, self.current_provider(), str(self.model_combo.currentData())
-        )
+    def _show_estimate(self, plan: Plan, table: Table, est: Estimate | None = None) -> None:
+        if est is None:
+            est = estimate(
+                plan, self.prices, self.current_provider(), str(self.model_combo.currentData())
+            )
         self.estimate_label.setText(est.describe())
         detail = [f"{len(plan.specs):,} jobs from {len(table.rows):,} rows"]
         detail += list(est.sources)
