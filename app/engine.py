@@ -321,7 +321,7 @@ class Engine:
             await self._deliver_spool(run)
             await self._verify_outputs(run)
             await self._adopt_existing(run)
-            run.spent_usd = sum(j.cost or 0.0 for j in self.store.jobs(batch_id))
+            run.spent_usd = self.store.known_spend_usd(batch_id)
             pending = self.store.pending_job_ids(batch_id)
             self.store.set_batch_status(batch_id, "running", started=True)
             self.events.emit(BatchStarted(batch_id, batch.total, len(pending)))

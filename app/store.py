@@ -428,6 +428,16 @@ class Store:
             raise KeyError(job_id)
         return self._job_from_row(rows[0])
 
+    def known_spend_usd(self, batch_id: int) -> float:
+        """What the batch's jobs have cost so far, USD, leaving out jobs whose cost is unknown
+        (the sum of ``Job.cost`` where it is not ``None``), without loading the jobs."""
+        rows = self._q(
+            "SELECT COALESCE(SUM(CASE WHEN cost_unknown THEN 0 ELSE cost END), 0) AS spent "
+            "FROM jobs WHERE batch_id=?",
+            (batch_id,),
+        )
+        return float(rows[0]["spent"])
+
     def pending_job_ids(self, batch_id: int) -> list[int]:
         """Ids of the batch's ``pending`` jobs in sequence order."""
         return [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -1113,6 +1114,9 @@ class MainWindow(QMainWindow):
         rows, tiles = loaded or self._load_views(batch_id)
         self.jobs_model.set_jobs(rows)
         self.gallery_model.set_tiles(tiles)
+        # The rows and tiles of the batch on screen live until another is opened: keep the
+        # garbage collector's full passes (which hold the GIL) from walking them again and again.
+        gc.freeze()
         self.setWindowTitle(f"Atelier — batch #{b.id} {b.name}")
         self._refresh_counts()
         self._update_actions()

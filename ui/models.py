@@ -155,6 +155,14 @@ class JobsModel(QAbstractTableModel):
             total += j.cost
         return total
 
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
+        # Qt's index() asks rowCount() and columnCount() first: two calls into Python for each
+        # index a view or proxy makes (thousands per repaint, each waiting for the GIL while the
+        # engine's thread runs); this is one.
+        if parent.isValid() or not (0 <= row < len(self.jobs) and 0 <= column < len(self.COLUMNS)):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.jobs)
 
@@ -399,6 +407,12 @@ class GalleryModel(QAbstractListModel):
         if icon is None:
             icon = self._placeholders[status] = QIcon(placeholder_pixmap(status))
         return icon
+
+    def index(self, row: int, column: int = 0, parent: Index = QModelIndex()) -> QModelIndex:
+        # One call into Python where Qt's index() makes two (see JobsModel.index).
+        if parent.isValid() or column != 0 or not 0 <= row < len(self.tiles):
+            return QModelIndex()
+        return self.createIndex(row, 0)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.tiles)

@@ -1,0 +1,35 @@
+"""The spend a resumed run starts from, read with one query."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.models import JobSpec, RunSettings
+from app.store import Store
+
+
+def test_known_spend_is_the_sum_of_known_job_costs(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    specs = [JobSpec(prompt=f"p{i}", output_path=f"p{i}.png") for i in range(4)]
+    bid = store.create_batch(
+        name="b",
+        fingerprint="f",
+        output_dir=tmp_path / "out",
+        provider="openai",
+        model="gpt-image-1.5",
+        source="test",
+        settings=RunSettings(provider="openai", model="gpt-image-1.5").model_dump(mode="json"),
+        specs=specs,
+        estimated_cost=None,
+    )
+    ids = [j.id for j in store.jobs(bid)]
+    store.add_cost(ids[0], 0.011)
+    store.add_cost(ids[0], 0.011)  # a retry paid again
+    store.add_cost(ids[1], 0.034)
+    store.add_cost(ids[2], 0.5)
+    store.add_cost(ids[2], None)  # part of its cost is unknown: left out, as Job.cost is None
+    expected = sum(j.cost or 0.0 for j in store.jobs(bid))
+    assert abs(expected - 0.056) < 1e-9
+    assert abs(store.known_spend_usd(bid) - expected) < 1e-9
+    assert store.known_spend_usd(bid + 1) == 0.0
+    store.close()
