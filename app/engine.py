@@ -649,6 +649,9 @@ class Engine:
         retries = 0
         attempts = job.attempts
         last_progress = [0.0]
+        # The job's cost as the store has it (None: partly unknown), kept here as it changes so
+        # each event does not read the job back from the store.
+        job_cost = job.cost
 
         def elapsed_ms() -> int:
             return int((time.monotonic() - started) * 1000)
@@ -674,7 +677,7 @@ class Engine:
                         jid,
                         "completed",
                         attempts,
-                        cost=self.store.job(jid).cost,
+                        cost=job_cost,
                         duration_ms=elapsed_ms(),
                     )
                 )
@@ -705,7 +708,7 @@ class Engine:
                 self.store.set_job_status(jid, "pending")
                 self.events.emit(
                     JobChanged(
-                        run.batch_id, jid, "pending", attempts, cost=self.store.job(jid).cost
+                        run.batch_id, jid, "pending", attempts, cost=job_cost
                     )
                 )
                 return
@@ -714,7 +717,7 @@ class Engine:
                 attempt_id, attempts = self.store.start_attempt(jid)
                 self.events.emit(
                     JobChanged(
-                        run.batch_id, jid, "running", attempts, cost=self.store.job(jid).cost
+                        run.batch_id, jid, "running", attempts, cost=job_cost
                     )
                 )
                 sent = time.monotonic()
@@ -741,6 +744,7 @@ class Engine:
             if err is None:
                 cost = self._cost(provider_name, model, spec, result)
                 self.store.add_cost(jid, cost)
+                job_cost = None if cost is None or job_cost is None else job_cost + cost
                 saved = 0
                 for idx, image in zip(batch_idx, result.images, strict=False):
                     meta = {
@@ -851,7 +855,7 @@ class Engine:
                     attempts,
                     err.message,
                     err.error_class.value,
-                    self.store.job(jid).cost,
+                    job_cost,
                     retry_in_s=delay,
                 )
             )

@@ -3,7 +3,8 @@
 A zero-latency fake OpenAI server (its own process) returns ~1 KB images. Atelier runs N
 images through the engine (store, events, validation, metadata and atomic file writes
 included); then a bare ``httpx.AsyncClient`` loop sends the same N requests at the same
-concurrency and only reads the JSON. Goal: Atelier's images/s ÷ the loop's requests/s ≥ 0.8.
+concurrency and only reads the JSON. Two rounds, alternating; each side's best is compared.
+Goal: Atelier's images/s ÷ the loop's requests/s ≥ 0.8.
 
     .venv/bin/python bench/engine_overhead.py [--quick]
 """
@@ -85,15 +86,31 @@ def main() -> None:
     args = ap.parse_args()
     n = 500 if args.quick else 5000
     print(f"machine: {machine()}")
+    # Two rounds, alternating, and the best of each side: on 2 cores shared with the server a
+    # single pass swings by ±5 % with whatever else the machine does.
+    atelier_runs: list[float] = []
+    bare_runs: list[float] = []
     with fake_server() as url, tempfile.TemporaryDirectory() as tmp:
         asyncio.run(bare(url, 50))  # warm the server's threads and caches
-        a = asyncio.run(atelier(url, n, Path(tmp)))
-        b = asyncio.run(bare(url, n))
+        for round_ in range(2):
+            home = Path(tmp) / f"round{round_}"
+            home.mkdir()
+            atelier_runs.append(asyncio.run(atelier(url, n, home)))
+            bare_runs.append(asyncio.run(bare(url, n)))
+            print(
+                f"round {round_ + 1}: atelier {atelier_runs[-1]:6.1f} images/s, bare "
+                f"{bare_runs[-1]:6.1f} requests/s, ratio {atelier_runs[-1] / bare_runs[-1]:.2f}"
+            )
+    a, b = max(atelier_runs), max(bare_runs)
     ratio = a / b
     print(
-        f"atelier: {a:7.1f} images/s ({n} images, concurrency {CONCURRENCY}, store + files included)"
+        f"atelier: {a:7.1f} images/s, best of 2 ({n} images, concurrency {CONCURRENCY}, store + "
+        f"files included)"
     )
-    print(f"bare   : {b:7.1f} requests/s (httpx.AsyncClient loop, same server and concurrency)")
+    print(
+        f"bare   : {b:7.1f} requests/s, best of 2 (httpx.AsyncClient loop, same server and "
+        f"concurrency)"
+    )
     print(f"peak RSS {peak_rss_mb():.0f} MB")
     print(
         f"SUMMARY engine_overhead: {a:.0f} img/s vs {b:.0f} req/s = {ratio:.2f} "
