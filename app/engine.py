@@ -706,20 +706,12 @@ class Engine:
             reserve = self._reserve(run, provider_name, model, spec, len(batch_idx))
             if reserve is None:  # the budget cap: this job waits for a higher cap
                 self.store.set_job_status(jid, "pending")
-                self.events.emit(
-                    JobChanged(
-                        run.batch_id, jid, "pending", attempts, cost=job_cost
-                    )
-                )
+                self.events.emit(JobChanged(run.batch_id, jid, "pending", attempts, cost=job_cost))
                 return
             err: ProviderError | None = None
             async with lane.slot(len(batch_idx)):
                 attempt_id, attempts = self.store.start_attempt(jid)
-                self.events.emit(
-                    JobChanged(
-                        run.batch_id, jid, "running", attempts, cost=job_cost
-                    )
-                )
+                self.events.emit(JobChanged(run.batch_id, jid, "running", attempts, cost=job_cost))
                 sent = time.monotonic()
                 try:
                     async with asyncio.timeout(s.job_timeout_ms / 1000):

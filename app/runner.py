@@ -28,12 +28,6 @@ class EngineThread:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.loop = asyncio.new_event_loop()
-        # Two threads for file work, not asyncio's default of cores + 4: every Python thread
-        # busy here competes for the GIL with the window's thread, which then waits on each of
-        # its many Qt ↔ Python crossings while painting.
-        self.loop.set_default_executor(
-            concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="atelier-io")
-        )
         self._runs: dict[int, concurrent.futures.Future[BatchReport]] = {}
         self._thread = threading.Thread(target=self._main, name="atelier-engine", daemon=True)
         self._thread.start()
