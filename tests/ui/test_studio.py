@@ -95,7 +95,19 @@ def test_designer_flow_with_failures_retry_and_gallery(
     assert window.jobs_proxy.rowCount() == 2
     err = window.jobs_proxy.index(0, 7).data()
     assert "refused this prompt under its content policy" in err
+    # the prompt search narrows what the status filter shows, case-insensitively
+    failed_prompt = jobs["NH-CND-003.png"].prompt
+    window.job_search.setText(failed_prompt.upper())
+    shown = {window.jobs_proxy.index(r, 2).data() for r in range(window.jobs_proxy.rowCount())}
+    assert "NH-CND-003.png" in shown and len(shown) <= 2  # still only failed rows
     window.job_filter.setCurrentIndex(0)
+    shown = {window.jobs_proxy.index(r, 2).data() for r in range(window.jobs_proxy.rowCount())}
+    assert "NH-CND-003.png" in shown and len(shown) < 38
+    window.job_search.setText("no prompt says this")
+    assert window.jobs_proxy.rowCount() == 0
+    window.job_search.setText("")
+    window.job_filter.setCurrentIndex(0)
+    assert window.jobs_proxy.rowCount() == 38
     assert "36 done · 2 failed" in window.counts_label.text()
 
     # 5. retry all failed (the content filter lets them through this time)
