@@ -52,11 +52,19 @@ def _show(qtbot: Any, view: QAbstractItemView, model: CountingModel) -> None:
     qtbot.wait(30)
 
 
-def _rows_repainted(qtbot: Any, model: CountingModel, first: int, last: int) -> set[int]:
+def _rows_repainted(
+    qtbot: Any, model: CountingModel, first: int, last: int, *, painted: bool = False
+) -> set[int]:
+    """Change rows ``first``–``last`` and return the rows Qt read back. ``painted``: a repaint
+    is expected, so wait for it rather than for a fixed time."""
     model.rows_read.clear()
     model.calls = 0
     model.change(first, last)
-    qtbot.wait(50)
+    if painted:
+        qtbot.waitUntil(lambda: bool(model.rows_read), timeout=3000)
+        qtbot.wait(20)
+    else:
+        qtbot.wait(100)
     return set(model.rows_read)
 
 
@@ -76,10 +84,10 @@ def test_jobs_table_skips_changes_off_screen_and_repaints_only_changed_rows(qtbo
     _show(qtbot, view, model)
     assert _rows_repainted(qtbot, model, 500, 540) == set()
     assert model.calls <= 6  # two corners, whatever the size of the range
-    assert _rows_repainted(qtbot, model, 2, 3) == {2, 3}
+    assert _rows_repainted(qtbot, model, 2, 3, painted=True) == {2, 3}
     # A change straddling the bottom edge repaints the visible part only.
     last_visible = view.rowAt(view.viewport().height() - 1)
-    seen = _rows_repainted(qtbot, model, last_visible, 900)
+    seen = _rows_repainted(qtbot, model, last_visible, 900, painted=True)
     assert last_visible in seen and max(seen) <= last_visible + 1
     assert view.model().index(2, 7).data() == "changed 2 · 7"
 
@@ -99,7 +107,7 @@ def test_gallery_skips_changes_off_screen(qtbot: Any, view_class: type[QListView
     if view_class is GalleryView:
         assert off_screen == set() and model.calls <= 6
         # Row 1 changed: its line of tiles is repainted, nothing below it.
-        seen = _rows_repainted(qtbot, model, 1, 1)
+        seen = _rows_repainted(qtbot, model, 1, 1, painted=True)
         assert 1 in seen and max(seen) < per_line
     else:
         assert model.calls >= 41  # the stock view measures each of the 41 changed tiles

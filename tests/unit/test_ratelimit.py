@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from app.ratelimit import AdaptiveGate, Pacer, SlidingWindowLimiter, parse_rate_headers
 
 
@@ -24,7 +22,7 @@ async def test_pacer_spaces_units_at_the_rate_and_a_little_under() -> None:
     assert times[0] < 0.005
     # Never ahead of the schedule (a late wake-up is not made up for with a burst either).
     assert all(t >= i * 0.02 - 0.001 for i, t in enumerate(times)), times
-    assert times[-1] == pytest.approx(10 * 0.02 / Pacer.MARGIN, abs=0.02)
+    assert 10 * 0.02 / Pacer.MARGIN - 0.001 <= times[-1] < 0.25  # 20 ms apart, not faster
 
 
 async def test_pacer_lets_a_burst_through_then_paces() -> None:
@@ -46,8 +44,8 @@ async def test_learned_bucket_spends_what_it_holds_less_the_slack_then_paces() -
     times = await _send_times(pacer, 4)
     # 3.9 held, 1 kept as slack: two now, the third when the 0.9 has become 1.0, then 100 ms.
     assert max(times[:2]) < 0.005
-    assert 0.005 < times[2] < 0.04
-    assert times[3] - times[2] == pytest.approx(0.1 / Pacer.MARGIN, abs=0.01)
+    assert 0.005 < times[2] < 0.06
+    assert 0.1 <= times[3] < 0.16  # then one per 100 ms, on the schedule
 
 
 async def test_bucket_capacity_rounds_up_a_fractional_level() -> None:
