@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import FAKE_KEY, fake_server, machine, peak_rss_mb
+from tests.batches import store_batch
 
 CONCURRENCY = 16
 BODY = {"model": "gpt-image-2", "prompt": "tile", "size": "64x64", "quality": "low"}
@@ -39,17 +40,7 @@ async def atelier(base_url: str, n: int, home: Path) -> float:
         JobSpec(prompt=f"tile {i}", output_path=f"t{i:05d}.png", size="64x64", quality="low")
         for i in range(n)
     ]
-    bid = store.create_batch(
-        name="overhead",
-        fingerprint="overhead",
-        output_dir=home / "out",
-        provider="openai",
-        model="gpt-image-2",
-        source="bench",
-        settings=rs.model_dump(mode="json"),
-        specs=specs,
-        estimated_cost=None,
-    )
+    bid = store_batch(store, rs, specs, home / "out", name="overhead")
     engine = Engine(
         store, lambda s: create_provider(s.provider, api_key=FAKE_KEY, base_url=s.base_url)
     )

@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import FAKE_KEY, fake_server, machine, stats
+from tests.batches import store_batch
 
 IPM = 600
 BURST = 10  # the fake's token bucket: one second of refill, as OpenAI quantizes per-minute limits
@@ -76,17 +77,7 @@ async def atelier(base_url: str, n: int, home: Path) -> tuple[float, float, int]
     specs = [
         JobSpec(prompt=f"atelier {i}", output_path=f"a{i:04d}.png", quality="low") for i in range(n)
     ]
-    bid = store.create_batch(
-        name="bench",
-        fingerprint="bench",
-        output_dir=home / "out",
-        provider="openai",
-        model="gpt-image-1.5",
-        source="bench",
-        settings=rs.model_dump(mode="json"),
-        specs=specs,
-        estimated_cost=None,
-    )
+    bid = store_batch(store, rs, specs, home / "out", name="bench")
     engine = Engine(
         store, lambda s: create_provider(s.provider, api_key=FAKE_KEY, base_url=s.base_url)
     )

@@ -15,6 +15,7 @@ from app.models import JobSpec, RetryPolicy, RunSettings
 from app.outputs import read_metadata
 from app.providers.registry import create_provider
 from app.store import Store
+from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -58,17 +59,7 @@ def _setup(
         for i, p in enumerate(prompts)
     ]
     plan = Plan(specs)
-    bid = store.create_batch(
-        name="t",
-        fingerprint="fp",
-        output_dir=tmp_path / "out",
-        provider=provider,
-        model=rs.model,
-        source="test",
-        settings=rs.model_dump(mode="json"),
-        specs=plan.specs,
-        estimated_cost=None,
-    )
+    bid = store_batch(store, rs, plan.specs, tmp_path / "out")
 
     def factory(s: RunSettings):  # type: ignore[no-untyped-def]
         return create_provider(s.provider, api_key=FAKE_KEY, base_url=s.base_url)

@@ -16,6 +16,7 @@ from app.providers.a1111 import A1111Provider
 from app.providers.base import GenerationRequest
 from app.providers.registry import create_provider
 from app.store import Store
+from tests.batches import store_batch
 from tests.fakes.a1111 import A1111Dialect
 from tests.fakes.framework import FakeServer
 from tests.integration.contract import expect_class, expect_images
@@ -116,17 +117,7 @@ async def test_progress_events_and_one_at_a_time(tmp_path: Path, fake: FakeServe
     store = Store(tmp_path / "s.db")
     rs = RunSettings(provider="a1111", model="current", concurrency=4, base_url=fake.url)
     specs = [JobSpec(prompt=f"p{i}", output_path=f"p{i}.png", size="512x512") for i in range(3)]
-    bid = store.create_batch(
-        name="t",
-        fingerprint="f",
-        output_dir=tmp_path / "o",
-        provider="a1111",
-        model="current",
-        source="t",
-        settings=rs.model_dump(mode="json"),
-        specs=specs,
-        estimated_cost=None,
-    )
+    bid = store_batch(store, rs, specs, tmp_path / "o")
     engine = Engine(
         store, lambda s: create_provider(s.provider, base_url=s.base_url, poll_interval_s=0.05)
     )

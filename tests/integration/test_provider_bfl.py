@@ -14,6 +14,7 @@ from app.providers.base import GenerationRequest
 from app.providers.bfl import BFLProvider
 from app.providers.registry import create_provider
 from app.store import Store
+from tests.batches import store_batch
 from tests.fakes.bfl import BFLDialect
 from tests.fakes.framework import FakeServer
 from tests.integration.contract import expect_class, expect_images
@@ -109,17 +110,7 @@ async def test_lane_never_exceeds_24_active_tasks(tmp_path: Path, fake: FakeServ
         JobSpec(prompt=f"p{i}", output_path=f"p{i}.jpg", output_format="jpeg", size="1024x1024")
         for i in range(60)
     ]
-    bid = store.create_batch(
-        name="t",
-        fingerprint="f",
-        output_dir=tmp_path / "o",
-        provider="bfl",
-        model="flux-dev",
-        source="t",
-        settings=rs.model_dump(mode="json"),
-        specs=specs,
-        estimated_cost=None,
-    )
+    bid = store_batch(store, rs, specs, tmp_path / "o")
 
     def factory(s: RunSettings):  # type: ignore[no-untyped-def]
         return create_provider(s.provider, api_key=KEY, base_url=s.base_url, poll_interval_s=0.02)

@@ -17,6 +17,7 @@ from app.providers.base import GenerationRequest
 from app.providers.registry import create_provider
 from app.providers.stability import StabilityProvider, aspect_ratio_for
 from app.store import Store
+from tests.batches import store_batch
 from tests.fakes.framework import FakeServer
 from tests.fakes.stability import StabilityDialect
 from tests.integration.contract import TRANSPORT, expect_class, expect_images
@@ -157,17 +158,7 @@ async def test_engine_keeps_within_150_per_10s(tmp_path: Path, fake: FakeServer)
     specs = [
         JobSpec(prompt=f"tile {i}", output_path=f"t{i}.png", size="1024x1024") for i in range(160)
     ]
-    bid = store.create_batch(
-        name="t",
-        fingerprint="f",
-        output_dir=tmp_path / "o",
-        provider="stability",
-        model="core",
-        source="t",
-        settings=rs.model_dump(mode="json"),
-        specs=specs,
-        estimated_cost=None,
-    )
+    bid = store_batch(store, rs, specs, tmp_path / "o")
     engine = Engine(store, lambda s: create_provider(s.provider, api_key=KEY, base_url=s.base_url))
     t0 = asyncio.get_running_loop().time()
     report = await engine.run(bid)

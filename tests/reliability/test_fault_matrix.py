@@ -22,6 +22,7 @@ from app.providers.base import GenerationRequest
 from app.providers.openai import OpenAIProvider
 from app.providers.registry import create_provider
 from app.store import Store
+from tests.batches import store_batch
 from tests.fakes.a1111 import A1111Dialect
 from tests.fakes.bfl import BFLDialect
 from tests.fakes.comfyui import ComfyUIDialect
@@ -211,17 +212,7 @@ async def test_fault(
         )
         for kind in ("fault", "fine-a", "fine-b")
     ]
-    bid = store.create_batch(
-        name=tag,
-        fingerprint=tag,
-        output_dir=tmp_path / "o",
-        provider=provider,
-        model=model,
-        source="t",
-        settings=rs.model_dump(mode="json"),
-        specs=specs,
-        estimated_cost=None,
-    )
+    bid = store_batch(store, rs, specs, tmp_path / "o", name=tag)
 
     def factory(s: RunSettings):  # type: ignore[no-untyped-def]
         return create_provider(

@@ -10,6 +10,7 @@ from app.engine import Engine
 from app.models import JobSpec, LaneLimits, RunSettings
 from app.providers.registry import create_provider
 from app.store import Store
+from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI, OpenAIDialect, TokenBucket
 from tests.reliability.record import record
@@ -23,16 +24,8 @@ def _batch(store: Store, tmp_path: Path, fake: FakeOpenAI, n: int, **rs: object)
     specs = [
         JobSpec(prompt=f"tile {i}", output_path=f"t{i:03d}.png", quality="low") for i in range(n)
     ]
-    return store.create_batch(
-        name="rate",
-        fingerprint=f"rate-{n}",
-        output_dir=tmp_path / "out",
-        provider="openai",
-        model="gpt-image-1.5",
-        source="test",
-        settings=settings.model_dump(mode="json"),
-        specs=specs,
-        estimated_cost=None,
+    return store_batch(
+        store, settings, specs, tmp_path / "out", name="rate", fingerprint=f"rate-{n}"
     )
 
 

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolButton
 
 from app.store import Store
+from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
 from tests.ui.conftest import wait_until
@@ -212,15 +213,12 @@ def test_interrupted_batch_is_offered_for_resume(
 
     store = Store(paths.store_path())
     plan = plan_from_config(load_batch_config(data_dir / "batch-configs" / "batch-simple.json"))
-    bid = store.create_batch(
+    bid = store_batch(
+        store,
+        RunSettings(),
+        plan.specs,
+        tmp_path / "o",
         name="crashed",
-        fingerprint="x",
-        output_dir=tmp_path / "o",
-        provider="draft",
-        model="draft",
-        source="t",
-        settings=RunSettings().model_dump(mode="json"),
-        specs=plan.specs,
         estimated_cost=0.0,
     )
     with store.tx() as db:  # as left by a process that died mid-batch

@@ -6,21 +6,18 @@ from pathlib import Path
 
 from app.models import JobSpec, RunSettings
 from app.store import Store
+from tests.batches import store_batch
 
 
 def test_known_spend_is_the_sum_of_known_job_costs(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
     specs = [JobSpec(prompt=f"p{i}", output_path=f"p{i}.png") for i in range(4)]
-    bid = store.create_batch(
+    bid = store_batch(
+        store,
+        RunSettings(provider="openai", model="gpt-image-1.5"),
+        specs,
+        tmp_path / "out",
         name="b",
-        fingerprint="f",
-        output_dir=tmp_path / "out",
-        provider="openai",
-        model="gpt-image-1.5",
-        source="test",
-        settings=RunSettings(provider="openai", model="gpt-image-1.5").model_dump(mode="json"),
-        specs=specs,
-        estimated_cost=None,
     )
     ids = [j.id for j in store.jobs(bid)]
     store.add_cost(ids[0], 0.011)
