@@ -28,7 +28,7 @@ from app.providers.base import (
     GenerationResult,
     ModelInfo,
 )
-from app.providers.http import HttpProvider, default_error
+from app.providers.http import HttpProvider, default_error, error_body, validation_errors
 
 _SIZES = ("512x512", "768x768", "1024x1024", "832x1216", "1216x832", "768x1344", "1344x768")
 
@@ -117,11 +117,8 @@ class A1111Provider(HttpProvider):
         return body
 
     def classify(self, resp: httpx.Response) -> ProviderError:
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {}
-        detail = data.get("detail") if isinstance(data, dict) else None
+        data = error_body(resp)
+        detail = data.get("detail")
         if resp.status_code == 401:
             return ProviderError(
                 ErrorClass.AUTH,
@@ -137,17 +134,13 @@ class A1111Provider(HttpProvider):
                 status=404,
             )
         if resp.status_code == 422 and isinstance(detail, list):
-            text = "; ".join(
-                f"{'.'.join(str(x) for x in d.get('loc', [])[1:])}: {d.get('msg')}"
-                for d in detail
-                if isinstance(d, dict)
-            )
+            text = validation_errors(detail)
             return ProviderError(
                 ErrorClass.INVALID_REQUEST,
                 f"AUTOMATIC1111 rejected the request: {text}.",
                 status=422,
             )
-        error = data.get("error") if isinstance(data, dict) else None
+        error = data.get("error")
         text = " ".join(str(x) for x in (error, detail) if x)
         return default_error(resp.status_code, self.label, text, code=str(error) if error else None)
 

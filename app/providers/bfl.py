@@ -25,7 +25,13 @@ from app.providers.base import (
     ModelInfo,
     nearest_aspect_ratio,
 )
-from app.providers.http import HttpProvider, default_error, parse_retry_after
+from app.providers.http import (
+    HttpProvider,
+    default_error,
+    error_body,
+    parse_retry_after,
+    validation_errors,
+)
 
 _SIZES = (
     "1024x1024",
@@ -109,19 +115,9 @@ class BFLProvider(HttpProvider):
         return body
 
     def classify(self, resp: httpx.Response) -> ProviderError:
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {}
-        detail = data.get("detail") if isinstance(data, dict) else None
-        if isinstance(detail, list):
-            text = "; ".join(
-                f"{'.'.join(str(x) for x in d.get('loc', [])[1:])}: {d.get('msg')}"
-                for d in detail
-                if isinstance(d, dict)
-            )
-        else:
-            text = str(detail or "")
+        data = error_body(resp)
+        detail = data.get("detail")
+        text = validation_errors(detail) if isinstance(detail, list) else str(detail or "")
         if resp.status_code == 429:
             return ProviderError(
                 ErrorClass.RATE_LIMIT,

@@ -28,7 +28,14 @@ from app.providers.base import (
     ModelInfo,
     nearest_aspect_ratio,
 )
-from app.providers.http import HttpProvider, default_error, fire_and_forget, parse_retry_after
+from app.providers.http import (
+    HttpProvider,
+    default_error,
+    error_body,
+    fire_and_forget,
+    parse_retry_after,
+    validation_errors,
+)
 
 _SIZES = (
     "1024x1024",
@@ -144,11 +151,8 @@ class FalProvider(HttpProvider):
         return body
 
     def classify(self, resp: httpx.Response) -> ProviderError:
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {}
-        detail = data.get("detail") if isinstance(data, dict) else None
+        data = error_body(resp)
+        detail = data.get("detail")
         retryable_h = resp.headers.get("x-fal-retryable")
         retryable = {"true": True, "false": False}.get(retryable_h.lower()) if retryable_h else None
         kw: dict[str, Any] = {
@@ -158,11 +162,7 @@ class FalProvider(HttpProvider):
         }
         if isinstance(detail, list):
             types = {str(d.get("type", "")) for d in detail if isinstance(d, dict)}
-            msgs = "; ".join(
-                f"{'.'.join(str(x) for x in d.get('loc', [])[1:]) or 'input'}: {d.get('msg')}"
-                for d in detail
-                if isinstance(d, dict)
-            )
+            msgs = validation_errors(detail)
             if any("content_policy" in t for t in types):
                 return ProviderError(
                     ErrorClass.CONTENT_POLICY,
@@ -176,9 +176,7 @@ class FalProvider(HttpProvider):
                 code=next(iter(types), None),
                 **kw,
             )
-        error_type = resp.headers.get("x-fal-error-type") or (
-            data.get("error_type") if isinstance(data, dict) else None
-        )
+        error_type = resp.headers.get("x-fal-error-type") or data.get("error_type")
         text = str(detail or "")
         if resp.status_code == 504 or error_type in ("request_timeout", "startup_timeout"):
             return ProviderError(

@@ -27,7 +27,13 @@ from app.providers.base import (
     ModelInfo,
     nearest_aspect_ratio,
 )
-from app.providers.http import HttpProvider, default_error, parse_duration_s, parse_retry_after
+from app.providers.http import (
+    HttpProvider,
+    default_error,
+    error_body,
+    parse_duration_s,
+    parse_retry_after,
+)
 
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 BLOCKING_FINISH = {
@@ -143,9 +149,8 @@ class GeminiProvider(HttpProvider):
         }
 
     def classify(self, resp: httpx.Response) -> ProviderError:
-        try:
-            err = resp.json().get("error", {})
-        except (ValueError, AttributeError):
+        err = error_body(resp).get("error")
+        if not isinstance(err, dict):
             err = {}
         status = str(err.get("status") or "")
         message = str(err.get("message") or "").strip()

@@ -59,6 +59,26 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
+def error_body(resp: httpx.Response) -> dict[str, Any]:
+    """An error response's JSON object, or ``{}`` when its body is not one (an HTML page from a
+    proxy, an empty body, a list): classifiers read fields from it without guarding each."""
+    try:
+        data = resp.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def validation_errors(detail: list[Any]) -> str:
+    """FastAPI's 422 ``detail`` list (used by AUTOMATIC1111, Black Forest Labs and fal.ai) as
+    ``field: message; …``, the field being ``loc`` without its leading ``body``/``query``."""
+    return "; ".join(
+        f"{'.'.join(str(x) for x in d.get('loc', [])[1:]) or 'input'}: {d.get('msg')}"
+        for d in detail
+        if isinstance(d, dict)
+    )
+
+
 def default_error(status: int, label: str, detail: str = "", **kw: Any) -> ProviderError:
     """The fallback classification of an HTTP error status."""
     d = f" ({detail})" if detail else ""

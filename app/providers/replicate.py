@@ -28,7 +28,13 @@ from app.providers.base import (
     ModelInfo,
     nearest_aspect_ratio,
 )
-from app.providers.http import HttpProvider, default_error, fire_and_forget, parse_retry_after
+from app.providers.http import (
+    HttpProvider,
+    default_error,
+    error_body,
+    fire_and_forget,
+    parse_retry_after,
+)
 
 ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 _SIZES = ("1024x1024", "1344x768", "768x1344", "1216x832", "832x1216", "1152x896", "896x1152")
@@ -139,13 +145,8 @@ class ReplicateProvider(HttpProvider):
         return inp
 
     def classify(self, resp: httpx.Response) -> ProviderError:
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {}
-        detail = (
-            str(data.get("detail") or data.get("title") or "") if isinstance(data, dict) else ""
-        )
+        data = error_body(resp)
+        detail = str(data.get("detail") or data.get("title") or "")
         retry_after = parse_retry_after(resp.headers)
         if resp.status_code == 429 and retry_after is None:
             m = _THROTTLE.search(detail)  # only to learn the wait, never to classify

@@ -24,7 +24,7 @@ from app.providers.base import (
     ModelInfo,
     nearest_aspect_ratio,
 )
-from app.providers.http import HttpProvider, default_error
+from app.providers.http import HttpProvider, default_error, error_body
 
 ASPECT_RATIOS = ("16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21")
 STYLE_PRESETS = (
@@ -153,12 +153,9 @@ class StabilityProvider(HttpProvider):
         return f"/v2beta/stable-image/generate/{req.model}", fields
 
     def classify(self, resp: httpx.Response) -> ProviderError:
-        try:
-            body = resp.json()
-        except ValueError:
-            body = {}
-        name = str(body.get("name") or "") if isinstance(body, dict) else ""
-        errors = body.get("errors") if isinstance(body, dict) else None
+        body = error_body(resp)
+        name = str(body.get("name") or "")
+        errors = body.get("errors")
         detail = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
         if resp.status_code == 403 and name == "content_moderation":
             return ProviderError(
