@@ -725,8 +725,9 @@ class Engine:
                 except ProviderError as e:
                     err = e
             run.reserved_usd -= reserve
+            cost = self._cost(provider_name, model, spec, result) if err is None else None
             if err is None:
-                run.spent_usd += self._cost(provider_name, model, spec, result) or 0.0
+                run.spent_usd += cost or 0.0
                 lane.on_success(time.monotonic() - sent, result.rate_limits)
             elif err.error_class is ErrorClass.RATE_LIMIT:
                 # The whole lane waits what the server asked (or its lockout), not the job's jitter.
@@ -734,7 +735,6 @@ class Engine:
                     err.retry_after_s if err.retry_after_s is not None else (lane.lockout_s or 1.0)
                 )
             if err is None:
-                cost = self._cost(provider_name, model, spec, result)
                 self.store.add_cost(jid, cost)
                 job_cost = None if cost is None or job_cost is None else job_cost + cost
                 saved = 0
