@@ -3,6 +3,7 @@ behaviour and check the error class a designer will see."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,6 +11,26 @@ import pytest
 from app.errors import ErrorClass, ProviderError
 from app.providers.base import GenerationRequest, GenerationResult, Provider
 from tests.fakes.framework import FakeServer
+
+
+def request_maker(
+    model: str, size: str, output_format: str, prompt: str
+) -> Callable[..., GenerationRequest]:
+    """A suite's ``req(prompt=…, **fields)``: a ``GenerationRequest`` for ``model`` at ``size``
+    and ``output_format`` (quality ``auto``), any field overridden by keyword."""
+
+    def req(prompt: str = prompt, **kw: object) -> GenerationRequest:
+        fields: dict[str, object] = {
+            "model": model,
+            "prompt": prompt,
+            "size": size,
+            "quality": "auto",
+            "output_format": output_format,
+            **kw,
+        }
+        return GenerationRequest(**fields)  # type: ignore[arg-type]
+
+    return req
 
 
 async def outcome(

@@ -13,13 +13,12 @@ from app.errors import ErrorClass
 from app.events import JobProgress
 from app.models import JobSpec, RunSettings
 from app.providers.a1111 import A1111Provider
-from app.providers.base import GenerationRequest
 from app.providers.registry import create_provider
 from app.store import Store
 from tests.batches import store_batch
 from tests.fakes.a1111 import A1111Dialect
 from tests.fakes.framework import FakeServer
-from tests.integration.contract import expect_class, expect_images
+from tests.integration.contract import expect_class, expect_images, request_maker
 
 
 @pytest.fixture
@@ -35,16 +34,7 @@ async def provider(fake: FakeServer) -> AsyncIterator[A1111Provider]:
     await p.aclose()
 
 
-def req(prompt: str = "a cat", **kw: object) -> GenerationRequest:
-    base: dict[str, object] = {
-        "model": "current",
-        "prompt": prompt,
-        "size": "768x512",
-        "quality": "auto",
-        "output_format": "png",
-    }
-    base.update(kw)
-    return GenerationRequest(**base)  # type: ignore[arg-type]
+req = request_maker("current", "768x512", "png", "a cat")
 
 
 async def test_txt2img_body_and_real_seed_from_info(

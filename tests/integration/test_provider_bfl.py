@@ -10,14 +10,13 @@ import pytest
 from app.engine import Engine
 from app.errors import ErrorClass
 from app.models import JobSpec, RetryPolicy, RunSettings
-from app.providers.base import GenerationRequest
 from app.providers.bfl import BFLProvider
 from app.providers.registry import create_provider
 from app.store import Store
 from tests.batches import store_batch
 from tests.fakes.bfl import BFLDialect
 from tests.fakes.framework import FakeServer
-from tests.integration.contract import expect_class, expect_images
+from tests.integration.contract import expect_class, expect_images, request_maker
 
 KEY = "bfl-test"
 
@@ -35,16 +34,7 @@ async def provider(fake: FakeServer) -> AsyncIterator[BFLProvider]:
     await p.aclose()
 
 
-def req(prompt: str = "a chair", **kw: object) -> GenerationRequest:
-    base: dict[str, object] = {
-        "model": "flux-pro-1.1",
-        "prompt": prompt,
-        "size": "1344x768",
-        "quality": "auto",
-        "output_format": "jpeg",
-    }
-    base.update(kw)
-    return GenerationRequest(**base)  # type: ignore[arg-type]
+req = request_maker("flux-pro-1.1", "1344x768", "jpeg", "a chair")
 
 
 async def test_submit_poll_download(provider: BFLProvider, fake: FakeServer) -> None:

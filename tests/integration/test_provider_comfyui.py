@@ -12,11 +12,10 @@ import pytest
 from PIL import Image
 
 from app.errors import ErrorClass, InputError, ProviderError
-from app.providers.base import GenerationRequest
 from app.providers.comfyui import ComfyUIProvider, find_targets, load_workflow
 from tests.fakes.comfyui import ComfyUIDialect
 from tests.fakes.framework import FakeServer
-from tests.integration.contract import expect_class
+from tests.integration.contract import expect_class, request_maker
 
 WORKFLOW = Path(__file__).resolve().parent.parent / "data" / "comfy-sdxl-api.json"
 
@@ -34,16 +33,7 @@ async def provider(fake: FakeServer) -> AsyncIterator[ComfyUIProvider]:
     await p.aclose()
 
 
-def req(prompt: str = "a ceramic teapot", **kw: object) -> GenerationRequest:
-    base: dict[str, object] = {
-        "model": "workflow",
-        "prompt": prompt,
-        "size": "768x512",
-        "quality": "auto",
-        "output_format": "png",
-    }
-    base.update(kw)
-    return GenerationRequest(**base)  # type: ignore[arg-type]
+req = request_maker("workflow", "768x512", "png", "a ceramic teapot")
 
 
 def test_inputs_are_found_in_the_graph() -> None:

@@ -10,11 +10,10 @@ import pytest
 from PIL import Image
 
 from app.errors import ErrorClass, ProviderError
-from app.providers.base import GenerationRequest
 from app.providers.fal import FalProvider
 from tests.fakes.fal import FalDialect
 from tests.fakes.framework import FakeServer
-from tests.integration.contract import expect_class, expect_images
+from tests.integration.contract import expect_class, expect_images, request_maker
 
 KEY = "fal-test-key"
 
@@ -32,16 +31,7 @@ async def provider(fake: FakeServer) -> AsyncIterator[FalProvider]:
     await p.aclose()
 
 
-def req(prompt: str = "a lamp", **kw: object) -> GenerationRequest:
-    base: dict[str, object] = {
-        "model": "fal-ai/flux/dev",
-        "prompt": prompt,
-        "size": "1024x768",
-        "quality": "auto",
-        "output_format": "png",
-    }
-    base.update(kw)
-    return GenerationRequest(**base)  # type: ignore[arg-type]
+req = request_maker("fal-ai/flux/dev", "1024x768", "png", "a lamp")
 
 
 async def test_submit_poll_result_download(provider: FalProvider, fake: FakeServer) -> None:

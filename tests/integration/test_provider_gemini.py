@@ -9,11 +9,10 @@ import pytest
 from PIL import Image
 
 from app.errors import ErrorClass
-from app.providers.base import GenerationRequest
 from app.providers.gemini import GeminiProvider, aspect_ratio_for, image_size_for
 from tests.fakes.framework import FakeServer
 from tests.fakes.gemini import GeminiDialect
-from tests.integration.contract import TRANSPORT, expect_class, expect_images
+from tests.integration.contract import TRANSPORT, expect_class, expect_images, request_maker
 
 KEY = "gm-test-key"
 
@@ -31,16 +30,7 @@ async def provider(fake: FakeServer) -> AsyncIterator[GeminiProvider]:
     await p.aclose()
 
 
-def req(prompt: str = "a teapot", **kw: object) -> GenerationRequest:
-    base: dict[str, object] = {
-        "model": "gemini-3-pro-image",
-        "prompt": prompt,
-        "size": "1536x1024",
-        "quality": "auto",
-        "output_format": "png",
-    }
-    base.update(kw)
-    return GenerationRequest(**base)  # type: ignore[arg-type]
+req = request_maker("gemini-3-pro-image", "1536x1024", "png", "a teapot")
 
 
 def test_size_maps_to_aspect_ratio_and_tier() -> None:

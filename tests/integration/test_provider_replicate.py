@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from app.errors import ErrorClass, ProviderError
-from app.providers.base import GenerationRequest
 from app.providers.replicate import ReplicateProvider, nearest_ratio
 from tests.fakes.framework import FakeServer
 from tests.fakes.replicate import ReplicateDialect
-from tests.integration.contract import expect_class, expect_images
+from tests.integration.contract import expect_class, expect_images, request_maker
 
 KEY = "r8_test"
 
@@ -30,16 +29,7 @@ async def provider(fake: FakeServer) -> AsyncIterator[ReplicateProvider]:
     await p.aclose()
 
 
-def req(prompt: str = "a mug", **kw: object) -> GenerationRequest:
-    base: dict[str, object] = {
-        "model": "black-forest-labs/flux-schnell",
-        "prompt": prompt,
-        "size": "1344x768",
-        "quality": "auto",
-        "output_format": "jpeg",
-    }
-    base.update(kw)
-    return GenerationRequest(**base)  # type: ignore[arg-type]
+req = request_maker("black-forest-labs/flux-schnell", "1344x768", "jpeg", "a mug")
 
 
 async def test_prefer_wait_returns_the_output_in_one_call(

@@ -13,14 +13,13 @@ from PIL import Image
 from app.engine import Engine
 from app.errors import ErrorClass
 from app.models import JobSpec, RetryPolicy, RunSettings
-from app.providers.base import GenerationRequest
 from app.providers.registry import create_provider
 from app.providers.stability import StabilityProvider, aspect_ratio_for
 from app.store import Store
 from tests.batches import store_batch
 from tests.fakes.framework import FakeServer
 from tests.fakes.stability import StabilityDialect
-from tests.integration.contract import TRANSPORT, expect_class, expect_images
+from tests.integration.contract import TRANSPORT, expect_class, expect_images, request_maker
 
 KEY = "sk-stab-test"
 
@@ -38,16 +37,7 @@ async def provider(fake: FakeServer) -> AsyncIterator[StabilityProvider]:
     await p.aclose()
 
 
-def req(prompt: str = "a vase", **kw: object) -> GenerationRequest:
-    base: dict[str, object] = {
-        "model": "core",
-        "prompt": prompt,
-        "size": "1536x1024",
-        "quality": "auto",
-        "output_format": "png",
-    }
-    base.update(kw)
-    return GenerationRequest(**base)  # type: ignore[arg-type]
+req = request_maker("core", "1536x1024", "png", "a vase")
 
 
 async def test_core_multipart_fields_and_raw_image(
