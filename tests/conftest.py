@@ -13,7 +13,29 @@ import pytest
 from tests.fakes.openai_server import FakeOpenAI
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("ATELIER_SHARED", REPO.parent / "shared"))
+
+
+def _shared_dir() -> Path:
+    """``shared/`` (the acceptance data and docs) beside the checkout; in a throwaway clone of a
+    local checkout (``git clone . /tmp/x``, as CI does), beside the checkout it was cloned from.
+    ``ATELIER_SHARED`` overrides both."""
+    if os.environ.get("ATELIER_SHARED"):
+        return Path(os.environ["ATELIER_SHARED"])
+    here = REPO.parent / "shared"
+    if here.is_dir():
+        return here
+    origin = subprocess.run(
+        ["git", "-C", str(REPO), "remote", "get-url", "origin"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if origin and (Path(origin).parent / "shared").is_dir():
+        return Path(origin).parent / "shared"
+    return here
+
+
+SHARED = _shared_dir()
 DATA = SHARED / "data"
 FAKE_KEY = "sk-test-fake"
 
