@@ -1,4 +1,4 @@
-"""``python -m app`` = ``atelier``."""
+"""``python -m app`` = the headless command line (``atelier run …``); it never opens a window."""
 
 from app.cli import main
 

@@ -82,22 +82,61 @@ def check_templates(
     return problems
 
 
+@dataclass(frozen=True)
+class RenderedRow:
+    """One row through the templates. ``file_name`` is already safe; ``name_problem`` says why
+    the file-name template's result was replaced by ``row-N``."""
+
+    prompt: str
+    negative_prompt: str
+    file_name: str
+    empty: list[str]
+    name_problem: str | None = None
+
+
+class RowRenderer:
+    """The prompt, negative prompt and file-name templates of a batch, parsed once; the one
+    rule that turns a row into what a job is made of (used by the preview and the plan).
+
+    Raises:
+        InputError: on construction, every template problem in one message.
+    """
+
+    def __init__(
+        self, headers: list[str], prompt: str, filename: str, negative: str, output_format: str
+    ) -> None:
+        problems = check_templates(headers, prompt, filename, negative)
+        if problems:
+            raise InputError("template", "; ".join(problems))
+        self._prompt = Template.parse(prompt, "Prompt")
+        self._negative = Template.parse(negative, "Negative prompt") if negative else None
+        self._filename = Template.parse(filename, "File name") if filename.strip() else None
+        self.output_format = output_format
+
+    def render(self, values: dict[str, str], index: int, where: str) -> RenderedRow:
+        """Row ``index`` (0-based) with cell ``values``; ``where`` names it in messages."""
+        text, empty = self._prompt.render(values)
+        neg, empty_n = self._negative.render(values) if self._negative else ("", [])
+        raw, empty_f = self._filename.render(values) if self._filename else (f"row-{index + 1}", [])
+        problem = None
+        try:
+            rel = safe_relative_path(raw, self.output_format, where)
+        except InputError as e:
+            rel = safe_relative_path(f"row-{index + 1}", self.output_format)
+            problem = f"{e}; named {rel!r} instead"
+        return RenderedRow(text, neg, rel, list(dict.fromkeys(empty + empty_n + empty_f)), problem)
+
+
 def preview_row(
     table: Table, row: int, prompt: str, filename: str, negative: str, output_format: str
 ) -> RowPreview:
     """Render row ``row`` (0-based) for the preview; template errors come back in ``error``."""
-    problems = check_templates(table.headers, prompt, filename, negative)
-    if problems:
-        return RowPreview("", "", "", [], "; ".join(problems))
-    values = table.row_dict(row)
-    p, e1 = Template.parse(prompt).render(values)
-    n, e2 = Template.parse(negative).render(values) if negative else ("", [])
-    f, e3 = Template.parse(filename).render(values) if filename else (f"row-{row + 1}", [])
     try:
-        fname = safe_relative_path(f, output_format, f"row {row + 1}")
-    except InputError:
-        fname = safe_relative_path(f"row-{row + 1}", output_format)
-    return RowPreview(p, n, fname, list(dict.fromkeys(e1 + e2 + e3)))
+        renderer = RowRenderer(table.headers, prompt, filename, negative, output_format)
+    except InputError as e:
+        return RowPreview("", "", "", [], e.message)
+    r = renderer.render(table.row_dict(row), row, f"row {row + 1}")
+    return RowPreview(r.prompt, r.negative_prompt, r.file_name, r.empty)
 
 
 @dataclass(frozen=True)
@@ -143,25 +182,25 @@ def plan_from_table(
     """
     d = defaults or JobDefaults()
     cols = columns or RowColumns()
-    problems = check_templates(table.headers, prompt, filename, negative)
-    for kind, name in cols.names():
-        if name not in table.headers:
-            problems.append(describe_unknown(f"{kind.capitalize()} column", [name], table.headers))
-    if problems:
-        raise InputError("template", "; ".join(problems))
-    ptpl = Template.parse(prompt, "Prompt")
-    ntpl = Template.parse(negative, "Negative prompt") if negative else None
-    ftpl = Template.parse(filename, "File name") if filename.strip() else None
+    unknown_columns = [
+        describe_unknown(f"{kind.capitalize()} column", [name], table.headers)
+        for kind, name in cols.names()
+        if name not in table.headers
+    ]
+    try:
+        renderer = RowRenderer(table.headers, prompt, filename, negative, d.output_format)
+    except InputError as e:
+        raise InputError("template", "; ".join([e.message, *unknown_columns])) from None
+    if unknown_columns:
+        raise InputError("template", "; ".join(unknown_columns))
     namer = UniqueNamer()
     plan = Plan([])
     base_dir = table.source.parent
     for i in rows if rows is not None else range(len(table.rows)):
-        line = table.line_numbers[i]
-        where = f"row {i + 1} (line {line})"
+        where = f"row {i + 1} (line {table.line_numbers[i]})"
         values = table.row_dict(i)
-        text, empty = ptpl.render(values)
-        neg, empty_n = ntpl.render(values) if ntpl else ("", [])
-        raw_name, empty_f = ftpl.render(values) if ftpl else (f"row-{i + 1}", [])
+        r = renderer.render(values, i, where)
+        text, neg, rel = r.prompt, r.negative_prompt, r.file_name
         if not text.strip():
             plan.skipped.append(f"{where}: the prompt is empty, row skipped")
             continue
@@ -170,13 +209,10 @@ def plan_from_table(
                 f"{where}: the prompt has {len(text)} characters (at most {PROMPT_MAX}), row skipped"
             )
             continue
-        for col in dict.fromkeys(empty + empty_n + empty_f):
+        for col in r.empty:
             plan.warnings.append(f"{where}: column {{{col}}} is empty")
-        try:
-            rel = safe_relative_path(raw_name, d.output_format, where)
-        except InputError as e:
-            rel = safe_relative_path(f"row-{i + 1}", d.output_format)
-            plan.warnings.append(f"{e}; named {rel!r} instead")
+        if r.name_problem:
+            plan.warnings.append(r.name_problem)
         unique = namer.claim(rel, d.sample_count)
         if unique != rel:
             plan.warnings.append(

@@ -13,19 +13,28 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from app import __version__, paths
-from app.batch import Plan, RowColumns, check_plan, estimate, plan_from_config, plan_from_table
+from app.batch import Plan, RowColumns, plan_from_config, plan_from_table
+from app.controller import (
+    Draft,
+    Stored,
+    check_keys,
+    check_run,
+    price,
+    store_batch,
+    workflow_options,
+)
 from app.errors import AtelierError, InputError
 from app.events import BatchFinished, Event, JobChanged, LaneWaiting
 from app.logs import setup_logging
 from app.models import BatchReport, JobDefaults, RetryPolicy, RunSettings, load_batch_config
-from app.providers.comfyui import find_targets, load_workflow
+from app.pricing import Estimate
 from app.providers.registry import PROVIDERS, capabilities_of
-from app.secrets import get_key
-from app.service import default_provider, load_prices, open_engine, prepare_batch
+from app.service import default_provider, load_prices, open_engine
 from app.settings import Settings
 from app.store import Store
 from app.tabular import read_table, shopify_fill_down
@@ -138,77 +147,98 @@ class _Progress:
         self.note = ""
 
 
-def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]:
-    """Build the plan and run settings from the arguments (flags > file > defaults)."""
-    settings = Settings.load()
-    cfg_budget: float | None = None
+@dataclass
+class _Parts:
+    """What a config file or a spreadsheet gives, before flags and defaults are resolved
+    (``None``: not given there)."""
+
+    plan: Plan
+    output_dir: Path
+    source: Path
+    rows: bool
+    provider: str | None = None
+    model: str | None = None
+    concurrency: int | None = None
+    job_timeout_ms: int | None = None
+    batch_timeout_ms: int | None = None
+    budget_usd: float | None = None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def _sheet_parts(args: argparse.Namespace) -> _Parts:
+    """A spreadsheet batch from ``--csv`` and the template flags."""
+    if not args.prompt:
+        raise InputError("--prompt", "a spreadsheet batch needs a prompt template")
+    delim = {"tab": "\t", "\\t": "\t"}.get(args.delimiter or "", args.delimiter)
+    table = read_table(args.csv, args.encoding, delim, args.sheet)
+    if not args.no_fill_down:
+        shopify_fill_down(table)
+    defaults = JobDefaults(
+        size=args.size or "1024x1024",
+        quality=args.quality or "auto",
+        output_format=args.output_format or "png",
+        transparent_background=args.transparent,
+        sample_count=args.sample_count or 1,
+        seed=args.seed,
+    )
+    columns = RowColumns(
+        reference=args.reference_column,
+        mask=args.mask_column,
+        provider=args.provider_column,
+        model=args.model_column,
+    )
+    plan = plan_from_table(
+        table, args.prompt, args.filename or "", args.negative_prompt, defaults, columns=columns
+    )
+    plan.warnings = table.notes + plan.warnings
+    out = args.output_dir or Path(f"atelier-{args.csv.stem}")
+    return _Parts(plan, out, args.csv, rows=True)
+
+
+def _config_parts(args: argparse.Namespace) -> _Parts:
+    """A batch config file, its jobs overridden by the job flags."""
+    cfg = load_batch_config(args.config)
+    plan = plan_from_config(cfg, base_dir=args.config.resolve().parent)
+    overrides: dict[str, Any] = {
+        k: getattr(args, k)
+        for k in ("size", "quality", "output_format", "sample_count", "seed")
+        if getattr(args, k) is not None
+    }
+    if args.transparent:
+        overrides["transparent_background"] = True
+    if overrides:
+        plan.specs = [s.model_copy(update=overrides) for s in plan.specs]
+    return _Parts(
+        plan,
+        args.output_dir or Path(cfg.output_dir),
+        args.config,
+        rows=False,
+        provider=cfg.provider,
+        model=cfg.model,
+        concurrency=cfg.max_concurrent,
+        job_timeout_ms=cfg.job_timeout,
+        batch_timeout_ms=cfg.timeout,
+        budget_usd=cfg.budget_usd,
+        policy=cfg.retry_policy,
+    )
+
+
+def _draft(args: argparse.Namespace) -> Draft:
+    """The batch the arguments describe (flags > file > defaults), checked.
+
+    Raises:
+        InputError: bad input, naming the flag, field, row or file.
+    """
     if args.config and args.csv:
         raise InputError("arguments", "give either a batch config or --csv, not both")
-    if args.config:
-        cfg = load_batch_config(args.config)
-        cfg_budget = cfg.budget_usd
-        plan = plan_from_config(cfg, base_dir=args.config.resolve().parent)
-        provider = args.provider or cfg.provider or default_provider(settings)
-        out = args.output_dir or Path(cfg.output_dir)
-        policy = cfg.retry_policy
-        concurrency = args.max_concurrent or cfg.max_concurrent
-        batch_timeout = args.timeout or cfg.timeout
-        job_timeout = args.job_timeout or cfg.job_timeout
-        model = args.model or cfg.model
-        source, rows = str(args.config), False
-        overrides = {
-            k: getattr(args, k)
-            for k in ("size", "quality", "output_format", "sample_count", "seed")
-            if getattr(args, k) is not None
-        }
-        if overrides or args.transparent:
-            plan.specs = [
-                s.model_copy(
-                    update={
-                        **overrides,
-                        **({"transparent_background": True} if args.transparent else {}),
-                    }
-                )
-                for s in plan.specs
-            ]
-    elif args.csv:
-        if not args.prompt:
-            raise InputError("--prompt", "a spreadsheet batch needs a prompt template")
-        delim = {"tab": "\t", "\\t": "\t"}.get(args.delimiter or "", args.delimiter)
-        table = read_table(args.csv, args.encoding, delim, args.sheet)
-        if not args.no_fill_down:
-            shopify_fill_down(table)
-        provider = args.provider or default_provider(settings)
-        d = JobDefaults(
-            size=args.size or "1024x1024",
-            quality=args.quality or "auto",
-            output_format=args.output_format or "png",
-            transparent_background=args.transparent,
-            sample_count=args.sample_count or 1,
-            seed=args.seed,
-        )
-        columns = RowColumns(
-            reference=args.reference_column,
-            mask=args.mask_column,
-            provider=args.provider_column,
-            model=args.model_column,
-        )
-        plan = plan_from_table(
-            table, args.prompt, args.filename or "", args.negative_prompt, d, columns=columns
-        )
-        plan.warnings = table.notes + plan.warnings
-        if not plan.specs:
-            raise InputError(str(args.csv), "no row produced a job: " + "; ".join(plan.skipped[:3]))
-        out = args.output_dir or Path(f"atelier-{args.csv.stem}")
-        policy, concurrency = RetryPolicy(), args.max_concurrent
-        batch_timeout, job_timeout, model = args.timeout, args.job_timeout, args.model
-        source, rows = str(args.csv), True
-    else:
+    if not (args.config or args.csv):
         raise InputError(
             "arguments", "give a batch config file or --csv FILE (see atelier run --help)"
         )
+    p = _config_parts(args) if args.config else _sheet_parts(args)
+    provider = args.provider or p.provider or default_provider(Settings.load())
     caps = capabilities_of(provider)
-    model = model or caps.default_model
+    policy = p.policy
     if args.max_retries is not None:
         policy = policy.model_copy(update={"max_retries": args.max_retries})
     options: dict[str, dict[str, Any]] = {}
@@ -218,28 +248,21 @@ def _plan(args: argparse.Namespace) -> tuple[Plan, RunSettings, Path, str, bool]
             if args.workflow_map
             else {}
         )
-        find_targets(
-            load_workflow(args.workflow), mapping
-        )  # bad workflows are bad input: exit 2 now
-        options["comfyui"] = {"workflow": str(args.workflow.resolve()), "mapping": mapping}
+        options["comfyui"] = workflow_options(args.workflow, mapping)
     rs = RunSettings(
         provider=provider,
-        model=model,
-        concurrency=concurrency or caps.default_concurrency,
-        job_timeout_ms=job_timeout or 300_000,
-        batch_timeout_ms=batch_timeout,
+        model=args.model or p.model or caps.default_model,
+        concurrency=args.max_concurrent or p.concurrency or caps.default_concurrency,
+        job_timeout_ms=args.job_timeout or p.job_timeout_ms or 300_000,
+        batch_timeout_ms=args.timeout or p.batch_timeout_ms,
         retry_policy=policy,
         base_url=args.base_url,
         provider_options=options,
-        budget_usd=args.budget if args.budget is not None else cfg_budget,
+        budget_usd=args.budget if args.budget is not None else p.budget_usd,
     )
-    check_plan(plan, provider, model, rows=rows)
-    uses_comfy = provider == "comfyui" or any(s.provider == "comfyui" for s in plan.specs)
-    if uses_comfy and "comfyui" not in options:
-        raise InputError(
-            "--workflow", "ComfyUI jobs need a workflow saved in API format (--workflow FILE)"
-        )
-    return plan, rs, out, source, rows
+    draft = Draft(p.plan, rs, p.output_dir, p.source.name, str(p.source), p.rows)
+    check_run(draft)
+    return draft
 
 
 def _print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> None:
@@ -259,91 +282,91 @@ def _print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> No
         print(report.stopped_reason, file=stream)
 
 
+def _print_estimate(draft: Draft, est: Estimate, fmt: str, out: TextIO) -> None:
+    rs, plan = draft.settings, draft.plan
+    if fmt == "json":
+        doc = {
+            "provider": rs.provider,
+            "model": rs.model,
+            "jobs": len(plan.specs),
+            "images": est.images,
+            "estimated_cost": est.total_usd,
+            "priced_cost": round(est.priced_usd, 6),
+            "unknown_price_images": est.unknown_images,
+            "prices": list(est.sources),
+            "warnings": plan.warnings + plan.skipped,
+        }
+        print(json.dumps(doc, ensure_ascii=False, indent=2), file=out)
+        return
+    print(f"{rs.provider} / {rs.model}: {len(plan.specs)} jobs, {est.describe()}", file=out)
+    for s in est.sources:
+        print(f"  {s}", file=out)
+
+
+async def _run_stored(
+    store: Store, stored: Stored, draft: Draft, fmt: str, out: TextIO
+) -> BatchReport:
+    """Run a stored batch on a headless engine, with a progress line and signal handling."""
+    # Headless runs make no thumbnails: the gallery makes (and caches) them when it shows a batch.
+    engine = open_engine(store, Settings.load(), thumbnails=False)
+    engine.events.subscribe(_Progress(len(draft.plan.specs), sys.stderr if fmt == "json" else out))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(
+                sig, engine.cancel, stored.batch_id, f"Stopped by signal {sig.name}."
+            )
+    return await engine.run(stored.batch_id)
+
+
 async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        plan, rs, out_dir, source, _ = _plan(args)
+        draft = _draft(args)
     except AtelierError as e:
         return _fail_input(str(e), err)
     prices = load_prices()
-    est = estimate(plan, prices, rs.provider, rs.model)
+    est = price(draft, prices)
     if args.estimate_only:
-        if args.format == "json":
-            print(
-                json.dumps(
-                    {
-                        "provider": rs.provider,
-                        "model": rs.model,
-                        "jobs": len(plan.specs),
-                        "images": est.images,
-                        "estimated_cost": est.total_usd,
-                        "priced_cost": round(est.priced_usd, 6),
-                        "unknown_price_images": est.unknown_images,
-                        "prices": list(est.sources),
-                        "warnings": plan.warnings + plan.skipped,
-                    },
-                    ensure_ascii=False,
-                    indent=2,
-                ),
-                file=out,
-            )
-        else:
-            print(f"{rs.provider} / {rs.model}: {len(plan.specs)} jobs, {est.describe()}", file=out)
-            for s in est.sources:
-                print(f"  {s}", file=out)
+        _print_estimate(draft, est, args.format, out)
         return EXIT_OK
-    used = {rs.provider} | {s.provider for s in plan.specs if s.provider}
-    for name in sorted(used):
-        caps = capabilities_of(name)
-        if caps.needs_key and not get_key(name).key:
-            return _fail_input(
-                f"provider {name}: no API key. Add it in the studio (Settings → Providers) "
-                f"or set {caps.key_env_var}.",
-                err,
-            )
+    try:
+        check_keys(draft)
+    except InputError as e:
+        return _fail_input(str(e), err)
     if args.format == "text":
-        for w in plan.warnings + plan.skipped:
+        for w in draft.plan.warnings + draft.plan.skipped:
             print(f"warning: {w}", file=err)
+        rs = draft.settings
         print(
-            f"{rs.provider} / {rs.model}: {len(plan.specs)} jobs, {est.describe()} → {out_dir}",
+            f"{rs.provider} / {rs.model}: {len(draft.plan.specs)} jobs, {est.describe()} → {draft.output_dir}",
             file=err,
         )
     setup_logging()
     store = Store(paths.store_path())
     try:
-        prepared = prepare_batch(
-            store, plan, rs, out_dir, name=Path(source).name, source=source, prices=prices
-        )
-        if prepared.resumed and args.format == "text":
-            print(f"resuming batch {prepared.batch_id} (finished images are kept)", file=err)
-        # Headless runs make no thumbnails: the gallery makes (and caches) them when it shows a batch.
-        engine = open_engine(store, Settings.load(), thumbnails=False)
-        progress = _Progress(len(plan.specs), sys.stderr if args.format == "json" else out)
-        engine.events.subscribe(progress)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(
-                    sig, engine.cancel, prepared.batch_id, f"Stopped by signal {sig.name}."
-                )
-        report = await engine.run(prepared.batch_id)
+        stored = store_batch(store, draft, prices)
+        if stored.resumed and args.format == "text":
+            print(f"resuming batch {stored.batch_id} (finished images are kept)", file=err)
+        report = await _run_stored(store, stored, draft, args.format, out)
     finally:
         store.close()
     if args.format == "json":
         print(report.model_dump_json(indent=2), file=out)
     else:
-        _print_text_report(report, out_dir.resolve(), out)
+        _print_text_report(report, draft.output_dir.resolve(), out)
     return EXIT_OK if report.succeeded == report.total else EXIT_FAILED
 
 
 def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run ``atelier`` with ``argv`` (without the program name); returns the exit code."""
+    """Run ``atelier`` with ``argv`` (without the program name); returns the exit code. With no
+    command it prints the help: opening the studio is ``ui.launch``'s choice, not the CLI's."""
     out = out or sys.stdout
     err = err or sys.stderr
-    args = _parser().parse_args(list(argv))
+    parser = _parser()
+    args = parser.parse_args(list(argv))
     if args.command != "run":
-        from ui.app import main as studio_main  # deferred: the CLI never loads Qt
-
-        return int(studio_main([]))
+        parser.print_help(out)
+        return EXIT_OK
     return asyncio.run(_run_async(args, out, err))
 
 

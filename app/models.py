@@ -19,7 +19,6 @@ from app.errors import DEFAULT_RETRYABLE, ErrorClass, InputError
 
 OutputFormat = Literal["png", "jpeg", "webp"]
 Operation = Literal["generate", "edit", "transform"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 _SIZE_RE = re.compile(r"^(auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4})$")
 

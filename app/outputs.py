@@ -26,7 +26,9 @@ from typing import Any
 from PIL import Image, ImageOps, UnidentifiedImageError
 from PIL.ExifTags import IFD
 
+from app import __version__
 from app.errors import ErrorClass, OutputError, ProviderError
+from app.models import JobSpec
 
 Image.MAX_IMAGE_PIXELS = 64_000_000  # 8K square; above this a response is refused, not decoded
 TMP_SUFFIX = ".atelier-tmp"
@@ -259,6 +261,56 @@ def save_image(
             else ensure_thumbnail(dest, thumb_dir)
         )
     return dest, thumb
+
+
+def job_key(provider: str, model: str, spec: JobSpec, sample: int) -> str:
+    """Identity of one image: same provider, model, prompt, parameters, seed, sample and path.
+
+    Embedded in the image metadata so that a file found on disk after a crash is adopted
+    only when it really is this image. Returns 32 hex digits.
+    """
+    ident = [
+        provider,
+        model,
+        spec.prompt,
+        spec.negative_prompt,
+        spec.size,
+        spec.quality,
+        spec.output_format,
+        spec.transparent_background,
+        spec.seed,
+        sample,
+        spec.output_path,
+    ]
+    return hashlib.sha256(json.dumps(ident, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def image_metadata(
+    provider: str,
+    model: str,
+    spec: JobSpec,
+    sample: int,
+    seed: int | None,
+    revised_prompt: str | None,
+) -> dict[str, Any]:
+    """What is embedded in image ``sample`` (0-based) of a job: the generator, provider, model,
+    prompt and parameters, the seed the provider used (else the job's), the 1-based sample
+    number and the ``job_key``. Built from the job only, so a key can never reach a file."""
+    return {
+        "generator": f"Atelier {__version__}",
+        "provider": provider,
+        "model": model,
+        "prompt": spec.prompt,
+        "negative_prompt": spec.negative_prompt,
+        "size": spec.size,
+        "quality": spec.quality,
+        "output_format": spec.output_format,
+        "seed": seed if seed is not None else spec.seed,
+        "sample": sample + 1,
+        "operation": spec.operation,
+        "job_key": job_key(provider, model, spec, sample),
+        "revised_prompt": revised_prompt,
+    }
 
 
 def spool_path(spool_dir: Path, job_id: int, sample: int) -> Path:

@@ -4,6 +4,7 @@
   (ITU-T I.371): no burst beyond ``burst`` units, so a provider's token bucket is never emptied.
 * ``SlidingWindowLimiter``: at most N per sliding window, for limits published that way
   (Stability: 150 per 10 s).
+* ``LaneRates``: a lane's request and image pacers, learned from ``x-ratelimit-*`` headers.
 * ``AdaptiveGate``: how many requests may be in flight. It halves on a 429 and grows slowly on
   success (AIMD, as TCP congestion control); when the rate is known it also grows to what
   Little's law says the rate needs (rate × latency), so slow responses do not starve the lane.
@@ -109,6 +110,10 @@ class SlidingWindowLimiter:
 class AdaptiveGate:
     """Requests in flight, between 1 and ``maximum``.
 
+    Waiters queue in order and are handed a slot directly, as ``asyncio.Semaphore`` does, so
+    growing the limit (a synchronous call from a response handler) admits them at once without
+    creating a task.
+
     Attributes:
         limit: the current allowance (a float; ``int(limit)`` requests may be in flight).
         in_flight: requests holding a slot.
@@ -120,21 +125,39 @@ class AdaptiveGate:
         self.limit = float(min(max(1, start), self.maximum))
         self.in_flight = 0
         self.latency_s: float | None = None
-        self._cond = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.in_flight < int(self.limit))
+        """Wait for a slot (first come, first served)."""
+        if not self._waiters and self.in_flight < int(self.limit):
             self.in_flight += 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():  # a slot was handed over: give it back
+                self.in_flight -= 1
+                self._admit()
+            raise
 
     async def release(self) -> None:
-        async with self._cond:
-            self.in_flight -= 1
-            self._cond.notify_all()
+        """Give a slot back."""
+        self.in_flight -= 1
+        self._admit()
+
+    def _admit(self) -> None:
+        while self._waiters and self.in_flight < int(self.limit):
+            fut = self._waiters.popleft()
+            if not fut.done():
+                self.in_flight += 1
+                fut.set_result(None)
 
     def on_success(self, latency_s: float, rate_per_s: float | None) -> None:
         """Grow by about one slot per window of successes; with a known rate, jump to the
-        concurrency that rate × latency needs (Little's law), doubled: latencies vary (a p95 three times the median) and the pacer, not the gate, keeps the rate."""
+        concurrency that rate × latency needs (Little's law), doubled: latencies vary (a p95
+        three times the median) and the pacer, not the gate, keeps the rate."""
         self.latency_s = (
             latency_s if self.latency_s is None else 0.8 * self.latency_s + 0.2 * latency_s
         )
@@ -142,18 +165,53 @@ class AdaptiveGate:
         if rate_per_s:
             grown = max(grown, math.ceil(rate_per_s * self.latency_s * 2.0) + 1)
         self.limit = min(float(self.maximum), grown)
-        self._wake()
+        self._admit()
 
     def on_rate_limited(self) -> None:
         """Halve (at least one stays)."""
         self.limit = max(1.0, self.limit / 2)
 
-    def _wake(self) -> None:
-        async def notify() -> None:
-            async with self._cond:
-                self._cond.notify_all()
 
-        asyncio.get_running_loop().create_task(notify())
+class LaneRates:
+    """The request and image pacing of one lane: what the user set, tightened or loosened by
+    what each response's ``x-ratelimit-*`` headers teach (never above the user's cap).
+
+    Attributes:
+        requests, images: the pacers in force.
+    """
+
+    def __init__(self, rpm: int | None = None, ipm: int | None = None) -> None:
+        self._user_rpm, self._user_ipm = rpm, ipm
+        self.requests = Pacer(rpm)
+        self.images = Pacer(ipm)
+
+    def learn(self, headers: dict[str, str]) -> float | None:
+        """Learn from a good response's headers; returns the seconds the whole lane should
+        hold because the provider's bucket is empty (``None``: no hold)."""
+        info = parse_rate_headers(headers)
+        if info.limit_requests:
+            learned = float(info.limit_requests)
+            self.requests.set_rate(min(learned, self._user_rpm) if self._user_rpm else learned)
+        if info.limit_images:
+            learned = float(info.limit_images)
+            self.images.set_rate(min(learned, self._user_ipm) if self._user_ipm else learned)
+        if info.remaining_requests is not None and info.reset_requests_s is not None:
+            self.requests.learn_bucket(info.remaining_requests, info.reset_requests_s)
+        if info.remaining_requests == 0 and info.reset_requests_s:
+            # Empty bucket: one request's worth of refill, not the time until it is full.
+            per_min = self.requests.per_minute
+            return min(info.reset_requests_s, 60 / per_min) if per_min else info.reset_requests_s
+        return None
+
+    def per_second(self) -> float | None:
+        """The pace in force, units per second (requests, else images; ``None``: unpaced)."""
+        per_min = self.requests.per_minute or self.images.per_minute
+        return per_min / 60 if per_min else None
+
+    async def acquire(self, images: int) -> None:
+        """Wait until one request of ``images`` images may go."""
+        await self.requests.acquire(1)
+        await self.images.acquire(images)
 
 
 @dataclass(frozen=True)

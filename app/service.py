@@ -1,13 +1,9 @@
-"""Glue shared by the window and the command line: keys → providers, plans → stored batches."""
+"""The composition root shared by the window and the command line: keys and endpoints →
+providers, prices, and the engine built from them."""
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass
-from pathlib import Path
-
 from app import paths
-from app.batch import Plan, estimate, fingerprint
 from app.engine import Engine, ProviderFactory
 from app.events import EventBus
 from app.models import RunSettings
@@ -49,57 +45,6 @@ def make_provider_factory(settings: Settings) -> ProviderFactory:
 def load_prices() -> PriceTable:
     """Built-in prices plus the user's ``ATELIER_HOME/prices.json`` overrides."""
     return PriceTable.load(paths.home() / "prices.json")
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A stored batch ready to run. ``resumed``: an identical batch existed and is continued."""
-
-    batch_id: int
-    resumed: bool
-    reset_jobs: int
-
-
-def prepare_batch(
-    store: Store,
-    plan: Plan,
-    rs: RunSettings,
-    output_dir: Path,
-    *,
-    name: str,
-    source: str,
-    prices: PriceTable,
-) -> Prepared:
-    """Store ``plan`` as a batch, or find the identical earlier batch (same jobs, provider,
-    model and output folder) and continue it: its finished images are never requested again;
-    its failed and cancelled jobs are queued once more."""
-    out = output_dir.resolve()
-    fp = fingerprint(rs.provider, rs.model, out, plan.specs)
-    existing = store.find_batch(fp)
-    if existing is not None:
-        store.update_batch_settings(existing, rs.model_dump(mode="json"))
-        failed = [j.id for j in store.jobs(existing) if j.status in ("failed", "cancelled")]
-        reset = store.reset_for_retry(failed)
-        return Prepared(existing, True, len(reset))
-    est = estimate(plan, prices, rs.provider, rs.model)
-    try:
-        batch_id = store.create_batch(
-            name=name,
-            fingerprint=fp,
-            output_dir=out,
-            provider=rs.provider,
-            model=rs.model,
-            source=source,
-            settings=rs.model_dump(mode="json"),
-            specs=plan.specs,
-            estimated_cost=est.total_usd,
-            warnings=plan.warnings + plan.skipped,
-        )
-    except sqlite3.IntegrityError:  # another Atelier process stored the same batch a moment ago
-        existing = store.find_batch(fp)
-        assert existing is not None
-        return Prepared(existing, True, 0)
-    return Prepared(batch_id, False, 0)
 
 
 def open_engine(

@@ -47,7 +47,7 @@ def main() -> None:
         estimated_cost=0.15,
         warnings=["row 3: empty {Vendor}"],
     )
-    j1, j2, j3, j4 = (j.id for j in store.jobs(b1))
+    j1, j2, _j3, j4 = (j.id for j in store.jobs(b1))
     store.set_batch_status(b1, "running", started=True)
     assert store.claim_job(j1)
     a, _ = store.start_attempt(j1)

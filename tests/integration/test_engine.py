@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from app.batch import Plan
+from app.controller import call_now, retry_jobs
 from app.engine import Engine
 from app.events import Event, JobChanged, LaneWaiting
 from app.models import JobSpec, RetryPolicy, RunSettings
@@ -171,7 +172,7 @@ async def test_retry_failed_reuses_the_same_job(tmp_path: Path, fake_openai: Fak
     report = await engine.run(bid)
     failed = [r.job_id for r in report.results if r.status == "failed"]
     assert len(failed) == 1
-    assert engine.retry(bid, failed) == failed
+    assert retry_jobs(store, engine, call_now, bid, failed) == failed
     report2 = await engine.run(bid)
     assert report2.succeeded == 2 and report2.total == 2
     job = store.job(failed[0])

@@ -118,3 +118,30 @@ def test_rate_headers_read_durations_and_ignore_garbage() -> None:
     assert parse_rate_headers({"x-ratelimit-reset-requests": "12ms"}).reset_requests_s == 0.012
     bad = parse_rate_headers({"x-ratelimit-limit-requests": "lots"})
     assert bad.limit_requests is None
+
+
+async def test_gate_growth_admits_a_waiter_without_a_stray_task() -> None:
+    """Growing the gate wakes a waiter directly: no task the event loop could drop before it
+    ran (asyncio keeps only weak references to tasks)."""
+    gate = AdaptiveGate(start=1, maximum=4)
+    await gate.acquire()
+    second = asyncio.ensure_future(gate.acquire())
+    await asyncio.sleep(0)
+    assert not second.done()
+    tasks_before = len(asyncio.all_tasks())
+    gate.on_success(latency_s=1.0, rate_per_s=10.0)  # the limit grows past 1
+    assert len(asyncio.all_tasks()) == tasks_before
+    await asyncio.wait_for(second, 1.0)
+    assert gate.in_flight == 2
+
+
+async def test_gate_slot_handed_to_a_cancelled_waiter_is_not_lost() -> None:
+    gate = AdaptiveGate(start=1, maximum=1)
+    await gate.acquire()
+    waiter = asyncio.ensure_future(gate.acquire())
+    await asyncio.sleep(0)
+    await gate.release()  # hands the slot to the waiter…
+    waiter.cancel()  # …which is cancelled before it runs
+    await asyncio.gather(waiter, return_exceptions=True)
+    assert gate.in_flight == 0
+    await asyncio.wait_for(gate.acquire(), 1.0)

@@ -1,0 +1,181 @@
+"""The one path from a plan to images, for both front ends: check → store → run → retry →
+resume → cancel. The command line (``app.cli``) and the window (``ui``) call these functions
+and nothing else for those steps, so each rule exists once:
+
+* what must hold before a batch is stored (``check_run``: jobs exist, every job fits its
+  provider's model, a ComfyUI workflow is given and readable, a key exists for paid
+  providers);
+* what storing does when the same batch exists (``store_batch``: it is continued);
+* what "resume" resets (``resume_batch``: failed and cancelled jobs go back to pending;
+  jobs a dead process left running are recovered when the run starts);
+* what "retry" does (``retry_jobs``: the same jobs, new attempts, joined to a run in progress).
+
+No Qt here; it is safe to call from a worker thread except where a function says it must run
+on the engine's loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.batch import Plan, check_plan, estimate, fingerprint
+from app.engine import Engine
+from app.errors import InputError
+from app.models import RunSettings
+from app.pricing import Estimate, PriceTable
+from app.providers.comfyui import find_targets, load_workflow
+from app.providers.registry import capabilities_of
+from app.secrets import get_key
+from app.status import JobStatus
+from app.store import Store
+
+EngineCall = Callable[..., None]
+"""Runs ``fn(*args)`` on the engine's event loop (the window's engine thread, or at once)."""
+
+
+def call_now(fn: Callable[..., Any], *args: Any) -> None:
+    """The ``EngineCall`` of a caller already on the engine's loop (the command line, tests)."""
+    fn(*args)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A batch as planned, before it is stored.
+
+    Attributes:
+        plan: the validated jobs.
+        settings: provider, model, concurrency, timeouts, budget…
+        output_dir: where its images go.
+        name, source: shown in History (the file it came from).
+        rows: jobs come from spreadsheet rows (messages name rows, not ``jobs[i]``).
+    """
+
+    plan: Plan
+    settings: RunSettings
+    output_dir: Path
+    name: str
+    source: str
+    rows: bool = False
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored batch ready to run. ``resumed``: an identical batch existed and is continued;
+    ``reset_jobs``: its failed and cancelled jobs put back to pending."""
+
+    batch_id: int
+    resumed: bool
+    reset_jobs: int
+
+
+def workflow_options(workflow: Path, mapping: dict[str, str] | None = None) -> dict[str, Any]:
+    """ComfyUI's provider options for ``workflow`` (saved in API format), checked now so a
+    broken workflow is bad input before anything runs.
+
+    Raises:
+        InputError: the file cannot be read or its inputs cannot be found.
+    """
+    find_targets(load_workflow(workflow), mapping or {})
+    return {"workflow": str(workflow.resolve()), "mapping": dict(mapping or {})}
+
+
+def providers_used(draft: Draft) -> list[str]:
+    """Every provider the batch's jobs go to, sorted."""
+    return sorted({draft.settings.provider} | {s.provider for s in draft.plan.specs if s.provider})
+
+
+def check_run(draft: Draft, *, workflow_hint: str = "--workflow FILE") -> None:
+    """Everything about ``draft`` that must hold before it is stored, estimated or sent.
+    ``workflow_hint`` tells the user where a missing ComfyUI workflow is given.
+
+    Raises:
+        InputError: naming the file, field or row at fault.
+    """
+    rs = draft.settings
+    if not draft.plan.specs:
+        raise InputError(
+            draft.source, "no row produced a job: " + "; ".join(draft.plan.skipped[:3])
+        )
+    check_plan(draft.plan, rs.provider, rs.model, rows=draft.rows)
+    if "comfyui" in providers_used(draft) and "workflow" not in rs.provider_options.get(
+        "comfyui", {}
+    ):
+        raise InputError(
+            "ComfyUI workflow",
+            f"ComfyUI jobs need a workflow saved in API format ({workflow_hint})",
+        )
+
+
+def check_keys(draft: Draft) -> None:
+    """Every paid provider the batch uses has a key (keyring or its environment variable).
+    An estimate needs none; a run does.
+
+    Raises:
+        InputError: naming the first provider without a key and where to add it.
+    """
+    for name in providers_used(draft):
+        caps = capabilities_of(name)
+        if caps.needs_key and not get_key(name).key:
+            raise InputError(
+                f"provider {name}",
+                "no API key. Add it in the studio (Settings → Providers) "
+                f"or set {caps.key_env_var}.",
+            )
+
+
+def price(draft: Draft, prices: PriceTable) -> Estimate:
+    """The estimate shown before anything is spent (USD)."""
+    return estimate(draft.plan, prices, draft.settings.provider, draft.settings.model)
+
+
+def resume_batch(store: Store, batch_id: int) -> list[int]:
+    """The one meaning of "resume": failed and cancelled jobs go back to pending (same jobs,
+    new attempts); finished images are kept. Returns the ids reset."""
+    return store.reset_for_retry(store.job_ids(batch_id, (JobStatus.FAILED, JobStatus.CANCELLED)))
+
+
+def store_batch(store: Store, draft: Draft, prices: PriceTable) -> Stored:
+    """Store ``draft`` as a batch, or find the identical earlier batch (same jobs, provider,
+    model and output folder) and resume it (``resume_batch``): its finished images are never
+    requested again. Call ``check_run`` first."""
+    rs = draft.settings
+    out = draft.output_dir.resolve()
+    fp = fingerprint(rs.provider, rs.model, out, draft.plan.specs)
+    existing = store.find_batch(fp)
+    if existing is not None:
+        store.update_batch_settings(existing, rs.model_dump(mode="json"))
+        return Stored(existing, True, len(resume_batch(store, existing)))
+    try:
+        batch_id = store.create_batch(
+            name=draft.name,
+            fingerprint=fp,
+            output_dir=out,
+            provider=rs.provider,
+            model=rs.model,
+            source=draft.source,
+            settings=rs.model_dump(mode="json"),
+            specs=draft.plan.specs,
+            estimated_cost=price(draft, prices).total_usd,
+            warnings=draft.plan.warnings + draft.plan.skipped,
+        )
+    except sqlite3.IntegrityError:  # another Atelier process stored the same batch a moment ago
+        existing = store.find_batch(fp)
+        assert existing is not None
+        return Stored(existing, True, 0)
+    return Stored(batch_id, False, 0)
+
+
+def retry_jobs(
+    store: Store, engine: Engine, call: EngineCall, batch_id: int, job_ids: Iterable[int]
+) -> list[int]:
+    """Failed/cancelled jobs go back to pending (same jobs, new attempts) and join the batch's
+    run if one is in progress (``call`` runs that on the engine's loop). Returns the ids reset;
+    completed, pending and running jobs are left alone."""
+    reset = store.reset_for_retry(job_ids)
+    if reset:
+        call(engine.requeue, batch_id, reset)
+    return reset

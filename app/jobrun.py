@@ -1,0 +1,345 @@
+"""One job's life in a run, as stages: read its inputs, book its budget, build the request,
+wait for a slot and send, learn from the answer, save the images, then record the outcome or
+schedule the retry. ``JobRun.execute`` strings them together; each stage is one method.
+
+Retries: only for the classes the batch's ``RetryPolicy.retry_on_errors`` names and never for
+``quota``, ``content_policy``, ``invalid_request`` or ``auth``; exponential backoff with full
+jitter (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015), never shorter than the
+server's Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
+from app.events import ImageSaved, JobChanged, JobProgress
+from app.lane import Lane, Run
+from app.models import JobSpec, RetryPolicy, parse_size
+from app.outputs import image_metadata, save_image, spool_image
+from app.providers.base import GenerationRequest, GenerationResult
+from app.providers.registry import resolve_target
+from app.status import JobStatus
+from app.store import JobRow
+
+if TYPE_CHECKING:
+    from app.engine import Engine
+
+log = logging.getLogger("atelier.engine")
+
+
+def backoff_delay(policy: RetryPolicy, retry: int, rng: random.Random) -> float:
+    """Seconds before retry number ``retry`` (1-based): full jitter over the capped exponential."""
+    cap = min(policy.max_delay_ms, policy.retry_delay_ms * (2 ** (retry - 1))) / 1000
+    return rng.uniform(0, cap)
+
+
+def should_retry(policy: RetryPolicy, err: ProviderError, retries: int) -> bool:
+    """Whether a job that met ``err`` after ``retries`` retries is tried again."""
+    if err.error_class in NEVER_RETRIED or err.retryable is False:
+        return False
+    if retries >= policy.max_retries:
+        return False
+    return err.retryable is True or err.error_class in policy.retry_on_errors
+
+
+def job_target(run: Run, spec: JobSpec) -> tuple[str, str]:
+    """``(provider, model)`` of a job of ``run`` (its own, else the batch's)."""
+    s = run.settings
+    return resolve_target(s.provider, s.model, spec.provider, spec.model)
+
+
+def read_inputs(spec: JobSpec) -> tuple[tuple[bytes, ...], bytes | None]:
+    """Reference images and mask as bytes (blocking; run it in a thread).
+
+    Raises:
+        ProviderError: ``invalid_request`` naming the missing or unreadable file.
+    """
+    try:
+        refs = tuple(Path(p).read_bytes() for p in spec.reference_images)
+        mask = Path(spec.mask).read_bytes() if spec.mask else None
+    except OSError as e:
+        raise ProviderError(
+            ErrorClass.INVALID_REQUEST,
+            f"Cannot read the reference image {e.filename}: {e.strerror}.",
+        ) from e
+    return refs, mask
+
+
+@dataclass
+class Sent:
+    """One request's answer: ``result`` or ``error``; ``cost`` in USD (``None``: unknown)."""
+
+    attempt_id: int
+    samples: list[int]
+    result: GenerationResult | None = None
+    error: ProviderError | None = None
+    cost: float | None = None
+
+
+class _HaltedError(Exception):
+    """Saving met a broken output folder: the job failed and the run starts nothing more."""
+
+
+class JobRun:
+    """One job of ``run`` in ``lane``, from claim to outcome."""
+
+    def __init__(self, engine: Engine, run: Run, lane: Lane, job: JobRow) -> None:
+        self.engine, self.run, self.lane, self.job = engine, run, lane, job
+        self.spec, self.id = job.spec, job.id
+        self.provider, self.model = job_target(run, job.spec)
+        info = lane.provider.capabilities.model(self.model)
+        self.per_request = info.max_samples_per_request if info else 1
+        self.done = engine.store.samples_done(job.id)
+        self.attempts = job.attempts
+        # The job's cost as the store has it (None: partly unknown), kept as it changes so an
+        # event never reads the job back from the store.
+        self.cost = job.cost
+        self.retries = 0
+        self.started = time.monotonic()
+        self.refs: tuple[bytes, ...] = ()
+        self.mask: bytes | None = None
+        self._progress = 0.0
+
+    def elapsed_ms(self) -> int:
+        """Milliseconds since this run of the job began."""
+        return int((time.monotonic() - self.started) * 1000)
+
+    def move(
+        self,
+        status: JobStatus,
+        error: ProviderError | None = None,
+        *,
+        retry_in_s: float | None = None,
+        duration: bool = False,
+    ) -> None:
+        """Record the job's new status in the store and tell the views."""
+        ms = self.elapsed_ms() if duration else None
+        message = error.message if error else None
+        kind = error.error_class.value if error else None
+        self.engine.store.set_job_status(
+            self.id, status, error=message, error_type=kind, duration_ms=ms
+        )
+        self.engine.events.emit(
+            JobChanged(
+                self.run.batch_id,
+                self.id,
+                status,
+                self.attempts,
+                message,
+                kind,
+                self.cost,
+                ms,
+                retry_in_s,
+            )
+        )
+
+    async def execute(self) -> None:
+        """Work on the job until it is completed, failed, waits for a higher budget cap, or
+        the run halts. Never raises ``ProviderError``: it ends the job as failed."""
+        try:
+            self.refs, self.mask = await asyncio.to_thread(read_inputs, self.spec)
+        except ProviderError as e:
+            self.move(JobStatus.FAILED, e, duration=True)
+            return
+        while remaining := [i for i in range(self.spec.sample_count) if i not in self.done]:
+            await self.run.unpaused.wait()
+            samples = remaining[: self.per_request]
+            reserved = self.engine.budget.reserve(
+                self.run, self.provider, self.model, self.spec, len(samples)
+            )
+            if reserved is None:  # the budget cap: this job waits for a higher cap
+                self.move(JobStatus.PENDING)
+                return
+            try:
+                sent = await self.send(self.build_request(samples), samples)
+            finally:
+                self.run.reserved_usd -= reserved
+            self.learn(sent)
+            try:
+                error = await self.save(sent) if sent.error is None else sent.error
+            except _HaltedError:
+                return
+            if error is not None and not await self.retry_later(sent, error):
+                return
+        self.move(JobStatus.COMPLETED, duration=True)
+
+    def build_request(self, samples: list[int]) -> GenerationRequest:
+        """The provider request for ``samples`` (0-based sample indices) of this job."""
+        spec = self.spec
+        return GenerationRequest(
+            model=self.model,
+            prompt=spec.prompt,
+            size=spec.size,
+            quality=spec.quality,
+            output_format=spec.output_format,
+            n=len(samples),
+            negative_prompt=spec.negative_prompt,
+            transparent_background=spec.transparent_background,
+            moderation=spec.moderation,
+            seed=spec.seed,
+            first_sample=samples[0],
+            row_values=spec.row_values,
+            operation=spec.operation,
+            reference_images=self.refs,
+            mask=self.mask,
+            style_preset=spec.style_preset,
+            on_progress=self._on_progress,
+        )
+
+    def _on_progress(self, fraction: float) -> None:
+        if abs(fraction - self._progress) >= 0.02 or fraction >= 1.0:
+            self._progress = fraction
+            self.engine.events.emit(JobProgress(self.run.batch_id, self.id, fraction))
+
+    async def send(self, req: GenerationRequest, samples: list[int]) -> Sent:
+        """Wait for a slot in the lane, record the attempt and send ``req`` for ``samples``;
+        the answer or its classified error comes back in a ``Sent`` (a job timeout becomes
+        ``timeout``)."""
+        timeout_s = self.run.settings.job_timeout_ms / 1000
+        async with self.lane.slot(req.n):
+            attempt_id, self.attempts = self.engine.store.start_attempt(self.id)
+            self.engine.events.emit(
+                JobChanged(
+                    self.run.batch_id, self.id, JobStatus.RUNNING, self.attempts, cost=self.cost
+                )
+            )
+            sent = Sent(attempt_id, samples)
+            began = time.monotonic()
+            try:
+                async with asyncio.timeout(timeout_s):
+                    sent.result = await self.lane.provider.generate(req)
+            except TimeoutError:
+                sent.error = ProviderError(
+                    ErrorClass.TIMEOUT,
+                    f"No answer within the job timeout of {timeout_s:g} s; the request was cancelled.",
+                )
+            except ProviderError as e:
+                sent.error = e
+        if sent.result is not None:
+            self.lane.on_success(time.monotonic() - began, sent.result.rate_limits)
+        return sent
+
+    def learn(self, sent: Sent) -> None:
+        """Account for the answer: its cost against the run and the job, or a 429 that holds
+        the whole lane (what the server asked, not the job's jitter)."""
+        if sent.result is not None:
+            sent.cost = self.engine.budget.cost(self.provider, self.model, self.spec, sent.result)
+            self.run.spent_usd += sent.cost or 0.0
+            self.engine.store.add_cost(self.id, sent.cost)
+            self.cost = None if sent.cost is None or self.cost is None else self.cost + sent.cost
+        elif sent.error is not None and sent.error.error_class is ErrorClass.RATE_LIMIT:
+            self.lane.on_rate_limited(sent.error.retry_after_s)
+
+    async def save(self, sent: Sent) -> ProviderError | None:
+        """Write the answer's images; returns the error of an undecodable one (retried like a
+        provider error), else ``None``.
+
+        Raises:
+            _HaltedError: the output folder is broken (the job failed; the run halts).
+        """
+        assert sent.result is not None
+        result, saved, error = sent.result, 0, None
+        for idx, image in zip(sent.samples, result.images, strict=False):
+            meta = image_metadata(
+                self.provider, self.model, self.spec, idx, image.seed, result.revised_prompt
+            )
+            rel = self.spec.sample_paths()[idx]
+            size = None if self.spec.size == "auto" else parse_size(self.spec.size)
+            try:
+                path, thumb = await asyncio.to_thread(
+                    save_image,
+                    self.run.out_dir,
+                    rel,
+                    image.data,
+                    self.spec.output_format,
+                    meta,
+                    self.engine.thumb_dir,
+                    size,
+                )
+            except ProviderError as e:
+                error = e
+                break
+            except OutputError as e:
+                await self._output_failed(sent, saved, e, idx, rel)
+                raise _HaltedError from e
+            self.engine.store.add_image(self.id, idx, path, thumb)
+            self.done.add(idx)
+            saved += 1
+            self.engine.events.emit(
+                ImageSaved(
+                    self.run.batch_id, self.id, idx, str(path), str(thumb) if thumb else None
+                )
+            )
+        self.engine.store.finish_attempt(
+            sent.attempt_id,
+            "ok" if error is None else "error",
+            images=saved,
+            cost=sent.cost,
+            error=error.message if error else None,
+            error_type=error.error_class.value if error else None,
+        )
+        return error
+
+    async def _output_failed(
+        self, sent: Sent, saved: int, e: OutputError, idx: int, rel: str
+    ) -> None:
+        """A paid image could not be written: spool it for the next resume, fail the job, and
+        halt the run (every next image would meet the same disk)."""
+        message = str(e)
+        spool = self.engine.spool_dir(self.run)
+        if e.payload is not None and await asyncio.to_thread(
+            spool_image, spool, self.id, idx, rel, e.payload
+        ):
+            message += " The image is kept and will be written when you resume."
+        self.engine.store.finish_attempt(
+            sent.attempt_id,
+            "error",
+            error=message,
+            error_type="output",
+            images=saved,
+            cost=sent.cost,
+        )
+        self.move(JobStatus.FAILED, ProviderError(ErrorClass.OUTPUT, message), duration=True)
+        self.engine.halt(self.run, f"Stopped: {e} Jobs not started yet stay pending.")
+
+    async def retry_later(self, sent: Sent, err: ProviderError) -> bool:
+        """Close a failed attempt; then either fail the job (returns ``False``) or wait out
+        the backoff as ``waiting`` (returns ``True``: send again)."""
+        if sent.result is None:
+            self.engine.store.finish_attempt(
+                sent.attempt_id,
+                "error",
+                error=err.message,
+                error_type=err.error_class.value,
+                http_status=err.status,
+            )
+        log.warning(
+            "job %s attempt %s: %s (HTTP %s): %s",
+            self.id,
+            self.attempts,
+            err.error_class.value,
+            err.status,
+            err.message,
+        )
+        policy = self.run.settings.retry_policy
+        if not should_retry(policy, err, self.retries):
+            self.move(JobStatus.FAILED, err, duration=True)
+            return False
+        self.retries += 1
+        delay = max(backoff_delay(policy, self.retries, self.engine.rng), err.retry_after_s or 0.0)
+        if (
+            err.error_class is ErrorClass.RATE_LIMIT
+            and err.retry_after_s is None
+            and self.lane.lockout_s
+        ):
+            delay = max(delay, self.lane.lockout_s)  # Stability locks a key out for 60 s
+        self.move(JobStatus.WAITING, err, retry_in_s=delay)
+        await asyncio.sleep(delay)
+        return True

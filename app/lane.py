@@ -1,0 +1,132 @@
+"""What the jobs of one provider share in a run (a lane), and what a run shares (``Run``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.events import EventBus, LaneWaiting
+from app.models import RunSettings
+from app.providers.base import Provider
+from app.ratelimit import AdaptiveGate, LaneRates, SlidingWindowLimiter
+
+
+class Lane:
+    """Everything shared by the jobs of one provider in a run.
+
+    Attributes:
+        provider: the adapter instance (one connection pool per provider).
+        concurrency: the most requests in flight (the run's setting, capped by the provider's
+            ``max_concurrency``: BFL's 24 active tasks, A1111's one at a time); ``gate`` adapts
+            below it.
+        blocked_until: ``loop.time()`` before which nobody sends (429 + Retry-After, lockout).
+        queue: pending job ids of this lane, in order.
+        rates: the request and image pacing in force (user-set or learned).
+        lockout_s: how long the provider locks a key out after a 429 (Stability: 60 s).
+        rate_limited: 429s met so far.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        provider: Provider,
+        concurrency: int,
+        events: EventBus,
+        rpm: int | None = None,
+        ipm: int | None = None,
+    ) -> None:
+        caps = provider.capabilities
+        self.name = name
+        self.provider = provider
+        self.concurrency = max(1, min(concurrency, caps.max_concurrency or concurrency))
+        self.gate = AdaptiveGate(
+            min(self.concurrency, max(caps.default_concurrency, 1)), self.concurrency
+        )
+        self.blocked_until = 0.0
+        self.queue: deque[int] = deque()
+        self.lockout_s = caps.rate_limit_lockout_s
+        self._window = SlidingWindowLimiter(*caps.rate_limit) if caps.rate_limit else None
+        self.rates = LaneRates(rpm, ipm)
+        self.rate_limited = 0
+        self._events = events
+
+    def block(self, seconds: float) -> None:
+        """Hold every request of this lane for ``seconds``."""
+        until = asyncio.get_running_loop().time() + seconds
+        if until > self.blocked_until:
+            self.blocked_until = until
+            self._events.emit(LaneWaiting(self.name, seconds))
+
+    async def wait(self) -> None:
+        """Return once the lane is open (no 429 wait or lockout pending)."""
+        loop = asyncio.get_running_loop()
+        # A loop, not an Event: another 429 may push the deadline further while we sleep.
+        while (delay := self.blocked_until - loop.time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, images: int) -> AsyncIterator[None]:
+        """Hold one request's place: lane open, a concurrency slot, and the request and image
+        pacing (and a published window limit) allow it."""
+        await self.gate.acquire()
+        try:
+            # Wait out a 429 hold *before* taking a pacing slot: slots taken during a hold
+            # would all be released at once when it ends, as a burst.
+            await self.wait()
+            await self.rates.acquire(images)
+            if self._window is not None:
+                await self._window.acquire()
+            yield
+        finally:
+            await self.gate.release()
+
+    def on_success(self, latency_s: float, headers: dict[str, str]) -> None:
+        """Learn from a good response: its ``x-ratelimit-*`` headers and its latency (s)."""
+        hold = self.rates.learn(headers)
+        if hold:
+            self.block(hold)
+        self.gate.on_success(latency_s, self.rates.per_second())
+
+    def on_rate_limited(self, wait_s: float | None) -> None:
+        """A 429: the whole lane waits what the server asked (else the provider's lockout,
+        else 1 s), and fewer requests go at once."""
+        self.rate_limited += 1
+        self.gate.on_rate_limited()
+        self.block(wait_s if wait_s is not None else (self.lockout_s or 1.0))
+
+
+@dataclass
+class Run:
+    """One run of a batch in this process.
+
+    Attributes:
+        unpaused: set while the run may start requests.
+        stop_reason: why the run was cancelled (user, signal, timeout): unfinished jobs are
+            cancelled with it.
+        halt_reason: why the run starts no more jobs (budget cap, broken output folder): jobs
+            not started stay pending.
+        spent_usd: known spend so far; reserved_usd: worst-case cost of requests in flight.
+    """
+
+    batch_id: int
+    settings: RunSettings
+    out_dir: Path
+    lanes: dict[str, Lane] = field(default_factory=dict)
+    unpaused: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[Any] | None = None
+    stop_reason: str | None = None
+    halt_reason: str | None = None
+    spent_usd: float = 0.0
+    reserved_usd: float = 0.0
+    started_wall: str = ""
+    started_mono: float = 0.0
+
+    @property
+    def ended_reason(self) -> str | None:
+        """Why the run ended early, if it did."""
+        return self.stop_reason or self.halt_reason

@@ -1,0 +1,82 @@
+"""A batch's report as the store has it (``BatchReport``), and writing it beside the images."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.errors import OutputError
+from app.export import write_results_csv
+from app.models import BatchReport, JobResult
+from app.outputs import REPORT_CSV_NAME, REPORT_NAME, atomic_write
+from app.status import JobStatus
+from app.store import Store
+
+
+def build_report(
+    store: Store,
+    batch_id: int,
+    started_at: str | None = None,
+    duration_s: float | None = None,
+    reason: str | None = None,
+) -> BatchReport:
+    """The report of ``batch_id`` as it stands; costs in USD (``None`` when any is unknown)."""
+    batch = store.batch(batch_id)
+    results: list[JobResult] = []
+    total_cost: float | None = 0.0
+    # Two queries for the whole batch, not one per job (10,000 at the end of a big batch).
+    paths_of: dict[int, list[str]] = {}
+    for im in store.images(batch_id):
+        paths_of.setdefault(im.job_id, []).append(str(im.path))
+    for job in store.job_summaries(batch_id):
+        paths = paths_of.get(job.id, [])
+        results.append(
+            JobResult(
+                job_id=job.id,
+                prompt=job.prompt,
+                status=job.status,
+                output_path=paths[0] if paths else None,
+                output_paths=paths,
+                error=job.error,
+                error_type=job.error_type,
+                attempts=job.attempts,
+                duration_ms=job.duration_ms,
+                cost=job.cost,
+            )
+        )
+        if job.cost is None:
+            total_cost = None
+        elif total_cost is not None:
+            total_cost += job.cost
+    counts = batch.counts
+    return BatchReport(
+        batch_id=batch_id,
+        provider=batch.provider,
+        model=batch.model,
+        total=batch.total,
+        succeeded=counts.get(JobStatus.COMPLETED, 0),
+        failed=counts.get(JobStatus.FAILED, 0),
+        cancelled=counts.get(JobStatus.CANCELLED, 0),
+        pending=batch.unfinished,
+        results=results,
+        started_at=started_at or batch.started_at,
+        finished_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        total_duration_ms=int(duration_s * 1000) if duration_s is not None else None,
+        estimated_cost=batch.estimated_cost,
+        total_cost=round(total_cost, 6) if total_cost is not None else None,
+        stopped_reason=reason,
+        warnings=batch.warnings,
+    )
+
+
+async def write_report(report: BatchReport, out_dir: Path) -> None:
+    """Write ``atelier-report.json`` and ``atelier-report.csv`` into ``out_dir``; a failure
+    becomes a warning in the report, never an exception."""
+    try:
+        await asyncio.to_thread(
+            atomic_write, out_dir / REPORT_NAME, report.model_dump_json(indent=2).encode("utf-8")
+        )
+        await asyncio.to_thread(write_results_csv, report, out_dir / REPORT_CSV_NAME)
+    except OutputError as e:
+        report.warnings.append(f"report not written: {e}")

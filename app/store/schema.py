@@ -1,0 +1,131 @@
+"""The store's schema as numbered migrations, applied in order and recorded in
+``PRAGMA user_version`` (InvokeAI's ``sqlite_migrator`` is the model).
+
+Migration 1 is the schema Atelier 0.1.0 created without a version (its ``CREATE … IF NOT
+EXISTS`` statements, word for word), so a store from that release (``user_version`` 0) and a
+new, empty file both take every migration from 1 on and end the same.
+``tests/unit/test_store_migrations.py`` opens a store written by 0.1.0
+(``tests/data/store-v0.sqlite``) and checks its batches, jobs, attempts, images and spend.
+
+To change the schema: append a migration; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from app.errors import AtelierError
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    output_dir TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    settings_json TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL DEFAULT 'ready',
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    estimated_cost REAL,
+    owner_pid INTEGER,
+    owner_host TEXT,
+    warnings_json TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS batches_fingerprint ON batches(fingerprint);
+CREATE UNIQUE INDEX IF NOT EXISTS batches_fingerprint_unique ON batches(fingerprint);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    spec_json TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    error_type TEXT,
+    cost REAL NOT NULL DEFAULT 0,
+    cost_unknown INTEGER NOT NULL DEFAULT 0,
+    duration_ms INTEGER,
+    started_at TEXT,
+    finished_at TEXT,
+    owner_pid INTEGER,
+    owner_host TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_batch_status ON jobs(batch_id, status, seq);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT,
+    error TEXT,
+    error_type TEXT,
+    http_status INTEGER,
+    images INTEGER NOT NULL DEFAULT 0,
+    cost REAL
+);
+CREATE TABLE IF NOT EXISTS images (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    sample_index INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    thumb TEXT,
+    created_at TEXT NOT NULL,
+    adopted INTEGER NOT NULL DEFAULT 0,
+    UNIQUE(job_id, sample_index)
+);
+"""
+
+# 2: attempts are read and closed by job (a job's attempt list, recover and cancel close its
+# open attempts): without an index each of those scanned every attempt of every batch. The
+# plain fingerprint index duplicated the unique one.
+_V2 = """
+CREATE INDEX IF NOT EXISTS attempts_job ON attempts(job_id, finished_at);
+DROP INDEX IF EXISTS batches_fingerprint;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+"""Migration ``n`` (1-based) takes a store from ``user_version`` n-1 to n."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreVersionError(AtelierError):
+    """The store was written by a newer Atelier than this one."""
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> int:
+    """Apply every migration ``db`` has not had, each in its own transaction with its
+    ``user_version``; returns the version the store had before.
+
+    Raises:
+        StoreVersionError: the store's version is newer than ``SCHEMA_VERSION``.
+    """
+    before = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if before > SCHEMA_VERSION:
+        raise StoreVersionError(
+            f"{path} was written by a newer Atelier (schema {before}; this one knows up to "
+            f"{SCHEMA_VERSION}). Update Atelier, or set ATELIER_HOME to another folder."
+        )
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version >= SCHEMA_VERSION:
+                db.execute("COMMIT")
+                return before
+            # executescript would COMMIT first; run the statements one by one instead.
+            for statement in MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
