@@ -200,7 +200,7 @@ def plan_from_table(
         where = f"row {i + 1} (line {table.line_numbers[i]})"
         values = table.row_dict(i)
         r = renderer.render(values, i, where)
-        text, neg, rel = r.prompt, r.negative_prompt, r.file_name
+        text, rel = r.prompt, r.file_name
         if not text.strip():
             plan.skipped.append(f"{where}: the prompt is empty, row skipped")
             continue
@@ -218,37 +218,55 @@ def plan_from_table(
             plan.warnings.append(
                 f"{where}: file name {rel!r} already used in this batch; using {unique!r}"
             )
-        ref = values.get(cols.reference, "").strip() if cols.reference else ""
-        mask = values.get(cols.mask, "").strip() if cols.mask else ""
-        plan.specs.append(
-            JobSpec(
-                prompt=text,
-                negative_prompt=neg,
-                output_path=unique,
-                size=d.size,
-                quality=d.quality,
-                output_format=d.output_format,
-                transparent_background=d.transparent_background,
-                moderation=d.moderation,
-                sample_count=d.sample_count,
-                seed=d.seed,
-                row_index=i,
-                row_values={k: v for k, v in values.items() if v},
-                provider=(values.get(cols.provider, "").strip() or None) if cols.provider else None,
-                model=(values.get(cols.model, "").strip() or None) if cols.model else None,
-                operation="edit" if ref else "generate",
-                reference_images=[
-                    _resolve_image(ref, base_dir, f"{where}, column {cols.reference!r}")
-                ]
-                if ref
-                else [],
-                style_preset=d.style_preset,
-                mask=_resolve_image(mask, base_dir, f"{where}, column {cols.mask!r}")
-                if (ref and mask)
-                else None,
-            )
-        )
+        plan.specs.append(_row_spec(r, unique, i, values, d, cols, base_dir, where))
     return plan
+
+
+def _row_spec(
+    r: RenderedRow,
+    output_path: str,
+    i: int,
+    values: dict[str, str],
+    d: JobDefaults,
+    cols: RowColumns,
+    base_dir: Path,
+    where: str,
+) -> JobSpec:
+    """The job of spreadsheet row ``i`` (0-based): its rendered prompt, the batch's defaults,
+    and what its steering columns say (a reference image makes it an ``edit``).
+
+    Raises:
+        InputError: a reference image or mask that does not exist (row and column named).
+    """
+
+    def cell(column: str | None) -> str:
+        return values.get(column, "").strip() if column else ""
+
+    ref, mask = cell(cols.reference), cell(cols.mask)
+    return JobSpec(
+        prompt=r.prompt,
+        negative_prompt=r.negative_prompt,
+        output_path=output_path,
+        size=d.size,
+        quality=d.quality,
+        output_format=d.output_format,
+        transparent_background=d.transparent_background,
+        moderation=d.moderation,
+        sample_count=d.sample_count,
+        seed=d.seed,
+        row_index=i,
+        row_values={k: v for k, v in values.items() if v},
+        provider=cell(cols.provider) or None,
+        model=cell(cols.model) or None,
+        operation="edit" if ref else "generate",
+        reference_images=[_resolve_image(ref, base_dir, f"{where}, column {cols.reference!r}")]
+        if ref
+        else [],
+        style_preset=d.style_preset,
+        mask=_resolve_image(mask, base_dir, f"{where}, column {cols.mask!r}")
+        if (ref and mask)
+        else None,
+    )
 
 
 def _resolve_image(raw: str, base_dir: Path | None, where: str) -> str:

@@ -46,11 +46,18 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="atelier",
         description="Batch studio for AI image generation. "
-        "With no command, opens the studio window.",
+        "With no command, the atelier command opens the studio window.",
     )
     p.add_argument("--version", action="version", version=f"atelier {__version__}")
     sub = p.add_subparsers(dest="command")
-    r = sub.add_parser("run", help="run a batch config or a spreadsheet batch headless")
+    _add_run_arguments(
+        sub.add_parser("run", help="run a batch config or a spreadsheet batch headless")
+    )
+    return p
+
+
+def _add_run_arguments(r: argparse.ArgumentParser) -> None:
+    """The flags of ``atelier run`` (flags override a batch config; see the README)."""
     r.add_argument("config", nargs="?", type=Path, help="batch config JSON")
     r.add_argument("--csv", type=Path, help="spreadsheet (CSV/TSV/XLSX) for a spreadsheet batch")
     r.add_argument("--prompt", help="prompt template, e.g. 'Product photo of {Title}'")
@@ -106,7 +113,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="USD",
         help="stop starting jobs before spend could exceed USD",
     )
-    return p
 
 
 def _fail_input(msg: str, err: TextIO) -> int:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.batch import Plan, check_plan, estimate, fingerprint
+from app.batch import Plan, SheetBatch, check_plan, estimate, fingerprint
 from app.engine import Engine
 from app.errors import InputError
 from app.models import RunSettings
@@ -179,3 +179,47 @@ def retry_jobs(
     if reset:
         call(engine.requeue, batch_id, reset)
     return reset
+
+
+def sheet_draft(
+    batch: SheetBatch,
+    *,
+    provider: str,
+    model: str,
+    concurrency: int,
+    budget_usd: float | None,
+    workflow: Path | None,
+    output_dir: Path,
+) -> Draft:
+    """The window's spreadsheet batch as a checked ``Draft`` (plain values only: call it from
+    a worker thread; planning 100,000 rows takes seconds).
+
+    Raises:
+        InputError: the plan, a job's settings or the ComfyUI workflow is bad.
+    """
+    plan = batch.plan()
+    options: dict[str, dict[str, Any]] = {}
+    uses_comfy = provider == "comfyui" or any(s.provider == "comfyui" for s in plan.specs)
+    if uses_comfy and workflow is not None:
+        options["comfyui"] = workflow_options(workflow)
+    rs = RunSettings(
+        provider=provider,
+        model=model,
+        concurrency=concurrency,
+        provider_options=options,
+        budget_usd=budget_usd,
+    )
+    source = batch.table.source
+    draft = Draft(plan, rs, output_dir, source.name, str(source), rows=True)
+    check_run(draft, workflow_hint="choose one with “Workflow…”")
+    return draft
+
+
+def store_sheet_batch(store: Store, prices: PriceTable, batch: SheetBatch, **form: Any) -> Stored:
+    """``sheet_draft(batch, **form)`` stored with ``store_batch`` (the window's start, run in a
+    worker thread on plain values).
+
+    Raises:
+        InputError: as ``sheet_draft``.
+    """
+    return store_batch(store, sheet_draft(batch, **form), prices)

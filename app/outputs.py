@@ -115,21 +115,29 @@ def encode_image(
         return _png_with_text(
             out, {"atelier": meta_json, "parameters": _parameters_text(meta)}
         ), img
+    return _encode_exif_format(img, want, src, meta, meta_json), img
+
+
+def _encode_exif_format(
+    img: Image.Image, want: str, src: str, meta: dict[str, Any], meta_json: str
+) -> bytes:
+    """JPEG or WebP bytes of ``img`` with the metadata in EXIF: ``UserComment`` (UTF-16, the
+    whole JSON) and an ASCII-safe ``ImageDescription`` (the prompt). A JPEG that stays a JPEG
+    keeps its quantisation tables (no second loss)."""
     exif = Image.Exif()
     exif[0x0131] = "Atelier"
     exif[0x010E] = json.dumps(meta.get("prompt", ""), ensure_ascii=True)
     exif.get_ifd(IFD.Exif)[0x9286] = b"UNICODE\x00" + meta_json.encode("utf-16-be")
     buf = io.BytesIO()
     if want == "JPEG":
-        rgb = img if img.mode == "RGB" else img.convert("RGB")
         if src == "JPEG":
             img.save(buf, "JPEG", quality="keep", exif=exif)
         else:
+            rgb = img if img.mode == "RGB" else img.convert("RGB")
             rgb.save(buf, "JPEG", quality=92, exif=exif)
     else:
-        lossless = src == "PNG"
-        img.save(buf, "WEBP", quality=92, lossless=lossless, exif=exif)
-    return buf.getvalue(), img
+        img.save(buf, "WEBP", quality=92, lossless=src == "PNG", exif=exif)
+    return buf.getvalue()
 
 
 def read_metadata(path: Path) -> dict[str, Any] | None:

@@ -130,16 +130,11 @@ def _clean_headers(raw: list[str], notes: list[str]) -> list[str]:
     return headers
 
 
-def read_csv(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Table:
-    """Read a CSV/TSV file.
-
-    Args:
-        path: the file.
-        encoding: a codec name to force; detected when ``None``.
-        delimiter: ``,`` ``;`` or tab to force; sniffed when ``None``.
+def _decoded(path: Path, encoding: str | None) -> tuple[str, str]:
+    """The text of ``path`` (BOM and NUL characters removed) and the codec it was read with.
 
     Raises:
-        InputError: naming the file (and line) when it cannot be read, decoded or parsed.
+        InputError: the file cannot be read or decoded, or holds nothing.
     """
     try:
         data = path.read_bytes()
@@ -156,6 +151,21 @@ def read_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
         text = text.replace("\x00", "")
     if not text.strip():
         raise InputError(str(path), "the file is empty")
+    return text, enc
+
+
+def read_csv(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Table:
+    """Read a CSV/TSV file.
+
+    Args:
+        path: the file.
+        encoding: a codec name to force; detected when ``None``.
+        delimiter: ``,`` ``;`` or tab to force; sniffed when ``None``.
+
+    Raises:
+        InputError: naming the file (and line) when it cannot be read, decoded or parsed.
+    """
+    text, enc = _decoded(path, encoding)
     delim = delimiter or sniff_delimiter(text[:65536])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
     notes: list[str] = []

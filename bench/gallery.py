@@ -37,7 +37,7 @@ def make_folder(folder: Path, n: int) -> None:
 
 
 def first_screen(app: object, win: object, folder: Path) -> tuple[float, float]:
-    view, model = win.gallery_view, win.gallery_model  # type: ignore[attr-defined]
+    view, model = win.gallery.gallery_view, win.gallery.gallery_model  # type: ignore[attr-defined]
     t0 = time.perf_counter()
     win.show_folder(folder)  # type: ignore[attr-defined]
     first = None
@@ -46,7 +46,9 @@ def first_screen(app: object, win: object, folder: Path) -> tuple[float, float]:
         visible = [
             r
             for r in range(min(model.rowCount(), 200))
-            if view.visualRect(win.gallery_proxy.index(r, 0)).intersects(view.viewport().rect())
+            if view.visualRect(win.gallery.gallery_proxy.index(r, 0)).intersects(
+                view.viewport().rect()
+            )
         ]  # type: ignore[attr-defined]
         loaded = [r for r in visible if model.is_loaded(r)]
         if loaded and first is None:
@@ -94,7 +96,7 @@ def main() -> None:
                 hb.setInterval(5)
                 hb.timeout.connect(beat)
                 hb.start()
-                bar = win.gallery_view.verticalScrollBar()  # type: ignore[attr-defined]
+                bar = win.gallery.gallery_view.verticalScrollBar()  # type: ignore[attr-defined]
                 step = max(1, bar.pageStep())
                 t0 = time.perf_counter()
                 while bar.value() < bar.maximum():

@@ -86,20 +86,24 @@ def main() -> None:
 
         class Spy(QObject):
             def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
-                if ev.type() == QEvent.Type.Paint and win.sheet_model.rowCount() and not painted:  # type: ignore[attr-defined]
+                if (
+                    ev.type() == QEvent.Type.Paint
+                    and win.sheet.sheet_model.rowCount()
+                    and not painted
+                ):  # type: ignore[attr-defined]
                     painted.append(time.perf_counter())
                 return False
 
         spy = Spy()
-        win.sheet_view.viewport().installEventFilter(spy)  # type: ignore[attr-defined]
+        win.sheet.sheet_view.viewport().installEventFilter(spy)  # type: ignore[attr-defined]
         t0 = time.perf_counter()
         assert win.load_spreadsheet(sheet)  # type: ignore[attr-defined]
         while not painted:
             app.processEvents()
         elapsed = painted[0] - t0
-        model = win.sheet_model  # type: ignore[attr-defined]
+        model = win.sheet.sheet_model  # type: ignore[attr-defined]
         assert model.rowCount() == rows and model.columnCount() == 12
-        enc = win.table.encoding  # type: ignore[attr-defined]
+        enc = win.sheet.table.encoding  # type: ignore[attr-defined]
         print(f"{rows:,} rows × 12 columns, {sheet.stat().st_size / 1e6:.1f} MB, detected {enc}")
         print(
             f"rows visible after {elapsed:.2f} s; peak RSS {peak_rss_mb():.0f} MB "

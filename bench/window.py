@@ -54,14 +54,14 @@ def main() -> None:
         win.resize(1400, 880)  # type: ignore[attr-defined]
         win.show()  # type: ignore[attr-defined]
         assert win.load_spreadsheet(sheet)  # type: ignore[attr-defined]
-        win.prompt_edit.setPlainText("Photo of {Title}")  # type: ignore[attr-defined]
-        win.filename_edit.setText("{SKU}")  # type: ignore[attr-defined]
-        win.provider_combo.setCurrentIndex(win.provider_combo.findData("openai"))  # type: ignore[attr-defined]
-        win.model_combo.setCurrentIndex(win.model_combo.findData("gpt-image-2"))  # type: ignore[attr-defined]
-        win.size_combo.setEditText("64x64")  # type: ignore[attr-defined]
-        win.quality_combo.setCurrentText("low")  # type: ignore[attr-defined]
-        win.concurrency_spin.setValue(16)  # type: ignore[attr-defined]
-        win.output_edit.setText(str(Path(tmp) / "out"))  # type: ignore[attr-defined]
+        win.sheet.prompt_edit.setPlainText("Photo of {Title}")  # type: ignore[attr-defined]
+        win.sheet.filename_edit.setText("{SKU}")  # type: ignore[attr-defined]
+        win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("openai"))  # type: ignore[attr-defined]
+        win.batch.model_combo.setCurrentIndex(win.batch.model_combo.findData("gpt-image-2"))  # type: ignore[attr-defined]
+        win.batch.size_combo.setEditText("64x64")  # type: ignore[attr-defined]
+        win.batch.quality_combo.setCurrentText("low")  # type: ignore[attr-defined]
+        win.batch.concurrency_spin.setValue(16)  # type: ignore[attr-defined]
+        win.batch.output_edit.setText(str(Path(tmp) / "out"))  # type: ignore[attr-defined]
         app.processEvents()
         done: list[int] = []
         win.batch_done.connect(done.append)  # type: ignore[attr-defined]
@@ -97,7 +97,7 @@ def main() -> None:
         loop.run_until_complete(wait())
         wall = time.perf_counter() - t0
         hb.stop()
-        counts = win.jobs_model.counts()  # type: ignore[attr-defined]
+        counts = win.progress.jobs_model.counts()  # type: ignore[attr-defined]
         stored = store.batch(done[0]).counts  # type: ignore[attr-defined]
         images = len(list((Path(tmp) / "out").glob("*.png")))
         win.close()  # type: ignore[attr-defined]

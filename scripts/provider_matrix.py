@@ -46,7 +46,7 @@ def render() -> str:
         if c.rate_limit_lockout_s:
             rate += f", {c.rate_limit_lockout_s:g} s lockout"
         out.append(
-            f"| **{name}** ({c.label}) | {key} | `{c.base_url_env_var or '—'}` | "
+            f"| **{name}** ({c.title}) | {key} | `{c.base_url_env_var or '—'}` | "
             f"`{c.default_base_url or 'offline'}` | {yes if c.negative_prompt else ''} | "
             f"{yes if c.seed else ''} | {yes if c.edits else ''} | {c.max_concurrency or '—'} | {rate} |"
         )

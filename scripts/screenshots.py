@@ -63,33 +63,33 @@ def main() -> None:
 
     async def scenario() -> None:
         win.load_spreadsheet(args.data / "shopify-home-goods.csv")
-        win.prompt_edit.setPlainText(
+        win.sheet.prompt_edit.setPlainText(
             "Studio product photo of {Title} in {Option1 Value}, {Vendor} style, "
             "soft daylight on a linen table"
         )
-        win.filename_edit.setText("{Vendor}/{Variant SKU}")
-        win.sheet_view.selectRow(1)
+        win.sheet.filename_edit.setText("{Vendor}/{Variant SKU}")
+        win.sheet.sheet_view.selectRow(1)
         await settle(0.3)
         shot("1-spreadsheet-template.png")
         win.tabs.setCurrentIndex(1)
-        win.provider_combo.setCurrentIndex(win.provider_combo.findData("stability"))
-        win.style_combo.setCurrentText("photographic")
-        win.negative_edit.setText("text, watermark, blurry")
+        win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("stability"))
+        win.batch.style_combo.setCurrentText("photographic")
+        win.sheet.negative_edit.setText("text, watermark, blurry")
         win.update_estimate()
         await settle(0.3)
         shot("2b-batch-stability-options.png")
-        win.negative_edit.setText("")
-        win.provider_combo.setCurrentIndex(win.provider_combo.findData("openai"))
-        win.quality_combo.setCurrentText("medium")
-        win.output_edit.setText(str(tmp / "Shop images"))
+        win.sheet.negative_edit.setText("")
+        win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("openai"))
+        win.batch.quality_combo.setCurrentText("medium")
+        win.batch.output_edit.setText(str(tmp / "Shop images"))
         win.update_estimate()
         await settle(0.3)
         shot("2-batch-estimate.png")
         done: list[int] = []
         win.batch_done.connect(done.append)
-        win.concurrency_spin.setValue(3)
+        win.batch.concurrency_spin.setValue(3)
         win.start_batch()
-        while sum(1 for j in win.jobs_model.jobs if j.status == "completed") < 14:
+        while sum(1 for j in win.progress.jobs_model.jobs if j.status == "completed") < 14:
             await asyncio.sleep(0.02)
         win.toggle_pause()
         await settle(0.5)
@@ -104,8 +104,8 @@ def main() -> None:
         shot("5-gallery-openai-with-failure.png")
         # A rehearsal of the same batch on the offline draft provider: what designers do first.
         win.tabs.setCurrentIndex(1)
-        win.provider_combo.setCurrentIndex(win.provider_combo.findData("draft"))
-        win.output_edit.setText(str(tmp / "Shop drafts"))
+        win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("draft"))
+        win.batch.output_edit.setText(str(tmp / "Shop drafts"))
         win.start_batch()
         while len(done) < 2:
             await asyncio.sleep(0.05)
@@ -113,7 +113,7 @@ def main() -> None:
         win.tabs.setCurrentIndex(3)
         await settle(2.0)
         shot("5-gallery-draft.png")
-        viewer = win._open_gallery_item(win.gallery_proxy.index(0, 0))
+        viewer = win.gallery.open_item(win.gallery.gallery_proxy.index(0, 0))
         await settle(0.3)
         shot("6-image-viewer.png", viewer)
         viewer.close()

@@ -1,5 +1,5 @@
 """Storing a batch of ready-made job specs, for tests and benchmarks that drive the engine
-directly (the window and the command line go through ``app.service.prepare_batch``)."""
+directly (the window and the command line go through ``app.controller.store_batch``)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,11 @@ Engine events arrive on the engine's thread at any rate; ``__call__`` only appen
 locked queue. Every 100 ms the GUI thread drains it and emits a few coalesced signals, so
 10,000 updates a second cost the window a handful of repaints and never a lock held by Qt.
 
+Everything it emits is typed: the engine's own event objects, and ``JobUpdate`` (a job's
+newest ``JobChanged`` and progress since the last flush).
+
 Signals:
-    jobs_changed(object): job id → changed fields (status, attempts, cost, progress…), coalesced.
+    jobs_changed(object): ``dict[int, JobUpdate]``, job id → what changed, coalesced.
     images_saved(object): the ``ImageSaved`` events since the last flush.
     batch_started(object), batch_finished(object): those events, in order after the job updates.
     state_changed(int, str): batch id, running/paused/cancelling/halted.
@@ -15,7 +18,7 @@ Signals:
 from __future__ import annotations
 
 import threading
-from typing import Any
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -29,6 +32,21 @@ from app.events import (
     JobProgress,
     LaneWaiting,
 )
+
+
+@dataclass
+class JobUpdate:
+    """What changed for one job since the last flush.
+
+    Attributes:
+        change: its newest ``JobChanged`` (``None``: only progress changed).
+        progress: the request's progress (0–1) after that change, if any was reported.
+        duration_ms: the newest duration any of the coalesced changes carried.
+    """
+
+    change: JobChanged | None = None
+    progress: float | None = None
+    duration_ms: int | None = None
 
 
 class EngineBridge(QObject):
@@ -57,7 +75,7 @@ class EngineBridge(QObject):
         """Drain the queue on the GUI thread and emit what it held, in order."""
         with self._lock:
             events, self._queue = self._queue, []
-        jobs: dict[int, dict[str, Any]] = {}
+        jobs: dict[int, JobUpdate] = {}
         images: list[ImageSaved] = []
 
         def emit_pending() -> None:
@@ -70,20 +88,14 @@ class EngineBridge(QObject):
 
         for ev in events:
             if isinstance(ev, JobChanged):
-                fields = jobs.setdefault(ev.job_id, {})
-                fields.update(
-                    status=ev.status,
-                    attempts=ev.attempts,
-                    error=ev.error,
-                    error_type=ev.error_type,
-                    cost=ev.cost,
-                    retry_in_s=ev.retry_in_s,
-                    progress=None,
+                before = jobs.get(ev.job_id)
+                kept = before.duration_ms if before is not None else None
+                # A new status clears the progress; a duration outlives a later change without one.
+                jobs[ev.job_id] = JobUpdate(
+                    ev, None, ev.duration_ms if ev.duration_ms is not None else kept
                 )
-                if ev.duration_ms is not None:
-                    fields["duration_ms"] = ev.duration_ms
             elif isinstance(ev, JobProgress):
-                jobs.setdefault(ev.job_id, {})["progress"] = ev.fraction
+                jobs.setdefault(ev.job_id, JobUpdate()).progress = ev.fraction
             elif isinstance(ev, ImageSaved):
                 images.append(ev)
             elif isinstance(ev, BatchStarted):

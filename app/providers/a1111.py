@@ -34,7 +34,8 @@ _SIZES = ("512x512", "768x768", "1024x1024", "832x1216", "1216x832", "768x1344",
 
 CAPABILITIES = Capabilities(
     name="a1111",
-    label="AUTOMATIC1111 / Forge (self-hosted)",
+    label="AUTOMATIC1111",
+    description="Forge too, self-hosted",
     models=(
         ModelInfo(
             "current",
@@ -68,7 +69,6 @@ class A1111Provider(HttpProvider):
     """txt2img/img2img with progress from ``/sdapi/v1/progress`` while the request runs."""
 
     capabilities = CAPABILITIES
-    label = "AUTOMATIC1111"
 
     def __init__(
         self,

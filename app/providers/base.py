@@ -94,7 +94,8 @@ class Capabilities:
 
     Attributes:
         name: registry key (``openai``).
-        label: shown in the window.
+        label: the provider's one name for people (``OpenAI``), in the window and in messages.
+        description: a few words shown after the label in lists (``offline, free``).
         models: its models, the default first.
         needs_key: whether an API key is required.
         key_env_var: the environment variable read when keyring has no key.
@@ -130,6 +131,12 @@ class Capabilities:
     key_label: str = "API key"
     style_presets: tuple[str, ...] = ()
     local: bool = False
+    description: str = ""
+
+    @property
+    def title(self) -> str:
+        """The label with its description, for lists: ``Draft (offline, free)``."""
+        return f"{self.label} ({self.description})" if self.description else self.label
 
     def model(self, model_id: str) -> ModelInfo | None:
         """The model called ``model_id``, or ``None``."""
@@ -198,9 +205,24 @@ class GenerationResult:
 
 
 class Provider(abc.ABC):
-    """Base class of every provider adapter."""
+    """Base class of every provider adapter.
+
+    The constructor contract, the same for every provider (``registry.create_provider``
+    relies on it): ``Provider(api_key=None, base_url=None, **options)``, where ``options`` are
+    the provider's own keyword settings (ComfyUI's ``workflow``, draft's ``delay_ms``); a
+    provider that needs no key or endpoint ignores them.
+    """
 
     capabilities: ClassVar[Capabilities]
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
+        self._key = api_key
+        self.base_url = base_url
+
+    @property
+    def label(self) -> str:
+        """The provider's name in messages (``capabilities.label``)."""
+        return self.capabilities.label
 
     @abc.abstractmethod
     async def generate(self, request: GenerationRequest) -> GenerationResult:

@@ -91,7 +91,6 @@ class BFLProvider(HttpProvider):
     """BFL: submit, then follow ``polling_url`` until ``Ready``."""
 
     capabilities = CAPABILITIES
-    label = "Black Forest Labs"
 
     def _headers(self) -> dict[str, str]:
         return {"x-key": self.need_key(), "accept": "application/json"}

@@ -40,7 +40,8 @@ from app.providers.http import HttpProvider, default_error, fire_and_forget
 
 CAPABILITIES = Capabilities(
     name="comfyui",
-    label="ComfyUI (self-hosted workflow)",
+    label="ComfyUI",
+    description="self-hosted workflow",
     models=(
         ModelInfo(
             "workflow",
@@ -217,7 +218,6 @@ class ComfyUIProvider(HttpProvider):
     the outputs."""
 
     capabilities = CAPABILITIES
-    label = "ComfyUI"
 
     def __init__(
         self,
@@ -245,7 +245,8 @@ class ComfyUIProvider(HttpProvider):
         self.use_websocket = use_websocket
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        """Queue, follow, download. Cancelling deletes the queued prompt and interrupts it."""
+        """Queue, follow, download. Cancelling (or a job timeout) removes our prompt from the
+        queue or interrupts it if it runs, never another prompt (``_cancel``)."""
         if not self.graph:
             raise ProviderError(
                 ErrorClass.INVALID_REQUEST,
@@ -385,8 +386,29 @@ class ComfyUIProvider(HttpProvider):
         return GenerationResult(images=images[: request.n])
 
     async def _cancel(self, prompt_id: str) -> None:
-        await self._client.post(f"{self.base_url}/queue", json={"delete": [prompt_id]}, timeout=5.0)
-        await self._client.post(f"{self.base_url}/interrupt", timeout=5.0)
+        """Stop our prompt and nobody else's: a server is often shared (two Atelier jobs, or a
+        colleague's prompt), and a bare ``POST /interrupt`` stops whatever runs.
+
+        Queued: delete it from the queue. Running: interrupt it by ``prompt_id`` (ComfyUI's
+        ``server.py`` ``post_interrupt`` interrupts only when that prompt is the one running,
+        checked with ``prompt_queue.interrupt_running``). We also look at ``GET /queue`` first
+        so a server too old to read the id, which would interrupt globally, is interrupted only
+        while the prompt running is ours."""
+        resp = await self._client.get(f"{self.base_url}/queue", timeout=5.0)
+        data = resp.json() if resp.status_code == 200 else {}
+
+        def ids(key: str) -> set[str]:
+            items = data.get(key) if isinstance(data, dict) else None
+            return {str(i[1]) for i in items or [] if isinstance(i, list) and len(i) > 1}
+
+        if prompt_id in ids("queue_pending"):
+            await self._client.post(
+                f"{self.base_url}/queue", json={"delete": [prompt_id]}, timeout=5.0
+            )
+        elif prompt_id in ids("queue_running"):
+            await self._client.post(
+                f"{self.base_url}/interrupt", json={"prompt_id": prompt_id}, timeout=5.0
+            )
 
     def classify(self, resp: httpx.Response) -> ProviderError:
         return default_error(resp.status_code, self.label)

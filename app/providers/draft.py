@@ -97,16 +97,9 @@ def _seed_for(req: GenerationRequest, sample: int) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def render_draft(req: GenerationRequest, sample: int) -> GeneratedImage:
-    """Render sample ``sample`` of ``req`` and encode it in ``req.output_format``.
-
-    With a reference image (edit/transform) the reference, fitted to the requested size, is
-    the background, dimmed where the mask is transparent would be edited; the text is drawn over
-    it, so a rehearsal shows which picture each row edits.
-    """
-    w, h = parse_size(req.size)
-    seed = _seed_for(req, sample)
-    rnd = random.Random(seed)
+def _background(req: GenerationRequest, w: int, h: int, rnd: random.Random) -> Image.Image:
+    """Seeded colours; over the reference image (fitted to ``w``×``h``) for an edit; a
+    transparent margin around an opaque card when transparency was asked for."""
     c1 = tuple(rnd.randrange(40, 200) for _ in range(3))
     c2 = tuple(rnd.randrange(40, 200) for _ in range(3))
     if req.reference_images:
@@ -118,12 +111,17 @@ def render_draft(req: GenerationRequest, sample: int) -> GeneratedImage:
         grad = Image.linear_gradient("L").resize((w, h))
         img = ImageOps.colorize(grad, c1, c2).convert("RGBA")
     if req.transparent_background:
-        # Transparent margin, opaque card: shows that transparency was honoured.
         alpha = Image.new("L", (w, h), 0)
         ImageDraw.Draw(alpha).rounded_rectangle(
             (w // 12, h // 12, w - w // 12, h - h // 12), radius=max(8, w // 24), fill=255
         )
         img.putalpha(alpha)
+    return img
+
+
+def _draw_text(img: Image.Image, req: GenerationRequest, sample: int, seed: int) -> None:
+    """The label line, the prompt, the negative prompt and the row's values, wrapped."""
+    w, h = img.size
     d = ImageDraw.Draw(img)
     margin = max(12, w // 14)
     base_size = max(12, min(w, h) // 26)
@@ -154,6 +152,19 @@ def render_draft(req: GenerationRequest, sample: int) -> GeneratedImage:
             (margin, y), _wrap(f"{k}: {v}", small, max_w)[0], font=small, fill=(235, 235, 235, 255)
         )
         y += int(base_size * 0.95)
+
+
+def render_draft(req: GenerationRequest, sample: int) -> GeneratedImage:
+    """Render sample ``sample`` of ``req`` and encode it in ``req.output_format``.
+
+    With a reference image (edit/transform) the reference, fitted to the requested size, is
+    the background, dimmed where the mask is transparent would be edited; the text is drawn over
+    it, so a rehearsal shows which picture each row edits.
+    """
+    w, h = parse_size(req.size)
+    seed = _seed_for(req, sample)
+    img = _background(req, w, h, random.Random(seed))
+    _draw_text(img, req, sample, seed)
     buf = io.BytesIO()
     fmt = req.output_format
     if fmt == "jpeg":
@@ -169,7 +180,8 @@ _ALL_QUALITIES = ("auto", "low", "medium", "high")
 
 CAPABILITIES = Capabilities(
     name="draft",
-    label="Draft (offline, free)",
+    label="Draft",
+    description="offline, free",
     models=(
         ModelInfo(
             "draft",
@@ -199,7 +211,10 @@ class DraftProvider(Provider):
 
     capabilities = CAPABILITIES
 
-    def __init__(self, delay_ms: int = 0) -> None:
+    def __init__(
+        self, api_key: str | None = None, base_url: str | None = None, delay_ms: int = 0
+    ) -> None:
+        super().__init__(api_key, base_url)
         self.delay_ms = delay_ms
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:

@@ -108,7 +108,6 @@ class FalProvider(HttpProvider):
     """fal.ai's queue: one submission per request, polled until done, cancelled when we stop."""
 
     capabilities = CAPABILITIES
-    label = "fal.ai"
 
     def __init__(
         self,

@@ -63,7 +63,8 @@ _SIZES_4K = ("4096x4096", "4096x2304", "2304x4096")
 
 CAPABILITIES = Capabilities(
     name="gemini",
-    label="Google Gemini",
+    label="Gemini",
+    description="Google",
     models=(
         ModelInfo(
             "gemini-2.5-flash-image",
@@ -124,11 +125,48 @@ def image_size_for(size: str) -> str:
     return "1K" if side <= 1024 else "2K" if side <= 2048 else "4K"
 
 
+def _images_of(cand: dict[str, Any]) -> list[GeneratedImage]:
+    """The ``inlineData`` images of one candidate (``candidates[].content.parts[]``).
+
+    Raises:
+        ProviderError: ``content_policy`` when a safety finish left no image,
+            ``server_error`` for bad base64 or no image for another reason.
+    """
+    finish = str(cand.get("finishReason") or "")
+    images: list[GeneratedImage] = []
+    for part in (cand.get("content") or {}).get("parts") or []:
+        inline = part.get("inlineData") if isinstance(part, dict) else None
+        if inline and inline.get("data"):
+            try:
+                data = base64.b64decode(inline["data"], validate=True)
+            except (binascii.Error, ValueError) as e:
+                raise ProviderError(
+                    ErrorClass.SERVER_ERROR,
+                    "Gemini sent an image that is not valid base64.",
+                    status=200,
+                ) from e
+            images.append(GeneratedImage(data, inline.get("mimeType")))
+    if images:
+        return images
+    if finish in BLOCKING_FINISH:
+        raise ProviderError(
+            ErrorClass.CONTENT_POLICY,
+            f"Gemini stopped for safety ({finish}) and made no image. Rephrase the prompt.",
+            status=200,
+            code=finish,
+        )
+    raise ProviderError(
+        ErrorClass.SERVER_ERROR,
+        f"Gemini made no image (finishReason {finish or '?'}).",
+        status=200,
+        code=finish or None,
+    )
+
+
 class GeminiProvider(HttpProvider):
     """Gemini ``generateContent`` with image output."""
 
     capabilities = CAPABILITIES
-    label = "Gemini"
 
     def body(self, req: GenerationRequest) -> dict[str, Any]:
         """The ``generateContent`` body: reference images as ``inlineData`` parts, then the prompt."""
@@ -237,38 +275,7 @@ class GeminiProvider(HttpProvider):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR, "Gemini answered without a candidate.", status=200
             )
-        cand = candidates[0]
-        finish = str(cand.get("finishReason") or "")
-        images: list[GeneratedImage] = []
-        for part in (cand.get("content") or {}).get("parts") or []:
-            inline = part.get("inlineData") if isinstance(part, dict) else None
-            if inline and inline.get("data"):
-                try:
-                    images.append(
-                        GeneratedImage(
-                            base64.b64decode(inline["data"], validate=True), inline.get("mimeType")
-                        )
-                    )
-                except (binascii.Error, ValueError) as e:
-                    raise ProviderError(
-                        ErrorClass.SERVER_ERROR,
-                        "Gemini sent an image that is not valid base64.",
-                        status=200,
-                    ) from e
-        if not images:
-            if finish in BLOCKING_FINISH:
-                raise ProviderError(
-                    ErrorClass.CONTENT_POLICY,
-                    f"Gemini stopped for safety ({finish}) and made no image. Rephrase the prompt.",
-                    status=200,
-                    code=finish,
-                )
-            raise ProviderError(
-                ErrorClass.SERVER_ERROR,
-                f"Gemini made no image (finishReason {finish or '?'}).",
-                status=200,
-                code=finish or None,
-            )
+        images = _images_of(candidates[0])
         usage: dict[str, object] | None = None
         for d in (data.get("usageMetadata") or {}).get("candidatesTokensDetails") or []:
             if isinstance(d, dict) and d.get("modality") == "IMAGE":

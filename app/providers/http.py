@@ -125,11 +125,9 @@ def default_error(status: int, label: str, detail: str = "", **kw: Any) -> Provi
 class HttpProvider(Provider):
     """A provider that talks HTTP through one pooled ``httpx.AsyncClient``.
 
-    Subclasses set ``capabilities`` and ``label`` and implement ``generate``; ``classify``
-    turns an error response into a ``ProviderError``.
+    Subclasses set ``capabilities`` and implement ``generate``; ``classify`` turns an error
+    response into a ``ProviderError``. Messages name the provider by ``capabilities.label``.
     """
-
-    label = "Provider"
 
     def __init__(
         self,
@@ -140,8 +138,9 @@ class HttpProvider(Provider):
         poll_interval_s: float = 1.0,
     ) -> None:
         caps: Capabilities = self.capabilities
-        self._key = api_key
-        self.base_url = (base_url or caps.default_base_url).rstrip("/")
+        base = (base_url or caps.default_base_url).rstrip("/")
+        super().__init__(api_key, base)
+        self.base_url: str = base  # never None here: the provider's public endpoint by default
         self.poll_interval_s = poll_interval_s
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s, connect=15.0),

@@ -42,7 +42,8 @@ _GPT_QUALITIES = ("auto", "low", "medium", "high")
 
 CAPABILITIES = Capabilities(
     name="openai",
-    label="OpenAI Images",
+    label="OpenAI",
+    description="Images API",
     models=(
         ModelInfo(
             "gpt-image-1.5", "GPT Image 1.5", _GPT_SIZES, _GPT_QUALITIES, edits=True, masks=True
@@ -90,31 +91,17 @@ CAPABILITIES = Capabilities(
 )
 
 
-def classify_http_error(
-    status: int, body: bytes, headers: httpx.Headers, label: str
-) -> ProviderError:
-    """Map an OpenAI-format error response to a ``ProviderError``, on ``code``/``type``."""
-    err: dict[str, Any] = {}
-    try:
-        parsed = json.loads(body)
-        if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-            err = parsed["error"]
-    except (ValueError, UnicodeDecodeError):
-        pass
-    code = str(err.get("code") or "") or None
-    etype = str(err.get("type") or "")
-    param = err.get("param")
-    server_msg = str(err.get("message") or "").strip()
-    detail = f" ({server_msg})" if server_msg else ""
-    should = headers.get("x-should-retry")
-    retryable = {"true": True, "false": False}.get(should) if should else None
-    retry_after = parse_retry_after(headers)
-    kw: dict[str, Any] = {
-        "status": status,
-        "code": code,
-        "retryable": retryable,
-        "retry_after_s": retry_after,
-    }
+def _classify_known(
+    status: int,
+    code: str | None,
+    etype: str,
+    param: object,
+    label: str,
+    detail: str,
+    kw: dict[str, Any],
+) -> ProviderError | None:
+    """The error classes an OpenAI-format answer names by ``code``, ``type`` or status; ``None``
+    for the rest (``default_error`` maps those by status)."""
     if (
         code in ("moderation_blocked", "content_policy_violation")
         or etype == "image_generation_user_error"
@@ -154,6 +141,37 @@ def classify_http_error(
         return ProviderError(
             ErrorClass.INVALID_REQUEST, f"{label} rejected the request{where}{detail}.", **kw
         )
+    return None
+
+
+def classify_http_error(
+    status: int, body: bytes, headers: httpx.Headers, label: str
+) -> ProviderError:
+    """Map an OpenAI-format error response to a ``ProviderError``, on ``code``/``type``."""
+    err: dict[str, Any] = {}
+    try:
+        parsed = json.loads(body)
+        if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
+            err = parsed["error"]
+    except (ValueError, UnicodeDecodeError):
+        pass
+    code = str(err.get("code") or "") or None
+    etype = str(err.get("type") or "")
+    param = err.get("param")
+    server_msg = str(err.get("message") or "").strip()
+    detail = f" ({server_msg})" if server_msg else ""
+    should = headers.get("x-should-retry")
+    retryable = {"true": True, "false": False}.get(should) if should else None
+    retry_after = parse_retry_after(headers)
+    kw: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "retryable": retryable,
+        "retry_after_s": retry_after,
+    }
+    known = _classify_known(status, code, etype, param, label, detail, kw)
+    if known is not None:
+        return known
     return default_error(
         status, label, server_msg, code=code, retryable=retryable, retry_after_s=retry_after
     )
@@ -168,7 +186,6 @@ class OpenAIProvider(HttpProvider):
     """OpenAI Images over httpx."""
 
     capabilities = CAPABILITIES
-    label = "OpenAI"
 
     def classify(self, resp: httpx.Response) -> ProviderError:
         return classify_http_error(resp.status_code, resp.content, resp.headers, self.label)
@@ -301,7 +318,8 @@ _SEEDREAM_SIZES = (
 
 SEEDREAM_CAPABILITIES = Capabilities(
     name="seedream",
-    label="Seedream (BytePlus ModelArk, OpenAI-compatible)",
+    label="Seedream",
+    description="BytePlus ModelArk, OpenAI-compatible",
     models=(
         ModelInfo(
             "seedream-4-0-250828",
@@ -327,7 +345,8 @@ SEEDREAM_CAPABILITIES = Capabilities(
 
 LOCALAI_CAPABILITIES = Capabilities(
     name="localai",
-    label="LocalAI (OpenAI-compatible, self-hosted)",
+    label="LocalAI",
+    description="OpenAI-compatible, self-hosted",
     models=(
         ModelInfo(
             "stablediffusion",
@@ -350,10 +369,8 @@ LOCALAI_CAPABILITIES = Capabilities(
 
 class OpenAICompatibleProvider(OpenAIProvider):
     """A server speaking the OpenAI Images format with its own quirks: asks for ``b64_json``
-    explicitly, sends no GPT-only fields (``quality``, ``moderation``, ``output_format``)."""
-
-    capabilities = SEEDREAM_CAPABILITIES
-    label = "Seedream"
+    explicitly, sends no GPT-only fields (``quality``, ``moderation``, ``output_format``).
+    Each preset below sets its own capabilities and adds what its server takes to ``body``."""
 
     def body(self, req: GenerationRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -364,10 +381,6 @@ class OpenAICompatibleProvider(OpenAIProvider):
         }
         if req.n > 1:
             body["n"] = req.n
-        if self.capabilities.name == "seedream":
-            body["watermark"] = False
-            if req.seed is not None:
-                body["seed"] = req.seed
         return body
 
     def need_key(self) -> str:
@@ -377,14 +390,20 @@ class OpenAICompatibleProvider(OpenAIProvider):
 
 
 class SeedreamProvider(OpenAICompatibleProvider):
-    """Seedream 4.0 direct, ``POST …/api/v3/images/generations`` (providers.md [3P])."""
+    """Seedream 4.0 direct, ``POST …/api/v3/images/generations`` (providers.md [3P]): the
+    OpenAI-compatible body plus ``watermark: false`` and the ``seed`` it accepts."""
 
     capabilities = SEEDREAM_CAPABILITIES
-    label = "Seedream"
+
+    def body(self, req: GenerationRequest) -> dict[str, Any]:
+        body = super().body(req)
+        body["watermark"] = False
+        if req.seed is not None:
+            body["seed"] = req.seed
+        return body
 
 
 class LocalAIProvider(OpenAICompatibleProvider):
     """LocalAI's OpenAI-compatible image endpoint on your own machine."""
 
     capabilities = LOCALAI_CAPABILITIES
-    label = "LocalAI"

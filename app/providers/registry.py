@@ -63,10 +63,13 @@ def resolve_target(
 
 
 def create_provider(
-    name: str, api_key: str | None = None, base_url: str | None = None, **kwargs: Any
+    name: str, api_key: str | None = None, base_url: str | None = None, **options: Any
 ) -> Provider:
-    """Instantiate provider ``name`` with its key and endpoint."""
+    """Instantiate provider ``name`` with its key, endpoint and its own ``options`` (the
+    constructor contract of ``Provider``).
+
+    Raises:
+        InputError: unknown provider.
+    """
     cls = PROVIDERS[capabilities_of(name).name]
-    if cls is DraftProvider:
-        return DraftProvider(**{k: v for k, v in kwargs.items() if k == "delay_ms"})
-    return cls(api_key=api_key, base_url=base_url, **kwargs)  # type: ignore[call-arg]
+    return cls(api_key=api_key, base_url=base_url, **options)

@@ -101,7 +101,6 @@ class ReplicateProvider(HttpProvider):
     """Replicate's official-model predictions route."""
 
     capabilities = CAPABILITIES
-    label = "Replicate"
 
     def __init__(
         self,

@@ -61,7 +61,8 @@ _SD3 = ("sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium")
 
 CAPABILITIES = Capabilities(
     name="stability",
-    label="Stability AI",
+    label="Stability",
+    description="Stability AI",
     models=(
         ModelInfo(
             "core",
@@ -128,7 +129,6 @@ class StabilityProvider(HttpProvider):
     """Stability's v2beta Stable Image endpoints."""
 
     capabilities = CAPABILITIES
-    label = "Stability"
 
     def route_and_fields(self, req: GenerationRequest) -> tuple[str, dict[str, str]]:
         """The endpoint path and the form fields for ``req``."""

@@ -44,6 +44,13 @@ class ComfyUIDialect(Dialect):
         self.files: dict[str, bytes] = {}
         self.deleted: list[str] = []
         self.interrupts = 0
+        self.interrupt_bodies: list[dict[str, Any]] = []
+        self.interrupted: list[str] = []  # prompts whose run an interrupt stopped
+        # One GPU: prompts run one at a time in the order queued, as ComfyUI's worker does.
+        self._gpu = threading.Lock()
+        self.running: str | None = None
+        self.pending: list[str] = []
+        self._stop: set[str] = set()
         self.steps = 4
         self.step_s = 0.03
         self.refuse_ws = False
@@ -86,11 +93,26 @@ class ComfyUIDialect(Dialect):
             if name not in self.files:
                 return Response(404, b"404: Not Found", content_type="text/plain")
             return Response(200, self.files[name], content_type="image/png")
+        if route == "/queue" and req.method == "GET":
+            # ComfyUI's items: [number, prompt_id, prompt, extra_data, outputs_to_execute]
+            item = lambda pid: [0, pid, {}, {}, []]  # noqa: E731
+            running = [item(self.running)] if self.running else []
+            return Response.json(
+                200,
+                {"queue_running": running, "queue_pending": [item(p) for p in self.pending]},
+            )
         if route == "/queue" and req.method == "POST":
             self.deleted += req.json().get("delete", [])
             return Response(200, b"", content_type="text/plain")
         if route == "/interrupt" and req.method == "POST":
+            # As ComfyUI's server.py post_interrupt: a prompt_id interrupts that prompt only if it
+            # is the one running; no body interrupts whatever runs.
+            body = req.json() if req.body else {}
             self.interrupts += 1
+            self.interrupt_bodies.append(body)
+            target = body.get("prompt_id")
+            if self.running and target in (None, self.running):
+                self._stop.add(self.running)
             return Response(200, b"", content_type="text/plain")
         if route != "/prompt" or req.method != "POST":
             return Response(404, b"404: Not Found", content_type="text/plain")
@@ -111,6 +133,7 @@ class ComfyUIDialect(Dialect):
                 },
             )
         pid = str(uuid.uuid4())
+        self.pending.append(pid)  # queued before the answer, as ComfyUI's prompt_queue.put
         threading.Thread(
             target=self._run, args=(pid, graph, client_id, behaviour), daemon=True
         ).start()
@@ -158,6 +181,17 @@ class ComfyUIDialect(Dialect):
 
     def _run(self, pid: str, graph: dict[str, Any], client_id: str, behaviour: str) -> None:
         time.sleep(0.05)  # let the client read the /prompt answer first
+        with self._gpu:
+            self.pending.remove(pid)
+            if pid in self.deleted:
+                return
+            self.running = pid
+            try:
+                self._execute(pid, graph, client_id, behaviour)
+            finally:
+                self.running = None
+
+    def _execute(self, pid: str, graph: dict[str, Any], client_id: str, behaviour: str) -> None:
         self._emit(client_id, "execution_start", {"prompt_id": pid})
         ksampler = next(
             (n for n, v in graph.items() if v["class_type"].startswith("KSampler")), "3"
@@ -165,7 +199,20 @@ class ComfyUIDialect(Dialect):
         self._emit(client_id, "executing", {"node": ksampler, "prompt_id": pid})
         steps = 50 if behaviour == "long" else self.steps
         for i in range(1, steps + 1):
-            if pid in self.deleted:
+            if pid in self._stop:
+                self.interrupted.append(pid)
+                info = {"prompt_id": pid, "node_id": ksampler, "node_type": "KSampler"}
+                self._emit(client_id, "execution_interrupted", info)
+                self._close(client_id)
+                self.history[pid] = {
+                    "prompt": [0, pid, graph],
+                    "outputs": {},
+                    "status": {
+                        "status_str": "error",
+                        "completed": False,
+                        "messages": [["execution_interrupted", info]],
+                    },
+                }
                 return
             time.sleep(0.1 if behaviour == "long" else self.step_s)
             self._emit(

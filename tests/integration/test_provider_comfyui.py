@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -112,20 +113,59 @@ async def test_execution_error(provider: ComfyUIProvider, fake: FakeServer) -> N
     )
 
 
-async def test_cancel_deletes_and_interrupts(provider: ComfyUIProvider, fake: FakeServer) -> None:
+async def _started(fake: FakeServer, count: int) -> None:
+    while len(fake.requests()) < count:
+        await asyncio.sleep(0.02)
+
+
+async def test_cancel_interrupts_only_our_running_prompt(
+    provider: ComfyUIProvider, fake: FakeServer
+) -> None:
     fake.script(["long"])
     task = asyncio.create_task(provider.generate(req()))
-    while not fake.requests():
-        await asyncio.sleep(0.02)
+    await _started(fake, 1)
     await asyncio.sleep(0.3)
+    dialect: Any = fake.dialect
+    running = dialect.running
+    assert running is not None
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     for _ in range(100):
-        if fake.dialect.interrupts:  # type: ignore[attr-defined]
+        if dialect.interrupts:
             break
         await asyncio.sleep(0.02)
-    assert len(fake.dialect.deleted) == 1 and fake.dialect.interrupts == 1  # type: ignore[attr-defined]
+    # Running, so nothing to delete: one interrupt, naming our prompt.
+    assert dialect.deleted == [] and dialect.interrupt_bodies == [{"prompt_id": running}]
+
+
+async def test_cancelling_a_queued_prompt_leaves_the_running_one_alone(
+    provider: ComfyUIProvider, fake: FakeServer
+) -> None:
+    """Two prompts on one server (two jobs, or a colleague's): a timeout of the queued one
+    deletes it from the queue and never interrupts the prompt that is running."""
+    fake.script(["long", "long"])
+    dialect: Any = fake.dialect
+    dialect.steps, dialect.step_s = 8, 0.05
+    first = asyncio.create_task(provider.generate(req()))
+    await _started(fake, 1)
+    await asyncio.sleep(0.2)
+    second = asyncio.create_task(provider.generate(req()))
+    await _started(fake, 2)
+    await asyncio.sleep(0.2)
+    queued = list(dialect.pending)
+    assert len(queued) == 1 and dialect.running not in queued
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    for _ in range(100):
+        if dialect.deleted:
+            break
+        await asyncio.sleep(0.02)
+    assert dialect.deleted == queued
+    assert dialect.interrupts == 0 and dialect.interrupted == []
+    result = await asyncio.wait_for(first, 30)  # the running prompt finishes undisturbed
+    assert len(result.images) == 1
 
 
 async def test_connection_and_missing_workflow(fake: FakeServer) -> None:

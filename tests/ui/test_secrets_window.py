@@ -58,16 +58,16 @@ def test_window_run_leaks_the_key_nowhere(
             qtbot.addWidget(win)
             win.show()
             win.load_spreadsheet(data_dir / "shopify-home-goods.csv")
-            win.prompt_edit.setPlainText("Photo of {Title} ({Variant SKU})")
-            win.filename_edit.setText("{Variant SKU}")
-            win.provider_combo.setCurrentIndex(win.provider_combo.findData("openai"))
-            win.quality_combo.setCurrentText("low")
-            win.output_edit.setText(str(tmp_path / "out"))
+            win.sheet.prompt_edit.setPlainText("Photo of {Title} ({Variant SKU})")
+            win.sheet.filename_edit.setText("{Variant SKU}")
+            win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("openai"))
+            win.batch.quality_combo.setCurrentText("low")
+            win.batch.output_edit.setText(str(tmp_path / "out"))
             done: list[int] = []
             win.batch_done.connect(done.append)
             win.start_batch()
             qloop.run_until_complete(wait_until(lambda: bool(done), 60, "window batch"))
-            assert win.jobs_model.counts() == {"completed": 37, "failed": 1}
+            assert win.progress.jobs_model.counts() == {"completed": 37, "failed": 1}
             dlg = win.open_settings()
             assert "key accepted" in qloop.run_until_complete(
                 dlg.panels["openai"].test_connection()

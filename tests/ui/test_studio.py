@@ -44,144 +44,156 @@ def test_designer_flow_with_failures_retry_and_gallery(
 
     # 1. import the Shopify export
     assert window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
-    assert window.sheet_model.rowCount() == 38
-    assert window.sheet_model.headerData(13, Qt.Orientation.Horizontal) == "Variant SKU"
-    qtmodeltester.check(window.sheet_model)
+    assert window.sheet.sheet_model.rowCount() == 38
+    assert window.sheet.sheet_model.headerData(13, Qt.Orientation.Horizontal) == "Variant SKU"
+    qtmodeltester.check(window.sheet.sheet_model)
 
     # 2. write the templates: an unknown column is reported before anything runs
-    window.prompt_edit.setPlainText("")
-    qtbot.keyClicks(window.prompt_edit, "Product photo of {Titel}")
+    window.sheet.prompt_edit.setPlainText("")
+    qtbot.keyClicks(window.sheet.prompt_edit, "Product photo of {Titel}")
     assert (
-        "{Titel}" in window.problems_label.text()
-        and "did you mean {Title}" in window.problems_label.text()
+        "{Titel}" in window.sheet.problems_label.text()
+        and "did you mean {Title}" in window.sheet.problems_label.text()
     )
-    window.prompt_edit.setPlainText(
+    window.sheet.prompt_edit.setPlainText(
         "Product photo of {Title} in {Option1 Value} ({Variant SKU}), linen backdrop"
     )
-    window.filename_edit.clear()
-    qtbot.keyClicks(window.filename_edit, "{Variant SKU}")
-    assert window.problems_label.text() == ""
-    assert window.preview_prompt.text() == (
+    window.sheet.filename_edit.clear()
+    qtbot.keyClicks(window.sheet.filename_edit, "{Variant SKU}")
+    assert window.sheet.problems_label.text() == ""
+    assert window.sheet.preview_prompt.text() == (
         "Product photo of Nordic Scented Candle in Pine Forest (NH-CND-001), linen backdrop"
     )
-    assert window.preview_file.text() == "→ NH-CND-001.png"
+    assert window.sheet.preview_file.text() == "→ NH-CND-001.png"
 
     # 3. settings and the estimate
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("openai"))
-    window.model_combo.setCurrentIndex(window.model_combo.findData("gpt-image-1.5"))
-    window.quality_combo.setCurrentText("low")
-    window.size_combo.setCurrentText("1024x1024")
-    window.output_edit.setText(str(tmp_path / "shop"))
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
+    window.batch.model_combo.setCurrentIndex(window.batch.model_combo.findData("gpt-image-1.5"))
+    window.batch.quality_combo.setCurrentText("low")
+    window.batch.size_combo.setCurrentText("1024x1024")
+    window.batch.output_edit.setText(str(tmp_path / "shop"))
     window.update_estimate()
-    assert window.estimate_label.text() == "38 images · $0.342"  # 38 × $0.009 (low, 1024²)
+    assert window.batch.estimate_label.text() == "38 images · $0.342"  # 38 × $0.009 (low, 1024²)
 
     # 4. run
     done: list[int] = []
     window.batch_done.connect(done.append)
-    qtbot.mouseClick(window.start_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.batch.start_button, Qt.MouseButton.LeftButton)
 
     async def first_run() -> None:
         await wait_until(lambda: len(done) == 1, 60, "the batch to finish")
 
     qloop.run_until_complete(first_run())
-    jobs = {j.file: j for j in window.jobs_model.jobs}
+    jobs = {j.file: j for j in window.progress.jobs_model.jobs}
     assert jobs["NH-CND-002.png"].status == "completed" and jobs["NH-CND-002.png"].attempts == 2
     assert jobs["NH-CND-003.png"].status == "failed" and jobs["NH-CND-003.png"].attempts == 1
     assert "content policy" in jobs["NH-CND-003.png"].error
-    assert window.jobs_model.counts() == {"completed": 36, "failed": 2}
-    qtmodeltester.check(window.jobs_model)
-    qtmodeltester.check(window.jobs_proxy)
+    assert window.progress.jobs_model.counts() == {"completed": 36, "failed": 2}
+    qtmodeltester.check(window.progress.jobs_model)
+    qtmodeltester.check(window.progress.jobs_proxy)
     # the failed rows are readable in the table, and the filter shows only them
-    window.job_filter.setCurrentIndex(2)
-    assert window.jobs_proxy.rowCount() == 2
-    err = window.jobs_proxy.index(0, 7).data()
+    window.progress.job_filter.setCurrentIndex(2)
+    assert window.progress.jobs_proxy.rowCount() == 2
+    err = window.progress.jobs_proxy.index(0, 7).data()
     assert "refused this prompt under its content policy" in err
     # the prompt search narrows what the status filter shows, case-insensitively
     failed_prompt = jobs["NH-CND-003.png"].prompt
-    window.job_search.setText(failed_prompt.upper())
-    shown = {window.jobs_proxy.index(r, 2).data() for r in range(window.jobs_proxy.rowCount())}
+    window.progress.job_search.setText(failed_prompt.upper())
+    shown = {
+        window.progress.jobs_proxy.index(r, 2).data()
+        for r in range(window.progress.jobs_proxy.rowCount())
+    }
     assert "NH-CND-003.png" in shown and len(shown) <= 2  # still only failed rows
-    window.job_filter.setCurrentIndex(0)
-    shown = {window.jobs_proxy.index(r, 2).data() for r in range(window.jobs_proxy.rowCount())}
+    window.progress.job_filter.setCurrentIndex(0)
+    shown = {
+        window.progress.jobs_proxy.index(r, 2).data()
+        for r in range(window.progress.jobs_proxy.rowCount())
+    }
     assert "NH-CND-003.png" in shown and len(shown) < 38
-    window.job_search.setText("no prompt says this")
-    assert window.jobs_proxy.rowCount() == 0
-    window.job_search.setText("")
-    window.job_filter.setCurrentIndex(0)
-    assert window.jobs_proxy.rowCount() == 38
-    assert "36 done · 2 failed" in window.counts_label.text()
+    window.progress.job_search.setText("no prompt says this")
+    assert window.progress.jobs_proxy.rowCount() == 0
+    window.progress.job_search.setText("")
+    window.progress.job_filter.setCurrentIndex(0)
+    assert window.progress.jobs_proxy.rowCount() == 38
+    assert "36 done · 2 failed" in window.progress.counts_label.text()
 
     # 5. retry all failed (the content filter lets them through this time)
-    _click_action(qtbot, window, window.act_retry_failed)
+    _click_action(qtbot, window, window.acts.retry_failed)
 
     async def second_run() -> None:
         await wait_until(lambda: len(done) == 2, 60, "the retry to finish")
 
     qloop.run_until_complete(second_run())
-    assert window.jobs_model.counts() == {"completed": 38}
+    assert window.progress.jobs_model.counts() == {"completed": 38}
     assert jobs["NH-CND-003.png"].attempts == 2  # the same job, a new attempt: no duplicate row
-    assert len(window.jobs_model.jobs) == 38
+    assert len(window.progress.jobs_model.jobs) == 38
     assert len(fake_openai.requests("NH-CND-001")) == 1  # finished images were not requested again
 
     # 6. the gallery shows thumbnails, loaded off the GUI thread
     window.tabs.setCurrentIndex(3)
 
-    gm = window.gallery_model
+    gm = window.gallery.gallery_model
 
     async def thumbnails() -> None:
         await wait_until(lambda: gm.is_loaded(0) and gm.loaded_count() >= 6, 30, "first thumbnails")
-        window.gallery_view.scrollToBottom()  # the view asks only for the tiles it shows
+        window.gallery.gallery_view.scrollToBottom()  # the view asks only for the tiles it shows
         await wait_until(lambda: gm.is_loaded(37), 30, "thumbnails after scrolling")
 
     qloop.run_until_complete(thumbnails())
-    qtmodeltester.check(window.gallery_model)
-    assert window.gallery_proxy.rowCount() == 38
-    viewer = window._open_gallery_item(window.gallery_proxy.index(0, 0))
+    qtmodeltester.check(window.gallery.gallery_model)
+    assert window.gallery.gallery_proxy.rowCount() == 38
+    viewer = window.gallery.open_item(window.gallery.gallery_proxy.index(0, 0))
     assert viewer is not None and viewer.original_size.width() == 1024
     viewer.close()
     assert sorted(p.name for p in (tmp_path / "shop").glob("*.png"))[0] == "AC-VAS-001.png"
     window.refresh_history()
-    qtmodeltester.check(window.history_model)
-    assert window.history_model.rowCount() == 1
+    qtmodeltester.check(window.history.history_model)
+    assert window.history.history_model.rowCount() == 1
 
 
 def test_provider_switch_changes_what_is_offered(window: Any, data_dir: Path) -> None:
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("draft"))
-    sizes = [window.size_combo.itemText(i) for i in range(window.size_combo.count())]
-    assert "512x512" in sizes and window.size_combo.isEditable()
-    assert window.negative_edit.isEnabled() and window.seed_widget.isEnabled()
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("openai"))
-    sizes = [window.size_combo.itemText(i) for i in range(window.size_combo.count())]
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("draft"))
+    sizes = [window.batch.size_combo.itemText(i) for i in range(window.batch.size_combo.count())]
+    assert "512x512" in sizes and window.batch.size_combo.isEditable()
+    assert window.sheet.negative_edit.isEnabled() and window.batch.seed_widget.isEnabled()
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
+    sizes = [window.batch.size_combo.itemText(i) for i in range(window.batch.size_combo.count())]
     assert (
         sizes == ["1024x1024", "1536x1024", "1024x1536", "auto"]
-        and not window.size_combo.isEditable()
+        and not window.batch.size_combo.isEditable()
     )
-    assert not window.negative_edit.isEnabled() and not window.seed_widget.isEnabled()
-    models = [window.model_combo.itemData(i) for i in range(window.model_combo.count())]
+    assert not window.sheet.negative_edit.isEnabled() and not window.batch.seed_widget.isEnabled()
+    models = [window.batch.model_combo.itemData(i) for i in range(window.batch.model_combo.count())]
     assert models == ["gpt-image-1.5", "gpt-image-2", "gpt-image-1-mini", "gpt-image-1"]
-    window.format_combo.setCurrentText("jpeg")
-    assert not window.transparent_check.isEnabled()
-    window.format_combo.setCurrentText("webp")
-    assert window.transparent_check.isEnabled()
+    window.batch.format_combo.setCurrentText("jpeg")
+    assert not window.batch.transparent_check.isEnabled()
+    window.batch.format_combo.setCurrentText("webp")
+    assert window.batch.transparent_check.isEnabled()
 
     def items(combo: Any) -> list[str]:
         return [combo.itemText(i) for i in range(combo.count())]
 
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("stability"))
-    assert window.negative_edit.isEnabled() and window.seed_widget.isEnabled()
-    assert not window.style_combo.isHidden() and "photographic" in items(window.style_combo)
-    assert not window.transparent_check.isEnabled()  # no Stability model makes transparent images
-    window.model_combo.setCurrentIndex(window.model_combo.findData("sd3.5-large"))
-    assert items(window.format_combo) == ["png", "jpeg"]  # sd3 has no webp
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("a1111"))
-    assert window.concurrency_spin.value() == 1 and window.style_combo.isHidden()
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("comfyui"))
-    assert not window.workflow_widget.isHidden()
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("bfl"))
-    assert window.workflow_widget.isHidden() and not window.negative_edit.isEnabled()
-    assert "1440x800" in items(window.size_combo) and window.size_combo.isEditable()
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("gemini"))
-    assert items(window.quality_combo) == ["auto"] and "1344x768" in items(window.size_combo)
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("stability"))
+    assert window.sheet.negative_edit.isEnabled() and window.batch.seed_widget.isEnabled()
+    assert not window.batch.style_combo.isHidden() and "photographic" in items(
+        window.batch.style_combo
+    )
+    assert (
+        not window.batch.transparent_check.isEnabled()
+    )  # no Stability model makes transparent images
+    window.batch.model_combo.setCurrentIndex(window.batch.model_combo.findData("sd3.5-large"))
+    assert items(window.batch.format_combo) == ["png", "jpeg"]  # sd3 has no webp
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("a1111"))
+    assert window.batch.concurrency_spin.value() == 1 and window.batch.style_combo.isHidden()
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("comfyui"))
+    assert not window.batch.workflow_widget.isHidden()
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("bfl"))
+    assert window.batch.workflow_widget.isHidden() and not window.sheet.negative_edit.isEnabled()
+    assert "1440x800" in items(window.batch.size_combo) and window.batch.size_combo.isEditable()
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("gemini"))
+    assert items(window.batch.quality_combo) == ["auto"] and "1344x768" in items(
+        window.batch.size_combo
+    )
 
 
 def test_bad_spreadsheet_goes_to_the_error_funnel(window: Any, tmp_path: Path) -> None:
@@ -194,13 +206,13 @@ def test_bad_spreadsheet_goes_to_the_error_funnel(window: Any, tmp_path: Path) -
 
 def test_unknown_price_is_not_zero(window: Any, data_dir: Path) -> None:
     window.load_spreadsheet(data_dir / "jp-zakka-shift_jis.csv")
-    window.prompt_edit.setPlainText("{商品名}、{カラー}")
-    window.filename_edit.setText("{品番}")
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("openai"))
-    window.model_combo.setCurrentIndex(window.model_combo.findData("gpt-image-2"))
+    window.sheet.prompt_edit.setPlainText("{商品名}、{カラー}")
+    window.sheet.filename_edit.setText("{品番}")
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
+    window.batch.model_combo.setCurrentIndex(window.batch.model_combo.findData("gpt-image-2"))
     window.update_estimate()
-    assert window.estimate_label.text() == "12 images · price unknown"
-    assert window.preview_prompt.text() == "急須、黒"
+    assert window.batch.estimate_label.text() == "12 images · price unknown"
+    assert window.sheet.preview_prompt.text() == "急須、黒"
 
 
 def test_interrupted_batch_is_offered_for_resume(
@@ -237,7 +249,7 @@ def test_interrupted_batch_is_offered_for_resume(
         await wait_until(lambda: bool(done), 30, "resumed batch")
 
     qloop.run_until_complete(finished())
-    assert win.jobs_model.counts() == {"completed": 3}
+    assert win.progress.jobs_model.counts() == {"completed": 3}
     win.close()
     store2.close()
 
@@ -246,7 +258,7 @@ def test_settings_test_connection(
     window: Any, qloop: asyncio.AbstractEventLoop, fake_openai: FakeOpenAI
 ) -> None:
     dlg = window.open_settings()
-    assert dlg.provider_list.count() == 10  # every provider but the offline draft
+    assert dlg.provider_model.rowCount() == 10  # every provider but the offline draft
     assert dlg.panels["comfyui"].key_edit.isHidden()  # ComfyUI has no auth
     panel = dlg.panels["openai"]
     panel.url_edit.setText(fake_openai.base_url)
@@ -273,13 +285,13 @@ def test_drop_a_spreadsheet_on_the_window(window: Any, data_dir: Path) -> None:
         Qt.KeyboardModifier.NoModifier,
     )
     window.dropEvent(ev)
-    assert window.table is not None and window.table.headers[0] == "品番"
-    assert window.sheet_model.rowCount() == 12
-    assert "CP932" in window.file_label.text()
+    assert window.sheet.table is not None and window.sheet.table.headers[0] == "品番"
+    assert window.sheet.sheet_model.rowCount() == 12
+    assert "CP932" in window.sheet.file_label.text()
     # the encoding override re-reads the file: a wrong choice shows mojibake, not a crash
-    window.encoding_combo.setCurrentIndex(window.encoding_combo.findData("latin_1"))
-    window.encoding_combo.activated.emit(window.encoding_combo.currentIndex())
-    assert window.table.headers[0] != "品番" and window.sheet_model.rowCount() == 12
+    window.sheet.encoding_combo.setCurrentIndex(window.sheet.encoding_combo.findData("latin_1"))
+    window.sheet.encoding_combo.activated.emit(window.sheet.encoding_combo.currentIndex())
+    assert window.sheet.table.headers[0] != "品番" and window.sheet.sheet_model.rowCount() == 12
 
 
 def test_edit_rows_from_a_reference_column(
@@ -293,12 +305,12 @@ def test_edit_rows_from_a_reference_column(
         "SKU,Colour,photo\nMUG-1,blue,mug.png\nMUG-2,green,mug.png\nMUG-3,plain,\n",
         encoding="utf-8",
     )
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("draft"))
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("draft"))
     assert window.load_spreadsheet(csv)
-    window.prompt_edit.setPlainText("Recolour the mug {Colour}")
-    window.filename_edit.setText("{SKU}")
-    window.reference_combo.setCurrentIndex(window.reference_combo.findData("photo"))
-    window.output_edit.setText(str(tmp_path / "out"))
+    window.sheet.prompt_edit.setPlainText("Recolour the mug {Colour}")
+    window.sheet.filename_edit.setText("{SKU}")
+    window.sheet.reference_combo.setCurrentIndex(window.sheet.reference_combo.findData("photo"))
+    window.batch.output_edit.setText(str(tmp_path / "out"))
     done: list[int] = []
     window.batch_done.connect(done.append)
     window.start_batch()
@@ -326,12 +338,12 @@ def test_budget_cap_is_said_in_the_window(
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
     window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
-    window.prompt_edit.setPlainText("Photo of {Title}")
-    window.filename_edit.setText("{Variant SKU}")
-    window.provider_combo.setCurrentIndex(window.provider_combo.findData("openai"))
-    window.quality_combo.setCurrentText("low")
-    window.budget_spin.setValue(0.10)  # 11 images at $0.009
-    window.output_edit.setText(str(tmp_path / "capped"))
+    window.sheet.prompt_edit.setPlainText("Photo of {Title}")
+    window.sheet.filename_edit.setText("{Variant SKU}")
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
+    window.batch.quality_combo.setCurrentText("low")
+    window.batch.budget_spin.setValue(0.10)  # 11 images at $0.009
+    window.batch.output_edit.setText(str(tmp_path / "capped"))
     done: list[int] = []
     window.batch_done.connect(done.append)
     window.start_batch()
@@ -340,7 +352,7 @@ def test_budget_cap_is_said_in_the_window(
         await wait_until(lambda: bool(done), 30, "capped batch")
 
     qloop.run_until_complete(finished())
-    assert window.jobs_model.counts() == {"completed": 11, "pending": 27}
+    assert window.progress.jobs_model.counts() == {"completed": 11, "pending": 27}
     assert "Budget cap of $0.10 reached" in window.statusBar().currentMessage()
     assert (
         "Budget cap" in window.banner.label.text() and window.banner.buttons[0].text() == "Resume"

@@ -1,13 +1,11 @@
-"""Settings (providers, keys, endpoints) and the full-size image viewer."""
+"""The Settings page: the default provider, and per provider its key, endpoint and Test connection."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -17,19 +15,40 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
+    QListView,
     QPushButton,
-    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.errors import ProviderError
-from app.outputs import read_metadata
 from app.providers.registry import PROVIDERS, create_provider
 from app.secrets import get_key, keyring_status, set_key
 from app.settings import Settings
+
+
+class ProviderListModel(QAbstractListModel):
+    """The providers beside the Settings stack: title, and a ✓ when a key is found."""
+
+    def __init__(self, names: list[str], parent: Any = None) -> None:
+        super().__init__(parent)
+        self.names = names
+        self._titles = []
+        for name in names:
+            caps = PROVIDERS[name].capabilities
+            found = get_key(name) if caps.key_env_var else None
+            self._titles.append(caps.title + (" ✓" if found is not None and found.key else ""))
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.names)
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if index.isValid() and role == Qt.ItemDataRole.DisplayRole:
+            return self._titles[index.row()]
+        return None
 
 
 class ProviderPanel(QGroupBox):
@@ -37,7 +56,7 @@ class ProviderPanel(QGroupBox):
 
     def __init__(self, name: str, settings: Settings, parent: QWidget | None = None) -> None:
         caps = PROVIDERS[name].capabilities
-        super().__init__(caps.label, parent)
+        super().__init__(caps.title, parent)
         self.name, self.settings = name, settings
         form = QFormLayout(self)
         self.key_edit = QLineEdit()
@@ -128,25 +147,26 @@ class SettingsDialog(QDialog):
         self.default_provider = QComboBox()
         self.default_provider.addItem("Automatic (OpenAI with a key, else Draft)", None)
         for name, cls in PROVIDERS.items():
-            self.default_provider.addItem(cls.capabilities.label, name)
+            self.default_provider.addItem(cls.capabilities.title, name)
         i = self.default_provider.findData(settings.default_provider)
         self.default_provider.setCurrentIndex(max(0, i))
         form.addRow("New batches use", self.default_provider)
         layout.addLayout(form)
         self.panels = {n: ProviderPanel(n, settings) for n in PROVIDERS if n != "draft"}
         # A list beside a stack: eleven providers do not fit one page, tabs would be cramped.
-        self.provider_list = QListWidget()
+        self.provider_model = ProviderListModel(list(self.panels), self)
+        self.provider_list = QListView()
         self.provider_list.setObjectName("provider_list")
         self.provider_list.setMinimumWidth(300)
         self.provider_list.setMaximumWidth(320)
+        self.provider_list.setModel(self.provider_model)
         self.stack = QStackedWidget()
-        for name, panel in self.panels.items():
-            found = get_key(name) if PROVIDERS[name].capabilities.key_env_var else None
-            mark = " ✓" if found is not None and found.key else ""
-            self.provider_list.addItem(PROVIDERS[name].capabilities.label + mark)
+        for panel in self.panels.values():
             self.stack.addWidget(panel)
-        self.provider_list.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self.provider_list.setCurrentRow(0)
+        self.provider_list.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self.stack.setCurrentIndex(current.row())
+        )
+        self.provider_list.setCurrentIndex(self.provider_model.index(0))
         row = QHBoxLayout()
         row.addWidget(self.provider_list)
         row.addWidget(self.stack, 1)
@@ -169,55 +189,3 @@ class SettingsDialog(QDialog):
             self.error.setText(" ".join(problems))
             return
         self.accept()
-
-
-def show_in_folder(path: Path) -> None:
-    """Open the file manager on the folder holding ``path``."""
-    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent if path.is_file() else path)))
-
-
-class ImageViewer(QDialog):
-    """The full image, its prompt and parameters, and "Show in folder"."""
-
-    def __init__(self, path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(path.name)
-        self.path = path
-        layout = QVBoxLayout(self)
-        self.image = QLabel()
-        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        pm = QPixmap(str(path))
-        self.original_size = pm.size()
-        self.image.setPixmap(
-            pm.scaled(
-                900,
-                700,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
-        scroll = QScrollArea()
-        scroll.setWidget(self.image)
-        scroll.setWidgetResizable(True)
-        layout.addWidget(scroll, 1)
-        meta: dict[str, Any] = read_metadata(path) or {}
-        info = QLabel(
-            f"<b>{path.name}</b> · {pm.width()}×{pm.height()} · {meta.get('provider', '?')} / "
-            f"{meta.get('model', '?')}<br>{meta.get('prompt', '')}"
-        )
-        info.setWordWrap(True)
-        info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(info)
-        row = QHBoxLayout()
-        folder = QPushButton("Show in folder")
-        folder.clicked.connect(lambda: show_in_folder(path))
-        open_ext = QPushButton("Open in default app")
-        open_ext.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
-        close = QPushButton("Close")
-        close.clicked.connect(self.accept)
-        row.addWidget(folder)
-        row.addWidget(open_ext)
-        row.addStretch(1)
-        row.addWidget(close)
-        layout.addLayout(row)
-        self.resize(960, 820)

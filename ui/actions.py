@@ -1,0 +1,64 @@
+"""The window's actions, its toolbar and its menus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QToolBar
+
+
+@dataclass
+class Actions:
+    """Every toolbar and menu action of the studio window."""
+
+    open: QAction
+    start: QAction
+    pause: QAction
+    cancel: QAction
+    retry_selected: QAction
+    retry_failed: QAction
+    settings: QAction
+
+
+def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -> Actions:
+    """Make the actions (``slots`` maps each field of ``Actions`` to its slot), the toolbar and
+    the File and Batch menus of ``window``."""
+    tb = QToolBar("Main")
+    tb.setObjectName("main_toolbar")
+    tb.setMovable(False)
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    window.addToolBar(tb)
+
+    def act(key: str, text: str, shortcut: QKeySequence | str | None = None) -> QAction:
+        a = QAction(text, window)
+        a.triggered.connect(slots[key])
+        if shortcut:
+            a.setShortcut(shortcut)
+        tb.addAction(a)
+        return a
+
+    acts = Actions(
+        open=act("open", "Open…", QKeySequence.StandardKey.Open),
+        start=act("start", "Start", "Ctrl+Return"),
+        pause=act("pause", "Pause"),
+        cancel=act("cancel", "Cancel"),
+        retry_selected=act("retry_selected", "Retry selected"),
+        retry_failed=act("retry_failed", "Retry all failed"),
+        settings=act("settings", "Settings", QKeySequence.StandardKey.Preferences),
+    )
+    for before in (acts.start, acts.retry_selected, acts.settings):
+        tb.insertSeparator(before)
+    file_menu = window.menuBar().addMenu("&File")
+    file_menu.addActions([acts.open, acts.settings])
+    file_menu.addSeparator()
+    quit_action = file_menu.addAction("Quit")
+    quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+    quit_action.triggered.connect(window.close)
+    batch_menu = window.menuBar().addMenu("&Batch")
+    batch_menu.addActions(
+        [acts.start, acts.pause, acts.cancel, acts.retry_selected, acts.retry_failed]
+    )
+    return acts

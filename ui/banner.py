@@ -1,0 +1,62 @@
+"""The error funnel: one strip at the top of the window for errors, warnings and offers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+_COLORS = {
+    "error": ("#fce8e6", "#b3261e"),
+    "warning": ("#fef7e0", "#8a5a00"),
+    "info": ("#e8f0fe", "#174ea6"),
+}
+
+
+class Banner(QFrame):
+    """A message with optional action buttons (each also dismisses the banner).
+
+    Attributes:
+        label: the message; buttons: the action buttons shown now; level: error/warning/info.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(10, 6, 10, 6)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._layout.addWidget(self.label, 1)
+        self.buttons: list[QPushButton] = []
+        self.level = "info"
+        self.close_button = QPushButton("Dismiss")
+        self.close_button.clicked.connect(self.hide)
+        self._layout.addWidget(self.close_button)
+        self.hide()
+
+    def show_message(
+        self,
+        text: str,
+        level: str = "error",
+        actions: list[tuple[str, Callable[[], object]]] | None = None,
+    ) -> None:
+        """Show ``text`` at ``level`` with ``(label, callback)`` action buttons."""
+        bg, fg = _COLORS.get(level, _COLORS["info"])
+        self.setStyleSheet(
+            f"#banner {{ background: {bg}; border-radius: 6px; }} #banner QLabel {{ color: {fg}; }}"
+        )
+        self.label.setText(text)
+        self.level = level
+        for b in self.buttons:
+            b.deleteLater()
+        self.buttons = []
+        for label, fn in actions or []:
+            b = QPushButton(label)
+            b.clicked.connect(fn)
+            b.clicked.connect(self.hide)
+            self._layout.insertWidget(self._layout.count() - 1, b)
+            self.buttons.append(b)
+        self.show()

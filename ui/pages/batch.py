@@ -1,0 +1,423 @@
+"""Page 2, batch & estimate: provider, model and every setting the chosen model supports, the
+output folder and spend cap, and the estimate (images × price) before anything is spent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.batch import Plan, SheetBatch, estimate
+from app.errors import AtelierError
+from app.models import JobDefaults
+from app.pricing import Estimate, PriceTable
+from app.providers.base import Capabilities, ModelInfo
+from app.providers.comfyui import find_targets, load_workflow
+from app.providers.registry import PROVIDERS, capabilities_of
+
+
+@dataclass(frozen=True)
+class BatchForm:
+    """What the page holds, read on the GUI thread as plain values for background work.
+
+    Attributes:
+        budget_usd: the spend cap (``None``: no cap); workflow: ComfyUI's workflow file or
+            ``None``; output_dir: as typed (``~`` expanded).
+    """
+
+    provider: str
+    model: str
+    defaults: JobDefaults
+    concurrency: int
+    budget_usd: float | None
+    workflow: Path | None
+    output_dir: Path
+
+    def run_args(self) -> dict[str, Any]:
+        """The keyword arguments of ``app.controller.store_sheet_batch``."""
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "concurrency": self.concurrency,
+            "budget_usd": self.budget_usd,
+            "workflow": self.workflow,
+            "output_dir": self.output_dir,
+        }
+
+
+class BatchPage(QWidget):
+    """The batch's settings and its estimate.
+
+    Signals:
+        start_requested(): "Start batch".
+        format_changed(str): the output format (the spreadsheet page's preview uses it).
+        provider_changed(str): the provider's name.
+        message(str): something to show in the status bar.
+        failed(str): an error for the window's error funnel.
+
+    Args:
+        prices: for the estimate.
+        plan_source: gives the spreadsheet batch as edited (``None``: nothing to plan yet);
+            called on the GUI thread.
+        spawn: runs a coroutine on the window's event loop.
+    """
+
+    start_requested = Signal()
+    format_changed = Signal(str)
+    provider_changed = Signal(str)
+    message = Signal(str)
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        prices: PriceTable,
+        plan_source: Callable[[], SheetBatch | None],
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.prices, self._plan_source, self._spawn = prices, plan_source, spawn
+        self._generation = 0
+        outer = QHBoxLayout(self)
+        box = QGroupBox("Settings for this batch")
+        self._form = QFormLayout(box)
+        self._build_model_rows()
+        self._build_run_rows()
+        outer.addWidget(box, 1)
+        outer.addLayout(self._build_estimate(), 1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(lambda: self._spawn(self._estimate_in_thread()))
+
+    # ---- construction ------------------------------------------------------------------------
+    def _combo(self, name: str, label: str, slot: Callable[..., None]) -> QComboBox:
+        combo = QComboBox()
+        combo.setObjectName(name)
+        combo.currentIndexChanged.connect(slot)
+        self._form.addRow(label, combo)
+        return combo
+
+    def _build_model_rows(self) -> None:
+        self.provider_combo = self._combo("provider_combo", "Provider", self._provider_changed)
+        for name, cls in PROVIDERS.items():
+            self.provider_combo.blockSignals(True)
+            self.provider_combo.addItem(cls.capabilities.title, name)
+            self.provider_combo.blockSignals(False)
+        self.model_combo = self._combo("model_combo", "Model", self._model_changed)
+        self.model_note = QLabel("")
+        self.model_note.setStyleSheet("color: #8a5a00")
+        self._form.addRow("", self.model_note)
+        self.size_combo = self._combo("size_combo", "Size", self.schedule_estimate)
+        self.size_combo.currentTextChanged.connect(self.schedule_estimate)
+        self.quality_combo = self._combo("quality_combo", "Quality", self.schedule_estimate)
+        self.format_combo = self._combo("format_combo", "Output format", self._format_changed)
+        self.transparent_check = QCheckBox("Transparent background")
+        self.transparent_check.setObjectName("transparent_check")
+        self.transparent_check.toggled.connect(self.schedule_estimate)
+        self._form.addRow("", self.transparent_check)
+        self.samples_spin = QSpinBox()
+        self.samples_spin.setRange(1, 10)
+        self.samples_spin.valueChanged.connect(self.schedule_estimate)
+        self._form.addRow("Images per row", self.samples_spin)
+        self.style_combo = QComboBox()
+        self.style_combo.setObjectName("style_combo")
+        self.style_combo.currentIndexChanged.connect(self.schedule_estimate)
+        self.style_label = QLabel("Style preset")
+        self._form.addRow(self.style_label, self.style_combo)
+
+    def _build_run_rows(self) -> None:
+        self.workflow_edit = QLineEdit()
+        self.workflow_edit.setObjectName("workflow_edit")
+        self.workflow_edit.setPlaceholderText("a workflow saved with “Save (API Format)”")
+        self.workflow_widget = self._with_button(
+            self.workflow_edit, "Workflow…", self._choose_workflow
+        )
+        self.workflow_label = QLabel("ComfyUI workflow")
+        self._form.addRow(self.workflow_label, self.workflow_widget)
+        seed_row = QHBoxLayout()
+        self.seed_check = QCheckBox("Fixed seed")
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2_147_483_647)
+        self.seed_spin.setEnabled(False)
+        self.seed_check.toggled.connect(self.seed_spin.setEnabled)
+        seed_row.addWidget(self.seed_check)
+        seed_row.addWidget(self.seed_spin, 1)
+        self.seed_widget = QWidget()
+        self.seed_widget.setLayout(seed_row)
+        self._form.addRow("Seed", self.seed_widget)
+        self.concurrency_spin = QSpinBox()
+        self.concurrency_spin.setRange(1, 64)
+        self._form.addRow("Requests at once", self.concurrency_spin)
+        self.budget_spin = QDoubleSpinBox()
+        self.budget_spin.setObjectName("budget_spin")
+        self.budget_spin.setRange(0, 100_000)
+        self.budget_spin.setDecimals(2)
+        self.budget_spin.setPrefix("$ ")
+        self.budget_spin.setSpecialValueText("no cap")
+        self.budget_spin.setToolTip(
+            "Atelier starts no job that could take the spend of this batch over the cap"
+        )
+        self._form.addRow("Spend cap", self.budget_spin)
+        self.output_edit = QLineEdit()
+        self.output_edit.setObjectName("output_edit")
+        self._form.addRow(
+            "Output folder", self._with_button(self.output_edit, "Choose…", self._choose_output)
+        )
+
+    @staticmethod
+    def _with_button(edit: QLineEdit, text: str, slot: Callable[[], None]) -> QWidget:
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        button = QPushButton(text)
+        button.clicked.connect(slot)
+        row.addWidget(edit, 1)
+        row.addWidget(button)
+        w = QWidget()
+        w.setLayout(row)
+        return w
+
+    def _build_estimate(self) -> QVBoxLayout:
+        right = QVBoxLayout()
+        box = QGroupBox("Estimate — before anything is spent")
+        el = QVBoxLayout(box)
+        self.estimate_label = QLabel("Open a spreadsheet and write a prompt to see the estimate.")
+        self.estimate_label.setObjectName("estimate_label")
+        self.estimate_label.setWordWrap(True)
+        self.estimate_label.setStyleSheet("font-size: 20px; font-weight: 600")
+        self.estimate_detail = QLabel("")
+        self.estimate_detail.setWordWrap(True)
+        self.estimate_detail.setStyleSheet("color: #5f6368")
+        self.plan_notes = QPlainTextEdit()
+        self.plan_notes.setReadOnly(True)
+        self.plan_notes.setPlaceholderText(
+            "Rows with empty values, renamed files and other notes appear here."
+        )
+        for w in (self.estimate_label, self.estimate_detail):
+            el.addWidget(w)
+        el.addWidget(self.plan_notes, 1)
+        right.addWidget(box, 1)
+        self.start_button = QPushButton("Start batch")
+        self.start_button.setObjectName("start_button")
+        self.start_button.setMinimumHeight(44)
+        self.start_button.setStyleSheet("font-size: 15px; font-weight: 600")
+        self.start_button.clicked.connect(self.start_requested)
+        right.addWidget(self.start_button)
+        return right
+
+    # ---- public API --------------------------------------------------------------------------
+    def select_provider(self, name: str) -> None:
+        """Choose provider ``name`` (the first one if unknown) and offer what it supports."""
+        self.provider_combo.setCurrentIndex(max(0, self.provider_combo.findData(name)))
+        self._provider_changed()
+
+    def current_provider(self) -> str:
+        """The chosen provider's name."""
+        return str(self.provider_combo.currentData())
+
+    def current_model(self) -> str:
+        """The chosen model's id."""
+        return str(self.model_combo.currentData())
+
+    def defaults(self) -> JobDefaults:
+        """The job settings every row gets."""
+        return JobDefaults(
+            size=self.size_combo.currentText() or "1024x1024",
+            quality=self.quality_combo.currentText() or "auto",
+            output_format=self.format_combo.currentText() or "png",  # type: ignore[arg-type]
+            transparent_background=self.transparent_check.isChecked(),
+            sample_count=self.samples_spin.value(),
+            seed=self.seed_spin.value()
+            if self.seed_check.isChecked() and self.seed_widget.isEnabled()
+            else None,
+            style_preset=self.style_combo.currentData()
+            if not self.style_combo.isHidden()
+            else None,
+        )
+
+    def form(self) -> BatchForm:
+        """Every setting as plain values (read here, on the GUI thread)."""
+        workflow = self.workflow_edit.text().strip()
+        return BatchForm(
+            provider=self.current_provider(),
+            model=self.current_model(),
+            defaults=self.defaults(),
+            concurrency=self.concurrency_spin.value(),
+            budget_usd=self.budget_spin.value() or None,
+            # Rows may name ComfyUI in a provider column while the batch's provider is another.
+            workflow=Path(workflow) if workflow else None,
+            output_dir=Path(self.output_edit.text().strip() or ".").expanduser(),
+        )
+
+    def set_output_dir(self, path: Path) -> None:
+        """Suggest an output folder unless one is typed already."""
+        if not self.output_edit.text():
+            self.output_edit.setText(str(path))
+
+    def set_can_start(self, allowed: bool) -> None:
+        """Enable or disable "Start batch"."""
+        self.start_button.setEnabled(allowed)
+
+    def schedule_estimate(self) -> None:
+        """Estimate again in 250 ms (edits in between restart the wait)."""
+        self._timer.start()
+
+    def stop(self) -> None:
+        """No more estimates (the window is closing)."""
+        self._timer.stop()
+
+    def update_estimate(self) -> None:
+        """Plan the batch as it stands and show images × price now, on this thread."""
+        args = self._plan_source()
+        if args is None:
+            return
+        try:
+            plan = args.plan()
+            self._show(
+                plan,
+                args,
+                estimate(plan, self.prices, self.current_provider(), self.current_model()),
+            )
+        except (AtelierError, ValueError) as e:
+            self._show_error(e)
+
+    # ---- internals ---------------------------------------------------------------------------
+    async def _estimate_in_thread(self) -> None:
+        """The debounced estimate: planning 100,000 rows takes seconds, so it runs off the GUI
+        thread on plain values; a result made stale by newer edits is dropped."""
+        self._generation += 1
+        gen = self._generation
+        args = self._plan_source()
+        if args is None:
+            return
+        self.estimate_label.setText("Estimating…")
+        prices, provider, model = self.prices, self.current_provider(), self.current_model()
+
+        def plan_and_price() -> tuple[Plan, Estimate]:
+            plan = args.plan()
+            return plan, estimate(plan, prices, provider, model)
+
+        try:
+            plan, est = await asyncio.to_thread(plan_and_price)
+        except (AtelierError, ValueError) as e:
+            if gen == self._generation:
+                self._show_error(e)
+            return
+        if gen == self._generation:
+            self._show(plan, args, est)
+
+    def _show_error(self, e: Exception) -> None:
+        self.estimate_label.setText("Fix the template first")
+        self.estimate_detail.setText(str(e))
+
+    def _show(self, plan: Plan, args: SheetBatch, est: Estimate) -> None:
+        self.estimate_label.setText(est.describe())
+        detail = [f"{len(plan.specs):,} jobs from {len(args.table.rows):,} rows", *est.sources]
+        if est.unknown_images:
+            detail.append(
+                "No published price for this model, size and quality: the cost is unknown, not free. "
+                "Add a price override in ATELIER_HOME/prices.json."
+            )
+        self.estimate_detail.setText("\n".join(detail))
+        notes = plan.skipped + plan.warnings
+        more = f"\n… and {len(notes) - 500} more" if len(notes) > 500 else ""
+        self.plan_notes.setPlainText("\n".join(notes[:500]) + more)
+
+    def _caps(self) -> tuple[Capabilities, ModelInfo]:
+        caps = capabilities_of(self.current_provider())
+        return caps, caps.model(self.current_model()) or caps.models[0]
+
+    def _provider_changed(self) -> None:
+        caps = capabilities_of(self.current_provider())
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for m in caps.models:
+            self.model_combo.addItem(m.label + (f" — {m.note}" if m.note else ""), m.id)
+        self.model_combo.blockSignals(False)
+        self.concurrency_spin.setValue(caps.default_concurrency)
+        self.seed_widget.setEnabled(caps.seed)
+        self.seed_widget.setToolTip("" if caps.seed else f"{caps.label} does not accept a seed")
+        self.style_combo.clear()
+        self.style_combo.addItem("(none)", None)
+        for preset in caps.style_presets:
+            self.style_combo.addItem(preset, preset)
+        for w in (self.style_combo, self.style_label):
+            w.setVisible(bool(caps.style_presets))
+        for w in (self.workflow_widget, self.workflow_label):
+            w.setVisible(caps.name == "comfyui")
+        self.provider_changed.emit(caps.name)
+        self._model_changed()
+
+    def _model_changed(self) -> None:
+        _, info = self._caps()
+        keep = (
+            self.size_combo.currentText(),
+            self.quality_combo.currentText(),
+            self.format_combo.currentText(),
+        )
+        for combo, values, kept, default in (
+            (self.size_combo, info.sizes, keep[0], "1024x1024"),
+            (self.quality_combo, info.qualities, keep[1], info.qualities[0]),
+            (self.format_combo, info.formats, keep[2], "png"),
+        ):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(list(values))
+            combo.setCurrentText(kept if kept in values else default)
+            combo.blockSignals(False)
+        self.size_combo.setEditable(info.custom_size_multiple is not None)
+        self.model_note.setText(info.note)
+        self._format_changed()
+
+    def _format_changed(self) -> None:
+        _, info = self._caps()
+        allowed = info.transparent_background and self.format_combo.currentText() != "jpeg"
+        self.transparent_check.setEnabled(allowed)
+        if not allowed:
+            self.transparent_check.setChecked(False)
+        self.transparent_check.setToolTip(
+            "" if allowed else "Needs PNG or WebP and a model that supports it"
+        )
+        self.format_changed.emit(self.format_combo.currentText())
+        self.schedule_estimate()
+
+    def _choose_workflow(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "ComfyUI workflow (API format)", str(Path.home()), "Workflow (*.json)"
+        )
+        if not path:
+            return
+        try:
+            targets = find_targets(load_workflow(Path(path)))
+        except AtelierError as e:
+            self.failed.emit(str(e))
+            return
+        self.workflow_edit.setText(path)
+        self.message.emit("Workflow inputs: " + ", ".join(f"{k}→{v}" for k, v in targets.items()))
+
+    def _choose_output(self) -> None:
+        d = QFileDialog.getExistingDirectory(
+            self, "Output folder", self.output_edit.text() or str(Path.home())
+        )
+        if d:
+            self.output_edit.setText(d)

@@ -1,0 +1,198 @@
+"""Page 3, progress: the batch's jobs with status, attempts, cost and error, filtered by status
+and searched by prompt, with the run's counts and spend."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.events import BatchFinished
+from app.status import JobStatus
+from ui.bridge import JobUpdate
+from ui.models import JobIdRole, JobsModel, JobView, SortRole, StatusFilterProxy
+from ui.views import JobsTableView
+
+STATUS_FILTERS: list[tuple[str, set[str]]] = [
+    ("All", set()),
+    ("Done", {JobStatus.COMPLETED}),
+    ("Failed", {JobStatus.FAILED}),
+    ("Running", {JobStatus.RUNNING, JobStatus.WAITING}),
+    ("Pending", {JobStatus.PENDING}),
+    ("Cancelled", {JobStatus.CANCELLED}),
+]
+"""The status filters of the progress table and the gallery: label → statuses (empty: all)."""
+
+
+def finished_text(ev: BatchFinished) -> str:
+    """The one-line summary of a finished run: counts, spend (USD) and why it stopped."""
+    r = ev.report
+    spent = "unknown" if r.total_cost is None else f"${r.total_cost:.3f}"
+    msg = (
+        f"Batch #{ev.batch_id} finished: {r.succeeded} done, {r.failed} failed, "
+        f"{r.cancelled} cancelled · spent {spent}."
+    )
+    return f"{msg} {ev.reason}" if ev.reason else msg
+
+
+class ProgressPage(QWidget):
+    """The jobs table of the open batch.
+
+    Signals:
+        open_image_requested(int): a job id whose first image should open.
+        show_folder_requested(): "Show in folder" from the context menu.
+
+    Args:
+        retry_actions: the window's "Retry selected" and "Retry all failed", for the menu.
+    """
+
+    open_image_requested = Signal(int)
+    show_folder_requested = Signal()
+
+    def __init__(self, retry_actions: list[QAction], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._retry_actions = retry_actions
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("progress_bar")
+        self.progress_bar.setFormat("%v / %m jobs")
+        top.addWidget(self.progress_bar, 2)
+        self.counts_label = QLabel("No batch running.")
+        self.counts_label.setObjectName("counts_label")
+        top.addWidget(self.counts_label, 3)
+        lay.addLayout(top)
+        self.lane_label = QLabel("")
+        self.lane_label.setStyleSheet("color: #8a5a00")
+        lay.addWidget(self.lane_label)
+        lay.addLayout(self._build_filters())
+        self._build_models()
+        lay.addWidget(self._build_view(), 1)
+
+    def _build_filters(self) -> QHBoxLayout:
+        filt = QHBoxLayout()
+        filt.addWidget(QLabel("Show"))
+        self.job_filter = QComboBox()
+        self.job_filter.setObjectName("job_filter")
+        for label, statuses in STATUS_FILTERS:
+            self.job_filter.addItem(label, statuses)
+        self.job_filter.currentIndexChanged.connect(
+            lambda: self.jobs_status_proxy.set_statuses(set(self.job_filter.currentData()))
+        )
+        filt.addWidget(self.job_filter)
+        self.job_search = QLineEdit()
+        self.job_search.setPlaceholderText("Search prompts…")
+        self.job_search.textChanged.connect(lambda t: self.jobs_proxy.setFilterFixedString(t))
+        filt.addWidget(self.job_search, 1)
+        return filt
+
+    def _build_models(self) -> None:
+        self.jobs_model = JobsModel(self)
+        # Status filter, then prompt search and header-click sorting on top of it.
+        self.jobs_status_proxy = StatusFilterProxy(self)
+        self.jobs_status_proxy.setSourceModel(self.jobs_model)
+        self.jobs_status_proxy.setDynamicSortFilter(False)
+        self.jobs_proxy = QSortFilterProxyModel(self)
+        self.jobs_proxy.setSourceModel(self.jobs_status_proxy)
+        self.jobs_proxy.setFilterKeyColumn(1)
+        self.jobs_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.jobs_proxy.setSortRole(SortRole)
+        # Re-sorting 10,000 rows on every coalesced update costs the window frames; the table
+        # sorts when a header is clicked, and rows keep their place while a batch runs.
+        self.jobs_proxy.setDynamicSortFilter(False)
+
+    def _build_view(self) -> JobsTableView:
+        view = self.jobs_view = JobsTableView()
+        view.setObjectName("jobs_view")
+        view.setModel(self.jobs_proxy)
+        view.setSortingEnabled(True)
+        # Rows come in job order already; an active sort would make every model reset sort
+        # 10,000 rows through Python data() calls (0.5 s). A header click still sorts.
+        view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.verticalHeader().hide()
+        view.verticalHeader().setDefaultSectionSize(24)
+        view.setWordWrap(False)
+        hh = view.horizontalHeader()
+        for col, width in enumerate((50, 420, 170, 150, 70, 80, 80, 400)):
+            hh.resizeSection(col, width)
+        hh.setStretchLastSection(True)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._menu)
+        view.doubleClicked.connect(self._open)
+        return view
+
+    # ---- public API --------------------------------------------------------------------------
+    def set_jobs(self, rows: list[JobView]) -> None:
+        """Show a batch's jobs (rows made off the GUI thread)."""
+        self.jobs_model.set_jobs(rows)
+
+    def apply(self, updates: dict[int, JobUpdate]) -> None:
+        """Take the engine's coalesced job updates."""
+        self.jobs_model.update_jobs(updates)
+
+    def show_failed(self) -> None:
+        """Filter the table to failed jobs."""
+        self.job_filter.setCurrentIndex(2)
+
+    def selected_job_ids(self) -> list[int]:
+        """Ids of the selected jobs, in table order."""
+        rows = {
+            self.jobs_status_proxy.mapToSource(self.jobs_proxy.mapToSource(i)).row()
+            for i in self.jobs_view.selectionModel().selectedRows()
+        }
+        return [self.jobs_model.jobs[r].id for r in sorted(rows)]
+
+    def show_lane_wait(self, provider: str, seconds: float) -> None:
+        """A provider lane is held after a 429 ("" clears)."""
+        self.lane_label.setText(
+            f"{provider}: rate limited, all requests wait {seconds:.1f} s" if provider else ""
+        )
+
+    def refresh_counts(self, state: str | None) -> None:
+        """Counts, progress and spend from the table's rows; ``state`` (paused, cancelling) is
+        shown first when the run is in it."""
+        c = self.jobs_model.counts()
+        finished = sum(
+            c.get(s, 0) for s in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+        )
+        self.progress_bar.setMaximum(max(1, len(self.jobs_model.jobs)))
+        self.progress_bar.setValue(finished)
+        spend = self.jobs_model.spend()
+        parts = [
+            f"{c.get(JobStatus.COMPLETED, 0)} done",
+            f"{c.get(JobStatus.FAILED, 0)} failed",
+            f"{c.get(JobStatus.RUNNING, 0) + c.get(JobStatus.WAITING, 0)} running",
+            f"{c.get(JobStatus.PENDING, 0)} pending",
+        ]
+        if c.get(JobStatus.CANCELLED):
+            parts.append(f"{c[JobStatus.CANCELLED]} cancelled")
+        parts.append("spent unknown" if spend is None else f"spent ${spend:.3f}")
+        if state in ("paused", "cancelling"):
+            parts.insert(0, state.capitalize())
+        self.counts_label.setText(" · ".join(parts))
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _open(self, idx: QModelIndex) -> None:
+        self.open_image_requested.emit(int(self.jobs_proxy.data(idx, JobIdRole)))
+
+    def _menu(self, pos: QPoint) -> None:
+        menu = QMenu(self)
+        for action in self._retry_actions:
+            menu.addAction(action)
+        menu.addSeparator()
+        idx = self.jobs_view.indexAt(pos)
+        if idx.isValid():
+            menu.addAction("Open image", lambda: self._open(idx))
+            menu.addAction("Show in folder", self.show_folder_requested)
+        menu.exec(self.jobs_view.viewport().mapToGlobal(pos))

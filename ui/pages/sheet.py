@@ -1,0 +1,335 @@
+"""Page 1, spreadsheet & template: import a CSV/XLSX, write the prompt, negative prompt and
+file-name templates, and preview the selected row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.batch import RowColumns, check_templates, preview_row
+from app.errors import AtelierError
+from app.tabular import CANDIDATE_ENCODINGS, Table, read_table, shopify_fill_down
+from ui.models import SpreadsheetModel
+
+SPREADSHEET_FILTER = "Spreadsheets (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)"
+
+
+def _label(text: str = "", style: str = "", name: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    if style:
+        label.setStyleSheet(style)
+    if name:
+        label.setObjectName(name)
+    return label
+
+
+class SheetPage(QWidget):
+    """The spreadsheet and the templates.
+
+    Signals:
+        templates_changed(): a template, a steering column or the table changed.
+        imported(object): a spreadsheet (its ``Path``) was imported.
+        next_requested(): "Next: batch settings".
+        import_failed(str): re-importing with other choices failed, with the reason.
+
+    Attributes:
+        table: the imported table (``None`` before the first import).
+    """
+
+    templates_changed = Signal()
+    imported = Signal(object)
+    next_requested = Signal()
+    import_failed = Signal(str)
+
+    def __init__(self, template: dict[str, str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table: Table | None = None
+        self.output_format = "png"
+        outer = QVBoxLayout(self)
+        outer.addLayout(self._build_file_bar())
+        self.notes_label = _label(style="color: #8a5a00")
+        outer.addWidget(self.notes_label)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self._build_sheet())
+        split.addWidget(self._build_editor(template))
+        split.setSizes([850, 500])
+        outer.addWidget(split, 1)
+
+    # ---- construction ------------------------------------------------------------------------
+    def _build_file_bar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        open_button = QPushButton("Open spreadsheet…")
+        open_button.clicked.connect(self.choose_file)
+        bar.addWidget(open_button)
+        self.file_label = QLabel(
+            "No spreadsheet yet — CSV (any encoding) or Excel .xlsx; you can also drop a file here."
+        )
+        bar.addWidget(self.file_label, 1)
+        bar.addWidget(QLabel("Encoding"))
+        self.encoding_combo = QComboBox()
+        self.encoding_combo.addItem("Auto-detect", None)
+        for enc in CANDIDATE_ENCODINGS:
+            self.encoding_combo.addItem(enc.replace("_", "-").upper(), enc)
+        bar.addWidget(self.encoding_combo)
+        bar.addWidget(QLabel("Delimiter"))
+        self.delimiter_combo = QComboBox()
+        for label, d in (("Auto", None), ("Comma", ","), ("Semicolon", ";"), ("Tab", "\t")):
+            self.delimiter_combo.addItem(label, d)
+        bar.addWidget(self.delimiter_combo)
+        self.fill_down = QCheckBox("Fill Shopify variant rows")
+        self.fill_down.setToolTip(
+            "Shopify exports write Title, Vendor… only on a product's first row; "
+            "copy them to its variant rows."
+        )
+        self.fill_down.setChecked(True)
+        bar.addWidget(self.fill_down)
+        self.encoding_combo.activated.connect(self.reload)
+        self.delimiter_combo.activated.connect(self.reload)
+        self.fill_down.toggled.connect(self.reload)
+        return bar
+
+    def _build_sheet(self) -> QTableView:
+        self.sheet_model = SpreadsheetModel(self)
+        view = self.sheet_view = QTableView()
+        view.setObjectName("sheet_view")
+        view.setModel(self.sheet_model)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.verticalHeader().setDefaultSectionSize(24)
+        view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        view.horizontalHeader().setDefaultSectionSize(140)
+        view.setWordWrap(False)
+        view.selectionModel().currentRowChanged.connect(lambda *_: self.update_preview())
+        return view
+
+    def _build_editor(self, template: dict[str, str]) -> QWidget:
+        panel = QWidget()
+        pl = QVBoxLayout(panel)
+        pl.setContentsMargins(8, 0, 0, 0)
+        pl.addWidget(self._build_templates(template))
+        self.problems_label = _label(style="color: #b3261e", name="problems_label")
+        pl.addWidget(self.problems_label)
+        pl.addWidget(self._build_preview())
+        next_button = QPushButton("Next: batch settings and estimate →")
+        next_button.clicked.connect(self.next_requested)
+        pl.addWidget(next_button)
+        pl.addStretch(1)
+        return panel
+
+    def _build_templates(self, template: dict[str, str]) -> QGroupBox:
+        box = QGroupBox("Template — write {column name} to use a column")
+        form = QFormLayout(box)
+        self.insert_combo = QComboBox()
+        self.insert_combo.setPlaceholderText("Insert a column into the prompt…")
+        self.insert_combo.activated.connect(self._insert_column)
+        form.addRow("Columns", self.insert_combo)
+        self.prompt_edit = QPlainTextEdit(template.get("prompt", ""))
+        self.prompt_edit.setObjectName("prompt_edit")
+        self.prompt_edit.setPlaceholderText(
+            "Studio product photo of {Title} in {Option1 Value}, soft daylight"
+        )
+        self.prompt_edit.setMaximumHeight(110)
+        form.addRow("Prompt", self.prompt_edit)
+        self.negative_edit = QLineEdit(template.get("negative", ""))
+        self.negative_edit.setPlaceholderText("optional: text, watermark, blurry")
+        form.addRow("Negative prompt", self.negative_edit)
+        self.filename_edit = QLineEdit(template.get("filename", ""))
+        self.filename_edit.setObjectName("filename_edit")
+        self.filename_edit.setPlaceholderText(
+            "{Variant SKU}  (extension added from the output format)"
+        )
+        form.addRow("File name", self.filename_edit)
+        self.reference_combo = QComboBox()
+        self.reference_combo.setObjectName("reference_combo")
+        self.reference_combo.setToolTip(
+            "A column with the path of an image to edit (relative to the spreadsheet)"
+        )
+        self.provider_col_combo = QComboBox()
+        self.provider_col_combo.setObjectName("provider_col_combo")
+        self.provider_col_combo.setToolTip(
+            "A column naming each row's provider (blank cells: the batch's)"
+        )
+        for combo in (self.reference_combo, self.provider_col_combo):
+            combo.addItem("(none)", None)
+            combo.currentIndexChanged.connect(self._changed)
+        form.addRow("Reference image", self.reference_combo)
+        form.addRow("Provider per row", self.provider_col_combo)
+        for edit in (self.negative_edit, self.filename_edit):
+            edit.textChanged.connect(self._changed)
+        self.prompt_edit.textChanged.connect(self._changed)
+        return box
+
+    def _build_preview(self) -> QGroupBox:
+        prev = QGroupBox("Preview of the selected row")
+        vl = QVBoxLayout(prev)
+        self.preview_prompt = _label("—", "font-size: 14px", "preview_prompt")
+        self.preview_prompt.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.preview_negative = _label(style="color: #5f6368")
+        self.preview_file = _label(style="font-family: monospace", name="preview_file")
+        self.preview_empty = _label(style="color: #8a5a00")
+        for lab in (
+            self.preview_prompt,
+            self.preview_negative,
+            self.preview_file,
+            self.preview_empty,
+        ):
+            vl.addWidget(lab)
+        return prev
+
+    # ---- public API --------------------------------------------------------------------------
+    def choose_file(self) -> None:
+        """Ask for a spreadsheet and import it."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open spreadsheet", str(Path.home()), SPREADSHEET_FILTER
+        )
+        if path:
+            self.open_file(Path(path))
+
+    def open_file(self, path: Path) -> bool:
+        """Import ``path`` with detected encoding and delimiter; a failure is emitted as
+        ``import_failed``, a success as ``imported``."""
+        try:
+            self.load(path)
+        except AtelierError as e:
+            self.import_failed.emit(str(e))
+            return False
+        self.imported.emit(path)
+        return True
+
+    def load(self, path: Path, keep_overrides: bool = False) -> Table:
+        """Import ``path`` (with the encoding and delimiter chosen in the bar when
+        ``keep_overrides``) and show it.
+
+        Raises:
+            AtelierError: the file cannot be imported (the message names it and why).
+        """
+        if not keep_overrides:
+            self.encoding_combo.setCurrentIndex(0)
+            self.delimiter_combo.setCurrentIndex(0)
+        table = read_table(
+            path, self.encoding_combo.currentData(), self.delimiter_combo.currentData()
+        )
+        if self.fill_down.isChecked():
+            shopify_fill_down(table)
+        self.table = table
+        self.sheet_model.set_table(table)
+        enc = table.encoding.replace("_", "-").upper() if table.encoding else "Excel"
+        delim = {",": "comma", ";": "semicolon", "\t": "tab"}.get(table.delimiter or "", "")
+        self.file_label.setText(
+            f"<b>{path.name}</b> · {len(table.rows):,} rows · {len(table.headers)} columns · "
+            f"{enc}{' · ' + delim if delim else ''}"
+        )
+        self.notes_label.setText("\n".join(table.notes))
+        self._set_columns(table.headers)
+        if table.rows:
+            self.sheet_view.selectionModel().setCurrentIndex(
+                self.sheet_model.index(0, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+        self._changed()
+        return table
+
+    def reload(self) -> None:
+        """Import the same file again with the bar's choices; a failure is emitted as
+        ``import_failed``."""
+        if self.table is not None:
+            try:
+                self.load(self.table.source, keep_overrides=True)
+            except AtelierError as e:
+                self.import_failed.emit(str(e))
+
+    def prompt(self) -> str:
+        """The prompt template."""
+        return self.prompt_edit.toPlainText()
+
+    def columns(self) -> RowColumns:
+        """The steering columns chosen (reference image, provider per row)."""
+        return RowColumns(
+            reference=self.reference_combo.currentData(),
+            provider=self.provider_col_combo.currentData(),
+        )
+
+    def set_negative_allowed(self, allowed: bool, why: str) -> None:
+        """Enable the negative prompt only where the provider takes one."""
+        self.negative_edit.setEnabled(allowed)
+        self.negative_edit.setToolTip("" if allowed else why)
+
+    def negative(self) -> str:
+        """The negative prompt template, or ``""`` when the provider takes none."""
+        return self.negative_edit.text() if self.negative_edit.isEnabled() else ""
+
+    def set_output_format(self, fmt: str) -> None:
+        """The extension the preview's file name gets."""
+        self.output_format = fmt or "png"
+        self.update_preview()
+
+    def update_preview(self) -> None:
+        """Render the selected row with the current templates."""
+        if self.table is None or not self.table.rows:
+            return
+        prompt = self.prompt()
+        row = max(0, self.sheet_view.selectionModel().currentIndex().row())
+        if not prompt.strip():
+            self.problems_label.setText("")
+            self.preview_prompt.setText("Write a prompt template on the right.")
+            return
+        problems = check_templates(
+            self.table.headers, prompt, self.filename_edit.text(), self.negative_edit.text()
+        )
+        self.problems_label.setText("\n".join(problems))
+        if problems:
+            return
+        p = preview_row(
+            self.table,
+            row,
+            prompt,
+            self.filename_edit.text(),
+            self.negative_edit.text(),
+            self.output_format,
+        )
+        self.preview_prompt.setText(p.prompt)
+        self.preview_negative.setText(f"Negative: {p.negative_prompt}" if p.negative_prompt else "")
+        self.preview_file.setText(f"→ {p.file_name}")
+        self.preview_empty.setText(
+            f"Row {row + 1}: empty " + ", ".join("{" + c + "}" for c in p.empty) if p.empty else ""
+        )
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _set_columns(self, headers: list[str]) -> None:
+        self.insert_combo.clear()
+        self.insert_combo.addItems(headers)
+        for combo in (self.reference_combo, self.provider_col_combo):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem("(none)", None)
+            for h in headers:
+                combo.addItem(h, h)
+            combo.blockSignals(False)
+
+    def _insert_column(self, i: int) -> None:
+        self.prompt_edit.insertPlainText("{" + self.insert_combo.itemText(i) + "}")
+        self.prompt_edit.setFocus()
+
+    def _changed(self) -> None:
+        self.update_preview()
+        self.templates_changed.emit()
