@@ -62,7 +62,7 @@ _SD3 = ("sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium")
 CAPABILITIES = Capabilities(
     name="stability",
     label="Stability",
-    description="Stability AI",
+    description="Stable Image API",
     models=(
         ModelInfo(
             "core",

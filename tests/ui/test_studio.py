@@ -255,10 +255,13 @@ def test_interrupted_batch_is_offered_for_resume(
 
 
 def test_settings_test_connection(
-    window: Any, qloop: asyncio.AbstractEventLoop, fake_openai: FakeOpenAI
+    window: Any, qloop: asyncio.AbstractEventLoop, fake_openai: FakeOpenAI, qtmodeltester: Any
 ) -> None:
     dlg = window.open_settings()
     assert dlg.provider_model.rowCount() == 10  # every provider but the offline draft
+    qtmodeltester.check(dlg.provider_model)
+    dlg.provider_list.setCurrentIndex(dlg.provider_model.index(3))
+    assert dlg.stack.currentWidget() is dlg.panels[dlg.provider_model.names[3]]
     assert dlg.panels["comfyui"].key_edit.isHidden()  # ComfyUI has no auth
     panel = dlg.panels["openai"]
     panel.url_edit.setText(fake_openai.base_url)

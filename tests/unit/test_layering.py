@@ -25,3 +25,22 @@ def test_core_imports_no_qt() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_core_never_imports_the_window_layer() -> None:
+    """Dependencies run downhill: ``ui`` uses ``app``, never the reverse (the ``atelier``
+    command itself lives in ``ui.launch`` and chooses the window or the command line)."""
+    import ast
+
+    uphill = []
+    for path in sorted((REPO / "app").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            uphill += [f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0] == "ui"]
+    assert uphill == []
