@@ -152,8 +152,12 @@ class Engine:
             await self._prepare(run, batch.total)
             await self._work(run)
         except asyncio.CancelledError:
-            external_cancel = True
-            raise
+            if run.stop_reason is None:  # not our cancel(): stay resumable
+                external_cancel = True
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
         finally:
             del self._runs[batch_id]
             for lane in run.lanes.values():
@@ -190,8 +194,7 @@ class Engine:
         )
 
     async def _work(self, run: Run) -> None:
-        """Drain the batch within its timeout; a timeout or ``cancel`` sets the stop reason
-        (a cancel from outside propagates)."""
+        """Drain the batch within its timeout (a timeout sets the stop reason)."""
         ms = run.settings.batch_timeout_ms
         timeout_s = ms / 1000 if ms else None
         try:
@@ -202,12 +205,6 @@ class Engine:
             run.stop_reason = (
                 f"The batch timeout of {timeout_s:g} s was reached; unfinished jobs were cancelled."
             )
-        except asyncio.CancelledError:
-            if run.stop_reason is None:
-                raise
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
 
     async def _finish(self, run: Run) -> BatchReport:
         """Cancel what a stop left unfinished, set the batch's final status, write and emit

@@ -78,7 +78,9 @@ JOB_MOVES: dict[JobStatus, frozenset[JobStatus]] = {
 }
 
 BATCH_MOVES: dict[BatchStatus, frozenset[BatchStatus]] = {
-    BatchStatus.READY: frozenset({BatchStatus.RUNNING}),
+    # A run stopped before it claimed the batch (a quit or a cancel while it prepared)
+    # leaves it paused or cancelled without ever running.
+    BatchStatus.READY: frozenset({BatchStatus.RUNNING, BatchStatus.PAUSED, BatchStatus.CANCELLED}),
     # running → running: a new run takes over a batch left running by a process that died,
     # or a second process joins the run (the job claims keep them apart).
     BatchStatus.RUNNING: frozenset(

@@ -70,24 +70,19 @@ class A1111Provider(HttpProvider):
 
     capabilities = CAPABILITIES
 
+    default_timeout_s = 600.0
+
     def __init__(
         self,
-        api_key: str | None,
+        api_key: str | None = None,
         base_url: str | None = None,
-        timeout_s: float = 600.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        poll_interval_s: float = 1.0,
+        *,
         steps: int = 25,
         cfg_scale: float = 7.0,
         sampler_name: str | None = None,
+        **http: Any,
     ) -> None:
-        super().__init__(
-            api_key,
-            base_url,
-            timeout_s=timeout_s,
-            transport=transport,
-            poll_interval_s=poll_interval_s,
-        )
+        super().__init__(api_key, base_url, **http)
         self.steps, self.cfg_scale, self.sampler_name = steps, cfg_scale, sampler_name
         if api_key and ":" in api_key:  # --api-auth user:password, on every request of this client
             user, _, pw = api_key.partition(":")

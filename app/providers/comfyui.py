@@ -219,24 +219,19 @@ class ComfyUIProvider(HttpProvider):
 
     capabilities = CAPABILITIES
 
+    default_timeout_s = 600.0
+
     def __init__(
         self,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout_s: float = 600.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        poll_interval_s: float = 1.0,
+        *,
         workflow: str | Path | dict[str, Any] | None = None,
         mapping: dict[str, str] | None = None,
         use_websocket: bool = True,
+        **http: Any,
     ) -> None:
-        super().__init__(
-            api_key,
-            base_url,
-            timeout_s=timeout_s,
-            transport=transport,
-            poll_interval_s=poll_interval_s,
-        )
+        super().__init__(api_key, base_url, **http)
         self.graph: dict[str, Any] = {}
         self.targets: dict[str, Target] = {}
         if workflow is not None:  # None: enough for "Test connection", not for generating

@@ -109,21 +109,7 @@ class FalProvider(HttpProvider):
 
     capabilities = CAPABILITIES
 
-    def __init__(
-        self,
-        api_key: str | None,
-        base_url: str | None = None,
-        timeout_s: float = 300.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        poll_interval_s: float = 1.0,
-    ) -> None:
-        super().__init__(
-            api_key,
-            base_url,
-            timeout_s=min(timeout_s, 120.0),
-            transport=transport,
-            poll_interval_s=poll_interval_s,
-        )
+    max_timeout_s = 120.0
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self.need_key()}"}

@@ -15,7 +15,7 @@ import email.utils
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
@@ -129,15 +129,27 @@ class HttpProvider(Provider):
     response into a ``ProviderError``. Messages name the provider by ``capabilities.label``.
     """
 
+    default_timeout_s: ClassVar[float] = 300.0
+    """One request's read timeout when none is given (self-hosted GPUs are given longer)."""
+    max_timeout_s: ClassVar[float | None] = None
+    """A cap on that timeout (fal's queue requests answer at once: 120 s)."""
+
     def __init__(
         self,
-        api_key: str | None,
+        api_key: str | None = None,
         base_url: str | None = None,
-        timeout_s: float = 300.0,
+        *,
+        timeout_s: float | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         poll_interval_s: float = 1.0,
     ) -> None:
+        """The shared HTTP options of every adapter (keyword-only, so a subclass adds its own
+        options and passes these on as ``**http``): ``timeout_s`` per request (seconds),
+        ``transport`` for tests, ``poll_interval_s`` between polls of a queued job."""
         caps: Capabilities = self.capabilities
+        timeout_s = timeout_s or self.default_timeout_s
+        if self.max_timeout_s is not None:
+            timeout_s = min(timeout_s, self.max_timeout_s)
         base = (base_url or caps.default_base_url).rstrip("/")
         super().__init__(api_key, base)
         self.base_url: str = base  # never None here: the provider's public endpoint by default

@@ -104,20 +104,13 @@ class ReplicateProvider(HttpProvider):
 
     def __init__(
         self,
-        api_key: str | None,
+        api_key: str | None = None,
         base_url: str | None = None,
-        timeout_s: float = 300.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        poll_interval_s: float = 1.0,
+        *,
         wait_s: int = 30,
+        **http: Any,
     ) -> None:
-        super().__init__(
-            api_key,
-            base_url,
-            timeout_s=timeout_s,
-            transport=transport,
-            poll_interval_s=poll_interval_s,
-        )
+        super().__init__(api_key, base_url, **http)
         self.wait_s = wait_s
 
     def _headers(self) -> dict[str, str]:
