@@ -13,7 +13,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
+
 from app.errors import InputError
+from app.files import regular_file
 from app.models import BatchConfig, JobDefaults, JobSpec
 from app.pricing import Estimate, PriceTable
 from app.providers.registry import capabilities_of, resolve_target
@@ -213,7 +216,7 @@ def plan_from_table(
             plan.warnings.append(f"{where}: column {{{col}}} is empty")
         if r.name_problem:
             plan.warnings.append(r.name_problem)
-        unique = namer.claim(rel, d.sample_count)
+        unique = namer.claim(rel, d.sample_count, where)
         if unique != rel:
             plan.warnings.append(
                 f"{where}: file name {rel!r} already used in this batch; using {unique!r}"
@@ -270,16 +273,26 @@ def _row_spec(
 
 
 def _resolve_image(raw: str, base_dir: Path | None, where: str) -> str:
-    """An input image path (absolute, or relative to ``base_dir``) that exists.
+    """An input image path (absolute, or relative to ``base_dir``) of a file Pillow can
+    identify as an image (its header is read, not its pixels).
 
     Raises:
-        InputError: ``where`` names the field or row when the file is missing.
+        InputError: ``where`` names the field or row when the file is missing, not a regular
+            file, or not an image.
     """
     p = Path(raw).expanduser()
     if not p.is_absolute() and base_dir is not None:
         p = base_dir / p
     if not p.is_file():
         raise InputError(where, f"image not found: {p}")
+    try:
+        regular_file(p, "image")
+        with Image.open(p) as im:
+            im.format  # noqa: B018 - opening reads and checks the header
+    except InputError as e:
+        raise InputError(where, e.message) from e
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise InputError(where, f"{p} is not an image Atelier can read (PNG, JPEG, WebP…)") from e
     return str(p.resolve())
 
 
@@ -304,7 +317,7 @@ def plan_from_config(
             plan.warnings.append(
                 f"jobs[{i}].output_path: writing {rel!r} (asked {job.output_path!r}, format {fmt})"
             )
-        unique = namer.claim(rel, job.sample_count)
+        unique = namer.claim(rel, job.sample_count, where)
         if unique != rel:
             plan.warnings.append(
                 f"jobs[{i}].output_path: {rel!r} already used in this batch; using {unique!r}"

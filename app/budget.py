@@ -31,8 +31,12 @@ class Budget:
             usd = self.prices.cost_from_usage(provider, model, result.usage)
             if usd is not None:
                 return usd
+        return self.list_cost(provider, model, spec, len(result.images))
+
+    def list_cost(self, provider: str, model: str, spec: JobSpec, images: int) -> float | None:
+        """USD for ``images`` images of ``spec`` at the per-image price (``None``: unknown)."""
         per_image = self.prices.price_per_image(provider, model, spec.quality, spec.size)
-        return None if per_image is None else round(per_image * len(result.images), 6)
+        return None if per_image is None else round(per_image * images, 6)
 
     def reserve(
         self, run: Run, provider: str, model: str, spec: JobSpec, images: int

@@ -10,14 +10,18 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
+
+from pydantic import ValidationError
 
 from app import __version__, paths
+from app import cli_args as argtypes
 from app.batch import Plan, RowColumns, plan_from_config, plan_from_table
 from app.controller import (
     Draft,
@@ -31,19 +35,39 @@ from app.controller import (
 from app.errors import AtelierError, InputError
 from app.events import BatchFinished, Event, JobChanged, LaneWaiting
 from app.logs import setup_logging
-from app.models import BatchReport, JobDefaults, RetryPolicy, RunSettings, load_batch_config
+from app.models import (
+    BatchReport,
+    JobDefaults,
+    JobSpec,
+    RetryPolicy,
+    RunSettings,
+    load_batch_config,
+    loc_to_str,
+)
 from app.pricing import Estimate
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.service import default_provider, load_prices, open_engine
 from app.settings import Settings
 from app.store import Store
+from app.store.db import StoreError, move_aside
 from app.tabular import read_table, shopify_fill_down
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
 
+class _UsageError(Exception):
+    """A flag argparse refused (its message names the flag)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that hands its refusal back as one sentence instead of exiting with the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="atelier",
         description="Batch studio for AI image generation. "
         "With no command, the atelier command opens the studio window.",
@@ -57,14 +81,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_run_arguments(r: argparse.ArgumentParser) -> None:
-    """The flags of ``atelier run`` (flags override a batch config; see the README)."""
+    """The flags of ``atelier run`` that say what to read (flags override a batch config; see
+    the README)."""
     r.add_argument("config", nargs="?", type=Path, help="batch config JSON")
     r.add_argument("--csv", type=Path, help="spreadsheet (CSV/TSV/XLSX) for a spreadsheet batch")
     r.add_argument("--prompt", help="prompt template, e.g. 'Product photo of {Title}'")
     r.add_argument("--filename", help="file-name template, e.g. '{Variant SKU}'")
     r.add_argument("--negative-prompt", default="", help="negative prompt template")
     r.add_argument("--encoding", help="force the CSV encoding (e.g. cp932, gb18030, big5, cp949)")
-    r.add_argument("--delimiter", help="force the CSV delimiter (',', ';' or 'tab')")
+    r.add_argument(
+        "--delimiter", type=argtypes.delimiter, help="force the CSV delimiter (',', ';' or 'tab')"
+    )
     r.add_argument("--sheet", help="Excel worksheet name")
     r.add_argument(
         "--reference-column", help="column holding a reference image path to edit (per row)"
@@ -83,6 +110,11 @@ def _add_run_arguments(r: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not fill blank Shopify product fields from the product's first row",
     )
+    _add_settings_arguments(r)
+
+
+def _add_settings_arguments(r: argparse.ArgumentParser) -> None:
+    """The flags of ``atelier run`` that set the provider, the images and the run."""
     r.add_argument(
         "--provider",
         choices=sorted(PROVIDERS),
@@ -90,26 +122,39 @@ def _add_run_arguments(r: argparse.ArgumentParser) -> None:
     )
     r.add_argument("--model", help="model id (default: the provider's recommended model)")
     r.add_argument("--base-url", help="provider endpoint, e.g. http://127.0.0.1:8080/v1")
-    r.add_argument("--size", help="WxH or auto")
+    r.add_argument("--size", type=argtypes.size, help="WxH or auto")
     r.add_argument("--quality", help="auto, low, medium or high")
     r.add_argument("--output-format", choices=["png", "jpeg", "webp"])
     r.add_argument("--transparent", action="store_true", help="transparent background (png/webp)")
-    r.add_argument("--sample-count", type=int, help="images per prompt, 1-10")
-    r.add_argument("--seed", type=int)
+    r.add_argument(
+        "--sample-count", type=argtypes.bounded(JobSpec, "sample_count"), help="images per prompt"
+    )
+    r.add_argument("--seed", type=argtypes.bounded(JobSpec, "seed"))
     r.add_argument("--output-dir", type=Path)
     r.add_argument("--format", choices=["text", "json"], default="text", help="output format")
-    r.add_argument("--timeout", type=int, metavar="MS", help="whole-batch timeout in milliseconds")
+    ms = argtypes.bounded(RunSettings, "job_timeout_ms", unit=" ms")
+    r.add_argument("--timeout", type=ms, metavar="MS", help="whole-batch timeout in milliseconds")
+    r.add_argument("--job-timeout", type=ms, metavar="MS", help="one request's timeout in ms")
     r.add_argument(
-        "--job-timeout", type=int, metavar="MS", help="one request's timeout in milliseconds"
+        "--max-concurrent", type=argtypes.bounded(RunSettings, "concurrency"), metavar="N"
     )
-    r.add_argument("--max-concurrent", type=int, metavar="N")
-    r.add_argument("--max-retries", type=int, metavar="N")
+    r.add_argument("--max-retries", type=argtypes.bounded(RetryPolicy, "max_retries"), metavar="N")
     r.add_argument(
         "--estimate-only", action="store_true", help="print the estimate and send nothing"
     )
     r.add_argument(
+        "--move-damaged-store",
+        action="store_true",
+        help="if the store in ATELIER_HOME is damaged, move it aside (kept) and start a new one",
+    )
+    r.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace files in the output folder that Atelier did not make (default: new names)",
+    )
+    r.add_argument(
         "--budget",
-        type=float,
+        type=argtypes.bounded(RunSettings, "budget_usd", float),
         metavar="USD",
         help="stop starting jobs before spend could exceed USD",
     )
@@ -175,8 +220,7 @@ def _sheet_parts(args: argparse.Namespace) -> _Parts:
     """A spreadsheet batch from ``--csv`` and the template flags."""
     if not args.prompt:
         raise InputError("--prompt", "a spreadsheet batch needs a prompt template")
-    delim = {"tab": "\t", "\\t": "\t"}.get(args.delimiter or "", args.delimiter)
-    table = read_table(args.csv, args.encoding, delim, args.sheet)
+    table = read_table(args.csv, args.encoding, args.delimiter, args.sheet)
     if not args.no_fill_down:
         shopify_fill_down(table)
     defaults = JobDefaults(
@@ -212,8 +256,16 @@ def _config_parts(args: argparse.Namespace) -> _Parts:
     }
     if args.transparent:
         overrides["transparent_background"] = True
-    if overrides:
-        plan.specs = [s.model_copy(update=overrides) for s in plan.specs]
+    if overrides:  # validated like the file's own values, so a flag can never store a bad job
+        try:
+            plan.specs = [
+                JobSpec.model_validate({**s.model_dump(), **overrides}) for s in plan.specs
+            ]
+        except ValidationError as e:
+            first = e.errors()[0]
+            raise InputError(
+                f"--{loc_to_str(tuple(first['loc'])).replace('_', '-')}", first["msg"]
+            ) from e
     return _Parts(
         plan,
         args.output_dir or Path(cfg.output_dir),
@@ -265,6 +317,7 @@ def _draft(args: argparse.Namespace) -> Draft:
         base_url=args.base_url,
         provider_options=options,
         budget_usd=args.budget if args.budget is not None else p.budget_usd,
+        overwrite=args.overwrite,
     )
     draft = Draft(p.plan, rs, p.output_dir, p.source.name, str(p.source), p.rows)
     check_run(draft)
@@ -320,7 +373,7 @@ async def _run_stored(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(
-                sig, engine.cancel, stored.batch_id, f"Stopped by signal {sig.name}."
+                sig, engine.stop_here, stored.batch_id, f"Stopped by signal {sig.name}."
             )
     return await engine.run(stored.batch_id)
 
@@ -348,7 +401,7 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
     setup_logging()
-    store = Store(paths.store_path())
+    store = _open_store(args.move_damaged_store, err)
     try:
         stored = store_batch(store, draft, prices)
         if stored.resumed and args.format == "text":
@@ -356,11 +409,40 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         report = await _run_stored(store, stored, draft, args.format, out)
     finally:
         store.close()
-    if args.format == "json":
-        print(report.model_dump_json(indent=2), file=out)
-    else:
-        _print_text_report(report, draft.output_dir.resolve(), out)
+    try:
+        if args.format == "json":
+            print(report.model_dump_json(indent=2), file=out)
+        else:
+            _print_text_report(report, draft.output_dir.resolve(), out)
+        out.flush()
+    except BrokenPipeError:  # `atelier run … | head`: the report file is written already
+        _silence(out)
     return EXIT_OK if report.succeeded == report.total else EXIT_FAILED
+
+
+def _open_store(move_damaged: bool, err: TextIO) -> Store:
+    """The store at ``ATELIER_HOME``; a damaged one is moved aside (never deleted) and a new
+    one made only when the user asked for it with ``--move-damaged-store``.
+
+    Raises:
+        StoreError: the store cannot be used (the message says what to do).
+    """
+    path = paths.store_path()
+    try:
+        return Store(path)
+    except StoreError as e:
+        if not (e.damaged and move_damaged):
+            raise
+        kept = move_aside(path)
+        print(f"atelier: the damaged store was moved aside to {kept}", file=err)
+        return Store(path)
+
+
+def _silence(stream: TextIO) -> None:
+    """The reader of ``stream`` went away: send what is still buffered nowhere, quietly."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
 
 
 def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -369,11 +451,20 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
     out = out or sys.stdout
     err = err or sys.stderr
     parser = _parser()
-    args = parser.parse_args(list(argv))
+    try:
+        args = parser.parse_args(list(argv))
+    except _UsageError as e:
+        print(f"atelier: error: {e}", file=err)
+        return EXIT_INPUT
+    except SystemExit as e:  # --help and --version print and exit 0
+        return int(e.code or 0)
     if args.command != "run":
         parser.print_help(out)
         return EXIT_OK
-    return asyncio.run(_run_async(args, out, err))
+    try:
+        return asyncio.run(_run_async(args, out, err))
+    except AtelierError as e:  # the store, ATELIER_HOME or the output folder: said plainly
+        return _fail_input(str(e), err)
 
 
 def main() -> None:

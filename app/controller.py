@@ -25,7 +25,9 @@ from typing import Any
 from app.batch import Plan, SheetBatch, check_plan, estimate, fingerprint
 from app.engine import Engine
 from app.errors import InputError
+from app.files import check_output_dir
 from app.models import RunSettings
+from app.outputs import made_by_atelier
 from app.pricing import Estimate, PriceTable
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import capabilities_of
@@ -141,7 +143,14 @@ def resume_batch(store: Store, batch_id: int) -> list[int]:
 def store_batch(store: Store, draft: Draft, prices: PriceTable) -> Stored:
     """Store ``draft`` as a batch, or find the identical earlier batch (same jobs, provider,
     model and output folder) and resume it (``resume_batch``): its finished images are never
-    requested again. Call ``check_run`` first."""
+    requested again. The user's own files in the output folder are kept (``keep_user_files``).
+    Call ``check_run`` first.
+
+    Raises:
+        InputError: the output folder cannot hold the batch (``files.check_output_dir``).
+    """
+    check_output_dir(draft.output_dir, [s.output_path for s in draft.plan.specs])
+    draft = keep_user_files(draft)
     rs = draft.settings
     out = draft.output_dir.resolve()
     fp = fingerprint(rs.provider, rs.model, out, draft.plan.specs)
@@ -223,3 +232,54 @@ def store_sheet_batch(store: Store, prices: PriceTable, batch: SheetBatch, **for
         InputError: as ``sheet_draft``.
     """
     return store_batch(store, sheet_draft(batch, **form), prices)
+
+
+def keep_user_files(draft: Draft) -> Draft:
+    """Jobs whose file would replace one the user has in the output folder (a file Atelier did
+    not make) get a new name (``name-2.png``…), with a note, unless the batch says
+    ``overwrite``. Atelier's own earlier images are not the user's: a rerun resumes over them.
+    """
+    out = draft.output_dir
+    if draft.settings.overwrite or not out.is_dir():
+        return draft
+    taken = {p.casefold() for s in draft.plan.specs for p in s.sample_paths()}
+    specs, notes = [], []
+    for i, spec in enumerate(draft.plan.specs):
+        mine = [
+            p for p in spec.sample_paths() if (out / p).exists() and not made_by_atelier(out / p)
+        ]
+        if not mine:
+            specs.append(spec)
+            continue
+        stem, dot, ext = spec.output_path.rpartition(".")
+        n = 2
+        while True:
+            renamed = spec.model_copy(update={"output_path": f"{stem}-{n}{dot}{ext}"})
+            paths = renamed.sample_paths()
+            if not any(p.casefold() in taken or _users(out / p) for p in paths):
+                break
+            n += 1
+        taken.update(p.casefold() for p in paths)
+        where = f"row {spec.row_index + 1}" if spec.row_index is not None else f"jobs[{i}]"
+        notes.append(
+            f"{where}: {mine[0]} in the output folder is not Atelier's; the image is written as "
+            f"{renamed.output_path} (choose Overwrite, or --overwrite, to replace it)"
+        )
+        specs.append(renamed)
+    if not notes:
+        return draft
+    plan = Plan(specs, draft.plan.warnings + notes, draft.plan.skipped)
+    return Draft(plan, draft.settings, draft.output_dir, draft.name, draft.source, draft.rows)
+
+
+def user_files(draft: Draft) -> list[str]:
+    """Files of the output folder that the batch would replace and Atelier did not make."""
+    out = draft.output_dir
+    if not out.is_dir():
+        return []
+    return [p for s in draft.plan.specs for p in s.sample_paths() if _users(out / p)]
+
+
+def _users(path: Path) -> bool:
+    """A file is there that Atelier did not make (an earlier image of Atelier's is not)."""
+    return path.exists() and not made_by_atelier(path)

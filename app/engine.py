@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.budget import Budget
-from app.errors import AtelierError, ErrorClass
+from app.errors import AtelierError, ErrorClass, describe_exception
 from app.events import BatchFinished, BatchStarted, BatchStateChanged, EventBus, JobChanged
 from app.jobrun import JobRun, job_target
 from app.lane import Lane, Run
@@ -30,7 +30,7 @@ from app.providers.base import Provider
 from app.providers.registry import resolve_target
 from app.recovery import adopt_existing, deliver_spool, verify_outputs
 from app.report import build_report, write_report
-from app.status import BatchStatus, JobStatus
+from app.status import BatchStatus, IllegalTransitionError, JobStatus
 from app.store import Store
 
 ProviderFactory = Callable[[RunSettings], Provider]
@@ -94,9 +94,18 @@ class Engine:
 
     def cancel(self, batch_id: int, reason: str = "Cancelled by the user.") -> None:
         """Abort requests in flight; every job not done becomes ``cancelled``."""
+        self._stop(batch_id, reason, only_mine=False)
+
+    def stop_here(self, batch_id: int, reason: str) -> None:
+        """This process stops working on the batch (a SIGTERM, a quit): the jobs it holds are
+        cancelled with ``reason``; pending jobs stay pending for another process sharing the
+        store, or for a resume."""
+        self._stop(batch_id, reason, only_mine=True)
+
+    def _stop(self, batch_id: int, reason: str, *, only_mine: bool) -> None:
         run = self._runs.get(batch_id)
         if run and run.task and run.stop_reason is None:
-            run.stop_reason = reason
+            run.stop_reason, run.stop_only_mine = reason, only_mine
             self.events.emit(BatchStateChanged(batch_id, "cancelling"))
             run.task.cancel()
 
@@ -158,6 +167,10 @@ class Engine:
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
+        except Exception as e:  # the run itself broke: stop it resumably, and say why
+            log.exception("batch %s: the run failed", batch_id)
+            self.halt(run, f"The run stopped on an unexpected error ({describe_exception(e)}).")
+            self.store.recover(batch_id)
         finally:
             del self._runs[batch_id]
             for lane in run.lanes.values():
@@ -211,7 +224,10 @@ class Engine:
         the report."""
         batch_id = run.batch_id
         if run.stop_reason:
-            for jid in self.store.cancel_unfinished(batch_id, run.stop_reason):
+            stopped = self.store.cancel_unfinished(
+                batch_id, run.stop_reason, only_mine=run.stop_only_mine
+            )
+            for jid in stopped:
                 job = self.store.job(jid)
                 self.events.emit(
                     JobChanged(
@@ -224,7 +240,7 @@ class Engine:
                         job.cost,
                     )
                 )
-        if run.stop_reason:
+        if run.stop_reason and not run.stop_only_mine:
             status = BatchStatus.CANCELLED
         elif self.store.batch(batch_id).unfinished:
             status = BatchStatus.PAUSED
@@ -324,8 +340,40 @@ class Engine:
             if not lane.queue:
                 return
             jid = lane.queue.popleft()
-            if self.store.claim_job(jid):
+            if not self.store.claim_job(jid):
+                continue
+            try:
                 await JobRun(self, run, lane, self.store.job(jid)).execute()
+            except Exception as e:  # one job's failure never stops the batch
+                log.exception("batch %s: job %s failed unexpectedly", run.batch_id, jid)
+                self._fail_unexpected(run, jid, e)
+
+    def _fail_unexpected(self, run: Run, jid: int, e: Exception) -> None:
+        """A job whose stages raised what nobody expected (a stored spec that no longer
+        validates, a bug) fails with a readable reason of class ``internal``."""
+        message = (
+            f"Atelier could not run this job ({describe_exception(e)}). "
+            "The rest of the batch goes on; the details are in the log."
+        )
+        self.store.close_open_attempts(jid, "error", message, ErrorClass.INTERNAL.value)
+        try:
+            self.store.set_job_status(
+                jid, JobStatus.FAILED, error=message, error_type=ErrorClass.INTERNAL.value
+            )
+        except IllegalTransitionError:  # it had already ended: keep what it ended as
+            return
+        attempts, cost = self.store.job_attempts_and_cost(jid)
+        self.events.emit(
+            JobChanged(
+                run.batch_id,
+                jid,
+                JobStatus.FAILED,
+                attempts,
+                message,
+                ErrorClass.INTERNAL.value,
+                cost,
+            )
+        )
 
     async def _wait_for_others(self, run: Run) -> None:
         """Another Atelier process on the same store may still be working on jobs of this batch

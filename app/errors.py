@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from app.redact import redact
+
 
 class ErrorClass(StrEnum):
     """The common error classes every provider maps its failures onto."""
@@ -23,11 +25,18 @@ class ErrorClass(StrEnum):
     AUTH = "auth"
     PAYMENT_REQUIRED = "payment_required"
     OUTPUT = "output"  # our side: disk full, read-only folder, undecodable image
+    INTERNAL = "internal"  # our side: Atelier could not handle this job (a bug, reported)
 
 
 #: Classes that no retry policy may retry: retrying them costs money or time and cannot succeed.
 NEVER_RETRIED: frozenset[ErrorClass] = frozenset(
-    {ErrorClass.QUOTA, ErrorClass.CONTENT_POLICY, ErrorClass.INVALID_REQUEST, ErrorClass.AUTH}
+    {
+        ErrorClass.QUOTA,
+        ErrorClass.CONTENT_POLICY,
+        ErrorClass.INVALID_REQUEST,
+        ErrorClass.AUTH,
+        ErrorClass.INTERNAL,
+    }
 )
 
 #: The default ``retry_on_errors`` when a batch config gives none.
@@ -66,6 +75,8 @@ class ProviderError(AtelierError):
         retry_after_s: the wait the server asked for, in seconds, if any.
         code: the provider's machine-readable code (e.g. ``moderation_blocked``).
         retryable: an explicit server verdict (OpenAI ``x-should-retry``), overriding policy.
+        paid: the provider finished (and billed) the work but its image was lost (a result
+            URL that expired before it could be downloaded): sending again pays twice.
     """
 
     def __init__(
@@ -77,7 +88,9 @@ class ProviderError(AtelierError):
         retry_after_s: float | None = None,
         code: str | None = None,
         retryable: bool | None = None,
+        paid: bool = False,
     ) -> None:
+        message = redact(message)  # a provider may echo our credentials back in its body
         super().__init__(message)
         self.error_class = error_class
         self.message = message
@@ -85,6 +98,7 @@ class ProviderError(AtelierError):
         self.retry_after_s = retry_after_s
         self.code = code
         self.retryable = retryable
+        self.paid = paid
 
     def __str__(self) -> str:
         return self.message
@@ -101,3 +115,10 @@ class OutputError(AtelierError):
     def __init__(self, message: str, payload: bytes | None = None) -> None:
         super().__init__(message)
         self.payload = payload
+
+
+def describe_exception(e: BaseException) -> str:
+    """One readable line for an exception nobody expected: its type and message, never a
+    traceback (that goes to the log)."""
+    text = redact(" ".join(str(e).split())) or "no message"
+    return f"{type(e).__name__}: {text[:300]}"

@@ -22,7 +22,7 @@ from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from app.events import ImageSaved, JobChanged, JobProgress
 from app.lane import Lane, Run
 from app.models import JobSpec, RetryPolicy, parse_size
-from app.outputs import image_metadata, save_image, spool_image
+from app.outputs import UserFileError, image_metadata, save_image, spool_image
 from app.providers.base import GenerationRequest, GenerationResult
 from app.providers.registry import resolve_target
 from app.status import JobStatus
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from app.engine import Engine
 
 log = logging.getLogger("atelier.engine")
+
+MAX_PAID_RESUBMISSIONS = 1
+"""How often a job whose billed image was lost is sent (and paid) again before it fails."""
 
 
 def backoff_delay(policy: RetryPolicy, retry: int, rng: random.Random) -> float:
@@ -83,8 +86,8 @@ class Sent:
     cost: float | None = None
 
 
-class _HaltedError(Exception):
-    """Saving met a broken output folder: the job failed and the run starts nothing more."""
+class _SaveFailedError(Exception):
+    """Saving failed for good: the job failed (and, for a broken disk, the run halted)."""
 
 
 class JobRun:
@@ -102,6 +105,7 @@ class JobRun:
         # event never reads the job back from the store.
         self.cost = job.cost
         self.retries = 0
+        self.paid_losses = 0  # answers billed whose image was lost (each resubmission pays again)
         self.started = time.monotonic()
         self.refs: tuple[bytes, ...] = ()
         self.mask: bytes | None = None
@@ -164,7 +168,7 @@ class JobRun:
             self.learn(sent)
             try:
                 error = await self.save(sent) if sent.error is None else sent.error
-            except _HaltedError:
+            except _SaveFailedError:
                 return
             if error is not None and not await self.retry_later(sent, error):
                 return
@@ -222,6 +226,9 @@ class JobRun:
                 )
             except ProviderError as e:
                 sent.error = e
+            except Exception as e:  # an adapter (or our code) met the unexpected: this job only
+                log.exception("job %s: %s raised", self.id, self.lane.provider.label)
+                sent.error = self.lane.provider.unexpected(e)
         if sent.result is not None:
             self.lane.on_success(time.monotonic() - began, sent.result.rate_limits)
         return sent
@@ -231,18 +238,25 @@ class JobRun:
         the whole lane (what the server asked, not the job's jitter)."""
         if sent.result is not None:
             sent.cost = self.engine.budget.cost(self.provider, self.model, self.spec, sent.result)
-            self.run.spent_usd += sent.cost or 0.0
-            self.engine.store.add_cost(self.id, sent.cost)
-            self.cost = None if sent.cost is None or self.cost is None else self.cost + sent.cost
+        elif sent.error is not None and sent.error.paid:  # billed, but the image was lost
+            sent.cost = self.engine.budget.list_cost(
+                self.provider, self.model, self.spec, len(sent.samples)
+            )
         elif sent.error is not None and sent.error.error_class is ErrorClass.RATE_LIMIT:
             self.lane.on_rate_limited(sent.error.retry_after_s)
+            return
+        else:
+            return
+        self.run.spent_usd += sent.cost or 0.0
+        self.engine.store.add_cost(self.id, sent.cost)
+        self.cost = None if sent.cost is None or self.cost is None else self.cost + sent.cost
 
     async def save(self, sent: Sent) -> ProviderError | None:
         """Write the answer's images; returns the error of an undecodable one (retried like a
         provider error), else ``None``.
 
         Raises:
-            _HaltedError: the output folder is broken (the job failed; the run halts).
+            _SaveFailedError: the output folder is broken (the job failed; the run halts).
         """
         assert sent.result is not None
         result, saved, error = sent.result, 0, None
@@ -262,13 +276,17 @@ class JobRun:
                     meta,
                     self.engine.thumb_dir,
                     size,
+                    self.run.settings.overwrite,
                 )
             except ProviderError as e:
                 error = e
                 break
+            except UserFileError as e:  # only this job: the user's file stays as it is
+                await self._output_failed(sent, saved, e, idx, rel, halt=False)
+                raise _SaveFailedError from e
             except OutputError as e:
                 await self._output_failed(sent, saved, e, idx, rel)
-                raise _HaltedError from e
+                raise _SaveFailedError from e
             self.engine.store.add_image(self.id, idx, path, thumb)
             self.done.add(idx)
             saved += 1
@@ -288,10 +306,10 @@ class JobRun:
         return error
 
     async def _output_failed(
-        self, sent: Sent, saved: int, e: OutputError, idx: int, rel: str
+        self, sent: Sent, saved: int, e: OutputError, idx: int, rel: str, halt: bool = True
     ) -> None:
         """A paid image could not be written: spool it for the next resume, fail the job, and
-        halt the run (every next image would meet the same disk)."""
+        (``halt``) stop the run, since every next image would meet the same disk."""
         message = str(e)
         spool = self.engine.spool_dir(self.run)
         if e.payload is not None and await asyncio.to_thread(
@@ -307,7 +325,8 @@ class JobRun:
             cost=sent.cost,
         )
         self.move(JobStatus.FAILED, ProviderError(ErrorClass.OUTPUT, message), duration=True)
-        self.engine.halt(self.run, f"Stopped: {e} Jobs not started yet stay pending.")
+        if halt:
+            self.engine.halt(self.run, f"Stopped: {e} Jobs not started yet stay pending.")
 
     async def retry_later(self, sent: Sent, err: ProviderError) -> bool:
         """Close a failed attempt; then either fail the job (returns ``False``) or wait out
@@ -319,6 +338,7 @@ class JobRun:
                 error=err.message,
                 error_type=err.error_class.value,
                 http_status=err.status,
+                cost=sent.cost,
             )
         log.warning(
             "job %s attempt %s: %s (HTTP %s): %s",
@@ -329,7 +349,8 @@ class JobRun:
             err.message,
         )
         policy = self.run.settings.retry_policy
-        if not should_retry(policy, err, self.retries):
+        self.paid_losses += err.paid
+        if not should_retry(policy, err, self.retries) or self.paid_losses > MAX_PAID_RESUBMISSIONS:
             self.move(JobStatus.FAILED, err, duration=True)
             return False
         self.retries += 1

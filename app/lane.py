@@ -107,7 +107,7 @@ class Run:
     Attributes:
         unpaused: set while the run may start requests.
         stop_reason: why the run was cancelled (user, signal, timeout): unfinished jobs are
-            cancelled with it.
+            cancelled with it (``stop_only_mine``: only the jobs this process holds).
         halt_reason: why the run starts no more jobs (budget cap, broken output folder): jobs
             not started stay pending.
         spent_usd: known spend so far; reserved_usd: worst-case cost of requests in flight.
@@ -120,6 +120,7 @@ class Run:
     unpaused: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[Any] | None = None
     stop_reason: str | None = None
+    stop_only_mine: bool = False
     halt_reason: str | None = None
     spent_usd: float = 0.0
     reserved_usd: float = 0.0

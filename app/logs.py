@@ -13,27 +13,17 @@ from pathlib import Path
 from types import TracebackType
 
 from app import paths
+from app.redact import REDACTED, redact, register_secret
 
-_secrets: set[str] = set()
-_lock = threading.Lock()
-REDACTED = "[REDACTED]"
-
-
-def register_secret(value: str | None) -> None:
-    """Remember ``value`` so it is replaced by ``[REDACTED]`` in every log record."""
-    if value and len(value) >= 8:
-        with _lock:
-            _secrets.add(value)
+__all__ = ["REDACTED", "RedactingFilter", "redact", "register_secret", "setup_logging"]
 
 
-def redact(text: str) -> str:
-    """``text`` with every registered secret replaced."""
-    with _lock:
-        secrets = list(_secrets)
-    for s in secrets:
-        if s in text:
-            text = text.replace(s, REDACTED)
-    return text
+class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files are created 0600 (the log can hold prompts and paths)."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        paths.private_file(Path(self.baseFilename))
+        return super()._open()
 
 
 class RedactingFilter(logging.Filter):
@@ -65,9 +55,7 @@ def setup_logging(level: int = logging.INFO) -> logging.Handler:
             return _handler
         root.removeHandler(_handler)
         _handler.close()
-    handler = logging.handlers.RotatingFileHandler(
-        target, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
-    )
+    handler = _PrivateRotatingHandler(target, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     _handler = handler
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
@@ -90,7 +78,7 @@ def write_crash_report(
         folder.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         path = folder / f"crash-{stamp}.txt"
-        path.write_text(redact(text), encoding="utf-8")
+        paths.write_private(path, redact(text).encode("utf-8"))
     except OSError:
         return None
     logging.getLogger("atelier").error("unhandled error, report written to %s", path)
@@ -100,7 +88,6 @@ def write_crash_report(
 def install_crash_handler() -> None:
     """Route unhandled exceptions (main thread and others) to ``write_crash_report``."""
     import sys
-    import threading
 
     previous = sys.excepthook
 

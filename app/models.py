@@ -8,7 +8,6 @@ moderation, sample_count; ``output_dir``, ``max_concurrent``, ``timeout`` in ms,
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import DEFAULT_RETRYABLE, ErrorClass, InputError
+from app.files import read_json
 
 OutputFormat = Literal["png", "jpeg", "webp"]
 Operation = Literal["generate", "edit", "transform"]
@@ -194,16 +194,7 @@ def load_batch_config(path: Path) -> BatchConfig:
     Raises:
         InputError: naming the file and the first bad field, e.g. ``cfg.json: jobs[1].size: …``.
     """
-    try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError as e:
-        raise InputError(str(path), "file not found") from e
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"{path} line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}"
-        ) from e
-    except UnicodeDecodeError as e:
-        raise InputError(str(path), "not UTF-8 text") from e
+    raw: Any = read_json(path, "batch config")
     try:
         return BatchConfig.model_validate(raw)
     except ValidationError as e:
@@ -250,6 +241,9 @@ class BatchReport(BaseModel):
     total_cost: float | None
     stopped_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    paid_twice: int = 0
+    """Requests billed whose image was lost (a result URL that expired before its download),
+    each followed by one more paid request for the same image."""
 
 
 class JobDefaults(BaseModel):
@@ -295,4 +289,6 @@ class RunSettings(BaseModel):
     provider_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     rate_limits: dict[str, LaneLimits] = Field(default_factory=dict)
     budget_usd: float | None = Field(default=None, ge=0)
+    overwrite: bool = False
+    """Replace files in the output folder that Atelier did not make (off: they are kept)."""
     """Per provider, extra constructor options: ComfyUI's ``workflow`` path and ``mapping``."""

@@ -18,6 +18,8 @@ import hashlib
 import io
 import json
 import os
+import re
+import secrets
 import struct
 import zlib
 from pathlib import Path
@@ -31,7 +33,10 @@ from app.errors import ErrorClass, OutputError, ProviderError
 from app.models import JobSpec
 
 Image.MAX_IMAGE_PIXELS = 64_000_000  # 8K square; above this a response is refused, not decoded
-TMP_SUFFIX = ".atelier-tmp"
+# Atelier's temporary files: ".{name}.atelier-{pid}-{16 hex digits}.tmp" beside the file being
+# written. Only names of exactly that shape are ever deleted, so a user's own "notes.atelier-tmp"
+# (or anything else) in an output folder is never touched.
+_TMP_RE = re.compile(r"^\..+\.atelier-[0-9]+-[0-9a-f]{16}\.tmp$")
 REPORT_NAME = "atelier-report.json"
 REPORT_CSV_NAME = "atelier-report.csv"
 THUMB_SIZE = 256
@@ -140,6 +145,17 @@ def _encode_exif_format(
     return buf.getvalue()
 
 
+def made_by_atelier(path: Path) -> bool:
+    """Whether the file at ``path`` is an image Atelier wrote (its embedded metadata says so).
+    Anything else in an output folder is the user's, and is never replaced unless asked."""
+    meta = read_metadata(path)
+    return meta is not None and str(meta.get("generator", "")).startswith("Atelier")
+
+
+class UserFileError(OutputError):
+    """The file an image would be written to exists and was not made by Atelier."""
+
+
 def read_metadata(path: Path) -> dict[str, Any] | None:
     """The ``atelier`` metadata embedded in an image written by Atelier, else ``None``."""
     try:
@@ -176,7 +192,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         OutputError: with a readable reason (disk full, read-only, folder gone); no partial
             file or temporary file is left behind.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    tmp = path.with_name(f".{path.name}.atelier-{os.getpid()}-{secrets.token_hex(8)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
@@ -232,8 +248,10 @@ def save_image(
     meta: dict[str, Any],
     thumb_dir: Path | None,
     size: tuple[int, int] | None = None,
+    overwrite: bool = False,
 ) -> tuple[Path, Path | None]:
-    """Encode, write atomically and thumbnail one image (blocking: run it in a thread).
+    """Encode, write atomically and thumbnail one image (blocking: run it in a thread). A file
+    at the destination that Atelier did not make is replaced only with ``overwrite``.
 
     The output folder itself is never created here: if it vanished (deleted, or its drive
     unplugged) that is an error, not a reason to fill another disk.
@@ -242,6 +260,7 @@ def save_image(
         ``(image_path, thumbnail_path or None)``.
     Raises:
         ProviderError: undecodable image (see ``encode_image``).
+        UserFileError: the destination is the user's own file (``payload``: the image).
         OutputError: the path escapes ``out_dir``, the folder is gone, or the write failed;
             ``payload`` then holds the encoded file.
     """
@@ -250,6 +269,10 @@ def save_image(
     if not dest.is_relative_to(root):
         raise OutputError(f"{rel_path!r} points outside the output folder {root}.")
     file_bytes, img = encode_image(data, output_format, meta, size)
+    if not overwrite and dest.exists() and not made_by_atelier(dest):
+        raise UserFileError(
+            f"{dest} exists and was not made by Atelier; it was left as it is.", file_bytes
+        )
     if not root.is_dir():
         raise OutputError(
             f"The output folder {root} no longer exists (deleted, or its drive unplugged). "
@@ -377,13 +400,20 @@ def deliver_spooled(
     return dest, thumb
 
 
+def is_temp_file(name: str) -> bool:
+    """Whether ``name`` is one of Atelier's own temporary files (see ``atomic_write``)."""
+    return bool(_TMP_RE.match(name))
+
+
 def clean_temp_files(out_dir: Path) -> int:
-    """Remove temporary files a killed run left in ``out_dir``; returns how many."""
+    """Remove temporary files a killed run left in ``out_dir`` (only names ``atomic_write``
+    makes); returns how many."""
     n = 0
     if not out_dir.exists():
         return 0
-    for p in out_dir.rglob(f"*{TMP_SUFFIX}"):
-        with contextlib.suppress(OSError):
-            p.unlink()
-            n += 1
+    for p in out_dir.rglob("*.tmp"):
+        if is_temp_file(p.name):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                n += 1
     return n

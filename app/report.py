@@ -67,6 +67,7 @@ def build_report(
         total_cost=round(total_cost, 6) if total_cost is not None else None,
         stopped_reason=reason,
         warnings=batch.warnings,
+        paid_twice=store.paid_without_image(batch_id),
     )
 
 

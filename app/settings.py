@@ -42,9 +42,7 @@ class Settings(BaseModel):
     def save(self, path: Path | None = None) -> None:
         """Write atomically."""
         p = path or paths.settings_path()
-        tmp = p.with_suffix(".tmp")
-        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
-        tmp.replace(p)
+        paths.write_private(p, self.model_dump_json(indent=2).encode("utf-8"))
 
     def base_url(self, provider: str, override: str | None = None) -> str:
         """Endpoint for ``provider``: ``override`` (``--base-url``), then

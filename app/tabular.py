@@ -18,6 +18,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from app.errors import InputError
+from app.files import read_bytes, regular_file
 
 #: Code pages offered to the detector and to the user's override menu.
 CANDIDATE_ENCODINGS: tuple[str, ...] = (
@@ -32,6 +33,7 @@ CANDIDATE_ENCODINGS: tuple[str, ...] = (
     "euc_kr",
     "cp1252",
     "latin_1",
+    "utf_16",
 )
 DELIMITERS = ",;\t"
 # Shopify's Body (HTML) cells exceed the csv module's 128 KB default field limit.
@@ -69,16 +71,41 @@ class Table:
         return "Handle" in self.headers and "Variant SKU" in self.headers
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf_16_le``/``utf_16_be`` for UTF-16 text saved without a BOM: text in any script
+    has a NUL in most high (or low) bytes of its first kilobytes, no 8-bit encoding does."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    pairs = len(sample) // 2
+    odd = sum(1 for b in sample[1 : 2 * pairs : 2] if b == 0)
+    even = sum(1 for b in sample[0 : 2 * pairs : 2] if b == 0)
+    for enc, nuls, other in (("utf_16_le", odd, even), ("utf_16_be", even, odd)):
+        if nuls > pairs * 0.3 and other < pairs * 0.05:
+            try:
+                data[: 2 * (len(data) // 2)].decode(enc)
+            except UnicodeDecodeError:
+                continue
+            return enc
+    return None
+
+
 def detect_encoding(data: bytes) -> str:
     """Best encoding for ``data`` (a Python codec name).
 
-    UTF-8 wins whenever the bytes decode as UTF-8; a BOM gives ``utf_8_sig``. Otherwise
+    UTF-8 wins whenever the bytes decode as UTF-8; a BOM gives ``utf_8_sig`` (or ``utf_16``);
+    UTF-16 without a BOM is told by its NUL bytes (Excel's "Unicode Text" is UTF-16). Otherwise
     charset-normalizer judges a sample cut at a line end (a cut inside a double-byte character
     would make every CJK code page look wrong), and the guess must decode the whole file;
     when it does not, the CJK code pages are tried in turn.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf_8_sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf_16"  # the codec reads the BOM and drops it
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        return utf16
     try:
         data.decode("utf-8")
         return "utf_8"
@@ -87,7 +114,9 @@ def detect_encoding(data: bytes) -> str:
     sample = data[:262_144]
     if len(data) > len(sample) and b"\n" in sample:
         sample = sample[: sample.rfind(b"\n") + 1]
-    best = from_bytes(sample, cp_isolation=list(CANDIDATE_ENCODINGS[1:])).best()
+    best = from_bytes(
+        sample, cp_isolation=[e for e in CANDIDATE_ENCODINGS if not e.startswith("utf")]
+    ).best()
     # Decode with the superset code page: cp932 ⊃ shift_jis, gb18030 ⊃ gbk, cp949 ⊃ euc_kr.
     superset = {"shift_jis": "cp932", "gbk": "gb18030", "gb2312": "gb18030", "euc_kr": "cp949"}
     guesses = [superset.get(str(best.encoding), str(best.encoding))] if best is not None else []
@@ -136,10 +165,7 @@ def _decoded(path: Path, encoding: str | None) -> tuple[str, str]:
     Raises:
         InputError: the file cannot be read or decoded, or holds nothing.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(str(path), f"cannot read: {e.strerror or e}") from e
+    data = read_bytes(path, "spreadsheet")
     enc = encoding or detect_encoding(data)
     try:
         text = data.decode(enc)
@@ -152,6 +178,20 @@ def _decoded(path: Path, encoding: str | None) -> tuple[str, str]:
     if not text.strip():
         raise InputError(str(path), "the file is empty")
     return text, enc
+
+
+def _unclosed_quote(path: Path, line: int, end: int) -> None:
+    """A quote opened on ``line`` is never closed: the rest of the file (to ``end``) was read
+    as one cell, and its rows would be lost without a word.
+
+    Raises:
+        InputError: always, naming the line.
+    """
+    raise InputError(
+        f"{path} line {line}",
+        f'a quote (") opened here is never closed, so lines {line}–{end} read as one cell. '
+        "Close or remove the quote",
+    )
 
 
 def read_csv(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Table:
@@ -186,6 +226,13 @@ def read_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
             if not record or (len(record) == 1 and record[0] == "" and n > 1):
                 continue  # blank line
             if len(record) != n:
+                if reader.line_num > line:  # one record over several lines, the wrong width
+                    raise InputError(
+                        f"{path} line {line}",
+                        f'a quote (") opened here is not closed where it should be: lines '
+                        f"{line}–{reader.line_num} read as one row of {len(record)} fields "
+                        f"(the header has {n}). Close or remove the quote",
+                    )
                 ragged.append(f"line {line} has {len(record)} fields, header has {n}")
                 if len(record) > n:
                     for extra in range(n, len(record)):
@@ -199,6 +246,8 @@ def read_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
             lines.append(line)
     except csv.Error as e:
         raise InputError(f"{path} line {reader.line_num}", f"malformed CSV: {e}") from e
+    if lines and reader.line_num > lines[-1] and text.count('"') % 2:
+        _unclosed_quote(path, lines[-1], reader.line_num)
     if ragged:
         shown = "; ".join(ragged[:10]) + (
             f"; and {len(ragged) - 10} more" if len(ragged) > 10 else ""
@@ -233,6 +282,7 @@ def read_xlsx(path: Path, sheet: str | None = None) -> Table:
     """
     import openpyxl  # deferred: only needed for Excel files
 
+    regular_file(path, "spreadsheet")
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for broken files
@@ -254,12 +304,15 @@ def read_xlsx(path: Path, sheet: str | None = None) -> Table:
         n = len(headers)
         rows: list[list[str]] = []
         lines: list[int] = []
+        # Only the header's columns: a sheet whose dimension claims a far cell (XFD1048576)
+        # would otherwise be read as a million rows of 16,384 cells.
+        it = ws.iter_rows(min_row=2, max_col=max(n, 1), values_only=True)
         for i, cells in enumerate(it, start=2):
+            if not any(cells):
+                continue
             values = [_cell_text(c) for c in cells]
             if not any(values):
                 continue
-            if len(values) > n and any(values[n:]):
-                notes.append(f"row {i}: cells beyond the last header column were ignored")
             values = (values + [""] * n)[:n]
             rows.append(values)
             lines.append(i)

@@ -198,16 +198,30 @@ class UniqueNamer:
     """Makes relative paths unique within a batch, case-insensitively (as on Windows/macOS).
 
     ``taken`` holds every file the batch will write, including each sample's ``-N`` name, so
-    ``a.png`` with 3 samples and a later ``a-2.png`` cannot collide.
+    ``a.png`` with 3 samples and a later ``a-2.png`` cannot collide. ``folders`` holds every
+    folder those files need, so one row's file can never be another row's folder.
     """
 
     def __init__(self) -> None:
-        self.taken: set[str] = set()
+        self.taken: dict[str, str] = {}  # casefolded file → where it was claimed
+        self.folders: dict[str, str] = {}  # casefolded folder → where it was first needed
 
-    def claim(self, rel: str, sample_count: int) -> str:
-        """Return ``rel`` or ``stem-2.ext``, ``stem-3.ext``… so that no sample file collides."""
+    def claim(self, rel: str, sample_count: int, where: str = "output_path") -> str:
+        """Return ``rel`` or ``stem-2.ext``, ``stem-3.ext``… so that no sample file collides.
+
+        Raises:
+            InputError: a file of ``rel`` would be a folder another row needs, or a folder
+                ``rel`` needs is another row's file (``a.png`` and ``a.png/b.png``).
+        """
         folder, _, leaf = rel.rpartition("/")
         prefix = folder + "/" if folder else ""
+        parts = folder.split("/") if folder else []
+        needed = ["/".join(parts[: i + 1]).casefold() for i in range(len(parts))]
+        for f in needed:
+            if f in self.taken:
+                raise InputError(
+                    where, f"{rel!r} needs a folder {f!r}, but {self.taken[f]} writes a file there"
+                )
         stem, suffix = split_ext(leaf)
         n = 1
         while True:
@@ -216,7 +230,16 @@ class UniqueNamer:
                 files = [f"{prefix}{base}{suffix}"]
             else:
                 files = [f"{prefix}{base}-{i}{suffix}" for i in range(1, sample_count + 1)]
-            if not any(f.casefold() in self.taken for f in files):
-                self.taken.update(f.casefold() for f in files)
+            folded = [f.casefold() for f in files]
+            clash = next((f for f in folded if f in self.folders), None)
+            if clash is not None:
+                raise InputError(
+                    where,
+                    f"{rel!r} would write a file {clash!r} where {self.folders[clash]} needs a folder",
+                )
+            if not any(f in self.taken for f in folded):
+                self.taken.update(dict.fromkeys(folded, where))
+                for f in needed:
+                    self.folders.setdefault(f, where)
                 return f"{prefix}{base}{suffix}"
             n += 1

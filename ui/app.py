@@ -6,18 +6,19 @@ import asyncio
 import gc
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import QApplication
 
-from app import paths
+from app.errors import AtelierError
 from app.logs import install_crash_handler, setup_logging
 from app.service import load_prices, open_engine
 from app.settings import Settings
 from app.store import Store
+from app.store.db import StoreError
 
 
-def build_window() -> tuple[object, Store]:
+def build_window(ask: Callable[[StoreError], bool] | None = None) -> tuple[object, Store]:
     """Create the main window on the current QApplication (used by ``main`` and the tests).
 
     The engine runs in a thread of its own; a 1 ms GIL switch interval (5 ms by default) lets
@@ -28,9 +29,10 @@ def build_window() -> tuple[object, Store]:
     """
     sys.setswitchinterval(0.001)
     from ui.main_window import MainWindow
+    from ui.questions import ask_move_damaged, open_store
 
     settings = Settings.load()
-    store = Store(paths.store_path())
+    store = open_store(ask or ask_move_damaged)
     engine = open_engine(store, settings)
     window = MainWindow(store, engine, settings, load_prices())
     gc.freeze()
@@ -64,9 +66,15 @@ def main(argv: Sequence[str] = ()) -> int:
     app.setDesktopFileName("atelier")
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    setup_logging()
-    install_crash_handler()
-    window, store = build_window()
+    try:
+        setup_logging()
+        install_crash_handler()
+        window, store = build_window()
+    except AtelierError as e:  # ATELIER_HOME or the store cannot be used: said, not a traceback
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Atelier cannot start", str(e))
+        return 2
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]
     if os.environ.get(

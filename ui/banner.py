@@ -7,6 +7,9 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from app.secrets import keyring_status
+from app.store import Store
+
 _COLORS = {
     "error": ("#fce8e6", "#b3261e"),
     "warning": ("#fef7e0", "#8a5a00"),
@@ -60,3 +63,25 @@ class Banner(QFrame):
             self._layout.insertWidget(self._layout.count() - 1, b)
             self.buttons.append(b)
         self.show()
+
+
+def startup_notices(
+    banner: Banner,
+    store: Store,
+    resume: Callable[[int], object],
+    open_batch: Callable[[int], object],
+) -> None:
+    """What the studio says when it starts: a keyring that cannot keep keys, and the newest
+    batch a crash or a quit interrupted, offered for resume."""
+    problem = keyring_status()
+    if problem:
+        banner.show_message(problem, "warning")
+    interrupted = store.interrupted_batches()
+    if interrupted:
+        b = interrupted[0]
+        banner.show_message(
+            f"Batch #{b.id} “{b.name}” was interrupted with {b.unfinished} of {b.total} jobs not "
+            "done. Finished images are kept; resuming requests only the rest.",
+            "info",
+            [("Resume", lambda: resume(b.id)), ("Open", lambda: open_batch(b.id))],
+        )

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,12 @@ from app.events import BatchFinished, ImageSaved
 from app.pricing import PriceTable
 from app.providers.registry import capabilities_of
 from app.runner import EngineThread
-from app.secrets import keyring_status
 from app.service import default_provider
 from app.settings import Settings
 from app.status import BatchStatus
 from app.store import Store
 from ui.actions import build_actions
-from ui.banner import Banner
+from ui.banner import Banner, startup_notices
 from ui.bridge import EngineBridge, JobUpdate
 from ui.gallery_model import Tile, load_views
 from ui.models import JobView
@@ -42,6 +42,7 @@ from ui.pages.history import HistoryPage
 from ui.pages.progress import ProgressPage, finished_text
 from ui.pages.settings import SettingsDialog
 from ui.pages.sheet import SheetPage
+from ui.questions import KEEP, OVERWRITE, ask_about_user_files
 from ui.tasks import TaskSet
 from ui.viewer import ImageViewer, show_in_folder
 
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
 
     batch_done = Signal(int)
     run_failed = Signal(str)
+    ask_about_user_files = staticmethod(ask_about_user_files)  # a seam for tests
 
     def __init__(
         self, store: Store, engine: Engine, settings: Settings, prices: PriceTable
@@ -113,7 +115,7 @@ class MainWindow(QMainWindow):
         self.batch.select_provider(default_provider(settings))
         self.refresh_history()
         self._update_actions()
-        self._startup_checks()
+        startup_notices(self.banner, self.store, self.resume_batch, self.open_batch)
 
     def pages(self) -> tuple[QWidget, ...]:
         """The pages in tab order."""
@@ -162,23 +164,6 @@ class MainWindow(QMainWindow):
         """The error funnel."""
         self.banner.show_message(message, level)
         self.statusBar().showMessage(message.split("\n")[0], 10_000)
-
-    def _startup_checks(self) -> None:
-        problem = keyring_status()
-        if problem:
-            self.banner.show_message(problem, "warning")
-        interrupted = self.store.interrupted_batches()
-        if interrupted:
-            b = interrupted[0]
-            self.banner.show_message(
-                f"Batch #{b.id} “{b.name}” was interrupted with {b.unfinished} of {b.total} jobs not done. "
-                "Finished images are kept; resuming requests only the rest.",
-                "info",
-                [
-                    ("Resume", lambda: self.resume_batch(b.id)),
-                    ("Open", lambda: self.open_batch(b.id)),
-                ],
-            )
 
     def _provider_changed(self, name: str) -> None:
         caps = capabilities_of(name)
@@ -252,21 +237,25 @@ class MainWindow(QMainWindow):
 
     async def _start(self, args: SheetBatch, form: BatchForm) -> None:
         try:
-            # A worker thread, on plain values: no widget is read there.
-            stored = await asyncio.to_thread(
-                controller.store_sheet_batch, self.store, self.prices, args, **form.run_args()
-            )
+            # Worker threads, on plain values: no widget is read there.
+            draft = await asyncio.to_thread(controller.sheet_draft, args, **form.run_args())
+            mine = await asyncio.to_thread(controller.user_files, draft)
+            answer = self.ask_about_user_files(self, mine) if mine else KEEP
+            if answer is None:
+                self.statusBar().showMessage("Not started: the output folder was left alone.")
+                return
+            if answer == OVERWRITE:
+                draft = replace(
+                    draft, settings=draft.settings.model_copy(update={"overwrite": True})
+                )
+            stored = await asyncio.to_thread(controller.store_batch, self.store, draft, self.prices)
         except (AtelierError, ValueError) as e:
             self.report_error(f"The batch was not started. {e}")
             return
         finally:
             self._starting = False
             self._update_actions()
-        self.settings.last_template = {
-            "prompt": args.prompt,
-            "filename": args.filename,
-            "negative": args.negative,
-        }
+        self.settings.last_template = self.sheet.template()
         with contextlib.suppress(OSError):
             self.settings.save()
         # 10,000 rows read and turned into table rows and tiles off the GUI thread.

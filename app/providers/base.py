@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+from app.errors import ErrorClass, ProviderError, describe_exception
 from app.models import JobSpec, parse_size
 
 
@@ -223,6 +224,16 @@ class Provider(abc.ABC):
     def label(self) -> str:
         """The provider's name in messages (``capabilities.label``)."""
         return self.capabilities.label
+
+    def unexpected(self, e: Exception) -> ProviderError:
+        """Classify an exception ``generate`` raised that is not a ``ProviderError``: by default
+        Atelier's own failure (``internal``, never retried: the same request would fail the
+        same way). HTTP adapters read it as a malformed answer instead."""
+        return ProviderError(
+            ErrorClass.INTERNAL,
+            f"Atelier could not handle this {self.label} request ({describe_exception(e)}). "
+            "The rest of the batch goes on; the details are in the log.",
+        )
 
     @abc.abstractmethod
     async def generate(self, request: GenerationRequest) -> GenerationResult:

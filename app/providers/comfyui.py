@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, InputError, ProviderError
+from app.files import read_json
 from app.models import parse_size
 from app.providers.base import (
     Capabilities,
@@ -97,10 +98,7 @@ def load_workflow(path: Path) -> dict[str, Any]:
     Raises:
         InputError: not JSON, or the UI format (``nodes``/``links``) instead of the API format.
     """
-    try:
-        graph = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise InputError(str(path), f"cannot read the workflow: {e}") from e
+    graph = read_json(path, "workflow")
     if isinstance(graph, dict) and "nodes" in graph and "links" in graph:
         raise InputError(
             str(path),

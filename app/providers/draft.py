@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import random
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -68,8 +69,15 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size)
 
 
+def _drawable(text: str) -> str:
+    """``text`` with control characters (U+0000–U+001F, U+007F–U+009F; a spreadsheet cell can
+    hold U+001D) shown as U+FFFD: Pillow's text layout (raqm) raises on them."""
+    return "".join("\ufffd" if unicodedata.category(c) == "Cc" else c for c in text)
+
+
 def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, max_w: int) -> list[str]:
     """Wrap by measured pixel width: at spaces for Latin text, anywhere for CJK (no spaces)."""
+    text = _drawable(text.replace("\n", " "))
     lines: list[str] = []
     line = ""
     for word in text.replace("\n", " ").split(" "):
@@ -129,7 +137,7 @@ def _draw_text(img: Image.Image, req: GenerationRequest, sample: int, seed: int)
     label = "DRAFT EDIT" if req.reference_images else "DRAFT"
     d.text(
         (margin, y),
-        f"{label} · {req.size} · sample {sample + 1} · seed {seed}",
+        _drawable(f"{label} · {req.size} · sample {sample + 1} · seed {seed}"),
         font=_font(max(10, base_size * 3 // 4)),
         fill=(255, 255, 255, 230),
     )

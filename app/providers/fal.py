@@ -203,7 +203,7 @@ class FalProvider(HttpProvider):
             if cancel_url and not (
                 isinstance(e, ProviderError) and e.code == "completed_with_error"
             ):
-                await fire_and_forget(self._client.put(cancel_url, headers=self._headers()))
+                await fire_and_forget(self.request("PUT", cancel_url, headers=self._headers()))
             raise
         result = self.json_of(await self.request("GET", response_url, headers=self._headers()))
         items = result.get("images") if isinstance(result, dict) else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import ipaddress
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -19,8 +20,9 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
-from app.errors import ErrorClass, ProviderError
+from app.errors import ErrorClass, ProviderError, describe_exception
 from app.providers.base import Capabilities, Provider
+from app.redact import register_secret
 
 T = TypeVar("T")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -122,6 +124,51 @@ def default_error(status: int, label: str, detail: str = "", **kw: Any) -> Provi
     )
 
 
+MAX_REDIRECTS = 5
+DOWNLOAD_TRIES = 3  # a paid result's download, before the job is sent (and paid) again
+REDIRECTS = (301, 302, 303, 307, 308)
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "x-key", "x-goog-api-key", "x-api-key", "api-key", "cookie"}
+)
+
+
+def _origin(u: httpx.URL) -> tuple[str, str, int | None]:
+    return (u.scheme, u.host, u.port)
+
+
+def _without_credentials(kw: dict[str, Any]) -> dict[str, Any]:
+    """Request options for another origin: no credential header, no client-level auth."""
+    headers = {
+        k: v for k, v in (kw.get("headers") or {}).items() if k.lower() not in CREDENTIAL_HEADERS
+    }
+    return {**kw, "headers": headers, "auth": None}
+
+
+async def _is_public(host: str) -> bool:
+    """Whether every address ``host`` resolves to is a public one (not loopback, private,
+    link-local such as 169.254.169.254, multicast, reserved or unspecified). A host that does
+    not resolve is let through: the request then fails as a network error."""
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+        except OSError:
+            return True
+        addresses = [ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos]
+    return all(
+        not (
+            a.is_loopback
+            or a.is_private
+            or a.is_link_local
+            or a.is_multicast
+            or a.is_reserved
+            or a.is_unspecified
+        )
+        for a in addresses
+    )
+
+
 class HttpProvider(Provider):
     """A provider that talks HTTP through one pooled ``httpx.AsyncClient``.
 
@@ -151,6 +198,7 @@ class HttpProvider(Provider):
         if self.max_timeout_s is not None:
             timeout_s = min(timeout_s, self.max_timeout_s)
         base = (base_url or caps.default_base_url).rstrip("/")
+        register_secret(api_key)  # whoever made this provider, its key is redacted everywhere
         super().__init__(api_key, base)
         self.base_url: str = base  # never None here: the provider's public endpoint by default
         self.poll_interval_s = poll_interval_s
@@ -158,8 +206,10 @@ class HttpProvider(Provider):
             timeout=httpx.Timeout(timeout_s, connect=15.0),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
             transport=transport,
-            follow_redirects=True,
+            follow_redirects=False,  # request() follows them, checking every hop
         )
+        self._base_host = httpx.URL(base).host
+        self._public_hosts: set[str] = set()
 
     def need_key(self) -> str:
         """The key, or an ``auth`` error that says where to put one."""
@@ -181,12 +231,67 @@ class HttpProvider(Provider):
     async def request(
         self, method: str, url: str, *, ok: tuple[int, ...] = (), **kw: Any
     ) -> httpx.Response:
-        """Send one request; transport failures become ``timeout``/``network`` errors and
-        error statuses go through ``classify`` (except those listed in ``ok``).
+        """Send one request, following at most ``MAX_REDIRECTS`` redirects ourselves: every hop
+        is checked by ``check_url`` (a provider's answer cannot make us fetch a private
+        address), and no credential crosses to another origin (httpx keeps ``x-key``,
+        ``x-goog-api-key`` and fal's ``Authorization: Key`` on a cross-origin redirect).
+        Transport failures become ``timeout``/``network`` errors and error statuses go through
+        ``classify`` (except those listed in ``ok``).
 
         The body is streamed and abandoned past ``MAX_BODY_BYTES``, so a broken server cannot
         make us buffer gigabytes.
         """
+        for _hop in range(MAX_REDIRECTS + 1):
+            await self.check_url(url)
+            full = await self._send(method, url, **kw)
+            location = full.headers.get("location")
+            if full.status_code not in REDIRECTS or not location:
+                break
+            nxt = full.url.join(location)
+            if nxt.scheme not in ("http", "https") or _origin(nxt) != _origin(full.url):
+                kw = _without_credentials(kw)
+            if full.status_code in (301, 302, 303) and method != "HEAD":
+                method = "GET"  # as browsers and httpx do; the body is not sent again
+                kw = {k: v for k, v in kw.items() if k not in ("json", "content", "data", "files")}
+            url = str(nxt)
+        else:
+            raise ProviderError(
+                ErrorClass.NETWORK,
+                f"{self.label} redirected more than {MAX_REDIRECTS} times "
+                f"(last to {httpx.URL(url).host}); the request was abandoned.",
+            )
+        if full.status_code >= 400 and full.status_code not in ok:
+            raise self.classify(full)
+        return full
+
+    async def check_url(self, url: str) -> None:
+        """Refuse to fetch ``url`` unless it is http(s) on a public address, or on the host of
+        the configured base URL (a self-hosted server, a local proxy, the tests' fakes).
+
+        Raises:
+            ProviderError: ``server_error`` naming the scheme or host refused.
+        """
+        u = httpx.URL(url)
+        if u.scheme not in ("http", "https"):
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"{self.label} handed back a {u.scheme or 'relative'}: address; Atelier fetches "
+                "only http(s).",
+            )
+        host = u.host
+        if host == self._base_host:
+            return
+        if host not in self._public_hosts:
+            if not await _is_public(host):
+                raise ProviderError(
+                    ErrorClass.SERVER_ERROR,
+                    f"{self.label} handed back an address on a private or local network "
+                    f"({host}); Atelier does not fetch it.",
+                )
+            self._public_hosts.add(host)
+
+    async def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        """One request without redirects, its body read within the size bound."""
         try:
             async with self._client.stream(method, url, **kw) as resp:
                 declared = resp.headers.get("content-length")
@@ -199,7 +304,7 @@ class HttpProvider(Provider):
                     if size > MAX_BODY_BYTES:
                         raise self._oversized(resp.status_code, size)
                     chunks.append(chunk)
-                full = httpx.Response(
+                return httpx.Response(
                     resp.status_code,
                     headers=resp.headers,
                     content=b"".join(chunks),
@@ -209,15 +314,22 @@ class HttpProvider(Provider):
             raise ProviderError(
                 ErrorClass.TIMEOUT, f"{self.label} did not answer in time ({type(e).__name__})."
             ) from e
-        except httpx.TransportError as e:
+        except httpx.HTTPError as e:  # transport and decoding failures alike
             raise ProviderError(
                 ErrorClass.NETWORK,
                 f"Network error talking to {self.label} at "
                 f"{httpx.URL(url).host}: {type(e).__name__} {e}".strip(),
             ) from e
-        if full.status_code >= 400 and full.status_code not in ok:
-            raise self.classify(full)
-        return full
+
+    def unexpected(self, e: Exception) -> ProviderError:
+        """An adapter tripping over an answer (a field of the wrong type, an empty list) means
+        the provider broke its own contract: a ``server_error``, retried as one."""
+        if isinstance(e, KeyError | TypeError | IndexError | AttributeError | ValueError):
+            return ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"{self.label} sent an answer Atelier could not read ({describe_exception(e)}).",
+            )
+        return super().unexpected(e)
 
     def _oversized(self, status: int, size: int) -> ProviderError:
         return ProviderError(
@@ -257,13 +369,24 @@ class HttpProvider(Provider):
     async def download(
         self, url: str, headers: dict[str, str] | None = None
     ) -> tuple[bytes, str | None]:
-        """Fetch a result image. 401/403/404/410 on a result URL mean it expired (signed URLs
-        last minutes to an hour): a ``server_error`` with code ``expired``."""
-        try:
-            resp = await self.request("GET", url, headers=headers or {}, ok=(401, 403, 404, 410))
-        except ProviderError as e:
-            e.message = f"Downloading the {self.label} result failed: {e.message}"
-            raise
+        """Fetch a result image. A download that fails on the way (network, timeout, 5xx) is
+        tried again as a download (``DOWNLOAD_TRIES`` in all) while its URL is valid: the image
+        is paid for, and sending the job again would pay twice. 401/403/404/410 mean the signed
+        URL expired: a ``server_error`` with code ``expired`` and ``paid`` set."""
+        for attempt in range(DOWNLOAD_TRIES):
+            try:
+                resp = await self.request(
+                    "GET", url, headers=headers or {}, ok=(401, 403, 404, 410)
+                )
+                break
+            except ProviderError as e:
+                transient = e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT) or (
+                    e.status is not None and e.status >= 500
+                )
+                if not transient or attempt == DOWNLOAD_TRIES - 1:
+                    e.message = f"Downloading the {self.label} result failed: {e.message}"
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
         if resp.status_code in (401, 403, 404, 410):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
@@ -271,6 +394,7 @@ class HttpProvider(Provider):
                 f"(HTTP {resp.status_code}) before it was downloaded.",
                 status=resp.status_code,
                 code="expired",
+                paid=True,
             )
         ctype = resp.headers.get("content-type", "").split(";")[0].strip() or None
         if ctype and not ctype.startswith(("image/", "application/octet-stream", "binary/")):

@@ -173,7 +173,7 @@ class ReplicateProvider(HttpProvider):
         except asyncio.CancelledError:
             if urls.get("cancel"):
                 await fire_and_forget(
-                    self._client.post(str(urls["cancel"]), headers=self._headers())
+                    self.request("POST", str(urls["cancel"]), headers=self._headers())
                 )
             raise
         return await self._finish(pred)

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.errors import AtelierError
+from app.paths import PRIVATE_DIR, private_file
 from app.status import (
     BatchStatus,
     IllegalTransitionError,
@@ -42,6 +44,58 @@ def pid_alive(pid: int | None, host: str | None) -> bool:
     return True
 
 
+class StoreError(AtelierError):
+    """The store cannot be used; the message names the file and what to do.
+
+    Attributes:
+        path: the store file; damaged: it is unreadable as a database (``move_aside`` helps).
+    """
+
+    def __init__(self, path: Path, message: str, damaged: bool) -> None:
+        super().__init__(message)
+        self.path, self.damaged = path, damaged
+
+
+def store_error(path: Path, e: BaseException) -> StoreError:
+    """A ``StoreError`` for what SQLite or the OS said while opening ``path``."""
+    text = str(e)
+    if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, sqlite3.OperationalError):
+        return StoreError(
+            path,
+            f"The store {path} is damaged ({text}). Your images are not affected. Atelier can "
+            f"move it aside (kept as {aside_name(path).name}) and start a new one: choose “Move "
+            "aside” in the studio, or run again with --move-damaged-store.",
+            damaged=True,
+        )
+    if "full" in text:
+        return StoreError(
+            path, f"The disk holding {path} is full ({text}). Free some space and try again.", False
+        )
+    return StoreError(
+        path,
+        f"Cannot open the store {path} ({text}): {path.parent} must be a folder you can write. "
+        "Fix its permissions or set ATELIER_HOME to another folder.",
+        damaged=False,
+    )
+
+
+def aside_name(path: Path) -> Path:
+    """Where ``move_aside`` puts a damaged store."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return path.with_name(f"{path.name}.damaged-{stamp}")
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged store (and its -wal and -shm) out of the way, never deleting it;
+    returns its new name."""
+    dest = aside_name(path)
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(f"{path}{suffix}")
+        if src.exists():
+            src.replace(Path(f"{dest}{suffix}"))
+    return dest
+
+
 def _marks(n: int) -> str:
     return ",".join("?" * n)
 
@@ -58,18 +112,25 @@ class Database:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            path, timeout=30.0, check_same_thread=False, isolation_level=None
-        )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        with self._lock:
-            migrate(self._db, path)
+        try:
+            path.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            private_file(path)  # 0600; SQLite gives its -wal and -shm the same mode
+            self._db = sqlite3.connect(
+                path, timeout=30.0, check_same_thread=False, isolation_level=None
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.execute(
+                "SELECT count(*) FROM sqlite_master"
+            ).fetchone()  # a garbage file fails here
+            with self._lock:
+                migrate(self._db, path)
+        except (sqlite3.DatabaseError, OSError) as e:
+            raise store_error(path, e) from e
         self.pid = os.getpid()
         self.host = socket.gethostname()
 

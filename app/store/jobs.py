@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from app.redact import redact
 from app.status import ACTIVE, TERMINAL, JobStatus
 from app.store.db import Database, now_iso, pid_alive
 from app.store.rows import JobRow, JobSummary
@@ -121,7 +122,7 @@ class JobStore(Database):
                 job_id,
                 status,
                 also="error=?, error_type=?, duration_ms=COALESCE(?, duration_ms), finished_at=?",
-                also_args=(error, error_type, duration_ms, fin),
+                also_args=(redact(error) if error else None, error_type, duration_ms, fin),
             )
 
     def reset_for_retry(self, job_ids: Iterable[int]) -> list[int]:
@@ -158,15 +159,19 @@ class JobStore(Database):
             self._close_attempts(db, moved, "interrupted")
         return len(moved)
 
-    def cancel_unfinished(self, batch_id: int, reason: str) -> list[int]:
-        """Mark every pending job, and every running or waiting job of this process,
-        ``cancelled`` with ``reason``; returns their ids."""
+    def cancel_unfinished(
+        self, batch_id: int, reason: str, *, only_mine: bool = False
+    ) -> list[int]:
+        """Mark every running or waiting job of this process, and (unless ``only_mine``) every
+        pending job, ``cancelled`` with ``reason``; returns their ids."""
+        pending = "0" if only_mine else "status=?"
+        pending_args: tuple[Any, ...] = () if only_mine else (JobStatus.PENDING,)
         with self.tx() as db:
             ids = self._move_jobs(
                 db,
                 JobStatus.CANCELLED,
-                "batch_id=? AND (status=? OR (status IN (?, ?) AND owner_pid=? AND owner_host=?))",
-                (batch_id, JobStatus.PENDING, *_ACTIVE, self.pid, self.host),
+                f"batch_id=? AND ({pending} OR (status IN (?, ?) AND owner_pid=? AND owner_host=?))",
+                (batch_id, *pending_args, *_ACTIVE, self.pid, self.host),
                 also="error=?, error_type='cancelled', finished_at=?",
                 also_args=(reason, now_iso()),
             )
@@ -212,8 +217,27 @@ class JobStore(Database):
             db.execute(
                 "UPDATE attempts SET finished_at=?, outcome=?, error=?, error_type=?, http_status=?,"
                 " images=?, cost=? WHERE id=?",
-                (now_iso(), outcome, error, error_type, http_status, images, cost, attempt_id),
+                (
+                    now_iso(),
+                    outcome,
+                    redact(error) if error else None,
+                    error_type,
+                    http_status,
+                    images,
+                    cost,
+                    attempt_id,
+                ),
             )
+
+    def paid_without_image(self, batch_id: int) -> int:
+        """Attempts of the batch that were billed but brought no image (lost after payment)."""
+        rows = self._q(
+            "SELECT COUNT(*) AS n FROM attempts JOIN jobs ON jobs.id=attempts.job_id"
+            " WHERE jobs.batch_id=? AND attempts.outcome='error' AND attempts.images=0"
+            " AND attempts.cost > 0",
+            (batch_id,),
+        )
+        return int(rows[0]["n"])
 
     def attempts(self, job_id: int) -> list[dict[str, Any]]:
         """The attempt rows of a job, oldest first."""
@@ -227,6 +251,25 @@ class JobStore(Database):
                 db.execute("UPDATE jobs SET cost_unknown=1 WHERE id=?", (job_id,))
             else:
                 db.execute("UPDATE jobs SET cost=cost+? WHERE id=?", (usd, job_id))
+
+    def close_open_attempts(
+        self, job_id: int, outcome: str, error: str | None = None, error_type: str | None = None
+    ) -> None:
+        """Close the job's attempts still open (a run that broke mid-request)."""
+        with self.tx() as db:
+            db.execute(
+                "UPDATE attempts SET finished_at=?, outcome=?, error=?, error_type=?"
+                " WHERE job_id=? AND finished_at IS NULL",
+                (now_iso(), outcome, error, error_type, job_id),
+            )
+
+    def job_attempts_and_cost(self, job_id: int) -> tuple[int, float | None]:
+        """A job's attempts and cost (USD, ``None`` when unknown) without reading its spec."""
+        rows = self._q("SELECT attempts, cost, cost_unknown FROM jobs WHERE id=?", (job_id,))
+        if not rows:
+            raise KeyError(job_id)
+        r = rows[0]
+        return int(r["attempts"]), None if r["cost_unknown"] else float(r["cost"])
 
     @staticmethod
     def _close_attempts(db: Any, job_ids: list[int], outcome: str) -> None:

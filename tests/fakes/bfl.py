@@ -3,7 +3,8 @@
 
 Behaviours: ``ok``, ``request_moderated``, ``content_moderated``, ``error`` (task Error),
 ``not_found`` (Task not found), ``invalid`` (422), ``auth`` (403), ``payment`` (402), ``429``
-(too many active tasks), ``500``, ``expired`` (sample URL already expired), ``long`` (6 polls).
+(too many active tasks), ``500``, ``expired`` (sample URL already expired), ``long`` (6 polls),
+``result_string`` (Ready with a string where the result object belongs).
 With ``max_active`` set, more simultaneous pending tasks than that answer 429.
 """
 
@@ -73,6 +74,8 @@ class BFLDialect(Dialect):
             if t.behaviour == "ok":
                 with self.fake.lock:
                     self.fake.served[str(b.get("prompt", ""))] += 1
+            if t.behaviour == "result_string":  # a hostile shape: Ready, result not an object
+                return Response.json(200, {"id": req.query["id"], "status": "Ready", "result": url})
             return Response.json(
                 200,
                 {

@@ -2,7 +2,8 @@
 
 The framework owns what every fake shares: the socket, request parsing (JSON and multipart),
 per-request scripting, a request log, hosted result files with expiry, and the transport-level
-faults (``slow``, ``drop``, ``malformed``, ``wrong_content_type``, ``oversized``). A dialect
+faults (``slow``, ``drop``, ``malformed``, ``wrong_content_type``, ``oversized``,
+``redirect_loop``: every answer a 302 to another address, without end). A dialect
 speaks one provider's wire format (routes, bodies, error envelopes, headers) from
 ``shared/docs/providers.md``.
 
@@ -273,6 +274,9 @@ class _Handler(BaseHTTPRequestHandler):
             {k.lower(): v for k, v in self.headers.items()},
             body,
         )
+        if "hop" in req.query:  # inside a redirect loop: there is never an end
+            self._write(_redirect(req.path, int(req.query["hop"]) + 1))
+            return
         hosted = fake._serve_hosted(req.path)
         if hosted is not None:
             self._write(hosted)
@@ -298,6 +302,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fake.latency_s)
         if behaviour == "hang":
             time.sleep(3600)
+        if behaviour == "redirect_loop":  # a hostile server: every hop redirects to the next
+            self._write(_redirect(req.path, 1))
+            return
         resp = d.handle(req, behaviour)
         if behaviour == "slow":
             resp.delay_s = max(resp.delay_s, fake.slow_s)
@@ -341,6 +348,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(resp.body)
 
     do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+
+
+def _redirect(path: str, hop: int) -> Response:
+    return Response(302, b"", content_type="text/plain", headers={"location": f"{path}?hop={hop}"})
 
 
 def _body_for_log(req: Request) -> Any:

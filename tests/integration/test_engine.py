@@ -210,11 +210,16 @@ async def test_crash_leftovers_are_adopted_not_requested(
     with store.tx() as db:
         db.execute("DELETE FROM images")
         db.execute("UPDATE jobs SET status='running', owner_pid=999999")
-    (tmp_path / "out" / ".img-0.png.123.atelier-tmp").write_bytes(b"partial")
+    leftover = tmp_path / "out" / ".img-0.png.atelier-123-0123456789abcdef.tmp"
+    leftover.write_bytes(b"partial")
+    users = [tmp_path / "out" / n for n in ("notes.atelier-tmp", ".draft.tmp", "x.atelier-1-2.tmp")]
+    for f in users:  # the user's own files, whatever their names look like
+        f.write_bytes(b"mine")
     report = await engine.run(bid)
     assert report.succeeded == 2
     assert len(fake_openai.requests()) == 2  # nothing requested again
-    assert not list((tmp_path / "out").glob("*.atelier-tmp"))
+    assert not leftover.exists()
+    assert all(f.read_bytes() == b"mine" for f in users)
 
 
 async def test_draft_provider_renders_requested_size_and_format(tmp_path: Path) -> None:

@@ -262,6 +262,14 @@ class SheetPage(QWidget):
         """The prompt template."""
         return self.prompt_edit.toPlainText()
 
+    def template(self) -> dict[str, str]:
+        """The templates as typed (kept in settings for the next start)."""
+        return {
+            "prompt": self.prompt(),
+            "filename": self.filename_edit.text(),
+            "negative": self.negative_edit.text(),
+        }
+
     def columns(self) -> RowColumns:
         """The steering columns chosen (reference image, provider per row)."""
         return RowColumns(

@@ -1,0 +1,76 @@
+"""Argument types for ``atelier run``: each flag is checked when it is read, against the same
+bound the model that stores it declares (one rule, one place), so a value out of range exits 2
+with a sentence naming the flag, before anything is stored or sent, also when it overrides a
+batch config."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+import annotated_types
+from pydantic import BaseModel
+
+from app.models import parse_size
+
+
+def _bounds(model: type[BaseModel], field: str) -> tuple[float | None, float | None]:
+    """The ``ge``/``le`` (or ``gt``/``lt``) bounds pydantic holds for ``model.field``."""
+    lo: Any = None
+    hi: Any = None
+    for m in model.model_fields[field].metadata:
+        if isinstance(m, annotated_types.Ge):
+            lo = m.ge
+        elif isinstance(m, annotated_types.Gt):
+            lo = m.gt  # every such bound here is on whole numbers or money: gt 0 reads as ≥ 0
+        elif isinstance(m, annotated_types.Le):
+            hi = m.le
+        elif isinstance(m, annotated_types.Lt):
+            hi = m.lt
+    return lo, hi
+
+
+def bounded(
+    model: type[BaseModel], field: str, kind: type = int, unit: str = ""
+) -> Callable[[str], Any]:
+    """An argparse type: a number (``kind``) within ``model.field``'s declared bounds."""
+    lo, hi = _bounds(model, field)
+    noun = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            if hi is None:
+                span = f"at least {lo:g}{unit}"
+            elif lo is None:
+                span = f"at most {hi:g}{unit}"
+            else:
+                span = f"from {lo:g} to {hi:g}{unit}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
+        return value
+
+    return parse
+
+
+def size(text: str) -> str:
+    """An argparse type: ``WxH`` or ``auto``."""
+    try:
+        parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def delimiter(text: str) -> str:
+    """An argparse type: one character, or ``tab``."""
+    if text in ("tab", "\\t", "\t"):
+        return "\t"
+    if len(text) != 1 or text in '"\r\n':
+        raise argparse.ArgumentTypeError(
+            f"a delimiter is one character (',', ';' or 'tab'), got {text!r}"
+        )
+    return text
