@@ -4,7 +4,8 @@
 Behaviours: ``ok``, ``request_moderated``, ``content_moderated``, ``error`` (task Error),
 ``not_found`` (Task not found), ``invalid`` (422), ``auth`` (403), ``payment`` (402), ``429``
 (too many active tasks), ``500``, ``expired`` (sample URL already expired), ``long`` (6 polls),
-``result_string`` (Ready with a string where the result object belongs).
+``result_string`` (Ready with a string where the result object belongs), ``sample_at:URL`` and
+``poll_at:URL`` (the sample or polling URL of the answer's choosing; ``{port}`` is the fake's).
 With ``max_active`` set, more simultaneous pending tasks than that answer 429.
 """
 
@@ -74,6 +75,8 @@ class BFLDialect(Dialect):
             if t.behaviour == "ok":
                 with self.fake.lock:
                     self.fake.served[str(b.get("prompt", ""))] += 1
+            if t.behaviour.startswith("sample_at:"):  # a hostile answer: a sample URL of its choice
+                url = t.behaviour.removeprefix("sample_at:").replace("{port}", str(self.fake.port))
             if t.behaviour == "result_string":  # a hostile shape: Ready, result not an object
                 return Response.json(200, {"id": req.query["id"], "status": "Ready", "result": url})
             return Response.json(
@@ -122,6 +125,7 @@ class BFLDialect(Dialect):
                 body, behaviour, 6 if behaviour == "long" else self.polls_needed
             )
             self.peak_active = max(self.peak_active, active + 1)
-        return Response.json(
-            200, {"id": tid, "polling_url": f"{self.fake.url}/v1/get_result?id={tid}"}
-        )
+        polling = f"{self.fake.url}/v1/get_result?id={tid}"
+        if behaviour.startswith("poll_at:"):  # a hostile answer: a polling URL of its choice
+            polling = behaviour.removeprefix("poll_at:")
+        return Response.json(200, {"id": tid, "polling_url": polling})

@@ -3,7 +3,8 @@
 The framework owns what every fake shares: the socket, request parsing (JSON and multipart),
 per-request scripting, a request log, hosted result files with expiry, and the transport-level
 faults (``slow``, ``drop``, ``malformed``, ``wrong_content_type``, ``oversized``,
-``redirect_loop``: every answer a 302 to another address, without end). A dialect
+``redirect_loop``: every answer a 302 to another address, without end; ``redirect_away``: a
+307 to ``redirect_to``, another origin). ``failing_downloads`` breaks hosted downloads. A dialect
 speaks one provider's wire format (routes, bodies, error envelopes, headers) from
 ``shared/docs/providers.md``.
 
@@ -128,6 +129,8 @@ class FakeServer:
         self, dialect: type[Dialect], api_key: str | None = "test-key", port: int = 0
     ) -> None:
         self.api_key = api_key
+        self.failing_downloads = 0  # the next N hosted-file downloads answer 503
+        self.redirect_to: str | None = None  # where the "redirect_away" behaviour sends requests
         self.lock = threading.Lock()
         self.script_queue: list[str] = []
         self.prompt_scripts: dict[str, list[str]] = {}
@@ -246,6 +249,10 @@ class FakeServer:
             return None
         with self.lock:
             item = self._hosted.get(path.rsplit("/", 1)[-1])
+        with self.lock:
+            if self.failing_downloads > 0:  # a result download that breaks on the way
+                self.failing_downloads -= 1
+                return Response(503, b"Service Unavailable", content_type="text/plain")
         if item is None or item.expires_at < time.time():
             return Response(
                 403,
@@ -304,6 +311,16 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(3600)
         if behaviour == "redirect_loop":  # a hostile server: every hop redirects to the next
             self._write(_redirect(req.path, 1))
+            return
+        if behaviour == "redirect_away" and fake.redirect_to:  # to another origin, body kept
+            self._write(
+                Response(
+                    307,
+                    b"",
+                    content_type="text/plain",
+                    headers={"location": fake.redirect_to + req.path},
+                )
+            )
             return
         resp = d.handle(req, behaviour)
         if behaviour == "slow":

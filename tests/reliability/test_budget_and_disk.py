@@ -187,11 +187,9 @@ def test_read_only_folder_then_writable(tmp_path: Path, fake_openai: FakeOpenAI)
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         cfg = _config(tmp_path, 4)
         code, report = _run(cfg, out, fake_openai)
-        assert code == 1
-        failed = [r for r in report["results"] if r["status"] == "failed"]
-        # only the requests already in flight (max_concurrent 2) were made; then it stopped paying
-        assert 1 <= len(failed) <= 2 and all("No permission to write" in f["error"] for f in failed)
-        assert report["pending"] == 4 - len(failed) and len(fake_openai.requests()) == len(failed)
+        # Found at the door now: nothing is stored and not one request is paid for.
+        assert code == 2 and "cannot write into the output folder" in report["err"]
+        assert str(out) in report["err"] and len(fake_openai.requests()) == 0
         subprocess.run(["mount", "-o", "remount,rw", str(disk)], check=True)
         code, report = _run(cfg, out, fake_openai)
         assert code == 0 and report["succeeded"] == 4
