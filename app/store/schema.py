@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS images (
 # open attempts): without an index each of those scanned every attempt of every batch. The
 # plain fingerprint index duplicated the unique one.
 _V2 = """
-CREATE INDEX IF NOT EXISTS attempts_job ON attempts(job_id, finished_at);
+CREATE INDEX IF NOT EXISTS attempts_job ON attempts(job_id);
 DROP INDEX IF EXISTS batches_fingerprint;
 """
 
