@@ -202,17 +202,7 @@ class ComfyUIDialect(Dialect):
             if pid in self._stop:
                 self.interrupted.append(pid)
                 info = {"prompt_id": pid, "node_id": ksampler, "node_type": "KSampler"}
-                self._emit(client_id, "execution_interrupted", info)
-                self._close(client_id)
-                self.history[pid] = {
-                    "prompt": [0, pid, graph],
-                    "outputs": {},
-                    "status": {
-                        "status_str": "error",
-                        "completed": False,
-                        "messages": [["execution_interrupted", info]],
-                    },
-                }
+                self._failed(pid, graph, client_id, "execution_interrupted", info)
                 return
             time.sleep(0.1 if behaviour == "long" else self.step_s)
             self._emit(
@@ -228,17 +218,7 @@ class ComfyUIDialect(Dialect):
                 "exception_message": "CUDA out of memory.\n",
                 "exception_type": "torch.OutOfMemoryError",
             }
-            self._emit(client_id, "execution_error", err)
-            self._close(client_id)
-            self.history[pid] = {
-                "prompt": [0, pid, graph],
-                "outputs": {},
-                "status": {
-                    "status_str": "error",
-                    "completed": False,
-                    "messages": [["execution_error", err]],
-                },
-            }
+            self._failed(pid, graph, client_id, "execution_error", err)
             return
         latent = next((v for v in graph.values() if v["class_type"] == "EmptyLatentImage"), None)
         w, h, n = (
@@ -268,6 +248,19 @@ class ComfyUIDialect(Dialect):
         if behaviour == "ok":
             with self.fake.lock:
                 self.fake.served[prompt] += n
+
+    def _failed(
+        self, pid: str, graph: dict[str, Any], client_id: str, kind: str, info: dict[str, Any]
+    ) -> None:
+        """End prompt ``pid`` with ``kind`` (an error or an interrupt): on the websocket and in
+        its history entry, as ComfyUI does."""
+        self._emit(client_id, kind, info)
+        self._close(client_id)
+        self.history[pid] = {
+            "prompt": [0, pid, graph],
+            "outputs": {},
+            "status": {"status_str": "error", "completed": False, "messages": [[kind, info]]},
+        }
 
     def _close(self, client_id: str) -> None:
         q = self.sockets.get(client_id)

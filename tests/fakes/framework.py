@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import functools
 import io
 import json
 import socket
@@ -338,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
                 content_type="text/html",
             )
         elif behaviour == "oversized" and resp.status < 400:
-            resp = Response(200, b'{"pad":"' + b"x" * 120_000_000 + b'"}')
+            resp = Response(200, _oversized_body())
         entry.status = resp.status
         self._write(resp, drop=behaviour == "drop")
 
@@ -365,6 +366,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(resp.body)
 
     do_GET = do_POST = do_PUT = do_DELETE = _dispatch
+
+
+@functools.cache
+def _oversized_body() -> bytes:
+    """120 MB of JSON, built once: building it for every request took the fake (which shares
+    the test's GIL) long enough to push a 0.8 s job timeout over on a loaded machine."""
+    return b'{"pad":"' + b"x" * 120_000_000 + b'"}'
 
 
 def _redirect(path: str, hop: int) -> Response:

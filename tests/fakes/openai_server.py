@@ -8,7 +8,7 @@ format), ``background``, ``output_format``, ``size``, ``quality`` and ``usage``;
 
 Behaviours (besides the framework's transport faults): ``ok``, ``429`` (with ``retry-after``),
 ``500``, ``503``, ``moderation_blocked``, ``insufficient_quota``, ``invalid_api_key``,
-``bad_base64``, ``truncated`` (a cut-off PNG).
+``bad_base64``, ``truncated`` (a cut-off PNG), ``bomb`` (a small PNG that claims 144 megapixels).
 
 Run standalone: ``python -m tests.fakes.openai_server --port 8089``.
 """
@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from tests.fakes.framework import Dialect, FakeServer, Request, Response
+from tests.fakes.hostile import bomb_png
 
 MODELS = (
     "gpt-image-1.5",
@@ -302,6 +303,8 @@ class OpenAIDialect(Dialect):
         raw = self.fake.image(w, h, fmt, transparent, str(body.get("prompt", "")))
         if behaviour == "truncated":
             raw = raw[: len(raw) // 2]
+        if behaviour == "bomb":
+            raw = bomb_png()
         img = base64.b64encode(raw).decode()
         if behaviour == "bad_base64":
             img = "@@not-base64@@" + img[:20]

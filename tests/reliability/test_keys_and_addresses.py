@@ -26,34 +26,16 @@ from app.providers.gemini import GeminiProvider
 from app.redact import redact
 from app.store import Store
 from tests.batches import store_batch
+from tests.conftest import FAKE_KEY
 from tests.fakes.bfl import BFLDialect
 from tests.fakes.fal import FalDialect
-from tests.fakes.framework import Dialect, FakeServer, Request, Response
+from tests.fakes.framework import FakeServer
 from tests.fakes.gemini import GeminiDialect
+from tests.fakes.hostile import EchoDialect
+from tests.fakes.openai_server import FakeOpenAI
 from tests.reliability.record import record
 
 LIVE_KEY = "sk-live-Zq8tQ2mVx7RkP4wY9aB3cD5eF6gH"
-
-
-class _EchoDialect(Dialect):
-    """A proxy in front of OpenAI that answers 400 with every request header in its body."""
-
-    name = "echo"
-
-    def prompt_of(self, req: Request) -> str | None:
-        return str(req.json().get("prompt", "")) if req.method == "POST" else None
-
-    def handle(self, req: Request, behaviour: str) -> Response:
-        echoed = "; ".join(f"{k}: {v}" for k, v in req.headers.items())
-        return Response.json(
-            400,
-            {
-                "error": {
-                    "message": f"Bad request. We got {echoed}",
-                    "type": "invalid_request_error",
-                }
-            },
-        )
 
 
 def _files_with(root: Path, needle: bytes) -> list[str]:
@@ -63,7 +45,7 @@ def _files_with(root: Path, needle: bytes) -> list[str]:
 def test_a_key_echoed_back_is_redacted_everywhere(
     tmp_path: Path, atelier_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with FakeServer(_EchoDialect, api_key=None) as fake:
+    with FakeServer(EchoDialect, api_key=None) as fake:
         monkeypatch.setenv("OPENAI_API_KEY", LIVE_KEY)
         sheet = tmp_path / "s.csv"
         sheet.write_text("Title\nCup\nBowl\n", encoding="utf-8")
@@ -282,6 +264,54 @@ def test_an_expired_result_is_paid_again_once_and_counted(tmp_path: Path) -> Non
         assert by["lost once"].cost == pytest.approx(2 * by["fine"].cost)
         store.close()
     record("result URLs that expire before their download", runs=1, jobs=3, paid_twice=3)
+
+
+def test_a_redirect_to_a_private_address_is_not_followed() -> None:
+    with FakeServer(BFLDialect, api_key="k") as fake:
+        fake.redirect_to = "http://10.9.8.7:8080"
+        fake.script(["redirect_away"])
+        transport = _Recording()
+        provider = BFLProvider("k", fake.url, poll_interval_s=0.01, transport=transport)
+        req = GenerationRequest(
+            model="flux-dev", prompt="a cup", size="1024x1024", quality="auto", output_format="png"
+        )
+
+        async def go() -> ProviderError:
+            try:
+                with pytest.raises(ProviderError) as info:
+                    await provider.generate(req)
+                return info.value
+            finally:
+                await provider.aclose()
+
+        err = asyncio.run(go())
+    assert "10.9.8.7" in err.message and set(transport.hosts) == {"127.0.0.1"}
+    record("a redirect hop to a private address", runs=1, internal_addresses_fetched=0)
+
+
+def test_a_decompression_bomb_fails_its_job_not_the_batch(
+    tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.service import make_provider_factory
+    from app.settings import Settings
+
+    fake_openai.script_for("bomb", ["bomb"] * 5)
+    store = Store(tmp_path / "s.db")
+    rs = RunSettings(
+        provider="openai",
+        model="gpt-image-1.5",
+        base_url=fake_openai.base_url,
+        retry_policy=RetryPolicy(max_retries=1, retry_delay_ms=1),
+    )
+    specs = [JobSpec(prompt=p, output_path=f"{p}.png", quality="low") for p in ("bomb", "fine")]
+    bid = store_batch(store, rs, specs, tmp_path / "out")
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    report = asyncio.run(Engine(store, make_provider_factory(Settings())).run(bid))
+    by = {r.prompt: r for r in report.results}
+    assert by["fine"].status == "completed"
+    assert by["bomb"].status == "failed" and by["bomb"].error_type == "server_error"
+    assert not (tmp_path / "out" / "bomb.png").exists()
+    store.close()
 
 
 def test_ssrf_guard_allows_the_configured_private_host(tmp_path: Path) -> None:

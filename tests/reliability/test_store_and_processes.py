@@ -169,3 +169,14 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path, data_dir: Path)
     )
     assert "Traceback" not in res.stderr and "BrokenPipe" not in res.stderr, res.stderr
     assert (out / "atelier-report.json").is_file()
+
+
+def test_a_full_atelier_home_is_said_plainly(tmp_path: Path, data_dir: Path) -> None:
+    from tests.reliability.test_budget_and_disk import tmpfs
+
+    with tmpfs(tmp_path / "small-home", "64k") as home:
+        (home / "filler").write_bytes(b"\0" * 60_000)  # leaves no room for a store
+        cfg = str(data_dir / "batch-configs" / "batch-simple.json")
+        res = _cli(home, "run", cfg, "--provider", "draft", "--output-dir", str(tmp_path / "out"))
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert "atelier.sqlite3" in res.stderr and "full" in res.stderr, res.stderr

@@ -68,3 +68,33 @@ def test_starting_a_batch_reads_widgets_only_on_the_gui_thread(
     off_thread = sorted({what for what, thread in seen if thread != gui})
     assert off_thread == [], f"read from a worker thread: {off_thread}"
     assert window.store.batch(done[0]).settings["budget_usd"] == 5.0
+
+
+def test_the_window_asks_before_it_touches_the_users_files(
+    window: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path, tmp_path: Path
+) -> None:
+    from ui.questions import KEEP
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "NH-CND-001.png").write_bytes(b"the designer's own photo")
+    assert window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
+    window.findChild(QPlainTextEdit, "prompt_edit").setPlainText("Photo of {Title}")
+    window.findChild(QLineEdit, "filename_edit").setText("{Variant SKU}")
+    window.findChild(QLineEdit, "output_edit").setText(str(out))
+    combo = window.findChild(QComboBox, "provider_combo")
+    combo.setCurrentIndex(combo.findData("draft"))
+    asked: list[list[str]] = []
+    window.ask_about_user_files = lambda _parent, paths: asked.append(paths)  # says "Cancel"
+    window.start_batch()
+    qloop.run_until_complete(
+        wait_until(lambda: bool(asked) and not window._starting, 30, "the question")
+    )
+    assert asked == [["NH-CND-001.png"]] and window.store.batches() == []
+    window.ask_about_user_files = lambda _parent, paths: KEEP
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    window.start_batch()
+    qloop.run_until_complete(wait_until(lambda: bool(done), 60, "the batch"))
+    assert (out / "NH-CND-001.png").read_bytes() == b"the designer's own photo"
+    assert (out / "NH-CND-001-2.png").is_file()
