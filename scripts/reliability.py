@@ -21,6 +21,7 @@ COMMAND = (
     ".venv/bin/python scripts/reliability.py /tmp/rel.jsonl"
 )
 TESTS = {
+    "user files": "tests/reliability/test_user_files.py",
     "rate limit": "tests/reliability/test_rate_limit.py",
     "budget": "tests/reliability/test_budget_and_disk.py",
     "full disk": "tests/reliability/test_budget_and_disk.py",
@@ -30,9 +31,8 @@ TESTS = {
     "two Atelier": "tests/reliability/test_processes.py",
     "fault matrix": "tests/reliability/test_fault_matrix.py",
     "key leak scan after a window": "tests/ui/test_secrets_window.py",
-    "job_failures": "tests/reliability/test_job_failures.py",
+    "a provider raising any exception": "tests/reliability/test_job_failures.py",
     "bad inputs": "tests/reliability/test_bad_input.py",
-    "user files": "tests/reliability/test_user_files.py",
     "a provider that echoes": "tests/reliability/test_keys_and_addresses.py",
     "a redirect": "tests/reliability/test_keys_and_addresses.py",
     "an internal address": "tests/reliability/test_keys_and_addresses.py",

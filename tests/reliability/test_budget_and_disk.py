@@ -196,7 +196,7 @@ def test_read_only_folder_then_writable(tmp_path: Path, fake_openai: FakeOpenAI)
         _all_valid(out, 4)
         assert all(n == 1 for n in fake_openai.counts_by_prompt().values())
         record(
-            "read-only output folder, made writable, resumed",
+            "read-only output folder: refused at the door (nothing paid), then run once writable",
             runs=2,
             jobs=4,
             images_lost=0,
