@@ -1,17 +1,19 @@
 """The one path from a plan to images, for both front ends: check → store → run → retry →
-resume → cancel. The command line (``app.cli``) and the window (``ui``) call these functions
-and nothing else for those steps, so each rule exists once:
+resume. The command line (``app.cli``) and the window (``ui``) call these functions and
+nothing else for those steps, so each rule exists once:
 
 * what must hold before a batch is stored (``check_run``: jobs exist, every job fits its
-  provider's model, a ComfyUI workflow is given and readable, a key exists for paid
-  providers);
-* what storing does when the same batch exists (``store_batch``: it is continued);
+  provider's model, a ComfyUI workflow is given; ``check_keys``: a key exists for every paid
+  provider the batch uses);
+* what storing does (``store_batch``: the output folder is checked, the user's own files are
+  kept, and an identical earlier batch is continued instead of stored again);
 * what "resume" resets (``resume_batch``: failed and cancelled jobs go back to pending;
   jobs a dead process left running are recovered when the run starts);
 * what "retry" does (``retry_jobs``: the same jobs, new attempts, joined to a run in progress).
 
-No Qt here; it is safe to call from a worker thread except where a function says it must run
-on the engine's loop.
+Running, pausing and cancelling are the engine's own (``Engine.run``, ``pause``, ``cancel``,
+and ``stop_here`` for a signal), called on its loop. No Qt here; every function is safe to call
+from a worker thread.
 """
 
 from __future__ import annotations
