@@ -45,11 +45,48 @@ class Plan:
     specs: list[JobSpec]
     warnings: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    left_out: int = 0
+    """Rows that are no job by the export's own conventions (Shopify's image-only rows)."""
 
     @property
     def images(self) -> int:
         """Images the batch will make."""
         return sum(s.sample_count for s in self.specs)
+
+    @property
+    def distinct_prompts(self) -> int:
+        """Jobs that would ask for different images: same prompt, negative prompt, provider,
+        model, size, quality, format, background, seed, style and references count once
+        (all variants of a product under a template that names no variant column)."""
+        return len(
+            {
+                (
+                    s.prompt,
+                    s.negative_prompt,
+                    s.provider,
+                    s.model,
+                    s.size,
+                    s.quality,
+                    s.output_format,
+                    s.transparent_background,
+                    s.seed,
+                    s.style_preset,
+                    tuple(s.reference_images),
+                    s.mask,
+                )
+                for s in self.specs
+            }
+        )
+
+    def summary(self) -> str:
+        """``38 jobs, 14 distinct prompts (26 Shopify image-only rows left out)``."""
+        text = f"{len(self.specs):,} jobs"
+        distinct = self.distinct_prompts
+        if distinct < len(self.specs):
+            text += f", {distinct:,} distinct prompts"
+        if self.left_out:
+            text += f" ({self.left_out:,} Shopify image-only rows left out: not products)"
+        return text
 
 
 @dataclass(frozen=True)
@@ -200,6 +237,9 @@ def plan_from_table(
     plan = Plan([])
     base_dir = table.source.parent
     for i in rows if rows is not None else range(len(table.rows)):
+        if i in table.excluded:
+            plan.left_out += 1
+            continue
         where = f"row {i + 1} (line {table.line_numbers[i]})"
         values = table.row_dict(i)
         r = renderer.render(values, i, where)

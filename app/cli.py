@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TextIO
 
 from pydantic import ValidationError
 
-from app import __version__, paths
+from app import __version__, paths, shopify
 from app import cli_args as argtypes
 from app.batch import Plan, RowColumns, plan_from_config, plan_from_table
 from app.controller import (
@@ -50,7 +50,7 @@ from app.service import default_provider, load_prices, open_engine
 from app.settings import Settings
 from app.store import Store
 from app.store.db import StoreError, move_aside
-from app.tabular import read_table, shopify_fill_down
+from app.tabular import read_table
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -221,8 +221,7 @@ def _sheet_parts(args: argparse.Namespace) -> _Parts:
     if not args.prompt:
         raise InputError("--prompt", "a spreadsheet batch needs a prompt template")
     table = read_table(args.csv, args.encoding, args.delimiter, args.sheet)
-    if not args.no_fill_down:
-        shopify_fill_down(table)
+    shopify.prepare(table, fill_down=not args.no_fill_down)
     defaults = JobDefaults(
         size=args.size or "1024x1024",
         quality=args.quality or "auto",
@@ -348,6 +347,8 @@ def _print_estimate(draft: Draft, est: Estimate, fmt: str, out: TextIO) -> None:
             "provider": rs.provider,
             "model": rs.model,
             "jobs": len(plan.specs),
+            "distinct_prompts": plan.distinct_prompts,
+            "rows_left_out": plan.left_out,
             "images": est.images,
             "estimated_cost": est.total_usd,
             "priced_cost": round(est.priced_usd, 6),
@@ -357,7 +358,7 @@ def _print_estimate(draft: Draft, est: Estimate, fmt: str, out: TextIO) -> None:
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2), file=out)
         return
-    print(f"{rs.provider} / {rs.model}: {len(plan.specs)} jobs, {est.describe()}", file=out)
+    print(f"{rs.provider} / {rs.model}: {plan.summary()}, {est.describe()}", file=out)
     for s in est.sources:
         print(f"  {s}", file=out)
 
@@ -397,7 +398,7 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"warning: {w}", file=err)
         rs = draft.settings
         print(
-            f"{rs.provider} / {rs.model}: {len(draft.plan.specs)} jobs, {est.describe()} → {draft.output_dir}",
+            f"{rs.provider} / {rs.model}: {draft.plan.summary()}, {est.describe()} → {draft.output_dir}",
             file=err,
         )
     setup_logging()

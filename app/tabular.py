@@ -52,6 +52,7 @@ class Table:
         encoding: the encoding used (``None`` for XLSX).
         delimiter: the delimiter used (``None`` for XLSX).
         notes: readable warnings (ragged rows by line number, renamed headers, fill-down).
+        excluded: rows that make no job, and why (see ``app.shopify``).
     """
 
     source: Path
@@ -61,6 +62,8 @@ class Table:
     encoding: str | None = None
     delimiter: str | None = None
     notes: list[str] = field(default_factory=list)
+    excluded: dict[int, str] = field(default_factory=dict)
+    """Rows (0-based) that are no job, with the reason (Shopify's image-only rows)."""
 
     def row_dict(self, index: int) -> dict[str, str]:
         """Row ``index`` (0-based) as ``{header: value}``."""
@@ -328,40 +331,3 @@ def read_table(
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return read_xlsx(path, sheet)
     return read_csv(path, encoding, delimiter)
-
-
-def shopify_fill_down(table: Table) -> int:
-    """Fill blank product fields of Shopify variant rows from their product's first row.
-
-    Shopify exports write Title, Vendor, Type, Tags… only on a product's first row; the
-    variant rows below share its ``Handle``. Variant columns (``Variant …``, ``Option… Value``,
-    ``Image …``) are left as they are. Returns the number of cells filled.
-    """
-    if not table.is_shopify():
-        return 0
-    h = table.headers.index("Handle")
-    fillable = [
-        i
-        for i, name in enumerate(table.headers)
-        if i != h
-        and not name.startswith(("Variant", "Image", "Cost per item"))
-        and not (name.startswith("Option") and name.endswith("Value"))
-    ]
-    first: dict[str, list[str]] = {}
-    filled = 0
-    for row in table.rows:
-        handle = row[h]
-        if not handle:
-            continue
-        base = first.setdefault(handle, row)
-        if base is row:
-            continue
-        for i in fillable:
-            if not row[i] and base[i]:
-                row[i] = base[i]
-                filled += 1
-    if filled:
-        table.notes.append(
-            f"Shopify export: filled {filled} blank product cells from each product's first row"
-        )
-    return filled

@@ -332,7 +332,7 @@ class BatchPage(QWidget):
 
     def _show(self, plan: Plan, args: SheetBatch, est: Estimate) -> None:
         self.estimate_label.setText(est.describe())
-        detail = [f"{len(plan.specs):,} jobs from {len(args.table.rows):,} rows", *est.sources]
+        detail = [f"{plan.summary()} from {len(args.table.rows):,} rows", *est.sources]
         if est.unknown_images:
             detail.append(
                 "No published price for this model, size and quality: the cost is unknown, not free. "

@@ -25,9 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import shopify
 from app.batch import RowColumns, check_templates, preview_row
 from app.errors import AtelierError
-from app.tabular import CANDIDATE_ENCODINGS, Table, read_table, shopify_fill_down
+from app.tabular import CANDIDATE_ENCODINGS, Table, read_table
 from ui.models import SpreadsheetModel
 
 SPREADSHEET_FILTER = "Spreadsheets (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)"
@@ -228,8 +229,7 @@ class SheetPage(QWidget):
         table = read_table(
             path, self.encoding_combo.currentData(), self.delimiter_combo.currentData()
         )
-        if self.fill_down.isChecked():
-            shopify_fill_down(table)
+        shopify.prepare(table, fill_down=self.fill_down.isChecked())
         self.table = table
         self.sheet_model.set_table(table)
         enc = table.encoding.replace("_", "-").upper() if table.encoding else "Excel"
