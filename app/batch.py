@@ -222,17 +222,7 @@ def plan_from_table(
     """
     d = defaults or JobDefaults()
     cols = columns or RowColumns()
-    unknown_columns = [
-        describe_unknown(f"{kind.capitalize()} column", [name], table.headers)
-        for kind, name in cols.names()
-        if name not in table.headers
-    ]
-    try:
-        renderer = RowRenderer(table.headers, prompt, filename, negative, d.output_format)
-    except InputError as e:
-        raise InputError("template", "; ".join([e.message, *unknown_columns])) from None
-    if unknown_columns:
-        raise InputError("template", "; ".join(unknown_columns))
+    renderer = _renderer(table, prompt, filename, negative, d.output_format, cols)
     namer = UniqueNamer()
     plan = Plan([])
     base_dir = table.source.parent
@@ -263,6 +253,28 @@ def plan_from_table(
             )
         plan.specs.append(_row_spec(r, unique, i, values, d, cols, base_dir, where))
     return plan
+
+
+def _renderer(
+    table: Table, prompt: str, filename: str, negative: str, fmt: str, cols: RowColumns
+) -> RowRenderer:
+    """The batch's templates, checked against the table's columns with its steering columns.
+
+    Raises:
+        InputError: every template and column problem, in one message.
+    """
+    unknown_columns = [
+        describe_unknown(f"{kind.capitalize()} column", [name], table.headers)
+        for kind, name in cols.names()
+        if name not in table.headers
+    ]
+    try:
+        renderer = RowRenderer(table.headers, prompt, filename, negative, fmt)
+    except InputError as e:
+        raise InputError("template", "; ".join([e.message, *unknown_columns])) from None
+    if unknown_columns:
+        raise InputError("template", "; ".join(unknown_columns))
+    return renderer
 
 
 def _row_spec(
