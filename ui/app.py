@@ -28,14 +28,20 @@ def build_window(ask: Callable[[StoreError], bool] | None = None) -> tuple[objec
     imported module's objects stalled the window for 20–80 ms at a time (bench/window.py).
     """
     sys.setswitchinterval(0.001)
-    from ui.main_window import MainWindow
-    from ui.questions import ask_move_damaged, open_store
+    # Nothing made before the first window is garbage: no collection pass while it is built
+    # (a full one walks every imported module's objects).
+    gc.disable()
+    try:
+        from ui.main_window import MainWindow
+        from ui.questions import ask_move_damaged, open_store
 
-    settings = Settings.load()
-    store = open_store(ask or ask_move_damaged)
-    engine = open_engine(store, settings)
-    window = MainWindow(store, engine, settings, load_prices())
-    gc.freeze()
+        settings = Settings.load()
+        store = open_store(ask or ask_move_damaged)
+        engine = open_engine(store, settings)
+        window = MainWindow(store, engine, settings, load_prices())
+    finally:
+        gc.freeze()
+        gc.enable()
     return window, store
 
 
