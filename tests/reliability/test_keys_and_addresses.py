@@ -182,6 +182,25 @@ class _Recording(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+def _refused_bfl(fake: FakeServer) -> tuple[ProviderError, _Recording]:
+    """One BFL request against ``fake`` that must fail; the error and every host contacted."""
+    transport = _Recording()
+    provider = BFLProvider("k", fake.url, poll_interval_s=0.01, transport=transport)
+    req = GenerationRequest(
+        model="flux-dev", prompt="a cup", size="1024x1024", quality="auto", output_format="png"
+    )
+
+    async def go() -> ProviderError:
+        try:
+            with pytest.raises(ProviderError) as info:
+                await provider.generate(req)
+            return info.value
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(go()), transport
+
+
 @pytest.mark.parametrize(
     "behaviour,refused",
     [
@@ -204,21 +223,7 @@ class _Recording(httpx.AsyncBaseTransport):
 def test_internal_addresses_handed_back_are_never_fetched(behaviour: str, refused: str) -> None:
     with FakeServer(BFLDialect, api_key="k") as fake:
         fake.script([behaviour])
-        transport = _Recording()
-        provider = BFLProvider("k", fake.url, poll_interval_s=0.01, transport=transport)
-        req = GenerationRequest(
-            model="flux-dev", prompt="a cup", size="1024x1024", quality="auto", output_format="png"
-        )
-
-        async def go() -> ProviderError:
-            try:
-                with pytest.raises(ProviderError) as info:
-                    await provider.generate(req)
-                return info.value
-            finally:
-                await provider.aclose()
-
-        err = asyncio.run(go())
+        err, transport = _refused_bfl(fake)
     assert err.error_class is ErrorClass.SERVER_ERROR
     assert refused in err.message
     assert set(transport.hosts) == {"127.0.0.1"}, transport.hosts  # only the configured server
@@ -270,21 +275,7 @@ def test_a_redirect_to_a_private_address_is_not_followed() -> None:
     with FakeServer(BFLDialect, api_key="k") as fake:
         fake.redirect_to = "http://10.9.8.7:8080"
         fake.script(["redirect_away"])
-        transport = _Recording()
-        provider = BFLProvider("k", fake.url, poll_interval_s=0.01, transport=transport)
-        req = GenerationRequest(
-            model="flux-dev", prompt="a cup", size="1024x1024", quality="auto", output_format="png"
-        )
-
-        async def go() -> ProviderError:
-            try:
-                with pytest.raises(ProviderError) as info:
-                    await provider.generate(req)
-                return info.value
-            finally:
-                await provider.aclose()
-
-        err = asyncio.run(go())
+        err, transport = _refused_bfl(fake)
     assert "10.9.8.7" in err.message and set(transport.hosts) == {"127.0.0.1"}
     record("a redirect hop to a private address", runs=1, internal_addresses_fetched=0)
 
