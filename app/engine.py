@@ -313,26 +313,42 @@ class Engine:
     def _fail_unstartable(self, run: Run, jid: int, message: str) -> None:
         """A job whose provider cannot even be set up fails with the reason."""
         if self.store.claim_job(jid):
-            job = self.store.job(jid)
+            self._fail_job(run, jid, message, ErrorClass.INVALID_REQUEST, duration_ms=0)
+
+    def _fail_job(
+        self,
+        run: Run,
+        jid: int,
+        message: str,
+        error_class: ErrorClass,
+        duration_ms: int | None = None,
+    ) -> None:
+        """Fail a job this process holds that never reached ``JobRun``'s own bookkeeping,
+        and tell the views; a job that had already ended keeps what it ended as."""
+        self.store.close_open_attempts(jid, "error", message, error_class.value)
+        try:
             self.store.set_job_status(
                 jid,
                 JobStatus.FAILED,
                 error=message,
-                error_type=ErrorClass.INVALID_REQUEST.value,
-                duration_ms=0,
+                error_type=error_class.value,
+                duration_ms=duration_ms,
             )
-            self.events.emit(
-                JobChanged(
-                    run.batch_id,
-                    jid,
-                    JobStatus.FAILED,
-                    job.attempts,
-                    message,
-                    ErrorClass.INVALID_REQUEST.value,
-                    job.cost,
-                    0,
-                )
+        except IllegalTransitionError:
+            return
+        attempts, cost = self.store.job_attempts_and_cost(jid)
+        self.events.emit(
+            JobChanged(
+                run.batch_id,
+                jid,
+                JobStatus.FAILED,
+                attempts,
+                message,
+                error_class.value,
+                cost,
+                duration_ms,
             )
+        )
 
     async def _worker(self, run: Run, lane: Lane) -> None:
         while lane.queue:
@@ -355,25 +371,7 @@ class Engine:
             f"Atelier could not run this job ({describe_exception(e)}). "
             "The rest of the batch goes on; the details are in the log."
         )
-        self.store.close_open_attempts(jid, "error", message, ErrorClass.INTERNAL.value)
-        try:
-            self.store.set_job_status(
-                jid, JobStatus.FAILED, error=message, error_type=ErrorClass.INTERNAL.value
-            )
-        except IllegalTransitionError:  # it had already ended: keep what it ended as
-            return
-        attempts, cost = self.store.job_attempts_and_cost(jid)
-        self.events.emit(
-            JobChanged(
-                run.batch_id,
-                jid,
-                JobStatus.FAILED,
-                attempts,
-                message,
-                ErrorClass.INTERNAL.value,
-                cost,
-            )
-        )
+        self._fail_job(run, jid, message, ErrorClass.INTERNAL)
 
     async def _wait_for_others(self, run: Run) -> None:
         """Another Atelier process on the same store may still be working on jobs of this batch

@@ -3,7 +3,6 @@ file, before anything is stored or sent, and never a traceback."""
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -12,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from app import paths
-from app.cli import run_command
 from app.store import Store
+from tests.cli import run_cli
 from tests.conftest import REPO
 from tests.reliability.record import record
 
@@ -29,12 +28,11 @@ def _record_what_was_tried() -> object:
 
 
 def _run(*argv: str) -> tuple[int, str]:
-    out, err = io.StringIO(), io.StringIO()
     try:
-        code = run_command(list(argv), out, err)
+        r = run_cli(*argv)
     except BaseException as e:  # a traceback a user would see
         raise AssertionError(f"{argv} raised {type(e).__name__}: {e}") from e
-    return code, err.getvalue() + out.getvalue()
+    return r.code, r.err + r.out
 
 
 def _nothing_stored() -> bool:

@@ -173,35 +173,28 @@ def test_a_hostile_answer_fails_its_job_readably(
 def test_a_control_character_in_a_cell_renders_on_draft(tmp_path: Path) -> None:
     """U+001D in a spreadsheet cell made Pillow's text layout raise inside the draft renderer,
     which ended the whole run in an ExceptionGroup with the batch left running."""
-    import io
-
     from app import paths
-    from app.cli import run_command
+    from tests.cli import run_cli
 
     sheet = tmp_path / "s.csv"
     sheet.write_text("Title\nCup\x1dBlue\nBowl\n", encoding="utf-8")
-    out, err = io.StringIO(), io.StringIO()
-    code = run_command(
-        [
-            "run",
-            "--csv",
-            str(sheet),
-            "--prompt",
-            "photo of {Title}",
-            "--provider",
-            "draft",
-            "--size",
-            "256x256",
-            "--output-dir",
-            str(tmp_path / "out"),
-            "--format",
-            "json",
-        ],
-        out,
-        err,
+    r = run_cli(
+        "run",
+        "--csv",
+        str(sheet),
+        "--prompt",
+        "photo of {Title}",
+        "--provider",
+        "draft",
+        "--size",
+        "256x256",
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--format",
+        "json",
     )
-    assert code == 0, err.getvalue()
-    report = json.loads(out.getvalue())
+    assert r.code == 0, r.err
+    report = r.report()
     assert report["succeeded"] == 2
     store = Store(paths.store_path())
     assert store.batch(report["batch_id"]).status == BatchStatus.FINISHED

@@ -6,7 +6,6 @@ host); a result download that breaks is tried again before the job is paid for a
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from app.cli import run_command
 from app.engine import Engine
 from app.errors import ErrorClass, ProviderError
 from app.models import JobSpec, RetryPolicy, RunSettings
@@ -26,6 +24,7 @@ from app.providers.gemini import GeminiProvider
 from app.redact import redact
 from app.store import Store
 from tests.batches import store_batch
+from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
 from tests.fakes.bfl import BFLDialect
 from tests.fakes.fal import FalDialect
@@ -49,37 +48,32 @@ def test_a_key_echoed_back_is_redacted_everywhere(
         monkeypatch.setenv("OPENAI_API_KEY", LIVE_KEY)
         sheet = tmp_path / "s.csv"
         sheet.write_text("Title\nCup\nBowl\n", encoding="utf-8")
-        out, err = io.StringIO(), io.StringIO()
-        code = run_command(
-            [
-                "run",
-                "--csv",
-                str(sheet),
-                "--prompt",
-                "photo of {Title}",
-                "--provider",
-                "openai",
-                "--quality",
-                "low",
-                "--base-url",
-                f"{fake.url}/v1",
-                "--output-dir",
-                str(tmp_path / "out"),
-                "--format",
-                "json",
-            ],
-            out,
-            err,
+        r = run_cli(
+            "run",
+            "--csv",
+            str(sheet),
+            "--prompt",
+            "photo of {Title}",
+            "--provider",
+            "openai",
+            "--quality",
+            "low",
+            "--base-url",
+            f"{fake.url}/v1",
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--format",
+            "json",
         )
         assert fake.requests() and LIVE_KEY in json.dumps(fake.requests()[0].headers)
-    assert code == 1
-    report = json.loads(out.getvalue())
+    assert r.code == 1
+    report = r.report()
     assert all(r["status"] == "failed" for r in report["results"])
     assert "[REDACTED]" in report["results"][0]["error"]
     leaks = _files_with(atelier_home, LIVE_KEY.encode()) + _files_with(
         tmp_path / "out", LIVE_KEY.encode()
     )
-    leaks += ["stdout"] * (LIVE_KEY in out.getvalue()) + ["stderr"] * (LIVE_KEY in err.getvalue())
+    leaks += ["stdout"] * (LIVE_KEY in r.out) + ["stderr"] * (LIVE_KEY in r.err)
     assert leaks == []
     record(
         "a provider that echoes the key into its error body", runs=1, jobs=2, keys_leaked=len(leaks)

@@ -5,11 +5,8 @@ files are ever deleted."""
 from __future__ import annotations
 
 import asyncio
-import io
-import json
 from pathlib import Path
 
-from app.cli import run_command
 from app.engine import Engine
 from app.models import JobSpec, RunSettings
 from app.outputs import made_by_atelier
@@ -17,13 +14,13 @@ from app.service import make_provider_factory
 from app.settings import Settings
 from app.store import Store
 from tests.batches import store_batch
+from tests.cli import run_cli
 from tests.reliability.record import record
 
 
 def _run(*argv: str) -> tuple[int, dict[str, object]]:
-    out, err = io.StringIO(), io.StringIO()
-    code = run_command([*argv, "--format", "json"], out, err)
-    return code, json.loads(out.getvalue())
+    r = run_cli(*argv, "--format", "json")
+    return r.code, r.report()
 
 
 def test_the_users_files_are_kept_and_new_images_get_new_names(tmp_path: Path) -> None:
