@@ -268,12 +268,16 @@ def _renderer(
         for kind, name in cols.names()
         if name not in table.headers
     ]
+    found = (
+        f". The columns found (header on {table.header_place()}; --header-row picks another "
+        f"line): {', '.join(table.headers)}"
+    )
     try:
         renderer = RowRenderer(table.headers, prompt, filename, negative, fmt)
     except InputError as e:
-        raise InputError("template", "; ".join([e.message, *unknown_columns])) from None
+        raise InputError("template", "; ".join([e.message, *unknown_columns]) + found) from None
     if unknown_columns:
-        raise InputError("template", "; ".join(unknown_columns))
+        raise InputError("template", "; ".join(unknown_columns) + found)
     return renderer
 
 

@@ -94,6 +94,12 @@ def _add_run_arguments(r: argparse.ArgumentParser) -> None:
     )
     r.add_argument("--sheet", help="Excel worksheet name")
     r.add_argument(
+        "--header-row",
+        type=argtypes.positive,
+        metavar="N",
+        help="the line (CSV) or row (Excel) the column names are on (default: detected)",
+    )
+    r.add_argument(
         "--reference-column", help="column holding a reference image path to edit (per row)"
     )
     r.add_argument("--mask-column", help="column holding a mask path (with --reference-column)")
@@ -220,7 +226,7 @@ def _sheet_parts(args: argparse.Namespace) -> _Parts:
     """A spreadsheet batch from ``--csv`` and the template flags."""
     if not args.prompt:
         raise InputError("--prompt", "a spreadsheet batch needs a prompt template")
-    table = read_table(args.csv, args.encoding, args.delimiter, args.sheet)
+    table = read_table(args.csv, args.encoding, args.delimiter, args.sheet, args.header_row)
     shopify.prepare(table, fill_down=not args.no_fill_down)
     defaults = JobDefaults(
         size=args.size or "1024x1024",

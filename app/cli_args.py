@@ -74,3 +74,14 @@ def delimiter(text: str) -> str:
             f"a delimiter is one character (',', ';' or 'tab'), got {text!r}"
         )
     return text
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number from 1 (a line or row number as a spreadsheet shows)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value

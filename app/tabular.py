@@ -1,9 +1,8 @@
 """Spreadsheet import: CSV in the encodings Shopify and Excel users really send, and XLSX.
 
-Encodings: UTF-8 (with or without BOM) is tried first, strictly; anything else is detected with
-charset-normalizer among the CJK and Western code pages designers meet (Shift_JIS/CP932,
-GBK/GB18030, Big5, EUC-KR/CP949, Windows-1252). The caller can override the encoding and the
-delimiter. Header names are kept exactly as written; only empty or duplicate names are changed
+Encodings are detected by ``app.charsets``; the header row is found below notes and titles
+(``find_header``) and section rows are set aside into a ``Section`` column. The caller can override the encoding, the
+delimiter and the header row. Header names are kept exactly as written; only empty or duplicate names are changed
 (and reported), because placeholders address columns by name.
 """
 
@@ -12,29 +11,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from charset_normalizer import from_bytes
-
+from app.charsets import detect_encoding
 from app.errors import InputError
 from app.files import read_bytes, regular_file
 
-#: Code pages offered to the detector and to the user's override menu.
-CANDIDATE_ENCODINGS: tuple[str, ...] = (
-    "utf_8",
-    "cp932",
-    "shift_jis",
-    "euc_jp",
-    "gb18030",
-    "gbk",
-    "big5",
-    "cp949",
-    "euc_kr",
-    "cp1252",
-    "latin_1",
-    "utf_16",
-)
 DELIMITERS = ",;\t"
 # Shopify's Body (HTML) cells exceed the csv module's 128 KB default field limit.
 csv.field_size_limit(2**31 - 1)
@@ -48,7 +34,7 @@ class Table:
         source: the file it came from.
         headers: column names, exactly as written (empty/duplicate ones renamed, see ``notes``).
         rows: one list of strings per data row, each as long as ``headers``.
-        line_numbers: the file line each row starts on (1-based; header is line 1 for CSV).
+        line_numbers: the file line (CSV) or sheet row (XLSX) each row starts on, 1-based.
         encoding: the encoding used (``None`` for XLSX).
         delimiter: the delimiter used (``None`` for XLSX).
         notes: readable warnings (ragged rows by line number, renamed headers, fill-down).
@@ -64,6 +50,16 @@ class Table:
     notes: list[str] = field(default_factory=list)
     excluded: dict[int, str] = field(default_factory=dict)
     """Rows (0-based) that are no job, with the reason (Shopify's image-only rows)."""
+    header_line: int = 1
+    """The file line (CSV) or sheet row (XLSX) the header was taken from, 1-based."""
+
+    def header_at(self) -> str:
+        """``line 4`` (CSV) / ``row 3`` (XLSX): where the header was taken from."""
+        return f"{'line' if self.delimiter is not None else 'row'} {self.header_line}"
+
+    def header_place(self) -> str:
+        """``line 4 of items.csv``, for messages."""
+        return f"{self.header_at()} of {self.source.name}"
 
     def row_dict(self, index: int) -> dict[str, str]:
         """Row ``index`` (0-based) as ``{header: value}``."""
@@ -74,73 +70,21 @@ class Table:
         return "Handle" in self.headers and "Variant SKU" in self.headers
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
-    """``utf_16_le``/``utf_16_be`` for UTF-16 text saved without a BOM: text in any script
-    has a NUL in most high (or low) bytes of its first kilobytes, no 8-bit encoding does."""
-    sample = data[:4096]
-    if len(sample) < 4:
-        return None
-    pairs = len(sample) // 2
-    odd = sum(1 for b in sample[1 : 2 * pairs : 2] if b == 0)
-    even = sum(1 for b in sample[0 : 2 * pairs : 2] if b == 0)
-    for enc, nuls, other in (("utf_16_le", odd, even), ("utf_16_be", even, odd)):
-        if nuls > pairs * 0.3 and other < pairs * 0.05:
-            try:
-                data[: 2 * (len(data) // 2)].decode(enc)
-            except UnicodeDecodeError:
-                continue
-            return enc
-    return None
-
-
-def detect_encoding(data: bytes) -> str:
-    """Best encoding for ``data`` (a Python codec name).
-
-    UTF-8 wins whenever the bytes decode as UTF-8; a BOM gives ``utf_8_sig`` (or ``utf_16``);
-    UTF-16 without a BOM is told by its NUL bytes (Excel's "Unicode Text" is UTF-16). Otherwise
-    charset-normalizer judges a sample cut at a line end (a cut inside a double-byte character
-    would make every CJK code page look wrong), and the guess must decode the whole file;
-    when it does not, the CJK code pages are tried in turn.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf_8_sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf_16"  # the codec reads the BOM and drops it
-    utf16 = _utf16_without_bom(data)
-    if utf16:
-        return utf16
-    try:
-        data.decode("utf-8")
-        return "utf_8"
-    except UnicodeDecodeError:
-        pass
-    sample = data[:262_144]
-    if len(data) > len(sample) and b"\n" in sample:
-        sample = sample[: sample.rfind(b"\n") + 1]
-    best = from_bytes(
-        sample, cp_isolation=[e for e in CANDIDATE_ENCODINGS if not e.startswith("utf")]
-    ).best()
-    # Decode with the superset code page: cp932 ⊃ shift_jis, gb18030 ⊃ gbk, cp949 ⊃ euc_kr.
-    superset = {"shift_jis": "cp932", "gbk": "gb18030", "gb2312": "gb18030", "euc_kr": "cp949"}
-    guesses = [superset.get(str(best.encoding), str(best.encoding))] if best is not None else []
-    for enc in [*guesses, "cp932", "gb18030", "big5", "cp949", "cp1252"]:
-        try:
-            data.decode(enc)
-            return enc
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return "latin_1"  # decodes anything; the user can pick the right one
-
-
 def sniff_delimiter(sample: str) -> str:
-    """Comma, semicolon or tab, judged on the first lines; comma when unsure."""
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        first = sample.split("\n", 1)[0]
-        counts = {d: first.count(d) for d in DELIMITERS}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
+    """Comma, semicolon or tab: the one that splits the most of the sample's first 50 records
+    into the same number of fields (more than one), read with quotes honoured, so notes above
+    the header and commas inside quoted cells do not mislead it. Comma when unsure."""
+    best, best_score = ",", 0
+    for d in DELIMITERS:
+        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=d, strict=False)
+        try:
+            widths = [len(r) for r in itertools.islice(reader, 50) if len(r) > 1]
+        except csv.Error:
+            continue
+        score = Counter(widths).most_common(1)[0][1] if widths else 0
+        if score > best_score:
+            best, best_score = d, score
+    return best
 
 
 def _clean_headers(raw: list[str], notes: list[str]) -> list[str]:
@@ -165,6 +109,9 @@ def _clean_headers(raw: list[str], notes: list[str]) -> list[str]:
 def _decoded(path: Path, encoding: str | None) -> tuple[str, str]:
     """The text of ``path`` (BOM and NUL characters removed) and the codec it was read with.
 
+    A BOM after leading whitespace or blank lines (some exporters write a newline first) is
+    removed too, and the blank lines are kept so line numbers stay the file's.
+
     Raises:
         InputError: the file cannot be read or decoded, or holds nothing.
     """
@@ -174,13 +121,165 @@ def _decoded(path: Path, encoding: str | None) -> tuple[str, str]:
         text = data.decode(enc)
     except (UnicodeDecodeError, LookupError) as e:
         raise InputError(str(path), f"cannot decode as {enc}: {e}") from e
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    late_bom = _LATE_BOM.match(text)
+    if late_bom:
+        text = "\n" * late_bom.group(0).count("\n") + text[late_bom.end() :]
     if "\x00" in text:
         text = text.replace("\x00", "")
     if not text.strip():
         raise InputError(str(path), "the file is empty")
     return text, enc
+
+
+_LATE_BOM = re.compile(r"\s*\ufeff")
+#: How many records from the top are looked at for the header row.
+HEADER_SCAN = 30
+
+
+def _filled(record: list[str]) -> int:
+    return sum(1 for c in record if c.strip())
+
+
+def find_header(records: list[list[str]]) -> int:
+    """Index of the header row among the first records of a sheet (0 when unsure).
+
+    Exports put notes above the header (a Rakuten ``item.csv``, a title in A1 of an Excel
+    list): those rows fill one or two cells of a table whose rows fill many. The header is the
+    first row that fills at least half as many cells as the fullest of the first
+    ``HEADER_SCAN`` rows (and at least two).
+    """
+    scan = records[:HEADER_SCAN]
+    widest = max((_filled(r) for r in scan), default=0)
+    if widest <= 1:
+        return 0
+    need = max(2, -(-widest // 2))
+    return next((i for i, r in enumerate(scan) if _filled(r) >= need), 0)
+
+
+def _is_section(record: list[str], typical: float) -> bool:
+    """A section row of a wide list ("RICE", "MILLETS"): only its first cell is filled, where
+    the sheet's rows fill three or more."""
+    if typical < 3 or not record or not record[0].strip():
+        return False
+    # any() stops at the first filled cell, so a data row costs one look, not a count.
+    return not any(c.strip() for c in itertools.islice(record, 1, None))
+
+
+@dataclass
+class _Records:
+    """Parsed records with the file lines they start and end on (blank lines dropped)."""
+
+    cells: list[list[str]] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+
+
+def _choose_header(
+    recs: _Records, header_row: int | None, where: str, unit: str
+) -> tuple[int, list[str]]:
+    """The index of the header record (``header_row`` is the user's 1-based line/row number)
+    and the notes it leaves.
+
+    Raises:
+        InputError: ``header_row`` names a line where no row starts, or a blank one.
+    """
+    if header_row is not None:
+        if header_row in recs.starts:
+            h = recs.starts.index(header_row)
+        else:
+            raise InputError(
+                f"{where} {unit} {header_row}",
+                f"--header-row {header_row}: no row starts on {unit} {header_row} "
+                f"(rows start on {unit}s {', '.join(map(str, recs.starts[:8]))}…)",
+            )
+    else:
+        h = find_header(recs.cells)
+    notes: list[str] = []
+    if h:
+        above = "; ".join(
+            f"{unit} {recs.starts[i]}: {' '.join(c for c in recs.cells[i] if c.strip())[:60]!r}"
+            for i in range(min(h, 5))
+        )
+        more = f" and {h - 5} more" if h > 5 else ""
+        how = "as asked" if header_row is not None else "detected"
+        notes.append(
+            f"header on {unit} {recs.starts[h]} ({how}); {h} row(s) above it skipped: {above}{more}"
+        )
+    return h, notes
+
+
+def _table_after_header(
+    path: Path, recs: _Records, h: int, unit: str, notes: list[str]
+) -> tuple[list[str], list[list[str]], list[int]]:
+    """Headers, rows and their lines from the records after the header ``h``: ragged rows
+    padded (or the table widened), section rows set aside into a ``Section`` column.
+
+    Raises:
+        InputError: a record over several lines with the wrong width (an unclosed quote).
+    """
+    headers = _clean_headers(recs.cells[h], notes)
+    n = len(headers)
+    body = range(h + 1, len(recs.cells))
+    sample = sorted(_filled(recs.cells[i]) for i in list(body)[:HEADER_SCAN])
+    typical = sample[len(sample) // 2] if sample and n >= 4 else 0.0
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    ragged: list[str] = []
+    sections: list[str] = []
+    section_of: list[str] = []
+    current = ""
+    for i in body:
+        record, line = recs.cells[i], recs.starts[i]
+        if _is_section(record, typical):
+            current = record[0].strip()
+            sections.append(f"{unit} {line} {current!r}")
+            continue
+        if len(record) != n:
+            if recs.ends[i] > line:  # one record over several lines, the wrong width
+                raise InputError(
+                    f"{path} line {line}",
+                    f'a quote (") opened here is not closed where it should be: lines '
+                    f"{line}–{recs.ends[i]} read as one row of {len(record)} fields "
+                    f"(the header has {n}). Close or remove the quote",
+                )
+            ragged.append(f"{unit} {line} has {len(record)} fields, header has {n}")
+            if len(record) > n:
+                for extra in range(n, len(record)):
+                    headers.append(f"Column {extra + 1}")
+                for r in rows:
+                    r.extend([""] * (len(record) - n))
+                n = len(record)
+            else:
+                record = record + [""] * (n - len(record))
+        rows.append(record)
+        lines.append(line)
+        section_of.append(current)
+    if ragged:
+        shown = "; ".join(ragged[:10]) + (
+            f"; and {len(ragged) - 10} more" if len(ragged) > 10 else ""
+        )
+        notes.append(f"ragged rows (kept, padded): {shown}")
+    if sections:
+        _add_section_column(headers, rows, section_of, sections, notes)
+    return headers, rows, lines
+
+
+def _add_section_column(
+    headers: list[str],
+    rows: list[list[str]],
+    section_of: list[str],
+    sections: list[str],
+    notes: list[str],
+) -> None:
+    """Keep what the skipped section rows said: each row's section in a ``Section`` column."""
+    name = _clean_headers([*headers, "Section"], [])[-1]
+    headers.append(name)
+    for r, sec in zip(rows, section_of, strict=True):
+        r.append(sec)
+    notes.append(
+        f"{len(sections)} section row(s) skipped ({', '.join(sections)}); each row's "
+        f"section is in the {{{name}}} column"
+    )
 
 
 def _unclosed_quote(path: Path, line: int, end: int) -> None:
@@ -197,66 +296,58 @@ def _unclosed_quote(path: Path, line: int, end: int) -> None:
     )
 
 
-def read_csv(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Table:
+def _csv_records(path: Path, text: str, delim: str) -> _Records:
+    """Every non-blank record of ``text``.
+
+    Raises:
+        InputError: malformed CSV, or a quote that is never closed (naming the line).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
+    recs = _Records()
+    start = 1
+    try:
+        for record in reader:
+            line = start
+            start = reader.line_num + 1
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # blank line
+            recs.cells.append(record)
+            recs.starts.append(line)
+            recs.ends.append(reader.line_num)
+    except csv.Error as e:
+        raise InputError(f"{path} line {reader.line_num}", f"malformed CSV: {e}") from e
+    if recs.starts and recs.ends[-1] > recs.starts[-1] and text.count('"') % 2:
+        _unclosed_quote(path, recs.starts[-1], recs.ends[-1])
+    return recs
+
+
+def read_csv(
+    path: Path,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header_row: int | None = None,
+) -> Table:
     """Read a CSV/TSV file.
 
     Args:
         path: the file.
         encoding: a codec name to force; detected when ``None``.
         delimiter: ``,`` ``;`` or tab to force; sniffed when ``None``.
+        header_row: the file line (1-based) the header is on; detected when ``None``
+            (``find_header``), so notes above it are skipped.
 
     Raises:
-        InputError: naming the file (and line) when it cannot be read, decoded or parsed.
+        InputError: naming the file (and line) when it cannot be read, decoded or parsed, or
+            when ``header_row`` names a line where no row starts.
     """
     text, enc = _decoded(path, encoding)
     delim = delimiter or sniff_delimiter(text[:65536])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
-    notes: list[str] = []
-    try:
-        header_row = next(reader)
-    except (StopIteration, csv.Error) as e:
-        raise InputError(f"{path} line 1", f"cannot read the header: {e}") from e
-    headers = _clean_headers(header_row, notes)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    ragged: list[str] = []
-    n = len(headers)
-    start = reader.line_num + 1
-    try:
-        for record in reader:
-            line = start
-            start = reader.line_num + 1
-            if not record or (len(record) == 1 and record[0] == "" and n > 1):
-                continue  # blank line
-            if len(record) != n:
-                if reader.line_num > line:  # one record over several lines, the wrong width
-                    raise InputError(
-                        f"{path} line {line}",
-                        f'a quote (") opened here is not closed where it should be: lines '
-                        f"{line}–{reader.line_num} read as one row of {len(record)} fields "
-                        f"(the header has {n}). Close or remove the quote",
-                    )
-                ragged.append(f"line {line} has {len(record)} fields, header has {n}")
-                if len(record) > n:
-                    for extra in range(n, len(record)):
-                        headers.append(f"Column {extra + 1}")
-                    for r in rows:
-                        r.extend([""] * (len(record) - n))
-                    n = len(record)
-                else:
-                    record = record + [""] * (n - len(record))
-            rows.append(record)
-            lines.append(line)
-    except csv.Error as e:
-        raise InputError(f"{path} line {reader.line_num}", f"malformed CSV: {e}") from e
-    if lines and reader.line_num > lines[-1] and text.count('"') % 2:
-        _unclosed_quote(path, lines[-1], reader.line_num)
-    if ragged:
-        shown = "; ".join(ragged[:10]) + (
-            f"; and {len(ragged) - 10} more" if len(ragged) > 10 else ""
-        )
-        notes.append(f"ragged rows (kept, padded): {shown}")
-    return Table(path, headers, rows, lines, enc, delim, notes)
+    recs = _csv_records(path, text, delim)
+    if not recs.cells:
+        raise InputError(f"{path} line 1", "cannot read the header: the file has no rows")
+    h, notes = _choose_header(recs, header_row, str(path), "line")
+    headers, rows, lines = _table_after_header(path, recs, h, "line", notes)
+    return Table(path, headers, rows, lines, enc, delim, notes, header_line=recs.starts[h])
 
 
 def _cell_text(v: object) -> str:
@@ -277,11 +368,15 @@ def _cell_text(v: object) -> str:
     return str(v)
 
 
-def read_xlsx(path: Path, sheet: str | None = None) -> Table:
+def read_xlsx(path: Path, sheet: str | None = None, header_row: int | None = None) -> Table:
     """Read the first (or the named) worksheet of an ``.xlsx`` file with openpyxl.
 
+    ``header_row`` is the sheet's row number (1-based) of the header; detected when ``None``
+    (a title in A1 and notes above the header are skipped, see ``find_header``).
+
     Raises:
-        InputError: naming the file (or sheet) when it cannot be opened.
+        InputError: naming the file (or sheet) when it cannot be opened, is empty, or has no
+            row at ``header_row``.
     """
     import openpyxl  # deferred: only needed for Excel files
 
@@ -294,40 +389,53 @@ def read_xlsx(path: Path, sheet: str | None = None) -> Table:
         if sheet is not None and sheet not in wb.sheetnames:
             raise InputError(str(path), f"no sheet named {sheet!r} (sheets: {wb.sheetnames})")
         ws = wb[sheet] if sheet else wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        notes: list[str] = []
-        try:
-            header_cells = next(it)
-        except StopIteration as e:
-            raise InputError(f"{path} sheet {ws.title!r}", "the sheet is empty") from e
-        raw_headers = [_cell_text(c) for c in header_cells]
-        while raw_headers and not raw_headers[-1]:
+        where = f"{path} sheet {ws.title!r}"
+        # A sheet whose dimension claims a far cell (XFD1048576) would be read as a million
+        # rows of 16,384 cells: the scan is capped, and the rows below the header are read
+        # only as wide as the header.
+        width = min(ws.max_column or 1, 1024)
+        top = _Records()
+        scan_rows = HEADER_SCAN + (header_row or 0)
+        for i, cells in enumerate(
+            ws.iter_rows(max_row=scan_rows, max_col=width, values_only=True), start=1
+        ):
+            values = [_cell_text(c) for c in cells]
+            if any(v.strip() for v in values):
+                top.cells.append(values)
+                top.starts.append(i)
+                top.ends.append(i)
+        if not top.cells:
+            raise InputError(where, "the sheet is empty")
+        h, notes = _choose_header(top, header_row, where, "row")
+        raw_headers = top.cells[h]
+        while raw_headers and not raw_headers[-1].strip():
             raw_headers.pop()
-        headers = _clean_headers(raw_headers, notes)
-        n = len(headers)
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        # Only the header's columns: a sheet whose dimension claims a far cell (XFD1048576)
-        # would otherwise be read as a million rows of 16,384 cells.
-        it = ws.iter_rows(min_row=2, max_col=max(n, 1), values_only=True)
-        for i, cells in enumerate(it, start=2):
-            if not any(cells):
+        n = max(len(raw_headers), 1)
+        recs = _Records([raw_headers], [top.starts[h]], [top.starts[h]])
+        it = ws.iter_rows(min_row=top.starts[h] + 1, max_col=n, values_only=True)
+        for i, cells in enumerate(it, start=top.starts[h] + 1):
+            if not any(c is not None and c != "" for c in cells):
                 continue
             values = [_cell_text(c) for c in cells]
-            if not any(values):
+            if not any(v.strip() for v in values):
                 continue
-            values = (values + [""] * n)[:n]
-            rows.append(values)
-            lines.append(i)
-        return Table(path, headers, rows, lines, None, None, notes)
+            recs.cells.append((values + [""] * n)[:n])
+            recs.starts.append(i)
+            recs.ends.append(i)
+        headers, rows, lines = _table_after_header(path, recs, 0, "row", notes)
+        return Table(path, headers, rows, lines, None, None, notes, header_line=recs.starts[0])
     finally:
         wb.close()
 
 
 def read_table(
-    path: Path, encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None
+    path: Path,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> Table:
     """Read a CSV/TSV/TXT or XLSX file by its extension (see ``read_csv``/``read_xlsx``)."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return read_xlsx(path, sheet)
-    return read_csv(path, encoding, delimiter)
+        return read_xlsx(path, sheet, header_row)
+    return read_csv(path, encoding, delimiter, header_row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -27,8 +28,9 @@ from PySide6.QtWidgets import (
 
 from app import shopify
 from app.batch import RowColumns, check_templates, preview_row
+from app.charsets import CANDIDATE_ENCODINGS
 from app.errors import AtelierError
-from app.tabular import CANDIDATE_ENCODINGS, Table, read_table
+from app.tabular import Table, read_table
 from ui.models import SpreadsheetModel
 
 SPREADSHEET_FILTER = "Spreadsheets (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)"
@@ -97,6 +99,17 @@ class SheetPage(QWidget):
         for label, d in (("Auto", None), ("Comma", ","), ("Semicolon", ";"), ("Tab", "\t")):
             self.delimiter_combo.addItem(label, d)
         bar.addWidget(self.delimiter_combo)
+        bar.addWidget(QLabel("Header row"))
+        self.header_spin = QSpinBox()
+        self.header_spin.setObjectName("header_spin")
+        self.header_spin.setRange(0, 1_048_576)  # Excel's last row
+        self.header_spin.setSpecialValueText("Auto")
+        self.header_spin.setToolTip(
+            "The line (CSV) or row (Excel) the column names are on. Auto finds it below "
+            "notes and titles."
+        )
+        self.header_spin.setKeyboardTracking(False)
+        bar.addWidget(self.header_spin)
         self.fill_down = QCheckBox("Fill Shopify variant rows")
         self.fill_down.setToolTip(
             "Shopify exports write Title, Vendor… only on a product's first row; "
@@ -106,6 +119,7 @@ class SheetPage(QWidget):
         bar.addWidget(self.fill_down)
         self.encoding_combo.activated.connect(self.reload)
         self.delimiter_combo.activated.connect(self.reload)
+        self.header_spin.valueChanged.connect(self.reload)
         self.fill_down.toggled.connect(self.reload)
         return bar
 
@@ -226,9 +240,15 @@ class SheetPage(QWidget):
         if not keep_overrides:
             self.encoding_combo.setCurrentIndex(0)
             self.delimiter_combo.setCurrentIndex(0)
+            with QSignalBlocker(self.header_spin):
+                self.header_spin.setValue(0)
         table = read_table(
-            path, self.encoding_combo.currentData(), self.delimiter_combo.currentData()
+            path,
+            self.encoding_combo.currentData(),
+            self.delimiter_combo.currentData(),
+            header_row=self.header_spin.value() or None,
         )
+        self.header_spin.setSpecialValueText(f"Auto ({table.header_line})")
         shopify.prepare(table, fill_down=self.fill_down.isChecked())
         self.table = table
         self.sheet_model.set_table(table)
@@ -236,7 +256,7 @@ class SheetPage(QWidget):
         delim = {",": "comma", ";": "semicolon", "\t": "tab"}.get(table.delimiter or "", "")
         self.file_label.setText(
             f"<b>{path.name}</b> · {len(table.rows):,} rows · {len(table.headers)} columns · "
-            f"{enc}{' · ' + delim if delim else ''}"
+            f"{enc}{' · ' + delim if delim else ''} · header on {table.header_at()}"
         )
         self.notes_label.setText("\n".join(table.notes))
         self._set_columns(table.headers)
