@@ -16,16 +16,16 @@ from pathlib import Path
 from PIL import Image
 
 from app.errors import InputError
+from app.estimate import Estimate
 from app.files import regular_file
-from app.models import BatchConfig, JobDefaults, JobSpec
-from app.pricing import Estimate, PriceTable
+from app.models import JobDefaults, JobSpec, problems_error
+from app.pricing import PriceTable
 from app.providers.registry import capabilities_of, resolve_target
 from app.tabular import Table
 from app.templates import (
     Template,
     UniqueNamer,
     describe_unknown,
-    format_from_path,
     safe_relative_path,
 )
 
@@ -318,17 +318,17 @@ def _row_spec(
         provider=cell(cols.provider) or None,
         model=cell(cols.model) or None,
         operation="edit" if ref else "generate",
-        reference_images=[_resolve_image(ref, base_dir, f"{where}, column {cols.reference!r}")]
+        reference_images=[resolve_image(ref, base_dir, f"{where}, column {cols.reference!r}")]
         if ref
         else [],
         style_preset=d.style_preset,
-        mask=_resolve_image(mask, base_dir, f"{where}, column {cols.mask!r}")
+        mask=resolve_image(mask, base_dir, f"{where}, column {cols.mask!r}")
         if (ref and mask)
         else None,
     )
 
 
-def _resolve_image(raw: str, base_dir: Path | None, where: str) -> str:
+def resolve_image(raw: str, base_dir: Path | None, where: str) -> str:
     """An input image path (absolute, or relative to ``base_dir``) of a file Pillow can
     identify as an image (its header is read, not its pixels).
 
@@ -352,69 +352,13 @@ def _resolve_image(raw: str, base_dir: Path | None, where: str) -> str:
     return str(p.resolve())
 
 
-def plan_from_config(
-    cfg: BatchConfig, where_prefix: str = "", base_dir: Path | None = None
-) -> Plan:
-    """One job per config job. The output format is the job's ``output_format``, else what the
-    ``output_path`` extension names, else PNG; a mismatching extension is replaced (warned).
-    Reference images and masks are resolved against ``base_dir`` (the config's folder).
-
-    Raises:
-        InputError: an output path that is absolute or escapes the output folder
-            (``jobs[2].output_path``), or a missing reference image (``jobs[0].reference_image``).
-    """
-    namer = UniqueNamer()
-    plan = Plan([], warnings=cfg.warnings())
-    for i, job in enumerate(cfg.jobs):
-        where = f"{where_prefix}jobs[{i}].output_path"
-        fmt = job.output_format or format_from_path(job.output_path) or "png"
-        rel = safe_relative_path(job.output_path, fmt, where)
-        if rel != job.output_path.replace("\\", "/"):
-            plan.warnings.append(
-                f"jobs[{i}].output_path: writing {rel!r} (asked {job.output_path!r}, format {fmt})"
-            )
-        unique = namer.claim(rel, job.sample_count, where)
-        if unique != rel:
-            plan.warnings.append(
-                f"jobs[{i}].output_path: {rel!r} already used in this batch; using {unique!r}"
-            )
-        refs = ([job.reference_image] if job.reference_image else []) + job.reference_images
-        ref_field = "reference_image" if job.reference_image else "reference_images"
-        plan.specs.append(
-            JobSpec(
-                prompt=job.prompt,
-                negative_prompt=job.negative_prompt,
-                output_path=unique,
-                size=job.size,
-                quality=job.quality,
-                output_format=fmt,
-                transparent_background=job.transparent_background,
-                moderation=job.moderation,
-                sample_count=job.sample_count,
-                seed=job.seed,
-                provider=job.provider,
-                model=job.model,
-                operation=job.operation,
-                reference_images=[
-                    _resolve_image(r, base_dir, f"{where_prefix}jobs[{i}].{ref_field}")
-                    for r in refs
-                ],
-                mask=_resolve_image(job.mask, base_dir, f"{where_prefix}jobs[{i}].mask")
-                if job.mask
-                else None,
-                style_preset=job.style_preset,
-            )
-        )
-    return plan
-
-
 def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> None:
     """Check every job against its provider's capabilities (a job's own provider/model, else
     ``provider``/``model``).
 
     Raises:
         InputError: naming the first bad job field (``jobs[1].size``, or ``row 3: size`` for
-            spreadsheet batches), with the count of others.
+            spreadsheet batches), and every other one after it.
     """
     bad: list[tuple[str, str]] = []
     for i, spec in enumerate(plan.specs):
@@ -435,8 +379,7 @@ def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> 
         for fld, msg in info.check(spec):
             bad.append((f"{place}{fld}", msg))
     if bad:
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise InputError(bad[0][0], bad[0][1] + more)
+        raise problems_error("", bad)
 
 
 def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec]) -> str:

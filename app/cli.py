@@ -14,15 +14,12 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from pydantic import ValidationError
-
-from app import __version__, paths, shopify
+from app import __version__, paths
 from app import cli_args as argtypes
-from app.batch import Plan, RowColumns, plan_from_config, plan_from_table
+from app.cli_inputs import config_parts, sheet_parts
 from app.controller import (
     Draft,
     Stored,
@@ -33,24 +30,21 @@ from app.controller import (
     workflow_options,
 )
 from app.errors import AtelierError, InputError
+from app.estimate import Estimate
 from app.events import BatchFinished, Event, JobChanged, LaneWaiting
 from app.logs import setup_logging
 from app.models import (
     BatchReport,
-    JobDefaults,
     JobSpec,
     RetryPolicy,
     RunSettings,
-    load_batch_config,
-    loc_to_str,
 )
-from app.pricing import Estimate
 from app.providers.registry import PROVIDERS, capabilities_of
+from app.secrets import get_key
 from app.service import default_provider, load_prices, open_engine
 from app.settings import Settings
 from app.store import Store
 from app.store.db import StoreError, move_aside
-from app.tabular import read_table
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -204,90 +198,25 @@ class _Progress:
         self.note = ""
 
 
-@dataclass
-class _Parts:
-    """What a config file or a spreadsheet gives, before flags and defaults are resolved
-    (``None``: not given there)."""
-
-    plan: Plan
-    output_dir: Path
-    source: Path
-    rows: bool
-    provider: str | None = None
-    model: str | None = None
-    concurrency: int | None = None
-    job_timeout_ms: int | None = None
-    batch_timeout_ms: int | None = None
-    budget_usd: float | None = None
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-
-
-def _sheet_parts(args: argparse.Namespace) -> _Parts:
-    """A spreadsheet batch from ``--csv`` and the template flags."""
-    if not args.prompt:
-        raise InputError("--prompt", "a spreadsheet batch needs a prompt template")
-    table = read_table(args.csv, args.encoding, args.delimiter, args.sheet, args.header_row)
-    shopify.prepare(table, fill_down=not args.no_fill_down)
-    defaults = JobDefaults(
-        size=args.size or "1024x1024",
-        quality=args.quality or "auto",
-        output_format=args.output_format or "png",
-        transparent_background=args.transparent,
-        sample_count=args.sample_count or 1,
-        seed=args.seed,
-    )
-    columns = RowColumns(
-        reference=args.reference_column,
-        mask=args.mask_column,
-        provider=args.provider_column,
-        model=args.model_column,
-    )
-    plan = plan_from_table(
-        table, args.prompt, args.filename or "", args.negative_prompt, defaults, columns=columns
-    )
-    plan.warnings = table.notes + plan.warnings
-    out = args.output_dir or Path(f"atelier-{args.csv.stem}")
-    return _Parts(plan, out, args.csv, rows=True)
-
-
-def _config_parts(args: argparse.Namespace) -> _Parts:
-    """A batch config file, its jobs overridden by the job flags."""
-    cfg = load_batch_config(args.config)
-    plan = plan_from_config(cfg, base_dir=args.config.resolve().parent)
-    overrides: dict[str, Any] = {
-        k: getattr(args, k)
-        for k in ("size", "quality", "output_format", "sample_count", "seed")
-        if getattr(args, k) is not None
-    }
-    if args.transparent:
-        overrides["transparent_background"] = True
-    if overrides:  # validated like the file's own values, so a flag can never store a bad job
-        try:
-            plan.specs = [
-                JobSpec.model_validate({**s.model_dump(), **overrides}) for s in plan.specs
-            ]
-        except ValidationError as e:
-            first = e.errors()[0]
-            raise InputError(
-                f"--{loc_to_str(tuple(first['loc'])).replace('_', '-')}", first["msg"]
-            ) from e
-    return _Parts(
-        plan,
-        args.output_dir or Path(cfg.output_dir),
-        args.config,
-        rows=False,
-        provider=cfg.provider,
-        model=cfg.model,
-        concurrency=cfg.max_concurrent,
-        job_timeout_ms=cfg.job_timeout,
-        batch_timeout_ms=cfg.timeout,
-        budget_usd=cfg.budget_usd,
-        policy=cfg.retry_policy,
+def _choose_provider(asked: str | None, from_config: bool) -> tuple[str, str]:
+    """The provider of the batch and why it is that one, in words for the estimate."""
+    if asked:
+        return asked, "the config's provider" if from_config else "asked with --provider"
+    settings = Settings.load()
+    chosen = default_provider(settings)
+    if settings.default_provider:
+        return chosen, "the default provider chosen in Settings"
+    if chosen == "openai":
+        return chosen, "no --provider given, and an OpenAI key is set"
+    return chosen, (
+        "no --provider given and no OpenAI key is set, so the offline draft provider was "
+        "used (images are placeholders, $0); give --provider openai (or another) to price it"
     )
 
 
-def _draft(args: argparse.Namespace) -> Draft:
-    """The batch the arguments describe (flags > file > defaults), checked.
+def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
+    """The batch the arguments describe (flags > file > environment > defaults), checked,
+    and why its provider is the one it is.
 
     Raises:
         InputError: bad input, naming the flag, field, row or file.
@@ -298,8 +227,8 @@ def _draft(args: argparse.Namespace) -> Draft:
         raise InputError(
             "arguments", "give a batch config file or --csv FILE (see atelier run --help)"
         )
-    p = _config_parts(args) if args.config else _sheet_parts(args)
-    provider = args.provider or p.provider or default_provider(Settings.load())
+    p = config_parts(args) if args.config else sheet_parts(args)
+    provider, why = _choose_provider(args.provider or p.provider, p.provider is not None)
     caps = capabilities_of(provider)
     policy = p.policy
     if args.max_retries is not None:
@@ -326,7 +255,7 @@ def _draft(args: argparse.Namespace) -> Draft:
     )
     draft = Draft(p.plan, rs, p.output_dir, p.source.name, str(p.source), p.rows)
     check_run(draft)
-    return draft
+    return draft, why
 
 
 def _print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> None:
@@ -346,12 +275,14 @@ def _print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> No
         print(report.stopped_reason, file=stream)
 
 
-def _print_estimate(draft: Draft, est: Estimate, fmt: str, out: TextIO) -> None:
+def _print_estimate(draft: Draft, est: Estimate, why: str, fmt: str, out: TextIO) -> None:
     rs, plan = draft.settings, draft.plan
     if fmt == "json":
         doc = {
             "provider": rs.provider,
             "model": rs.model,
+            "models": list(est.models),
+            "provider_reason": why,
             "jobs": len(plan.specs),
             "distinct_prompts": plan.distinct_prompts,
             "rows_left_out": plan.left_out,
@@ -359,14 +290,32 @@ def _print_estimate(draft: Draft, est: Estimate, fmt: str, out: TextIO) -> None:
             "estimated_cost": est.total_usd,
             "priced_cost": round(est.priced_usd, 6),
             "unknown_price_images": est.unknown_images,
+            "unknown_price_reasons": list(est.unknown_reasons),
+            "estimated_cost_range": list(est.auto_range) if est.auto_range else None,
             "prices": list(est.sources),
             "warnings": plan.warnings + plan.skipped,
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2), file=out)
         return
-    print(f"{rs.provider} / {rs.model}: {plan.summary()}, {est.describe()}", file=out)
-    for s in est.sources:
-        print(f"  {s}", file=out)
+    print(f"{', '.join(est.models)}: {plan.summary()}, {est.describe()}", file=out)
+    print(f"Provider {rs.provider}: {why}.", file=out)
+    caps = capabilities_of(rs.provider)
+    if caps.needs_key and not get_key(rs.provider).key:
+        print(
+            f"No {caps.label} key is set: these are its list prices; a run would stop "
+            "before sending anything.",
+            file=out,
+        )
+    _print_section("Prices", est.sources, out)
+    _print_section("Price unknown", est.unknown_reasons, out)
+    _print_section("Warnings", plan.warnings + plan.skipped, out)
+
+
+def _print_section(title: str, lines: Sequence[str], out: TextIO) -> None:
+    if lines:
+        print(f"{title}:", file=out)
+        for line in lines:
+            print(f"  {line}", file=out)
 
 
 async def _run_stored(
@@ -387,13 +336,13 @@ async def _run_stored(
 
 async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        draft = _draft(args)
+        draft, why = _draft(args)
     except AtelierError as e:
         return _fail_input(str(e), err)
     prices = load_prices()
     est = price(draft, prices)
     if args.estimate_only:
-        _print_estimate(draft, est, args.format, out)
+        _print_estimate(draft, est, why, args.format, out)
         return EXIT_OK
     try:
         check_keys(draft)
@@ -402,9 +351,9 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == "text":
         for w in draft.plan.warnings + draft.plan.skipped:
             print(f"warning: {w}", file=err)
-        rs = draft.settings
         print(
-            f"{rs.provider} / {rs.model}: {draft.plan.summary()}, {est.describe()} → {draft.output_dir}",
+            f"{', '.join(est.models)}: {draft.plan.summary()}, {est.describe()} → "
+            f"{draft.output_dir}",
             file=err,
         )
     setup_logging()

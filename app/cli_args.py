@@ -6,12 +6,14 @@ batch config."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import Any
 
 import annotated_types
 from pydantic import BaseModel
 
+from app.errors import InputError
 from app.models import parse_size
 
 
@@ -85,3 +87,25 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
+
+
+#: The reference batch tool's environment variables (its CLI reference, "Environment
+#: Variables"), read with its precedence: a flag, then the config file, then these.
+ENV_OUTPUT_DIR = "OPENAI_IMAGE_OUTPUT_DIR"
+ENV_MAX_CONCURRENT = "OPENAI_BATCH_MAX_CONCURRENT"
+ENV_TIMEOUT = "OPENAI_BATCH_TIMEOUT"
+
+
+def from_env(name: str, parse: Callable[[str], Any]) -> Any:
+    """``os.environ[name]`` read with the flag's own type; ``None`` when unset or blank.
+
+    Raises:
+        InputError: the value is out of the flag's bounds (the message names the variable).
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return parse(text)
+    except argparse.ArgumentTypeError as e:
+        raise InputError(f"environment variable {name}", str(e)) from None

@@ -27,10 +27,11 @@ from typing import Any
 from app.batch import Plan, SheetBatch, check_plan, estimate, fingerprint
 from app.engine import Engine
 from app.errors import InputError
+from app.estimate import Estimate
 from app.files import check_output_dir
 from app.models import RunSettings
 from app.outputs import made_by_atelier
-from app.pricing import Estimate, PriceTable
+from app.pricing import PriceTable
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import capabilities_of
 from app.secrets import get_key

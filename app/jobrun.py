@@ -49,7 +49,7 @@ def should_retry(policy: RetryPolicy, err: ProviderError, retries: int) -> bool:
         return False
     if retries >= policy.max_retries:
         return False
-    return err.retryable is True or err.error_class in policy.retry_on_errors
+    return err.retryable is True or policy.retries_on(err.error_class, err.message)
 
 
 def job_target(run: Run, spec: JobSpec) -> tuple[str, str]:
@@ -194,6 +194,7 @@ class JobRun:
             reference_images=self.refs,
             mask=self.mask,
             style_preset=spec.style_preset,
+            input_fidelity=spec.input_fidelity,
             on_progress=self._on_progress,
         )
 

@@ -12,13 +12,27 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from app.errors import DEFAULT_RETRYABLE, ErrorClass, InputError
 from app.files import read_json
 
 OutputFormat = Literal["png", "jpeg", "webp"]
 Operation = Literal["generate", "edit", "transform"]
+
+_CLASSES = frozenset(str(c) for c in ErrorClass)
+Moderation = Literal["auto", "low"]
+"""What OpenAI's ``moderation`` takes (API reference, images/create)."""
+ConfigModeration = Literal["auto", "low", "medium", "high"]
+"""What the reference batch tool documents for ``moderation``; see ``wire_moderation``."""
 
 _SIZE_RE = re.compile(r"^(auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4})$")
 
@@ -49,7 +63,25 @@ class RetryPolicy(BaseModel):
     max_retries: int = Field(default=3, ge=0, le=20)
     retry_delay_ms: int = Field(default=1000, ge=0, le=600_000)
     max_delay_ms: int = Field(default=60_000, ge=0, le=3_600_000)
-    retry_on_errors: list[ErrorClass] = Field(default_factory=lambda: list(DEFAULT_RETRYABLE))
+    retry_on_errors: list[str] = Field(
+        default_factory=lambda: [str(c) for c in DEFAULT_RETRYABLE], max_length=64
+    )
+    """Error classes (``rate_limit``, ``timeout``…) or, as the reference batch tool takes
+    them, free-text patterns matched case-insensitively against the error message
+    (``"429"``, ``"overloaded"``)."""
+
+    def retries_on(self, error_class: str, message: str) -> bool:
+        """Whether an error of ``error_class`` saying ``message`` is one this policy names."""
+        text = message.lower()
+        return any(
+            entry == error_class or (entry not in _CLASSES and entry.lower() in text)
+            for entry in self.retry_on_errors
+            if entry
+        )
+
+    def patterns(self) -> list[str]:
+        """The entries that are not error classes (matched as text)."""
+        return [e for e in self.retry_on_errors if e not in _CLASSES]
 
 
 class JobSpec(BaseModel):
@@ -70,7 +102,7 @@ class JobSpec(BaseModel):
     quality: str = "auto"
     output_format: OutputFormat = "png"
     transparent_background: bool = False
-    moderation: Literal["auto", "low"] = "auto"
+    moderation: Moderation = "auto"
     sample_count: int = Field(default=1, ge=1, le=10)
     seed: int | None = Field(default=None, ge=0, le=4_294_967_294)
     row_index: int | None = None
@@ -81,6 +113,7 @@ class JobSpec(BaseModel):
     reference_images: list[str] = Field(default_factory=list)
     mask: str | None = None
     style_preset: str | None = None
+    input_fidelity: Literal["low", "high"] | None = None
 
     @model_validator(mode="after")
     def _check_refs(self) -> JobSpec:
@@ -114,21 +147,26 @@ class ConfigJob(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     operation: Operation = "generate"
-    reference_image: str | None = None
+    reference_image: str | None = Field(
+        default=None, validation_alias=AliasChoices("reference_image", "reference_image_path")
+    )
     reference_images: list[str] = Field(default_factory=list)
-    mask: str | None = None
+    mask: str | None = Field(default=None, validation_alias=AliasChoices("mask", "mask_image_path"))
     provider: str | None = None
     model: str | None = None
     style_preset: str | None = None
+    input_fidelity: Literal["low", "high"] | None = None
+    """OpenAI edits: how closely the result keeps the reference's features (API reference)."""
 
     prompt: str = Field(min_length=1, max_length=32_000)
     negative_prompt: str = ""
-    output_path: str = Field(min_length=1)
+    output_path: str | None = Field(default=None, min_length=1)
+    """Optional, as in the reference tool: ``batch_N`` (1-based) with the format's extension."""
     size: str = "1024x1024"
     quality: str = "auto"
     output_format: OutputFormat | None = None
     transparent_background: bool = False
-    moderation: Literal["auto", "low"] = "auto"
+    moderation: ConfigModeration = "auto"
     sample_count: int = Field(default=1, ge=1, le=10)
     seed: int | None = Field(default=None, ge=0, le=4_294_967_294)
 
@@ -160,8 +198,9 @@ class BatchConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     jobs: list[ConfigJob] = Field(min_length=1)
-    output_dir: str = "./generated-images"
-    max_concurrent: int = Field(default=4, ge=1, le=64)
+    output_dir: str | None = None
+    """``None``: ``OPENAI_IMAGE_OUTPUT_DIR``, else ``./generated-images`` (see ``app.envvars``)."""
+    max_concurrent: int | None = Field(default=None, ge=1, le=64)
     timeout: int | None = Field(default=None, ge=1)
     job_timeout: int | None = Field(default=None, ge=1)
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
@@ -174,7 +213,29 @@ class BatchConfig(BaseModel):
         out = [f"{k}: unknown key, ignored" for k in (self.model_extra or {})]
         for i, job in enumerate(self.jobs):
             out += [f"jobs[{i}].{k}: unknown key, ignored" for k in (job.model_extra or {})]
+        for text in self.retry_policy.patterns():
+            out.append(
+                f"retry_policy.retry_on_errors: {text!r} is not an error class; a failure "
+                "whose message contains it is retried (classes: "
+                + ", ".join(sorted(_CLASSES))
+                + ")"
+            )
         return out
+
+
+def wire_moderation(value: str) -> tuple[Moderation, str | None]:
+    """The reference tool's ``moderation`` (``auto | low | medium | high``) as the API takes it
+    (``auto | low``, OpenAI API reference) and a warning when it had to change: ``medium`` and
+    ``high`` ask for at least the standard filter, which is ``auto`` (``low`` is the lenient
+    one)."""
+    if value == "low":
+        return "low", None
+    if value == "auto":
+        return "auto", None
+    return "auto", (
+        f"moderation: {value!r} is not a value the API takes (auto, low): sending 'auto', "
+        "its standard (stricter) filtering"
+    )
 
 
 def loc_to_str(loc: tuple[int | str, ...]) -> str:
@@ -188,35 +249,69 @@ def loc_to_str(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
+_PYDANTIC_PLAIN = {
+    "extra_forbidden": "unknown key",
+    "missing": "required, missing",
+}
+
+
+def validation_problems(e: ValidationError) -> list[tuple[str, str]]:
+    """Every problem pydantic found, as ``(place, sentence)``: the place as ``jobs[1].size``,
+    the sentence without pydantic's own wording ("Value error, …")."""
+    out: list[tuple[str, str]] = []
+    for err in e.errors():
+        msg = _PYDANTIC_PLAIN.get(err["type"], str(err["msg"]))
+        for prefix in _PYDANTIC_PREFIXES:
+            msg = msg.removeprefix(prefix)
+        out.append((loc_to_str(tuple(err["loc"])) or "(top level)", msg))
+    return out
+
+
+def problems_error(where: str, problems: list[tuple[str, str]]) -> InputError:
+    """One ``InputError`` for every problem: the first names the place in ``where``
+    (``cfg.json: jobs[1].size``), the others follow in full."""
+    first_place, first_msg = problems[0]
+    rest = "".join(f"; {place}: {msg}" for place, msg in problems[1:])
+    return InputError(f"{where}{first_place}", f"{first_msg}{rest}")
+
+
 def load_batch_config(path: Path) -> BatchConfig:
     """Read and validate a batch-config JSON file.
 
     Raises:
-        InputError: naming the file and the first bad field, e.g. ``cfg.json: jobs[1].size: …``.
+        InputError: naming the file and every bad field, e.g. ``cfg.json: jobs[1].size: …``.
     """
     raw: Any = read_json(path, "batch config")
     try:
         return BatchConfig.model_validate(raw)
     except ValidationError as e:
-        first = e.errors()[0]
-        where = loc_to_str(tuple(first["loc"])) or "(top level)"
-        extra = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-        raise InputError(f"{path}: {where}", f"{first['msg']}{extra}") from e
+        raise problems_error(f"{path}: ", validation_problems(e)) from e
+
+
+def _absent(value: object) -> bool:
+    return value is None or value == []
 
 
 class JobResult(BaseModel):
-    """One job's line in the report (field names are the CLI's JSON contract)."""
+    """One job's line in the report, in the reference batch tool's shape ("Batch Processing
+    Result JSON Format" of its BATCH_PROCESSING.md): ``job_id`` a string, and the fields it
+    sends "only when" (``output_path``/``output_paths``/``history_uuid`` for images made,
+    ``error`` for failures, ``duration_ms`` once run) absent rather than null. ``attempts``,
+    ``error_type`` and ``cost`` (USD) are Atelier's; ``job_id`` is the store's job id."""
 
-    job_id: int
+    job_id: str
     prompt: str
     status: str
-    output_path: str | None
-    output_paths: list[str]
-    error: str | None
-    error_type: str | None
-    attempts: int
-    duration_ms: int | None
-    cost: float | None
+    output_path: str | None = Field(default=None, exclude_if=_absent)
+    output_paths: list[str] = Field(default_factory=list, exclude_if=_absent)
+    error: str | None = Field(default=None, exclude_if=_absent)
+    error_type: str | None = Field(default=None, exclude_if=_absent)
+    attempts: int = 0
+    duration_ms: int | None = Field(default=None, exclude_if=_absent)
+    cost: float | None = Field(default=None, exclude_if=_absent)
+    history_uuid: str | None = Field(default=None, exclude_if=_absent)
+    """The UUID of the job's first image record in the store."""
 
 
 class BatchReport(BaseModel):
@@ -235,10 +330,12 @@ class BatchReport(BaseModel):
     pending: int = 0
     results: list[JobResult]
     started_at: str | None
+    """ISO 8601 in UTC with milliseconds and ``Z`` (``2026-12-02T10:00:00.000Z``)."""
     finished_at: str | None
     total_duration_ms: int | None
     estimated_cost: float | None
-    total_cost: float | None
+    total_cost: float | None = Field(default=None, exclude_if=_absent)
+    """USD, a number whenever every job's price is known; absent otherwise (as the reference)."""
     stopped_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)
     paid_twice: int = 0
@@ -253,7 +350,7 @@ class JobDefaults(BaseModel):
     quality: str = "auto"
     output_format: OutputFormat = "png"
     transparent_background: bool = False
-    moderation: Literal["auto", "low"] = "auto"
+    moderation: Moderation = "auto"
     sample_count: int = Field(default=1, ge=1, le=10)
     seed: int | None = Field(default=None, ge=0, le=4_294_967_294)
     style_preset: str | None = None

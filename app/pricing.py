@@ -3,21 +3,22 @@
 Every entry carries ``as_of`` and ``source``. A price that is not in the table is *unknown*
 (``None``), never $0: the estimate then says how many images have no price. Users can override
 or add entries in ``ATELIER_HOME/prices.json`` (a list of objects with the ``PriceEntry`` fields).
-Source of the built-in figures: ``shared/docs/providers.md`` (OpenAI pricing page as captured
-2026-08; tags [V]/[3P] kept in ``source``).
+Each built-in ``source`` names the provider's own pricing page and says whether the figure was
+seen there or only in third-party captures (the [V]/[3P] tags of ``shared/docs/providers.md``,
+where the figures were gathered, 2026-06 to 2026-08).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from app.errors import InputError
-from app.models import parse_size
+from app.estimate import Estimate, estimate_jobs
+from app.models import parse_size, problems_error, validation_problems
 
 
 def size_tier(size: str) -> str:
@@ -73,7 +74,19 @@ class TokenPrice(BaseModel):
     source: str
 
 
-_OPENAI_SRC = "OpenAI pricing page via shared/docs/providers.md"
+#: The providers' own pricing pages, named in every built-in price's ``source``.
+PAGES = {
+    "openai": "OpenAI API pricing, platform.openai.com/docs/pricing",
+    "gemini": "Gemini API pricing, ai.google.dev/gemini-api/docs/pricing",
+    "stability": "Stability AI pricing, platform.stability.ai/pricing",
+    "fal": "fal.ai pricing, fal.ai/pricing",
+    "replicate": "Replicate pricing, replicate.com/pricing",
+    "bfl": "Black Forest Labs pricing, bfl.ai/pricing",
+    "seedream": "BytePlus ModelArk pricing, byteplus.com/en/product/modelark",
+}
+_SEEN = "seen on the page"
+_THIRD = "a third-party capture of the page"
+_OPENAI_SRC = PAGES["openai"]
 _AS_OF = "2026-08"
 
 
@@ -88,7 +101,7 @@ def _openai_grid(model: str, grid: dict[str, tuple[float, float]], tag: str) -> 
                 size="1024x1024",
                 usd_per_image=square,
                 as_of=_AS_OF,
-                source=f"{_OPENAI_SRC} {tag}",
+                source=f"{_OPENAI_SRC}, {tag}",
             )
         )
         for size in ("1024x1536", "1536x1024"):
@@ -100,7 +113,7 @@ def _openai_grid(model: str, grid: dict[str, tuple[float, float]], tag: str) -> 
                     size=size,
                     usd_per_image=tall,
                     as_of=_AS_OF,
-                    source=f"{_OPENAI_SRC} {tag}",
+                    source=f"{_OPENAI_SRC}, {tag}",
                 )
             )
     return out
@@ -117,21 +130,21 @@ BUILTIN_PRICES: list[PriceEntry] = [
     *_openai_grid(
         "gpt-image-1",
         {"low": (0.011, 0.016), "medium": (0.042, 0.063), "high": (0.167, 0.25)},
-        "[V]",
+        _SEEN,
     ),
     *_openai_grid(
         "gpt-image-1-mini",
         {"low": (0.005, 0.006), "medium": (0.011, 0.015), "high": (0.036, 0.052)},
-        "[V]",
+        _SEEN,
     ),
     *_openai_grid(
         "gpt-image-1.5",
         {"low": (0.009, 0.013), "medium": (0.034, 0.05), "high": (0.133, 0.20)},
-        "[3P]",
+        _THIRD,
     ),
 ]
 
-_P3 = "via shared/docs/providers.md [3P]"
+_P3 = _THIRD
 _OTHER_PRICES = (
     # provider, model, size, USD, unit, as_of, source
     (
@@ -141,11 +154,11 @@ _OTHER_PRICES = (
         0.039,
         "image",
         "2026-08",
-        f"Gemini API pricing {_P3} (1290 tokens at $30/1M)",
+        f"{PAGES['gemini']}, {_P3} (1290 tokens at $30/1M)",
     ),
-    ("gemini", "gemini-3-pro-image", "1K", 0.134, "image", "2026-08", f"Gemini API pricing {_P3}"),
-    ("gemini", "gemini-3-pro-image", "2K", 0.134, "image", "2026-08", f"Gemini API pricing {_P3}"),
-    ("gemini", "gemini-3-pro-image", "4K", 0.24, "image", "2026-08", f"Gemini API pricing {_P3}"),
+    ("gemini", "gemini-3-pro-image", "1K", 0.134, "image", "2026-08", f"{PAGES['gemini']}, {_P3}"),
+    ("gemini", "gemini-3-pro-image", "2K", 0.134, "image", "2026-08", f"{PAGES['gemini']}, {_P3}"),
+    ("gemini", "gemini-3-pro-image", "4K", 0.24, "image", "2026-08", f"{PAGES['gemini']}, {_P3}"),
     (
         "gemini",
         "gemini-3.1-flash-image",
@@ -153,7 +166,7 @@ _OTHER_PRICES = (
         0.067,
         "image",
         "2026-08",
-        f"Gemini API pricing {_P3}, approximate",
+        f"{PAGES['gemini']}, {_P3}, approximate",
     ),
     (
         "stability",
@@ -162,16 +175,24 @@ _OTHER_PRICES = (
         0.08,
         "image",
         "2026-06",
-        f"Stability credits (1 credit = $0.01) {_P3}",
+        f"{PAGES['stability']} (1 credit = $0.01), {_P3}",
     ),
-    ("stability", "sd3.5-large", "*", 0.065, "image", "2026-06", f"Stability credits {_P3}"),
-    ("stability", "sd3.5-large-turbo", "*", 0.04, "image", "2026-06", f"Stability credits {_P3}"),
-    ("stability", "sd3.5-medium", "*", 0.035, "image", "2026-06", f"Stability credits {_P3}"),
-    ("stability", "core", "*", 0.03, "image", "2026-06", f"Stability credits {_P3}"),
-    ("fal", "fal-ai/flux/schnell", "*", 0.003, "megapixel", "2026-08", f"fal.ai pricing {_P3}"),
-    ("fal", "fal-ai/flux/dev", "*", 0.025, "megapixel", "2026-08", f"fal.ai pricing {_P3}"),
-    ("fal", "fal-ai/flux-pro/v1.1", "*", 0.04, "image", "2026-08", f"fal.ai pricing {_P3}"),
-    ("fal", "fal-ai/flux-pro/v1.1-ultra", "*", 0.06, "image", "2026-08", f"fal.ai pricing {_P3}"),
+    ("stability", "sd3.5-large", "*", 0.065, "image", "2026-06", f"{PAGES['stability']}, {_P3}"),
+    (
+        "stability",
+        "sd3.5-large-turbo",
+        "*",
+        0.04,
+        "image",
+        "2026-06",
+        f"{PAGES['stability']}, {_P3}",
+    ),
+    ("stability", "sd3.5-medium", "*", 0.035, "image", "2026-06", f"{PAGES['stability']}, {_P3}"),
+    ("stability", "core", "*", 0.03, "image", "2026-06", f"{PAGES['stability']}, {_P3}"),
+    ("fal", "fal-ai/flux/schnell", "*", 0.003, "megapixel", "2026-08", f"{PAGES['fal']}, {_P3}"),
+    ("fal", "fal-ai/flux/dev", "*", 0.025, "megapixel", "2026-08", f"{PAGES['fal']}, {_P3}"),
+    ("fal", "fal-ai/flux-pro/v1.1", "*", 0.04, "image", "2026-08", f"{PAGES['fal']}, {_P3}"),
+    ("fal", "fal-ai/flux-pro/v1.1-ultra", "*", 0.06, "image", "2026-08", f"{PAGES['fal']}, {_P3}"),
     (
         "fal",
         "fal-ai/bytedance/seedream/v4/text-to-image",
@@ -179,7 +200,7 @@ _OTHER_PRICES = (
         0.03,
         "image",
         "2026-08",
-        f"fal.ai pricing {_P3}",
+        f"{PAGES['fal']}, {_P3}",
     ),
     (
         "replicate",
@@ -188,7 +209,7 @@ _OTHER_PRICES = (
         0.003,
         "image",
         "2026-08",
-        f"Replicate pricing {_P3}",
+        f"{PAGES['replicate']}, {_P3}",
     ),
     (
         "replicate",
@@ -197,7 +218,7 @@ _OTHER_PRICES = (
         0.025,
         "image",
         "2026-08",
-        f"Replicate pricing {_P3}",
+        f"{PAGES['replicate']}, {_P3}",
     ),
     (
         "replicate",
@@ -206,7 +227,7 @@ _OTHER_PRICES = (
         0.04,
         "image",
         "2026-08",
-        f"Replicate pricing {_P3}",
+        f"{PAGES['replicate']}, {_P3}",
     ),
     (
         "replicate",
@@ -215,7 +236,7 @@ _OTHER_PRICES = (
         0.03,
         "image",
         "2026-08",
-        f"Replicate pricing {_P3}",
+        f"{PAGES['replicate']}, {_P3}",
     ),
     (
         "bfl",
@@ -224,7 +245,7 @@ _OTHER_PRICES = (
         0.04,
         "image",
         "2026-08",
-        "docs.bfl.ai via shared/docs/providers.md [V]",
+        f"{PAGES['bfl']}, {_SEEN}",
     ),
     (
         "bfl",
@@ -233,7 +254,7 @@ _OTHER_PRICES = (
         0.06,
         "image",
         "2026-08",
-        "docs.bfl.ai via shared/docs/providers.md [V]",
+        f"{PAGES['bfl']}, {_SEEN}",
     ),
     (
         "bfl",
@@ -242,7 +263,7 @@ _OTHER_PRICES = (
         0.025,
         "image",
         "2026-08",
-        "docs.bfl.ai via shared/docs/providers.md [V]",
+        f"{PAGES['bfl']}, {_SEEN}",
     ),
     (
         "seedream",
@@ -251,7 +272,7 @@ _OTHER_PRICES = (
         0.03,
         "image",
         "2026-08",
-        f"BytePlus ModelArk {_P3}, approximate",
+        f"{PAGES['seedream']}, {_P3}, approximate",
     ),
     ("a1111", "*", "*", 0.0, "image", "2026-11", "self-hosted: no per-image charge (your own GPU)"),
     (
@@ -278,7 +299,7 @@ BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
         image_in=None,
         image_out=30,
         as_of=_AS_OF,
-        source="Gemini API pricing via providers.md [3P]; image output tokens",
+        source=f"{PAGES['gemini']}, {_THIRD}; image output tokens",
     ),
     TokenPrice(
         provider="openai",
@@ -287,7 +308,7 @@ BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
         image_in=10,
         image_out=40,
         as_of=_AS_OF,
-        source=f"{_OPENAI_SRC} [V]",
+        source=f"{_OPENAI_SRC}, {_SEEN}",
     ),
     TokenPrice(
         provider="openai",
@@ -296,7 +317,7 @@ BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
         image_in=2.5,
         image_out=8,
         as_of=_AS_OF,
-        source=f"{_OPENAI_SRC} [V]",
+        source=f"{_OPENAI_SRC}, {_SEEN}",
     ),
     TokenPrice(
         provider="openai",
@@ -305,42 +326,9 @@ BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
         image_in=8,
         image_out=32,
         as_of=_AS_OF,
-        source=f"{_OPENAI_SRC} [3P]; text-in unverified",
+        source=f"{_OPENAI_SRC}, {_THIRD}; text-in unverified",
     ),
 ]
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A batch estimate. ``total_usd`` is ``None`` when any image has no known price.
-
-    Attributes:
-        images: images the batch will make (jobs × sample count).
-        priced_usd: the sum over images whose price is known.
-        unknown_images: images without a known price.
-        sources: the price entries used, as ``"model quality size: $x (as_of, source)"``.
-    """
-
-    images: int
-    priced_usd: float
-    unknown_images: int
-    sources: tuple[str, ...]
-
-    @property
-    def total_usd(self) -> float | None:
-        """The full estimate in USD, or ``None`` when some price is unknown."""
-        return None if self.unknown_images else round(self.priced_usd, 6)
-
-    def describe(self) -> str:
-        """``"12 images · $0.408"`` or ``"12 images · ≥ $0.20 + 5 images at an unknown price"``."""
-        if self.unknown_images == self.images:
-            return f"{self.images} images · price unknown"
-        if self.unknown_images:
-            return (
-                f"{self.images} images · ≥ ${self.priced_usd:.3f} + {self.unknown_images} "
-                "images at an unknown price"
-            )
-        return f"{self.images} images · ${self.priced_usd:.3f}"
 
 
 class PriceTable:
@@ -372,7 +360,7 @@ class PriceTable:
             try:
                 table.entries.insert(0, PriceEntry.model_validate(item))
             except ValidationError as e:
-                raise InputError(f"{overrides}: [{i}]", str(e.errors()[0]["msg"])) from e
+                raise problems_error(f"{overrides}: [{i}].", validation_problems(e)) from e
         return table
 
     def lookup(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
@@ -399,24 +387,9 @@ class PriceTable:
         return self.estimate_mixed([(provider, model, q, s, n) for q, s, n in jobs])
 
     def estimate_mixed(self, jobs: list[tuple[str, str, str, str, int]]) -> Estimate:
-        """Estimate ``(provider, model, quality, size, images)`` tuples (mixed-provider batches)."""
-        priced = 0.0
-        unknown = 0
-        total = 0
-        used: dict[str, str] = {}
-        for provider, model, quality, size, n in jobs:
-            total += n
-            e = self.lookup(provider, model, quality, size)
-            if e is None:
-                unknown += n
-                continue
-            priced += e.for_size(size) * n
-            unit = "/MP" if e.unit == "megapixel" else ""
-            label = " ".join(x for x in (e.model, e.quality, e.size) if x != "*")
-            if provider not in ("openai", "draft"):
-                label = f"{provider} {label}"
-            used[label] = f"{label}: ${e.usd_per_image}{unit} ({e.as_of}, {e.source})"
-        return Estimate(total, priced, unknown, tuple(used.values()))
+        """Estimate ``(provider, model, quality, size, images)`` tuples (mixed-provider batches);
+        see ``app.estimate.estimate_jobs``."""
+        return estimate_jobs(self.lookup, jobs)
 
     def cost_from_usage(self, provider: str, model: str, usage: dict[str, object]) -> float | None:
         """USD billed for one response from its ``usage`` block (OpenAI Images format).

@@ -14,6 +14,16 @@ from app.status import JobStatus
 from app.store import Store
 
 
+def iso_z(stamp: str | None) -> str | None:
+    """An ISO 8601 time as the reference tool writes it: UTC, milliseconds, ``Z``
+    (``2026-12-02T05:14:03.120Z``); a stamp without a zone is taken as UTC."""
+    if not stamp:
+        return None
+    t = datetime.fromisoformat(stamp)
+    t = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
 def build_report(
     store: Store,
     batch_id: int,
@@ -27,22 +37,26 @@ def build_report(
     total_cost: float | None = 0.0
     # Two queries for the whole batch, not one per job (10,000 at the end of a big batch).
     paths_of: dict[int, list[str]] = {}
+    uuid_of: dict[int, str] = {}
     for im in store.images(batch_id):
         paths_of.setdefault(im.job_id, []).append(str(im.path))
+        uuid_of.setdefault(im.job_id, im.uuid)
     for job in store.job_summaries(batch_id):
         paths = paths_of.get(job.id, [])
+        done = job.status == JobStatus.COMPLETED
         results.append(
             JobResult(
-                job_id=job.id,
+                job_id=str(job.id),
                 prompt=job.prompt,
                 status=job.status,
                 output_path=paths[0] if paths else None,
                 output_paths=paths,
-                error=job.error,
-                error_type=job.error_type,
+                error=None if done else job.error,
+                error_type=None if done else job.error_type,
                 attempts=job.attempts,
                 duration_ms=job.duration_ms,
                 cost=job.cost,
+                history_uuid=uuid_of.get(job.id) if done else None,
             )
         )
         if job.cost is None:
@@ -60,8 +74,8 @@ def build_report(
         cancelled=counts.get(JobStatus.CANCELLED, 0),
         pending=batch.unfinished,
         results=results,
-        started_at=started_at or batch.started_at,
-        finished_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        started_at=iso_z(started_at or batch.started_at),
+        finished_at=iso_z(datetime.now(UTC).isoformat()),
         total_duration_ms=int(duration_s * 1000) if duration_s is not None else None,
         estimated_cost=batch.estimated_cost,
         total_cost=round(total_cost, 6) if total_cost is not None else None,

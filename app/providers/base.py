@@ -8,6 +8,7 @@ retrying, no rate limiting and no file writing: the engine owns those.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -112,6 +113,8 @@ class Capabilities:
         key_label: what the key field holds (an API key, or ``user:password`` for A1111).
         style_presets: accepted ``style_preset`` values (Stability).
         local: self-hosted (no per-image price).
+        any_model: every model id is accepted and made like the first model (draft, so a
+            config written for ``gpt-image-2`` can be rehearsed offline).
     """
 
     name: str
@@ -133,6 +136,7 @@ class Capabilities:
     style_presets: tuple[str, ...] = ()
     local: bool = False
     description: str = ""
+    any_model: bool = False
 
     @property
     def title(self) -> str:
@@ -140,8 +144,12 @@ class Capabilities:
         return f"{self.label} ({self.description})" if self.description else self.label
 
     def model(self, model_id: str) -> ModelInfo | None:
-        """The model called ``model_id``, or ``None``."""
-        return next((m for m in self.models if m.id == model_id), None)
+        """The model called ``model_id``, or ``None`` (with ``any_model``: the first model's
+        abilities under that id)."""
+        found = next((m for m in self.models if m.id == model_id), None)
+        if found is None and self.any_model and model_id:
+            return dataclasses.replace(self.models[0], id=model_id, label=model_id)
+        return found
 
     @property
     def default_model(self) -> str:
@@ -169,6 +177,8 @@ class GenerationRequest:
     reference_images: tuple[bytes, ...] = ()
     mask: bytes | None = None
     style_preset: str | None = None
+    input_fidelity: str | None = None
+    """OpenAI edits only: ``low`` | ``high`` (API reference, images/edits)."""
     on_progress: Callable[[float], None] | None = field(default=None, compare=False, repr=False)
 
     def progress(self, fraction: float) -> None:

@@ -211,6 +211,7 @@ CAPABILITIES = Capabilities(
     seed=True,
     edits=True,
     default_concurrency=2,
+    any_model=True,
 )
 
 

@@ -217,6 +217,8 @@ class OpenAIProvider(HttpProvider):
         if request.reference_images:
             body = self.body(request)
             data = {k: str(v) for k, v in body.items()}
+            if request.input_fidelity:
+                data["input_fidelity"] = request.input_fidelity
             files: list[tuple[str, tuple[str, bytes, str]]] = [
                 ("image[]", (f"reference-{i}.png", img, "image/png"))
                 for i, img in enumerate(request.reference_images)

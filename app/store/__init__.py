@@ -8,6 +8,7 @@ Which threads may use it: see ``docs/architecture.md`` (any thread; one lock ser
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from app.status import JobStatus
@@ -37,7 +38,7 @@ class Store(BatchStore, JobStore):
         with self.tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO images(job_id, sample_index, path, thumb, created_at,"
-                " adopted) VALUES (?,?,?,?,?,?)",
+                " adopted, uuid) VALUES (?,?,?,?,?,?,?)",
                 (
                     job_id,
                     sample_index,
@@ -45,6 +46,7 @@ class Store(BatchStore, JobStore):
                     str(thumb) if thumb else None,
                     now_iso(),
                     adopted,
+                    str(uuid.uuid4()),
                 ),
             )
 

@@ -154,6 +154,8 @@ class ImageRow:
     path: Path
     thumb: Path | None
     created_at: str
+    uuid: str
+    """The record's UUID (the report's ``history_uuid``)."""
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> ImageRow:
@@ -166,4 +168,5 @@ class ImageRow:
             path=Path(r["path"]),
             thumb=Path(r["thumb"]) if r["thumb"] else None,
             created_at=r["created_at"],
+            uuid=r["uuid"],
         )

@@ -89,7 +89,20 @@ CREATE INDEX IF NOT EXISTS attempts_job ON attempts(job_id);
 DROP INDEX IF EXISTS batches_fingerprint;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# 3: every image record gets a UUID, the ``history_uuid`` of the report (the reference batch
+# tool's name for the id of a generation record); images stored before it get one now, made
+# from random bytes in the UUID version-4 layout.
+_V3 = """
+ALTER TABLE images ADD COLUMN uuid TEXT;
+UPDATE images SET uuid = lower(
+    hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2)
+    || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || substr(hex(randomblob(2)), 2)
+    || '-' || hex(randomblob(6))
+) WHERE uuid IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS images_uuid ON images(uuid);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 """Migration ``n`` (1-based) takes a store from ``user_version`` n-1 to n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

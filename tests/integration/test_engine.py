@@ -170,7 +170,7 @@ async def test_retry_failed_reuses_the_same_job(tmp_path: Path, fake_openai: Fak
     fake_openai.script_for("flaky", ["moderation_blocked"])
     engine, store, bid, _ = _setup(tmp_path, fake_openai, ["flaky", "ok"])
     report = await engine.run(bid)
-    failed = [r.job_id for r in report.results if r.status == "failed"]
+    failed = [int(r.job_id) for r in report.results if r.status == "failed"]
     assert len(failed) == 1
     assert retry_jobs(store, engine, call_now, bid, failed) == failed
     report2 = await engine.run(bid)

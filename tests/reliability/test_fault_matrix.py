@@ -169,6 +169,7 @@ MATRIX: dict[str, tuple[type[Any], str, str, dict[str, ErrorClass]]] = {
     ),
 }
 CELLS = [(p, b, c) for p, (_, _, _, faults) in MATRIX.items() for b, c in faults.items()]
+JOB_TIMEOUT_MS = 2000
 POLICY = RetryPolicy(max_retries=2, retry_delay_ms=10, max_delay_ms=50)
 
 
@@ -176,7 +177,9 @@ POLICY = RetryPolicy(max_retries=2, retry_delay_ms=10, max_delay_ms=50)
 def servers() -> Iterator[dict[str, FakeServer]]:
     started = {p: FakeServer(d, api_key=None).start() for p, (d, *_rest) in MATRIX.items()}
     for fake in started.values():
-        fake.slow_s = 1.5
+        # The slow answer comes well after the job timeout, and the timeout leaves room for a
+        # 120 MB oversized body to be refused on a loaded 2-core machine.
+        fake.slow_s = 4.0
         fake.retry_after_s = 0.05
         for attr in ("polls_needed",):
             if hasattr(fake.dialect, attr):
@@ -201,7 +204,7 @@ async def test_fault(
         provider=provider,
         model=model,
         concurrency=3,
-        job_timeout_ms=800,
+        job_timeout_ms=JOB_TIMEOUT_MS,
         retry_policy=POLICY,
         base_url=fake.url + suffix,
         provider_options={"comfyui": {"workflow": str(WORKFLOW)}} if provider == "comfyui" else {},
@@ -226,7 +229,7 @@ async def test_fault(
     report = await Engine(store, factory, thumb_dir=None).run(bid)
     by = {r.prompt.split()[0]: r for r in report.results}
     fault = by["fault"]
-    attempts = store.attempts(fault.job_id)
+    attempts = store.attempts(int(fault.job_id))
     first = attempts[0]
     assert first["error_type"] == cls.value, (
         f"{provider}/{behaviour}: {first['error_type']} ({first['error']})"

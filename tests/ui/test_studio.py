@@ -219,7 +219,7 @@ def test_interrupted_batch_is_offered_for_resume(
     qtbot: Any, qloop: asyncio.AbstractEventLoop, atelier_home: Path, tmp_path: Path, data_dir: Path
 ) -> None:
     from app import paths
-    from app.batch import plan_from_config
+    from app.config_plan import plan_from_config
     from app.models import RunSettings, load_batch_config
     from ui.app import build_window
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from app.batch import check_plan, plan_from_config
+from app.batch import check_plan
+from app.config_plan import plan_from_config
 from app.errors import InputError
 from app.models import load_batch_config
 from app.pricing import PriceTable

@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
 
 from app.batch import Plan, SheetBatch, estimate
 from app.errors import AtelierError
+from app.estimate import Estimate
 from app.models import JobDefaults
-from app.pricing import Estimate, PriceTable
+from app.pricing import PriceTable
 from app.providers.base import Capabilities, ModelInfo
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
@@ -332,12 +333,12 @@ class BatchPage(QWidget):
 
     def _show(self, plan: Plan, args: SheetBatch, est: Estimate) -> None:
         self.estimate_label.setText(est.describe())
-        detail = [f"{plan.summary()} from {len(args.table.rows):,} rows", *est.sources]
+        detail = [
+            f"{', '.join(est.models)}: {plan.summary()} from {len(args.table.rows):,} rows",
+            *est.sources,
+        ]
         if est.unknown_images:
-            detail.append(
-                "No published price for this model, size and quality: the cost is unknown, not free. "
-                "Add a price override in ATELIER_HOME/prices.json."
-            )
+            detail += ["Price unknown (not free):", *est.unknown_reasons]
         self.estimate_detail.setText("\n".join(detail))
         notes = plan.skipped + plan.warnings
         more = f"\n… and {len(notes) - 500} more" if len(notes) > 500 else ""

@@ -1,0 +1,125 @@
+"""What a batch will cost before anything is sent: images × price per image, and what cannot be
+priced, with the reason and, for quality ``auto``, the range from the cheapest quality to the
+dearest (as the reference batch tool's ``--estimate-only`` shows it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.pricing import PriceEntry
+
+Lookup = Callable[[str, str, str, str], "PriceEntry | None"]
+"""``PriceTable.lookup``: ``(provider, model, quality, size)`` → the entry, or ``None``."""
+
+_QUALITIES = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A batch estimate in USD. ``total_usd`` is ``None`` when any image has no known price.
+
+    Attributes:
+        images: images the batch will make (jobs × sample count).
+        priced_usd: the sum over images whose price is known.
+        unknown_images: images without a known price.
+        sources: the price entries used, as ``"model quality size: $x (as_of, source)"``.
+        models: the ``provider / model`` pairs the jobs use.
+        unknown_reasons: why each unpriced kind of image has no price, as sentences.
+        auto_range: ``(low, high)`` USD for the whole batch when every unpriced image is
+            quality ``auto`` on a model priced per quality; ``None`` otherwise.
+    """
+
+    images: int
+    priced_usd: float
+    unknown_images: int
+    sources: tuple[str, ...]
+    models: tuple[str, ...] = ()
+    unknown_reasons: tuple[str, ...] = ()
+    auto_range: tuple[float, float] | None = None
+
+    @property
+    def total_usd(self) -> float | None:
+        """The full estimate in USD, or ``None`` when some price is unknown."""
+        return None if self.unknown_images else round(self.priced_usd, 6)
+
+    def describe(self) -> str:
+        """``"12 images · $0.408"``, ``"12 images · price unknown ($0.108–$2.400 by quality)"``
+        or ``"12 images · ≥ $0.20 + 5 images at an unknown price"``."""
+        span = (
+            f" (${self.auto_range[0]:.3f}–${self.auto_range[1]:.3f} by quality)"
+            if self.auto_range
+            else ""
+        )
+        if self.unknown_images == self.images:
+            return f"{self.images} images · price unknown{span}"
+        if self.unknown_images:
+            return (
+                f"{self.images} images · ≥ ${self.priced_usd:.3f} + {self.unknown_images} "
+                f"images at an unknown price{span}"
+            )
+        return f"{self.images} images · ${self.priced_usd:.3f}"
+
+
+def _label(provider: str, entry: PriceEntry) -> str:
+    label = " ".join(x for x in (entry.model, entry.quality, entry.size) if x != "*")
+    label = label or "any model"
+    return label if provider == "openai" else f"{provider} {label}"
+
+
+def _auto_span(lookup: Lookup, provider: str, model: str, size: str) -> tuple[float, float] | None:
+    """USD for one image at the cheapest and the dearest quality, when each is priced."""
+    prices = [lookup(provider, model, q, size) for q in _QUALITIES]
+    if any(p is None for p in prices):
+        return None
+    values = [p.for_size(size) for p in prices if p is not None]
+    return min(values), max(values)
+
+
+def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) -> Estimate:
+    """Estimate ``(provider, model, quality, size, images)`` tuples (mixed-provider batches)."""
+    priced, unknown, total = 0.0, 0, 0
+    low = high = 0.0
+    ranged = True
+    used: dict[str, str] = {}
+    reasons: dict[tuple[str, str, str], str] = {}
+    models: dict[str, None] = {}
+    for provider, model, quality, size, n in jobs:
+        total += n
+        models[f"{provider} / {model}"] = None
+        e = lookup(provider, model, quality, size)
+        if e is None:
+            unknown += n
+            span = _auto_span(lookup, provider, model, size) if quality == "auto" else None
+            if span is None:
+                ranged = False
+                reasons.setdefault(
+                    (provider, model, quality),
+                    f"{provider} / {model} at quality {quality!r}: no published price in "
+                    "Atelier's table (add one in ATELIER_HOME/prices.json)",
+                )
+            else:
+                low, high = low + span[0] * n, high + span[1] * n
+                reasons.setdefault(
+                    (provider, model, quality),
+                    f"{provider} / {model}: quality 'auto' has no fixed price, the provider "
+                    f"chooses the quality of each image (${span[0]:g}–${span[1]:g} per "
+                    f"{size} image, low to high); choose low, medium or high for an exact price",
+                )
+            continue
+        priced += e.for_size(size) * n
+        unit = "/MP" if e.unit == "megapixel" else ""
+        label = _label(provider, e)
+        used[label] = f"{label}: ${e.usd_per_image:g}{unit} ({e.as_of}, {e.source})"
+    auto_range = (priced + low, priced + high) if unknown and ranged else None
+    return Estimate(
+        total,
+        priced,
+        unknown,
+        tuple(used.values()),
+        tuple(models),
+        tuple(reasons.values()),
+        auto_range,
+    )
