@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from app import remote
 from app.errors import InputError
 from app.estimate import Estimate
 from app.files import regular_file
@@ -318,14 +319,27 @@ def _row_spec(
         provider=cell(cols.provider) or None,
         model=cell(cols.model) or None,
         operation="edit" if ref else "generate",
-        reference_images=[resolve_image(ref, base_dir, f"{where}, column {cols.reference!r}")]
-        if ref
-        else [],
+        reference_images=reference_cell(ref, base_dir, f"{where}, column {cols.reference!r}"),
         style_preset=d.style_preset,
-        mask=resolve_image(mask, base_dir, f"{where}, column {cols.mask!r}")
+        mask=reference_cell(mask, base_dir, f"{where}, column {cols.mask!r}")[0]
         if (ref and mask)
         else None,
     )
+
+
+def reference_cell(cell: str, base_dir: Path | None, where: str) -> list[str]:
+    """The reference images a cell names: http(s) URLs (several, comma-separated, as
+    WooCommerce's ``Images``), downloaded when the job runs (``app.remote``); or one file path,
+    checked now (``resolve_image``). Empty for a blank cell.
+
+    Raises:
+        InputError: a file that does not exist or is not an image (``where`` names the cell).
+    """
+    if not cell:
+        return []
+    if remote.is_url(cell):
+        return remote.split_urls(cell)
+    return [resolve_image(cell, base_dir, where)]
 
 
 def resolve_image(raw: str, base_dir: Path | None, where: str) -> str:

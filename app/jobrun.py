@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app import remote
 from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from app.events import ImageSaved, JobChanged, JobProgress
 from app.lane import Lane, Run
@@ -65,14 +66,29 @@ def read_inputs(spec: JobSpec) -> tuple[tuple[bytes, ...], bytes | None]:
         ProviderError: ``invalid_request`` naming the missing or unreadable file.
     """
     try:
-        refs = tuple(Path(p).read_bytes() for p in spec.reference_images)
-        mask = Path(spec.mask).read_bytes() if spec.mask else None
+        refs = tuple(_image_bytes(p) for p in spec.reference_images)
+        mask = _image_bytes(spec.mask) if spec.mask else None
     except OSError as e:
         raise ProviderError(
             ErrorClass.INVALID_REQUEST,
             f"Cannot read the reference image {e.filename}: {e.strerror}.",
         ) from e
+    except remote.RemoteImageError as e:
+        raise ProviderError(
+            ErrorClass.NETWORK if e.transient else ErrorClass.INVALID_REQUEST,
+            f"Cannot download the reference image {e.where}: {e.message}.",
+        ) from e
     return refs, mask
+
+
+def _image_bytes(ref: str) -> bytes:
+    """The bytes of a reference image: a file, or a URL's cached download (see ``app.remote``).
+
+    Raises:
+        OSError: the file cannot be read.
+        remote.RemoteImageError: the URL cannot be downloaded.
+    """
+    return (remote.fetch(ref) if remote.is_url(ref) else Path(ref)).read_bytes()
 
 
 @dataclass

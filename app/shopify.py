@@ -49,15 +49,17 @@ def fill_variant_rows(table: Table) -> int:
     """Fill blank product fields of Shopify variant rows from their product's first row.
 
     Shopify exports write Title, Vendor, Type, Tags… only on a product's first row; the
-    variant rows below share its ``Handle``. Variant columns (``Variant …``, ``Option… Value``,
-    ``Image …``) are left as they are, and so are image-only rows. Returns the cells filled.
+    variant rows below share its ``Handle``. Variant columns (``Variant …``, ``Option… Value``)
+    are left as they are, and so are image-only rows. Of the image columns only ``Image Src``
+    is filled: it is the product's main photo, the reference a designer restages each variant
+    from (a variant's own photo is in ``Variant Image``). Returns the cells filled.
     """
     h = table.headers.index("Handle")
     fillable = [
         i
         for i, name in enumerate(table.headers)
         if i != h
-        and not name.startswith(("Variant", "Image", "Cost per item"))
+        and (name == "Image Src" or not name.startswith(("Variant", "Image", "Cost per item")))
         and not (name.startswith("Option") and name.endswith("Value"))
     ]
     first: dict[str, list[str]] = {}

@@ -27,3 +27,23 @@ def test_header_row_control_detects_and_overrides(window: Any, tmp_path: Path) -
     assert sheet.table.header_line == 5
     assert window.load_spreadsheet(exports.pantry_xlsx(tmp_path))
     assert sheet.header_spin.text() == "Auto (3)" and "Section" in sheet.table.headers
+
+
+async def test_reference_urls_show_in_the_preview(window: Any, tmp_path: Path) -> None:
+    from tests.fakes.image_host import ImageHost
+    from tests.ui.conftest import wait_until
+
+    with ImageHost() as host:
+        urls = [[host.url("/napkin.jpg"), host.url("/napkin-2.webp")], [host.url("/missing.jpg")]]
+        assert window.load_spreadsheet(exports.woocommerce_csv(tmp_path, urls))
+        sheet = window.sheet
+        sheet.prompt_edit.setPlainText("{Name} on a marble table")
+        sheet.reference_combo.setCurrentIndex(sheet.reference_combo.findData("Images"))
+        label = sheet.preview_reference
+        await wait_until(lambda: not label.pixmap().isNull(), what="the reference thumbnail")
+        assert label.pixmap().width() == 160 and "napkin.jpg" in label.toolTip()
+        assert host.hits["/napkin.jpg"] == 1 and host.hits["/napkin-2.webp"] == 0
+        sheet.sheet_view.selectRow(1)
+        await wait_until(lambda: "HTTP 404" in label.text(), what="the download error")
+        sheet.sheet_view.selectRow(0)  # cached now: shown at once, no new request
+        assert not label.pixmap().isNull() and host.hits["/napkin.jpg"] == 1

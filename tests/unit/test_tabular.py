@@ -130,9 +130,11 @@ def test_shopify_fill_down_copies_product_fields_only(data_dir: Path) -> None:
     second = t.row_dict(1)
     assert second["Title"] == "" and second["Option1 Value"] == "Ocean Breeze"
     t.rows[1][t.headers.index("Image Src")] = ""
+    t.rows[1][t.headers.index("Image Position")] = ""
     assert shopify_fill_down(t) > 0
-    second = t.row_dict(1)
+    second, first = t.row_dict(1), t.row_dict(0)
     assert second["Title"] == "Nordic Scented Candle"
     assert second["Option1 Value"] == "Ocean Breeze"
     assert second["Variant SKU"] == "NH-CND-002"
-    assert second["Image Src"] == ""  # variant/image columns are not filled
+    assert second["Image Src"] == first["Image Src"]  # the product's photo, its reference
+    assert second["Image Position"] == ""  # other image and variant columns are not filled

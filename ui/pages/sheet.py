@@ -3,9 +3,13 @@ file-name templates, and preview the selected row."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,12 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import shopify
+from app import remote, shopify
 from app.batch import RowColumns, check_templates, preview_row
 from app.charsets import CANDIDATE_ENCODINGS
 from app.errors import AtelierError
 from app.tabular import Table, read_table
 from ui.models import SpreadsheetModel
+
+Spawn = Callable[[Coroutine[Any, Any, Any]], object]
+"""Runs a coroutine on the window's loop (``MainWindow.spawn``)."""
 
 SPREADSHEET_FILTER = "Spreadsheets (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)"
 
@@ -64,9 +71,15 @@ class SheetPage(QWidget):
     next_requested = Signal()
     import_failed = Signal(str)
 
-    def __init__(self, template: dict[str, str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        template: dict[str, str],
+        parent: QWidget | None = None,
+        spawn: Spawn | None = None,
+    ) -> None:
         super().__init__(parent)
         self.table: Table | None = None
+        self._spawn = spawn
         self.output_format = "png"
         outer = QVBoxLayout(self)
         outer.addLayout(self._build_file_bar())
@@ -176,7 +189,8 @@ class SheetPage(QWidget):
         self.reference_combo = QComboBox()
         self.reference_combo.setObjectName("reference_combo")
         self.reference_combo.setToolTip(
-            "A column with the path of an image to edit (relative to the spreadsheet)"
+            "A column with the image each row restages: a file path (relative to the "
+            "spreadsheet) or http(s) URLs (Shopify Image Src, WooCommerce Images)"
         )
         self.provider_col_combo = QComboBox()
         self.provider_col_combo.setObjectName("provider_col_combo")
@@ -201,11 +215,14 @@ class SheetPage(QWidget):
         self.preview_negative = _label(style="color: #5f6368")
         self.preview_file = _label(style="font-family: monospace", name="preview_file")
         self.preview_empty = _label(style="color: #8a5a00")
+        self.preview_reference = _label(style="color: #5f6368", name="preview_reference")
+        self.preview_reference.setMinimumHeight(0)
         for lab in (
             self.preview_prompt,
             self.preview_negative,
             self.preview_file,
             self.preview_empty,
+            self.preview_reference,
         ):
             vl.addWidget(lab)
         return prev
@@ -341,6 +358,53 @@ class SheetPage(QWidget):
         self.preview_empty.setText(
             f"Row {row + 1}: empty " + ", ".join("{" + c + "}" for c in p.empty) if p.empty else ""
         )
+        self._show_reference(row)
+
+    def _show_reference(self, row: int) -> None:
+        """The selected row's reference image (its first, for a list of URLs), downloaded in
+        the background when it is an address not fetched yet."""
+        assert self.table is not None
+        column = self.reference_combo.currentData()
+        cell = self.table.row_dict(row).get(column, "").strip() if column else ""
+        self.preview_reference.setPixmap(QPixmap())
+        if not cell:
+            self.preview_reference.setText("")
+            return
+        if not remote.is_url(cell):
+            path = Path(cell).expanduser()
+            path = path if path.is_absolute() else self.table.source.parent / path
+            self._set_reference(path, cell)
+            return
+        url = remote.split_urls(cell)[0]
+        hit = remote.cached(url)
+        if hit is not None:
+            self._set_reference(hit, url)
+        elif self._spawn is not None:
+            self.preview_reference.setText(f"Downloading the reference {url} …")
+            self._spawn(self._download_reference(url))
+
+    async def _download_reference(self, url: str) -> None:
+        try:
+            await asyncio.to_thread(remote.fetch, url)
+        except remote.RemoteImageError as e:
+            self.preview_reference.setText(f"Reference: {e}")
+            return
+        self.update_preview()  # the row may have changed meanwhile: show what is selected now
+
+    def _set_reference(self, path: Path, name: str) -> None:
+        pix = QPixmap(str(path))
+        if pix.isNull():
+            self.preview_reference.setText(f"Reference: cannot show {name}")
+            return
+        self.preview_reference.setPixmap(
+            pix.scaled(
+                160,
+                160,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+        self.preview_reference.setToolTip(f"Reference image: {name}")
 
     # ---- internals ---------------------------------------------------------------------------
     def _set_columns(self, headers: list[str]) -> None:

@@ -1,0 +1,151 @@
+"""Reference images from http(s) URLs in a spreadsheet: Shopify's ``Image Src`` and
+WooCommerce's ``Images`` (a comma-separated list, WooCommerce "Product CSV Import Schema").
+
+The user chose these addresses, so any host is allowed (an intranet or a local server too,
+unlike the URLs a provider hands back, see ``HttpProvider.check_url``); what is limited is what
+comes back: at most ``MAX_REDIRECTS`` redirects, ``MAX_BYTES``, an image type Pillow can read.
+Each URL is downloaded once into ``ATELIER_HOME/cache/references/`` (named by the URL's
+SHA-256) and read from there afterwards, by the preview and by every job that names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import threading
+from pathlib import Path
+
+import httpx
+from PIL import Image
+
+from app import paths
+from app.errors import InputError
+from app.outputs import atomic_write
+
+MAX_BYTES = 50_000_000  # OpenAI edits take images under 50 MB (API reference, images/edits)
+MAX_REDIRECTS = 5
+TIMEOUT_S = 30.0
+_TYPES = ("image/", "application/octet-stream", "binary/octet-stream")  # S3 serves the last
+_SPLIT = re.compile(r"\s*,\s*(?=https?://)", re.IGNORECASE)
+
+
+class RemoteImageError(InputError):
+    """A reference URL could not be used. ``transient``: a retry later may succeed (network,
+    5xx, 429); otherwise the address or what it serves is wrong."""
+
+    def __init__(self, url: str, message: str, transient: bool = False) -> None:
+        super().__init__(url, message)
+        self.transient = transient
+
+
+def is_url(text: str) -> bool:
+    """Whether ``text`` is an http(s) address (the only schemes fetched)."""
+    return text.strip().lower().startswith(("http://", "https://"))
+
+
+def split_urls(cell: str) -> list[str]:
+    """A cell's URLs: WooCommerce lists several with commas; a comma only separates where a
+    new ``http(s)://`` follows, so a comma inside one URL is kept."""
+    return [u for u in _SPLIT.split(cell.strip()) if u]
+
+
+def cache_path(url: str) -> Path:
+    """Where ``url``'s image is kept once downloaded."""
+    return paths.home() / "cache" / "references" / hashlib.sha256(url.encode()).hexdigest()
+
+
+def cached(url: str) -> Path | None:
+    """The downloaded file of ``url``, or ``None`` when it has not been fetched yet."""
+    p = cache_path(url)
+    return p if p.is_file() else None
+
+
+def fetch(url: str, client: httpx.Client | None = None) -> Path:
+    """The local copy of the image at ``url``, downloaded now unless it is cached (blocking:
+    run it in a thread).
+
+    Raises:
+        RemoteImageError: the address cannot be reached (``transient``), answers an error,
+            redirects more than ``MAX_REDIRECTS`` times, serves more than ``MAX_BYTES`` or
+            something that is not an image.
+    """
+    hit = cached(url)
+    if hit is not None:
+        return hit
+    with _lock_for(url):  # the variants of one product share its photo: one download
+        return cached(url) or _fetch_now(url, client)
+
+
+def _lock_for(url: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(url, threading.Lock())
+
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _fetch_now(url: str, client: httpx.Client | None) -> Path:
+    if not is_url(url):
+        raise RemoteImageError(url, "only http:// and https:// addresses are downloaded")
+    own = client is None
+    c = client or httpx.Client(
+        timeout=TIMEOUT_S, follow_redirects=True, max_redirects=MAX_REDIRECTS
+    )
+    try:
+        data = _download(c, url)
+    finally:
+        if own:
+            c.close()
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.verify()
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise RemoteImageError(url, f"not an image Atelier can read ({e})") from e
+    path = cache_path(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, data)
+    return path
+
+
+def _download(c: httpx.Client, url: str) -> bytes:
+    """The body of ``url``, checked against the limits as it arrives.
+
+    Raises:
+        RemoteImageError: as ``fetch``.
+    """
+    try:
+        with c.stream("GET", url, headers={"Accept": "image/*"}) as resp:
+            if resp.status_code >= 400:
+                raise RemoteImageError(
+                    url,
+                    f"the server answered HTTP {resp.status_code}",
+                    transient=resp.status_code >= 500 or resp.status_code == 429,
+                )
+            kind = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind and not kind.startswith(_TYPES):
+                raise RemoteImageError(url, f"the address serves {kind}, not an image")
+            declared = resp.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_BYTES:
+                raise RemoteImageError(url, _too_big(int(declared)))
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in resp.iter_bytes():
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise RemoteImageError(url, _too_big(size))
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except httpx.TooManyRedirects as e:
+        raise RemoteImageError(url, f"redirected more than {MAX_REDIRECTS} times") from e
+    except httpx.InvalidURL as e:
+        raise RemoteImageError(url, f"not a valid address ({e})") from e
+    except httpx.HTTPError as e:
+        raise RemoteImageError(
+            url, f"cannot download: {type(e).__name__} {e}".strip(), transient=True
+        ) from e
+
+
+def _too_big(size: int) -> str:
+    return f"the image is larger than {MAX_BYTES / 1e6:g} MB ({size:,} bytes or more)"
