@@ -13,12 +13,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
-
-from app import remote
 from app.errors import InputError
 from app.estimate import Estimate
-from app.files import regular_file
+from app.input_images import reference_cell
 from app.models import JobDefaults, JobSpec, problems_error
 from app.pricing import PriceTable
 from app.providers.registry import capabilities_of, resolve_target
@@ -29,6 +26,8 @@ from app.templates import (
     describe_unknown,
     safe_relative_path,
 )
+from app.variations import check_names, combinations
+from app.variations import describe as describe_variations
 
 PROMPT_MAX = 32_000  # JobSpec.prompt's bound (OpenAI GPT-image limit, providers.md)
 
@@ -48,6 +47,9 @@ class Plan:
     skipped: list[str] = field(default_factory=list)
     left_out: int = 0
     """Rows that are no job by the export's own conventions (Shopify's image-only rows)."""
+    rows: int = 0
+    """Rows planned (before variations multiply them)."""
+    variations: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def images(self) -> int:
@@ -80,8 +82,13 @@ class Plan:
         )
 
     def summary(self) -> str:
-        """``38 jobs, 14 distinct prompts (26 Shopify image-only rows left out)``."""
-        text = f"{len(self.specs):,} jobs"
+        """``38 jobs, 14 distinct prompts (26 Shopify image-only rows left out)``; with
+        variations ``11 rows × 3 scene = 33 jobs, …``."""
+        text = (
+            describe_variations(self.rows, self.variations, len(self.specs))
+            if self.variations
+            else f"{len(self.specs):,} jobs"
+        )
         distinct = self.distinct_prompts
         if distinct < len(self.specs):
             text += f", {distinct:,} distinct prompts"
@@ -144,7 +151,13 @@ class RowRenderer:
     """
 
     def __init__(
-        self, headers: list[str], prompt: str, filename: str, negative: str, output_format: str
+        self,
+        headers: list[str],
+        prompt: str,
+        filename: str,
+        negative: str,
+        output_format: str,
+        name_suffix: tuple[str, ...] = (),
     ) -> None:
         problems = check_templates(headers, prompt, filename, negative)
         if problems:
@@ -153,12 +166,16 @@ class RowRenderer:
         self._negative = Template.parse(negative, "Negative prompt") if negative else None
         self._filename = Template.parse(filename, "File name") if filename.strip() else None
         self.output_format = output_format
+        # Variations the file-name template does not name: their values are appended, so
+        # each combination gets its own file instead of a numbered copy.
+        self._suffix = name_suffix
 
     def render(self, values: dict[str, str], index: int, where: str) -> RenderedRow:
         """Row ``index`` (0-based) with cell ``values``; ``where`` names it in messages."""
         text, empty = self._prompt.render(values)
         neg, empty_n = self._negative.render(values) if self._negative else ("", [])
         raw, empty_f = self._filename.render(values) if self._filename else (f"row-{index + 1}", [])
+        raw += "".join(f"-{values[k]}" for k in self._suffix)
         problem = None
         try:
             rel = safe_relative_path(raw, self.output_format, where)
@@ -211,53 +228,89 @@ def plan_from_table(
     defaults: JobDefaults | None = None,
     rows: list[int] | None = None,
     columns: RowColumns | None = None,
+    variations: dict[str, list[str]] | None = None,
 ) -> Plan:
-    """One job per row (or per selected row).
+    """One job per row (or per selected row) and per combination of ``variations``.
 
     Reference-image and mask paths in cells are relative to the spreadsheet's folder; a row
     with a reference image becomes an ``edit`` job.
 
     Raises:
         InputError: unknown placeholders or unbalanced braces (all of them, in one message), an
-            unknown steering column, or a reference image that does not exist (row and column).
+            unknown steering column, a variation named like a column, or a reference image
+            that does not exist (row and column).
     """
     d = defaults or JobDefaults()
     cols = columns or RowColumns()
-    renderer = _renderer(table, prompt, filename, negative, d.output_format, cols)
-    namer = UniqueNamer()
-    plan = Plan([])
-    base_dir = table.source.parent
+    var = variations or {}
+    combos = combinations(var)
+    renderer = _renderer(table, prompt, filename, negative, d.output_format, cols, var)
+    planner = _RowPlanner(Plan([]), renderer, d, cols, table.source.parent)
+    planner.plan.variations = var
     for i in rows if rows is not None else range(len(table.rows)):
         if i in table.excluded:
-            plan.left_out += 1
+            planner.plan.left_out += 1
             continue
+        planner.plan.rows += 1
         where = f"row {i + 1} (line {table.line_numbers[i]})"
         values = table.row_dict(i)
-        r = renderer.render(values, i, where)
+        for combo in combos:
+            label = where + "".join(f", {k} {v!r}" for k, v in combo.items())
+            planner.add(i, {**values, **combo} if combo else values, label)
+    return planner.plan
+
+
+@dataclass
+class _RowPlanner:
+    """Adds the jobs of rows to ``plan``, each file name claimed once."""
+
+    plan: Plan
+    renderer: RowRenderer
+    defaults: JobDefaults
+    cols: RowColumns
+    base_dir: Path
+    namer: UniqueNamer = field(default_factory=UniqueNamer)
+
+    def add(self, i: int, values: dict[str, str], where: str) -> None:
+        """The job of row ``i`` (0-based) with cell (and variation) ``values``, or a note
+        saying why it is skipped.
+
+        Raises:
+            InputError: a reference image that does not exist.
+        """
+        plan = self.plan
+        r = self.renderer.render(values, i, where)
         text, rel = r.prompt, r.file_name
         if not text.strip():
             plan.skipped.append(f"{where}: the prompt is empty, row skipped")
-            continue
+            return
         if len(text) > PROMPT_MAX:
             plan.skipped.append(
                 f"{where}: the prompt has {len(text)} characters (at most {PROMPT_MAX}), row skipped"
             )
-            continue
+            return
         for col in r.empty:
             plan.warnings.append(f"{where}: column {{{col}}} is empty")
         if r.name_problem:
             plan.warnings.append(r.name_problem)
-        unique = namer.claim(rel, d.sample_count, where)
+        unique = self.namer.claim(rel, self.defaults.sample_count, where)
         if unique != rel:
             plan.warnings.append(
                 f"{where}: file name {rel!r} already used in this batch; using {unique!r}"
             )
-        plan.specs.append(_row_spec(r, unique, i, values, d, cols, base_dir, where))
-    return plan
+        plan.specs.append(
+            _row_spec(r, unique, i, values, self.defaults, self.cols, self.base_dir, where)
+        )
 
 
 def _renderer(
-    table: Table, prompt: str, filename: str, negative: str, fmt: str, cols: RowColumns
+    table: Table,
+    prompt: str,
+    filename: str,
+    negative: str,
+    fmt: str,
+    cols: RowColumns,
+    variations: dict[str, list[str]],
 ) -> RowRenderer:
     """The batch's templates, checked against the table's columns with its steering columns.
 
@@ -273,8 +326,16 @@ def _renderer(
         f". The columns found (header on {table.header_place()}; --header-row picks another "
         f"line): {', '.join(table.headers)}"
     )
+    check_names(variations, table.headers)
     try:
-        renderer = RowRenderer(table.headers, prompt, filename, negative, fmt)
+        named = Template.parse(filename, "File name").placeholders if filename.strip() else []
+    except InputError:
+        named = []  # RowRenderer reports the template's problem with the others
+    suffix = tuple(v for v in variations if v not in named)
+    try:
+        renderer = RowRenderer(
+            [*table.headers, *variations], prompt, filename, negative, fmt, suffix
+        )
     except InputError as e:
         raise InputError("template", "; ".join([e.message, *unknown_columns]) + found) from None
     if unknown_columns:
@@ -325,45 +386,6 @@ def _row_spec(
         if (ref and mask)
         else None,
     )
-
-
-def reference_cell(cell: str, base_dir: Path | None, where: str) -> list[str]:
-    """The reference images a cell names: http(s) URLs (several, comma-separated, as
-    WooCommerce's ``Images``), downloaded when the job runs (``app.remote``); or one file path,
-    checked now (``resolve_image``). Empty for a blank cell.
-
-    Raises:
-        InputError: a file that does not exist or is not an image (``where`` names the cell).
-    """
-    if not cell:
-        return []
-    if remote.is_url(cell):
-        return remote.split_urls(cell)
-    return [resolve_image(cell, base_dir, where)]
-
-
-def resolve_image(raw: str, base_dir: Path | None, where: str) -> str:
-    """An input image path (absolute, or relative to ``base_dir``) of a file Pillow can
-    identify as an image (its header is read, not its pixels).
-
-    Raises:
-        InputError: ``where`` names the field or row when the file is missing, not a regular
-            file, or not an image.
-    """
-    p = Path(raw).expanduser()
-    if not p.is_absolute() and base_dir is not None:
-        p = base_dir / p
-    if not p.is_file():
-        raise InputError(where, f"image not found: {p}")
-    try:
-        regular_file(p, "image")
-        with Image.open(p) as im:
-            im.format  # noqa: B018 - opening reads and checks the header
-    except InputError as e:
-        raise InputError(where, e.message) from e
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise InputError(where, f"{p} is not an image Atelier can read (PNG, JPEG, WebP…)") from e
-    return str(p.resolve())
 
 
 def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> None:
@@ -432,6 +454,7 @@ class SheetBatch:
     negative: str = ""
     defaults: JobDefaults = field(default_factory=JobDefaults)
     columns: RowColumns = field(default_factory=RowColumns)
+    variations: dict[str, list[str]] = field(default_factory=dict)
 
     def plan(self) -> Plan:
         """``plan_from_table`` on these inputs (see there for errors)."""
@@ -442,4 +465,5 @@ class SheetBatch:
             self.negative,
             self.defaults,
             columns=self.columns,
+            variations=self.variations,
         )

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from app import __version__, paths
+from app import __version__, cli_templates, paths
 from app import cli_args as argtypes
 from app.cli_inputs import config_parts, sheet_parts
 from app.controller import (
@@ -69,8 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"atelier {__version__}")
     sub = p.add_subparsers(dest="command")
     _add_run_arguments(
-        sub.add_parser("run", help="run a batch config or a spreadsheet batch headless")
+        sub.add_parser(
+            "run",
+            help="run a batch config or a spreadsheet batch headless",
+            epilog="Environment (as the reference batch tool reads them; a flag, then the "
+            "config, then these): OPENAI_IMAGE_OUTPUT_DIR, OPENAI_BATCH_MAX_CONCURRENT, "
+            "OPENAI_BATCH_TIMEOUT (ms).",
+        )
     )
+    cli_templates.add_parser(sub)
     return p
 
 
@@ -82,6 +89,17 @@ def _add_run_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--prompt", help="prompt template, e.g. 'Product photo of {Title}'")
     r.add_argument("--filename", help="file-name template, e.g. '{Variant SKU}'")
     r.add_argument("--negative-prompt", default="", help="negative prompt template")
+    r.add_argument(
+        "--template",
+        metavar="NAME",
+        help="a template from the library (atelier templates lists them); flags override it",
+    )
+    r.add_argument(
+        "--vary",
+        action="append",
+        metavar="'NAME: V1 | V2'",
+        help="make every row once per value, each usable as {NAME} (repeatable)",
+    )
     r.add_argument("--encoding", help="force the CSV encoding (e.g. cp932, gb18030, big5, cp949)")
     r.add_argument(
         "--delimiter", type=argtypes.delimiter, help="force the CSV delimiter (',', ';' or 'tab')"
@@ -414,6 +432,11 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
         return EXIT_INPUT
     except SystemExit as e:  # --help and --version print and exit 0
         return int(e.code or 0)
+    if args.command == "templates":
+        try:
+            return cli_templates.run(args, out)
+        except AtelierError as e:
+            return _fail_input(str(e), err)
     if args.command != "run":
         parser.print_help(out)
         return EXIT_OK

@@ -18,6 +18,7 @@ from app import shopify
 from app.batch import Plan, RowColumns, plan_from_table
 from app.config_plan import plan_from_config
 from app.errors import InputError
+from app.library import load_template
 from app.models import (
     JobDefaults,
     JobSpec,
@@ -28,6 +29,7 @@ from app.models import (
     validation_problems,
 )
 from app.tabular import read_table
+from app.variations import parse_variations
 
 DEFAULT_OUTPUT_DIR = "./generated-images"  # a config without output_dir, and no variable
 
@@ -51,19 +53,30 @@ class Parts:
 
 
 def sheet_parts(args: argparse.Namespace) -> Parts:
-    """A spreadsheet batch from ``--csv`` and the template flags."""
-    if not args.prompt:
-        raise InputError("--prompt", "a spreadsheet batch needs a prompt template")
+    """A spreadsheet batch from ``--csv`` and the template flags: ``--template NAME`` from the
+    library, each of its parts overridden by the flag that names it; ``--vary`` adds
+    variations to the template's."""
+    t = load_template(args.template) if args.template else None
+    prompt = args.prompt or (t.prompt if t else "")
+    if not prompt:
+        raise InputError("--prompt", "a spreadsheet batch needs a prompt template (or --template)")
     table = read_table(args.csv, args.encoding, args.delimiter, args.sheet, args.header_row)
     shopify.prepare(table, fill_down=not args.no_fill_down)
+    base = t.settings if t else JobDefaults()
     defaults = JobDefaults(
-        size=args.size or "1024x1024",
-        quality=args.quality or "auto",
-        output_format=args.output_format or "png",
-        transparent_background=args.transparent,
-        sample_count=args.sample_count or 1,
-        seed=args.seed,
+        size=args.size or base.size,
+        quality=args.quality or base.quality,
+        output_format=args.output_format or base.output_format,
+        transparent_background=args.transparent or base.transparent_background,
+        sample_count=args.sample_count or base.sample_count,
+        seed=args.seed if args.seed is not None else base.seed,
+        style_preset=base.style_preset,
     )
+    variations = dict(t.variations) if t else {}
+    for text in args.vary or []:
+        variations.update(parse_variations(text, "--vary"))
+    filename = args.filename if args.filename is not None else (t.filename if t else "")
+    negative = args.negative_prompt or (t.negative_prompt if t else "")
     columns = RowColumns(
         reference=args.reference_column,
         mask=args.mask_column,
@@ -71,7 +84,7 @@ def sheet_parts(args: argparse.Namespace) -> Parts:
         model=args.model_column,
     )
     plan = plan_from_table(
-        table, args.prompt, args.filename or "", args.negative_prompt, defaults, columns=columns
+        table, prompt, filename, negative, defaults, columns=columns, variations=variations
     )
     plan.warnings = table.notes + plan.warnings
     out = args.output_dir or _env_output_dir() or Path(f"atelier-{args.csv.stem}")
@@ -114,6 +127,9 @@ def _env_timeout() -> int | None:
 
 def config_parts(args: argparse.Namespace) -> Parts:
     """A batch config file, its jobs overridden by the job flags."""
+    if args.template or args.vary:
+        flag = "--template" if args.template else "--vary"
+        raise InputError(flag, "templates and variations are for spreadsheet batches (--csv)")
     cfg = load_batch_config(args.config)
     plan = plan_from_config(cfg, base_dir=args.config.resolve().parent, cwd=Path.cwd())
     overrides: dict[str, Any] = {

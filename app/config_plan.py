@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.batch import Plan, resolve_image
+from app.batch import Plan
 from app.errors import InputError
+from app.input_images import resolve_image
 from app.models import BatchConfig, ConfigJob, JobSpec, wire_moderation
 from app.templates import UniqueNamer, format_from_path, safe_relative_path
 

@@ -1,0 +1,58 @@
+"""``atelier templates``: the template library from the command line (list, show, import,
+export, delete); ``atelier run --csv … --template NAME`` uses one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+from app import library
+from app.variations import format_variations
+
+
+def add_parser(sub: Any) -> None:
+    """``atelier templates [list | show NAME | import FILE | export NAME FILE | delete NAME]``."""
+    t = sub.add_parser("templates", help="list, show, import, export or delete saved templates")
+    t.add_argument(
+        "action", nargs="?", default="list", choices=["list", "show", "import", "export", "delete"]
+    )
+    t.add_argument("args", nargs="*", help="NAME, FILE or NAME FILE, as the action needs")
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Do ``args.action``; returns the exit code.
+
+    Raises:
+        InputError: a missing argument, an unknown template or a bad file (exit 2).
+        OutputError: the library or the export file cannot be written.
+    """
+    from app.errors import InputError
+
+    need = {"list": 0, "show": 1, "import": 1, "export": 2, "delete": 1}[args.action]
+    if len(args.args) != need:
+        what = {0: "nothing", 1: "one argument", 2: "NAME and FILE"}[need]
+        raise InputError(f"templates {args.action}", f"takes {what}, got {args.args}")
+    if args.action == "list":
+        for t in library.list_templates():
+            extra = "".join(f" × {len(v)} {k}" for k, v in t.variations.items())
+            print(f"{t.name}{extra}: {t.description or t.prompt[:60]}", file=out)
+        for problem in library.broken_files():
+            print(f"(skipped) {problem}", file=out)
+    elif args.action == "show":
+        t = library.load_template(args.args[0])
+        print(json.dumps(t.model_dump(mode="json"), ensure_ascii=False, indent=2), file=out)
+        if t.variations:
+            print(format_variations(t.variations), file=out)
+    elif args.action == "import":
+        t = library.import_template(Path(args.args[0]))
+        print(f"imported {t.name!r}", file=out)
+    elif args.action == "export":
+        path = library.export_template(args.args[0], Path(args.args[1]))
+        print(f"exported {args.args[0]!r} to {path}", file=out)
+    elif library.delete_template(args.args[0]):
+        print(f"deleted {args.args[0]!r}", file=out)
+    else:
+        raise InputError(f"template {args.args[0]!r}", "no saved template has this name")
+    return 0

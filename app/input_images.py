@@ -1,0 +1,51 @@
+"""Input images a job is made from (a reference to edit or restage, a mask): files checked when
+the batch is planned, http(s) URLs downloaded when the job runs (``app.remote``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from app import remote
+from app.errors import InputError
+from app.files import regular_file
+
+
+def reference_cell(cell: str, base_dir: Path | None, where: str) -> list[str]:
+    """The reference images a cell names: http(s) URLs (several, comma-separated, as
+    WooCommerce's ``Images``), downloaded when the job runs (``app.remote``); or one file path,
+    checked now (``resolve_image``). Empty for a blank cell.
+
+    Raises:
+        InputError: a file that does not exist or is not an image (``where`` names the cell).
+    """
+    if not cell:
+        return []
+    if remote.is_url(cell):
+        return remote.split_urls(cell)
+    return [resolve_image(cell, base_dir, where)]
+
+
+def resolve_image(raw: str, base_dir: Path | None, where: str) -> str:
+    """An input image path (absolute, or relative to ``base_dir``) of a file Pillow can
+    identify as an image (its header is read, not its pixels).
+
+    Raises:
+        InputError: ``where`` names the field or row when the file is missing, not a regular
+            file, or not an image.
+    """
+    p = Path(raw).expanduser()
+    if not p.is_absolute() and base_dir is not None:
+        p = base_dir / p
+    if not p.is_file():
+        raise InputError(where, f"image not found: {p}")
+    try:
+        regular_file(p, "image")
+        with Image.open(p) as im:
+            im.format  # noqa: B018 - opening reads and checks the header
+    except InputError as e:
+        raise InputError(where, e.message) from e
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise InputError(where, f"{p} is not an image Atelier can read (PNG, JPEG, WebP…)") from e
+    return str(p.resolve())
