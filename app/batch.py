@@ -170,6 +170,29 @@ class RowRenderer:
         # each combination gets its own file instead of a numbered copy.
         self._suffix = name_suffix
 
+    @classmethod
+    def with_variations(
+        cls,
+        headers: list[str],
+        prompt: str,
+        filename: str,
+        negative: str,
+        output_format: str,
+        variations: dict[str, list[str]],
+    ) -> RowRenderer:
+        """A renderer whose templates may also name ``variations``; the variations the
+        file-name template leaves out are appended to each file name.
+
+        Raises:
+            InputError: as the constructor.
+        """
+        try:
+            named = Template.parse(filename, "File name").placeholders if filename.strip() else []
+        except InputError:
+            named = []  # the constructor reports the template's problem with the others
+        suffix = tuple(v for v in variations if v not in named)
+        return cls([*headers, *variations], prompt, filename, negative, output_format, suffix)
+
     def render(self, values: dict[str, str], index: int, where: str) -> RenderedRow:
         """Row ``index`` (0-based) with cell ``values``; ``where`` names it in messages."""
         text, empty = self._prompt.render(values)
@@ -186,14 +209,25 @@ class RowRenderer:
 
 
 def preview_row(
-    table: Table, row: int, prompt: str, filename: str, negative: str, output_format: str
+    table: Table,
+    row: int,
+    prompt: str,
+    filename: str,
+    negative: str,
+    output_format: str,
+    variations: dict[str, list[str]] | None = None,
 ) -> RowPreview:
-    """Render row ``row`` (0-based) for the preview; template errors come back in ``error``."""
+    """Render row ``row`` (0-based) for the preview, with the first value of each variation;
+    template errors come back in ``error``."""
+    var = variations or {}
     try:
-        renderer = RowRenderer(table.headers, prompt, filename, negative, output_format)
+        renderer = RowRenderer.with_variations(
+            table.headers, prompt, filename, negative, output_format, var
+        )
     except InputError as e:
         return RowPreview("", "", "", [], e.message)
-    r = renderer.render(table.row_dict(row), row, f"row {row + 1}")
+    values = {**table.row_dict(row), **{k: v[0] for k, v in var.items()}}
+    r = renderer.render(values, row, f"row {row + 1}")
     return RowPreview(r.prompt, r.negative_prompt, r.file_name, r.empty)
 
 
@@ -328,13 +362,8 @@ def _renderer(
     )
     check_names(variations, table.headers)
     try:
-        named = Template.parse(filename, "File name").placeholders if filename.strip() else []
-    except InputError:
-        named = []  # RowRenderer reports the template's problem with the others
-    suffix = tuple(v for v in variations if v not in named)
-    try:
-        renderer = RowRenderer(
-            [*table.headers, *variations], prompt, filename, negative, fmt, suffix
+        renderer = RowRenderer.with_variations(
+            table.headers, prompt, filename, negative, fmt, variations
         )
     except InputError as e:
         raise InputError("template", "; ".join([e.message, *unknown_columns]) + found) from None

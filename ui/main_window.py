@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QMainWindow, QTabWidget, QVBoxLayout, QWidget
 from app import controller
 from app.batch import SheetBatch
 from app.engine import Engine
-from app.errors import AtelierError
+from app.errors import AtelierError, InputError
 from app.events import BatchFinished, ImageSaved
 from app.pricing import PriceTable
 from app.providers.registry import capabilities_of
@@ -35,6 +35,7 @@ from ui.actions import build_actions
 from ui.banner import Banner, startup_notices
 from ui.bridge import EngineBridge, JobUpdate
 from ui.gallery_model import Tile, load_views
+from ui.library_box import apply_template, save_template
 from ui.models import JobView
 from ui.pages.batch import BatchForm, BatchPage
 from ui.pages.gallery import GalleryPage
@@ -144,6 +145,11 @@ class MainWindow(QMainWindow):
         self.history.open_requested.connect(self._open_from_history)
         self.history.resume_requested.connect(self.resume_batch)
         self.history.refresh_requested.connect(self.refresh_history)
+        self.sheet.library.loaded.connect(lambda t: apply_template(t, self.sheet, self.batch))
+        self.sheet.library.save_requested.connect(
+            lambda name: save_template(name, self.sheet, self.batch, self.report_error)
+        )
+        self.sheet.library.message.connect(lambda m: status.showMessage(m, 10_000))
         self.bridge.jobs_changed.connect(self._on_jobs_changed)
         self.bridge.images_saved.connect(self._on_images_saved)
         self.bridge.batch_finished.connect(self._on_batch_finished)
@@ -172,9 +178,14 @@ class MainWindow(QMainWindow):
         )
 
     def sheet_batch(self) -> SheetBatch | None:
-        """The spreadsheet batch as edited (``None``: no table or no prompt yet)."""
+        """The spreadsheet batch as edited (``None``: no table, no prompt yet, or variations
+        that cannot be read, which the sheet page shows)."""
         table = self.sheet.table
         if table is None or not self.sheet.prompt().strip():
+            return None
+        try:
+            self.sheet.variations()
+        except InputError:
             return None
         return SheetBatch(
             table,
@@ -183,6 +194,7 @@ class MainWindow(QMainWindow):
             self.sheet.negative(),
             self.batch.defaults(),
             self.sheet.columns(),
+            self.sheet.variations(),
         )
 
     def update_estimate(self) -> None:

@@ -3,12 +3,14 @@ variations batch."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
 
 from tests.data import exports
+from tests.ui.conftest import wait_until
 
 
 def test_header_row_control_detects_and_overrides(window: Any, tmp_path: Path) -> None:
@@ -29,9 +31,14 @@ def test_header_row_control_detects_and_overrides(window: Any, tmp_path: Path) -
     assert sheet.header_spin.text() == "Auto (3)" and "Section" in sheet.table.headers
 
 
-async def test_reference_urls_show_in_the_preview(window: Any, tmp_path: Path) -> None:
+def test_reference_urls_show_in_the_preview(
+    window: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    qloop.run_until_complete(_reference_urls(window, tmp_path))
+
+
+async def _reference_urls(window: Any, tmp_path: Path) -> None:
     from tests.fakes.image_host import ImageHost
-    from tests.ui.conftest import wait_until
 
     with ImageHost() as host:
         urls = [[host.url("/napkin.jpg"), host.url("/napkin-2.webp")], [host.url("/missing.jpg")]]
@@ -47,3 +54,66 @@ async def test_reference_urls_show_in_the_preview(window: Any, tmp_path: Path) -
         await wait_until(lambda: "HTTP 404" in label.text(), what="the download error")
         sheet.sheet_view.selectRow(0)  # cached now: shown at once, no new request
         assert not label.pixmap().isNull() and host.hits["/napkin.jpg"] == 1
+
+
+def test_template_library_load_save_export_import(
+    window: Any, data_dir: Path, tmp_path: Path, atelier_home: Path
+) -> None:
+    assert window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
+    box = window.sheet.library
+    names = [box.combo.itemData(i) for i in range(box.combo.count())]
+    assert names == ["Product hero on white", "Lifestyle scene", "Blog header 1200×630", "Social post per platform"]  # fmt: skip
+    box.combo.setCurrentIndex(box.combo.findData("Lifestyle scene"))
+    box.buttons["load"].click()
+    sheet, batch = window.sheet, window.batch
+    assert sheet.prompt().startswith("{Title} {Option1 Value} on {scene}")
+    assert sheet.variations_edit.toPlainText() == (
+        "scene: a marble table | a linen tablecloth | an outdoor café table"
+    )
+    assert batch.size_combo.currentText() == "1536x1024"
+    assert batch.quality_combo.currentText() == "medium"
+    assert sheet.preview_prompt.text().startswith("Nordic Scented Candle Pine Forest on a marble")
+    assert sheet.preview_file.text() == "→ NH-CND-001-a marble table.png"
+    # save the edited template under a name of the user's, export it, delete it, import it
+    sheet.prompt_edit.setPlainText("{Title} on {scene}, golden hour")
+    sheet.library.save_requested.emit("Golden hour")
+    saved = list((atelier_home / "templates").glob("*.json"))
+    assert len(saved) == 1 and box.combo.currentData() == "Golden hour"
+    box.export_file(tmp_path / "golden.json")
+    box.delete()
+    assert box.combo.findData("Golden hour") == -1
+    box.import_file(tmp_path / "golden.json")
+    assert box.combo.currentData() == "Golden hour"
+    sheet.prompt_edit.setPlainText("something else")
+    box.load()
+    assert sheet.prompt() == "{Title} on {scene}, golden hour"
+    # a broken file says why, in the status bar, and changes nothing
+    (tmp_path / "bad.json").write_text('{"name": "x"}', encoding="utf-8")
+    box.import_file(tmp_path / "bad.json")
+    assert "bad.json: prompt: required, missing" in window.statusBar().currentMessage()
+
+
+def test_variations_batch_runs_rows_times_values(
+    window: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path, tmp_path: Path
+) -> None:
+    assert window.load_spreadsheet(data_dir / "jp-zakka-shift_jis.csv")
+    sheet, batch = window.sheet, window.batch
+    sheet.prompt_edit.setPlainText("{商品名}、{scene}の上")
+    sheet.filename_edit.setText("{品番}")
+    sheet.variations_edit.setPlainText("scene: 大理石 | 畳")
+    assert sheet.preview_file.text() == "→ JP-TEA-001-大理石.png"
+    batch.provider_combo.setCurrentIndex(batch.provider_combo.findData("draft"))
+    batch.output_edit.setText(str(tmp_path / "vary"))
+    window.update_estimate()
+    assert batch.estimate_label.text() == "24 images · $0.000"
+    assert "12 rows × 2 scene = 24 jobs" in batch.estimate_detail.text()
+    sheet.variations_edit.setPlainText("scene 大理石")  # unreadable: said, nothing planned
+    assert "Variations line 1" in sheet.problems_label.text()
+    sheet.variations_edit.setPlainText("scene: 大理石 | 畳")
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    batch.start_button.click()
+    qloop.run_until_complete(wait_until(lambda: len(done) == 1, 60, "the batch to finish"))
+    assert window.progress.jobs_model.counts() == {"completed": 24}
+    files = sorted(p.name for p in (tmp_path / "vary").glob("*.png"))
+    assert len(files) == 24 and "JP-TEA-001-畳.png" in files

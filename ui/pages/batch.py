@@ -256,6 +256,26 @@ class BatchPage(QWidget):
             else None,
         )
 
+    def apply_defaults(self, d: JobDefaults) -> None:
+        """Show a template's image settings (a value the provider does not offer stays as
+        it is: the estimate then names the problem)."""
+        for combo, value in (
+            (self.size_combo, d.size),
+            (self.quality_combo, d.quality),
+            (self.format_combo, d.output_format),
+        ):
+            i = combo.findText(value)
+            if i >= 0:
+                combo.setCurrentIndex(i)
+            elif combo.isEditable():
+                combo.setEditText(value)
+        self.transparent_check.setChecked(d.transparent_background)
+        self.samples_spin.setValue(d.sample_count)
+        self.seed_check.setChecked(d.seed is not None)
+        if d.seed is not None:
+            self.seed_spin.setValue(d.seed)
+        self.schedule_estimate()
+
     def form(self) -> BatchForm:
         """Every setting as plain values (read here, on the GUI thread)."""
         workflow = self.workflow_edit.text().strip()

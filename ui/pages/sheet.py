@@ -3,13 +3,9 @@ file-name templates, and preview the selected row."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -30,15 +26,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import remote, shopify
+from app import shopify
 from app.batch import RowColumns, check_templates, preview_row
 from app.charsets import CANDIDATE_ENCODINGS
-from app.errors import AtelierError
+from app.errors import AtelierError, InputError
+from app.library import BatchTemplate
 from app.tabular import Table, read_table
+from app.variations import format_variations, parse_variations
+from ui.library_box import LibraryBox
 from ui.models import SpreadsheetModel
-
-Spawn = Callable[[Coroutine[Any, Any, Any]], object]
-"""Runs a coroutine on the window's loop (``MainWindow.spawn``)."""
+from ui.reference_preview import ReferencePreview, Spawn
 
 SPREADSHEET_FILTER = "Spreadsheets (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)"
 
@@ -153,6 +150,8 @@ class SheetPage(QWidget):
         panel = QWidget()
         pl = QVBoxLayout(panel)
         pl.setContentsMargins(8, 0, 0, 0)
+        self.library = LibraryBox()
+        pl.addWidget(self.library)
         pl.addWidget(self._build_templates(template))
         self.problems_label = _label(style="color: #b3261e", name="problems_label")
         pl.addWidget(self.problems_label)
@@ -186,6 +185,18 @@ class SheetPage(QWidget):
             "{Variant SKU}  (extension added from the output format)"
         )
         form.addRow("File name", self.filename_edit)
+        self.variations_edit = QPlainTextEdit()
+        self.variations_edit.setObjectName("variations_edit")
+        self.variations_edit.setPlaceholderText(
+            "optional, one per line: scene: marble table | linen | outdoor"
+        )
+        self.variations_edit.setToolTip(
+            "Every row is made once per value (per combination, with several lines); use "
+            "{scene} in the prompt and the file name"
+        )
+        self.variations_edit.setMaximumHeight(60)
+        self.variations_edit.textChanged.connect(self._changed)
+        form.addRow("Variations", self.variations_edit)
         self.reference_combo = QComboBox()
         self.reference_combo.setObjectName("reference_combo")
         self.reference_combo.setToolTip(
@@ -215,8 +226,7 @@ class SheetPage(QWidget):
         self.preview_negative = _label(style="color: #5f6368")
         self.preview_file = _label(style="font-family: monospace", name="preview_file")
         self.preview_empty = _label(style="color: #8a5a00")
-        self.preview_reference = _label(style="color: #5f6368", name="preview_reference")
-        self.preview_reference.setMinimumHeight(0)
+        self.preview_reference = ReferencePreview(self._spawn, self.update_preview)
         for lab in (
             self.preview_prompt,
             self.preview_negative,
@@ -307,6 +317,21 @@ class SheetPage(QWidget):
             "negative": self.negative_edit.text(),
         }
 
+    def variations(self) -> dict[str, list[str]]:
+        """The variations as typed.
+
+        Raises:
+            InputError: naming the line that cannot be read.
+        """
+        return parse_variations(self.variations_edit.toPlainText())
+
+    def apply_template(self, t: BatchTemplate) -> None:
+        """Show a library template's prompt, negative prompt, file name and variations."""
+        self.prompt_edit.setPlainText(t.prompt)
+        self.negative_edit.setText(t.negative_prompt)
+        self.filename_edit.setText(t.filename)
+        self.variations_edit.setPlainText(format_variations(t.variations))
+
     def columns(self) -> RowColumns:
         """The steering columns chosen (reference image, provider per row)."""
         return RowColumns(
@@ -338,8 +363,13 @@ class SheetPage(QWidget):
             self.problems_label.setText("")
             self.preview_prompt.setText("Write a prompt template on the right.")
             return
+        try:
+            names = [*self.table.headers, *self.variations()]
+        except InputError as e:
+            self.problems_label.setText(str(e))
+            return
         problems = check_templates(
-            self.table.headers, prompt, self.filename_edit.text(), self.negative_edit.text()
+            names, prompt, self.filename_edit.text(), self.negative_edit.text()
         )
         self.problems_label.setText("\n".join(problems))
         if problems:
@@ -351,6 +381,7 @@ class SheetPage(QWidget):
             self.filename_edit.text(),
             self.negative_edit.text(),
             self.output_format,
+            self.variations(),
         )
         self.preview_prompt.setText(p.prompt)
         self.preview_negative.setText(f"Negative: {p.negative_prompt}" if p.negative_prompt else "")
@@ -358,53 +389,9 @@ class SheetPage(QWidget):
         self.preview_empty.setText(
             f"Row {row + 1}: empty " + ", ".join("{" + c + "}" for c in p.empty) if p.empty else ""
         )
-        self._show_reference(row)
-
-    def _show_reference(self, row: int) -> None:
-        """The selected row's reference image (its first, for a list of URLs), downloaded in
-        the background when it is an address not fetched yet."""
-        assert self.table is not None
         column = self.reference_combo.currentData()
         cell = self.table.row_dict(row).get(column, "").strip() if column else ""
-        self.preview_reference.setPixmap(QPixmap())
-        if not cell:
-            self.preview_reference.setText("")
-            return
-        if not remote.is_url(cell):
-            path = Path(cell).expanduser()
-            path = path if path.is_absolute() else self.table.source.parent / path
-            self._set_reference(path, cell)
-            return
-        url = remote.split_urls(cell)[0]
-        hit = remote.cached(url)
-        if hit is not None:
-            self._set_reference(hit, url)
-        elif self._spawn is not None:
-            self.preview_reference.setText(f"Downloading the reference {url} …")
-            self._spawn(self._download_reference(url))
-
-    async def _download_reference(self, url: str) -> None:
-        try:
-            await asyncio.to_thread(remote.fetch, url)
-        except remote.RemoteImageError as e:
-            self.preview_reference.setText(f"Reference: {e}")
-            return
-        self.update_preview()  # the row may have changed meanwhile: show what is selected now
-
-    def _set_reference(self, path: Path, name: str) -> None:
-        pix = QPixmap(str(path))
-        if pix.isNull():
-            self.preview_reference.setText(f"Reference: cannot show {name}")
-            return
-        self.preview_reference.setPixmap(
-            pix.scaled(
-                160,
-                160,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
-        )
-        self.preview_reference.setToolTip(f"Reference image: {name}")
+        self.preview_reference.show_cell(cell, self.table.source.parent)
 
     # ---- internals ---------------------------------------------------------------------------
     def _set_columns(self, headers: list[str]) -> None:

@@ -1,0 +1,187 @@
+"""The template library in the window: choose a template (saved or starter) and load it into
+the sheet and batch pages, save the current one under a name, import, export or delete one.
+The library itself is ``app.library``; this box only asks and shows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import library
+from app.errors import AtelierError, InputError
+from app.models import problems_error, validation_problems
+
+if TYPE_CHECKING:  # the pages hold this box: imported for types only
+    from ui.pages.batch import BatchPage
+    from ui.pages.sheet import SheetPage
+
+TEMPLATE_FILTER = f"Atelier templates (*{library.SUFFIX} *.json);;All files (*)"
+
+
+class LibraryBox(QGroupBox):
+    """Load, save, import, export and delete named templates.
+
+    Signals:
+        loaded(object): a ``BatchTemplate`` to apply to the pages.
+        save_requested(str): the user named a template to save the pages' values under.
+        message(str): something to tell the user (saved, imported, or why not).
+    """
+
+    loaded = Signal(object)
+    save_requested = Signal(str)
+    message = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Template library", parent)
+        self.setObjectName("library_box")
+        lay = QVBoxLayout(self)
+        self.combo = QComboBox()
+        self.combo.setObjectName("library_combo")
+        lay.addWidget(self.combo)
+        row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for key, text in (
+            ("load", "Load"),
+            ("save", "Save as…"),
+            ("import", "Import…"),
+            ("export", "Export…"),
+            ("delete", "Delete"),
+        ):
+            b = QPushButton(text)
+            b.setObjectName(f"library_{key}")
+            row.addWidget(b)
+            self.buttons[key] = b
+        lay.addLayout(row)
+        self.buttons["load"].clicked.connect(lambda: self.load())
+        self.buttons["save"].clicked.connect(self._ask_and_save)
+        self.buttons["import"].clicked.connect(lambda: self.import_file())
+        self.buttons["export"].clicked.connect(lambda: self.export_file())
+        self.buttons["delete"].clicked.connect(lambda: self.delete())
+        self.current: library.BatchTemplate | None = None
+        self.refresh()
+
+    def refresh(self, select: str | None = None) -> None:
+        """List the library again (keeping or moving to ``select``)."""
+        keep = select or self.combo.currentData()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for t in library.list_templates():
+            extra = "".join(f" × {len(v)} {k}" for k, v in t.variations.items())
+            self.combo.addItem(f"{t.name}{extra}", t.name)
+            self.combo.setItemData(self.combo.count() - 1, t.description or t.prompt, 3)
+        i = self.combo.findData(keep)
+        self.combo.setCurrentIndex(max(i, 0))
+        self.combo.blockSignals(False)
+
+    def load(self, name: str | None = None) -> library.BatchTemplate | None:
+        """Emit the chosen (or named) template as ``loaded``."""
+        try:
+            t = library.load_template(name or str(self.combo.currentData()))
+        except AtelierError as e:
+            self.message.emit(str(e))
+            return None
+        self.loaded.emit(t)
+        self.message.emit(f"Template “{t.name}” loaded")
+        return t
+
+    def save(self, template: library.BatchTemplate) -> None:
+        """Save ``template`` into the library and select it."""
+        try:
+            library.save_template(template)
+        except AtelierError as e:
+            self.message.emit(str(e))
+            return
+        self.refresh(template.name)
+        self.message.emit(f"Template “{template.name}” saved")
+
+    def _ask_and_save(self) -> None:
+        name, ok = QInputDialog.getText(
+            self, "Save template", "Name", text=str(self.combo.currentData() or "")
+        )
+        if ok and name.strip():
+            self.save_requested.emit(name.strip())
+
+    def import_file(self, path: Path | None = None) -> None:
+        """Import a template file (asked for when ``path`` is ``None``)."""
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(self, "Import template", "", TEMPLATE_FILTER)
+            if not chosen:
+                return
+            path = Path(chosen)
+        try:
+            t = library.import_template(path)
+        except AtelierError as e:
+            self.message.emit(str(e))
+            return
+        self.refresh(t.name)
+        self.message.emit(f"Template “{t.name}” imported")
+
+    def export_file(self, path: Path | None = None) -> None:
+        """Export the chosen template to a file (asked for when ``path`` is ``None``)."""
+        name = str(self.combo.currentData())
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export template", f"{name}{library.SUFFIX}", TEMPLATE_FILTER
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+        try:
+            library.export_template(name, path)
+        except AtelierError as e:
+            self.message.emit(str(e))
+            return
+        self.message.emit(f"Template “{name}” exported to {path}")
+
+    def delete(self) -> None:
+        """Delete the chosen saved template (a starter of that name comes back)."""
+        name = str(self.combo.currentData())
+        if library.delete_template(name):
+            self.message.emit(f"Template “{name}” deleted")
+        else:
+            self.message.emit(f"“{name}” is a starter: save your own under its name to change it")
+        self.refresh()
+
+
+def apply_template(t: library.BatchTemplate, sheet: SheetPage, batch: BatchPage) -> None:
+    """Show a library template on the pages (templates on the sheet page, image settings on
+    the batch page)."""
+    sheet.apply_template(t)
+    batch.apply_defaults(t.settings)
+
+
+def save_template(
+    name: str, sheet: SheetPage, batch: BatchPage, report_error: Callable[[str], None]
+) -> None:
+    """Save the pages' prompt, negative prompt, file name, variations and image settings into
+    the library as ``name``; what stops it goes to ``report_error``."""
+    try:
+        t = library.BatchTemplate(
+            name=name,
+            prompt=sheet.prompt(),
+            negative_prompt=sheet.negative(),
+            filename=sheet.filename_edit.text(),
+            settings=batch.defaults(),
+            variations=sheet.variations(),
+        )
+    except InputError as e:
+        report_error(f"Not saved. {e}")
+        return
+    except ValidationError as e:
+        report_error(f"Not saved. {problems_error('', validation_problems(e))}")
+        return
+    sheet.library.save(t)
