@@ -235,7 +235,12 @@ class MainWindow(QMainWindow):
         if self._starting or (self.batch_id is not None and self.host.is_running(self.batch_id)):
             self.report_error("A batch is already running: pause or cancel it first.", "warning")
             return
-        args = self.sheet_batch()
+        try:
+            args = self.sheet_batch()
+            form = self.batch.form()
+        except AtelierError as e:
+            self.report_error(f"Not started. {e}")
+            return
         if args is None:
             self.report_error(
                 "Open a spreadsheet (File → Open, or drop a CSV/Excel file on the window) "
@@ -245,7 +250,7 @@ class MainWindow(QMainWindow):
         self._starting = True
         self._update_actions()
         self.statusBar().showMessage("Preparing the batch…")
-        self.spawn(self._start(args, self.batch.form()))
+        self.spawn(self._start(args, form))
 
     async def _start(self, args: SheetBatch, form: BatchForm) -> None:
         try:

@@ -117,3 +117,16 @@ def test_variations_batch_runs_rows_times_values(
     assert window.progress.jobs_model.counts() == {"completed": 24}
     files = sorted(p.name for p in (tmp_path / "vary").glob("*.png"))
     assert len(files) == 24 and "JP-TEA-001-畳.png" in files
+
+
+def test_a_typed_size_that_cannot_be_read_is_said_not_raised(window: Any, data_dir: Path) -> None:
+    window.load_spreadsheet(data_dir / "jp-zakka-shift_jis.csv")
+    window.sheet.prompt_edit.setPlainText("{商品名}")
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("draft"))
+    window.batch.size_combo.setEditText("huge")
+    window.update_estimate()
+    said = "size: size must look like 1024x1024 or be 'auto', got 'huge'"
+    assert window.batch.estimate_detail.text() == said
+    window.start_batch()
+    assert window.banner.label.text() == f"Not started. {said}"
+    assert "Value error" not in window.banner.label.text()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 from app.batch import Plan, SheetBatch, estimate
 from app.errors import AtelierError
 from app.estimate import Estimate
-from app.models import JobDefaults
+from app.models import JobDefaults, problems_error, validation_problems
 from app.pricing import PriceTable
 from app.providers.base import Capabilities, ModelInfo
 from app.providers.comfyui import find_targets, load_workflow
@@ -241,7 +242,17 @@ class BatchPage(QWidget):
         return str(self.model_combo.currentData())
 
     def defaults(self) -> JobDefaults:
-        """The job settings every row gets."""
+        """The job settings every row gets.
+
+        Raises:
+            InputError: a typed value that cannot be used (a size that is not ``WxH``).
+        """
+        try:
+            return self._defaults()
+        except ValidationError as e:
+            raise problems_error("", validation_problems(e)) from None
+
+    def _defaults(self) -> JobDefaults:
         return JobDefaults(
             size=self.size_combo.currentText() or "1024x1024",
             quality=self.quality_combo.currentText() or "auto",
@@ -309,10 +320,10 @@ class BatchPage(QWidget):
 
     def update_estimate(self) -> None:
         """Plan the batch as it stands and show images × price now, on this thread."""
-        args = self._plan_source()
-        if args is None:
-            return
         try:
+            args = self._plan_source()
+            if args is None:
+                return
             plan = args.plan()
             self._show(
                 plan,
@@ -328,7 +339,11 @@ class BatchPage(QWidget):
         thread on plain values; a result made stale by newer edits is dropped."""
         self._generation += 1
         gen = self._generation
-        args = self._plan_source()
+        try:
+            args = self._plan_source()
+        except AtelierError as e:
+            self._show_error(e)
+            return
         if args is None:
             return
         self.estimate_label.setText("Estimating…")
@@ -348,7 +363,7 @@ class BatchPage(QWidget):
             self._show(plan, args, est)
 
     def _show_error(self, e: Exception) -> None:
-        self.estimate_label.setText("Fix the template first")
+        self.estimate_label.setText("Fix the settings first")
         self.estimate_detail.setText(str(e))
 
     def _show(self, plan: Plan, args: SheetBatch, est: Estimate) -> None:
