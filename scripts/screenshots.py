@@ -125,8 +125,58 @@ def main() -> None:
         await dlg.panels["openai"].test_connection()
         shot("8-settings-providers.png", dlg)
         dlg.reject()
+        await exports_scenario()
 
+    async def exports_scenario() -> None:
+        """Issue 11's views: a Shopify export with extra-photo rows and URL references, a
+        Rakuten item.csv with notes above its header, a template with variations."""
+        from tests.data import exports
+
+        win.banner.hide()
+        win.tabs.setCurrentIndex(0)
+        sheet = exports.shopify_with_photos(
+            args.data / "shopify-home-goods.csv", tmp, host.url("/cdn")
+        )
+        win.load_spreadsheet(sheet)
+        win.sheet.prompt_edit.setPlainText(
+            "The same {Title} restaged on a marble table, {Vendor} style, soft daylight"
+        )
+        win.sheet.filename_edit.setText("{Variant SKU}")
+        win.sheet.variations_edit.setPlainText("")
+        win.sheet.reference_combo.setCurrentIndex(win.sheet.reference_combo.findData("Image Src"))
+        win.sheet.sheet_view.selectRow(0)
+        await settle(1.0)
+        shot("9-sheet-shopify-export.png")
+        win.tabs.setCurrentIndex(1)
+        win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("openai"))
+        win.batch.quality_combo.setCurrentText("medium")
+        win.batch.size_combo.setCurrentText("1024x1024")
+        win.update_estimate()
+        await settle(0.3)
+        shot("10-batch-estimate-shopify.png")
+        win.tabs.setCurrentIndex(0)
+        win.load_spreadsheet(exports.rakuten_item_csv(tmp))
+        win.sheet.prompt_edit.setPlainText("{商品名}、{カラー}、白背景の商品写真")
+        win.sheet.filename_edit.setText("{商品管理番号（商品URL）}")
+        await settle(0.3)
+        shot("11-sheet-header-row-detected.png")
+        win.load_spreadsheet(args.data / "shopify-home-goods.csv")
+        box = win.sheet.library
+        box.combo.setCurrentIndex(box.combo.findData("Lifestyle scene"))
+        box.load()
+        win.sheet.reference_combo.setCurrentIndex(0)
+        await settle(0.3)
+        shot("12-template-library-variations.png")
+        win.tabs.setCurrentIndex(1)
+        win.update_estimate()
+        await settle(0.3)
+        shot("13-batch-estimate-variations.png")
+
+    from tests.fakes.image_host import ImageHost
+
+    host = ImageHost(any_photo=True).__enter__()
     loop.run_until_complete(scenario())
+    host.__exit__()
     win.close()
     loop.close()
     store.close()

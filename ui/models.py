@@ -32,6 +32,9 @@ PathRole = Qt.ItemDataRole.UserRole + 4
 Index = QModelIndex | QPersistentModelIndex
 
 
+_EXCLUDED_COLOR = QColor("#9aa0a6")  # rows that make no job (Shopify's extra-photo rows)
+
+
 class SpreadsheetModel(QAbstractTableModel):
     """Read-only view of an imported ``Table``; 100,000 rows cost nothing until shown."""
 
@@ -53,21 +56,36 @@ class SpreadsheetModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or self.table is None:
             return None
+        excluded = self.table.excluded.get(index.row())
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return _EXCLUDED_COLOR if excluded else None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             value = self.table.rows[index.row()][index.column()]
-            if role == Qt.ItemDataRole.DisplayRole and len(value) > 120:
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{excluded}. {value}" if excluded else value
+            if len(value) > 120:
                 return value[:117].replace("\n", " ") + "…"
-            return value.replace("\n", " ") if role == Qt.ItemDataRole.DisplayRole else value
+            return value.replace("\n", " ")
         return None
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole or self.table is None:
+        if self.table is None:
             return None
         if orientation == Qt.Orientation.Horizontal:
+            if role != Qt.ItemDataRole.DisplayRole:
+                return None
             return self.table.headers[section] if 0 <= section < len(self.table.headers) else None
-        return str(section + 1) if 0 <= section < len(self.table.rows) else None
+        if not 0 <= section < len(self.table.rows):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return str(section + 1)
+        if role == Qt.ItemDataRole.ToolTipRole:  # the file's own line, and why a row is no job
+            where = f"{self.table.header_at().split()[0]} {self.table.line_numbers[section]}"
+            excluded = self.table.excluded.get(section)
+            return f"{where}: {excluded}" if excluded else where
+        return None
 
 
 @dataclass

@@ -40,6 +40,7 @@ class ReferencePreview(QLabel):
         """Show the reference a cell names (relative paths from ``base``, the sheet's folder)."""
         self.setPixmap(QPixmap())
         self.setToolTip("")
+        self.setMinimumHeight(0)
         if not cell:
             self.setText("")
             return
@@ -68,12 +69,12 @@ class ReferencePreview(QLabel):
         if pix.isNull():
             self.setText(f"Reference: cannot show {name}")
             return
-        self.setPixmap(
-            pix.scaled(
-                THUMB,
-                THUMB,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
+        thumb = pix.scaled(
+            THUMB,
+            THUMB,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
+        self.setPixmap(thumb)
+        self.setMinimumHeight(thumb.height())  # the preview box would squeeze it to nothing
         self.setToolTip(f"Reference image: {name}")

@@ -88,3 +88,29 @@ def utf16_tsv(folder: Path) -> Path:
     p = folder / "unicode-text.txt"
     p.write_bytes(_csv_text(rows, "\t").encode("utf-16"))
     return p
+
+
+def shopify_with_photos(src: Path, folder: Path, image_base: str | None = None) -> Path:
+    """``src`` (a Shopify product export) as Shopify writes a shop whose products have extra
+    photos: two image-only rows (``Handle`` and the ``Image …`` columns) after each product.
+    With ``image_base`` every ``Image Src`` points there (``{base}/{handle}-{n}.jpg``)."""
+    with src.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    h, src_i, pos_i = (header.index(c) for c in ("Handle", "Image Src", "Image Position"))
+    alt_i = header.index("Image Alt Text")
+    out: list[list[str]] = [header]
+    for i, row in enumerate(body):
+        handle = row[h]
+        if image_base and row[src_i]:
+            row[src_i] = f"{image_base}/{handle}-{row[pos_i] or 1}.jpg"
+        out.append(row)
+        if i + 1 == len(body) or body[i + 1][h] != handle:
+            for n in (8, 9):  # after the variants' own photos
+                extra = [""] * len(header)
+                extra[h], extra[pos_i], extra[alt_i] = handle, str(n), f"{handle} detail {n}"
+                extra[src_i] = f"{image_base or 'https://cdn.example.com'}/{handle}-{n}.jpg"
+                out.append(extra)
+    p = folder / "products_export_1.csv"
+    p.write_text(_csv_text(out), encoding="utf-8")
+    return p

@@ -24,7 +24,9 @@ class ImageHost:
     """``with ImageHost() as host: host.url("/a.jpg")``. ``files`` maps paths to
     ``(content type, body)``; the fault paths are built in."""
 
-    def __init__(self) -> None:
+    def __init__(self, any_photo: bool = False) -> None:
+        """``any_photo``: any other ``*.jpg`` path is a photo too (a colour made from the
+        path), as a shop's CDN serves every product's pictures."""
         self.files: dict[str, tuple[str, bytes]] = {
             "/candle.jpg": ("image/jpeg", photo("ivory")),
             "/napkin.jpg": ("image/jpeg", photo("linen")),
@@ -54,6 +56,9 @@ class ImageHost:
                 elif path in host.files:
                     kind, body = host.files[path]
                     self._send(200, kind, body)
+                elif any_photo and path.endswith(".jpg"):
+                    hue = sum(path.encode()) % 360
+                    self._send(200, "image/jpeg", photo(f"hsl({hue}, 45%, 60%)"))
                 else:
                     self._send(404, "text/html", b"<h1>404</h1>")
 

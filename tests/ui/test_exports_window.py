@@ -49,6 +49,7 @@ async def _reference_urls(window: Any, tmp_path: Path) -> None:
         label = sheet.preview_reference
         await wait_until(lambda: not label.pixmap().isNull(), what="the reference thumbnail")
         assert label.pixmap().width() == 160 and "napkin.jpg" in label.toolTip()
+        assert label.minimumHeight() == 160  # the preview box may not squeeze it away
         assert host.hits["/napkin.jpg"] == 1 and host.hits["/napkin-2.webp"] == 0
         sheet.sheet_view.selectRow(1)
         await wait_until(lambda: "HTTP 404" in label.text(), what="the download error")
@@ -73,7 +74,9 @@ def test_template_library_load_save_export_import(
     assert batch.size_combo.currentText() == "1536x1024"
     assert batch.quality_combo.currentText() == "medium"
     assert sheet.preview_prompt.text().startswith("Nordic Scented Candle Pine Forest on a marble")
-    assert sheet.preview_file.text() == "→ NH-CND-001-a marble table.png"
+    assert sheet.preview_file.text() == (
+        "→ NH-CND-001-a marble table.png   (the first of 3 variations of this row)"
+    )
     # save the edited template under a name of the user's, export it, delete it, import it
     sheet.prompt_edit.setPlainText("{Title} on {scene}, golden hour")
     sheet.library.save_requested.emit("Golden hour")
@@ -101,7 +104,7 @@ def test_variations_batch_runs_rows_times_values(
     sheet.prompt_edit.setPlainText("{商品名}、{scene}の上")
     sheet.filename_edit.setText("{品番}")
     sheet.variations_edit.setPlainText("scene: 大理石 | 畳")
-    assert sheet.preview_file.text() == "→ JP-TEA-001-大理石.png"
+    assert sheet.preview_file.text().startswith("→ JP-TEA-001-大理石.png   (the first of 2")
     batch.provider_combo.setCurrentIndex(batch.provider_combo.findData("draft"))
     batch.output_edit.setText(str(tmp_path / "vary"))
     window.update_estimate()

@@ -369,13 +369,14 @@ class BatchPage(QWidget):
     def _show(self, plan: Plan, args: SheetBatch, est: Estimate) -> None:
         self.estimate_label.setText(est.describe())
         detail = [
-            f"{', '.join(est.models)}: {plan.summary()} from {len(args.table.rows):,} rows",
+            f"{', '.join(est.models)}: {plan.summary()}"
+            + ("" if plan.variations else f" from {len(args.table.rows):,} rows"),
             *est.sources,
         ]
         if est.unknown_images:
             detail += ["Price unknown (not free):", *est.unknown_reasons]
         self.estimate_detail.setText("\n".join(detail))
-        notes = plan.skipped + plan.warnings
+        notes = args.table.notes + plan.skipped + plan.warnings
         more = f"\n… and {len(notes) - 500} more" if len(notes) > 500 else ""
         self.plan_notes.setPlainText("\n".join(notes[:500]) + more)
 

@@ -385,7 +385,11 @@ class SheetPage(QWidget):
         )
         self.preview_prompt.setText(p.prompt)
         self.preview_negative.setText(f"Negative: {p.negative_prompt}" if p.negative_prompt else "")
-        self.preview_file.setText(f"→ {p.file_name}")
+        combos = 1
+        for values in self.variations().values():
+            combos *= len(values)
+        more = f"   (the first of {combos} variations of this row)" if combos > 1 else ""
+        self.preview_file.setText(f"→ {p.file_name}{more}")
         self.preview_empty.setText(
             f"Row {row + 1}: empty " + ", ".join("{" + c + "}" for c in p.empty) if p.empty else ""
         )
