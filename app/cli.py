@@ -112,7 +112,8 @@ def _add_run_arguments(r: argparse.ArgumentParser) -> None:
         help="the line (CSV) or row (Excel) the column names are on (default: detected)",
     )
     r.add_argument(
-        "--reference-column", help="column holding a reference image path to edit (per row)"
+        "--reference-column",
+        help="column holding each row's reference image: a path, or http(s) URLs",
     )
     r.add_argument("--mask-column", help="column holding a mask path (with --reference-column)")
     r.add_argument(
@@ -246,7 +247,9 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
             "arguments", "give a batch config file or --csv FILE (see atelier run --help)"
         )
     p = config_parts(args) if args.config else sheet_parts(args)
-    provider, why = _choose_provider(args.provider or p.provider, p.provider is not None)
+    provider, why = _choose_provider(
+        args.provider or p.provider, args.provider is None and p.provider is not None
+    )
     caps = capabilities_of(provider)
     policy = p.policy
     if args.max_retries is not None:
