@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QPushButton,
+    QStatusBar,
     QVBoxLayout,
     QWidget,
 )
@@ -185,3 +186,13 @@ def save_template(
         report_error(f"Not saved. {problems_error('', validation_problems(e))}")
         return
     sheet.library.save(t)
+
+
+def connect_library(
+    sheet: SheetPage, batch: BatchPage, report_error: Callable[[str], None], status: QStatusBar
+) -> None:
+    """Wire the sheet page's library box to the pages it loads into and saves from."""
+    box = sheet.library
+    box.loaded.connect(lambda t: apply_template(t, sheet, batch))
+    box.save_requested.connect(lambda name: save_template(name, sheet, batch, report_error))
+    box.message.connect(lambda m: status.showMessage(m, 10_000))

@@ -35,7 +35,7 @@ from ui.actions import build_actions
 from ui.banner import Banner, startup_notices
 from ui.bridge import EngineBridge, JobUpdate
 from ui.gallery_model import Tile, load_views
-from ui.library_box import apply_template, save_template
+from ui.library_box import connect_library
 from ui.models import JobView
 from ui.pages.batch import BatchForm, BatchPage
 from ui.pages.gallery import GalleryPage
@@ -145,11 +145,7 @@ class MainWindow(QMainWindow):
         self.history.open_requested.connect(self._open_from_history)
         self.history.resume_requested.connect(self.resume_batch)
         self.history.refresh_requested.connect(self.refresh_history)
-        self.sheet.library.loaded.connect(lambda t: apply_template(t, self.sheet, self.batch))
-        self.sheet.library.save_requested.connect(
-            lambda name: save_template(name, self.sheet, self.batch, self.report_error)
-        )
-        self.sheet.library.message.connect(lambda m: status.showMessage(m, 10_000))
+        connect_library(self.sheet, self.batch, self.report_error, status)
         self.bridge.jobs_changed.connect(self._on_jobs_changed)
         self.bridge.images_saved.connect(self._on_images_saved)
         self.bridge.batch_finished.connect(self._on_batch_finished)
