@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from app import __version__, cli_templates, paths
+from app import __version__, cli_review, cli_templates
 from app import cli_args as argtypes
+from app.cli_common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    fail_input,
+    open_store,
+    print_report,
+    run_stored,
+)
 from app.cli_inputs import config_parts, sheet_parts
 from app.controller import (
     Draft,
-    Stored,
     check_keys,
     check_run,
     price,
@@ -31,22 +35,16 @@ from app.controller import (
 )
 from app.errors import AtelierError, InputError
 from app.estimate import Estimate
-from app.events import BatchFinished, Event, JobChanged, LaneWaiting
 from app.logs import setup_logging
 from app.models import (
-    BatchReport,
     JobSpec,
     RetryPolicy,
     RunSettings,
 )
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.secrets import get_key
-from app.service import default_provider, load_prices, open_engine
+from app.service import default_provider, load_prices
 from app.settings import Settings
-from app.store import Store
-from app.store.db import StoreError, move_aside
-
-EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
 
 class _UsageError(Exception):
@@ -78,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
     cli_templates.add_parser(sub)
+    cli_review.add_parsers(sub)
     return p
 
 
@@ -179,44 +178,6 @@ def _add_settings_arguments(r: argparse.ArgumentParser) -> None:
     )
 
 
-def _fail_input(msg: str, err: TextIO) -> int:
-    print(f"atelier: error: {msg}", file=err)
-    return EXIT_INPUT
-
-
-class _Progress:
-    """A one-line text progress bar on a terminal; silent otherwise."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.stream = total, stream
-        self.status: dict[int, str] = {}
-        self.tty = stream.isatty()
-        self.note = ""
-
-    def __call__(self, ev: Event) -> None:
-        if isinstance(ev, JobChanged):
-            self.status[ev.job_id] = ev.status
-        elif isinstance(ev, LaneWaiting):
-            self.note = f" (rate limited, waiting {ev.seconds:.1f} s)"
-        elif isinstance(ev, BatchFinished):
-            if self.tty:
-                self.stream.write("\n")
-            return
-        if not self.tty:
-            return
-        vals = list(self.status.values())
-        ok, bad = vals.count("completed"), vals.count("failed") + vals.count("cancelled")
-        done = ok + bad
-        width = 30
-        fill = int(width * done / self.total) if self.total else width
-        self.stream.write(
-            f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} "
-            f"ok {ok} failed {bad}{self.note}   "
-        )
-        self.stream.flush()
-        self.note = ""
-
-
 def _choose_provider(asked: str | None, from_config: bool) -> tuple[str, str]:
     """The provider of the batch and why it is that one, in words for the estimate."""
     if asked:
@@ -279,23 +240,6 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
     return draft, why
 
 
-def _print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> None:
-    cost = "unknown" if report.total_cost is None else f"${report.total_cost:.3f}"
-    print(
-        f"{report.succeeded} succeeded, {report.failed} failed, {report.cancelled} cancelled "
-        f"of {report.total} · spent {cost} · {out_dir}",
-        file=stream,
-    )
-    for r in report.results:
-        if r.status != "completed":
-            print(
-                f"  job {r.job_id} {r.status}: {r.error or ''} [{r.error_type or ''}] — {r.prompt[:60]}",
-                file=stream,
-            )
-    if report.stopped_reason:
-        print(report.stopped_reason, file=stream)
-
-
 def _print_estimate(draft: Draft, est: Estimate, why: str, fmt: str, out: TextIO) -> None:
     rs, plan = draft.settings, draft.plan
     if fmt == "json":
@@ -339,27 +283,11 @@ def _print_section(title: str, lines: Sequence[str], out: TextIO) -> None:
             print(f"  {line}", file=out)
 
 
-async def _run_stored(
-    store: Store, stored: Stored, draft: Draft, fmt: str, out: TextIO
-) -> BatchReport:
-    """Run a stored batch on a headless engine, with a progress line and signal handling."""
-    # Headless runs make no thumbnails: the gallery makes (and caches) them when it shows a batch.
-    engine = open_engine(store, Settings.load(), thumbnails=False)
-    engine.events.subscribe(_Progress(len(draft.plan.specs), sys.stderr if fmt == "json" else out))
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(
-                sig, engine.stop_here, stored.batch_id, f"Stopped by signal {sig.name}."
-            )
-    return await engine.run(stored.batch_id)
-
-
 async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         draft, why = _draft(args)
     except AtelierError as e:
-        return _fail_input(str(e), err)
+        return fail_input(str(e), err)
     prices = load_prices()
     est = price(draft, prices)
     if args.estimate_only:
@@ -368,7 +296,7 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         check_keys(draft)
     except InputError as e:
-        return _fail_input(str(e), err)
+        return fail_input(str(e), err)
     if args.format == "text":
         for w in draft.plan.warnings + draft.plan.skipped:
             print(f"warning: {w}", file=err)
@@ -378,48 +306,24 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
     setup_logging()
-    store = _open_store(args.move_damaged_store, err)
+    store = open_store(args.move_damaged_store, err)
     try:
         stored = store_batch(store, draft, prices)
         if stored.resumed and args.format == "text":
             print(f"resuming batch {stored.batch_id} (finished images are kept)", file=err)
-        report = await _run_stored(store, stored, draft, args.format, out)
+        report = await run_stored(store, stored.batch_id, len(draft.plan.specs), args.format, out)
     finally:
         store.close()
+    return print_report(report, args.format, draft.output_dir, out)
+
+
+async def _review_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    setup_logging()
+    store = open_store(False, err)
     try:
-        if args.format == "json":
-            print(report.model_dump_json(indent=2), file=out)
-        else:
-            _print_text_report(report, draft.output_dir.resolve(), out)
-        out.flush()
-    except BrokenPipeError:  # `atelier run … | head`: the report file is written already
-        _silence(out)
-    return EXIT_OK if report.succeeded == report.total else EXIT_FAILED
-
-
-def _open_store(move_damaged: bool, err: TextIO) -> Store:
-    """The store at ``ATELIER_HOME``; a damaged one is moved aside (never deleted) and a new
-    one made only when the user asked for it with ``--move-damaged-store``.
-
-    Raises:
-        StoreError: the store cannot be used (the message says what to do).
-    """
-    path = paths.store_path()
-    try:
-        return Store(path)
-    except StoreError as e:
-        if not (e.damaged and move_damaged):
-            raise
-        kept = move_aside(path)
-        print(f"atelier: the damaged store was moved aside to {kept}", file=err)
-        return Store(path)
-
-
-def _silence(stream: TextIO) -> None:
-    """The reader of ``stream`` went away: send what is still buffered nowhere, quietly."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())
+        return await cli_review.run(args, store, out)
+    finally:
+        store.close()
 
 
 def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -439,14 +343,19 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
         try:
             return cli_templates.run(args, out)
         except AtelierError as e:
-            return _fail_input(str(e), err)
+            return fail_input(str(e), err)
+    if args.command in cli_review.COMMANDS:
+        try:
+            return asyncio.run(_review_async(args, out, err))
+        except AtelierError as e:
+            return fail_input(str(e), err)
     if args.command != "run":
         parser.print_help(out)
         return EXIT_OK
     try:
         return asyncio.run(_run_async(args, out, err))
     except AtelierError as e:  # the store, ATELIER_HOME or the output folder: said plainly
-        return _fail_input(str(e), err)
+        return fail_input(str(e), err)
 
 
 def main() -> None:

@@ -109,3 +109,18 @@ def from_env(name: str, parse: Callable[[str], Any]) -> Any:
         return parse(text)
     except argparse.ArgumentTypeError as e:
         raise InputError(f"environment variable {name}", str(e)) from None
+
+
+def bounded_int(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``lo`` to ``hi``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be from {lo} to {hi}, got {text}")
+        return value
+
+    return parse

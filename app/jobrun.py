@@ -28,6 +28,8 @@ from app.providers.base import GenerationRequest, GenerationResult
 from app.providers.registry import resolve_target
 from app.status import JobStatus
 from app.store import JobRow
+from app.store.images import Made
+from app.versions import publish_pick
 
 if TYPE_CHECKING:
     from app.engine import Engine
@@ -116,6 +118,9 @@ class JobRun:
         info = lane.provider.capabilities.model(self.model)
         self.per_request = info.max_samples_per_request if info else 1
         self.done = engine.store.samples_done(job.id)
+        # A regenerated job writes its version's own names (cup.v2.png), then its pick is
+        # copied under the job's names (``app.versions``).
+        self.names = job.spec.sample_paths(job.version if job.version > 1 else None)
         self.attempts = job.attempts
         # The job's cost as the store has it (None: partly unknown), kept as it changes so an
         # event never reads the job back from the store.
@@ -188,7 +193,19 @@ class JobRun:
                 return
             if error is not None and not await self.retry_later(sent, error):
                 return
+        if self.job.version > 1:
+            await self._publish()
         self.move(JobStatus.COMPLETED, duration=True)
+
+    async def _publish(self) -> None:
+        """Put the new version under the job's own names; a failure is a note, since every
+        version's file is already written and recorded."""
+        try:
+            await asyncio.to_thread(publish_pick, self.engine.store, self.id)
+        except OutputError as e:
+            log.warning(
+                "job %s: version %s not copied to its names: %s", self.id, self.job.version, e
+            )
 
     def build_request(self, samples: list[int]) -> GenerationRequest:
         """The provider request for ``samples`` (0-based sample indices) of this job."""
@@ -281,7 +298,7 @@ class JobRun:
             meta = image_metadata(
                 self.provider, self.model, self.spec, idx, image.seed, result.revised_prompt
             )
-            rel = self.spec.sample_paths()[idx]
+            rel = self.names[idx]
             size = None if self.spec.size == "auto" else parse_size(self.spec.size)
             try:
                 path, thumb = await asyncio.to_thread(
@@ -304,7 +321,7 @@ class JobRun:
             except OutputError as e:
                 await self._output_failed(sent, saved, e, idx, rel)
                 raise _SaveFailedError from e
-            self.engine.store.add_image(self.id, idx, path, thumb)
+            self._record(sent, idx, image.seed, path, thumb)
             self.done.add(idx)
             saved += 1
             self.engine.events.emit(
@@ -321,6 +338,26 @@ class JobRun:
             error_type=error.error_class.value if error else None,
         )
         return error
+
+    def _record(
+        self, sent: Sent, idx: int, seed: int | None, path: Path, thumb: Path | None
+    ) -> None:
+        """Record a written image with what made it: the seed (the provider's, else the
+        job's), the prompt, the model, its share of the request's cost and the request id."""
+        assert sent.result is not None
+        self.engine.store.add_image(
+            self.id,
+            idx,
+            path,
+            thumb,
+            seed=seed if seed is not None else self.spec.seed,
+            prompt=self.spec.prompt,
+            made=Made(
+                f"{self.provider}/{self.model}",
+                None if sent.cost is None else sent.cost / max(1, len(sent.samples)),
+                sent.result.request_id,
+            ),
+        )
 
     async def _output_failed(
         self, sent: Sent, saved: int, e: OutputError, idx: int, rel: str, halt: bool = True

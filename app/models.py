@@ -126,13 +126,16 @@ class JobSpec(BaseModel):
         parse_size(v)
         return v
 
-    def sample_paths(self) -> list[str]:
-        """Relative file paths of every sample, in sample order."""
-        if self.sample_count == 1:
-            return [self.output_path]
+    def sample_paths(self, version: int | None = None) -> list[str]:
+        """Relative file paths of every sample, in sample order: the job's own names, or, for
+        ``version``, the names that version's files keep beside them (``cup.v2.png``)."""
         p = Path(self.output_path)
+        tag = f".v{version}" if version is not None else ""
+        if self.sample_count == 1:
+            return [str(p.with_name(f"{p.stem}{tag}{p.suffix}")) if tag else self.output_path]
         return [
-            str(p.with_name(f"{p.stem}-{i}{p.suffix}")) for i in range(1, self.sample_count + 1)
+            str(p.with_name(f"{p.stem}-{i}{tag}{p.suffix}"))
+            for i in range(1, self.sample_count + 1)
         ]
 
 
@@ -312,6 +315,8 @@ class JobResult(BaseModel):
     cost: float | None = Field(default=None, exclude_if=_absent)
     history_uuid: str | None = Field(default=None, exclude_if=_absent)
     """The UUID of the job's first image record in the store."""
+    version: int = Field(default=1, exclude_if=lambda v: v == 1)
+    """The version the job shows (present once it was regenerated, see ``app.versions``)."""
 
 
 class BatchReport(BaseModel):

@@ -52,7 +52,7 @@ async def verify_outputs(store: Store, run: Run) -> None:
 
     def missing() -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
-        for im in store.images(run.batch_id):
+        for im in store.images(run.batch_id, current=True):
             if not im.path.exists():
                 out.setdefault(im.job_id, []).append(im.sample_index)
         return out
@@ -77,7 +77,8 @@ async def adopt_existing(store: Store, run: Run) -> None:
         job = store.job(jid)
         provider, model = job_target(run, job.spec)
         done = store.samples_done(jid)
-        for idx, rel in enumerate(job.spec.sample_paths()):
+        names = job.spec.sample_paths(job.version if job.version > 1 else None)
+        for idx, rel in enumerate(names):
             path = run.out_dir / rel
             if idx in done or not path.exists():
                 continue

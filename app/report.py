@@ -24,6 +24,21 @@ def iso_z(stamp: str | None) -> str | None:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
+def _shown_images(
+    store: Store, batch_id: int
+) -> tuple[dict[int, list[str]], dict[int, str], dict[int, int]]:
+    """Per job: the paths, the first UUID and the version of the images it shows (one query
+    for the whole batch, not one per job: 10,000 at the end of a big batch)."""
+    paths_of: dict[int, list[str]] = {}
+    uuid_of: dict[int, str] = {}
+    version_of: dict[int, int] = {}
+    for im in store.images(batch_id):
+        paths_of.setdefault(im.job_id, []).append(str(im.path))
+        uuid_of.setdefault(im.job_id, im.uuid)
+        version_of[im.job_id] = im.version
+    return paths_of, uuid_of, version_of
+
+
 def build_report(
     store: Store,
     batch_id: int,
@@ -36,11 +51,7 @@ def build_report(
     results: list[JobResult] = []
     total_cost: float | None = 0.0
     # Two queries for the whole batch, not one per job (10,000 at the end of a big batch).
-    paths_of: dict[int, list[str]] = {}
-    uuid_of: dict[int, str] = {}
-    for im in store.images(batch_id):
-        paths_of.setdefault(im.job_id, []).append(str(im.path))
-        uuid_of.setdefault(im.job_id, im.uuid)
+    paths_of, uuid_of, version_of = _shown_images(store, batch_id)
     for job in store.job_summaries(batch_id):
         paths = paths_of.get(job.id, [])
         done = job.status == JobStatus.COMPLETED
@@ -57,6 +68,7 @@ def build_report(
                 duration_ms=job.duration_ms,
                 cost=job.cost,
                 history_uuid=uuid_of.get(job.id) if done else None,
+                version=version_of.get(job.id, 1),
             )
         )
         if job.cost is None:

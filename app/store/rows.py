@@ -84,6 +84,10 @@ class JobRow:
     duration_ms: int | None
     started_at: str | None
     finished_at: str | None
+    version: int = 1
+    """The version its next images are (1 until it is regenerated)."""
+    pick_version: int | None = None
+    """The version it shows; ``None``: its newest."""
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> JobRow:
@@ -101,6 +105,8 @@ class JobRow:
             duration_ms=r["duration_ms"],
             started_at=r["started_at"],
             finished_at=r["finished_at"],
+            version=int(r["version"]),
+            pick_version=r["pick_version"],
         )
 
 
@@ -156,6 +162,14 @@ class ImageRow:
     created_at: str
     uuid: str
     """The record's UUID (the report's ``history_uuid``)."""
+    version: int = 1
+    flag: str = "unflagged"
+    stars: int = 0
+    seed: int | None = None
+    prompt: str | None = None
+    model: str | None = None
+    cost: float | None = None
+    request_id: str | None = None
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> ImageRow:
@@ -169,4 +183,12 @@ class ImageRow:
             thumb=Path(r["thumb"]) if r["thumb"] else None,
             created_at=r["created_at"],
             uuid=r["uuid"],
+            version=int(r["version"]),
+            flag=r["flag"],
+            stars=int(r["stars"]),
+            seed=r["seed"],
+            prompt=r["prompt"],
+            model=r["model"],
+            cost=r["cost"],
+            request_id=r["request_id"],
         )

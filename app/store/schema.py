@@ -102,7 +102,43 @@ UPDATE images SET uuid = lower(
 CREATE UNIQUE INDEX IF NOT EXISTS images_uuid ON images(uuid);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# 4: versions and review. A job is regenerated as itself (same id, a new attempt): each run of
+# it makes a new *version* of its images, kept beside the earlier ones; the job's
+# ``pick_version`` (NULL: its newest) is the one under the job's own file name. Every image
+# carries its review state (Lightroom's flag and 0–5 stars) and the seed and prompt it was made
+# with, the model, its share of the request's cost (USD) and the provider's request id. SQLite cannot change a UNIQUE constraint in place, so ``images`` is rebuilt, as its
+# documentation's "12-step" procedure does.
+_V4 = """
+ALTER TABLE jobs ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE jobs ADD COLUMN pick_version INTEGER;
+CREATE TABLE images_v4 (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    version INTEGER NOT NULL DEFAULT 1,
+    sample_index INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    thumb TEXT,
+    created_at TEXT NOT NULL,
+    adopted INTEGER NOT NULL DEFAULT 0,
+    uuid TEXT,
+    flag TEXT NOT NULL DEFAULT 'unflagged' CHECK (flag IN ('unflagged', 'picked', 'rejected')),
+    stars INTEGER NOT NULL DEFAULT 0 CHECK (stars BETWEEN 0 AND 5),
+    seed INTEGER,
+    prompt TEXT,
+    model TEXT,
+    cost REAL,
+    request_id TEXT,
+    UNIQUE(job_id, version, sample_index)
+);
+INSERT INTO images_v4(id, job_id, version, sample_index, path, thumb, created_at, adopted, uuid)
+    SELECT id, job_id, 1, sample_index, path, thumb, created_at, adopted, uuid FROM images;
+DROP TABLE images;
+ALTER TABLE images_v4 RENAME TO images;
+CREATE UNIQUE INDEX IF NOT EXISTS images_uuid ON images(uuid);
+CREATE INDEX IF NOT EXISTS images_job ON images(job_id, version);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 """Migration ``n`` (1-based) takes a store from ``user_version`` n-1 to n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -55,6 +55,11 @@ def test_a_0_1_0_store_opens_with_everything_intact(old_store: Path) -> None:
             "NH-CND-001-2.png",
             "unknown.png",
         ]
+        # v3/v4: every old image has a UUID, is version 1 of its job, unreviewed
+        olds = store.images(1)
+        assert len({im.uuid for im in olds}) == 3 and all(len(im.uuid) == 36 for im in olds)
+        assert {(im.version, im.flag, im.stars) for im in olds} == {(1, "unflagged", 0)}
+        assert all(j.version == 1 and j.pick_version is None for j in store.jobs(1))
         assert store.known_spend_usd(1) == pytest.approx(0.084)
         assert store.known_spend_usd(2) == pytest.approx(0.011)
         assert store.job(5).spec.prompt == "日本の茶碗、白"

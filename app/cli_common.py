@@ -1,0 +1,129 @@
+"""What the ``atelier`` commands share: the exit codes, a one-line error, the progress line, the
+store at ``ATELIER_HOME``, running a stored batch headless and printing its report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from app import paths
+from app.events import BatchFinished, Event, JobChanged, LaneWaiting
+from app.models import BatchReport
+from app.service import open_engine
+from app.settings import Settings
+from app.store import Store
+from app.store.db import StoreError, move_aside
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+def fail_input(msg: str, err: TextIO) -> int:
+    print(f"atelier: error: {msg}", file=err)
+    return EXIT_INPUT
+
+
+class Progress:
+    """A one-line text progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.stream = total, stream
+        self.status: dict[int, str] = {}
+        self.tty = stream.isatty()
+        self.note = ""
+
+    def __call__(self, ev: Event) -> None:
+        if isinstance(ev, JobChanged):
+            self.status[ev.job_id] = ev.status
+        elif isinstance(ev, LaneWaiting):
+            self.note = f" (rate limited, waiting {ev.seconds:.1f} s)"
+        elif isinstance(ev, BatchFinished):
+            if self.tty:
+                self.stream.write("\n")
+            return
+        if not self.tty:
+            return
+        vals = list(self.status.values())
+        ok, bad = vals.count("completed"), vals.count("failed") + vals.count("cancelled")
+        done = ok + bad
+        width = 30
+        fill = int(width * done / self.total) if self.total else width
+        self.stream.write(
+            f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} "
+            f"ok {ok} failed {bad}{self.note}   "
+        )
+        self.stream.flush()
+        self.note = ""
+
+
+def print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> None:
+    cost = "unknown" if report.total_cost is None else f"${report.total_cost:.3f}"
+    print(
+        f"{report.succeeded} succeeded, {report.failed} failed, {report.cancelled} cancelled "
+        f"of {report.total} · spent {cost} · {out_dir}",
+        file=stream,
+    )
+    for r in report.results:
+        if r.status != "completed":
+            print(
+                f"  job {r.job_id} {r.status}: {r.error or ''} [{r.error_type or ''}] — {r.prompt[:60]}",
+                file=stream,
+            )
+    if report.stopped_reason:
+        print(report.stopped_reason, file=stream)
+
+
+async def run_stored(store: Store, batch_id: int, jobs: int, fmt: str, out: TextIO) -> BatchReport:
+    """Run a stored batch on a headless engine, with a progress line and signal handling."""
+    # Headless runs make no thumbnails: the gallery makes (and caches) them when it shows a batch.
+    engine = open_engine(store, Settings.load(), thumbnails=False)
+    engine.events.subscribe(Progress(jobs, sys.stderr if fmt == "json" else out))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(
+                sig, engine.stop_here, batch_id, f"Stopped by signal {sig.name}."
+            )
+    return await engine.run(batch_id)
+
+
+def open_store(move_damaged: bool, err: TextIO) -> Store:
+    """The store at ``ATELIER_HOME``; a damaged one is moved aside (never deleted) and a new
+    one made only when the user asked for it with ``--move-damaged-store``.
+
+    Raises:
+        StoreError: the store cannot be used (the message says what to do).
+    """
+    path = paths.store_path()
+    try:
+        return Store(path)
+    except StoreError as e:
+        if not (e.damaged and move_damaged):
+            raise
+        kept = move_aside(path)
+        print(f"atelier: the damaged store was moved aside to {kept}", file=err)
+        return Store(path)
+
+
+def silence(stream: TextIO) -> None:
+    """The reader of ``stream`` went away: send what is still buffered nowhere, quietly."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+
+
+def print_report(report: BatchReport, fmt: str, out_dir: Path, out: TextIO) -> int:
+    """Print ``report`` (JSON or text); returns the exit code it means."""
+    try:
+        if fmt == "json":
+            print(report.model_dump_json(indent=2), file=out)
+        else:
+            print_text_report(report, out_dir.resolve(), out)
+        out.flush()
+    except BrokenPipeError:  # `atelier … | head`: the report file is written already
+        silence(out)
+    return EXIT_OK if report.succeeded == report.total else EXIT_FAILED

@@ -1,0 +1,129 @@
+"""Handing images on for sign-off: a ZIP of the chosen images with a ``manifest.csv``, and a
+contact sheet (a PDF of captioned thumbnails, made with Pillow).
+
+What is chosen is a ``Selection`` of the images each job shows: by review flag and stars.
+Files keep their names in the output folder (``Vendor/SKU.png``); a version other than the
+first is named as its version file (``SKU.v2.png``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from app.errors import InputError
+from app.export import escape_cell
+from app.outputs import atomic_write
+from app.providers.draft import font_path
+from app.store import ImageRow, Store
+
+MANIFEST_COLUMNS = ("file", "job_id", "row", "version", "flag", "stars", "prompt", "model",
+                    "seed", "cost_usd", "request_id")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which of a batch's shown images: ``flags`` (``None``: any) and at least ``min_stars``."""
+
+    flags: frozenset[str] | None = None
+    min_stars: int = 0
+
+    def keeps(self, im: ImageRow) -> bool:
+        """Whether ``im`` is chosen."""
+        return (self.flags is None or im.flag in self.flags) and im.stars >= self.min_stars
+
+
+PICKED = Selection(frozenset({"picked"}))
+
+
+def chosen(store: Store, batch_id: int, selection: Selection) -> list[ImageRow]:
+    """The shown images of ``batch_id`` that ``selection`` keeps, in job order."""
+    return [im for im in store.images(batch_id) if selection.keeps(im) and im.path.is_file()]
+
+
+def export_zip(store: Store, batch_id: int, images: list[ImageRow], path: Path) -> int:
+    """Write ``images`` to the ZIP ``path`` with a ``manifest.csv`` (the row's values, file,
+    version, review, prompt, model, seed, cost in USD, request id); returns the images written.
+
+    Raises:
+        InputError: nothing is chosen; OutputError: ``path`` cannot be written.
+    """
+    if not images:
+        raise InputError(str(path), "no image matches the selection: nothing to export")
+    out_dir = Path(store.batch(batch_id).output_dir).resolve()
+    jobs = {j.id: j for j in store.jobs(batch_id)}
+    columns = sorted({k for im in images for k in jobs[im.job_id].spec.row_values})
+    buf = io.BytesIO()
+    manifest = io.StringIO()
+    w = csv.writer(manifest)
+    w.writerow([escape_cell(c) for c in (*MANIFEST_COLUMNS, *columns)])
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:  # PNG/JPEG are compressed already
+        for im in images:
+            name = _name_in_zip(im.path, out_dir)
+            z.write(im.path, name)
+            spec = jobs[im.job_id].spec
+            row = "" if spec.row_index is None else spec.row_index + 1
+            values = [name, im.job_id, row, im.version, im.flag, im.stars, im.prompt or spec.prompt,
+                      im.model or "", "" if im.seed is None else im.seed,
+                      "" if im.cost is None else round(im.cost, 6), im.request_id or ""]  # fmt: skip
+            w.writerow(
+                [escape_cell(v) for v in (*values, *(spec.row_values.get(c, "") for c in columns))]
+            )
+        z.writestr("manifest.csv", "\ufeff" + manifest.getvalue())  # Excel reads the BOM as UTF-8
+    atomic_write(path, buf.getvalue())
+    return len(images)
+
+
+def _name_in_zip(path: Path, out_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(out_dir).as_posix()
+    except ValueError:
+        return path.name
+
+
+THUMB = 360
+COLS, ROWS = 3, 4  # per A4 page
+PAGE = (1240, 1754)  # A4 at 150 dpi
+
+
+def contact_sheet(images: list[ImageRow], path: Path, title: str) -> int:
+    """A PDF of ``images`` as a captioned grid (3 × 4 per A4 page, file name, version, flag
+    and stars under each); returns the pages written.
+
+    Raises:
+        InputError: nothing is chosen; OutputError: ``path`` cannot be written.
+    """
+    if not images:
+        raise InputError(str(path), "no image matches the selection: no contact sheet")
+    font = _font(22)
+    small = _font(18)
+    pages: list[Image.Image] = []
+    per_page = COLS * ROWS
+    for start in range(0, len(images), per_page):
+        page = Image.new("RGB", PAGE, "white")
+        draw = ImageDraw.Draw(page)
+        draw.text((60, 40), f"{title} — {start + 1}–{min(len(images), start + per_page)} of {len(images)}", fill="black", font=font)  # fmt: skip
+        for i, im in enumerate(images[start : start + per_page]):
+            x = 60 + (i % COLS) * (THUMB + 30)
+            y = 110 + (i // COLS) * (THUMB + 60)
+            with Image.open(im.path) as src:
+                src.thumbnail((THUMB, THUMB))
+                page.paste(src.convert("RGB"), (x + (THUMB - src.width) // 2, y))
+            stars = "★" * im.stars
+            caption = f"{im.path.name}  v{im.version}  {im.flag if im.flag != 'unflagged' else ''} {stars}"
+            draw.text((x, y + THUMB + 8), caption.strip(), fill="black", font=small)
+        pages.append(page)
+    buf = io.BytesIO()
+    pages[0].save(buf, "PDF", resolution=150.0, save_all=True, append_images=pages[1:])
+    atomic_write(path, buf.getvalue())
+    return len(pages)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    path = font_path()  # a CJK-capable font when installed: captions hold Japanese names
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size)

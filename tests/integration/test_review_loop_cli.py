@@ -1,0 +1,89 @@
+"""The designer's loop from the command line against the fake OpenAI server: run, reject,
+regenerate the rejected jobs (same ids, one new request per image, earlier versions kept),
+pick, export a ZIP with its manifest and a contact sheet; edit one job's prompt."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.cli import run_cli
+from tests.conftest import FAKE_KEY
+from tests.fakes.openai_server import FakeOpenAI
+
+PRICE_LOW = 0.009  # gpt-image-1.5 low 1024x1024 (app.pricing)
+
+
+def _prompts(fake: FakeOpenAI) -> list[str]:
+    return [e.prompt for e in fake.log if e.prompt is not None]
+
+
+def test_reject_regenerate_pick_export(
+    tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    jobs = [{"prompt": f"Mug {c}", "output_path": f"mug-{c}.png", "quality": "low", "size": "1024x1024"} for c in "ABCDE"]  # fmt: skip
+    cfg = tmp_path / "mugs.json"
+    cfg.write_text(json.dumps({"jobs": jobs, "output_dir": str(tmp_path / "out")}))
+    base = ("--provider", "openai", "--base-url", fake_openai.base_url)
+    first = run_cli("run", str(cfg), *base, "--format", "json")
+    assert first.code == 0, first.err
+    report = first.report()
+    batch = str(report["batch_id"])
+    ids = [r["job_id"] for r in report["results"]]
+    assert len(_prompts(fake_openai)) == 5
+
+    assert run_cli("review", batch, "--reject", ids[1], ids[3]).code == 0
+    shown = run_cli("show", batch, "--format", "json").report()
+    flags = {j["job_id"]: j["versions"][0]["images"][0]["flag"] for j in shown["jobs"]}
+    assert flags == {ids[0]: "unflagged", ids[1]: "rejected", ids[2]: "unflagged", ids[3]: "rejected", ids[4]: "unflagged"}  # fmt: skip
+
+    est = run_cli("regenerate", batch, "--rejected", "--estimate-only", "--format", "json")
+    assert est.code == 0 and est.report() == {"jobs": [ids[1], ids[3]], "images": 2, "estimated_cost": pytest.approx(2 * PRICE_LOW)}  # fmt: skip
+    assert len(_prompts(fake_openai)) == 5  # an estimate sends nothing
+
+    v1 = (tmp_path / "out" / "mug-B.png").read_bytes()
+    again = run_cli("regenerate", batch, "--rejected", "--format", "json")
+    assert again.code == 0, again.err
+    rep = again.report()
+    assert sorted(_prompts(fake_openai)[5:]) == ["Mug B", "Mug D"]
+    assert len(_prompts(fake_openai)) == 7  # one new request per regenerated image, nothing else
+    by = {r["job_id"]: r for r in rep["results"]}
+    assert set(by) == set(ids) and by[ids[1]]["version"] == 2 and "version" not in by[ids[0]]
+    assert rep["total_cost"] == pytest.approx(7 * PRICE_LOW)  # the spend includes them
+    out = tmp_path / "out"
+    assert (out / "mug-B.v1.png").read_bytes() == v1  # the earlier image kept as version 1
+    assert (out / "mug-B.png").read_bytes() == (out / "mug-B.v2.png").read_bytes() != v1
+    assert Path(by[ids[1]]["output_path"]).name == "mug-B.v2.png"
+
+    assert run_cli("review", batch, "--pick", *ids).code == 0
+    zpath, pdf = tmp_path / "picked.zip", tmp_path / "sheet.pdf"
+    exp = run_cli("export", batch, "--picked", "--zip", str(zpath), "--contact-sheet", str(pdf))
+    assert exp.code == 0, exp.err
+    with zipfile.ZipFile(zpath) as z:
+        names = sorted(z.namelist())
+        manifest = list(csv.DictReader(io.StringIO(z.read("manifest.csv").decode("utf-8-sig"))))
+        assert z.read("mug-B.v2.png") == (out / "mug-B.v2.png").read_bytes()
+    assert names == ["manifest.csv", "mug-A.png", "mug-B.v2.png", "mug-C.png", "mug-D.v2.png", "mug-E.png"]  # fmt: skip
+    assert [(m["file"], m["version"], m["flag"]) for m in manifest][:2] == [("mug-A.png", "1", "picked"), ("mug-B.v2.png", "2", "picked")]  # fmt: skip
+    assert all(m["model"] == "openai/gpt-image-1.5" and float(m["cost_usd"]) == pytest.approx(PRICE_LOW) for m in manifest)  # fmt: skip
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+    # one job's prompt edited, the same seed, just that job
+    edit = run_cli("regenerate", batch, "--jobs", ids[2], "--prompt", "Mug C, matte glaze", "--same-seed", "--format", "json")  # fmt: skip
+    assert edit.code == 0, edit.err
+    assert _prompts(fake_openai)[7:] == ["Mug C, matte glaze"]
+    jobs_now = {j["job_id"]: j for j in run_cli("show", batch, "--format", "json").report()["jobs"]}
+    assert (
+        jobs_now[ids[2]]["prompt"] == "Mug C, matte glaze" and jobs_now[ids[2]]["pick_version"] == 2
+    )
+    assert len(jobs_now[ids[2]]["versions"]) == 2
+
+    bad = run_cli("review", batch, "--pick", "999")
+    assert bad.code == 2 and "no job 999" in bad.err
+    assert run_cli("regenerate", "77", "--rejected").code == 2
