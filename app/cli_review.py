@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from app import cli_args as argtypes
 from app import handoff
 from app.cli_common import EXIT_OK, print_report, run_stored
-from app.controller import call_now, price_jobs, regenerate_jobs, rejected_jobs
+from app.controller import call_now, price_jobs, regenerate_jobs, rejected_jobs, review_images
 from app.errors import InputError
 from app.service import load_prices, open_engine
 from app.settings import Settings
@@ -180,7 +180,7 @@ def _review(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         raise InputError("review", "give --pick, --reject, --unflag or --stars")
     ids = _job_ids(store, args.batch, args.jobs, args.rows)
     images = [im.id for jid in ids for im in store.image_paths_shown(jid)]
-    n = store.set_review(images, flag=flag, stars=args.stars)
+    n = review_images(store, images, flag=flag, stars=args.stars)
     print(f"{n} image(s) of {len(ids)} job(s) marked {flag or ''}{'' if args.stars is None else f' {args.stars}★'}".strip(), file=out)  # fmt: skip
     return EXIT_OK
 

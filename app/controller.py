@@ -226,6 +226,18 @@ def price_jobs(store: Store, prices: PriceTable, batch_id: int, job_ids: Iterabl
     return estimate(Plan(specs), prices, rs.provider, rs.model)
 
 
+def review_images(
+    store: Store, image_ids: Iterable[int], flag: str | None = None, stars: int | None = None
+) -> int:
+    """The one way an image's review changes (window keys, ``atelier review``): its flag
+    (``unflagged`` / ``picked`` / ``rejected``) and/or 0–5 stars. Returns images changed.
+
+    Raises:
+        ValueError: an unknown flag or stars outside 0–5.
+    """
+    return store.set_review(image_ids, flag=flag, stars=stars)
+
+
 def rejected_jobs(store: Store, batch_id: int) -> list[int]:
     """Jobs whose shown images include a rejected one ("regenerate all rejected")."""
     return sorted({im.job_id for im in store.images(batch_id) if im.flag == "rejected"})

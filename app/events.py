@@ -59,6 +59,8 @@ class ImageSaved:
     sample_index: int
     path: str
     thumb: str | None
+    version: int = 1
+    image_id: int = 0
 
 
 @dataclass(frozen=True)

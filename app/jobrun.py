@@ -321,12 +321,18 @@ class JobRun:
             except OutputError as e:
                 await self._output_failed(sent, saved, e, idx, rel)
                 raise _SaveFailedError from e
-            self._record(sent, idx, image.seed, path, thumb)
+            image_id = self._record(sent, idx, image.seed, path, thumb)
             self.done.add(idx)
             saved += 1
             self.engine.events.emit(
                 ImageSaved(
-                    self.run.batch_id, self.id, idx, str(path), str(thumb) if thumb else None
+                    self.run.batch_id,
+                    self.id,
+                    idx,
+                    str(path),
+                    str(thumb) if thumb else None,
+                    self.job.version,
+                    image_id,
                 )
             )
         self.engine.store.finish_attempt(
@@ -341,11 +347,11 @@ class JobRun:
 
     def _record(
         self, sent: Sent, idx: int, seed: int | None, path: Path, thumb: Path | None
-    ) -> None:
+    ) -> int:
         """Record a written image with what made it: the seed (the provider's, else the
         job's), the prompt, the model, its share of the request's cost and the request id."""
         assert sent.result is not None
-        self.engine.store.add_image(
+        return self.engine.store.add_image(
             self.id,
             idx,
             path,

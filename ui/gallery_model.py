@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from app.store import ImageRow, JobSummary, Store
 from ui.bridge import JobUpdate
 from ui.icons import placeholder_pixmap
-from ui.models import Index, JobIdRole, JobView, PathRole, StatusRole
+from ui.models import ImageIdRole, Index, JobIdRole, JobView, PathRole, ReviewRole, StatusRole
+
+_REJECTED = QColor("#9aa0a6")
 
 
 @dataclass
@@ -33,6 +35,19 @@ class Tile:
     sample: int = 0
     tooltip: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    image_id: int = 0
+    version: int = 1
+    versions: int = 1
+    """How many versions the job has made (a "v3" badge when more than one)."""
+    flag: str = "unflagged"
+    stars: int = 0
+
+    def caption(self) -> str:
+        """The label under the thumbnail: review marks, version badge, file name."""
+        mark = {"picked": "✓ ", "rejected": "✗ "}.get(self.flag, "")
+        badge = f"v{self.version} " if self.versions > 1 else ""
+        stars = f" {'★' * self.stars}" if self.stars else ""
+        return f"{mark}{badge}{self.label}{stars}"
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -72,8 +87,12 @@ class GalleryModel(QAbstractListModel):
         self.endResetModel()
 
     @staticmethod
-    def tiles_for(jobs: list[JobSummary], images: list[ImageRow]) -> list[Tile]:
-        """Images in job order; jobs without images as status placeholders."""
+    def tiles_for(
+        jobs: list[JobSummary], images: list[ImageRow], versions: dict[int, int] | None = None
+    ) -> list[Tile]:
+        """The images each job shows, in job order (``versions``: how many each has made);
+        jobs without images as status placeholders."""
+        counts = versions or {}
         by_job: dict[int, list[ImageRow]] = {}
         for im in images:
             by_job.setdefault(im.job_id, []).append(im)
@@ -91,6 +110,11 @@ class GalleryModel(QAbstractListModel):
                             im.thumb,
                             im.sample_index,
                             f"{j.prompt}\n{im.path}",
+                            image_id=im.id,
+                            version=im.version,
+                            versions=counts.get(j.id, 1),
+                            flag=im.flag,
+                            stars=im.stars,
                         )
                     )
             else:
@@ -120,26 +144,56 @@ class GalleryModel(QAbstractListModel):
         ]
 
     def add_image(
-        self, job_id: int, status: str, path: Path, thumb: Path | None, sample: int, prompt: str
+        self,
+        job_id: int,
+        status: str,
+        path: Path,
+        thumb: Path | None,
+        sample: int,
+        prompt: str,
+        version: int = 1,
+        image_id: int = 0,
     ) -> None:
-        """Replace the job's placeholder by the image, or append a further sample."""
+        """Replace the job's placeholder (or, for a new version, its sample's tile) by the
+        image, or append a further sample."""
         rows = self._rows_of_job.get(job_id, [])
+        new = Tile(job_id, status, path.name, path, thumb, sample, f"{prompt}\n{path}",
+                   image_id=image_id, version=version)  # fmt: skip
         for r in rows:
             t = self.tiles[r]
-            if t.path is None or t.path == path:
-                self.tiles[r] = Tile(
-                    job_id, status, path.name, path, thumb, sample, f"{prompt}\n{path}"
-                )
+            if t.path is None or t.path == path or (t.sample == sample and t.version < version):
+                newer = t.path is not None and t.version < version
+                new.versions = t.versions + 1 if newer else t.versions
+                self.tiles[r] = new
+                if t.path is not None:
+                    self._rows_of_path.pop(t.path, None)
                 self._rows_of_path[path] = r
                 self.dataChanged.emit(self.index(r), self.index(r))
                 return
         last = rows[-1] if rows else len(self.tiles) - 1
         self.beginInsertRows(QModelIndex(), last + 1, last + 1)
-        self.tiles.insert(
-            last + 1, Tile(job_id, status, path.name, path, thumb, sample, f"{prompt}\n{path}")
-        )
+        self.tiles.insert(last + 1, new)
         self._reindex()
         self.endInsertRows()
+
+    def set_review(self, rows: list[int], flag: str | None, stars: int | None) -> None:
+        """Show a review just stored for the tiles at ``rows`` (source rows)."""
+        for r in rows:
+            t = self.tiles[r]
+            if flag is not None:
+                t.flag = flag
+            if stars is not None:
+                t.stars = stars
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
+
+    def counts(self) -> dict[str, int]:
+        """Images per review flag (``picked``, ``rejected``, ``unflagged``)."""
+        out = {"picked": 0, "rejected": 0, "unflagged": 0}
+        for t in self.tiles:
+            if t.path is not None:
+                out[t.flag] = out.get(t.flag, 0) + 1
+        return out
 
     def update_jobs(self, changes: dict[int, JobUpdate]) -> None:
         """New statuses (and a failed placeholder's reason) of the jobs' tiles."""
@@ -194,7 +248,13 @@ class GalleryModel(QAbstractListModel):
             return None
         t = self.tiles[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return t.label
+            return t.caption()
+        if role == ReviewRole:
+            return f"{t.flag}:{t.stars}"
+        if role == ImageIdRole:
+            return t.image_id
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return _REJECTED if t.flag == "rejected" else None
         if role == Qt.ItemDataRole.DecorationRole:
             if t.path is not None:
                 icon = self._icons.get(t.path)
@@ -220,4 +280,5 @@ def load_views(store: Store, batch_id: int) -> tuple[list[JobView], list[Tile]]:
     """A batch's progress-table rows and gallery tiles, read from ``store`` (no Qt object is
     made: call it from a worker thread for a big batch)."""
     jobs, images = store.job_summaries(batch_id), store.images(batch_id)
-    return [JobView.from_summary(j) for j in jobs], GalleryModel.tiles_for(jobs, images)
+    tiles = GalleryModel.tiles_for(jobs, images, store.version_counts(batch_id))
+    return [JobView.from_summary(j) for j in jobs], tiles

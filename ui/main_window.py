@@ -44,6 +44,7 @@ from ui.pages.progress import ProgressPage, finished_text
 from ui.pages.settings import SettingsDialog
 from ui.pages.sheet import SheetPage
 from ui.questions import KEEP, OVERWRITE, ask_about_user_files
+from ui.review import ReviewActions
 from ui.tasks import TaskSet
 from ui.viewer import ImageViewer, show_in_folder
 
@@ -146,6 +147,7 @@ class MainWindow(QMainWindow):
         self.history.resume_requested.connect(self.resume_batch)
         self.history.refresh_requested.connect(self.refresh_history)
         connect_library(self.sheet, self.batch, self.report_error, status)
+        self.review = ReviewActions(self)
         self.bridge.jobs_changed.connect(self._on_jobs_changed)
         self.bridge.images_saved.connect(self._on_images_saved)
         self.bridge.batch_finished.connect(self._on_batch_finished)
@@ -274,10 +276,12 @@ class MainWindow(QMainWindow):
         # 10,000 rows read and turned into table rows and tiles off the GUI thread.
         loaded = await asyncio.to_thread(load_views, self.store, stored.batch_id)
         self.open_batch(stored.batch_id, loaded)
-        self._run(stored.batch_id)
+        self.run_batch(stored.batch_id)
 
-    def _run(self, batch_id: int) -> None:
-        self.tabs.setCurrentIndex(PROGRESS)
+    def run_batch(self, batch_id: int, show_progress: bool = True) -> None:
+        """Run a stored batch on the engine thread (showing the progress table)."""
+        if show_progress:
+            self.tabs.setCurrentIndex(PROGRESS)
         self.progress.show_lane_wait("", 0)
         self.statusBar().showMessage(f"Batch #{batch_id} running.", 5000)
         fut = self.host.run_batch(batch_id)
@@ -297,7 +301,7 @@ class MainWindow(QMainWindow):
             return
         controller.resume_batch(self.store, batch_id)
         self.open_batch(batch_id)
-        self._run(batch_id)
+        self.run_batch(batch_id)
 
     def open_batch(
         self, batch_id: int, loaded: tuple[list[JobView], list[Tile]] | None = None
@@ -332,25 +336,12 @@ class MainWindow(QMainWindow):
 
     def retry_selected(self) -> None:
         on_gallery = self.tabs.currentIndex() == GALLERY
-        self.retry_jobs(
-            self.gallery.selected_job_ids() if on_gallery else self.progress.selected_job_ids()
-        )
+        jobs = self.gallery.selected_job_ids() if on_gallery else self.progress.selected_job_ids()
+        self.review.retry(jobs)
 
     def retry_all_failed(self) -> None:
         if self.batch_id is not None:
-            self.retry_jobs(self.store.failed_job_ids(self.batch_id))
-
-    def retry_jobs(self, job_ids: list[int]) -> None:
-        """Failed/cancelled jobs go back to pending (same jobs, new attempts) and run."""
-        if self.batch_id is None or not job_ids:
-            self.statusBar().showMessage("Nothing to retry: select failed or cancelled jobs.", 5000)
-            return
-        reset = controller.retry_jobs(
-            self.store, self.engine, self.host.call, self.batch_id, job_ids
-        )
-        self.statusBar().showMessage(f"Retrying {len(reset)} job(s).", 5000)
-        if reset and not self._running():
-            self._run(self.batch_id)
+            self.review.retry(self.store.failed_job_ids(self.batch_id))
 
     # ---- engine events -----------------------------------------------------------------------
     def _on_jobs_changed(self, updates: dict[int, JobUpdate]) -> None:

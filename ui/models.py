@@ -29,6 +29,8 @@ SortRole = Qt.ItemDataRole.UserRole + 1
 StatusRole = Qt.ItemDataRole.UserRole + 2
 JobIdRole = Qt.ItemDataRole.UserRole + 3
 PathRole = Qt.ItemDataRole.UserRole + 4
+ReviewRole = Qt.ItemDataRole.UserRole + 5  # "picked:3" (flag:stars), filtered by regex
+ImageIdRole = Qt.ItemDataRole.UserRole + 6
 Index = QModelIndex | QPersistentModelIndex
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app import paths
 from app.store import Store
@@ -58,3 +59,26 @@ def open_store(ask: Callable[[StoreError], bool] = ask_move_damaged) -> Store:
             raise
         move_aside(path)
         return Store(path)
+
+
+def ask_regenerate(parent: QWidget, what: str) -> bool:
+    """Confirm a regeneration before anything is paid (``what``: "3 images · $0.027")."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Regenerate")
+    box.setText(f"Make these again: {what}?")
+    box.setInformativeText(
+        "Each becomes a new version of its job; the earlier images are kept. The batch's spend "
+        "cap applies."
+    )
+    go = box.addButton("Regenerate", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(go)
+    box.exec()
+    return box.clickedButton() is go
+
+
+def ask_export_path(parent: QWidget, suggested: str) -> Path | None:
+    """Where the export ZIP goes (its contact sheet is written beside it as a PDF)."""
+    chosen, _ = QFileDialog.getSaveFileName(parent, "Export images", suggested, "ZIP (*.zip)")
+    return Path(chosen) if chosen else None

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect
-from PySide6.QtGui import QAccessible
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
+from PySide6.QtGui import QAccessible, QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QTableView
 
 Index = QModelIndex | QPersistentModelIndex
@@ -32,6 +32,11 @@ def changed_band(view: QAbstractItemView, top_left: Index, bottom_right: Index) 
     viewport = view.viewport().rect()
     top, bottom = min(first.top(), last.top()), max(first.bottom(), last.bottom())
     return QRect(0, top, viewport.width(), bottom - top + 1).intersected(viewport)
+
+
+# Lightroom's culling keys (Library module): P pick, X reject, U unflag, 0–5 stars.
+KEYS_FLAG = {Qt.Key.Key_P: "picked", Qt.Key.Key_X: "rejected", Qt.Key.Key_U: "unflagged"}
+KEYS_STARS = {getattr(Qt.Key, f"Key_{n}"): n for n in range(6)}
 
 
 class _VisibleUpdates:
@@ -57,3 +62,20 @@ class JobsTableView(_VisibleUpdates, QTableView):
 class GalleryView(_VisibleUpdates, QListView):
     """The gallery grid. Safe only with a fixed ``gridSize`` and uniform item sizes, which make
     Qt's per-item re-measuring on change pointless."""
+
+    review_key = Signal(object, object)
+    """``(flag | None, stars | None)``: a culling key pressed on the selection."""
+    open_key = Signal()
+    """Space: open the current image."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = Qt.Key(event.key())
+        plain = not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if plain and key in KEYS_FLAG:
+            self.review_key.emit(KEYS_FLAG[key], None)
+        elif plain and key in KEYS_STARS:
+            self.review_key.emit(None, KEYS_STARS[key])
+        elif plain and key == Qt.Key.Key_Space:
+            self.open_key.emit()
+        else:
+            super().keyPressEvent(event)

@@ -49,12 +49,12 @@ class ImageStore(Database):
         seed: int | None = None,
         prompt: str | None = None,
         made: Made | None = None,
-    ) -> None:
+    ) -> int:
         """Record a written image of the job's current version (idempotent per job, version
-        and sample); ``made`` says by what and for how much."""
+        and sample); ``made`` says by what and for how much. Returns the image's id."""
         m = made or Made()
         with self.tx() as db:
-            db.execute(
+            cur = db.execute(
                 "INSERT OR REPLACE INTO images(job_id, version, sample_index, path, thumb,"
                 " created_at, adopted, uuid, seed, prompt, model, cost, request_id)"
                 " VALUES (?, (SELECT version FROM jobs WHERE id=?), ?, ?, ?, ?, ?, ?, ?, ?,"
@@ -75,6 +75,7 @@ class ImageStore(Database):
                     m.request_id,
                 ),
             )
+            return int(cur.lastrowid or 0)
 
     def forget_images(self, job_id: int, samples: list[int]) -> None:
         """Drop the current version's image records whose files are gone; a completed job goes
@@ -164,11 +165,6 @@ class ImageStore(Database):
                 f"UPDATE images SET {', '.join(sets)} WHERE id=?", [(*args, i) for i in ids]
             )
             return int(cur.rowcount)
-
-    def review_jobs(self, job_ids: Iterable[int], flag: str) -> int:
-        """Flag the images each job shows (the command line's ``atelier review``)."""
-        ids = [im.id for jid in job_ids for im in self._shown_of(jid)]
-        return self.set_review(ids, flag=flag)
 
     def image_paths_shown(self, job_id: int) -> list[ImageRow]:
         """The images a job shows (its pick, else its newest version), in sample order."""

@@ -1,12 +1,15 @@
-"""Page 4, gallery: the batch's images as thumbnails (loaded off the GUI thread), filtered by
-status, with the viewer, "Show in folder" and browsing any folder of images."""
+"""Page 4, gallery: the batch's images as thumbnails (loaded off the GUI thread), culled with
+Lightroom's keys (P pick, X reject, U unflag, 0–5 stars, Space to open), filtered by status,
+review flag and stars, with regenerate, export, the viewer, "Show in folder" and browsing any
+folder of images. What a key or an action changes is done by ``ui.review``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, QSize, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,11 +27,18 @@ from app.events import ImageSaved
 from app.status import JobStatus
 from ui.bridge import JobUpdate
 from ui.gallery_model import GalleryModel, Tile
-from ui.models import JobIdRole, PathRole, StatusFilterProxy
+from ui.models import ImageIdRole, JobIdRole, PathRole, ReviewRole, StatusFilterProxy
 from ui.pages.progress import STATUS_FILTERS
 from ui.thumbnails import ThumbnailLoader
 from ui.viewer import ImageViewer, show_in_folder
 from ui.views import GalleryView
+
+REVIEW_FILTERS = (
+    ("any flag", ""),
+    ("picked", "picked"),
+    ("rejected", "rejected"),
+    ("unflagged", "unflagged"),
+)
 
 
 class GalleryPage(QWidget):
@@ -43,6 +53,11 @@ class GalleryPage(QWidget):
     retry_requested = Signal()
     show_folder_requested = Signal()
     message = Signal(str)
+    review_requested = Signal(object, object, object)
+    """``(image ids, flag | None, stars | None)``: a culling key on the selection."""
+    regenerate_requested = Signal(object)
+    """``job ids``: regenerate these (an empty list: every rejected one)."""
+    export_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,10 +66,26 @@ class GalleryPage(QWidget):
         lay.addLayout(self._build_bar())
         self.gallery_model = GalleryModel(self.thumbs.request, self)
         self.thumbs.loaded.connect(self.gallery_model.set_thumbnail)
-        self.gallery_proxy = StatusFilterProxy(self)
-        self.gallery_proxy.setSortRole(Qt.ItemDataRole.InitialSortOrderRole)
-        self.gallery_proxy.setSourceModel(self.gallery_model)
+        self.status_proxy = StatusFilterProxy(self)
+        self.status_proxy.setSortRole(Qt.ItemDataRole.InitialSortOrderRole)
+        self.status_proxy.setSourceModel(self.gallery_model)
+        # Qt's own regex filter on "flag:stars": no Python call per row while it is off.
+        self.gallery_proxy = QSortFilterProxyModel(self)
+        self.gallery_proxy.setFilterRole(ReviewRole)
+        self.gallery_proxy.setSourceModel(self.status_proxy)
         lay.addWidget(self._build_view(), 1)
+        self.gallery_model.modelReset.connect(self.update_counts)
+        self.gallery_model.dataChanged.connect(lambda *_: self._counts_soon.start())
+        self._counts_soon = QTimer(self, singleShot=True, interval=200)
+        self._counts_soon.timeout.connect(self.update_counts)
+        for keys, slot in (
+            ("Ctrl+R", lambda: self.regenerate_requested.emit(self.selected_job_ids())),
+            ("Ctrl+Shift+R", lambda: self.regenerate_requested.emit([])),
+            ("Ctrl+E", self.export_requested.emit),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
 
     def _build_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
@@ -64,10 +95,38 @@ class GalleryPage(QWidget):
         for label, statuses in STATUS_FILTERS:
             self.gallery_filter.addItem(label, statuses)
         self.gallery_filter.currentIndexChanged.connect(
-            lambda: self.gallery_proxy.set_statuses(set(self.gallery_filter.currentData()))
+            lambda: self.status_proxy.set_statuses(set(self.gallery_filter.currentData()))
         )
         bar.addWidget(self.gallery_filter)
+        self.flag_filter = QComboBox()
+        self.flag_filter.setObjectName("flag_filter")
+        for label, flag in REVIEW_FILTERS:
+            self.flag_filter.addItem(label, flag)
+        self.stars_filter = QComboBox()
+        self.stars_filter.setObjectName("stars_filter")
+        self.stars_filter.addItem("any stars", 0)
+        for n in range(1, 6):
+            self.stars_filter.addItem(f"{'★' * n} and up", n)
+        for combo in (self.flag_filter, self.stars_filter):
+            combo.currentIndexChanged.connect(self._review_filter_changed)
+            bar.addWidget(combo)
+        self.counts_label = QLabel("")
+        self.counts_label.setObjectName("review_counts")
+        bar.addWidget(self.counts_label)
         bar.addStretch(1)
+        regen = QPushButton("Regenerate rejected…")
+        regen.setToolTip(
+            "Make every rejected image again as a new version, the old one kept (Ctrl+Shift+R; "
+            "Ctrl+R: the selected ones)"
+        )
+        regen.clicked.connect(lambda: self.regenerate_requested.emit([]))
+        bar.addWidget(regen)
+        export = QPushButton("Export…")
+        export.setToolTip(
+            "The picked images (or what the filters show) to a ZIP and a PDF (Ctrl+E)"
+        )
+        export.clicked.connect(self.export_requested)
+        bar.addWidget(export)
         browse = QPushButton("Open folder…")
         browse.setToolTip("Browse the images of any folder")
         browse.clicked.connect(self._browse_folder)
@@ -90,6 +149,8 @@ class GalleryPage(QWidget):
         view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         view.setModel(self.gallery_proxy)
         view.doubleClicked.connect(self.open_item)
+        view.review_key.connect(self._review_key)
+        view.open_key.connect(lambda: self.open_item(view.currentIndex()))
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._menu)
         return view
@@ -116,7 +177,25 @@ class GalleryPage(QWidget):
                     Path(ev.thumb) if ev.thumb else None,
                     ev.sample_index,
                     prompt_of(ev.job_id, ""),
+                    ev.version,
+                    ev.image_id,
                 )
+
+    def update_counts(self) -> None:
+        """``12 picked · 3 rejected · 23 unflagged`` for the images the gallery holds."""
+        c = self.gallery_model.counts()
+        self.counts_label.setText(
+            f"{c['picked']} picked · {c['rejected']} rejected · {c['unflagged']} unflagged"
+        )
+
+    def selected_image_ids(self) -> list[int]:
+        """Ids of the images whose tiles are selected (placeholders have none)."""
+        ids = {self.gallery_proxy.data(i, ImageIdRole) for i in self.gallery_view.selectedIndexes()}
+        return sorted(i for i in ids if i)
+
+    def source_rows(self, image_ids: set[int]) -> list[int]:
+        """Rows of the gallery model holding these images."""
+        return [r for r, t in enumerate(self.gallery_model.tiles) if t.image_id in image_ids]
 
     def selected_job_ids(self) -> list[int]:
         """Ids of the jobs whose tiles are selected."""
@@ -159,4 +238,29 @@ class GalleryPage(QWidget):
                 lambda: show_in_folder(Path(self.gallery_proxy.data(idx, PathRole))),
             )
         menu.addAction("Retry selected", self.retry_requested)
+        menu.addAction(
+            "Regenerate selected…", lambda: self.regenerate_requested.emit(self.selected_job_ids())
+        )
+        menu.addAction("Regenerate all rejected…", lambda: self.regenerate_requested.emit([]))
+        menu.addAction("Export…", self.export_requested)
         menu.exec(self.gallery_view.viewport().mapToGlobal(pos))
+
+    def _review_key(self, flag: str | None, stars: int | None) -> None:
+        ids = self.selected_image_ids()
+        if not ids:
+            return
+        self.review_requested.emit(ids, flag, stars)
+        # Lightroom's auto-advance: a flag on one image moves on to the next.
+        view = self.gallery_view
+        if flag is not None and len(view.selectedIndexes()) == 1:
+            nxt = view.currentIndex().siblingAtRow(view.currentIndex().row() + 1)
+            if nxt.isValid():
+                view.setCurrentIndex(nxt)
+
+    def _review_filter_changed(self) -> None:
+        flag, stars = self.flag_filter.currentData(), self.stars_filter.currentData()
+        if not flag and not stars:
+            self.gallery_proxy.setFilterRegularExpression("")
+            return
+        flags = flag or "[a-z]+"
+        self.gallery_proxy.setFilterRegularExpression(f"^(?:{flags}):[{stars}-5]$")

@@ -1,0 +1,103 @@
+"""The designer's loop in the gallery, by keyboard only: import the Shopify export, run it on
+draft, reject three images with X, regenerate the rejected ones (Ctrl+Shift+R), see v2 badges
+with the v1 images still on disk, pick all (Ctrl+A, P), export (Ctrl+E): the ZIP holds the
+picked versions and its manifest matches them."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from tests.ui.conftest import wait_until
+
+
+def _key(qtbot: Any, widget: Any, key: Qt.Key, mod: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:  # fmt: skip
+    qtbot.keyClick(widget, key, mod)
+
+
+def test_cull_regenerate_pick_export_by_keyboard(
+    qtbot: Any, window: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path, tmp_path: Path, qtmodeltester: Any
+) -> None:  # fmt: skip
+    asked: list[str] = []
+    window.review.ask_regenerate = lambda _parent, what: asked.append(what) or True
+    window.review.ask_export_path = lambda _parent, _name: tmp_path / "picked.zip"
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+
+    assert window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
+    window.sheet.prompt_edit.setPlainText("Studio photo of {Title} in {Option1 Value}")
+    window.sheet.filename_edit.setText("{Variant SKU}")
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("draft"))
+    out = tmp_path / "shop"
+    window.batch.output_edit.setText(str(out))
+    _key(qtbot, window.batch.start_button, Qt.Key.Key_Space)
+    qloop.run_until_complete(wait_until(lambda: len(done) == 1, 60, "the first run"))
+
+    window.tabs.setCurrentIndex(3)
+    gallery = window.gallery
+    view = gallery.gallery_view
+    qloop.run_until_complete(
+        wait_until(lambda: gallery.gallery_proxy.rowCount() == 38, 10, "tiles")
+    )
+    view.setFocus()
+    view.setCurrentIndex(gallery.gallery_proxy.index(0, 0))
+    for _ in range(3):  # X rejects and moves on (Lightroom's auto-advance)
+        _key(qtbot, view, Qt.Key.Key_X)
+    assert gallery.gallery_model.counts() == {"picked": 0, "rejected": 3, "unflagged": 35}
+    qloop.run_until_complete(
+        wait_until(lambda: "3 rejected" in gallery.counts_label.text(), 5, "the counts")
+    )
+    assert gallery.counts_label.text() == "0 picked · 3 rejected · 35 unflagged"
+    rejected = [t for t in gallery.gallery_model.tiles if t.flag == "rejected"]
+    assert [t.label for t in rejected] == ["NH-CND-001.png", "NH-CND-002.png", "NH-CND-003.png"]
+    assert all(t.caption().startswith("✗ ") for t in rejected)
+    v1 = {t.label: t.path.read_bytes() for t in rejected}
+    qtmodeltester.check(gallery.gallery_model)
+
+    _key(
+        qtbot,
+        view,
+        Qt.Key.Key_R,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert asked == ["3 images · $0.000"]  # the cost, before anything is paid
+    qloop.run_until_complete(wait_until(lambda: len(done) == 2, 60, "the regeneration"))
+    qloop.run_until_complete(
+        wait_until(
+            lambda: sum(t.versions == 2 for t in gallery.gallery_model.tiles) == 3, 10, "v2 tiles"
+        )
+    )
+    regenerated = [t for t in gallery.gallery_model.tiles if t.versions == 2]
+    assert [t.caption() for t in regenerated] == ["v2 NH-CND-001.v2.png", "v2 NH-CND-002.v2.png", "v2 NH-CND-003.v2.png"]  # fmt: skip
+    for name, data in v1.items():  # the first versions are kept, and the job's name holds v2
+        stem = name.removesuffix(".png")
+        assert (out / f"{stem}.v1.png").read_bytes() == data
+        assert (out / name).read_bytes() == (out / f"{stem}.v2.png").read_bytes() != data
+    assert len(list(out.glob("*.png"))) == 38 + 3 * 2
+
+    view.setFocus()
+    _key(qtbot, view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    _key(qtbot, view, Qt.Key.Key_P)
+    assert gallery.gallery_model.counts() == {"picked": 38, "rejected": 0, "unflagged": 0}
+    gallery.flag_filter.setCurrentIndex(gallery.flag_filter.findData("picked"))
+    assert gallery.gallery_proxy.rowCount() == 38
+    gallery.flag_filter.setCurrentIndex(0)
+    _key(qtbot, view, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qloop.run_until_complete(
+        wait_until(lambda: (tmp_path / "picked.pdf").exists(), 30, "the export")
+    )
+    with zipfile.ZipFile(tmp_path / "picked.zip") as z:
+        names = [n for n in z.namelist() if n != "manifest.csv"]
+        manifest = list(csv.DictReader(io.StringIO(z.read("manifest.csv").decode("utf-8-sig"))))
+        assert z.read("NH-CND-002.v2.png") == (out / "NH-CND-002.v2.png").read_bytes()
+    assert len(names) == 38 and "NH-CND-001.v2.png" in names and "NH-CND-001.png" not in names
+    assert [m["file"] for m in manifest] == names
+    assert {m["version"] for m in manifest if m["file"].endswith(".v2.png")} == {"2"}
+    assert all(m["flag"] == "picked" for m in manifest)
+    assert manifest[0]["Variant SKU"] == "NH-CND-001" and manifest[0]["model"] == "draft/draft"

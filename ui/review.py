@@ -1,0 +1,128 @@
+"""What the gallery's review actions do: store a culling key's flag or stars, regenerate
+(after showing what it costs), export the chosen images, and the viewer's version choice.
+The rules are ``app.controller``'s and ``app.versions``'; this wires them to the window."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from app import controller, handoff
+from app.errors import AtelierError
+from app.versions import choose_version
+from ui import questions
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+
+class ReviewActions(QObject):
+    """The gallery's review, regenerate and export, for ``win``'s open batch.
+
+    ``ask_regenerate`` and ``ask_export_path`` are the questions asked (tests replace them).
+    """
+
+    def __init__(self, win: MainWindow) -> None:
+        super().__init__(win)
+        self.win = win
+        self.ask_regenerate = questions.ask_regenerate
+        self.ask_export_path = questions.ask_export_path
+        g = win.gallery
+        g.review_requested.connect(self.review)
+        g.regenerate_requested.connect(self.regenerate)
+        g.export_requested.connect(self.export)
+
+    def review(self, image_ids: list[int], flag: str | None, stars: int | None) -> None:
+        """Store and show a flag and/or stars for these images."""
+        w = self.win
+        n = controller.review_images(w.store, image_ids, flag=flag, stars=stars)
+        w.gallery.gallery_model.set_review(w.gallery.source_rows(set(image_ids)), flag, stars)
+        what = flag if flag is not None else f"{stars}★"
+        w.statusBar().showMessage(f"{n} image(s) {what}", 3000)
+
+    def retry(self, job_ids: list[int]) -> None:
+        """Failed/cancelled jobs go back to pending (same jobs, new attempts) and run; finished
+        ones among them are offered for regeneration (a retry cannot make them again)."""
+        w = self.win
+        if w.batch_id is None or not job_ids:
+            w.statusBar().showMessage("Nothing to retry: select failed or cancelled jobs.", 5000)
+            return
+        reset = controller.retry_jobs(w.store, w.engine, w.host.call, w.batch_id, job_ids)
+        finished = [j for j in job_ids if j not in reset and w.store.job(j).status == "completed"]
+        if finished:
+            self.regenerate(finished)
+        if reset:
+            w.statusBar().showMessage(f"Retrying {len(reset)} job(s).", 5000)
+            if not w.host.is_running(w.batch_id):
+                w.run_batch(w.batch_id)
+
+    def regenerate(self, job_ids: list[int], prompt: str | None = None) -> list[int]:
+        """Regenerate these jobs (none: every rejected one) once the cost is confirmed; the
+        batch runs if it is not running. Returns the jobs put back."""
+        w = self.win
+        if w.batch_id is None:
+            return []
+        ids = job_ids or controller.rejected_jobs(w.store, w.batch_id)
+        if not ids:
+            w.statusBar().showMessage("Nothing to regenerate: reject images with X first.", 5000)
+            return []
+        est = controller.price_jobs(w.store, w.batch.prices, w.batch_id, ids)
+        if not self.ask_regenerate(w, est.describe()):
+            return []
+        try:
+            done = controller.regenerate_jobs(
+                w.store, w.engine, w.host.call, w.batch_id, ids, prompt=prompt
+            )
+        except AtelierError as e:
+            w.report_error(f"Not regenerated. {e}")
+            return []
+        w.statusBar().showMessage(
+            f"Regenerating {len(done.job_ids)} job(s): {est.describe()}", 5000
+        )
+        if done.job_ids and not w.host.is_running(w.batch_id):
+            w.run_batch(w.batch_id, show_progress=False)
+        return done.job_ids
+
+    def use_version(self, job_id: int, version: int) -> None:
+        """Make ``version`` the job's pick (the file under its name) and show it."""
+        w = self.win
+        try:
+            choose_version(w.store, job_id, version)
+        except AtelierError as e:
+            w.report_error(str(e))
+            return
+        if w.batch_id is not None:
+            w.open_batch(w.batch_id)
+
+    def export(self, path: Path | None = None) -> asyncio.Future[None] | None:
+        """Export the picked images (or, with a flag filter set, the images it shows) to a ZIP
+        with its manifest, and a contact sheet beside it."""
+        w = self.win
+        if w.batch_id is None:
+            return None
+        flag = w.gallery.flag_filter.currentData()
+        sel = handoff.Selection(
+            frozenset({flag}) if flag else frozenset({"picked"}),
+            w.gallery.stars_filter.currentData() or 0,
+        )
+        target = path or self.ask_export_path(w, f"batch-{w.batch_id}-{flag or 'picked'}.zip")
+        if target is None:
+            return None
+        return w.spawn(self._export(w.batch_id, sel, target))
+
+    async def _export(self, batch_id: int, sel: handoff.Selection, target: Path) -> None:
+        w = self.win
+        try:
+            images = await asyncio.to_thread(handoff.chosen, w.store, batch_id, sel)
+            n = await asyncio.to_thread(handoff.export_zip, w.store, batch_id, images, target)
+            pdf = target.with_suffix(".pdf")
+            await asyncio.to_thread(
+                handoff.contact_sheet, images, pdf, w.store.batch(batch_id).name
+            )
+        except AtelierError as e:
+            w.report_error(f"Not exported. {e}")
+            return
+        w.statusBar().showMessage(f"Exported {n} image(s) to {target} and {pdf.name}", 10_000)
