@@ -46,7 +46,7 @@ from ui.pages.sheet import SheetPage
 from ui.questions import KEEP, OVERWRITE, ask_about_user_files
 from ui.review import ReviewActions
 from ui.tasks import TaskSet
-from ui.viewer import ImageViewer, show_in_folder
+from ui.viewer import show_in_folder
 
 SHEET, BATCH, PROGRESS, GALLERY, HISTORY = range(5)
 
@@ -404,9 +404,7 @@ class MainWindow(QMainWindow):
 
     # ---- gallery, history, settings ----------------------------------------------------------
     def _open_job_image(self, job_id: int) -> None:
-        paths = self.store.image_paths(job_id)
-        if paths:
-            ImageViewer(Path(paths[0]), self).open()
+        self.review.open_viewer(job_id)
 
     def show_folder(self, folder: Path) -> None:
         """Show every image under ``folder`` in the gallery."""

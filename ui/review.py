@@ -12,8 +12,11 @@ from PySide6.QtCore import QObject
 
 from app import controller, handoff
 from app.errors import AtelierError
+from app.models import JobDefaults
+from app.store import JobRow
 from app.versions import choose_version
 from ui import questions
+from ui.version_viewer import VersionViewer
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -34,6 +37,7 @@ class ReviewActions(QObject):
         g.review_requested.connect(self.review)
         g.regenerate_requested.connect(self.regenerate)
         g.export_requested.connect(self.export)
+        g.viewer_factory = self.open_viewer
 
     def review(self, image_ids: list[int], flag: str | None, stars: int | None) -> None:
         """Store and show a flag and/or stars for these images."""
@@ -85,6 +89,42 @@ class ReviewActions(QObject):
         if done.job_ids and not w.host.is_running(w.batch_id):
             w.run_batch(w.batch_id, show_progress=False)
         return done.job_ids
+
+    def open_viewer(self, job_id: int) -> VersionViewer | None:
+        """The viewer of a job's versions (``None`` when it has no image yet)."""
+        w = self.win
+        images = w.store.all_versions(job_id)
+        if not images:
+            return None
+        job = w.store.job(job_id)
+        shown = job.pick_version or max(im.version for im in images)
+        viewer = VersionViewer(
+            job, images, shown, (self.use_version, self._regenerate_one, self.reuse), w
+        )
+        viewer.open()
+        return viewer
+
+    def _regenerate_one(self, job_id: int, prompt: str) -> None:
+        job = self.win.store.job(job_id)
+        self.regenerate([job_id], prompt=None if prompt == job.spec.prompt else prompt)
+
+    def reuse(self, job: JobRow) -> None:
+        """A new batch starts from this job's prompt and image settings."""
+        w = self.win
+        w.sheet.prompt_edit.setPlainText(job.spec.prompt)
+        w.sheet.negative_edit.setText(job.spec.negative_prompt)
+        w.batch.apply_defaults(
+            JobDefaults(
+                size=job.spec.size,
+                quality=job.spec.quality,
+                output_format=job.spec.output_format,
+                transparent_background=job.spec.transparent_background,
+                sample_count=job.spec.sample_count,
+                seed=job.spec.seed,
+            )
+        )
+        w.tabs.setCurrentIndex(0)
+        w.statusBar().showMessage("The prompt and settings are in the editor for a new batch", 5000)
 
     def use_version(self, job_id: int, version: int) -> None:
         """Make ``version`` the job's pick (the file under its name) and show it."""

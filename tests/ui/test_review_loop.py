@@ -101,3 +101,53 @@ def test_cull_regenerate_pick_export_by_keyboard(
     assert {m["version"] for m in manifest if m["file"].endswith(".v2.png")} == {"2"}
     assert all(m["flag"] == "picked" for m in manifest)
     assert manifest[0]["Variant SKU"] == "NH-CND-001" and manifest[0]["model"] == "draft/draft"
+
+
+def test_viewer_steps_versions_chooses_the_pick_and_edits_one_prompt(
+    qtbot: Any, window: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path, tmp_path: Path
+) -> None:
+    window.review.ask_regenerate = lambda _parent, _what: True
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    assert window.load_spreadsheet(data_dir / "jp-zakka-shift_jis.csv")
+    window.sheet.prompt_edit.setPlainText("{商品名}、{カラー}")
+    window.sheet.filename_edit.setText("{品番}")
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("draft"))
+    out = tmp_path / "zakka"
+    window.batch.output_edit.setText(str(out))
+    window.start_batch()
+    qloop.run_until_complete(wait_until(lambda: len(done) == 1, 60, "the run"))
+    job = window.store.jobs(window.batch_id)[0]
+    assert window.review.regenerate([job.id]) == [job.id]
+    qloop.run_until_complete(wait_until(lambda: len(done) == 2, 60, "the regeneration"))
+
+    window.tabs.setCurrentIndex(3)
+    gallery = window.gallery
+    qloop.run_until_complete(
+        wait_until(lambda: gallery.gallery_proxy.rowCount() == 12, 10, "tiles")
+    )
+    gallery.gallery_view.setFocus()
+    gallery.gallery_view.setCurrentIndex(gallery.gallery_proxy.index(0, 0))
+    opened: list[Any] = []
+    gallery.viewer_factory = lambda jid: opened.append(window.review.open_viewer(jid)) or opened[-1]
+    qtbot.keyClick(gallery.gallery_view, Qt.Key.Key_Space)
+    viewer = opened[0]
+    assert viewer.version_label.text() == "v2 (2 of 2) · the pick"
+    assert "seed " in viewer.info.text() and "draft/draft" in viewer.info.text()
+    qtbot.keyClick(viewer, Qt.Key.Key_Left)
+    assert viewer.version_label.text() == "v1 (1 of 2)"
+    viewer.copy_prompt()
+    from PySide6.QtGui import QGuiApplication
+
+    assert QGuiApplication.clipboard().text() == "急須、黒"
+    viewer.use_button.click()  # v1 becomes the pick: the file under the job's name holds it
+    assert (out / "JP-TEA-001.png").read_bytes() == (out / "JP-TEA-001.v1.png").read_bytes()
+    assert window.store.job(job.id).pick_version == 1
+    viewer.prompt_edit.setPlainText("急須、黒、木の机の上")
+    regen = next(b for b in viewer.findChildren(type(viewer.use_button)) if b.text() == "Regenerate with this prompt")  # fmt: skip
+    regen.click()
+    qloop.run_until_complete(wait_until(lambda: len(done) == 3, 60, "the edited job"))
+    again = window.store.job(job.id)
+    assert again.spec.prompt == "急須、黒、木の机の上" and again.version == 3
+    assert (out / "JP-TEA-001.png").read_bytes() == (out / "JP-TEA-001.v3.png").read_bytes()
+    viewer.close()

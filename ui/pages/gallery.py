@@ -13,6 +13,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -62,6 +63,7 @@ class GalleryPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.thumbs = ThumbnailLoader(self)
+        self.viewer_factory: Callable[[int], QDialog | None] | None = None
         lay = QVBoxLayout(self)
         lay.addLayout(self._build_bar())
         self.gallery_model = GalleryModel(self.thumbs.request, self)
@@ -208,11 +210,15 @@ class GalleryPage(QWidget):
         self.gallery_model.set_tiles(GalleryModel.tiles_for_folder(folder))
         self.message.emit(f"{self.gallery_model.rowCount():,} images in {folder}")
 
-    def open_item(self, idx: QModelIndex) -> ImageViewer | None:
-        """Open the image of tile ``idx`` (a proxy index) in the viewer."""
+    def open_item(self, idx: QModelIndex) -> QDialog | None:
+        """Open the image of tile ``idx`` (a proxy index) in the viewer: a batch's job in the
+        viewer of its versions (``viewer_factory``), a file of a browsed folder as it is."""
         path = self.gallery_proxy.data(idx, PathRole)
         if not path:
             return None
+        job_id = self.gallery_proxy.data(idx, JobIdRole)
+        if self.viewer_factory is not None and job_id is not None and job_id > 0:
+            return self.viewer_factory(job_id)
         viewer = ImageViewer(Path(path), self)
         viewer.open()
         return viewer

@@ -194,5 +194,6 @@ class ProgressPage(QWidget):
         idx = self.jobs_view.indexAt(pos)
         if idx.isValid():
             menu.addAction("Open image", lambda: self._open(idx))
+            menu.addAction("Edit prompt and regenerate…", lambda: self._open(idx))
             menu.addAction("Show in folder", self.show_folder_requested)
         menu.exec(self.jobs_view.viewport().mapToGlobal(pos))

@@ -1,0 +1,165 @@
+"""The viewer of one job's images: every version it made (← → or the buttons step through
+them), what made each (prompt, negative prompt, provider and model, size, seed, cost, the
+provider's request id), and what to do with it: use this version as the job's pick, copy
+the prompt, edit the prompt and make the job again, reuse its settings for a new batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeyEvent, QPixmap
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.store import ImageRow, JobRow
+from ui.viewer import show_in_folder
+
+
+class VersionViewer(QDialog):
+    """One job's versions. ``on_use(job_id, version)``, ``on_regenerate(job_id, prompt)`` and
+    ``on_reuse(job)`` are the window's actions (``ui.review``)."""
+
+    def __init__(
+        self,
+        job: JobRow,
+        images: list[ImageRow],
+        shown: int,
+        actions: tuple[Callable[[int, int], None], Callable[[int, str], None], Callable[[JobRow], None]],
+        parent: QWidget | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.job, self.images = job, images
+        self.on_use, self.on_regenerate, self.on_reuse = actions
+        self.versions = sorted({im.version for im in images})
+        self.version = shown if shown in self.versions else self.versions[-1]
+        lay = QVBoxLayout(self)
+        nav = QHBoxLayout()
+        self.prev_button = QPushButton("◀ Older")
+        self.next_button = QPushButton("Newer ▶")
+        self.version_label = QLabel()
+        self.version_label.setObjectName("version_label")
+        self.prev_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.use_button = QPushButton("Use this version")
+        self.use_button.setToolTip("Make it the job's pick: the file under the job's own name")
+        self.use_button.clicked.connect(lambda: self.on_use(self.job.id, self.version))
+        for w in (self.prev_button, self.version_label, self.next_button):
+            nav.addWidget(w)
+        nav.addStretch(1)
+        nav.addWidget(self.use_button)
+        lay.addLayout(nav)
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        scroll = QScrollArea()
+        scroll.setWidget(self.image)
+        scroll.setWidgetResizable(True)
+        lay.addWidget(scroll, 1)
+        self.info = QLabel()
+        self.info.setObjectName("version_info")
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.info)
+        self.prompt_edit = QPlainTextEdit(job.spec.prompt)
+        self.prompt_edit.setObjectName("viewer_prompt")
+        self.prompt_edit.setMaximumHeight(70)
+        lay.addWidget(self.prompt_edit)
+        lay.addLayout(self._buttons())
+        self.resize(980, 860)
+        self.show_version(self.version)
+
+    def _buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        for text, slot in (
+            ("Copy prompt", self.copy_prompt),
+            ("Regenerate with this prompt", self._regenerate),
+            ("Use these settings for a new batch", lambda: self.on_reuse(self.job)),
+            ("Show in folder", lambda: show_in_folder(self.current()[0].path)),
+            ("Open in default app", self._open_external),
+        ):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+        row.addStretch(1)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        row.addWidget(close)
+        return row
+
+    def current(self) -> list[ImageRow]:
+        """The images of the version shown."""
+        return [im for im in self.images if im.version == self.version]
+
+    def show_version(self, version: int) -> None:
+        """Show ``version`` of the job and what made it."""
+        self.version = version
+        ims = self.current()
+        im = ims[0]
+        pm = QPixmap(str(im.path))
+        self.original_size = pm.size()
+        self.image.setPixmap(
+            pm.scaled(
+                900,
+                640,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+        n = len(self.versions)
+        pos = self.versions.index(version) + 1
+        pick = self.job.pick_version or self.versions[-1]
+        self.version_label.setText(f"v{version} ({pos} of {n}){' · the pick' if version == pick else ''}")  # fmt: skip
+        self.prev_button.setEnabled(pos > 1)
+        self.next_button.setEnabled(pos < n)
+        self.setWindowTitle(f"{im.path.name} — v{version}")
+        spec = self.job.spec
+        cost = "unknown" if im.cost is None else f"${im.cost:.3f}"
+        review = f"{im.flag}{' ' + '★' * im.stars if im.stars else ''}"
+        self.info.setText(
+            f"<b>{im.path.name}</b> · {pm.width()}×{pm.height()} · {im.model or '?'} · "
+            f"seed {im.seed if im.seed is not None else '—'} · {cost} · {review}<br>"
+            f"<b>Prompt:</b> {_html(im.prompt or spec.prompt)}<br>"
+            + (
+                f"<b>Negative:</b> {_html(spec.negative_prompt)}<br>"
+                if spec.negative_prompt
+                else ""
+            )
+            + f"size {spec.size} · quality {spec.quality} · request id {im.request_id or '—'}"
+        )
+
+    def step(self, delta: int) -> None:
+        """Show the older (−1) or newer (+1) version."""
+        i = self.versions.index(self.version) + delta
+        if 0 <= i < len(self.versions):
+            self.show_version(self.versions[i])
+
+    def copy_prompt(self) -> None:
+        """The shown version's prompt to the clipboard."""
+        im = self.current()[0]
+        QGuiApplication.clipboard().setText(im.prompt or self.job.spec.prompt)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Left:
+            self.step(-1)
+        elif event.key() == Qt.Key.Key_Right:
+            self.step(1)
+        else:
+            super().keyPressEvent(event)
+
+    def _regenerate(self) -> None:
+        self.on_regenerate(self.job.id, self.prompt_edit.toPlainText())
+
+    def _open_external(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.current()[0].path)))
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
