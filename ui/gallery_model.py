@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from app.store import ImageRow, JobSummary, Store
@@ -242,6 +243,22 @@ class GalleryModel(QAbstractListModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.tiles)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        if index.isValid() and self.tiles[index.row()].path is not None:
+            return base | Qt.ItemFlag.ItemIsDragEnabled
+        return base
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """The dragged tiles as files (``text/uri-list``), for other applications."""
+        data = QMimeData()
+        paths = {self.tiles[i.row()].path for i in indexes if i.isValid()}
+        data.setUrls([QUrl.fromLocalFile(str(p)) for p in sorted(paths) if p is not None])
+        return data
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

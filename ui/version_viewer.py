@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store import ImageRow, JobRow
+from ui.compare import MAX_IMAGES, CompareView
 from ui.viewer import show_in_folder
 
 
@@ -80,6 +81,7 @@ class VersionViewer(QDialog):
         row = QHBoxLayout()
         for text, slot in (
             ("Copy prompt", self.copy_prompt),
+            ("Compare versions", self.compare_versions),
             ("Regenerate with this prompt", self._regenerate),
             ("Use these settings for a new batch", lambda: self.on_reuse(self.job)),
             ("Show in folder", lambda: show_in_folder(self.current()[0].path)),
@@ -140,6 +142,16 @@ class VersionViewer(QDialog):
         i = self.versions.index(self.version) + delta
         if 0 <= i < len(self.versions):
             self.show_version(self.versions[i])
+
+    def compare_versions(self) -> CompareView | None:
+        """The job's newest versions (up to four) side by side."""
+        firsts = [next(im for im in self.images if im.version == v) for v in self.versions]
+        pairs = [(im.path, f"v{im.version}") for im in firsts[-MAX_IMAGES:]]
+        if len(pairs) < 2:
+            return None
+        view = CompareView(pairs, self)
+        view.open()
+        return view
 
     def copy_prompt(self) -> None:
         """The shown version's prompt to the clipboard."""

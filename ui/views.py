@@ -67,6 +67,8 @@ class GalleryView(_VisibleUpdates, QListView):
     """``(flag | None, stars | None)``: a culling key pressed on the selection."""
     open_key = Signal()
     """Space: open the current image."""
+    compare_key = Signal()
+    """C: compare the selected images (Lightroom's Compare view)."""
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = Qt.Key(event.key())
@@ -77,5 +79,7 @@ class GalleryView(_VisibleUpdates, QListView):
             self.review_key.emit(None, KEYS_STARS[key])
         elif plain and key == Qt.Key.Key_Space:
             self.open_key.emit()
+        elif plain and key == Qt.Key.Key_C:
+            self.compare_key.emit()
         else:
             super().keyPressEvent(event)

@@ -151,3 +151,46 @@ def test_viewer_steps_versions_chooses_the_pick_and_edits_one_prompt(
     assert again.spec.prompt == "急須、黒、木の机の上" and again.version == 3
     assert (out / "JP-TEA-001.png").read_bytes() == (out / "JP-TEA-001.v3.png").read_bytes()
     viewer.close()
+
+
+def test_compare_zooms_and_pans_together_and_tiles_drag_out_as_files(
+    qtbot: Any, window: Any, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from ui.compare import CompareView
+
+    paths = []
+    for i, color in enumerate(("navy", "olive", "maroon")):
+        p = tmp_path / f"img-{i}.png"
+        Image.new("RGB", (2000, 1500), color).save(p)
+        paths.append(p)
+    view = CompareView([(p, p.name) for p in paths])
+    qtbot.addWidget(view)
+    view.show()
+    view.zoom(4.0)
+    assert {round(v.transform().m11(), 4) for v in view.views} == {round(view.scale, 4)}
+    view.views[1].horizontalScrollBar().setValue(300)
+    view.views[1].verticalScrollBar().setValue(200)
+    assert [v.horizontalScrollBar().value() for v in view.views] == [300, 300, 300]
+    assert [v.verticalScrollBar().value() for v in view.views] == [200, 200, 200]
+    qtbot.keyClick(view, Qt.Key.Key_0)  # fit again
+    assert view.scale < 1
+    try:
+        CompareView([(paths[0], "one")])
+    except ValueError as e:
+        assert "2 to 4" in str(e)
+    else:
+        raise AssertionError("one image cannot be compared")
+    # the gallery: C compares the selection; a tile drags out as a file
+    window.gallery.show_folder(tmp_path)
+    g = window.gallery
+    g.gallery_view.selectAll()
+    g.gallery_view.setFocus()
+    opened = g.compare_selected()
+    assert opened is not None and len(opened.views) == 3
+    opened.close()
+    model = g.gallery_model
+    data = model.mimeData([model.index(0, 0), model.index(1, 0)])
+    assert [u.toLocalFile() for u in data.urls()] == [str(paths[0]), str(paths[1])]
+    assert model.flags(model.index(0, 0)) & Qt.ItemFlag.ItemIsDragEnabled

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 from app.events import ImageSaved
 from app.status import JobStatus
 from ui.bridge import JobUpdate
+from ui.compare import MAX_IMAGES as MAX_COMPARE
+from ui.compare import CompareView
 from ui.gallery_model import GalleryModel, Tile
 from ui.models import ImageIdRole, JobIdRole, PathRole, ReviewRole, StatusFilterProxy
 from ui.pages.progress import STATUS_FILTERS
@@ -153,6 +155,10 @@ class GalleryPage(QWidget):
         view.doubleClicked.connect(self.open_item)
         view.review_key.connect(self._review_key)
         view.open_key.connect(lambda: self.open_item(view.currentIndex()))
+        view.compare_key.connect(self.compare_selected)
+        # Images drag out of the gallery into other applications as files.
+        view.setDragEnabled(True)
+        view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._menu)
         return view
@@ -198,6 +204,17 @@ class GalleryPage(QWidget):
     def source_rows(self, image_ids: set[int]) -> list[int]:
         """Rows of the gallery model holding these images."""
         return [r for r, t in enumerate(self.gallery_model.tiles) if t.image_id in image_ids]
+
+    def compare_selected(self) -> CompareView | None:
+        """Compare the two to four selected images side by side."""
+        indexes = sorted(self.gallery_view.selectedIndexes(), key=lambda i: i.row())
+        shown = [(Path(p), str(i.data())) for i in indexes if (p := i.data(PathRole))]
+        if not 2 <= len(shown) <= MAX_COMPARE:
+            self.message.emit(f"Select 2 to {MAX_COMPARE} images to compare (C)")
+            return None
+        view = CompareView(shown, self)
+        view.open()
+        return view
 
     def selected_job_ids(self) -> list[int]:
         """Ids of the jobs whose tiles are selected."""
@@ -248,6 +265,7 @@ class GalleryPage(QWidget):
             "Regenerate selected…", lambda: self.regenerate_requested.emit(self.selected_job_ids())
         )
         menu.addAction("Regenerate all rejected…", lambda: self.regenerate_requested.emit([]))
+        menu.addAction("Compare selected (C)", self.compare_selected)
         menu.addAction("Export…", self.export_requested)
         menu.exec(self.gallery_view.viewport().mapToGlobal(pos))
 
