@@ -15,10 +15,12 @@ from app import handoff
 from app.cli_common import EXIT_OK, print_report, run_stored
 from app.controller import call_now, price_jobs, regenerate_jobs, rejected_jobs, review_images
 from app.errors import InputError
+from app.models import JobSpec
 from app.service import load_prices, open_engine
 from app.settings import Settings
 from app.store import Store
 from app.store.images import FLAGS
+from app.versions import Change
 
 COMMANDS = ("batches", "show", "review", "regenerate", "export")
 
@@ -46,6 +48,17 @@ def add_parsers(sub: Any) -> None:
     g.add_argument("--rows", action="store_true", help="IDS are sheet row numbers")
     g.add_argument("--prompt", help="a new prompt for these jobs")
     g.add_argument("--same-seed", action="store_true", help="keep the seed (with --prompt)")
+    g.add_argument(
+        "--more",
+        type=argtypes.bounded(JobSpec, "sample_count"),
+        metavar="N",
+        help="more like this: N new images of the same prompt",
+    )
+    g.add_argument(
+        "--edit",
+        action="store_true",
+        help="edit this: the shown image is the reference, --prompt the instruction",
+    )
     g.add_argument("--estimate-only", action="store_true", help="say what it costs, send nothing")
     g.add_argument("--format", choices=["text", "json"], default="text")
     e = sub.add_parser("export", help="a ZIP (with manifest.csv) and a contact sheet PDF")
@@ -205,15 +218,14 @@ async def _regenerate(store: Store, args: argparse.Namespace, out: TextIO) -> in
             raise InputError(f"batch {args.batch}", "no job has a rejected image")
     else:
         ids = _job_ids(store, args.batch, args.jobs, args.rows)
-    est = price_jobs(store, load_prices(), args.batch, ids)
+    est = price_jobs(store, load_prices(), args.batch, ids, args.more)
     if args.estimate_only:
         doc = {"jobs": [str(i) for i in ids], "images": est.images, "estimated_cost": est.total_usd}
         print(json.dumps(doc) if args.format == "json" else f"{len(ids)} job(s): {est.describe()}", file=out)  # fmt: skip
         return EXIT_OK
     engine = open_engine(store, Settings.load(), thumbnails=False)
-    done = regenerate_jobs(
-        store, engine, call_now, args.batch, ids, prompt=args.prompt, same_seed=args.same_seed
-    )
+    change = Change(args.prompt, args.same_seed, args.more, args.edit)
+    done = regenerate_jobs(store, engine, call_now, args.batch, ids, change)
     if args.format == "text":
         print(f"regenerating {len(done.job_ids)} job(s): {est.describe()}", file=out)
         for jid, why in done.skipped.items():

@@ -37,7 +37,7 @@ from app.providers.registry import capabilities_of
 from app.secrets import get_key
 from app.status import JobStatus
 from app.store import Store
-from app.versions import Regenerated, regenerate
+from app.versions import Change, Regenerated, regenerate
 
 EngineCall = Callable[..., None]
 """Runs ``fn(*args)`` on the engine's event loop (the window's engine thread, or at once)."""
@@ -200,29 +200,37 @@ def regenerate_jobs(
     call: EngineCall,
     batch_id: int,
     job_ids: Iterable[int],
-    *,
-    prompt: str | None = None,
-    same_seed: bool = False,
+    change: Change | None = None,
 ) -> Regenerated:
     """The one meaning of "regenerate": finished jobs go back as themselves (same ids, new
-    attempts) to make their next version with a new seed (or the same seed and a new prompt),
-    their earlier images kept (``app.versions``), and join the batch's run if one is in
-    progress.
+    attempts) to make their next version with a new seed, or as ``change`` says (the same
+    seed and a new prompt, more samples, an edit of the shown image), their earlier images
+    kept (``app.versions``), and join the batch's run if one is in progress.
 
     Raises:
-        InputError: an empty prompt; OutputError: a first version's file could not be kept.
+        InputError: a change the jobs' provider cannot make; OutputError: a first version's
+            file could not be kept.
     """
-    done = regenerate(store, batch_id, job_ids, prompt=prompt, same_seed=same_seed)
+    done = regenerate(store, batch_id, job_ids, change)
     if done.job_ids:
         call(engine.requeue, batch_id, done.job_ids)
     return done
 
 
-def price_jobs(store: Store, prices: PriceTable, batch_id: int, job_ids: Iterable[int]) -> Estimate:
+def price_jobs(
+    store: Store,
+    prices: PriceTable,
+    batch_id: int,
+    job_ids: Iterable[int],
+    samples: int | None = None,
+) -> Estimate:
     """What making these jobs of ``batch_id`` again costs (USD), before anything is paid: their
-    images at the batch's provider and model (a job's own, where it names one)."""
+    images (``samples`` each, when given) at the batch's provider and model (a job's own,
+    where it names one)."""
     rs = RunSettings.model_validate(store.batch(batch_id).settings)
     specs = [store.job(j).spec for j in job_ids]
+    if samples is not None:
+        specs = [s.model_copy(update={"sample_count": samples}) for s in specs]
     return estimate(Plan(specs), prices, rs.provider, rs.model)
 
 

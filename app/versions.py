@@ -15,10 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from app.batch import Plan, check_plan
 from app.errors import InputError, OutputError
+from app.models import JobSpec, problems_error, validation_problems
 from app.outputs import atomic_write, made_by_atelier
 from app.status import TERMINAL
-from app.store import JobRow, Store
+from app.store import ImageRow, JobRow, Store
 
 SEED_MAX = 4_294_967_294  # JobSpec.seed's bound
 
@@ -31,60 +35,107 @@ class Regenerated:
     skipped: dict[int, str]
 
 
+@dataclass(frozen=True)
+class Change:
+    """How the next version differs: a new ``prompt``; the seed kept (``same_seed``);
+    ``samples`` images instead of the job's sample count ("more like this"); or ``edit``: the
+    shown image becomes the reference of an edit whose instruction is ``prompt``."""
+
+    prompt: str | None = None
+    same_seed: bool = False
+    samples: int | None = None
+    edit: bool = False
+
+
 def regenerate(
     store: Store,
     batch_id: int,
     job_ids: Iterable[int],
-    *,
-    prompt: str | None = None,
-    same_seed: bool = False,
+    change: Change | None = None,
     rng: random.Random | None = None,
 ) -> Regenerated:
     """Put finished jobs of ``batch_id`` back as their next version: a new seed (or, with
-    ``same_seed``, the seed their shown image was made with) and, when given, a new prompt.
-    A job that never made an image is simply tried again (no new version).
+    ``same_seed``, the seed their shown image was made with) and what ``change`` says. A job
+    that never made an image is simply tried again (no new version). Nothing changes unless
+    every job's next version fits its provider.
 
     Raises:
-        InputError: an empty ``prompt``; OutputError: a file could not be renamed.
+        InputError: an empty prompt, an edit without an instruction or on a provider that
+            does not edit, a sample count out of range; OutputError: a file could not be
+            renamed.
     """
-    if prompt is not None and not prompt.strip():
+    c = change or Change()
+    if c.prompt is not None and not c.prompt.strip():
         raise InputError("--prompt", "the new prompt is empty")
+    if c.edit and not c.prompt:
+        raise InputError("--prompt", "an edit needs an instruction (--prompt)")
     rng = rng or random.Random()
-    out_dir = Path(store.batch(batch_id).output_dir)
-    done: list[int] = []
+    planned: list[tuple[JobRow, JobSpec, bool]] = []
     skipped: dict[int, str] = {}
     for jid in job_ids:
-        try:
-            job = store.job(jid)
-        except KeyError:
-            skipped[jid] = "no such job"
-            continue
-        if job.batch_id != batch_id:
-            skipped[jid] = f"job {jid} belongs to batch {job.batch_id}"
-            continue
-        if job.status not in TERMINAL:
-            skipped[jid] = f"job {jid} is {job.status}"
+        job, why = _finished_job(store, batch_id, jid)
+        if job is None:
+            skipped[jid] = why
             continue
         shown = [im for im in store.all_versions(jid) if im.version == _shown_version(store, job)]
-        seed: int | None
-        if not same_seed:
-            seed = rng.randint(0, SEED_MAX)
-        elif shown and shown[0].seed is not None:
-            seed = shown[0].seed  # what the provider used, when it said
-        else:
-            seed = job.spec.seed
-        spec = job.spec.model_copy(
-            update={"seed": seed, **({"prompt": prompt} if prompt is not None else {})}
-        )
-        if shown and job.version == 1:
+        planned.append((job, _next_spec(job, shown, c, rng), bool(shown)))
+    rs = store.batch(batch_id)
+    check_plan(Plan([spec for _, spec, _ in planned]), rs.provider, rs.model)
+    out_dir = Path(rs.output_dir)
+    done: list[int] = []
+    for job, spec, made in planned:
+        if made and job.version == 1:
             _keep_first_version(store, job, out_dir)
-        if not shown:  # nothing made yet: the same version, tried again
-            store.reset_for_retry([jid])
-            store.set_spec(jid, spec.model_dump_json())
-            done.append(jid)
-        elif store.start_version(jid, spec.model_dump_json()):
-            done.append(jid)
+            if c.edit:  # the reference is the first version, under its new name
+                first = next(im for im in store.all_versions(job.id) if im.version == 1)
+                spec = spec.model_copy(update={"reference_images": [str(first.path)]})
+        if not made:  # nothing made yet: the same version, tried again
+            store.reset_for_retry([job.id])
+            store.set_spec(job.id, spec.model_dump_json())
+            done.append(job.id)
+        elif store.start_version(job.id, spec.model_dump_json()):
+            done.append(job.id)
     return Regenerated(done, skipped)
+
+
+def _finished_job(store: Store, batch_id: int, jid: int) -> tuple[JobRow | None, str]:
+    try:
+        job = store.job(jid)
+    except KeyError:
+        return None, "no such job"
+    if job.batch_id != batch_id:
+        return None, f"job {jid} belongs to batch {job.batch_id}"
+    if job.status not in TERMINAL:
+        return None, f"job {jid} is {job.status}"
+    return job, ""
+
+
+def _next_spec(job: JobRow, shown: list[ImageRow], c: Change, rng: random.Random) -> JobSpec:
+    """The spec of a job's next version.
+
+    Raises:
+        InputError: a value the job's spec does not take (a sample count out of range).
+    """
+    seed: int | None
+    if not c.same_seed:
+        seed = rng.randint(0, SEED_MAX)
+    elif shown and shown[0].seed is not None:
+        seed = shown[0].seed  # what the provider used, when it said
+    else:
+        seed = job.spec.seed
+    update: dict[str, object] = {"seed": seed}
+    if c.prompt is not None:
+        update["prompt"] = c.prompt
+    if c.samples is not None:
+        update["sample_count"] = c.samples
+    if c.edit:
+        if not shown:
+            raise InputError(f"job {job.id}", "has no image to edit yet")
+        update |= {"operation": "edit", "reference_images": [str(shown[0].path)], "mask": None}
+    try:
+        return JobSpec.model_validate({**job.spec.model_dump(), **update})
+    except ValidationError as e:
+        raise problems_error(f"job {job.id}: ", validation_problems(e)) from e
 
 
 def _shown_version(store: Store, job: JobRow) -> int | None:

@@ -14,7 +14,7 @@ from app import controller, handoff
 from app.errors import AtelierError
 from app.models import JobDefaults
 from app.store import JobRow
-from app.versions import choose_version
+from app.versions import Change, choose_version
 from ui import questions
 from ui.version_viewer import VersionViewer
 
@@ -63,7 +63,7 @@ class ReviewActions(QObject):
             if not w.host.is_running(w.batch_id):
                 w.run_batch(w.batch_id)
 
-    def regenerate(self, job_ids: list[int], prompt: str | None = None) -> list[int]:
+    def regenerate(self, job_ids: list[int], change: Change | None = None) -> list[int]:
         """Regenerate these jobs (none: every rejected one) once the cost is confirmed; the
         batch runs if it is not running. Returns the jobs put back."""
         w = self.win
@@ -73,13 +73,12 @@ class ReviewActions(QObject):
         if not ids:
             w.statusBar().showMessage("Nothing to regenerate: reject images with X first.", 5000)
             return []
-        est = controller.price_jobs(w.store, w.batch.prices, w.batch_id, ids)
+        c = change or Change()
+        est = controller.price_jobs(w.store, w.batch.prices, w.batch_id, ids, c.samples)
         if not self.ask_regenerate(w, est.describe()):
             return []
         try:
-            done = controller.regenerate_jobs(
-                w.store, w.engine, w.host.call, w.batch_id, ids, prompt=prompt
-            )
+            done = controller.regenerate_jobs(w.store, w.engine, w.host.call, w.batch_id, ids, c)
         except AtelierError as e:
             w.report_error(f"Not regenerated. {e}")
             return []
@@ -104,9 +103,8 @@ class ReviewActions(QObject):
         viewer.open()
         return viewer
 
-    def _regenerate_one(self, job_id: int, prompt: str) -> None:
-        job = self.win.store.job(job_id)
-        self.regenerate([job_id], prompt=None if prompt == job.spec.prompt else prompt)
+    def _regenerate_one(self, job_id: int, change: Change) -> None:
+        self.regenerate([job_id], change)
 
     def reuse(self, job: JobRow) -> None:
         """A new batch starts from this job's prompt and image settings."""

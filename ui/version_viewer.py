@@ -16,17 +16,19 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from app.store import ImageRow, JobRow
+from app.versions import Change
 from ui.compare import MAX_IMAGES, CompareView
 from ui.viewer import show_in_folder
 
 
 class VersionViewer(QDialog):
-    """One job's versions. ``on_use(job_id, version)``, ``on_regenerate(job_id, prompt)`` and
+    """One job's versions. ``on_use(job_id, version)``, ``on_regenerate(job_id, change)`` and
     ``on_reuse(job)`` are the window's actions (``ui.review``)."""
 
     def __init__(
@@ -34,7 +36,7 @@ class VersionViewer(QDialog):
         job: JobRow,
         images: list[ImageRow],
         shown: int,
-        actions: tuple[Callable[[int, int], None], Callable[[int, str], None], Callable[[JobRow], None]],
+        actions: tuple[Callable[[int, int], None], Callable[[int, Change], None], Callable[[JobRow], None]],
         parent: QWidget | None = None,
     ) -> None:  # fmt: skip
         super().__init__(parent)
@@ -73,16 +75,44 @@ class VersionViewer(QDialog):
         self.prompt_edit.setObjectName("viewer_prompt")
         self.prompt_edit.setMaximumHeight(70)
         lay.addWidget(self.prompt_edit)
+        lay.addLayout(self._make_row())
         lay.addLayout(self._buttons())
         self.resize(980, 860)
         self.show_version(self.version)
+
+    def _make_row(self) -> QHBoxLayout:
+        """Making the job again: with the prompt above, more like this, or an edit of it."""
+        row = QHBoxLayout()
+        regen = QPushButton("Regenerate with this prompt")
+        regen.setToolTip("A new version: a new seed, or the same seed when the prompt was edited")
+        regen.clicked.connect(self._regenerate)
+        self.more_spin = QSpinBox()
+        self.more_spin.setRange(1, 10)
+        self.more_spin.setValue(4)
+        more = QPushButton("More like this")
+        more.setToolTip("A new version with this many images of the same prompt")
+        more.clicked.connect(
+            lambda: self.on_regenerate(self.job.id, Change(samples=self.more_spin.value()))
+        )
+        edit = QPushButton("Edit this")
+        edit.setToolTip(
+            "The shown image as the reference of an edit; the text above is the instruction"
+        )
+        edit.clicked.connect(
+            lambda: self.on_regenerate(
+                self.job.id, Change(prompt=self.prompt_edit.toPlainText(), edit=True)
+            )
+        )
+        for w in (regen, more, self.more_spin, edit):
+            row.addWidget(w)
+        row.addStretch(1)
+        return row
 
     def _buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
         for text, slot in (
             ("Copy prompt", self.copy_prompt),
             ("Compare versions", self.compare_versions),
-            ("Regenerate with this prompt", self._regenerate),
             ("Use these settings for a new batch", lambda: self.on_reuse(self.job)),
             ("Show in folder", lambda: show_in_folder(self.current()[0].path)),
             ("Open in default app", self._open_external),
@@ -167,7 +197,9 @@ class VersionViewer(QDialog):
             super().keyPressEvent(event)
 
     def _regenerate(self) -> None:
-        self.on_regenerate(self.job.id, self.prompt_edit.toPlainText())
+        text = self.prompt_edit.toPlainText()
+        edited = text != self.job.spec.prompt
+        self.on_regenerate(self.job.id, Change(prompt=text if edited else None, same_seed=edited))
 
     def _open_external(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.current()[0].path)))

@@ -84,6 +84,19 @@ def test_reject_regenerate_pick_export(
     )
     assert len(jobs_now[ids[2]]["versions"]) == 2
 
+    # more like this: 2 new images of the same prompt; edit this: the shown image as reference
+    more = run_cli("regenerate", batch, "--jobs", ids[0], "--more", "2", "--format", "json")
+    assert more.code == 0, more.err
+    jobs_now = {j["job_id"]: j for j in run_cli("show", batch, "--format", "json").report()["jobs"]}
+    assert [len(v["images"]) for v in jobs_now[ids[0]]["versions"]] == [1, 2]
+    assert (out / "mug-A-1.v2.png").is_file() and (out / "mug-A-2.v2.png").is_file()
+    edit = run_cli("regenerate", batch, "--jobs", ids[4], "--edit", "--prompt", "Make it cobalt blue", "--format", "json")  # fmt: skip
+    assert edit.code == 0, edit.err
+    last = fake_openai.log[-1]
+    assert last.path.endswith("/images/edits") and last.prompt == "Make it cobalt blue"
+    no_text = run_cli("regenerate", batch, "--jobs", ids[4], "--edit")
+    assert no_text.code == 2 and "an edit needs an instruction" in no_text.err
+
     bad = run_cli("review", batch, "--pick", "999")
     assert bad.code == 2 and "no job 999" in bad.err
     assert run_cli("regenerate", "77", "--rejected").code == 2
