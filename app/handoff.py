@@ -92,14 +92,23 @@ PAGE = (1240, 1754)  # A4 at 150 dpi
 
 
 def contact_sheet(images: list[ImageRow], path: Path, title: str) -> int:
-    """A PDF of ``images`` as a captioned grid (3 × 4 per A4 page, file name, version, flag
-    and stars under each); returns the pages written.
+    """A PDF of ``images`` as a captioned grid (``contact_pages``); returns the pages written.
 
     Raises:
         InputError: nothing is chosen; OutputError: ``path`` cannot be written.
     """
     if not images:
         raise InputError(str(path), "no image matches the selection: no contact sheet")
+    pages = contact_pages(images, title)
+    buf = io.BytesIO()
+    pages[0].save(buf, "PDF", resolution=150.0, save_all=True, append_images=pages[1:])
+    atomic_write(path, buf.getvalue())
+    return len(pages)
+
+
+def contact_pages(images: list[ImageRow], title: str) -> list[Image.Image]:
+    """A4 pages at 150 dpi, 3 × 4 thumbnails each, captioned with the file name, version, flag
+    and stars."""
     font = _font(22)
     small = _font(18)
     pages: list[Image.Image] = []
@@ -107,21 +116,22 @@ def contact_sheet(images: list[ImageRow], path: Path, title: str) -> int:
     for start in range(0, len(images), per_page):
         page = Image.new("RGB", PAGE, "white")
         draw = ImageDraw.Draw(page)
-        draw.text((60, 40), f"{title} — {start + 1}–{min(len(images), start + per_page)} of {len(images)}", fill="black", font=font)  # fmt: skip
-        for i, im in enumerate(images[start : start + per_page]):
+        end = min(len(images), start + per_page)
+        draw.text(
+            (60, 40), f"{title} — {start + 1}–{end} of {len(images)}", fill="black", font=font
+        )
+        for i, im in enumerate(images[start:end]):
             x = 60 + (i % COLS) * (THUMB + 30)
-            y = 110 + (i // COLS) * (THUMB + 60)
+            y = 110 + (i // COLS) * (THUMB + 40)  # four rows and their captions fit on A4
             with Image.open(im.path) as src:
                 src.thumbnail((THUMB, THUMB))
                 page.paste(src.convert("RGB"), (x + (THUMB - src.width) // 2, y))
-            stars = "★" * im.stars
-            caption = f"{im.path.name}  v{im.version}  {im.flag if im.flag != 'unflagged' else ''} {stars}"
-            draw.text((x, y + THUMB + 8), caption.strip(), fill="black", font=small)
+                below = y + src.height + 8
+            flag = "" if im.flag == "unflagged" else im.flag
+            caption = f"{im.path.name}  v{im.version}  {flag} {'★' * im.stars}"
+            draw.text((x, below), caption.strip(), fill="black", font=small)
         pages.append(page)
-    buf = io.BytesIO()
-    pages[0].save(buf, "PDF", resolution=150.0, save_all=True, append_images=pages[1:])
-    atomic_write(path, buf.getvalue())
-    return len(pages)
+    return pages
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

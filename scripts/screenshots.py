@@ -126,6 +126,58 @@ def main() -> None:
         shot("8-settings-providers.png", dlg)
         dlg.reject()
         await exports_scenario()
+        await review_scenario()
+
+    async def review_scenario() -> None:
+        """Issue 12's views: culling with badges and counts, a job's versions in the viewer,
+        the compare view, the contact sheet."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
+
+        from app import handoff
+
+        win.banner.hide()
+        win.review.ask_regenerate = lambda _parent, _what: True
+        done: list[int] = []
+        win.batch_done.connect(done.append)
+        win.load_spreadsheet(args.data / "jp-zakka-shift_jis.csv")
+        win.sheet.variations_edit.setPlainText("")
+        win.sheet.reference_combo.setCurrentIndex(0)
+        win.sheet.prompt_edit.setPlainText("{商品名}（{カラー}・{素材}）、{シーン}で撮影")
+        win.sheet.filename_edit.setText("{品番}")
+        win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("draft"))
+        win.batch.output_edit.setText(str(tmp / "Zakka review"))
+        win.start_batch()
+        while not done:
+            await asyncio.sleep(0.05)
+        win.tabs.setCurrentIndex(3)
+        g = win.gallery
+        await settle(1.0)
+        view = g.gallery_view
+        view.setFocus()
+        view.setCurrentIndex(g.gallery_proxy.index(0, 0))
+        for key in (Qt.Key.Key_P, Qt.Key.Key_X, Qt.Key.Key_P, Qt.Key.Key_X, Qt.Key.Key_P):
+            QTest.keyClick(view, key)
+        QTest.keyClick(view, Qt.Key.Key_4)
+        win.review.regenerate([])  # every rejected one
+        while len(done) < 2:
+            await asyncio.sleep(0.05)
+        await settle(1.5)
+        g.update_counts()
+        view.setCurrentIndex(g.gallery_proxy.index(1, 0))
+        await settle(0.3)
+        shot("14-gallery-culling-badges.png")
+        viewer = win.review.open_viewer(g.gallery_model.tiles[1].job_id)
+        await settle(0.3)
+        shot("15-viewer-versions.png", viewer)
+        compare = viewer.compare_versions()
+        await settle(0.5)
+        shot("16-compare-versions.png", compare)
+        compare.close()
+        viewer.close()
+        images = win.store.images(win.batch_id)
+        handoff.contact_pages(images, "Zakka review")[0].save(args.out / "17-contact-sheet.png")
+        print("wrote", args.out / "17-contact-sheet.png")
 
     async def exports_scenario() -> None:
         """Issue 11's views: a Shopify export with extra-photo rows and URL references, a

