@@ -12,7 +12,7 @@ The job's life (``docs/architecture.md`` draws it)::
                      │  ↑
                      ↓  │ (backoff over)
                    waiting
-    failed | cancelled ─retry→ pending      completed ─files lost→ pending
+    failed | cancelled ─retry→ pending      completed ─files lost | regenerate→ pending
 """
 
 from __future__ import annotations
