@@ -159,6 +159,10 @@ def _keep_first_version(store: Store, job: JobRow, out_dir: Path) -> None:
         new = out_dir / targets[im.sample_index]
         if im.path.resolve() == new.resolve():
             continue
+        if new.exists() and not made_by_atelier(new):  # never replace the user's own file
+            raise OutputError(
+                f"{new} is not an image Atelier made; move it away to regenerate {im.path.name}"
+            )
         try:
             im.path.replace(new)
         except OSError as e:

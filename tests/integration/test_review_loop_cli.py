@@ -100,3 +100,16 @@ def test_reject_regenerate_pick_export(
     bad = run_cli("review", batch, "--pick", "999")
     assert bad.code == 2 and "no job 999" in bad.err
     assert run_cli("regenerate", "77", "--rejected").code == 2
+
+
+def test_regenerate_never_replaces_a_users_file_with_a_version_name(tmp_path: Path) -> None:
+    cfg = tmp_path / "one.json"
+    cfg.write_text(json.dumps({"jobs": [{"prompt": "Cup", "output_path": "cup.png"}], "output_dir": str(tmp_path / "o")}))  # fmt: skip
+    run = run_cli("run", str(cfg), "--provider", "draft", "--format", "json")
+    assert run.code == 0, run.err
+    mine = tmp_path / "o" / "cup.v1.png"
+    mine.write_bytes(b"the designer's own file")
+    again = run_cli("regenerate", str(run.report()["batch_id"]), "--jobs", "1")
+    assert again.code == 2 and "not an image Atelier made" in again.err
+    assert mine.read_bytes() == b"the designer's own file"
+    assert (tmp_path / "o" / "cup.png").is_file()  # nothing moved
