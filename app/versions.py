@@ -150,7 +150,8 @@ def _keep_first_version(store: Store, job: JobRow, out_dir: Path) -> None:
     before its next version is made.
 
     Raises:
-        OutputError: a rename failed (the files are as they were).
+        OutputError: a rename failed, or a file the user made has a version name (the
+            files renamed before it are recorded under their new names).
     """
     targets = job.spec.sample_paths(1)
     for im in store.all_versions(job.id):
