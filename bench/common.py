@@ -83,3 +83,38 @@ def percentile(values: list[float], p: float) -> float:
     s = sorted(values)
     k = max(0, min(len(s) - 1, round(p / 100 * (len(s) - 1))))
     return s[k]
+
+
+class Heartbeat:
+    """A 5 ms QTimer whose gaps measure event-loop stalls: ``stalls_ms()`` is each gap beyond
+    the 5 ms it should take. Create it once a QApplication exists."""
+
+    def __init__(self) -> None:
+        import time
+
+        from PySide6.QtCore import QTimer
+
+        self._clock = time.perf_counter
+        self.gaps: list[float] = []
+        self._last = self._clock()
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._beat)
+
+    def _beat(self) -> None:
+        now = self._clock()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def start(self) -> None:
+        """Start measuring (earlier gaps are dropped)."""
+        self.gaps.clear()
+        self._last = self._clock()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def stalls_ms(self) -> list[float]:
+        """Milliseconds each beat came late (the first beat is left out)."""
+        return [g * 1000 - 5 for g in self.gaps[1:]]

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import machine, peak_rss_mb, percentile
+from bench.common import Heartbeat, machine, peak_rss_mb, percentile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -89,10 +89,21 @@ def make_versioned_batch(store: object, folder: Path, n: int) -> int:
     return bid
 
 
+def scroll_to_bottom(app: object, view: object) -> None:
+    """Scroll ``view`` from top to bottom, a page every 30 ms, the events processed between."""
+    bar = view.verticalScrollBar()  # type: ignore[attr-defined]
+    step = max(1, bar.pageStep())
+    while bar.value() < bar.maximum():
+        bar.setValue(bar.value() + step)
+        end = time.perf_counter() + 0.03
+        while time.perf_counter() < end:
+            app.processEvents()  # type: ignore[attr-defined]
+
+
 def culling(app: object, win: object, bid: int, presses: int) -> dict[str, float]:
     """Open the batch, load the first screen, scroll it, then cull ``presses`` images with
     P/X; returns the figures (seconds, stalls in ms)."""
-    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
     gallery = win.gallery  # type: ignore[attr-defined]
@@ -106,28 +117,12 @@ def culling(app: object, win: object, bid: int, presses: int) -> dict[str, float
         if visible and all(model.is_loaded(r) for r in visible):
             break
     first = time.perf_counter() - t0
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def beat() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    hb = QTimer()
-    hb.setInterval(5)
-    hb.timeout.connect(beat)
+    hb = Heartbeat()
     hb.start()
-    bar = view.verticalScrollBar()
-    step = max(1, bar.pageStep())
-    while bar.value() < bar.maximum():  # the batch, top to bottom, a page every 30 ms
-        bar.setValue(bar.value() + step)
-        end = time.perf_counter() + 0.03
-        while time.perf_counter() < end:
-            app.processEvents()  # type: ignore[attr-defined]
-    scroll_stalls = [g * 1000 - 5 for g in gaps[1:]]
-    gaps.clear()
-    bar.setValue(0)
+    scroll_to_bottom(app, view)
+    scroll_stalls = hb.stalls_ms()
+    hb.start()
+    view.verticalScrollBar().setValue(0)
     view.setFocus()
     view.setCurrentIndex(gallery.gallery_proxy.index(0, 0))
     t1 = time.perf_counter()
@@ -141,7 +136,7 @@ def culling(app: object, win: object, bid: int, presses: int) -> dict[str, float
         app.processEvents()  # type: ignore[attr-defined]
         time.sleep(0.01)
     hb.stop()
-    stalls = [g * 1000 - 5 for g in gaps[1:]]
+    stalls = hb.stalls_ms()
     counts = model.counts()
     stored = win.store.images(bid)  # type: ignore[attr-defined]
     right = (
@@ -163,15 +158,12 @@ def main() -> None:
         os.environ["ATELIER_HOME"] = str(Path(tmp) / "home")
         folder = Path(tmp) / "images"
         make_folder(folder, n)
-        from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
 
         app = QApplication([])
         from ui.app import build_window
 
         results = {}
-        gaps: list[float] = []
-        last = [time.perf_counter()]
         for phase in ("cold", "warm"):
             win, store = build_window()
             win.resize(1400, 880)  # type: ignore[attr-defined]
@@ -179,27 +171,13 @@ def main() -> None:
             app.processEvents()
             results[phase] = first_screen(app, win, folder)
             if phase == "warm":
-                last[0] = time.perf_counter()
-
-                def beat() -> None:
-                    now = time.perf_counter()
-                    gaps.append(now - last[0])
-                    last[0] = now
-
-                hb = QTimer()
-                hb.setInterval(5)
-                hb.timeout.connect(beat)
+                hb = Heartbeat()
                 hb.start()
-                bar = win.gallery.gallery_view.verticalScrollBar()  # type: ignore[attr-defined]
-                step = max(1, bar.pageStep())
                 t0 = time.perf_counter()
-                while bar.value() < bar.maximum():
-                    bar.setValue(bar.value() + step)
-                    end = time.perf_counter() + 0.03
-                    while time.perf_counter() < end:
-                        app.processEvents()
+                scroll_to_bottom(app, win.gallery.gallery_view)  # type: ignore[attr-defined]
                 scroll_s = time.perf_counter() - t0
                 hb.stop()
+                folder_stalls = hb.stalls_ms()
             win.close()  # type: ignore[attr-defined]
             store.close()
         win, store = build_window()
@@ -211,8 +189,7 @@ def main() -> None:
         cull = culling(app, win, bid, 1000 if not args.quick else 200)
         win.close()  # type: ignore[attr-defined]
         store.close()
-    stall_ms = [g * 1000 - 5 for g in gaps[1:]]
-    worst, p99 = max(stall_ms), percentile(stall_ms, 99)
+    worst, p99 = max(folder_stalls), percentile(folder_stalls, 99)
     cold_first, cold_screen = results["cold"]
     warm_first, warm_screen = results["warm"]
     print(f"{n:,} PNGs 1024x1024")
