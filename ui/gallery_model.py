@@ -293,9 +293,13 @@ class GalleryModel(QAbstractListModel):
         return None
 
 
-def load_views(store: Store, batch_id: int) -> tuple[list[JobView], list[Tile]]:
-    """A batch's progress-table rows and gallery tiles, read from ``store`` (no Qt object is
-    made: call it from a worker thread for a big batch)."""
-    jobs, images = store.job_summaries(batch_id), store.images(batch_id)
+def load_views(
+    store: Store, batch_id: int, first: int | None = None
+) -> tuple[list[JobView], list[Tile]]:
+    """A batch's progress-table rows and gallery tiles (``first``: of its first that many
+    jobs), read from ``store`` (no Qt object is made: call it from a worker thread for a big
+    batch)."""
+    jobs = store.job_summaries(batch_id, first)
+    images = store.images(batch_id, first=first)
     tiles = GalleryModel.tiles_for(jobs, images, store.version_counts(batch_id))
     return [JobView.from_summary(j) for j in jobs], tiles

@@ -33,6 +33,7 @@ from app.status import BatchStatus
 from app.store import Store
 from ui.actions import build_actions
 from ui.banner import Banner, startup_notices
+from ui.batch_loader import BatchLoader
 from ui.bridge import EngineBridge, JobUpdate
 from ui.gallery_model import Tile, load_views
 from ui.library_box import connect_library
@@ -148,6 +149,8 @@ class MainWindow(QMainWindow):
         self.history.refresh_requested.connect(self.refresh_history)
         connect_library(self.sheet, self.batch, self.report_error, status)
         self.review = ReviewActions(self)
+        self.loader = BatchLoader(self)
+        self.loader.loaded.connect(self._whole_batch_read)
         self.bridge.jobs_changed.connect(self._on_jobs_changed)
         self.bridge.images_saved.connect(self._on_images_saved)
         self.bridge.batch_finished.connect(self._on_batch_finished)
@@ -304,12 +307,18 @@ class MainWindow(QMainWindow):
         self.run_batch(batch_id)
 
     def open_batch(
-        self, batch_id: int, loaded: tuple[list[JobView], list[Tile]] | None = None
+        self,
+        batch_id: int,
+        loaded: tuple[list[JobView], list[Tile]] | None = None,
+        in_steps: bool = False,
     ) -> None:
         """Show a stored batch in the progress table and the gallery (``loaded``: its rows and
-        tiles, already made off the GUI thread by ``load_views``)."""
+        tiles, already made off the GUI thread by ``load_views``; ``in_steps``: a big batch
+        that is not running shows its first screen at once, the rest when read)."""
         self.batch_id = batch_id
         b = self.store.batch(batch_id)
+        if loaded is None and in_steps and not self.host.is_running(batch_id):
+            loaded = self.loader.first(self.store, batch_id)
         rows, tiles = loaded or load_views(self.store, batch_id)
         self.progress.set_jobs(rows)
         self.gallery.set_tiles(tiles)
@@ -319,6 +328,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Atelier — batch #{b.id} {b.name}")
         self._refresh_counts()
         self._update_actions()
+
+    def _whole_batch_read(self, batch_id: int, views: tuple[list[JobView], list[Tile]]) -> None:
+        if batch_id == self.batch_id:  # still the batch on screen: the rest of it, in place
+            self.progress.set_jobs(views[0])
+            self.gallery.replace_tiles(views[1])
 
     def _running(self) -> bool:
         return self.batch_id is not None and self.host.is_running(self.batch_id)
@@ -419,7 +433,7 @@ class MainWindow(QMainWindow):
         self.history.set_batches(self.store.batches())
 
     def _open_from_history(self, batch_id: int) -> None:
-        self.open_batch(batch_id)
+        self.open_batch(batch_id, in_steps=True)
         self.tabs.setCurrentIndex(GALLERY)
 
     def open_settings(self) -> SettingsDialog:

@@ -103,15 +103,24 @@ class ImageStore(Database):
         )
         return {int(r["sample_index"]) for r in rows}
 
-    def images(self, batch_id: int, current: bool = False) -> list[ImageRow]:
+    def images(
+        self, batch_id: int, current: bool = False, first: int | None = None
+    ) -> list[ImageRow]:
         """The images each job of a batch shows (``current``: of the version it is making),
-        in job then sample order."""
+        in job then sample order (``first``: of its first that many jobs only)."""
+        only = (
+            ""
+            if first is None
+            else " AND jobs.seq IN (SELECT seq FROM jobs WHERE batch_id=? ORDER BY seq"
+            f" LIMIT {int(first)})"
+        )
+        extra = () if first is None else (batch_id,)
         if current:
             rows = self._q(
                 "SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id=images.job_id"
-                " WHERE jobs.batch_id=? AND images.version = jobs.version"
+                f" WHERE jobs.batch_id=? AND images.version = jobs.version{only}"
                 " ORDER BY jobs.seq, images.sample_index",
-                (batch_id,),
+                (batch_id, *extra),
             )
         else:
             # The newest version per job in one grouped pass, joined: a subquery per row
@@ -121,9 +130,9 @@ class ImageStore(Database):
                 " JOIN jobs j ON j.id = i.job_id WHERE j.batch_id=? GROUP BY i.job_id)"
                 " SELECT images.*, jobs.batch_id FROM images"
                 " JOIN jobs ON jobs.id = images.job_id JOIN newest ON newest.job_id = images.job_id"
-                " WHERE images.version = COALESCE(jobs.pick_version, newest.v)"
+                f" WHERE images.version = COALESCE(jobs.pick_version, newest.v){only}"
                 " ORDER BY jobs.seq, images.sample_index",
-                (batch_id,),
+                (batch_id, *extra),
             )
         return [ImageRow.from_row(r) for r in rows]
 

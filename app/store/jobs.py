@@ -27,9 +27,10 @@ class JobStore(Database):
         rows = self._q("SELECT * FROM jobs WHERE batch_id=? ORDER BY seq", (batch_id,))
         return [JobRow.from_row(r) for r in rows]
 
-    def job_summaries(self, batch_id: int) -> list[JobSummary]:
-        """All jobs of a batch for the views, in sequence order."""
-        rows = self._q(f"{JobSummary.SQL} WHERE batch_id=? ORDER BY seq", (batch_id,))
+    def job_summaries(self, batch_id: int, first: int | None = None) -> list[JobSummary]:
+        """The jobs of a batch for the views, in sequence order (``first``: only that many)."""
+        limit = "" if first is None else f" LIMIT {int(first)}"
+        rows = self._q(f"{JobSummary.SQL} WHERE batch_id=? ORDER BY seq{limit}", (batch_id,))
         return [JobSummary.from_row(r) for r in rows]
 
     def job(self, job_id: int) -> JobRow:

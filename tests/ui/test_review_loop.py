@@ -194,3 +194,23 @@ def test_compare_zooms_and_pans_together_and_tiles_drag_out_as_files(
     data = model.mimeData([model.index(0, 0), model.index(1, 0)])
     assert [u.toLocalFile() for u in data.urls()] == [str(paths[0]), str(paths[1])]
     assert model.flags(model.index(0, 0)) & Qt.ItemFlag.ItemIsDragEnabled
+
+
+def test_a_big_batch_opens_its_first_screen_at_once_then_the_rest(
+    window: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    from app.models import JobSpec, RunSettings
+    from tests.batches import store_batch
+    from ui.batch_loader import BIG, FIRST_SCREEN
+
+    specs = [JobSpec(prompt=f"p {i}", output_path=f"p-{i}.png") for i in range(BIG + 200)]
+    bid = store_batch(window.store, RunSettings(), specs, tmp_path / "big")
+    window._open_from_history(bid)
+    model = window.gallery.gallery_model
+    assert model.rowCount() in (FIRST_SCREEN, BIG + 200)  # the rest may already be read
+    qloop.run_until_complete(wait_until(lambda: model.rowCount() == BIG + 200, 10, "the rest"))
+    assert window.progress.jobs_model.rowCount() == BIG + 200
+    assert [t.label for t in model.tiles[:2]] == ["p-0.png", "p-1.png"]
+    small = store_batch(window.store, RunSettings(), specs[:10], tmp_path / "small", name="s")
+    window._open_from_history(small)
+    assert model.rowCount() == 10  # a small batch is read whole, at once

@@ -168,6 +168,15 @@ class GalleryPage(QWidget):
         """Show these tiles (made off the GUI thread)."""
         self.gallery_model.set_tiles(tiles)
 
+    def replace_tiles(self, tiles: list[Tile]) -> None:
+        """The same batch's tiles, read in full: the current tile and the scroll stay."""
+        view = self.gallery_view
+        row, top = view.currentIndex().row(), view.verticalScrollBar().value()
+        self.gallery_model.set_tiles(tiles)
+        view.verticalScrollBar().setValue(top)
+        if row >= 0:
+            view.setCurrentIndex(self.gallery_proxy.index(row, 0))
+
     def apply(self, updates: dict[int, JobUpdate]) -> None:
         """New job statuses from the engine."""
         self.gallery_model.update_jobs(updates)
