@@ -113,3 +113,21 @@ def test_regenerate_never_replaces_a_users_file_with_a_version_name(tmp_path: Pa
     assert again.code == 2 and "not an image Atelier made" in again.err
     assert mine.read_bytes() == b"the designer's own file"
     assert (tmp_path / "o" / "cup.png").is_file()  # nothing moved
+
+
+def test_the_spend_cap_applies_to_regenerations(
+    tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    jobs = [{"prompt": f"Bowl {c}", "output_path": f"bowl-{c}.png", "quality": "low", "size": "1024x1024"} for c in "ABCD"]  # fmt: skip
+    cfg = tmp_path / "bowls.json"
+    cfg.write_text(json.dumps({"jobs": jobs, "output_dir": str(tmp_path / "out")}))
+    # 4 images paid; the cap leaves room for one more, not for the three asked again
+    run = run_cli("run", str(cfg), "--provider", "openai", "--base-url", fake_openai.base_url, "--budget", str(5.5 * PRICE_LOW), "--format", "json")  # fmt: skip
+    assert run.code == 0, run.err
+    batch = str(run.report()["batch_id"])
+    again = run_cli("regenerate", batch, "--jobs", "1", "2", "3", "--format", "json")
+    report = again.report()
+    assert again.code == 1 and "Budget cap" in (report["stopped_reason"] or "")
+    assert len([e for e in fake_openai.log if e.prompt]) == 5  # one more request, not three
+    assert report["total_cost"] <= 5.5 * PRICE_LOW + 1e-9 and report["pending"] == 2
