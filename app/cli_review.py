@@ -125,6 +125,7 @@ def _batches(store: Store, fmt: str, out: TextIO) -> int:
 
 
 def _show(store: Store, batch_id: int, fmt: str, out: TextIO) -> int:
+    shown_of = {im.job_id: im.version for im in store.images(batch_id)}
     jobs: list[dict[str, Any]] = []
     for job in store.jobs(batch_id):
         versions: dict[int, list[dict[str, Any]]] = {}
@@ -142,7 +143,7 @@ def _show(store: Store, batch_id: int, fmt: str, out: TextIO) -> int:
                     "history_uuid": im.uuid,
                 }
             )
-        shown = job.pick_version or (max(versions) if versions else None)
+        shown = shown_of.get(job.id)
         jobs.append(
             {
                 "job_id": str(job.id),
@@ -192,7 +193,7 @@ def _review(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     if flag is None and args.stars is None:
         raise InputError("review", "give --pick, --reject, --unflag or --stars")
     ids = _job_ids(store, args.batch, args.jobs, args.rows)
-    images = [im.id for jid in ids for im in store.image_paths_shown(jid)]
+    images = [im.id for jid in ids for im in store.shown_images(jid)]
     n = review_images(store, images, flag=flag, stars=args.stars)
     print(f"{n} image(s) of {len(ids)} job(s) marked {flag or ''}{'' if args.stars is None else f' {args.stars}★'}".strip(), file=out)  # fmt: skip
     return EXIT_OK

@@ -77,7 +77,7 @@ def regenerate(
         if job is None:
             skipped[jid] = why
             continue
-        shown = [im for im in store.all_versions(jid) if im.version == _shown_version(store, job)]
+        shown = store.shown_images(jid)
         planned.append((job, _next_spec(job, shown, c, rng), bool(shown)))
     rs = store.batch(batch_id)
     check_plan(Plan([spec for _, spec, _ in planned]), rs.provider, rs.model)
@@ -138,13 +138,6 @@ def _next_spec(job: JobRow, shown: list[ImageRow], c: Change, rng: random.Random
         raise problems_error(f"job {job.id}: ", validation_problems(e)) from e
 
 
-def _shown_version(store: Store, job: JobRow) -> int | None:
-    versions = sorted({im.version for im in store.all_versions(job.id)})
-    if job.pick_version in versions:
-        return job.pick_version
-    return versions[-1] if versions else None
-
-
 def _keep_first_version(store: Store, job: JobRow, out_dir: Path) -> None:
     """Rename a job's first images from its own names to their version names (``cup.v1.png``)
     before its next version is made.
@@ -202,7 +195,7 @@ def publish_pick(store: Store, job_id: int) -> Path | None:
     out_dir = Path(store.batch(job.batch_id).output_dir)
     names = job.spec.sample_paths()
     first: Path | None = None
-    for im in store.image_paths_shown(job_id):
+    for im in store.shown_images(job_id):
         dst = out_dir / names[im.sample_index]
         if im.path.resolve() == dst.resolve() or not im.path.exists():
             continue

@@ -96,7 +96,7 @@ class ReviewActions(QObject):
         if not images:
             return None
         job = w.store.job(job_id)
-        shown = job.pick_version or max(im.version for im in images)
+        shown = w.store.shown_images(job_id)[0].version
         viewer = VersionViewer(
             job, images, shown, (self.use_version, self._regenerate_one, self.reuse), w
         )

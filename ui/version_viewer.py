@@ -43,7 +43,7 @@ class VersionViewer(QDialog):
         self.job, self.images = job, images
         self.on_use, self.on_regenerate, self.on_reuse = actions
         self.versions = sorted({im.version for im in images})
-        self.version = shown if shown in self.versions else self.versions[-1]
+        self.version = self.shown = shown if shown in self.versions else self.versions[-1]
         lay = QVBoxLayout(self)
         nav = QHBoxLayout()
         self.prev_button = QPushButton("◀ Older")
@@ -147,8 +147,8 @@ class VersionViewer(QDialog):
         )
         n = len(self.versions)
         pos = self.versions.index(version) + 1
-        pick = self.job.pick_version or self.versions[-1]
-        self.version_label.setText(f"v{version} ({pos} of {n}){' · the pick' if version == pick else ''}")  # fmt: skip
+        pick = " · the pick" if version == self.shown else ""
+        self.version_label.setText(f"v{version} ({pos} of {n}){pick}")
         self.prev_button.setEnabled(pos > 1)
         self.next_button.setEnabled(pos < n)
         self.setWindowTitle(f"{im.path.name} — v{version}")

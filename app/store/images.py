@@ -123,8 +123,8 @@ class ImageStore(Database):
                 (batch_id, *extra),
             )
         else:
-            # The newest version per job in one grouped pass, joined: a subquery per row
-            # (``_SHOWN``) costs 0.25 s on 10,000 jobs of three versions.
+            # ``_SHOWN`` for a whole batch: the newest version per job in one grouped pass,
+            # joined (its subquery per row costs 0.25 s on 10,000 jobs of three versions).
             rows = self._q(
                 "WITH newest AS (SELECT i.job_id, MAX(i.version) AS v FROM images i"
                 " JOIN jobs j ON j.id = i.job_id WHERE j.batch_id=? GROUP BY i.job_id)"
@@ -155,15 +155,6 @@ class ImageStore(Database):
         )
         return {int(r["job_id"]): int(r["n"]) for r in rows}
 
-    def image_paths(self, job_id: int) -> list[str]:
-        """Paths of the images a job shows, in sample order."""
-        rows = self._q(
-            "SELECT path FROM images JOIN jobs ON jobs.id = images.job_id"
-            f" WHERE job_id=? AND images.version = {_SHOWN} ORDER BY sample_index",
-            (job_id,),
-        )
-        return [str(r["path"]) for r in rows]
-
     def set_review(
         self, image_ids: Iterable[int], flag: str | None = None, stars: int | None = None
     ) -> int:
@@ -187,11 +178,9 @@ class ImageStore(Database):
             )
             return int(cur.rowcount)
 
-    def image_paths_shown(self, job_id: int) -> list[ImageRow]:
-        """The images a job shows (its pick, else its newest version), in sample order."""
-        return self._shown_of(job_id)
-
-    def _shown_of(self, job_id: int) -> list[ImageRow]:
+    def shown_images(self, job_id: int) -> list[ImageRow]:
+        """The images a job shows (its pick, else its newest version), in sample order; empty
+        while it has none. ``images`` applies the same rule to a whole batch at once."""
         rows = self._q(
             "SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id=images.job_id"
             f" WHERE job_id=? AND images.version = {_SHOWN} ORDER BY sample_index",

@@ -23,13 +23,19 @@ def _prompts(fake: FakeOpenAI) -> list[str]:
     return [e.prompt for e in fake.log if e.prompt is not None]
 
 
+def _config(tmp_path: Path, name: str, letters: str) -> Path:
+    """A config of one low-quality 1024² job per letter (``{name} A`` → ``{name}-A.png``)."""
+    jobs = [{"prompt": f"{name.capitalize()} {c}", "output_path": f"{name}-{c}.png", "quality": "low", "size": "1024x1024"} for c in letters]  # fmt: skip
+    cfg = tmp_path / f"{name}s.json"
+    cfg.write_text(json.dumps({"jobs": jobs, "output_dir": str(tmp_path / "out")}))
+    return cfg
+
+
 def test_reject_regenerate_pick_export(
     tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    jobs = [{"prompt": f"Mug {c}", "output_path": f"mug-{c}.png", "quality": "low", "size": "1024x1024"} for c in "ABCDE"]  # fmt: skip
-    cfg = tmp_path / "mugs.json"
-    cfg.write_text(json.dumps({"jobs": jobs, "output_dir": str(tmp_path / "out")}))
+    cfg = _config(tmp_path, "mug", "ABCDE")
     base = ("--provider", "openai", "--base-url", fake_openai.base_url)
     first = run_cli("run", str(cfg), *base, "--format", "json")
     assert first.code == 0, first.err
@@ -119,9 +125,7 @@ def test_the_spend_cap_applies_to_regenerations(
     tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    jobs = [{"prompt": f"Bowl {c}", "output_path": f"bowl-{c}.png", "quality": "low", "size": "1024x1024"} for c in "ABCD"]  # fmt: skip
-    cfg = tmp_path / "bowls.json"
-    cfg.write_text(json.dumps({"jobs": jobs, "output_dir": str(tmp_path / "out")}))
+    cfg = _config(tmp_path, "bowl", "ABCD")
     # 4 images paid; the cap leaves room for one more, not for the three asked again
     run = run_cli("run", str(cfg), "--provider", "openai", "--base-url", fake_openai.base_url, "--budget", str(5.5 * PRICE_LOW), "--format", "json")  # fmt: skip
     assert run.code == 0, run.err

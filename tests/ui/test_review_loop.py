@@ -21,6 +21,15 @@ def _key(qtbot: Any, widget: Any, key: Qt.Key, mod: Qt.KeyboardModifier = Qt.Key
     qtbot.keyClick(widget, key, mod)
 
 
+def _draft_batch(window: Any, sheet: Path, prompt: str, filename: str, out: Path) -> None:
+    """The sheet imported, the templates written, draft chosen, ``out`` the output folder."""
+    assert window.load_spreadsheet(sheet)
+    window.sheet.prompt_edit.setPlainText(prompt)
+    window.sheet.filename_edit.setText(filename)
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("draft"))
+    window.batch.output_edit.setText(str(out))
+
+
 def test_cull_regenerate_pick_export_by_keyboard(
     qtbot: Any, window: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path, tmp_path: Path, qtmodeltester: Any
 ) -> None:  # fmt: skip
@@ -30,12 +39,8 @@ def test_cull_regenerate_pick_export_by_keyboard(
     done: list[int] = []
     window.batch_done.connect(done.append)
 
-    assert window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
-    window.sheet.prompt_edit.setPlainText("Studio photo of {Title} in {Option1 Value}")
-    window.sheet.filename_edit.setText("{Variant SKU}")
-    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("draft"))
     out = tmp_path / "shop"
-    window.batch.output_edit.setText(str(out))
+    _draft_batch(window, data_dir / "shopify-home-goods.csv", "Studio photo of {Title} in {Option1 Value}", "{Variant SKU}", out)  # fmt: skip
     _key(qtbot, window.batch.start_button, Qt.Key.Key_Space)
     qloop.run_until_complete(wait_until(lambda: len(done) == 1, 60, "the first run"))
 
@@ -109,12 +114,8 @@ def test_viewer_steps_versions_chooses_the_pick_and_edits_one_prompt(
     window.review.ask_regenerate = lambda _parent, _what: True
     done: list[int] = []
     window.batch_done.connect(done.append)
-    assert window.load_spreadsheet(data_dir / "jp-zakka-shift_jis.csv")
-    window.sheet.prompt_edit.setPlainText("{商品名}、{カラー}")
-    window.sheet.filename_edit.setText("{品番}")
-    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("draft"))
     out = tmp_path / "zakka"
-    window.batch.output_edit.setText(str(out))
+    _draft_batch(window, data_dir / "jp-zakka-shift_jis.csv", "{商品名}、{カラー}", "{品番}", out)
     window.start_batch()
     qloop.run_until_complete(wait_until(lambda: len(done) == 1, 60, "the run"))
     job = window.store.jobs(window.batch_id)[0]
