@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from app import __version__, cli_review, cli_templates
+from app import __version__, cli_deliver, cli_review, cli_templates
 from app import cli_args as argtypes
 from app.cli_common import (
     EXIT_INPUT,
@@ -33,6 +33,7 @@ from app.controller import (
     store_batch,
     workflow_options,
 )
+from app.delivery import cli_flags
 from app.errors import AtelierError, InputError
 from app.estimate import Estimate
 from app.logs import setup_logging
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     cli_templates.add_parser(sub)
     cli_review.add_parsers(sub)
+    cli_deliver.add_parsers(sub)
     return p
 
 
@@ -129,6 +131,7 @@ def _add_run_arguments(r: argparse.ArgumentParser) -> None:
         help="do not fill blank Shopify product fields from the product's first row",
     )
     _add_settings_arguments(r)
+    cli_flags.add_arguments(r)
 
 
 def _add_settings_arguments(r: argparse.ArgumentParser) -> None:
@@ -215,6 +218,8 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
     policy = p.policy
     if args.max_retries is not None:
         policy = policy.model_copy(update={"max_retries": args.max_retries})
+    delivery, notes = cli_flags.delivery_from_args(args, p.delivery)
+    p.plan.warnings.extend(notes)
     options: dict[str, dict[str, Any]] = {}
     if args.workflow:
         mapping = (
@@ -234,6 +239,7 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
         provider_options=options,
         budget_usd=args.budget if args.budget is not None else p.budget_usd,
         overwrite=args.overwrite,
+        delivery=delivery,
     )
     draft = Draft(p.plan, rs, p.output_dir, p.source.name, str(p.source), p.rows)
     check_run(draft)
@@ -321,6 +327,8 @@ async def _review_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
     setup_logging()
     store = open_store(False, err)
     try:
+        if args.command == "deliver":
+            return await cli_deliver.deliver(args, store, out)
         return await cli_review.run(args, store, out)
     finally:
         store.close()
@@ -344,7 +352,12 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
             return cli_templates.run(args, out)
         except AtelierError as e:
             return fail_input(str(e), err)
-    if args.command in cli_review.COMMANDS:
+    if args.command in cli_deliver.COMMANDS and not cli_deliver.needs_store(args):
+        try:
+            return cli_deliver.run_plain(args, out)
+        except AtelierError as e:
+            return fail_input(str(e), err)
+    if args.command in (*cli_review.COMMANDS, "deliver"):
         try:
             return asyncio.run(_review_async(args, out, err))
         except AtelierError as e:

@@ -17,6 +17,7 @@ from app import cli_args as argtypes
 from app import shopify
 from app.batch import Plan, RowColumns, plan_from_table
 from app.config_plan import plan_from_config
+from app.delivery.config import Delivery
 from app.errors import InputError
 from app.library import load_template
 from app.models import (
@@ -50,6 +51,7 @@ class Parts:
     batch_timeout_ms: int | None = None
     budget_usd: float | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    delivery: Delivery | None = None
 
 
 def sheet_parts(args: argparse.Namespace) -> Parts:
@@ -95,6 +97,7 @@ def sheet_parts(args: argparse.Namespace) -> Parts:
         rows=True,
         concurrency=_env_concurrency(),
         batch_timeout_ms=_env_timeout(),
+        delivery=t.delivery if t else None,
     )
 
 
@@ -170,4 +173,7 @@ def config_parts(args: argparse.Namespace) -> Parts:
         batch_timeout_ms=cfg.timeout or _env_timeout(),
         budget_usd=cfg.budget_usd,
         policy=cfg.retry_policy,
+        delivery=Delivery(targets=cfg.deliver, after_review=cfg.deliver_after_review)
+        if cfg.deliver
+        else None,
     )

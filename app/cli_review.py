@@ -14,10 +14,12 @@ from app import cli_args as argtypes
 from app import handoff
 from app.cli_common import EXIT_OK, print_report, run_stored
 from app.controller import call_now, price_jobs, regenerate_jobs, rejected_jobs, review_images
+from app.delivery.plan import delivery_of
 from app.errors import InputError
 from app.models import JobSpec
 from app.service import load_prices, open_engine
 from app.settings import Settings
+from app.shopify_csv import export_shopify_csv
 from app.store import Store
 from app.store.images import FLAGS
 from app.versions import Change
@@ -65,7 +67,13 @@ def add_parsers(sub: Any) -> None:
     e.add_argument("batch", type=int, metavar="BATCH")
     e.add_argument("--picked", action="store_true", help="only picked images (default: all)")
     e.add_argument("--min-stars", type=argtypes.bounded_int(0, 5), default=0, metavar="0-5")
-    e.add_argument("--zip", type=Path, required=True, metavar="FILE")
+    e.add_argument("--zip", type=Path, metavar="FILE")
+    e.add_argument(
+        "--shopify-csv",
+        type=Path,
+        metavar="FILE",
+        help="the batch's Shopify export with Image Src / Variant Image set to delivered URLs",
+    )
     e.add_argument("--contact-sheet", type=Path, metavar="FILE.pdf")
 
 
@@ -82,7 +90,13 @@ async def run(args: argparse.Namespace, store: Store, out: TextIO) -> int:
     if args.command == "show":
         return _show(store, args.batch, args.format, out)
     if args.command == "review":
-        return _review(store, args, out)
+        code = _review(store, args, out)
+        if args.pick and delivery_of(store, args.batch) is not None:
+            counts = await open_engine(store, Settings.load(), thumbnails=False).deliver(args.batch)
+            print(
+                f"deliveries: {counts['delivered']} delivered, {counts['failed']} failed", file=out
+            )
+        return code
     if args.command == "export":
         return _export(store, args, out)
     return await _regenerate(store, args, out)
@@ -200,6 +214,13 @@ def _review(store: Store, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
+    if not (args.zip or args.shopify_csv):
+        raise InputError("export", "give --zip FILE and/or --shopify-csv FILE")
+    if args.shopify_csv:
+        n = export_shopify_csv(store, args.batch, args.shopify_csv)
+        print(f"{n} row(s) with delivered image URLs → {args.shopify_csv}", file=out)
+        if not args.zip:
+            return EXIT_OK
     sel = handoff.Selection(
         frozenset({"picked"}) if args.picked else None, min_stars=args.min_stars
     )

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from app.batch import Plan, SheetBatch, check_plan, estimate, fingerprint
+from app.delivery.config import check_delivery
+from app.delivery.plan import enqueue_picked
 from app.engine import Engine
 from app.errors import InputError
 from app.estimate import Estimate
@@ -107,6 +109,9 @@ def check_run(draft: Draft, *, workflow_hint: str = "--workflow FILE") -> None:
             draft.source, "no row produced a job: " + "; ".join(draft.plan.skipped[:3])
         )
     check_plan(draft.plan, rs.provider, rs.model, rows=draft.rows)
+    if rs.delivery is not None:
+        first = draft.plan.specs[0]
+        check_delivery(rs.delivery, list(first.row_values) if draft.rows else [])
     if "comfyui" in providers_used(draft) and "workflow" not in rs.provider_options.get(
         "comfyui", {}
     ):
@@ -239,11 +244,17 @@ def review_images(
 ) -> int:
     """The one way an image's review changes (window keys, ``atelier review``): its flag
     (``unflagged`` / ``picked`` / ``rejected``) and/or 0–5 stars. Returns images changed.
+    A pick records the deliveries it causes (``app.delivery.plan``: after review, Shopify);
+    ``Engine.deliver`` sends them.
 
     Raises:
         ValueError: an unknown flag or stars outside 0–5.
     """
-    return store.set_review(image_ids, flag=flag, stars=stars)
+    ids = list(image_ids)
+    changed = store.set_review(ids, flag=flag, stars=stars)
+    if flag == "picked":
+        enqueue_picked(store, ids)
+    return changed
 
 
 def rejected_jobs(store: Store, batch_id: int) -> list[int]:

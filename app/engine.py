@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.budget import Budget
+from app.delivery.courier import Courier
 from app.errors import AtelierError, ErrorClass, describe_exception
 from app.events import BatchFinished, BatchStarted, BatchStateChanged, EventBus, JobChanged
 from app.jobrun import JobRun, job_target
@@ -70,6 +71,8 @@ class Engine:
         self.rng = rng or random.Random()
         self.spool_root = spool_root
         self._runs: dict[int, Run] = {}
+        self.courier = Courier(store, self.events)
+        self.events.subscribe(self.courier.on_event)
 
     # ---- control ---------------------------------------------------------------------------
     def is_running(self, batch_id: int) -> bool:
@@ -159,6 +162,7 @@ class Engine:
         external_cancel = False
         try:
             await self._prepare(run, batch.total)
+            self.courier.begin(batch_id, run.started_wall)
             await self._work(run)
         except asyncio.CancelledError:
             if run.stop_reason is None:  # not our cancel(): stay resumable
@@ -177,6 +181,7 @@ class Engine:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(lane.provider.aclose())
             if external_cancel:
+                self.courier.abort(batch_id)
                 self.store.recover(batch_id)
                 self.store.set_batch_status(batch_id, BatchStatus.PAUSED)
         return await self._finish(run)
@@ -247,6 +252,7 @@ class Engine:
         else:
             status = BatchStatus.FINISHED
         self.store.set_batch_status(batch_id, status, finished=True)
+        await self.courier.end(batch_id, run.started_wall)
         duration_s = time.monotonic() - run.started_mono
         report = build_report(self.store, batch_id, run.started_wall, duration_s, run.ended_reason)
         await write_report(report, run.out_dir)
@@ -260,6 +266,11 @@ class Engine:
         )
         self.events.emit(BatchFinished(batch_id, report, run.ended_reason))
         return report
+
+    async def deliver(self, batch_id: int) -> dict[str, int]:
+        """Deliver what the outbox of ``batch_id`` holds, failed rows again (``Courier.deliver``);
+        returns its ``{status: count}``."""
+        return await self.courier.deliver(batch_id)
 
     def report(self, batch_id: int) -> BatchReport:
         """The report of ``batch_id`` as it stands (see ``BatchReport``)."""

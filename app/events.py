@@ -88,8 +88,24 @@ class BatchFinished:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class DeliveryChanged:
+    """An outbox row moved (``app.store.deliveries``): ``status`` is ``delivered``,
+    ``pending`` (a retry is scheduled), ``sending`` or ``failed``; ``url`` what the target
+    gave back; ``job_id`` ``None`` for a batch's own messages."""
+
+    batch_id: int
+    job_id: int | None
+    image_id: int | None
+    target: str
+    status: str
+    url: str | None = None
+    error: str | None = None
+
+
 Event = (
     BatchStarted
+    | DeliveryChanged
     | JobChanged
     | JobProgress
     | ImageSaved

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app import paths
+from app.delivery.config import Delivery
 from app.errors import InputError
 from app.files import read_json
 from app.models import JobDefaults, problems_error, validation_problems
@@ -36,6 +37,7 @@ class BatchTemplate(BaseModel):
         variations: ``{name: [values…]}``; each row is made once per combination of values,
             each value usable as ``{name}`` in the templates (see ``app.variations``).
         description: one line shown in the library.
+        delivery: where its batches' images go (targets name their secrets, never hold them).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -48,6 +50,7 @@ class BatchTemplate(BaseModel):
     filename: str = ""
     settings: JobDefaults = Field(default_factory=JobDefaults)
     variations: dict[str, list[str]] = Field(default_factory=dict)
+    delivery: Delivery | None = None
 
     @field_validator("variations")
     @classmethod

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.delivery.config import Delivery, Target
 from app.errors import DEFAULT_RETRYABLE, ErrorClass, InputError
 from app.files import read_json
 
@@ -210,6 +211,9 @@ class BatchConfig(BaseModel):
     provider: str | None = None
     model: str | None = None
     budget_usd: float | None = Field(default=None, ge=0)
+    deliver: list[Target] = Field(default_factory=list)
+    """Delivery targets (``app.delivery.config``): ``[{"kind": "s3", "bucket": …}, …]``."""
+    deliver_after_review: bool = False
 
     def warnings(self) -> list[str]:
         """Unknown keys, named by place (``jobs[2].colour``): kept, reported, never fatal."""
@@ -296,6 +300,17 @@ def _absent(value: object) -> bool:
     return value is None or value == []
 
 
+class DeliveryResult(BaseModel):
+    """One delivery of a job's image (or of its failure) to one target: ``status`` is
+    ``delivered``, ``pending`` (not yet, or a retry is scheduled), ``sending`` or ``failed``;
+    ``url`` what the target gave back (the public address of an object)."""
+
+    target: str
+    status: str
+    url: str | None = None
+    error: str | None = None
+
+
 class JobResult(BaseModel):
     """One job's line in the report, in the reference batch tool's shape ("Batch Processing
     Result JSON Format" of its BATCH_PROCESSING.md): ``job_id`` a string, and the fields it
@@ -317,6 +332,8 @@ class JobResult(BaseModel):
     """The UUID of the job's first image record in the store."""
     version: int = Field(default=1, exclude_if=lambda v: v == 1)
     """The version the job shows (present once it was regenerated, see ``app.versions``)."""
+    deliveries: list[DeliveryResult] = Field(default_factory=list, exclude_if=_absent)
+    """Where its images went (present when the batch delivers, see ``app.delivery``)."""
 
 
 class BatchReport(BaseModel):
@@ -346,6 +363,9 @@ class BatchReport(BaseModel):
     paid_twice: int = 0
     """Requests billed whose image was lost (a result URL that expired before its download),
     each followed by one more paid request for the same image."""
+    deliveries: dict[str, int] | None = Field(default=None, exclude_if=_absent)
+    """``{"delivered", "failed", "pending"}`` counts of the outbox (present when the batch
+    delivers); ``pending`` includes deliveries in flight."""
 
 
 class JobDefaults(BaseModel):
@@ -393,4 +413,6 @@ class RunSettings(BaseModel):
     budget_usd: float | None = Field(default=None, ge=0)
     overwrite: bool = False
     """Replace files in the output folder that Atelier did not make (off: they are kept)."""
+    delivery: Delivery | None = None
+    """Where images go once written or picked (``app.delivery``); ``None``: the folder only."""
     """Per provider, extra constructor options: ComfyUI's ``workflow`` path and ``mapping``."""

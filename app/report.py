@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.errors import OutputError
 from app.export import write_results_csv
-from app.models import BatchReport, JobResult
+from app.models import BatchReport, DeliveryResult, JobResult
 from app.outputs import REPORT_CSV_NAME, REPORT_NAME, atomic_write
 from app.status import JobStatus
 from app.store import Store
@@ -52,6 +52,7 @@ def build_report(
     total_cost: float | None = 0.0
     # Two queries for the whole batch, not one per job (10,000 at the end of a big batch).
     paths_of, uuid_of, version_of = _shown_images(store, batch_id)
+    delivered = _deliveries(store, batch_id)
     for job in store.job_summaries(batch_id):
         paths = paths_of.get(job.id, [])
         done = job.status == JobStatus.COMPLETED
@@ -69,6 +70,7 @@ def build_report(
                 cost=job.cost,
                 history_uuid=uuid_of.get(job.id) if done else None,
                 version=version_of.get(job.id, 1),
+                deliveries=delivered.get(job.id, []),
             )
         )
         if job.cost is None:
@@ -94,7 +96,31 @@ def build_report(
         stopped_reason=reason,
         warnings=batch.warnings,
         paid_twice=store.paid_without_image(batch_id),
+        deliveries=_delivery_counts(store, batch_id),
     )
+
+
+def _deliveries(store: Store, batch_id: int) -> dict[int, list[DeliveryResult]]:
+    """``{job_id: its deliveries}``, in the order they were recorded."""
+    out: dict[int, list[DeliveryResult]] = {}
+    for d in store.deliveries(batch_id):
+        if d.job_id is not None:
+            out.setdefault(d.job_id, []).append(
+                DeliveryResult(target=d.target, status=d.status, url=d.url, error=d.error)
+            )
+    return out
+
+
+def _delivery_counts(store: Store, batch_id: int) -> dict[str, int] | None:
+    """The report's delivery counts, ``None`` for a batch that has never delivered."""
+    c = store.delivery_counts(batch_id)
+    if not any(c.values()):
+        return None
+    return {
+        "delivered": c["delivered"],
+        "failed": c["failed"],
+        "pending": c["pending"] + c["sending"],
+    }
 
 
 async def write_report(report: BatchReport, out_dir: Path) -> None:

@@ -93,3 +93,47 @@ def delete_key(provider: str) -> None:
         keyring.delete_password(SERVICE, provider)
     except keyring.errors.PasswordDeleteError:
         pass
+
+
+# ---- delivery credentials ------------------------------------------------------------------
+# Delivery targets name their secret (``webhook``, ``cms``, ``s3:<access key id>``,
+# ``shopify:<shop>``, ``slack``); it lives under the keyring user ``delivery:<name>`` so it can
+# never be mistaken for a provider's key. A secret given on the command line while no keyring
+# works is kept in this process only (``_SESSION``): the run can use it, nothing writes it down.
+_SESSION: dict[str, str] = {}
+
+DELIVERY_ENV = {
+    "webhook": "ATELIER_WEBHOOK_SECRET",
+    "slack": "ATELIER_SLACK_WEBHOOK",
+    "cms": "ATELIER_CMS_TOKEN",
+    "shopify": "ATELIER_SHOPIFY_TOKEN",
+}
+"""The environment variable read when a delivery secret is not in the keyring, by the part of
+its name before ``:``."""
+
+
+def get_secret(name: str) -> str | None:
+    """The delivery secret ``name``: keyring, then this process's session, then its environment
+    variable (``DELIVERY_ENV``); ``None`` when there is none. The value is registered with the
+    log redactor before it is returned."""
+    value: str | None
+    try:
+        value = keyring.get_password(SERVICE, f"delivery:{name}")
+    except (keyring.errors.KeyringError, RuntimeError, OSError):
+        value = None
+    value = value or _SESSION.get(name) or os.environ.get(DELIVERY_ENV.get(name.split(":")[0], ""))
+    if value:
+        register_secret(value)
+    return value or None
+
+
+def set_secret(name: str, value: str) -> bool:
+    """Keep the delivery secret ``name`` in the keyring; returns ``False`` when no keyring
+    works, and the secret is then kept for this process only (say so to the user)."""
+    register_secret(value)
+    try:
+        keyring.set_password(SERVICE, f"delivery:{name}", value)
+        return True
+    except (keyring.errors.KeyringError, RuntimeError, OSError):
+        _SESSION[name] = value
+        return False

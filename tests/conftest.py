@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from app import secrets
+from app.secrets import DELIVERY_ENV
 from tests.fakes.openai_server import FakeOpenAI
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,8 +47,13 @@ def atelier_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own ATELIER_HOME and no provider environment leaks in."""
     home = tmp_path / "atelier-home"
     monkeypatch.setenv("ATELIER_HOME", str(home))
-    for var in ("OPENAI_API_KEY", "ATELIER_OPENAI_BASE_URL"):
+    for var in ("OPENAI_API_KEY", "ATELIER_OPENAI_BASE_URL", *DELIVERY_ENV.values()):
         monkeypatch.delenv(var, raising=False)
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setattr(secrets, "_SESSION", {})
     return home
 
 

@@ -3,7 +3,7 @@
 ``Store`` is the one object the engine, the controller and the views' loaders use. Its parts:
 ``db`` (connection, transactions and the only writers of a status, checked against
 ``app.status``), ``schema`` (numbered migrations), ``batches``, ``jobs`` and ``images``
-(versions and review).
+(versions and review) and ``deliveries`` (the delivery outbox).
 Which threads may use it: see ``docs/architecture.md`` (any thread; one lock serialises).
 """
 
@@ -13,14 +13,24 @@ from pathlib import Path
 
 from app.store.batches import BatchStore
 from app.store.db import now_iso
+from app.store.deliveries import DeliveryRow, DeliveryStore, NewDelivery
 from app.store.images import ImageStore
 from app.store.jobs import JobStore
 from app.store.rows import BatchRow, ImageRow, JobRow, JobSummary
 
-__all__ = ["BatchRow", "ImageRow", "JobRow", "JobSummary", "Store", "now_iso"]
+__all__ = [
+    "BatchRow",
+    "DeliveryRow",
+    "ImageRow",
+    "JobRow",
+    "JobSummary",
+    "NewDelivery",
+    "Store",
+    "now_iso",
+]
 
 
-class Store(BatchStore, JobStore, ImageStore):
+class Store(BatchStore, JobStore, ImageStore, DeliveryStore):
     """Thread-safe access to the SQLite store at ``path`` (created and migrated as needed).
 
     Raises:

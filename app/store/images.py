@@ -136,6 +136,31 @@ class ImageStore(Database):
             )
         return [ImageRow.from_row(r) for r in rows]
 
+    def image(self, image_id: int) -> ImageRow:
+        """One image by id.
+
+        Raises:
+            KeyError: no such image (its job was deleted, or it was replaced).
+        """
+        rows = self._q(
+            "SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id=images.job_id"
+            " WHERE images.id=?",
+            (image_id,),
+        )
+        if not rows:
+            raise KeyError(image_id)
+        return ImageRow.from_row(rows[0])
+
+    def picked_images(self, batch_id: int) -> list[ImageRow]:
+        """Every picked image of a batch, of any version, in job then version order."""
+        rows = self._q(
+            "SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id=images.job_id"
+            " WHERE jobs.batch_id=? AND images.flag='picked'"
+            " ORDER BY jobs.seq, images.version, images.sample_index",
+            (batch_id,),
+        )
+        return [ImageRow.from_row(r) for r in rows]
+
     def all_versions(self, job_id: int) -> list[ImageRow]:
         """Every image a job made, oldest version first."""
         rows = self._q(

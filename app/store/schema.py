@@ -138,7 +138,50 @@ CREATE UNIQUE INDEX IF NOT EXISTS images_uuid ON images(uuid);
 CREATE INDEX IF NOT EXISTS images_job ON images(job_id, version);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# 5: the delivery outbox. One row per message to one target (an image to a bucket, a webhook
+# event, a Slack message), recorded when its cause happens and kept with every attempt; ``key``
+# (target, event, subject) makes enqueueing idempotent, so one image and target are delivered
+# once; ``message_id`` is the webhook-id every retry repeats. ``payload`` is frozen at the
+# first attempt, so a retried message is the same message.
+_V5 = """
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+    job_id INTEGER REFERENCES jobs(id) ON DELETE CASCADE,
+    image_id INTEGER REFERENCES images(id) ON DELETE CASCADE,
+    target TEXT NOT NULL,
+    event TEXT NOT NULL,
+    key TEXT NOT NULL UNIQUE,
+    message_id TEXT NOT NULL UNIQUE,
+    stage INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'sending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL DEFAULT 0,
+    url TEXT,
+    error TEXT,
+    payload TEXT,
+    owner_pid INTEGER,
+    owner_host TEXT,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX deliveries_batch ON deliveries(batch_id, status, next_at);
+CREATE INDEX deliveries_image ON deliveries(image_id);
+CREATE TABLE delivery_attempts (
+    id INTEGER PRIMARY KEY,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT,
+    http_status INTEGER,
+    error TEXT
+);
+CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 """Migration ``n`` (1-based) takes a store from ``user_version`` n-1 to n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,102 @@
+"""``atelier deliver``, ``atelier report`` and ``atelier secret``: delivering a batch's images
+again (after a target was down), rendering a report for CI, and keeping delivery credentials
+in the keyring (never in a file or a flag's history: the value is read from stdin)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from app.cli_common import EXIT_FAILED, EXIT_OK, print_report
+from app.delivery.plan import delivery_of
+from app.errors import InputError
+from app.files import read_json
+from app.models import BatchReport
+from app.report import build_report
+from app.report_markdown import to_markdown
+from app.secrets import set_secret
+from app.service import open_engine
+from app.settings import Settings
+from app.store import Store
+
+COMMANDS = ("deliver", "report", "secret")
+
+
+def add_parsers(sub: Any) -> None:
+    """The three commands' arguments."""
+    d = sub.add_parser("deliver", help="deliver a batch's images again (failed ones retried)")
+    d.add_argument("batch", type=int, metavar="BATCH")
+    d.add_argument("--format", choices=["text", "json"], default="text")
+    r = sub.add_parser("report", help="print a report file as text, JSON or Markdown")
+    r.add_argument("report", type=Path, metavar="REPORT.json")
+    r.add_argument("--format", choices=["text", "json", "markdown"], default="markdown")
+    s = sub.add_parser("secret", help="keep a delivery secret in the keyring (read from stdin)")
+    s.add_argument("action", choices=["set"])
+    s.add_argument(
+        "name", help="webhook, cms, slack, s3:ACCESS_KEY_ID or shopify:SHOP.myshopify.com"
+    )
+
+
+def needs_store(args: argparse.Namespace) -> bool:
+    """Whether the command reads the store (``report`` and ``secret`` do not)."""
+    return bool(args.command == "deliver")
+
+
+def run_plain(args: argparse.Namespace, out: TextIO, inp: TextIO | None = None) -> int:
+    """``report`` and ``secret``.
+
+    Raises:
+        InputError: an unreadable report, an empty secret.
+    """
+    if args.command == "report":
+        raw = read_json(args.report, "report")
+        try:
+            report = BatchReport.model_validate(raw)
+        except ValidationError as e:
+            raise InputError(
+                str(args.report), f"not an Atelier report: {e.errors()[0]['msg']}"
+            ) from None
+        if args.format == "markdown":
+            out.write(to_markdown(report))
+            return EXIT_OK
+        return print_report(report, args.format, args.report.parent, out)
+    value = (inp or sys.stdin).readline().strip()
+    if not value:
+        raise InputError(args.name, 'no secret on stdin (echo "$SECRET" | atelier secret set NAME)')
+    if not set_secret(args.name, value):
+        raise InputError("keyring", "no keyring works here; set the environment variable instead")
+    print(f"kept {args.name} in the keyring", file=out)
+    return EXIT_OK
+
+
+async def deliver(args: argparse.Namespace, store: Store, out: TextIO) -> int:
+    """``atelier deliver BATCH``: failed deliveries tried again, missing ones recorded, and
+    every pending one sent; prints the report. Exit 1 when some delivery still failed."""
+    try:
+        store.batch(args.batch)
+    except KeyError:
+        raise InputError(
+            f"batch {args.batch}", "no such batch (atelier batches lists them)"
+        ) from None
+    if delivery_of(store, args.batch) is None:
+        raise InputError(f"batch {args.batch}", "it has no delivery targets")
+    engine = open_engine(store, Settings.load(), thumbnails=False)
+    counts = await engine.deliver(args.batch)
+    report = build_report(store, args.batch)
+    if args.format == "json":
+        print(report.model_dump_json(indent=2), file=out)
+    else:
+        print(
+            f"deliveries: {counts['delivered']} delivered, {counts['failed']} failed, "
+            f"{counts['pending'] + counts['sending']} pending",
+            file=out,
+        )
+        for r in report.results:
+            for d in r.deliveries:
+                if d.status == "failed":
+                    print(f"  job {r.job_id} → {d.target}: {d.error}", file=out)
+    return EXIT_OK if counts["failed"] == 0 else EXIT_FAILED

@@ -1,0 +1,147 @@
+"""What every delivery sender shares: the parcel it sends, the error it raises, and the one
+rule for which failures are worth another attempt.
+
+Retry rule (Standard Webhooks 1.0, "Retry schedule", applied to every target): network errors,
+timeouts, 408, 429 and 5xx are retried with backoff, honouring ``Retry-After``; any other 4xx
+(400 a malformed call, 401/403 wrong credentials, 404 no such bucket or product) is permanent
+for this attempt's policy, and stays ``failed`` until the user retries deliveries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from app.errors import InputError
+from app.redact import redact
+from app.templates import Template
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class DeliveryError(Exception):
+    """One delivery attempt failed.
+
+    Attributes:
+        retryable: another attempt may succeed (``RETRYABLE_STATUS``, network, timeout).
+        http_status: the target's HTTP status, when it answered.
+        retry_after_s: what the target asked for (``Retry-After``, a throttle), seconds.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        http_status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(redact(message))
+        self.retryable = retryable
+        self.http_status = http_status
+        self.retry_after_s = retry_after_s
+
+
+@dataclass
+class Parcel:
+    """What one outbox row sends.
+
+    Attributes:
+        event: ``image.completed``, ``job.failed``, ``batch.started`` or ``batch.finished``.
+        message_id: stable across attempts (the webhook-id).
+        values: the template context: the row's columns and ``BUILTINS``.
+        path: the image file, for image events.
+        payload: the event's JSON body (webhooks, Slack), frozen at the first attempt.
+    """
+
+    event: str
+    message_id: str
+    values: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Sender(Protocol):
+    """One target's sender: ``send`` returns what the target gave back (a URL, a product id,
+    ``None``) and raises ``DeliveryError``."""
+
+    name: str
+    concurrency: int
+    min_interval_s: float
+
+    async def send(self, parcel: Parcel) -> str | None:
+        """Deliver ``parcel``. Raises ``DeliveryError``."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    """``Retry-After`` in seconds (delta-seconds form; an HTTP date is treated as absent)."""
+    raw = headers.get("retry-after")
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def check_response(what: str, r: httpx.Response) -> None:
+    """Raise ``DeliveryError`` for a non-2xx answer, retryable per the module's rule, with the
+    start of the body (targets explain themselves there: Slack's ``invalid_payload``)."""
+    if r.is_success:
+        return
+    body = r.text[:200].strip()
+    raise DeliveryError(
+        f"{what}: HTTP {r.status_code}" + (f" {body}" if body else ""),
+        retryable=r.status_code in RETRYABLE_STATUS,
+        http_status=r.status_code,
+        retry_after_s=retry_after(r.headers),
+    )
+
+
+def network_error(what: str, e: httpx.HTTPError) -> DeliveryError:
+    """A retryable ``DeliveryError`` for a connection failure or timeout."""
+    kind = "timed out" if isinstance(e, httpx.TimeoutException) else "could not connect"
+    return DeliveryError(f"{what}: {kind} ({type(e).__name__})", retryable=True)
+
+
+# In a JSON body template the object's own braces enclose quotes; a placeholder never does.
+_JSON_PLACEHOLDER = re.compile(r"\{([^{}\"\n]+)\}")
+
+
+def placeholders(text: str, where: str, *, json_body: bool = False) -> list[str]:
+    """The placeholders of a delivery template (a JSON body's: ``{name}`` without quotes).
+
+    Raises:
+        InputError: an unbalanced brace in a plain template.
+    """
+    if json_body:
+        return list(dict.fromkeys(_JSON_PLACEHOLDER.findall(text)))
+    return Template.parse(text, where).placeholders
+
+
+def render(text: str, values: dict[str, str], where: str, *, json_values: bool = False) -> str:
+    """Fill a delivery template. ``json_values``: a JSON body, each value JSON-escaped so the
+    body stays valid JSON whatever a product title holds (quotes, CJK, newlines).
+
+    Raises:
+        DeliveryError: (not retryable) a placeholder the values lack, or a broken template.
+    """
+    try:
+        names = placeholders(text, where, json_body=json_values)
+    except InputError as e:
+        raise DeliveryError(str(e), retryable=False) from e
+    missing = [p for p in names if p not in values]
+    if missing:
+        raise DeliveryError(f"{where}: no value for {{{missing[0]}}}", retryable=False)
+    if json_values:
+        esc = {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in values.items()}
+        return _JSON_PLACEHOLDER.sub(lambda m: esc[m.group(1)], text)
+    return Template.parse(text, where).render(values)[0]

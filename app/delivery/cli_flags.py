@@ -1,0 +1,121 @@
+"""``atelier run``'s delivery flags → the batch's ``Delivery`` (added to a config's or a
+template's targets)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from app.delivery.config import (
+    CmsTarget,
+    Delivery,
+    S3Target,
+    ShopifyTarget,
+    SlackTarget,
+    WebhookTarget,
+)
+from app.errors import InputError
+from app.secrets import get_secret, set_secret
+
+
+def add_arguments(r: argparse.ArgumentParser) -> None:
+    """The delivery flags of ``atelier run``."""
+    g = r.add_argument_group("delivery (see docs/integrations.md)")
+    g.add_argument(
+        "--deliver",
+        action="append",
+        metavar="s3://BUCKET/PREFIX",
+        help="upload each image to BUCKET under PREFIX (may hold {column}s) + its file name",
+    )
+    g.add_argument("--s3-endpoint", metavar="URL", help="S3-compatible endpoint (R2, MinIO…)")
+    g.add_argument("--s3-region", metavar="REGION")
+    g.add_argument(
+        "--s3-public-url", metavar="TEMPLATE", help="public address, e.g. https://cdn/{key}"
+    )
+    g.add_argument(
+        "--s3-access-key-id",
+        metavar="ID",
+        help="its secret from the keyring entry s3:ID (default: the AWS credential chain)",
+    )
+    g.add_argument("--webhook", action="append", metavar="URL", help="Standard Webhooks target")
+    g.add_argument("--slack-webhook", metavar="URL", help="Slack incoming webhook")
+    g.add_argument(
+        "--cms-request",
+        nargs=3,
+        metavar=("METHOD", "URL", "BODY"),
+        help="one call per image, e.g. PATCH 'https://cms/api/products/{SKU}' "
+        '\'{"image_url": "{url}"}\' (token: keyring entry cms or ATELIER_CMS_TOKEN)',
+    )
+    g.add_argument("--shopify-store", metavar="SHOP", help="attach picked images to products")
+    g.add_argument(
+        "--deliver-after-review",
+        action="store_true",
+        help="deliver only picked images, when picked (default: as made)",
+    )
+
+
+def _s3(spec: str, args: argparse.Namespace) -> S3Target:
+    parts = urlsplit(spec)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise InputError("--deliver", f"{spec!r} is not s3://BUCKET/PREFIX")
+    prefix = parts.path.strip("/")
+    return S3Target(
+        bucket=parts.netloc,
+        key=f"{prefix}/{{file}}" if prefix else "{file}",
+        endpoint_url=args.s3_endpoint,
+        region=args.s3_region,
+        public_url=args.s3_public_url,
+        access_key_id=args.s3_access_key_id,
+    )
+
+
+def _slack(url: str) -> tuple[SlackTarget, str | None]:
+    """The Slack address goes to the keyring (it is a credential); the target names it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError("--slack-webhook", f"{url!r} is not an http(s) address")
+    name = f"slack:{hashlib.sha256(url.encode()).hexdigest()[:12]}"
+    kept = set_secret(name, url)
+    note = None if kept else "no keyring: the Slack address is kept for this run only"
+    return SlackTarget(url_secret=name, shown=f"{parts.netloc}/…"), note
+
+
+def delivery_from_args(
+    args: argparse.Namespace, base: Delivery | None
+) -> tuple[Delivery | None, list[str]]:
+    """``base`` (a config's or template's delivery) with the flags' targets added, and notes
+    to show. Raises ``InputError`` naming the flag."""
+    targets: list[Any] = list(base.targets) if base else []
+    notes: list[str] = []
+    try:
+        targets += [_s3(s, args) for s in args.deliver or []]
+        targets += [WebhookTarget(url=u) for u in args.webhook or []]
+        if args.webhook and not get_secret("webhook"):
+            notes.append(
+                "webhooks will be unsigned: no secret in the keyring entry webhook "
+                "(atelier secret set webhook) or ATELIER_WEBHOOK_SECRET"
+            )
+        if args.slack_webhook:
+            slack, note = _slack(args.slack_webhook)
+            targets.append(slack)
+            notes += [note] if note else []
+        if args.cms_request:
+            method, url, body = args.cms_request
+            targets.append(CmsTarget(method=method.upper(), url=url, body=body))
+        if args.shopify_store:
+            targets.append(ShopifyTarget(shop=args.shopify_store))
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise InputError("delivery flags", f"{first['loc'][-1]}: {first['msg']}") from None
+    if not targets:
+        return None, notes
+    after = args.deliver_after_review or (base.after_review if base else False)
+    data = (base.model_dump() if base else {}) | {"targets": targets, "after_review": after}
+    try:
+        return Delivery.model_validate(data), notes
+    except ValidationError as e:
+        raise InputError("delivery", e.errors()[0]["msg"]) from None

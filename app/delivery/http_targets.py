@@ -1,0 +1,151 @@
+"""The HTTP delivery targets: Standard Webhooks, Slack incoming webhooks and a CMS call.
+
+Wire facts, with their sources (kept in ``docs/integrations.md``):
+
+* Standard Webhooks 1.0 (standardwebhooks.com, spec ``spec/standard-webhooks.md``): headers
+  ``webhook-id`` (the message's id, the same on every retry), ``webhook-timestamp`` (Unix
+  seconds of this attempt) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of
+  "{id}.{timestamp}.{body}">``, keyed by the base64 secret after ``whsec_``). Signing is the
+  ``standardwebhooks`` package's own ``Webhook.sign``.
+* Slack incoming webhooks (api.slack.com/messaging/webhooks): ``POST`` JSON ``{"text": …}``;
+  success is 200 with body ``ok``; errors are plain-text bodies (``invalid_payload``,
+  ``no_service``…); 429 with ``Retry-After``. Slack's rate limit for them is about one message
+  per second (api.slack.com/docs/rate-limits, "Incoming webhooks"), hence ``min_interval_s``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from standardwebhooks import Webhook
+
+from app.delivery.base import DeliveryError, Parcel, check_response, network_error, render
+from app.delivery.config import CmsTarget, SlackTarget, WebhookTarget
+from app.secrets import get_secret
+
+
+class _HttpSender:
+    concurrency = 4
+    min_interval_s = 0.0
+
+    def __init__(self, name: str, timeout_s: float) -> None:
+        self.name = name
+        self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
+
+    async def _call(
+        self, what: str, method: str, url: str, content: bytes, headers: dict[str, str]
+    ) -> httpx.Response:
+        try:
+            r = await self._client.request(method, url, content=content, headers=headers)
+        except httpx.HTTPError as e:
+            raise network_error(what, e) from e
+        check_response(what, r)
+        return r
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+
+def webhook_body(payload: dict[str, Any]) -> str:
+    """The exact bytes a webhook signs and sends (compact JSON, UTF-8 kept)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+class WebhookSender(_HttpSender):
+    """Sends Standard Webhooks messages to ``target.url`` (unsigned when no secret exists,
+    which the window and the CLI warn about when the batch is set up)."""
+
+    def __init__(self, target: WebhookTarget, timeout_s: float = 30.0) -> None:
+        super().__init__(target.name, timeout_s)
+        self.target = target
+
+    async def send(self, parcel: Parcel) -> str | None:
+        """POST the frozen payload with this attempt's timestamp and signature."""
+        body = webhook_body(parcel.payload)
+        now = datetime.now(UTC)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": parcel.message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+        }
+        secret = get_secret(self.target.secret)
+        if secret:
+            try:
+                signer = Webhook(secret)
+            except Exception as e:  # the library raises bare errors for a malformed secret
+                raise DeliveryError(
+                    f"delivery {self.name}: the webhook secret is not a whsec_ base64 secret",
+                    retryable=False,
+                ) from e
+            headers["webhook-signature"] = signer.sign(parcel.message_id, now, body)
+        await self._call(
+            f"webhook {self.target.url}", "POST", self.target.url, body.encode(), headers
+        )
+        return None
+
+
+class SlackSender(_HttpSender):
+    """Posts ``{"text": …}`` messages to a Slack incoming webhook, one at a time."""
+
+    concurrency = 1
+    min_interval_s = 1.0
+
+    def __init__(self, target: SlackTarget, timeout_s: float = 30.0) -> None:
+        super().__init__(target.name, timeout_s)
+        self.target = target
+
+    async def send(self, parcel: Parcel) -> str | None:
+        """POST the message; Slack's plain-text error body becomes the error."""
+        url = get_secret(self.target.url_secret)
+        if not url:
+            raise DeliveryError(
+                f"delivery {self.name}: no Slack webhook address in the keyring entry "
+                f"{self.target.url_secret!r} (or ATELIER_SLACK_WEBHOOK)",
+                retryable=False,
+            )
+        body = json.dumps(parcel.payload, ensure_ascii=False).encode()
+        r = await self._call(
+            "Slack", "POST", url, body, {"content-type": "application/json; charset=utf-8"}
+        )
+        if r.text.strip() not in ("ok", ""):
+            raise DeliveryError(f"Slack: {r.text[:200]}", retryable=False)
+        return None
+
+
+class CmsSender(_HttpSender):
+    """One templated JSON call per image (``CmsTarget``); returns the address it called."""
+
+    def __init__(self, target: CmsTarget, timeout_s: float = 30.0) -> None:
+        super().__init__(target.name, timeout_s)
+        self.target = target
+
+    async def send(self, parcel: Parcel) -> str | None:
+        """Render the URL, headers and body from the image's values and send them."""
+        t = self.target
+        values = dict(parcel.values)
+        if any("{secret}" in v for v in t.headers.values()):
+            secret = get_secret(t.secret)
+            if not secret:
+                raise DeliveryError(
+                    f"delivery {t.name}: no token in the keyring entry {t.secret!r} "
+                    "(or ATELIER_CMS_TOKEN)",
+                    retryable=False,
+                )
+            values["secret"] = secret
+        url = render(t.url, values, f"delivery {t.name}.url")
+        body = render(t.body, values, f"delivery {t.name}.body", json_values=True)
+        try:
+            json.loads(body)
+        except ValueError as e:
+            raise DeliveryError(
+                f"delivery {t.name}.body is not JSON once filled: {e}", retryable=False
+            ) from e
+        headers = {"content-type": "application/json"} | {
+            k: render(v, values, f"delivery {t.name}.headers.{k}") for k, v in t.headers.items()
+        }
+        await self._call(f"{t.method} {url}", t.method, url, body.encode(), headers)
+        return url

@@ -1,0 +1,149 @@
+"""S3-compatible storage (AWS S3, Cloudflare R2, MinIO, Backblaze B2, Wasabi) through boto3.
+
+Why boto3: it is the SDK AWS itself keeps, speaks every S3-compatible service through
+``endpoint_url``, reads the standard credential chain (environment, ``~/.aws``, profiles) with
+no code of ours, and signs and retries as S3 expects. It is synchronous, so each upload runs in
+a worker thread (``asyncio.to_thread``); uploads are few and large next to that cost.
+Wire facts (``PutObject``: ``Content-Type``, ``Cache-Control``, ``x-amz-meta-*`` user metadata;
+a PUT of an existing key replaces it): AWS S3 API Reference, PutObject. The seeds' public
+address ``https://{bucket}.s3.amazonaws.com/{key}`` is AWS's virtual-hosted style.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from app.delivery.base import RETRYABLE_STATUS, DeliveryError, Parcel, render
+from app.delivery.config import S3Target
+from app.errors import InputError
+from app.secrets import get_secret
+from app.templates import format_from_path, safe_relative_path
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+def object_key(target: S3Target, values: dict[str, str]) -> str:
+    """The object key of an image: ``target.key`` rendered and made safe as file names are
+    (no ``..``, no absolute path, the image's extension kept).
+
+    Raises:
+        DeliveryError: (permanent) the template leaves no usable key.
+    """
+    where = f"delivery {target.name}.key"
+    raw = render(target.key, values, where)
+    fmt = format_from_path(values.get("file", "")) or "png"
+    try:
+        return safe_relative_path(raw, fmt, where)
+    except InputError as e:  # the row's values made a bad key
+        raise DeliveryError(str(e), retryable=False) from e
+
+
+def public_url(target: S3Target, values: dict[str, str], key: str) -> str:
+    """The address the report and later targets use for an object (see ``S3Target``)."""
+    ctx = values | {"bucket": target.bucket, "key": quote(key)}
+    if target.public_url:
+        return render(target.public_url, ctx, f"delivery {target.name}.public_url")
+    if target.endpoint_url:
+        return f"{target.endpoint_url.rstrip('/')}/{target.bucket}/{quote(key)}"
+    return f"https://{target.bucket}.s3.amazonaws.com/{quote(key)}"
+
+
+class S3Sender:
+    """Uploads image files to ``target``'s bucket; ``send`` returns the public URL.
+
+    Raises (from ``send``): ``DeliveryError``: retryable for 5xx, throttling and network
+    errors; permanent for 403 (wrong credentials), 404 (no such bucket) and other 4xx.
+    """
+
+    min_interval_s = 0.0
+
+    def __init__(self, target: S3Target, timeout_s: float = 60.0, concurrency: int = 4) -> None:
+        self.target = target
+        self.name = target.name
+        self.concurrency = concurrency
+        self._timeout_s = timeout_s
+        self._client: S3Client | None = None
+
+    def _make_client(self) -> S3Client:
+        t = self.target
+        creds: dict[str, Any] = {}
+        if t.access_key_id:
+            secret = get_secret(f"s3:{t.access_key_id}")
+            if not secret:
+                raise DeliveryError(
+                    f"delivery {t.name}: no secret for access key {t.access_key_id} in the "
+                    "keyring (Settings → Delivery, or `atelier secret set s3:ACCESS_KEY_ID`)",
+                    retryable=False,
+                )
+            creds = {"aws_access_key_id": t.access_key_id, "aws_secret_access_key": secret}
+        config = botocore.config.Config(
+            connect_timeout=min(10.0, self._timeout_s),
+            read_timeout=self._timeout_s,
+            retries={
+                "total_max_attempts": 1,
+                "mode": "standard",
+            },  # the outbox retries, recording each
+            max_pool_connections=self.concurrency,
+        )
+        return boto3.session.Session().client(
+            "s3", endpoint_url=t.endpoint_url, region_name=t.region, config=config, **creds
+        )
+
+    def _put(self, parcel: Parcel, key: str) -> None:
+        if self._client is None:
+            self._client = self._make_client()
+        assert parcel.path is not None
+        fmt = format_from_path(parcel.path.name) or "png"
+        extra: dict[str, Any] = {
+            "ContentType": self.target.content_type or CONTENT_TYPES.get(fmt, "image/png")
+        }
+        if self.target.cache_control:
+            extra["CacheControl"] = self.target.cache_control
+        meta = {
+            "atelier-batch": parcel.values.get("batch", ""),
+            "atelier-job": parcel.values.get("job", ""),
+            "atelier-version": parcel.values.get("version", ""),
+            "atelier-message": parcel.message_id,
+        }
+        with parcel.path.open("rb") as f:
+            self._client.put_object(
+                Bucket=self.target.bucket, Key=key, Body=f, Metadata=meta, **extra
+            )
+
+    async def send(self, parcel: Parcel) -> str | None:
+        """Upload ``parcel.path`` under its key; returns its public URL."""
+        if parcel.path is None or not parcel.path.is_file():
+            raise DeliveryError(f"{parcel.path}: the image file is gone", retryable=False)
+        key = object_key(self.target, parcel.values)
+        what = f"s3://{self.target.bucket}/{key}"
+        try:
+            await asyncio.to_thread(self._put, parcel, key)
+        except botocore.exceptions.ClientError as e:
+            status = int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            code = e.response.get("Error", {}).get("Code", "")
+            raise DeliveryError(
+                f"{what}: {code or 'error'} (HTTP {status})",
+                retryable=status in RETRYABLE_STATUS or code in ("SlowDown", "RequestTimeout"),
+                http_status=status or None,
+            ) from e
+        except (botocore.exceptions.BotoCoreError, OSError) as e:
+            no_creds = isinstance(e, botocore.exceptions.NoCredentialsError)
+            raise DeliveryError(
+                f"{what}: {e}" if no_creds else f"{what}: {type(e).__name__}",
+                retryable=not no_creds,
+            ) from e
+        return public_url(self.target, parcel.values, key)
+
+    async def aclose(self) -> None:
+        """Close the client's connection pool."""
+        if self._client is not None:
+            await asyncio.to_thread(self._client.close)

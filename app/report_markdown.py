@@ -1,0 +1,56 @@
+"""A batch report as Markdown: the summary the CI workflow comments on a ``/batch`` issue
+(as the reference batch tool's workflow does: total, succeeded, failed, duration, cost, one
+line per image and per failure), from ``atelier report REPORT.json --format markdown``."""
+
+from __future__ import annotations
+
+from app.models import BatchReport
+
+MAX_LINES = 50
+"""Lines per section before "… and N more" (GitHub comments are capped at 65,536 characters)."""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(report: BatchReport) -> str:
+    """The report as GitHub-flavoured Markdown."""
+    icon = "✅" if report.failed == 0 and report.pending == 0 else "⚠️"
+    secs = (report.total_duration_ms or 0) / 1000
+    cost = "unknown" if report.total_cost is None else f"${report.total_cost:.4f}"
+    lines = [
+        f"### {icon} Atelier batch {report.batch_id} ({report.provider}/{report.model})",
+        "",
+        "| total | succeeded | failed | cancelled | duration | cost |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {report.total} | {report.succeeded} | {report.failed} | {report.cancelled} "
+        f"| {secs:.1f} s | {cost} |",
+    ]
+    if report.deliveries:
+        d = report.deliveries
+        lines += [
+            "",
+            f"Deliveries: {d['delivered']} delivered, {d['failed']} failed, {d['pending']} pending",
+        ]
+    done = [r for r in report.results if r.status == "completed"]
+    failed = [r for r in report.results if r.status in ("failed", "cancelled")]
+    if done:
+        lines += ["", "#### Images", ""]
+        for r in done[:MAX_LINES]:
+            urls = [x.url for x in r.deliveries if x.url and x.status == "delivered"]
+            where = f" → {urls[0]}" if urls else ""
+            lines.append(f"- `{_cell(r.output_path or '')}`{where}: {_cell(r.prompt[:80])}")
+        if len(done) > MAX_LINES:
+            lines.append(f"- … and {len(done) - MAX_LINES} more")
+    if failed:
+        lines += ["", "#### Failures", ""]
+        for r in failed[:MAX_LINES]:
+            lines.append(f"- job {r.job_id} ({r.error_type or r.status}): {_cell(r.error or '')}")
+        if len(failed) > MAX_LINES:
+            lines.append(f"- … and {len(failed) - MAX_LINES} more")
+    if report.warnings:
+        lines += ["", f"<details><summary>{len(report.warnings)} warning(s)</summary>", ""]
+        lines += [f"- {_cell(w)}" for w in report.warnings[:MAX_LINES]]
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
