@@ -352,12 +352,12 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
             return cli_templates.run(args, out)
         except AtelierError as e:
             return fail_input(str(e), err)
-    if args.command in cli_deliver.COMMANDS and not cli_deliver.needs_store(args):
+    if args.command in cli_deliver.PLAIN_COMMANDS:
         try:
             return cli_deliver.run_plain(args, out)
         except AtelierError as e:
             return fail_input(str(e), err)
-    if args.command in (*cli_review.COMMANDS, "deliver"):
+    if args.command in (*cli_review.COMMANDS, *cli_deliver.STORE_COMMANDS):
         try:
             return asyncio.run(_review_async(args, out, err))
         except AtelierError as e:

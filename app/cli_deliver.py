@@ -23,7 +23,10 @@ from app.service import open_engine
 from app.settings import Settings
 from app.store import Store
 
-COMMANDS = ("deliver", "report", "secret")
+STORE_COMMANDS = ("deliver",)
+"""Commands that open the store (run by ``deliver``)."""
+PLAIN_COMMANDS = ("report", "secret")
+"""Commands that need no store (run by ``run_plain``)."""
 
 
 def add_parsers(sub: Any) -> None:
@@ -39,11 +42,6 @@ def add_parsers(sub: Any) -> None:
     s.add_argument(
         "name", help="webhook, cms, slack, s3:ACCESS_KEY_ID or shopify:SHOP.myshopify.com"
     )
-
-
-def needs_store(args: argparse.Namespace) -> bool:
-    """Whether the command reads the store (``report`` and ``secret`` do not)."""
-    return bool(args.command == "deliver")
 
 
 def run_plain(args: argparse.Namespace, out: TextIO, inp: TextIO | None = None) -> int:

@@ -409,10 +409,10 @@ class RunSettings(BaseModel):
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     base_url: str | None = None
     provider_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per provider, extra constructor options: ComfyUI's ``workflow`` path and ``mapping``."""
     rate_limits: dict[str, LaneLimits] = Field(default_factory=dict)
     budget_usd: float | None = Field(default=None, ge=0)
     overwrite: bool = False
     """Replace files in the output folder that Atelier did not make (off: they are kept)."""
     delivery: Delivery | None = None
     """Where images go once written or picked (``app.delivery``); ``None``: the folder only."""
-    """Per provider, extra constructor options: ComfyUI's ``workflow`` path and ``mapping``."""

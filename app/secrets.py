@@ -137,3 +137,21 @@ def set_secret(name: str, value: str) -> bool:
     except (keyring.errors.KeyringError, RuntimeError, OSError):
         _SESSION[name] = value
         return False
+
+
+class SecretCache:
+    """A sender's credentials, looked up once per drain (each keyring lookup is a D-Bus call,
+    and a drain may send thousands of messages); a missing secret is looked up again next time,
+    so one stored while the drain runs is found."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        """``get_secret(name)``, remembered once found."""
+        if name not in self._found:
+            value = get_secret(name)
+            if value is None:
+                return None
+            self._found[name] = value
+        return self._found[name]

@@ -164,8 +164,11 @@ class Courier:
             return self.store.delivery_counts(batch_id)
         if retry_failed:
             self.store.retry_deliveries(batch_id)
-        drain = self._drains.get(batch_id) or self._drain(batch_id, delivery, closing=True)
-        catch_up(self.store, batch_id, delivery)
+        drain = self._drains.get(batch_id)
+        if drain is None:
+            drain = self._drain(batch_id, delivery, closing=True)  # catches up as it starts
+        else:
+            catch_up(self.store, batch_id, delivery)
         drain.poke.set()
         if drain.closing and drain.task is not None:
             await asyncio.shield(drain.task)
@@ -247,6 +250,9 @@ class Courier:
                     return
                 self._emit(row, "sending")
                 await self._attempt(drain, lane, row, attempt)
+                # Paced from the end of a call too: a slow call must not let the next one
+                # arrive sooner than ``min_interval_s`` after it (Slack counts arrivals).
+                lane.last = time.monotonic()
         finally:
             drain.inflight.discard(row.id)
             drain.poke.set()

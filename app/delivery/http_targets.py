@@ -22,9 +22,15 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
-from app.delivery.base import DeliveryError, Parcel, check_response, network_error, render
+from app.delivery.base import (
+    DeliveryError,
+    Parcel,
+    check_response,
+    network_error,
+    render,
+)
 from app.delivery.config import CmsTarget, SlackTarget, WebhookTarget
-from app.secrets import get_secret
+from app.secrets import SecretCache
 
 
 class _HttpSender:
@@ -34,6 +40,7 @@ class _HttpSender:
     def __init__(self, name: str, timeout_s: float) -> None:
         self.name = name
         self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
+        self.secrets = SecretCache()
 
     async def _call(
         self, what: str, method: str, url: str, content: bytes, headers: dict[str, str]
@@ -72,7 +79,7 @@ class WebhookSender(_HttpSender):
             "webhook-id": parcel.message_id,
             "webhook-timestamp": str(int(now.timestamp())),
         }
-        secret = get_secret(self.target.secret)
+        secret = self.secrets.get(self.target.secret)
         if secret:
             try:
                 signer = Webhook(secret)
@@ -100,7 +107,7 @@ class SlackSender(_HttpSender):
 
     async def send(self, parcel: Parcel) -> str | None:
         """POST the message; Slack's plain-text error body becomes the error."""
-        url = get_secret(self.target.url_secret)
+        url = self.secrets.get(self.target.url_secret)
         if not url:
             raise DeliveryError(
                 f"delivery {self.name}: no Slack webhook address in the keyring entry "
@@ -128,7 +135,7 @@ class CmsSender(_HttpSender):
         t = self.target
         values = dict(parcel.values)
         if any("{secret}" in v for v in t.headers.values()):
-            secret = get_secret(t.secret)
+            secret = self.secrets.get(t.secret)
             if not secret:
                 raise DeliveryError(
                     f"delivery {t.name}: no token in the keyring entry {t.secret!r} "

@@ -28,7 +28,7 @@ import httpx
 
 from app.delivery.base import DeliveryError, Parcel, check_response, network_error
 from app.delivery.config import ShopifyTarget
-from app.secrets import get_secret
+from app.secrets import SecretCache
 
 FIND = "query($h: String!) { productByIdentifier(identifier: {handle: $h}) { id } }"
 ATTACH = (
@@ -69,6 +69,7 @@ class ShopifySender:
         )
         self._token_name = f"shopify:{domain}"
         self._client = httpx.AsyncClient(timeout=timeout_s)
+        self._secrets = SecretCache()
         self._available = 1000.0
         self._restore = 50.0
         self._seen = time.monotonic()
@@ -97,7 +98,7 @@ class ShopifySender:
             self._seen = time.monotonic()
 
     async def _gql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        token = get_secret(self._token_name)
+        token = self._secrets.get(self._token_name)
         if not token:
             raise DeliveryError(
                 f"delivery {self.name}: no Admin API token in the keyring entry "
