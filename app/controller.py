@@ -26,6 +26,7 @@ from typing import Any
 
 from app.batch import Plan, SheetBatch, check_plan, estimate, fingerprint
 from app.delivery.config import check_delivery
+from app.delivery.forms import DeliveryForm, delivery_from_form
 from app.delivery.plan import enqueue_picked
 from app.engine import Engine
 from app.errors import InputError
@@ -271,14 +272,18 @@ def sheet_draft(
     budget_usd: float | None,
     workflow: Path | None,
     output_dir: Path,
+    delivery: DeliveryForm | None = None,
 ) -> Draft:
     """The window's spreadsheet batch as a checked ``Draft`` (plain values only: call it from
-    a worker thread; planning 100,000 rows takes seconds).
+    a worker thread; planning 100,000 rows takes seconds). ``delivery``: the Deliver section
+    (a new Slack address is stored in the keyring here); its notes join the plan's warnings.
 
     Raises:
-        InputError: the plan, a job's settings or the ComfyUI workflow is bad.
+        InputError: the plan, a job's settings, the delivery or the ComfyUI workflow is bad.
     """
     plan = batch.plan()
+    deliver, notes = delivery_from_form(delivery) if delivery else (None, [])
+    plan.warnings.extend(notes)
     options: dict[str, dict[str, Any]] = {}
     uses_comfy = provider == "comfyui" or any(s.provider == "comfyui" for s in plan.specs)
     if uses_comfy and workflow is not None:
@@ -289,6 +294,7 @@ def sheet_draft(
         concurrency=concurrency,
         provider_options=options,
         budget_usd=budget_usd,
+        delivery=deliver,
     )
     source = batch.table.source
     draft = Draft(plan, rs, output_dir, source.name, str(source), rows=True)

@@ -267,10 +267,10 @@ class Engine:
         self.events.emit(BatchFinished(batch_id, report, run.ended_reason))
         return report
 
-    async def deliver(self, batch_id: int) -> dict[str, int]:
-        """Deliver what the outbox of ``batch_id`` holds, failed rows again (``Courier.deliver``);
-        returns its ``{status: count}``."""
-        return await self.courier.deliver(batch_id)
+    async def deliver(self, batch_id: int, retry_failed: bool = True) -> dict[str, int]:
+        """Deliver what the outbox of ``batch_id`` holds, failed rows again unless
+        ``retry_failed`` is off (``Courier.deliver``); returns its ``{status: count}``."""
+        return await self.courier.deliver(batch_id, retry_failed)
 
     def report(self, batch_id: int) -> BatchReport:
         """The report of ``batch_id`` as it stands (see ``BatchReport``)."""

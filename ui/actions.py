@@ -20,6 +20,7 @@ class Actions:
     cancel: QAction
     retry_selected: QAction
     retry_failed: QAction
+    retry_deliveries: QAction
     settings: QAction
 
 
@@ -47,6 +48,7 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
         cancel=act("cancel", "Cancel"),
         retry_selected=act("retry_selected", "Retry selected"),
         retry_failed=act("retry_failed", "Retry all failed"),
+        retry_deliveries=act("retry_deliveries", "Retry deliveries"),
         settings=act("settings", "Settings", QKeySequence.StandardKey.Preferences),
     )
     for before in (acts.start, acts.retry_selected, acts.settings):
@@ -59,6 +61,13 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
     quit_action.triggered.connect(window.close)
     batch_menu = window.menuBar().addMenu("&Batch")
     batch_menu.addActions(
-        [acts.start, acts.pause, acts.cancel, acts.retry_selected, acts.retry_failed]
+        [
+            acts.start,
+            acts.pause,
+            acts.cancel,
+            acts.retry_selected,
+            acts.retry_failed,
+            acts.retry_deliveries,
+        ]
     )
     return acts

@@ -13,6 +13,7 @@ Signals:
     batch_started(object), batch_finished(object): those events, in order after the job updates.
     state_changed(int, str): batch id, running/paused/cancelling/halted.
     lane_waiting(str, float): provider, seconds held after a 429.
+    deliveries_changed(object): the ``DeliveryChanged`` events since the last flush.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from app.events import (
     BatchFinished,
     BatchStarted,
     BatchStateChanged,
+    DeliveryChanged,
     Event,
     ImageSaved,
     JobChanged,
@@ -56,6 +58,7 @@ class EngineBridge(QObject):
     batch_finished = Signal(object)
     state_changed = Signal(int, str)
     lane_waiting = Signal(str, float)
+    deliveries_changed = Signal(object)
 
     def __init__(self, parent: QObject | None = None, interval_ms: int = 100) -> None:
         super().__init__(parent)
@@ -77,6 +80,7 @@ class EngineBridge(QObject):
             events, self._queue = self._queue, []
         jobs: dict[int, JobUpdate] = {}
         images: list[ImageSaved] = []
+        deliveries: list[DeliveryChanged] = []
 
         def emit_pending() -> None:
             if jobs:
@@ -85,6 +89,9 @@ class EngineBridge(QObject):
             if images:
                 self.images_saved.emit(list(images))
                 images.clear()
+            if deliveries:
+                self.deliveries_changed.emit(list(deliveries))
+                deliveries.clear()
 
         for ev in events:
             if isinstance(ev, JobChanged):
@@ -98,6 +105,8 @@ class EngineBridge(QObject):
                 jobs.setdefault(ev.job_id, JobUpdate()).progress = ev.fraction
             elif isinstance(ev, ImageSaved):
                 images.append(ev)
+            elif isinstance(ev, DeliveryChanged):
+                deliveries.append(ev)
             elif isinstance(ev, BatchStarted):
                 emit_pending()
                 self.batch_started.emit(ev)

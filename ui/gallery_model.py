@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
+from app.delivery.status import MARKS, States, TargetState, by_job_and_image, details, worst
+from app.events import DeliveryChanged
 from app.store import ImageRow, JobSummary, Store
 from ui.bridge import JobUpdate
 from ui.icons import placeholder_pixmap
@@ -42,13 +44,22 @@ class Tile:
     """How many versions the job has made (a "v3" badge when more than one)."""
     flag: str = "unflagged"
     stars: int = 0
+    deliveries: States = field(default_factory=dict)
+    """Target → state of this image's deliveries (``app.delivery.status``)."""
 
     def caption(self) -> str:
-        """The label under the thumbnail: review marks, version badge, file name."""
+        """The label under the thumbnail: review marks, version badge, file name, delivery
+        mark (☁✓ delivered, ☁… on its way, ☁✗ failed)."""
         mark = {"picked": "✓ ", "rejected": "✗ "}.get(self.flag, "")
         badge = f"v{self.version} " if self.versions > 1 else ""
         stars = f" {'★' * self.stars}" if self.stars else ""
-        return f"{mark}{badge}{self.label}{stars}"
+        state = worst(self.deliveries)
+        sent = f" {MARKS.get(state, '')}" if state else ""
+        return f"{mark}{badge}{self.label}{stars}{sent}"
+
+    def tip(self) -> str:
+        """The tooltip: prompt and path, then each delivery's state and URL."""
+        return f"{self.tooltip}\n{details(self.deliveries)}" if self.deliveries else self.tooltip
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -177,6 +188,18 @@ class GalleryModel(QAbstractListModel):
         self._reindex()
         self.endInsertRows()
 
+    def update_deliveries(self, events: Iterable[DeliveryChanged]) -> None:
+        """Show the outbox's changes on the tiles of the images they name."""
+        row_of = {t.image_id: r for r, t in enumerate(self.tiles) if t.image_id}
+        rows = []
+        for ev in events:
+            r = row_of.get(ev.image_id) if ev.image_id is not None else None
+            if r is not None:
+                self.tiles[r].deliveries[ev.target] = TargetState(ev.status, ev.url, ev.error)
+                rows.append(r)
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
+
     def set_review(self, rows: list[int], flag: str | None, stars: int | None) -> None:
         """Show a review just stored for the tiles at ``rows`` (source rows)."""
         for r in rows:
@@ -283,7 +306,7 @@ class GalleryModel(QAbstractListModel):
                 return self._placeholder("running" if t.status != "completed" else "pending")
             return self._placeholder(t.status)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return t.tooltip
+            return t.tip()
         if role == StatusRole:
             return t.status
         if role == JobIdRole:
@@ -302,4 +325,11 @@ def load_views(
     jobs = store.job_summaries(batch_id, first)
     images = store.images(batch_id, first=first)
     tiles = GalleryModel.tiles_for(jobs, images, store.version_counts(batch_id))
-    return [JobView.from_summary(j) for j in jobs], tiles
+    views = [JobView.from_summary(j) for j in jobs]
+    by_job, by_image = by_job_and_image(store.deliveries(batch_id))
+    if by_job:
+        for v in views:
+            v.deliveries = by_job.get(v.id, {})
+        for t in tiles:
+            t.deliveries = dict(by_image.get(t.image_id, {}))
+    return views, tiles

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import library
+from app.delivery.forms import delivery_from_form
 from app.errors import AtelierError, InputError
 from app.models import problems_error, validation_problems
 
@@ -160,17 +161,21 @@ class LibraryBox(QGroupBox):
 
 def apply_template(t: library.BatchTemplate, sheet: SheetPage, batch: BatchPage) -> None:
     """Show a library template on the pages (templates on the sheet page, image settings on
-    the batch page)."""
+    the batch page, its delivery in the Deliver section; one without a delivery leaves the
+    section as it is)."""
     sheet.apply_template(t)
     batch.apply_defaults(t.settings)
+    if t.delivery is not None:
+        batch.deliver.apply(t.delivery)
 
 
 def save_template(
     name: str, sheet: SheetPage, batch: BatchPage, report_error: Callable[[str], None]
 ) -> None:
-    """Save the pages' prompt, negative prompt, file name, variations and image settings into
-    the library as ``name``; what stops it goes to ``report_error``."""
+    """Save the pages' prompt, negative prompt, file name, variations, image settings and
+    delivery into the library as ``name``; what stops it goes to ``report_error``."""
     try:
+        delivery, _notes = delivery_from_form(batch.deliver.form())
         t = library.BatchTemplate(
             name=name,
             prompt=sheet.prompt(),
@@ -178,6 +183,7 @@ def save_template(
             filename=sheet.filename_edit.text(),
             settings=batch.defaults(),
             variations=sheet.variations(),
+            delivery=delivery,
         )
     except InputError as e:
         report_error(f"Not saved. {e}")

@@ -35,6 +35,7 @@ from ui.actions import build_actions
 from ui.banner import Banner, startup_notices
 from ui.batch_loader import BatchLoader
 from ui.bridge import EngineBridge, JobUpdate
+from ui.deliveries import DeliveryActions
 from ui.gallery_model import Tile, load_views
 from ui.library_box import connect_library
 from ui.models import JobView
@@ -89,15 +90,20 @@ class MainWindow(QMainWindow):
                 "start": self.start_batch,
                 "pause": self.toggle_pause,
                 "cancel": self.cancel_batch,
-                "retry_selected": self.retry_selected,
-                "retry_failed": self.retry_all_failed,
+                "retry_selected": lambda: self.review.retry_selected(
+                    self.tabs.currentIndex() == GALLERY
+                ),
+                "retry_failed": lambda: self.review.retry_all_failed(),
+                "retry_deliveries": lambda: self.deliveries.retry(),
                 "settings": self.open_settings,
             },
         )
         self.banner = Banner()
         self.sheet = SheetPage(settings.last_template, spawn=self.spawn)
         self.batch = BatchPage(prices, self.sheet_batch, self.spawn)
-        self.progress = ProgressPage([self.acts.retry_selected, self.acts.retry_failed])
+        self.progress = ProgressPage(
+            [self.acts.retry_selected, self.acts.retry_failed, self.acts.retry_deliveries]
+        )
         self.gallery = GalleryPage()
         self.history = HistoryPage()
         self.tabs = QTabWidget()
@@ -141,7 +147,7 @@ class MainWindow(QMainWindow):
         self.batch.message.connect(lambda m: status.showMessage(m, 10_000))
         self.progress.open_image_requested.connect(self._open_job_image)
         self.progress.show_folder_requested.connect(self._show_output_folder)
-        self.gallery.retry_requested.connect(self.retry_selected)
+        self.gallery.retry_requested.connect(lambda: self.review.retry_selected(True))
         self.gallery.show_folder_requested.connect(self._show_output_folder)
         self.gallery.message.connect(lambda m: status.showMessage(m, 5000))
         self.history.open_requested.connect(self._open_from_history)
@@ -149,6 +155,7 @@ class MainWindow(QMainWindow):
         self.history.refresh_requested.connect(self.refresh_history)
         connect_library(self.sheet, self.batch, self.report_error, status)
         self.review = ReviewActions(self)
+        self.deliveries = DeliveryActions(self)
         self.loader = BatchLoader(self)
         self.loader.loaded.connect(self._whole_batch_read)
         self.bridge.jobs_changed.connect(self._on_jobs_changed)
@@ -322,6 +329,7 @@ class MainWindow(QMainWindow):
         rows, tiles = loaded or load_views(self.store, batch_id)
         self.progress.set_jobs(rows)
         self.gallery.set_tiles(tiles)
+        self.deliveries.show_batch(batch_id)
         # The rows and tiles of the batch on screen live until another is opened: keep the
         # garbage collector's full passes (which hold the GIL) from walking them again and again.
         gc.freeze()
@@ -348,15 +356,6 @@ class MainWindow(QMainWindow):
         if self.batch_id is not None:
             self.host.call(self.engine.cancel, self.batch_id)
 
-    def retry_selected(self) -> None:
-        on_gallery = self.tabs.currentIndex() == GALLERY
-        jobs = self.gallery.selected_job_ids() if on_gallery else self.progress.selected_job_ids()
-        self.review.retry(jobs)
-
-    def retry_all_failed(self) -> None:
-        if self.batch_id is not None:
-            self.review.retry(self.store.failed_job_ids(self.batch_id))
-
     # ---- engine events -----------------------------------------------------------------------
     def _on_jobs_changed(self, updates: dict[int, JobUpdate]) -> None:
         self.progress.apply(updates)
@@ -379,7 +378,7 @@ class MainWindow(QMainWindow):
                 "warning",
                 [
                     ("Show failed", self.progress.show_failed),
-                    ("Retry all failed", self.retry_all_failed),
+                    ("Retry all failed", self.review.retry_all_failed),
                 ],
             )
         elif ev.reason:
@@ -415,6 +414,7 @@ class MainWindow(QMainWindow):
         has_batch = self.batch_id is not None
         self.acts.retry_selected.setEnabled(has_batch)
         self.acts.retry_failed.setEnabled(has_batch)
+        self.acts.retry_deliveries.setEnabled(has_batch)
 
     # ---- gallery, history, settings ----------------------------------------------------------
     def _open_job_image(self, job_id: int) -> None:

@@ -7,7 +7,8 @@ state only and get their data from ``app`` (tables, store rows, engine events).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import (
@@ -20,6 +21,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from app.delivery.status import Keyed, TargetState, details, fold, summary
+from app.events import DeliveryChanged
 from app.store import BatchRow, JobSummary
 from app.tabular import Table
 from ui.bridge import JobUpdate
@@ -35,6 +38,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 _EXCLUDED_COLOR = QColor("#9aa0a6")  # rows that make no job (Shopify's extra-photo rows)
+_ERROR_COLOR = QColor("#b3261e")
 
 
 class SpreadsheetModel(QAbstractTableModel):
@@ -106,6 +110,8 @@ class JobView:
     error_type: str | None = None
     retry_in_s: float | None = None
     progress: float | None = None
+    deliveries: Keyed = field(default_factory=dict)
+    """(image id, target) → state of its deliveries (``app.delivery.status``)."""
 
     def apply(self, u: JobUpdate) -> None:
         """Take what the engine reported since the last flush."""
@@ -139,9 +145,10 @@ class JobView:
 
 
 class JobsModel(QAbstractTableModel):
-    """The jobs of the open batch. Columns: #, prompt, file, status, attempts, duration, cost, error."""
+    """The jobs of the open batch. Columns: #, prompt, file, status, attempts, duration, cost,
+    error, delivery (each target's state over the job's images)."""
 
-    COLUMNS = ("#", "Prompt", "File", "Status", "Attempts", "Duration", "Cost", "Error")
+    COLUMNS = ("#", "Prompt", "File", "Status", "Attempts", "Duration", "Cost", "Error", "Delivery")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -167,6 +174,22 @@ class JobsModel(QAbstractTableModel):
             self.dataChanged.emit(
                 self.index(min(rows), 0), self.index(max(rows), len(self.COLUMNS) - 1)
             )
+
+    def update_deliveries(self, events: Iterable[DeliveryChanged]) -> None:
+        """Show the outbox's changes for the jobs they name (a batch's own messages have no
+        job and are shown by the progress page's counts)."""
+        rows = []
+        for ev in events:
+            r = self._row_of.get(ev.job_id) if ev.job_id is not None else None
+            if r is None:
+                continue
+            self.jobs[r].deliveries[(ev.image_id, ev.target)] = TargetState(
+                ev.status, ev.url, ev.error
+            )
+            rows.append(r)
+        if rows:
+            col = len(self.COLUMNS) - 1
+            self.dataChanged.emit(self.index(min(rows), col), self.index(max(rows), col))
 
     def prompt_of(self, job_id: int, default: str = "") -> str:
         r = self._row_of.get(job_id)
@@ -219,6 +242,7 @@ class JobsModel(QAbstractTableModel):
                 j.duration_ms or 0,
                 -1.0 if j.cost is None else j.cost,
                 j.error or "",
+                summary(fold(j.deliveries)),
             )[c]
         if role == Qt.ItemDataRole.DisplayRole:
             if c == 0:
@@ -242,6 +266,8 @@ class JobsModel(QAbstractTableModel):
                 return "unknown" if j.cost is None else f"${j.cost:.3f}"
             if c == 7:
                 return j.error or ""
+            if c == 8:
+                return summary(fold(j.deliveries))
         if role == Qt.ItemDataRole.DecorationRole and c == 3:
             return status_icon(j.status)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -249,8 +275,13 @@ class JobsModel(QAbstractTableModel):
                 return f"{j.error_type}: {j.error}"
             if c == 1:
                 return j.prompt
-        if role == Qt.ItemDataRole.ForegroundRole and c == 7 and j.error:
-            return QColor("#b3261e")
+            if c == 8 and j.deliveries:
+                return details(fold(j.deliveries))
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if c == 7 and j.error:
+                return _ERROR_COLOR
+            if c == 8 and any(s.status == "failed" for s in j.deliveries.values()):
+                return _ERROR_COLOR
         return None
 
     def headerData(

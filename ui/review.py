@@ -46,6 +46,18 @@ class ReviewActions(QObject):
         w.gallery.gallery_model.set_review(w.gallery.source_rows(set(image_ids)), flag, stars)
         what = flag if flag is not None else f"{stars}★"
         w.statusBar().showMessage(f"{n} image(s) {what}", 3000)
+        if flag == "picked" and n and w.batch_id is not None:
+            w.deliveries.send(w.batch_id)  # after review, a pick is what delivers
+
+    def retry_selected(self, on_gallery: bool) -> None:
+        """ "Retry selected": the jobs selected in the gallery (``on_gallery``) or the table."""
+        g, p = self.win.gallery, self.win.progress
+        self.retry(g.selected_job_ids() if on_gallery else p.selected_job_ids())
+
+    def retry_all_failed(self) -> None:
+        """ "Retry all failed" of the open batch."""
+        if self.win.batch_id is not None:
+            self.retry(self.win.store.failed_job_ids(self.win.batch_id))
 
     def retry(self, job_ids: list[int]) -> None:
         """Failed/cancelled jobs go back to pending (same jobs, new attempts) and run; finished

@@ -4,7 +4,6 @@ template's targets)."""
 from __future__ import annotations
 
 import argparse
-import hashlib
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,11 +14,11 @@ from app.delivery.config import (
     Delivery,
     S3Target,
     ShopifyTarget,
-    SlackTarget,
     WebhookTarget,
 )
+from app.delivery.forms import slack_target
 from app.errors import InputError
-from app.secrets import get_secret, set_secret
+from app.secrets import get_secret
 
 
 def add_arguments(r: argparse.ArgumentParser) -> None:
@@ -73,17 +72,6 @@ def _s3(spec: str, args: argparse.Namespace) -> S3Target:
     )
 
 
-def _slack(url: str) -> tuple[SlackTarget, str | None]:
-    """The Slack address goes to the keyring (it is a credential); the target names it."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError("--slack-webhook", f"{url!r} is not an http(s) address")
-    name = f"slack:{hashlib.sha256(url.encode()).hexdigest()[:12]}"
-    kept = set_secret(name, url)
-    note = None if kept else "no keyring: the Slack address is kept for this run only"
-    return SlackTarget(url_secret=name, shown=f"{parts.netloc}/…"), note
-
-
 def delivery_from_args(
     args: argparse.Namespace, base: Delivery | None
 ) -> tuple[Delivery | None, list[str]]:
@@ -100,7 +88,7 @@ def delivery_from_args(
                 "(atelier secret set webhook) or ATELIER_WEBHOOK_SECRET"
             )
         if args.slack_webhook:
-            slack, note = _slack(args.slack_webhook)
+            slack, note = slack_target(args.slack_webhook, "--slack-webhook")
             targets.append(slack)
             notes += [note] if note else []
         if args.cms_request:

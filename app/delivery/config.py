@@ -69,6 +69,10 @@ class S3Target(_Target):
     public_url: str | None = None
     access_key_id: str | None = None
 
+    def secret_entry(self) -> str | None:
+        """The keyring entry of the secret access key (``None``: the AWS credential chain)."""
+        return f"s3:{self.access_key_id}" if self.access_key_id else None
+
 
 WebhookEvent = Literal["image.completed", "job.failed", "batch.finished"]
 WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("image.completed", "job.failed", "batch.finished")
@@ -122,6 +126,16 @@ class ShopifyTarget(_Target):
     alt_column: str | None = "Title"
     api_version: str = "2025-10"
     endpoint: str | None = None
+
+    def token_entry(self) -> str:
+        """The keyring entry of the Admin API token: ``shopify:my-shop.myshopify.com``."""
+        return f"shopify:{shop_domain(self.shop)}"
+
+
+def shop_domain(shop: str) -> str:
+    """``my-shop`` or ``https://my-shop.myshopify.com/`` → ``my-shop.myshopify.com``."""
+    s = shop.strip().removeprefix("https://").removeprefix("http://").strip("/")
+    return s if "." in s else f"{s}.myshopify.com"
 
 
 Target = Annotated[

@@ -77,12 +77,13 @@ class S3Sender:
 
         t = self.target
         creds: dict[str, Any] = {}
-        if t.access_key_id:
-            secret = get_secret(f"s3:{t.access_key_id}")
+        entry = t.secret_entry()
+        if entry:
+            secret = get_secret(entry)
             if not secret:
                 raise DeliveryError(
                     f"delivery {t.name}: no secret for access key {t.access_key_id} in the "
-                    "keyring (Settings → Delivery, or `atelier secret set s3:ACCESS_KEY_ID`)",
+                    "keyring (Batch → Deliver → Set secret, or `atelier secret set s3:ACCESS_KEY_ID`)",
                     retryable=False,
                 )
             creds = {"aws_access_key_id": t.access_key_id, "aws_secret_access_key": secret}

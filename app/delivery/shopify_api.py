@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from app.delivery.base import DeliveryError, Parcel, check_response, network_error
-from app.delivery.config import ShopifyTarget
+from app.delivery.config import ShopifyTarget, shop_domain
 from app.secrets import SecretCache
 
 FIND = "query($h: String!) { productByIdentifier(identifier: {handle: $h}) { id } }"
@@ -41,12 +41,6 @@ STAGE = (
 )
 CALL_COST = 10.0
 """Points budgeted for each call before its real cost is known (a mutation's usual cost)."""
-
-
-def shop_domain(shop: str) -> str:
-    """``my-shop`` or ``https://my-shop.myshopify.com/`` → ``my-shop.myshopify.com``."""
-    s = shop.strip().removeprefix("https://").removeprefix("http://").strip("/")
-    return s if "." in s else f"{s}.myshopify.com"
 
 
 class ShopifySender:
@@ -67,7 +61,7 @@ class ShopifySender:
         self.endpoint = target.endpoint or (
             f"https://{domain}/admin/api/{target.api_version}/graphql.json"
         )
-        self._token_name = f"shopify:{domain}"
+        self._token_name = target.token_entry()
         self._client = httpx.AsyncClient(timeout=timeout_s)
         self._secrets = SecretCache()
         self._available = 1000.0

@@ -232,11 +232,16 @@ class DeliveryStore(Database):
 
     def retry_deliveries(self, batch_id: int) -> int:
         """Failed rows of ``batch_id`` go back to ``pending`` with a fresh count of attempts
-        (the user fixed what failed them); returns how many."""
+        (the user fixed what failed them), and rows waiting out a backoff are due now;
+        returns how many failed rows went back."""
         with self.tx() as db:
             cur = db.execute(
                 "UPDATE deliveries SET status='pending', attempts=0, next_at=0"
                 " WHERE batch_id=? AND status='failed'",
+                (batch_id,),
+            )
+            db.execute(
+                "UPDATE deliveries SET next_at=0 WHERE batch_id=? AND status='pending'",
                 (batch_id,),
             )
             return int(cur.rowcount)
@@ -250,6 +255,14 @@ class DeliveryStore(Database):
                 "SELECT * FROM deliveries WHERE batch_id=? AND job_id=? ORDER BY id",
                 (batch_id, job_id),
             )
+        return [DeliveryRow.from_row(r) for r in rows]
+
+    def batch_messages(self, batch_id: int) -> list[DeliveryRow]:
+        """Rows of ``batch_id`` that belong to no job (Slack, ``batch.finished``), oldest first."""
+        rows = self._q(
+            "SELECT * FROM deliveries WHERE batch_id=? AND job_id IS NULL ORDER BY id",
+            (batch_id,),
+        )
         return [DeliveryRow.from_row(r) for r in rows]
 
     def delivery(self, delivery_id: int) -> DeliveryRow:

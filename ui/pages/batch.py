@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.batch import Plan, SheetBatch, estimate
+from app.delivery.forms import DeliveryForm
 from app.errors import AtelierError
 from app.estimate import Estimate
 from app.models import JobDefaults, problems_error, validation_problems
@@ -36,6 +37,7 @@ from app.pricing import PriceTable
 from app.providers.base import Capabilities, ModelInfo
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
+from ui.deliver_box import DeliverBox
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class BatchForm:
 
     Attributes:
         budget_usd: the spend cap (``None``: no cap); workflow: ComfyUI's workflow file or
-            ``None``; output_dir: as typed (``~`` expanded).
+            ``None``; output_dir: as typed (``~`` expanded); delivery: the Deliver section.
     """
 
     provider: str
@@ -54,6 +56,7 @@ class BatchForm:
     budget_usd: float | None
     workflow: Path | None
     output_dir: Path
+    delivery: DeliveryForm = field(default_factory=DeliveryForm)
 
     def run_args(self) -> dict[str, Any]:
         """The keyword arguments of ``app.controller.store_sheet_batch``."""
@@ -64,6 +67,7 @@ class BatchForm:
             "budget_usd": self.budget_usd,
             "workflow": self.workflow,
             "output_dir": self.output_dir,
+            "delivery": self.delivery,
         }
 
 
@@ -219,6 +223,9 @@ class BatchPage(QWidget):
             el.addWidget(w)
         el.addWidget(self.plan_notes, 1)
         right.addWidget(box, 1)
+        self.deliver = DeliverBox()
+        self.deliver.message.connect(self.message)
+        right.addWidget(self.deliver)
         self.start_button = QPushButton("Start batch")
         self.start_button.setObjectName("start_button")
         self.start_button.setMinimumHeight(44)
@@ -299,6 +306,7 @@ class BatchPage(QWidget):
             # Rows may name ComfyUI in a provider column while the batch's provider is another.
             workflow=Path(workflow) if workflow else None,
             output_dir=Path(self.output_edit.text().strip() or ".").expanduser(),
+            delivery=self.deliver.form(),
         )
 
     def set_output_dir(self, path: Path) -> None:

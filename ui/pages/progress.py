@@ -75,6 +75,9 @@ class ProgressPage(QWidget):
         self.lane_label = QLabel("")
         self.lane_label.setStyleSheet("color: #8a5a00")
         lay.addWidget(self.lane_label)
+        self.delivery_label = QLabel("")
+        self.delivery_label.setObjectName("delivery_label")
+        lay.addWidget(self.delivery_label)
         lay.addLayout(self._build_filters())
         self._build_models()
         lay.addWidget(self._build_view(), 1)
@@ -124,7 +127,7 @@ class ProgressPage(QWidget):
         view.verticalHeader().setDefaultSectionSize(24)
         view.setWordWrap(False)
         hh = view.horizontalHeader()
-        for col, width in enumerate((50, 420, 170, 150, 70, 80, 80, 400)):
+        for col, width in enumerate((50, 380, 170, 150, 70, 80, 80, 300, 200)):
             hh.resizeSection(col, width)
         hh.setStretchLastSection(True)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
