@@ -132,11 +132,12 @@ def test_after_review_a_pick_delivers_and_retry_deliveries_sends_when_back(
     gallery = window.gallery
     first = gallery.gallery_model.tiles[0]
     window.review.review([first.image_id], "picked", None)
-    qloop.run_until_complete(
-        wait_until(lambda: first.deliveries.get("s3") is not None
-                   and first.deliveries["s3"].status == "pending" and first.deliveries["s3"].error,
-                   20, "the failed first attempt")  # fmt: skip
-    )
+
+    def failed_once() -> bool:
+        s3 = first.deliveries.get("s3")
+        return s3 is not None and s3.status == "pending" and bool(s3.error)
+
+    qloop.run_until_complete(wait_until(failed_once, 20, "the failed first attempt"))
     assert first.caption().endswith("☁…")
     assert "waiting" in window.progress.jobs_model.index(0, DELIVERY_COLUMN).data()
     assert "1 waiting" in window.progress.delivery_label.text()
