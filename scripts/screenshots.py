@@ -23,6 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--only", choices=["delivery"], help="one scenario only")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="atelier-shots-"))
@@ -127,6 +128,65 @@ def main() -> None:
         dlg.reject()
         await exports_scenario()
         await review_scenario()
+        await delivery_scenario()
+
+    async def delivery_scenario() -> None:
+        """Issue 13's views: the Deliver section (S3 on moto's server, a signed webhook, Slack,
+        a CMS that refuses its first three calls), a draft run, and the delivery states it
+        leaves."""
+        from tests.fakes.receivers import CmsFake, SlackFake, WebhookReceiver
+        from tests.fakes.s3 import CREDS, S3Server
+
+        secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        os.environ.update(
+            AWS_ACCESS_KEY_ID=CREDS["aws_access_key_id"],
+            AWS_SECRET_ACCESS_KEY=CREDS["aws_secret_access_key"],
+            ATELIER_WEBHOOK_SECRET=secret,
+            ATELIER_CMS_TOKEN="the-current-token",
+        )
+        with (
+            S3Server() as s3,
+            SlackFake() as slack,
+            WebhookReceiver(secret) as hook,
+            CmsFake("the-current-token") as cms,
+        ):
+            s3.client().create_bucket(Bucket="home-goods")
+            cms.fail([403, 403, 403])
+            win.banner.hide()
+            win.load_spreadsheet(args.data / "shopify-home-goods.csv")
+            win.sheet.prompt_edit.setPlainText("Studio product photo of {Title}, soft daylight")
+            win.sheet.filename_edit.setText("{Variant SKU}")
+            win.tabs.setCurrentIndex(1)
+            win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("draft"))
+            win.batch.output_edit.setText(str(tmp / "Delivered"))
+            box = win.batch.deliver
+            for name, value in {
+                "s3_bucket": "home-goods",
+                "s3_key": "products/{Vendor}/{file}",
+                "s3_endpoint": s3.url,
+                "s3_region": "us-east-1",
+                "s3_public_url": "https://cdn.example-shop.jp/{key}",
+                "webhook_url": hook.url + "/hooks/atelier",
+                "slack_url": slack.url + "/services/T024/B0/xoxb",
+                "cms_url": cms.url + "/api/products/{Variant SKU}",
+            }.items():
+                box.edits[name].setText(value)
+            win.update_estimate()
+            await settle(0.3)
+            shot("18-batch-deliver-section.png")
+            done: list[int] = []
+            win.batch_done.connect(done.append)
+            win.start_batch()
+            while not done:
+                await asyncio.sleep(0.05)
+            while "slack ✓" not in win.progress.delivery_label.text():
+                await asyncio.sleep(0.05)
+            win.banner.hide()
+            await settle(0.3)
+            shot("19-progress-delivery-states.png")
+            win.tabs.setCurrentIndex(3)
+            await settle(1.5)
+            shot("20-gallery-delivery-marks.png")
 
     async def review_scenario() -> None:
         """Issue 12's views: culling with badges and counts, a job's versions in the viewer,
@@ -227,7 +287,7 @@ def main() -> None:
     from tests.fakes.image_host import ImageHost
 
     host = ImageHost(any_photo=True).__enter__()
-    loop.run_until_complete(scenario())
+    loop.run_until_complete(delivery_scenario() if args.only else scenario())
     host.__exit__()
     win.close()
     loop.close()

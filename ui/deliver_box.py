@@ -67,6 +67,8 @@ class DeliverBox(QGroupBox):
             edit.setObjectName(f"deliver_{attr}")
             edit.setPlaceholderText(hint)
             edit.textChanged.connect(self.changed)
+            if attr == "slack_url":  # the address is itself a credential
+                edit.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
             self.edits[attr] = edit
             if attr == "cms_url":
                 form.addRow(label, self._cms_row(edit))

@@ -127,7 +127,7 @@ class ProgressPage(QWidget):
         view.verticalHeader().setDefaultSectionSize(24)
         view.setWordWrap(False)
         hh = view.horizontalHeader()
-        for col, width in enumerate((50, 380, 170, 150, 70, 80, 80, 300, 200)):
+        for col, width in enumerate((50, 330, 150, 130, 70, 80, 80, 220, 260)):
             hh.resizeSection(col, width)
         hh.setStretchLastSection(True)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
