@@ -57,6 +57,8 @@ class Parcel:
         values: the template context: the row's columns and ``BUILTINS``.
         path: the image file, for image events.
         payload: the event's JSON body (webhooks, Slack), frozen at the first attempt.
+        attempt: this attempt's number (1-based); a later one may find the target already
+            holding what an earlier attempt sent before a crash (``S3Sender`` looks first).
     """
 
     event: str
@@ -64,6 +66,7 @@ class Parcel:
     values: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    attempt: int = 1
 
 
 class Sender(Protocol):

@@ -154,7 +154,7 @@ def parcel_for(store: Store, row: DeliveryRow) -> Parcel:
     else:
         payload = _payload(store, row, values)
         store.set_delivery_payload(row.id, json.dumps(payload, ensure_ascii=False))
-    return Parcel(row.event, row.message_id, values, path, payload)
+    return Parcel(row.event, row.message_id, values, path, payload, row.attempts + 1)
 
 
 def _payload(store: Store, row: DeliveryRow, values: dict[str, str]) -> dict[str, Any]:

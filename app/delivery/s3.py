@@ -14,6 +14,7 @@ address ``https://{bucket}.s3.amazonaws.com/{key}`` is AWS's virtual-hosted styl
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -83,7 +84,8 @@ class S3Sender:
             if not secret:
                 raise DeliveryError(
                     f"delivery {t.name}: no secret for access key {t.access_key_id} in the "
-                    "keyring (Batch → Deliver → Set secret, or `atelier secret set s3:ACCESS_KEY_ID`)",
+                    "keyring (the batch page's Deliver → Secret, or "
+                    f"`atelier secret set {entry}`)",
                     retryable=False,
                 )
             creds = {"aws_access_key_id": t.access_key_id, "aws_secret_access_key": secret}
@@ -100,10 +102,28 @@ class S3Sender:
             "s3", endpoint_url=t.endpoint_url, region_name=t.region, config=config, **creds
         )
 
+    def _already_there(self, parcel: Parcel, key: str) -> bool:
+        """Whether an earlier attempt of this message stored this very file under ``key``
+        before its answer was lost (a crash, a timeout): its ``atelier-message`` metadata and
+        its ETag (the MD5 of a single-part upload, per S3's PutObject) match."""
+        import botocore.exceptions
+
+        assert self._client is not None and parcel.path is not None
+        try:
+            head = self._client.head_object(Bucket=self.target.bucket, Key=key)
+        except botocore.exceptions.ClientError:
+            return False  # absent (404) or not readable: upload it
+        if head.get("Metadata", {}).get("atelier-message") != parcel.message_id:
+            return False
+        md5 = hashlib.md5(parcel.path.read_bytes(), usedforsecurity=False).hexdigest()
+        return str(head.get("ETag", "")).strip('"') == md5
+
     def _put(self, parcel: Parcel, key: str) -> None:
         if self._client is None:
             self._client = self._make_client()
         assert parcel.path is not None
+        if parcel.attempt > 1 and self._already_there(parcel, key):
+            return
         fmt = format_from_path(parcel.path.name) or "png"
         extra: dict[str, Any] = {
             "ContentType": self.target.content_type or CONTENT_TYPES.get(fmt, "image/png")
@@ -122,7 +142,8 @@ class S3Sender:
             )
 
     async def send(self, parcel: Parcel) -> str | None:
-        """Upload ``parcel.path`` under its key; returns its public URL."""
+        """Upload ``parcel.path`` under its key (a retry first looks whether an earlier
+        attempt's upload is there: an image is stored once); returns its public URL."""
         if parcel.path is None or not parcel.path.is_file():
             raise DeliveryError(f"{parcel.path}: the image file is gone", retryable=False)
         key = object_key(self.target, parcel.values)

@@ -121,8 +121,9 @@ def test_after_review_a_pick_delivers_and_retry_deliveries_sends_when_back(
     window: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
     down = S3Server()  # the address is known; nothing listens yet
+    bucket = f"later-{uuid.uuid4().hex[:8]}"  # moto's buckets outlive a server in one process
     _set_up(window, tmp_path)
-    _deliver(window, s3_bucket="later-shop", s3_endpoint=down.url, s3_region="us-east-1")
+    _deliver(window, s3_bucket=bucket, s3_endpoint=down.url, s3_region="us-east-1")
     box = window.batch.deliver
     box.mode_combo.setCurrentIndex(1)  # after review
     bid = _run(window, qloop)
@@ -143,12 +144,12 @@ def test_after_review_a_pick_delivers_and_retry_deliveries_sends_when_back(
     assert "1 waiting" in window.progress.delivery_label.text()
 
     with down:
-        down.client().create_bucket(Bucket="later-shop")
+        down.client().create_bucket(Bucket=bucket)
         window.acts.retry_deliveries.trigger()
         qloop.run_until_complete(
             wait_until(lambda: first.caption().endswith("☁✓"), 20, "the delivery, retried")
         )
-        assert sorted(down.objects("later-shop")) == ["KM-1.png"]
+        assert sorted(down.objects(bucket)) == ["KM-1.png"]
     assert window.progress.delivery_label.text() == "Delivery: 1 delivered"
     assert not any(t.deliveries for t in gallery.gallery_model.tiles[1:])  # not picked
 
