@@ -4,6 +4,9 @@ line per image and per failure), from ``atelier report REPORT.json --format mark
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from app.models import BatchReport
 
 MAX_LINES = 50
@@ -12,6 +15,16 @@ MAX_LINES = 50
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _short_paths(report: BatchReport) -> dict[int, str]:
+    """Each result's file relative to the batch's folder (``shoes/cup.png``, not the runner's
+    absolute path)."""
+    paths = {i: r.output_path for i, r in enumerate(report.results) if r.output_path}
+    if not paths:
+        return {}
+    root = os.path.commonpath([Path(p).parent for p in paths.values()])
+    return {i: Path(p).relative_to(root).as_posix() for i, p in paths.items()}
 
 
 def to_markdown(report: BatchReport) -> str:
@@ -33,14 +46,15 @@ def to_markdown(report: BatchReport) -> str:
             "",
             f"Deliveries: {d['delivered']} delivered, {d['failed']} failed, {d['pending']} pending",
         ]
-    done = [r for r in report.results if r.status == "completed"]
+    short = _short_paths(report)
+    done = [(i, r) for i, r in enumerate(report.results) if r.status == "completed"]
     failed = [r for r in report.results if r.status in ("failed", "cancelled")]
     if done:
         lines += ["", "#### Images", ""]
-        for r in done[:MAX_LINES]:
+        for i, r in done[:MAX_LINES]:
             urls = [x.url for x in r.deliveries if x.url and x.status == "delivered"]
             where = f" → {urls[0]}" if urls else ""
-            lines.append(f"- `{_cell(r.output_path or '')}`{where}: {_cell(r.prompt[:80])}")
+            lines.append(f"- `{_cell(short.get(i, ''))}`{where}: {_cell(r.prompt[:80])}")
         if len(done) > MAX_LINES:
             lines.append(f"- … and {len(done) - MAX_LINES} more")
     if failed:
