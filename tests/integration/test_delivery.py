@@ -234,3 +234,73 @@ def test_shopify_attaches_picked_images_within_its_throttle(
         assert len(shop.media) == 6 and len(shop.staged) == 6  # no S3: staged uploads
         assert shop.media["gid://shopify/Product/1"][0]["alt"] == "Mug 0"
         assert shop.throttled <= 2  # the sender waits for points instead of hammering
+
+
+def test_after_review_a_pick_delivers_and_a_regenerated_pick_replaces_it(
+    tmp_path: Path, s3: S3Server
+) -> None:
+    from tests.cli import run_cli
+
+    bucket = _bucket(s3)
+    delivery = Delivery(
+        targets=[S3Target(bucket=bucket, endpoint_url=s3.url, region="us-east-1")],
+        after_review=True,
+        **FAST,
+    )
+    store, bid, report = _run(tmp_path, delivery)
+    store.close()
+    assert report.succeeded == 3 and s3.objects(bucket) == {}  # nothing picked yet
+    job = report.results[0].job_id
+    first = run_cli("review", str(bid), "--pick", job)
+    assert first.code == 0, first.err
+    c = s3.client()
+    v1 = c.get_object(Bucket=bucket, Key="mug-0.png")
+    assert v1["Metadata"]["atelier-version"] == "1"
+    assert sorted(s3.objects(bucket)) == ["mug-0.png"]  # only the picked image
+
+    again = run_cli("regenerate", str(bid), "--jobs", job, "--format", "json")
+    assert again.code == 0, again.err
+    assert c.get_object(Bucket=bucket, Key="mug-0.png")["Metadata"]["atelier-version"] == "1"
+    repick = run_cli("review", str(bid), "--pick", job)
+    assert repick.code == 0, repick.err
+    v2 = c.get_object(Bucket=bucket, Key="mug-0.png")
+    assert v2["Metadata"]["atelier-version"] == "2"
+    assert v2["Body"].read() == (tmp_path / "out" / "mug-0.png").read_bytes()  # the new pick
+    assert sorted(s3.objects(bucket)) == ["mug-0.png"]
+
+
+def test_no_delivery_secret_reaches_a_file_a_log_a_report_or_a_payload(
+    tmp_path: Path, s3: S3Server, monkeypatch: pytest.MonkeyPatch, atelier_home: Path
+) -> None:
+    import json
+
+    from tests.cli import run_cli
+
+    token = "cms-token-5f1c9a7e3b"
+    monkeypatch.setenv("ATELIER_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("ATELIER_CMS_TOKEN", token)
+    bucket = _bucket(s3)
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"jobs": [{"prompt": f"cup {i}", "size": "256x256"} for i in range(2)]}))  # fmt: skip
+    out = tmp_path / "out"
+    with WebhookReceiver(SECRET) as hook, SlackFake() as slack, CmsFake(token) as cms:
+        slack_url = slack.url + "/services/T0/B0/slack-path-is-a-secret"
+        r = run_cli(
+            "run", str(cfg), "--provider", "draft", "--output-dir", str(out), "--format", "json",
+            "--deliver", f"s3://{bucket}/cups", "--s3-endpoint", s3.url, "--s3-region", "us-east-1",
+            "--webhook", hook.url, "--slack-webhook", slack_url,
+            "--cms-request", "PATCH", cms.url + "/api/cups/{job}", '{"image_url": "{url}"}',
+        )  # fmt: skip
+        assert r.code == 0, r.err
+        assert json.loads(r.out)["deliveries"] == {"delivered": 2 * 3 + 1 + 2, "failed": 0, "pending": 0}  # fmt: skip
+        assert len(slack.messages) == 2 and len(cms.calls) == 2 and hook.rejected == 0
+        payloads = json.dumps(hook.events) + json.dumps(cms.calls) + "".join(slack.messages)
+
+    needles = [SECRET, SECRET.removeprefix("whsec_"), token, "slack-path-is-a-secret"]
+    files = [f for root in (atelier_home, out) for f in root.rglob("*") if f.is_file()]
+    assert any(f.name.startswith("atelier.log") for f in files)  # the log was written
+    for f in files:
+        data = f.read_bytes()
+        assert not [n for n in needles if n.encode() in data], f
+    for text in (r.out, r.err, payloads):
+        assert not [n for n in needles if n in text]
