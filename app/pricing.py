@@ -322,11 +322,14 @@ BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
     TokenPrice(
         provider="openai",
         model="gpt-image-1.5",
-        text_in=None,
+        # Text input $5/1M (cached $1.25), image input $8, image output $32: the model page's
+        # table as quoted on 2026-03-27 by imagine.art ("GPT Image 1.5 Pricing", "officially
+        # published pricing") and by docs.apiyi.com; the same $5 as gpt-image-1's own page.
+        text_in=5,
         image_in=8,
         image_out=32,
-        as_of=_AS_OF,
-        source=f"{_OPENAI_SRC}, {_THIRD}; text-in unverified",
+        as_of="2026-03",
+        source=f"{_OPENAI_SRC} (model page gpt-image-1.5), {_THIRD}",
     ),
 ]
 

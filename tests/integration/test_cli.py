@@ -224,6 +224,27 @@ def test_estimate_only_sends_nothing(
     assert "price unknown" in out  # quality "auto" has no fixed price: unknown, never $0
 
 
+def test_quality_auto_is_billed_from_usage(
+    tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The estimate cannot price ``auto`` (unknown, not $0); the run can: each answer's
+    ``usage`` at gpt-image-1.5's token prices ($5/1M text in, $32/1M image out)."""
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    cfg = tmp_path / "auto.json"
+    jobs = [{"prompt": f"a teapot on {m}", "quality": "auto"} for m in ("linen", "slate")]
+    cfg.write_text(json.dumps({"jobs": jobs}))
+    code, out, err = _run(
+        "run", str(cfg), "--provider", "openai", "--model", "gpt-image-1.5", "--base-url",
+        fake_openai.base_url, "--output-dir", str(tmp_path / "auto"), "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    text_tokens = len("a teapot on linen") // 4  # what the fake counts
+    per_image = text_tokens * 5 / 1e6 + 1056 * 32 / 1e6  # auto is answered as medium
+    assert report["total_cost"] == pytest.approx(2 * per_image)
+    assert [r["cost"] for r in report["results"]] == [pytest.approx(per_image)] * 2
+
+
 @pytest.mark.parametrize(
     ("config", "where"),
     [

@@ -98,8 +98,11 @@ def test_cost_from_usage() -> None:
     }
     usd = PriceTable().cost_from_usage("openai", "gpt-image-1", usage)
     assert usd == pytest.approx(50 * 5 / 1e6 + 4160 * 40 / 1e6)
-    # gpt-image-1.5 text-input price is unverified: unknown, not $0
-    assert PriceTable().cost_from_usage("openai", "gpt-image-1.5", usage) is None
+    # gpt-image-1.5: $5/1M text in, $32/1M image out (its dated, sourced entry)
+    usd15 = PriceTable().cost_from_usage("openai", "gpt-image-1.5", usage)
+    assert usd15 == pytest.approx(50 * 5 / 1e6 + 4160 * 32 / 1e6)
+    # a model without token prices stays unknown, never $0
+    assert PriceTable().cost_from_usage("openai", "gpt-image-2", usage) is None
 
 
 def test_user_overrides_win(tmp_path: Path) -> None:
