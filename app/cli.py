@@ -19,6 +19,7 @@ from app import cli_args as argtypes
 from app.cli_common import (
     EXIT_INPUT,
     EXIT_OK,
+    existing_store,
     fail_input,
     open_store,
     print_report,
@@ -174,6 +175,11 @@ def _add_settings_arguments(r: argparse.ArgumentParser) -> None:
         help="replace files in the output folder that Atelier did not make (default: new names)",
     )
     r.add_argument(
+        "--no-reuse",
+        action="store_true",
+        help="always make new images: do not copy identical requests' images (default: reuse)",
+    )
+    r.add_argument(
         "--budget",
         type=argtypes.bounded(RunSettings, "budget_usd", float),
         metavar="USD",
@@ -240,6 +246,7 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
         budget_usd=args.budget if args.budget is not None else p.budget_usd,
         overwrite=args.overwrite,
         delivery=delivery,
+        reuse=not args.no_reuse,
     )
     draft = Draft(p.plan, rs, p.output_dir, p.source.name, str(p.source), p.rows)
     check_run(draft)
@@ -258,7 +265,9 @@ def _print_estimate(draft: Draft, est: Estimate, why: str, fmt: str, out: TextIO
             "distinct_prompts": plan.distinct_prompts,
             "rows_left_out": plan.left_out,
             "images": est.images,
+            "reused_images": est.reused_images,
             "estimated_cost": est.total_usd,
+            "list_cost": est.list_usd if est.reused_images else est.total_usd,
             "priced_cost": round(est.priced_usd, 6),
             "unknown_price_images": est.unknown_images,
             "unknown_price_reasons": list(est.unknown_reasons),
@@ -295,8 +304,15 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except AtelierError as e:
         return fail_input(str(e), err)
     prices = load_prices()
-    est = price(draft, prices)
     if args.estimate_only:
+        # Reuse is priced from the images earlier batches made: read the store if there is
+        # one (an estimate never creates it).
+        peek = existing_store()
+        try:
+            est = price(draft, prices, peek)
+        finally:
+            if peek is not None:
+                peek.close()
         _print_estimate(draft, est, why, args.format, out)
         return EXIT_OK
     try:
@@ -306,14 +322,16 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == "text":
         for w in draft.plan.warnings + draft.plan.skipped:
             print(f"warning: {w}", file=err)
-        print(
-            f"{', '.join(est.models)}: {draft.plan.summary()}, {est.describe()} → "
-            f"{draft.output_dir}",
-            file=err,
-        )
     setup_logging()
     store = open_store(args.move_damaged_store, err)
     try:
+        est = price(draft, prices, store)
+        if args.format == "text":
+            print(
+                f"{', '.join(est.models)}: {draft.plan.summary()}, {est.describe()} → "
+                f"{draft.output_dir}",
+                file=err,
+            )
         stored = store_batch(store, draft, prices)
         if stored.resumed and args.format == "text":
             print(f"resuming batch {stored.batch_id} (finished images are kept)", file=err)

@@ -109,6 +109,17 @@ def open_store(move_damaged: bool, err: TextIO) -> Store:
         return Store(path)
 
 
+def existing_store() -> Store | None:
+    """The store at ``ATELIER_HOME`` when there is a usable one (nothing is created)."""
+    path = paths.store_path()
+    if not path.is_file():
+        return None
+    try:
+        return Store(path)
+    except StoreError:
+        return None
+
+
 def silence(stream: TextIO) -> None:
     """The reader of ``stream`` went away: send what is still buffered nowhere, quietly."""
     with contextlib.suppress(OSError, ValueError, AttributeError):

@@ -37,6 +37,7 @@ from app.outputs import made_by_atelier
 from app.pricing import PriceTable
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import capabilities_of
+from app.reuse import Lookup, estimate_with_reuse
 from app.secrets import get_key
 from app.status import JobStatus
 from app.store import Store
@@ -139,9 +140,17 @@ def check_keys(draft: Draft) -> None:
             )
 
 
-def price(draft: Draft, prices: PriceTable) -> Estimate:
-    """The estimate shown before anything is spent (USD)."""
-    return estimate(draft.plan, prices, draft.settings.provider, draft.settings.model)
+def price(draft: Draft, prices: PriceTable, store: Store | None = None) -> Estimate:
+    """The estimate shown before anything is spent (USD): identical requests priced once and,
+    with ``store``, images an earlier batch made priced at $0 (``app.reuse``), unless the
+    batch always makes new images."""
+    rs = draft.settings
+    if not rs.reuse:
+        return estimate(draft.plan, prices, rs.provider, rs.model)
+    lookup = Lookup(store.reusable_images) if store is not None else None
+    return estimate_with_reuse(
+        draft.plan, prices, rs.provider, rs.model, rs.provider_options, lookup
+    )
 
 
 def resume_batch(store: Store, batch_id: int) -> list[int]:
@@ -178,7 +187,7 @@ def store_batch(store: Store, draft: Draft, prices: PriceTable) -> Stored:
             source=draft.source,
             settings=rs.model_dump(mode="json"),
             specs=draft.plan.specs,
-            estimated_cost=price(draft, prices).total_usd,
+            estimated_cost=price(draft, prices, store).total_usd,
             warnings=draft.plan.warnings + draft.plan.skipped,
         )
     except sqlite3.IntegrityError:  # another Atelier process stored the same batch a moment ago
@@ -263,6 +272,33 @@ def rejected_jobs(store: Store, batch_id: int) -> list[int]:
     return sorted({im.job_id for im in store.images(batch_id) if im.flag == "rejected"})
 
 
+def sheet_options(plan: Plan, provider: str, workflow: Path | None) -> dict[str, dict[str, Any]]:
+    """The window's provider options for ``plan``: ComfyUI's workflow when a job uses ComfyUI.
+
+    Raises:
+        InputError: the workflow cannot be read (``workflow_options``).
+    """
+    uses_comfy = provider == "comfyui" or any(s.provider == "comfyui" for s in plan.specs)
+    return {"comfyui": workflow_options(workflow)} if uses_comfy and workflow else {}
+
+
+def window_estimate(
+    plan: Plan,
+    prices: PriceTable,
+    provider: str,
+    model: str,
+    workflow: Path | None,
+    reuse: bool,
+    store: Store | None,
+) -> Estimate:
+    """The batch page's estimate (a worker thread, plain values): as ``price`` prices a draft."""
+    if not reuse:
+        return estimate(plan, prices, provider, model)
+    lookup = Lookup(store.reusable_images) if store is not None else None
+    options = sheet_options(plan, provider, workflow)
+    return estimate_with_reuse(plan, prices, provider, model, options, lookup)
+
+
 def sheet_draft(
     batch: SheetBatch,
     *,
@@ -273,6 +309,7 @@ def sheet_draft(
     workflow: Path | None,
     output_dir: Path,
     delivery: DeliveryForm | None = None,
+    reuse: bool = True,
 ) -> Draft:
     """The window's spreadsheet batch as a checked ``Draft`` (plain values only: call it from
     a worker thread; planning 100,000 rows takes seconds). ``delivery``: the Deliver section
@@ -284,17 +321,14 @@ def sheet_draft(
     plan = batch.plan()
     deliver, notes = delivery_from_form(delivery) if delivery else (None, [])
     plan.warnings.extend(notes)
-    options: dict[str, dict[str, Any]] = {}
-    uses_comfy = provider == "comfyui" or any(s.provider == "comfyui" for s in plan.specs)
-    if uses_comfy and workflow is not None:
-        options["comfyui"] = workflow_options(workflow)
     rs = RunSettings(
         provider=provider,
         model=model,
         concurrency=concurrency,
-        provider_options=options,
+        provider_options=sheet_options(plan, provider, workflow),
         budget_usd=budget_usd,
         delivery=deliver,
+        reuse=reuse,
     )
     source = batch.table.source
     draft = Draft(plan, rs, output_dir, source.name, str(source), rows=True)

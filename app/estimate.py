@@ -39,6 +39,11 @@ class Estimate:
     models: tuple[str, ...] = ()
     unknown_reasons: tuple[str, ...] = ()
     auto_range: tuple[float, float] | None = None
+    reused_images: int = 0
+    """Images copied from identical requests instead of made (``app.reuse``): not in
+    ``images`` and not paid."""
+    list_usd: float | None = None
+    """What the batch would cost with every image made (set when some are reused)."""
 
     @property
     def total_usd(self) -> float | None:
@@ -47,13 +52,25 @@ class Estimate:
 
     def describe(self) -> str:
         """``"12 images · $0.408"``, ``"12 images · price unknown ($0.108–$2.400 by quality)"``
-        or ``"12 images · ≥ $0.20 + 5 images at an unknown price"``."""
+        or ``"12 images · ≥ $0.20 + 5 images at an unknown price"``; with reuse
+        ``"14 to make, 24 reused · $0.476 instead of $1.292"``."""
+        text = self._describe()
+        if not self.reused_images:
+            return text
+        text = text.replace(
+            f"{self.images} images", f"{self.images} to make, {self.reused_images} reused", 1
+        )
+        if self.total_usd is not None and self.list_usd is not None:
+            text += f" instead of ${self.list_usd:.3f}"
+        return text
+
+    def _describe(self) -> str:
         span = (
             f" (${self.auto_range[0]:.3f}–${self.auto_range[1]:.3f} by quality)"
             if self.auto_range
             else ""
         )
-        if self.unknown_images == self.images:
+        if self.unknown_images == self.images and self.images:
             return f"{self.images} images · price unknown{span}"
         if self.unknown_images:
             return (

@@ -8,8 +8,9 @@ from pathlib import Path
 from PIL import Image
 
 from app import remote
-from app.errors import InputError
+from app.errors import ErrorClass, InputError, ProviderError
 from app.files import regular_file
+from app.models import JobSpec
 
 
 def reference_cell(cell: str, base_dir: Path | None, where: str) -> list[str]:
@@ -49,3 +50,35 @@ def resolve_image(raw: str, base_dir: Path | None, where: str) -> str:
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise InputError(where, f"{p} is not an image Atelier can read (PNG, JPEG, WebP…)") from e
     return str(p.resolve())
+
+
+def read_inputs(spec: JobSpec) -> tuple[tuple[bytes, ...], bytes | None]:
+    """Reference images and mask as bytes (blocking; run it in a thread).
+
+    Raises:
+        ProviderError: ``invalid_request`` naming the missing or unreadable file.
+    """
+    try:
+        refs = tuple(_image_bytes(p) for p in spec.reference_images)
+        mask = _image_bytes(spec.mask) if spec.mask else None
+    except OSError as e:
+        raise ProviderError(
+            ErrorClass.INVALID_REQUEST,
+            f"Cannot read the reference image {e.filename}: {e.strerror}.",
+        ) from e
+    except remote.RemoteImageError as e:
+        raise ProviderError(
+            ErrorClass.NETWORK if e.transient else ErrorClass.INVALID_REQUEST,
+            f"Cannot download the reference image {e.where}: {e.message}.",
+        ) from e
+    return refs, mask
+
+
+def _image_bytes(ref: str) -> bytes:
+    """The bytes of a reference image: a file, or a URL's cached download (see ``app.remote``).
+
+    Raises:
+        OSError: the file cannot be read.
+        remote.RemoteImageError: the URL cannot be downloaded.
+    """
+    return (remote.fetch(ref) if remote.is_url(ref) else Path(ref)).read_bytes()

@@ -18,16 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app import remote
 from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from app.events import ImageSaved, JobChanged, JobProgress
+from app.input_images import read_inputs
 from app.lane import Lane, Run
 from app.models import JobSpec, RetryPolicy, parse_size
-from app.outputs import UserFileError, image_metadata, save_image, spool_image
+from app.outputs import UserFileError, copy_image, image_metadata, save_image, spool_image
 from app.providers.base import GenerationRequest, GenerationResult
 from app.providers.registry import resolve_target
+from app.reuse import file_sha256, image_key, request_key
 from app.status import JobStatus
-from app.store import JobRow
+from app.store import ImageRow, JobRow
 from app.store.images import Made
 from app.versions import publish_pick
 
@@ -59,38 +60,6 @@ def job_target(run: Run, spec: JobSpec) -> tuple[str, str]:
     """``(provider, model)`` of a job of ``run`` (its own, else the batch's)."""
     s = run.settings
     return resolve_target(s.provider, s.model, spec.provider, spec.model)
-
-
-def read_inputs(spec: JobSpec) -> tuple[tuple[bytes, ...], bytes | None]:
-    """Reference images and mask as bytes (blocking; run it in a thread).
-
-    Raises:
-        ProviderError: ``invalid_request`` naming the missing or unreadable file.
-    """
-    try:
-        refs = tuple(_image_bytes(p) for p in spec.reference_images)
-        mask = _image_bytes(spec.mask) if spec.mask else None
-    except OSError as e:
-        raise ProviderError(
-            ErrorClass.INVALID_REQUEST,
-            f"Cannot read the reference image {e.filename}: {e.strerror}.",
-        ) from e
-    except remote.RemoteImageError as e:
-        raise ProviderError(
-            ErrorClass.NETWORK if e.transient else ErrorClass.INVALID_REQUEST,
-            f"Cannot download the reference image {e.where}: {e.message}.",
-        ) from e
-    return refs, mask
-
-
-def _image_bytes(ref: str) -> bytes:
-    """The bytes of a reference image: a file, or a URL's cached download (see ``app.remote``).
-
-    Raises:
-        OSError: the file cannot be read.
-        remote.RemoteImageError: the URL cannot be downloaded.
-    """
-    return (remote.fetch(ref) if remote.is_url(ref) else Path(ref)).read_bytes()
 
 
 @dataclass
@@ -131,6 +100,8 @@ class JobRun:
         self.refs: tuple[bytes, ...] = ()
         self.mask: bytes | None = None
         self._progress = 0.0
+        self.key: str | None = None  # the request's content key (app.reuse)
+        self._leads: asyncio.Future[None] | None = None
 
     def elapsed_ms(self) -> int:
         """Milliseconds since this run of the job began."""
@@ -173,6 +144,25 @@ class JobRun:
         except ProviderError as e:
             self.move(JobStatus.FAILED, e, duration=True)
             return
+        options = self.run.settings.provider_options
+        self.key = await asyncio.to_thread(
+            request_key, self.provider, self.model, self.spec, options
+        )
+        try:
+            # Only a first version copies: a regenerated job was asked for a new image.
+            if self.run.settings.reuse and self.job.version == 1:
+                try:
+                    await self._reuse(self.key)
+                except _SaveFailedError:
+                    return
+            await self._make()
+        finally:
+            if self._leads is not None:
+                self._leads.set_result(None)
+                self.run.makers.pop(self.key, None)
+
+    async def _make(self) -> None:
+        """Request the samples not made yet, then complete the job."""
         while remaining := [i for i in range(self.spec.sample_count) if i not in self.done]:
             await self.run.unpaused.wait()
             samples = remaining[: self.per_request]
@@ -196,6 +186,55 @@ class JobRun:
         if self.job.version > 1:
             await self._publish()
         self.move(JobStatus.COMPLETED, duration=True)
+
+    async def _reuse(self, key: str) -> None:
+        """Copy the samples an identical request already made: wait for the job of this batch
+        making it (the first to ask leads), then copy what any batch made at $0.
+
+        Raises:
+            _SaveFailedError: as ``save``.
+        """
+        leader = self.run.makers.get(key)
+        if leader is None:
+            self._leads = self.run.makers[key] = asyncio.get_running_loop().create_future()
+        else:
+            await asyncio.shield(leader)
+        wanted = [image_key(key, i) for i in range(self.spec.sample_count) if i not in self.done]
+        found = await asyncio.to_thread(self.engine.store.reusable_images, wanted)
+        for idx in range(self.spec.sample_count):
+            for src in found.get(image_key(key, idx), []) if idx not in self.done else []:
+                if await self._copy(idx, src):
+                    break
+
+    async def _copy(self, idx: int, src: ImageRow) -> bool:
+        """Write ``src`` (an earlier image of the same request) as sample ``idx``; ``False``
+        when its file is gone or changed."""
+        assert src.sha256 is not None
+        try:
+            placed = await asyncio.to_thread(
+                copy_image, self.run.out_dir, self.names[idx], src.path, src.sha256,
+                self.engine.thumb_dir, self.run.settings.overwrite,
+            )  # fmt: skip
+        except OutputError as e:  # the user's file or a broken folder: as for a made image
+            self.move(JobStatus.FAILED, ProviderError(ErrorClass.OUTPUT, str(e)), duration=True)
+            if not isinstance(e, UserFileError):
+                self.engine.halt(self.run, f"Stopped: {e} Jobs not started yet stay pending.")
+            raise _SaveFailedError from e
+        if placed is None:
+            return False
+        path, thumb = placed
+        made = Made(src.model, 0.0, src.request_id, src.content_key, src.sha256, src.id)
+        image_id = self.engine.store.add_image(
+            self.id, idx, path, thumb, seed=src.seed, prompt=self.spec.prompt, made=made
+        )
+        self.done.add(idx)
+        self.engine.events.emit(
+            ImageSaved(
+                self.run.batch_id, self.id, idx, str(path), str(thumb) if thumb else None,
+                self.job.version, image_id,
+            )
+        )  # fmt: skip
+        return True
 
     async def _publish(self) -> None:
         """Put the new version under the job's own names; a failure is a note, since every
@@ -321,7 +360,8 @@ class JobRun:
             except OutputError as e:
                 await self._output_failed(sent, saved, e, idx, rel)
                 raise _SaveFailedError from e
-            image_id = self._record(sent, idx, image.seed, path, thumb)
+            sha = await asyncio.to_thread(file_sha256, path)
+            image_id = self._record(sent, idx, image.seed, path, thumb, sha)
             self.done.add(idx)
             saved += 1
             self.engine.events.emit(
@@ -346,11 +386,13 @@ class JobRun:
         return error
 
     def _record(
-        self, sent: Sent, idx: int, seed: int | None, path: Path, thumb: Path | None
+        self, sent: Sent, idx: int, seed: int | None, path: Path, thumb: Path | None, sha: str
     ) -> int:
         """Record a written image with what made it: the seed (the provider's, else the
-        job's), the prompt, the model, its share of the request's cost and the request id."""
+        job's), the prompt, the model, its share of the request's cost, the request id, and
+        its content key and file hash (so a later identical request copies it)."""
         assert sent.result is not None
+        key = image_key(self.key, idx) if self.key is not None else None
         return self.engine.store.add_image(
             self.id,
             idx,
@@ -362,6 +404,8 @@ class JobRun:
                 f"{self.provider}/{self.model}",
                 None if sent.cost is None else sent.cost / max(1, len(sent.samples)),
                 sent.result.request_id,
+                key,
+                sha,
             ),
         )
 

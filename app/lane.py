@@ -126,6 +126,9 @@ class Run:
     reserved_usd: float = 0.0
     started_wall: str = ""
     started_mono: float = 0.0
+    makers: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    """Request key → done when the job making it ends: later jobs asking the same wait, then
+    copy its images (``app.reuse``)."""
 
     @property
     def ended_reason(self) -> str | None:

@@ -334,6 +334,9 @@ class JobResult(BaseModel):
     """The version the job shows (present once it was regenerated, see ``app.versions``)."""
     deliveries: list[DeliveryResult] = Field(default_factory=list, exclude_if=_absent)
     """Where its images went (present when the batch delivers, see ``app.delivery``)."""
+    reused_from: str | None = Field(default=None, exclude_if=_absent)
+    """The file its (first) image is a copy of, made at $0 by an identical request of this
+    batch or an earlier one (``app.reuse``); absent when it was made."""
 
 
 class BatchReport(BaseModel):
@@ -416,3 +419,6 @@ class RunSettings(BaseModel):
     """Replace files in the output folder that Atelier did not make (off: they are kept)."""
     delivery: Delivery | None = None
     """Where images go once written or picked (``app.delivery``); ``None``: the folder only."""
+    reuse: bool = True
+    """Copy an identical request's image (this batch's or any earlier one's) instead of paying
+    for it again (``app.reuse``); off: "always make new images" (``--no-reuse``)."""

@@ -269,6 +269,20 @@ def save_image(
     if not dest.is_relative_to(root):
         raise OutputError(f"{rel_path!r} points outside the output folder {root}.")
     file_bytes, img = encode_image(data, output_format, meta, size)
+    _place(root, dest, file_bytes, overwrite)
+    thumb = None
+    if thumb_dir is not None:
+        thumb = (
+            write_thumbnail(img, dest, thumb_dir)
+            if img is not None
+            else ensure_thumbnail(dest, thumb_dir)
+        )
+    return dest, thumb
+
+
+def _place(root: Path, dest: Path, file_bytes: bytes, overwrite: bool) -> None:
+    """Write ``file_bytes`` at ``dest`` inside ``root`` unless it is the user's own file or the
+    folder is gone (see ``save_image``)."""
     if not overwrite and dest.exists() and not made_by_atelier(dest):
         raise UserFileError(
             f"{dest} exists and was not made by Atelier; it was left as it is.", file_bytes
@@ -284,13 +298,38 @@ def save_image(
     except OutputError as e:
         e.payload = file_bytes
         raise
-    thumb = None
-    if thumb_dir is not None:
-        thumb = (
-            write_thumbnail(img, dest, thumb_dir)
-            if img is not None
-            else ensure_thumbnail(dest, thumb_dir)
-        )
+
+
+def copy_image(
+    out_dir: Path,
+    rel_path: str,
+    source: Path,
+    sha256: str,
+    thumb_dir: Path | None,
+    overwrite: bool = False,
+) -> tuple[Path, Path | None] | None:
+    """Write a byte-identical copy of ``source`` at ``rel_path`` (a reused image, see
+    ``app.reuse``), under the same rules as ``save_image`` (blocking: run it in a thread).
+
+    Returns:
+        ``(image_path, thumbnail_path or None)``, or ``None`` when ``source`` is gone or no
+        longer hashes to ``sha256`` (then the image is made instead).
+    Raises:
+        UserFileError, OutputError: as ``save_image``.
+    """
+    try:
+        data = source.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        return None
+    root = out_dir.resolve()
+    dest = (root / rel_path).resolve()
+    if not dest.is_relative_to(root):
+        raise OutputError(f"{rel_path!r} points outside the output folder {root}.")
+    if dest != source.resolve():
+        _place(root, dest, data, overwrite)
+    thumb = ensure_thumbnail(dest, thumb_dir) if thumb_dir is not None else None
     return dest, thumb
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,19 +25,29 @@ def iso_z(stamp: str | None) -> str | None:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def _shown_images(
-    store: Store, batch_id: int
-) -> tuple[dict[int, list[str]], dict[int, str], dict[int, int]]:
-    """Per job: the paths, the first UUID and the version of the images it shows (one query
-    for the whole batch, not one per job: 10,000 at the end of a big batch)."""
-    paths_of: dict[int, list[str]] = {}
-    uuid_of: dict[int, str] = {}
-    version_of: dict[int, int] = {}
+@dataclass
+class _Shown:
+    """Per job: the paths, the first UUID, the version of the images it shows, and the file
+    its first reused image copies."""
+
+    paths: dict[int, list[str]] = field(default_factory=dict)
+    uuid: dict[int, str] = field(default_factory=dict)
+    version: dict[int, int] = field(default_factory=dict)
+    reused_from: dict[int, str] = field(default_factory=dict)
+
+
+def _shown_images(store: Store, batch_id: int) -> _Shown:
+    """What each job shows (two queries for the whole batch, not one per job: 10,000 at the
+    end of a big batch)."""
+    shown = _Shown()
+    sources = store.reused_sources(batch_id)
     for im in store.images(batch_id):
-        paths_of.setdefault(im.job_id, []).append(str(im.path))
-        uuid_of.setdefault(im.job_id, im.uuid)
-        version_of[im.job_id] = im.version
-    return paths_of, uuid_of, version_of
+        shown.paths.setdefault(im.job_id, []).append(str(im.path))
+        shown.uuid.setdefault(im.job_id, im.uuid)
+        shown.version[im.job_id] = im.version
+        if im.id in sources:
+            shown.reused_from.setdefault(im.job_id, str(sources[im.id]))
+    return shown
 
 
 def build_report(
@@ -51,10 +62,10 @@ def build_report(
     results: list[JobResult] = []
     total_cost: float | None = 0.0
     # Two queries for the whole batch, not one per job (10,000 at the end of a big batch).
-    paths_of, uuid_of, version_of = _shown_images(store, batch_id)
+    shown = _shown_images(store, batch_id)
     delivered = _deliveries(store, batch_id)
     for job in store.job_summaries(batch_id):
-        paths = paths_of.get(job.id, [])
+        paths = shown.paths.get(job.id, [])
         done = job.status == JobStatus.COMPLETED
         results.append(
             JobResult(
@@ -68,9 +79,10 @@ def build_report(
                 attempts=job.attempts,
                 duration_ms=job.duration_ms,
                 cost=job.cost,
-                history_uuid=uuid_of.get(job.id) if done else None,
-                version=version_of.get(job.id, 1),
+                history_uuid=shown.uuid.get(job.id) if done else None,
+                version=shown.version.get(job.id, 1),
                 deliveries=delivered.get(job.id, []),
+                reused_from=shown.reused_from.get(job.id),
             )
         )
         if job.cost is None:

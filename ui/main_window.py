@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         )
         self.banner = Banner()
         self.sheet = SheetPage(settings.last_template, spawn=self.spawn)
-        self.batch = BatchPage(prices, self.sheet_batch, self.spawn)
+        self.batch = BatchPage(prices, self.sheet_batch, self.spawn, store)
         self.progress = ProgressPage(
             [self.acts.retry_selected, self.acts.retry_failed, self.acts.retry_deliveries]
         )

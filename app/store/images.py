@@ -23,11 +23,15 @@ FLAGS = ("unflagged", "picked", "rejected")
 @dataclass(frozen=True)
 class Made:
     """By what an image was made: ``provider/model``, its share of the request's cost in USD
-    (``None``: unknown) and the provider's request id."""
+    (``None``: unknown), the provider's request id, its content key and file hash
+    (``app.reuse``), and the image it was copied from (a reused image, at $0)."""
 
     model: str | None = None
     cost: float | None = None
     request_id: str | None = None
+    content_key: str | None = None
+    sha256: str | None = None
+    reused_from: int | None = None
 
 
 # The version each job shows: its pick, else its newest version with an image.
@@ -56,9 +60,10 @@ class ImageStore(Database):
         with self.tx() as db:
             cur = db.execute(
                 "INSERT OR REPLACE INTO images(job_id, version, sample_index, path, thumb,"
-                " created_at, adopted, uuid, seed, prompt, model, cost, request_id)"
+                " created_at, adopted, uuid, seed, prompt, model, cost, request_id,"
+                " content_key, sha256, reused_from)"
                 " VALUES (?, (SELECT version FROM jobs WHERE id=?), ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?)",
+                " ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     job_id,
@@ -73,9 +78,37 @@ class ImageStore(Database):
                     m.model,
                     m.cost,
                     m.request_id,
+                    m.content_key,
+                    m.sha256,
+                    m.reused_from,
                 ),
             )
             return int(cur.lastrowid or 0)
+
+    def reusable_images(self, keys: list[str]) -> dict[str, list[ImageRow]]:
+        """``{content key: images with that key, newest first}`` in any batch, for
+        ``app.reuse`` (copies excluded: their source stands for them)."""
+        out: dict[str, list[ImageRow]] = {}
+        for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+            chunk = keys[start : start + 500]
+            rows = self._q(
+                "SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id = images.job_id"
+                f" WHERE content_key IN ({','.join('?' * len(chunk))})"
+                " AND reused_from IS NULL AND sha256 IS NOT NULL ORDER BY images.id DESC",
+                tuple(chunk),
+            )
+            for r in rows:
+                out.setdefault(r["content_key"], []).append(ImageRow.from_row(r))
+        return out
+
+    def reused_sources(self, batch_id: int) -> dict[int, Path]:
+        """``{image id: the path of the image it copies}`` for the batch's reused images."""
+        rows = self._q(
+            "SELECT images.id, src.path FROM images JOIN jobs ON jobs.id = images.job_id"
+            " JOIN images src ON src.id = images.reused_from WHERE jobs.batch_id=?",
+            (batch_id,),
+        )
+        return {int(r["id"]): Path(r["path"]) for r in rows}
 
     def forget_images(self, job_id: int, samples: list[int]) -> None:
         """Drop the current version's image records whose files are gone; a completed job goes

@@ -170,6 +170,12 @@ class ImageRow:
     model: str | None = None
     cost: float | None = None
     request_id: str | None = None
+    content_key: str | None = None
+    """What made it (``app.reuse.image_key``); ``None`` for images from before reuse."""
+    sha256: str | None = None
+    """The file's SHA-256 as written."""
+    reused_from: int | None = None
+    """The image this one is a copy of (made at $0), if it is one."""
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> ImageRow:
@@ -191,4 +197,7 @@ class ImageRow:
             model=r["model"],
             cost=r["cost"],
             request_id=r["request_id"],
+            content_key=r["content_key"],
+            sha256=r["sha256"],
+            reused_from=r["reused_from"],
         )

@@ -181,7 +181,17 @@ CREATE TABLE delivery_attempts (
 CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# 6: never pay twice (``app.reuse``). Each image keeps its content key (request key and
+# sample), the SHA-256 of the file as written (a copy is made only while the file still has
+# those bytes) and, for a copy, the image it was copied from.
+_V6 = """
+ALTER TABLE images ADD COLUMN content_key TEXT;
+ALTER TABLE images ADD COLUMN sha256 TEXT;
+ALTER TABLE images ADD COLUMN reused_from INTEGER REFERENCES images(id) ON DELETE SET NULL;
+CREATE INDEX images_content ON images(content_key);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """Migration ``n`` (1-based) takes a store from ``user_version`` n-1 to n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.batch import Plan, SheetBatch, estimate
+from app.batch import Plan, SheetBatch
+from app.controller import window_estimate
 from app.delivery.forms import DeliveryForm
 from app.errors import AtelierError
 from app.estimate import Estimate
@@ -37,6 +38,7 @@ from app.pricing import PriceTable
 from app.providers.base import Capabilities, ModelInfo
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
+from app.store import Store
 from ui.deliver_box import DeliverBox
 
 
@@ -57,6 +59,7 @@ class BatchForm:
     workflow: Path | None
     output_dir: Path
     delivery: DeliveryForm = field(default_factory=DeliveryForm)
+    reuse: bool = True
 
     def run_args(self) -> dict[str, Any]:
         """The keyword arguments of ``app.controller.store_sheet_batch``."""
@@ -68,6 +71,7 @@ class BatchForm:
             "workflow": self.workflow,
             "output_dir": self.output_dir,
             "delivery": self.delivery,
+            "reuse": self.reuse,
         }
 
 
@@ -86,6 +90,7 @@ class BatchPage(QWidget):
         plan_source: gives the spreadsheet batch as edited (``None``: nothing to plan yet);
             called on the GUI thread.
         spawn: runs a coroutine on the window's event loop.
+        store: where earlier images are found for the estimate (``app.reuse``).
     """
 
     start_requested = Signal()
@@ -99,10 +104,12 @@ class BatchPage(QWidget):
         prices: PriceTable,
         plan_source: Callable[[], SheetBatch | None],
         spawn: Callable[[Coroutine[Any, Any, None]], object],
+        store: Store | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.prices, self._plan_source, self._spawn = prices, plan_source, spawn
+        self.store = store
         self._generation = 0
         outer = QHBoxLayout(self)
         box = QGroupBox("Settings for this batch")
@@ -185,6 +192,14 @@ class BatchPage(QWidget):
             "Atelier starts no job that could take the spend of this batch over the cap"
         )
         self._form.addRow("Spend cap", self.budget_spin)
+        self.new_images_check = QCheckBox("Always make new images")
+        self.new_images_check.setObjectName("new_images_check")
+        self.new_images_check.setToolTip(
+            "Off: an image an identical request already made (in this batch or an earlier "
+            "one) is copied at $0. On: every image is made and paid, for variety."
+        )
+        self.new_images_check.toggled.connect(self.schedule_estimate)
+        self._form.addRow("", self.new_images_check)
         self.output_edit = QLineEdit()
         self.output_edit.setObjectName("output_edit")
         self._form.addRow(
@@ -307,6 +322,7 @@ class BatchPage(QWidget):
             workflow=Path(workflow) if workflow else None,
             output_dir=Path(self.output_edit.text().strip() or ".").expanduser(),
             delivery=self.deliver.form(),
+            reuse=not self.new_images_check.isChecked(),
         )
 
     def set_output_dir(self, path: Path) -> None:
@@ -333,11 +349,7 @@ class BatchPage(QWidget):
             if args is None:
                 return
             plan = args.plan()
-            self._show(
-                plan,
-                args,
-                estimate(plan, self.prices, self.current_provider(), self.current_model()),
-            )
+            self._show(plan, args, self._price(plan, self.form()))
         except (AtelierError, ValueError) as e:
             self._show_error(e)
 
@@ -355,11 +367,11 @@ class BatchPage(QWidget):
         if args is None:
             return
         self.estimate_label.setText("Estimating…")
-        prices, provider, model = self.prices, self.current_provider(), self.current_model()
+        form = self.form()
 
         def plan_and_price() -> tuple[Plan, Estimate]:
             plan = args.plan()
-            return plan, estimate(plan, prices, provider, model)
+            return plan, self._price(plan, form)
 
         try:
             plan, est = await asyncio.to_thread(plan_and_price)
@@ -369,6 +381,12 @@ class BatchPage(QWidget):
             return
         if gen == self._generation:
             self._show(plan, args, est)
+
+    def _price(self, plan: Plan, form: BatchForm) -> Estimate:
+        """Any thread: the estimate of ``plan`` with what ``form`` says (reuse included)."""
+        return window_estimate(
+            plan, self.prices, form.provider, form.model, form.workflow, form.reuse, self.store
+        )
 
     def _show_error(self, e: Exception) -> None:
         self.estimate_label.setText("Fix the settings first")
