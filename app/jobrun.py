@@ -11,24 +11,26 @@ server's Retry-After.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from app.copying import SaveFailedError, copy_earlier
 from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from app.events import ImageSaved, JobChanged, JobProgress
 from app.input_images import read_inputs
 from app.lane import Lane, Run
 from app.models import JobSpec, RetryPolicy, parse_size
-from app.outputs import UserFileError, copy_image, image_metadata, save_image, spool_image
-from app.providers.base import GenerationRequest, GenerationResult
+from app.outputs import UserFileError, image_metadata, save_image, spool_image
+from app.providers.base import REMOTE_GONE, GenerationRequest, GenerationResult
 from app.providers.registry import resolve_target
 from app.reuse import file_sha256, image_key, request_key
 from app.status import JobStatus
-from app.store import ImageRow, JobRow
+from app.store import JobRow
 from app.store.images import Made
 from app.versions import publish_pick
 
@@ -73,10 +75,6 @@ class Sent:
     cost: float | None = None
 
 
-class _SaveFailedError(Exception):
-    """Saving failed for good: the job failed (and, for a broken disk, the run halted)."""
-
-
 class JobRun:
     """One job of ``run`` in ``lane``, from claim to outcome."""
 
@@ -101,7 +99,8 @@ class JobRun:
         self.mask: bytes | None = None
         self._progress = 0.0
         self.key: str | None = None  # the request's content key (app.reuse)
-        self._leads: asyncio.Future[None] | None = None
+        self.follow: dict[str, Any] | None = None  # a remote job to follow (see send)
+        self.leads: asyncio.Future[None] | None = None
 
     def elapsed_ms(self) -> int:
         """Milliseconds since this run of the job began."""
@@ -152,13 +151,15 @@ class JobRun:
             # Only a first version copies: a regenerated job was asked for a new image.
             if self.run.settings.reuse and self.job.version == 1:
                 try:
-                    await self._reuse(self.key)
-                except _SaveFailedError:
+                    await copy_earlier(self, self.key)
+                except SaveFailedError:
                     return
+            # A remote job a killed run left running is followed, not submitted again.
+            self.follow = self.engine.store.remote_job_to_follow(self.id)
             await self._make()
         finally:
-            if self._leads is not None:
-                self._leads.set_result(None)
+            if self.leads is not None:
+                self.leads.set_result(None)
                 self.run.makers.pop(self.key, None)
 
     async def _make(self) -> None:
@@ -179,62 +180,18 @@ class JobRun:
             self.learn(sent)
             try:
                 error = await self.save(sent) if sent.error is None else sent.error
-            except _SaveFailedError:
+            except SaveFailedError:
                 return
+            if error is not None and error.code == REMOTE_GONE:  # send it anew, no backoff
+                self.engine.store.finish_attempt(
+                    sent.attempt_id, "error", error=error.message, error_type="remote_gone"
+                )
+                continue
             if error is not None and not await self.retry_later(sent, error):
                 return
         if self.job.version > 1:
             await self._publish()
         self.move(JobStatus.COMPLETED, duration=True)
-
-    async def _reuse(self, key: str) -> None:
-        """Copy the samples an identical request already made: wait for the job of this batch
-        making it (the first to ask leads), then copy what any batch made at $0.
-
-        Raises:
-            _SaveFailedError: as ``save``.
-        """
-        leader = self.run.makers.get(key)
-        if leader is None:
-            self._leads = self.run.makers[key] = asyncio.get_running_loop().create_future()
-        else:
-            await asyncio.shield(leader)
-        wanted = [image_key(key, i) for i in range(self.spec.sample_count) if i not in self.done]
-        found = await asyncio.to_thread(self.engine.store.reusable_images, wanted)
-        for idx in range(self.spec.sample_count):
-            for src in found.get(image_key(key, idx), []) if idx not in self.done else []:
-                if await self._copy(idx, src):
-                    break
-
-    async def _copy(self, idx: int, src: ImageRow) -> bool:
-        """Write ``src`` (an earlier image of the same request) as sample ``idx``; ``False``
-        when its file is gone or changed."""
-        assert src.sha256 is not None
-        try:
-            placed = await asyncio.to_thread(
-                copy_image, self.run.out_dir, self.names[idx], src.path, src.sha256,
-                self.engine.thumb_dir, self.run.settings.overwrite,
-            )  # fmt: skip
-        except OutputError as e:  # the user's file or a broken folder: as for a made image
-            self.move(JobStatus.FAILED, ProviderError(ErrorClass.OUTPUT, str(e)), duration=True)
-            if not isinstance(e, UserFileError):
-                self.engine.halt(self.run, f"Stopped: {e} Jobs not started yet stay pending.")
-            raise _SaveFailedError from e
-        if placed is None:
-            return False
-        path, thumb = placed
-        made = Made(src.model, 0.0, src.request_id, src.content_key, src.sha256, src.id)
-        image_id = self.engine.store.add_image(
-            self.id, idx, path, thumb, seed=src.seed, prompt=self.spec.prompt, made=made
-        )
-        self.done.add(idx)
-        self.engine.events.emit(
-            ImageSaved(
-                self.run.batch_id, self.id, idx, str(path), str(thumb) if thumb else None,
-                self.job.version, image_id,
-            )
-        )  # fmt: skip
-        return True
 
     async def _publish(self) -> None:
         """Put the new version under the job's own names; a failure is a note, since every
@@ -282,6 +239,7 @@ class JobRun:
         timeout_s = self.run.settings.job_timeout_ms / 1000
         async with self.lane.slot(req.n):
             attempt_id, self.attempts = self.engine.store.start_attempt(self.id)
+            req = self._remote(req, attempt_id, samples)
             self.engine.events.emit(
                 JobChanged(
                     self.run.batch_id, self.id, JobStatus.RUNNING, self.attempts, cost=self.cost
@@ -306,6 +264,23 @@ class JobRun:
             self.lane.on_success(time.monotonic() - began, sent.result.rate_limits)
         return sent
 
+    def _remote(
+        self, req: GenerationRequest, attempt_id: int, samples: list[int]
+    ) -> GenerationRequest:
+        """``req`` with the remote job to follow (the one a killed run left, for these same
+        samples) and the hook that keeps a new job's handle on the attempt before the wait."""
+        store = self.engine.store
+        follow, self.follow = self.follow, None
+        if follow is not None and follow.get("samples") != samples:
+            follow = None
+        if follow is not None:
+            store.set_remote_job(attempt_id, follow)  # a second crash follows it again
+
+        def submitted(handle: dict[str, Any]) -> None:
+            store.set_remote_job(attempt_id, {**handle, "samples": samples})
+
+        return dataclasses.replace(req, resume=follow, on_submitted=submitted)
+
     def learn(self, sent: Sent) -> None:
         """Account for the answer: its cost against the run and the job, or a 429 that holds
         the whole lane (what the server asked, not the job's jitter)."""
@@ -329,7 +304,7 @@ class JobRun:
         provider error), else ``None``.
 
         Raises:
-            _SaveFailedError: the output folder is broken (the job failed; the run halts).
+            SaveFailedError: the output folder is broken (the job failed; the run halts).
         """
         assert sent.result is not None
         result, saved, error = sent.result, 0, None
@@ -356,10 +331,10 @@ class JobRun:
                 break
             except UserFileError as e:  # only this job: the user's file stays as it is
                 await self._output_failed(sent, saved, e, idx, rel, halt=False)
-                raise _SaveFailedError from e
+                raise SaveFailedError from e
             except OutputError as e:
                 await self._output_failed(sent, saved, e, idx, rel)
-                raise _SaveFailedError from e
+                raise SaveFailedError from e
             sha = await asyncio.to_thread(file_sha256, path)
             image_id = self._record(sent, idx, image.seed, path, thumb, sha)
             self.done.add(idx)

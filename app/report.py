@@ -108,6 +108,7 @@ def build_report(
         stopped_reason=reason,
         warnings=batch.warnings,
         paid_twice=store.paid_without_image(batch_id),
+        lost_in_flight=store.lost_in_flight(batch_id),
         deliveries=_delivery_counts(store, batch_id),
     )
 

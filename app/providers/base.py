@@ -11,7 +11,7 @@ import abc
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from app.errors import ErrorClass, ProviderError, describe_exception
 from app.models import JobSpec, parse_size
@@ -180,11 +180,39 @@ class GenerationRequest:
     input_fidelity: str | None = None
     """OpenAI edits only: ``low`` | ``high`` (API reference, images/edits)."""
     on_progress: Callable[[float], None] | None = field(default=None, compare=False, repr=False)
+    resume: dict[str, Any] | None = None
+    """A remote job an earlier attempt submitted (the handle it gave ``on_submitted``): a
+    provider that returns a job id follows it instead of submitting (and paying) again, and
+    raises ``remote_gone`` when the job no longer exists."""
+    on_submitted: Callable[[dict[str, Any]], None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """Called with a JSON-able handle as soon as the provider has a job id, before waiting."""
+
+    def submitted(self, handle: dict[str, Any]) -> None:
+        """Hand the remote job's handle to the caller (stored before the wait begins)."""
+        if self.on_submitted is not None:
+            self.on_submitted(handle)
 
     def progress(self, fraction: float) -> None:
         """Report progress (0–1) of a long request, when the provider can tell."""
         if self.on_progress is not None:
             self.on_progress(max(0.0, min(1.0, fraction)))
+
+
+REMOTE_GONE = "remote_gone"
+"""``ProviderError.code`` of a followed remote job that no longer exists (expired, or the
+server restarted): the request is submitted anew."""
+
+
+def remote_gone(label: str, what: str) -> ProviderError:
+    """The error a provider raises when the remote job it was asked to follow is gone."""
+    return ProviderError(
+        ErrorClass.SERVER_ERROR,
+        f"{label} no longer has {what} this job was waiting for; it is sent again.",
+        code=REMOTE_GONE,
+        retryable=True,
+    )
 
 
 @dataclass(frozen=True)

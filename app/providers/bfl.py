@@ -24,6 +24,7 @@ from app.providers.base import (
     GenerationResult,
     ModelInfo,
     nearest_aspect_ratio,
+    remote_gone,
 )
 from app.providers.http import (
     HttpProvider,
@@ -129,7 +130,21 @@ class BFLProvider(HttpProvider):
         )
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        """Submit, poll, download the signed sample URL."""
+        """Submit (or follow ``request.resume``), poll, download the signed sample URL."""
+        task = request.resume or await self._submit(request)
+        url = str(task["polling_url"])
+        try:
+            result = await self.poll(lambda: self._check(url, request))
+        except ProviderError as e:
+            if request.resume and (e.status == 404 or e.code == "Task not found"):
+                raise remote_gone(self.label, "the task") from e
+            raise
+        data, ctype = await self.download(result)
+        return GenerationResult(
+            images=[GeneratedImage(data, ctype)], request_id=str(task.get("id"))
+        )
+
+    async def _submit(self, request: GenerationRequest) -> dict[str, Any]:
         resp = await self.request(
             "POST",
             f"{self.base_url}/v1/{request.model}",
@@ -143,12 +158,9 @@ class BFLProvider(HttpProvider):
                 "Black Forest Labs' answer has no polling_url.",
                 status=resp.status_code,
             )
-        url = str(task["polling_url"])
-        result = await self.poll(lambda: self._check(url, request))
-        data, ctype = await self.download(result)
-        return GenerationResult(
-            images=[GeneratedImage(data, ctype)], request_id=str(task.get("id"))
-        )
+        handle = {"id": str(task.get("id")), "polling_url": str(task["polling_url"])}
+        request.submitted(handle)
+        return handle
 
     async def _check(self, url: str, request: GenerationRequest) -> str | None:
         data = self.json_of(await self.request("GET", url, headers=self._headers()))

@@ -36,6 +36,7 @@ from app.providers.base import (
     GenerationRequest,
     GenerationResult,
     ModelInfo,
+    remote_gone,
 )
 from app.providers.http import HttpProvider, default_error, fire_and_forget
 
@@ -238,33 +239,21 @@ class ComfyUIProvider(HttpProvider):
         self.use_websocket = use_websocket
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        """Queue, follow, download. Cancelling (or a job timeout) removes our prompt from the
-        queue or interrupts it if it runs, never another prompt (``_cancel``)."""
+        """Queue (or follow ``request.resume``), follow, download. Cancelling (or a job
+        timeout) removes our prompt from the queue or interrupts it if it runs, never another
+        prompt (``_cancel``)."""
         if not self.graph:
             raise ProviderError(
                 ErrorClass.INVALID_REQUEST,
                 "ComfyUI needs a workflow saved in API format "
                 "(--workflow FILE, or “Workflow…” in the batch settings).",
             )
+        if request.resume:
+            return await self._resume(str(request.resume["prompt_id"]), request)
         client_id = uuid.uuid4().hex
         ws = await self._open_ws(client_id) if self.use_websocket else None
         try:
-            graph = apply_request(self.graph, self.targets, request)
-            resp = await self.request(
-                "POST",
-                f"{self.base_url}/prompt",
-                ok=(400,),
-                json={"prompt": graph, "client_id": client_id},
-            )
-            data = self.json_of(resp)
-            if resp.status_code == 400 or (isinstance(data, dict) and data.get("node_errors")):
-                raise ProviderError(
-                    ErrorClass.INVALID_REQUEST,
-                    f"ComfyUI rejected the workflow: {describe_node_errors(data, graph)}.",
-                    status=resp.status_code,
-                    code="node_errors",
-                )
-            prompt_id = str(data.get("prompt_id"))
+            prompt_id = await self._queue(request, client_id)
             try:
                 if ws is not None and await self._follow_ws(ws, prompt_id, request):
                     pass
@@ -277,6 +266,58 @@ class ComfyUIProvider(HttpProvider):
                 with contextlib.suppress(Exception):
                     await ws.close()
         return await self._collect(entry, request)
+
+    async def _queue(self, request: GenerationRequest, client_id: str) -> str:
+        """``POST /prompt``; the prompt id goes to ``request.submitted`` at once."""
+        graph = apply_request(self.graph, self.targets, request)
+        resp = await self.request(
+            "POST",
+            f"{self.base_url}/prompt",
+            ok=(400,),
+            json={"prompt": graph, "client_id": client_id},
+        )
+        data = self.json_of(resp)
+        if resp.status_code == 400 or (isinstance(data, dict) and data.get("node_errors")):
+            raise ProviderError(
+                ErrorClass.INVALID_REQUEST,
+                f"ComfyUI rejected the workflow: {describe_node_errors(data, graph)}.",
+                status=resp.status_code,
+                code="node_errors",
+            )
+        prompt_id = str(data.get("prompt_id"))
+        request.submitted({"prompt_id": prompt_id})
+        return prompt_id
+
+    async def _resume(self, prompt_id: str, request: GenerationRequest) -> GenerationResult:
+        """Follow a prompt an earlier attempt queued: by ``/history`` while ``/queue`` still
+        holds it (a restarted server has forgotten it: ``remote_gone``)."""
+
+        async def step() -> dict[str, Any] | None:
+            entry = await self._history(prompt_id)
+            if entry is None and not await self._queued(prompt_id):
+                # Finished between the two calls, or gone: look once more before giving up.
+                entry = await self._history(prompt_id)
+                if entry is None:
+                    raise remote_gone(self.label, "the prompt")
+            return entry
+
+        try:
+            entry = await self.poll(step)
+        except asyncio.CancelledError:
+            await fire_and_forget(self._cancel(prompt_id))
+            raise
+        return await self._collect(entry, request)
+
+    async def _queued(self, prompt_id: str) -> bool:
+        """Whether ``prompt_id`` is running or waiting in ComfyUI's queue."""
+        data = self.json_of(await self.request("GET", f"{self.base_url}/queue"))
+        for key in ("queue_running", "queue_pending"):
+            items = data.get(key) if isinstance(data, dict) else None
+            if any(
+                isinstance(i, list) and len(i) > 1 and str(i[1]) == prompt_id for i in items or []
+            ):
+                return True
+        return False
 
     async def _open_ws(self, client_id: str) -> Any:
         import websockets

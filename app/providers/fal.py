@@ -27,6 +27,7 @@ from app.providers.base import (
     GenerationResult,
     ModelInfo,
     nearest_aspect_ratio,
+    remote_gone,
 )
 from app.providers.http import (
     HttpProvider,
@@ -180,29 +181,21 @@ class FalProvider(HttpProvider):
         )
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        """Submit, poll, fetch and download. Cancelling the task cancels the queued request."""
-        resp = await self.request(
-            "POST",
-            f"{self.base_url}/{request.model}",
-            json=self.body(request),
-            headers=self._headers(),
-        )
-        sub = self.json_of(resp)
-        try:
-            status_url, response_url = sub["status_url"], sub["response_url"]
-            cancel_url = sub.get("cancel_url")
-        except (KeyError, TypeError) as e:
-            raise ProviderError(
-                ErrorClass.SERVER_ERROR,
-                "fal.ai's submission answer has no status URL.",
-                status=resp.status_code,
-            ) from e
+        """Submit (or follow ``request.resume``), poll, fetch and download. Cancelling the
+        task cancels the queued request."""
+        sub = request.resume or await self._submit(request)
+        status_url, response_url = sub["status_url"], sub["response_url"]
+        cancel_url = sub.get("cancel_url")
         try:
             await self.poll(lambda: self._status(status_url, request))
-        except (asyncio.CancelledError, ProviderError) as e:
-            if cancel_url and not (
-                isinstance(e, ProviderError) and e.code == "completed_with_error"
-            ):
+        except ProviderError as e:
+            if request.resume and e.status == 404:  # the queue forgot it: submit anew
+                raise remote_gone(self.label, "the queued request") from e
+            if cancel_url and e.code != "completed_with_error":
+                await fire_and_forget(self.request("PUT", cancel_url, headers=self._headers()))
+            raise
+        except asyncio.CancelledError:
+            if cancel_url:
                 await fire_and_forget(self.request("PUT", cancel_url, headers=self._headers()))
             raise
         result = self.json_of(await self.request("GET", response_url, headers=self._headers()))
@@ -227,6 +220,26 @@ class FalProvider(HttpProvider):
                 GeneratedImage(data, item.get("content_type") or ctype, result.get("seed"))
             )
         return GenerationResult(images=images, request_id=sub.get("request_id"))
+
+    async def _submit(self, request: GenerationRequest) -> dict[str, Any]:
+        """Queue the request; its URLs are handed to ``request.submitted`` at once."""
+        resp = await self.request(
+            "POST",
+            f"{self.base_url}/{request.model}",
+            json=self.body(request),
+            headers=self._headers(),
+        )
+        sub = self.json_of(resp)
+        if not isinstance(sub, dict) or "status_url" not in sub or "response_url" not in sub:
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                "fal.ai's submission answer has no status URL.",
+                status=resp.status_code,
+            )
+        keep = ("status_url", "response_url", "cancel_url", "request_id")
+        handle = {k: sub[k] for k in keep if sub.get(k)}
+        request.submitted(handle)
+        return handle
 
     async def _status(self, url: str, request: GenerationRequest) -> bool | None:
         resp = await self.request("GET", url, params={"logs": "1"}, headers=self._headers())

@@ -27,6 +27,7 @@ from app.providers.base import (
     GenerationResult,
     ModelInfo,
     nearest_aspect_ratio,
+    remote_gone,
 )
 from app.providers.http import (
     HttpProvider,
@@ -150,8 +151,34 @@ class ReplicateProvider(HttpProvider):
         return default_error(resp.status_code, self.label, detail, retry_after_s=retry_after)
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        """Create a prediction (waiting up to ``wait_s`` in the request), poll it, download the
-        outputs. Cancelling the task cancels the prediction."""
+        """Create a prediction (waiting up to ``wait_s`` in the request) or follow
+        ``request.resume``, poll it, download the outputs. Cancelling the task cancels the
+        prediction."""
+        if request.resume:
+            urls: dict[str, Any] = dict(request.resume)
+            pred: dict[str, Any] = {"status": "starting"}
+        else:
+            pred = await self._create(request)
+            urls = pred.get("urls") or {}
+            request.submitted(
+                {"id": pred["id"], "get": urls.get("get"), "cancel": urls.get("cancel")}
+            )
+        try:
+            if pred.get("status") not in ("succeeded", "failed", "canceled"):
+                pred = await self.poll(lambda: self._check(str(urls.get("get")), request))
+        except ProviderError as e:
+            if request.resume and e.status == 404:
+                raise remote_gone(self.label, "the prediction") from e
+            raise
+        except asyncio.CancelledError:
+            if urls.get("cancel"):
+                await fire_and_forget(
+                    self.request("POST", str(urls["cancel"]), headers=self._headers())
+                )
+            raise
+        return await self._finish(pred)
+
+    async def _create(self, request: GenerationRequest) -> dict[str, Any]:
         url = f"{self.base_url}/v1/models/{request.model}/predictions"
         resp = await self.request(
             "POST",
@@ -166,17 +193,7 @@ class ReplicateProvider(HttpProvider):
                 "Replicate's answer has no prediction id.",
                 status=resp.status_code,
             )
-        urls = pred.get("urls") or {}
-        try:
-            if pred.get("status") not in ("succeeded", "failed", "canceled"):
-                pred = await self.poll(lambda: self._check(str(urls.get("get")), request))
-        except asyncio.CancelledError:
-            if urls.get("cancel"):
-                await fire_and_forget(
-                    self.request("POST", str(urls["cancel"]), headers=self._headers())
-                )
-            raise
-        return await self._finish(pred)
+        return dict(pred)
 
     async def _check(self, url: str, request: GenerationRequest) -> dict[str, Any] | None:
         pred = self.json_of(await self.request("GET", url, headers=self._headers()))

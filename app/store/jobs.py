@@ -8,6 +8,7 @@ is learnt: a crash loses nothing, and on restart jobs whose owning process is go
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -229,6 +230,36 @@ class JobStore(Database):
                     attempt_id,
                 ),
             )
+
+    def set_remote_job(self, attempt_id: int, handle: dict[str, Any]) -> None:
+        """Keep the remote job an attempt submitted (``GenerationRequest.on_submitted``)."""
+        with self.tx() as db:
+            db.execute(
+                "UPDATE attempts SET remote_job=? WHERE id=?", (json.dumps(handle), attempt_id)
+            )
+
+    def remote_job_to_follow(self, job_id: int) -> dict[str, Any] | None:
+        """The remote job the job's newest attempt left running when its process died (closed
+        ``interrupted`` by ``recover``), to follow instead of submitting again; else ``None``."""
+        rows = self._q(
+            "SELECT outcome, remote_job FROM attempts WHERE job_id=? ORDER BY id DESC LIMIT 1",
+            (job_id,),
+        )
+        if not rows or rows[0]["outcome"] != "interrupted" or not rows[0]["remote_job"]:
+            return None
+        handle = json.loads(rows[0]["remote_job"])
+        return handle if isinstance(handle, dict) else None
+
+    def lost_in_flight(self, batch_id: int) -> int:
+        """Requests of the batch in flight when their process died on a provider that gives
+        no job id to follow (OpenAI, Gemini, Stability, A1111): each may have been billed."""
+        rows = self._q(
+            "SELECT COUNT(*) AS n FROM attempts JOIN jobs ON jobs.id=attempts.job_id"
+            " WHERE jobs.batch_id=? AND attempts.outcome='interrupted'"
+            " AND attempts.remote_job IS NULL",
+            (batch_id,),
+        )
+        return int(rows[0]["n"])
 
     def paid_without_image(self, batch_id: int) -> int:
         """Attempts of the batch that were billed but brought no image (lost after payment)."""

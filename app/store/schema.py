@@ -191,7 +191,14 @@ ALTER TABLE images ADD COLUMN reused_from INTEGER REFERENCES images(id) ON DELET
 CREATE INDEX images_content ON images(content_key);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+# 7: resume without paying again. A provider that answers with a job id (fal, Replicate, BFL,
+# ComfyUI) hands back a handle before the image exists; it is kept on the attempt, so after
+# a crash the next run follows the same remote job instead of submitting it again.
+_V7 = """
+ALTER TABLE attempts ADD COLUMN remote_job TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Migration ``n`` (1-based) takes a store from ``user_version`` n-1 to n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
