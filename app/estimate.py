@@ -60,8 +60,9 @@ class Estimate:
         text = text.replace(
             f"{self.images} images", f"{self.images} to make, {self.reused_images} reused", 1
         )
-        if self.total_usd is not None and self.list_usd is not None:
-            text += f" instead of ${self.list_usd:.3f}"
+        total, full = self.total_usd, self.list_usd
+        if total is not None and full is not None and full > total:
+            text += f" instead of ${full:.3f}"
         return text
 
     def _describe(self) -> str:

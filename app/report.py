@@ -60,7 +60,6 @@ def build_report(
     """The report of ``batch_id`` as it stands; costs in USD (``None`` when any is unknown)."""
     batch = store.batch(batch_id)
     results: list[JobResult] = []
-    total_cost: float | None = 0.0
     # Two queries for the whole batch, not one per job (10,000 at the end of a big batch).
     shown = _shown_images(store, batch_id)
     delivered = _deliveries(store, batch_id)
@@ -85,10 +84,8 @@ def build_report(
                 reused_from=shown.reused_from.get(job.id),
             )
         )
-        if job.cost is None:
-            total_cost = None
-        elif total_cost is not None:
-            total_cost += job.cost
+    costs = [r.cost for r in results]
+    total_cost = None if None in costs else sum(c for c in costs if c is not None)
     counts = batch.counts
     return BatchReport(
         batch_id=batch_id,

@@ -92,9 +92,10 @@ async def test_retryable_errors_succeed_and_policy_errors_fail_at_once(
         waits and waits[0].retry_in_s is not None and waits[0].retry_in_s >= 0.05
     )  # Retry-After honoured
     assert (report.succeeded, report.failed, report.total) == (2, 1, 3)
-    # gpt-image-1.5's text-token price is unverified, so usage cannot be billed: the table's
-    # per-image price (low, 1024x1024: $0.009) is used for the two images made.
-    assert report.total_cost == pytest.approx(2 * 0.009)
+    # Billed from each answer's usage at gpt-image-1.5's token prices: the fake counts a
+    # prompt's text tokens as len // 4 (at least 1), 272 image tokens for low 1024x1024.
+    usd = sum((max(1, len(p) // 4) * 5 + 272 * 32) / 1e6 for p in ("retry-me", "fine"))
+    assert report.total_cost == pytest.approx(usd)
 
 
 async def test_retries_stop_at_max_and_only_listed_classes_retry(

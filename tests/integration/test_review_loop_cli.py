@@ -16,7 +16,13 @@ from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
 
-PRICE_LOW = 0.009  # gpt-image-1.5 low 1024x1024 (app.pricing)
+PRICE_LOW = 0.009  # gpt-image-1.5 low 1024x1024 (app.pricing): what estimates say
+
+
+def billed(prompt: str) -> float:
+    """What one answer of the fake costs, from its ``usage`` at gpt-image-1.5's token prices:
+    text tokens (the fake counts len // 4, at least 1) at $5/1M, 272 image tokens at $32/1M."""
+    return (max(1, len(prompt) // 4) * 5 + 272 * 32) / 1e6
 
 
 def _prompts(fake: FakeOpenAI) -> list[str]:
@@ -61,7 +67,7 @@ def test_reject_regenerate_pick_export(
     assert len(_prompts(fake_openai)) == 7  # one new request per regenerated image, nothing else
     by = {r["job_id"]: r for r in rep["results"]}
     assert set(by) == set(ids) and by[ids[1]]["version"] == 2 and "version" not in by[ids[0]]
-    assert rep["total_cost"] == pytest.approx(7 * PRICE_LOW)  # the spend includes them
+    assert rep["total_cost"] == pytest.approx(sum(billed(p) for p in _prompts(fake_openai)))
     out = tmp_path / "out"
     assert (out / "mug-B.v1.png").read_bytes() == v1  # the earlier image kept as version 1
     assert (out / "mug-B.png").read_bytes() == (out / "mug-B.v2.png").read_bytes() != v1
@@ -77,7 +83,7 @@ def test_reject_regenerate_pick_export(
         assert z.read("mug-B.v2.png") == (out / "mug-B.v2.png").read_bytes()
     assert names == ["manifest.csv", "mug-A.png", "mug-B.v2.png", "mug-C.png", "mug-D.v2.png", "mug-E.png"]  # fmt: skip
     assert [(m["file"], m["version"], m["flag"]) for m in manifest][:2] == [("mug-A.png", "1", "picked"), ("mug-B.v2.png", "2", "picked")]  # fmt: skip
-    assert all(m["model"] == "openai/gpt-image-1.5" and float(m["cost_usd"]) == pytest.approx(PRICE_LOW) for m in manifest)  # fmt: skip
+    assert all(m["model"] == "openai/gpt-image-1.5" and float(m["cost_usd"]) == pytest.approx(billed(m["prompt"])) for m in manifest)  # fmt: skip
     assert pdf.read_bytes().startswith(b"%PDF")
 
     # one job's prompt edited, the same seed, just that job

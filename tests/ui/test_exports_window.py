@@ -108,7 +108,8 @@ def test_variations_batch_runs_rows_times_values(
     batch.provider_combo.setCurrentIndex(batch.provider_combo.findData("draft"))
     batch.output_edit.setText(str(tmp_path / "vary"))
     window.update_estimate()
-    assert batch.estimate_label.text() == "24 images · $0.000"
+    # 12 rows × 2 scenes; 急須, 湯呑み and 風呂敷 each name two rows: 6 prompts repeat, copied
+    assert batch.estimate_label.text() == "18 to make, 6 reused · $0.000"
     assert "12 rows × 2 scene = 24 jobs" in batch.estimate_detail.text()
     sheet.variations_edit.setPlainText("scene 大理石")  # unreadable: said, nothing planned
     assert "Variations line 1" in sheet.problems_label.text()

@@ -346,6 +346,7 @@ def test_budget_cap_is_said_in_the_window(
     window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
     window.batch.quality_combo.setCurrentText("low")
     window.batch.budget_spin.setValue(0.10)  # 11 images at $0.009
+    window.batch.new_images_check.setChecked(True)  # every image paid: the cap is what stops
     window.batch.output_edit.setText(str(tmp_path / "capped"))
     done: list[int] = []
     window.batch_done.connect(done.append)

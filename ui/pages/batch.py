@@ -75,6 +75,19 @@ class BatchForm:
         }
 
 
+def with_button(edit: QLineEdit, text: str, slot: Callable[[], None]) -> QWidget:
+    """``edit`` with a push button ``text`` after it (“Choose…”), as one form field."""
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    button = QPushButton(text)
+    button.clicked.connect(slot)
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    w = QWidget()
+    w.setLayout(row)
+    return w
+
+
 class BatchPage(QWidget):
     """The batch's settings and its estimate.
 
@@ -163,9 +176,7 @@ class BatchPage(QWidget):
         self.workflow_edit = QLineEdit()
         self.workflow_edit.setObjectName("workflow_edit")
         self.workflow_edit.setPlaceholderText("a workflow saved with “Save (API Format)”")
-        self.workflow_widget = self._with_button(
-            self.workflow_edit, "Workflow…", self._choose_workflow
-        )
+        self.workflow_widget = with_button(self.workflow_edit, "Workflow…", self._choose_workflow)
         self.workflow_label = QLabel("ComfyUI workflow")
         self._form.addRow(self.workflow_label, self.workflow_widget)
         seed_row = QHBoxLayout()
@@ -203,20 +214,8 @@ class BatchPage(QWidget):
         self.output_edit = QLineEdit()
         self.output_edit.setObjectName("output_edit")
         self._form.addRow(
-            "Output folder", self._with_button(self.output_edit, "Choose…", self._choose_output)
+            "Output folder", with_button(self.output_edit, "Choose…", self._choose_output)
         )
-
-    @staticmethod
-    def _with_button(edit: QLineEdit, text: str, slot: Callable[[], None]) -> QWidget:
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        button = QPushButton(text)
-        button.clicked.connect(slot)
-        row.addWidget(edit, 1)
-        row.addWidget(button)
-        w = QWidget()
-        w.setLayout(row)
-        return w
 
     def _build_estimate(self) -> QVBoxLayout:
         right = QVBoxLayout()
