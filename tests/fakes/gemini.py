@@ -42,7 +42,8 @@ class GeminiDialect(Dialect):
 
     def handle(self, req: Request, behaviour: str) -> Response:
         key_ok = self.fake.api_key is None or req.headers.get("x-goog-api-key") == self.fake.api_key
-        path = req.path.removeprefix("/v1beta")
+        # v1beta is what Atelier sends; google-genai 3.x defaults to v1: both exist upstream.
+        path = req.path.removeprefix("/v1beta").removeprefix("/v1")
         if req.method == "GET" and path == "/models":
             if not key_ok:
                 behaviour = "auth"

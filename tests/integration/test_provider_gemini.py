@@ -116,3 +116,36 @@ async def test_connection_verdicts(fake: FakeServer) -> None:
     finally:
         for p in (good, bad, down):
             await p.aclose()
+
+
+def test_the_fake_speaks_generate_content_to_the_official_client(fake: FakeServer) -> None:
+    """``google-genai`` (Google's own SDK) against the fake: the request it builds is the one
+    the fake reads, and the answer parses into its types with the image bytes intact; its
+    error type carries the fake's error envelope."""
+    from google import genai
+    from google.genai import errors, types
+
+    client = genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=fake.url))
+    resp = client.models.generate_content(
+        model="gemini-2.5-flash-image",
+        contents="a ceramic teapot on linen",
+        config=types.GenerateContentConfig(
+            response_modalities=["IMAGE"],
+            image_config=types.ImageConfig(aspect_ratio="3:2"),
+        ),
+    )
+    parts = resp.candidates[0].content.parts  # type: ignore[index,union-attr]
+    blobs = [p.inline_data for p in parts if p.inline_data is not None]  # type: ignore[union-attr]
+    assert blobs and blobs[0].mime_type == "image/png"
+    with Image.open(io.BytesIO(blobs[0].data or b"")) as im:
+        assert im.format == "PNG" and abs(im.width / im.height - 1.5) < 0.01
+    assert fake.requests()[-1].prompt == "a ceramic teapot on linen"
+
+    fake.script_for("forbidden words", ["invalid"])
+    with pytest.raises(errors.ClientError) as caught:
+        client.models.generate_content(model="gemini-2.5-flash-image", contents="forbidden words")
+    assert caught.value.code == 400 and caught.value.status == "INVALID_ARGUMENT"
+    bad = genai.Client(api_key="wrong", http_options=types.HttpOptions(base_url=fake.url))
+    with pytest.raises(errors.ClientError) as refused:
+        bad.models.generate_content(model="gemini-2.5-flash-image", contents="x")
+    assert refused.value.code == 400 and "API key" in str(refused.value)
