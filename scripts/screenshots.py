@@ -23,7 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    ap.add_argument("--only", choices=["delivery"], help="one scenario only")
+    ap.add_argument("--only", choices=["delivery", "reuse"], help="one scenario only")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="atelier-shots-"))
@@ -129,6 +129,7 @@ def main() -> None:
         await exports_scenario()
         await review_scenario()
         await delivery_scenario()
+        await reuse_scenario()
 
     async def delivery_scenario() -> None:
         """Issue 13's views: the Deliver section (S3 on moto's server, a signed webhook, Slack,
@@ -187,6 +188,32 @@ def main() -> None:
             win.tabs.setCurrentIndex(3)
             await settle(1.5)
             shot("20-gallery-delivery-marks.png")
+
+    async def reuse_scenario() -> None:
+        """Issue 14's estimate: a Shopify export whose template names no variant column
+        (identical prompts made once), then the same batch into a new folder (all copied)."""
+        win.banner.hide()
+        win.load_spreadsheet(args.data / "shopify-home-goods.csv")
+        win.sheet.prompt_edit.setPlainText("Studio photo of {Title}, soft daylight, linen")
+        win.sheet.filename_edit.setText("{Variant SKU}")
+        win.tabs.setCurrentIndex(1)
+        win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("openai"))
+        win.batch.quality_combo.setCurrentText("low")
+        win.batch.output_edit.setText(str(tmp / "Reuse first"))
+        win.update_estimate()
+        await settle(0.3)
+        shot("21-estimate-reuse-in-batch.png")
+        done: list[int] = []
+        win.batch_done.connect(done.append)
+        win.start_batch()
+        while not done:
+            await asyncio.sleep(0.05)
+        win.banner.hide()
+        win.tabs.setCurrentIndex(1)
+        win.batch.output_edit.setText(str(tmp / "Reuse again"))
+        win.update_estimate()
+        await settle(0.3)
+        shot("22-estimate-reuse-earlier-batch.png")
 
     async def review_scenario() -> None:
         """Issue 12's views: culling with badges and counts, a job's versions in the viewer,
@@ -287,7 +314,8 @@ def main() -> None:
     from tests.fakes.image_host import ImageHost
 
     host = ImageHost(any_photo=True).__enter__()
-    loop.run_until_complete(delivery_scenario() if args.only else scenario())
+    only = {"delivery": delivery_scenario, "reuse": reuse_scenario}
+    loop.run_until_complete(only[args.only]() if args.only else scenario())
     host.__exit__()
     win.close()
     loop.close()
