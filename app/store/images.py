@@ -86,15 +86,15 @@ class ImageStore(Database):
             return int(cur.lastrowid or 0)
 
     def reusable_images(self, keys: list[str]) -> dict[str, list[ImageRow]]:
-        """``{content key: images with that key, newest first}`` in any batch, for
-        ``app.reuse`` (copies excluded: their source stands for them)."""
+        """``{content key: images with that key, originals first, then newest first}`` in any
+        batch, for ``app.reuse`` (a copy stands in when its original's file is gone)."""
         out: dict[str, list[ImageRow]] = {}
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             chunk = keys[start : start + 500]
             rows = self._q(
                 "SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id = images.job_id"
                 f" WHERE content_key IN ({','.join('?' * len(chunk))})"
-                " AND reused_from IS NULL AND sha256 IS NOT NULL ORDER BY images.id DESC",
+                " AND sha256 IS NOT NULL ORDER BY reused_from IS NOT NULL, images.id DESC",
                 tuple(chunk),
             )
             for r in rows:

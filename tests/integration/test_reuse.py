@@ -96,11 +96,26 @@ def test_one_request_per_distinct_prompt_then_none(
     assert not [r for r in third["results"] if "reused_from" in r]
 
 
+def test_a_copy_stands_in_for_a_deleted_original(
+    shop, fake_openai: FakeOpenAI, tmp_path: Path, atelier_home: Path
+) -> None:
+    first = shop(tmp_path / "first")
+    copy = next(r for r in first["results"] if "reused_from" in r)
+    Path(copy["reused_from"]).unlink()  # the original is gone; its copy is still there
+    sent = len(fake_openai.requests())
+    again = shop(tmp_path / "again")
+    assert len(fake_openai.requests()) == sent and again["total_cost"] == 0
+    twin = next(r for r in again["results"] if r["prompt"] == copy["prompt"])
+    assert Path(twin["output_path"]).read_bytes() == Path(copy["output_path"]).read_bytes()
+
+
 def test_a_changed_file_is_made_again_not_copied(
     shop, fake_openai: FakeOpenAI, tmp_path: Path, atelier_home: Path
 ) -> None:
     first = shop(tmp_path / "first")
-    made = [r for r in first["results"] if "reused_from" not in r]
+    once = Counter(r["prompt"] for r in first["results"])
+    # An image no other job copied: its only file is changed by hand.
+    made = [r for r in first["results"] if once[r["prompt"]] == 1]
     touched = Path(made[0]["output_path"])
     touched.write_bytes(touched.read_bytes() + b"edited by hand")
     sent = len(fake_openai.requests())
