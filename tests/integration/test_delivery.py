@@ -32,14 +32,6 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 FAST = {"backoff_s": 0.05, "max_backoff_s": 0.2, "timeout_s": 1.0}
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDS["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDS["aws_secret_access_key"])
-    with S3Server() as server:
-        yield server
-
-
 def _bucket(s3: S3Server) -> str:
     name = f"shop-{uuid.uuid4().hex[:10]}"
     s3.client().create_bucket(Bucket=name)

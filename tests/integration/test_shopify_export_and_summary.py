@@ -10,23 +10,13 @@ import json
 import uuid
 from pathlib import Path
 
-import pytest
-
 from app.models import BatchReport, DeliveryResult, JobResult
 from app.report_markdown import MAX_LINES, to_markdown
 from app.tabular import read_table
 from tests.cli import run_cli
-from tests.fakes.s3 import CREDS, S3Server
+from tests.fakes.s3 import S3Server
 
 CDN = "https://cdn.example-shop.com"
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDS["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDS["aws_secret_access_key"])
-    with S3Server() as server:
-        yield server
 
 
 def _shop_run(sheet: Path, out: Path, *extra: str) -> dict[str, object]:
