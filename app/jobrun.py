@@ -155,7 +155,8 @@ class JobRun:
                 except SaveFailedError:
                     return
             # A remote job a killed run left running is followed, not submitted again.
-            self.follow = self.engine.store.remote_job_to_follow(self.id)
+            if self.attempts:  # a job never sent has nothing to follow: no query
+                self.follow = self.engine.store.remote_job_to_follow(self.id)
             await self._make()
         finally:
             if self.leads is not None:
