@@ -71,6 +71,9 @@ class Engine:
         self.rng = rng or random.Random()
         self.spool_root = spool_root
         self._runs: dict[int, Run] = {}
+        self.detaching = False
+        """Set when the studio quits (``detach``): requests cancelled then leave their remote
+        jobs running, to be followed by the next run."""
         self.courier = Courier(store, self.events)
         self.events.subscribe(self.courier.on_event)
 
@@ -125,6 +128,12 @@ class Engine:
                 lane = run.lanes.get(job_target(run, job.spec)[0])
                 if lane is not None:
                     lane.queue.append(jid)
+
+    def detach(self) -> None:
+        """The studio is quitting (any thread): runs about to be interrupted leave the jobs
+        they queued remotely (fal, Replicate, ComfyUI) running, so a resume follows them
+        instead of paying for them again. A cancelled batch or a job timeout still cancels."""
+        self.detaching = True
 
     def halt(self, run: Run, reason: str) -> None:
         """Start no more jobs in this run (a budget cap, a broken output folder); jobs not

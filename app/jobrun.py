@@ -280,7 +280,9 @@ class JobRun:
         def submitted(handle: dict[str, Any]) -> None:
             store.set_remote_job(attempt_id, {**handle, "samples": samples})
 
-        return dataclasses.replace(req, resume=follow, on_submitted=submitted)
+        return dataclasses.replace(
+            req, resume=follow, on_submitted=submitted, keep_remote=lambda: self.engine.detaching
+        )
 
     def learn(self, sent: Sent) -> None:
         """Account for the answer: its cost against the run and the job, or a 429 that holds

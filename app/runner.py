@@ -56,7 +56,9 @@ class EngineThread:
         return batch_id in self._runs
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Interrupt running batches (they stay resumable) and end the thread."""
+        """Interrupt running batches (they stay resumable, their remote jobs left running to
+        be followed: ``Engine.detach``) and end the thread."""
+        self.engine.detach()
         for fut in list(self._runs.values()):
             fut.cancel()  # cancels the task on the engine loop: jobs go back to pending
         deadline = timeout_s

@@ -188,6 +188,14 @@ class GenerationRequest:
         default=None, compare=False, repr=False
     )
     """Called with a JSON-able handle as soon as the provider has a job id, before waiting."""
+    keep_remote: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
+    """Asked when the request is cancelled: ``True`` (the studio is quitting) leaves the remote
+    job running for the next run to follow; otherwise (a job timeout, a cancelled batch) the
+    provider cancels it."""
+
+    def detached(self) -> bool:
+        """Whether a cancel now should leave the remote job running (see ``keep_remote``)."""
+        return self.keep_remote is not None and self.keep_remote()
 
     def submitted(self, handle: dict[str, Any]) -> None:
         """Hand the remote job's handle to the caller (stored before the wait begins)."""

@@ -259,7 +259,8 @@ class ComfyUIProvider(HttpProvider):
                     pass
                 entry = await self.poll(lambda: self._history(prompt_id))
             except asyncio.CancelledError:
-                await fire_and_forget(self._cancel(prompt_id))
+                if not request.detached():
+                    await fire_and_forget(self._cancel(prompt_id))
                 raise
         finally:
             if ws is not None:
@@ -304,7 +305,8 @@ class ComfyUIProvider(HttpProvider):
         try:
             entry = await self.poll(step)
         except asyncio.CancelledError:
-            await fire_and_forget(self._cancel(prompt_id))
+            if not request.detached():
+                await fire_and_forget(self._cancel(prompt_id))
             raise
         return await self._collect(entry, request)
 

@@ -195,7 +195,7 @@ class FalProvider(HttpProvider):
                 await fire_and_forget(self.request("PUT", cancel_url, headers=self._headers()))
             raise
         except asyncio.CancelledError:
-            if cancel_url:
+            if cancel_url and not request.detached():
                 await fire_and_forget(self.request("PUT", cancel_url, headers=self._headers()))
             raise
         result = self.json_of(await self.request("GET", response_url, headers=self._headers()))

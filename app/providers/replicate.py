@@ -171,7 +171,7 @@ class ReplicateProvider(HttpProvider):
                 raise remote_gone(self.label, "the prediction") from e
             raise
         except asyncio.CancelledError:
-            if urls.get("cancel"):
+            if urls.get("cancel") and not request.detached():
                 await fire_and_forget(
                     self.request("POST", str(urls["cancel"]), headers=self._headers())
                 )

@@ -134,3 +134,44 @@ def test_a_remote_job_gone_by_the_resume_is_submitted_anew(
         counts = fake.counts_by_prompt()
     assert counts == {"linen napkin": 2}  # followed, found gone, sent once more
     assert json.loads(stdout)["succeeded"] == 1 and (out / "n.png").is_file()
+
+
+def test_quitting_the_studio_leaves_queued_jobs_to_follow(
+    tmp_path: Path, atelier_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window's quit (``EngineThread.stop``) interrupts the run without cancelling the
+    jobs fal holds; the next run follows them: one submission per job, no cancel sent."""
+    import asyncio
+
+    from app import paths
+    from app.engine import Engine
+    from app.models import JobSpec, RunSettings
+    from app.providers.registry import capabilities_of
+    from app.runner import EngineThread
+    from app.service import make_provider_factory
+    from app.settings import Settings
+    from app.store import Store
+    from tests.batches import store_batch
+
+    monkeypatch.setenv("FAL_KEY", KEY)
+    with FakeServer(FalDialect, api_key=KEY) as fake:
+        _slow(fake)
+        monkeypatch.setenv("ATELIER_FAL_BASE_URL", fake.url)
+        store = Store(paths.store_path())
+        rs = RunSettings(provider="fal", model=capabilities_of("fal").default_model, concurrency=JOBS)  # fmt: skip
+        specs = [JobSpec(prompt=f"linen napkin {i}", output_path=f"n{i}.png") for i in range(JOBS)]
+        bid = store_batch(store, rs, specs, tmp_path / "out")
+        host = EngineThread(Engine(store, make_provider_factory(Settings())))
+        host.run_batch(bid)
+        deadline = time.monotonic() + 30
+        while _handles(atelier_home) < JOBS:
+            assert time.monotonic() < deadline, "the jobs were not all submitted"
+            time.sleep(0.02)
+        host.stop()  # the studio quits
+        jobs = list(fake.dialect.jobs.values())  # type: ignore[attr-defined]
+        assert len(jobs) == JOBS and not any(j.cancelled for j in jobs)
+        report = asyncio.run(Engine(store, make_provider_factory(Settings())).run(bid))
+        counts = fake.counts_by_prompt()
+        store.close()
+    assert counts == {f"linen napkin {i}": 1 for i in range(JOBS)}
+    assert report.succeeded == JOBS and report.lost_in_flight == 0
