@@ -36,6 +36,9 @@ async def copy_earlier(jr: JobRun, key: str) -> None:
     else:
         await asyncio.shield(leader)
     wanted = [image_key(key, i) for i in range(jr.spec.sample_count) if i not in jr.done]
+    wanted = [k for k in wanted if k in jr.run.known_keys]
+    if not wanted:  # nothing made it yet: no store query (a burst of new jobs stays fast)
+        return
     found = await asyncio.to_thread(jr.engine.store.reusable_images, wanted)
     for idx in range(jr.spec.sample_count):
         for src in found.get(image_key(key, idx), []) if idx not in jr.done else []:

@@ -206,6 +206,8 @@ class Engine:
         await verify_outputs(self.store, run)
         await adopt_existing(self.store, run)
         run.spent_usd = self.store.known_spend_usd(run.batch_id)
+        if run.settings.reuse:
+            run.known_keys = await asyncio.to_thread(self.store.content_keys)
         pending = self.store.pending_job_ids(run.batch_id)
         self.store.set_batch_status(run.batch_id, BatchStatus.RUNNING, started=True)
         self.events.emit(BatchStarted(run.batch_id, total, len(pending)))

@@ -144,9 +144,10 @@ class JobRun:
             self.move(JobStatus.FAILED, e, duration=True)
             return
         options = self.run.settings.provider_options
-        self.key = await asyncio.to_thread(
-            request_key, self.provider, self.model, self.spec, options
-        )
+        args = (self.provider, self.model, self.spec, options)
+        # Only files are read to make the key (reference images, a workflow): else inline.
+        reads = self.spec.reference_images or self.spec.mask or self.provider in options
+        self.key = await asyncio.to_thread(request_key, *args) if reads else request_key(*args)
         try:
             # Only a first version copies: a regenerated job was asked for a new image.
             if self.run.settings.reuse and self.job.version == 1:
@@ -371,6 +372,8 @@ class JobRun:
         its content key and file hash (so a later identical request copies it)."""
         assert sent.result is not None
         key = image_key(self.key, idx) if self.key is not None else None
+        if key is not None:
+            self.run.known_keys.add(key)
         return self.engine.store.add_image(
             self.id,
             idx,

@@ -126,6 +126,8 @@ class Run:
     reserved_usd: float = 0.0
     started_wall: str = ""
     started_mono: float = 0.0
+    known_keys: set[str] = field(default_factory=set)
+    """Image content keys the store holds (read at the start, grown as images are made)."""
     makers: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     """Request key → done when the job making it ends: later jobs asking the same wait, then
     copy its images (``app.reuse``)."""

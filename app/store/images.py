@@ -101,6 +101,12 @@ class ImageStore(Database):
                 out.setdefault(r["content_key"], []).append(ImageRow.from_row(r))
         return out
 
+    def content_keys(self) -> set[str]:
+        """Every content key some recorded image has (``app.reuse``): read once when a run
+        starts, so a job whose request nothing made yet asks the store nothing more."""
+        rows = self._q("SELECT DISTINCT content_key FROM images WHERE sha256 IS NOT NULL")
+        return {r["content_key"] for r in rows if r["content_key"]}
+
     def reused_sources(self, batch_id: int) -> dict[int, Path]:
         """``{image id: the path of the image it copies}`` for the batch's reused images."""
         rows = self._q(
