@@ -37,7 +37,7 @@ from app.outputs import made_by_atelier
 from app.pricing import PriceTable
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import capabilities_of
-from app.reuse import Lookup, estimate_with_reuse
+from app.reuse import estimate_with_reuse
 from app.secrets import get_key
 from app.status import JobStatus
 from app.store import Store
@@ -141,16 +141,28 @@ def check_keys(draft: Draft) -> None:
 
 
 def price(draft: Draft, prices: PriceTable, store: Store | None = None) -> Estimate:
-    """The estimate shown before anything is spent (USD): identical requests priced once and,
-    with ``store``, images an earlier batch made priced at $0 (``app.reuse``), unless the
-    batch always makes new images."""
+    """The estimate shown before anything is spent (USD): see ``price_plan``."""
     rs = draft.settings
-    if not rs.reuse:
-        return estimate(draft.plan, prices, rs.provider, rs.model)
-    lookup = Lookup(store.reusable_images) if store is not None else None
-    return estimate_with_reuse(
-        draft.plan, prices, rs.provider, rs.model, rs.provider_options, lookup
+    return price_plan(
+        draft.plan, prices, rs.provider, rs.model, rs.provider_options, rs.reuse, store
     )
+
+
+def price_plan(
+    plan: Plan,
+    prices: PriceTable,
+    provider: str,
+    model: str,
+    provider_options: dict[str, dict[str, Any]],
+    reuse: bool,
+    store: Store | None,
+) -> Estimate:
+    """Images × price, identical requests priced once and, with ``store``, images an earlier
+    batch made priced at $0 (``app.reuse``), unless the batch always makes new images."""
+    if not reuse:
+        return estimate(plan, prices, provider, model)
+    find = store.reusable_images if store is not None else None
+    return estimate_with_reuse(plan, prices, provider, model, provider_options, find)
 
 
 def resume_batch(store: Store, batch_id: int) -> list[int]:
@@ -291,12 +303,13 @@ def window_estimate(
     reuse: bool,
     store: Store | None,
 ) -> Estimate:
-    """The batch page's estimate (a worker thread, plain values): as ``price`` prices a draft."""
-    if not reuse:
-        return estimate(plan, prices, provider, model)
-    lookup = Lookup(store.reusable_images) if store is not None else None
+    """The batch page's estimate (a worker thread, plain values): as ``price`` prices a draft.
+
+    Raises:
+        InputError: the ComfyUI workflow cannot be read.
+    """
     options = sheet_options(plan, provider, workflow)
-    return estimate_with_reuse(plan, prices, provider, model, options, lookup)
+    return price_plan(plan, prices, provider, model, options, reuse, store)
 
 
 def sheet_draft(

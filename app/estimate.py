@@ -54,31 +54,26 @@ class Estimate:
         """``"12 images · $0.408"``, ``"12 images · price unknown ($0.108–$2.400 by quality)"``
         or ``"12 images · ≥ $0.20 + 5 images at an unknown price"``; with reuse
         ``"14 to make, 24 reused · $0.476 instead of $1.292"``."""
-        text = self._describe()
-        if not self.reused_images:
-            return text
-        text = text.replace(
-            f"{self.images} images", f"{self.images} to make, {self.reused_images} reused", 1
+        made = (
+            f"{self.images} to make, {self.reused_images} reused"
+            if self.reused_images
+            else f"{self.images} images"
         )
-        total, full = self.total_usd, self.list_usd
-        if total is not None and full is not None and full > total:
-            text += f" instead of ${full:.3f}"
-        return text
-
-    def _describe(self) -> str:
         span = (
             f" (${self.auto_range[0]:.3f}–${self.auto_range[1]:.3f} by quality)"
             if self.auto_range
             else ""
         )
         if self.unknown_images == self.images and self.images:
-            return f"{self.images} images · price unknown{span}"
+            return f"{made} · price unknown{span}"
         if self.unknown_images:
             return (
-                f"{self.images} images · ≥ ${self.priced_usd:.3f} + {self.unknown_images} "
+                f"{made} · ≥ ${self.priced_usd:.3f} + {self.unknown_images} "
                 f"images at an unknown price{span}"
             )
-        return f"{self.images} images · ${self.priced_usd:.3f}"
+        full = self.list_usd
+        saved = f" instead of ${full:.3f}" if full is not None and full > self.priced_usd else ""
+        return f"{made} · ${self.priced_usd:.3f}{saved}"
 
 
 def _label(provider: str, entry: PriceEntry) -> str:

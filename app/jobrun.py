@@ -28,7 +28,7 @@ from app.models import JobSpec, RetryPolicy, parse_size
 from app.outputs import UserFileError, image_metadata, save_image, spool_image
 from app.providers.base import REMOTE_GONE, GenerationRequest, GenerationResult
 from app.providers.registry import resolve_target
-from app.reuse import file_sha256, image_key, request_key
+from app.reuse import image_key, request_key
 from app.status import JobStatus
 from app.store import JobRow
 from app.store.images import Made
@@ -319,7 +319,7 @@ class JobRun:
             rel = self.names[idx]
             size = None if self.spec.size == "auto" else parse_size(self.spec.size)
             try:
-                path, thumb = await asyncio.to_thread(
+                path, thumb, sha = await asyncio.to_thread(
                     save_image,
                     self.run.out_dir,
                     rel,
@@ -339,7 +339,6 @@ class JobRun:
             except OutputError as e:
                 await self._output_failed(sent, saved, e, idx, rel)
                 raise SaveFailedError from e
-            sha = await asyncio.to_thread(file_sha256, path)
             image_id = self._record(sent, idx, image.seed, path, thumb, sha)
             self.done.add(idx)
             saved += 1

@@ -249,7 +249,7 @@ def save_image(
     thumb_dir: Path | None,
     size: tuple[int, int] | None = None,
     overwrite: bool = False,
-) -> tuple[Path, Path | None]:
+) -> tuple[Path, Path | None, str]:
     """Encode, write atomically and thumbnail one image (blocking: run it in a thread). A file
     at the destination that Atelier did not make is replaced only with ``overwrite``.
 
@@ -257,7 +257,7 @@ def save_image(
     unplugged) that is an error, not a reason to fill another disk.
 
     Returns:
-        ``(image_path, thumbnail_path or None)``.
+        ``(image_path, thumbnail_path or None, SHA-256 hex of the file written)``.
     Raises:
         ProviderError: undecodable image (see ``encode_image``).
         UserFileError: the destination is the user's own file (``payload``: the image).
@@ -277,7 +277,7 @@ def save_image(
             if img is not None
             else ensure_thumbnail(dest, thumb_dir)
         )
-    return dest, thumb
+    return dest, thumb, hashlib.sha256(file_bytes).hexdigest()
 
 
 def _place(root: Path, dest: Path, file_bytes: bytes, overwrite: bool) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -118,19 +118,6 @@ def image_key(key: str, sample: int) -> str:
     return f"{key}#{sample}"
 
 
-def usable(image: ImageRow, check_hash: bool = True) -> bool:
-    """Whether an earlier image can stand in for a new one: its file is there and (with
-    ``check_hash``) still has the bytes recorded when it was written."""
-    if image.sha256 is None or not image.path.is_file():
-        return False
-    if not check_hash:
-        return True
-    try:
-        return file_sha256(image.path) == image.sha256
-    except OSError:
-        return False
-
-
 @dataclass(frozen=True)
 class ReusePlan:
     """What a batch makes and what it copies, image by image, before anything is paid.
@@ -138,61 +125,48 @@ class ReusePlan:
     Attributes:
         to_make: the specs as they will be requested (``sample_count`` cut to the samples
             not found; specs with nothing to make left out), for pricing.
-        in_batch: images that copy another job of the same batch.
-        earlier: images that copy an image an earlier batch made.
+        reused: images copied instead of made (from this batch or an earlier one).
     """
 
     to_make: list[JobSpec]
-    in_batch: int = 0
-    earlier: int = 0
-
-    @property
-    def reused(self) -> int:
-        """Images copied instead of made."""
-        return self.in_batch + self.earlier
+    reused: int = 0
 
 
-class Lookup:
-    """Finds earlier images by key (a store's ``reusable_images``), one query per batch."""
+Find = Callable[[list[str]], dict[str, list[ImageRow]]]
+"""Earlier images by content key: a store's ``reusable_images``."""
 
-    def __init__(self, find: Any) -> None:
-        self._find = find
 
-    def found(self, keys: Sequence[str]) -> set[str]:
-        """The keys with a usable earlier image (file present; hashes are checked when the
-        image is copied)."""
-        rows: dict[str, list[ImageRow]] = self._find(list(keys))
-        return {k for k, images in rows.items() if any(usable(i, False) for i in images)}
+def _found(find: Find, keys: list[str]) -> set[str]:
+    """The keys with an earlier image whose file is there (its hash is checked when it is
+    copied, ``app.outputs.copy_image``)."""
+    return {k for k, images in find(keys).items() if any(i.path.is_file() for i in images)}
 
 
 def plan_reuse(
     specs: Iterable[tuple[str, str, JobSpec]],
     provider_options: dict[str, dict[str, Any]],
-    lookup: Lookup | None,
+    find: Find | None,
 ) -> ReusePlan:
     """Which images of ``specs`` (``(provider, model, spec)`` in job order) are made and which
-    are copied: the first job of a key makes it, later ones copy it; with ``lookup``, an image
+    are copied: the first job of a key makes it, later ones copy it; with ``find``, an image
     an earlier batch made is copied too."""
-    items = [(p, m, s, request_key(p, m, s, provider_options)) for p, m, s in specs]
-    wanted = [image_key(k, i) for _p, _m, s, k in items for i in range(s.sample_count)]
-    earlier = lookup.found(wanted) if lookup is not None else set()
-    seen: set[str] = set()
+    items = [(s, request_key(p, m, s, provider_options)) for p, m, s in specs]
+    wanted = [image_key(k, i) for s, k in items for i in range(s.sample_count)]
+    seen = _found(find, wanted) if find is not None else set()
     to_make: list[JobSpec] = []
-    in_batch = from_store = 0
-    for _p, _m, spec, key in items:
+    reused = 0
+    for spec, key in items:
         make = 0
         for i in range(spec.sample_count):
             k = image_key(key, i)
             if k in seen:
-                in_batch += 1
-            elif k in earlier:
-                from_store += 1
+                reused += 1
             else:
                 make += 1
-            seen.add(k)
+                seen.add(k)
         if make:
             to_make.append(spec.model_copy(update={"sample_count": make}))
-    return ReusePlan(to_make, in_batch, from_store)
+    return ReusePlan(to_make, reused)
 
 
 def estimate_with_reuse(
@@ -201,14 +175,14 @@ def estimate_with_reuse(
     provider: str,
     model: str,
     provider_options: dict[str, dict[str, Any]],
-    lookup: Lookup | None,
+    find: Find | None,
 ) -> Estimate:
     """The estimate of what ``plan`` pays once identical requests are made once and earlier
-    images copied (``lookup``: the store's, ``None``: this batch only), with the list price
+    images copied (``find``: the store's, ``None``: this batch only), with the list price
     beside it (``Estimate.list_usd``)."""
     full = estimate(plan, prices, provider, model)
     targets = ((*resolve_target(provider, model, s.provider, s.model), s) for s in plan.specs)
-    rp = plan_reuse(targets, provider_options, lookup)
+    rp = plan_reuse(targets, provider_options, find)
     if not rp.reused:
         return full
     paid = estimate(Plan(rp.to_make), prices, provider, model)

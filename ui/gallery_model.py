@@ -78,6 +78,7 @@ class GalleryModel(QAbstractListModel):
         self.tiles: list[Tile] = []
         self._rows_of_job: dict[int, list[int]] = {}
         self._rows_of_path: dict[Path, int] = {}
+        self._rows_of_image: dict[int, int] = {}
         self._icons: OrderedDict[Path, QIcon] = OrderedDict()
         self._requested: set[Path] = set()
         self._request = request_thumbnail
@@ -87,7 +88,10 @@ class GalleryModel(QAbstractListModel):
     def _reindex(self) -> None:
         self._rows_of_job = {}
         self._rows_of_path = {}
+        self._rows_of_image = {}
         for r, t in enumerate(self.tiles):
+            if t.image_id:
+                self._rows_of_image[t.image_id] = r
             self._rows_of_job.setdefault(t.job_id, []).append(r)
             if t.path is not None:
                 self._rows_of_path[t.path] = r
@@ -180,6 +184,9 @@ class GalleryModel(QAbstractListModel):
                 if t.path is not None:
                     self._rows_of_path.pop(t.path, None)
                 self._rows_of_path[path] = r
+                self._rows_of_image.pop(t.image_id, None)
+                if image_id:
+                    self._rows_of_image[image_id] = r
                 self.dataChanged.emit(self.index(r), self.index(r))
                 return
         last = rows[-1] if rows else len(self.tiles) - 1
@@ -190,10 +197,9 @@ class GalleryModel(QAbstractListModel):
 
     def update_deliveries(self, events: Iterable[DeliveryChanged]) -> None:
         """Show the outbox's changes on the tiles of the images they name."""
-        row_of = {t.image_id: r for r, t in enumerate(self.tiles) if t.image_id}
         rows = []
         for ev in events:
-            r = row_of.get(ev.image_id) if ev.image_id is not None else None
+            r = self._rows_of_image.get(ev.image_id) if ev.image_id is not None else None
             if r is not None:
                 self.tiles[r].deliveries[ev.target] = TargetState(ev.status, ev.url, ev.error)
                 rows.append(r)

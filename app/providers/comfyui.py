@@ -212,6 +212,13 @@ def describe_node_errors(data: Any, graph: dict[str, Any]) -> str:
     return "; ".join(parts) or "the workflow was rejected"
 
 
+def queue_ids(data: Any, key: str) -> set[str]:
+    """The prompt ids of ``GET /queue``'s ``queue_running`` or ``queue_pending`` list (each item
+    ``[number, prompt_id, prompt, extra_data, outputs]``, ComfyUI's ``server.py``)."""
+    items = data.get(key) if isinstance(data, dict) else None
+    return {str(i[1]) for i in items or [] if isinstance(i, list) and len(i) > 1}
+
+
 class ComfyUIProvider(HttpProvider):
     """Queue the workflow, follow it on the websocket (or by polling ``/history``), download
     the outputs."""
@@ -313,13 +320,7 @@ class ComfyUIProvider(HttpProvider):
     async def _queued(self, prompt_id: str) -> bool:
         """Whether ``prompt_id`` is running or waiting in ComfyUI's queue."""
         data = self.json_of(await self.request("GET", f"{self.base_url}/queue"))
-        for key in ("queue_running", "queue_pending"):
-            items = data.get(key) if isinstance(data, dict) else None
-            if any(
-                isinstance(i, list) and len(i) > 1 and str(i[1]) == prompt_id for i in items or []
-            ):
-                return True
-        return False
+        return any(prompt_id in queue_ids(data, k) for k in ("queue_running", "queue_pending"))
 
     async def _open_ws(self, client_id: str) -> Any:
         import websockets
@@ -432,16 +433,11 @@ class ComfyUIProvider(HttpProvider):
         while the prompt running is ours."""
         resp = await self._client.get(f"{self.base_url}/queue", timeout=5.0)
         data = resp.json() if resp.status_code == 200 else {}
-
-        def ids(key: str) -> set[str]:
-            items = data.get(key) if isinstance(data, dict) else None
-            return {str(i[1]) for i in items or [] if isinstance(i, list) and len(i) > 1}
-
-        if prompt_id in ids("queue_pending"):
+        if prompt_id in queue_ids(data, "queue_pending"):
             await self._client.post(
                 f"{self.base_url}/queue", json={"delete": [prompt_id]}, timeout=5.0
             )
-        elif prompt_id in ids("queue_running"):
+        elif prompt_id in queue_ids(data, "queue_running"):
             await self._client.post(
                 f"{self.base_url}/interrupt", json={"prompt_id": prompt_id}, timeout=5.0
             )
