@@ -23,25 +23,41 @@ class Budget:
         self._halt = halt
 
     def cost(
-        self, provider: str, model: str, spec: JobSpec, result: GenerationResult
+        self,
+        provider: str,
+        model: str,
+        spec: JobSpec,
+        result: GenerationResult,
+        factor: float = 1.0,
     ) -> float | None:
         """USD for ``result``: from its token ``usage`` where the provider returns it and the
-        table has token prices, else images × the per-image price; ``None`` when unknown."""
+        table has token prices, else images × the per-image price; ``None`` when unknown.
+        ``factor`` scales the list price (economy: the provider's batch discount)."""
         if result.usage:
             usd = self.prices.cost_from_usage(provider, model, result.usage)
             if usd is not None:
-                return usd
-        return self.list_cost(provider, model, spec, len(result.images))
+                return round(usd * factor, 6)
+        return self.list_cost(provider, model, spec, len(result.images), factor)
 
-    def list_cost(self, provider: str, model: str, spec: JobSpec, images: int) -> float | None:
-        """USD for ``images`` images of ``spec`` at the per-image price (``None``: unknown)."""
+    def list_cost(
+        self, provider: str, model: str, spec: JobSpec, images: int, factor: float = 1.0
+    ) -> float | None:
+        """USD for ``images`` images of ``spec`` at the per-image price × ``factor``
+        (``None``: unknown)."""
         per_image = self.prices.price_per_image(provider, model, spec.quality, spec.size)
-        return None if per_image is None else round(per_image * images, 6)
+        return None if per_image is None else round(per_image * images * factor, 6)
 
     def reserve(
-        self, run: Run, provider: str, model: str, spec: JobSpec, images: int
+        self,
+        run: Run,
+        provider: str,
+        model: str,
+        spec: JobSpec,
+        images: int,
+        factor: float = 1.0,
     ) -> float | None:
-        """Book the worst-case cost (USD) of one request of ``images`` images.
+        """Book the worst-case cost (USD) of one request of ``images`` images at ``factor`` ×
+        the list price.
 
         Returns the amount booked (0 without a cap), or ``None`` (and halts the run) when the
         request could take spend over the cap, or its price is unknown.
@@ -60,7 +76,7 @@ class Budget:
                 "ATELIER_HOME/prices.json or remove the cap.",
             )
             return None
-        need = per_image * images
+        need = per_image * images * factor
         if run.spent_usd + run.reserved_usd + need > cap + 1e-9:
             self._halt(
                 run,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from app import __version__, cli_deliver, cli_review, cli_templates
+from app import __version__, cli_deliver, cli_economy, cli_review, cli_templates
 from app import cli_args as argtypes
 from app.cli_common import (
     EXIT_INPUT,
@@ -23,7 +23,8 @@ from app.cli_common import (
     fail_input,
     open_store,
     print_report,
-    run_stored,
+    run_or_submit,
+    submitted,
 )
 from app.cli_inputs import config_parts, sheet_parts
 from app.controller import (
@@ -31,6 +32,7 @@ from app.controller import (
     check_keys,
     check_run,
     price,
+    resume_batch,
     store_batch,
     workflow_options,
 )
@@ -80,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_templates.add_parser(sub)
     cli_review.add_parsers(sub)
     cli_deliver.add_parsers(sub)
+    cli_economy.add_parsers(sub)
     return p
 
 
@@ -179,6 +182,7 @@ def _add_settings_arguments(r: argparse.ArgumentParser) -> None:
         action="store_true",
         help="always make new images: do not copy identical requests' images (default: reuse)",
     )
+    cli_economy.add_run_arguments(r)
     r.add_argument(
         "--budget",
         type=argtypes.bounded(RunSettings, "budget_usd", float),
@@ -247,6 +251,9 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
         overwrite=args.overwrite,
         delivery=delivery,
         reuse=not args.no_reuse,
+        **cli_economy.economy_settings(
+            args, sorted({provider} | {s.provider for s in p.plan.specs if s.provider})
+        ),
     )
     draft = Draft(p.plan, rs, p.output_dir, p.source.name, str(p.source), p.rows)
     check_run(draft)
@@ -269,6 +276,8 @@ def _print_estimate(draft: Draft, est: Estimate, why: str, fmt: str, out: TextIO
             "estimated_cost": est.total_usd,
             "list_cost": est.list_usd if est.reused_images else est.total_usd,
             "priced_cost": round(est.priced_usd, 6),
+            "economy_cost": est.economy_usd,
+            "economy": est.economy,
             "unknown_price_images": est.unknown_images,
             "unknown_price_reasons": list(est.unknown_reasons),
             "estimated_cost_range": list(est.auto_range) if est.auto_range else None,
@@ -335,10 +344,35 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         stored = store_batch(store, draft, prices)
         if stored.resumed and args.format == "text":
             print(f"resuming batch {stored.batch_id} (finished images are kept)", file=err)
-        report = await run_stored(store, stored.batch_id, len(draft.plan.specs), args.format, out)
+        report = await run_or_submit(
+            store, stored.batch_id, len(draft.plan.specs), args.format, out, args.no_wait
+        )
     finally:
         store.close()
+    if report is None:
+        return submitted(stored.batch_id, args.format, out)
     return print_report(report, args.format, draft.output_dir, out)
+
+
+async def _resume_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``atelier resume BATCH``: failed and cancelled jobs go back to pending, remote jobs and
+    provider batches still running are followed, and the rest is made."""
+    setup_logging()
+    store = open_store(False, err)
+    try:
+        try:
+            batch = store.batch(args.batch)
+        except KeyError:
+            return fail_input(
+                f"batch {args.batch}: no such batch ('atelier batches' lists them)", err
+            )
+        resume_batch(store, args.batch)
+        report = await run_or_submit(store, args.batch, batch.total, args.format, out, args.no_wait)
+    finally:
+        store.close()
+    if report is None:
+        return submitted(args.batch, args.format, out)
+    return print_report(report, args.format, batch.output_dir, out)
 
 
 async def _review_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -378,6 +412,11 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
     if args.command in (*cli_review.COMMANDS, *cli_deliver.STORE_COMMANDS):
         try:
             return asyncio.run(_review_async(args, out, err))
+        except AtelierError as e:
+            return fail_input(str(e), err)
+    if args.command in cli_economy.COMMANDS:
+        try:
+            return asyncio.run(_resume_async(args, out, err))
         except AtelierError as e:
             return fail_input(str(e), err)
     if args.command != "run":

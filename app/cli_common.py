@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 from app import paths
+from app.cli_economy import Waits, submit_and_leave
+from app.engine import Engine
 from app.events import BatchFinished, Event, JobChanged, LaneWaiting
 from app.models import BatchReport
 from app.service import open_engine
@@ -77,18 +80,56 @@ def print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> Non
         print(report.stopped_reason, file=stream)
 
 
-async def run_stored(store: Store, batch_id: int, jobs: int, fmt: str, out: TextIO) -> BatchReport:
-    """Run a stored batch on a headless engine, with a progress line and signal handling."""
+def _headless(
+    store: Store, batch_id: int, jobs: int, fmt: str, out: TextIO
+) -> tuple[Engine, Waits]:
+    """A headless engine for ``batch_id`` with the progress line, the provider batches'
+    waits and the signals that stop it."""
     # Headless runs make no thumbnails: the gallery makes (and caches) them when it shows a batch.
     engine = open_engine(store, Settings.load(), thumbnails=False)
-    engine.events.subscribe(Progress(jobs, sys.stderr if fmt == "json" else out))
+    stream = sys.stderr if fmt == "json" else out
+    engine.events.subscribe(Progress(jobs, stream))
+    waits = Waits(stream)
+    engine.events.subscribe(waits)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(
                 sig, engine.stop_here, batch_id, f"Stopped by signal {sig.name}."
             )
+    return engine, waits
+
+
+async def run_stored(store: Store, batch_id: int, jobs: int, fmt: str, out: TextIO) -> BatchReport:
+    """Run a stored batch on a headless engine, with a progress line and signal handling."""
+    engine, _ = _headless(store, batch_id, jobs, fmt, out)
     return await engine.run(batch_id)
+
+
+async def run_or_submit(
+    store: Store, batch_id: int, jobs: int, fmt: str, out: TextIO, no_wait: bool
+) -> BatchReport | None:
+    """``run_stored``; with ``no_wait``, only until every job waits in a provider batch
+    (returns ``None`` then, see ``submitted``)."""
+    if not no_wait:
+        return await run_stored(store, batch_id, jobs, fmt, out)
+    engine, waits = _headless(store, batch_id, jobs, fmt, out)
+    if await submit_and_leave(engine, store, batch_id, waits):
+        return None
+    return engine.report(batch_id)  # it ended by itself: every job was made or reused
+
+
+def submitted(batch_id: int, fmt: str, out: TextIO) -> int:
+    """What ``--no-wait`` prints once its provider batches hold every job."""
+    if fmt == "json":
+        print(json.dumps({"batch_id": batch_id, "status": "submitted"}), file=out)
+    else:
+        print(
+            f"Batch {batch_id} is with the provider. Collect the images with "
+            f"'atelier resume {batch_id}' or in the studio.",
+            file=out,
+        )
+    return EXIT_OK
 
 
 def open_store(move_damaged: bool, err: TextIO) -> Store:

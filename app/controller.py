@@ -28,6 +28,7 @@ from app.batch import Plan, SheetBatch, check_plan, estimate, fingerprint
 from app.delivery.config import check_delivery
 from app.delivery.forms import DeliveryForm, delivery_from_form
 from app.delivery.plan import enqueue_picked
+from app.economy.lanes import economy_factors
 from app.engine import Engine
 from app.errors import InputError
 from app.estimate import Estimate
@@ -144,7 +145,14 @@ def price(draft: Draft, prices: PriceTable, store: Store | None = None) -> Estim
     """The estimate shown before anything is spent (USD): see ``price_plan``."""
     rs = draft.settings
     return price_plan(
-        draft.plan, prices, rs.provider, rs.model, rs.provider_options, rs.reuse, store
+        draft.plan,
+        prices,
+        rs.provider,
+        rs.model,
+        rs.provider_options,
+        rs.reuse,
+        store,
+        rs.economy,
     )
 
 
@@ -156,13 +164,20 @@ def price_plan(
     provider_options: dict[str, dict[str, Any]],
     reuse: bool,
     store: Store | None,
+    economy: list[str] | None = None,
 ) -> Estimate:
     """Images × price, identical requests priced once and, with ``store``, images an earlier
-    batch made priced at $0 (``app.reuse``), unless the batch always makes new images."""
+    batch made priced at $0 (``app.reuse``), unless the batch always makes new images; beside
+    it the economy price (``Estimate.economy_usd``) where a provider has a batch API, the one
+    paid when ``economy`` sets its lane to economy."""
     if not reuse:
-        return estimate(plan, prices, provider, model)
-    find = store.reusable_images if store is not None else None
-    return estimate_with_reuse(plan, prices, provider, model, provider_options, find)
+        est = estimate(plan, prices, provider, model)
+    else:
+        find = store.reusable_images if store is not None else None
+        est = estimate_with_reuse(plan, prices, provider, model, provider_options, find)
+    used = [p for p, _ in est.priced_by_provider]
+    chosen = economy_factors(used, economy) if economy else {}
+    return est.with_economy(chosen or economy_factors(used), bool(chosen))
 
 
 def resume_batch(store: Store, batch_id: int) -> list[int]:

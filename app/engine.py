@@ -20,8 +20,17 @@ from pathlib import Path
 
 from app.budget import Budget
 from app.delivery.courier import Courier
+from app.economy import Waiting
+from app.economy.lanes import economy_lane
 from app.errors import AtelierError, ErrorClass, describe_exception
-from app.events import BatchFinished, BatchStarted, BatchStateChanged, EventBus, JobChanged
+from app.events import (
+    BatchFinished,
+    BatchStarted,
+    BatchStateChanged,
+    EconomyWaiting,
+    EventBus,
+    JobChanged,
+)
 from app.jobrun import JobRun, job_target
 from app.lane import Lane, Run
 from app.models import BatchReport, RunSettings
@@ -299,16 +308,31 @@ class Engine:
             if provider != rs.provider:  # the batch's base URL belongs to the batch's provider
                 rs = rs.model_copy(update={"provider": provider, "base_url": None})
             limits = run.settings.rate_limits.get(provider)
+            adapter = self.provider_factory(rs)
+            economy = economy_lane(adapter, run.settings, self._waiting(run.batch_id))
             lane = Lane(
                 provider,
-                self.provider_factory(rs),
+                economy or adapter,
                 run.settings.concurrency,
                 self.events,
                 rpm=limits.rpm if limits else None,
                 ipm=limits.ipm if limits else None,
+                economy=economy is not None,
             )
             run.lanes[provider] = lane
         return lane
+
+    def _waiting(self, batch_id: int) -> Callable[[Waiting], None]:
+        """What an economy lane's poller calls: an ``EconomyWaiting`` event for the views."""
+
+        def emit(w: Waiting) -> None:
+            self.events.emit(
+                EconomyWaiting(
+                    batch_id, w.provider, w.batch_id, w.submitted_at, w.state, w.done, w.total
+                )
+            )
+
+        return emit
 
     async def _drain(self, run: Run) -> None:
         """Lanes work side by side, each with its own workers; then pending jobs added meanwhile

@@ -5,7 +5,7 @@ dearest (as the reference batch tool's ``--estimate-only`` shows it)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -44,6 +44,28 @@ class Estimate:
     ``images`` and not paid."""
     list_usd: float | None = None
     """What the batch would cost with every image made (set when some are reused)."""
+    priced_by_provider: tuple[tuple[str, float], ...] = ()
+    """``priced_usd`` split by provider (for the economy price of the lanes that have one)."""
+    economy_usd: float | None = None
+    """What the priced images cost through the providers' batch APIs (``None``: no provider
+    of the batch has one)."""
+    economy: bool = False
+    """The batch runs in economy: ``economy_usd`` is what it pays."""
+
+    def with_economy(self, factors: dict[str, float], economy: bool) -> Estimate:
+        """This estimate with its economy price: each provider's share × its batch price
+        factor (``factors``: provider → factor, only providers with a batch API)."""
+        if not any(p in factors for p, _ in self.priced_by_provider):
+            return replace(self, economy=False)
+        usd = sum(v * factors.get(p, 1.0) for p, v in self.priced_by_provider)
+        return replace(self, economy_usd=round(usd, 6), economy=economy)
+
+    @property
+    def to_pay_usd(self) -> float | None:
+        """What the run is expected to pay: the economy price in economy, else the total."""
+        if self.economy and self.economy_usd is not None and not self.unknown_images:
+            return self.economy_usd
+        return self.total_usd
 
     @property
     def total_usd(self) -> float | None:
@@ -53,7 +75,8 @@ class Estimate:
     def describe(self) -> str:
         """``"12 images · $0.408"``, ``"12 images · price unknown ($0.108–$2.400 by quality)"``
         or ``"12 images · ≥ $0.20 + 5 images at an unknown price"``; with reuse
-        ``"14 to make, 24 reused · $0.476 instead of $1.292"``."""
+        ``"14 to make, 24 reused · $0.476 instead of $1.292"``; with a batch API
+        ``"300 images · $13.200 now · $6.600 economy, within 24 h"``."""
         made = (
             f"{self.images} to make, {self.reused_images} reused"
             if self.reused_images
@@ -73,7 +96,12 @@ class Estimate:
             )
         full = self.list_usd
         saved = f" instead of ${full:.3f}" if full is not None and full > self.priced_usd else ""
-        return f"{made} · ${self.priced_usd:.3f}{saved}"
+        eco = self.economy_usd
+        if eco is None or eco >= self.priced_usd:
+            return f"{made} · ${self.priced_usd:.3f}{saved}"
+        if self.economy:
+            return f"{made} · ${eco:.3f} economy, within 24 h (${self.priced_usd:.3f} now){saved}"
+        return f"{made} · ${self.priced_usd:.3f} now · ${eco:.3f} economy, within 24 h{saved}"
 
 
 def _label(provider: str, entry: PriceEntry) -> str:
@@ -99,6 +127,7 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
     used: dict[str, str] = {}
     reasons: dict[tuple[str, str, str], str] = {}
     models: dict[str, None] = {}
+    by_provider: dict[str, float] = {}
     for provider, model, quality, size, n in jobs:
         total += n
         models[f"{provider} / {model}"] = None
@@ -123,6 +152,7 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
                 )
             continue
         priced += e.for_size(size) * n
+        by_provider[provider] = by_provider.get(provider, 0.0) + e.for_size(size) * n
         unit = "/MP" if e.unit == "megapixel" else ""
         label = _label(provider, e)
         used[label] = f"{label}: ${e.usd_per_image:g}{unit} ({e.as_of}, {e.source})"
@@ -135,4 +165,5 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
         tuple(models),
         tuple(reasons.values()),
         auto_range,
+        priced_by_provider=tuple(by_provider.items()),
     )

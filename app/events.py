@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from app.models import BatchReport
 
@@ -72,6 +74,29 @@ class LaneWaiting:
 
 
 @dataclass(frozen=True)
+class EconomyWaiting:
+    """A provider batch (economy mode) was submitted or polled: ``state`` is the provider's
+    word, ``done``/``total`` its lines (``done`` ``None`` while the provider does not tell),
+    ``submitted_at`` an ISO time in UTC."""
+
+    batch_id: int
+    provider: str
+    remote_id: str
+    submitted_at: str
+    state: str
+    done: int | None
+    total: int
+
+    def describe(self) -> str:
+        """``"waiting for OpenAI · submitted 14:02 · 120/300 done"`` (local time)."""
+        when = self.submitted_at
+        with contextlib.suppress(ValueError):
+            when = datetime.fromisoformat(when).astimezone().strftime("%H:%M")
+        done = f"{self.done}/{self.total} done" if self.done is not None else f"{self.total} sent"
+        return f"waiting for {self.provider} · submitted {when} · {done}"
+
+
+@dataclass(frozen=True)
 class BatchStateChanged:
     """Running, paused, cancelling…"""
 
@@ -110,6 +135,7 @@ Event = (
     | JobProgress
     | ImageSaved
     | LaneWaiting
+    | EconomyWaiting
     | BatchStateChanged
     | BatchFinished
 )

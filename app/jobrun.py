@@ -73,6 +73,7 @@ class Sent:
     result: GenerationResult | None = None
     error: ProviderError | None = None
     cost: float | None = None
+    factor: float = 1.0  # against the list price (economy: the batch discount)
 
 
 class JobRun:
@@ -169,14 +170,20 @@ class JobRun:
         while remaining := [i for i in range(self.spec.sample_count) if i not in self.done]:
             await self.run.unpaused.wait()
             samples = remaining[: self.per_request]
+            req = self.build_request(samples)
             reserved = self.engine.budget.reserve(
-                self.run, self.provider, self.model, self.spec, len(samples)
+                self.run,
+                self.provider,
+                self.model,
+                self.spec,
+                len(samples),
+                self.lane.provider.price_factor(req),
             )
             if reserved is None:  # the budget cap: this job waits for a higher cap
                 self.move(JobStatus.PENDING)
                 return
             try:
-                sent = await self.send(self.build_request(samples), samples)
+                sent = await self.send(req, samples)
             finally:
                 self.run.reserved_usd -= reserved
             self.learn(sent)
@@ -226,6 +233,7 @@ class JobRun:
             mask=self.mask,
             style_preset=spec.style_preset,
             input_fidelity=spec.input_fidelity,
+            retry=self.retries,
             on_progress=self._on_progress,
         )
 
@@ -238,7 +246,7 @@ class JobRun:
         """Wait for a slot in the lane, record the attempt and send ``req`` for ``samples``;
         the answer or its classified error comes back in a ``Sent`` (a job timeout becomes
         ``timeout``)."""
-        timeout_s = self.run.settings.job_timeout_ms / 1000
+        timeout_s = self.lane.timeout_s(self.run.settings.job_timeout_ms / 1000)
         async with self.lane.slot(req.n):
             attempt_id, self.attempts = self.engine.store.start_attempt(self.id)
             req = self._remote(req, attempt_id, samples)
@@ -247,7 +255,7 @@ class JobRun:
                     self.run.batch_id, self.id, JobStatus.RUNNING, self.attempts, cost=self.cost
                 )
             )
-            sent = Sent(attempt_id, samples)
+            sent = Sent(attempt_id, samples, factor=self.lane.provider.price_factor(req))
             began = time.monotonic()
             try:
                 async with asyncio.timeout(timeout_s):
@@ -288,11 +296,12 @@ class JobRun:
     def learn(self, sent: Sent) -> None:
         """Account for the answer: its cost against the run and the job, or a 429 that holds
         the whole lane (what the server asked, not the job's jitter)."""
+        budget = self.engine.budget
         if sent.result is not None:
-            sent.cost = self.engine.budget.cost(self.provider, self.model, self.spec, sent.result)
+            sent.cost = budget.cost(self.provider, self.model, self.spec, sent.result, sent.factor)
         elif sent.error is not None and sent.error.paid:  # billed, but the image was lost
-            sent.cost = self.engine.budget.list_cost(
-                self.provider, self.model, self.spec, len(sent.samples)
+            sent.cost = budget.list_cost(
+                self.provider, self.model, self.spec, len(sent.samples), sent.factor
             )
         elif sent.error is not None and sent.error.error_class is ErrorClass.RATE_LIMIT:
             self.lane.on_rate_limited(sent.error.retry_after_s)

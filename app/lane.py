@@ -10,10 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.economy import ECONOMY_TIMEOUT_S
 from app.events import EventBus, LaneWaiting
 from app.models import RunSettings
 from app.providers.base import Provider
 from app.ratelimit import AdaptiveGate, LaneRates, SlidingWindowLimiter
+
+ECONOMY_IN_FLIGHT = 50_000
+"""Jobs an economy lane holds at once: OpenAI's most lines in one provider batch."""
 
 
 class Lane:
@@ -29,6 +33,9 @@ class Lane:
         rates: the request and image pacing in force (user-set or learned).
         lockout_s: how long the provider locks a key out after a 429 (Stability: 60 s).
         rate_limited: 429s met so far.
+        economy: the lane goes through the provider's batch API (``app.economy``): every job
+            waits at once, unpaced (the provider batch is paced by the provider), for up to a
+            day.
     """
 
     def __init__(
@@ -39,10 +46,14 @@ class Lane:
         events: EventBus,
         rpm: int | None = None,
         ipm: int | None = None,
+        economy: bool = False,
     ) -> None:
         caps = provider.capabilities
         self.name = name
         self.provider = provider
+        self.economy = economy
+        if economy:
+            concurrency = ECONOMY_IN_FLIGHT
         self.concurrency = max(1, min(concurrency, caps.max_concurrency or concurrency))
         self.gate = AdaptiveGate(
             min(self.concurrency, max(caps.default_concurrency, 1)), self.concurrency
@@ -69,10 +80,18 @@ class Lane:
         while (delay := self.blocked_until - loop.time()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
 
+    def timeout_s(self, job_timeout_s: float) -> float:
+        """How long one request may take: the job timeout, or a provider batch's window."""
+        return ECONOMY_TIMEOUT_S if self.economy else job_timeout_s
+
     @contextlib.asynccontextmanager
     async def slot(self, images: int) -> AsyncIterator[None]:
         """Hold one request's place: lane open, a concurrency slot, and the request and image
         pacing (and a published window limit) allow it."""
+        if self.economy:
+            await self.wait()
+            yield
+            return
         await self.gate.acquire()
         try:
             # Wait out a 429 hold *before* taking a pacing slot: slots taken during a hold

@@ -426,3 +426,16 @@ class RunSettings(BaseModel):
     reuse: bool = True
     """Copy an identical request's image (this batch's or any earlier one's) instead of paying
     for it again (``app.reuse``); off: "always make new images" (``--no-reuse``)."""
+    economy: list[str] = Field(default_factory=list)
+    """Providers whose lane goes through their batch API at its discount (``app.economy``);
+    ``"*"``: every provider of the batch that has one (``--economy``)."""
+    economy_retry: Literal["economy", "now"] = "economy"
+    """Where an economy line that failed is tried again: in the next provider batch, or at
+    once through the synchronous API (at list price)."""
+    economy_poll_ms: int = Field(default=3000, ge=10)
+    """The first wait between polls of a provider batch; each next wait is 1.5× longer, up to
+    ``ECONOMY_POLL_MAX_S``."""
+
+    def economy_for(self, provider: str) -> bool:
+        """Whether ``provider``'s lane runs in economy (its batch API)."""
+        return "*" in self.economy or provider in self.economy

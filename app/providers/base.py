@@ -105,7 +105,9 @@ class Capabilities:
         default_base_url: the public endpoint (including the API version path).
         negative_prompt, seed: whether those fields reach the model.
         edits: whether any model accepts reference images.
-        batch_api: whether an asynchronous discounted batch API exists.
+        batch_api: whether an asynchronous discounted batch API exists (``app.economy``).
+        batch_price_factor: what a batch-API image costs against the list price (OpenAI and
+            Gemini: half, providers.md "Batch API" / "Batch Mode").
         default_concurrency: a sensible number of requests in flight.
         max_concurrency: a hard cap on requests in flight (BFL: 24 active tasks; A1111: 1).
         rate_limit: ``(requests, seconds)`` the provider allows (Stability: 150 per 10 s).
@@ -128,6 +130,7 @@ class Capabilities:
     seed: bool = False
     edits: bool = False
     batch_api: bool = False
+    batch_price_factor: float = 0.5
     default_concurrency: int = 4
     max_concurrency: int | None = None
     rate_limit: tuple[int, float] | None = None
@@ -179,6 +182,8 @@ class GenerationRequest:
     style_preset: str | None = None
     input_fidelity: str | None = None
     """OpenAI edits only: ``low`` | ``high`` (API reference, images/edits)."""
+    retry: int = 0
+    """How many times this job was already tried again (0: its first request)."""
     on_progress: Callable[[float], None] | None = field(default=None, compare=False, repr=False)
     resume: dict[str, Any] | None = None
     """A remote job an earlier attempt submitted (the handle it gave ``on_submitted``): a
@@ -288,6 +293,10 @@ class Provider(abc.ABC):
         Raises:
             ProviderError: classified (``app.errors.ErrorClass``), with a readable message.
         """
+
+    def price_factor(self, request: GenerationRequest) -> float:
+        """What ``request`` costs against the list price (economy: the batch discount)."""
+        return 1.0
 
     async def test_connection(self) -> str:
         """Check endpoint and key without spending money; return a one-line verdict.

@@ -256,7 +256,16 @@ class GeminiProvider(HttpProvider):
         resp = await self.request(
             "POST", url, json=self.body(request), headers={"x-goog-api-key": self.need_key()}
         )
-        data = self.json_of(resp)
+        return self.decode(self.json_of(resp), resp.headers.get("x-request-id"))
+
+    def decode(self, data: Any, request_id: str | None = None) -> GenerationResult:
+        """Decode a ``generateContent`` answer (a response's body, or a Batch Mode inline
+        response).
+
+        Raises:
+            ProviderError: blocked prompts and safety finishes are ``content_policy``; a
+                malformed answer or one without an image is ``server_error``.
+        """
         if not isinstance(data, dict):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR, "Gemini sent a malformed response.", status=200
@@ -280,9 +289,7 @@ class GeminiProvider(HttpProvider):
         for d in (data.get("usageMetadata") or {}).get("candidatesTokensDetails") or []:
             if isinstance(d, dict) and d.get("modality") == "IMAGE":
                 usage = {"output_tokens": int(d.get("tokenCount", 0))}
-        return GenerationResult(
-            images=images, usage=usage, request_id=resp.headers.get("x-request-id")
-        )
+        return GenerationResult(images=images, usage=usage, request_id=request_id)
 
     async def test_connection(self) -> str:
         """``GET {base}/models``: lists models for a valid key without generating anything."""

@@ -15,7 +15,7 @@ import email.utils
 import ipaddress
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -229,7 +229,13 @@ class HttpProvider(Provider):
         )
 
     async def request(
-        self, method: str, url: str, *, ok: tuple[int, ...] = (), **kw: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        ok: tuple[int, ...] = (),
+        limit: int = MAX_BODY_BYTES,
+        **kw: Any,
     ) -> httpx.Response:
         """Send one request, following at most ``MAX_REDIRECTS`` redirects ourselves: every hop
         is checked by ``check_url`` (a provider's answer cannot make us fetch a private
@@ -238,12 +244,12 @@ class HttpProvider(Provider):
         Transport failures become ``timeout``/``network`` errors and error statuses go through
         ``classify`` (except those listed in ``ok``).
 
-        The body is streamed and abandoned past ``MAX_BODY_BYTES``, so a broken server cannot
-        make us buffer gigabytes.
+        The body is streamed and abandoned past ``limit`` bytes (``MAX_BODY_BYTES``), so a
+        broken server cannot make us buffer gigabytes.
         """
         for _hop in range(MAX_REDIRECTS + 1):
             await self.check_url(url)
-            full = await self._send(method, url, **kw)
+            full = await self._send(method, url, limit, **kw)
             location = full.headers.get("location")
             if full.status_code not in REDIRECTS or not location:
                 break
@@ -290,18 +296,18 @@ class HttpProvider(Provider):
                 )
             self._public_hosts.add(host)
 
-    async def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
+    async def _send(self, method: str, url: str, limit: int, **kw: Any) -> httpx.Response:
         """One request without redirects, its body read within the size bound."""
         try:
             async with self._client.stream(method, url, **kw) as resp:
                 declared = resp.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                if declared and declared.isdigit() and int(declared) > limit:
                     raise self._oversized(resp.status_code, int(declared))
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in resp.aiter_bytes():
                     size += len(chunk)
-                    if size > MAX_BODY_BYTES:
+                    if size > limit:
                         raise self._oversized(resp.status_code, size)
                     chunks.append(chunk)
                 return httpx.Response(
@@ -404,6 +410,33 @@ class HttpProvider(Provider):
                 status=resp.status_code,
             )
         return resp.content, ctype
+
+    async def stream_lines(
+        self, url: str, headers: dict[str, str] | None = None
+    ) -> AsyncIterator[str]:
+        """The lines of a large text download (a batch's JSONL output, gigabytes of base64
+        images), read as they arrive instead of into memory.
+
+        Raises:
+            ProviderError: as ``request`` (``classify`` for an error status).
+        """
+        await self.check_url(url)
+        try:
+            async with self._client.stream("GET", url, headers=headers or {}) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise self.classify(resp)
+                async for line in resp.aiter_lines():
+                    if line.strip():
+                        yield line
+        except httpx.TimeoutException as e:
+            raise ProviderError(
+                ErrorClass.TIMEOUT, f"{self.label} did not answer in time ({type(e).__name__})."
+            ) from e
+        except httpx.HTTPError as e:
+            raise ProviderError(
+                ErrorClass.NETWORK, f"Network error downloading from {self.label}: {e}"
+            ) from e
 
     async def poll(self, step: Callable[[], Awaitable[T | None]]) -> T:
         """Call ``step`` every ``poll_interval_s`` until it returns a value. Cancelling the

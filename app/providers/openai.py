@@ -239,12 +239,31 @@ class OpenAIProvider(HttpProvider):
 
     def parse(self, resp: httpx.Response, request: GenerationRequest) -> GenerationResult:
         """Decode an Images API 200 response (``data[].b64_json``, ``usage``)."""
-        payload = self.json_of(resp)
+        return self.decode(
+            self.json_of(resp),
+            request,
+            resp.status_code,
+            resp.headers.get("x-request-id"),
+            rate_limit_headers(resp.headers),
+        )
+
+    def decode(
+        self,
+        payload: Any,
+        request: GenerationRequest,
+        status: int = 200,
+        request_id: str | None = None,
+        rate_limits: dict[str, str] | None = None,
+    ) -> GenerationResult:
+        """Decode an Images API body (a response's, or a Batch API output line's
+        ``response.body``).
+
+        Raises:
+            ProviderError: ``server_error`` for a malformed body, bad base64 or no image.
+        """
         if not isinstance(payload, dict):
             raise ProviderError(
-                ErrorClass.SERVER_ERROR,
-                f"{self.label} sent a malformed response.",
-                status=resp.status_code,
+                ErrorClass.SERVER_ERROR, f"{self.label} sent a malformed response.", status=status
             )
         images: list[GeneratedImage] = []
         revised = None
@@ -258,24 +277,22 @@ class OpenAIProvider(HttpProvider):
                 raise ProviderError(
                     ErrorClass.SERVER_ERROR,
                     f"{self.label} sent an image that is not valid base64.",
-                    status=resp.status_code,
+                    status=status,
                 ) from e
             fmt = payload.get("output_format") or request.output_format
             images.append(GeneratedImage(data, f"image/{fmt}"))
             revised = revised or item.get("revised_prompt")
         if not images:
             raise ProviderError(
-                ErrorClass.SERVER_ERROR,
-                f"{self.label} answered without any image.",
-                status=resp.status_code,
+                ErrorClass.SERVER_ERROR, f"{self.label} answered without any image.", status=status
             )
         usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else None
         return GenerationResult(
             images=images,
             usage=usage,
-            request_id=resp.headers.get("x-request-id"),
+            request_id=request_id,
             revised_prompt=revised,
-            rate_limits=rate_limit_headers(resp.headers),
+            rate_limits=rate_limits or {},
         )
 
     async def test_connection(self) -> str:

@@ -250,6 +250,18 @@ class JobStore(Database):
         handle = json.loads(rows[0]["remote_job"])
         return handle if isinstance(handle, dict) else None
 
+    def unsubmitted(self, batch_id: int) -> int:
+        """Jobs of the batch not yet handed to a provider that keeps them: pending, waiting
+        out a backoff, or running without a remote job on their open attempt (``--no-wait``
+        exits when this is 0)."""
+        rows = self._q(
+            "SELECT COUNT(*) AS n FROM jobs WHERE batch_id=? AND (status IN (?, ?) OR"
+            " (status=? AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_id=jobs.id"
+            " AND a.outcome IS NULL AND a.remote_job IS NOT NULL)))",
+            (batch_id, JobStatus.PENDING, JobStatus.WAITING, JobStatus.RUNNING),
+        )
+        return int(rows[0]["n"])
+
     def lost_in_flight(self, batch_id: int) -> int:
         """Requests of the batch in flight when their process died on a provider that gives
         no job id to follow (OpenAI, Gemini, Stability, A1111): each may have been billed."""

@@ -143,6 +143,7 @@ class FakeServer:
         self.result_ttl_s = 600.0
         self._hosted: dict[str, _Hosted] = {}
         self._image_cache: dict[tuple[int, int, str, bool, int], bytes] = {}
+        self.batches: Any = None  # a dialect with a batch API sets its BatchBook here
         self.dialect = dialect(self)
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.fake = self

@@ -5,14 +5,23 @@ Behaviours: ``ok``, ``429`` (RetryInfo ``retryDelay``), ``quota`` (QuotaFailure 
 IMAGE_SAFETY, no image), ``no_image``, ``invalid`` (400 INVALID_ARGUMENT), ``auth`` (400
 API_KEY_INVALID, as Google answers a bad key), ``403``, ``404``, ``500``, ``503``, ``bad_base64``,
 ``truncated``.
+
+Batch Mode (shapes as ``google-genai``'s ``batches.py`` reads them): ``POST
+/v1beta/models/{m}:batchGenerateContent`` with inline requests → an Operation
+``{"name":"batches/…","metadata":{batch}}``; ``GET /v1beta/batches/{id}`` (the same
+Operation; ``done`` and ``metadata.output.inlinedResponses`` once finished); ``POST
+/v1beta/batches/{id}:cancel``. Batches live in ``fake.batches`` (``tests.fakes.batches``).
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
+import json
 from typing import Any
 
-from tests.fakes.framework import Dialect, Request, Response
+from tests.fakes.batches import BatchBook, FakeBatch
+from tests.fakes.framework import Dialect, FakeServer, Request, Response
 
 MODELS = (
     "gemini-2.5-flash-image",
@@ -31,19 +40,139 @@ def _error(
     )
 
 
+_GRPC = {
+    "INVALID_ARGUMENT": 3,
+    "DEADLINE_EXCEEDED": 4,
+    "NOT_FOUND": 5,
+    "PERMISSION_DENIED": 7,
+    "RESOURCE_EXHAUSTED": 8,
+    "INTERNAL": 13,
+    "UNAVAILABLE": 14,
+}
+_STATES = {
+    "in_progress": "BATCH_STATE_RUNNING",
+    "cancelling": "BATCH_STATE_RUNNING",
+    "completed": "BATCH_STATE_SUCCEEDED",
+    "expired": "BATCH_STATE_EXPIRED",
+    "cancelled": "BATCH_STATE_CANCELLED",
+}
+
+
+def _iso(t: float) -> str:
+    return datetime.datetime.fromtimestamp(t, datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _prompt_of_body(body: dict[str, Any]) -> str:
+    parts = body["contents"][0]["parts"]
+    return " ".join(p["text"] for p in parts if "text" in p)
+
+
 class GeminiDialect(Dialect):
     name = "gemini"
+
+    def __init__(self, fake: FakeServer) -> None:
+        super().__init__(fake)
+        fake.batches = BatchBook(fake, self._answer_line, _prompt_of_body)
+
+    def _answer_line(self, body: dict[str, Any], behaviour: str) -> tuple[int, Any]:
+        model = body.get("model", "models/gemini-2.5-flash-image").removeprefix("models/")
+        resp = self.handle(
+            Request(
+                "POST",
+                f"/v1beta/models/{model}:generateContent",
+                {},
+                {"x-goog-api-key": self.fake.api_key or ""},
+                json.dumps(body).encode(),
+            ),
+            behaviour,
+        )
+        return resp.status, json.loads(resp.body)
+
+    def _operation(self, b: FakeBatch) -> dict[str, Any]:
+        answered = b.lines[: b.answered]
+        ok = sum(1 for ln in answered if ln.status == 200)
+        meta: dict[str, Any] = {
+            "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
+            "model": f"models/{b.model}",
+            "displayName": b.extra.get("displayName", ""),
+            "state": _STATES[b.state],
+            "createTime": _iso(b.created_wall),
+            "updateTime": _iso(b.ended_wall or b.created_wall),
+            "batchStats": {
+                "requestCount": str(len(b.lines)),
+                "successfulRequestCount": str(ok),
+                "failedRequestCount": str(len(answered) - ok),
+                "pendingRequestCount": str(len(b.lines) - len(answered)),
+            },
+            "name": b.id,
+        }
+        op: dict[str, Any] = {"name": b.id, "metadata": meta}
+        if b.finished:
+            meta["endTime"] = _iso(b.ended_wall or b.created_wall)
+            op["done"] = True
+            items: list[dict[str, Any]] = []
+            for ln in answered if b.state == "completed" else ():
+                entry: dict[str, Any] = {"metadata": {"key": ln.key}}
+                if ln.status == 200:
+                    entry["response"] = ln.answer
+                else:
+                    err = ln.answer.get("error", {})
+                    entry["error"] = {
+                        "code": _GRPC.get(err.get("status", ""), 13),
+                        "message": err.get("message", ""),
+                    }
+                items.append(entry)
+                if self.fake.batches.repeat_lines:
+                    items.append(entry)
+            if items:
+                meta["output"] = {"inlinedResponses": {"inlinedResponses": items}}
+        return op
+
+    def _batches(self, req: Request, path: str) -> Response | None:
+        book: BatchBook = self.fake.batches
+        if req.method == "POST" and path.endswith(":batchGenerateContent"):
+            model = path.removeprefix("/models/").removesuffix(":batchGenerateContent")
+            if model not in MODELS:
+                return _error(404, "NOT_FOUND", f"models/{model} is not found.")
+            batch = req.json().get("batch") or {}
+            inline = ((batch.get("inputConfig") or {}).get("requests") or {}).get("requests")
+            if not isinstance(inline, list) or not inline:
+                return _error(400, "INVALID_ARGUMENT", "batch.input_config.requests is empty.")
+            if len(req.body) > 20_000_000:
+                return _error(400, "INVALID_ARGUMENT", "Inline requests exceed 20 MB.")
+            lines = [(str(r["metadata"]["key"]), r["request"]) for r in inline]
+            b = book.create(model, lines, "batches/")
+            b.extra = {"displayName": batch.get("displayName", "")}
+            return Response.json(200, self._operation(b))
+        if path.startswith("/batches/"):
+            rest = path.removeprefix("/")
+            bid, _, action = rest.partition(":")
+            b = book.batches.get(bid)
+            if b is None:
+                return _error(404, "NOT_FOUND", f"Batch {bid} not found.")
+            if action == "cancel" and req.method == "POST":
+                book.cancel(b)
+                return Response.json(200, {})
+            if not action and req.method == "GET":
+                return Response.json(200, self._operation(book.advance(b)))
+        return None
 
     def prompt_of(self, req: Request) -> str | None:
         if req.method != "POST" or not req.path.endswith(":generateContent"):
             return None
-        parts = req.json()["contents"][0]["parts"]
-        return " ".join(p["text"] for p in parts if "text" in p)
+        return _prompt_of_body(req.json())
+
+    def consumes_behaviour(self, req: Request) -> bool:
+        return req.method == "POST" and req.path.endswith(":generateContent")
 
     def handle(self, req: Request, behaviour: str) -> Response:
         key_ok = self.fake.api_key is None or req.headers.get("x-goog-api-key") == self.fake.api_key
         # v1beta is what Atelier sends; google-genai 3.x defaults to v1: both exist upstream.
         path = req.path.removeprefix("/v1beta").removeprefix("/v1")
+        if key_ok and (path.startswith("/batches/") or path.endswith(":batchGenerateContent")):
+            answered = self._batches(req, path)
+            if answered is not None:
+                return answered
         if req.method == "GET" and path == "/models":
             if not key_ok:
                 behaviour = "auth"

@@ -10,6 +10,11 @@ Behaviours (besides the framework's transport faults): ``ok``, ``429`` (with ``r
 ``500``, ``503``, ``moderation_blocked``, ``insufficient_quota``, ``invalid_api_key``,
 ``bad_base64``, ``truncated`` (a cut-off PNG), ``bomb`` (a small PNG that claims 144 megapixels).
 
+Batch API (``shared/docs/providers.md`` "Batch API"; shapes as the ``openai`` package reads
+them): ``POST /v1/files`` (multipart, ``purpose=batch``), ``GET /v1/files/{id}/content``,
+``POST /v1/batches``, ``GET /v1/batches/{id}``, ``POST /v1/batches/{id}/cancel``; the batches
+themselves live in ``fake.batches`` (``tests.fakes.batches``).
+
 Run standalone: ``python -m tests.fakes.openai_server --port 8089``.
 """
 
@@ -17,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import threading
 import time
 from typing import Any
 
+from tests.fakes.batches import BatchBook, FakeBatch
 from tests.fakes.framework import Dialect, FakeServer, Request, Response
 from tests.fakes.hostile import bomb_png
 
@@ -180,6 +187,131 @@ class OpenAIDialect(Dialect):
         # (monotonic arrival, latency drawn) of each request the bucket let through; CLOCK_MONOTONIC
         # is system-wide, so a benchmark in another process can compare these with its own clock.
         self.accepted: list[tuple[float, float]] = []
+        self.files: dict[str, tuple[str, bytes]] = {}
+        fake.batches = BatchBook(fake, self._answer_line, lambda b: str(b.get("prompt", "")))
+
+    def _answer_line(self, body: dict[str, Any], behaviour: str) -> tuple[int, Any]:
+        resp = self.handle(
+            Request(
+                "POST",
+                "/v1/images/generations",
+                {},
+                {"authorization": f"Bearer {self.fake.api_key}"},
+                json.dumps(body).encode(),
+            ),
+            behaviour,
+        )
+        return resp.status, json.loads(resp.body)
+
+    def _batch_json(self, b: FakeBatch) -> dict[str, Any]:
+        failed = sum(1 for ln in b.lines[: b.answered] if ln.status >= 400)
+        out: dict[str, Any] = {
+            "id": b.id,
+            "object": "batch",
+            "endpoint": "/v1/images/generations",
+            "errors": None,
+            "input_file_id": b.extra["input_file_id"],
+            "completion_window": "24h",
+            "status": b.state,
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": int(b.created_wall),
+            "in_progress_at": int(b.created_wall),
+            "expires_at": int(b.created_wall) + 86400,
+            "completed_at": None,
+            "request_counts": {
+                "total": len(b.lines),
+                "completed": b.answered - failed,
+                "failed": failed,
+            },
+            "metadata": b.extra.get("metadata"),
+        }
+        if b.finished:
+            out[f"{b.state}_at"] = int(b.ended_wall or time.time())
+            ok, bad = [], []
+            for i, ln in enumerate(b.lines):
+                item: dict[str, Any] = {"id": f"batch_req_{b.id}_{i}", "custom_id": ln.key}
+                if i < b.answered:
+                    item["response"] = {
+                        "status_code": ln.status,
+                        "request_id": f"req_{b.id}_{i}",
+                        "body": ln.answer,
+                    }
+                    item["error"] = None
+                    (ok if ln.status < 400 else bad).append(item)
+                else:
+                    code = "batch_expired" if b.state == "expired" else "batch_cancelled"
+                    item["response"] = None
+                    item["error"] = {"code": code, "message": f"This request was {b.state}."}
+                    bad.append(item)
+                if self.fake.batches.repeat_lines and i < b.answered:
+                    (ok if ln.status < 400 else bad).append(item)
+            for key, items in (("output_file_id", ok), ("error_file_id", bad)):
+                if items:
+                    fid = f"file-{key[:3]}-{b.id}"
+                    jsonl = "".join(json.dumps(it) + "\n" for it in items).encode()
+                    self.files[fid] = ("batch_output.jsonl", jsonl)
+                    out[key] = fid
+        return out
+
+    def _batches(self, req: Request, route: str) -> Response:
+        book: BatchBook = self.fake.batches
+        if not self._auth_ok(req):
+            return Response.json(401, {"error": ERRORS["invalid_api_key"][1]})
+        if route == "/files" and req.method == "POST":
+            fields, files = req.form()
+            if fields.get("purpose") != "batch" or not files.get("file"):
+                return _err(400, "A file and purpose 'batch' are required.", "purpose")
+            fid = f"file-in-{len(self.files) + 1:04d}"
+            data = files["file"][0]
+            self.files[fid] = ("atelier-batch.jsonl", data)
+            return Response.json(
+                200,
+                {
+                    "id": fid,
+                    "object": "file",
+                    "bytes": len(data),
+                    "created_at": int(time.time()),
+                    "filename": "atelier-batch.jsonl",
+                    "purpose": "batch",
+                    "status": "processed",
+                },
+            )
+        if route.startswith("/files/") and route.endswith("/content") and req.method == "GET":
+            fid = route.removeprefix("/files/").removesuffix("/content")
+            if fid not in self.files:
+                return _err(404, f"No such File object: {fid}", "id")
+            return Response(200, self.files[fid][1], content_type="application/octet-stream")
+        if route == "/batches" and req.method == "POST":
+            body = req.json()
+            fid = body.get("input_file_id")
+            if fid not in self.files:
+                return _err(400, f"Invalid 'input_file_id': {fid}.", "input_file_id")
+            if body.get("endpoint") not in ("/v1/images/generations", "/v1/images/edits"):
+                return _err(400, f"Invalid 'endpoint': {body.get('endpoint')}.", "endpoint")
+            lines = [json.loads(x) for x in self.files[fid][1].decode().splitlines() if x]
+            if len(lines) > book.max_lines:
+                return _err(
+                    400, f"The batch has more than {book.max_lines} requests.", "input_file_id"
+                )
+            keys = [ln["custom_id"] for ln in lines]
+            if len(set(keys)) != len(keys):
+                return _err(400, "Duplicate custom_id in the input file.", "custom_id")
+            b = book.create("", [(ln["custom_id"], ln["body"]) for ln in lines], "batch_")
+            b.extra = {"input_file_id": fid, "metadata": body.get("metadata")}
+            return Response.json(200, self._batch_json(b))
+        if route.startswith("/batches/"):
+            rest = route.removeprefix("/batches/")
+            bid, _, action = rest.partition("/")
+            b = book.batches.get(bid)
+            if b is None:
+                return _err(404, f"No batch found with id '{bid}'.", "batch_id")
+            if action == "cancel" and req.method == "POST":
+                book.cancel(b)
+                return Response.json(200, self._batch_json(b))
+            if not action and req.method == "GET":
+                return Response.json(200, self._batch_json(book.advance(b)))
+        return _err(404, f"Unknown request URL: {req.method} {req.path}.", code="unknown_url")
 
     def _route(self, req: Request) -> str:
         return req.path.removeprefix("/v1").removeprefix("/api/v3")
@@ -197,7 +329,7 @@ class OpenAIDialect(Dialect):
         return key is None or req.headers.get("authorization") == f"Bearer {key}"
 
     def consumes_behaviour(self, req: Request) -> bool:
-        return req.method == "POST" and not req.path.startswith("/__")
+        return req.method == "POST" and self._route(req).startswith("/images/")
 
     def handle(self, req: Request, behaviour: str) -> Response:
         route = self._route(req)
@@ -226,6 +358,8 @@ class OpenAIDialect(Dialect):
                 if self.bucket is not None:
                     self.bucket = TokenBucket(self.bucket.per_minute, int(self.bucket.capacity))
             return Response.json(200, {})
+        if route.startswith(("/files", "/batches")):
+            return self._batches(req, route)
         if req.method == "GET" and route == "/models":
             if not self._auth_ok(req):
                 return Response.json(401, {"error": ERRORS["invalid_api_key"][1]})

@@ -1,0 +1,153 @@
+"""Gemini's Batch Mode with inline requests.
+
+Wire (``shared/docs/providers.md`` "Batch Mode", checked against ``google-genai``'s
+``batches.py``: ``_CreateBatchJobParameters_to_mldev``, ``_InlinedRequest_to_mldev``,
+``_BatchJob_from_mldev``): ``POST {base}/models/{m}:batchGenerateContent {"batch":
+{"displayName","inputConfig":{"requests":{"requests":[{"request":{generateContent body},
+"metadata":{"key"}}]}}}}`` → an Operation ``{"name":"batches/…","metadata":{the batch}}``;
+``GET {base}/batches/{id}`` → the same Operation, the batch in ``metadata`` (``state``
+BATCH_STATE_PENDING | RUNNING | SUCCEEDED | FAILED | CANCELLED | EXPIRED, ``batchStats``,
+``output.inlinedResponses.inlinedResponses[]`` of ``{"response"|"error","metadata"}``);
+``POST {base}/batches/{id}:cancel``. Inline requests are limited to 20 MB: a larger batch is
+split into several inline batches (Atelier does not upload request files to Gemini yet).
+A key answered twice is taken once (providers.md: each repeat is billed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from app.economy import BatchApi, BatchState, Outcome
+from app.errors import ErrorClass, ProviderError
+from app.providers.base import GenerationRequest, remote_gone
+from app.providers.gemini import GeminiProvider
+
+_FINISHED = {
+    "BATCH_STATE_SUCCEEDED",
+    "BATCH_STATE_FAILED",
+    "BATCH_STATE_CANCELLED",
+    "BATCH_STATE_EXPIRED",
+}
+#: gRPC codes (``google.rpc.Code``) → their HTTP status and name.
+_HTTP_OF_GRPC = {3: 400, 4: 504, 5: 404, 7: 403, 8: 429, 9: 400, 13: 500, 14: 503, 16: 401}
+_STATUS_OF_GRPC = {
+    3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
+    5: "NOT_FOUND",
+    7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
+    9: "FAILED_PRECONDITION",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
+    16: "UNAUTHENTICATED",
+}
+#: A finished batch's status carries every image inline: far above one synchronous answer.
+STATUS_LIMIT_BYTES = 2_000_000_000
+
+
+class GeminiBatchApi(BatchApi):
+    """Batch Mode around a ``GeminiProvider`` (its key, base URL, body and answer parsing)."""
+
+    max_lines = 50_000
+    max_bytes = 20_000_000
+
+    def __init__(self, provider: GeminiProvider) -> None:
+        super().__init__(provider)
+        self.gemini = provider
+
+    def _auth(self) -> dict[str, str]:
+        return {"x-goog-api-key": self.gemini.need_key()}
+
+    def line(self, request: GenerationRequest, line_id: str) -> dict[str, Any]:
+        """One inline request: the ``generateContent`` body, keyed by ``metadata.key``."""
+        return {"request": self.gemini.body(request), "metadata": {"key": line_id}}
+
+    def line_size(self, line: dict[str, Any]) -> int:
+        return len(json.dumps(line).encode())
+
+    async def submit(self, model: str, lines: list[dict[str, Any]]) -> str:
+        """Create the batch with the lines inline; returns its id (``batches/…``)."""
+        resp = await self.gemini.request(
+            "POST",
+            f"{self.gemini.base_url}/models/{model}:batchGenerateContent",
+            json={
+                "batch": {
+                    "displayName": f"atelier-{len(lines)}",
+                    "inputConfig": {"requests": {"requests": lines}},
+                }
+            },
+            headers=self._auth(),
+        )
+        return str(self.gemini.json_of(resp)["name"])
+
+    async def status(self, batch_id: str) -> BatchState:
+        resp = await self.gemini.request(
+            "GET",
+            f"{self.gemini.base_url}/{batch_id}",
+            headers=self._auth(),
+            ok=(404,),
+            limit=STATUS_LIMIT_BYTES,
+        )
+        if resp.status_code == 404:
+            raise remote_gone(self.gemini.label, f"batch {batch_id}")
+        body = self.gemini.json_of(resp)
+        meta = body.get("metadata") or {}
+        state = str(meta.get("state") or "")
+        stats = meta.get("batchStats") or {}
+        total = int(stats.get("requestCount") or 0) or None
+        done = int(stats.get("successfulRequestCount") or 0) + int(
+            stats.get("failedRequestCount") or 0
+        )
+        reason = state.removeprefix("BATCH_STATE_").lower()
+        return BatchState(
+            state,
+            done if total else None,
+            total,
+            state in _FINISHED,
+            lost=state != "BATCH_STATE_SUCCEEDED",
+            reason=reason,
+            raw=meta,
+        )
+
+    async def results(
+        self, state: BatchState, requests: dict[str, GenerationRequest]
+    ) -> AsyncIterator[tuple[str, Outcome]]:
+        """Each inline response, decoded as a ``generateContent`` answer; an ``error`` entry
+        classified as the synchronous error of that status would be."""
+        output = state.raw.get("output") or {}
+        if output.get("responsesFile"):
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                f"{self.gemini.label} put the results in a file ({output['responsesFile']}); "
+                "Atelier reads inline results only.",
+            )
+        items = (output.get("inlinedResponses") or {}).get("inlinedResponses") or []
+        for item in items:
+            key = str((item.get("metadata") or {}).get("key") or "")
+            if key not in requests:
+                continue
+            if item.get("error"):
+                yield key, self._error(item["error"])
+                continue
+            try:
+                yield key, self.gemini.decode(item.get("response") or {})
+            except ProviderError as e:
+                yield key, e
+
+    def _error(self, error: dict[str, Any]) -> ProviderError:
+        """A line's ``google.rpc.Status`` (a gRPC code) classified like the synchronous error
+        body of the same status."""
+        code = int(error.get("code") or 13)
+        status = _HTTP_OF_GRPC.get(code, code if 400 <= code < 600 else 500)
+        name = error.get("status") or _STATUS_OF_GRPC.get(code, "")
+        body = json.dumps({"error": {**error, "code": status, "status": name}}).encode()
+        return self.gemini.classify(httpx.Response(status, content=body))
+
+    async def cancel(self, batch_id: str) -> None:
+        await self.gemini.request(
+            "POST", f"{self.gemini.base_url}/{batch_id}:cancel", headers=self._auth()
+        )
