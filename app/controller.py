@@ -317,6 +317,7 @@ def window_estimate(
     workflow: Path | None,
     reuse: bool,
     store: Store | None,
+    economy: bool = False,
 ) -> Estimate:
     """The batch page's estimate (a worker thread, plain values): as ``price`` prices a draft.
 
@@ -324,7 +325,8 @@ def window_estimate(
         InputError: the ComfyUI workflow cannot be read.
     """
     options = sheet_options(plan, provider, workflow)
-    return price_plan(plan, prices, provider, model, options, reuse, store)
+    chosen = ["*"] if economy else []
+    return price_plan(plan, prices, provider, model, options, reuse, store, chosen)
 
 
 def sheet_draft(
@@ -338,6 +340,7 @@ def sheet_draft(
     output_dir: Path,
     delivery: DeliveryForm | None = None,
     reuse: bool = True,
+    economy: bool = False,
 ) -> Draft:
     """The window's spreadsheet batch as a checked ``Draft`` (plain values only: call it from
     a worker thread; planning 100,000 rows takes seconds). ``delivery``: the Deliver section
@@ -357,6 +360,7 @@ def sheet_draft(
         budget_usd=budget_usd,
         delivery=deliver,
         reuse=reuse,
+        economy=["*"] if economy else [],
     )
     source = batch.table.source
     draft = Draft(plan, rs, output_dir, source.name, str(source), rows=True)

@@ -13,6 +13,7 @@ Signals:
     batch_started(object), batch_finished(object): those events, in order after the job updates.
     state_changed(int, str): batch id, running/paused/cancelling/halted.
     lane_waiting(str, float): provider, seconds held after a 429.
+    economy_waiting(int, str): batch id, "waiting for OpenAI · submitted 14:02 · 120/300 done".
     deliveries_changed(object): the ``DeliveryChanged`` events since the last flush.
 """
 
@@ -28,6 +29,7 @@ from app.events import (
     BatchStarted,
     BatchStateChanged,
     DeliveryChanged,
+    EconomyWaiting,
     Event,
     ImageSaved,
     JobChanged,
@@ -58,6 +60,7 @@ class EngineBridge(QObject):
     batch_finished = Signal(object)
     state_changed = Signal(int, str)
     lane_waiting = Signal(str, float)
+    economy_waiting = Signal(int, str)
     deliveries_changed = Signal(object)
 
     def __init__(self, parent: QObject | None = None, interval_ms: int = 100) -> None:
@@ -117,4 +120,6 @@ class EngineBridge(QObject):
                 self.state_changed.emit(ev.batch_id, ev.state)
             elif isinstance(ev, LaneWaiting):
                 self.lane_waiting.emit(ev.provider, ev.seconds)
+            elif isinstance(ev, EconomyWaiting):
+                self.economy_waiting.emit(ev.batch_id, ev.describe())
         emit_pending()

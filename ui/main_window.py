@@ -39,7 +39,8 @@ from ui.deliveries import DeliveryActions
 from ui.gallery_model import Tile, load_views
 from ui.library_box import connect_library
 from ui.models import JobView
-from ui.pages.batch import BatchForm, BatchPage
+from ui.pages.batch import BatchPage
+from ui.pages.batch_form import BatchForm
 from ui.pages.gallery import GalleryPage
 from ui.pages.history import HistoryPage
 from ui.pages.progress import ProgressPage, finished_text
@@ -165,6 +166,7 @@ class MainWindow(QMainWindow):
             lambda _b, _s: (self._update_actions(), self._refresh_counts())
         )
         self.bridge.lane_waiting.connect(self.progress.show_lane_wait)
+        self.bridge.economy_waiting.connect(self.progress.show_economy_wait)
         self.run_failed.connect(
             lambda text: self.report_error(f"The batch stopped unexpectedly: {text}")
         )

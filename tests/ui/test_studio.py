@@ -73,7 +73,17 @@ def test_designer_flow_with_failures_retry_and_gallery(
     window.batch.size_combo.setCurrentText("1024x1024")
     window.batch.output_edit.setText(str(tmp_path / "shop"))
     window.update_estimate()
-    assert window.batch.estimate_label.text() == "38 images · $0.342"  # 38 × $0.009 (low, 1024²)
+    # 38 × $0.009 (low, 1024²), and at half through the Batch API
+    assert window.batch.estimate_label.text() == (
+        "38 images · $0.342 now · $0.171 economy, within 24 h"
+    )
+    window.batch.economy_check.setChecked(True)
+    window.update_estimate()
+    assert window.batch.estimate_label.text() == (
+        "38 images · $0.171 economy, within 24 h ($0.342 now)"
+    )
+    window.batch.economy_check.setChecked(False)
+    window.update_estimate()
 
     # 4. run
     done: list[int] = []

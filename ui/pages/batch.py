@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.batch import Plan, SheetBatch
-from app.controller import window_estimate
-from app.delivery.forms import DeliveryForm
 from app.errors import AtelierError
 from app.estimate import Estimate
 from app.models import JobDefaults, problems_error, validation_problems
@@ -40,39 +37,7 @@ from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.store import Store
 from ui.deliver_box import DeliverBox
-
-
-@dataclass(frozen=True)
-class BatchForm:
-    """What the page holds, read on the GUI thread as plain values for background work.
-
-    Attributes:
-        budget_usd: the spend cap (``None``: no cap); workflow: ComfyUI's workflow file or
-            ``None``; output_dir: as typed (``~`` expanded); delivery: the Deliver section.
-    """
-
-    provider: str
-    model: str
-    defaults: JobDefaults
-    concurrency: int
-    budget_usd: float | None
-    workflow: Path | None
-    output_dir: Path
-    delivery: DeliveryForm = field(default_factory=DeliveryForm)
-    reuse: bool = True
-
-    def run_args(self) -> dict[str, Any]:
-        """The keyword arguments of ``app.controller.store_sheet_batch``."""
-        return {
-            "provider": self.provider,
-            "model": self.model,
-            "concurrency": self.concurrency,
-            "budget_usd": self.budget_usd,
-            "workflow": self.workflow,
-            "output_dir": self.output_dir,
-            "delivery": self.delivery,
-            "reuse": self.reuse,
-        }
+from ui.pages.batch_form import BatchForm, economy_check, new_images_check
 
 
 def with_button(edit: QLineEdit, text: str, slot: Callable[[], None]) -> QWidget:
@@ -203,14 +168,10 @@ class BatchPage(QWidget):
             "Atelier starts no job that could take the spend of this batch over the cap"
         )
         self._form.addRow("Spend cap", self.budget_spin)
-        self.new_images_check = QCheckBox("Always make new images")
-        self.new_images_check.setObjectName("new_images_check")
-        self.new_images_check.setToolTip(
-            "Off: an image an identical request already made (in this batch or an earlier "
-            "one) is copied at $0. On: every image is made and paid, for variety."
-        )
-        self.new_images_check.toggled.connect(self.schedule_estimate)
+        self.new_images_check = new_images_check(self.schedule_estimate)
         self._form.addRow("", self.new_images_check)
+        self.economy_check = economy_check(self.schedule_estimate)
+        self._form.addRow("", self.economy_check)
         self.output_edit = QLineEdit()
         self.output_edit.setObjectName("output_edit")
         self._form.addRow(
@@ -322,6 +283,7 @@ class BatchPage(QWidget):
             output_dir=Path(self.output_edit.text().strip() or ".").expanduser(),
             delivery=self.deliver.form(),
             reuse=not self.new_images_check.isChecked(),
+            economy=self.economy_check.isChecked() and self.economy_check.isEnabled(),
         )
 
     def set_output_dir(self, path: Path) -> None:
@@ -383,9 +345,7 @@ class BatchPage(QWidget):
 
     def _price(self, plan: Plan, form: BatchForm) -> Estimate:
         """Any thread: the estimate of ``plan`` with what ``form`` says (reuse included)."""
-        return window_estimate(
-            plan, self.prices, form.provider, form.model, form.workflow, form.reuse, self.store
-        )
+        return form.estimate(plan, self.prices, self.store)
 
     def _show_error(self, e: Exception) -> None:
         self.estimate_label.setText("Fix the settings first")
@@ -418,6 +378,7 @@ class BatchPage(QWidget):
         self.model_combo.blockSignals(False)
         self.concurrency_spin.setValue(caps.default_concurrency)
         self.seed_widget.setEnabled(caps.seed)
+        self.economy_check.setEnabled(caps.batch_api)
         self.seed_widget.setToolTip("" if caps.seed else f"{caps.label} does not accept a seed")
         self.style_combo.clear()
         self.style_combo.addItem("(none)", None)

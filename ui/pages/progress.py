@@ -75,6 +75,10 @@ class ProgressPage(QWidget):
         self.lane_label = QLabel("")
         self.lane_label.setStyleSheet("color: #8a5a00")
         lay.addWidget(self.lane_label)
+        self.economy_label = QLabel("")
+        self.economy_label.setObjectName("economy_label")
+        self.economy_label.setStyleSheet("color: #1a5fb4; font-weight: 600")
+        lay.addWidget(self.economy_label)
         self.delivery_label = QLabel("")
         self.delivery_label.setObjectName("delivery_label")
         lay.addWidget(self.delivery_label)
@@ -161,6 +165,11 @@ class ProgressPage(QWidget):
         self.lane_label.setText(
             f"{provider}: rate limited, all requests wait {seconds:.1f} s" if provider else ""
         )
+
+    def show_economy_wait(self, batch_id: int, text: str) -> None:
+        """A provider batch this batch waits on (economy mode): its state as the engine
+        words it."""
+        self.economy_label.setText(text)
 
     def refresh_counts(self, state: str | None) -> None:
         """Counts, progress and spend from the table's rows; ``state`` (paused, cancelling) is
