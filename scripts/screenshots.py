@@ -23,7 +23,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    ap.add_argument("--only", choices=["delivery", "reuse"], help="one scenario only")
+    ap.add_argument(
+        "--only", choices=["delivery", "reuse", "economy"], help="one scenario only"
+    )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="atelier-shots-"))
@@ -215,6 +217,32 @@ def main() -> None:
         await settle(0.3)
         shot("22-estimate-reuse-earlier-batch.png")
 
+    async def economy_scenario() -> None:
+        """Issue 14's economy mode: both prices in the estimate, then the batch waiting on
+        OpenAI's Batch API with part of its lines done."""
+        win.banner.hide()
+        win.load_spreadsheet(args.data / "shopify-home-goods.csv")
+        win.sheet.prompt_edit.setPlainText("Product photo of {Title} in {Option1 Value}")
+        win.sheet.filename_edit.setText("{Variant SKU}")
+        win.tabs.setCurrentIndex(1)
+        win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("openai"))
+        win.batch.quality_combo.setCurrentText("medium")
+        win.batch.output_edit.setText(str(tmp / "Economy"))
+        win.update_estimate()
+        await settle(0.3)
+        shot("23-estimate-now-and-economy.png")
+        win.batch.economy_check.setChecked(True)
+        win.update_estimate()
+        await settle(0.3)
+        shot("24-estimate-economy-chosen.png")
+        fake.batches.duration_s = 30.0  # the provider works through the lines slowly
+        win.start_batch()
+        await settle(12.0)
+        win.banner.hide()
+        win.tabs.setCurrentIndex(2)
+        await settle(0.3)
+        shot("25-progress-waiting-for-openai.png")
+
     async def review_scenario() -> None:
         """Issue 12's views: culling with badges and counts, a job's versions in the viewer,
         the compare view, the contact sheet."""
@@ -314,7 +342,11 @@ def main() -> None:
     from tests.fakes.image_host import ImageHost
 
     host = ImageHost(any_photo=True).__enter__()
-    only = {"delivery": delivery_scenario, "reuse": reuse_scenario}
+    only = {
+        "delivery": delivery_scenario,
+        "reuse": reuse_scenario,
+        "economy": economy_scenario,
+    }
     loop.run_until_complete(only[args.only]() if args.only else scenario())
     host.__exit__()
     win.close()

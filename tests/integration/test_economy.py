@@ -245,3 +245,53 @@ def test_300_jobs_through_gemini_batch_mode(
         assert len(list(out.glob("*.png"))) == 300
         # gemini-2.5-flash-image: 1290 output tokens at $30/1M = $0.0387 (providers.md), half
         assert {round(r["cost"], 6) for r in report["results"]} == {round(1290 * 30 / 1e6 / 2, 6)}
+
+
+def test_quitting_the_studio_mid_wait_leaves_the_provider_batch_to_collect(
+    tmp_path: Path, fake_openai: FakeOpenAI, atelier_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window's quit (``EngineThread.stop``) while OpenAI holds the batch cancels nothing;
+    the next start collects the same provider batch (days later, as far as the store knows)."""
+    import asyncio
+
+    from app import paths
+    from app.engine import Engine
+    from app.models import JobSpec, RunSettings
+    from app.runner import EngineThread
+    from app.service import make_provider_factory
+    from app.settings import Settings
+    from tests.batches import store_batch
+    from tests.integration.test_resume_remote_jobs import _handles
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
+    book = fake_openai.batches
+    book.hold = True
+    store = Store(paths.store_path())
+    rs = RunSettings(
+        provider="openai", model="gpt-image-1.5", economy=["openai"], economy_poll_ms=50
+    )
+    specs = [
+        JobSpec(prompt=f"linen napkin {i}", quality="low", output_path=f"n{i}.png")
+        for i in range(30)
+    ]
+    bid = store_batch(store, rs, specs, tmp_path / "out")
+    try:
+        host = EngineThread(Engine(store, make_provider_factory(Settings())))
+        host.run_batch(bid)
+        deadline = time.monotonic() + 30
+        while _handles(atelier_home) < 30:
+            assert time.monotonic() < deadline, "the jobs were not all submitted"
+            time.sleep(0.02)
+        host.stop()  # the studio quits
+        assert book.cancels == 0 and len(book.batches) == 1
+        book.hold = False
+        report = asyncio.run(Engine(store, make_provider_factory(Settings())).run(bid))
+    finally:
+        store.close()
+    assert len(book.batches) == 1 and max(book.lines_by_prompt().values()) == 1
+    assert report.succeeded == 30 and report.lost_in_flight == 0
+    # each job's cost is kept to the micro-dollar
+    assert report.total_cost == pytest.approx(
+        sum(_list_cost(s.prompt) for s in specs) / 2, abs=3e-5
+    )
