@@ -58,9 +58,11 @@ class BatchState:
         state: the provider's own word (``in_progress``, ``BATCH_STATE_RUNNING``).
         done, total: lines finished (succeeded or failed) and lines in all, when told.
         finished: no further change will come: collect the results.
-        lost: the batch ended without working on every line (expired, cancelled, failed):
-            lines without an answer go back to be sent again (``reason`` says why).
-        reason: why the batch ended early, for the jobs it puts back.
+        lost: the batch ended without working on every line (expired, cancelled): lines
+            without an answer go back to be sent again (``reason`` says why).
+        refused: the provider refused the batch as a whole (OpenAI's ``failed``: its input did
+            not validate): its jobs fail with ``reason`` instead of being sent again.
+        reason: why the batch ended early.
         raw: the provider's status body, for ``BatchApi.results``.
     """
 
@@ -69,6 +71,7 @@ class BatchState:
     total: int | None
     finished: bool
     lost: bool = False
+    refused: bool = False
     reason: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -270,6 +273,8 @@ class EconomyProvider(Provider):
             return
         at = datetime.now(UTC).isoformat(timespec="seconds")
         remote = _Remote(batch_id, at, len(live))
+        # Jobs that left during the upload because the studio quit leave the batch running.
+        remote.keep = any(ln.future.cancelled() and ln.request.detached() for ln in live)
         log.info("%s: batch %s submitted with %s requests", self.label, batch_id, len(live))
         for ln in live:
             ln.request.submitted({"economy": batch_id, "line": ln.line_id, "submitted_at": at})
@@ -333,7 +338,15 @@ class EconomyProvider(Provider):
             ln = remote.waiters.pop(line_id, None)  # a repeated line (Gemini) is dropped
             if ln is not None and not ln.future.done():
                 ln.future.set_result(outcome)
-        if state.lost:
+        if state.refused:
+            self._end(
+                remote,
+                ProviderError(
+                    ErrorClass.INVALID_REQUEST,
+                    f"{self.label} refused batch {remote.batch_id} ({state.reason}).",
+                ),
+            )
+        elif state.lost:
             gone = remote_gone(self.label, f"this job's line ({state.reason})")
             gone.message = (
                 f"{self.label}'s batch {remote.batch_id} ended ({state.reason}) before this "
@@ -362,6 +375,7 @@ class EconomyProvider(Provider):
         batch, the batch is cancelled too, unless the studio is quitting."""
         if line in self._open:
             self._open.remove(line)
+            self._open_bytes -= line.size
             return
         remote = remote or next(
             (r for r in self._remotes.values() if r.waiters.get(line.line_id) is line), None

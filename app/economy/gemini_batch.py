@@ -8,8 +8,13 @@ Wire (``shared/docs/providers.md`` "Batch Mode", checked against ``google-genai`
 ``GET {base}/batches/{id}`` → the same Operation, the batch in ``metadata`` (``state``
 BATCH_STATE_PENDING | RUNNING | SUCCEEDED | FAILED | CANCELLED | EXPIRED, ``batchStats``,
 ``output.inlinedResponses.inlinedResponses[]`` of ``{"response"|"error","metadata"}``);
-``POST {base}/batches/{id}:cancel``. Inline requests are limited to 20 MB: a larger batch is
-split into several inline batches (Atelier does not upload request files to Gemini yet).
+``POST {base}/batches/{id}:cancel``. Inline requests are limited to 20 MB: a larger batch
+goes as a JSONL file of ``{"key","request"}`` lines, uploaded with the Files API's resumable
+protocol (as ``google-genai``'s ``files.upload``: ``POST {root}/upload/v1beta/files`` with
+``X-Goog-Upload-Protocol: resumable`` / ``Command: start`` → ``x-goog-upload-url``, then one
+``upload, finalize`` of the bytes → ``{"file":{"name":"files/…"}}``) and named by
+``inputConfig.fileName``; its results come back as ``output.responsesFile``, a JSONL of
+``{"key","response"|"error"}`` lines fetched from ``{base}/files/{id}:download?alt=media``.
 A key answered twice is taken once (providers.md: each repeat is billed).
 """
 
@@ -32,6 +37,14 @@ _FINISHED = {
     "BATCH_STATE_CANCELLED",
     "BATCH_STATE_EXPIRED",
 }
+
+
+async def _each(inlined: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    for item in inlined.get("inlinedResponses") or []:
+        if isinstance(item, dict):
+            yield item
+
+
 #: gRPC codes (``google.rpc.Code``) → their HTTP status and name.
 _HTTP_OF_GRPC = {3: 400, 4: 504, 5: 404, 7: 403, 8: 429, 9: 400, 13: 500, 14: 503, 16: 401}
 _STATUS_OF_GRPC = {
@@ -53,7 +66,9 @@ class GeminiBatchApi(BatchApi):
     """Batch Mode around a ``GeminiProvider`` (its key, base URL, body and answer parsing)."""
 
     max_lines = 50_000
-    max_bytes = 20_000_000
+    max_bytes = 2_000_000_000  # a request file (the Files API's limit per file)
+    inline_max_bytes = 20_000_000
+    """Above this, the requests go as an uploaded file instead of inline."""
 
     def __init__(self, provider: GeminiProvider) -> None:
         super().__init__(provider)
@@ -70,19 +85,55 @@ class GeminiBatchApi(BatchApi):
         return len(json.dumps(line).encode())
 
     async def submit(self, model: str, lines: list[dict[str, Any]]) -> str:
-        """Create the batch with the lines inline; returns its id (``batches/…``)."""
+        """Create the batch with the lines inline, or (over ``inline_max_bytes``) as an
+        uploaded file; returns its id (``batches/…``)."""
+        if sum(self.line_size(ln) for ln in lines) <= self.inline_max_bytes:
+            source: dict[str, Any] = {"requests": {"requests": lines}}
+        else:
+            jsonl = "".join(
+                json.dumps({"key": ln["metadata"]["key"], "request": ln["request"]}) + "\n"
+                for ln in lines
+            )
+            source = {"fileName": await self._upload(jsonl.encode())}
         resp = await self.gemini.request(
             "POST",
             f"{self.gemini.base_url}/models/{model}:batchGenerateContent",
-            json={
-                "batch": {
-                    "displayName": f"atelier-{len(lines)}",
-                    "inputConfig": {"requests": {"requests": lines}},
-                }
-            },
+            json={"batch": {"displayName": f"atelier-{len(lines)}", "inputConfig": source}},
             headers=self._auth(),
         )
         return str(self.gemini.json_of(resp)["name"])
+
+    async def _upload(self, data: bytes) -> str:
+        """Upload a request file (resumable protocol, one chunk); returns ``files/…``."""
+        base = httpx.URL(self.gemini.base_url)
+        start = await self.gemini.request(
+            "POST",
+            str(base.copy_with(path=f"/upload{base.path.rstrip('/')}/files")),
+            json={"file": {"displayName": "atelier-batch.jsonl", "mimeType": "application/jsonl"}},
+            headers={
+                **self._auth(),
+                "X-Goog-Upload-Protocol": "resumable",
+                "X-Goog-Upload-Command": "start",
+                "X-Goog-Upload-Header-Content-Length": str(len(data)),
+                "X-Goog-Upload-Header-Content-Type": "application/jsonl",
+            },
+        )
+        url = start.headers.get("x-goog-upload-url")
+        if not url:
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR, f"{self.gemini.label} gave no upload address for the file."
+            )
+        done = await self.gemini.request(
+            "POST",
+            url,
+            content=data,
+            headers={
+                **self._auth(),
+                "X-Goog-Upload-Command": "upload, finalize",
+                "X-Goog-Upload-Offset": "0",
+            },
+        )
+        return str(self.gemini.json_of(done)["file"]["name"])
 
     async def status(self, batch_id: str) -> BatchState:
         resp = await self.gemini.request(
@@ -108,7 +159,8 @@ class GeminiBatchApi(BatchApi):
             done if total else None,
             total,
             state in _FINISHED,
-            lost=state != "BATCH_STATE_SUCCEEDED",
+            lost=state in ("BATCH_STATE_CANCELLED", "BATCH_STATE_EXPIRED"),
+            refused=state == "BATCH_STATE_FAILED",
             reason=reason,
             raw=meta,
         )
@@ -120,14 +172,11 @@ class GeminiBatchApi(BatchApi):
         classified as the synchronous error of that status would be."""
         output = state.raw.get("output") or {}
         if output.get("responsesFile"):
-            raise ProviderError(
-                ErrorClass.SERVER_ERROR,
-                f"{self.gemini.label} put the results in a file ({output['responsesFile']}); "
-                "Atelier reads inline results only.",
-            )
-        items = (output.get("inlinedResponses") or {}).get("inlinedResponses") or []
-        for item in items:
-            key = str((item.get("metadata") or {}).get("key") or "")
+            items: AsyncIterator[dict[str, Any]] = self._file_lines(str(output["responsesFile"]))
+        else:
+            items = _each(output.get("inlinedResponses") or {})
+        async for item in items:
+            key = str(item.get("key") or (item.get("metadata") or {}).get("key") or "")
             if key not in requests:
                 continue
             if item.get("error"):
@@ -137,6 +186,18 @@ class GeminiBatchApi(BatchApi):
                 yield key, self.gemini.decode(item.get("response") or {})
             except ProviderError as e:
                 yield key, e
+
+    async def _file_lines(self, name: str) -> AsyncIterator[dict[str, Any]]:
+        url = f"{self.gemini.base_url}/{name}:download?alt=media"
+        async for text in self.gemini.stream_lines(url, self._auth()):
+            try:
+                item = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(item, dict):
+                if "status" in item and "error" not in item:  # a google.rpc.Status line
+                    item["error"] = item["status"]
+                yield item
 
     def _error(self, error: dict[str, Any]) -> ProviderError:
         """A line's ``google.rpc.Status`` (a gRPC code) classified like the synchronous error

@@ -108,7 +108,8 @@ class OpenAIBatchApi(BatchApi):
             done if total else None,
             total,
             status in _FINISHED,
-            lost=status in ("failed", "expired", "cancelled"),
+            lost=status in ("expired", "cancelled"),
+            refused=status == "failed",
             reason=reason,
             raw=body,
         )

@@ -9,7 +9,8 @@ prompt (so ``fake.script_for("cat", ["500"])`` fails that line once). Knobs:
   lines is answered;
 - ``hold``: no batch makes progress while set (a quit and restart "mid-wait");
 - ``repeat_lines``: each answer is written twice (Gemini's repeated keys, each billed);
-- ``max_lines``: a create with more lines is refused, as the provider would.
+- ``max_lines``: a create with more lines is refused, as the provider would;
+- ``fail_next``: the next batches created fail validation as a whole (OpenAI ``failed``).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class FakeBatch:
 
     @property
     def finished(self) -> bool:
-        return self.state in ("completed", "expired", "cancelled")
+        return self.state in ("completed", "expired", "cancelled", "failed")
 
 
 class BatchBook:
@@ -67,6 +68,7 @@ class BatchBook:
         self.hold = False
         self.repeat_lines = False
         self.max_lines = 50_000
+        self.fail_next = 0
         self.cancels = 0
 
     def create(self, model: str, lines: list[tuple[str, dict[str, Any]]], prefix: str) -> FakeBatch:
@@ -81,6 +83,10 @@ class BatchBook:
             )
             if self.expire_next:
                 batch.expire_at = self.expire_next.pop(0)
+            if self.fail_next:
+                self.fail_next -= 1
+                batch.state = "failed"
+                batch.ended_wall = time.time()
             self.batches[batch.id] = batch
         return batch
 

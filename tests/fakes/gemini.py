@@ -10,7 +10,11 @@ Batch Mode (shapes as ``google-genai``'s ``batches.py`` reads them): ``POST
 /v1beta/models/{m}:batchGenerateContent`` with inline requests → an Operation
 ``{"name":"batches/…","metadata":{batch}}``; ``GET /v1beta/batches/{id}`` (the same
 Operation; ``done`` and ``metadata.output.inlinedResponses`` once finished); ``POST
-/v1beta/batches/{id}:cancel``. Batches live in ``fake.batches`` (``tests.fakes.batches``).
+/v1beta/batches/{id}:cancel``. A batch may name an uploaded request file instead
+(``inputConfig.fileName``, from ``POST /upload/v1beta/files``, the resumable protocol as
+``google-genai``'s ``files.upload`` speaks it); its results are then a ``responsesFile``
+fetched from ``GET /v1beta/files/{id}:download?alt=media``. Batches live in ``fake.batches``
+(``tests.fakes.batches``).
 """
 
 from __future__ import annotations
@@ -73,6 +77,35 @@ class GeminiDialect(Dialect):
     def __init__(self, fake: FakeServer) -> None:
         super().__init__(fake)
         fake.batches = BatchBook(fake, self._answer_line, _prompt_of_body)
+        self.files: dict[str, bytes] = {}
+        self.uploads: dict[str, int] = {}  # upload id → declared length
+
+    def _files(self, req: Request, path: str) -> Response | None:
+        """The Files API: a resumable upload in one chunk, and downloads of result files."""
+        if path == "/upload/v1beta/files" and req.method == "POST":
+            if "upload_id" not in req.query:
+                if req.headers.get("x-goog-upload-command") != "start":
+                    return _error(400, "INVALID_ARGUMENT", "Start the upload first.")
+                uid = str(len(self.uploads) + 1)
+                self.uploads[uid] = int(req.headers.get("x-goog-upload-header-content-length", 0))
+                url = f"{self.fake.url}/upload/v1beta/files?upload_id={uid}"
+                return Response.json(200, {}, {"x-goog-upload-url": url, "x-goog-upload-status": "active"})  # fmt: skip
+            uid = req.query["upload_id"]
+            if "finalize" not in req.headers.get("x-goog-upload-command", ""):
+                return _error(400, "INVALID_ARGUMENT", "Only single-chunk uploads here.")
+            if len(req.body) != self.uploads.get(uid):
+                return _error(400, "INVALID_ARGUMENT", "The upload's length is not as declared.")
+            name = f"files/in-{uid}"
+            self.files[name] = req.body
+            meta = {"name": name, "mimeType": "application/jsonl", "sizeBytes": str(len(req.body)), "state": "ACTIVE"}  # fmt: skip
+            return Response.json(200, {"file": meta}, {"x-goog-upload-status": "final"})
+        rest = path.removeprefix("/v1beta").removeprefix("/v1")
+        if req.method == "GET" and rest.startswith("/files/") and rest.endswith(":download"):
+            name = rest.removeprefix("/").removesuffix(":download")
+            if name not in self.files:
+                return _error(404, "NOT_FOUND", f"File {name} not found.")
+            return Response(200, self.files[name], content_type="application/octet-stream")
+        return None
 
     def _answer_line(self, body: dict[str, Any], behaviour: str) -> tuple[int, Any]:
         model = body.get("model", "models/gemini-2.5-flash-image").removeprefix("models/")
@@ -124,7 +157,12 @@ class GeminiDialect(Dialect):
                 items.append(entry)
                 if self.fake.batches.repeat_lines:
                     items.append(entry)
-            if items:
+            if items and b.extra.get("file"):
+                name = f"files/out-{b.id.removeprefix('batches/')}"
+                lines = [{"key": it["metadata"]["key"], **{k: v for k, v in it.items() if k != "metadata"}} for it in items]  # fmt: skip
+                self.files[name] = "".join(json.dumps(x) + "\n" for x in lines).encode()
+                meta["output"] = {"responsesFile": name}
+            elif items:
                 meta["output"] = {"inlinedResponses": {"inlinedResponses": items}}
         return op
 
@@ -135,14 +173,25 @@ class GeminiDialect(Dialect):
             if model not in MODELS:
                 return _error(404, "NOT_FOUND", f"models/{model} is not found.")
             batch = req.json().get("batch") or {}
-            inline = ((batch.get("inputConfig") or {}).get("requests") or {}).get("requests")
-            if not isinstance(inline, list) or not inline:
-                return _error(400, "INVALID_ARGUMENT", "batch.input_config.requests is empty.")
-            if len(req.body) > 20_000_000:
-                return _error(400, "INVALID_ARGUMENT", "Inline requests exceed 20 MB.")
-            lines = [(str(r["metadata"]["key"]), r["request"]) for r in inline]
+            source = batch.get("inputConfig") or {}
+            inline = (source.get("requests") or {}).get("requests")
+            if source.get("fileName"):
+                data = self.files.get(source["fileName"])
+                if data is None:
+                    return _error(404, "NOT_FOUND", f"File {source['fileName']} not found.")
+                items = [json.loads(x) for x in data.decode().splitlines() if x.strip()]
+                lines = [(str(r["key"]), r["request"]) for r in items]
+            elif isinstance(inline, list) and inline:
+                if len(req.body) > 20_000_000:
+                    return _error(400, "INVALID_ARGUMENT", "Inline requests exceed 20 MB.")
+                lines = [(str(r["metadata"]["key"]), r["request"]) for r in inline]
+            else:
+                return _error(400, "INVALID_ARGUMENT", "batch.input_config has no requests.")
             b = book.create(model, lines, "batches/")
-            b.extra = {"displayName": batch.get("displayName", "")}
+            b.extra = {
+                "displayName": batch.get("displayName", ""),
+                "file": bool(source.get("fileName")),
+            }
             return Response.json(200, self._operation(b))
         if path.startswith("/batches/"):
             rest = path.removeprefix("/")
@@ -168,6 +217,11 @@ class GeminiDialect(Dialect):
     def handle(self, req: Request, behaviour: str) -> Response:
         key_ok = self.fake.api_key is None or req.headers.get("x-goog-api-key") == self.fake.api_key
         # v1beta is what Atelier sends; google-genai 3.x defaults to v1: both exist upstream.
+        # The upload address itself authorises the chunks (the SDK sends them without a key).
+        if (key_ok or req.query.get("upload_id") in self.uploads) and (
+            files := self._files(req, req.path)
+        ) is not None:
+            return files
         path = req.path.removeprefix("/v1beta").removeprefix("/v1")
         if key_ok and (path.startswith("/batches/") or path.endswith(":batchGenerateContent")):
             answered = self._batches(req, path)

@@ -226,6 +226,20 @@ class OpenAIDialect(Dialect):
             },
             "metadata": b.extra.get("metadata"),
         }
+        if b.state == "failed":
+            out["failed_at"] = int(b.ended_wall or time.time())
+            out["errors"] = {
+                "object": "list",
+                "data": [
+                    {
+                        "code": "invalid_request",
+                        "message": "Line 1: the model is not available for batches.",
+                        "param": None,
+                        "line": 1,
+                    }
+                ],
+            }
+            return out
         if b.finished:
             out[f"{b.state}_at"] = int(b.ended_wall or time.time())
             ok, bad = [], []

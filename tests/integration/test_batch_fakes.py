@@ -4,6 +4,7 @@ against is what those SDKs send and read."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
@@ -95,3 +96,18 @@ def test_gemini_batch_mode_through_google_genai() -> None:
         other = client.batches.create(model="gemini-2.5-flash-image", src=src[:1])
         client.batches.cancel(name=other.name)  # type: ignore[arg-type]
         assert client.batches.get(name=other.name).state == types.JobState.JOB_STATE_CANCELLED  # type: ignore[arg-type]
+        # A request file through the Files API (resumable upload), results as a file.
+        fake.batches.hold = False
+        jsonl = json.dumps({"key": "f1", "request": {"contents": [{"role": "user", "parts": [{"text": "a fox"}]}]}})  # fmt: skip
+        uploaded = client.files.upload(
+            file=io.BytesIO(jsonl.encode() + b"\n"),
+            config=types.UploadFileConfig(mime_type="application/jsonl"),
+        )
+        assert uploaded.name and uploaded.name.startswith("files/")
+        from_file = client.batches.create(model="gemini-2.5-flash-image", src=uploaded.name)
+        _wait(lambda: client.batches.get(name=from_file.name).done)  # type: ignore[arg-type]
+        finished = client.batches.get(name=from_file.name)  # type: ignore[arg-type]
+        assert finished.dest is not None and finished.dest.file_name
+        (line,) = client.files.download(file=finished.dest.file_name).decode().splitlines()
+        item = json.loads(line)
+        assert item["key"] == "f1" and item["response"]["candidates"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import run_command
+from app.economy.gemini_batch import GeminiBatchApi
 from app.economy.openai_batch import OpenAIBatchApi
 from app.store import Store
 from tests.conftest import FAKE_KEY
@@ -174,6 +175,21 @@ def test_no_wait_submits_and_resume_collects_without_a_second_submission(
     assert json.loads(stdout)["succeeded"] == 300
 
 
+@pytest.mark.usefixtures("openai_env")
+def test_a_refused_batch_fails_its_jobs_with_the_reason(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    """OpenAI ``failed`` (the input file did not validate) is not sent again and again."""
+    fake_openai.batches.fail_next = 1
+    code, stdout, err = _openai(_config(tmp_path, 5), fake_openai, tmp_path / "out")
+    assert code == 1, err
+    assert len(fake_openai.batches.batches) == 1
+    report = json.loads(stdout)
+    assert report["failed"] == 5
+    assert {r["error_type"] for r in report["results"]} == {"invalid_request"}
+    assert "the model is not available for batches" in report["results"][0]["error"]
+
+
 def test_cancel_cancels_the_provider_batch(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
     """A stop (SIGTERM, the window's Cancel) while the provider batch runs cancels it there."""
     book = fake_openai.batches
@@ -220,12 +236,16 @@ def test_the_estimate_shows_both_prices(tmp_path: Path) -> None:
     assert code == 2 and "--no-wait: only with --economy" in err
 
 
+@pytest.mark.parametrize("source", ["inline", "file"])
 def test_300_jobs_through_gemini_batch_mode(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
 ) -> None:
-    """Inline requests in one Gemini batch; a key answered twice is taken once; a line's
-    UNAVAILABLE goes into the next batch; costs at half."""
+    """Inline requests in one Gemini batch (or, over the inline limit, an uploaded request
+    file with a results file back); a key answered twice is taken once; a line's UNAVAILABLE
+    goes into the next batch; costs at half."""
     monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    if source == "file":  # 20 MB in production; 300 text requests are ~80 kB
+        monkeypatch.setattr(GeminiBatchApi, "inline_max_bytes", 10_000)
     with FakeServer(GeminiDialect, api_key=GEMINI_KEY) as fake:
         book = fake.batches
         book.repeat_lines = True
@@ -239,6 +259,8 @@ def test_300_jobs_through_gemini_batch_mode(
         assert code == 0, err
         sizes = sorted(len(b.lines) for b in book.batches.values())
         assert sizes == [1, 300]
+        by_file = [bool(b.extra["file"]) for b in book.batches.values()]
+        assert by_file == [source == "file", False]  # the 1-line retry fits inline
         assert fake.requests() == []
         report = json.loads(stdout)
         assert report["succeeded"] == 300
