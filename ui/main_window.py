@@ -294,7 +294,7 @@ class MainWindow(QMainWindow):
         """Run a stored batch on the engine thread (showing the progress table)."""
         if show_progress:
             self.tabs.setCurrentIndex(PROGRESS)
-        self.progress.show_lane_wait("", 0)
+        self.progress.clear_waits()
         self.statusBar().showMessage(f"Batch #{batch_id} running.", 5000)
         fut = self.host.run_batch(batch_id)
         # Called on the engine thread: a signal carries a crash of the run back to the GUI thread.
@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
                 msg, "warning", [("Resume", lambda: self.resume_batch(ev.batch_id))]
             )
         self.statusBar().showMessage(msg, 15_000)
-        self.progress.show_lane_wait("", 0)
+        self.progress.clear_waits()
         self.refresh_history()
         self._update_actions()
         self.batch_done.emit(ev.batch_id)

@@ -166,6 +166,11 @@ class ProgressPage(QWidget):
             f"{provider}: rate limited, all requests wait {seconds:.1f} s" if provider else ""
         )
 
+    def clear_waits(self) -> None:
+        """No 429 hold and no provider batch shown (a run starts or ends)."""
+        self.lane_label.setText("")
+        self.economy_label.setText("")
+
     def show_economy_wait(self, batch_id: int, text: str) -> None:
         """A provider batch this batch waits on (economy mode): its state as the engine
         words it."""
