@@ -23,9 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    ap.add_argument(
-        "--only", choices=["delivery", "reuse", "economy"], help="one scenario only"
-    )
+    ap.add_argument("--only", choices=["delivery", "reuse", "economy"], help="one scenario only")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="atelier-shots-"))

@@ -144,7 +144,8 @@ class GeminiDialect(Dialect):
             meta["endTime"] = _iso(b.ended_wall or b.created_wall)
             op["done"] = True
             items: list[dict[str, Any]] = []
-            for ln in answered if b.state == "completed" else ():
+            # What was made before an expiry or a cancel is in the output (and billed).
+            for ln in answered:
                 entry: dict[str, Any] = {"metadata": {"key": ln.key}}
                 if ln.status == 200:
                     entry["response"] = ln.answer

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -317,3 +318,80 @@ def test_quitting_the_studio_mid_wait_leaves_the_provider_batch_to_collect(
     assert report.total_cost == pytest.approx(
         sum(_list_cost(s.prompt) for s in specs) / 2, abs=3e-5
     )
+
+
+# ---- the same through Gemini's Batch Mode ---------------------------------------------------
+GEMINI_IMAGE = 1290 * 30 / 1e6  # gemini-2.5-flash-image: 1290 output tokens at $30/1M
+
+
+@pytest.fixture
+def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
+    monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
+    with FakeServer(GeminiDialect, api_key=GEMINI_KEY) as fake:
+        yield fake
+
+
+def _gemini_argv(cfg: Path, fake: FakeServer, out: Path) -> list[str]:
+    return [
+        "run", str(cfg), "--provider", "gemini", "--model", "gemini-2.5-flash-image",
+        "--base-url", f"{fake.url}/v1beta", "--output-dir", str(out), "--format", "json",
+        "--economy", "--economy-poll-ms", "50",
+    ]  # fmt: skip
+
+
+def test_gemini_no_wait_then_resume_collects_the_same_batch(
+    tmp_path: Path, gemini: FakeServer, atelier_home: Path
+) -> None:
+    book = gemini.batches
+    book.hold = True
+    out = tmp_path / "out"
+    code, stdout, err = _run(
+        *_gemini_argv(_config(tmp_path, 300, "auto"), gemini, out), "--no-wait"
+    )
+    assert code == 0, err
+    assert json.loads(stdout)["status"] == "submitted" and book.cancels == 0
+    book.hold = False
+    code, stdout, err = _run("resume", "1", "--format", "json")
+    assert code == 0, err
+    assert len(book.batches) == 1 and max(book.lines_by_prompt().values()) == 1
+    report = json.loads(stdout)
+    assert report["succeeded"] == 300 and len(list(out.glob("*.png"))) == 300
+    assert report["total_cost"] == pytest.approx(300 * GEMINI_IMAGE / 2, abs=1e-4)
+
+
+def test_gemini_expired_batch_puts_its_unfinished_jobs_back(
+    tmp_path: Path, gemini: FakeServer
+) -> None:
+    book = gemini.batches
+    book.expire_next = [0.5]
+    code, stdout, err = _run(*_gemini_argv(_config(tmp_path, 300, "auto"), gemini, tmp_path / "o"))
+    assert code == 0, err
+    first, second = sorted(book.batches.values(), key=lambda b: b.id)
+    assert first.state == "expired" and len(second.lines) == 150
+    assert max(book.answered_by_prompt().values()) == 1
+    assert json.loads(stdout)["succeeded"] == 300
+
+
+def test_gemini_cancel_cancels_the_provider_batch(tmp_path: Path, gemini: FakeServer) -> None:
+    book = gemini.batches
+    book.hold = True
+    env = {**os.environ, "GEMINI_API_KEY": GEMINI_KEY, "PYTHONPATH": str(REPO)}
+    argv = _gemini_argv(_config(tmp_path, 20, "auto"), gemini, tmp_path / "o")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", *argv],
+        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not any(b.polls for b in book.batches.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert book.batches, "no provider batch was created"
+        proc.send_signal(signal.SIGTERM)
+        stdout, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert book.cancels == 1, err
+    (batch,) = book.batches.values()
+    assert batch.state in ("cancelling", "cancelled")
+    assert json.loads(stdout)["cancelled"] == 20
