@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -191,18 +192,13 @@ def test_a_refused_batch_fails_its_jobs_with_the_reason(
     assert "the model is not available for batches" in report["results"][0]["error"]
 
 
-def test_cancel_cancels_the_provider_batch(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
-    """A stop (SIGTERM, the window's Cancel) while the provider batch runs cancels it there."""
-    book = fake_openai.batches
-    book.hold = True
-    env = {**os.environ, "OPENAI_API_KEY": FAKE_KEY, "PYTHONPATH": str(REPO)}
+def _sigterm_mid_wait(argv: list[str], env: dict[str, str], book: Any) -> tuple[str, str]:
+    """Run ``atelier`` in its own process, SIGTERM it once the provider batch was polled, and
+    return its output."""
     proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "app", "run", str(_config(tmp_path, 20)), "--provider",
-            "openai", "--base-url", fake_openai.base_url, "--output-dir", str(tmp_path / "o"),
-            "--economy", "--economy-poll-ms", "50", "--format", "json",
-        ],
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "app", *argv],
+        env={**os.environ, **env, "PYTHONPATH": str(REPO)},
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30
@@ -210,15 +206,26 @@ def test_cancel_cancels_the_provider_batch(tmp_path: Path, fake_openai: FakeOpen
             time.sleep(0.05)
         assert book.batches, "no provider batch was created"
         proc.send_signal(signal.SIGTERM)
-        stdout, err = proc.communicate(timeout=30)
+        return proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_cancel_cancels_the_provider_batch(tmp_path: Path, fake_openai: FakeOpenAI) -> None:
+    """A stop (SIGTERM, the window's Cancel) while the provider batch runs cancels it there."""
+    book = fake_openai.batches
+    book.hold = True
+    argv = [
+        "run", str(_config(tmp_path, 20)), "--provider", "openai", "--base-url",
+        fake_openai.base_url, "--output-dir", str(tmp_path / "o"), "--economy",
+        "--economy-poll-ms", "50", "--format", "json",
+    ]  # fmt: skip
+    stdout, err = _sigterm_mid_wait(argv, {"OPENAI_API_KEY": FAKE_KEY}, book)
     assert book.cancels == 1, err
     (batch,) = book.batches.values()
     assert batch.state in ("cancelling", "cancelled")
-    report = json.loads(stdout)
-    assert report["cancelled"] == 20
+    assert json.loads(stdout)["cancelled"] == 20
 
 
 def test_the_estimate_shows_both_prices(tmp_path: Path) -> None:
@@ -375,22 +382,8 @@ def test_gemini_expired_batch_puts_its_unfinished_jobs_back(
 def test_gemini_cancel_cancels_the_provider_batch(tmp_path: Path, gemini: FakeServer) -> None:
     book = gemini.batches
     book.hold = True
-    env = {**os.environ, "GEMINI_API_KEY": GEMINI_KEY, "PYTHONPATH": str(REPO)}
     argv = _gemini_argv(_config(tmp_path, 20, "auto"), gemini, tmp_path / "o")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", *argv],
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not any(b.polls for b in book.batches.values()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert book.batches, "no provider batch was created"
-        proc.send_signal(signal.SIGTERM)
-        stdout, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    stdout, err = _sigterm_mid_wait(argv, {"GEMINI_API_KEY": GEMINI_KEY}, book)
     assert book.cancels == 1, err
     (batch,) = book.batches.values()
     assert batch.state in ("cancelling", "cancelled")

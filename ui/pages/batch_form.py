@@ -66,25 +66,31 @@ class BatchForm:
         )
 
 
-def new_images_check(changed: Callable[[], None]) -> QCheckBox:
-    """The "Always make new images" switch (reuse off)."""
-    check = QCheckBox("Always make new images")
-    check.setObjectName("new_images_check")
-    check.setToolTip(
-        "Off: an image an identical request already made (in this batch or an earlier "
-        "one) is copied at $0. On: every image is made and paid, for variety."
-    )
+def _switch(name: str, text: str, tip: str, changed: Callable[[], None]) -> QCheckBox:
+    check = QCheckBox(text)
+    check.setObjectName(name)
+    check.setToolTip(tip)
     check.toggled.connect(changed)
     return check
+
+
+def new_images_check(changed: Callable[[], None]) -> QCheckBox:
+    """The "Always make new images" switch (reuse off)."""
+    return _switch(
+        "new_images_check",
+        "Always make new images",
+        "Off: an image an identical request already made (in this batch or an earlier "
+        "one) is copied at $0. On: every image is made and paid, for variety.",
+        changed,
+    )
 
 
 def economy_check(changed: Callable[[], None]) -> QCheckBox:
     """The "Economy" switch: the batch goes through the provider's batch API."""
-    check = QCheckBox("Economy: half price, results within 24 h")
-    check.setObjectName("economy_check")
-    check.setToolTip(
+    return _switch(
+        "economy_check",
+        "Economy: half price, results within 24 h",
         "OpenAI and Gemini make the images through their batch APIs at half price, within a "
-        "day. You can quit meanwhile: the results are collected when you open the batch again."
+        "day. You can quit meanwhile: the results are collected when you open the batch again.",
+        changed,
     )
-    check.toggled.connect(changed)
-    return check
