@@ -44,6 +44,8 @@ log = logging.getLogger("atelier.economy")
 
 ECONOMY_POLL_MAX_S = 300.0
 """The longest wait between two polls of a provider batch (seconds)."""
+GATHER_MAX_S = 10.0
+"""The longest a request waits for others to join its provider batch (seconds)."""
 ECONOMY_TIMEOUT_S = 26 * 3600.0
 """How long a job waits for its provider batch: the 24 h completion window and a margin."""
 
@@ -143,6 +145,16 @@ class _Line:
 
 
 @dataclass
+class _Group:
+    """The lines of one model being gathered into a provider batch."""
+
+    since: float  # loop time of the first line
+    lines: list[_Line] = field(default_factory=list)
+    size: int = 0
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass
 class _Remote:
     """A provider batch this process waits on."""
 
@@ -183,9 +195,7 @@ class EconomyProvider(Provider):
         self.poll_first_s = poll_first_s
         self.gather_s = gather_s
         self.retry_now = retry_now
-        self._open: list[_Line] = []
-        self._open_bytes = 0
-        self._timer: asyncio.TimerHandle | None = None
+        self._open: dict[str, _Group] = {}  # model → the lines being gathered
         self._remotes: dict[str, _Remote] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
@@ -230,27 +240,38 @@ class EconomyProvider(Provider):
 
     # ---- gathering and submitting --------------------------------------------------------
     def _gather(self, request: GenerationRequest, future: asyncio.Future[Outcome]) -> _Line:
+        """Add the request to the open group of its model (a Gemini batch has one model); a
+        group is submitted ``gather_s`` after its last arrival, ``GATHER_MAX_S`` after its
+        first at the latest, or at once when the next line would pass a limit."""
         line_id = f"atelier-{self._run_tag}-{next(self._ids)}"
         line = _Line(request, line_id, future)
         line.body = self.api.line(request, line_id)
         line.size = self.api.line_size(line.body)
-        full = len(self._open) + 1 > self.api.max_lines
-        if full or (self._open and self._open_bytes + line.size > self.api.max_bytes):
-            self._flush()
-        self._open.append(line)
-        self._open_bytes += line.size
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = asyncio.get_running_loop().call_later(self.gather_s, self._flush)
+        group = self._open.get(request.model)
+        if group is not None and (
+            len(group.lines) + 1 > self.api.max_lines or group.size + line.size > self.api.max_bytes
+        ):
+            self._flush(request.model)
+            group = None
+        loop = asyncio.get_running_loop()
+        if group is None:
+            group = self._open[request.model] = _Group(loop.time())
+        group.lines.append(line)
+        group.size += line.size
+        if group.timer is not None:
+            group.timer.cancel()
+        wait = min(self.gather_s, group.since + GATHER_MAX_S - loop.time())
+        group.timer = loop.call_later(max(0.0, wait), self._flush, request.model)
         return line
 
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        lines, self._open, self._open_bytes = self._open, [], 0
-        if lines:
-            self._spawn(self._submit(lines))
+    def _flush(self, model: str) -> None:
+        group = self._open.pop(model, None)
+        if group is None:
+            return
+        if group.timer is not None:
+            group.timer.cancel()
+        if group.lines:
+            self._spawn(self._submit(group.lines))
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
@@ -373,9 +394,10 @@ class EconomyProvider(Provider):
     def _left(self, line: _Line, remote: _Remote | None) -> None:
         """A waiting job was cancelled (batch cancel, quit): once no job waits on its provider
         batch, the batch is cancelled too, unless the studio is quitting."""
-        if line in self._open:
-            self._open.remove(line)
-            self._open_bytes -= line.size
+        group = self._open.get(line.request.model)
+        if group is not None and line in group.lines:
+            group.lines.remove(line)
+            group.size -= line.size
             return
         remote = remote or next(
             (r for r in self._remotes.values() if r.waiters.get(line.line_id) is line), None

@@ -24,6 +24,7 @@ class ScriptedApi(BatchApi):
         self.polls = polls
         self.calls: list[float] = []
         self.submitted: list[list[dict[str, Any]]] = []
+        self.models: list[str] = []
 
     def line(self, request: GenerationRequest, line_id: str) -> dict[str, Any]:
         return {"id": line_id, "prompt": request.prompt}
@@ -32,6 +33,7 @@ class ScriptedApi(BatchApi):
         return 10
 
     async def submit(self, model: str, lines: list[dict[str, Any]]) -> str:
+        self.models.append(model)
         self.submitted.append(lines)
         return f"b{len(self.submitted)}"
 
@@ -50,8 +52,8 @@ class ScriptedApi(BatchApi):
         raise AssertionError("not cancelled in these tests")
 
 
-def _req(prompt: str) -> GenerationRequest:
-    return GenerationRequest("gpt-image-1.5", prompt, "1024x1024", "low", "png")
+def _req(prompt: str, model: str = "gpt-image-1.5") -> GenerationRequest:
+    return GenerationRequest(model, prompt, "1024x1024", "low", "png")
 
 
 def test_polling_backs_off_from_the_first_interval() -> None:
@@ -81,6 +83,21 @@ def test_requests_arriving_together_share_one_provider_batch_split_at_the_limit(
         return [len(b) for b in api.submitted]
 
     assert asyncio.run(go()) == [4, 4, 2]
+
+
+def test_each_model_gets_its_own_provider_batch() -> None:
+    """A Gemini batch names one model: jobs of two models go into two batches."""
+
+    async def go() -> ScriptedApi:
+        api = ScriptedApi(polls=1)
+        eco = EconomyProvider(api, lambda w: None, poll_first_s=0.01, gather_s=0.05)
+        reqs = [_req(f"p{i}", ("model-a", "model-b")[i % 2]) for i in range(6)]
+        await asyncio.gather(*(eco.generate(r) for r in reqs))
+        return api
+
+    api = asyncio.run(go())
+    assert sorted(api.models) == ["model-a", "model-b"]
+    assert sorted(len(b) for b in api.submitted) == [3, 3]
 
 
 def test_the_estimate_says_both_prices() -> None:
