@@ -88,6 +88,16 @@ def main(argv: Sequence[str] = ()) -> int:
     ):  # bench/startup.py: report the first paint, then quit
         _report_first_paint(window, app)
     window.show()  # type: ignore[attr-defined]
+    smoke = os.environ.get("ATELIER_SMOKE_TEST")  # the bundle's check (.ci/run)
+    if smoke:
+        from pathlib import Path
+
+        from ui.smoke import run as smoke_run
+
+        with loop:
+            ok = loop.run_until_complete(smoke_run(window, Path(smoke)))
+        store.close()
+        return 0 if ok else 1
     with loop:
         loop.run_until_complete(closed.wait())
     store.close()

@@ -26,6 +26,7 @@ from app import library
 from app.delivery.forms import delivery_from_form
 from app.errors import AtelierError, InputError
 from app.models import problems_error, validation_problems
+from app.sample import sample_project
 
 if TYPE_CHECKING:  # the pages hold this box: imported for types only
     from ui.pages.batch import BatchPage
@@ -202,3 +203,15 @@ def connect_library(
     box.loaded.connect(lambda t: apply_template(t, sheet, batch))
     box.save_requested.connect(lambda name: save_template(name, sheet, batch, report_error))
     box.message.connect(lambda m: status.showMessage(m, 10_000))
+    sheet.sample_requested.connect(lambda: open_sample(sheet, batch, report_error))
+
+
+def open_sample(sheet: SheetPage, batch: BatchPage, report_error: Callable[[str], None]) -> None:
+    """Load the sample project (in the system's language) with its starter template."""
+    try:
+        project = sample_project()
+    except AtelierError as e:
+        report_error(f"The sample project cannot be read: {e}")
+        return
+    if sheet.open_file(project.sheet):
+        apply_template(project.template, sheet, batch)

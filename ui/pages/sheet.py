@@ -67,6 +67,7 @@ class SheetPage(QWidget):
     imported = Signal(object)
     next_requested = Signal()
     import_failed = Signal(str)
+    sample_requested = Signal()
 
     def __init__(
         self,
@@ -98,6 +99,13 @@ class SheetPage(QWidget):
             "No spreadsheet yet — CSV (any encoding) or Excel .xlsx; you can also drop a file here."
         )
         bar.addWidget(self.file_label, 1)
+        self.sample_button = QPushButton("Try the sample project")
+        self.sample_button.setObjectName("sample_button")
+        self.sample_button.setToolTip(
+            "Three products and a starter template, made on the offline draft provider ($0)"
+        )
+        self.sample_button.clicked.connect(self.sample_requested)
+        bar.addWidget(self.sample_button)
         bar.addWidget(QLabel("Encoding"))
         self.encoding_combo = QComboBox()
         self.encoding_combo.addItem("Auto-detect", None)
@@ -279,6 +287,7 @@ class SheetPage(QWidget):
         shopify.prepare(table, fill_down=self.fill_down.isChecked())
         self.table = table
         self.sheet_model.set_table(table)
+        self.sample_button.hide()  # offered on the empty start page only
         enc = table.encoding.replace("_", "-").upper() if table.encoding else "Excel"
         delim = {",": "comma", ";": "semicolon", "\t": "tab"}.get(table.delimiter or "", "")
         self.file_label.setText(

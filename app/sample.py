@@ -1,0 +1,44 @@
+"""The sample project offered on an empty start page: a three-product sheet in Japanese or in
+English (``resources/sample/``) and its starter template, made to run on the offline draft
+provider."""
+
+from __future__ import annotations
+
+import locale
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.library import BatchTemplate, read_template
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "resources" / "sample"
+LANGUAGES = ("en", "ja")
+
+
+@dataclass(frozen=True)
+class SampleProject:
+    """``sheet`` (a CSV file) and the ``template`` made for its columns; ``language``: en | ja."""
+
+    language: str
+    sheet: Path
+    template: BatchTemplate
+
+
+def system_language() -> str:
+    """``ja`` when the system's locale is Japanese, else ``en`` (the sample's two languages)."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(var):
+            return "ja" if value.lower().startswith("ja") else "en"
+    code = locale.getlocale()[0] or ""
+    return "ja" if code.lower().startswith("ja") else "en"
+
+
+def sample_project(language: str | None = None) -> SampleProject:
+    """The sample in ``language`` (default: the system's).
+
+    Raises:
+        InputError: a sample file is missing or broken (a damaged installation).
+    """
+    lang = language if language in LANGUAGES else system_language()
+    template = read_template(SAMPLE_DIR / f"sample-{lang}.atelier-template.json")
+    return SampleProject(lang, SAMPLE_DIR / f"products-{lang}.csv", template)

@@ -1,0 +1,56 @@
+"""The empty start page offers the sample project, in the system's language, ready to run on
+the offline draft provider."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.sample import sample_project
+from tests.ui.conftest import wait_until
+
+
+@pytest.mark.parametrize(
+    ("lang", "first_prompt"),
+    [
+        ("en_GB.UTF-8", "Studio product photo of a Natural Linen Tote Bag in washed linen"),
+        ("ja_JP.UTF-8", "ウォッシュドリネンの生成りのリネントートバッグ"),
+    ],
+)
+def test_the_sample_project_runs_on_draft(
+    qtbot: Any,
+    window: Any,
+    qloop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lang: str,
+    first_prompt: str,
+) -> None:
+    monkeypatch.setenv("LC_ALL", lang)
+    button = window.sheet.sample_button
+    assert not button.isHidden()  # offered while no spreadsheet is open
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.sheet.sheet_model.rowCount() == 3
+    assert button.isHidden()
+    assert window.sheet.preview_prompt.text().startswith(first_prompt)
+    assert window.sheet.preview_file.text() == "→ SAMPLE-TOTE-01.png"
+    window.batch.select_provider("draft")
+    window.batch.output_edit.setText(str(tmp_path / "sample"))
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    window.start_batch()
+    qloop.run_until_complete(wait_until(lambda: bool(done), 60, "the sample batch"))
+    made = sorted(p.name for p in (tmp_path / "sample").glob("*.png"))
+    assert made == ["SAMPLE-MUG-02.png", "SAMPLE-TOTE-01.png", "SAMPLE-TRAY-03.png"]
+
+
+def test_the_sample_follows_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LC_ALL", "ja_JP.UTF-8")
+    assert sample_project().language == "ja"
+    assert sample_project("en").template.filename == "{SKU}"
+    monkeypatch.setenv("LC_ALL", "ko_KR.UTF-8")
+    assert sample_project().language == "en"  # the sample has no Korean sheet yet
