@@ -7,7 +7,9 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.errors import AtelierError
@@ -16,6 +18,8 @@ from app.service import load_prices, open_engine
 from app.settings import Settings
 from app.store import Store
 from app.store.db import StoreError
+
+APP_ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "atelier.svg"
 
 
 def build_window(ask: Callable[[StoreError], bool] | None = None) -> tuple[object, Store]:
@@ -69,7 +73,8 @@ def main(argv: Sequence[str] = ()) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("Atelier")
     app.setOrganizationName("Atelier")
-    app.setDesktopFileName("atelier")
+    app.setDesktopFileName("io.github.atelier.Studio")
+    app.setWindowIcon(QIcon(str(APP_ICON)))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
@@ -90,8 +95,6 @@ def main(argv: Sequence[str] = ()) -> int:
     window.show()  # type: ignore[attr-defined]
     smoke = os.environ.get("ATELIER_SMOKE_TEST")  # the bundle's check (.ci/run)
     if smoke:
-        from pathlib import Path
-
         from ui.smoke import run as smoke_run
 
         with loop:
