@@ -1,7 +1,8 @@
 """Prompt and file-name templates with ``{column name}`` placeholders.
 
 A placeholder is any text between ``{`` and ``}``, so headers with spaces or non-ASCII letters
-(``{Option1 Value}``, ``{品番}``) work as written. ``{{`` and ``}}`` are literal braces.
+(``{Option1 Value}``, ``{品番}``) work as written. Full-width braces as a Japanese or Chinese
+IME types them (``｛商品名｝``) are placeholders too. ``{{`` and ``}}`` are literal braces.
 File names rendered from rows are made safe on every OS and can never leave the output folder.
 """
 
@@ -19,6 +20,7 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
 }
 # Characters Windows, macOS or Linux refuse or treat as separators.
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_FULL_WIDTH_BRACES = str.maketrans("｛｝", "{}")
 _MAX_NAME_BYTES = 200  # below ext4's 255-byte limit, leaving room for "-10" and a temp suffix
 FORMAT_EXT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 _EXT_FORMAT = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
@@ -45,18 +47,21 @@ class Template:
         """
         parts: list[tuple[bool, str]] = []
         buf: list[str] = []
+        # The structure is read with full-width braces as ASCII ones (one character each, so
+        # positions hold); names and literal text come from what was typed.
+        shape = text.translate(_FULL_WIDTH_BRACES)
         i = 0
         while i < len(text):
-            c = text[i]
+            c = shape[i]
             if c == "{":
-                if text.startswith("{{", i):
-                    buf.append("{")
+                if shape.startswith("{{", i):
+                    buf.append(text[i])
                     i += 2
                     continue
-                end = text.find("}", i + 1)
-                nested = text.find("{", i + 1)
+                end = shape.find("}", i + 1)
+                nested = shape.find("{", i + 1)
                 if end == -1 or (nested != -1 and nested < end):
-                    raise InputError(field_name, f"unclosed '{{' at character {i + 1}")
+                    raise InputError(field_name, f"unclosed '{text[i]}' at character {i + 1}")
                 name = text[i + 1 : end]
                 if not name.strip():
                     raise InputError(field_name, f"empty placeholder '{{}}' at character {i + 1}")
@@ -66,8 +71,8 @@ class Template:
                 parts.append((True, name))
                 i = end + 1
             elif c == "}":
-                if text.startswith("}}", i):
-                    buf.append("}")
+                if shape.startswith("}}", i):
+                    buf.append(text[i])
                     i += 2
                     continue
                 raise InputError(
@@ -75,7 +80,7 @@ class Template:
                     f"'}}' at character {i + 1} has no matching '{{' (write '}}}}' for a brace)",
                 )
             else:
-                buf.append(c)
+                buf.append(text[i])
                 i += 1
         if buf:
             parts.append((False, "".join(buf)))

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.store import ImageRow, JobRow
 from app.versions import Change
 from ui.compare import MAX_IMAGES, CompareView
+from ui.numbers import SpinBox
 from ui.viewer import show_in_folder
 
 
@@ -86,7 +86,7 @@ class VersionViewer(QDialog):
         regen = QPushButton("Regenerate with this prompt")
         regen.setToolTip("A new version: a new seed, or the same seed when the prompt was edited")
         regen.clicked.connect(self._regenerate)
-        self.more_spin = QSpinBox()
+        self.more_spin = SpinBox()
         self.more_spin.setRange(1, 10)
         self.more_spin.setValue(4)
         more = QPushButton("More like this")

@@ -76,3 +76,16 @@ def test_unique_names_are_case_insensitive_and_sample_aware() -> None:
     assert n.claim("A.png", 1) == "A-2.png"
     assert n.claim("b.png", 3) == "b.png"  # writes b-1, b-2, b-3
     assert n.claim("b-2.png", 1) == "b-2-2.png"
+
+
+def test_full_width_braces_typed_with_an_ime_are_placeholders() -> None:
+    t = Template.parse("商品写真：｛商品名｝、{色}、｛｛そのまま｝｝")
+    assert t.parts == (
+        (False, "商品写真："),
+        (True, "商品名"),
+        (False, "、"),
+        (True, "色"),
+        (False, "、｛そのまま｝"),  # doubled, they stay literal braces, as typed
+    )
+    with pytest.raises(InputError, match="unclosed '｛' at character 3"):
+        Template.parse("写真｛商品名")

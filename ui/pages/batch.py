@@ -13,7 +13,6 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +35,7 @@ from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.store import Store
 from ui.deliver_box import DeliverBox
+from ui.numbers import DoubleSpinBox, SpinBox
 from ui.pages.batch_form import BatchForm, economy_check, new_images_check
 
 
@@ -127,7 +126,7 @@ class BatchPage(QWidget):
         self.transparent_check.setObjectName("transparent_check")
         self.transparent_check.toggled.connect(self.schedule_estimate)
         self._form.addRow("", self.transparent_check)
-        self.samples_spin = QSpinBox()
+        self.samples_spin = SpinBox()
         self.samples_spin.setRange(1, 10)
         self.samples_spin.valueChanged.connect(self.schedule_estimate)
         self._form.addRow("Images per row", self.samples_spin)
@@ -146,7 +145,7 @@ class BatchPage(QWidget):
         self._form.addRow(self.workflow_label, self.workflow_widget)
         seed_row = QHBoxLayout()
         self.seed_check = QCheckBox("Fixed seed")
-        self.seed_spin = QSpinBox()
+        self.seed_spin = SpinBox()
         self.seed_spin.setRange(0, 2_147_483_647)
         self.seed_spin.setEnabled(False)
         self.seed_check.toggled.connect(self.seed_spin.setEnabled)
@@ -155,10 +154,10 @@ class BatchPage(QWidget):
         self.seed_widget = QWidget()
         self.seed_widget.setLayout(seed_row)
         self._form.addRow("Seed", self.seed_widget)
-        self.concurrency_spin = QSpinBox()
+        self.concurrency_spin = SpinBox()
         self.concurrency_spin.setRange(1, 64)
         self._form.addRow("Requests at once", self.concurrency_spin)
-        self.budget_spin = QDoubleSpinBox()
+        self.budget_spin = DoubleSpinBox()
         self.budget_spin.setObjectName("budget_spin")
         self.budget_spin.setRange(0, 100_000)
         self.budget_spin.setDecimals(2)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -35,6 +34,7 @@ from app.tabular import Table, read_table
 from app.variations import format_variations, parse_variations
 from ui.library_box import LibraryBox
 from ui.models import SpreadsheetModel
+from ui.numbers import SpinBox
 from ui.reference_preview import ReferencePreview, Spawn
 
 SPREADSHEET_FILTER = "Spreadsheets (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)"
@@ -118,7 +118,7 @@ class SheetPage(QWidget):
             self.delimiter_combo.addItem(label, d)
         bar.addWidget(self.delimiter_combo)
         bar.addWidget(QLabel("Header row"))
-        self.header_spin = QSpinBox()
+        self.header_spin = SpinBox()
         self.header_spin.setObjectName("header_spin")
         self.header_spin.setRange(0, 1_048_576)  # Excel's last row
         self.header_spin.setSpecialValueText("Auto")
