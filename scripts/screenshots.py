@@ -23,7 +23,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    ap.add_argument("--only", choices=["delivery", "reuse", "economy"], help="one scenario only")
+    ap.add_argument(
+        "--only",
+        choices=["delivery", "reuse", "economy", "first-run"],
+        help="one scenario only (first-run: run it again with ATELIER_COLOR_SCHEME=dark)",
+    )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="atelier-shots-"))
@@ -44,6 +48,9 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([])
+    from ui.theme import dark, follow_system
+
+    follow_system(app)  # as the studio does: Fusion, light or dark (ATELIER_COLOR_SCHEME)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     from ui.app import build_window
@@ -241,6 +248,18 @@ def main() -> None:
         await settle(0.3)
         shot("25-progress-waiting-for-openai.png")
 
+    async def first_run_scenario() -> None:
+        """Issue 15's first run: the empty start page offering the sample project, then the
+        sample loaded (in the light or the dark scheme)."""
+        suffix = "-dark" if dark() else ""
+        win.banner.hide()
+        await settle(0.3)
+        shot(f"26-start-page-sample{suffix}.png")
+        win.sheet.sample_requested.emit()
+        win.banner.hide()
+        await settle(0.5)
+        shot(f"27-sample-project-loaded{suffix}.png")
+
     async def review_scenario() -> None:
         """Issue 12's views: culling with badges and counts, a job's versions in the viewer,
         the compare view, the contact sheet."""
@@ -344,6 +363,7 @@ def main() -> None:
         "delivery": delivery_scenario,
         "reuse": reuse_scenario,
         "economy": economy_scenario,
+        "first-run": first_run_scenario,
     }
     loop.run_until_complete(only[args.only]() if args.only else scenario())
     host.__exit__()

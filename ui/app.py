@@ -75,6 +75,9 @@ def main(argv: Sequence[str] = ()) -> int:
     app.setOrganizationName("Atelier")
     app.setDesktopFileName("io.github.atelier.Studio")
     app.setWindowIcon(QIcon(str(APP_ICON)))
+    from ui.theme import follow_system
+
+    follow_system(app)  # type: ignore[arg-type]
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:

@@ -9,12 +9,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.secrets import keyring_status
 from app.store import Store
-
-_COLORS = {
-    "error": ("#fce8e6", "#b3261e"),
-    "warning": ("#fef7e0", "#8a5a00"),
-    "info": ("#e8f0fe", "#174ea6"),
-}
+from ui import theme
 
 
 class Banner(QFrame):
@@ -47,7 +42,7 @@ class Banner(QFrame):
         actions: list[tuple[str, Callable[[], object]]] | None = None,
     ) -> None:
         """Show ``text`` at ``level`` with ``(label, callback)`` action buttons."""
-        bg, fg = _COLORS.get(level, _COLORS["info"])
+        bg, fg = theme.banner(level)
         self.setStyleSheet(
             f"#banner {{ background: {bg}; border-radius: 6px; }} #banner QLabel {{ color: {fg}; }}"
         )

@@ -25,6 +25,7 @@ from app.delivery.status import Keyed, TargetState, details, fold, summary
 from app.events import DeliveryChanged
 from app.store import BatchRow, JobSummary
 from app.tabular import Table
+from ui import theme
 from ui.bridge import JobUpdate
 from ui.icons import STATUS_LABELS, status_icon
 
@@ -38,7 +39,6 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 _EXCLUDED_COLOR = QColor("#9aa0a6")  # rows that make no job (Shopify's extra-photo rows)
-_ERROR_COLOR = QColor("#b3261e")
 
 
 class SpreadsheetModel(QAbstractTableModel):
@@ -279,9 +279,9 @@ class JobsModel(QAbstractTableModel):
                 return details(fold(j.deliveries))
         if role == Qt.ItemDataRole.ForegroundRole:
             if c == 7 and j.error:
-                return _ERROR_COLOR
+                return QColor(theme.tone("error"))
             if c == 8 and any(s.status == "failed" for s in j.deliveries.values()):
-                return _ERROR_COLOR
+                return QColor(theme.tone("error"))
         return None
 
     def headerData(

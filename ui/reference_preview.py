@@ -14,6 +14,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel
 
 from app import remote
+from ui import theme
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], object]
 """Runs a coroutine on the window's loop (``MainWindow.spawn``)."""
@@ -32,7 +33,7 @@ class ReferencePreview(QLabel):
     def __init__(self, spawn: Spawn | None, refresh: Callable[[], None]) -> None:
         super().__init__()
         self.setObjectName("preview_reference")
-        self.setStyleSheet("color: #5f6368")
+        theme.styled(self, "color: {muted}")
         self.setWordWrap(True)
         self._spawn, self._refresh = spawn, refresh
 

@@ -32,10 +32,11 @@ def test_the_sample_project_runs_on_draft(
 ) -> None:
     monkeypatch.setenv("LC_ALL", lang)
     button = window.sheet.sample_button
-    assert not button.isHidden()  # offered while no spreadsheet is open
+    stack = window.sheet.sheet_stack
+    assert stack.currentWidget() is window.sheet.empty_state  # offered while no file is open
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.sheet.sheet_model.rowCount() == 3
-    assert button.isHidden()
+    assert stack.currentWidget() is window.sheet.sheet_view  # the table replaces the offer
     assert window.sheet.preview_prompt.text().startswith(first_prompt)
     assert window.sheet.preview_file.text() == "→ SAMPLE-TOTE-01.png"
     window.batch.select_provider("draft")

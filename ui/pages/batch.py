@@ -34,6 +34,7 @@ from app.providers.base import Capabilities, ModelInfo
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.store import Store
+from ui import theme
 from ui.deliver_box import DeliverBox
 from ui.numbers import DoubleSpinBox, SpinBox
 from ui.pages.batch_form import BatchForm, economy_check, new_images_check
@@ -116,7 +117,7 @@ class BatchPage(QWidget):
             self.provider_combo.blockSignals(False)
         self.model_combo = self._combo("model_combo", "Model", self._model_changed)
         self.model_note = QLabel("")
-        self.model_note.setStyleSheet("color: #8a5a00")
+        theme.styled(self.model_note, "color: {warning}")
         self._form.addRow("", self.model_note)
         self.size_combo = self._combo("size_combo", "Size", self.schedule_estimate)
         self.size_combo.currentTextChanged.connect(self.schedule_estimate)
@@ -187,7 +188,7 @@ class BatchPage(QWidget):
         self.estimate_label.setStyleSheet("font-size: 20px; font-weight: 600")
         self.estimate_detail = QLabel("")
         self.estimate_detail.setWordWrap(True)
-        self.estimate_detail.setStyleSheet("color: #5f6368")
+        theme.styled(self.estimate_detail, "color: {muted}")
         self.plan_notes = QPlainTextEdit()
         self.plan_notes.setReadOnly(True)
         self.plan_notes.setPlaceholderText(

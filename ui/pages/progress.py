@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.events import BatchFinished
 from app.status import JobStatus
+from ui import theme
 from ui.bridge import JobUpdate
 from ui.models import JobIdRole, JobsModel, JobView, SortRole, StatusFilterProxy
 from ui.views import JobsTableView
@@ -73,11 +74,11 @@ class ProgressPage(QWidget):
         top.addWidget(self.counts_label, 3)
         lay.addLayout(top)
         self.lane_label = QLabel("")
-        self.lane_label.setStyleSheet("color: #8a5a00")
+        theme.styled(self.lane_label, "color: {warning}")
         lay.addWidget(self.lane_label)
         self.economy_label = QLabel("")
         self.economy_label.setObjectName("economy_label")
-        self.economy_label.setStyleSheet("color: #1a5fb4; font-weight: 600")
+        theme.styled(self.economy_label, "color: {accent}; font-weight: 600")
         lay.addWidget(self.economy_label)
         self.delivery_label = QLabel("")
         self.delivery_label.setObjectName("delivery_label")

@@ -26,6 +26,7 @@ from app.errors import ProviderError
 from app.providers.registry import PROVIDERS, create_provider
 from app.secrets import get_key, keyring_status, set_key
 from app.settings import Settings
+from ui import theme
 
 
 class ProviderListModel(QAbstractListModel):
@@ -101,10 +102,10 @@ class ProviderPanel(QGroupBox):
         provider = create_provider(self.name, api_key=key, base_url=url)
         try:
             text = await provider.test_connection()
-            self.result.setStyleSheet("color: #1e8e3e")
+            theme.styled(self.result, "color: {ok}")
         except ProviderError as e:
             text = e.message
-            self.result.setStyleSheet("color: #b3261e")
+            theme.styled(self.result, "color: {error}")
         finally:
             await provider.aclose()
         self.result.setText(text)
@@ -141,7 +142,7 @@ class SettingsDialog(QDialog):
         note.setWordWrap(True)
         note.setObjectName("keyring_note")
         if status:
-            note.setStyleSheet("color: #b06000")
+            theme.styled(note, "color: {caution}")
         layout.addWidget(note)
         form = QFormLayout()
         self.default_provider = QComboBox()
@@ -172,7 +173,7 @@ class SettingsDialog(QDialog):
         row.addWidget(self.stack, 1)
         layout.addLayout(row, 1)
         self.error = QLabel("")
-        self.error.setStyleSheet("color: #b3261e")
+        theme.styled(self.error, "color: {error}")
         layout.addWidget(self.error)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -32,6 +33,8 @@ from app.errors import AtelierError, InputError
 from app.library import BatchTemplate
 from app.tabular import Table, read_table
 from app.variations import format_variations, parse_variations
+from ui import theme
+from ui.empty_state import EmptyState
 from ui.library_box import LibraryBox
 from ui.models import SpreadsheetModel
 from ui.numbers import SpinBox
@@ -44,7 +47,7 @@ def _label(text: str = "", style: str = "", name: str = "") -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
     if style:
-        label.setStyleSheet(style)
+        theme.styled(label, style)
     if name:
         label.setObjectName(name)
     return label
@@ -81,10 +84,15 @@ class SheetPage(QWidget):
         self.output_format = "png"
         outer = QVBoxLayout(self)
         outer.addLayout(self._build_file_bar())
-        self.notes_label = _label(style="color: #8a5a00")
+        self.notes_label = _label(style="color: {warning}")
         outer.addWidget(self.notes_label)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self._build_sheet())
+        self.sheet_stack = QStackedWidget()
+        self.empty_state = EmptyState(self.choose_file, self.sample_requested.emit)
+        self.sample_button = self.empty_state.sample_button
+        self.sheet_stack.addWidget(self.empty_state)
+        self.sheet_stack.addWidget(self._build_sheet())
+        split.addWidget(self.sheet_stack)
         split.addWidget(self._build_editor(template))
         split.setSizes([850, 500])
         outer.addWidget(split, 1)
@@ -99,13 +107,6 @@ class SheetPage(QWidget):
             "No spreadsheet yet — CSV (any encoding) or Excel .xlsx; you can also drop a file here."
         )
         bar.addWidget(self.file_label, 1)
-        self.sample_button = QPushButton("Try the sample project")
-        self.sample_button.setObjectName("sample_button")
-        self.sample_button.setToolTip(
-            "Three products and a starter template, made on the offline draft provider ($0)"
-        )
-        self.sample_button.clicked.connect(self.sample_requested)
-        bar.addWidget(self.sample_button)
         bar.addWidget(QLabel("Encoding"))
         self.encoding_combo = QComboBox()
         self.encoding_combo.addItem("Auto-detect", None)
@@ -161,7 +162,7 @@ class SheetPage(QWidget):
         self.library = LibraryBox()
         pl.addWidget(self.library)
         pl.addWidget(self._build_templates(template))
-        self.problems_label = _label(style="color: #b3261e", name="problems_label")
+        self.problems_label = _label(style="color: {error}", name="problems_label")
         pl.addWidget(self.problems_label)
         pl.addWidget(self._build_preview())
         next_button = QPushButton("Next: batch settings and estimate →")
@@ -231,9 +232,9 @@ class SheetPage(QWidget):
         vl = QVBoxLayout(prev)
         self.preview_prompt = _label("—", "font-size: 14px", "preview_prompt")
         self.preview_prompt.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.preview_negative = _label(style="color: #5f6368")
+        self.preview_negative = _label(style="color: {muted}")
         self.preview_file = _label(style="font-family: monospace", name="preview_file")
-        self.preview_empty = _label(style="color: #8a5a00")
+        self.preview_empty = _label(style="color: {warning}")
         self.preview_reference = ReferencePreview(self._spawn, self.update_preview)
         for lab in (
             self.preview_prompt,
@@ -287,7 +288,7 @@ class SheetPage(QWidget):
         shopify.prepare(table, fill_down=self.fill_down.isChecked())
         self.table = table
         self.sheet_model.set_table(table)
-        self.sample_button.hide()  # offered on the empty start page only
+        self.sheet_stack.setCurrentIndex(1)  # the table, in place of the empty start page
         enc = table.encoding.replace("_", "-").upper() if table.encoding else "Excel"
         delim = {",": "comma", ";": "semicolon", "\t": "tab"}.get(table.delimiter or "", "")
         self.file_label.setText(
