@@ -9,6 +9,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar
 
+from ui import theme
+from ui.icons import action_icon
+
 
 @dataclass
 class Actions:
@@ -30,7 +33,7 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
     tb = QToolBar("Main")
     tb.setObjectName("main_toolbar")
     tb.setMovable(False)
-    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     window.addToolBar(tb)
 
     def act(key: str, text: str, shortcut: QKeySequence | str | None = None) -> QAction:
@@ -51,6 +54,7 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
         retry_deliveries=act("retry_deliveries", "Retry deliveries"),
         settings=act("settings", "Settings", QKeySequence.StandardKey.Preferences),
     )
+    _paint_icons(acts)
     for before in (acts.start, acts.retry_selected, acts.settings):
         tb.insertSeparator(before)
     file_menu = window.menuBar().addMenu("&File")
@@ -71,3 +75,26 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
         ]
     )
     return acts
+
+
+def _paint_icons(acts: Actions) -> None:
+    """The toolbar's SVG icons in the window's text colour, drawn again when the colour
+    scheme changes."""
+    icons = {
+        acts.open: "open",
+        acts.start: "start",
+        acts.pause: "pause",
+        acts.cancel: "cancel",
+        acts.retry_selected: "retry",
+        acts.retry_failed: "retry-failed",
+        acts.retry_deliveries: "deliver",
+        acts.settings: "settings",
+    }
+
+    def paint() -> None:
+        color = theme.text_color()
+        for action, name in icons.items():
+            action.setIcon(action_icon(name, color))
+
+    paint()
+    theme.on_change(paint)

@@ -1,11 +1,14 @@
-"""Status icons drawn at run time (no binary assets to keep in sync)."""
+"""Status icons drawn at run time, and the toolbar's SVG icons (``resources/icons``) drawn in
+the colour scheme's text colour."""
 
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtSvg import QSvgRenderer
 
 STATUS_COLORS = {
     "pending": "#9aa0a6",
@@ -60,3 +63,23 @@ def placeholder_pixmap(status: str, size: int = 180) -> QPixmap:
     p.drawText(pm.rect(), Qt.AlignmentFlag.AlignCenter, STATUS_LABELS.get(status, status))
     p.end()
     return pm
+
+
+ICON_DIR = Path(__file__).resolve().parent.parent / "resources" / "icons"
+
+
+def action_icon(name: str, color: str, size: int = 20) -> QIcon:
+    """``resources/icons/<name>.svg`` drawn in ``color`` (its strokes are ``currentColor``),
+    at 1× and 2× so it stays sharp on a high-density screen."""
+    svg = (ICON_DIR / f"{name}.svg").read_text(encoding="utf-8").replace("currentColor", color)
+    renderer = QSvgRenderer(QByteArray(svg.encode()))
+    icon = QIcon()
+    for scale in (1, 2):
+        pm = QPixmap(size * scale, size * scale)
+        pm.setDevicePixelRatio(scale)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        renderer.render(p, QRectF(0, 0, size, size))
+        p.end()
+        icon.addPixmap(pm)
+    return icon

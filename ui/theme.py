@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
@@ -29,6 +30,7 @@ BANNERS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "info": (("#e8f0fe", "#174ea6"), ("#1b2f55", "#c6dafc")),
 }
 _styled: weakref.WeakKeyDictionary[QWidget, str] = weakref.WeakKeyDictionary()
+_listeners: list[Callable[[], None]] = []
 
 
 def dark() -> bool:
@@ -91,9 +93,31 @@ def styled(widget: QWidget, css: str) -> None:
     widget.setStyleSheet(css.format(**{k: tone(k) for k in TONES}))
 
 
+def on_change(callback: Callable[[], None]) -> None:
+    """Call ``callback`` whenever the scheme changes (icons drawn in the text colour)."""
+    _listeners.append(callback)
+
+
+def text_color() -> str:
+    """The window's text colour now (for icons drawn to match it)."""
+    app = QGuiApplication.instance()
+    if isinstance(app, QGuiApplication):
+        return app.palette().color(QPalette.ColorRole.WindowText).name()
+    return "#202124"
+
+
 def _restyle() -> None:
+    tones = {k: tone(k) for k in TONES}
     for widget, css in list(_styled.items()):
-        widget.setStyleSheet(css.format(**{k: tone(k) for k in TONES}))
+        try:
+            widget.setStyleSheet(css.format(**tones))
+        except RuntimeError:  # Qt deleted it with its window; the Python side lingers
+            _styled.pop(widget, None)
+    for callback in list(_listeners):
+        try:
+            callback()
+        except RuntimeError:  # its actions were deleted with their window
+            _listeners.remove(callback)
 
 
 def _apply(app: QApplication) -> None:
