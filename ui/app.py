@@ -75,8 +75,10 @@ def main(argv: Sequence[str] = ()) -> int:
     app.setOrganizationName("Atelier")
     app.setDesktopFileName("io.github.atelier.Studio")
     app.setWindowIcon(QIcon(str(APP_ICON)))
+    from ui.qt_translations import install_qt_translations
     from ui.theme import follow_system
 
+    install_qt_translations(app)
     follow_system(app)  # type: ignore[arg-type]
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
