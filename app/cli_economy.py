@@ -59,7 +59,11 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("batch", type=int, help="the batch id ('atelier batches' lists them)")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--no-wait", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="economy: submit what is left to the provider's batch API and exit",
+    )
 
 
 def economy_settings(args: argparse.Namespace, providers: list[str]) -> dict[str, Any]:

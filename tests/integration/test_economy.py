@@ -242,6 +242,8 @@ def test_the_estimate_shows_both_prices(tmp_path: Path) -> None:
     assert code == 2 and "--economy: draft has no batch API" in err
     code, _, err = _run("run", str(cfg), "--provider", "draft", "--no-wait", "--estimate-only")
     assert code == 2 and "--no-wait: only with --economy" in err
+    code, _, err = _run("resume", "999")
+    assert code == 2 and "batch 999: no such batch" in err
 
 
 @pytest.mark.parametrize("source", ["inline", "file"])
