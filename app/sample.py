@@ -4,11 +4,10 @@ provider."""
 
 from __future__ import annotations
 
-import locale
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.i18n import system_language
 from app.library import BatchTemplate, read_template
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "resources" / "sample"
@@ -24,15 +23,6 @@ class SampleProject:
     template: BatchTemplate
 
 
-def system_language() -> str:
-    """``ja`` when the system's locale is Japanese, else ``en`` (the sample's two languages)."""
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        if value := os.environ.get(var):
-            return "ja" if value.lower().startswith("ja") else "en"
-    code = locale.getlocale()[0] or ""
-    return "ja" if code.lower().startswith("ja") else "en"
-
-
 def sample_project(language: str | None = None) -> SampleProject:
     """The sample in ``language`` (default: the system's).
 
@@ -40,5 +30,6 @@ def sample_project(language: str | None = None) -> SampleProject:
         InputError: a sample file is missing or broken (a damaged installation).
     """
     lang = language if language in LANGUAGES else system_language()
+    lang = lang if lang in LANGUAGES else "en"  # no Chinese or Korean sheet yet
     template = read_template(SAMPLE_DIR / f"sample-{lang}.atelier-template.json")
     return SampleProject(lang, SAMPLE_DIR / f"products-{lang}.csv", template)

@@ -20,12 +20,15 @@ class Settings(BaseModel):
         default_provider: the provider new batches start with; ``None`` = openai when a key
             exists, else draft.
         output_root: where new batches put their folders.
+        language: the window's language (a key of ``app.i18n.LANGUAGES``); ``None`` follows
+            the system's locale.
     """
 
     base_urls: dict[str, str] = Field(default_factory=dict)
     default_provider: str | None = None
     output_root: str | None = None
     last_template: dict[str, str] = Field(default_factory=dict)
+    language: str | None = None
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:

@@ -51,6 +51,11 @@ def main() -> None:
     from ui.theme import dark, follow_system
 
     follow_system(app)  # as the studio does: Fusion, light or dark (ATELIER_COLOR_SCHEME)
+    from app.i18n import system_language, use_language
+    from ui.qt_translations import install_qt_translations
+
+    use_language(system_language())  # ATELIER_LANGUAGE=ja … for docs/screenshots/<lang>/
+    install_qt_translations(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     from ui.app import build_window

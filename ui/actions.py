@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar
 
+from app.i18n import tr
 from ui import theme
 from ui.icons import action_icon
 
@@ -45,25 +46,25 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
         return a
 
     acts = Actions(
-        open=act("open", "Open…", QKeySequence.StandardKey.Open),
-        start=act("start", "Start", "Ctrl+Return"),
-        pause=act("pause", "Pause"),
-        cancel=act("cancel", "Cancel"),
-        retry_selected=act("retry_selected", "Retry selected"),
-        retry_failed=act("retry_failed", "Retry all failed"),
-        retry_deliveries=act("retry_deliveries", "Retry deliveries"),
-        settings=act("settings", "Settings", QKeySequence.StandardKey.Preferences),
+        open=act("open", tr("Open…"), QKeySequence.StandardKey.Open),
+        start=act("start", tr("Start"), "Ctrl+Return"),
+        pause=act("pause", tr("Pause")),
+        cancel=act("cancel", tr("Cancel")),
+        retry_selected=act("retry_selected", tr("Retry selected")),
+        retry_failed=act("retry_failed", tr("Retry all failed")),
+        retry_deliveries=act("retry_deliveries", tr("Retry deliveries")),
+        settings=act("settings", tr("Settings"), QKeySequence.StandardKey.Preferences),
     )
     _paint_icons(acts)
     for before in (acts.start, acts.retry_selected, acts.settings):
         tb.insertSeparator(before)
-    file_menu = window.menuBar().addMenu("&File")
+    file_menu = window.menuBar().addMenu(tr("&File"))
     file_menu.addActions([acts.open, acts.settings])
     file_menu.addSeparator()
-    quit_action = file_menu.addAction("Quit")
+    quit_action = file_menu.addAction(tr("Quit"))
     quit_action.setShortcut(QKeySequence.StandardKey.Quit)
     quit_action.triggered.connect(window.close)
-    batch_menu = window.menuBar().addMenu("&Batch")
+    batch_menu = window.menuBar().addMenu(tr("&Batch"))
     batch_menu.addActions(
         [
             acts.start,

@@ -75,9 +75,11 @@ def main(argv: Sequence[str] = ()) -> int:
     app.setOrganizationName("Atelier")
     app.setDesktopFileName("io.github.atelier.Studio")
     app.setWindowIcon(QIcon(str(APP_ICON)))
+    from app.i18n import system_language, use_language
     from ui.qt_translations import install_qt_translations
     from ui.theme import follow_system
 
+    use_language(Settings.load().language or system_language())
     install_qt_translations(app)
     follow_system(app)  # type: ignore[arg-type]
     loop = qasync.QEventLoop(app)

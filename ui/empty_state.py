@@ -8,6 +8,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.i18n import tr
 from ui import theme
 
 
@@ -23,25 +24,27 @@ class EmptyState(QWidget):
         self.setObjectName("empty_state")
         lay = QVBoxLayout(self)
         lay.addStretch(2)
-        title = QLabel("Start with a spreadsheet of your products")
+        title = QLabel(tr("Start with a spreadsheet of your products"))
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title.setStyleSheet("font-size: 22px; font-weight: 600")
         lay.addWidget(title)
         hint = QLabel(
-            "CSV in any encoding (UTF-8, Shift_JIS, GB18030, Big5, EUC-KR…) or Excel .xlsx,\n"
-            "a Shopify export as it is. Drop a file here, or:"
+            tr(
+                "CSV in any encoding (UTF-8, Shift_JIS, GB18030, Big5, EUC-KR…) or Excel .xlsx,\n"
+                "a Shopify export as it is. Drop a file here, or:"
+            )
         )
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         theme.styled(hint, "color: {muted}")
         lay.addWidget(hint)
         row = QHBoxLayout()
         row.addStretch(1)
-        self.open_button = QPushButton("Open spreadsheet…")
+        self.open_button = QPushButton(tr("Open spreadsheet…"))
         self.open_button.clicked.connect(on_open)
-        self.sample_button = QPushButton("Try the sample project")
+        self.sample_button = QPushButton(tr("Try the sample project"))
         self.sample_button.setObjectName("sample_button")
         self.sample_button.setToolTip(
-            "Three products and a starter template, made on the offline draft provider ($0)"
+            tr("Three products and a starter template, made on the offline draft provider ($0)")
         )
         self.sample_button.setDefault(True)
         self.sample_button.clicked.connect(on_sample)

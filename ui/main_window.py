@@ -24,6 +24,7 @@ from app.batch import SheetBatch
 from app.engine import Engine
 from app.errors import AtelierError, InputError
 from app.events import BatchFinished, ImageSaved
+from app.i18n import tr
 from app.pricing import PriceTable
 from app.providers.registry import capabilities_of
 from app.runner import EngineThread
@@ -52,6 +53,17 @@ from ui.tasks import TaskSet
 from ui.viewer import show_in_folder
 
 SHEET, BATCH, PROGRESS, GALLERY, HISTORY = range(5)
+
+
+def tab_titles() -> tuple[str, ...]:
+    """The pages' tab titles in the language in force ("&&" is one ampersand in Qt)."""
+    return (
+        tr("1 · Spreadsheet && template"),
+        tr("2 · Batch && estimate"),
+        tr("3 · Progress"),
+        tr("4 · Gallery"),
+        tr("History"),
+    )
 
 
 class MainWindow(QMainWindow):
@@ -109,8 +121,7 @@ class MainWindow(QMainWindow):
         self.history = HistoryPage()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        titles = ("1 · Spreadsheet && template", "2 · Batch && estimate", "3 · Progress")
-        for page, title in zip(self.pages(), (*titles, "4 · Gallery", "History"), strict=True):
+        for page, title in zip(self.pages(), tab_titles(), strict=True):
             self.tabs.addTab(page, title)
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -411,7 +422,7 @@ class MainWindow(QMainWindow):
         self.acts.start.setEnabled(can_start)
         self.batch.set_can_start(can_start)
         self.acts.pause.setEnabled(running)
-        self.acts.pause.setText("Resume" if paused else "Pause")
+        self.acts.pause.setText(tr("Resume") if paused else tr("Pause"))
         self.acts.cancel.setEnabled(running)
         has_batch = self.batch_id is not None
         self.acts.retry_selected.setEnabled(has_batch)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import ProviderError
+from app.i18n import LANGUAGES, tr
 from app.providers.registry import PROVIDERS, create_provider
 from app.secrets import get_key, keyring_status, set_key
 from app.settings import Settings
@@ -152,6 +153,13 @@ class SettingsDialog(QDialog):
         i = self.default_provider.findData(settings.default_provider)
         self.default_provider.setCurrentIndex(max(0, i))
         form.addRow("New batches use", self.default_provider)
+        self.language = QComboBox()
+        self.language.setObjectName("language_combo")
+        self.language.addItem(tr("As the system"), None)
+        for code, name in LANGUAGES.items():
+            self.language.addItem(name, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
+        form.addRow(tr("Language (from the next start)"), self.language)
         layout.addLayout(form)
         self.panels = {n: ProviderPanel(n, settings) for n in PROVIDERS if n != "draft"}
         # A list beside a stack: eleven providers do not fit one page, tabs would be cramped.
@@ -185,6 +193,7 @@ class SettingsDialog(QDialog):
     def _save(self) -> None:
         problems = [p for p in (panel.apply() for panel in self.panels.values()) if p]
         self.settings.default_provider = self.default_provider.currentData()
+        self.settings.language = self.language.currentData()
         self.settings.save()
         if problems:
             self.error.setText(" ".join(problems))

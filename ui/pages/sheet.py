@@ -30,6 +30,7 @@ from app import shopify
 from app.batch import RowColumns, check_templates, preview_row
 from app.charsets import CANDIDATE_ENCODINGS
 from app.errors import AtelierError, InputError
+from app.i18n import tr
 from app.library import BatchTemplate
 from app.tabular import Table, read_table
 from app.variations import format_variations, parse_variations
@@ -100,11 +101,13 @@ class SheetPage(QWidget):
     # ---- construction ------------------------------------------------------------------------
     def _build_file_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
-        open_button = QPushButton("Open spreadsheet…")
+        open_button = QPushButton(tr("Open spreadsheet…"))
         open_button.clicked.connect(self.choose_file)
         bar.addWidget(open_button)
         self.file_label = QLabel(
-            "No spreadsheet yet — CSV (any encoding) or Excel .xlsx; you can also drop a file here."
+            tr(
+                "No spreadsheet yet — CSV (any encoding) or Excel .xlsx; you can also drop a file here."
+            )
         )
         bar.addWidget(self.file_label, 1)
         bar.addWidget(QLabel("Encoding"))

@@ -1,0 +1,92 @@
+"""Translations: one system, gettext catalogs read with Babel, for the window and for the
+messages ``app/`` hands to people.
+
+Why gettext and not Qt's ``tr``: ``app/`` never imports Qt, yet its errors, warnings and
+estimate notes reach the window and the command line; gettext serves both, and Babel reads
+``.po`` catalogs directly (no compile step, nothing binary in the repository) and extracts
+every ``tr("…")`` from the sources. Qt's own dialogs come from the ``qtbase`` catalogs PySide6
+ships (``ui.qt_translations``).
+
+Catalogs: ``resources/locale/<language>/LC_MESSAGES/atelier.po`` for ``ja``, ``zh_Hans``,
+``zh_Hant`` and ``ko``; English is the source. ``scripts/i18n.py`` extracts and updates them;
+``tests/unit/test_i18n.py`` proves every catalog covers every source string.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "resources" / "locale"
+DOMAIN = "atelier"
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "ja": "日本語",
+    "zh_Hans": "简体中文",
+    "zh_Hant": "繁體中文",
+    "ko": "한국어",
+}
+"""Language code → its own name, as the language choice shows it."""
+
+_state: dict[str, str] = {"language": "en"}
+
+
+def language_for(tag: str) -> str:
+    """Atelier's language for a locale tag (``ja_JP.UTF-8`` → ``ja``; ``zh_CN``, ``zh_SG`` →
+    ``zh_Hans``; ``zh_TW``, ``zh_HK``, ``zh_MO`` → ``zh_Hant``; ``ko_KR`` → ``ko``); anything
+    else is ``en``."""
+    t = tag.split(".")[0].split("@")[0].replace("-", "_")
+    lang, _, rest = t.partition("_")
+    lang = lang.lower()
+    if lang == "zh":
+        parts = {p.lower() for p in rest.split("_") if p}
+        return "zh_Hant" if parts & {"hant", "tw", "hk", "mo"} else "zh_Hans"
+    return lang if lang in ("ja", "ko") else "en"
+
+
+def system_language() -> str:
+    """The language to show: ``ATELIER_LANGUAGE``, else the locale (``LC_ALL``,
+    ``LC_MESSAGES``, ``LANG``, then the C library's)."""
+    forced = os.environ.get("ATELIER_LANGUAGE")
+    if forced in LANGUAGES:
+        return forced
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(var):
+            return language_for(value)
+    return language_for(locale.getlocale()[0] or "")
+
+
+@cache
+def catalog(language: str) -> dict[str, str]:
+    """``msgid → msgstr`` of ``language``'s catalog (empty for English or a missing file);
+    untranslated and fuzzy entries are left out, so they show in English."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if language == "en" or not path.is_file():
+        return {}
+    with path.open("rb") as f:
+        po = read_po(f)
+    return {
+        str(m.id): str(m.string)
+        for m in po
+        if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
+    }
+
+
+def use_language(language: str) -> None:
+    """Show ``language`` from now on (``en`` when unknown)."""
+    _state["language"] = language if language in LANGUAGES else "en"
+
+
+def current_language() -> str:
+    """The language in force (a key of ``LANGUAGES``)."""
+    return _state["language"]
+
+
+def tr(message: str) -> str:
+    """``message`` in the language in force (itself when not translated). A message with
+    ``{name}`` fields is translated before ``.format`` fills them."""
+    return catalog(_state["language"]).get(message, message)

@@ -1,0 +1,75 @@
+"""Every catalog covers every source string: nothing untranslated, nothing obsolete, the same
+``{fields}`` and keyboard mnemonics as the source; and the language follows the locale."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from app import i18n
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _source_ids() -> set[str]:
+    spec = importlib.util.spec_from_file_location("i18n_script", REPO / "scripts" / "i18n.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return {str(m.id) for m in script.source_catalog() if m.id}
+
+
+SOURCE = _source_ids()
+
+
+@pytest.mark.parametrize("language", ["ja", "zh_Hans", "zh_Hant", "ko"])
+def test_the_catalog_covers_every_source_string(language: str) -> None:
+    path = i18n.LOCALE_DIR / language / "LC_MESSAGES" / "atelier.po"
+    with path.open("rb") as f:
+        po = read_po(f)
+    entries = {str(m.id): str(m.string) for m in po if m.id}
+    untranslated = sorted(k for k, v in entries.items() if not v)
+    obsolete = sorted(set(entries) - SOURCE) + sorted(str(k) for k in po.obsolete)
+    missing = sorted(SOURCE - set(entries))
+    assert (untranslated, obsolete, missing) == ([], [], [])
+    fuzzy = [str(m.id) for m in po if m.id and m.fuzzy]
+    assert fuzzy == []
+    for source, text in entries.items():
+        assert set(re.findall(r"\{[^{}]*\}", source)) == set(re.findall(r"\{[^{}]*\}", text))
+        # A lone "&" marks Qt's keyboard mnemonic ("&&" is a literal ampersand): a translation
+        # has one only where the source has one.
+        assert text.replace("&&", "").count("&") == source.replace("&&", "").count("&"), source
+
+
+def test_tr_follows_the_language() -> None:
+    try:
+        i18n.use_language("ja")
+        assert i18n.tr("Start") == "開始"
+        i18n.use_language("zh_Hant")
+        assert i18n.tr("History") == "歷史記錄"
+        assert i18n.tr("a string nobody translated") == "a string nobody translated"
+    finally:
+        i18n.use_language("en")
+    assert i18n.tr("Start") == "Start"
+
+
+@pytest.mark.parametrize(
+    ("tag", "language"),
+    [
+        ("ja_JP.UTF-8", "ja"),
+        ("zh_CN.UTF-8", "zh_Hans"),
+        ("zh_SG", "zh_Hans"),
+        ("zh_TW.UTF-8", "zh_Hant"),
+        ("zh_HK", "zh_Hant"),
+        ("zh-Hant-TW", "zh_Hant"),
+        ("ko_KR.UTF-8", "ko"),
+        ("de_DE.UTF-8", "en"),
+        ("C", "en"),
+    ],
+)
+def test_the_locale_picks_the_language(tag: str, language: str) -> None:
+    assert i18n.language_for(tag) == language
