@@ -86,6 +86,12 @@ def current_language() -> str:
     return _state["language"]
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogs where it is defined (a table of labels made at import,
+    before the language is chosen); ``tr`` translates it where it is shown."""
+    return message
+
+
 def tr(message: str) -> str:
     """``message`` in the language in force (itself when not translated). A message with
     ``{name}`` fields is translated before ``.format`` fills them."""

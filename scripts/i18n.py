@@ -1,4 +1,4 @@
-"""Keep the catalogs in step with the sources: extract every ``tr("…")`` from ``app/`` and
+"""Keep the catalogs in step with the sources: extract every ``tr("…")`` and ``N_("…")`` from ``app/`` and
 ``ui/`` into ``resources/locale/atelier.pot``, and merge it into each language's ``.po`` (new
 strings appear untranslated, removed ones are dropped). Translate the new entries, then run
 ``tests/unit/test_i18n.py``.
@@ -26,7 +26,7 @@ def source_catalog() -> Catalog:
         for filename, lineno, message, comments, _context in extract_from_dir(
             REPO / folder,
             method_map=[("**.py", "python")],
-            keywords={"tr": None},
+            keywords={"tr": None, "N_": None},
             comment_tags=("i18n:",),
         ):
             pot.add(message, locations=[(f"{folder}/{filename}", lineno)], auto_comments=comments)

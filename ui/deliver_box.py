@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.delivery.config import Delivery
 from app.delivery.forms import DeliveryForm, form_from_delivery, secret_entries
+from app.i18n import tr
 from app.secrets import set_secret
 
 _FIELDS = (
@@ -59,7 +60,7 @@ class DeliverBox(QGroupBox):
         self.mode_combo.addItem("Deliver as made", False)
         self.mode_combo.addItem("Deliver after review (picked images only)", True)
         self.mode_combo.currentIndexChanged.connect(self.changed)
-        form.addRow("When", self.mode_combo)
+        form.addRow(tr("When"), self.mode_combo)
         self.edits: dict[str, QLineEdit] = {}
         self._loaded: DeliveryForm | None = None  # the template's, for what the box doesn't show
         for attr, label, hint in _FIELDS:
@@ -95,16 +96,16 @@ class DeliverBox(QGroupBox):
 
     def _secret_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        row.addWidget(QLabel("Secret"))
+        row.addWidget(QLabel(tr("Secret")))
         self.secret_combo = QComboBox()
         self.secret_combo.setObjectName("deliver_secret_entry")
         row.addWidget(self.secret_combo, 1)
         self.secret_edit = QLineEdit()
         self.secret_edit.setObjectName("deliver_secret_value")
         self.secret_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.secret_edit.setPlaceholderText("kept in the keyring, never in a file")
+        self.secret_edit.setPlaceholderText(tr("kept in the keyring, never in a file"))
         row.addWidget(self.secret_edit, 1)
-        self.secret_button = QPushButton("Save to keyring")
+        self.secret_button = QPushButton(tr("Save to keyring"))
         self.secret_button.setObjectName("deliver_secret_save")
         self.secret_button.clicked.connect(self.save_secret)
         row.addWidget(self.secret_button)

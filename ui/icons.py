@@ -10,6 +10,8 @@ from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
+from app.i18n import N_, tr
+
 STATUS_COLORS = {
     "pending": "#9aa0a6",
     "running": "#1a73e8",
@@ -19,12 +21,12 @@ STATUS_COLORS = {
     "cancelled": "#5f6368",
 }
 STATUS_LABELS = {
-    "pending": "Pending",
-    "running": "Running",
-    "waiting": "Waiting to retry",
-    "completed": "Done",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
+    "pending": N_("Pending"),
+    "running": N_("Running"),
+    "waiting": N_("Waiting to retry"),
+    "completed": N_("Done"),
+    "failed": N_("Failed"),
+    "cancelled": N_("Cancelled"),
 }
 
 
@@ -60,7 +62,7 @@ def placeholder_pixmap(status: str, size: int = 180) -> QPixmap:
     p.setPen(QPen(QColor(STATUS_COLORS.get(status, "#9aa0a6")), 3))
     p.drawRoundedRect(QRectF(4, 4, size - 8, size - 8), 10, 10)
     p.setPen(QColor(STATUS_COLORS.get(status, "#5f6368")))
-    p.drawText(pm.rect(), Qt.AlignmentFlag.AlignCenter, STATUS_LABELS.get(status, status))
+    p.drawText(pm.rect(), Qt.AlignmentFlag.AlignCenter, tr(STATUS_LABELS.get(status, status)))
     p.end()
     return pm
 

@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor
 
 from app.delivery.status import Keyed, TargetState, details, fold, summary
 from app.events import DeliveryChanged
+from app.i18n import N_, tr
 from app.store import BatchRow, JobSummary
 from app.tabular import Table
 from ui import theme
@@ -148,7 +149,17 @@ class JobsModel(QAbstractTableModel):
     """The jobs of the open batch. Columns: #, prompt, file, status, attempts, duration, cost,
     error, delivery (each target's state over the job's images)."""
 
-    COLUMNS = ("#", "Prompt", "File", "Status", "Attempts", "Duration", "Cost", "Error", "Delivery")
+    COLUMNS = (
+        "#",
+        N_("Prompt"),
+        N_("File"),
+        N_("Status"),
+        N_("Attempts"),
+        N_("Duration"),
+        N_("Cost"),
+        N_("Error"),
+        N_("Delivery"),
+    )
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -252,7 +263,7 @@ class JobsModel(QAbstractTableModel):
             if c == 2:
                 return j.file
             if c == 3:
-                label = STATUS_LABELS.get(j.status, j.status)
+                label = tr(STATUS_LABELS.get(j.status, j.status))
                 if j.status == "waiting" and j.retry_in_s is not None:
                     label += f" ({j.retry_in_s:.1f} s)"
                 elif j.status == "running" and j.progress is not None:
@@ -288,7 +299,7 @@ class JobsModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section] if 0 <= section < len(self.COLUMNS) else None
+            return tr(self.COLUMNS[section]) if 0 <= section < len(self.COLUMNS) else None
         return None
 
 
@@ -317,7 +328,15 @@ class StatusFilterProxy(QSortFilterProxyModel):
 class HistoryModel(QAbstractTableModel):
     """Earlier batches: name, created, provider/model, status, progress, folder."""
 
-    COLUMNS = ("Batch", "Created", "Provider", "Status", "Done", "Failed", "Folder")
+    COLUMNS = (
+        N_("Batch"),
+        N_("Created"),
+        N_("Provider"),
+        N_("Status"),
+        N_("Done"),
+        N_("Failed"),
+        N_("Folder"),
+    )
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -357,5 +376,5 @@ class HistoryModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section] if 0 <= section < len(self.COLUMNS) else None
+            return tr(self.COLUMNS[section]) if 0 <= section < len(self.COLUMNS) else None
         return None

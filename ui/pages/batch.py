@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app.batch import Plan, SheetBatch
 from app.errors import AtelierError
 from app.estimate import Estimate
+from app.i18n import tr
 from app.models import JobDefaults, problems_error, validation_problems
 from app.pricing import PriceTable
 from app.providers.base import Capabilities, ModelInfo
@@ -90,7 +91,7 @@ class BatchPage(QWidget):
         self.store = store
         self._generation = 0
         outer = QHBoxLayout(self)
-        box = QGroupBox("Settings for this batch")
+        box = QGroupBox(tr("Settings for this batch"))
         self._form = QFormLayout(box)
         self._build_model_rows()
         self._build_run_rows()
@@ -110,42 +111,44 @@ class BatchPage(QWidget):
         return combo
 
     def _build_model_rows(self) -> None:
-        self.provider_combo = self._combo("provider_combo", "Provider", self._provider_changed)
+        self.provider_combo = self._combo("provider_combo", tr("Provider"), self._provider_changed)
         for name, cls in PROVIDERS.items():
             self.provider_combo.blockSignals(True)
             self.provider_combo.addItem(cls.capabilities.title, name)
             self.provider_combo.blockSignals(False)
-        self.model_combo = self._combo("model_combo", "Model", self._model_changed)
+        self.model_combo = self._combo("model_combo", tr("Model"), self._model_changed)
         self.model_note = QLabel("")
         theme.styled(self.model_note, "color: {warning}")
         self._form.addRow("", self.model_note)
-        self.size_combo = self._combo("size_combo", "Size", self.schedule_estimate)
+        self.size_combo = self._combo("size_combo", tr("Size"), self.schedule_estimate)
         self.size_combo.currentTextChanged.connect(self.schedule_estimate)
-        self.quality_combo = self._combo("quality_combo", "Quality", self.schedule_estimate)
-        self.format_combo = self._combo("format_combo", "Output format", self._format_changed)
-        self.transparent_check = QCheckBox("Transparent background")
+        self.quality_combo = self._combo("quality_combo", tr("Quality"), self.schedule_estimate)
+        self.format_combo = self._combo("format_combo", tr("Output format"), self._format_changed)
+        self.transparent_check = QCheckBox(tr("Transparent background"))
         self.transparent_check.setObjectName("transparent_check")
         self.transparent_check.toggled.connect(self.schedule_estimate)
         self._form.addRow("", self.transparent_check)
         self.samples_spin = SpinBox()
         self.samples_spin.setRange(1, 10)
         self.samples_spin.valueChanged.connect(self.schedule_estimate)
-        self._form.addRow("Images per row", self.samples_spin)
+        self._form.addRow(tr("Images per row"), self.samples_spin)
         self.style_combo = QComboBox()
         self.style_combo.setObjectName("style_combo")
         self.style_combo.currentIndexChanged.connect(self.schedule_estimate)
-        self.style_label = QLabel("Style preset")
+        self.style_label = QLabel(tr("Style preset"))
         self._form.addRow(self.style_label, self.style_combo)
 
     def _build_run_rows(self) -> None:
         self.workflow_edit = QLineEdit()
         self.workflow_edit.setObjectName("workflow_edit")
-        self.workflow_edit.setPlaceholderText("a workflow saved with “Save (API Format)”")
-        self.workflow_widget = with_button(self.workflow_edit, "Workflow…", self._choose_workflow)
-        self.workflow_label = QLabel("ComfyUI workflow")
+        self.workflow_edit.setPlaceholderText(tr("a workflow saved with “Save (API Format)”"))
+        self.workflow_widget = with_button(
+            self.workflow_edit, tr("Workflow…"), self._choose_workflow
+        )
+        self.workflow_label = QLabel(tr("ComfyUI workflow"))
         self._form.addRow(self.workflow_label, self.workflow_widget)
         seed_row = QHBoxLayout()
-        self.seed_check = QCheckBox("Fixed seed")
+        self.seed_check = QCheckBox(tr("Fixed seed"))
         self.seed_spin = SpinBox()
         self.seed_spin.setRange(0, 2_147_483_647)
         self.seed_spin.setEnabled(False)
@@ -154,20 +157,20 @@ class BatchPage(QWidget):
         seed_row.addWidget(self.seed_spin, 1)
         self.seed_widget = QWidget()
         self.seed_widget.setLayout(seed_row)
-        self._form.addRow("Seed", self.seed_widget)
+        self._form.addRow(tr("Seed"), self.seed_widget)
         self.concurrency_spin = SpinBox()
         self.concurrency_spin.setRange(1, 64)
-        self._form.addRow("Requests at once", self.concurrency_spin)
+        self._form.addRow(tr("Requests at once"), self.concurrency_spin)
         self.budget_spin = DoubleSpinBox()
         self.budget_spin.setObjectName("budget_spin")
         self.budget_spin.setRange(0, 100_000)
         self.budget_spin.setDecimals(2)
         self.budget_spin.setPrefix("$ ")
-        self.budget_spin.setSpecialValueText("no cap")
+        self.budget_spin.setSpecialValueText(tr("no cap"))
         self.budget_spin.setToolTip(
-            "Atelier starts no job that could take the spend of this batch over the cap"
+            tr("Atelier starts no job that could take the spend of this batch over the cap")
         )
-        self._form.addRow("Spend cap", self.budget_spin)
+        self._form.addRow(tr("Spend cap"), self.budget_spin)
         self.new_images_check = new_images_check(self.schedule_estimate)
         self._form.addRow("", self.new_images_check)
         self.economy_check = economy_check(self.schedule_estimate)
@@ -175,14 +178,16 @@ class BatchPage(QWidget):
         self.output_edit = QLineEdit()
         self.output_edit.setObjectName("output_edit")
         self._form.addRow(
-            "Output folder", with_button(self.output_edit, "Choose…", self._choose_output)
+            tr("Output folder"), with_button(self.output_edit, tr("Choose…"), self._choose_output)
         )
 
     def _build_estimate(self) -> QVBoxLayout:
         right = QVBoxLayout()
-        box = QGroupBox("Estimate — before anything is spent")
+        box = QGroupBox(tr("Estimate — before anything is spent"))
         el = QVBoxLayout(box)
-        self.estimate_label = QLabel("Open a spreadsheet and write a prompt to see the estimate.")
+        self.estimate_label = QLabel(
+            tr("Open a spreadsheet and write a prompt to see the estimate.")
+        )
         self.estimate_label.setObjectName("estimate_label")
         self.estimate_label.setWordWrap(True)
         self.estimate_label.setStyleSheet("font-size: 20px; font-weight: 600")
@@ -192,7 +197,7 @@ class BatchPage(QWidget):
         self.plan_notes = QPlainTextEdit()
         self.plan_notes.setReadOnly(True)
         self.plan_notes.setPlaceholderText(
-            "Rows with empty values, renamed files and other notes appear here."
+            tr("Rows with empty values, renamed files and other notes appear here.")
         )
         for w in (self.estimate_label, self.estimate_detail):
             el.addWidget(w)
@@ -201,7 +206,7 @@ class BatchPage(QWidget):
         self.deliver = DeliverBox()
         self.deliver.message.connect(self.message)
         right.addWidget(self.deliver)
-        self.start_button = QPushButton("Start batch")
+        self.start_button = QPushButton(tr("Start batch"))
         self.start_button.setObjectName("start_button")
         self.start_button.setMinimumHeight(44)
         self.start_button.setStyleSheet("font-size: 15px; font-weight: 600")
@@ -327,7 +332,7 @@ class BatchPage(QWidget):
             return
         if args is None:
             return
-        self.estimate_label.setText("Estimating…")
+        self.estimate_label.setText(tr("Estimating…"))
         form = self.form()
 
         def plan_and_price() -> tuple[Plan, Estimate]:
@@ -348,7 +353,7 @@ class BatchPage(QWidget):
         return form.estimate(plan, self.prices, self.store)
 
     def _show_error(self, e: Exception) -> None:
-        self.estimate_label.setText("Fix the settings first")
+        self.estimate_label.setText(tr("Fix the settings first"))
         self.estimate_detail.setText(str(e))
 
     def _show(self, plan: Plan, args: SheetBatch, est: Estimate) -> None:
@@ -359,7 +364,7 @@ class BatchPage(QWidget):
             *est.sources,
         ]
         if est.unknown_images:
-            detail += ["Price unknown (not free):", *est.unknown_reasons]
+            detail += [tr("Price unknown (not free):"), *est.unknown_reasons]
         self.estimate_detail.setText("\n".join(detail))
         notes = args.table.notes + plan.skipped + plan.warnings
         more = f"\n… and {len(notes) - 500} more" if len(notes) > 500 else ""
@@ -419,7 +424,7 @@ class BatchPage(QWidget):
         if not allowed:
             self.transparent_check.setChecked(False)
         self.transparent_check.setToolTip(
-            "" if allowed else "Needs PNG or WebP and a model that supports it"
+            "" if allowed else tr("Needs PNG or WebP and a model that supports it")
         )
         self.format_changed.emit(self.format_combo.currentText())
         self.schedule_estimate()

@@ -13,6 +13,7 @@ from app.batch import Plan
 from app.controller import window_estimate
 from app.delivery.forms import DeliveryForm
 from app.estimate import Estimate
+from app.i18n import tr
 from app.models import JobDefaults
 from app.pricing import PriceTable
 from app.store import Store
@@ -78,9 +79,11 @@ def new_images_check(changed: Callable[[], None]) -> QCheckBox:
     """The "Always make new images" switch (reuse off)."""
     return _switch(
         "new_images_check",
-        "Always make new images",
-        "Off: an image an identical request already made (in this batch or an earlier "
-        "one) is copied at $0. On: every image is made and paid, for variety.",
+        tr("Always make new images"),
+        tr(
+            "Off: an image an identical request already made (in this batch or an earlier "
+            "one) is copied at $0. On: every image is made and paid, for variety."
+        ),
         changed,
     )
 
@@ -89,8 +92,10 @@ def economy_check(changed: Callable[[], None]) -> QCheckBox:
     """The "Economy" switch: the batch goes through the provider's batch API."""
     return _switch(
         "economy_check",
-        "Economy: half price, results within 24 h",
-        "OpenAI and Gemini make the images through their batch APIs at half price, within a "
-        "day. You can quit meanwhile: the results are collected when you open the batch again.",
+        tr("Economy: half price, results within 24 h"),
+        tr(
+            "OpenAI and Gemini make the images through their batch APIs at half price, within a "
+            "day. You can quit meanwhile: the results are collected when you open the batch again."
+        ),
         changed,
     )

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.events import ImageSaved
+from app.i18n import tr
 from app.status import JobStatus
 from ui.bridge import JobUpdate
 from ui.compare import MAX_IMAGES as MAX_COMPARE
@@ -93,7 +94,7 @@ class GalleryPage(QWidget):
 
     def _build_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("Show"))
+        bar.addWidget(QLabel(tr("Show")))
         self.gallery_filter = QComboBox()
         self.gallery_filter.setObjectName("gallery_filter")
         for label, statuses in STATUS_FILTERS:
@@ -118,24 +119,24 @@ class GalleryPage(QWidget):
         self.counts_label.setObjectName("review_counts")
         bar.addWidget(self.counts_label)
         bar.addStretch(1)
-        regen = QPushButton("Regenerate rejected…")
+        regen = QPushButton(tr("Regenerate rejected…"))
         regen.setToolTip(
             "Make every rejected image again as a new version, the old one kept (Ctrl+Shift+R; "
             "Ctrl+R: the selected ones)"
         )
         regen.clicked.connect(lambda: self.regenerate_requested.emit([]))
         bar.addWidget(regen)
-        export = QPushButton("Export…")
+        export = QPushButton(tr("Export…"))
         export.setToolTip(
             "The picked images (or what the filters show) to a ZIP and a PDF (Ctrl+E)"
         )
         export.clicked.connect(self.export_requested)
         bar.addWidget(export)
-        browse = QPushButton("Open folder…")
-        browse.setToolTip("Browse the images of any folder")
+        browse = QPushButton(tr("Open folder…"))
+        browse.setToolTip(tr("Browse the images of any folder"))
         browse.clicked.connect(self._browse_folder)
         bar.addWidget(browse)
-        folder = QPushButton("Show in folder")
+        folder = QPushButton(tr("Show in folder"))
         folder.clicked.connect(self.show_folder_requested)
         bar.addWidget(folder)
         return bar

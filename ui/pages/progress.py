@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.events import BatchFinished
+from app.i18n import tr
 from app.status import JobStatus
 from ui import theme
 from ui.bridge import JobUpdate
@@ -69,7 +70,7 @@ class ProgressPage(QWidget):
         self.progress_bar.setObjectName("progress_bar")
         self.progress_bar.setFormat("%v / %m jobs")
         top.addWidget(self.progress_bar, 2)
-        self.counts_label = QLabel("No batch running.")
+        self.counts_label = QLabel(tr("No batch running."))
         self.counts_label.setObjectName("counts_label")
         top.addWidget(self.counts_label, 3)
         lay.addLayout(top)
@@ -89,7 +90,7 @@ class ProgressPage(QWidget):
 
     def _build_filters(self) -> QHBoxLayout:
         filt = QHBoxLayout()
-        filt.addWidget(QLabel("Show"))
+        filt.addWidget(QLabel(tr("Show")))
         self.job_filter = QComboBox()
         self.job_filter.setObjectName("job_filter")
         for label, statuses in STATUS_FILTERS:
@@ -99,7 +100,7 @@ class ProgressPage(QWidget):
         )
         filt.addWidget(self.job_filter)
         self.job_search = QLineEdit()
-        self.job_search.setPlaceholderText("Search prompts…")
+        self.job_search.setPlaceholderText(tr("Search prompts…"))
         self.job_search.textChanged.connect(lambda t: self.jobs_proxy.setFilterFixedString(t))
         filt.addWidget(self.job_search, 1)
         return filt

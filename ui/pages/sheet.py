@@ -110,18 +110,18 @@ class SheetPage(QWidget):
             )
         )
         bar.addWidget(self.file_label, 1)
-        bar.addWidget(QLabel("Encoding"))
+        bar.addWidget(QLabel(tr("Encoding")))
         self.encoding_combo = QComboBox()
         self.encoding_combo.addItem("Auto-detect", None)
         for enc in CANDIDATE_ENCODINGS:
             self.encoding_combo.addItem(enc.replace("_", "-").upper(), enc)
         bar.addWidget(self.encoding_combo)
-        bar.addWidget(QLabel("Delimiter"))
+        bar.addWidget(QLabel(tr("Delimiter")))
         self.delimiter_combo = QComboBox()
         for label, d in (("Auto", None), ("Comma", ","), ("Semicolon", ";"), ("Tab", "\t")):
             self.delimiter_combo.addItem(label, d)
         bar.addWidget(self.delimiter_combo)
-        bar.addWidget(QLabel("Header row"))
+        bar.addWidget(QLabel(tr("Header row")))
         self.header_spin = SpinBox()
         self.header_spin.setObjectName("header_spin")
         self.header_spin.setRange(0, 1_048_576)  # Excel's last row
@@ -132,7 +132,7 @@ class SheetPage(QWidget):
         )
         self.header_spin.setKeyboardTracking(False)
         bar.addWidget(self.header_spin)
-        self.fill_down = QCheckBox("Fill Shopify variant rows")
+        self.fill_down = QCheckBox(tr("Fill Shopify variant rows"))
         self.fill_down.setToolTip(
             "Shopify exports write Title, Vendor… only on a product's first row; "
             "copy them to its variant rows."
@@ -168,35 +168,36 @@ class SheetPage(QWidget):
         self.problems_label = _label(style="color: {error}", name="problems_label")
         pl.addWidget(self.problems_label)
         pl.addWidget(self._build_preview())
-        next_button = QPushButton("Next: batch settings and estimate →")
+        next_button = QPushButton(tr("Next: batch settings and estimate →"))
         next_button.clicked.connect(self.next_requested)
         pl.addWidget(next_button)
         pl.addStretch(1)
         return panel
 
     def _build_templates(self, template: dict[str, str]) -> QGroupBox:
-        box = QGroupBox("Template — write {column name} to use a column")
+        # i18n: the braces are an example of the syntax, not a format field
+        box = QGroupBox(tr("Template — write {column name} to use a column"))
         form = QFormLayout(box)
         self.insert_combo = QComboBox()
-        self.insert_combo.setPlaceholderText("Insert a column into the prompt…")
+        self.insert_combo.setPlaceholderText(tr("Insert a column into the prompt…"))
         self.insert_combo.activated.connect(self._insert_column)
-        form.addRow("Columns", self.insert_combo)
+        form.addRow(tr("Columns"), self.insert_combo)
         self.prompt_edit = QPlainTextEdit(template.get("prompt", ""))
         self.prompt_edit.setObjectName("prompt_edit")
         self.prompt_edit.setPlaceholderText(
             "Studio product photo of {Title} in {Option1 Value}, soft daylight"
         )
         self.prompt_edit.setMaximumHeight(110)
-        form.addRow("Prompt", self.prompt_edit)
+        form.addRow(tr("Prompt"), self.prompt_edit)
         self.negative_edit = QLineEdit(template.get("negative", ""))
-        self.negative_edit.setPlaceholderText("optional: text, watermark, blurry")
-        form.addRow("Negative prompt", self.negative_edit)
+        self.negative_edit.setPlaceholderText(tr("optional: text, watermark, blurry"))
+        form.addRow(tr("Negative prompt"), self.negative_edit)
         self.filename_edit = QLineEdit(template.get("filename", ""))
         self.filename_edit.setObjectName("filename_edit")
         self.filename_edit.setPlaceholderText(
             "{Variant SKU}  (extension added from the output format)"
         )
-        form.addRow("File name", self.filename_edit)
+        form.addRow(tr("File name"), self.filename_edit)
         self.variations_edit = QPlainTextEdit()
         self.variations_edit.setObjectName("variations_edit")
         self.variations_edit.setPlaceholderText(
@@ -208,7 +209,7 @@ class SheetPage(QWidget):
         )
         self.variations_edit.setMaximumHeight(60)
         self.variations_edit.textChanged.connect(self._changed)
-        form.addRow("Variations", self.variations_edit)
+        form.addRow(tr("Variations"), self.variations_edit)
         self.reference_combo = QComboBox()
         self.reference_combo.setObjectName("reference_combo")
         self.reference_combo.setToolTip(
@@ -223,15 +224,15 @@ class SheetPage(QWidget):
         for combo in (self.reference_combo, self.provider_col_combo):
             combo.addItem("(none)", None)
             combo.currentIndexChanged.connect(self._changed)
-        form.addRow("Reference image", self.reference_combo)
-        form.addRow("Provider per row", self.provider_col_combo)
+        form.addRow(tr("Reference image"), self.reference_combo)
+        form.addRow(tr("Provider per row"), self.provider_col_combo)
         for edit in (self.negative_edit, self.filename_edit):
             edit.textChanged.connect(self._changed)
         self.prompt_edit.textChanged.connect(self._changed)
         return box
 
     def _build_preview(self) -> QGroupBox:
-        prev = QGroupBox("Preview of the selected row")
+        prev = QGroupBox(tr("Preview of the selected row"))
         vl = QVBoxLayout(prev)
         self.preview_prompt = _label("—", "font-size: 14px", "preview_prompt")
         self.preview_prompt.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -374,7 +375,7 @@ class SheetPage(QWidget):
         row = max(0, self.sheet_view.selectionModel().currentIndex().row())
         if not prompt.strip():
             self.problems_label.setText("")
-            self.preview_prompt.setText("Write a prompt template on the right.")
+            self.preview_prompt.setText(tr("Write a prompt template on the right."))
             return
         try:
             names = [*self.table.headers, *self.variations()]
