@@ -264,6 +264,10 @@ def main() -> None:
         win.banner.hide()
         await settle(0.5)
         shot(f"27-sample-project-loaded{suffix}.png")
+        win.tabs.setCurrentIndex(1)
+        win.update_estimate()
+        await settle(0.5)
+        shot(f"28-sample-batch-estimate{suffix}.png")
 
     async def review_scenario() -> None:
         """Issue 12's views: culling with badges and counts, a job's versions in the viewer,
