@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from app.i18n import tr
+
 if TYPE_CHECKING:
     from app.pricing import PriceEntry
 
@@ -77,31 +79,41 @@ class Estimate:
         or ``"12 images · ≥ $0.20 + 5 images at an unknown price"``; with reuse
         ``"14 to make, 24 reused · $0.476 instead of $1.292"``; with a batch API
         ``"300 images · $13.200 now · $6.600 economy, within 24 h"``."""
-        made = (
-            f"{self.images} to make, {self.reused_images} reused"
-            if self.reused_images
-            else f"{self.images} images"
-        )
-        span = (
-            f" (${self.auto_range[0]:.3f}–${self.auto_range[1]:.3f} by quality)"
-            if self.auto_range
-            else ""
-        )
+        if self.reused_images:
+            made = tr("{made} to make, {reused} reused").format(
+                made=self.images, reused=self.reused_images
+            )
+        else:
+            made = tr("{n} images").format(n=self.images)
+        span = ""
+        if self.auto_range:
+            low, high = (_usd(x) for x in self.auto_range)
+            span = tr(" ({low}–{high} by quality)").format(low=low, high=high)
         if self.unknown_images == self.images and self.images:
-            return f"{made} · price unknown{span}"
+            return tr("{made} · price unknown{span}").format(made=made, span=span)
         if self.unknown_images:
-            return (
-                f"{made} · ≥ ${self.priced_usd:.3f} + {self.unknown_images} "
-                f"images at an unknown price{span}"
+            return tr("{made} · ≥ {priced} + {unknown} images at an unknown price{span}").format(
+                made=made, priced=_usd(self.priced_usd), unknown=self.unknown_images, span=span
             )
         full = self.list_usd
-        saved = f" instead of ${full:.3f}" if full is not None and full > self.priced_usd else ""
-        eco = self.economy_usd
+        saved = ""
+        if full is not None and full > self.priced_usd:
+            saved = tr(" instead of {full}").format(full=_usd(full))
+        now, eco = _usd(self.priced_usd), self.economy_usd
         if eco is None or eco >= self.priced_usd:
-            return f"{made} · ${self.priced_usd:.3f}{saved}"
+            return tr("{made} · {now}{saved}").format(made=made, now=now, saved=saved)
         if self.economy:
-            return f"{made} · ${eco:.3f} economy, within 24 h (${self.priced_usd:.3f} now){saved}"
-        return f"{made} · ${self.priced_usd:.3f} now · ${eco:.3f} economy, within 24 h{saved}"
+            return tr("{made} · {economy} economy, within 24 h ({now} now){saved}").format(
+                made=made, economy=_usd(eco), now=now, saved=saved
+            )
+        return tr("{made} · {now} now · {economy} economy, within 24 h{saved}").format(
+            made=made, now=now, economy=_usd(eco), saved=saved
+        )
+
+
+def _usd(amount: float) -> str:
+    """Money as the estimate shows it, always USD: ``$0.408``."""
+    return f"${amount:.3f}"
 
 
 def _label(provider: str, entry: PriceEntry) -> str:

@@ -77,3 +77,20 @@ def test_tr_follows_the_language() -> None:
 )
 def test_the_locale_picks_the_language(tag: str, language: str) -> None:
     assert i18n.language_for(tag) == language
+
+
+def test_the_estimate_in_japanese_keeps_usd() -> None:
+    """Money stays USD in every language; the words around it are translated."""
+    from app.estimate import Estimate
+
+    est = Estimate(300, 13.2, 0, (), priced_by_provider=(("openai", 13.2),))
+    try:
+        i18n.use_language("ja")
+        assert est.with_economy({"openai": 0.5}, False).describe() == (
+            "画像 300 枚 · 今すぐ $13.200 · エコノミー $6.600（24 時間以内）"
+        )
+        i18n.use_language("zh_Hans")
+        assert est.describe() == "300 张图片 · $13.200"
+    finally:
+        i18n.use_language("en")
+    assert est.describe() == "300 images · $13.200"
