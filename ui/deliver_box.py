@@ -19,22 +19,30 @@ from PySide6.QtWidgets import (
 
 from app.delivery.config import Delivery
 from app.delivery.forms import DeliveryForm, form_from_delivery, secret_entries
-from app.i18n import tr
+from app.i18n import N_, tr
 from app.secrets import set_secret
 
 _FIELDS = (
     # attribute, label, placeholder
-    ("s3_bucket", "S3 bucket", "my-shop-images (empty: no upload)"),
-    ("s3_key", "Object key", "{Vendor}/{file}"),
-    ("s3_endpoint", "Endpoint URL", "https://<account>.r2.cloudflarestorage.com (AWS: empty)"),
-    ("s3_region", "Region", "us-east-1"),
-    ("s3_public_url", "Public URL", "https://cdn.example.com/{key} (default: the bucket's)"),
-    ("s3_access_key_id", "Access key ID", "empty: the AWS credential chain"),
-    ("webhook_url", "Webhook URL", "https://example.com/hooks/atelier"),
-    ("slack_url", "Slack webhook", "https://hooks.slack.com/services/…"),
-    ("cms_url", "CMS URL", "https://cms.example.com/api/products/{SKU}"),
-    ("cms_body", "CMS body", '{"image_url": "{url}"}'),
-    ("shopify_shop", "Shopify store", "my-shop (attaches picked images by Handle)"),
+    ("s3_bucket", N_("S3 bucket"), N_("my-shop-images (empty: no upload)")),
+    ("s3_key", N_("Object key"), "{Vendor}/{file}"),
+    (
+        "s3_endpoint",
+        N_("Endpoint URL"),
+        N_("https://<account>.r2.cloudflarestorage.com (AWS: empty)"),
+    ),
+    ("s3_region", N_("Region"), "us-east-1"),
+    (
+        "s3_public_url",
+        N_("Public URL"),
+        N_("https://cdn.example.com/{key} (default: the bucket's)"),
+    ),
+    ("s3_access_key_id", N_("Access key ID"), N_("empty: the AWS credential chain")),
+    ("webhook_url", N_("Webhook URL"), "https://example.com/hooks/atelier"),
+    ("slack_url", N_("Slack webhook"), "https://hooks.slack.com/services/…"),
+    ("cms_url", N_("CMS URL"), "https://cms.example.com/api/products/{SKU}"),
+    ("cms_body", N_("CMS body"), '{"image_url": "{url}"}'),
+    ("shopify_shop", N_("Shopify store"), N_("my-shop (attaches picked images by Handle)")),
 )
 
 
@@ -50,15 +58,15 @@ class DeliverBox(QGroupBox):
     message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Deliver — where images go once made", parent)
+        super().__init__(tr("Deliver — where images go once made"), parent)
         self.setObjectName("deliver_box")
         outer = QVBoxLayout(self)
         form = QFormLayout()
         outer.addLayout(form)
         self.mode_combo = QComboBox()
         self.mode_combo.setObjectName("deliver_mode")
-        self.mode_combo.addItem("Deliver as made", False)
-        self.mode_combo.addItem("Deliver after review (picked images only)", True)
+        self.mode_combo.addItem(tr("Deliver as made"), False)
+        self.mode_combo.addItem(tr("Deliver after review (picked images only)"), True)
         self.mode_combo.currentIndexChanged.connect(self.changed)
         form.addRow(tr("When"), self.mode_combo)
         self.edits: dict[str, QLineEdit] = {}
@@ -66,15 +74,15 @@ class DeliverBox(QGroupBox):
         for attr, label, hint in _FIELDS:
             edit = QLineEdit()
             edit.setObjectName(f"deliver_{attr}")
-            edit.setPlaceholderText(hint)
+            edit.setPlaceholderText(tr(hint))
             edit.textChanged.connect(self.changed)
             if attr == "slack_url":  # the address is itself a credential
                 edit.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
             self.edits[attr] = edit
             if attr == "cms_url":
-                form.addRow(label, self._cms_row(edit))
+                form.addRow(tr(label), self._cms_row(edit))
             else:
-                form.addRow(label, edit)
+                form.addRow(tr(label), edit)
         self.edits["s3_key"].setText("{file}")
         self.edits["cms_body"].setText('{"image_url": "{url}"}')
         outer.addLayout(self._secret_row())
