@@ -44,9 +44,12 @@ def test_sigterm_stops_only_the_jobs_of_that_process(
     fake_openai.latency_s = 0.25
     cfg, out = _config(tmp_path, n), tmp_path / "out"
     a = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
-    time.sleep(0.5)
-    b = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
+    # B starts once A is sending (a loaded machine can take longer than any fixed pause to
+    # start A), so A surely holds requests in flight when it is stopped.
     deadline = time.monotonic() + 30
+    while len(fake_openai.requests()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    b = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
     while len(fake_openai.requests()) < 12 and time.monotonic() < deadline:
         time.sleep(0.05)
     a.send_signal(signal.SIGTERM)
