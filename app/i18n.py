@@ -19,8 +19,6 @@ import os
 from functools import cache
 from pathlib import Path
 
-from babel.messages.pofile import read_po
-
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "resources" / "locale"
 DOMAIN = "atelier"
 LANGUAGES: dict[str, str] = {
@@ -67,6 +65,9 @@ def catalog(language: str) -> dict[str, str]:
     path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if language == "en" or not path.is_file():
         return {}
+    # Imported here: an English run (every CLI run) never pays for Babel's import.
+    from babel.messages.pofile import read_po
+
     with path.open("rb") as f:
         po = read_po(f)
     return {
