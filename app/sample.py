@@ -11,7 +11,7 @@ from app.i18n import system_language
 from app.library import BatchTemplate, read_template
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "resources" / "sample"
-LANGUAGES = ("en", "ja")
+SAMPLE_LANGUAGES = ("en", "ja")
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ def sample_project(language: str | None = None) -> SampleProject:
     Raises:
         InputError: a sample file is missing or broken (a damaged installation).
     """
-    lang = language if language in LANGUAGES else system_language()
-    lang = lang if lang in LANGUAGES else "en"  # no Chinese or Korean sheet yet
+    lang = language if language in SAMPLE_LANGUAGES else system_language()
+    lang = lang if lang in SAMPLE_LANGUAGES else "en"  # no Chinese or Korean sheet yet
     template = read_template(SAMPLE_DIR / f"sample-{lang}.atelier-template.json")
     return SampleProject(lang, SAMPLE_DIR / f"products-{lang}.csv", template)

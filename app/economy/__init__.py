@@ -164,7 +164,6 @@ class _Remote:
     waiters: dict[str, _Line] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None
     keep: bool = False  # a waiter left because the studio quit: never cancel it
-    poll_at: float = 0.0
 
 
 class EconomyProvider(Provider):
