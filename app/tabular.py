@@ -20,6 +20,7 @@ from pathlib import Path
 from app.charsets import detect_encoding
 from app.errors import InputError
 from app.files import read_bytes, regular_file
+from app.i18n import tr
 
 DELIMITERS = ",;\t"
 # Shopify's Body (HTML) cells exceed the csv module's 128 KB default field limit.
@@ -55,11 +56,16 @@ class Table:
 
     def header_at(self) -> str:
         """``line 4`` (CSV) / ``row 3`` (XLSX): where the header was taken from."""
-        return f"{'line' if self.delimiter is not None else 'row'} {self.header_line}"
+        return self.place(self.header_line)
+
+    def place(self, number: int) -> str:
+        """``line 7`` of a CSV / ``row 7`` of a worksheet, in the language in force."""
+        words = tr("line {number}") if self.delimiter is not None else tr("row {number}")
+        return words.format(number=number)
 
     def header_place(self) -> str:
         """``line 4 of items.csv``, for messages."""
-        return f"{self.header_at()} of {self.source.name}"
+        return tr("{place} of {file}").format(place=self.header_at(), file=self.source.name)
 
     def row_dict(self, index: int) -> dict[str, str]:
         """Row ``index`` (0-based) as ``{header: value}``."""

@@ -31,7 +31,7 @@ class Actions:
 def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -> Actions:
     """Make the actions (``slots`` maps each field of ``Actions`` to its slot), the toolbar and
     the File and Batch menus of ``window``."""
-    tb = QToolBar("Main")
+    tb = QToolBar(tr("Main"))
     tb.setObjectName("main_toolbar")
     tb.setMovable(False)
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)

@@ -13,6 +13,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.errors import AtelierError
+from app.i18n import tr
 from app.logs import install_crash_handler, setup_logging
 from app.service import load_prices, open_engine
 from app.settings import Settings
@@ -91,7 +92,7 @@ def main(argv: Sequence[str] = ()) -> int:
     except AtelierError as e:  # ATELIER_HOME or the store cannot be used: said, not a traceback
         from PySide6.QtWidgets import QMessageBox
 
-        QMessageBox.critical(None, "Atelier cannot start", str(e))
+        QMessageBox.critical(None, tr("Atelier cannot start"), str(e))
         return 2
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)  # type: ignore[attr-defined]

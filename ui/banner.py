@@ -7,6 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from app.i18n import tr
 from app.secrets import keyring_status
 from app.store import Store
 from ui import theme
@@ -30,7 +31,7 @@ class Banner(QFrame):
         self._layout.addWidget(self.label, 1)
         self.buttons: list[QPushButton] = []
         self.level = "info"
-        self.close_button = QPushButton("Dismiss")
+        self.close_button = QPushButton(tr("Dismiss"))
         self.close_button.clicked.connect(self.hide)
         self._layout.addWidget(self.close_button)
         self.hide()
@@ -75,8 +76,10 @@ def startup_notices(
     if interrupted:
         b = interrupted[0]
         banner.show_message(
-            f"Batch #{b.id} “{b.name}” was interrupted with {b.unfinished} of {b.total} jobs not "
-            "done. Finished images are kept; resuming requests only the rest.",
+            tr(
+                "Batch #{id} “{name}” was interrupted with {unfinished} of {total} jobs not "
+                "done. Finished images are kept; resuming requests only the rest."
+            ).format(id=b.id, name=b.name, unfinished=b.unfinished, total=b.total),
             "info",
-            [("Resume", lambda: resume(b.id)), ("Open", lambda: open_batch(b.id))],
+            [(tr("Resume"), lambda: resume(b.id)), (tr("Open"), lambda: open_batch(b.id))],
         )

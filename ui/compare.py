@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.i18n import tr
+
 MAX_IMAGES = 4
 
 
@@ -44,7 +46,7 @@ class CompareView(QDialog):
         if not 2 <= len(images) <= MAX_IMAGES:
             raise ValueError(f"compare takes 2 to {MAX_IMAGES} images, got {len(images)}")
         super().__init__(parent)
-        self.setWindowTitle(f"Compare {len(images)} images")
+        self.setWindowTitle(tr("Compare {count} images").format(count=len(images)))
         row = QHBoxLayout(self)
         self.views: list[_SyncedView] = []
         self.scale = 1.0

@@ -143,9 +143,11 @@ class DeliverBox(QGroupBox):
         self._loaded = f
         shown = f.slack_kept.shown if f.slack_kept else ""
         self.edits["slack_url"].setPlaceholderText(
-            f"saved in the keyring: {shown} (type a new address to replace it)"
+            tr("saved in the keyring: {shown} (type a new address to replace it)").format(
+                shown=shown
+            )
             if f.slack_kept
-            else _FIELDS[7][2]
+            else tr(_FIELDS[7][2])
         )
 
     def save_secret(self) -> None:
@@ -153,14 +155,14 @@ class DeliverBox(QGroupBox):
         entry = self.secret_combo.currentData()
         value = self.secret_edit.text().strip()
         if not entry or not value:
-            self.message.emit("Choose an entry and type its secret first.")
+            self.message.emit(tr("Choose an entry and type its secret first."))
             return
         kept = set_secret(str(entry), value)
         self.secret_edit.clear()
         self.message.emit(
-            f"Saved {self.secret_combo.currentText()} in the keyring."
+            tr("Saved {entry} in the keyring.").format(entry=self.secret_combo.currentText())
             if kept
-            else "No keyring here: the secret is kept until Atelier quits."
+            else tr("No keyring here: the secret is kept until Atelier quits.")
         )
 
     def _refresh_secrets(self) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from app.delivery.status import States, TargetState, counts_text
 from app.errors import describe_exception
 from app.events import DeliveryChanged
+from app.i18n import tr
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -34,7 +35,9 @@ class DeliveryActions(QObject):
         self._batch: States = {}
         win.bridge.deliveries_changed.connect(self.apply)
         self.delivered.connect(self._done)
-        self.failed.connect(lambda text: win.report_error(f"Delivery stopped: {text}"))
+        self.failed.connect(
+            lambda text: win.report_error(tr("Delivery stopped: {reason}").format(reason=text))
+        )
 
     def show_batch(self, batch_id: int) -> None:
         """A batch was opened: its own messages' states (Slack, ``batch.finished``) and the
@@ -64,7 +67,7 @@ class DeliveryActions(QObject):
         if self.win.batch_id is None:
             return
         self.send(self.win.batch_id, retry_failed=True)
-        self.win.statusBar().showMessage("Delivering again…", 5000)
+        self.win.statusBar().showMessage(tr("Delivering again…"), 5000)
 
     def send(self, batch_id: int, retry_failed: bool = False) -> None:
         """Send what the outbox of ``batch_id`` holds (a pick just recorded its deliveries)
@@ -86,7 +89,10 @@ class DeliveryActions(QObject):
             self._refresh()
             if counts.get("failed"):
                 self.win.statusBar().showMessage(
-                    f"{counts['failed']} deliveries failed: the Delivery column says why.", 10_000
+                    tr("{count} deliveries failed: the Delivery column says why.").format(
+                        count=counts["failed"]
+                    ),
+                    10_000,
                 )
 
     def _refresh(self) -> None:

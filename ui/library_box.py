@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app import library
 from app.delivery.forms import delivery_from_form
 from app.errors import AtelierError, InputError
+from app.i18n import tr
 from app.models import problems_error, validation_problems
 from app.sample import sample_project
 
@@ -32,7 +33,12 @@ if TYPE_CHECKING:  # the pages hold this box: imported for types only
     from ui.pages.batch import BatchPage
     from ui.pages.sheet import SheetPage
 
-TEMPLATE_FILTER = f"Atelier templates (*{library.SUFFIX} *.json);;All files (*)"
+
+def template_filter() -> str:
+    """The file dialogs' filter for template files, in the language in force."""
+    return tr("Atelier templates ({patterns});;All files (*)").format(
+        patterns=f"*{library.SUFFIX} *.json"
+    )
 
 
 class LibraryBox(QGroupBox):
@@ -49,7 +55,7 @@ class LibraryBox(QGroupBox):
     message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Template library", parent)
+        super().__init__(tr("Template library"), parent)
         self.setObjectName("library_box")
         lay = QVBoxLayout(self)
         self.combo = QComboBox()
@@ -58,11 +64,11 @@ class LibraryBox(QGroupBox):
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for key, text in (
-            ("load", "Load"),
-            ("save", "Save as…"),
-            ("import", "Import…"),
-            ("export", "Export…"),
-            ("delete", "Delete"),
+            ("load", tr("Load")),
+            ("save", tr("Save as…")),
+            ("import", tr("Import…")),
+            ("export", tr("Export…")),
+            ("delete", tr("Delete")),
         ):
             b = QPushButton(text)
             b.setObjectName(f"library_{key}")
@@ -98,7 +104,7 @@ class LibraryBox(QGroupBox):
             self.message.emit(str(e))
             return None
         self.loaded.emit(t)
-        self.message.emit(f"Template “{t.name}” loaded")
+        self.message.emit(tr("Template “{name}” loaded").format(name=t.name))
         return t
 
     def save(self, template: library.BatchTemplate) -> None:
@@ -109,11 +115,11 @@ class LibraryBox(QGroupBox):
             self.message.emit(str(e))
             return
         self.refresh(template.name)
-        self.message.emit(f"Template “{template.name}” saved")
+        self.message.emit(tr("Template “{name}” saved").format(name=template.name))
 
     def _ask_and_save(self) -> None:
         name, ok = QInputDialog.getText(
-            self, "Save template", "Name", text=str(self.combo.currentData() or "")
+            self, tr("Save template"), tr("Name"), text=str(self.combo.currentData() or "")
         )
         if ok and name.strip():
             self.save_requested.emit(name.strip())
@@ -121,7 +127,9 @@ class LibraryBox(QGroupBox):
     def import_file(self, path: Path | None = None) -> None:
         """Import a template file (asked for when ``path`` is ``None``)."""
         if path is None:
-            chosen, _ = QFileDialog.getOpenFileName(self, "Import template", "", TEMPLATE_FILTER)
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, tr("Import template"), "", template_filter()
+            )
             if not chosen:
                 return
             path = Path(chosen)
@@ -131,14 +139,14 @@ class LibraryBox(QGroupBox):
             self.message.emit(str(e))
             return
         self.refresh(t.name)
-        self.message.emit(f"Template “{t.name}” imported")
+        self.message.emit(tr("Template “{name}” imported").format(name=t.name))
 
     def export_file(self, path: Path | None = None) -> None:
         """Export the chosen template to a file (asked for when ``path`` is ``None``)."""
         name = str(self.combo.currentData())
         if path is None:
             chosen, _ = QFileDialog.getSaveFileName(
-                self, "Export template", f"{name}{library.SUFFIX}", TEMPLATE_FILTER
+                self, tr("Export template"), f"{name}{library.SUFFIX}", template_filter()
             )
             if not chosen:
                 return
@@ -148,15 +156,19 @@ class LibraryBox(QGroupBox):
         except AtelierError as e:
             self.message.emit(str(e))
             return
-        self.message.emit(f"Template “{name}” exported to {path}")
+        self.message.emit(tr("Template “{name}” exported to {path}").format(name=name, path=path))
 
     def delete(self) -> None:
         """Delete the chosen saved template (a starter of that name comes back)."""
         name = str(self.combo.currentData())
         if library.delete_template(name):
-            self.message.emit(f"Template “{name}” deleted")
+            self.message.emit(tr("Template “{name}” deleted").format(name=name))
         else:
-            self.message.emit(f"“{name}” is a starter: save your own under its name to change it")
+            self.message.emit(
+                tr("“{name}” is a starter: save your own under its name to change it").format(
+                    name=name
+                )
+            )
         self.refresh()
 
 
@@ -187,10 +199,12 @@ def save_template(
             delivery=delivery,
         )
     except InputError as e:
-        report_error(f"Not saved. {e}")
+        report_error(tr("Not saved. {reason}").format(reason=e))
         return
     except ValidationError as e:
-        report_error(f"Not saved. {problems_error('', validation_problems(e))}")
+        report_error(
+            tr("Not saved. {reason}").format(reason=problems_error("", validation_problems(e)))
+        )
         return
     sheet.library.save(t)
 
@@ -211,7 +225,7 @@ def open_sample(sheet: SheetPage, batch: BatchPage, report_error: Callable[[str]
     try:
         project = sample_project()
     except AtelierError as e:
-        report_error(f"The sample project cannot be read: {e}")
+        report_error(tr("The sample project cannot be read: {reason}").format(reason=e))
         return
     if sheet.open_file(project.sheet):
         apply_template(project.template, sheet, batch)

@@ -44,7 +44,7 @@ from ui.pages.batch import BatchPage
 from ui.pages.batch_form import BatchForm
 from ui.pages.gallery import GalleryPage
 from ui.pages.history import HistoryPage
-from ui.pages.progress import ProgressPage, finished_text
+from ui.pages.progress import ProgressPage, failed_hint, finished_text
 from ui.pages.settings import SettingsDialog
 from ui.pages.sheet import SheetPage
 from ui.questions import KEEP, OVERWRITE, ask_about_user_files
@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self.batch_id: int | None = None
         self.tasks = TaskSet(self.report_error)
         self._starting = False
-        self.setWindowTitle("Atelier")
+        self.setWindowTitle(tr("Atelier"))
         self.setAcceptDrops(True)
         self.resize(1400, 880)
         self.bridge = EngineBridge(self)
@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.statusBar().showMessage(
-            "Open a spreadsheet (File → Open, or drop it on the window) to begin."
+            tr("Open a spreadsheet (File → Open, or drop it on the window) to begin.")
         )
         self._connect_signals()
         self.batch.select_provider(default_provider(settings))
@@ -150,14 +150,18 @@ class MainWindow(QMainWindow):
         self.sheet.next_requested.connect(lambda: self.tabs.setCurrentIndex(BATCH))
         self.sheet.templates_changed.connect(self.batch.schedule_estimate)
         self.sheet.import_failed.connect(
-            lambda e: self.report_error(f"Could not import the spreadsheet. {e}")
+            lambda e: self.report_error(
+                tr("Could not import the spreadsheet. {reason}").format(reason=e)
+            )
         )
         self.batch.format_changed.connect(self.sheet.set_output_format)
-        self.batch.provider_changed.connect(self._provider_changed)
+        self.batch.provider_changed.connect(
+            lambda name: self.sheet.form.set_provider(capabilities_of(name))
+        )
         self.batch.start_requested.connect(self.start_batch)
         self.batch.failed.connect(self.report_error)
         self.batch.message.connect(lambda m: status.showMessage(m, 10_000))
-        self.progress.open_image_requested.connect(self._open_job_image)
+        self.progress.open_image_requested.connect(lambda j: self.review.open_viewer(j))
         self.progress.show_folder_requested.connect(self._show_output_folder)
         self.gallery.retry_requested.connect(lambda: self.review.retry_selected(True))
         self.gallery.show_folder_requested.connect(self._show_output_folder)
@@ -179,7 +183,9 @@ class MainWindow(QMainWindow):
         self.bridge.lane_waiting.connect(self.progress.show_lane_wait)
         self.bridge.economy_waiting.connect(self.progress.show_economy_wait)
         self.run_failed.connect(
-            lambda text: self.report_error(f"The batch stopped unexpectedly: {text}")
+            lambda text: self.report_error(
+                tr("The batch stopped unexpectedly: {reason}").format(reason=text)
+            )
         )
 
     # ---- helpers -----------------------------------------------------------------------------
@@ -191,12 +197,6 @@ class MainWindow(QMainWindow):
         """The error funnel."""
         self.banner.show_message(message, level)
         self.statusBar().showMessage(message.split("\n")[0], 10_000)
-
-    def _provider_changed(self, name: str) -> None:
-        caps = capabilities_of(name)
-        self.sheet.set_negative_allowed(
-            caps.negative_prompt, f"{caps.label} does not take a negative prompt"
-        )
 
     def sheet_batch(self) -> SheetBatch | None:
         """The spreadsheet batch as edited (``None``: no table, no prompt yet, or variations
@@ -246,7 +246,7 @@ class MainWindow(QMainWindow):
         self.batch.set_output_dir(Path(root) / path.stem)
         self.tabs.setCurrentIndex(SHEET)
         self.banner.hide()
-        self.statusBar().showMessage(f"Imported {path}", 5000)
+        self.statusBar().showMessage(tr("Imported {path}").format(path=path), 5000)
 
     # ---- running -----------------------------------------------------------------------------
     def start_batch(self) -> None:
@@ -254,23 +254,27 @@ class MainWindow(QMainWindow):
         the GUI thread; planning and storing run in a worker thread on those plain values
         (seconds for 100,000 rows); errors reach the error funnel."""
         if self._starting or (self.batch_id is not None and self.host.is_running(self.batch_id)):
-            self.report_error("A batch is already running: pause or cancel it first.", "warning")
+            self.report_error(
+                tr("A batch is already running: pause or cancel it first."), "warning"
+            )
             return
         try:
             args = self.sheet_batch()
             form = self.batch.form()
         except AtelierError as e:
-            self.report_error(f"Not started. {e}")
+            self.report_error(tr("Not started. {reason}").format(reason=e))
             return
         if args is None:
             self.report_error(
-                "Open a spreadsheet (File → Open, or drop a CSV/Excel file on the window) "
-                "and write a prompt template first."
+                tr(
+                    "Open a spreadsheet (File → Open, or drop a CSV/Excel file on the window) "
+                    "and write a prompt template first."
+                )
             )
             return
         self._starting = True
         self._update_actions()
-        self.statusBar().showMessage("Preparing the batch…")
+        self.statusBar().showMessage(tr("Preparing the batch…"))
         self.spawn(self._start(args, form))
 
     async def _start(self, args: SheetBatch, form: BatchForm) -> None:
@@ -280,7 +284,7 @@ class MainWindow(QMainWindow):
             mine = await asyncio.to_thread(controller.user_files, draft)
             answer = self.ask_about_user_files(self, mine) if mine else KEEP
             if answer is None:
-                self.statusBar().showMessage("Not started: the output folder was left alone.")
+                self.statusBar().showMessage(tr("Not started: the output folder was left alone."))
                 return
             if answer == OVERWRITE:
                 draft = replace(
@@ -288,7 +292,7 @@ class MainWindow(QMainWindow):
                 )
             stored = await asyncio.to_thread(controller.store_batch, self.store, draft, self.prices)
         except (AtelierError, ValueError) as e:
-            self.report_error(f"The batch was not started. {e}")
+            self.report_error(tr("The batch was not started. {reason}").format(reason=e))
             return
         finally:
             self._starting = False
@@ -306,7 +310,7 @@ class MainWindow(QMainWindow):
         if show_progress:
             self.tabs.setCurrentIndex(PROGRESS)
         self.progress.clear_waits()
-        self.statusBar().showMessage(f"Batch #{batch_id} running.", 5000)
+        self.statusBar().showMessage(tr("Batch #{id} running.").format(id=batch_id), 5000)
         fut = self.host.run_batch(batch_id)
         # Called on the engine thread: a signal carries a crash of the run back to the GUI thread.
         fut.add_done_callback(
@@ -346,7 +350,7 @@ class MainWindow(QMainWindow):
         # The rows and tiles of the batch on screen live until another is opened: keep the
         # garbage collector's full passes (which hold the GIL) from walking them again and again.
         gc.freeze()
-        self.setWindowTitle(f"Atelier — batch #{b.id} {b.name}")
+        self.setWindowTitle(tr("Atelier — batch #{id} {name}").format(id=b.id, name=b.name))
         self._refresh_counts()
         self._update_actions()
 
@@ -386,17 +390,16 @@ class MainWindow(QMainWindow):
         msg = finished_text(ev)
         if r.failed:
             self.banner.show_message(
-                msg + " Failed rows keep their reason in the Error column; "
-                "use “Retry all failed” once fixed.",
+                f"{msg} {failed_hint()}",
                 "warning",
                 [
-                    ("Show failed", self.progress.show_failed),
-                    ("Retry all failed", self.review.retry_all_failed),
+                    (tr("Show failed"), self.progress.show_failed),
+                    (tr("Retry all failed"), self.review.retry_all_failed),
                 ],
             )
         elif ev.reason:
             self.banner.show_message(
-                msg, "warning", [("Resume", lambda: self.resume_batch(ev.batch_id))]
+                msg, "warning", [(tr("Resume"), lambda: self.resume_batch(ev.batch_id))]
             )
         self.statusBar().showMessage(msg, 15_000)
         self.progress.clear_waits()
@@ -424,15 +427,10 @@ class MainWindow(QMainWindow):
         self.acts.pause.setEnabled(running)
         self.acts.pause.setText(tr("Resume") if paused else tr("Pause"))
         self.acts.cancel.setEnabled(running)
-        has_batch = self.batch_id is not None
-        self.acts.retry_selected.setEnabled(has_batch)
-        self.acts.retry_failed.setEnabled(has_batch)
-        self.acts.retry_deliveries.setEnabled(has_batch)
+        for act in (self.acts.retry_selected, self.acts.retry_failed, self.acts.retry_deliveries):
+            act.setEnabled(self.batch_id is not None)
 
     # ---- gallery, history, settings ----------------------------------------------------------
-    def _open_job_image(self, job_id: int) -> None:
-        self.review.open_viewer(job_id)
-
     def show_folder(self, folder: Path) -> None:
         """Show every image under ``folder`` in the gallery."""
         self.gallery.show_folder(folder)

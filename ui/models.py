@@ -29,6 +29,7 @@ from app.tabular import Table
 from ui import theme
 from ui.bridge import JobUpdate
 from ui.icons import STATUS_LABELS, status_icon
+from ui.locale_format import local_datetime
 
 SortRole = Qt.ItemDataRole.UserRole + 1
 StatusRole = Qt.ItemDataRole.UserRole + 2
@@ -89,7 +90,7 @@ class SpreadsheetModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return str(section + 1)
         if role == Qt.ItemDataRole.ToolTipRole:  # the file's own line, and why a row is no job
-            where = f"{self.table.header_at().split()[0]} {self.table.line_numbers[section]}"
+            where = self.table.place(self.table.line_numbers[section])
             excluded = self.table.excluded.get(section)
             return f"{where}: {excluded}" if excluded else where
         return None
@@ -325,6 +326,16 @@ class StatusFilterProxy(QSortFilterProxyModel):
         self.setFilterRegularExpression(f"^(?:{alternatives})$" if self.statuses else "")
 
 
+BATCH_STATUS_LABELS = {
+    "ready": N_("Ready"),
+    "running": N_("Running"),
+    "paused": N_("Paused"),
+    "finished": N_("Finished"),
+    "cancelled": N_("Cancelled"),
+}
+"""A batch's status (``app.status.BatchStatus``) → its label, shown through ``tr``."""
+
+
 class HistoryModel(QAbstractTableModel):
     """Earlier batches: name, created, provider/model, status, progress, folder."""
 
@@ -363,9 +374,9 @@ class HistoryModel(QAbstractTableModel):
             c = index.column()
             return (
                 f"#{b.id} {b.name}",
-                b.created_at[:16].replace("T", " "),
+                local_datetime(b.created_at),
                 f"{b.provider} / {b.model}",
-                b.status,
+                tr(BATCH_STATUS_LABELS.get(b.status, b.status)),
                 f"{b.counts.get('completed', 0)}/{b.total}",
                 str(b.counts.get("failed", 0)),
                 str(b.output_dir),

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app import paths
+from app.i18n import tr
 from app.store import Store
 from app.store.db import StoreError, move_aside
 
@@ -19,15 +20,18 @@ def ask_about_user_files(parent: QWidget, paths: list[str]) -> str | None:
     ``KEEP`` (new images get new names), ``OVERWRITE``, or ``None`` (do not start)."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle("Files in the output folder")
-    shown = "\n".join(paths[:5]) + (f"\n… and {len(paths) - 5} more" if len(paths) > 5 else "")
+    box.setWindowTitle(tr("Files in the output folder"))
+    more = tr("… and {count} more").format(count=len(paths) - 5)
+    shown = "\n".join(paths[:5]) + (f"\n{more}" if len(paths) > 5 else "")
     box.setText(
-        f"{len(paths)} file(s) in the output folder were not made by Atelier and have the names "
-        "this batch would write:"
+        tr(
+            "{count} file(s) in the output folder were not made by Atelier and have the names "
+            "this batch would write:"
+        ).format(count=len(paths))
     )
     box.setInformativeText(shown)
-    keep = box.addButton("Keep mine (new names)", QMessageBox.ButtonRole.AcceptRole)
-    over = box.addButton("Overwrite them", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton(tr("Keep mine (new names)"), QMessageBox.ButtonRole.AcceptRole)
+    over = box.addButton(tr("Overwrite them"), QMessageBox.ButtonRole.DestructiveRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(keep)
     box.exec()
@@ -37,9 +41,9 @@ def ask_about_user_files(parent: QWidget, paths: list[str]) -> str | None:
 
 def ask_move_damaged(error: StoreError) -> bool:
     """The store is damaged: may Atelier move it aside (it is kept) and start a new one?"""
-    box = QMessageBox(QMessageBox.Icon.Warning, "Atelier's store is damaged", str(error))
-    move = box.addButton("Move aside and start a new store", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box = QMessageBox(QMessageBox.Icon.Warning, tr("Atelier's store is damaged"), str(error))
+    move = box.addButton(tr("Move aside and start a new store"), QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(tr("Quit"), QMessageBox.ButtonRole.RejectRole)
     box.exec()
     return box.clickedButton() is move
 
@@ -65,13 +69,15 @@ def ask_regenerate(parent: QWidget, what: str) -> bool:
     """Confirm a regeneration before anything is paid (``what``: "3 images · $0.027")."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle("Regenerate")
-    box.setText(f"Make these again: {what}?")
+    box.setWindowTitle(tr("Regenerate"))
+    box.setText(tr("Make these again: {what}?").format(what=what))
     box.setInformativeText(
-        "Each becomes a new version of its job; the earlier images are kept. The batch's spend "
-        "cap applies."
+        tr(
+            "Each becomes a new version of its job; the earlier images are kept. The batch's "
+            "spend cap applies."
+        )
     )
-    go = box.addButton("Regenerate", QMessageBox.ButtonRole.AcceptRole)
+    go = box.addButton(tr("Regenerate"), QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(go)
     box.exec()
@@ -80,5 +86,7 @@ def ask_regenerate(parent: QWidget, what: str) -> bool:
 
 def ask_export_path(parent: QWidget, suggested: str) -> Path | None:
     """Where the export ZIP goes (its contact sheet is written beside it as a PDF)."""
-    chosen, _ = QFileDialog.getSaveFileName(parent, "Export images", suggested, "ZIP (*.zip)")
+    chosen, _ = QFileDialog.getSaveFileName(
+        parent, tr("Export images"), suggested, tr("ZIP (*.zip)")
+    )
     return Path(chosen) if chosen else None

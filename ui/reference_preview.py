@@ -14,6 +14,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel
 
 from app import remote
+from app.i18n import tr
 from ui import theme
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], object]
@@ -54,21 +55,21 @@ class ReferencePreview(QLabel):
         if hit is not None:
             self._set(hit, url)
         elif self._spawn is not None:
-            self.setText(f"Downloading the reference {url} …")
+            self.setText(tr("Downloading the reference {url} …").format(url=url))
             self._spawn(self._download(url))
 
     async def _download(self, url: str) -> None:
         try:
             await asyncio.to_thread(remote.fetch, url)
         except remote.RemoteImageError as e:
-            self.setText(f"Reference: {e}")
+            self.setText(tr("Reference: {reason}").format(reason=e))
             return
         self._refresh()  # the row may have changed meanwhile: show what is selected now
 
     def _set(self, path: Path, name: str) -> None:
         pix = QPixmap(str(path))
         if pix.isNull():
-            self.setText(f"Reference: cannot show {name}")
+            self.setText(tr("Reference: cannot show {name}").format(name=name))
             return
         thumb = pix.scaled(
             THUMB,
@@ -78,4 +79,4 @@ class ReferencePreview(QLabel):
         )
         self.setPixmap(thumb)
         self.setMinimumHeight(thumb.height())  # the preview box would squeeze it to nothing
-        self.setToolTip(f"Reference image: {name}")
+        self.setToolTip(tr("Reference image: {name}").format(name=name))

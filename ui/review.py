@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject
 
 from app import controller, handoff
 from app.errors import AtelierError
+from app.i18n import tr
 from app.models import JobDefaults
 from app.store import JobRow
 from app.versions import Change, choose_version
@@ -44,8 +45,8 @@ class ReviewActions(QObject):
         w = self.win
         n = controller.review_images(w.store, image_ids, flag=flag, stars=stars)
         w.gallery.gallery_model.set_review(w.gallery.source_rows(set(image_ids)), flag, stars)
-        what = flag if flag is not None else f"{stars}★"
-        w.statusBar().showMessage(f"{n} image(s) {what}", 3000)
+        what = tr(flag) if flag is not None else f"{stars}★"
+        w.statusBar().showMessage(tr("{count} image(s) {what}").format(count=n, what=what), 3000)
         if flag == "picked" and n and w.batch_id is not None:
             w.deliveries.send(w.batch_id)  # after review, a pick is what delivers
 
@@ -64,14 +65,16 @@ class ReviewActions(QObject):
         ones among them are offered for regeneration (a retry cannot make them again)."""
         w = self.win
         if w.batch_id is None or not job_ids:
-            w.statusBar().showMessage("Nothing to retry: select failed or cancelled jobs.", 5000)
+            w.statusBar().showMessage(
+                tr("Nothing to retry: select failed or cancelled jobs."), 5000
+            )
             return
         reset = controller.retry_jobs(w.store, w.engine, w.host.call, w.batch_id, job_ids)
         finished = [j for j in job_ids if j not in reset and w.store.job(j).status == "completed"]
         if finished:
             self.regenerate(finished)
         if reset:
-            w.statusBar().showMessage(f"Retrying {len(reset)} job(s).", 5000)
+            w.statusBar().showMessage(tr("Retrying {count} job(s).").format(count=len(reset)), 5000)
             if not w.host.is_running(w.batch_id):
                 w.run_batch(w.batch_id)
 
@@ -83,7 +86,9 @@ class ReviewActions(QObject):
             return []
         ids = job_ids or controller.rejected_jobs(w.store, w.batch_id)
         if not ids:
-            w.statusBar().showMessage("Nothing to regenerate: reject images with X first.", 5000)
+            w.statusBar().showMessage(
+                tr("Nothing to regenerate: reject images with X first."), 5000
+            )
             return []
         c = change or Change()
         est = controller.price_jobs(w.store, w.batch.prices, w.batch_id, ids, c.samples)
@@ -92,10 +97,13 @@ class ReviewActions(QObject):
         try:
             done = controller.regenerate_jobs(w.store, w.engine, w.host.call, w.batch_id, ids, c)
         except AtelierError as e:
-            w.report_error(f"Not regenerated. {e}")
+            w.report_error(tr("Not regenerated. {reason}").format(reason=e))
             return []
         w.statusBar().showMessage(
-            f"Regenerating {len(done.job_ids)} job(s): {est.describe()}", 5000
+            tr("Regenerating {count} job(s): {cost}").format(
+                count=len(done.job_ids), cost=est.describe()
+            ),
+            5000,
         )
         if done.job_ids and not w.host.is_running(w.batch_id):
             w.run_batch(w.batch_id, show_progress=False)
@@ -134,7 +142,9 @@ class ReviewActions(QObject):
             )
         )
         w.tabs.setCurrentIndex(0)
-        w.statusBar().showMessage("The prompt and settings are in the editor for a new batch", 5000)
+        w.statusBar().showMessage(
+            tr("The prompt and settings are in the editor for a new batch"), 5000
+        )
 
     def use_version(self, job_id: int, version: int) -> None:
         """Make ``version`` the job's pick (the file under its name) and show it."""
@@ -173,6 +183,11 @@ class ReviewActions(QObject):
                 handoff.contact_sheet, images, pdf, w.store.batch(batch_id).name
             )
         except AtelierError as e:
-            w.report_error(f"Not exported. {e}")
+            w.report_error(tr("Not exported. {reason}").format(reason=e))
             return
-        w.statusBar().showMessage(f"Exported {n} image(s) to {target} and {pdf.name}", 10_000)
+        w.statusBar().showMessage(
+            tr("Exported {count} image(s) to {zip} and {pdf}").format(
+                count=n, zip=target, pdf=pdf.name
+            ),
+            10_000,
+        )

@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from app.i18n import tr
+
 
 class TaskSet:
     """Runs coroutines on the current event loop; an exception goes to ``on_error``.
@@ -37,7 +39,7 @@ class TaskSet:
     def _done(self, f: asyncio.Future[Any]) -> None:
         self._tasks.discard(f)
         if not f.cancelled() and f.exception() is not None:
-            self._on_error(f"Unexpected error: {f.exception()!r}")
+            self._on_error(tr("Unexpected error: {error!r}").format(error=f.exception()))
 
     def cancel_all(self) -> None:
         """Cancel every task still running."""

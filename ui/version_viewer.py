@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.i18n import tr
 from app.store import ImageRow, JobRow
 from app.versions import Change
 from ui.compare import MAX_IMAGES, CompareView
@@ -46,14 +47,14 @@ class VersionViewer(QDialog):
         self.version = self.shown = shown if shown in self.versions else self.versions[-1]
         lay = QVBoxLayout(self)
         nav = QHBoxLayout()
-        self.prev_button = QPushButton("◀ Older")
-        self.next_button = QPushButton("Newer ▶")
+        self.prev_button = QPushButton(tr("◀ Older"))
+        self.next_button = QPushButton(tr("Newer ▶"))
         self.version_label = QLabel()
         self.version_label.setObjectName("version_label")
         self.prev_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
-        self.use_button = QPushButton("Use this version")
-        self.use_button.setToolTip("Make it the job's pick: the file under the job's own name")
+        self.use_button = QPushButton(tr("Use this version"))
+        self.use_button.setToolTip(tr("Make it the job's pick: the file under the job's own name"))
         self.use_button.clicked.connect(lambda: self.on_use(self.job.id, self.version))
         for w in (self.prev_button, self.version_label, self.next_button):
             nav.addWidget(w)
@@ -83,20 +84,22 @@ class VersionViewer(QDialog):
     def _make_row(self) -> QHBoxLayout:
         """Making the job again: with the prompt above, more like this, or an edit of it."""
         row = QHBoxLayout()
-        regen = QPushButton("Regenerate with this prompt")
-        regen.setToolTip("A new version: a new seed, or the same seed when the prompt was edited")
+        regen = QPushButton(tr("Regenerate with this prompt"))
+        regen.setToolTip(
+            tr("A new version: a new seed, or the same seed when the prompt was edited")
+        )
         regen.clicked.connect(self._regenerate)
         self.more_spin = SpinBox()
         self.more_spin.setRange(1, 10)
         self.more_spin.setValue(4)
-        more = QPushButton("More like this")
-        more.setToolTip("A new version with this many images of the same prompt")
+        more = QPushButton(tr("More like this"))
+        more.setToolTip(tr("A new version with this many images of the same prompt"))
         more.clicked.connect(
             lambda: self.on_regenerate(self.job.id, Change(samples=self.more_spin.value()))
         )
-        edit = QPushButton("Edit this")
+        edit = QPushButton(tr("Edit this"))
         edit.setToolTip(
-            "The shown image as the reference of an edit; the text above is the instruction"
+            tr("The shown image as the reference of an edit; the text above is the instruction")
         )
         edit.clicked.connect(
             lambda: self.on_regenerate(
@@ -111,17 +114,17 @@ class VersionViewer(QDialog):
     def _buttons(self) -> QHBoxLayout:
         row = QHBoxLayout()
         for text, slot in (
-            ("Copy prompt", self.copy_prompt),
-            ("Compare versions", self.compare_versions),
-            ("Use these settings for a new batch", lambda: self.on_reuse(self.job)),
-            ("Show in folder", lambda: show_in_folder(self.current()[0].path)),
-            ("Open in default app", self._open_external),
+            (tr("Copy prompt"), self.copy_prompt),
+            (tr("Compare versions"), self.compare_versions),
+            (tr("Use these settings for a new batch"), lambda: self.on_reuse(self.job)),
+            (tr("Show in folder"), lambda: show_in_folder(self.current()[0].path)),
+            (tr("Open in default app"), self._open_external),
         ):
             b = QPushButton(text)
             b.clicked.connect(slot)
             row.addWidget(b)
         row.addStretch(1)
-        close = QPushButton("Close")
+        close = QPushButton(tr("Close"))
         close.clicked.connect(self.accept)
         row.addWidget(close)
         return row
@@ -147,24 +150,29 @@ class VersionViewer(QDialog):
         )
         n = len(self.versions)
         pos = self.versions.index(version) + 1
-        pick = " · the pick" if version == self.shown else ""
-        self.version_label.setText(f"v{version} ({pos} of {n}){pick}")
+        pick = tr(" · the pick") if version == self.shown else ""
+        self.version_label.setText(
+            tr("v{version} ({pos} of {count})").format(version=version, pos=pos, count=n) + pick
+        )
         self.prev_button.setEnabled(pos > 1)
         self.next_button.setEnabled(pos < n)
         self.setWindowTitle(f"{im.path.name} — v{version}")
         spec = self.job.spec
-        cost = "unknown" if im.cost is None else f"${im.cost:.3f}"
-        review = f"{im.flag}{' ' + '★' * im.stars if im.stars else ''}"
+        cost = tr("unknown") if im.cost is None else f"${im.cost:.3f}"
+        review = f"{tr(im.flag)}{' ' + '★' * im.stars if im.stars else ''}"
+        seed = im.seed if im.seed is not None else "—"
         self.info.setText(
             f"<b>{im.path.name}</b> · {pm.width()}×{pm.height()} · {im.model or '?'} · "
-            f"seed {im.seed if im.seed is not None else '—'} · {cost} · {review}<br>"
-            f"<b>Prompt:</b> {_html(im.prompt or spec.prompt)}<br>"
+            + tr("seed {seed}").format(seed=seed)
+            + f" · {cost} · {review}<br><b>{tr('Prompt:')}</b> {_html(im.prompt or spec.prompt)}<br>"
             + (
-                f"<b>Negative:</b> {_html(spec.negative_prompt)}<br>"
+                f"<b>{tr('Negative:')}</b> {_html(spec.negative_prompt)}<br>"
                 if spec.negative_prompt
                 else ""
             )
-            + f"size {spec.size} · quality {spec.quality} · request id {im.request_id or '—'}"
+            + tr("size {size} · quality {quality} · request id {request}").format(
+                size=spec.size, quality=spec.quality, request=im.request_id or "—"
+            )
         )
 
     def step(self, delta: int) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.i18n import tr
 from app.outputs import read_metadata
 
 
@@ -58,11 +59,11 @@ class ImageViewer(QDialog):
         info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(info)
         row = QHBoxLayout()
-        folder = QPushButton("Show in folder")
+        folder = QPushButton(tr("Show in folder"))
         folder.clicked.connect(lambda: show_in_folder(path))
-        open_ext = QPushButton("Open in default app")
+        open_ext = QPushButton(tr("Open in default app"))
         open_ext.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
-        close = QPushButton("Close")
+        close = QPushButton(tr("Close"))
         close.clicked.connect(self.accept)
         row.addWidget(folder)
         row.addWidget(open_ext)

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, ProviderError
+from app.i18n import N_
 from app.models import parse_size
 from app.providers.base import (
     Capabilities,
@@ -60,7 +61,7 @@ CAPABILITIES = Capabilities(
     edits=True,
     default_concurrency=1,
     max_concurrency=1,
-    key_label="user:password (only with --api-auth)",
+    key_label=N_("user:password (only with --api-auth)"),
     local=True,
 )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from app.errors import ErrorClass, ProviderError, describe_exception
+from app.i18n import N_
 from app.models import JobSpec, parse_size
 
 
@@ -135,7 +136,7 @@ class Capabilities:
     max_concurrency: int | None = None
     rate_limit: tuple[int, float] | None = None
     rate_limit_lockout_s: float | None = None
-    key_label: str = "API key"
+    key_label: str = N_("API key")
     style_presets: tuple[str, ...] = ()
     local: bool = False
     description: str = ""

@@ -43,3 +43,33 @@ def test_the_window_in_japanese(qtbot: Any, qloop: Any, atelier_home: Any) -> No
     finally:
         win.close()  # type: ignore[attr-defined]
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("language", "pattern"),
+    [
+        ("ja", "{y}/{m:02d}/{d:02d} {h}:{mi:02d}"),
+        ("zh_Hans", "{y}/{m}/{d} {h:02d}:{mi:02d}"),
+        ("en", None),
+    ],
+)
+def test_dates_follow_the_language(language: str, pattern: str | None) -> None:
+    """The store's UTC timestamps are shown in local time, in the language's CLDR order."""
+    from datetime import datetime
+
+    from ui.locale_format import local_datetime
+
+    iso = "2026-12-03T04:22:53.120+00:00"
+    local = datetime.fromisoformat(iso).astimezone()
+    i18n.use_language(language)
+    try:
+        shown = local_datetime(iso)
+    finally:
+        i18n.use_language("en")
+    if pattern is None:
+        # English follows the system's locale: whatever its order, the local hour is there.
+        assert f"{local:%M}" in shown and shown != iso
+    else:
+        fields = {"y": local.year, "m": local.month, "d": local.day, "h": local.hour}
+        assert shown == pattern.format(mi=local.minute, **fields)
+    assert local_datetime("not a date") == "not a date"

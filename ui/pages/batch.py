@@ -54,6 +54,19 @@ def with_button(edit: QLineEdit, text: str, slot: Callable[[], None]) -> QWidget
     return w
 
 
+def _estimate_detail(plan: Plan, args: SheetBatch, est: Estimate) -> str:
+    """The lines under the estimate: models and plan, where the prices come from, unknowns."""
+    summary = plan.summary()
+    if not plan.variations:
+        summary = tr("{summary} from {rows} rows").format(
+            summary=summary, rows=f"{len(args.table.rows):,}"
+        )
+    detail = [f"{', '.join(est.models)}: {summary}", *est.sources]
+    if est.unknown_images:
+        detail += [tr("Price unknown (not free):"), *est.unknown_reasons]
+    return "\n".join(detail)
+
+
 class BatchPage(QWidget):
     """The batch's settings and its estimate.
 
@@ -358,17 +371,10 @@ class BatchPage(QWidget):
 
     def _show(self, plan: Plan, args: SheetBatch, est: Estimate) -> None:
         self.estimate_label.setText(est.describe())
-        detail = [
-            f"{', '.join(est.models)}: {plan.summary()}"
-            + ("" if plan.variations else f" from {len(args.table.rows):,} rows"),
-            *est.sources,
-        ]
-        if est.unknown_images:
-            detail += [tr("Price unknown (not free):"), *est.unknown_reasons]
-        self.estimate_detail.setText("\n".join(detail))
+        self.estimate_detail.setText(_estimate_detail(plan, args, est))
         notes = args.table.notes + plan.skipped + plan.warnings
-        more = f"\n… and {len(notes) - 500} more" if len(notes) > 500 else ""
-        self.plan_notes.setPlainText("\n".join(notes[:500]) + more)
+        more = "\n" + tr("… and {count} more").format(count=len(notes) - 500)
+        self.plan_notes.setPlainText("\n".join(notes[:500]) + (more if len(notes) > 500 else ""))
 
     def _caps(self) -> tuple[Capabilities, ModelInfo]:
         caps = capabilities_of(self.current_provider())
@@ -384,9 +390,11 @@ class BatchPage(QWidget):
         self.concurrency_spin.setValue(caps.default_concurrency)
         self.seed_widget.setEnabled(caps.seed)
         self.economy_check.setEnabled(caps.batch_api)
-        self.seed_widget.setToolTip("" if caps.seed else f"{caps.label} does not accept a seed")
+        self.seed_widget.setToolTip(
+            "" if caps.seed else tr("{provider} does not accept a seed").format(provider=caps.label)
+        )
         self.style_combo.clear()
-        self.style_combo.addItem("(none)", None)
+        self.style_combo.addItem(tr("(none)"), None)
         for preset in caps.style_presets:
             self.style_combo.addItem(preset, preset)
         for w in (self.style_combo, self.style_label):
@@ -431,7 +439,7 @@ class BatchPage(QWidget):
 
     def _choose_workflow(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "ComfyUI workflow (API format)", str(Path.home()), "Workflow (*.json)"
+            self, tr("ComfyUI workflow (API format)"), str(Path.home()), tr("Workflow (*.json)")
         )
         if not path:
             return
@@ -441,11 +449,15 @@ class BatchPage(QWidget):
             self.failed.emit(str(e))
             return
         self.workflow_edit.setText(path)
-        self.message.emit("Workflow inputs: " + ", ".join(f"{k}→{v}" for k, v in targets.items()))
+        self.message.emit(
+            tr("Workflow inputs: {inputs}").format(
+                inputs=", ".join(f"{k}→{v}" for k, v in targets.items())
+            )
+        )
 
     def _choose_output(self) -> None:
         d = QFileDialog.getExistingDirectory(
-            self, "Output folder", self.output_edit.text() or str(Path.home())
+            self, tr("Output folder"), self.output_edit.text() or str(Path.home())
         )
         if d:
             self.output_edit.setText(d)

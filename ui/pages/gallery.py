@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.events import ImageSaved
-from app.i18n import tr
+from app.i18n import N_, tr
 from app.status import JobStatus
 from ui.bridge import JobUpdate
 from ui.compare import MAX_IMAGES as MAX_COMPARE
@@ -38,10 +38,10 @@ from ui.viewer import ImageViewer, show_in_folder
 from ui.views import GalleryView
 
 REVIEW_FILTERS = (
-    ("any flag", ""),
-    ("picked", "picked"),
-    ("rejected", "rejected"),
-    ("unflagged", "unflagged"),
+    (N_("any flag"), ""),
+    (N_("picked"), "picked"),
+    (N_("rejected"), "rejected"),
+    (N_("unflagged"), "unflagged"),
 )
 
 
@@ -98,7 +98,7 @@ class GalleryPage(QWidget):
         self.gallery_filter = QComboBox()
         self.gallery_filter.setObjectName("gallery_filter")
         for label, statuses in STATUS_FILTERS:
-            self.gallery_filter.addItem(label, statuses)
+            self.gallery_filter.addItem(tr(label), statuses)
         self.gallery_filter.currentIndexChanged.connect(
             lambda: self.status_proxy.set_statuses(set(self.gallery_filter.currentData()))
         )
@@ -106,12 +106,12 @@ class GalleryPage(QWidget):
         self.flag_filter = QComboBox()
         self.flag_filter.setObjectName("flag_filter")
         for label, flag in REVIEW_FILTERS:
-            self.flag_filter.addItem(label, flag)
+            self.flag_filter.addItem(tr(label), flag)
         self.stars_filter = QComboBox()
         self.stars_filter.setObjectName("stars_filter")
-        self.stars_filter.addItem("any stars", 0)
+        self.stars_filter.addItem(tr("any stars"), 0)
         for n in range(1, 6):
-            self.stars_filter.addItem(f"{'★' * n} and up", n)
+            self.stars_filter.addItem(tr("{stars} and up").format(stars="★" * n), n)
         for combo in (self.flag_filter, self.stars_filter):
             combo.currentIndexChanged.connect(self._review_filter_changed)
             bar.addWidget(combo)
@@ -121,14 +121,16 @@ class GalleryPage(QWidget):
         bar.addStretch(1)
         regen = QPushButton(tr("Regenerate rejected…"))
         regen.setToolTip(
-            "Make every rejected image again as a new version, the old one kept (Ctrl+Shift+R; "
-            "Ctrl+R: the selected ones)"
+            tr(
+                "Make every rejected image again as a new version, the old one kept "
+                "(Ctrl+Shift+R; Ctrl+R: the selected ones)"
+            )
         )
         regen.clicked.connect(lambda: self.regenerate_requested.emit([]))
         bar.addWidget(regen)
         export = QPushButton(tr("Export…"))
         export.setToolTip(
-            "The picked images (or what the filters show) to a ZIP and a PDF (Ctrl+E)"
+            tr("The picked images (or what the filters show) to a ZIP and a PDF (Ctrl+E)")
         )
         export.clicked.connect(self.export_requested)
         bar.addWidget(export)
@@ -203,7 +205,9 @@ class GalleryPage(QWidget):
         """``12 picked · 3 rejected · 23 unflagged`` for the images the gallery holds."""
         c = self.gallery_model.counts()
         self.counts_label.setText(
-            f"{c['picked']} picked · {c['rejected']} rejected · {c['unflagged']} unflagged"
+            tr("{picked} picked · {rejected} rejected · {unflagged} unflagged").format(
+                picked=c["picked"], rejected=c["rejected"], unflagged=c["unflagged"]
+            )
         )
 
     def selected_image_ids(self) -> list[int]:
@@ -220,7 +224,7 @@ class GalleryPage(QWidget):
         indexes = sorted(self.gallery_view.selectedIndexes(), key=lambda i: i.row())
         shown = [(Path(p), str(i.data())) for i in indexes if (p := i.data(PathRole))]
         if not 2 <= len(shown) <= MAX_COMPARE:
-            self.message.emit(f"Select 2 to {MAX_COMPARE} images to compare (C)")
+            self.message.emit(tr("Select 2 to {max} images to compare (C)").format(max=MAX_COMPARE))
             return None
         view = CompareView(shown, self)
         view.open()
@@ -235,7 +239,11 @@ class GalleryPage(QWidget):
     def show_folder(self, folder: Path) -> None:
         """Show every image under ``folder``."""
         self.gallery_model.set_tiles(GalleryModel.tiles_for_folder(folder))
-        self.message.emit(f"{self.gallery_model.rowCount():,} images in {folder}")
+        self.message.emit(
+            tr("{count} images in {folder}").format(
+                count=f"{self.gallery_model.rowCount():,}", folder=folder
+            )
+        )
 
     def open_item(self, idx: QModelIndex) -> QDialog | None:
         """Open the image of tile ``idx`` (a proxy index) in the viewer: a batch's job in the
@@ -257,7 +265,9 @@ class GalleryPage(QWidget):
 
     # ---- internals ---------------------------------------------------------------------------
     def _browse_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Browse a folder of images", str(Path.home()))
+        d = QFileDialog.getExistingDirectory(
+            self, tr("Browse a folder of images"), str(Path.home())
+        )
         if d:
             self.show_folder(Path(d))
 
@@ -265,18 +275,19 @@ class GalleryPage(QWidget):
         idx = self.gallery_view.indexAt(pos)
         menu = QMenu(self)
         if idx.isValid() and self.gallery_proxy.data(idx, PathRole):
-            menu.addAction("Open", lambda: self.open_item(idx))
+            menu.addAction(tr("Open"), lambda: self.open_item(idx))
             menu.addAction(
-                "Show in folder",
+                tr("Show in folder"),
                 lambda: show_in_folder(Path(self.gallery_proxy.data(idx, PathRole))),
             )
-        menu.addAction("Retry selected", self.retry_requested)
+        menu.addAction(tr("Retry selected"), self.retry_requested)
         menu.addAction(
-            "Regenerate selected…", lambda: self.regenerate_requested.emit(self.selected_job_ids())
+            tr("Regenerate selected…"),
+            lambda: self.regenerate_requested.emit(self.selected_job_ids()),
         )
-        menu.addAction("Regenerate all rejected…", lambda: self.regenerate_requested.emit([]))
-        menu.addAction("Compare selected (C)", self.compare_selected)
-        menu.addAction("Export…", self.export_requested)
+        menu.addAction(tr("Regenerate all rejected…"), lambda: self.regenerate_requested.emit([]))
+        menu.addAction(tr("Compare selected (C)"), self.compare_selected)
+        menu.addAction(tr("Export…"), self.export_requested)
         menu.exec(self.gallery_view.viewport().mapToGlobal(pos))
 
     def _review_key(self, flag: str | None, stars: int | None) -> None:

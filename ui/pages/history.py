@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.i18n import tr
 from app.store import BatchRow
 from ui.models import HistoryModel, JobIdRole
 
@@ -34,9 +35,9 @@ class HistoryPage(QWidget):
         lay = QVBoxLayout(self)
         bar = QHBoxLayout()
         for text, slot in (
-            ("Open batch", lambda: self._emit(self.open_requested)),
-            ("Resume batch", lambda: self._emit(self.resume_requested)),
-            ("Refresh", self.refresh_requested.emit),
+            (tr("Open batch"), lambda: self._emit(self.open_requested)),
+            (tr("Resume batch"), lambda: self._emit(self.resume_requested)),
+            (tr("Refresh"), self.refresh_requested.emit),
         ):
             b = QPushButton(text)
             b.clicked.connect(slot)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.events import BatchFinished
-from app.i18n import tr
+from app.i18n import N_, tr
 from app.status import JobStatus
 from ui import theme
 from ui.bridge import JobUpdate
@@ -26,25 +26,32 @@ from ui.models import JobIdRole, JobsModel, JobView, SortRole, StatusFilterProxy
 from ui.views import JobsTableView
 
 STATUS_FILTERS: list[tuple[str, set[str]]] = [
-    ("All", set()),
-    ("Done", {JobStatus.COMPLETED}),
-    ("Failed", {JobStatus.FAILED}),
-    ("Running", {JobStatus.RUNNING, JobStatus.WAITING}),
-    ("Pending", {JobStatus.PENDING}),
-    ("Cancelled", {JobStatus.CANCELLED}),
+    (N_("All"), set()),
+    (N_("Done"), {JobStatus.COMPLETED}),
+    (N_("Failed"), {JobStatus.FAILED}),
+    (N_("Running"), {JobStatus.RUNNING, JobStatus.WAITING}),
+    (N_("Pending"), {JobStatus.PENDING}),
+    (N_("Cancelled"), {JobStatus.CANCELLED}),
 ]
-"""The status filters of the progress table and the gallery: label → statuses (empty: all)."""
+"""The status filters of the progress table and the gallery: label (English, shown through
+``tr``) → statuses (empty: all)."""
 
 
 def finished_text(ev: BatchFinished) -> str:
     """The one-line summary of a finished run: counts, spend (USD) and why it stopped."""
     r = ev.report
-    spent = "unknown" if r.total_cost is None else f"${r.total_cost:.3f}"
-    msg = (
-        f"Batch #{ev.batch_id} finished: {r.succeeded} done, {r.failed} failed, "
-        f"{r.cancelled} cancelled · spent {spent}."
-    )
+    spent = tr("unknown") if r.total_cost is None else f"${r.total_cost:.3f}"
+    msg = tr(
+        "Batch #{id} finished: {done} done, {failed} failed, {cancelled} cancelled · spent {spent}."
+    ).format(id=ev.batch_id, done=r.succeeded, failed=r.failed, cancelled=r.cancelled, spent=spent)
     return f"{msg} {ev.reason}" if ev.reason else msg
+
+
+def failed_hint() -> str:
+    """What to do about the failed rows of a finished run, for the banner."""
+    return tr(
+        "Failed rows keep their reason in the Error column; use “Retry all failed” once fixed."
+    )
 
 
 class ProgressPage(QWidget):
@@ -68,7 +75,8 @@ class ProgressPage(QWidget):
         top = QHBoxLayout()
         self.progress_bar = QProgressBar()
         self.progress_bar.setObjectName("progress_bar")
-        self.progress_bar.setFormat("%v / %m jobs")
+        # i18n: %v and %m are Qt's progress bar fields (value, maximum), kept as they are
+        self.progress_bar.setFormat(tr("%v / %m jobs"))
         top.addWidget(self.progress_bar, 2)
         self.counts_label = QLabel(tr("No batch running."))
         self.counts_label.setObjectName("counts_label")
@@ -94,7 +102,7 @@ class ProgressPage(QWidget):
         self.job_filter = QComboBox()
         self.job_filter.setObjectName("job_filter")
         for label, statuses in STATUS_FILTERS:
-            self.job_filter.addItem(label, statuses)
+            self.job_filter.addItem(tr(label), statuses)
         self.job_filter.currentIndexChanged.connect(
             lambda: self.jobs_status_proxy.set_statuses(set(self.job_filter.currentData()))
         )
@@ -165,7 +173,11 @@ class ProgressPage(QWidget):
     def show_lane_wait(self, provider: str, seconds: float) -> None:
         """A provider lane is held after a 429 ("" clears)."""
         self.lane_label.setText(
-            f"{provider}: rate limited, all requests wait {seconds:.1f} s" if provider else ""
+            tr("{provider}: rate limited, all requests wait {seconds} s").format(
+                provider=provider, seconds=f"{seconds:.1f}"
+            )
+            if provider
+            else ""
         )
 
     def clear_waits(self) -> None:
@@ -189,16 +201,22 @@ class ProgressPage(QWidget):
         self.progress_bar.setValue(finished)
         spend = self.jobs_model.spend()
         parts = [
-            f"{c.get(JobStatus.COMPLETED, 0)} done",
-            f"{c.get(JobStatus.FAILED, 0)} failed",
-            f"{c.get(JobStatus.RUNNING, 0) + c.get(JobStatus.WAITING, 0)} running",
-            f"{c.get(JobStatus.PENDING, 0)} pending",
+            tr("{count} done").format(count=c.get(JobStatus.COMPLETED, 0)),
+            tr("{count} failed").format(count=c.get(JobStatus.FAILED, 0)),
+            tr("{count} running").format(
+                count=c.get(JobStatus.RUNNING, 0) + c.get(JobStatus.WAITING, 0)
+            ),
+            tr("{count} pending").format(count=c.get(JobStatus.PENDING, 0)),
         ]
         if c.get(JobStatus.CANCELLED):
-            parts.append(f"{c[JobStatus.CANCELLED]} cancelled")
-        parts.append("spent unknown" if spend is None else f"spent ${spend:.3f}")
-        if state in ("paused", "cancelling"):
-            parts.insert(0, state.capitalize())
+            parts.append(tr("{count} cancelled").format(count=c[JobStatus.CANCELLED]))
+        parts.append(
+            tr("spent {usd}").format(usd=tr("unknown") if spend is None else f"${spend:.3f}")
+        )
+        if state == "paused":
+            parts.insert(0, tr("Paused"))
+        elif state == "cancelling":
+            parts.insert(0, tr("Cancelling"))
         self.counts_label.setText(" · ".join(parts))
 
     # ---- internals ---------------------------------------------------------------------------
@@ -212,7 +230,7 @@ class ProgressPage(QWidget):
         menu.addSeparator()
         idx = self.jobs_view.indexAt(pos)
         if idx.isValid():
-            menu.addAction("Open image", lambda: self._open(idx))
-            menu.addAction("Edit prompt and regenerate…", lambda: self._open(idx))
-            menu.addAction("Show in folder", self.show_folder_requested)
+            menu.addAction(tr("Open image"), lambda: self._open(idx))
+            menu.addAction(tr("Edit prompt and regenerate…"), lambda: self._open(idx))
+            menu.addAction(tr("Show in folder"), self.show_folder_requested)
         menu.exec(self.jobs_view.viewport().mapToGlobal(pos))

@@ -67,25 +67,28 @@ class ProviderPanel(QGroupBox):
         found = get_key(name)
         self.key_edit.setPlaceholderText(
             {
-                "keyring": "a key is stored in the system keyring",
-                "env": f"using {caps.key_env_var} from the environment",
-                "none": "paste your API key",
+                "keyring": tr("a key is stored in the system keyring"),
+                "env": tr("using {variable} from the environment").format(
+                    variable=caps.key_env_var
+                ),
+                "none": tr("paste your API key"),
             }[found.source]
         )
         self.url_edit = QLineEdit(settings.base_urls.get(name, ""))
         self.url_edit.setObjectName(f"url_{name}")
         self.url_edit.setPlaceholderText(caps.default_base_url)
-        self.test_button = QPushButton("Test connection")
+        self.test_button = QPushButton(tr("Test connection"))
         self.test_button.setObjectName(f"test_{name}")
         self.result = QLabel("")
         self.result.setWordWrap(True)
         self.result.setObjectName(f"result_{name}")
         self.test_button.clicked.connect(self._test_clicked)
         if caps.key_env_var:
-            form.addRow(caps.key_label[:1].upper() + caps.key_label[1:], self.key_edit)
+            label = tr(caps.key_label)
+            form.addRow(label[:1].upper() + label[1:], self.key_edit)
         else:
             self.key_edit.hide()
-        form.addRow("Endpoint", self.url_edit)
+        form.addRow(tr("Endpoint"), self.url_edit)
         row = QHBoxLayout()
         row.addWidget(self.test_button)
         row.addWidget(self.result, 1)
@@ -93,7 +96,7 @@ class ProviderPanel(QGroupBox):
         self._task: asyncio.Task[None] | None = None
 
     def _test_clicked(self) -> None:
-        self.result.setText("Testing…")
+        self.result.setText(tr("Testing…"))
         self._task = asyncio.ensure_future(self.test_connection())
 
     async def test_connection(self) -> str:
@@ -124,7 +127,9 @@ class ProviderPanel(QGroupBox):
             try:
                 set_key(self.name, key)
             except Exception as e:  # keyring backends raise their own types
-                return f"Could not store the key in the keyring ({type(e).__name__}). {keyring_status() or ''}"
+                return tr("Could not store the key in the keyring ({error}). {advice}").format(
+                    error=type(e).__name__, advice=keyring_status() or ""
+                )
         return None
 
 
@@ -133,13 +138,13 @@ class SettingsDialog(QDialog):
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Settings")
+        self.setWindowTitle(tr("Settings"))
         self.setMinimumWidth(820)
         self.setMinimumHeight(380)
         self.settings = settings
         layout = QVBoxLayout(self)
         status = keyring_status()
-        note = QLabel(status or "API keys are kept in the system keyring, never in a file.")
+        note = QLabel(status or tr("API keys are kept in the system keyring, never in a file."))
         note.setWordWrap(True)
         note.setObjectName("keyring_note")
         if status:
@@ -147,12 +152,12 @@ class SettingsDialog(QDialog):
         layout.addWidget(note)
         form = QFormLayout()
         self.default_provider = QComboBox()
-        self.default_provider.addItem("Automatic (OpenAI with a key, else Draft)", None)
+        self.default_provider.addItem(tr("Automatic (OpenAI with a key, else Draft)"), None)
         for name, cls in PROVIDERS.items():
             self.default_provider.addItem(cls.capabilities.title, name)
         i = self.default_provider.findData(settings.default_provider)
         self.default_provider.setCurrentIndex(max(0, i))
-        form.addRow("New batches use", self.default_provider)
+        form.addRow(tr("New batches use"), self.default_provider)
         self.language = QComboBox()
         self.language.setObjectName("language_combo")
         self.language.addItem(tr("As the system"), None)

@@ -11,13 +11,10 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -33,15 +30,20 @@ from app.errors import AtelierError, InputError
 from app.i18n import tr
 from app.library import BatchTemplate
 from app.tabular import Table, read_table
-from app.variations import format_variations, parse_variations
 from ui import theme
 from ui.empty_state import EmptyState
 from ui.library_box import LibraryBox
 from ui.models import SpreadsheetModel
 from ui.numbers import SpinBox
 from ui.reference_preview import ReferencePreview, Spawn
+from ui.template_form import TemplateForm
 
-SPREADSHEET_FILTER = "Spreadsheets (*.csv *.tsv *.txt *.xlsx *.xlsm);;All files (*)"
+
+def spreadsheet_filter() -> str:
+    """The file dialog's filter for spreadsheets, in the language in force."""
+    return tr("Spreadsheets ({patterns});;All files (*)").format(
+        patterns="*.csv *.tsv *.txt *.xlsx *.xlsm"
+    )
 
 
 def _label(text: str = "", style: str = "", name: str = "") -> QLabel:
@@ -112,30 +114,39 @@ class SheetPage(QWidget):
         bar.addWidget(self.file_label, 1)
         bar.addWidget(QLabel(tr("Encoding")))
         self.encoding_combo = QComboBox()
-        self.encoding_combo.addItem("Auto-detect", None)
+        self.encoding_combo.addItem(tr("Auto-detect"), None)
         for enc in CANDIDATE_ENCODINGS:
             self.encoding_combo.addItem(enc.replace("_", "-").upper(), enc)
         bar.addWidget(self.encoding_combo)
         bar.addWidget(QLabel(tr("Delimiter")))
         self.delimiter_combo = QComboBox()
-        for label, d in (("Auto", None), ("Comma", ","), ("Semicolon", ";"), ("Tab", "\t")):
+        for label, d in (
+            (tr("Auto"), None),
+            (tr("Comma"), ","),
+            (tr("Semicolon"), ";"),
+            (tr("Tab"), "\t"),
+        ):
             self.delimiter_combo.addItem(label, d)
         bar.addWidget(self.delimiter_combo)
         bar.addWidget(QLabel(tr("Header row")))
         self.header_spin = SpinBox()
         self.header_spin.setObjectName("header_spin")
         self.header_spin.setRange(0, 1_048_576)  # Excel's last row
-        self.header_spin.setSpecialValueText("Auto")
+        self.header_spin.setSpecialValueText(tr("Auto"))
         self.header_spin.setToolTip(
-            "The line (CSV) or row (Excel) the column names are on. Auto finds it below "
-            "notes and titles."
+            tr(
+                "The line (CSV) or row (Excel) the column names are on. Auto finds it below "
+                "notes and titles."
+            )
         )
         self.header_spin.setKeyboardTracking(False)
         bar.addWidget(self.header_spin)
         self.fill_down = QCheckBox(tr("Fill Shopify variant rows"))
         self.fill_down.setToolTip(
-            "Shopify exports write Title, Vendor… only on a product's first row; "
-            "copy them to its variant rows."
+            tr(
+                "Shopify exports write Title, Vendor… only on a product's first row; "
+                "copy them to its variant rows."
+            )
         )
         self.fill_down.setChecked(True)
         bar.addWidget(self.fill_down)
@@ -164,7 +175,17 @@ class SheetPage(QWidget):
         pl.setContentsMargins(8, 0, 0, 0)
         self.library = LibraryBox()
         pl.addWidget(self.library)
-        pl.addWidget(self._build_templates(template))
+        self.form = TemplateForm(template)
+        self.form.changed.connect(self._changed)
+        # The page's own code and its tests reach the fields by these names.
+        self.prompt_edit, self.negative_edit = self.form.prompt_edit, self.form.negative_edit
+        self.filename_edit, self.variations_edit = (
+            self.form.filename_edit,
+            self.form.variations_edit,
+        )
+        self.reference_combo = self.form.reference_combo
+        self.provider_col_combo = self.form.provider_col_combo
+        pl.addWidget(self.form)
         self.problems_label = _label(style="color: {error}", name="problems_label")
         pl.addWidget(self.problems_label)
         pl.addWidget(self._build_preview())
@@ -173,63 +194,6 @@ class SheetPage(QWidget):
         pl.addWidget(next_button)
         pl.addStretch(1)
         return panel
-
-    def _build_templates(self, template: dict[str, str]) -> QGroupBox:
-        # i18n: the braces are an example of the syntax, not a format field
-        box = QGroupBox(tr("Template — write {column name} to use a column"))
-        form = QFormLayout(box)
-        self.insert_combo = QComboBox()
-        self.insert_combo.setPlaceholderText(tr("Insert a column into the prompt…"))
-        self.insert_combo.activated.connect(self._insert_column)
-        form.addRow(tr("Columns"), self.insert_combo)
-        self.prompt_edit = QPlainTextEdit(template.get("prompt", ""))
-        self.prompt_edit.setObjectName("prompt_edit")
-        self.prompt_edit.setPlaceholderText(
-            "Studio product photo of {Title} in {Option1 Value}, soft daylight"
-        )
-        self.prompt_edit.setMaximumHeight(110)
-        form.addRow(tr("Prompt"), self.prompt_edit)
-        self.negative_edit = QLineEdit(template.get("negative", ""))
-        self.negative_edit.setPlaceholderText(tr("optional: text, watermark, blurry"))
-        form.addRow(tr("Negative prompt"), self.negative_edit)
-        self.filename_edit = QLineEdit(template.get("filename", ""))
-        self.filename_edit.setObjectName("filename_edit")
-        self.filename_edit.setPlaceholderText(
-            "{Variant SKU}  (extension added from the output format)"
-        )
-        form.addRow(tr("File name"), self.filename_edit)
-        self.variations_edit = QPlainTextEdit()
-        self.variations_edit.setObjectName("variations_edit")
-        self.variations_edit.setPlaceholderText(
-            "optional, one per line: scene: marble table | linen | outdoor"
-        )
-        self.variations_edit.setToolTip(
-            "Every row is made once per value (per combination, with several lines); use "
-            "{scene} in the prompt and the file name"
-        )
-        self.variations_edit.setMaximumHeight(60)
-        self.variations_edit.textChanged.connect(self._changed)
-        form.addRow(tr("Variations"), self.variations_edit)
-        self.reference_combo = QComboBox()
-        self.reference_combo.setObjectName("reference_combo")
-        self.reference_combo.setToolTip(
-            "A column with the image each row restages: a file path (relative to the "
-            "spreadsheet) or http(s) URLs (Shopify Image Src, WooCommerce Images)"
-        )
-        self.provider_col_combo = QComboBox()
-        self.provider_col_combo.setObjectName("provider_col_combo")
-        self.provider_col_combo.setToolTip(
-            "A column naming each row's provider (blank cells: the batch's)"
-        )
-        for combo in (self.reference_combo, self.provider_col_combo):
-            combo.addItem("(none)", None)
-            combo.currentIndexChanged.connect(self._changed)
-        form.addRow(tr("Reference image"), self.reference_combo)
-        form.addRow(tr("Provider per row"), self.provider_col_combo)
-        for edit in (self.negative_edit, self.filename_edit):
-            edit.textChanged.connect(self._changed)
-        self.prompt_edit.textChanged.connect(self._changed)
-        return box
 
     def _build_preview(self) -> QGroupBox:
         prev = QGroupBox(tr("Preview of the selected row"))
@@ -254,7 +218,7 @@ class SheetPage(QWidget):
     def choose_file(self) -> None:
         """Ask for a spreadsheet and import it."""
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open spreadsheet", str(Path.home()), SPREADSHEET_FILTER
+            self, tr("Open spreadsheet"), str(Path.home()), spreadsheet_filter()
         )
         if path:
             self.open_file(Path(path))
@@ -288,19 +252,24 @@ class SheetPage(QWidget):
             self.delimiter_combo.currentData(),
             header_row=self.header_spin.value() or None,
         )
-        self.header_spin.setSpecialValueText(f"Auto ({table.header_line})")
+        self.header_spin.setSpecialValueText(tr("Auto ({line})").format(line=table.header_line))
         shopify.prepare(table, fill_down=self.fill_down.isChecked())
         self.table = table
         self.sheet_model.set_table(table)
         self.sheet_stack.setCurrentIndex(1)  # the table, in place of the empty start page
         enc = table.encoding.replace("_", "-").upper() if table.encoding else "Excel"
-        delim = {",": "comma", ";": "semicolon", "\t": "tab"}.get(table.delimiter or "", "")
+        delim = {",": tr("comma"), ";": tr("semicolon"), "\t": tr("tab")}.get(
+            table.delimiter or "", ""
+        )
+        counts = tr("{rows} rows · {columns} columns").format(
+            rows=f"{len(table.rows):,}", columns=len(table.headers)
+        )
+        header = tr("header on {place}").format(place=table.header_at())
         self.file_label.setText(
-            f"<b>{path.name}</b> · {len(table.rows):,} rows · {len(table.headers)} columns · "
-            f"{enc}{' · ' + delim if delim else ''} · header on {table.header_at()}"
+            f"<b>{path.name}</b> · {counts} · {enc}{' · ' + delim if delim else ''} · {header}"
         )
         self.notes_label.setText("\n".join(table.notes))
-        self._set_columns(table.headers)
+        self.form.set_columns(table.headers)
         if table.rows:
             self.sheet_view.selectionModel().setCurrentIndex(
                 self.sheet_model.index(0, 0),
@@ -321,46 +290,27 @@ class SheetPage(QWidget):
 
     def prompt(self) -> str:
         """The prompt template."""
-        return self.prompt_edit.toPlainText()
+        return self.form.prompt()
 
     def template(self) -> dict[str, str]:
         """The templates as typed (kept in settings for the next start)."""
-        return {
-            "prompt": self.prompt(),
-            "filename": self.filename_edit.text(),
-            "negative": self.negative_edit.text(),
-        }
+        return self.form.template()
 
     def variations(self) -> dict[str, list[str]]:
-        """The variations as typed.
-
-        Raises:
-            InputError: naming the line that cannot be read.
-        """
-        return parse_variations(self.variations_edit.toPlainText())
+        """The variations as typed; raises ``InputError`` naming the line it cannot read."""
+        return self.form.variations()
 
     def apply_template(self, t: BatchTemplate) -> None:
         """Show a library template's prompt, negative prompt, file name and variations."""
-        self.prompt_edit.setPlainText(t.prompt)
-        self.negative_edit.setText(t.negative_prompt)
-        self.filename_edit.setText(t.filename)
-        self.variations_edit.setPlainText(format_variations(t.variations))
+        self.form.apply_template(t)
 
     def columns(self) -> RowColumns:
         """The steering columns chosen (reference image, provider per row)."""
-        return RowColumns(
-            reference=self.reference_combo.currentData(),
-            provider=self.provider_col_combo.currentData(),
-        )
-
-    def set_negative_allowed(self, allowed: bool, why: str) -> None:
-        """Enable the negative prompt only where the provider takes one."""
-        self.negative_edit.setEnabled(allowed)
-        self.negative_edit.setToolTip("" if allowed else why)
+        return self.form.columns()
 
     def negative(self) -> str:
         """The negative prompt template, or ``""`` when the provider takes none."""
-        return self.negative_edit.text() if self.negative_edit.isEnabled() else ""
+        return self.form.negative()
 
     def set_output_format(self, fmt: str) -> None:
         """The extension the preview's file name gets."""
@@ -398,35 +348,30 @@ class SheetPage(QWidget):
             self.variations(),
         )
         self.preview_prompt.setText(p.prompt)
-        self.preview_negative.setText(f"Negative: {p.negative_prompt}" if p.negative_prompt else "")
+        self.preview_negative.setText(
+            tr("Negative: {prompt}").format(prompt=p.negative_prompt) if p.negative_prompt else ""
+        )
         combos = 1
         for values in self.variations().values():
             combos *= len(values)
-        more = f"   (the first of {combos} variations of this row)" if combos > 1 else ""
+        more = (
+            "   " + tr("(the first of {count} variations of this row)").format(count=combos)
+            if combos > 1
+            else ""
+        )
         self.preview_file.setText(f"→ {p.file_name}{more}")
         self.preview_empty.setText(
-            f"Row {row + 1}: empty " + ", ".join("{" + c + "}" for c in p.empty) if p.empty else ""
+            tr("Row {row}: empty {columns}").format(
+                row=row + 1, columns=", ".join("{" + c + "}" for c in p.empty)
+            )
+            if p.empty
+            else ""
         )
         column = self.reference_combo.currentData()
         cell = self.table.row_dict(row).get(column, "").strip() if column else ""
         self.preview_reference.show_cell(cell, self.table.source.parent)
 
     # ---- internals ---------------------------------------------------------------------------
-    def _set_columns(self, headers: list[str]) -> None:
-        self.insert_combo.clear()
-        self.insert_combo.addItems(headers)
-        for combo in (self.reference_combo, self.provider_col_combo):
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItem("(none)", None)
-            for h in headers:
-                combo.addItem(h, h)
-            combo.blockSignals(False)
-
-    def _insert_column(self, i: int) -> None:
-        self.prompt_edit.insertPlainText("{" + self.insert_combo.itemText(i) + "}")
-        self.prompt_edit.setFocus()
-
     def _changed(self) -> None:
         self.update_preview()
         self.templates_changed.emit()
