@@ -76,12 +76,14 @@ def main(argv: Sequence[str] = ()) -> int:
     app.setOrganizationName("Atelier")
     app.setDesktopFileName("io.github.atelier.Studio")
     app.setWindowIcon(QIcon(str(APP_ICON)))
-    from app.i18n import system_language, use_language
+    from app.i18n import current_language, system_language, use_language
+    from ui.fonts import apply_ui_font
     from ui.qt_translations import install_qt_translations
     from ui.theme import follow_system
 
     use_language(Settings.load().language or system_language())
     install_qt_translations(app)
+    apply_ui_font(app, current_language())
     follow_system(app)  # type: ignore[arg-type]
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.i18n import tr
+from ui.fit import resize_within
 
 MAX_IMAGES = 4
 
@@ -65,7 +66,7 @@ class CompareView(QDialog):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             col.addWidget(label)
             row.addLayout(col)
-        self.resize(1400, 820)
+        resize_within(self, 1400, 820)
 
     def showEvent(self, event: object) -> None:
         super().showEvent(event)  # type: ignore[arg-type]

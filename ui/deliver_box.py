@@ -21,6 +21,7 @@ from app.delivery.config import Delivery
 from app.delivery.forms import DeliveryForm, form_from_delivery, secret_entries
 from app.i18n import N_, tr
 from app.secrets import set_secret
+from ui.fit import fit_placeholder
 
 _FIELDS = (
     # attribute, label, placeholder
@@ -112,6 +113,7 @@ class DeliverBox(QGroupBox):
         self.secret_edit.setObjectName("deliver_secret_value")
         self.secret_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.secret_edit.setPlaceholderText(tr("kept in the keyring, never in a file"))
+        fit_placeholder(self.secret_edit)
         row.addWidget(self.secret_edit, 1)
         self.secret_button = QPushButton(tr("Save to keyring"))
         self.secret_button.setObjectName("deliver_secret_save")

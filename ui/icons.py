@@ -1,5 +1,5 @@
-"""Status icons drawn at run time, and the toolbar's SVG icons (``resources/icons``) drawn in
-the colour scheme's text colour."""
+"""The SVG icons of ``resources/icons``: the toolbar's, drawn in the colour scheme's text
+colour, and the job statuses', in their status colours; the gallery's placeholder tiles."""
 
 from __future__ import annotations
 
@@ -32,24 +32,10 @@ STATUS_LABELS = {
 
 @cache
 def status_icon(status: str, size: int = 14) -> QIcon:
-    """A filled circle in the status colour, with a mark for done/failed."""
-    pm = QPixmap(size, size)
-    pm.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pm)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setBrush(QColor(STATUS_COLORS.get(status, "#9aa0a6")))
-    p.setPen(Qt.PenStyle.NoPen)
-    p.drawEllipse(QRectF(1, 1, size - 2, size - 2))
-    pen = QPen(QColor("white"), max(1.5, size / 8))
-    p.setPen(pen)
-    if status == "completed":
-        p.drawLine(int(size * 0.28), int(size * 0.52), int(size * 0.45), int(size * 0.7))
-        p.drawLine(int(size * 0.45), int(size * 0.7), int(size * 0.74), int(size * 0.32))
-    elif status == "failed":
-        p.drawLine(int(size * 0.32), int(size * 0.32), int(size * 0.68), int(size * 0.68))
-        p.drawLine(int(size * 0.68), int(size * 0.32), int(size * 0.32), int(size * 0.68))
-    p.end()
-    return QIcon(pm)
+    """``resources/icons/status-<status>.svg`` in the status colour (a check for done, a cross
+    for failed, a clock for waiting…); an unknown status is drawn as pending."""
+    name = status if status in STATUS_COLORS else "pending"
+    return action_icon(f"status-{name}", STATUS_COLORS[name], size)
 
 
 @cache

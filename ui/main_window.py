@@ -37,6 +37,7 @@ from ui.banner import Banner, startup_notices
 from ui.batch_loader import BatchLoader
 from ui.bridge import EngineBridge, JobUpdate
 from ui.deliveries import DeliveryActions
+from ui.fit import scrolling
 from ui.gallery_model import Tile, load_views
 from ui.library_box import connect_library
 from ui.models import JobView
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for page, title in zip(self.pages(), tab_titles(), strict=True):
-            self.tabs.addTab(page, title)
+            self.tabs.addTab(scrolling(page), title)
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(8, 8, 8, 8)

@@ -24,6 +24,7 @@ from app.i18n import tr
 from app.store import ImageRow, JobRow
 from app.versions import Change
 from ui.compare import MAX_IMAGES, CompareView
+from ui.fit import resize_within
 from ui.numbers import SpinBox
 from ui.viewer import show_in_folder
 
@@ -78,7 +79,7 @@ class VersionViewer(QDialog):
         lay.addWidget(self.prompt_edit)
         lay.addLayout(self._make_row())
         lay.addLayout(self._buttons())
-        self.resize(980, 860)
+        resize_within(self, 980, 860)
         self.show_version(self.version)
 
     def _make_row(self) -> QHBoxLayout:

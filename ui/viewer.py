@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from app.i18n import tr
 from app.outputs import read_metadata
+from ui.fit import resize_within
 
 
 def show_in_folder(path: Path) -> None:
@@ -70,4 +71,4 @@ class ImageViewer(QDialog):
         row.addStretch(1)
         row.addWidget(close)
         layout.addLayout(row)
-        self.resize(960, 820)
+        resize_within(self, 960, 820)

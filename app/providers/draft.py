@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from app.i18n import current_language
 from app.models import parse_size
 from app.providers.base import (
     Capabilities,
@@ -61,11 +62,38 @@ def font_path() -> str | None:
     return next((p for p in _FONT_CANDIDATES if Path(p).exists()), None)
 
 
-@lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+_CJK_FACES = {"ja": 0, "ko": 1, "zh_Hans": 2, "zh_Hant": 3}
+"""Face index per language in Noto Sans CJK's collection (``NotoSansCJK-Regular.ttc``: JP, KR,
+SC, TC, HK, then the Mono faces): one file, each language's own glyph forms for the same Han
+code points (直, 骨, 海 differ between Japan, China and Taiwan)."""
+
+
+def text_language(text: str, default: str = "ja") -> str:
+    """The CJK language whose glyph forms ``text`` should be drawn in: Korean where it holds
+    Hangul, Japanese where it holds kana, else ``default`` (the language in force when it is
+    Chinese, since Han characters alone do not tell Chinese from Japanese)."""
+    for c in text:
+        o = ord(c)
+        if 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F:
+            return "ko"
+        if 0x3040 <= o <= 0x30FF or 0x31F0 <= o <= 0x31FF:
+            return "ja"
+    return default
+
+
+def _face(text: str) -> int:
+    path = font_path() or ""
+    if not Path(path).name.startswith("NotoSansCJK"):
+        return 0  # a single-face font
+    lang = current_language()
+    return _CJK_FACES[text_language(text, lang if lang in _CJK_FACES else "ja")]
+
+
+@lru_cache(maxsize=32)
+def _font(size: int, face: int = 0) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     path = font_path()
     if path:
-        return ImageFont.truetype(path, size)
+        return ImageFont.truetype(path, size, index=face)
     return ImageFont.load_default(size)
 
 
@@ -134,25 +162,30 @@ def _draw_text(img: Image.Image, req: GenerationRequest, sample: int, seed: int)
     margin = max(12, w // 14)
     base_size = max(12, min(w, h) // 26)
     y = margin
+    face = _face(req.prompt + "".join(req.row_values.values()))
+
+    def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+        return _font(size, face)
+
     label = "DRAFT EDIT" if req.reference_images else "DRAFT"
     d.text(
         (margin, y),
         _drawable(f"{label} · {req.size} · sample {sample + 1} · seed {seed}"),
-        font=_font(max(10, base_size * 3 // 4)),
+        font=font(max(10, base_size * 3 // 4)),
         fill=(255, 255, 255, 230),
     )
     y += base_size * 2
     max_w = w - 2 * margin
-    for line in _wrap(req.prompt, _font(base_size), max_w)[:12]:
-        d.text((margin, y), line, font=_font(base_size), fill=(255, 255, 255, 255))
+    for line in _wrap(req.prompt, font(base_size), max_w)[:12]:
+        d.text((margin, y), line, font=font(base_size), fill=(255, 255, 255, 255))
         y += int(base_size * 1.35)
     if req.negative_prompt:
         y += base_size // 2
-        for line in _wrap("negative: " + req.negative_prompt, _font(base_size * 3 // 4), max_w)[:3]:
-            d.text((margin, y), line, font=_font(base_size * 3 // 4), fill=(255, 220, 220, 255))
+        for line in _wrap("negative: " + req.negative_prompt, font(base_size * 3 // 4), max_w)[:3]:
+            d.text((margin, y), line, font=font(base_size * 3 // 4), fill=(255, 220, 220, 255))
             y += base_size
     y += base_size // 2
-    small = _font(max(10, base_size * 2 // 3))
+    small = font(max(10, base_size * 2 // 3))
     for k, v in list(req.row_values.items())[:14]:
         if not v or y > h - margin - base_size:
             continue

@@ -32,6 +32,7 @@ from app.library import BatchTemplate
 from app.tabular import Table, read_table
 from ui import theme
 from ui.empty_state import EmptyState
+from ui.fit import scrolling
 from ui.library_box import LibraryBox
 from ui.models import SpreadsheetModel
 from ui.numbers import SpinBox
@@ -111,6 +112,8 @@ class SheetPage(QWidget):
                 "No spreadsheet yet — CSV (any encoding) or Excel .xlsx; you can also drop a file here."
             )
         )
+        # Wrapped: a long file name or the hint must not widen the window past 1280 px.
+        self.file_label.setWordWrap(True)
         bar.addWidget(self.file_label, 1)
         bar.addWidget(QLabel(tr("Encoding")))
         self.encoding_combo = QComboBox()
@@ -193,7 +196,9 @@ class SheetPage(QWidget):
         next_button.clicked.connect(self.next_requested)
         pl.addWidget(next_button)
         pl.addStretch(1)
-        return panel
+        # The templates, the library and the preview are taller than a 1280×800 screen leaves
+        # under the toolbar in CJK fonts: the column scrolls.
+        return scrolling(panel, horizontal=False)
 
     def _build_preview(self) -> QGroupBox:
         prev = QGroupBox(tr("Preview of the selected row"))

@@ -1,0 +1,135 @@
+"""No text of the window is cut at 1280×800 in any of the five languages: every page with the
+sample project run on draft, the Settings dialog, the image viewer and the comparison, measured
+with font metrics against each widget's room (tests/ui/text_fit.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import i18n
+from tests.ui.conftest import wait_until
+from tests.ui.text_fit import cut_texts
+from ui.fonts import apply_ui_font
+
+LANGUAGES = ("en", "ja", "zh_Hans", "zh_Hant", "ko")
+
+
+@pytest.fixture
+def language(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
+    lang: str = request.param
+    before = qapp.font()
+    i18n.use_language(lang)
+    apply_ui_font(qapp, lang)
+    yield lang
+    i18n.use_language("en")
+    qapp.setFont(before)
+
+
+def _settle(app: QApplication) -> None:
+    for _ in range(5):
+        app.processEvents()
+
+
+@pytest.mark.parametrize("language", LANGUAGES, indirect=True)
+def test_no_text_is_cut_at_1280x800(
+    language: str,
+    qapp: QApplication,
+    qtbot: Any,
+    qloop: asyncio.AbstractEventLoop,
+    atelier_home: Any,
+    tmp_path: Path,
+) -> None:
+    from ui.app import build_window
+
+    win, store = build_window()
+    try:
+        qtbot.addWidget(win)
+        win.resize(1280, 800)  # type: ignore[attr-defined]
+        win.show()  # type: ignore[attr-defined]
+        win.sheet.sample_button.click()  # type: ignore[attr-defined]
+        win.batch.select_provider("draft")  # type: ignore[attr-defined]
+        win.batch.output_edit.setText(str(tmp_path / "out"))  # type: ignore[attr-defined]
+        done: list[int] = []
+        win.batch_done.connect(done.append)  # type: ignore[attr-defined]
+        win.start_batch()  # type: ignore[attr-defined]
+        qloop.run_until_complete(wait_until(lambda: bool(done), 60, "the sample batch"))
+        cut: list[str] = []
+        for i in range(win.tabs.count()):  # type: ignore[attr-defined]
+            win.tabs.setCurrentIndex(i)  # type: ignore[attr-defined]
+            win.resize(1280, 800)  # type: ignore[attr-defined]
+            _settle(qapp)
+            assert (win.width(), win.height()) == (1280, 800)  # type: ignore[attr-defined]
+            cut += [f"page {i + 1}: {p}" for p in cut_texts(win)]  # type: ignore[arg-type]
+        settings = win.open_settings()  # type: ignore[attr-defined]
+        _settle(qapp)
+        cut += [f"settings: {p}" for p in cut_texts(settings)]
+        settings.close()
+        job = store.jobs(done[0])[0].id
+        viewer = win.review.open_viewer(job)  # type: ignore[attr-defined]
+        assert viewer is not None
+        _settle(qapp)
+        assert viewer.width() <= 1280 and viewer.height() <= 800
+        cut += [f"viewer: {p}" for p in cut_texts(viewer)]
+        viewer.close()
+        win.tabs.setCurrentIndex(3)  # type: ignore[attr-defined]
+        _settle(qapp)
+        win.gallery.gallery_view.selectAll()  # type: ignore[attr-defined]
+        compare = win.gallery.compare_selected()  # type: ignore[attr-defined]
+        assert compare is not None
+        _settle(qapp)
+        assert compare.width() <= 1280 and compare.height() <= 800
+        cut += [f"compare: {p}" for p in cut_texts(compare)]
+        compare.close()
+        assert cut == [], f"{language}: " + "\n".join(cut)
+    finally:
+        win.close()  # type: ignore[attr-defined]
+        store.close()
+
+
+def test_the_measure_sees_cut_texts(qapp: QApplication, qtbot: Any) -> None:
+    """The measure itself: a label, a button, a combo, a placeholder and a group title too
+    long for a 90 px column are each reported; the same column 1,000 px wide reports none."""
+    top = QWidget()
+    qtbot.addWidget(top)
+    column = QWidget(top)
+    lay = QVBoxLayout(column)
+    long = "ネガティブプロンプト ネガティブプロンプト"
+    label = QLabel(long)
+    button = QPushButton(long)
+    combo = QComboBox()
+    combo.addItem(long)
+    edit = QLineEdit()
+    edit.setPlaceholderText(long)
+    group = QGroupBox(long)
+    QHBoxLayout(group).addWidget(QLabel("x"))
+    for w in (label, button, combo, edit, group):
+        w.setMinimumWidth(0)
+        w.setMaximumWidth(90)
+        lay.addWidget(w)
+    top.resize(1000, 400)
+    column.setGeometry(0, 0, 110, 400)
+    top.show()
+    _settle(qapp)
+    kinds = {p.split(": ", 1)[1].split(" ", 1)[0] for p in cut_texts(top)}
+    assert kinds >= {"label", "button", "combo", "placeholder", "group"}
+    for w in (label, button, combo, edit, group):
+        w.setMaximumWidth(2000)
+    column.setGeometry(0, 0, 1000, 400)
+    _settle(qapp)
+    assert cut_texts(top) == []

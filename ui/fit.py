@@ -1,0 +1,45 @@
+"""Widths that follow the text of the language in force, so a translation is never cut."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFrame, QLineEdit, QScrollArea, QWidget
+
+_TEXT_ROOM = 16
+"""Pixels a QLineEdit keeps beside its text: its frame, text margins and 2 px either side."""
+
+
+def fit_placeholder(edit: QLineEdit) -> QLineEdit:
+    """Make ``edit`` at least as wide as its placeholder, measured in its own font (a Japanese
+    placeholder is about twice as wide as the English one); returns ``edit``."""
+    need = edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + _TEXT_ROOM
+    edit.setMinimumWidth(max(edit.minimumWidth(), need))
+    return edit
+
+
+def resize_within(dialog: QWidget, width: int, height: int) -> None:
+    """Resize ``dialog`` to ``width`` × ``height`` px, or less where its parent window (else
+    the screen's available area) is smaller: on a 1280×800 laptop a viewer opens inside the
+    window, not past the screen's bottom edge."""
+    parent = dialog.parentWidget()
+    if parent is not None:
+        room = parent.window().size()
+    else:
+        screen = dialog.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry().size()
+    dialog.resize(QSize(width, height).boundedTo(room))
+
+
+def scrolling(content: QWidget, horizontal: bool = True) -> QScrollArea:
+    """``content`` in a frameless scroll area that resizes it: a page or column taller (or
+    wider) than a 1280×800 screen leaves in CJK fonts scrolls instead of being clipped or
+    growing the window past the screen."""
+    scroll = QScrollArea()
+    scroll.setWidget(content)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    if not horizontal:
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(content.minimumSizeHint().width())
+    return scroll
