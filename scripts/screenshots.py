@@ -25,8 +25,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument(
         "--only",
-        choices=["delivery", "reuse", "economy", "first-run"],
-        help="one scenario only (first-run: run it again with ATELIER_COLOR_SCHEME=dark)",
+        choices=["delivery", "reuse", "economy", "first-run", "pages"],
+        help="one scenario only (first-run: run it again with ATELIER_COLOR_SCHEME=dark; "
+        "pages: every page at 1280×800 in ATELIER_LANGUAGE, for docs/screenshots/<lang>)",
     )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -51,11 +52,13 @@ def main() -> None:
     from ui.theme import dark, follow_system
 
     follow_system(app)  # as the studio does: Fusion, light or dark (ATELIER_COLOR_SCHEME)
-    from app.i18n import system_language, use_language
+    from app.i18n import current_language, system_language, use_language
+    from ui.fonts import apply_ui_font
     from ui.qt_translations import install_qt_translations
 
     use_language(system_language())  # ATELIER_LANGUAGE=ja … for docs/screenshots/<lang>/
     install_qt_translations(app)
+    apply_ui_font(app, current_language())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     from ui.app import build_window
@@ -365,6 +368,73 @@ def main() -> None:
         await settle(0.3)
         shot("13-batch-estimate-variations.png")
 
+    async def pages_scenario() -> None:
+        """Issue 15's screenshots: every page of the window at 1280×800 in the language in
+        force, with the sample project and the Shift_JIS catalog run on draft."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
+
+        win.resize(1280, 800)
+        win.banner.hide()
+        await settle(0.3)
+        shot("1-start-page.png")
+        win.sheet.sample_requested.emit()
+        win.banner.hide()
+        await settle(0.5)
+        shot("2-sample-project.png")
+        win.load_spreadsheet(args.data / "jp-zakka-shift_jis.csv")
+        win.sheet.prompt_edit.setPlainText("{商品名}（{カラー}・{素材}）、{シーン}で撮影")
+        win.sheet.negative_edit.setText("文字, 透かし")
+        win.sheet.filename_edit.setText("{品番}")
+        win.sheet.sheet_view.selectRow(2)
+        await settle(0.5)
+        shot("3-spreadsheet-shift-jis.png")
+        win.tabs.setCurrentIndex(1)
+        win.batch.select_provider("draft")
+        win.batch.output_edit.setText(str(tmp / "Zakka"))
+        win.update_estimate()
+        await settle(0.5)
+        shot("4-batch-estimate.png")
+        done: list[int] = []
+        win.batch_done.connect(done.append)
+        win.start_batch()
+        while not done:
+            await asyncio.sleep(0.05)
+        await settle(0.5)
+        shot("5-progress.png")
+        win.banner.hide()
+        win.tabs.setCurrentIndex(3)
+        await settle(1.5)
+        g = win.gallery
+        view = g.gallery_view
+        view.setFocus()
+        view.setCurrentIndex(g.gallery_proxy.index(0, 0))
+        for key in (Qt.Key.Key_P, Qt.Key.Key_X, Qt.Key.Key_P):
+            QTest.keyClick(view, key)
+        g.update_counts()
+        await settle(0.3)
+        shot("6-gallery.png")
+        viewer = win.review.open_viewer(g.gallery_model.tiles[0].job_id)
+        await settle(0.5)
+        shot("7-viewer.png", viewer)
+        viewer.close()
+        view.selectionModel().clearSelection()
+        for row in (0, 1, 2):
+            view.selectionModel().select(
+                g.gallery_proxy.index(row, 0), view.selectionModel().SelectionFlag.Select
+            )
+        compare = g.compare_selected()
+        await settle(0.5)
+        shot("8-compare.png", compare)
+        compare.close()
+        win.tabs.setCurrentIndex(4)
+        await settle(0.3)
+        shot("9-history.png")
+        dlg = win.open_settings()
+        await settle(0.3)
+        shot("10-settings.png", dlg)
+        dlg.reject()
+
     from tests.fakes.image_host import ImageHost
 
     host = ImageHost(any_photo=True).__enter__()
@@ -373,6 +443,7 @@ def main() -> None:
         "reuse": reuse_scenario,
         "economy": economy_scenario,
         "first-run": first_run_scenario,
+        "pages": pages_scenario,
     }
     loop.run_until_complete(only[args.only]() if args.only else scenario())
     host.__exit__()

@@ -41,5 +41,7 @@ def scrolling(content: QWidget, horizontal: bool = True) -> QScrollArea:
     scroll.setFrameShape(QFrame.Shape.NoFrame)
     if not horizontal:
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(content.minimumSizeHint().width())
+        # Room for the vertical scroll bar too, or it covers the content's right edge.
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(content.minimumSizeHint().width() + bar)
     return scroll

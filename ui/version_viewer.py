@@ -162,12 +162,14 @@ class VersionViewer(QDialog):
         cost = tr("unknown") if im.cost is None else f"${im.cost:.3f}"
         review = f"{tr(im.flag)}{' ' + '★' * im.stars if im.stars else ''}"
         seed = im.seed if im.seed is not None else "—"
+        # Outside the f-strings: the catalog's extractor does not look inside them.
+        prompt_label, negative_label = tr("Prompt:"), tr("Negative:")
         self.info.setText(
             f"<b>{im.path.name}</b> · {pm.width()}×{pm.height()} · {im.model or '?'} · "
             + tr("seed {seed}").format(seed=seed)
-            + f" · {cost} · {review}<br><b>{tr('Prompt:')}</b> {_html(im.prompt or spec.prompt)}<br>"
+            + f" · {cost} · {review}<br><b>{prompt_label}</b> {_html(im.prompt or spec.prompt)}<br>"
             + (
-                f"<b>{tr('Negative:')}</b> {_html(spec.negative_prompt)}<br>"
+                f"<b>{negative_label}</b> {_html(spec.negative_prompt)}<br>"
                 if spec.negative_prompt
                 else ""
             )

@@ -39,3 +39,15 @@ def test_qt_buttons_in_the_system_language(
     assert install_qt_translations(app, QLocale(locale)) == catalog
     words = tuple(QCoreApplication.translate("QPlatformTheme", w) for w in ("Open", "Save"))
     assert words == open_save
+
+
+def test_qt_follows_the_language_chosen_not_the_system(app: QCoreApplication) -> None:
+    """Japanese chosen in Settings on an English (here: C) system: Qt's buttons in Japanese."""
+    from app import i18n
+
+    i18n.use_language("ja")
+    try:
+        assert install_qt_translations(app) == "ja"
+    finally:
+        i18n.use_language("en")
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "キャンセル"

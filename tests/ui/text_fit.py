@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QAbstractScrollArea,
+    QAbstractSpinBox,
     QComboBox,
     QGroupBox,
     QLabel,
@@ -109,6 +110,16 @@ def _line_edit(w: QLineEdit) -> str | None:
     return f"placeholder {text!r}: {need} px in {room}" if need > room + SLACK else None
 
 
+def _spin(w: QAbstractSpinBox) -> str | None:
+    """The value (or its special text, "Auto (1)") against the spin box's own line edit."""
+    edit = w.findChild(QLineEdit)
+    if edit is None or not w.text():
+        return None
+    room = edit.width() - 4  # QLineEdit's 2 px horizontal margin on each side
+    need = _width(w.fontMetrics(), w.text())
+    return f"spin box {w.text()!r}: {need} px in {room}" if need > room + SLACK else None
+
+
 def _tabs(w: QTabBar) -> list[str]:
     out = []
     for i in range(w.count()):
@@ -142,12 +153,17 @@ def _toolbar(w: QToolBar) -> list[str]:
 
 
 def _sideways(w: QScrollArea) -> str | None:
-    """A page that scrolls sideways at this size: what is right of the viewport is unseen."""
+    """A page wider than its scroll area: cut where the area does not scroll sideways, half
+    hidden where it does (at 1280 px nothing should need it)."""
     content = w.widget()
-    if content is None or w.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff:
+    if content is None:
         return None
-    need, has = content.minimumSizeHint().width(), w.viewport().width()
-    return f"scrolls sideways: needs {need} px, has {has}" if need > has + SLACK else None
+    need, has = max(content.width(), content.minimumSizeHint().width()), w.viewport().width()
+    if need <= has + SLACK:
+        return None
+    if w.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff:
+        return f"content cut at the right: {need} px wide in {has}"
+    return f"scrolls sideways: needs {need} px, has {has}"
 
 
 def _scrolls(w: QWidget) -> bool:
@@ -193,7 +209,11 @@ def cut_texts(window: QWidget) -> list[str]:
             found.append(_button(w))
         elif isinstance(w, QComboBox):
             found.append(_combo(w))
-        elif isinstance(w, QLineEdit) and not isinstance(w.parentWidget(), QComboBox):
+        elif isinstance(w, QAbstractSpinBox):
+            found.append(_spin(w))
+        elif isinstance(w, QLineEdit) and not isinstance(
+            w.parentWidget(), (QComboBox, QAbstractSpinBox)
+        ):
             found.append(_line_edit(w))
         elif isinstance(w, QTabBar):
             found.extend(_tabs(w))

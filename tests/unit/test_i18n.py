@@ -94,3 +94,16 @@ def test_the_estimate_in_japanese_keeps_usd() -> None:
     finally:
         i18n.use_language("en")
     assert est.describe() == "300 images · $13.200"
+
+
+def test_no_tr_inside_an_f_string() -> None:
+    """Babel's extractor does not read inside f-string fields: a ``{tr('…')}`` there would
+    never reach the catalogs and stay English in every language."""
+    found = [
+        f"{p.relative_to(REPO)}:{n}"
+        for folder in ("app", "ui")
+        for p in sorted((REPO / folder).rglob("*.py"))
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\{(tr|N_)\(['\"]", line)
+    ]
+    assert found == []

@@ -258,6 +258,7 @@ class SheetPage(QWidget):
             header_row=self.header_spin.value() or None,
         )
         self.header_spin.setSpecialValueText(tr("Auto ({line})").format(line=table.header_line))
+        self.header_spin.updateGeometry()  # the longer text needs a wider box
         shopify.prepare(table, fill_down=self.fill_down.isChecked())
         self.table = table
         self.sheet_model.set_table(table)
