@@ -15,17 +15,14 @@ from pathlib import Path
 
 from app.errors import InputError
 from app.estimate import Estimate
+from app.i18n import tr
 from app.input_images import reference_cell
 from app.models import JobDefaults, JobSpec, problems_error
 from app.pricing import PriceTable
 from app.providers.registry import capabilities_of, resolve_target
+from app.rows import RenderedRow, RowRenderer
 from app.tabular import Table
-from app.templates import (
-    Template,
-    UniqueNamer,
-    describe_unknown,
-    safe_relative_path,
-)
+from app.templates import UniqueNamer, describe_unknown
 from app.variations import check_names, combinations
 from app.variations import describe as describe_variations
 
@@ -87,148 +84,16 @@ class Plan:
         text = (
             describe_variations(self.rows, self.variations, len(self.specs))
             if self.variations
-            else f"{len(self.specs):,} jobs"
+            else tr("{count:,} jobs").format(count=len(self.specs))
         )
         distinct = self.distinct_prompts
         if distinct < len(self.specs):
-            text += f", {distinct:,} distinct prompts"
+            text += tr(", {distinct:,} distinct prompts").format(distinct=distinct)
         if self.left_out:
-            text += f" ({self.left_out:,} Shopify image-only rows left out: not products)"
+            text += tr(" ({left_out:,} Shopify image-only rows left out: not products)").format(
+                left_out=self.left_out
+            )
         return text
-
-
-@dataclass(frozen=True)
-class RowPreview:
-    """What one row renders to (for the live preview)."""
-
-    prompt: str
-    negative_prompt: str
-    file_name: str
-    empty: list[str]
-    error: str | None = None
-
-
-def check_templates(
-    headers: list[str], prompt: str, filename: str, negative: str = ""
-) -> list[str]:
-    """Every template problem, as readable sentences (empty list = fine)."""
-    problems: list[str] = []
-    for label, text in (("Prompt", prompt), ("File name", filename), ("Negative prompt", negative)):
-        if not text and label != "Prompt":
-            continue
-        if label == "Prompt" and not text.strip():
-            problems.append("Prompt: the prompt template is empty")
-            continue
-        try:
-            tpl = Template.parse(text, label)
-        except InputError as e:
-            problems.append(str(e))
-            continue
-        unknown = tpl.unknown(headers)
-        if unknown:
-            problems.append(describe_unknown(label, unknown, headers))
-    return problems
-
-
-@dataclass(frozen=True)
-class RenderedRow:
-    """One row through the templates. ``file_name`` is already safe; ``name_problem`` says why
-    the file-name template's result was replaced by ``row-N``."""
-
-    prompt: str
-    negative_prompt: str
-    file_name: str
-    empty: list[str]
-    name_problem: str | None = None
-
-
-class RowRenderer:
-    """The prompt, negative prompt and file-name templates of a batch, parsed once; the one
-    rule that turns a row into what a job is made of (used by the preview and the plan).
-
-    Raises:
-        InputError: on construction, every template problem in one message.
-    """
-
-    def __init__(
-        self,
-        headers: list[str],
-        prompt: str,
-        filename: str,
-        negative: str,
-        output_format: str,
-        name_suffix: tuple[str, ...] = (),
-    ) -> None:
-        problems = check_templates(headers, prompt, filename, negative)
-        if problems:
-            raise InputError("template", "; ".join(problems))
-        self._prompt = Template.parse(prompt, "Prompt")
-        self._negative = Template.parse(negative, "Negative prompt") if negative else None
-        self._filename = Template.parse(filename, "File name") if filename.strip() else None
-        self.output_format = output_format
-        # Variations the file-name template does not name: their values are appended, so
-        # each combination gets its own file instead of a numbered copy.
-        self._suffix = name_suffix
-
-    @classmethod
-    def with_variations(
-        cls,
-        headers: list[str],
-        prompt: str,
-        filename: str,
-        negative: str,
-        output_format: str,
-        variations: dict[str, list[str]],
-    ) -> RowRenderer:
-        """A renderer whose templates may also name ``variations``; the variations the
-        file-name template leaves out are appended to each file name.
-
-        Raises:
-            InputError: as the constructor.
-        """
-        try:
-            named = Template.parse(filename, "File name").placeholders if filename.strip() else []
-        except InputError:
-            named = []  # the constructor reports the template's problem with the others
-        suffix = tuple(v for v in variations if v not in named)
-        return cls([*headers, *variations], prompt, filename, negative, output_format, suffix)
-
-    def render(self, values: dict[str, str], index: int, where: str) -> RenderedRow:
-        """Row ``index`` (0-based) with cell ``values``; ``where`` names it in messages."""
-        text, empty = self._prompt.render(values)
-        neg, empty_n = self._negative.render(values) if self._negative else ("", [])
-        raw, empty_f = self._filename.render(values) if self._filename else (f"row-{index + 1}", [])
-        raw += "".join(f"-{values[k]}" for k in self._suffix)
-        problem = None
-        try:
-            rel = safe_relative_path(raw, self.output_format, where)
-        except InputError as e:
-            rel = safe_relative_path(f"row-{index + 1}", self.output_format)
-            problem = f"{e}; named {rel!r} instead"
-        return RenderedRow(text, neg, rel, list(dict.fromkeys(empty + empty_n + empty_f)), problem)
-
-
-def preview_row(
-    table: Table,
-    row: int,
-    prompt: str,
-    filename: str,
-    negative: str,
-    output_format: str,
-    variations: dict[str, list[str]] | None = None,
-) -> RowPreview:
-    """Render row ``row`` (0-based) for the preview, with the first value of each variation;
-    template errors come back in ``error``."""
-    var = variations or {}
-    try:
-        renderer = RowRenderer.with_variations(
-            table.headers, prompt, filename, negative, output_format, var
-        )
-    except InputError as e:
-        return RowPreview("", "", "", [], e.message)
-    values = {**table.row_dict(row), **{k: v[0] for k, v in var.items()}}
-    r = renderer.render(values, row, f"row {row + 1}")
-    return RowPreview(r.prompt, r.negative_prompt, r.file_name, r.empty)
 
 
 @dataclass(frozen=True)
@@ -286,7 +151,7 @@ def plan_from_table(
             planner.plan.left_out += 1
             continue
         planner.plan.rows += 1
-        where = f"row {i + 1} (line {table.line_numbers[i]})"
+        where = tr("row {row} (line {line})").format(row=i + 1, line=table.line_numbers[i])
         values = table.row_dict(i)
         for combo in combos:
             label = where + "".join(f", {k} {v!r}" for k, v in combo.items())
@@ -316,21 +181,27 @@ class _RowPlanner:
         r = self.renderer.render(values, i, where)
         text, rel = r.prompt, r.file_name
         if not text.strip():
-            plan.skipped.append(f"{where}: the prompt is empty, row skipped")
+            plan.skipped.append(tr("{where}: the prompt is empty, row skipped").format(where=where))
             return
         if len(text) > PROMPT_MAX:
             plan.skipped.append(
-                f"{where}: the prompt has {len(text)} characters (at most {PROMPT_MAX}), row skipped"
+                tr(
+                    "{where}: the prompt has {count} characters (at most {limit}), row skipped"
+                ).format(where=where, count=len(text), limit=PROMPT_MAX)
             )
             return
         for col in r.empty:
-            plan.warnings.append(f"{where}: column {{{col}}} is empty")
+            plan.warnings.append(
+                tr("{where}: column {{{column}}} is empty").format(where=where, column=col)
+            )
         if r.name_problem:
             plan.warnings.append(r.name_problem)
         unique = self.namer.claim(rel, self.defaults.sample_count, where)
         if unique != rel:
             plan.warnings.append(
-                f"{where}: file name {rel!r} already used in this batch; using {unique!r}"
+                tr(
+                    "{where}: file name {file!r} already used in this batch; using {unique!r}"
+                ).format(where=where, file=rel, unique=unique)
             )
         plan.specs.append(
             _row_spec(r, unique, i, values, self.defaults, self.cols, self.base_dir, where)
@@ -356,10 +227,9 @@ def _renderer(
         for kind, name in cols.names()
         if name not in table.headers
     ]
-    found = (
-        f". The columns found (header on {table.header_place()}; --header-row picks another "
-        f"line): {', '.join(table.headers)}"
-    )
+    found = tr(
+        ". The columns found (header on {place}; --header-row picks another line): {columns}"
+    ).format(place=table.header_place(), columns=", ".join(table.headers))
     check_names(variations, table.headers)
     try:
         renderer = RowRenderer.with_variations(
@@ -409,9 +279,15 @@ def _row_spec(
         provider=cell(cols.provider) or None,
         model=cell(cols.model) or None,
         operation="edit" if ref else "generate",
-        reference_images=reference_cell(ref, base_dir, f"{where}, column {cols.reference!r}"),
+        reference_images=reference_cell(
+            ref,
+            base_dir,
+            tr("{where}, column {column!r}").format(where=where, column=cols.reference),
+        ),
         style_preset=d.style_preset,
-        mask=reference_cell(mask, base_dir, f"{where}, column {cols.mask!r}")[0]
+        mask=reference_cell(
+            mask, base_dir, tr("{where}, column {column!r}").format(where=where, column=cols.mask)
+        )[0]
         if (ref and mask)
         else None,
     )
@@ -428,7 +304,9 @@ def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> 
     bad: list[tuple[str, str]] = []
     for i, spec in enumerate(plan.specs):
         place = (
-            f"row {spec.row_index + 1}: " if rows and spec.row_index is not None else f"jobs[{i}]."
+            tr("row {row}: ").format(row=spec.row_index + 1)
+            if rows and spec.row_index is not None
+            else f"jobs[{i}]."
         )
         try:
             p, m = resolve_target(provider, model, spec.provider, spec.model)
@@ -439,7 +317,14 @@ def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> 
         info = caps.model(m)
         if info is None:
             known = ", ".join(x.id for x in caps.models)
-            bad.append((f"{place}model", f"{caps.label} has no model {m!r} (known: {known})"))
+            bad.append(
+                (
+                    f"{place}model",
+                    tr("{provider} has no model {model!r} (known: {known})").format(
+                        provider=caps.label, model=m, known=known
+                    ),
+                )
+            )
             continue
         for fld, msg in info.check(spec):
             bad.append((f"{place}{fld}", msg))

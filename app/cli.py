@@ -39,6 +39,7 @@ from app.controller import (
 from app.delivery import cli_flags
 from app.errors import AtelierError, InputError
 from app.estimate import Estimate
+from app.i18n import system_language, tr, use_language
 from app.logs import setup_logging
 from app.models import (
     JobSpec,
@@ -59,24 +60,30 @@ class _Parser(argparse.ArgumentParser):
     """argparse that hands its refusal back as one sentence instead of exiting with the usage."""
 
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        raise _UsageError(
+            tr("{prog}: {message} (see {prog} --help)").format(prog=self.prog, message=message)
+        )
 
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="atelier",
-        description="Batch studio for AI image generation. "
-        "With no command, the atelier command opens the studio window.",
+        description=tr(
+            "Batch studio for AI image generation. "
+            "With no command, the atelier command opens the studio window."
+        ),
     )
     p.add_argument("--version", action="version", version=f"atelier {__version__}")
     sub = p.add_subparsers(dest="command")
     _add_run_arguments(
         sub.add_parser(
             "run",
-            help="run a batch config or a spreadsheet batch headless",
-            epilog="Environment (as the reference batch tool reads them; a flag, then the "
-            "config, then these): OPENAI_IMAGE_OUTPUT_DIR, OPENAI_BATCH_MAX_CONCURRENT, "
-            "OPENAI_BATCH_TIMEOUT (ms).",
+            help=tr("run a batch config or a spreadsheet batch headless"),
+            epilog=tr(
+                "Environment (as the reference batch tool reads them; a flag, then the "
+                "config, then these): OPENAI_IMAGE_OUTPUT_DIR, OPENAI_BATCH_MAX_CONCURRENT, "
+                "OPENAI_BATCH_TIMEOUT (ms)."
+            ),
         )
     )
     cli_templates.add_parser(sub)
@@ -89,50 +96,56 @@ def _parser() -> argparse.ArgumentParser:
 def _add_run_arguments(r: argparse.ArgumentParser) -> None:
     """The flags of ``atelier run`` that say what to read (flags override a batch config; see
     the README)."""
-    r.add_argument("config", nargs="?", type=Path, help="batch config JSON")
-    r.add_argument("--csv", type=Path, help="spreadsheet (CSV/TSV/XLSX) for a spreadsheet batch")
-    r.add_argument("--prompt", help="prompt template, e.g. 'Product photo of {Title}'")
-    r.add_argument("--filename", help="file-name template, e.g. '{Variant SKU}'")
-    r.add_argument("--negative-prompt", default="", help="negative prompt template")
+    r.add_argument("config", nargs="?", type=Path, help=tr("batch config JSON"))
+    r.add_argument(
+        "--csv", type=Path, help=tr("spreadsheet (CSV/TSV/XLSX) for a spreadsheet batch")
+    )
+    r.add_argument("--prompt", help=tr("prompt template, e.g. 'Product photo of {Title}'"))
+    r.add_argument("--filename", help=tr("file-name template, e.g. '{Variant SKU}'"))
+    r.add_argument("--negative-prompt", default="", help=tr("negative prompt template"))
     r.add_argument(
         "--template",
         metavar="NAME",
-        help="a template from the library (atelier templates lists them); flags override it",
+        help=tr("a template from the library (atelier templates lists them); flags override it"),
     )
     r.add_argument(
         "--vary",
         action="append",
         metavar="'NAME: V1 | V2'",
-        help="make every row once per value, each usable as {NAME} (repeatable)",
+        help=tr("make every row once per value, each usable as {NAME} (repeatable)"),
     )
-    r.add_argument("--encoding", help="force the CSV encoding (e.g. cp932, gb18030, big5, cp949)")
     r.add_argument(
-        "--delimiter", type=argtypes.delimiter, help="force the CSV delimiter (',', ';' or 'tab')"
+        "--encoding", help=tr("force the CSV encoding (e.g. cp932, gb18030, big5, cp949)")
     )
-    r.add_argument("--sheet", help="Excel worksheet name")
+    r.add_argument(
+        "--delimiter",
+        type=argtypes.delimiter,
+        help=tr("force the CSV delimiter (',', ';' or 'tab')"),
+    )
+    r.add_argument("--sheet", help=tr("Excel worksheet name"))
     r.add_argument(
         "--header-row",
         type=argtypes.positive,
         metavar="N",
-        help="the line (CSV) or row (Excel) the column names are on (default: detected)",
+        help=tr("the line (CSV) or row (Excel) the column names are on (default: detected)"),
     )
     r.add_argument(
         "--reference-column",
-        help="column holding each row's reference image: a path, or http(s) URLs",
+        help=tr("column holding each row's reference image: a path, or http(s) URLs"),
     )
-    r.add_argument("--mask-column", help="column holding a mask path (with --reference-column)")
+    r.add_argument("--mask-column", help=tr("column holding a mask path (with --reference-column)"))
     r.add_argument(
-        "--provider-column", help="column naming each row's provider (blank: --provider)"
+        "--provider-column", help=tr("column naming each row's provider (blank: --provider)")
     )
     r.add_argument(
-        "--model-column", help="column naming each row's model (blank: the provider's default)"
+        "--model-column", help=tr("column naming each row's model (blank: the provider's default)")
     )
-    r.add_argument("--workflow", type=Path, help="ComfyUI workflow saved in API format")
-    r.add_argument("--workflow-map", help="ComfyUI inputs, e.g. 'prompt=6.text,seed=3.seed'")
+    r.add_argument("--workflow", type=Path, help=tr("ComfyUI workflow saved in API format"))
+    r.add_argument("--workflow-map", help=tr("ComfyUI inputs, e.g. 'prompt=6.text,seed=3.seed'"))
     r.add_argument(
         "--no-fill-down",
         action="store_true",
-        help="do not fill blank Shopify product fields from the product's first row",
+        help=tr("do not fill blank Shopify product fields from the product's first row"),
     )
     _add_settings_arguments(r)
     cli_flags.add_arguments(r)
@@ -143,67 +156,79 @@ def _add_settings_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument(
         "--provider",
         choices=sorted(PROVIDERS),
-        help="provider (default: openai with a key, else draft)",
+        help=tr("provider (default: openai with a key, else draft)"),
     )
-    r.add_argument("--model", help="model id (default: the provider's recommended model)")
-    r.add_argument("--base-url", help="provider endpoint, e.g. http://127.0.0.1:8080/v1")
-    r.add_argument("--size", type=argtypes.size, help="WxH or auto")
-    r.add_argument("--quality", help="auto, low, medium or high")
+    r.add_argument("--model", help=tr("model id (default: the provider's recommended model)"))
+    r.add_argument("--base-url", help=tr("provider endpoint, e.g. http://127.0.0.1:8080/v1"))
+    r.add_argument("--size", type=argtypes.size, help=tr("WxH or auto"))
+    r.add_argument("--quality", help=tr("auto, low, medium or high"))
     r.add_argument("--output-format", choices=["png", "jpeg", "webp"])
-    r.add_argument("--transparent", action="store_true", help="transparent background (png/webp)")
     r.add_argument(
-        "--sample-count", type=argtypes.bounded(JobSpec, "sample_count"), help="images per prompt"
+        "--transparent", action="store_true", help=tr("transparent background (png/webp)")
+    )
+    r.add_argument(
+        "--sample-count",
+        type=argtypes.bounded(JobSpec, "sample_count"),
+        help=tr("images per prompt"),
     )
     r.add_argument("--seed", type=argtypes.bounded(JobSpec, "seed"))
     r.add_argument("--output-dir", type=Path)
-    r.add_argument("--format", choices=["text", "json"], default="text", help="output format")
+    r.add_argument("--format", choices=["text", "json"], default="text", help=tr("output format"))
     ms = argtypes.bounded(RunSettings, "job_timeout_ms", unit=" ms")
-    r.add_argument("--timeout", type=ms, metavar="MS", help="whole-batch timeout in milliseconds")
-    r.add_argument("--job-timeout", type=ms, metavar="MS", help="one request's timeout in ms")
+    r.add_argument(
+        "--timeout", type=ms, metavar="MS", help=tr("whole-batch timeout in milliseconds")
+    )
+    r.add_argument("--job-timeout", type=ms, metavar="MS", help=tr("one request's timeout in ms"))
     r.add_argument(
         "--max-concurrent", type=argtypes.bounded(RunSettings, "concurrency"), metavar="N"
     )
     r.add_argument("--max-retries", type=argtypes.bounded(RetryPolicy, "max_retries"), metavar="N")
     r.add_argument(
-        "--estimate-only", action="store_true", help="print the estimate and send nothing"
+        "--estimate-only", action="store_true", help=tr("print the estimate and send nothing")
     )
     r.add_argument(
         "--move-damaged-store",
         action="store_true",
-        help="if the store in ATELIER_HOME is damaged, move it aside (kept) and start a new one",
+        help=tr(
+            "if the store in ATELIER_HOME is damaged, move it aside (kept) and start a new one"
+        ),
     )
     r.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace files in the output folder that Atelier did not make (default: new names)",
+        help=tr(
+            "replace files in the output folder that Atelier did not make (default: new names)"
+        ),
     )
     r.add_argument(
         "--no-reuse",
         action="store_true",
-        help="always make new images: do not copy identical requests' images (default: reuse)",
+        help=tr("always make new images: do not copy identical requests' images (default: reuse)"),
     )
     cli_economy.add_run_arguments(r)
     r.add_argument(
         "--budget",
         type=argtypes.bounded(RunSettings, "budget_usd", float),
         metavar="USD",
-        help="stop starting jobs before spend could exceed USD",
+        help=tr("stop starting jobs before spend could exceed USD"),
     )
 
 
 def _choose_provider(asked: str | None, from_config: bool) -> tuple[str, str]:
     """The provider of the batch and why it is that one, in words for the estimate."""
     if asked:
-        return asked, "the config's provider" if from_config else "asked with --provider"
+        return asked, tr("the config's provider") if from_config else tr("asked with --provider")
     settings = Settings.load()
     chosen = default_provider(settings)
     if settings.default_provider:
-        return chosen, "the default provider chosen in Settings"
+        return chosen, tr("the default provider chosen in Settings")
     if chosen == "openai":
-        return chosen, "no --provider given, and an OpenAI key is set"
+        return chosen, tr("no --provider given, and an OpenAI key is set")
     return chosen, (
-        "no --provider given and no OpenAI key is set, so the offline draft provider was "
-        "used (images are placeholders, $0); give --provider openai (or another) to price it"
+        tr(
+            "no --provider given and no OpenAI key is set, so the offline draft provider was "
+            "used (images are placeholders, $0); give --provider openai (or another) to price it"
+        )
     )
 
 
@@ -215,10 +240,10 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
         InputError: bad input, naming the flag, field, row or file.
     """
     if args.config and args.csv:
-        raise InputError("arguments", "give either a batch config or --csv, not both")
+        raise InputError("arguments", tr("give either a batch config or --csv, not both"))
     if not (args.config or args.csv):
         raise InputError(
-            "arguments", "give a batch config file or --csv FILE (see atelier run --help)"
+            "arguments", tr("give a batch config file or --csv FILE (see atelier run --help)")
         )
     p = config_parts(args) if args.config else sheet_parts(args)
     provider, why = _choose_provider(
@@ -287,17 +312,18 @@ def _print_estimate(draft: Draft, est: Estimate, why: str, fmt: str, out: TextIO
         print(json.dumps(doc, ensure_ascii=False, indent=2), file=out)
         return
     print(f"{', '.join(est.models)}: {plan.summary()}, {est.describe()}", file=out)
-    print(f"Provider {rs.provider}: {why}.", file=out)
+    print(tr("Provider {provider}: {why}.").format(provider=rs.provider, why=why), file=out)
     caps = capabilities_of(rs.provider)
     if caps.needs_key and not get_key(rs.provider).key:
         print(
-            f"No {caps.label} key is set: these are its list prices; a run would stop "
-            "before sending anything.",
+            tr(
+                "No {label} key is set: these are its list prices; a run would stop before sending anything."
+            ).format(label=caps.label),
             file=out,
         )
-    _print_section("Prices", est.sources, out)
-    _print_section("Price unknown", est.unknown_reasons, out)
-    _print_section("Warnings", plan.warnings + plan.skipped, out)
+    _print_section(tr("Prices"), est.sources, out)
+    _print_section(tr("Price unknown"), est.unknown_reasons, out)
+    _print_section(tr("Warnings"), plan.warnings + plan.skipped, out)
 
 
 def _print_section(title: str, lines: Sequence[str], out: TextIO) -> None:
@@ -330,7 +356,7 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return fail_input(str(e), err)
     if args.format == "text":
         for w in draft.plan.warnings + draft.plan.skipped:
-            print(f"warning: {w}", file=err)
+            print(tr("warning: {message}").format(message=w), file=err)
     setup_logging()
     store = open_store(args.move_damaged_store, err)
     try:
@@ -343,7 +369,10 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
         stored = store_batch(store, draft, prices)
         if stored.resumed and args.format == "text":
-            print(f"resuming batch {stored.batch_id} (finished images are kept)", file=err)
+            print(
+                tr("resuming batch {id} (finished images are kept)").format(id=stored.batch_id),
+                file=err,
+            )
         report = await run_or_submit(
             store, stored.batch_id, len(draft.plan.specs), args.format, out, args.no_wait
         )
@@ -364,7 +393,10 @@ async def _resume_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
             batch = store.batch(args.batch)
         except KeyError:
             return fail_input(
-                f"batch {args.batch}: no such batch ('atelier batches' lists them)", err
+                tr("batch {id}: no such batch ('atelier batches' lists them)").format(
+                    id=args.batch
+                ),
+                err,
             )
         resume_batch(store, args.batch)
         report = await run_or_submit(store, args.batch, batch.total, args.format, out, args.no_wait)
@@ -391,11 +423,13 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
     command it prints the help: opening the studio is ``ui.launch``'s choice, not the CLI's."""
     out = out or sys.stdout
     err = err or sys.stderr
+    # The CLI speaks the locale's language (ATELIER_LANGUAGE=en forces English in a CI log).
+    use_language(system_language())
     parser = _parser()
     try:
         args = parser.parse_args(list(argv))
     except _UsageError as e:
-        print(f"atelier: error: {e}", file=err)
+        print(tr("atelier: error: {message}").format(message=e), file=err)
         return EXIT_INPUT
     except SystemExit as e:  # --help and --version print and exit 0
         return int(e.code or 0)

@@ -14,6 +14,7 @@ import annotated_types
 from pydantic import BaseModel
 
 from app.errors import InputError
+from app.i18n import tr
 from app.models import parse_size
 
 
@@ -38,21 +39,25 @@ def bounded(
 ) -> Callable[[str], Any]:
     """An argparse type: a number (``kind``) within ``model.field``'s declared bounds."""
     lo, hi = _bounds(model, field)
-    noun = "a whole number" if kind is int else "a number"
 
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+            noun = (
+                tr("expected a whole number, got {text!r}")
+                if kind is int
+                else tr("expected a number, got {text!r}")
+            )
+            raise argparse.ArgumentTypeError(noun.format(text=text)) from None
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             if hi is None:
-                span = f"at least {lo:g}{unit}"
+                span = tr("must be at least {low:g}{unit}, got {text}")
             elif lo is None:
-                span = f"at most {hi:g}{unit}"
+                span = tr("must be at most {high:g}{unit}, got {text}")
             else:
-                span = f"from {lo:g} to {hi:g}{unit}"
-            raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
+                span = tr("must be from {low:g} to {high:g}{unit}, got {text}")
+            raise argparse.ArgumentTypeError(span.format(low=lo, high=hi, unit=unit, text=text))
         return value
 
     return parse
@@ -73,7 +78,7 @@ def delimiter(text: str) -> str:
         return "\t"
     if len(text) != 1 or text in '"\r\n':
         raise argparse.ArgumentTypeError(
-            f"a delimiter is one character (',', ';' or 'tab'), got {text!r}"
+            tr("a delimiter is one character (',', ';' or 'tab'), got {text!r}").format(text=text)
         )
     return text
 
@@ -83,9 +88,11 @@ def positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            tr("expected a whole number, got {text!r}").format(text=text)
+        ) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+        raise argparse.ArgumentTypeError(tr("must be at least 1, got {text}").format(text=text))
     return value
 
 
@@ -108,7 +115,7 @@ def from_env(name: str, parse: Callable[[str], Any]) -> Any:
     try:
         return parse(text)
     except argparse.ArgumentTypeError as e:
-        raise InputError(f"environment variable {name}", str(e)) from None
+        raise InputError(tr("environment variable {name}").format(name=name), str(e)) from None
 
 
 def bounded_int(lo: int, hi: int) -> Callable[[str], int]:
@@ -118,9 +125,15 @@ def bounded_int(lo: int, hi: int) -> Callable[[str], int]:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                tr("expected a whole number, got {text!r}").format(text=text)
+            ) from None
         if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"must be from {lo} to {hi}, got {text}")
+            raise argparse.ArgumentTypeError(
+                tr("must be from {low:g} to {high:g}{unit}, got {text}").format(
+                    low=lo, high=hi, unit="", text=text
+                )
+            )
         return value
 
     return parse

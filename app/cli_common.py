@@ -16,6 +16,7 @@ from app import paths
 from app.cli_economy import Waits, submit_and_leave
 from app.engine import Engine
 from app.events import BatchFinished, Event, JobChanged, LaneWaiting
+from app.i18n import tr
 from app.models import BatchReport
 from app.service import open_engine
 from app.settings import Settings
@@ -26,7 +27,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
 
 def fail_input(msg: str, err: TextIO) -> int:
-    print(f"atelier: error: {msg}", file=err)
+    print(tr("atelier: error: {message}").format(message=msg), file=err)
     return EXIT_INPUT
 
 
@@ -43,7 +44,7 @@ class Progress:
         if isinstance(ev, JobChanged):
             self.status[ev.job_id] = ev.status
         elif isinstance(ev, LaneWaiting):
-            self.note = f" (rate limited, waiting {ev.seconds:.1f} s)"
+            self.note = tr(" (rate limited, waiting {seconds:.1f} s)").format(seconds=ev.seconds)
         elif isinstance(ev, BatchFinished):
             if self.tty:
                 self.stream.write("\n")
@@ -64,16 +65,30 @@ class Progress:
 
 
 def print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> None:
-    cost = "unknown" if report.total_cost is None else f"${report.total_cost:.3f}"
+    cost = tr("unknown") if report.total_cost is None else f"${report.total_cost:.3f}"
     print(
-        f"{report.succeeded} succeeded, {report.failed} failed, {report.cancelled} cancelled "
-        f"of {report.total} · spent {cost} · {out_dir}",
+        tr(
+            "{succeeded} succeeded, {failed} failed, {cancelled} cancelled of {total} · spent {cost} · {out_dir}"
+        ).format(
+            succeeded=report.succeeded,
+            failed=report.failed,
+            cancelled=report.cancelled,
+            total=report.total,
+            cost=cost,
+            out_dir=out_dir,
+        ),
         file=stream,
     )
     for r in report.results:
         if r.status != "completed":
             print(
-                f"  job {r.job_id} {r.status}: {r.error or ''} [{r.error_type or ''}] — {r.prompt[:60]}",
+                tr("  job {id} {status}: {error} [{error_type}] — {prompt}").format(
+                    id=r.job_id,
+                    status=r.status,
+                    error=r.error or "",
+                    error_type=r.error_type or "",
+                    prompt=r.prompt[:60],
+                ),
                 file=stream,
             )
     if report.stopped_reason:
@@ -95,7 +110,10 @@ def _headless(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(
-                sig, engine.stop_here, batch_id, f"Stopped by signal {sig.name}."
+                sig,
+                engine.stop_here,
+                batch_id,
+                tr("Stopped by signal {name}.").format(name=sig.name),
             )
     return engine, waits
 
@@ -125,8 +143,9 @@ def submitted(batch_id: int, fmt: str, out: TextIO) -> int:
         print(json.dumps({"batch_id": batch_id, "status": "submitted"}), file=out)
     else:
         print(
-            f"Batch {batch_id} is with the provider. Collect the images with "
-            f"'atelier resume {batch_id}' or in the studio.",
+            tr(
+                "Batch {id} is with the provider. Collect the images with 'atelier resume {id}' or in the studio."
+            ).format(id=batch_id),
             file=out,
         )
     return EXIT_OK
@@ -146,7 +165,9 @@ def open_store(move_damaged: bool, err: TextIO) -> Store:
         if not (e.damaged and move_damaged):
             raise
         kept = move_aside(path)
-        print(f"atelier: the damaged store was moved aside to {kept}", file=err)
+        print(
+            tr("atelier: the damaged store was moved aside to {path}").format(path=kept), file=err
+        )
         return Store(path)
 
 

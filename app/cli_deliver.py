@@ -15,6 +15,7 @@ from app.cli_common import EXIT_FAILED, EXIT_OK, print_report
 from app.delivery.plan import delivery_of
 from app.errors import InputError
 from app.files import read_json
+from app.i18n import tr
 from app.models import BatchReport
 from app.report import build_report
 from app.report_markdown import to_markdown
@@ -31,16 +32,16 @@ PLAIN_COMMANDS = ("report", "secret")
 
 def add_parsers(sub: Any) -> None:
     """The three commands' arguments."""
-    d = sub.add_parser("deliver", help="deliver a batch's images again (failed ones retried)")
+    d = sub.add_parser("deliver", help=tr("deliver a batch's images again (failed ones retried)"))
     d.add_argument("batch", type=int, metavar="BATCH")
     d.add_argument("--format", choices=["text", "json"], default="text")
-    r = sub.add_parser("report", help="print a report file as text, JSON or Markdown")
+    r = sub.add_parser("report", help=tr("print a report file as text, JSON or Markdown"))
     r.add_argument("report", type=Path, metavar="REPORT.json")
     r.add_argument("--format", choices=["text", "json", "markdown"], default="markdown")
-    s = sub.add_parser("secret", help="keep a delivery secret in the keyring (read from stdin)")
+    s = sub.add_parser("secret", help=tr("keep a delivery secret in the keyring (read from stdin)"))
     s.add_argument("action", choices=["set"])
     s.add_argument(
-        "name", help="webhook, cms, slack, s3:ACCESS_KEY_ID or shopify:SHOP.myshopify.com"
+        "name", help=tr("webhook, cms, slack, s3:ACCESS_KEY_ID or shopify:SHOP.myshopify.com")
     )
 
 
@@ -56,7 +57,8 @@ def run_plain(args: argparse.Namespace, out: TextIO, inp: TextIO | None = None) 
             report = BatchReport.model_validate(raw)
         except ValidationError as e:
             raise InputError(
-                str(args.report), f"not an Atelier report: {e.errors()[0]['msg']}"
+                str(args.report),
+                tr("not an Atelier report: {reason}").format(reason=e.errors()[0]["msg"]),
             ) from None
         if args.format == "markdown":
             out.write(to_markdown(report))
@@ -64,10 +66,14 @@ def run_plain(args: argparse.Namespace, out: TextIO, inp: TextIO | None = None) 
         return print_report(report, args.format, args.report.parent, out)
     value = (inp or sys.stdin).readline().strip()
     if not value:
-        raise InputError(args.name, 'no secret on stdin (echo "$SECRET" | atelier secret set NAME)')
+        raise InputError(
+            args.name, tr('no secret on stdin (echo "$SECRET" | atelier secret set NAME)')
+        )
     if not set_secret(args.name, value):
-        raise InputError("keyring", "no keyring works here; set the environment variable instead")
-    print(f"kept {args.name} in the keyring", file=out)
+        raise InputError(
+            "keyring", tr("no keyring works here; set the environment variable instead")
+        )
+    print(tr("kept {name} in the keyring").format(name=args.name), file=out)
     return EXIT_OK
 
 
@@ -78,10 +84,11 @@ async def deliver(args: argparse.Namespace, store: Store, out: TextIO) -> int:
         store.batch(args.batch)
     except KeyError:
         raise InputError(
-            f"batch {args.batch}", "no such batch (atelier batches lists them)"
+            tr("batch {id}").format(id=args.batch),
+            tr("no such batch (atelier batches lists them)"),
         ) from None
     if delivery_of(store, args.batch) is None:
-        raise InputError(f"batch {args.batch}", "it has no delivery targets")
+        raise InputError(tr("batch {id}").format(id=args.batch), tr("it has no delivery targets"))
     engine = open_engine(store, Settings.load(), thumbnails=False)
     counts = await engine.deliver(args.batch)
     report = build_report(store, args.batch)
@@ -89,12 +96,20 @@ async def deliver(args: argparse.Namespace, store: Store, out: TextIO) -> int:
         print(report.model_dump_json(indent=2), file=out)
     else:
         print(
-            f"deliveries: {counts['delivered']} delivered, {counts['failed']} failed, "
-            f"{counts['pending'] + counts['sending']} pending",
+            tr("deliveries: {delivered} delivered, {failed} failed, {pending} pending").format(
+                delivered=counts["delivered"],
+                failed=counts["failed"],
+                pending=counts["pending"] + counts["sending"],
+            ),
             file=out,
         )
         for r in report.results:
             for d in r.deliveries:
                 if d.status == "failed":
-                    print(f"  job {r.job_id} → {d.target}: {d.error}", file=out)
+                    print(
+                        tr("  job {id} → {target}: {error}").format(
+                            id=r.job_id, target=d.target, error=d.error
+                        ),
+                        file=out,
+                    )
     return EXIT_OK if counts["failed"] == 0 else EXIT_FAILED

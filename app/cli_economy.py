@@ -13,6 +13,7 @@ from app.economy.lanes import ECONOMY_PROVIDERS
 from app.engine import Engine
 from app.errors import InputError
 from app.events import EconomyWaiting, Event
+from app.i18n import tr
 from app.providers.registry import capabilities_of
 from app.store import Store
 
@@ -28,41 +29,47 @@ def add_run_arguments(r: Any) -> None:
         nargs="?",
         const="*",
         metavar="PROVIDERS",
-        help="send through the providers' batch APIs at half price, results within 24 h "
-        "(OpenAI, Gemini; a comma list limits it to those lanes)",
+        help=tr(
+            "send through the providers' batch APIs at half price, results within 24 h "
+            "(OpenAI, Gemini; a comma list limits it to those lanes)"
+        ),
     )
     r.add_argument(
         "--economy-retry",
         choices=("economy", "now"),
         default="economy",
-        help="try failed lines again in the next provider batch (default) or at once at list price",
+        help=tr(
+            "try failed lines again in the next provider batch (default) or at once at list price"
+        ),
     )
     r.add_argument(
         "--economy-poll-ms",
         type=int,
         default=3000,
         metavar="MS",
-        help="the first wait between polls of a provider batch; each next is 1.5x longer",
+        help=tr("the first wait between polls of a provider batch; each next is 1.5x longer"),
     )
     r.add_argument(
         "--no-wait",
         action="store_true",
-        help="with --economy: submit the provider batches and exit; collect later with "
-        "'atelier resume BATCH' or in the studio",
+        help=tr(
+            "with --economy: submit the provider batches and exit; collect later with "
+            "'atelier resume BATCH' or in the studio"
+        ),
     )
 
 
 def add_parsers(sub: Any) -> None:
     """``atelier resume``."""
     p = sub.add_parser(
-        "resume", help="go on with a stored batch (collects provider batches still running)"
+        "resume", help=tr("go on with a stored batch (collects provider batches still running)")
     )
-    p.add_argument("batch", type=int, help="the batch id ('atelier batches' lists them)")
+    p.add_argument("batch", type=int, help=tr("the batch id ('atelier batches' lists them)"))
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument(
         "--no-wait",
         action="store_true",
-        help="economy: submit what is left to the provider's batch API and exit",
+        help=tr("economy: submit what is left to the provider's batch API and exit"),
     )
 
 
@@ -75,20 +82,27 @@ def economy_settings(args: argparse.Namespace, providers: list[str]) -> dict[str
     """
     if args.economy is None:
         if args.no_wait:
-            raise InputError("--no-wait", "only with --economy (a synchronous run cannot wait)")
+            raise InputError("--no-wait", tr("only with --economy (a synchronous run cannot wait)"))
         return {}
     asked = [p.strip() for p in str(args.economy).split(",") if p.strip()]
     names = ", ".join(capabilities_of(p).label for p in ECONOMY_PROVIDERS)
     for p in asked:
         if p != "*" and p not in ECONOMY_PROVIDERS:
-            raise InputError("--economy", f"{p} has no batch API Atelier speaks ({names} do)")
+            raise InputError(
+                "--economy",
+                tr("{provider} has no batch API Atelier speaks ({names} do)").format(
+                    provider=p, names=names
+                ),
+            )
     if "*" in asked and not any(p in ECONOMY_PROVIDERS for p in providers):
         raise InputError(
             "--economy",
-            f"none of this batch's providers ({', '.join(providers)}) has a batch API ({names} do)",
+            tr("none of this batch's providers ({providers}) has a batch API ({names} do)").format(
+                providers=", ".join(providers), names=names
+            ),
         )
     if args.economy_poll_ms < 10:
-        raise InputError("--economy-poll-ms", "must be at least 10")
+        raise InputError("--economy-poll-ms", tr("must be at least 10"))
     return {
         "economy": asked,
         "economy_retry": args.economy_retry,

@@ -19,6 +19,7 @@ from app.batch import Plan, RowColumns, plan_from_table
 from app.config_plan import plan_from_config
 from app.delivery.config import Delivery
 from app.errors import InputError
+from app.i18n import tr
 from app.library import load_template
 from app.models import (
     JobDefaults,
@@ -61,7 +62,9 @@ def sheet_parts(args: argparse.Namespace) -> Parts:
     t = load_template(args.template) if args.template else None
     prompt = args.prompt or (t.prompt if t else "")
     if not prompt:
-        raise InputError("--prompt", "a spreadsheet batch needs a prompt template (or --template)")
+        raise InputError(
+            "--prompt", tr("a spreadsheet batch needs a prompt template (or --template)")
+        )
     table = read_table(args.csv, args.encoding, args.delimiter, args.sheet, args.header_row)
     shopify.prepare(table, fill_down=not args.no_fill_down)
     base = t.settings if t else JobDefaults()
@@ -132,7 +135,7 @@ def config_parts(args: argparse.Namespace) -> Parts:
     """A batch config file, its jobs overridden by the job flags."""
     if args.template or args.vary:
         flag = "--template" if args.template else "--vary"
-        raise InputError(flag, "templates and variations are for spreadsheet batches (--csv)")
+        raise InputError(flag, tr("templates and variations are for spreadsheet batches (--csv)"))
     cfg = load_batch_config(args.config)
     plan = plan_from_config(cfg, base_dir=args.config.resolve().parent, cwd=Path.cwd())
     overrides: dict[str, Any] = {

@@ -16,6 +16,7 @@ from app.cli_common import EXIT_OK, print_report, run_stored
 from app.controller import call_now, price_jobs, regenerate_jobs, rejected_jobs, review_images
 from app.delivery.plan import delivery_of
 from app.errors import InputError
+from app.i18n import tr
 from app.models import JobSpec
 from app.service import load_prices, open_engine
 from app.settings import Settings
@@ -29,50 +30,54 @@ COMMANDS = ("batches", "show", "review", "regenerate", "export")
 
 def add_parsers(sub: Any) -> None:
     """The five commands' arguments."""
-    b = sub.add_parser("batches", help="list the batches in the store")
+    b = sub.add_parser("batches", help=tr("list the batches in the store"))
     b.add_argument("--format", choices=["text", "json"], default="text")
-    s = sub.add_parser("show", help="a batch's jobs, versions, review state and picks")
+    s = sub.add_parser("show", help=tr("a batch's jobs, versions, review state and picks"))
     s.add_argument("batch", type=int, metavar="BATCH")
     s.add_argument("--format", choices=["text", "json"], default="text")
-    r = sub.add_parser("review", help="pick, reject or unflag jobs' images (and star them)")
+    r = sub.add_parser("review", help=tr("pick, reject or unflag jobs' images (and star them)"))
     r.add_argument("batch", type=int, metavar="BATCH")
     flag = r.add_mutually_exclusive_group()
     for name in ("pick", "reject", "unflag"):
         flag.add_argument(f"--{name}", action="store_true")
     r.add_argument("--stars", type=argtypes.bounded_int(0, 5), metavar="0-5")
     r.add_argument("jobs", nargs="+", type=int, metavar="JOBS")
-    r.add_argument("--rows", action="store_true", help="JOBS are sheet row numbers")
-    g = sub.add_parser("regenerate", help="make jobs again as new versions (earlier ones kept)")
+    r.add_argument("--rows", action="store_true", help=tr("JOBS are sheet row numbers"))
+    g = sub.add_parser("regenerate", help=tr("make jobs again as new versions (earlier ones kept)"))
     g.add_argument("batch", type=int, metavar="BATCH")
     which = g.add_mutually_exclusive_group(required=True)
-    which.add_argument("--rejected", action="store_true", help="every job with a rejected image")
+    which.add_argument(
+        "--rejected", action="store_true", help=tr("every job with a rejected image")
+    )
     which.add_argument("--jobs", nargs="+", type=int, metavar="IDS")
-    g.add_argument("--rows", action="store_true", help="IDS are sheet row numbers")
-    g.add_argument("--prompt", help="a new prompt for these jobs")
-    g.add_argument("--same-seed", action="store_true", help="keep the seed (with --prompt)")
+    g.add_argument("--rows", action="store_true", help=tr("IDS are sheet row numbers"))
+    g.add_argument("--prompt", help=tr("a new prompt for these jobs"))
+    g.add_argument("--same-seed", action="store_true", help=tr("keep the seed (with --prompt)"))
     g.add_argument(
         "--more",
         type=argtypes.bounded(JobSpec, "sample_count"),
         metavar="N",
-        help="more like this: N new images of the same prompt",
+        help=tr("more like this: N new images of the same prompt"),
     )
     g.add_argument(
         "--edit",
         action="store_true",
-        help="edit this: the shown image is the reference, --prompt the instruction",
+        help=tr("edit this: the shown image is the reference, --prompt the instruction"),
     )
-    g.add_argument("--estimate-only", action="store_true", help="say what it costs, send nothing")
+    g.add_argument(
+        "--estimate-only", action="store_true", help=tr("say what it costs, send nothing")
+    )
     g.add_argument("--format", choices=["text", "json"], default="text")
-    e = sub.add_parser("export", help="a ZIP (with manifest.csv) and a contact sheet PDF")
+    e = sub.add_parser("export", help=tr("a ZIP (with manifest.csv) and a contact sheet PDF"))
     e.add_argument("batch", type=int, metavar="BATCH")
-    e.add_argument("--picked", action="store_true", help="only picked images (default: all)")
+    e.add_argument("--picked", action="store_true", help=tr("only picked images (default: all)"))
     e.add_argument("--min-stars", type=argtypes.bounded_int(0, 5), default=0, metavar="0-5")
     e.add_argument("--zip", type=Path, metavar="FILE")
     e.add_argument(
         "--shopify-csv",
         type=Path,
         metavar="FILE",
-        help="the batch's Shopify export with Image Src / Variant Image set to delivered URLs",
+        help=tr("the batch's Shopify export with Image Src / Variant Image set to delivered URLs"),
     )
     e.add_argument("--contact-sheet", type=Path, metavar="FILE.pdf")
 
@@ -94,7 +99,10 @@ async def run(args: argparse.Namespace, store: Store, out: TextIO) -> int:
         if args.pick and delivery_of(store, args.batch) is not None:
             counts = await open_engine(store, Settings.load(), thumbnails=False).deliver(args.batch)
             print(
-                f"deliveries: {counts['delivered']} delivered, {counts['failed']} failed", file=out
+                tr("deliveries: {delivered} delivered, {failed} failed").format(
+                    delivered=counts["delivered"], failed=counts["failed"]
+                ),
+                file=out,
             )
         return code
     if args.command == "export":
@@ -107,7 +115,8 @@ def _batch(store: Store, batch_id: int) -> None:
         store.batch(batch_id)
     except KeyError:
         raise InputError(
-            f"batch {batch_id}", "no such batch (atelier batches lists them)"
+            tr("batch {id}").format(id=batch_id),
+            tr("no such batch (atelier batches lists them)"),
         ) from None
 
 
@@ -194,10 +203,13 @@ def _job_ids(store: Store, batch_id: int, numbers: Sequence[int], rows: bool) ->
     )
     missing = [n for n in numbers if n not in by]
     if missing:
-        what = "row" if rows else "job"
+        rows_text = tr("no row {numbers} (atelier show {id} lists them)")
+        jobs_text = tr("no job {numbers} (atelier show {id} lists them)")
         raise InputError(
-            f"batch {batch_id}",
-            f"no {what} {', '.join(map(str, missing))} (atelier show {batch_id} lists them)",
+            tr("batch {id}").format(id=batch_id),
+            (rows_text if rows else jobs_text).format(
+                numbers=", ".join(map(str, missing)), id=batch_id
+            ),
         )
     return list(dict.fromkeys(by[n] for n in numbers))
 
@@ -205,20 +217,27 @@ def _job_ids(store: Store, batch_id: int, numbers: Sequence[int], rows: bool) ->
 def _review(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     flag = next((f for f, on in zip(FLAGS, (args.unflag, args.pick, args.reject), strict=True) if on), None)  # fmt: skip
     if flag is None and args.stars is None:
-        raise InputError("review", "give --pick, --reject, --unflag or --stars")
+        raise InputError("review", tr("give --pick, --reject, --unflag or --stars"))
     ids = _job_ids(store, args.batch, args.jobs, args.rows)
     images = [im.id for jid in ids for im in store.shown_images(jid)]
     n = review_images(store, images, flag=flag, stars=args.stars)
-    print(f"{n} image(s) of {len(ids)} job(s) marked {flag or ''}{'' if args.stars is None else f' {args.stars}★'}".strip(), file=out)  # fmt: skip
+    marks = " ".join(
+        x for x in (tr(flag) if flag else "", f"{args.stars}★" if args.stars else "") if x
+    )
+    text = tr("{n} image(s) of {count} job(s) marked {marks}")
+    print(text.format(n=n, count=len(ids), marks=marks).strip(), file=out)
     return EXIT_OK
 
 
 def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     if not (args.zip or args.shopify_csv):
-        raise InputError("export", "give --zip FILE and/or --shopify-csv FILE")
+        raise InputError("export", tr("give --zip FILE and/or --shopify-csv FILE"))
     if args.shopify_csv:
         n = export_shopify_csv(store, args.batch, args.shopify_csv)
-        print(f"{n} row(s) with delivered image URLs → {args.shopify_csv}", file=out)
+        print(
+            tr("{n} row(s) with delivered image URLs → {file}").format(n=n, file=args.shopify_csv),
+            file=out,
+        )
         if not args.zip:
             return EXIT_OK
     sel = handoff.Selection(
@@ -226,10 +245,15 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     )
     images = handoff.chosen(store, args.batch, sel)
     n = handoff.export_zip(store, args.batch, images, args.zip)
-    print(f"{n} image(s) and manifest.csv → {args.zip}", file=out)
+    print(tr("{n} image(s) and manifest.csv → {file}").format(n=n, file=args.zip), file=out)
     if args.contact_sheet:
         pages = handoff.contact_sheet(images, args.contact_sheet, store.batch(args.batch).name)
-        print(f"contact sheet, {pages} page(s) → {args.contact_sheet}", file=out)
+        print(
+            tr("contact sheet, {pages} page(s) → {file}").format(
+                pages=pages, file=args.contact_sheet
+            ),
+            file=out,
+        )
     return EXIT_OK
 
 
@@ -237,20 +261,28 @@ async def _regenerate(store: Store, args: argparse.Namespace, out: TextIO) -> in
     if args.rejected:
         ids = rejected_jobs(store, args.batch)
         if not ids:
-            raise InputError(f"batch {args.batch}", "no job has a rejected image")
+            raise InputError(
+                tr("batch {id}").format(id=args.batch), tr("no job has a rejected image")
+            )
     else:
         ids = _job_ids(store, args.batch, args.jobs, args.rows)
     est = price_jobs(store, load_prices(), args.batch, ids, args.more)
     if args.estimate_only:
         doc = {"jobs": [str(i) for i in ids], "images": est.images, "estimated_cost": est.total_usd}
-        print(json.dumps(doc) if args.format == "json" else f"{len(ids)} job(s): {est.describe()}", file=out)  # fmt: skip
+        text = tr("{count} job(s): {estimate}").format(count=len(ids), estimate=est.describe())
+        print(json.dumps(doc) if args.format == "json" else text, file=out)
         return EXIT_OK
     engine = open_engine(store, Settings.load(), thumbnails=False)
     change = Change(args.prompt, args.same_seed, args.more, args.edit)
     done = regenerate_jobs(store, engine, call_now, args.batch, ids, change)
     if args.format == "text":
-        print(f"regenerating {len(done.job_ids)} job(s): {est.describe()}", file=out)
+        print(
+            tr("regenerating {count} job(s): {estimate}").format(
+                count=len(done.job_ids), estimate=est.describe()
+            ),
+            file=out,
+        )
         for jid, why in done.skipped.items():
-            print(f"  skipped {jid}: {why}", file=out)
+            print(tr("  skipped {job}: {why}").format(job=jid, why=why), file=out)
     report = await run_stored(store, args.batch, len(done.job_ids), args.format, out)
     return print_report(report, args.format, Path(store.batch(args.batch).output_dir), out)

@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app import library
+from app.i18n import tr
 from app.variations import format_variations
 
 
 def add_parser(sub: Any) -> None:
     """``atelier templates [list | show NAME | import FILE | export NAME FILE | delete NAME]``."""
-    t = sub.add_parser("templates", help="list, show, import, export or delete saved templates")
+    t = sub.add_parser("templates", help=tr("list, show, import, export or delete saved templates"))
     t.add_argument(
         "action", nargs="?", default="list", choices=["list", "show", "import", "export", "delete"]
     )
-    t.add_argument("args", nargs="*", help="NAME, FILE or NAME FILE, as the action needs")
+    t.add_argument("args", nargs="*", help=tr("NAME, FILE or NAME FILE, as the action needs"))
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -32,14 +33,18 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
     need = {"list": 0, "show": 1, "import": 1, "export": 2, "delete": 1}[args.action]
     if len(args.args) != need:
-        what = {0: "nothing", 1: "one argument", 2: "NAME and FILE"}[need]
-        raise InputError(f"templates {args.action}", f"takes {what}, got {args.args}")
+        takes = {
+            0: tr("takes nothing, got {args}"),
+            1: tr("takes one argument, got {args}"),
+            2: tr("takes NAME and FILE, got {args}"),
+        }[need]
+        raise InputError(f"templates {args.action}", takes.format(args=args.args))
     if args.action == "list":
         for t in library.list_templates():
             extra = "".join(f" × {len(v)} {k}" for k, v in t.variations.items())
             print(f"{t.name}{extra}: {t.description or t.prompt[:60]}", file=out)
         for problem in library.broken_files():
-            print(f"(skipped) {problem}", file=out)
+            print(tr("(skipped) {problem}").format(problem=problem), file=out)
     elif args.action == "show":
         t = library.load_template(args.args[0])
         print(json.dumps(t.model_dump(mode="json"), ensure_ascii=False, indent=2), file=out)
@@ -47,12 +52,14 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             print(format_variations(t.variations), file=out)
     elif args.action == "import":
         t = library.import_template(Path(args.args[0]))
-        print(f"imported {t.name!r}", file=out)
+        print(tr("imported {name!r}").format(name=t.name), file=out)
     elif args.action == "export":
         path = library.export_template(args.args[0], Path(args.args[1]))
-        print(f"exported {args.args[0]!r} to {path}", file=out)
+        print(tr("exported {name!r} to {path}").format(name=args.args[0], path=path), file=out)
     elif library.delete_template(args.args[0]):
-        print(f"deleted {args.args[0]!r}", file=out)
+        print(tr("deleted {name!r}").format(name=args.args[0]), file=out)
     else:
-        raise InputError(f"template {args.args[0]!r}", "no saved template has this name")
+        raise InputError(
+            tr("template {name!r}").format(name=args.args[0]), tr("no saved template has this name")
+        )
     return 0

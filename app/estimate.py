@@ -118,7 +118,7 @@ def _usd(amount: float) -> str:
 
 def _label(provider: str, entry: PriceEntry) -> str:
     label = " ".join(x for x in (entry.model, entry.quality, entry.size) if x != "*")
-    label = label or "any model"
+    label = label or tr("any model")
     return label if provider == "openai" else f"{provider} {label}"
 
 
@@ -151,16 +151,17 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
                 ranged = False
                 reasons.setdefault(
                     (provider, model, quality),
-                    f"{provider} / {model} at quality {quality!r}: no published price in "
-                    "Atelier's table (add one in ATELIER_HOME/prices.json)",
+                    tr(
+                        "{provider} / {model} at quality {quality!r}: no published price in Atelier's table (add one in ATELIER_HOME/prices.json)"
+                    ).format(provider=provider, model=model, quality=quality),
                 )
             else:
                 low, high = low + span[0] * n, high + span[1] * n
                 reasons.setdefault(
                     (provider, model, quality),
-                    f"{provider} / {model}: quality 'auto' has no fixed price, the provider "
-                    f"chooses the quality of each image (${span[0]:g}–${span[1]:g} per "
-                    f"{size} image, low to high); choose low, medium or high for an exact price",
+                    tr(
+                        "{provider} / {model}: quality 'auto' has no fixed price, the provider chooses the quality of each image (${low:g}–${high:g} per {size} image, low to high); choose low, medium or high for an exact price"
+                    ).format(provider=provider, model=model, low=span[0], high=span[1], size=size),
                 )
             continue
         priced += e.for_size(size) * n

@@ -19,6 +19,7 @@ from app import paths
 from app.delivery.config import Delivery
 from app.errors import InputError
 from app.files import read_json
+from app.i18n import tr
 from app.models import JobDefaults, problems_error, validation_problems
 from app.outputs import atomic_write
 from app.templates import safe_component
@@ -57,9 +58,13 @@ class BatchTemplate(BaseModel):
     def _check_variations(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
         for name, values in v.items():
             if not _VAR_NAME.match(name):
-                raise ValueError(f"variation name {name!r}: 1–64 characters, no braces")
+                raise ValueError(
+                    tr("variation name {name!r}: 1–64 characters, no braces").format(name=name)
+                )
             if not values or any(not x.strip() for x in values):
-                raise ValueError(f"variation {name!r} needs values, none of them blank")
+                raise ValueError(
+                    tr("variation {name!r} needs values, none of them blank").format(name=name)
+                )
         return v
 
 
@@ -169,7 +174,10 @@ def load_template(name: str) -> BatchTemplate:
         if t.name == name:
             return t
     names = ", ".join(t.name for t in list_templates())
-    raise InputError(f"template {name!r}", f"no such template (the library has: {names})")
+    raise InputError(
+        tr("template {name!r}").format(name=name),
+        tr("no such template (the library has: {names})").format(names=names),
+    )
 
 
 def save_template(template: BatchTemplate) -> Path:

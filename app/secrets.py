@@ -15,6 +15,7 @@ from typing import Literal
 import keyring
 import keyring.errors
 
+from app.i18n import tr
 from app.logs import register_secret
 from app.providers.registry import capabilities_of
 
@@ -43,12 +44,14 @@ def keyring_status() -> str | None:
     try:
         backend = keyring.get_keyring()
     except Exception as e:  # backends raise arbitrary errors when the daemon is missing
-        return f"No keyring available ({type(e).__name__}). Keys can still come from environment variables."
+        return tr(
+            "No keyring available ({error}). Keys can still come from environment variables."
+        ).format(error=type(e).__name__)
     from keyring.backends import chainer, fail
 
     empty_chain = isinstance(backend, chainer.ChainerBackend) and not backend.backends
     if isinstance(backend, fail.Keyring) or empty_chain:
-        return (
+        return tr(
             "No keyring backend found on this system (install and unlock a Secret Service such as "
             "GNOME Keyring or KWallet). Keys can still come from environment variables."
         )
@@ -63,7 +66,7 @@ def get_key(provider: str) -> KeyLookup:
         stored = keyring.get_password(SERVICE, provider)
     except (keyring.errors.KeyringError, RuntimeError, OSError) as e:
         stored = None
-        problem = f"keyring unavailable: {type(e).__name__}"
+        problem = tr("keyring unavailable: {error}").format(error=type(e).__name__)
     if stored:
         register_secret(stored)
         return KeyLookup(stored, "keyring")

@@ -7,6 +7,7 @@ single variant. ``prepare`` applies all of it, in that order, to an imported ``T
 
 from __future__ import annotations
 
+from app.i18n import tr
 from app.tabular import Table
 
 IMAGE_COLUMNS = frozenset({"Image Src", "Image Position", "Image Alt Text"})
@@ -33,14 +34,15 @@ def exclude_image_rows(table: Table) -> int:
     found = 0
     for r, row in enumerate(table.rows):
         if row[h] and not any(row[i] for i in others):
-            table.excluded[r] = (
-                f"Shopify image-only row (an extra photo of {row[h]!r}): not a product"
-            )
+            table.excluded[r] = tr(
+                "Shopify image-only row (an extra photo of {title!r}): not a product"
+            ).format(title=row[h])
             found += 1
     if found:
         table.notes.append(
-            f"Shopify export: {found} image-only rows (extra product photos) are not products "
-            "and make no job"
+            tr(
+                "Shopify export: {found} image-only rows (extra product photos) are not products and make no job"
+            ).format(found=found)
         )
     return found
 
@@ -77,7 +79,9 @@ def fill_variant_rows(table: Table) -> int:
                 filled += 1
     if filled:
         table.notes.append(
-            f"Shopify export: filled {filled} blank product cells from each product's first row"
+            tr(
+                "Shopify export: filled {filled} blank product cells from each product's first row"
+            ).format(filled=filled)
         )
     return filled
 
@@ -95,7 +99,8 @@ def blank_default_title(table: Table) -> int:
             blanked += 1
     if blanked:
         table.notes.append(
-            f"Shopify export: {blanked} single-variant products: their Option1 Value "
-            f"{DEFAULT_TITLE!r} (Shopify's placeholder, not an option) was blanked"
+            tr(
+                "Shopify export: {blanked} single-variant products: their Option1 Value {placeholder!r} (Shopify's placeholder, not an option) was blanked"
+            ).format(blanked=blanked, placeholder=DEFAULT_TITLE)
         )
     return blanked

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.charsets import detect_encoding
 from app.errors import InputError
@@ -25,6 +26,12 @@ from app.i18n import tr
 DELIMITERS = ",;\t"
 # Shopify's Body (HTML) cells exceed the csv module's 128 KB default field limit.
 csv.field_size_limit(2**31 - 1)
+
+
+def at(unit: str, number: int) -> str:
+    """``line 7`` (``unit="line"``, a CSV's) or ``row 7`` (``"row"``, a worksheet's), in the
+    language in force."""
+    return (tr("line {number}") if unit == "line" else tr("row {number}")).format(number=number)
 
 
 @dataclass
@@ -60,8 +67,7 @@ class Table:
 
     def place(self, number: int) -> str:
         """``line 7`` of a CSV / ``row 7`` of a worksheet, in the language in force."""
-        words = tr("line {number}") if self.delimiter is not None else tr("row {number}")
-        return words.format(number=number)
+        return at("line" if self.delimiter is not None else "row", number)
 
     def header_place(self) -> str:
         """``line 4 of items.csv``, for messages."""
@@ -99,12 +105,18 @@ def _clean_headers(raw: list[str], notes: list[str]) -> list[str]:
     for i, name in enumerate(raw):
         h = name
         if not h.strip():
-            h = f"Column {i + 1}"
-            notes.append(f"column {i + 1} has no header; named it {h!r}")
+            h = f"Column {i + 1}"  # a name the templates use: the same in every language
+            notes.append(
+                tr("column {number} has no header; named it {name!r}").format(number=i + 1, name=h)
+            )
         if h in seen:
             seen[h] += 1
             new = f"{h} ({seen[h]})"
-            notes.append(f"column {i + 1}: duplicate header {h!r} renamed {new!r}")
+            notes.append(
+                tr("column {number}: duplicate header {name!r} renamed {new!r}").format(
+                    number=i + 1, name=h, new=new
+                )
+            )
             h = new
         else:
             seen[h] = 1
@@ -126,14 +138,16 @@ def _decoded(path: Path, encoding: str | None) -> tuple[str, str]:
     try:
         text = data.decode(enc)
     except (UnicodeDecodeError, LookupError) as e:
-        raise InputError(str(path), f"cannot decode as {enc}: {e}") from e
+        raise InputError(
+            str(path), tr("cannot decode as {encoding}: {reason}").format(encoding=enc, reason=e)
+        ) from e
     late_bom = _LATE_BOM.match(text)
     if late_bom:
         text = "\n" * late_bom.group(0).count("\n") + text[late_bom.end() :]
     if "\x00" in text:
         text = text.replace("\x00", "")
     if not text.strip():
-        raise InputError(str(path), "the file is empty")
+        raise InputError(str(path), tr("the file is empty"))
     return text, enc
 
 
@@ -193,23 +207,34 @@ def _choose_header(
         if header_row in recs.starts:
             h = recs.starts.index(header_row)
         else:
+            starts = ", ".join(map(str, recs.starts[:8]))
+            lines = tr(
+                "--header-row {number}: no row starts on {place} (rows start on lines {starts}…)"
+            )
+            rows = tr(
+                "--header-row {number}: no row starts on {place} (rows start on rows {starts}…)"
+            )
             raise InputError(
-                f"{where} {unit} {header_row}",
-                f"--header-row {header_row}: no row starts on {unit} {header_row} "
-                f"(rows start on {unit}s {', '.join(map(str, recs.starts[:8]))}…)",
+                f"{where} {at(unit, header_row)}",
+                (lines if unit == "line" else rows).format(
+                    number=header_row, place=at(unit, header_row), starts=starts
+                ),
             )
     else:
         h = find_header(recs.cells)
     notes: list[str] = []
     if h:
         above = "; ".join(
-            f"{unit} {recs.starts[i]}: {' '.join(c for c in recs.cells[i] if c.strip())[:60]!r}"
+            f"{at(unit, recs.starts[i])}: {' '.join(c for c in recs.cells[i] if c.strip())[:60]!r}"
             for i in range(min(h, 5))
         )
-        more = f" and {h - 5} more" if h > 5 else ""
-        how = "as asked" if header_row is not None else "detected"
+        more = tr(" and {count} more").format(count=h - 5) if h > 5 else ""
+        asked = tr("header on {place} (as asked); {count} row(s) above it skipped: {rows}")
+        found = tr("header on {place} (detected); {count} row(s) above it skipped: {rows}")
         notes.append(
-            f"header on {unit} {recs.starts[h]} ({how}); {h} row(s) above it skipped: {above}{more}"
+            (asked if header_row is not None else found).format(
+                place=at(unit, recs.starts[h]), count=h, rows=above + more
+            )
         )
     return h, notes
 
@@ -238,17 +263,23 @@ def _table_after_header(
         record, line = recs.cells[i], recs.starts[i]
         if _is_section(record, typical):
             current = record[0].strip()
-            sections.append(f"{unit} {line} {current!r}")
+            sections.append(f"{at(unit, line)} {current!r}")
             continue
         if len(record) != n:
             if recs.ends[i] > line:  # one record over several lines, the wrong width
                 raise InputError(
-                    f"{path} line {line}",
-                    f'a quote (") opened here is not closed where it should be: lines '
-                    f"{line}–{recs.ends[i]} read as one row of {len(record)} fields "
-                    f"(the header has {n}). Close or remove the quote",
+                    f"{path} {at('line', line)}",
+                    tr(
+                        'a quote (") opened here is not closed where it should be: lines '
+                        "{first}–{last} read as one row of {count} fields (the header has "
+                        "{header}). Close or remove the quote"
+                    ).format(first=line, last=recs.ends[i], count=len(record), header=n),
                 )
-            ragged.append(f"{unit} {line} has {len(record)} fields, header has {n}")
+            ragged.append(
+                tr("{place} has {count} fields, header has {header}").format(
+                    place=at(unit, line), count=len(record), header=n
+                )
+            )
             if len(record) > n:
                 for extra in range(n, len(record)):
                     headers.append(f"Column {extra + 1}")
@@ -262,9 +293,9 @@ def _table_after_header(
         section_of.append(current)
     if ragged:
         shown = "; ".join(ragged[:10]) + (
-            f"; and {len(ragged) - 10} more" if len(ragged) > 10 else ""
+            "; " + tr("and {count} more").format(count=len(ragged) - 10) if len(ragged) > 10 else ""
         )
-        notes.append(f"ragged rows (kept, padded): {shown}")
+        notes.append(tr("ragged rows (kept, padded): {rows}").format(rows=shown))
     if sections:
         _add_section_column(headers, rows, section_of, sections, notes)
     return headers, rows, lines
@@ -283,8 +314,10 @@ def _add_section_column(
     for r, sec in zip(rows, section_of, strict=True):
         r.append(sec)
     notes.append(
-        f"{len(sections)} section row(s) skipped ({', '.join(sections)}); each row's "
-        f"section is in the {{{name}}} column"
+        tr(
+            "{count} section row(s) skipped ({sections}); each row's section is in the "
+            "{{{column}}} column"
+        ).format(count=len(sections), sections=", ".join(sections), column=name)
     )
 
 
@@ -296,9 +329,11 @@ def _unclosed_quote(path: Path, line: int, end: int) -> None:
         InputError: always, naming the line.
     """
     raise InputError(
-        f"{path} line {line}",
-        f'a quote (") opened here is never closed, so lines {line}–{end} read as one cell. '
-        "Close or remove the quote",
+        f"{path} {at('line', line)}",
+        tr(
+            'a quote (") opened here is never closed, so lines {first}–{last} read as one '
+            "cell. Close or remove the quote"
+        ).format(first=line, last=end),
     )
 
 
@@ -321,7 +356,9 @@ def _csv_records(path: Path, text: str, delim: str) -> _Records:
             recs.starts.append(line)
             recs.ends.append(reader.line_num)
     except csv.Error as e:
-        raise InputError(f"{path} line {reader.line_num}", f"malformed CSV: {e}") from e
+        raise InputError(
+            f"{path} {at('line', reader.line_num)}", tr("malformed CSV: {reason}").format(reason=e)
+        ) from e
     if recs.starts and recs.ends[-1] > recs.starts[-1] and text.count('"') % 2:
         _unclosed_quote(path, recs.starts[-1], recs.ends[-1])
     return recs
@@ -350,7 +387,9 @@ def read_csv(
     delim = delimiter or sniff_delimiter(text[:65536])
     recs = _csv_records(path, text, delim)
     if not recs.cells:
-        raise InputError(f"{path} line 1", "cannot read the header: the file has no rows")
+        raise InputError(
+            f"{path} {at('line', 1)}", tr("cannot read the header: the file has no rows")
+        )
     h, notes = _choose_header(recs, header_row, str(path), "line")
     headers, rows, lines = _table_after_header(path, recs, h, "line", notes)
     return Table(path, headers, rows, lines, enc, delim, notes, header_line=recs.starts[h])
@@ -374,6 +413,21 @@ def _cell_text(v: object) -> str:
     return str(v)
 
 
+def _top_records(ws: Any, width: int, scan_rows: int) -> _Records:
+    """The first ``scan_rows`` non-blank rows of worksheet ``ws``, ``width`` cells wide, where
+    the header is looked for."""
+    top = _Records()
+    for i, cells in enumerate(
+        ws.iter_rows(max_row=scan_rows, max_col=width, values_only=True), start=1
+    ):
+        values = [_cell_text(c) for c in cells]
+        if any(v.strip() for v in values):
+            top.cells.append(values)
+            top.starts.append(i)
+            top.ends.append(i)
+    return top
+
+
 def read_xlsx(path: Path, sheet: str | None = None, header_row: int | None = None) -> Table:
     """Read the first (or the named) worksheet of an ``.xlsx`` file with openpyxl.
 
@@ -390,28 +444,23 @@ def read_xlsx(path: Path, sheet: str | None = None, header_row: int | None = Non
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for broken files
-        raise InputError(str(path), f"cannot open as Excel: {e}") from e
+        raise InputError(str(path), tr("cannot open as Excel: {reason}").format(reason=e)) from e
     try:
         if sheet is not None and sheet not in wb.sheetnames:
-            raise InputError(str(path), f"no sheet named {sheet!r} (sheets: {wb.sheetnames})")
+            raise InputError(
+                str(path),
+                tr("no sheet named {sheet!r} (sheets: {sheets})").format(
+                    sheet=sheet, sheets=wb.sheetnames
+                ),
+            )
         ws = wb[sheet] if sheet else wb.worksheets[0]
-        where = f"{path} sheet {ws.title!r}"
+        where = tr("{file} sheet {sheet!r}").format(file=path, sheet=ws.title)
         # A sheet whose dimension claims a far cell (XFD1048576) would be read as a million
         # rows of 16,384 cells: the scan is capped, and the rows below the header are read
         # only as wide as the header.
-        width = min(ws.max_column or 1, 1024)
-        top = _Records()
-        scan_rows = HEADER_SCAN + (header_row or 0)
-        for i, cells in enumerate(
-            ws.iter_rows(max_row=scan_rows, max_col=width, values_only=True), start=1
-        ):
-            values = [_cell_text(c) for c in cells]
-            if any(v.strip() for v in values):
-                top.cells.append(values)
-                top.starts.append(i)
-                top.ends.append(i)
+        top = _top_records(ws, min(ws.max_column or 1, 1024), HEADER_SCAN + (header_row or 0))
         if not top.cells:
-            raise InputError(where, "the sheet is empty")
+            raise InputError(where, tr("the sheet is empty"))
         h, notes = _choose_header(top, header_row, where, "row")
         raw_headers = top.cells[h]
         while raw_headers and not raw_headers[-1].strip():

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from app.errors import InputError
+from app.i18n import tr
 
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{p}{i}" for p in ("COM", "LPT") for i in [*range(1, 10), "¹", "²", "³"]
@@ -61,10 +62,20 @@ class Template:
                 end = shape.find("}", i + 1)
                 nested = shape.find("{", i + 1)
                 if end == -1 or (nested != -1 and nested < end):
-                    raise InputError(field_name, f"unclosed '{text[i]}' at character {i + 1}")
+                    raise InputError(
+                        field_name,
+                        tr("unclosed '{brace}' at character {position}").format(
+                            brace=text[i], position=i + 1
+                        ),
+                    )
                 name = text[i + 1 : end]
                 if not name.strip():
-                    raise InputError(field_name, f"empty placeholder '{{}}' at character {i + 1}")
+                    raise InputError(
+                        field_name,
+                        tr("empty placeholder '{{}}' at character {position}").format(
+                            position=i + 1
+                        ),
+                    )
                 if buf:
                     parts.append((False, "".join(buf)))
                     buf = []
@@ -77,7 +88,9 @@ class Template:
                     continue
                 raise InputError(
                     field_name,
-                    f"'}}' at character {i + 1} has no matching '{{' (write '}}}}' for a brace)",
+                    tr(
+                        "'}}' at character {position} has no matching '{{' (write '}}}}' for a brace)"
+                    ).format(position=i + 1),
                 )
             else:
                 buf.append(text[i])
@@ -122,8 +135,13 @@ def describe_unknown(field_name: str, unknown: list[str], headers: list[str]) ->
     bits = []
     for name in unknown:
         close = difflib.get_close_matches(name, headers, n=1, cutoff=0.6)
-        bits.append(f"{{{name}}}" + (f" (did you mean {{{close[0]}}}?)" if close else ""))
-    return f"{field_name}: unknown column{'s' if len(unknown) > 1 else ''} " + ", ".join(bits)
+        hint = tr(" (did you mean {{{column}}}?)").format(column=close[0]) if close else ""
+        bits.append(f"{{{name}}}{hint}")
+    if len(unknown) > 1:
+        return tr("{field}: unknown columns {names}").format(
+            field=field_name, names=", ".join(bits)
+        )
+    return tr("{field}: unknown column {names}").format(field=field_name, names=bits[0])
 
 
 def split_ext(name: str) -> tuple[str, str]:
@@ -175,15 +193,21 @@ def safe_relative_path(raw: str, output_format: str, where: str = "output_path")
     text = raw.replace("\\", "/").strip()
     if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
         raise InputError(
-            where, f"{raw!r} is an absolute path; output paths are relative to the output folder"
+            where,
+            tr(
+                "{path!r} is an absolute path; output paths are relative to the output folder"
+            ).format(path=raw),
         )
     comps = [c for c in text.split("/") if c not in ("", ".")]
     if any(c.strip() == ".." for c in comps):
-        raise InputError(where, f"{raw!r} points outside the output folder ('..' is not allowed)")
+        raise InputError(
+            where,
+            tr("{path!r} points outside the output folder ('..' is not allowed)").format(path=raw),
+        )
     safe = [safe_component(c) for c in comps]
     safe = [c for c in safe if c]
     if not safe:
-        raise InputError(where, f"{raw!r} leaves no usable file name")
+        raise InputError(where, tr("{path!r} leaves no usable file name").format(path=raw))
     stem, suffix = split_ext(safe[-1])
     ext = FORMAT_EXT[output_format]
     if suffix.lower() in _EXT_FORMAT:
@@ -225,7 +249,10 @@ class UniqueNamer:
         for f in needed:
             if f in self.taken:
                 raise InputError(
-                    where, f"{rel!r} needs a folder {f!r}, but {self.taken[f]} writes a file there"
+                    where,
+                    tr(
+                        "{path!r} needs a folder {folder!r}, but {other} writes a file there"
+                    ).format(path=rel, folder=f, other=self.taken[f]),
                 )
         stem, suffix = split_ext(leaf)
         n = 1
@@ -240,7 +267,9 @@ class UniqueNamer:
             if clash is not None:
                 raise InputError(
                     where,
-                    f"{rel!r} would write a file {clash!r} where {self.folders[clash]} needs a folder",
+                    tr("{path!r} would write a file {file!r} where {other} needs a folder").format(
+                        path=rel, file=clash, other=self.folders[clash]
+                    ),
                 )
             if not any(f in self.taken for f in folded):
                 self.taken.update(dict.fromkeys(folded, where))

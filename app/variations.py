@@ -11,11 +11,12 @@ from __future__ import annotations
 import itertools
 
 from app.errors import InputError
+from app.i18n import tr
 
 MAX_COMBINATIONS = 1000  # per row: more is a typo, not a batch anyone means to pay for
 
 
-def parse_variations(text: str, where: str = "Variations") -> dict[str, list[str]]:
+def parse_variations(text: str, where: str | None = None) -> dict[str, list[str]]:
     """``"scene: marble table | linen\\nlight: dawn | noon"`` → ``{"scene": [...], ...}``
     (``=`` works as well as ``:``; blank lines are skipped).
 
@@ -24,21 +25,30 @@ def parse_variations(text: str, where: str = "Variations") -> dict[str, list[str
             a name given twice.
     """
     out: dict[str, list[str]] = {}
+    where = where or tr("Variations")
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         sep = min((i for i in (line.find(":"), line.find("=")) if i >= 0), default=-1)
-        place = f"{where} line {n}"
+        place = tr("{where} line {line}").format(where=where, line=n)
         if sep <= 0:
-            raise InputError(place, f"write it as 'name: value | value', got {line.strip()!r}")
+            raise InputError(
+                place,
+                tr("write it as 'name: value | value', got {text!r}").format(text=line.strip()),
+            )
         name, rest = line[:sep].strip(), line[sep + 1 :]
         values = [v.strip() for v in rest.split("|")]
         if not name or "{" in name or "}" in name:
-            raise InputError(place, f"{name!r} is not a variation name (no braces)")
+            raise InputError(
+                place, tr("{name!r} is not a variation name (no braces)").format(name=name)
+            )
         if name in out:
-            raise InputError(place, f"variation {{{name}}} is given twice")
+            raise InputError(place, tr("variation {{{name}}} is given twice").format(name=name))
         if not any(values) or any(not v for v in values):
-            raise InputError(place, f"variation {{{name}}}: every value between | must be filled")
+            raise InputError(
+                place,
+                tr("variation {{{name}}}: every value between | must be filled").format(name=name),
+            )
         out[name] = values
     return out
 
@@ -59,7 +69,10 @@ def combinations(variations: dict[str, list[str]]) -> list[dict[str, str]]:
         count *= len(values)
     if count > MAX_COMBINATIONS:
         raise InputError(
-            "variations", f"{count:,} combinations per row; at most {MAX_COMBINATIONS:,}"
+            "variations",
+            tr("{count:,} combinations per row; at most {limit:,}").format(
+                count=count, limit=MAX_COMBINATIONS
+            ),
         )
     names = list(variations)
     return [
@@ -77,12 +90,15 @@ def check_names(variations: dict[str, list[str]], headers: list[str]) -> None:
     if clash:
         raise InputError(
             "variations",
-            f"{', '.join('{' + c + '}' for c in clash)} is already a column of the sheet; "
-            "name the variation differently",
+            tr("{names} is already a column of the sheet; name the variation differently").format(
+                names=", ".join("{" + c + "}" for c in clash)
+            ),
         )
 
 
 def describe(rows: int, variations: dict[str, list[str]], jobs: int) -> str:
     """``"11 rows × 3 scene = 33 jobs"``."""
     factors = "".join(f" × {len(v)} {name}" for name, v in variations.items())
-    return f"{rows:,} rows{factors} = {jobs:,} jobs"
+    return tr("{rows:,} rows{factors} = {jobs:,} jobs").format(
+        rows=rows, factors=factors, jobs=jobs
+    )

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from app.errors import InputError
+from app.i18n import tr
 from app.redact import redact
 from app.templates import Template
 
@@ -111,7 +112,7 @@ def check_response(what: str, r: httpx.Response) -> None:
 
 def network_error(what: str, e: httpx.HTTPError) -> DeliveryError:
     """A retryable ``DeliveryError`` for a connection failure or timeout."""
-    kind = "timed out" if isinstance(e, httpx.TimeoutException) else "could not connect"
+    kind = tr("timed out") if isinstance(e, httpx.TimeoutException) else tr("could not connect")
     return DeliveryError(f"{what}: {kind} ({type(e).__name__})", retryable=True)
 
 
@@ -143,7 +144,10 @@ def render(text: str, values: dict[str, str], where: str, *, json_values: bool =
         raise DeliveryError(str(e), retryable=False) from e
     missing = [p for p in names if p not in values]
     if missing:
-        raise DeliveryError(f"{where}: no value for {{{missing[0]}}}", retryable=False)
+        raise DeliveryError(
+            tr("{where}: no value for {{{name}}}").format(where=where, name=missing[0]),
+            retryable=False,
+        )
     if json_values:
         esc = {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in values.items()}
         return _JSON_PLACEHOLDER.sub(lambda m: esc[m.group(1)], text)

@@ -18,49 +18,52 @@ from app.delivery.config import (
 )
 from app.delivery.forms import slack_target
 from app.errors import InputError
+from app.i18n import tr
 from app.secrets import get_secret
 
 
 def add_arguments(r: argparse.ArgumentParser) -> None:
     """The delivery flags of ``atelier run``."""
-    g = r.add_argument_group("delivery (see docs/integrations.md)")
+    g = r.add_argument_group(tr("delivery (see docs/integrations.md)"))
     g.add_argument(
         "--deliver",
         action="append",
         metavar="s3://BUCKET/PREFIX",
-        help="upload each image to BUCKET under PREFIX (may hold {column}s) + its file name",
+        help=tr("upload each image to BUCKET under PREFIX (may hold {column}s) + its file name"),
     )
-    g.add_argument("--s3-endpoint", metavar="URL", help="S3-compatible endpoint (R2, MinIO…)")
+    g.add_argument("--s3-endpoint", metavar="URL", help=tr("S3-compatible endpoint (R2, MinIO…)"))
     g.add_argument("--s3-region", metavar="REGION")
     g.add_argument(
-        "--s3-public-url", metavar="TEMPLATE", help="public address, e.g. https://cdn/{key}"
+        "--s3-public-url", metavar="TEMPLATE", help=tr("public address, e.g. https://cdn/{key}")
     )
     g.add_argument(
         "--s3-access-key-id",
         metavar="ID",
-        help="its secret from the keyring entry s3:ID (default: the AWS credential chain)",
+        help=tr("its secret from the keyring entry s3:ID (default: the AWS credential chain)"),
     )
-    g.add_argument("--webhook", action="append", metavar="URL", help="Standard Webhooks target")
-    g.add_argument("--slack-webhook", metavar="URL", help="Slack incoming webhook")
+    g.add_argument("--webhook", action="append", metavar="URL", help=tr("Standard Webhooks target"))
+    g.add_argument("--slack-webhook", metavar="URL", help=tr("Slack incoming webhook"))
     g.add_argument(
         "--cms-request",
         nargs=3,
         metavar=("METHOD", "URL", "BODY"),
-        help="one call per image, e.g. PATCH 'https://cms/api/products/{SKU}' "
-        '\'{"image_url": "{url}"}\' (token: keyring entry cms or ATELIER_CMS_TOKEN)',
+        help=tr(
+            "one call per image, e.g. PATCH 'https://cms/api/products/{SKU}' "
+            '\'{"image_url": "{url}"}\' (token: keyring entry cms or ATELIER_CMS_TOKEN)'
+        ),
     )
-    g.add_argument("--shopify-store", metavar="SHOP", help="attach picked images to products")
+    g.add_argument("--shopify-store", metavar="SHOP", help=tr("attach picked images to products"))
     g.add_argument(
         "--deliver-after-review",
         action="store_true",
-        help="deliver only picked images, when picked (default: as made)",
+        help=tr("deliver only picked images, when picked (default: as made)"),
     )
 
 
 def _s3(spec: str, args: argparse.Namespace) -> S3Target:
     parts = urlsplit(spec)
     if parts.scheme != "s3" or not parts.netloc:
-        raise InputError("--deliver", f"{spec!r} is not s3://BUCKET/PREFIX")
+        raise InputError("--deliver", tr("{spec!r} is not s3://BUCKET/PREFIX").format(spec=spec))
     prefix = parts.path.strip("/")
     return S3Target(
         bucket=parts.netloc,
@@ -84,8 +87,10 @@ def delivery_from_args(
         targets += [WebhookTarget(url=u) for u in args.webhook or []]
         if args.webhook and not get_secret("webhook"):
             notes.append(
-                "webhooks will be unsigned: no secret in the keyring entry webhook "
-                "(atelier secret set webhook) or ATELIER_WEBHOOK_SECRET"
+                tr(
+                    "webhooks will be unsigned: no secret in the keyring entry webhook "
+                    "(atelier secret set webhook) or ATELIER_WEBHOOK_SECRET"
+                )
             )
         if args.slack_webhook:
             slack, note = slack_target(args.slack_webhook, "--slack-webhook")
@@ -98,7 +103,10 @@ def delivery_from_args(
             targets.append(ShopifyTarget(shop=args.shopify_store))
     except ValidationError as e:
         first = e.errors()[0]
-        raise InputError("delivery flags", f"{first['loc'][-1]}: {first['msg']}") from None
+        raise InputError(
+            tr("delivery flags"),
+            f"{first['loc'][-1]}: {first['msg']}",
+        ) from None
     if not targets:
         return None, notes
     after = args.deliver_after_review or (base.after_review if base else False)

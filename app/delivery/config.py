@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.delivery.base import placeholders
 from app.errors import InputError
+from app.i18n import tr
 from app.templates import describe_unknown
 
 BUILTINS = (
@@ -177,7 +178,9 @@ class Delivery(BaseModel):
         names = [t.name for t in targets]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"two targets are named {dupes[0]!r}; give each its own name")
+            raise ValueError(
+                tr("two targets are named {name!r}; give each its own name").format(name=dupes[0])
+            )
         return targets
 
     def has_storage(self) -> bool:
@@ -210,18 +213,22 @@ def check_delivery(delivery: Delivery, columns: list[str]) -> None:
     known = [*columns, *BUILTINS, "secret"]
     for t in delivery.targets:
         for field, text in templates_of(t).items():
-            where = f"delivery {t.name}.{field}"
+            where = tr("delivery {name}.{field}").format(name=t.name, field=field)
             names = placeholders(text, where, json_body=field == "body")
             unknown = [n for n in names if n not in known]
             if unknown:
                 raise InputError(where, describe_unknown(where, unknown, columns))
         if isinstance(t, CmsTarget) and "{url}" in t.body + t.url and not delivery.has_storage():
             raise InputError(
-                f"delivery {t.name}",
-                "the CMS call uses {url}, which needs a storage target (S3) to deliver to first",
+                tr("delivery {name}").format(name=t.name),
+                tr(
+                    "the CMS call uses {url}, which needs a storage target (S3) to deliver to first"
+                ),
             )
         if isinstance(t, ShopifyTarget) and columns and t.handle_column not in columns:
             raise InputError(
-                f"delivery {t.name}.handle_column",
-                describe_unknown(f"delivery {t.name}", [t.handle_column], columns),
+                tr("delivery {name}.handle_column").format(name=t.name),
+                describe_unknown(
+                    tr("delivery {name}").format(name=t.name), [t.handle_column], columns
+                ),
             )

@@ -39,6 +39,7 @@ from app.delivery.s3 import S3Sender
 from app.delivery.shopify_api import ShopifySender
 from app.errors import describe_exception
 from app.events import DeliveryChanged, Event, EventBus, ImageSaved, JobChanged
+from app.i18n import tr
 from app.status import JobStatus
 from app.store import DeliveryRow, Store
 
@@ -226,7 +227,7 @@ class Courier:
         outbox can settle."""
         attempt = self.store.claim_delivery(row.id)
         if attempt is not None:
-            msg = f"the batch no longer delivers to {row.target!r}"
+            msg = tr("the batch no longer delivers to {target!r}").format(target=row.target)
             self.store.end_delivery(row.id, attempt, "failed", error=msg)
             self._emit(row, "failed", error=msg)
 

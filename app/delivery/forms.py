@@ -23,14 +23,15 @@ from app.delivery.config import (
     WebhookTarget,
 )
 from app.errors import InputError
+from app.i18n import N_, tr
 from app.secrets import set_secret
 
 FIELD_LABELS = {
-    "s3": "Deliver › S3",
-    "webhook": "Deliver › Webhook",
-    "slack": "Deliver › Slack",
-    "cms": "Deliver › CMS",
-    "shopify": "Deliver › Shopify",
+    "s3": N_("Deliver › S3"),
+    "webhook": N_("Deliver › Webhook"),
+    "slack": N_("Deliver › Slack"),
+    "cms": N_("Deliver › CMS"),
+    "shopify": N_("Deliver › Shopify"),
 }
 """How messages name the Deliver section's groups."""
 
@@ -76,10 +77,10 @@ def slack_target(url: str, where: str) -> tuple[SlackTarget, str | None]:
     """
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InputError(where, f"{url!r} is not an http(s) address")
+        raise InputError(where, tr("{url!r} is not an http(s) address").format(url=url))
     name = f"slack:{hashlib.sha256(url.strip().encode()).hexdigest()[:12]}"
     kept = set_secret(name, url.strip())
-    note = None if kept else "no keyring: the Slack address is kept for this run only"
+    note = None if kept else tr("no keyring: the Slack address is kept for this run only")
     return SlackTarget(url_secret=name, shown=f"{parts.netloc}/…"), note
 
 
@@ -107,7 +108,7 @@ def _targets(f: DeliveryForm) -> tuple[list[Any], list[str]]:
     if f.webhook_url.strip():
         targets.append(WebhookTarget(url=f.webhook_url.strip()))
     if f.slack_url.strip():
-        slack, note = slack_target(f.slack_url, FIELD_LABELS["slack"])
+        slack, note = slack_target(f.slack_url, tr(FIELD_LABELS["slack"]))
         targets.append(slack)
         notes += [note] if note else []
     elif f.slack_kept is not None:
@@ -127,7 +128,7 @@ def _targets(f: DeliveryForm) -> tuple[list[Any], list[str]]:
 def _named(kind: str, e: ValidationError) -> InputError:
     first = e.errors()[0]
     loc = ".".join(str(x) for x in first["loc"])
-    return InputError(f"{FIELD_LABELS[kind]} {loc}", first["msg"])
+    return InputError(f"{tr(FIELD_LABELS[kind])} {loc}", first["msg"])
 
 
 def delivery_from_form(f: DeliveryForm) -> tuple[Delivery | None, list[str]]:
@@ -144,7 +145,7 @@ def delivery_from_form(f: DeliveryForm) -> tuple[Delivery | None, list[str]]:
     try:
         return Delivery(targets=targets, after_review=f.after_review), notes
     except ValidationError as e:
-        raise InputError("Deliver", e.errors()[0]["msg"]) from None
+        raise InputError(tr("Deliver"), e.errors()[0]["msg"]) from None
 
 
 def form_from_delivery(d: Delivery | None) -> DeliveryForm:
@@ -187,11 +188,18 @@ def secret_entries(f: DeliveryForm) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if f.s3_bucket.strip() and f.s3_access_key_id.strip():
         s3 = S3Target(bucket="bucket", access_key_id=f.s3_access_key_id.strip())
-        out.append((f"S3 secret key of {s3.access_key_id}", s3.secret_entry() or ""))
+        out.append(
+            (
+                tr("S3 secret key of {key_id}").format(key_id=s3.access_key_id),
+                s3.secret_entry() or "",
+            )
+        )
     if f.webhook_url.strip():
-        out.append(("Webhook signing secret (whsec_…)", WebhookTarget(url="x").secret))
+        out.append((tr("Webhook signing secret (whsec_…)"), WebhookTarget(url="x").secret))
     if f.cms_url.strip():
-        out.append(("CMS token", CmsTarget(url="x").secret))
+        out.append((tr("CMS token"), CmsTarget(url="x").secret))
     if f.shopify_shop.strip():
-        out.append(("Shopify Admin API token", ShopifyTarget(shop=f.shopify_shop).token_entry()))
+        out.append(
+            (tr("Shopify Admin API token"), ShopifyTarget(shop=f.shopify_shop).token_entry())
+        )
     return out

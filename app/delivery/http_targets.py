@@ -30,6 +30,7 @@ from app.delivery.base import (
     render,
 )
 from app.delivery.config import CmsTarget, SlackTarget, WebhookTarget
+from app.i18n import tr
 from app.secrets import SecretCache
 
 
@@ -85,7 +86,9 @@ class WebhookSender(_HttpSender):
                 signer = Webhook(secret)
             except Exception as e:  # the library raises bare errors for a malformed secret
                 raise DeliveryError(
-                    f"delivery {self.name}: the webhook secret is not a whsec_ base64 secret",
+                    tr("delivery {name}: the webhook secret is not a whsec_ base64 secret").format(
+                        name=self.name
+                    ),
                     retryable=False,
                 ) from e
             headers["webhook-signature"] = signer.sign(parcel.message_id, now, body)
@@ -110,8 +113,9 @@ class SlackSender(_HttpSender):
         url = self.secrets.get(self.target.url_secret)
         if not url:
             raise DeliveryError(
-                f"delivery {self.name}: no Slack webhook address in the keyring entry "
-                f"{self.target.url_secret!r} (or ATELIER_SLACK_WEBHOOK)",
+                tr(
+                    "delivery {name}: no Slack webhook address in the keyring entry {entry!r} (or ATELIER_SLACK_WEBHOOK)"
+                ).format(name=self.name, entry=self.target.url_secret),
                 retryable=False,
             )
         body = json.dumps(parcel.payload, ensure_ascii=False).encode()
@@ -138,21 +142,30 @@ class CmsSender(_HttpSender):
             secret = self.secrets.get(t.secret)
             if not secret:
                 raise DeliveryError(
-                    f"delivery {t.name}: no token in the keyring entry {t.secret!r} "
-                    "(or ATELIER_CMS_TOKEN)",
+                    tr(
+                        "delivery {name}: no token in the keyring entry {entry!r} (or ATELIER_CMS_TOKEN)"
+                    ).format(name=t.name, entry=t.secret),
                     retryable=False,
                 )
             values["secret"] = secret
-        url = render(t.url, values, f"delivery {t.name}.url")
-        body = render(t.body, values, f"delivery {t.name}.body", json_values=True)
+        url = render(t.url, values, tr("delivery {name}.url").format(name=t.name))
+        body = render(
+            t.body, values, tr("delivery {name}.body").format(name=t.name), json_values=True
+        )
         try:
             json.loads(body)
         except ValueError as e:
             raise DeliveryError(
-                f"delivery {t.name}.body is not JSON once filled: {e}", retryable=False
+                tr("delivery {name}.body is not JSON once filled: {reason}").format(
+                    name=t.name, reason=e
+                ),
+                retryable=False,
             ) from e
         headers = {"content-type": "application/json"} | {
-            k: render(v, values, f"delivery {t.name}.headers.{k}") for k, v in t.headers.items()
+            k: render(
+                v, values, tr("delivery {name}.headers.{header}").format(name=t.name, header=k)
+            )
+            for k, v in t.headers.items()
         }
         await self._call(f"{t.method} {url}", t.method, url, body.encode(), headers)
         return url

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from app.i18n import tr
 from app.redact import redact
 from app.status import JobStatus
 from app.store import Store
@@ -134,17 +135,35 @@ def slack_text(
     name = f"“{batch['name']}” ({batch['provider']}/{batch['model']})"
     if event == "batch.started":
         est = counts["estimated_usd"]
-        cost = f", estimated ${est:.2f}" if est is not None else ""
-        return f"▶️ Atelier started {name}: {counts['total']} jobs{cost}"
+        cost = tr(", estimated ${usd:.2f}").format(usd=est) if est is not None else ""
+        return tr("▶️ Atelier started {name}: {total} jobs{cost}").format(
+            name=name, total=counts["total"], cost=cost
+        )
     icon = "✅" if counts["failed"] == 0 and counts["unfinished"] == 0 else "⚠️"
+    done = tr(
+        "{icon} Atelier done {name}: {succeeded}/{total} succeeded, {failed} failed, "
+        "${spent:.2f} spent"
+    )
     lines = [
-        f"{icon} Atelier done {name}: {counts['succeeded']}/{counts['total']} succeeded, "
-        f"{counts['failed']} failed, ${counts['spent_usd']:.2f} spent"
+        done.format(
+            icon=icon,
+            name=name,
+            succeeded=counts["succeeded"],
+            total=counts["total"],
+            failed=counts["failed"],
+            spent=counts["spent_usd"],
+        )
     ]
     if counts["cancelled"] or counts["unfinished"]:
-        lines.append(f"{counts['cancelled']} cancelled, {counts['unfinished']} not finished")
-    lines += [f"• job {f['job']} ({f['file']}): {f['error']}" for f in failures]
+        lines.append(
+            tr("{cancelled} cancelled, {unfinished} not finished").format(
+                cancelled=counts["cancelled"], unfinished=counts["unfinished"]
+            )
+        )
+    job = tr("• job {job} ({file}): {error}")
+    lines += [job.format(job=f["job"], file=f["file"], error=f["error"]) for f in failures]
     if counts["failed"] > len(failures):
-        lines.append(f"… and {counts['failed'] - len(failures)} more failures")
+        more = counts["failed"] - len(failures)
+        lines.append(tr("… and {count} more failures").format(count=more))
     lines += [f"<{u}>" for u in urls]
     return "\n".join(lines)

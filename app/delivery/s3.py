@@ -21,6 +21,7 @@ from urllib.parse import quote
 from app.delivery.base import RETRYABLE_STATUS, DeliveryError, Parcel, render
 from app.delivery.config import S3Target
 from app.errors import InputError
+from app.i18n import tr
 from app.secrets import get_secret
 from app.templates import format_from_path, safe_relative_path
 
@@ -37,7 +38,7 @@ def object_key(target: S3Target, values: dict[str, str]) -> str:
     Raises:
         DeliveryError: (permanent) the template leaves no usable key.
     """
-    where = f"delivery {target.name}.key"
+    where = tr("delivery {name}.key").format(name=target.name)
     raw = render(target.key, values, where)
     fmt = format_from_path(values.get("file", "")) or "png"
     try:
@@ -50,7 +51,9 @@ def public_url(target: S3Target, values: dict[str, str], key: str) -> str:
     """The address the report and later targets use for an object (see ``S3Target``)."""
     ctx = values | {"bucket": target.bucket, "key": quote(key)}
     if target.public_url:
-        return render(target.public_url, ctx, f"delivery {target.name}.public_url")
+        return render(
+            target.public_url, ctx, tr("delivery {name}.public_url").format(name=target.name)
+        )
     if target.endpoint_url:
         return f"{target.endpoint_url.rstrip('/')}/{target.bucket}/{quote(key)}"
     return f"https://{target.bucket}.s3.amazonaws.com/{quote(key)}"
@@ -83,9 +86,9 @@ class S3Sender:
             secret = get_secret(entry)
             if not secret:
                 raise DeliveryError(
-                    f"delivery {t.name}: no secret for access key {t.access_key_id} in the "
-                    "keyring (the batch page's Deliver → Secret, or "
-                    f"`atelier secret set {entry}`)",
+                    tr(
+                        "delivery {name}: no secret for access key {key_id} in the keyring (the batch page's Deliver → Secret, or `atelier secret set {entry}`)"
+                    ).format(name=t.name, key_id=t.access_key_id, entry=entry),
                     retryable=False,
                 )
             creds = {"aws_access_key_id": t.access_key_id, "aws_secret_access_key": secret}
@@ -145,7 +148,9 @@ class S3Sender:
         """Upload ``parcel.path`` under its key (a retry first looks whether an earlier
         attempt's upload is there: an image is stored once); returns its public URL."""
         if parcel.path is None or not parcel.path.is_file():
-            raise DeliveryError(f"{parcel.path}: the image file is gone", retryable=False)
+            raise DeliveryError(
+                tr("{path}: the image file is gone").format(path=parcel.path), retryable=False
+            )
         key = object_key(self.target, parcel.values)
         what = f"s3://{self.target.bucket}/{key}"
         import botocore.exceptions

@@ -28,6 +28,7 @@ import httpx
 
 from app.delivery.base import DeliveryError, Parcel, check_response, network_error
 from app.delivery.config import ShopifyTarget, shop_domain
+from app.i18n import tr
 from app.secrets import SecretCache
 
 FIND = "query($h: String!) { productByIdentifier(identifier: {handle: $h}) { id } }"
@@ -95,8 +96,9 @@ class ShopifySender:
         token = self._secrets.get(self._token_name)
         if not token:
             raise DeliveryError(
-                f"delivery {self.name}: no Admin API token in the keyring entry "
-                f"{self._token_name!r} (or ATELIER_SHOPIFY_TOKEN)",
+                tr(
+                    "delivery {name}: no Admin API token in the keyring entry {entry!r} (or ATELIER_SHOPIFY_TOKEN)"
+                ).format(name=self.name, entry=self._token_name),
                 retryable=False,
             )
         for _ in range(6):
@@ -120,7 +122,7 @@ class ShopifySender:
                 raise DeliveryError(f"Shopify: {errors[0].get('message')}", retryable=False)
             data: dict[str, Any] = body.get("data") or {}
             return data
-        raise DeliveryError("Shopify: still throttled after waiting", retryable=True)
+        raise DeliveryError(tr("Shopify: still throttled after waiting"), retryable=True)
 
     async def _staged(self, parcel: Parcel) -> str:
         """Upload the file through a staged upload; returns its ``resourceUrl``."""
@@ -160,13 +162,18 @@ class ShopifySender:
         handle = parcel.values.get(self.target.handle_column, "").strip()
         if not handle:
             raise DeliveryError(
-                f"delivery {self.name}: the row has no {self.target.handle_column!r}",
+                tr("delivery {name}: the row has no {column!r}").format(
+                    name=self.name, column=self.target.handle_column
+                ),
                 retryable=False,
             )
         found = await self._gql(FIND, {"h": handle})
         product = found.get("productByIdentifier")
         if not product:
-            raise DeliveryError(f"Shopify: no product with handle {handle!r}", retryable=False)
+            raise DeliveryError(
+                tr("Shopify: no product with handle {handle!r}").format(handle=handle),
+                retryable=False,
+            )
         source = parcel.values.get("url") or await self._staged(parcel)
         alt = parcel.values.get(self.target.alt_column or "", "")
         media = [{"originalSource": source, "mediaContentType": "IMAGE", "alt": alt}]

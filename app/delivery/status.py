@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from app.i18n import N_, tr
 from app.store.deliveries import DeliveryRow
 
 _RANK = {"delivered": 0, "pending": 1, "sending": 2, "failed": 3}
@@ -68,17 +69,29 @@ def worst(states: Mapping[str, TargetState]) -> str | None:
     return max((s.status for s in states.values()), key=lambda s: _RANK.get(s, 0))
 
 
+STATUS_WORDS = {
+    "delivered": N_("delivered"),
+    "pending": N_("waiting"),
+    "sending": N_("sending"),
+    "failed": N_("failed"),
+}
+"""A delivery's status (the outbox's word) as a table cell or tooltip says it."""
+
+
+def _word(status: str) -> str:
+    return "✓" if status == "delivered" else tr(STATUS_WORDS.get(status, status))
+
+
 def summary(states: Mapping[str, TargetState]) -> str:
     """One line for a table cell: ``s3 ✓ · webhook ✓`` or ``s3 failed · webhook waiting``."""
-    words = {"delivered": "✓", "pending": "waiting", "sending": "sending", "failed": "failed"}
-    return " · ".join(f"{t} {words.get(s.status, s.status)}" for t, s in sorted(states.items()))
+    return " · ".join(f"{t} {_word(s.status)}" for t, s in sorted(states.items()))
 
 
 def details(states: Mapping[str, TargetState]) -> str:
     """Every target's state, URL and error, one per line (a tooltip)."""
     lines = []
     for t, s in sorted(states.items()):
-        line = f"{t}: {s.status}"
+        line = f"{t}: {tr(STATUS_WORDS.get(s.status, s.status))}"
         if s.url:
             line += f" → {s.url}"
         if s.error and s.status != "delivered":
@@ -93,11 +106,11 @@ def counts_text(counts: Mapping[str, int], batch: Mapping[str, TargetState]) -> 
     if not any(counts.values()):
         return ""
     waiting = counts.get("pending", 0) + counts.get("sending", 0)
-    parts = [f"{counts.get('delivered', 0)} delivered"]
+    parts = [tr("{count} delivered").format(count=counts.get("delivered", 0))]
     if waiting:
-        parts.append(f"{waiting} waiting")
+        parts.append(tr("{count} waiting").format(count=waiting))
     if counts.get("failed"):
-        parts.append(f"{counts['failed']} failed")
+        parts.append(tr("{count} failed").format(count=counts["failed"]))
     if batch:
         parts.append(summary(batch))
-    return "Delivery: " + " · ".join(parts)
+    return tr("Delivery: {parts}").format(parts=" · ".join(parts))

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, ProviderError
-from app.i18n import N_
+from app.i18n import N_, tr
 from app.models import parse_size
 from app.providers.base import (
     Capabilities,
@@ -36,7 +36,7 @@ _SIZES = ("512x512", "768x768", "1024x1024", "832x1216", "1216x832", "768x1344",
 CAPABILITIES = Capabilities(
     name="a1111",
     label="AUTOMATIC1111",
-    description="Forge too, self-hosted",
+    description=N_("Forge too, self-hosted"),
     models=(
         ModelInfo(
             "current",
@@ -118,22 +118,26 @@ class A1111Provider(HttpProvider):
         if resp.status_code == 401:
             return ProviderError(
                 ErrorClass.AUTH,
-                "AUTOMATIC1111 asked for a login: enter user:password "
-                "(its --api-auth) as the key in Settings → Providers.",
+                tr(
+                    "AUTOMATIC1111 asked for a login: enter user:password "
+                    "(its --api-auth) as the key in Settings → Providers."
+                ),
                 status=401,
             )
         if resp.status_code == 404:
             return ProviderError(
                 ErrorClass.INVALID_REQUEST,
-                "This server has no /sdapi/v1 API: start the web UI "
-                "with --api, and check the endpoint.",
+                tr(
+                    "This server has no /sdapi/v1 API: start the web UI "
+                    "with --api, and check the endpoint."
+                ),
                 status=404,
             )
         if resp.status_code == 422 and isinstance(detail, list):
             text = validation_errors(detail)
             return ProviderError(
                 ErrorClass.INVALID_REQUEST,
-                f"AUTOMATIC1111 rejected the request: {text}.",
+                tr("AUTOMATIC1111 rejected the request: {text}.").format(text=text),
                 status=422,
             )
         error = data.get("error")
@@ -168,11 +172,13 @@ class A1111Provider(HttpProvider):
         except (binascii.Error, ValueError, AttributeError) as e:
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                "AUTOMATIC1111 sent an image that is not valid base64.",
+                tr("AUTOMATIC1111 sent an image that is not valid base64."),
                 status=resp.status_code,
             ) from e
         if not images:
-            raise ProviderError(ErrorClass.SERVER_ERROR, "AUTOMATIC1111 answered without images.")
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR, tr("AUTOMATIC1111 answered without images.")
+            )
         seeds: list[int] = []
         try:
             info = json.loads(data.get("info") or "{}")
@@ -207,7 +213,11 @@ class A1111Provider(HttpProvider):
     async def test_connection(self) -> str:
         """``GET /sdapi/v1/sd-models``: proves the API is on and lists the checkpoints."""
         resp = await self.probe(
-            "GET", f"{self.base_url}/sdapi/v1/sd-models", hint="Is the web UI running with --api?"
+            "GET",
+            f"{self.base_url}/sdapi/v1/sd-models",
+            hint=tr("Is the web UI running with --api?"),
         )
         models = self.json_of(resp)
-        return f"Connected to {self.base_url}: {len(models) if isinstance(models, list) else '?'} checkpoints."
+        return tr("Connected to {base_url}: {count} checkpoints.").format(
+            base_url=self.base_url, count=len(models) if isinstance(models, list) else "?"
+        )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from app.errors import ErrorClass, ProviderError, describe_exception
-from app.i18n import N_
+from app.i18n import N_, tr
 from app.models import JobSpec, parse_size
 
 
@@ -55,38 +55,65 @@ class ModelInfo:
         """Problems of ``spec`` for this model as ``(field, message)`` pairs."""
         problems: list[tuple[str, str]] = []
         if spec.operation == "generate" and not self.generates:
-            problems.append(("operation", f"{self.id} only edits images: give a reference image"))
+            problems.append(
+                (
+                    "operation",
+                    tr("{id} only edits images: give a reference image").format(id=self.id),
+                )
+            )
         if spec.operation in ("edit", "transform") and not self.edits:
-            problems.append(("operation", f"{self.id} does not take a reference image"))
+            problems.append(
+                ("operation", tr("{id} does not take a reference image").format(id=self.id))
+            )
         if spec.mask and not self.masks:
-            problems.append(("mask", f"{self.id} does not take a mask"))
+            problems.append(("mask", tr("{id} does not take a mask").format(id=self.id)))
         if spec.size not in self.sizes:
             w, h = parse_size(spec.size)
             m = self.custom_size_multiple
             if m is None:
                 problems.append(
-                    ("size", f"{self.id} accepts {', '.join(self.sizes)}; got {spec.size}")
+                    (
+                        "size",
+                        tr("{id} accepts {join}; got {size}").format(
+                            id=self.id, join=", ".join(self.sizes), size=spec.size
+                        ),
+                    )
                 )
             elif w % m or h % m or w > self.max_width or h > self.max_height:
                 problems.append(
                     (
                         "size",
-                        f"{self.id} needs both sides divisible by {m}, at most "
-                        f"{self.max_width}x{self.max_height}; got {spec.size}",
+                        tr(
+                            "{id} needs both sides divisible by {m}, at most {max_width}x{max_height}; got {size}"
+                        ).format(
+                            id=self.id,
+                            m=m,
+                            max_width=self.max_width,
+                            max_height=self.max_height,
+                            size=spec.size,
+                        ),
                     )
                 )
         if spec.quality not in self.qualities:
             problems.append(
-                ("quality", f"{self.id} accepts {', '.join(self.qualities)}; got {spec.quality}")
+                (
+                    "quality",
+                    tr("{id} accepts {join}; got {quality}").format(
+                        id=self.id, join=", ".join(self.qualities), quality=spec.quality
+                    ),
+                )
             )
         if spec.transparent_background:
             if not self.transparent_background:
                 problems.append(
-                    ("transparent_background", f"{self.id} cannot make transparent backgrounds")
+                    (
+                        "transparent_background",
+                        tr("{id} cannot make transparent backgrounds").format(id=self.id),
+                    )
                 )
             elif spec.output_format == "jpeg":
                 problems.append(
-                    ("transparent_background", "JPEG has no transparency: choose png or webp")
+                    ("transparent_background", tr("JPEG has no transparency: choose png or webp"))
                 )
         return problems
 
@@ -145,7 +172,7 @@ class Capabilities:
     @property
     def title(self) -> str:
         """The label with its description, for lists: ``Draft (offline, free)``."""
-        return f"{self.label} ({self.description})" if self.description else self.label
+        return f"{self.label} ({tr(self.description)})" if self.description else self.label
 
     def model(self, model_id: str) -> ModelInfo | None:
         """The model called ``model_id``, or ``None`` (with ``any_model``: the first model's
@@ -223,7 +250,9 @@ def remote_gone(label: str, what: str) -> ProviderError:
     """The error a provider raises when the remote job it was asked to follow is gone."""
     return ProviderError(
         ErrorClass.SERVER_ERROR,
-        f"{label} no longer has {what} this job was waiting for; it is sent again.",
+        tr("{provider} no longer has {what} this job was waiting for; it is sent again.").format(
+            provider=label, what=what
+        ),
         code=REMOTE_GONE,
         retryable=True,
     )
@@ -283,8 +312,9 @@ class Provider(abc.ABC):
         same way). HTTP adapters read it as a malformed answer instead."""
         return ProviderError(
             ErrorClass.INTERNAL,
-            f"Atelier could not handle this {self.label} request ({describe_exception(e)}). "
-            "The rest of the batch goes on; the details are in the log.",
+            tr(
+                "Atelier could not handle this {provider} request ({reason}). The rest of the batch goes on; the details are in the log."
+            ).format(provider=self.label, reason=describe_exception(e)),
         )
 
     @abc.abstractmethod
@@ -316,7 +346,14 @@ class Provider(abc.ABC):
         info = self.capabilities.model(model)
         if info is None:
             known = ", ".join(m.id for m in self.capabilities.models)
-            return [("model", f"{self.capabilities.label} has no model {model!r} (known: {known})")]
+            return [
+                (
+                    "model",
+                    tr("{provider} has no model {model!r} (known: {known})").format(
+                        label=self.capabilities.label, model=model, known=known
+                    ),
+                )
+            ]
         return info.check(spec)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, ProviderError
+from app.i18n import tr
 from app.models import parse_size
 from app.providers.base import (
     Capabilities,
@@ -121,7 +122,7 @@ class BFLProvider(HttpProvider):
         if resp.status_code == 429:
             return ProviderError(
                 ErrorClass.RATE_LIMIT,
-                "Black Forest Labs: more than 24 tasks active on this key.",
+                tr("Black Forest Labs: more than 24 tasks active on this key."),
                 status=429,
                 retry_after_s=parse_retry_after(resp.headers),
             )
@@ -137,7 +138,7 @@ class BFLProvider(HttpProvider):
             result = await self.poll(lambda: self._check(url, request))
         except ProviderError as e:
             if request.resume and (e.status == 404 or e.code == "Task not found"):
-                raise remote_gone(self.label, "the task") from e
+                raise remote_gone(self.label, tr("the task")) from e
             raise
         data, ctype = await self.download(result)
         return GenerationResult(
@@ -155,7 +156,7 @@ class BFLProvider(HttpProvider):
         if not isinstance(task, dict) or not task.get("polling_url"):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                "Black Forest Labs' answer has no polling_url.",
+                tr("Black Forest Labs' answer has no polling_url."),
                 status=resp.status_code,
             )
         handle = {"id": str(task.get("id")), "polling_url": str(task["polling_url"])}
@@ -170,25 +171,28 @@ class BFLProvider(HttpProvider):
             sample = (data.get("result") or {}).get("sample")
             if not sample:
                 raise ProviderError(
-                    ErrorClass.SERVER_ERROR, "Black Forest Labs said Ready without a sample URL."
+                    ErrorClass.SERVER_ERROR,
+                    tr("Black Forest Labs said Ready without a sample URL."),
                 )
             return str(sample)
         if status in ("Request Moderated", "Content Moderated"):
             raise ProviderError(
                 ErrorClass.CONTENT_POLICY,
-                f"Black Forest Labs moderated this task ({status}). "
-                "Rephrase the prompt or lower nothing: retrying will not help.",
+                tr(
+                    "Black Forest Labs moderated this task ({status}). Rephrase the prompt or lower nothing: retrying will not help."
+                ).format(status=status),
                 code=status,
             )
         if status in ("Error", "Task not found", "Failed"):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                f"Black Forest Labs reports the task as {status}.",
+                tr("Black Forest Labs reports the task as {status}.").format(status=status),
                 code=status,
             )
         if status not in ("Pending", "Queued", "Processing"):
             raise ProviderError(
-                ErrorClass.SERVER_ERROR, f"Black Forest Labs sent an unknown status {status!r}."
+                ErrorClass.SERVER_ERROR,
+                tr("Black Forest Labs sent an unknown status {status!r}.").format(status=status),
             )
         progress = data.get("progress") if isinstance(data, dict) else None
         request.progress(float(progress) if isinstance(progress, int | float) else 0.3)
@@ -198,4 +202,6 @@ class BFLProvider(HttpProvider):
         """``GET {base}/v1/credits``: the balance, free; 401/403 for a bad key."""
         resp = await self.probe("GET", f"{self.base_url}/v1/credits", headers=self._headers())
         credits = self.json_of(resp).get("credits", "?")
-        return f"Connected to {self.base_url}: key accepted, {credits} credits left."
+        return tr("Connected to {base_url}: key accepted, {credits} credits left.").format(
+            base_url=self.base_url, credits=credits
+        )

@@ -29,6 +29,7 @@ import httpx
 
 from app.errors import ErrorClass, InputError, ProviderError
 from app.files import read_json
+from app.i18n import N_, tr
 from app.models import parse_size
 from app.providers.base import (
     Capabilities,
@@ -43,7 +44,7 @@ from app.providers.http import HttpProvider, default_error, fire_and_forget
 CAPABILITIES = Capabilities(
     name="comfyui",
     label="ComfyUI",
-    description="self-hosted workflow",
+    description=N_("self-hosted workflow"),
     models=(
         ModelInfo(
             "workflow",
@@ -103,8 +104,10 @@ def load_workflow(path: Path) -> dict[str, Any]:
     if isinstance(graph, dict) and "nodes" in graph and "links" in graph:
         raise InputError(
             str(path),
-            "this is ComfyUI's UI format; save it with “Save (API Format)” "
-            "(enable the dev mode options) and pick that file",
+            tr(
+                "this is ComfyUI's UI format; save it with “Save (API Format)” "
+                "(enable the dev mode options) and pick that file"
+            ),
         )
     if isinstance(graph, dict) and "prompt" in graph and isinstance(graph["prompt"], dict):
         graph = graph["prompt"]
@@ -112,7 +115,7 @@ def load_workflow(path: Path) -> dict[str, Any]:
         isinstance(n, dict) and "class_type" in n for n in graph.values()
     ):
         raise InputError(
-            str(path), "not a ComfyUI API-format workflow (node id → {class_type, inputs})"
+            str(path), tr("not a ComfyUI API-format workflow (node id → {class_type, inputs})")
         )
     return graph
 
@@ -160,21 +163,27 @@ def find_targets(graph: dict[str, Any], mapping: dict[str, str] | None = None) -
     for field, where in (mapping or {}).items():
         if field not in FIELDS:
             raise InputError(
-                "workflow mapping", f"unknown field {field!r} (known: {', '.join(FIELDS)})"
+                tr("workflow mapping"),
+                tr("unknown field {field!r} (known: {join})").format(
+                    field=field, join=", ".join(FIELDS)
+                ),
             )
         node_id, _, input_name = where.partition(".")
         if node_id not in graph or input_name not in graph[node_id].get("inputs", {}):
             raise InputError(
                 "workflow mapping",
-                f"{field} → {where}: the workflow has no node {node_id!r} with "
-                f"an input {input_name!r}",
+                tr(
+                    "{field} → {where}: the workflow has no node {node_id!r} with an input {input_name!r}"
+                ).format(field=field, where=where, node_id=node_id, input_name=input_name),
             )
         found[field] = Target(node_id, input_name)
     if "prompt" not in found:
         raise InputError(
             "workflow",
-            "found no prompt input (no sampler whose positive input is a text-encode "
-            "node); map it, e.g. prompt=6.text",
+            tr(
+                "found no prompt input (no sampler whose positive input is a text-encode "
+                "node); map it, e.g. prompt=6.text"
+            ),
         )
     return found
 
@@ -206,10 +215,14 @@ def describe_node_errors(data: Any, graph: dict[str, Any]) -> str:
         cls = info.get("class_type") or graph.get(nid, {}).get("class_type", "?")
         for err in info.get("errors", []):
             detail = err.get("details") or err.get("message")
-            parts.append(f"node {nid} ({cls}): {err.get('message')}: {detail}")
+            parts.append(
+                tr("node {nid} ({cls}): {get}: {detail}").format(
+                    nid=nid, cls=cls, get=err.get("message"), detail=detail
+                )
+            )
     if not parts and isinstance(data, dict) and isinstance(data.get("error"), dict):
         parts.append(str(data["error"].get("message")))
-    return "; ".join(parts) or "the workflow was rejected"
+    return tr("; ").join(parts) or tr("the workflow was rejected")
 
 
 def queue_ids(data: Any, key: str) -> set[str]:
@@ -252,8 +265,10 @@ class ComfyUIProvider(HttpProvider):
         if not self.graph:
             raise ProviderError(
                 ErrorClass.INVALID_REQUEST,
-                "ComfyUI needs a workflow saved in API format "
-                "(--workflow FILE, or “Workflow…” in the batch settings).",
+                tr(
+                    "ComfyUI needs a workflow saved in API format "
+                    "(--workflow FILE, or “Workflow…” in the batch settings)."
+                ),
             )
         if request.resume:
             return await self._resume(str(request.resume["prompt_id"]), request)
@@ -288,7 +303,9 @@ class ComfyUIProvider(HttpProvider):
         if resp.status_code == 400 or (isinstance(data, dict) and data.get("node_errors")):
             raise ProviderError(
                 ErrorClass.INVALID_REQUEST,
-                f"ComfyUI rejected the workflow: {describe_node_errors(data, graph)}.",
+                tr("ComfyUI rejected the workflow: {describe_node_errors}.").format(
+                    describe_node_errors=describe_node_errors(data, graph)
+                ),
                 status=resp.status_code,
                 code="node_errors",
             )
@@ -306,7 +323,7 @@ class ComfyUIProvider(HttpProvider):
                 # Finished between the two calls, or gone: look once more before giving up.
                 entry = await self._history(prompt_id)
                 if entry is None:
-                    raise remote_gone(self.label, "the prompt")
+                    raise remote_gone(self.label, tr("the prompt"))
             return entry
 
         try:
@@ -355,14 +372,17 @@ class ComfyUIProvider(HttpProvider):
                 elif kind == "execution_error":
                     raise ProviderError(
                         ErrorClass.SERVER_ERROR,
-                        f"ComfyUI failed in node {data.get('node_id')} "
-                        f"({data.get('node_type')}): {data.get('exception_message', '').strip()}",
+                        tr("ComfyUI failed in node {get} ({get2}): {strip}").format(
+                            get=data.get("node_id"),
+                            get2=data.get("node_type"),
+                            strip=data.get("exception_message", "").strip(),
+                        ),
                         code="execution_error",
                     )
                 elif kind == "execution_interrupted":
                     raise ProviderError(
                         ErrorClass.SERVER_ERROR,
-                        "ComfyUI's run was interrupted.",
+                        tr("ComfyUI's run was interrupted."),
                         code="interrupted",
                     )
                 elif kind == "execution_success" or (
@@ -393,7 +413,7 @@ class ComfyUIProvider(HttpProvider):
             )
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                f"ComfyUI failed the workflow: {msg.strip() or 'error'}",
+                tr("ComfyUI failed the workflow: {reason}").format(reason=msg.strip() or "error"),
                 code="execution_error",
             )
         return dict(entry)
@@ -417,8 +437,10 @@ class ComfyUIProvider(HttpProvider):
         if not images:
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                "ComfyUI finished without saving an image (does the "
-                "workflow end in a SaveImage node?).",
+                tr(
+                    "ComfyUI finished without saving an image (does the "
+                    "workflow end in a SaveImage node?)."
+                ),
             )
         return GenerationResult(images=images[: request.n])
 
@@ -447,7 +469,11 @@ class ComfyUIProvider(HttpProvider):
 
     async def test_connection(self) -> str:
         """``GET /system_stats``: ComfyUI's version and devices."""
-        resp = await self.probe("GET", f"{self.base_url}/system_stats", hint="Is ComfyUI running?")
+        resp = await self.probe(
+            "GET",
+            f"{self.base_url}/system_stats",
+            hint=tr("Is ComfyUI running?"),
+        )
         data = self.json_of(resp)
         version = (
             (data.get("system") or {}).get("comfyui_version", "?")
@@ -455,6 +481,6 @@ class ComfyUIProvider(HttpProvider):
             else "?"
         )
         mapped = ", ".join(f"{k}→{v}" for k, v in self.targets.items())
-        return f"Connected to ComfyUI {version} at {self.base_url}." + (
-            f" Workflow inputs: {mapped}." if mapped else ""
-        )
+        return tr("Connected to ComfyUI {version} at {base_url}.").format(
+            version=version, base_url=self.base_url
+        ) + (tr(" Workflow inputs: {mapped}.").format(mapped=mapped) if mapped else "")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from app.i18n import current_language
+from app.i18n import N_, current_language
 from app.models import parse_size
 from app.providers.base import (
     Capabilities,
@@ -222,7 +222,7 @@ _ALL_QUALITIES = ("auto", "low", "medium", "high")
 CAPABILITIES = Capabilities(
     name="draft",
     label="Draft",
-    description="offline, free",
+    description=N_("offline, free"),
     models=(
         ModelInfo(
             "draft",

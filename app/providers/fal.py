@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, ProviderError
+from app.i18n import tr
 from app.models import parse_size
 from app.providers.base import (
     Capabilities,
@@ -152,13 +153,15 @@ class FalProvider(HttpProvider):
             if any("content_policy" in t for t in types):
                 return ProviderError(
                     ErrorClass.CONTENT_POLICY,
-                    f"fal.ai refused this prompt under its content policy ({msgs}). Rephrase it.",
+                    tr(
+                        "fal.ai refused this prompt under its content policy ({msgs}). Rephrase it."
+                    ).format(msgs=msgs),
                     code="content_policy_violation",
                     **kw,
                 )
             return ProviderError(
                 ErrorClass.INVALID_REQUEST,
-                f"fal.ai rejected the input: {msgs}.",
+                tr("fal.ai rejected the input: {msgs}.").format(msgs=msgs),
                 code=next(iter(types), None),
                 **kw,
             )
@@ -167,7 +170,7 @@ class FalProvider(HttpProvider):
         if resp.status_code == 504 or error_type in ("request_timeout", "startup_timeout"):
             return ProviderError(
                 ErrorClass.TIMEOUT,
-                f"fal.ai timed out ({error_type or text}).",
+                tr("fal.ai timed out ({reason}).").format(reason=error_type or text),
                 code=error_type,
                 **kw,
             )
@@ -190,7 +193,7 @@ class FalProvider(HttpProvider):
             await self.poll(lambda: self._status(status_url, request))
         except ProviderError as e:
             if request.resume and e.status == 404:  # the queue forgot it: submit anew
-                raise remote_gone(self.label, "the queued request") from e
+                raise remote_gone(self.label, tr("the queued request")) from e
             if cancel_url and e.code != "completed_with_error":
                 await fire_and_forget(self.request("PUT", cancel_url, headers=self._headers()))
             raise
@@ -202,14 +205,16 @@ class FalProvider(HttpProvider):
         items = result.get("images") if isinstance(result, dict) else None
         if not items:
             raise ProviderError(
-                ErrorClass.SERVER_ERROR, "fal.ai finished without any image.", status=200
+                ErrorClass.SERVER_ERROR, tr("fal.ai finished without any image."), status=200
             )
         nsfw = result.get("has_nsfw_concepts") or []
         if any(nsfw):
             raise ProviderError(
                 ErrorClass.CONTENT_POLICY,
-                "fal.ai's safety checker flagged the result and "
-                "blacked it out. Rephrase the prompt.",
+                tr(
+                    "fal.ai's safety checker flagged the result and "
+                    "blacked it out. Rephrase the prompt."
+                ),
                 status=200,
                 code="nsfw",
             )
@@ -233,7 +238,7 @@ class FalProvider(HttpProvider):
         if not isinstance(sub, dict) or "status_url" not in sub or "response_url" not in sub:
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                "fal.ai's submission answer has no status URL.",
+                tr("fal.ai's submission answer has no status URL."),
                 status=resp.status_code,
             )
         keep = ("status_url", "response_url", "cancel_url", "request_id")
@@ -250,7 +255,7 @@ class FalProvider(HttpProvider):
             if data.get("error"):
                 raise ProviderError(
                     ErrorClass.SERVER_ERROR,
-                    f"fal.ai failed the request: {data['error']}.",
+                    tr("fal.ai failed the request: {reason}.").format(reason=data["error"]),
                     code="completed_with_error",
                 )
             return True
@@ -260,7 +265,8 @@ class FalProvider(HttpProvider):
             request.progress(0.0)
         else:
             raise ProviderError(
-                ErrorClass.SERVER_ERROR, f"fal.ai reported an unknown status {status!r}."
+                ErrorClass.SERVER_ERROR,
+                tr("fal.ai reported an unknown status {status!r}.").format(status=status),
             )
         return None
 
@@ -276,8 +282,8 @@ class FalProvider(HttpProvider):
             )
         except ProviderError as e:
             if e.error_class is ErrorClass.AUTH:
-                e.message = "fal.ai rejected the API key. Check it in Settings → Providers."
+                e.message = tr("fal.ai rejected the API key. Check it in Settings → Providers.")
             raise
-        return (
-            f"Connected to {self.base_url}: key accepted (HTTP {resp.status_code} for a test id)."
+        return tr("Connected to {base_url}: key accepted (HTTP {status} for a test id).").format(
+            base_url=self.base_url, status=resp.status_code
         )

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, ProviderError
+from app.i18n import N_, tr
 from app.models import parse_size
 from app.providers.base import (
     Capabilities,
@@ -64,7 +65,7 @@ _SIZES_4K = ("4096x4096", "4096x2304", "2304x4096")
 CAPABILITIES = Capabilities(
     name="gemini",
     label="Gemini",
-    description="Google",
+    description=N_("Google"),
     models=(
         ModelInfo(
             "gemini-2.5-flash-image",
@@ -142,7 +143,7 @@ def _images_of(cand: dict[str, Any]) -> list[GeneratedImage]:
             except (binascii.Error, ValueError) as e:
                 raise ProviderError(
                     ErrorClass.SERVER_ERROR,
-                    "Gemini sent an image that is not valid base64.",
+                    tr("Gemini sent an image that is not valid base64."),
                     status=200,
                 ) from e
             images.append(GeneratedImage(data, inline.get("mimeType")))
@@ -151,13 +152,15 @@ def _images_of(cand: dict[str, Any]) -> list[GeneratedImage]:
     if finish in BLOCKING_FINISH:
         raise ProviderError(
             ErrorClass.CONTENT_POLICY,
-            f"Gemini stopped for safety ({finish}) and made no image. Rephrase the prompt.",
+            tr(
+                "Gemini stopped for safety ({finish}) and made no image. Rephrase the prompt."
+            ).format(finish=finish),
             status=200,
             code=finish,
         )
     raise ProviderError(
         ErrorClass.SERVER_ERROR,
-        f"Gemini made no image (finishReason {finish or '?'}).",
+        tr("Gemini made no image (finishReason {reason}).").format(reason=finish or "?"),
         status=200,
         code=finish or None,
     )
@@ -217,31 +220,50 @@ class GeminiProvider(HttpProvider):
         if "API_KEY_INVALID" in reasons or status in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
             return ProviderError(
                 ErrorClass.AUTH,
-                f"Gemini rejected the API key{detail}. Check it in Settings → Providers.",
+                tr("Gemini rejected the API key{detail}. Check it in Settings → Providers.").format(
+                    detail=detail
+                ),
                 **kw,
             )
         if status == "RESOURCE_EXHAUSTED" or resp.status_code == 429:
             if per_day:
                 return ProviderError(
                     ErrorClass.QUOTA,
-                    f"Gemini: the daily quota is used up{detail}. It resets "
-                    "tomorrow, or raise it in Google AI Studio.",
+                    tr(
+                        "Gemini: the daily quota is used up{detail}. It resets tomorrow, or raise it in Google AI Studio."
+                    ).format(detail=detail),
                     **kw,
                 )
-            wait = f" (asked to wait {retry_after:.0f} s)" if retry_after is not None else ""
-            return ProviderError(ErrorClass.RATE_LIMIT, f"Gemini rate limit reached{wait}.", **kw)
+            wait = (
+                tr(" (asked to wait {seconds:.0f} s)").format(seconds=retry_after)
+                if retry_after is not None
+                else ""
+            )
+            return ProviderError(
+                ErrorClass.RATE_LIMIT,
+                tr("Gemini rate limit reached{wait}.").format(wait=wait),
+                **kw,
+            )
         if status == "INVALID_ARGUMENT" or status == "FAILED_PRECONDITION":
             return ProviderError(
-                ErrorClass.INVALID_REQUEST, f"Gemini rejected the request{detail}.", **kw
+                ErrorClass.INVALID_REQUEST,
+                tr("Gemini rejected the request{detail}.").format(detail=detail),
+                **kw,
             )
         if status == "NOT_FOUND":
             return ProviderError(
                 ErrorClass.INVALID_REQUEST,
-                f"Gemini has no such model or route{detail}. Imagen and retired models answer 404.",
+                tr(
+                    "Gemini has no such model or route{detail}. Imagen and retired models answer 404."
+                ).format(detail=detail),
                 **kw,
             )
         if status == "DEADLINE_EXCEEDED":
-            return ProviderError(ErrorClass.TIMEOUT, f"Gemini timed out on its side{detail}.", **kw)
+            return ProviderError(
+                ErrorClass.TIMEOUT,
+                tr("Gemini timed out on its side{detail}.").format(detail=detail),
+                **kw,
+            )
         return default_error(
             resp.status_code, self.label, message, code=status or None, retry_after_s=retry_after
         )
@@ -268,21 +290,22 @@ class GeminiProvider(HttpProvider):
         """
         if not isinstance(data, dict):
             raise ProviderError(
-                ErrorClass.SERVER_ERROR, "Gemini sent a malformed response.", status=200
+                ErrorClass.SERVER_ERROR, tr("Gemini sent a malformed response."), status=200
             )
         block = (data.get("promptFeedback") or {}).get("blockReason")
         if block:
             raise ProviderError(
                 ErrorClass.CONTENT_POLICY,
-                f"Gemini blocked this prompt ({block}). Rephrase "
-                "it; retrying the same prompt will not help.",
+                tr(
+                    "Gemini blocked this prompt ({block}). Rephrase it; retrying the same prompt will not help."
+                ).format(block=block),
                 status=200,
                 code=str(block),
             )
         candidates = data.get("candidates") or []
         if not candidates:
             raise ProviderError(
-                ErrorClass.SERVER_ERROR, "Gemini answered without a candidate.", status=200
+                ErrorClass.SERVER_ERROR, tr("Gemini answered without a candidate."), status=200
             )
         images = _images_of(candidates[0])
         usage: dict[str, object] | None = None
@@ -300,4 +323,6 @@ class GeminiProvider(HttpProvider):
             m.get("name", "") for m in self.json_of(resp).get("models", []) if isinstance(m, dict)
         ]
         have = sum(1 for m in models if "image" in m)
-        return f"Connected to {self.base_url}: key accepted, {len(models)} models ({have} image models)."
+        return tr(
+            "Connected to {base_url}: key accepted, {count} models ({have} image models)."
+        ).format(base_url=self.base_url, count=len(models), have=have)

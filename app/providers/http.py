@@ -21,6 +21,7 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 
 from app.errors import ErrorClass, ProviderError, describe_exception
+from app.i18n import tr
 from app.providers.base import Capabilities, Provider
 from app.redact import register_secret
 
@@ -87,40 +88,62 @@ def default_error(status: int, label: str, detail: str = "", **kw: Any) -> Provi
     if status in (401, 403):
         return ProviderError(
             ErrorClass.AUTH,
-            f"{label} rejected the credentials{d}. Check the key in Settings → Providers.",
+            tr(
+                "{provider} rejected the credentials{detail}. Check the key in Settings → Providers."
+            ).format(provider=label, detail=d),
             status=status,
             **kw,
         )
     if status == 402:
         return ProviderError(
             ErrorClass.PAYMENT_REQUIRED,
-            f"{label}: payment required, the account has no credits left{d}. Top up, then retry.",
+            tr(
+                "{provider}: payment required, the account has no credits left{detail}. Top up, then retry."
+            ).format(provider=label, detail=d),
             status=status,
             **kw,
         )
     if status in (408, 504):
         return ProviderError(
-            ErrorClass.TIMEOUT, f"{label} timed out on its side{d}.", status=status, **kw
+            ErrorClass.TIMEOUT,
+            tr("{provider} timed out on its side{detail}.").format(provider=label, detail=d),
+            status=status,
+            **kw,
         )
     if status == 429:
         ra = kw.get("retry_after_s")
-        wait = f" (asked to wait {ra:.1f} s)" if ra is not None else ""
+        wait = tr(" (asked to wait {seconds:.1f} s)").format(seconds=ra) if ra is not None else ""
         return ProviderError(
-            ErrorClass.RATE_LIMIT, f"{label} rate limit reached{wait}{d}.", status=status, **kw
+            ErrorClass.RATE_LIMIT,
+            tr("{provider} rate limit reached{wait}{detail}.").format(
+                provider=label, wait=wait, detail=d
+            ),
+            status=status,
+            **kw,
         )
     if status >= 500:
         return ProviderError(
-            ErrorClass.SERVER_ERROR, f"{label} server error {status}{d}.", status=status, **kw
+            ErrorClass.SERVER_ERROR,
+            tr("{provider} server error {status}{detail}.").format(
+                provider=label, status=status, detail=d
+            ),
+            status=status,
+            **kw,
         )
     if status == 404:
         return ProviderError(
             ErrorClass.INVALID_REQUEST,
-            f"{label} answered 404{d}: check the model name and the endpoint.",
+            tr("{provider} answered 404{detail}: check the model name and the endpoint.").format(
+                provider=label, detail=d
+            ),
             status=status,
             **kw,
         )
     return ProviderError(
-        ErrorClass.INVALID_REQUEST, f"{label} rejected the request{d}.", status=status, **kw
+        ErrorClass.INVALID_REQUEST,
+        tr("{provider} rejected the request{detail}.").format(provider=label, detail=d),
+        status=status,
+        **kw,
     )
 
 
@@ -217,8 +240,11 @@ class HttpProvider(Provider):
             env = self.capabilities.key_env_var
             raise ProviderError(
                 ErrorClass.AUTH,
-                f"No {self.label} API key: add one in Settings → Providers"
-                + (f" or set {env}." if env else "."),
+                (
+                    tr("No {provider} API key: add one in Settings → Providers or set {env}.")
+                    if env
+                    else tr("No {provider} API key: add one in Settings → Providers.")
+                ).format(provider=self.label, env=env),
             )
         return self._key
 
@@ -263,8 +289,9 @@ class HttpProvider(Provider):
         else:
             raise ProviderError(
                 ErrorClass.NETWORK,
-                f"{self.label} redirected more than {MAX_REDIRECTS} times "
-                f"(last to {httpx.URL(url).host}); the request was abandoned.",
+                tr(
+                    "{provider} redirected more than {limit} times (last to {host}); the request was abandoned."
+                ).format(provider=self.label, limit=MAX_REDIRECTS, host=httpx.URL(url).host),
             )
         if full.status_code >= 400 and full.status_code not in ok:
             raise self.classify(full)
@@ -281,8 +308,9 @@ class HttpProvider(Provider):
         if u.scheme not in ("http", "https"):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                f"{self.label} handed back a {u.scheme or 'relative'}: address; Atelier fetches "
-                "only http(s).",
+                tr(
+                    "{provider} handed back a {scheme}: address; Atelier fetches only http(s)."
+                ).format(provider=self.label, scheme=u.scheme or tr("relative")),
             )
         host = u.host
         if host == self._base_host:
@@ -291,8 +319,9 @@ class HttpProvider(Provider):
             if not await _is_public(host):
                 raise ProviderError(
                     ErrorClass.SERVER_ERROR,
-                    f"{self.label} handed back an address on a private or local network "
-                    f"({host}); Atelier does not fetch it.",
+                    tr(
+                        "{provider} handed back an address on a private or local network ({host}); Atelier does not fetch it."
+                    ).format(provider=self.label, host=host),
                 )
             self._public_hosts.add(host)
 
@@ -318,13 +347,19 @@ class HttpProvider(Provider):
                 )
         except httpx.TimeoutException as e:
             raise ProviderError(
-                ErrorClass.TIMEOUT, f"{self.label} did not answer in time ({type(e).__name__})."
+                ErrorClass.TIMEOUT,
+                tr("{provider} did not answer in time ({error}).").format(
+                    provider=self.label, error=type(e).__name__
+                ),
             ) from e
         except httpx.HTTPError as e:  # transport and decoding failures alike
             raise ProviderError(
                 ErrorClass.NETWORK,
-                f"Network error talking to {self.label} at "
-                f"{httpx.URL(url).host}: {type(e).__name__} {e}".strip(),
+                tr("Network error talking to {provider} at {host}: {error} {reason}")
+                .format(
+                    provider=self.label, host=httpx.URL(url).host, error=type(e).__name__, reason=e
+                )
+                .strip(),
             ) from e
 
     def unexpected(self, e: Exception) -> ProviderError:
@@ -333,23 +368,27 @@ class HttpProvider(Provider):
         if isinstance(e, KeyError | TypeError | IndexError | AttributeError | ValueError):
             return ProviderError(
                 ErrorClass.SERVER_ERROR,
-                f"{self.label} sent an answer Atelier could not read ({describe_exception(e)}).",
+                tr("{provider} sent an answer Atelier could not read ({reason}).").format(
+                    provider=self.label, reason=describe_exception(e)
+                ),
             )
         return super().unexpected(e)
 
     def _oversized(self, status: int, size: int) -> ProviderError:
         return ProviderError(
             ErrorClass.SERVER_ERROR,
-            f"{self.label} sent an oversized response "
-            f"(over {size // 1_000_000} MB); it was abandoned.",
+            tr("{provider} sent an oversized response (over {size} MB); it was abandoned.").format(
+                provider=self.label, size=size // 1_000_000
+            ),
             status=status,
         )
 
     async def probe(
-        self, method: str, url: str, hint: str = "Check the endpoint.", **kw: Any
+        self, method: str, url: str, hint: str | None = None, **kw: Any
     ) -> httpx.Response:
         """A free request for "Test connection" (15 s at most): a server that cannot be reached
-        or does not answer is named by its endpoint, with ``hint`` on what to check.
+        or does not answer is named by its endpoint, with ``hint`` on what to check (default:
+        "Check the endpoint.").
 
         Raises:
             ProviderError: as ``request``; network and timeout messages rewritten as above.
@@ -358,7 +397,11 @@ class HttpProvider(Provider):
             return await self.request(method, url, timeout=15.0, **kw)
         except ProviderError as e:
             if e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT):
-                e.message = f"Cannot reach {self.base_url} ({e.message}). {hint}"
+                e.message = tr("Cannot reach {base_url} ({message}). {hint}").format(
+                    base_url=self.base_url,
+                    message=e.message,
+                    hint=hint or tr("Check the endpoint."),
+                )
             raise
 
     def json_of(self, resp: httpx.Response) -> Any:
@@ -368,7 +411,7 @@ class HttpProvider(Provider):
         except ValueError as e:
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                f"{self.label} sent a malformed response (not JSON).",
+                tr("{provider} sent a malformed response (not JSON).").format(provider=self.label),
                 status=resp.status_code,
             ) from e
 
@@ -390,14 +433,17 @@ class HttpProvider(Provider):
                     e.status is not None and e.status >= 500
                 )
                 if not transient or attempt == DOWNLOAD_TRIES - 1:
-                    e.message = f"Downloading the {self.label} result failed: {e.message}"
+                    e.message = tr("Downloading the {provider} result failed: {message}").format(
+                        provider=self.label, message=e.message
+                    )
                     raise
                 await asyncio.sleep(0.5 * 2**attempt)
         if resp.status_code in (401, 403, 404, 410):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                f"The {self.label} result URL expired or vanished "
-                f"(HTTP {resp.status_code}) before it was downloaded.",
+                tr(
+                    "The {provider} result URL expired or vanished (HTTP {status}) before it was downloaded."
+                ).format(provider=self.label, status=resp.status_code),
                 status=resp.status_code,
                 code="expired",
                 paid=True,
@@ -406,7 +452,9 @@ class HttpProvider(Provider):
         if ctype and not ctype.startswith(("image/", "application/octet-stream", "binary/")):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                f"The {self.label} result is {ctype}, not an image.",
+                tr("The {provider} result is {ctype}, not an image.").format(
+                    provider=self.label, ctype=ctype
+                ),
                 status=resp.status_code,
             )
         return resp.content, ctype
@@ -431,11 +479,17 @@ class HttpProvider(Provider):
                         yield line
         except httpx.TimeoutException as e:
             raise ProviderError(
-                ErrorClass.TIMEOUT, f"{self.label} did not answer in time ({type(e).__name__})."
+                ErrorClass.TIMEOUT,
+                tr("{provider} did not answer in time ({error}).").format(
+                    provider=self.label, error=type(e).__name__
+                ),
             ) from e
         except httpx.HTTPError as e:
             raise ProviderError(
-                ErrorClass.NETWORK, f"Network error downloading from {self.label}: {e}"
+                ErrorClass.NETWORK,
+                tr("Network error downloading from {provider}: {reason}").format(
+                    provider=self.label, reason=e
+                ),
             ) from e
 
     async def poll(self, step: Callable[[], Awaitable[T | None]]) -> T:

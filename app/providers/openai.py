@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, ProviderError
+from app.i18n import N_, tr
 from app.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -43,7 +44,7 @@ _GPT_QUALITIES = ("auto", "low", "medium", "high")
 CAPABILITIES = Capabilities(
     name="openai",
     label="OpenAI",
-    description="Images API",
+    description=N_("Images API"),
     models=(
         ModelInfo(
             "gpt-image-1.5", "GPT Image 1.5", _GPT_SIZES, _GPT_QUALITIES, edits=True, masks=True
@@ -56,7 +57,7 @@ CAPABILITIES = Capabilities(
             custom_size_multiple=16,
             max_width=3840,
             max_height=3840,
-            note="price not yet published",
+            note=N_("price not yet published"),
             edits=True,
             masks=True,
         ),
@@ -65,7 +66,7 @@ CAPABILITIES = Capabilities(
             "GPT Image 1 mini",
             _GPT_SIZES,
             _GPT_QUALITIES,
-            note="deprecated by OpenAI",
+            note=N_("deprecated by OpenAI"),
             edits=True,
             masks=True,
         ),
@@ -74,7 +75,7 @@ CAPABILITIES = Capabilities(
             "GPT Image 1",
             _GPT_SIZES,
             _GPT_QUALITIES,
-            note="listed as retired 2026-10-23",
+            note=N_("listed as retired 2026-10-23"),
             edits=True,
             masks=True,
         ),
@@ -108,38 +109,49 @@ def _classify_known(
     ):
         return ProviderError(
             ErrorClass.CONTENT_POLICY,
-            f"{label} refused this prompt under its content policy{detail}. "
-            "Rephrase the prompt; retrying the same prompt will not help.",
+            tr(
+                "{provider} refused this prompt under its content policy{detail}. Rephrase the prompt; retrying the same prompt will not help."
+            ).format(provider=label, detail=detail),
             **kw,
         )
     if status == 429 and code == "insufficient_quota":
         return ProviderError(
             ErrorClass.QUOTA,
-            f"{label}: the account has no quota left{detail}. Add credit or raise the "
-            "limit in the provider's billing page, then retry.",
+            tr(
+                "{provider}: the account has no quota left{detail}. Add credit or raise the limit in the provider's billing page, then retry."
+            ).format(provider=label, detail=detail),
             **kw,
         )
     if status == 401:
         return ProviderError(
             ErrorClass.AUTH,
-            f"{label} rejected the API key{detail}. Check it in Settings → Providers.",
+            tr("{provider} rejected the API key{detail}. Check it in Settings → Providers.").format(
+                provider=label, detail=detail
+            ),
             **kw,
         )
     if status == 403:
         return ProviderError(
             ErrorClass.AUTH,
-            f"{label} refused access to this model{detail}. The organisation may need "
-            "verification for it.",
+            tr(
+                "{provider} refused access to this model{detail}. The organisation may need verification for it."
+            ).format(provider=label, detail=detail),
             **kw,
         )
     if status == 409:
         return ProviderError(
-            ErrorClass.SERVER_ERROR, f"{label} answered 409 (conflict){detail}.", **kw
+            ErrorClass.SERVER_ERROR,
+            tr("{provider} answered 409 (conflict){detail}.").format(provider=label, detail=detail),
+            **kw,
         )
     if 400 <= status < 500 and status not in (402, 404, 408, 429):
-        where = f" in field '{param}'" if param else ""
+        where = tr(" in field '{param}'").format(param=param) if param else ""
         return ProviderError(
-            ErrorClass.INVALID_REQUEST, f"{label} rejected the request{where}{detail}.", **kw
+            ErrorClass.INVALID_REQUEST,
+            tr("{provider} rejected the request{where}{detail}.").format(
+                provider=label, where=where, detail=detail
+            ),
+            **kw,
         )
     return None
 
@@ -263,7 +275,9 @@ class OpenAIProvider(HttpProvider):
         """
         if not isinstance(payload, dict):
             raise ProviderError(
-                ErrorClass.SERVER_ERROR, f"{self.label} sent a malformed response.", status=status
+                ErrorClass.SERVER_ERROR,
+                tr("{provider} sent a malformed response.").format(provider=self.label),
+                status=status,
             )
         images: list[GeneratedImage] = []
         revised = None
@@ -276,7 +290,9 @@ class OpenAIProvider(HttpProvider):
             except (binascii.Error, ValueError) as e:
                 raise ProviderError(
                     ErrorClass.SERVER_ERROR,
-                    f"{self.label} sent an image that is not valid base64.",
+                    tr("{provider} sent an image that is not valid base64.").format(
+                        provider=self.label
+                    ),
                     status=status,
                 ) from e
             fmt = payload.get("output_format") or request.output_format
@@ -284,7 +300,9 @@ class OpenAIProvider(HttpProvider):
             revised = revised or item.get("revised_prompt")
         if not images:
             raise ProviderError(
-                ErrorClass.SERVER_ERROR, f"{self.label} answered without any image.", status=status
+                ErrorClass.SERVER_ERROR,
+                tr("{provider} answered without any image.").format(provider=self.label),
+                status=status,
             )
         usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else None
         return GenerationResult(
@@ -303,24 +321,26 @@ class OpenAIProvider(HttpProvider):
                 "GET",
                 f"{self.base_url}/models",
                 headers=headers,
-                hint="Check the endpoint, or whether the server is running.",
+                hint=tr("Check the endpoint, or whether the server is running."),
             )
         except ProviderError as e:
             if e.status == 404:
-                e.message = (
-                    f"{self.base_url} answered 404: it does not look like an OpenAI-compatible "
-                    "API. Check the base URL (it usually ends in /v1)."
-                )
+                e.message = tr(
+                    "{base_url} answered 404: it does not look like an OpenAI-compatible API. Check the base URL (it usually ends in /v1)."
+                ).format(base_url=self.base_url)
             raise
         try:
             n = len(resp.json().get("data", []))
         except (ValueError, AttributeError):
             raise ProviderError(
                 ErrorClass.INVALID_REQUEST,
-                f"{self.base_url} answered, but not with the "
-                "OpenAI API's JSON. Check the base URL.",
+                tr(
+                    "{base_url} answered, but not with the OpenAI API's JSON. Check the base URL."
+                ).format(base_url=self.base_url),
             ) from None
-        return f"Connected to {self.base_url}: key accepted, {n} models visible."
+        return tr("Connected to {base_url}: key accepted, {n} models visible.").format(
+            base_url=self.base_url, n=n
+        )
 
 
 _SEEDREAM_SIZES = (
@@ -338,7 +358,7 @@ _SEEDREAM_SIZES = (
 SEEDREAM_CAPABILITIES = Capabilities(
     name="seedream",
     label="Seedream",
-    description="BytePlus ModelArk, OpenAI-compatible",
+    description=N_("BytePlus ModelArk, OpenAI-compatible"),
     models=(
         ModelInfo(
             "seedream-4-0-250828",
@@ -365,7 +385,7 @@ SEEDREAM_CAPABILITIES = Capabilities(
 LOCALAI_CAPABILITIES = Capabilities(
     name="localai",
     label="LocalAI",
-    description="OpenAI-compatible, self-hosted",
+    description=N_("OpenAI-compatible, self-hosted"),
     models=(
         ModelInfo(
             "stablediffusion",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import InputError
+from app.i18n import tr
 from app.providers.a1111 import A1111Provider
 from app.providers.base import Capabilities, Provider
 from app.providers.bfl import BFLProvider
@@ -41,7 +42,10 @@ def capabilities_of(name: str) -> Capabilities:
         return PROVIDERS[name].capabilities
     except KeyError:
         raise InputError(
-            "provider", f"unknown provider {name!r} (known: {', '.join(PROVIDERS)})"
+            "provider",
+            tr("unknown provider {name!r} (known: {join})").format(
+                name=name, join=", ".join(PROVIDERS)
+            ),
         ) from None
 
 

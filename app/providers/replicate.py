@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, ProviderError
+from app.i18n import tr
 from app.models import parse_size
 from app.providers.base import (
     Capabilities,
@@ -146,7 +147,9 @@ class ReplicateProvider(HttpProvider):
             retry_after = float(m.group(1)) if m else None
         if resp.status_code == 422:
             return ProviderError(
-                ErrorClass.INVALID_REQUEST, f"Replicate rejected the input ({detail}).", status=422
+                ErrorClass.INVALID_REQUEST,
+                tr("Replicate rejected the input ({detail}).").format(detail=detail),
+                status=422,
             )
         return default_error(resp.status_code, self.label, detail, retry_after_s=retry_after)
 
@@ -168,7 +171,7 @@ class ReplicateProvider(HttpProvider):
                 pred = await self.poll(lambda: self._check(str(urls.get("get")), request))
         except ProviderError as e:
             if request.resume and e.status == 404:
-                raise remote_gone(self.label, "the prediction") from e
+                raise remote_gone(self.label, tr("the prediction")) from e
             raise
         except asyncio.CancelledError:
             if urls.get("cancel") and not request.detached():
@@ -190,7 +193,7 @@ class ReplicateProvider(HttpProvider):
         if not isinstance(pred, dict) or "id" not in pred:
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                "Replicate's answer has no prediction id.",
+                tr("Replicate's answer has no prediction id."),
                 status=resp.status_code,
             )
         return dict(pred)
@@ -207,29 +210,32 @@ class ReplicateProvider(HttpProvider):
     async def _finish(self, pred: dict[str, Any]) -> GenerationResult:
         status = pred.get("status")
         if status == "failed":
-            error = str(pred.get("error") or "unknown error")
+            error = str(pred.get("error") or tr("unknown error"))
             code = error.split(":", 1)[0].strip() if re.match(r"^E\d{3,4}\b", error) else None
             if code == "E005":
                 raise ProviderError(
                     ErrorClass.CONTENT_POLICY,
-                    f"Replicate flagged the input or output as "
-                    f"sensitive ({error}). Rephrase the prompt.",
+                    tr(
+                        "Replicate flagged the input or output as sensitive ({error}). Rephrase the prompt."
+                    ).format(error=error),
                     code=code,
                 )
             raise ProviderError(
-                ErrorClass.SERVER_ERROR, f"Replicate's prediction failed: {error}.", code=code
+                ErrorClass.SERVER_ERROR,
+                tr("Replicate's prediction failed: {error}.").format(error=error),
+                code=code,
             )
         if status == "canceled":
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                "The Replicate prediction was cancelled on Replicate's side.",
+                tr("The Replicate prediction was cancelled on Replicate's side."),
                 code="canceled",
             )
         output = pred.get("output")
         links = [output] if isinstance(output, str) else [str(u) for u in output or []]
         if not links:
             raise ProviderError(
-                ErrorClass.SERVER_ERROR, "Replicate's prediction succeeded without output."
+                ErrorClass.SERVER_ERROR, tr("Replicate's prediction succeeded without output.")
             )
         images = []
         for link in links:
@@ -242,4 +248,6 @@ class ReplicateProvider(HttpProvider):
         resp = await self.probe("GET", f"{self.base_url}/v1/account", headers=self._headers())
         data = self.json_of(resp)
         who = data.get("username", "account") if isinstance(data, dict) else "account"
-        return f"Connected to {self.base_url}: token accepted ({who})."
+        return tr("Connected to {base_url}: token accepted ({who}).").format(
+            base_url=self.base_url, who=who
+        )

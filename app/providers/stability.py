@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, ProviderError
+from app.i18n import N_, tr
 from app.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -62,7 +63,7 @@ _SD3 = ("sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium")
 CAPABILITIES = Capabilities(
     name="stability",
     label="Stability",
-    description="Stable Image API",
+    description=N_("Stable Image API"),
     models=(
         ModelInfo(
             "core",
@@ -160,23 +161,26 @@ class StabilityProvider(HttpProvider):
         if resp.status_code == 403 and name == "content_moderation":
             return ProviderError(
                 ErrorClass.CONTENT_POLICY,
-                f"Stability's content moderation refused this "
-                f"request ({detail or name}). Rephrase the prompt.",
+                tr(
+                    "Stability's content moderation refused this request ({reason}). Rephrase the prompt."
+                ).format(reason=detail or name),
                 status=403,
                 code=name,
             )
         if resp.status_code == 413:
             return ProviderError(
                 ErrorClass.INVALID_REQUEST,
-                "Stability: the request is too large (reference image over 10 MB?).",
+                tr("Stability: the request is too large (reference image over 10 MB?)."),
                 status=413,
                 code=name or None,
             )
         if resp.status_code == 429:
             return ProviderError(
                 ErrorClass.RATE_LIMIT,
-                "Stability rate limit (150 requests per 10 s) exceeded; "
-                "the key is locked out for 60 s.",
+                tr(
+                    "Stability rate limit (150 requests per 10 s) exceeded; "
+                    "the key is locked out for 60 s."
+                ),
                 status=429,
                 code=name or None,
                 retry_after_s=60.0,
@@ -203,7 +207,7 @@ class StabilityProvider(HttpProvider):
         if finish == "CONTENT_FILTERED":
             raise ProviderError(
                 ErrorClass.CONTENT_POLICY,
-                "Stability filtered the result (CONTENT_FILTERED). Rephrase the prompt.",
+                tr("Stability filtered the result (CONTENT_FILTERED). Rephrase the prompt."),
                 status=resp.status_code,
                 code=finish,
             )
@@ -211,7 +215,9 @@ class StabilityProvider(HttpProvider):
         if not ctype.startswith("image/"):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
-                f"Stability answered {ctype or 'no content type'} instead of an image.",
+                tr("Stability answered {type} instead of an image.").format(
+                    type=ctype or tr("no content type")
+                ),
                 status=resp.status_code,
             )
         seed = resp.headers.get("seed")
@@ -231,4 +237,6 @@ class StabilityProvider(HttpProvider):
             if isinstance(data, dict)
             else "account"
         )
-        return f"Connected to {self.base_url}: key accepted ({who})."
+        return tr("Connected to {base_url}: key accepted ({who}).").format(
+            base_url=self.base_url, who=who
+        )

@@ -385,7 +385,7 @@ class BatchPage(QWidget):
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for m in caps.models:
-            self.model_combo.addItem(m.label + (f" — {m.note}" if m.note else ""), m.id)
+            self.model_combo.addItem(m.label + (f" — {tr(m.note)}" if m.note else ""), m.id)
         self.model_combo.blockSignals(False)
         self.concurrency_spin.setValue(caps.default_concurrency)
         self.seed_widget.setEnabled(caps.seed)
@@ -422,7 +422,7 @@ class BatchPage(QWidget):
             combo.setCurrentText(kept if kept in values else default)
             combo.blockSignals(False)
         self.size_combo.setEditable(info.custom_size_multiple is not None)
-        self.model_note.setText(info.note)
+        self.model_note.setText(tr(info.note) if info.note else "")
         self._format_changed()
 
     def _format_changed(self) -> None:

@@ -24,11 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from app import shopify
-from app.batch import RowColumns, check_templates, preview_row
+from app.batch import RowColumns
 from app.charsets import CANDIDATE_ENCODINGS
 from app.errors import AtelierError, InputError
 from app.i18n import tr
 from app.library import BatchTemplate
+from app.rows import check_templates, preview_row
 from app.tabular import Table, read_table
 from ui import theme
 from ui.empty_state import EmptyState
