@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.i18n import tr
 from app.lane import Run
 from app.models import JobSpec
 from app.pricing import PriceTable
@@ -71,17 +72,20 @@ class Budget:
         if per_image is None:
             self._halt(
                 run,
-                f"Budget cap of ${cap:.2f}: the price of {provider} {model} ({spec.quality}, "
-                f"{spec.size}) is unknown, so no job was started that could exceed it. Add the price in "
-                "ATELIER_HOME/prices.json or remove the cap.",
+                tr(
+                    "Budget cap of ${cap:.2f}: the price of {provider} {model} ({quality}, {size}) is unknown, so no job was started that could exceed it. Add the price in ATELIER_HOME/prices.json or remove the cap."
+                ).format(
+                    cap=cap, provider=provider, model=model, quality=spec.quality, size=spec.size
+                ),
             )
             return None
         need = per_image * images * factor
         if run.spent_usd + run.reserved_usd + need > cap + 1e-9:
             self._halt(
                 run,
-                f"Budget cap of ${cap:.2f} reached: ${run.spent_usd:.3f} spent; the next job "
-                f"(${need:.3f}) would exceed it. Jobs not started stay pending: raise the cap and resume.",
+                tr(
+                    "Budget cap of ${cap:.2f} reached: ${spent:.3f} spent; the next job (${need:.3f}) would exceed it. Jobs not started stay pending: raise the cap and resume."
+                ).format(cap=cap, spent=run.spent_usd, need=need),
             )
             return None
         run.reserved_usd += need

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import InputError
+from app.i18n import tr
 
 COMMAND = "/batch"
 _FENCE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n(?P<body>.*?)\n```\s*$", re.DOTALL)
@@ -35,22 +36,29 @@ def config_from_comment(body: str) -> dict[str, Any]:
     first, _, rest = text.partition("\n")
     words = first.split(maxsplit=1)
     if not words or words[0] != COMMAND:
-        raise InputError("comment", f"does not start with {COMMAND}")
+        raise InputError("comment", tr("does not start with {command}").format(command=COMMAND))
     rest = ((words[1] if len(words) > 1 else "") + "\n" + rest).strip()
     fenced = _FENCE.match(rest)
     if fenced:
         rest = fenced.group("body").strip()
     if not rest:
-        raise InputError("comment", f"{COMMAND} needs a JSON batch config after it")
+        raise InputError(
+            "comment", tr("{command} needs a JSON batch config after it").format(command=COMMAND)
+        )
     try:
         data = json.loads(rest)
     except json.JSONDecodeError as e:
         at = text.index(rest) + e.pos  # where the user sees it: in the comment, not the JSON
         line = text.count("\n", 0, at) + 1
         column = at - (text.rfind("\n", 0, at) + 1) + 1
-        raise InputError("comment", f"line {line}, column {column}: {e.msg}") from None
+        raise InputError(
+            "comment",
+            tr("line {line}, column {column}: {reason}").format(
+                line=line, column=column, reason=e.msg
+            ),
+        ) from None
     if not isinstance(data, dict):
-        raise InputError("comment", 'the config must be a JSON object ({"jobs": [...]})')
+        raise InputError("comment", tr('the config must be a JSON object ({"jobs": [...]})'))
     return data
 
 
@@ -65,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_comment(os.environ.get("ATELIER_COMMENT", ""))
     except InputError as e:
-        msg = f"Atelier could not read this /batch comment: {e}"
+        msg = tr("Atelier could not read this /batch comment: {reason}").format(reason=e)
         print(msg, file=sys.stderr)
         out.with_suffix(".error.md").write_text(msg + "\n", encoding="utf-8")
         return 2

@@ -15,7 +15,7 @@ from app.cli_common import EXIT_FAILED, EXIT_OK, print_report
 from app.delivery.plan import delivery_of
 from app.errors import InputError
 from app.files import read_json
-from app.i18n import tr
+from app.i18n import N_, tr
 from app.models import BatchReport
 from app.report import build_report
 from app.report_markdown import to_markdown
@@ -52,7 +52,7 @@ def run_plain(args: argparse.Namespace, out: TextIO, inp: TextIO | None = None) 
         InputError: an unreadable report, an empty secret.
     """
     if args.command == "report":
-        raw = read_json(args.report, "report")
+        raw = read_json(args.report, N_("report"))
         try:
             report = BatchReport.model_validate(raw)
         except ValidationError as e:

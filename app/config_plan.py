@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.batch import Plan
 from app.errors import InputError
+from app.i18n import tr
 from app.input_images import resolve_image
 from app.models import BatchConfig, ConfigJob, JobSpec, wire_moderation
 from app.templates import UniqueNamer, format_from_path, safe_relative_path
@@ -42,12 +43,16 @@ def plan_from_config(
         rel = safe_relative_path(asked, fmt, where)
         if job.output_path and rel != job.output_path.replace("\\", "/"):
             plan.warnings.append(
-                f"jobs[{i}].output_path: writing {rel!r} (asked {job.output_path!r}, format {fmt})"
+                tr(
+                    "jobs[{i}].output_path: writing {rel!r} (asked {output_path!r}, format {fmt})"
+                ).format(i=i, rel=rel, output_path=job.output_path, fmt=fmt)
             )
         unique = namer.claim(rel, job.sample_count, where)
         if unique != rel:
             plan.warnings.append(
-                f"jobs[{i}].output_path: {rel!r} already used in this batch; using {unique!r}"
+                tr(
+                    "jobs[{i}].output_path: {rel!r} already used in this batch; using {unique!r}"
+                ).format(i=i, rel=rel, unique=unique)
             )
         images = _ConfigImages(plan, base_dir, cwd or Path.cwd(), f"{where_prefix}jobs[{i}]")
         plan.specs.append(_config_spec(plan, job, unique, fmt, f"{where_prefix}jobs[{i}]", images))
@@ -76,12 +81,16 @@ class _ConfigImages:
             return resolve_image(raw, self.cwd, where)
         if (self.base_dir / p).is_file():
             self.plan.warnings.append(
-                f"{where}: {raw!r} is not in the working folder {self.cwd}; using the one "
-                f"beside the config, {self.base_dir / p}"
+                tr(
+                    "{where}: {raw!r} is not in the working folder {cwd}; using the one beside the config, {path}"
+                ).format(where=where, raw=raw, cwd=self.cwd, path=self.base_dir / p)
             )
             return resolve_image(raw, self.base_dir, where)
         raise InputError(
-            where, f"image not found: {raw} (looked in {self.cwd} and {self.base_dir})"
+            where,
+            tr("image not found: {raw} (looked in {cwd} and {base_dir})").format(
+                raw=raw, cwd=self.cwd, base_dir=self.base_dir
+            ),
         )
 
 

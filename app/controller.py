@@ -33,6 +33,7 @@ from app.engine import Engine
 from app.errors import InputError
 from app.estimate import Estimate
 from app.files import check_output_dir
+from app.i18n import tr
 from app.models import RunSettings
 from app.outputs import made_by_atelier
 from app.pricing import PriceTable
@@ -109,7 +110,10 @@ def check_run(draft: Draft, *, workflow_hint: str = "--workflow FILE") -> None:
     rs = draft.settings
     if not draft.plan.specs:
         raise InputError(
-            draft.source, "no row produced a job: " + "; ".join(draft.plan.skipped[:3])
+            draft.source,
+            tr("no row produced a job: {reasons}").format(
+                reasons="; ".join(draft.plan.skipped[:3])
+            ),
         )
     check_plan(draft.plan, rs.provider, rs.model, rows=draft.rows)
     if rs.delivery is not None:
@@ -119,8 +123,10 @@ def check_run(draft: Draft, *, workflow_hint: str = "--workflow FILE") -> None:
         "comfyui", {}
     ):
         raise InputError(
-            "ComfyUI workflow",
-            f"ComfyUI jobs need a workflow saved in API format ({workflow_hint})",
+            tr("ComfyUI workflow"),
+            tr("ComfyUI jobs need a workflow saved in API format ({workflow_hint})").format(
+                workflow_hint=workflow_hint
+            ),
         )
 
 
@@ -135,9 +141,10 @@ def check_keys(draft: Draft) -> None:
         caps = capabilities_of(name)
         if caps.needs_key and not get_key(name).key:
             raise InputError(
-                f"provider {name}",
-                "no API key. Add it in the studio (Settings → Providers) "
-                f"or set {caps.key_env_var}.",
+                tr("provider {name}").format(name=name),
+                tr("no API key. Add it in the studio (Settings → Providers) or set {env}.").format(
+                    env=caps.key_env_var
+                ),
             )
 
 
@@ -364,7 +371,7 @@ def sheet_draft(
     )
     source = batch.table.source
     draft = Draft(plan, rs, output_dir, source.name, str(source), rows=True)
-    check_run(draft, workflow_hint="choose one with “Workflow…”")
+    check_run(draft, workflow_hint=tr("choose one with “Workflow…”"))
     return draft
 
 
@@ -404,10 +411,15 @@ def keep_user_files(draft: Draft) -> Draft:
                 break
             n += 1
         taken.update(p.casefold() for p in paths)
-        where = f"row {spec.row_index + 1}" if spec.row_index is not None else f"jobs[{i}]"
+        where = (
+            tr("row {row}").format(row=spec.row_index + 1)
+            if spec.row_index is not None
+            else f"jobs[{i}]"
+        )
         notes.append(
-            f"{where}: {mine[0]} in the output folder is not Atelier's; the image is written as "
-            f"{renamed.output_path} (choose Overwrite, or --overwrite, to replace it)"
+            tr(
+                "{where}: {mine} in the output folder is not Atelier's; the image is written as {output_path} (choose Overwrite, or --overwrite, to replace it)"
+            ).format(where=where, mine=mine[0], output_path=renamed.output_path)
         )
         specs.append(renamed)
     if not notes:

@@ -31,6 +31,7 @@ from app.events import (
     EventBus,
     JobChanged,
 )
+from app.i18n import tr
 from app.jobrun import JobRun, job_target
 from app.lane import Lane, Run
 from app.models import BatchReport, RunSettings
@@ -107,9 +108,10 @@ class Engine:
             self.store.set_batch_status(batch_id, BatchStatus.RUNNING)
             self.events.emit(BatchStateChanged(batch_id, BatchStatus.RUNNING))
 
-    def cancel(self, batch_id: int, reason: str = "Cancelled by the user.") -> None:
-        """Abort requests in flight; every job not done becomes ``cancelled``."""
-        self._stop(batch_id, reason, only_mine=False)
+    def cancel(self, batch_id: int, reason: str | None = None) -> None:
+        """Abort requests in flight; every job not done becomes ``cancelled`` (``reason``, by
+        default "Cancelled by the user.", is each one's error text)."""
+        self._stop(batch_id, reason or tr("Cancelled by the user."), only_mine=False)
 
     def stop_here(self, batch_id: int, reason: str) -> None:
         """This process stops working on the batch (a SIGTERM, a quit): the jobs it holds are
@@ -191,7 +193,12 @@ class Engine:
                 task.uncancel()
         except Exception as e:  # the run itself broke: stop it resumably, and say why
             log.exception("batch %s: the run failed", batch_id)
-            self.halt(run, f"The run stopped on an unexpected error ({describe_exception(e)}).")
+            self.halt(
+                run,
+                tr("The run stopped on an unexpected error ({reason}).").format(
+                    reason=describe_exception(e)
+                ),
+            )
             self.store.recover(batch_id)
         finally:
             del self._runs[batch_id]
@@ -240,9 +247,9 @@ class Engine:
                 await self._drain(run)
                 await self._wait_for_others(run)
         except TimeoutError:
-            run.stop_reason = (
-                f"The batch timeout of {timeout_s:g} s was reached; unfinished jobs were cancelled."
-            )
+            run.stop_reason = tr(
+                "The batch timeout of {seconds:g} s was reached; unfinished jobs were cancelled."
+            ).format(seconds=timeout_s)
 
     async def _finish(self, run: Run) -> BatchReport:
         """Cancel what a stop left unfinished, set the batch's final status, write and emit
@@ -413,10 +420,9 @@ class Engine:
     def _fail_unexpected(self, run: Run, jid: int, e: Exception) -> None:
         """A job whose stages raised what nobody expected (a stored spec that no longer
         validates, a bug) fails with a readable reason of class ``internal``."""
-        message = (
-            f"Atelier could not run this job ({describe_exception(e)}). "
-            "The rest of the batch goes on; the details are in the log."
-        )
+        message = tr(
+            "Atelier could not run this job ({reason}). The rest of the batch goes on; the details are in the log."
+        ).format(reason=describe_exception(e))
         self._fail_job(run, jid, message, ErrorClass.INTERNAL)
 
     async def _wait_for_others(self, run: Run) -> None:

@@ -168,7 +168,8 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
         by_provider[provider] = by_provider.get(provider, 0.0) + e.for_size(size) * n
         unit = "/MP" if e.unit == "megapixel" else ""
         label = _label(provider, e)
-        used[label] = f"{label}: ${e.usd_per_image:g}{unit} ({e.as_of}, {e.source})"
+        # A citation (a pricing page) reads the same in every language; our own notes are translated.
+        used[label] = f"{label}: ${e.usd_per_image:g}{unit} ({e.as_of}, {tr(e.source)})"
     auto_range = (priced + low, priced + high) if unknown and ranged else None
     return Estimate(
         total,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.i18n import tr
 from app.models import BatchReport
 
 
@@ -92,8 +93,14 @@ class EconomyWaiting:
         when = self.submitted_at
         with contextlib.suppress(ValueError):
             when = datetime.fromisoformat(when).astimezone().strftime("%H:%M")
-        done = f"{self.done}/{self.total} done" if self.done is not None else f"{self.total} sent"
-        return f"waiting for {self.provider} · submitted {when} · {done}"
+        done = (
+            tr("{done}/{total} done").format(done=self.done, total=self.total)
+            if self.done is not None
+            else tr("{total} sent").format(total=self.total)
+        )
+        return tr("waiting for {provider} · submitted {when} · {done}").format(
+            provider=self.provider, when=when, done=done
+        )
 
 
 @dataclass(frozen=True)

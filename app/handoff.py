@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from app.errors import InputError
 from app.export import escape_cell
+from app.i18n import tr
 from app.outputs import atomic_write
 from app.providers.draft import font_path
 from app.store import ImageRow, Store
@@ -54,7 +55,7 @@ def export_zip(store: Store, batch_id: int, images: list[ImageRow], path: Path) 
         InputError: nothing is chosen; OutputError: ``path`` cannot be written.
     """
     if not images:
-        raise InputError(str(path), "no image matches the selection: nothing to export")
+        raise InputError(str(path), tr("no image matches the selection: nothing to export"))
     out_dir = Path(store.batch(batch_id).output_dir).resolve()
     jobs = {j.id: j for j in store.jobs(batch_id)}
     columns = sorted({k for im in images for k in jobs[im.job_id].spec.row_values})
@@ -98,7 +99,7 @@ def contact_sheet(images: list[ImageRow], path: Path, title: str) -> int:
         InputError: nothing is chosen; OutputError: ``path`` cannot be written.
     """
     if not images:
-        raise InputError(str(path), "no image matches the selection: no contact sheet")
+        raise InputError(str(path), tr("no image matches the selection: no contact sheet"))
     pages = contact_pages(images, title)
     buf = io.BytesIO()
     pages[0].save(buf, "PDF", resolution=150.0, save_all=True, append_images=pages[1:])
@@ -118,7 +119,12 @@ def contact_pages(images: list[ImageRow], title: str) -> list[Image.Image]:
         draw = ImageDraw.Draw(page)
         end = min(len(images), start + per_page)
         draw.text(
-            (60, 40), f"{title} — {start + 1}–{end} of {len(images)}", fill="black", font=font
+            (60, 40),
+            tr("{title} — {start}–{end} of {count}").format(
+                title=title, start=start + 1, end=end, count=len(images)
+            ),
+            fill="black",
+            font=font,
         )
         for i, im in enumerate(images[start:end]):
             x = 60 + (i % COLS) * (THUMB + 30)

@@ -10,6 +10,7 @@ from PIL import Image
 from app import remote
 from app.errors import ErrorClass, InputError, ProviderError
 from app.files import regular_file
+from app.i18n import N_, tr
 from app.models import JobSpec
 
 
@@ -40,15 +41,17 @@ def resolve_image(raw: str, base_dir: Path | None, where: str) -> str:
     if not p.is_absolute() and base_dir is not None:
         p = base_dir / p
     if not p.is_file():
-        raise InputError(where, f"image not found: {p}")
+        raise InputError(where, tr("image not found: {path}").format(path=p))
     try:
-        regular_file(p, "image")
+        regular_file(p, N_("image"))
         with Image.open(p) as im:
             im.format  # noqa: B018 - opening reads and checks the header
     except InputError as e:
         raise InputError(where, e.message) from e
     except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise InputError(where, f"{p} is not an image Atelier can read (PNG, JPEG, WebP…)") from e
+        raise InputError(
+            where, tr("{path} is not an image Atelier can read (PNG, JPEG, WebP…)").format(path=p)
+        ) from e
     return str(p.resolve())
 
 
@@ -64,12 +67,16 @@ def read_inputs(spec: JobSpec) -> tuple[tuple[bytes, ...], bytes | None]:
     except OSError as e:
         raise ProviderError(
             ErrorClass.INVALID_REQUEST,
-            f"Cannot read the reference image {e.filename}: {e.strerror}.",
+            tr("Cannot read the reference image {filename}: {reason}.").format(
+                filename=e.filename, reason=e.strerror
+            ),
         ) from e
     except remote.RemoteImageError as e:
         raise ProviderError(
             ErrorClass.NETWORK if e.transient else ErrorClass.INVALID_REQUEST,
-            f"Cannot download the reference image {e.where}: {e.message}.",
+            tr("Cannot download the reference image {where}: {message}.").format(
+                where=e.where, message=e.message
+            ),
         ) from e
     return refs, mask
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from app.copying import SaveFailedError, copy_earlier
 from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from app.events import ImageSaved, JobChanged, JobProgress
+from app.i18n import tr
 from app.input_images import read_inputs
 from app.lane import Lane, Run
 from app.models import JobSpec, RetryPolicy, parse_size
@@ -263,7 +264,9 @@ class JobRun:
             except TimeoutError:
                 sent.error = ProviderError(
                     ErrorClass.TIMEOUT,
-                    f"No answer within the job timeout of {timeout_s:g} s; the request was cancelled.",
+                    tr(
+                        "No answer within the job timeout of {seconds:g} s; the request was cancelled."
+                    ).format(seconds=timeout_s),
                 )
             except ProviderError as e:
                 sent.error = e
@@ -408,7 +411,7 @@ class JobRun:
         if e.payload is not None and await asyncio.to_thread(
             spool_image, spool, self.id, idx, rel, e.payload
         ):
-            message += " The image is kept and will be written when you resume."
+            message += tr(" The image is kept and will be written when you resume.")
         self.engine.store.finish_attempt(
             sent.attempt_id,
             "error",
@@ -419,7 +422,10 @@ class JobRun:
         )
         self.move(JobStatus.FAILED, ProviderError(ErrorClass.OUTPUT, message), duration=True)
         if halt:
-            self.engine.halt(self.run, f"Stopped: {e} Jobs not started yet stay pending.")
+            self.engine.halt(
+                self.run,
+                tr("Stopped: {reason} Jobs not started yet stay pending.").format(reason=e),
+            )
 
     async def retry_later(self, sent: Sent, err: ProviderError) -> bool:
         """Close a failed attempt; then either fail the job (returns ``False``) or wait out

@@ -19,7 +19,7 @@ from app import paths
 from app.delivery.config import Delivery
 from app.errors import InputError
 from app.files import read_json
-from app.i18n import tr
+from app.i18n import N_, tr
 from app.models import JobDefaults, problems_error, validation_problems
 from app.outputs import atomic_write
 from app.templates import safe_component
@@ -84,10 +84,13 @@ def _starter(
     )
 
 
+# Names and descriptions are marked for the catalogs: the library shows them translated, and
+# the English name stays the key (``--template``, saved settings). Prompts stay English: every
+# image model reads English best.
 STARTERS: tuple[BatchTemplate, ...] = (
     _starter(
-        "Product hero on white",
-        "A catalogue shot on seamless white, one per variant",
+        N_("Product hero on white"),
+        N_("A catalogue shot on seamless white, one per variant"),
         "Studio product photo of {Title} {Option1 Value}, centred on a seamless pure white "
         "background, soft diffused light, gentle contact shadow, sharp focus, e-commerce hero",
         "{Variant SKU}-hero",
@@ -95,8 +98,8 @@ STARTERS: tuple[BatchTemplate, ...] = (
         settings={"size": "1024x1024", "quality": "high"},
     ),
     _starter(
-        "Lifestyle scene",
-        "The product staged in three scenes (a variation)",
+        N_("Lifestyle scene"),
+        N_("The product staged in three scenes (a variation)"),
         "{Title} {Option1 Value} on {scene}, natural window light, lifestyle photography, "
         "shallow depth of field",
         "{Variant SKU}-{scene}",
@@ -104,16 +107,16 @@ STARTERS: tuple[BatchTemplate, ...] = (
         variations={"scene": ["a marble table", "a linen tablecloth", "an outdoor café table"]},
     ),
     _starter(
-        "Blog header 1200×630",
-        "A wide header; made at 1536×1024, keep the subject centred for a 1.91:1 crop",
+        N_("Blog header 1200×630"),
+        N_("A wide header; made at 1536×1024, keep the subject centred for a 1.91:1 crop"),
         "Editorial header image featuring {Title} {Option1 Value}, wide composition with calm negative space "
         "on both sides, subject centred, soft colour palette",
         "{Variant SKU}-blog-header",
         settings={"size": "1536x1024", "quality": "medium", "output_format": "jpeg"},
     ),
     _starter(
-        "Social post per platform",
-        "One image per platform: square feed, portrait story, landscape link card",
+        N_("Social post per platform"),
+        N_("One image per platform: square feed, portrait story, landscape link card"),
         "{Title} {Option1 Value}, eye-catching social media post composition for {platform}, "
         "bold and clean, no text",
         "{Variant SKU}-{platform}",
@@ -157,7 +160,7 @@ def read_template(path: Path) -> BatchTemplate:
     Raises:
         InputError: naming the file and every bad field.
     """
-    raw = read_json(path, "template")
+    raw = read_json(path, N_("template"))
     try:
         return BatchTemplate.model_validate(raw)
     except ValidationError as e:

@@ -25,6 +25,7 @@ from pydantic import (
 from app.delivery.config import Delivery, Target
 from app.errors import DEFAULT_RETRYABLE, ErrorClass, InputError
 from app.files import read_json
+from app.i18n import N_, tr
 
 OutputFormat = Literal["png", "jpeg", "webp"]
 Operation = Literal["generate", "edit", "transform"]
@@ -47,7 +48,9 @@ def parse_size(size: str) -> tuple[int, int]:
     if size == "auto":
         return (1024, 1024)
     if not _SIZE_RE.match(size):
-        raise ValueError(f"size must look like 1024x1024 or be 'auto', got {size!r}")
+        raise ValueError(
+            tr("size must look like 1024x1024 or be 'auto', got {size!r}").format(size=size)
+        )
     w, h = size.split("x")
     return int(w), int(h)
 
@@ -189,11 +192,13 @@ class ConfigJob(BaseModel):
 
 def _check_operation(operation: str, refs: list[str], mask: str | None) -> None:
     if operation in ("edit", "transform") and not refs:
-        raise ValueError(f"operation '{operation}' needs a reference_image")
+        raise ValueError(
+            tr("operation '{operation}' needs a reference_image").format(operation=operation)
+        )
     if operation == "generate" and (refs or mask):
-        raise ValueError("a reference image or mask needs operation 'edit' or 'transform'")
+        raise ValueError(tr("a reference image or mask needs operation 'edit' or 'transform'"))
     if operation == "transform" and mask:
-        raise ValueError("operation 'transform' takes no mask (use 'edit')")
+        raise ValueError(tr("operation 'transform' takes no mask (use 'edit')"))
 
 
 class BatchConfig(BaseModel):
@@ -217,15 +222,18 @@ class BatchConfig(BaseModel):
 
     def warnings(self) -> list[str]:
         """Unknown keys, named by place (``jobs[2].colour``): kept, reported, never fatal."""
-        out = [f"{k}: unknown key, ignored" for k in (self.model_extra or {})]
+        out = [tr("{key}: unknown key, ignored").format(key=k) for k in (self.model_extra or {})]
         for i, job in enumerate(self.jobs):
-            out += [f"jobs[{i}].{k}: unknown key, ignored" for k in (job.model_extra or {})]
+            out += [
+                tr("jobs[{i}].{key}: unknown key, ignored").format(i=i, key=k)
+                for k in (job.model_extra or {})
+            ]
         for text in self.retry_policy.patterns():
             out.append(
-                f"retry_policy.retry_on_errors: {text!r} is not an error class; a failure "
-                "whose message contains it is retried (classes: "
-                + ", ".join(sorted(_CLASSES))
-                + ")"
+                tr(
+                    "retry_policy.retry_on_errors: {text!r} is not an error class; a failure "
+                    "whose message contains it is retried (classes: {classes})"
+                ).format(text=text, classes=", ".join(sorted(_CLASSES)))
             )
         return out
 
@@ -240,8 +248,9 @@ def wire_moderation(value: str) -> tuple[Moderation, str | None]:
     if value == "auto":
         return "auto", None
     return "auto", (
-        f"moderation: {value!r} is not a value the API takes (auto, low): sending 'auto', "
-        "its standard (stricter) filtering"
+        tr(
+            "moderation: {value!r} is not a value the API takes (auto, low): sending 'auto', its standard (stricter) filtering"
+        ).format(value=value)
     )
 
 
@@ -258,8 +267,8 @@ def loc_to_str(loc: tuple[int | str, ...]) -> str:
 
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 _PYDANTIC_PLAIN = {
-    "extra_forbidden": "unknown key",
-    "missing": "required, missing",
+    "extra_forbidden": N_("unknown key"),
+    "missing": N_("required, missing"),
 }
 
 
@@ -268,10 +277,11 @@ def validation_problems(e: ValidationError) -> list[tuple[str, str]]:
     the sentence without pydantic's own wording ("Value error, …")."""
     out: list[tuple[str, str]] = []
     for err in e.errors():
-        msg = _PYDANTIC_PLAIN.get(err["type"], str(err["msg"]))
+        plain = _PYDANTIC_PLAIN.get(err["type"])
+        msg = tr(plain) if plain else str(err["msg"])
         for prefix in _PYDANTIC_PREFIXES:
             msg = msg.removeprefix(prefix)
-        out.append((loc_to_str(tuple(err["loc"])) or "(top level)", msg))
+        out.append((loc_to_str(tuple(err["loc"])) or tr("(top level)"), msg))
     return out
 
 
@@ -289,7 +299,7 @@ def load_batch_config(path: Path) -> BatchConfig:
     Raises:
         InputError: naming the file and every bad field, e.g. ``cfg.json: jobs[1].size: …``.
     """
-    raw: Any = read_json(path, "batch config")
+    raw: Any = read_json(path, N_("batch config"))
     try:
         return BatchConfig.model_validate(raw)
     except ValidationError as e:

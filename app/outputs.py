@@ -30,6 +30,7 @@ from PIL.ExifTags import IFD
 
 from app import __version__
 from app.errors import ErrorClass, OutputError, ProviderError
+from app.i18n import tr
 from app.models import JobSpec
 
 Image.MAX_IMAGE_PIXELS = 64_000_000  # 8K square; above this a response is refused, not decoded
@@ -104,7 +105,8 @@ def encode_image(
         img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
         raise ProviderError(
-            ErrorClass.SERVER_ERROR, f"The provider sent an image that cannot be decoded ({e})."
+            ErrorClass.SERVER_ERROR,
+            tr("The provider sent an image that cannot be decoded ({reason}).").format(reason=e),
         ) from e
     src = (img.format or "").upper()
     if size is not None and img.size != size:
@@ -177,12 +179,16 @@ def read_metadata(path: Path) -> dict[str, Any] | None:
 
 def _describe_os_error(e: OSError, path: Path) -> str:
     if e.errno == errno.ENOSPC:
-        return f"The disk is full: cannot write {path}. Free some space, then resume the batch."
+        return tr(
+            "The disk is full: cannot write {path}. Free some space, then resume the batch."
+        ).format(path=path)
     if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return f"No permission to write {path} (read-only or protected folder)."
+        return tr("No permission to write {path} (read-only or protected folder).").format(
+            path=path
+        )
     if e.errno == errno.ENOENT:
-        return f"The folder {path.parent} no longer exists."
-    return f"Cannot write {path}: {e.strerror or e}"
+        return tr("The folder {folder} no longer exists.").format(folder=path.parent)
+    return tr("Cannot write {path}: {reason}").format(path=path, reason=e.strerror or e)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -267,7 +273,9 @@ def save_image(
     root = out_dir.resolve()
     dest = (root / rel_path).resolve()
     if not dest.is_relative_to(root):
-        raise OutputError(f"{rel_path!r} points outside the output folder {root}.")
+        raise OutputError(
+            tr("{path!r} points outside the output folder {root}.").format(path=rel_path, root=root)
+        )
     file_bytes, img = encode_image(data, output_format, meta, size)
     _place(root, dest, file_bytes, overwrite)
     thumb = None
@@ -285,12 +293,16 @@ def _place(root: Path, dest: Path, file_bytes: bytes, overwrite: bool) -> None:
     folder is gone (see ``save_image``)."""
     if not overwrite and dest.exists() and not made_by_atelier(dest):
         raise UserFileError(
-            f"{dest} exists and was not made by Atelier; it was left as it is.", file_bytes
+            tr("{dest} exists and was not made by Atelier; it was left as it is.").format(
+                dest=dest
+            ),
+            file_bytes,
         )
     if not root.is_dir():
         raise OutputError(
-            f"The output folder {root} no longer exists (deleted, or its drive unplugged). "
-            "Put it back and resume the batch.",
+            tr(
+                "The output folder {root} no longer exists (deleted, or its drive unplugged). Put it back and resume the batch."
+            ).format(root=root),
             file_bytes,
         )
     try:
@@ -326,7 +338,9 @@ def copy_image(
     root = out_dir.resolve()
     dest = (root / rel_path).resolve()
     if not dest.is_relative_to(root):
-        raise OutputError(f"{rel_path!r} points outside the output folder {root}.")
+        raise OutputError(
+            tr("{path!r} points outside the output folder {root}.").format(path=rel_path, root=root)
+        )
     if dest != source.resolve():
         _place(root, dest, data, overwrite)
     thumb = ensure_thumbnail(dest, thumb_dir) if thumb_dir is not None else None

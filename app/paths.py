@@ -12,6 +12,7 @@ from pathlib import Path
 import platformdirs
 
 from app.errors import AtelierError
+from app.i18n import tr
 
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
 """ATELIER_HOME holds the store (prompts, costs), settings and logs: only its owner reads it."""
@@ -34,8 +35,9 @@ def home() -> Path:
             base.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         except OSError as e:
             raise HomeError(
-                f"Cannot create the Atelier folder {base} ({e.strerror or e}). Set ATELIER_HOME "
-                "to a folder you can write, or fix this one's permissions."
+                tr(
+                    "Cannot create the Atelier folder {base} ({reason}). Set ATELIER_HOME to a folder you can write, or fix this one's permissions."
+                ).format(base=base, reason=e.strerror or e)
             ) from e
     return base
 

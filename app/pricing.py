@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from app.errors import InputError
 from app.estimate import Estimate, estimate_jobs
+from app.i18n import N_
 from app.models import parse_size, problems_error, validation_problems
 
 
@@ -125,7 +126,7 @@ BUILTIN_PRICES: list[PriceEntry] = [
         model="*",
         usd_per_image=0.0,
         as_of="2026-11",
-        source="offline placeholder rendered locally",
+        source=N_("offline placeholder rendered locally"),
     ),
     *_openai_grid(
         "gpt-image-1",
@@ -274,7 +275,15 @@ _OTHER_PRICES = (
         "2026-08",
         f"{PAGES['seedream']}, {_P3}, approximate",
     ),
-    ("a1111", "*", "*", 0.0, "image", "2026-11", "self-hosted: no per-image charge (your own GPU)"),
+    (
+        "a1111",
+        "*",
+        "*",
+        0.0,
+        "image",
+        "2026-11",
+        N_("self-hosted: no per-image charge (your own GPU)"),
+    ),
     (
         "comfyui",
         "*",
@@ -282,9 +291,9 @@ _OTHER_PRICES = (
         0.0,
         "image",
         "2026-11",
-        "self-hosted: no per-image charge (your own GPU)",
+        N_("self-hosted: no per-image charge (your own GPU)"),
     ),
-    ("localai", "*", "*", 0.0, "image", "2026-11", "self-hosted: no per-image charge"),
+    ("localai", "*", "*", 0.0, "image", "2026-11", N_("self-hosted: no per-image charge")),
 )
 BUILTIN_PRICES += [
     PriceEntry(provider=p, model=m, size=sz, usd_per_image=usd, unit=unit, as_of=as_of, source=src)

@@ -21,6 +21,7 @@ from PIL import Image
 
 from app import paths
 from app.errors import InputError
+from app.i18n import tr
 from app.outputs import atomic_write
 
 MAX_BYTES = 50_000_000  # OpenAI edits take images under 50 MB (API reference, images/edits)
@@ -88,7 +89,7 @@ _LOCKS_GUARD = threading.Lock()
 
 def _fetch_now(url: str, client: httpx.Client | None) -> Path:
     if not is_url(url):
-        raise RemoteImageError(url, "only http:// and https:// addresses are downloaded")
+        raise RemoteImageError(url, tr("only http:// and https:// addresses are downloaded"))
     own = client is None
     c = client or httpx.Client(
         timeout=TIMEOUT_S, follow_redirects=True, max_redirects=MAX_REDIRECTS
@@ -102,7 +103,9 @@ def _fetch_now(url: str, client: httpx.Client | None) -> Path:
         with Image.open(io.BytesIO(data)) as im:
             im.verify()
     except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise RemoteImageError(url, f"not an image Atelier can read ({e})") from e
+        raise RemoteImageError(
+            url, tr("not an image Atelier can read ({reason})").format(reason=e)
+        ) from e
     path = cache_path(url)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, data)
@@ -120,12 +123,14 @@ def _download(c: httpx.Client, url: str) -> bytes:
             if resp.status_code >= 400:
                 raise RemoteImageError(
                     url,
-                    f"the server answered HTTP {resp.status_code}",
+                    tr("the server answered HTTP {status}").format(status=resp.status_code),
                     transient=resp.status_code >= 500 or resp.status_code == 429,
                 )
             kind = resp.headers.get("content-type", "").split(";")[0].strip().lower()
             if kind and not kind.startswith(_TYPES):
-                raise RemoteImageError(url, f"the address serves {kind}, not an image")
+                raise RemoteImageError(
+                    url, tr("the address serves {kind}, not an image").format(kind=kind)
+                )
             declared = resp.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_BYTES:
                 raise RemoteImageError(url, _too_big(int(declared)))
@@ -138,14 +143,23 @@ def _download(c: httpx.Client, url: str) -> bytes:
                 chunks.append(chunk)
             return b"".join(chunks)
     except httpx.TooManyRedirects as e:
-        raise RemoteImageError(url, f"redirected more than {MAX_REDIRECTS} times") from e
+        raise RemoteImageError(
+            url,
+            tr("redirected more than {limit} times").format(limit=MAX_REDIRECTS),
+        ) from e
     except httpx.InvalidURL as e:
-        raise RemoteImageError(url, f"not a valid address ({e})") from e
+        raise RemoteImageError(url, tr("not a valid address ({reason})").format(reason=e)) from e
     except httpx.HTTPError as e:
         raise RemoteImageError(
-            url, f"cannot download: {type(e).__name__} {e}".strip(), transient=True
+            url,
+            tr("cannot download: {error} {reason}")
+            .format(error=type(e).__name__, reason=e)
+            .strip(),
+            transient=True,
         ) from e
 
 
 def _too_big(size: int) -> str:
-    return f"the image is larger than {MAX_BYTES / 1e6:g} MB ({size:,} bytes or more)"
+    return tr("the image is larger than {limit:g} MB ({size:,} bytes or more)").format(
+        limit=MAX_BYTES / 1e6, size=size
+    )

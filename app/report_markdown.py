@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from app.i18n import tr
 from app.models import BatchReport
 
 MAX_LINES = 50
@@ -33,7 +34,9 @@ def to_markdown(report: BatchReport) -> str:
     secs = (report.total_duration_ms or 0) / 1000
     cost = "unknown" if report.total_cost is None else f"${report.total_cost:.4f}"
     lines = [
-        f"### {icon} Atelier batch {report.batch_id} ({report.provider}/{report.model})",
+        tr("### {icon} Atelier batch {id} ({provider}/{model})").format(
+            icon=icon, id=report.batch_id, provider=report.provider, model=report.model
+        ),
         "",
         "| total | succeeded | failed | cancelled | duration | cost |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -44,27 +47,37 @@ def to_markdown(report: BatchReport) -> str:
         d = report.deliveries
         lines += [
             "",
-            f"Deliveries: {d['delivered']} delivered, {d['failed']} failed, {d['pending']} pending",
+            tr("Deliveries: {delivered} delivered, {failed} failed, {pending} pending").format(
+                delivered=d["delivered"], failed=d["failed"], pending=d["pending"]
+            ),
         ]
     short = _short_paths(report)
     done = [(i, r) for i, r in enumerate(report.results) if r.status == "completed"]
     failed = [r for r in report.results if r.status in ("failed", "cancelled")]
     if done:
-        lines += ["", "#### Images", ""]
+        lines += ["", tr("#### Images"), ""]
         for i, r in done[:MAX_LINES]:
             urls = [x.url for x in r.deliveries if x.url and x.status == "delivered"]
             where = f" → {urls[0]}" if urls else ""
             lines.append(f"- `{_cell(short.get(i, ''))}`{where}: {_cell(r.prompt[:80])}")
         if len(done) > MAX_LINES:
-            lines.append(f"- … and {len(done) - MAX_LINES} more")
+            lines.append(tr("- … and {count} more").format(count=len(done) - MAX_LINES))
     if failed:
-        lines += ["", "#### Failures", ""]
+        lines += ["", tr("#### Failures"), ""]
         for r in failed[:MAX_LINES]:
-            lines.append(f"- job {r.job_id} ({r.error_type or r.status}): {_cell(r.error or '')}")
+            lines.append(
+                tr("- job {job} ({error}): {cell}").format(
+                    job=r.job_id, error=r.error_type or r.status, cell=_cell(r.error or "")
+                )
+            )
         if len(failed) > MAX_LINES:
-            lines.append(f"- … and {len(failed) - MAX_LINES} more")
+            lines.append(tr("- … and {count} more").format(count=len(failed) - MAX_LINES))
     if report.warnings:
-        lines += ["", f"<details><summary>{len(report.warnings)} warning(s)</summary>", ""]
+        lines += [
+            "",
+            tr("<details><summary>{count} warning(s)</summary>").format(count=len(report.warnings)),
+            "",
+        ]
         lines += [f"- {_cell(w)}" for w in report.warnings[:MAX_LINES]]
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ import io
 from pathlib import Path
 
 from app.errors import InputError
+from app.i18n import tr
 from app.outputs import atomic_write
 from app.store import Store
 from app.tabular import read_table
@@ -43,16 +44,19 @@ def export_shopify_csv(store: Store, batch_id: int, dest: Path) -> int:
     batch = store.batch(batch_id)
     source = Path(batch.source)
     if not source.is_file():
-        raise InputError(str(source), "the batch's spreadsheet is gone; the export needs it")
+        raise InputError(str(source), tr("the batch's spreadsheet is gone; the export needs it"))
     table = read_table(source)
     for col in ("Handle", "Image Src"):
         if col not in table.headers:
-            raise InputError(str(source), f"not a Shopify product export: no {col!r} column")
+            raise InputError(
+                str(source),
+                tr("not a Shopify product export: no {column!r} column").format(column=col),
+            )
     urls = job_urls(store, batch_id)
     if not urls:
         raise InputError(
-            f"batch {batch_id}",
-            "no image has a public URL yet: deliver it to S3 (--deliver) first",
+            tr("batch {id}").format(id=batch_id),
+            tr("no image has a public URL yet: deliver it to S3 (--deliver) first"),
         )
     h, src = table.headers.index("Handle"), table.headers.index("Image Src")
     vimg = table.headers.index("Variant Image") if "Variant Image" in table.headers else None

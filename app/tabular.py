@@ -21,7 +21,7 @@ from typing import Any
 from app.charsets import detect_encoding
 from app.errors import InputError
 from app.files import read_bytes, regular_file
-from app.i18n import tr
+from app.i18n import N_, tr
 
 DELIMITERS = ",;\t"
 # Shopify's Body (HTML) cells exceed the csv module's 128 KB default field limit.
@@ -133,7 +133,7 @@ def _decoded(path: Path, encoding: str | None) -> tuple[str, str]:
     Raises:
         InputError: the file cannot be read or decoded, or holds nothing.
     """
-    data = read_bytes(path, "spreadsheet")
+    data = read_bytes(path, N_("spreadsheet"))
     enc = encoding or detect_encoding(data)
     try:
         text = data.decode(enc)
@@ -440,7 +440,7 @@ def read_xlsx(path: Path, sheet: str | None = None, header_row: int | None = Non
     """
     import openpyxl  # deferred: only needed for Excel files
 
-    regular_file(path, "spreadsheet")
+    regular_file(path, N_("spreadsheet"))
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for broken files

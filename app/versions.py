@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from app.batch import Plan, check_plan
 from app.errors import InputError, OutputError
+from app.i18n import tr
 from app.models import JobSpec, problems_error, validation_problems
 from app.outputs import atomic_write, made_by_atelier
 from app.status import TERMINAL
@@ -66,9 +67,9 @@ def regenerate(
     """
     c = change or Change()
     if c.prompt is not None and not c.prompt.strip():
-        raise InputError("--prompt", "the new prompt is empty")
+        raise InputError("--prompt", tr("the new prompt is empty"))
     if c.edit and not c.prompt:
-        raise InputError("--prompt", "an edit needs an instruction (--prompt)")
+        raise InputError("--prompt", tr("an edit needs an instruction (--prompt)"))
     rng = rng or random.Random()
     planned: list[tuple[JobRow, JobSpec, bool]] = []
     skipped: dict[int, str] = {}
@@ -102,11 +103,11 @@ def _finished_job(store: Store, batch_id: int, jid: int) -> tuple[JobRow | None,
     try:
         job = store.job(jid)
     except KeyError:
-        return None, "no such job"
+        return None, tr("no such job")
     if job.batch_id != batch_id:
-        return None, f"job {jid} belongs to batch {job.batch_id}"
+        return None, tr("job {job} belongs to batch {id}").format(job=jid, id=job.batch_id)
     if job.status not in TERMINAL:
-        return None, f"job {jid} is {job.status}"
+        return None, tr("job {job} is {status}").format(job=jid, status=job.status)
     return job, ""
 
 
@@ -130,12 +131,12 @@ def _next_spec(job: JobRow, shown: list[ImageRow], c: Change, rng: random.Random
         update["sample_count"] = c.samples
     if c.edit:
         if not shown:
-            raise InputError(f"job {job.id}", "has no image to edit yet")
+            raise InputError(tr("job {id}").format(id=job.id), tr("has no image to edit yet"))
         update |= {"operation": "edit", "reference_images": [str(shown[0].path)], "mask": None}
     try:
         return JobSpec.model_validate({**job.spec.model_dump(), **update})
     except ValidationError as e:
-        raise problems_error(f"job {job.id}: ", validation_problems(e)) from e
+        raise problems_error(tr("job {id}: ").format(id=job.id), validation_problems(e)) from e
 
 
 def _keep_first_version(store: Store, job: JobRow, out_dir: Path) -> None:
@@ -155,12 +156,18 @@ def _keep_first_version(store: Store, job: JobRow, out_dir: Path) -> None:
             continue
         if new.exists() and not made_by_atelier(new):  # never replace the user's own file
             raise OutputError(
-                f"{new} is not an image Atelier made; move it away to regenerate {im.path.name}"
+                tr("{new} is not an image Atelier made; move it away to regenerate {name}").format(
+                    new=new, name=im.path.name
+                )
             )
         try:
             im.path.replace(new)
         except OSError as e:
-            raise OutputError(f"cannot keep {im.path} as {new.name}: {e.strerror or e}") from e
+            raise OutputError(
+                tr("cannot keep {path} as {name}: {reason}").format(
+                    path=im.path, name=new.name, reason=e.strerror or e
+                )
+            ) from e
         store.move_image(im.id, new.resolve())
 
 
@@ -174,11 +181,14 @@ def choose_version(store: Store, job_id: int, version: int | None) -> Path | Non
     try:
         store.job(job_id)
     except KeyError:
-        raise InputError(f"job {job_id}", "no such job") from None
+        raise InputError(tr("job {job}").format(job=job_id), tr("no such job")) from None
     versions = {im.version for im in store.all_versions(job_id)}
     if version is not None and version not in versions:
         have = ", ".join(f"v{v}" for v in sorted(versions)) or "none"
-        raise InputError(f"job {job_id}", f"has no version {version} (it has {have})")
+        raise InputError(
+            tr("job {job}").format(job=job_id),
+            tr("has no version {version} (it has {have})").format(version=version, have=have),
+        )
     store.set_pick(job_id, version)
     return publish_pick(store, job_id)
 

@@ -90,8 +90,9 @@ class LibraryBox(QGroupBox):
         self.combo.clear()
         for t in library.list_templates():
             extra = "".join(f" × {len(v)} {k}" for k, v in t.variations.items())
-            self.combo.addItem(f"{t.name}{extra}", t.name)
-            self.combo.setItemData(self.combo.count() - 1, t.description or t.prompt, 3)
+            self.combo.addItem(f"{tr(t.name)}{extra}", t.name)
+            tip = tr(t.description) if t.description else t.prompt
+            self.combo.setItemData(self.combo.count() - 1, tip, 3)
         i = self.combo.findData(keep)
         self.combo.setCurrentIndex(max(i, 0))
         self.combo.blockSignals(False)

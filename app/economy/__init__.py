@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import ErrorClass, ProviderError
+from app.i18n import tr
 from app.providers.base import (
     REMOTE_GONE,
     GenerationRequest,
@@ -363,23 +364,27 @@ class EconomyProvider(Provider):
                 remote,
                 ProviderError(
                     ErrorClass.INVALID_REQUEST,
-                    f"{self.label} refused batch {remote.batch_id} ({state.reason}).",
+                    tr("{provider} refused batch {id} ({reason}).").format(
+                        provider=self.label, id=remote.batch_id, reason=state.reason
+                    ),
                 ),
             )
         elif state.lost:
-            gone = remote_gone(self.label, f"this job's line ({state.reason})")
-            gone.message = (
-                f"{self.label}'s batch {remote.batch_id} ended ({state.reason}) before this "
-                "job was made; it goes into the next batch."
+            gone = remote_gone(
+                self.label, tr("this job's line ({reason})").format(reason=state.reason)
             )
+            gone.message = tr(
+                "{provider}'s batch {id} ended ({reason}) before this job was made; it goes into the next batch."
+            ).format(provider=self.label, id=remote.batch_id, reason=state.reason)
             self._end(remote, gone)
         else:
             self._end(
                 remote,
                 ProviderError(
                     ErrorClass.SERVER_ERROR,
-                    f"{self.label}'s batch {remote.batch_id} finished without an answer for "
-                    "this job.",
+                    tr("{provider}'s batch {id} finished without an answer for this job.").format(
+                        provider=self.label, id=remote.batch_id
+                    ),
                 ),
             )
 

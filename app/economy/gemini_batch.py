@@ -28,6 +28,7 @@ import httpx
 
 from app.economy import BatchApi, BatchState, Outcome
 from app.errors import ErrorClass, ProviderError
+from app.i18n import tr
 from app.providers.base import GenerationRequest, remote_gone
 from app.providers.gemini import GeminiProvider
 
@@ -121,7 +122,10 @@ class GeminiBatchApi(BatchApi):
         url = start.headers.get("x-goog-upload-url")
         if not url:
             raise ProviderError(
-                ErrorClass.SERVER_ERROR, f"{self.gemini.label} gave no upload address for the file."
+                ErrorClass.SERVER_ERROR,
+                tr("{provider} gave no upload address for the file.").format(
+                    label=self.gemini.label
+                ),
             )
         done = await self.gemini.request(
             "POST",
@@ -144,7 +148,7 @@ class GeminiBatchApi(BatchApi):
             limit=STATUS_LIMIT_BYTES,
         )
         if resp.status_code == 404:
-            raise remote_gone(self.gemini.label, f"batch {batch_id}")
+            raise remote_gone(self.gemini.label, tr("batch {id}").format(id=batch_id))
         body = self.gemini.json_of(resp)
         meta = body.get("metadata") or {}
         state = str(meta.get("state") or "")

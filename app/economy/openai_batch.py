@@ -21,6 +21,7 @@ import httpx
 
 from app.economy import BatchApi, BatchState, Outcome
 from app.errors import ErrorClass, ProviderError
+from app.i18n import tr
 from app.providers.base import GenerationRequest, remote_gone
 from app.providers.openai import OpenAIProvider, classify_http_error
 
@@ -92,7 +93,7 @@ class OpenAIBatchApi(BatchApi):
             "GET", f"{self.openai.base_url}/batches/{batch_id}", headers=self._auth(), ok=(404,)
         )
         if resp.status_code == 404:
-            raise remote_gone(self.openai.label, f"batch {batch_id}")
+            raise remote_gone(self.openai.label, tr("batch {id}").format(id=batch_id))
         body = self.openai.json_of(resp)
         status = str(body.get("status") or "")
         counts = body.get("request_counts") or {}
@@ -102,7 +103,7 @@ class OpenAIBatchApi(BatchApi):
         errors = (body.get("errors") or {}).get("data") or []
         if status == "failed" and errors:
             first = errors[0]
-            reason = f"failed: {first.get('message') or first.get('code')}"
+            reason = tr("failed: {reason}").format(reason=first.get("message") or first.get("code"))
         return BatchState(
             status,
             done if total else None,
@@ -146,9 +147,12 @@ class OpenAIBatchApi(BatchApi):
         if not resp:
             if error.get("code") in _NOT_RUN:
                 return None  # never run: put back with the batch's unfinished lines
-            message = str(error.get("message") or error.get("code") or "no answer")
+            message = str(error.get("message") or error.get("code") or tr("no answer"))
             return line_id, ProviderError(
-                ErrorClass.SERVER_ERROR, f"{label} batch line failed: {message}"
+                ErrorClass.SERVER_ERROR,
+                tr("{provider} batch line failed: {message}").format(
+                    provider=label, message=message
+                ),
             )
         status = int(resp.get("status_code") or 0)
         body = resp.get("body")

@@ -74,8 +74,8 @@ class ModelInfo:
                 problems.append(
                     (
                         "size",
-                        tr("{id} accepts {join}; got {size}").format(
-                            id=self.id, join=", ".join(self.sizes), size=spec.size
+                        tr("{id} accepts {sizes}; got {size}").format(
+                            id=self.id, sizes=", ".join(self.sizes), size=spec.size
                         ),
                     )
                 )
@@ -84,10 +84,10 @@ class ModelInfo:
                     (
                         "size",
                         tr(
-                            "{id} needs both sides divisible by {m}, at most {max_width}x{max_height}; got {size}"
+                            "{id} needs both sides divisible by {multiple}, at most {max_width}x{max_height}; got {size}"
                         ).format(
                             id=self.id,
-                            m=m,
+                            multiple=m,
                             max_width=self.max_width,
                             max_height=self.max_height,
                             size=spec.size,
@@ -98,8 +98,8 @@ class ModelInfo:
             problems.append(
                 (
                     "quality",
-                    tr("{id} accepts {join}; got {quality}").format(
-                        id=self.id, join=", ".join(self.qualities), quality=spec.quality
+                    tr("{id} accepts {qualities}; got {quality}").format(
+                        id=self.id, qualities=", ".join(self.qualities), quality=spec.quality
                     ),
                 )
             )

@@ -100,7 +100,7 @@ def load_workflow(path: Path) -> dict[str, Any]:
     Raises:
         InputError: not JSON, or the UI format (``nodes``/``links``) instead of the API format.
     """
-    graph = read_json(path, "workflow")
+    graph = read_json(path, N_("workflow"))
     if isinstance(graph, dict) and "nodes" in graph and "links" in graph:
         raise InputError(
             str(path),
@@ -164,8 +164,8 @@ def find_targets(graph: dict[str, Any], mapping: dict[str, str] | None = None) -
         if field not in FIELDS:
             raise InputError(
                 tr("workflow mapping"),
-                tr("unknown field {field!r} (known: {join})").format(
-                    field=field, join=", ".join(FIELDS)
+                tr("unknown field {field!r} (known: {fields})").format(
+                    field=field, fields=", ".join(FIELDS)
                 ),
             )
         node_id, _, input_name = where.partition(".")
@@ -216,13 +216,13 @@ def describe_node_errors(data: Any, graph: dict[str, Any]) -> str:
         for err in info.get("errors", []):
             detail = err.get("details") or err.get("message")
             parts.append(
-                tr("node {nid} ({cls}): {get}: {detail}").format(
-                    nid=nid, cls=cls, get=err.get("message"), detail=detail
+                tr("node {node} ({type}): {message}: {detail}").format(
+                    node=nid, type=cls, message=err.get("message"), detail=detail
                 )
             )
     if not parts and isinstance(data, dict) and isinstance(data.get("error"), dict):
         parts.append(str(data["error"].get("message")))
-    return tr("; ").join(parts) or tr("the workflow was rejected")
+    return "; ".join(parts) or tr("the workflow was rejected")
 
 
 def queue_ids(data: Any, key: str) -> set[str]:
@@ -303,8 +303,8 @@ class ComfyUIProvider(HttpProvider):
         if resp.status_code == 400 or (isinstance(data, dict) and data.get("node_errors")):
             raise ProviderError(
                 ErrorClass.INVALID_REQUEST,
-                tr("ComfyUI rejected the workflow: {describe_node_errors}.").format(
-                    describe_node_errors=describe_node_errors(data, graph)
+                tr("ComfyUI rejected the workflow: {reason}.").format(
+                    reason=describe_node_errors(data, graph)
                 ),
                 status=resp.status_code,
                 code="node_errors",
@@ -372,10 +372,10 @@ class ComfyUIProvider(HttpProvider):
                 elif kind == "execution_error":
                     raise ProviderError(
                         ErrorClass.SERVER_ERROR,
-                        tr("ComfyUI failed in node {get} ({get2}): {strip}").format(
-                            get=data.get("node_id"),
-                            get2=data.get("node_type"),
-                            strip=data.get("exception_message", "").strip(),
+                        tr("ComfyUI failed in node {node} ({type}): {reason}").format(
+                            node=data.get("node_id"),
+                            type=data.get("node_type"),
+                            reason=data.get("exception_message", "").strip(),
                         ),
                         code="execution_error",
                     )

@@ -43,8 +43,8 @@ def capabilities_of(name: str) -> Capabilities:
     except KeyError:
         raise InputError(
             "provider",
-            tr("unknown provider {name!r} (known: {join})").format(
-                name=name, join=", ".join(PROVIDERS)
+            tr("unknown provider {name!r} (known: {known})").format(
+                name=name, known=", ".join(PROVIDERS)
             ),
         ) from None
 

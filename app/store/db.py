@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import AtelierError
+from app.i18n import tr
 from app.paths import PRIVATE_DIR, private_file
 from app.status import (
     BatchStatus,
@@ -62,19 +63,24 @@ def store_error(path: Path, e: BaseException) -> StoreError:
     if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, sqlite3.OperationalError):
         return StoreError(
             path,
-            f"The store {path} is damaged ({text}). Your images are not affected. Atelier can "
-            f"move it aside (kept as {aside_name(path).name}) and start a new one: choose “Move "
-            "aside” in the studio, or run again with --move-damaged-store.",
+            tr(
+                "The store {path} is damaged ({reason}). Your images are not affected. Atelier can move it aside (kept as {aside}) and start a new one: choose “Move aside” in the studio, or run again with --move-damaged-store."
+            ).format(path=path, reason=text, aside=aside_name(path).name),
             damaged=True,
         )
     if "full" in text:
         return StoreError(
-            path, f"The disk holding {path} is full ({text}). Free some space and try again.", False
+            path,
+            tr("The disk holding {path} is full ({reason}). Free some space and try again.").format(
+                path=path, reason=text
+            ),
+            False,
         )
     return StoreError(
         path,
-        f"Cannot open the store {path} ({text}): {path.parent} must be a folder you can write. "
-        "Fix its permissions or set ATELIER_HOME to another folder.",
+        tr(
+            "Cannot open the store {path} ({reason}): {folder} must be a folder you can write. Fix its permissions or set ATELIER_HOME to another folder."
+        ).format(path=path, reason=text, folder=path.parent),
         damaged=False,
     )
 

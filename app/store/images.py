@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.i18n import tr
 from app.status import JobStatus
 from app.store.db import Database, now_iso
 from app.store.rows import ImageRow
@@ -228,9 +229,13 @@ class ImageStore(Database):
             ValueError: a flag not in ``FLAGS`` or stars outside 0–5.
         """
         if flag is not None and flag not in FLAGS:
-            raise ValueError(f"flag must be one of {', '.join(FLAGS)}, got {flag!r}")
+            raise ValueError(
+                tr("flag must be one of {flags}, got {flag!r}").format(
+                    flags=", ".join(FLAGS), flag=flag
+                )
+            )
         if stars is not None and not 0 <= stars <= 5:
-            raise ValueError(f"stars go from 0 to 5, got {stars}")
+            raise ValueError(tr("stars go from 0 to 5, got {stars}").format(stars=stars))
         sets = [c for c, v in (("flag=?", flag), ("stars=?", stars)) if v is not None]
         if not sets:
             return 0

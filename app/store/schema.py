@@ -16,6 +16,7 @@ import sqlite3
 from pathlib import Path
 
 from app.errors import AtelierError
+from app.i18n import tr
 
 _V1 = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -218,8 +219,9 @@ def migrate(db: sqlite3.Connection, path: Path) -> int:
     before = int(db.execute("PRAGMA user_version").fetchone()[0])
     if before > SCHEMA_VERSION:
         raise StoreVersionError(
-            f"{path} was written by a newer Atelier (schema {before}; this one knows up to "
-            f"{SCHEMA_VERSION}). Update Atelier, or set ATELIER_HOME to another folder."
+            tr(
+                "{path} was written by a newer Atelier (schema {before}; this one knows up to {known}). Update Atelier, or set ATELIER_HOME to another folder."
+            ).format(path=path, before=before, known=SCHEMA_VERSION)
         )
     while True:
         db.execute("BEGIN IMMEDIATE")

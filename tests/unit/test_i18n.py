@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,20 @@ def _source() -> dict[str, list[str]]:
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     return {str(m.id): list(m.auto_comments) for m in script.source_catalog() if m.id}
+
+
+def _fields(text: str) -> set[str]:
+    """The ``.format`` fields of ``text`` with their conversion and spec (``{count:,}``,
+    ``{name!r}``; ``{{`` is a literal brace); for a text that is no format string (a help text
+    showing ``{"image_url": "{url}"}``), every ``{…}`` in it."""
+    try:
+        return {
+            f"{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}"
+            for _, name, spec, conv in string.Formatter().parse(text)
+            if name is not None
+        }
+    except ValueError:
+        return set(re.findall(r"\{[^{}]*\}", text))
 
 
 COMMENTS = _source()
@@ -42,8 +57,7 @@ def test_the_catalog_covers_every_source_string(language: str) -> None:
     assert fuzzy == []
     for source, text in entries.items():
         if not any("not a format field" in c for c in COMMENTS.get(source, [])):
-            fields = re.compile(r"\{[^{}]*\}")
-            assert set(fields.findall(source)) == set(fields.findall(text)), source
+            assert _fields(source) == _fields(text), source
         # A lone "&" marks Qt's keyboard mnemonic ("&&" is a literal ampersand): a translation
         # has one only where the source has one.
         assert text.replace("&&", "").count("&") == source.replace("&&", "").count("&"), source
@@ -107,3 +121,37 @@ def test_no_tr_inside_an_f_string() -> None:
         if re.search(r"\{(tr|N_)\(['\"]", line)
     ]
     assert found == []
+
+
+class _Any:
+    """Stands for any value: formats with any spec (``:,``, ``:.2f``), converts with ``!r``."""
+
+    def __format__(self, spec: str) -> str:
+        return "·"
+
+    def __repr__(self) -> str:
+        return "'·'"
+
+
+@pytest.mark.parametrize("language", ["ja", "zh_Hans", "zh_Hant", "ko"])
+def test_every_translation_formats_like_its_source(language: str) -> None:
+    """A translation with a stray brace or a misspelt field would raise where the message is
+    shown (an error about an error): each one is formatted here with its source's fields."""
+    path = i18n.LOCALE_DIR / language / "LC_MESSAGES" / "atelier.po"
+    with path.open("rb") as f:
+        po = read_po(f)
+    broken = []
+    for m in po:
+        source, text = str(m.id), str(m.string)
+        if any("not a format field" in c for c in COMMENTS.get(source, [])):
+            continue  # shown as written ({column name} as an example of the syntax)
+        try:
+            names = {n for _, n, _, _ in string.Formatter().parse(source) if n}
+            source.format(**dict.fromkeys(names, _Any()))
+        except (ValueError, KeyError, IndexError):
+            continue  # not a format string (a help text showing braces)
+        try:
+            text.format(**dict.fromkeys(names, _Any()))
+        except (ValueError, KeyError, IndexError) as e:
+            broken.append(f"{source!r} → {text!r}: {e}")
+    assert broken == []
