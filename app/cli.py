@@ -174,6 +174,12 @@ def _add_settings_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument("--seed", type=argtypes.bounded(JobSpec, "seed"))
     r.add_argument("--output-dir", type=Path)
     r.add_argument("--format", choices=["text", "json"], default="text", help=tr("output format"))
+    _add_run_control_arguments(r)
+
+
+def _add_run_control_arguments(r: argparse.ArgumentParser) -> None:
+    """The flags of ``atelier run`` that bound and steer the run: timeouts, concurrency,
+    retries, the store, overwriting, reuse, economy and the budget."""
     ms = argtypes.bounded(RunSettings, "job_timeout_ms", unit=" ms")
     r.add_argument(
         "--timeout", type=ms, metavar="MS", help=tr("whole-batch timeout in milliseconds")

@@ -67,33 +67,9 @@ class ModelInfo:
             )
         if spec.mask and not self.masks:
             problems.append(("mask", tr("{id} does not take a mask").format(id=self.id)))
-        if spec.size not in self.sizes:
-            w, h = parse_size(spec.size)
-            m = self.custom_size_multiple
-            if m is None:
-                problems.append(
-                    (
-                        "size",
-                        tr("{id} accepts {sizes}; got {size}").format(
-                            id=self.id, sizes=", ".join(self.sizes), size=spec.size
-                        ),
-                    )
-                )
-            elif w % m or h % m or w > self.max_width or h > self.max_height:
-                problems.append(
-                    (
-                        "size",
-                        tr(
-                            "{id} needs both sides divisible by {multiple}, at most {max_width}x{max_height}; got {size}"
-                        ).format(
-                            id=self.id,
-                            multiple=m,
-                            max_width=self.max_width,
-                            max_height=self.max_height,
-                            size=spec.size,
-                        ),
-                    )
-                )
+        size_problem = self._size_problem(spec.size)
+        if size_problem:
+            problems.append(("size", size_problem))
         if spec.quality not in self.qualities:
             problems.append(
                 (
@@ -116,6 +92,28 @@ class ModelInfo:
                     ("transparent_background", tr("JPEG has no transparency: choose png or webp"))
                 )
         return problems
+
+    def _size_problem(self, size: str) -> str | None:
+        """Why this model cannot make ``size`` (``None``: it can)."""
+        if size in self.sizes:
+            return None
+        w, h = parse_size(size)
+        m = self.custom_size_multiple
+        if m is None:
+            return tr("{id} accepts {sizes}; got {size}").format(
+                id=self.id, sizes=", ".join(self.sizes), size=size
+            )
+        if w % m or h % m or w > self.max_width or h > self.max_height:
+            return tr(
+                "{id} needs both sides divisible by {multiple}, at most {max_width}x{max_height}; got {size}"
+            ).format(
+                id=self.id,
+                multiple=m,
+                max_width=self.max_width,
+                max_height=self.max_height,
+                size=size,
+            )
+        return None
 
 
 @dataclass(frozen=True)

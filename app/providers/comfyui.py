@@ -120,6 +120,33 @@ def load_workflow(path: Path) -> dict[str, Any]:
     return graph
 
 
+def _apply_mapping(
+    graph: dict[str, Any], mapping: dict[str, str], found: dict[str, Target]
+) -> None:
+    """Put the user's ``field → node.input`` mapping into ``found``, over what was found.
+
+    Raises:
+        InputError: an unknown field, or a node or input the workflow does not have.
+    """
+    for field, where in mapping.items():
+        if field not in FIELDS:
+            raise InputError(
+                tr("workflow mapping"),
+                tr("unknown field {field!r} (known: {fields})").format(
+                    field=field, fields=", ".join(FIELDS)
+                ),
+            )
+        node_id, _, input_name = where.partition(".")
+        if node_id not in graph or input_name not in graph[node_id].get("inputs", {}):
+            raise InputError(
+                tr("workflow mapping"),
+                tr(
+                    "{field} → {where}: the workflow has no node {node_id!r} with an input {input_name!r}"
+                ).format(field=field, where=where, node_id=node_id, input_name=input_name),
+            )
+        found[field] = Target(node_id, input_name)
+
+
 def find_targets(graph: dict[str, Any], mapping: dict[str, str] | None = None) -> dict[str, Target]:
     """Where each Atelier field goes in ``graph``.
 
@@ -160,23 +187,7 @@ def find_targets(graph: dict[str, Any], mapping: dict[str, str] | None = None) -
             for name in ("width", "height", "batch_size"):
                 if isinstance(latent.get("inputs", {}).get(name), int) and name not in found:
                     found[name] = Target(lid, name)
-    for field, where in (mapping or {}).items():
-        if field not in FIELDS:
-            raise InputError(
-                tr("workflow mapping"),
-                tr("unknown field {field!r} (known: {fields})").format(
-                    field=field, fields=", ".join(FIELDS)
-                ),
-            )
-        node_id, _, input_name = where.partition(".")
-        if node_id not in graph or input_name not in graph[node_id].get("inputs", {}):
-            raise InputError(
-                "workflow mapping",
-                tr(
-                    "{field} → {where}: the workflow has no node {node_id!r} with an input {input_name!r}"
-                ).format(field=field, where=where, node_id=node_id, input_name=input_name),
-            )
-        found[field] = Target(node_id, input_name)
+    _apply_mapping(graph, mapping or {}, found)
     if "prompt" not in found:
         raise InputError(
             "workflow",

@@ -166,6 +166,40 @@ def _images_of(cand: dict[str, Any]) -> list[GeneratedImage]:
     )
 
 
+def _error_details(details: Any, retry_after: float | None) -> tuple[float | None, set[str], bool]:
+    """Google's ``error.details``: the ``RetryInfo`` delay (seconds, else ``retry_after``),
+    the ``ErrorInfo`` reasons, and whether a ``QuotaFailure`` is a per-day quota."""
+    reasons: set[str] = set()
+    per_day = False
+    for d in details if isinstance(details, list) else []:
+        if not isinstance(d, dict):
+            continue
+        kind = str(d.get("@type", ""))
+        if kind.endswith("RetryInfo") and d.get("retryDelay"):
+            retry_after = parse_duration_s(str(d["retryDelay"])) or retry_after
+        if kind.endswith("ErrorInfo") and d.get("reason"):
+            reasons.add(str(d["reason"]))
+        if kind.endswith("QuotaFailure"):
+            for v in d.get("violations") or []:
+                if "PerDay" in str(v.get("quotaId", "")):
+                    per_day = True
+    return retry_after, reasons, per_day
+
+
+def _plain_status(status: str) -> tuple[ErrorClass, str] | None:
+    """The class and sentence (with a ``{detail}`` field) of a Google status that needs no
+    more than its name, or ``None``."""
+    if status in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
+        return ErrorClass.INVALID_REQUEST, tr("Gemini rejected the request{detail}.")
+    if status == "NOT_FOUND":
+        return ErrorClass.INVALID_REQUEST, tr(
+            "Gemini has no such model or route{detail}. Imagen and retired models answer 404."
+        )
+    if status == "DEADLINE_EXCEEDED":
+        return ErrorClass.TIMEOUT, tr("Gemini timed out on its side{detail}.")
+    return None
+
+
 class GeminiProvider(HttpProvider):
     """Gemini ``generateContent`` with image output."""
 
@@ -197,20 +231,7 @@ class GeminiProvider(HttpProvider):
         message = str(err.get("message") or "").strip()
         details = err.get("details") or []
         retry_after = parse_retry_after(resp.headers)
-        reasons: set[str] = set()
-        per_day = False
-        for d in details if isinstance(details, list) else []:
-            if not isinstance(d, dict):
-                continue
-            kind = str(d.get("@type", ""))
-            if kind.endswith("RetryInfo") and d.get("retryDelay"):
-                retry_after = parse_duration_s(str(d["retryDelay"])) or retry_after
-            if kind.endswith("ErrorInfo") and d.get("reason"):
-                reasons.add(str(d["reason"]))
-            if kind.endswith("QuotaFailure"):
-                for v in d.get("violations") or []:
-                    if "PerDay" in str(v.get("quotaId", "")):
-                        per_day = True
+        retry_after, reasons, per_day = _error_details(details, retry_after)
         kw: dict[str, Any] = {
             "status": resp.status_code,
             "code": status or None,
@@ -244,26 +265,9 @@ class GeminiProvider(HttpProvider):
                 tr("Gemini rate limit reached{wait}.").format(wait=wait),
                 **kw,
             )
-        if status == "INVALID_ARGUMENT" or status == "FAILED_PRECONDITION":
-            return ProviderError(
-                ErrorClass.INVALID_REQUEST,
-                tr("Gemini rejected the request{detail}.").format(detail=detail),
-                **kw,
-            )
-        if status == "NOT_FOUND":
-            return ProviderError(
-                ErrorClass.INVALID_REQUEST,
-                tr(
-                    "Gemini has no such model or route{detail}. Imagen and retired models answer 404."
-                ).format(detail=detail),
-                **kw,
-            )
-        if status == "DEADLINE_EXCEEDED":
-            return ProviderError(
-                ErrorClass.TIMEOUT,
-                tr("Gemini timed out on its side{detail}.").format(detail=detail),
-                **kw,
-            )
+        plain = _plain_status(status)
+        if plain is not None:
+            return ProviderError(plain[0], plain[1].format(detail=detail), **kw)
         return default_error(
             resp.status_code, self.label, message, code=status or None, retry_after_s=retry_after
         )

@@ -23,6 +23,9 @@ import httpx
 from app.errors import ErrorClass, ProviderError, describe_exception
 from app.i18n import tr
 from app.providers.base import Capabilities, Provider
+from app.providers.http_errors import default_error as default_error
+from app.providers.http_errors import error_body as error_body
+from app.providers.http_errors import validation_errors as validation_errors
 from app.redact import register_secret
 
 T = TypeVar("T")
@@ -60,91 +63,6 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, parsed.timestamp() - time.time())
-
-
-def error_body(resp: httpx.Response) -> dict[str, Any]:
-    """An error response's JSON object, or ``{}`` when its body is not one (an HTML page from a
-    proxy, an empty body, a list): classifiers read fields from it without guarding each."""
-    try:
-        data = resp.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def validation_errors(detail: list[Any]) -> str:
-    """FastAPI's 422 ``detail`` list (used by AUTOMATIC1111, Black Forest Labs and fal.ai) as
-    ``field: message; …``, the field being ``loc`` without its leading ``body``/``query``."""
-    return "; ".join(
-        f"{'.'.join(str(x) for x in d.get('loc', [])[1:]) or 'input'}: {d.get('msg')}"
-        for d in detail
-        if isinstance(d, dict)
-    )
-
-
-def default_error(status: int, label: str, detail: str = "", **kw: Any) -> ProviderError:
-    """The fallback classification of an HTTP error status."""
-    d = f" ({detail})" if detail else ""
-    if status in (401, 403):
-        return ProviderError(
-            ErrorClass.AUTH,
-            tr(
-                "{provider} rejected the credentials{detail}. Check the key in Settings → Providers."
-            ).format(provider=label, detail=d),
-            status=status,
-            **kw,
-        )
-    if status == 402:
-        return ProviderError(
-            ErrorClass.PAYMENT_REQUIRED,
-            tr(
-                "{provider}: payment required, the account has no credits left{detail}. Top up, then retry."
-            ).format(provider=label, detail=d),
-            status=status,
-            **kw,
-        )
-    if status in (408, 504):
-        return ProviderError(
-            ErrorClass.TIMEOUT,
-            tr("{provider} timed out on its side{detail}.").format(provider=label, detail=d),
-            status=status,
-            **kw,
-        )
-    if status == 429:
-        ra = kw.get("retry_after_s")
-        wait = tr(" (asked to wait {seconds:.1f} s)").format(seconds=ra) if ra is not None else ""
-        return ProviderError(
-            ErrorClass.RATE_LIMIT,
-            tr("{provider} rate limit reached{wait}{detail}.").format(
-                provider=label, wait=wait, detail=d
-            ),
-            status=status,
-            **kw,
-        )
-    if status >= 500:
-        return ProviderError(
-            ErrorClass.SERVER_ERROR,
-            tr("{provider} server error {status}{detail}.").format(
-                provider=label, status=status, detail=d
-            ),
-            status=status,
-            **kw,
-        )
-    if status == 404:
-        return ProviderError(
-            ErrorClass.INVALID_REQUEST,
-            tr("{provider} answered 404{detail}: check the model name and the endpoint.").format(
-                provider=label, detail=d
-            ),
-            status=status,
-            **kw,
-        )
-    return ProviderError(
-        ErrorClass.INVALID_REQUEST,
-        tr("{provider} rejected the request{detail}.").format(provider=label, detail=d),
-        status=status,
-        **kw,
-    )
 
 
 MAX_REDIRECTS = 5

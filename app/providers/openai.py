@@ -103,47 +103,10 @@ def _classify_known(
 ) -> ProviderError | None:
     """The error classes an OpenAI-format answer names by ``code``, ``type`` or status; ``None``
     for the rest (``default_error`` maps those by status)."""
-    if (
-        code in ("moderation_blocked", "content_policy_violation")
-        or etype == "image_generation_user_error"
-    ):
-        return ProviderError(
-            ErrorClass.CONTENT_POLICY,
-            tr(
-                "{provider} refused this prompt under its content policy{detail}. Rephrase the prompt; retrying the same prompt will not help."
-            ).format(provider=label, detail=detail),
-            **kw,
-        )
-    if status == 429 and code == "insufficient_quota":
-        return ProviderError(
-            ErrorClass.QUOTA,
-            tr(
-                "{provider}: the account has no quota left{detail}. Add credit or raise the limit in the provider's billing page, then retry."
-            ).format(provider=label, detail=detail),
-            **kw,
-        )
-    if status == 401:
-        return ProviderError(
-            ErrorClass.AUTH,
-            tr("{provider} rejected the API key{detail}. Check it in Settings → Providers.").format(
-                provider=label, detail=detail
-            ),
-            **kw,
-        )
-    if status == 403:
-        return ProviderError(
-            ErrorClass.AUTH,
-            tr(
-                "{provider} refused access to this model{detail}. The organisation may need verification for it."
-            ).format(provider=label, detail=detail),
-            **kw,
-        )
-    if status == 409:
-        return ProviderError(
-            ErrorClass.SERVER_ERROR,
-            tr("{provider} answered 409 (conflict){detail}.").format(provider=label, detail=detail),
-            **kw,
-        )
+    known = _known_class(status, code, etype)
+    if known is not None:
+        error_class, text = known
+        return ProviderError(error_class, text.format(provider=label, detail=detail), **kw)
     if 400 <= status < 500 and status not in (402, 404, 408, 429):
         where = tr(" in field '{param}'").format(param=param) if param else ""
         return ProviderError(
@@ -153,6 +116,33 @@ def _classify_known(
             ),
             **kw,
         )
+    return None
+
+
+def _known_class(status: int, code: str | None, etype: str) -> tuple[ErrorClass, str] | None:
+    """The class and sentence (``{provider}``, ``{detail}`` fields) of an answer its ``code``,
+    ``type`` or status names plainly; ``None`` for the rest."""
+    if (
+        code in ("moderation_blocked", "content_policy_violation")
+        or etype == "image_generation_user_error"
+    ):
+        return ErrorClass.CONTENT_POLICY, tr(
+            "{provider} refused this prompt under its content policy{detail}. Rephrase the prompt; retrying the same prompt will not help."
+        )
+    if status == 429 and code == "insufficient_quota":
+        return ErrorClass.QUOTA, tr(
+            "{provider}: the account has no quota left{detail}. Add credit or raise the limit in the provider's billing page, then retry."
+        )
+    if status == 401:
+        return ErrorClass.AUTH, tr(
+            "{provider} rejected the API key{detail}. Check it in Settings → Providers."
+        )
+    if status == 403:
+        return ErrorClass.AUTH, tr(
+            "{provider} refused access to this model{detail}. The organisation may need verification for it."
+        )
+    if status == 409:
+        return ErrorClass.SERVER_ERROR, tr("{provider} answered 409 (conflict){detail}.")
     return None
 
 
