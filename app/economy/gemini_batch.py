@@ -124,7 +124,7 @@ class GeminiBatchApi(BatchApi):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
                 tr("{provider} gave no upload address for the file.").format(
-                    label=self.gemini.label
+                    provider=self.gemini.label
                 ),
             )
         done = await self.gemini.request(

@@ -348,7 +348,7 @@ class Provider(abc.ABC):
                 (
                     "model",
                     tr("{provider} has no model {model!r} (known: {known})").format(
-                        label=self.capabilities.label, model=model, known=known
+                        provider=self.capabilities.label, model=model, known=known
                     ),
                 )
             ]

@@ -155,3 +155,33 @@ def test_every_translation_formats_like_its_source(language: str) -> None:
         except (ValueError, KeyError, IndexError) as e:
             broken.append(f"{source!r} → {text!r}: {e}")
     assert broken == []
+
+
+def test_every_tr_format_call_fills_its_fields() -> None:
+    """``tr("… {provider} …").format(label=…)`` raises KeyError only when the message is
+    shown (an error about an error): every field of each ``tr`` literal is given by name."""
+    import ast
+
+    bad = []
+    for folder in ("app", "ui"):
+        for p in sorted((REPO / folder).rglob("*.py")):
+            for n in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+                if not (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)):
+                    continue
+                inner = n.func.value
+                if not (
+                    n.func.attr == "format"
+                    and isinstance(inner, ast.Call)
+                    and isinstance(inner.func, ast.Name)
+                    and inner.func.id == "tr"
+                    and inner.args
+                    and isinstance(inner.args[0], ast.Constant)
+                ):
+                    continue
+                if any(k.arg is None for k in n.keywords):
+                    continue  # **kwargs: not checkable here
+                given = {k.arg for k in n.keywords}
+                wanted = {f for _, f, _, _ in string.Formatter().parse(inner.args[0].value) if f}
+                if wanted - given:
+                    bad.append(f"{p.relative_to(REPO)}:{n.lineno} lacks {sorted(wanted - given)}")
+    assert bad == []
