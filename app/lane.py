@@ -54,6 +54,8 @@ class Lane:
         self.economy = economy
         if economy:
             concurrency = ECONOMY_IN_FLIGHT
+        elif provider.fixed_concurrency:
+            concurrency = provider.fixed_concurrency
         self.concurrency = max(1, min(concurrency, caps.max_concurrency or concurrency))
         self.gate = AdaptiveGate(
             min(self.concurrency, max(caps.default_concurrency, 1)), self.concurrency

@@ -9,6 +9,7 @@ from app.events import EventBus
 from app.models import RunSettings
 from app.pricing import PriceTable
 from app.providers.base import Provider
+from app.providers.farm import provider_or_farm
 from app.providers.registry import capabilities_of, create_provider
 from app.secrets import get_key
 from app.settings import Settings
@@ -25,18 +26,18 @@ def default_provider(settings: Settings) -> str:
 
 def make_provider_factory(settings: Settings) -> ProviderFactory:
     """A factory that gives each batch its provider with the key from keyring/env and the
-    endpoint from (in order) the batch, the environment, Settings, the default."""
+    endpoint from (in order) the batch, the environment, Settings, the default; a self-hosted
+    provider given several endpoints gets a farm of them (``app.providers.farm``)."""
 
     def make(rs: RunSettings) -> Provider:
         caps = capabilities_of(rs.provider)
         # Optional keys (A1111's user:password, LocalAI's key) are read too when present.
         key = get_key(rs.provider).key if caps.key_env_var else None
         options = rs.provider_options.get(rs.provider, {})
-        return create_provider(
-            rs.provider,
-            api_key=key,
-            base_url=settings.base_url(rs.provider, rs.base_url),
-            **options,
+        return provider_or_farm(
+            settings.base_url(rs.provider, rs.base_url),
+            lambda url: create_provider(rs.provider, api_key=key, base_url=url, **options),
+            caps.local,
         )
 
     return make

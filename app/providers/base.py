@@ -294,6 +294,8 @@ class Provider(abc.ABC):
     """
 
     capabilities: ClassVar[Capabilities]
+    fixed_concurrency: int | None = None
+    """Requests in flight whatever the run's concurrency says (a farm of N servers: N)."""
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None) -> None:
         self._key = api_key
