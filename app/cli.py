@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from app import __version__, cli_deliver, cli_economy, cli_review, cli_templates
+from app import __version__, cli_deliver, cli_economy, cli_review, cli_team, cli_templates
 from app import cli_args as argtypes
 from app.cli_common import (
     EXIT_INPUT,
@@ -50,6 +50,7 @@ from app.providers.registry import PROVIDERS, capabilities_of
 from app.secrets import get_key
 from app.service import default_provider, load_prices
 from app.settings import Settings
+from app.team.follow import team_ref
 
 
 class _UsageError(Exception):
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_review.add_parsers(sub)
     cli_deliver.add_parsers(sub)
     cli_economy.add_parsers(sub)
+    cli_team.add_parsers(sub)
     return p
 
 
@@ -212,6 +214,7 @@ def _add_run_control_arguments(r: argparse.ArgumentParser) -> None:
         help=tr("always make new images: do not copy identical requests' images (default: reuse)"),
     )
     cli_economy.add_run_arguments(r)
+    cli_team.add_run_arguments(r)
     r.add_argument(
         "--budget",
         type=argtypes.bounded(RunSettings, "budget_usd", float),
@@ -357,7 +360,8 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _print_estimate(draft, est, why, args.format, out)
         return EXIT_OK
     try:
-        check_keys(draft)
+        if not args.queue:  # on a team queue, the workers' keys make the images
+            check_keys(draft)
     except InputError as e:
         return fail_input(str(e), err)
     if args.format == "text":
@@ -379,9 +383,14 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 tr("resuming batch {id} (finished images are kept)").format(id=stored.batch_id),
                 file=err,
             )
-        report = await run_or_submit(
-            store, stored.batch_id, len(draft.plan.specs), args.format, out, args.no_wait
-        )
+        if args.queue:
+            report = await cli_team.submit_and_follow(
+                store, stored.batch_id, args.queue, args.detach, args.format, out
+            )
+        else:
+            report = await run_or_submit(
+                store, stored.batch_id, len(draft.plan.specs), args.format, out, args.no_wait
+            )
     finally:
         store.close()
     if report is None:
@@ -404,8 +413,16 @@ async def _resume_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
                 ),
                 err,
             )
-        resume_batch(store, args.batch)
-        report = await run_or_submit(store, args.batch, batch.total, args.format, out, args.no_wait)
+        ref = team_ref(store, args.batch)
+        if ref is not None:  # a team batch: follow it on its queue
+            report = await cli_team.submit_and_follow(
+                store, args.batch, ref[0], False, args.format, out
+            )
+        else:
+            resume_batch(store, args.batch)
+            report = await run_or_submit(
+                store, args.batch, batch.total, args.format, out, args.no_wait
+            )
     finally:
         store.close()
     if report is None:
@@ -454,6 +471,8 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
             return asyncio.run(_review_async(args, out, err))
         except AtelierError as e:
             return fail_input(str(e), err)
+    if args.command in cli_team.COMMANDS:
+        return cli_team.run(args, out, err)
     if args.command in cli_economy.COMMANDS:
         try:
             return asyncio.run(_resume_async(args, out, err))

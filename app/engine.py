@@ -33,7 +33,7 @@ from app.events import (
 )
 from app.i18n import tr
 from app.jobrun import JobRun, job_target
-from app.lane import Lane, Run
+from app.lane import Lane, Run, SharedPacing
 from app.models import BatchReport, RunSettings
 from app.outputs import clean_temp_files
 from app.pricing import PriceTable
@@ -84,6 +84,9 @@ class Engine:
         self.detaching = False
         """Set when the studio quits (``detach``): requests cancelled then leave their remote
         jobs running, to be followed by the next run."""
+        self.shared_pacing: Callable[[str, RunSettings], SharedPacing | None] | None = None
+        """Gives a lane pacing shared with other processes (a team worker sets it: a
+        provider's name and the batch's settings → ``app.team.limits.SharedLimit``)."""
         self.courier = Courier(store, self.events)
         self.events.subscribe(self.courier.on_event)
 
@@ -325,6 +328,7 @@ class Engine:
                 rpm=limits.rpm if limits else None,
                 ipm=limits.ipm if limits else None,
                 economy=economy is not None,
+                shared=self.shared_pacing(provider, rs) if self.shared_pacing else None,
             )
             run.lanes[provider] = lane
         return lane

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app.economy import ECONOMY_TIMEOUT_S
 from app.events import EventBus, LaneWaiting
@@ -18,6 +18,17 @@ from app.ratelimit import AdaptiveGate, LaneRates, SlidingWindowLimiter
 
 ECONOMY_IN_FLIGHT = 50_000
 """Jobs an economy lane holds at once: OpenAI's most lines in one provider batch."""
+
+
+class SharedPacing(Protocol):
+    """Pacing shared with other processes (the team queue's workers on one key:
+    ``app.team.limits.SharedLimit``)."""
+
+    async def acquire(self, images: int) -> None:
+        """Return when a request of ``images`` images may go."""
+
+    def hold(self, seconds: float) -> None:
+        """Every process on the key waits ``seconds`` (a 429)."""
 
 
 class Lane:
@@ -33,6 +44,8 @@ class Lane:
         rates: the request and image pacing in force (user-set or learned).
         lockout_s: how long the provider locks a key out after a 429 (Stability: 60 s).
         rate_limited: 429s met so far.
+        shared: pacing and 429 holds shared with other processes (team workers), on top of
+            this lane's own.
         economy: the lane goes through the provider's batch API (``app.economy``): every job
             waits at once, unpaced (the provider batch is paced by the provider), for up to a
             day.
@@ -47,6 +60,7 @@ class Lane:
         rpm: int | None = None,
         ipm: int | None = None,
         economy: bool = False,
+        shared: SharedPacing | None = None,
     ) -> None:
         caps = provider.capabilities
         self.name = name
@@ -66,6 +80,7 @@ class Lane:
         self._window = SlidingWindowLimiter(*caps.rate_limit) if caps.rate_limit else None
         self.rates = LaneRates(rpm, ipm)
         self.rate_limited = 0
+        self.shared = shared
         self._events = events
 
     def block(self, seconds: float) -> None:
@@ -102,6 +117,8 @@ class Lane:
             await self.rates.acquire(images)
             if self._window is not None:
                 await self._window.acquire()
+            if self.shared is not None:
+                await self.shared.acquire(images)
             yield
         finally:
             await self.gate.release()
@@ -118,7 +135,10 @@ class Lane:
         else 1 s), and fewer requests go at once."""
         self.rate_limited += 1
         self.gate.on_rate_limited()
-        self.block(wait_s if wait_s is not None else (self.lockout_s or 1.0))
+        hold = wait_s if wait_s is not None else (self.lockout_s or 1.0)
+        self.block(hold)
+        if self.shared is not None:
+            self.shared.hold(hold)
 
 
 @dataclass

@@ -12,7 +12,8 @@ debs=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
       libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
       libxcb-image0 fonts-noto-cjk fonts-wqy-microhei)
 if [ "$mode" = test ]; then
-  debs+=(gnome-keyring dbus dbus-x11 xvfb xauth desktop-file-utils appstream)
+  # redis-server: the team queue's tests start their own (tests/team/conftest.py).
+  debs+=(gnome-keyring dbus dbus-x11 xvfb xauth desktop-file-utils appstream redis-server)
 fi
 
 if command -v apt-get >/dev/null 2>&1; then

@@ -1,0 +1,204 @@
+"""The team queue on the command line: ``atelier run … --queue URL``, ``atelier worker``, and
+``atelier queue list | pause | resume | cancel | retry``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from typing import Any, TextIO
+
+from app.cli_common import EXIT_OK, Progress, fail_input
+from app.events import EventBus
+from app.i18n import tr
+from app.logs import setup_logging
+from app.models import BatchReport, JobSpec
+from app.report import build_report
+from app.store import Store
+from app.team.follow import Follower, submit_batch, team_ref
+from app.team.queue import QueueError, TeamQueue
+from app.team.worker import Worker
+
+COMMANDS = ("worker", "queue")
+
+
+def add_run_arguments(r: Any) -> None:
+    """The team flags of ``atelier run``."""
+    r.add_argument(
+        "--queue",
+        metavar="URL",
+        help=tr(
+            "put the batch on the team queue at redis://HOST:PORT/DB (rediss:// for TLS) "
+            "instead of running it here; workers make it, this machine records it"
+        ),
+    )
+    r.add_argument(
+        "--detach",
+        action="store_true",
+        help=tr("with --queue: submit and exit; follow later with 'atelier resume BATCH'"),
+    )
+
+
+def add_parsers(sub: Any) -> None:
+    """``atelier worker`` and ``atelier queue``."""
+    w = sub.add_parser("worker", help=tr("take jobs from a team queue and make them"))
+    w.add_argument("--queue", required=True, metavar="URL", help=tr("redis://HOST:PORT/DB"))
+    w.add_argument(
+        "--providers",
+        metavar="LIST",
+        help=tr("only these providers' jobs (comma list; default: those with a key here)"),
+    )
+    w.add_argument("--concurrency", type=int, default=4, metavar="N", help=tr("jobs at once"))
+    w.add_argument(
+        "--visibility-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help=tr("seconds before a silent worker's jobs are taken over (default 60)"),
+    )
+    q = sub.add_parser("queue", help=tr("list and control the team's batches"))
+    q.add_argument("action", choices=("list", "pause", "resume", "cancel", "retry"))
+    q.add_argument("batch", nargs="?", help=tr("team batch id (from 'atelier queue list')"))
+    q.add_argument("--queue", required=True, metavar="URL", help=tr("redis://HOST:PORT/DB"))
+    q.add_argument("--format", choices=("text", "json"), default="text")
+
+
+async def submit_and_follow(
+    store: Store, batch_id: int, url: str, detach: bool, fmt: str, out: TextIO
+) -> BatchReport | None:
+    """Put local batch ``batch_id`` on the queue at ``url``, then (unless ``detach``) record
+    what the workers make until every job has ended or the team batch is paused, halted or
+    cancelled. Returns the batch's report (``None`` when detached).
+
+    Raises:
+        QueueError: the queue cannot be used.
+    """
+    q = TeamQueue.open(url)
+    try:
+        await q.ping()
+        if team_ref(store, batch_id) is None:
+            tid = await submit_batch(q, store, batch_id)
+            print(tr("On the team queue as {batch}.").format(batch=tid), file=sys.stderr)
+        if detach:
+            return None
+        return await follow(q, store, batch_id, fmt, out)
+    finally:
+        await q.aclose()
+
+
+async def follow(q: TeamQueue, store: Store, batch_id: int, fmt: str, out: TextIO) -> BatchReport:
+    """Follow a local batch put on the team queue (``Follower``); returns its report."""
+    bus = EventBus()
+    bus.subscribe(Progress(store.batch(batch_id).total, sys.stderr if fmt == "json" else out))
+    await Follower(q, store, batch_id, bus).follow()
+    return build_report(store, batch_id)
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``atelier worker`` or ``atelier queue``; returns the exit code."""
+    try:
+        if args.command == "worker":
+            return asyncio.run(_worker(args, out))
+        return asyncio.run(_queue(args, out))
+    except QueueError as e:
+        return fail_input(str(e), err)
+
+
+async def _worker(args: argparse.Namespace, out: TextIO) -> int:
+    setup_logging()
+    q = TeamQueue.open(args.queue)
+    try:
+        await q.ping()
+        providers = [p.strip() for p in (args.providers or "").split(",") if p.strip()]
+        worker = Worker(q, providers or None, args.concurrency, args.visibility_timeout)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        print(
+            tr("Worker {name} on {url}: {providers}").format(
+                name=worker.name, url=q.url, providers=", ".join(worker.providers)
+            ),
+            file=out,
+            flush=True,
+        )
+        stats = await worker.run(stop)
+        print(
+            tr("{completed} jobs completed, {duplicates} made twice, {taken} taken over.").format(
+                completed=stats.completed, duplicates=stats.duplicates, taken=stats.taken_over
+            ),
+            file=out,
+        )
+        return EXIT_OK
+    finally:
+        await q.aclose()
+
+
+async def _queue(args: argparse.Namespace, out: TextIO) -> int:
+    q = TeamQueue.open(args.queue)
+    try:
+        await q.ping()
+        if args.action == "list":
+            return await _list(q, args.format, out)
+        if not args.batch:
+            raise QueueError(tr("Name the team batch ('atelier queue list' shows them)."))
+        await q.batch(args.batch)  # unknown batch: said plainly
+        if args.action == "retry":
+            n = await retry_failed(q, args.batch)
+            print(tr("{count} failed jobs are back on the queue.").format(count=n), file=out)
+            return EXIT_OK
+        state = {"pause": "paused", "resume": "queued", "cancel": "cancelled"}[args.action]
+        await q.set_state(args.batch, state)  # type: ignore[arg-type]
+        print(tr("Batch {batch}: {state}.").format(batch=args.batch, state=state), file=out)
+        return EXIT_OK
+    finally:
+        await q.aclose()
+
+
+async def retry_failed(q: TeamQueue, tid: str) -> int:
+    """Put the failed jobs of team batch ``tid`` back on the queue (their outcome forgotten);
+    returns how many."""
+    failed = {j: o for j, o in (await q.outcomes(tid)).items() if o.get("kind") == "failed"}
+    await q.forget_outcomes(tid, list(failed))
+    await q.add_jobs(tid, [(j, JobSpec.model_validate_json(o["spec"])) for j, o in failed.items()])
+    return len(failed)
+
+
+async def _list(q: TeamQueue, fmt: str, out: TextIO) -> int:
+    rows = await q.batches()
+    if fmt == "json":
+        print(
+            json.dumps(
+                [
+                    {
+                        "batch": b.id,
+                        "name": b.name,
+                        "provider": b.provider,
+                        "model": b.model,
+                        "total": b.total,
+                        "done": b.done,
+                        "state": b.state,
+                        "reason": b.reason,
+                        "submitter": b.submitter,
+                        "submitted": b.submitted,
+                    }
+                    for b in rows
+                ],
+                ensure_ascii=False,
+            ),
+            file=out,
+        )
+        return EXIT_OK
+    for b in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.submitted))
+        print(
+            f"{b.id}  {when}  {b.state:<9}  {b.done}/{b.total}  {b.provider}/{b.model}  "
+            f"{b.name}  ({b.submitter}){'  ' + b.reason if b.reason else ''}",
+            file=out,
+        )
+    return EXIT_OK

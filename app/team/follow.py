@@ -1,0 +1,251 @@
+"""The submitting machine's side of a team batch: put it on the queue, then record in its own
+store what the workers made (images written into its output folder, costs, failures), as
+events for the window's live progress table.
+
+A batch stored locally carries its team reference in its settings (``"team": {"queue": URL
+without password, "batch": T}``; ``RunSettings`` ignores the key), so following can start
+again after a crash or from another command: every outcome is applied at most once per job
+(a job already ended here is left as it is).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.events import (
+    BatchFinished,
+    BatchStarted,
+    BatchStateChanged,
+    EventBus,
+    ImageSaved,
+    JobChanged,
+)
+from app.i18n import tr
+from app.models import RunSettings, parse_size
+from app.outputs import image_metadata, save_image
+from app.report import build_report, write_report
+from app.status import TERMINAL, BatchStatus, IllegalTransitionError, JobStatus
+from app.store import Store
+from app.store.images import Made
+from app.team.queue import QueueError, TeamQueue
+
+log = logging.getLogger(__name__)
+
+
+def team_ref(store: Store, batch_id: int) -> tuple[str, str] | None:
+    """``(queue URL, team batch id)`` of a local batch put on a team queue, else ``None``."""
+    ref = store.batch(batch_id).settings.get("team")
+    if isinstance(ref, dict) and ref.get("batch"):
+        return str(ref.get("queue", "")), str(ref["batch"])
+    return None
+
+
+async def submit_batch(q: TeamQueue, store: Store, batch_id: int) -> str:
+    """Put the pending jobs of local batch ``batch_id`` on the team queue and remember where;
+    returns the team batch id."""
+    batch = store.batch(batch_id)
+    settings = RunSettings.model_validate(batch.settings)
+    pending = [(j.id, j.spec) for j in store.jobs(batch_id) if j.status == JobStatus.PENDING]
+    tid = await q.submit(batch.name, settings, pending)
+    store.update_batch_settings(
+        batch_id, {**batch.settings, "team": {"queue": q.url, "batch": tid}}
+    )
+    store.set_batch_status(batch_id, BatchStatus.RUNNING, started=True)
+    return tid
+
+
+@dataclass
+class FollowResult:
+    """What following saw: jobs ``completed``, ``failed``, ``cancelled`` here, and the batch's
+    team ``state`` when it ended (``"finished"``, or ``paused``/``halted`` with ``reason``)."""
+
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    state: str = ""
+    reason: str = ""
+
+
+class Follower:
+    """Applies a team batch's events to local batch ``batch_id``.
+
+    Args:
+        q: the team queue.
+        store: the submitting machine's store.
+        batch_id: the local batch (put on the queue by ``submit_batch``).
+        events: where ``JobChanged`` / ``ImageSaved`` go (the window's bus).
+        thumb_dir: thumbnail cache (``None``: none).
+    """
+
+    def __init__(
+        self,
+        q: TeamQueue,
+        store: Store,
+        batch_id: int,
+        events: EventBus | None = None,
+        thumb_dir: Any = None,
+    ) -> None:
+        ref = team_ref(store, batch_id)
+        if ref is None:
+            raise QueueError(
+                tr("Batch {batch} was not put on a team queue.").format(batch=batch_id)
+            )
+        self.q, self.store, self.batch_id, self.tid = q, store, batch_id, ref[1]
+        self.events = events or EventBus()
+        self.thumb_dir = thumb_dir
+        self.result = FollowResult()
+
+    async def follow(self, until_idle: bool = True) -> FollowResult:
+        """Apply events as they come. Returns once every job has ended here (the batch then
+        finished, its report written), or — with ``until_idle`` — once the team batch is
+        paused, halted or cancelled and nothing more is coming."""
+        batch = self.store.batch(self.batch_id)
+        # As the engine does at the start of a run: the user may have removed it since.
+        await asyncio.to_thread(batch.output_dir.mkdir, parents=True, exist_ok=True)
+        started = datetime.now(UTC).isoformat(timespec="milliseconds")
+        self.events.emit(BatchStarted(self.batch_id, batch.total, batch.unfinished))
+        after = "0-0"
+        while True:
+            got = await self.q.events(self.tid, after, block_ms=1000)
+            for eid, outcome in got:
+                after = eid
+                await self._apply(outcome)
+            if not self.store.batch(self.batch_id).unfinished:
+                break
+            state, reason = await self.q.state(self.tid)
+            if until_idle and not got and state in ("paused", "halted", "cancelled"):
+                self.result.state, self.result.reason = state, reason
+                break
+        return await self._finish(started)
+
+    async def _finish(self, started: str) -> FollowResult:
+        batch = self.store.batch(self.batch_id)
+        status = BatchStatus.PAUSED if batch.unfinished else BatchStatus.FINISHED
+        self.store.set_batch_status(self.batch_id, status, finished=True)
+        report = build_report(self.store, self.batch_id, started)
+        await write_report(report, batch.output_dir)
+        self.events.emit(BatchFinished(self.batch_id, report, self.result.reason or None))
+        self.result.state = self.result.state or "finished"
+        return self.result
+
+    async def _apply(self, o: dict[str, Any]) -> None:
+        kind, jid = o.get("kind"), o.get("job")
+        if kind == "state":
+            self.events.emit(BatchStateChanged(self.batch_id, str(o.get("state"))))
+            return
+        if not isinstance(jid, int):
+            return
+        job = self.store.job(jid)
+        if job.status in TERMINAL:
+            return
+        if job.status == JobStatus.PENDING:
+            self.store.claim_job(jid)
+        if kind == "started":
+            self._changed(jid, JobStatus.RUNNING)
+        elif kind == "completed":
+            await self._completed(jid, o)
+        elif kind in ("failed", "cancelled"):
+            status = JobStatus.FAILED if kind == "failed" else JobStatus.CANCELLED
+            self._end(jid, status, o)
+
+    async def _completed(self, jid: int, o: dict[str, Any]) -> None:
+        job = self.store.job(jid)
+        s = RunSettings.model_validate(self.store.batch(self.batch_id).settings)
+        names = job.spec.sample_paths(job.version if job.version > 1 else None)
+        images = o.get("images") or []
+        share = None if o.get("cost") is None else float(o["cost"]) / max(1, len(images))
+        for img in images:
+            if o.get("delivered"):
+                break  # delivered by the worker: nothing comes back here
+            data = await self.q.image(str(img["key"]))
+            if data is None:  # expired before we came back for it
+                self._end(
+                    jid,
+                    JobStatus.FAILED,
+                    {
+                        "error": tr(
+                            "The image expired on the team queue before this machine fetched it."
+                        ),
+                        "error_type": "internal",
+                    },
+                )
+                return
+            idx = int(img["sample"])
+            meta = image_metadata(
+                s.provider, str(img.get("model") or s.model), job.spec, idx, img.get("seed"), None
+            )
+            size = None if job.spec.size == "auto" else parse_size(job.spec.size)
+            path, thumb, sha = await asyncio.to_thread(
+                save_image,
+                self.store.batch(self.batch_id).output_dir,
+                names[idx],
+                data,
+                job.spec.output_format,
+                meta,
+                self.thumb_dir,
+                size,
+                s.overwrite,
+            )
+            image_id = self.store.add_image(
+                jid,
+                idx,
+                path,
+                thumb,
+                seed=img.get("seed"),
+                prompt=job.spec.prompt,
+                made=Made(str(img.get("model") or ""), share, None, None, sha),
+            )
+            self.events.emit(
+                ImageSaved(
+                    self.batch_id,
+                    jid,
+                    idx,
+                    str(path),
+                    str(thumb) if thumb else None,
+                    job.version,
+                    image_id,
+                )
+            )
+            await self.q.forget_image(str(img["key"]))
+        self._end(jid, JobStatus.COMPLETED, o)
+
+    def _end(self, jid: int, status: JobStatus, o: dict[str, Any]) -> None:
+        if o.get("cost") is not None:
+            self.store.add_cost(jid, float(o["cost"]))
+        try:
+            self.store.set_job_status(
+                jid,
+                status,
+                error=o.get("error"),
+                error_type=o.get("error_type"),
+                duration_ms=o.get("duration_ms"),
+            )
+        except IllegalTransitionError:
+            return
+        if status == JobStatus.COMPLETED:
+            self.result.completed += 1
+        elif status == JobStatus.FAILED:
+            self.result.failed += 1
+        else:
+            self.result.cancelled += 1
+        self._changed(jid, status, o)
+
+    def _changed(self, jid: int, status: JobStatus, o: dict[str, Any] | None = None) -> None:
+        o = o or {}
+        attempts, cost = self.store.job_attempts_and_cost(jid)
+        self.events.emit(
+            JobChanged(
+                self.batch_id,
+                jid,
+                status,
+                attempts,
+                o.get("error"),
+                o.get("error_type"),
+                cost,
+                o.get("duration_ms"),
+            )
+        )

@@ -1,0 +1,164 @@
+"""Limits every worker shares through Redis: a provider key's rate limit, its 429 holds, and a
+batch's budget cap. Each is one Lua script, so a check and its booking are one atomic step
+whatever the number of workers (``../shared/docs/integrations.md``: "Atomic limiters and
+ledgers").
+
+Keys (``atelier:`` prefix): ``gcra:<provider>:<key id>:<requests|images>`` (the theoretical
+arrival time, ms), ``hold:<provider>:<key id>`` (a 429 hold, expiring when it ends),
+``budget:<T>`` (hash ``spent, reserved`` in USD). ``<key id>`` is the first 12 hex digits of
+the key's SHA-256, so workers on one key share one limit and the key itself never reaches
+Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Any
+
+from app.team.queue import PREFIX
+
+# GCRA (generic cell rate algorithm): one key per limit holding the theoretical arrival time
+# (TAT). A request of n units is allowed when now >= TAT - tolerance; it moves TAT by n × the
+# emission interval. Redis's clock (TIME) is the one clock all workers share.
+# KEYS: tat key; ARGV: emission interval (ms per unit), tolerance (ms), units.
+# Returns "0" (go) or the ms to wait before asking again.
+_GCRA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local interval, tolerance, units = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local allow_at = tat - tolerance
+if now < allow_at then return tostring(allow_at - now) end
+local new_tat = tat + interval * units
+redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil(new_tat - now) + 1000)
+return '0'
+"""
+
+# A 429 hold: kept if longer than the one in force. KEYS: hold key; ARGV: ms.
+_HOLD = """
+local left = redis.call('PTTL', KEYS[1])
+if left < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 1
+"""
+
+# Booking a worst case against the cap. KEYS: budget hash; ARGV: cap, amount (USD).
+# Returns 1 when booked, 0 when spent + booked + amount would pass the cap.
+_RESERVE = """
+local spent = tonumber(redis.call('HGET', KEYS[1], 'spent') or '0')
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')
+if spent + reserved + tonumber(ARGV[2]) > tonumber(ARGV[1]) + 1e-9 then return 0 end
+redis.call('HINCRBYFLOAT', KEYS[1], 'reserved', ARGV[2])
+return 1
+"""
+
+# Settling a booking: the booked amount released, what was really spent added.
+# KEYS: budget hash; ARGV: booked, spent (USD).
+_SETTLE = """
+redis.call('HINCRBYFLOAT', KEYS[1], 'reserved', -tonumber(ARGV[1]))
+redis.call('HINCRBYFLOAT', KEYS[1], 'spent', ARGV[2])
+return 1
+"""
+
+SAFETY = 1.02
+"""Emission intervals are stretched by 2 %: requests leave evenly but arrive with network
+jitter, and a provider counting a sliding window must never see one too many."""
+
+
+def key_id(api_key: str | None) -> str:
+    """The name a key's limits go by in Redis (never the key): 12 hex digits of its SHA-256,
+    ``"nokey"`` for none."""
+    if not api_key:
+        return "nokey"
+    return hashlib.sha256(api_key.encode()).hexdigest()[:12]
+
+
+class SharedLimit:
+    """One provider key's pacing and 429 holds, shared by every worker (it plugs into a
+    ``Lane``: see ``app.lane.SharedPacing``).
+
+    Args:
+        client: a redis.asyncio client.
+        provider, api_key: whose limit (the key only hashed, ``key_id``).
+        rpm, ipm: requests and images per minute allowed (``None``: not paced by that).
+        window: a published limit as ``(count, seconds)`` (Stability's 150 per 10 s), paced
+            evenly as count per window.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        provider: str,
+        api_key: str | None,
+        rpm: float | None = None,
+        ipm: float | None = None,
+        window: tuple[int, float] | None = None,
+    ) -> None:
+        self.r = client
+        ident = f"{provider}:{key_id(api_key)}"
+        self._hold_key = PREFIX + f"hold:{ident}"
+        self._gcra = client.register_script(_GCRA)
+        self._hold = client.register_script(_HOLD)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        per_request = [60_000 / rpm] if rpm else []
+        if window:
+            per_request.append(window[1] * 1000 / window[0])
+        self._limits: list[tuple[str, float, bool]] = []
+        if per_request:
+            self._limits.append((f"gcra:{ident}:requests", max(per_request), False))
+        if ipm:
+            self._limits.append((f"gcra:{ident}:images", 60_000 / ipm, True))
+
+    async def acquire(self, images: int) -> None:
+        """Return when this request of ``images`` images may go: no hold in force and every
+        limit's turn reached (waiting as long as needed)."""
+        for name, interval_ms, per_image in self._limits:
+            units = images if per_image else 1
+            while True:
+                await self._wait_hold()
+                wait_ms = float(
+                    await self._gcra(keys=[PREFIX + name], args=[interval_ms * SAFETY, 0, units])
+                )
+                if wait_ms <= 0:
+                    break
+                await asyncio.sleep(wait_ms / 1000)
+        await self._wait_hold()
+
+    async def _wait_hold(self) -> None:
+        # Polling Redis, not an Event: the hold is set by other processes.
+        while (left := int(await self.r.pttl(self._hold_key))) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(left / 1000)
+
+    def hold(self, seconds: float) -> None:
+        """Every worker on this key waits ``seconds`` (a 429's Retry-After). Sent in the
+        background: the lane that met the 429 waits on its own clock anyway."""
+        task = asyncio.get_running_loop().create_task(
+            self._hold(keys=[self._hold_key], args=[max(1, int(seconds * 1000))])
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+class SharedBudget:
+    """A team batch's budget cap, booked by every worker (hash ``budget:<T>``)."""
+
+    def __init__(self, client: Any, tid: str) -> None:
+        self.r = client
+        self.key = PREFIX + f"budget:{tid}"
+        self._reserve = client.register_script(_RESERVE)
+        self._settle = client.register_script(_SETTLE)
+
+    async def reserve(self, cap_usd: float, amount_usd: float) -> bool:
+        """Book ``amount_usd`` if spend + bookings + it stay within ``cap_usd``."""
+        return bool(await self._reserve(keys=[self.key], args=[cap_usd, amount_usd]))
+
+    async def settle(self, booked_usd: float, spent_usd: float) -> None:
+        """Release a booking and add what was really spent."""
+        await self._settle(keys=[self.key], args=[booked_usd, spent_usd])
+
+    async def spent(self) -> float:
+        """USD spent so far by every worker."""
+        return float(await self.r.hget(self.key, "spent") or 0)

@@ -1,0 +1,437 @@
+"""The team queue's data in Redis and the operations on it.
+
+Keys (``atelier:`` prefix; ``T`` is a team batch id, a UUID hex made at submission):
+
+- ``batches``: sorted set of ``T`` by submission time (s since the epoch).
+- ``batch:T``: hash ``name, provider, model, settings`` (``RunSettings`` JSON without the
+  endpoint: each worker uses its own), ``total, submitter, submitted, state, reason``.
+- ``jobs:<provider>``: a stream per provider, read by the workers serving it in the consumer
+  group ``workers``; an entry is ``batch=T, job=<the submitter's job id>, spec=<JobSpec
+  JSON>``.
+- ``done:T``: hash job id → outcome JSON, written once (``HSETNX``): a job is completed once
+  however many workers made it.
+- ``events:T``: stream of outcomes for the submitter and every window (``kind`` =
+  ``succeeded | failed | cancelled | halted | state``).
+- ``img:T:J:S``: the bytes of sample ``S`` of job ``J`` on their way back to the submitter
+  (expire after ``IMAGE_TTL_S``), when the batch has no delivery target.
+- ``parked:T``: list of jobs set aside while ``T`` is paused or halted (put back on resume).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from app.errors import AtelierError
+from app.i18n import tr
+from app.models import JobSpec, RunSettings
+from app.providers.registry import resolve_target
+from app.secrets import get_secret
+
+PREFIX = "atelier:"
+GROUP = "workers"
+IMAGE_TTL_S = 7 * 24 * 3600
+"""How long images wait in Redis for their submitter (s): a week covers a laptop left shut."""
+
+BatchState = Literal["queued", "paused", "cancelled", "halted"]
+
+# Completing a job once: the outcome is written only if none is, and then (in the same atomic
+# step) its images are stored, its event published and its entry acknowledged. A second worker
+# that made the same job (a take-over after a visibility timeout) only acknowledges.
+# KEYS: done hash, events stream, jobs stream; ARGV: job id, outcome JSON, group, entry id,
+# image TTL (s), then pairs of (image key, bytes).
+_COMPLETE = """
+local first = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+if first == 1 then
+  for i = 6, #ARGV, 2 do
+    redis.call('SET', ARGV[i], ARGV[i + 1], 'EX', tonumber(ARGV[5]))
+  end
+  redis.call('XADD', KEYS[2], '*', 'job', ARGV[1], 'outcome', ARGV[2])
+end
+redis.call('XACK', KEYS[3], ARGV[3], ARGV[4])
+return first
+"""
+
+# Setting a job aside (its batch paused or halted): onto the parked list and off the stream, in
+# one step, so a crash between the two loses nothing. KEYS: parked list, jobs stream;
+# ARGV: entry JSON, group, entry id.
+_PARK = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('XACK', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+
+
+def stream_of(provider: str) -> str:
+    """The stream of ``provider``'s jobs."""
+    return PREFIX + f"jobs:{provider}"
+
+
+class QueueError(AtelierError):
+    """The team queue cannot be reached or refuses us (its message names the address)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One job taken from a stream: ``stream`` (its key), ``entry_id`` (the stream's id),
+    ``batch`` (team batch id), ``job`` (the submitter's job id), ``spec``."""
+
+    stream: str
+    entry_id: str
+    batch: str
+    job: int
+    spec: JobSpec
+
+
+@dataclass(frozen=True)
+class TeamBatch:
+    """A batch as the team sees it (``batch:T``), with ``done`` outcomes counted."""
+
+    id: str
+    name: str
+    provider: str
+    model: str
+    total: int
+    submitter: str
+    submitted: float
+    state: str
+    reason: str
+    done: int
+    settings: RunSettings
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its password, for messages and the store."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+def queue_secret_name(url: str) -> str:
+    """The keyring name of a queue's password: ``redis:<user>@<host>:<port>`` (``ATELIER_
+    REDIS_PASSWORD`` when not in the keyring)."""
+    p = urlsplit(url)
+    return f"redis:{p.username or 'default'}@{p.hostname}:{p.port or 6379}"
+
+
+def connect(url: str) -> aioredis.Redis:
+    """A client for ``url`` (``redis://[user@]host:port/db`` or ``rediss://`` for TLS). A
+    password not written in the URL comes from the keyring (``queue_secret_name``) or
+    ``ATELIER_REDIS_PASSWORD``. Commands are retried through a restart of the server.
+
+    Raises:
+        QueueError: ``url`` is not a redis:// or rediss:// address.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise QueueError(
+            tr(
+                "{url} is not a Redis address: write redis://HOST:PORT/DB (rediss:// for TLS)."
+            ).format(url=safe_url(url))
+        )
+    kwargs: dict[str, Any] = {}
+    if parts.password is None:
+        password = get_secret(queue_secret_name(url))
+        if password:
+            kwargs["password"] = password
+    return aioredis.Redis.from_url(
+        url,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 40),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=10,
+        **kwargs,
+    )
+
+
+def _queued_settings(settings: RunSettings) -> str:
+    # The endpoint is the submitter's; each worker serves the batch with its own (its GPU, its
+    # proxy), like its own key.
+    return settings.model_copy(update={"base_url": None}).model_dump_json()
+
+
+class TeamQueue:
+    """The team queue at one Redis address.
+
+    Args:
+        client: from ``connect``.
+        url: the address, for messages (its password is never shown).
+    """
+
+    def __init__(self, client: aioredis.Redis, url: str = "") -> None:
+        # redis-py's annotations are unions of every reply shape (bytes | str | list …) the
+        # decoding options allow; replies are read as bytes here, so the client is ``Any``.
+        self.r: Any = client
+        self.url = safe_url(url)
+        self._complete = client.register_script(_COMPLETE)
+        self._park = client.register_script(_PARK)
+
+    @classmethod
+    def open(cls, url: str) -> TeamQueue:
+        """``TeamQueue(connect(url), url)``."""
+        return cls(connect(url), url)
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self.r.aclose()
+
+    async def ping(self) -> None:
+        """Check the server answers and lets us in.
+
+        Raises:
+            QueueError: unreachable, wrong password, or no permission.
+        """
+        try:
+            await self.r.ping()
+        except Exception as e:  # redis-py's errors name the cause; the address is ours to add
+            raise QueueError(
+                tr("The team queue at {url} cannot be used: {reason}").format(
+                    url=self.url, reason=e
+                )
+            ) from e
+
+    async def ensure_group(self, provider: str) -> None:
+        """Create ``provider``'s stream and its ``workers`` group if they are not there."""
+        try:
+            await self.r.xgroup_create(stream_of(provider), GROUP, id="0", mkstream=True)
+        except ResponseError as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    # ---- submitting ------------------------------------------------------------------------
+    async def submit(
+        self, name: str, settings: RunSettings, jobs: Iterable[tuple[int, JobSpec]]
+    ) -> str:
+        """Put a batch on the queue: its record, then every ``(job id, spec)`` on the stream.
+        Returns the team batch id."""
+        tid = uuid.uuid4().hex
+        items = list(jobs)
+        now = time.time()
+        await self.r.hset(
+            PREFIX + f"batch:{tid}",
+            mapping={
+                "name": name,
+                "provider": settings.provider,
+                "model": settings.model,
+                "settings": _queued_settings(settings),
+                "total": len(items),
+                "submitter": socket.gethostname(),
+                "submitted": now,
+                "state": "queued",
+                "reason": "",
+            },
+        )
+        await self.r.zadd(PREFIX + "batches", {tid: now})
+        await self.add_jobs(tid, items, settings)
+        return tid
+
+    async def add_jobs(
+        self, tid: str, jobs: Iterable[tuple[int, JobSpec]], settings: RunSettings | None = None
+    ) -> None:
+        """Put jobs of batch ``tid`` on their providers' streams (a retry puts failed ones
+        back); ``settings``: the batch's (read from its record when not given)."""
+        s = settings or (await self.batch(tid)).settings
+        items = list(jobs)
+        for provider in {self.provider_of(s, spec) for _, spec in items}:
+            await self.ensure_group(provider)
+        for start in range(0, len(items), 500):
+            async with self.r.pipeline(transaction=False) as p:
+                for job, spec in items[start : start + 500]:
+                    p.xadd(
+                        stream_of(self.provider_of(s, spec)),
+                        {"batch": tid, "job": job, "spec": spec.model_dump_json()},
+                    )
+                await p.execute()
+
+    @staticmethod
+    def provider_of(settings: RunSettings, spec: JobSpec) -> str:
+        """The provider that makes ``spec`` (its own, else the batch's)."""
+        return resolve_target(settings.provider, settings.model, spec.provider, spec.model)[0]
+
+    # ---- working ---------------------------------------------------------------------------
+    async def claim(
+        self, consumer: str, providers: list[str], count: int, block_ms: int
+    ) -> list[Entry]:
+        """Up to ``count`` new entries of ``providers``' streams for ``consumer`` (waiting up
+        to ``block_ms``)."""
+        streams = {stream_of(p): ">" for p in providers}
+        got = await self.r.xreadgroup(GROUP, consumer, streams, count=count, block=block_ms)
+        return [e for key, entries in got or [] for e in _entries(key.decode(), entries)]
+
+    async def take_over(
+        self, consumer: str, providers: list[str], idle_ms: int, count: int
+    ) -> list[Entry]:
+        """Entries other consumers took more than ``idle_ms`` ago and never acknowledged (a
+        dead or stuck worker's), now ``consumer``'s (``XAUTOCLAIM``, Redis ≥ 6.2)."""
+        out: list[Entry] = []
+        for p in providers:
+            if len(out) >= count:
+                break
+            _, entries, *_ = await self.r.xautoclaim(
+                stream_of(p), GROUP, consumer, idle_ms, start_id="0-0", count=count - len(out)
+            )
+            out += _entries(stream_of(p), entries)
+        return out
+
+    async def keep(self, consumer: str, entries: list[Entry]) -> None:
+        """Tell the group these entries are still being worked on (their idle time restarts),
+        so a long job is not taken over."""
+        for e in entries:
+            await self.r.xclaim(e.stream, GROUP, consumer, 0, [e.entry_id], justid=True)
+
+    async def complete(
+        self, entry: Entry, outcome: dict[str, Any], images: dict[str, bytes]
+    ) -> bool:
+        """Record ``entry``'s outcome once and acknowledge it; ``images`` (key → bytes) are
+        stored with it. Returns whether this call recorded it (``False``: another worker had
+        completed the job already, and nothing of this call was kept)."""
+        args: list[Any] = [entry.job, json.dumps(outcome), GROUP, entry.entry_id, IMAGE_TTL_S]
+        for key, data in images.items():
+            args += [key, data]
+        keys = [PREFIX + f"done:{entry.batch}", PREFIX + f"events:{entry.batch}", entry.stream]
+        return bool(await self._complete(keys=keys, args=args))
+
+    async def is_done(self, tid: str, job: int) -> bool:
+        """Whether job ``job`` of ``tid`` has an outcome."""
+        return bool(await self.r.hexists(PREFIX + f"done:{tid}", str(job)))
+
+    async def acknowledge(self, entry: Entry) -> None:
+        """Drop ``entry`` from the group's pending list (its job already has an outcome)."""
+        await self.r.xack(entry.stream, GROUP, entry.entry_id)
+
+    async def park(self, entry: Entry) -> None:
+        """Set ``entry`` aside until its batch is resumed."""
+        data = json.dumps({"job": entry.job, "spec": entry.spec.model_dump_json()})
+        await self._park(
+            keys=[PREFIX + f"parked:{entry.batch}", entry.stream],
+            args=[data, GROUP, entry.entry_id],
+        )
+
+    # ---- batches ---------------------------------------------------------------------------
+    async def batch(self, tid: str) -> TeamBatch:
+        """The team's record of ``tid``.
+
+        Raises:
+            QueueError: no such batch on this queue.
+        """
+        h = await self.r.hgetall(PREFIX + f"batch:{tid}")
+        if not h:
+            raise QueueError(
+                tr("No batch {batch} on the team queue at {url}.").format(batch=tid, url=self.url)
+            )
+        d = {k.decode(): v.decode() for k, v in h.items()}
+        done = await self.r.hlen(PREFIX + f"done:{tid}")
+        return TeamBatch(
+            tid,
+            d["name"],
+            d["provider"],
+            d["model"],
+            int(d["total"]),
+            d["submitter"],
+            float(d["submitted"]),
+            d["state"],
+            d.get("reason", ""),
+            int(done),
+            RunSettings.model_validate_json(d["settings"]),
+        )
+
+    async def batches(self, limit: int = 200) -> list[TeamBatch]:
+        """The team's batches, newest first."""
+        ids = await self.r.zrevrange(PREFIX + "batches", 0, limit - 1)
+        return [await self.batch(i.decode()) for i in ids]
+
+    async def state(self, tid: str) -> tuple[str, str]:
+        """``(state, reason)`` of ``tid`` (``("", "")`` when unknown)."""
+        got = await self.r.hmget(PREFIX + f"batch:{tid}", ["state", "reason"])
+        return (got[0] or b"").decode(), (got[1] or b"").decode()
+
+    async def set_state(self, tid: str, state: BatchState, reason: str = "") -> None:
+        """Set ``tid``'s state; resuming (``queued``) puts its parked jobs back on the stream.
+        Every window hears of it on the batch's event stream."""
+        await self.r.hset(PREFIX + f"batch:{tid}", mapping={"state": state, "reason": reason})
+        await self.r.xadd(
+            PREFIX + f"events:{tid}",
+            {"job": "", "outcome": json.dumps({"kind": "state", "state": state, "reason": reason})},
+        )
+        if state == "queued":
+            while raw := await self.r.lpop(PREFIX + f"parked:{tid}"):
+                item = json.loads(raw)
+                spec = JobSpec.model_validate_json(item["spec"])
+                await self.add_jobs(tid, [(int(item["job"]), spec)])
+
+    async def halt(self, tid: str, reason: str) -> None:
+        """Stop starting jobs of ``tid`` (its budget cap was reached); resumable."""
+        await self.set_state(tid, "halted", reason)
+
+    async def events(
+        self, tid: str, after: str = "0-0", block_ms: int = 1000, count: int = 500
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Events of ``tid`` after the id ``after``: ``[(id, outcome with "job")]``."""
+        got = await self.r.xread({PREFIX + f"events:{tid}": after}, count=count, block=block_ms)
+        out: list[tuple[str, dict[str, Any]]] = []
+        for _, entries in got or []:
+            for eid, fields in entries:
+                outcome = json.loads(fields[b"outcome"])
+                job = fields[b"job"].decode()
+                outcome["job"] = int(job) if job else None
+                out.append((eid.decode(), outcome))
+        return out
+
+    async def image(self, key: str) -> bytes | None:
+        """The bytes stored under ``key`` (``None`` once expired)."""
+        data = await self.r.get(key)
+        return bytes(data) if data is not None else None
+
+    async def forget_image(self, key: str) -> None:
+        """Drop an image the submitter has written."""
+        await self.r.delete(key)
+
+    async def outcomes(self, tid: str) -> dict[int, dict[str, Any]]:
+        """Every recorded outcome of ``tid`` by job id."""
+        h = await self.r.hgetall(PREFIX + f"done:{tid}")
+        return {int(k): json.loads(v) for k, v in h.items()}
+
+    async def forget_outcomes(self, tid: str, jobs: list[int]) -> None:
+        """Drop the outcomes of ``jobs`` (they are retried)."""
+        if jobs:
+            await self.r.hdel(PREFIX + f"done:{tid}", *[str(j) for j in jobs])
+
+
+def image_key(tid: str, job: int, sample: int) -> str:
+    """Where sample ``sample`` of job ``job`` waits for its submitter."""
+    return PREFIX + f"img:{tid}:{job}:{sample}"
+
+
+def _entries(stream: str, entries: Any) -> list[Entry]:
+    out = []
+    for eid, raw in entries or []:
+        fields = dict(raw or {})
+        if not fields:  # deleted meanwhile (XAUTOCLAIM reports it as nil)
+            continue
+        out.append(
+            Entry(
+                stream,
+                eid.decode(),
+                fields[b"batch"].decode(),
+                int(fields[b"job"]),
+                JobSpec.model_validate_json(fields[b"spec"]),
+            )
+        )
+    return out

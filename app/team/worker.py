@@ -1,0 +1,304 @@
+"""``atelier worker``: takes jobs from the team queue, makes them with this machine's keys and
+endpoints, and records each outcome once.
+
+Each job runs as a one-job batch of this worker's own store (``<ATELIER_HOME>/worker.db``)
+through the ordinary ``Engine``, so retries, timeouts, pricing, image writing and delivery
+are the studio's own; the engine's lanes are paced by ``SharedLimit`` so every worker on one
+key keeps to the key's limit together.
+
+Delivery: a batch with delivery targets is delivered from here by the engine's courier (the
+outcome then carries no image); otherwise the images go back to the submitter through Redis
+(``img:T:J:S`` keys, written in the same atomic step as the outcome).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app import paths
+from app.budget import Budget
+from app.engine import Engine
+from app.i18n import tr
+from app.models import RunSettings
+from app.providers.registry import PROVIDERS, capabilities_of
+from app.secrets import get_key
+from app.service import load_prices, make_provider_factory
+from app.settings import Settings
+from app.status import JobStatus
+from app.store import Store
+from app.team.limits import SharedBudget, SharedLimit
+from app.team.queue import Entry, TeamBatch, TeamQueue, image_key
+
+log = logging.getLogger(__name__)
+
+
+def servable_providers() -> list[str]:
+    """The providers this machine can serve: those needing no key, and those whose key is in
+    its keyring or environment."""
+    out = []
+    for name in PROVIDERS:
+        caps = capabilities_of(name)
+        if not caps.needs_key or get_key(name).key:
+            out.append(name)
+    return out
+
+
+@dataclass
+class WorkerStats:
+    """What a worker did: ``completed`` (outcomes it recorded), ``duplicates`` (jobs it made
+    that another worker had completed first), ``parked`` (set aside: batch paused, halted),
+    ``taken_over`` (entries it took from a dead worker)."""
+
+    completed: int = 0
+    duplicates: int = 0
+    parked: int = 0
+    taken_over: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class Worker:
+    """One worker process's loop.
+
+    Args:
+        queue: the team queue.
+        providers: the providers whose jobs it takes (default ``servable_providers()``).
+        concurrency: jobs at once (each also paced by its provider's lane and shared limit).
+        visibility_timeout_s: how long a job taken by a worker that stopped answering waits
+            before another worker takes it over; a live worker renews its jobs every third
+            of it.
+        home: where its own store and scratch files live (default ``ATELIER_HOME/worker``).
+        settings: its Settings (endpoints); default ``Settings.load()``.
+    """
+
+    def __init__(
+        self,
+        queue: TeamQueue,
+        providers: list[str] | None = None,
+        concurrency: int = 4,
+        visibility_timeout_s: float = 60.0,
+        home: Path | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.q = queue
+        self.providers = providers or servable_providers()
+        self.concurrency = max(1, concurrency)
+        self.visibility_ms = int(visibility_timeout_s * 1000)
+        self.home = home or paths.home() / "worker"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.store = Store(self.home / "worker.db")
+        self.engine = Engine(self.store, make_provider_factory(settings or Settings.load()))
+        self.engine.prices = load_prices()
+        self.budget = Budget(self.engine.prices, lambda run, reason: None)
+        self.engine.shared_pacing = self._pacing
+        self.stats = WorkerStats()
+        self._in_flight: dict[str, Entry] = {}
+        self._batches: dict[str, TeamBatch] = {}
+
+    def _pacing(self, provider: str, rs: RunSettings) -> SharedLimit:
+        caps = capabilities_of(provider)
+        limits = rs.rate_limits.get(provider)
+        key = get_key(provider).key if caps.key_env_var else None
+        return SharedLimit(
+            self.q.r,
+            provider,
+            key,
+            rpm=limits.rpm if limits else None,
+            ipm=limits.ipm if limits else None,
+            window=caps.rate_limit,
+        )
+
+    async def run(self, stop: asyncio.Event | None = None) -> WorkerStats:
+        """Take and make jobs until ``stop`` is set (or forever); a lost connection to Redis
+        is waited out (redis-py retries each command through a restart)."""
+        stop = stop or asyncio.Event()
+        for p in self.providers:
+            await self.q.ensure_group(p)
+        tasks: set[asyncio.Task[None]] = set()
+        keeper = asyncio.create_task(self._keep_alive())
+        log.info("worker %s: serving %s", self.name, ", ".join(self.providers))
+        try:
+            while not stop.is_set():
+                free = self.concurrency - len(tasks)
+                if free <= 0:
+                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                try:
+                    entries = await self._next(free)
+                except Exception as e:  # Redis gone past the client's retries: wait, go on
+                    log.warning("worker %s: the queue is not answering (%s)", self.name, e)
+                    await asyncio.sleep(1.0)
+                    continue
+                for entry in entries:
+                    self._in_flight[entry.entry_id] = entry
+                    t = asyncio.create_task(self._handle(entry))
+                    tasks.add(t)
+                    t.add_done_callback(tasks.discard)
+        finally:
+            keeper.cancel()
+            for t in list(tasks):
+                t.cancel()
+            await asyncio.gather(keeper, *tasks, return_exceptions=True)
+        return self.stats
+
+    async def _next(self, free: int) -> list[Entry]:
+        taken = await self.q.take_over(self.name, self.providers, self.visibility_ms, free)
+        self.stats.taken_over += len(taken)
+        if taken:
+            return taken
+        return await self.q.claim(self.name, self.providers, free, block_ms=500)
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self.visibility_ms / 3000)
+            with contextlib.suppress(Exception):
+                await self.q.keep(self.name, list(self._in_flight.values()))
+
+    async def _batch(self, tid: str) -> TeamBatch:
+        if tid not in self._batches:
+            self._batches[tid] = await self.q.batch(tid)
+        return self._batches[tid]
+
+    async def _handle(self, entry: Entry) -> None:
+        """One entry, start to outcome. An error here leaves the entry unacknowledged: it is
+        taken over after the visibility timeout (by this worker or another)."""
+        try:
+            await self._handle_entry(entry)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker %s: job %s of %s", self.name, entry.job, entry.batch)
+        finally:
+            self._in_flight.pop(entry.entry_id, None)
+
+    async def _handle_entry(self, entry: Entry) -> None:
+        if await self.q.is_done(entry.batch, entry.job):
+            await self.q.acknowledge(entry)
+            return
+        state, _ = await self.q.state(entry.batch)
+        if state == "cancelled":
+            await self._record(entry, {"kind": "cancelled"}, {})
+            return
+        if state in ("paused", "halted"):
+            await self.q.park(entry)
+            self.stats.parked += 1
+            return
+        batch = await self._batch(entry.batch)
+        booked = await self._book(entry, batch)
+        if booked is None:
+            await self.q.park(entry)
+            self.stats.parked += 1
+            return
+        spent = 0.0
+        try:
+            outcome, images = await self._make(entry, batch, booked)
+            spent = float(outcome.get("cost") or 0.0)
+            await self._record(entry, outcome, images)
+        finally:
+            if batch.settings.budget_usd is not None:
+                await SharedBudget(self.q.r, entry.batch).settle(booked, spent)
+
+    async def _book(self, entry: Entry, batch: TeamBatch) -> float | None:
+        """The job's worst case booked against the batch's cap (0 without one); ``None``
+        when the cap (or an unknown price) stops it, the batch then halted for everyone."""
+        cap = batch.settings.budget_usd
+        if cap is None:
+            return 0.0
+        provider = self.q.provider_of(batch.settings, entry.spec)
+        model = entry.spec.model or batch.settings.model
+        worst = self.budget.list_cost(provider, model, entry.spec, entry.spec.sample_count)
+        if worst is None:
+            await self.q.halt(
+                entry.batch,
+                tr(
+                    "Budget cap of ${cap:.2f}: the price of {provider} {model} is unknown, so no job was started that could exceed it."
+                ).format(cap=cap, provider=provider, model=model),
+            )
+            return None
+        if not await SharedBudget(self.q.r, entry.batch).reserve(cap, worst):
+            await self.q.halt(
+                entry.batch,
+                tr(
+                    "The budget cap of ${cap:.2f} is reached: jobs not started wait until it is raised."
+                ).format(cap=cap),
+            )
+            return None
+        return worst
+
+    async def _make(
+        self, entry: Entry, batch: TeamBatch, booked: float
+    ) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """Run the job as a one-job batch of this worker's store; returns its outcome and,
+        when the batch has no delivery target, its images' bytes by Redis key."""
+        await self.q.r.xadd(
+            f"atelier:events:{entry.batch}",
+            {"job": entry.job, "outcome": '{"kind": "started"}'},
+        )
+        out_dir = self.home / "out" / entry.batch / uuid.uuid4().hex[:8]
+        settings = batch.settings
+        if settings.budget_usd is not None:  # this run may spend what was booked, no more
+            settings = settings.model_copy(update={"budget_usd": booked})
+        bid = self.store.create_batch(
+            name=f"{batch.name} · {entry.job}",
+            fingerprint=f"team:{entry.batch}:{entry.job}:{uuid.uuid4().hex}",
+            output_dir=out_dir,
+            provider=settings.provider,
+            model=settings.model,
+            source="team",
+            settings=settings.model_dump(mode="json"),
+            specs=[entry.spec],
+            estimated_cost=booked or None,
+        )
+        await self.engine.run(bid)
+        job = self.store.jobs(bid)[0]
+        kind, error = job.status.value, job.error
+        if job.status not in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
+            # The run stopped before the job (its scratch folder broke): a failure to retry.
+            kind = "failed"
+            error = error or tr(
+                "The worker {worker} could not run this job; its log says why."
+            ).format(worker=self.name)
+        outcome: dict[str, Any] = {
+            "kind": kind,
+            "worker": self.name,
+            "cost": job.cost,
+            "attempts": job.attempts,
+            "duration_ms": job.duration_ms,
+            "error": error,
+            "error_type": job.error_type,
+            "delivered": settings.delivery is not None,
+            # A failed job carries its spec, so any team member can put it back ("retry").
+            "spec": entry.spec.model_dump_json() if kind == "failed" else None,
+            "images": [],
+        }
+        images: dict[str, bytes] = {}
+        if job.status == JobStatus.COMPLETED:
+            for img in self.store.images(bid):
+                key = image_key(entry.batch, entry.job, img.sample_index)
+                outcome["images"].append(
+                    {"sample": img.sample_index, "key": key, "seed": img.seed, "model": img.model}
+                )
+                if settings.delivery is None:
+                    images[key] = await asyncio.to_thread(img.path.read_bytes)
+            if settings.delivery is None:  # sent back: nothing of it stays here
+                await asyncio.to_thread(shutil.rmtree, out_dir, True)
+        return outcome, images
+
+    async def _record(
+        self, entry: Entry, outcome: dict[str, Any], images: dict[str, bytes]
+    ) -> None:
+        if await self.q.complete(entry, outcome, images):
+            self.stats.completed += 1
+            kind = str(outcome["kind"])
+            self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+        else:
+            self.stats.duplicates += 1

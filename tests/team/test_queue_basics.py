@@ -1,0 +1,79 @@
+"""The team queue against a real redis-server: submit, workers in this process, follow."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from app.models import JobSpec, RunSettings
+from app.status import JobStatus
+from app.store import Store
+from app.team.follow import Follower, submit_batch
+from app.team.queue import TeamQueue
+from app.team.worker import Worker
+from tests.batches import store_batch
+from tests.team.conftest import RedisServer
+
+
+def _local_batch(tmp_path: Path, n: int, **settings: object) -> tuple[Store, int]:
+    store = Store(tmp_path / "submitter.db")
+    rs = RunSettings(provider="draft", model="draft", **settings)  # type: ignore[arg-type]
+    specs = [JobSpec(prompt=f"商品 {i}", output_path=f"p{i}.png", size="256x256") for i in range(n)]
+    return store, store_batch(store, rs, specs, tmp_path / "out")
+
+
+async def _workers(url: str, tmp_path: Path, count: int, stop: asyncio.Event) -> list[Worker]:
+    out = []
+    for i in range(count):
+        w = Worker(TeamQueue.open(url), ["draft"], 2, 5.0, home=tmp_path / f"w{i}")
+        out.append(w)
+    return out
+
+
+async def test_two_workers_make_a_batch_the_submitter_records(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    store, bid = _local_batch(tmp_path, 20)
+    q = TeamQueue.open(redis_server.url)
+    tid = await submit_batch(q, store, bid)
+    stop = asyncio.Event()
+    workers = await _workers(redis_server.url, tmp_path, 2, stop)
+    runs = [asyncio.create_task(w.run(stop)) for w in workers]
+    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
+    stop.set()
+    stats = await asyncio.gather(*runs)
+
+    assert result.completed == 20 and result.state == "finished"
+    jobs = store.jobs(bid)
+    assert {j.status for j in jobs} == {JobStatus.COMPLETED}
+    assert len(store.images(bid)) == 20
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == sorted(
+        f"p{i}.png" for i in range(20)
+    )
+    assert sum(s.completed for s in stats) == 20 and all(s.completed for s in stats)
+    # Every image was collected: nothing of the batch's pictures stays in Redis.
+    assert not [k for k in redis_server.client().scan_iter(f"atelier:img:{tid}:*")]
+    assert (await q.batch(tid)).done == 20
+    for w in workers:
+        await w.q.aclose()
+    await q.aclose()
+
+
+async def test_pause_parks_and_resume_puts_back(tmp_path: Path, redis_server: RedisServer) -> None:
+    store, bid = _local_batch(tmp_path, 6)
+    q = TeamQueue.open(redis_server.url)
+    tid = await submit_batch(q, store, bid)
+    await q.set_state(tid, "paused")
+    stop = asyncio.Event()
+    (w,) = await _workers(redis_server.url, tmp_path, 1, stop)
+    run = asyncio.create_task(w.run(stop))
+    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
+    assert result.state == "paused" and result.completed == 0
+    assert redis_server.client().llen(f"atelier:parked:{tid}") == 6
+    await q.set_state(tid, "queued")
+    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
+    stop.set()
+    await run
+    assert store.batch(bid).unfinished == 0 and len(store.images(bid)) == 6
+    await w.q.aclose()
+    await q.aclose()

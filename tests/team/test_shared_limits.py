@@ -1,0 +1,111 @@
+"""One limit for all (issue 16): workers on one key share its rate limit, its 429 holds and a
+batch's budget cap through Redis. The workers run in this process but share nothing in
+memory: each has its own store, engine, lanes and connection."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from app.models import JobSpec, LaneLimits, RunSettings
+from app.status import JobStatus
+from app.store import Store
+from app.team.follow import Follower, submit_batch
+from app.team.limits import SharedBudget, SharedLimit
+from app.team.queue import TeamQueue
+from app.team.worker import Worker
+from tests.batches import store_batch
+from tests.conftest import FAKE_KEY
+from tests.fakes.openai_server import FakeOpenAI, TokenBucket
+from tests.team.conftest import RedisServer
+
+
+@pytest.fixture
+def openai_env(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) -> FakeOpenAI:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
+    return fake_openai
+
+
+async def _run(
+    url: str, tmp_path: Path, settings: RunSettings, n: int, workers: int = 2
+) -> tuple[Store, int, str, list[Worker]]:
+    store = Store(tmp_path / "submitter.db")
+    specs = [
+        JobSpec(prompt=f"p{i}", output_path=f"p{i}.png", size="1024x1024", quality="low")
+        for i in range(n)
+    ]
+    bid = store_batch(store, settings, specs, tmp_path / "out")
+    q = TeamQueue.open(url)
+    tid = await submit_batch(q, store, bid)
+    stop = asyncio.Event()
+    ws = [
+        Worker(TeamQueue.open(url), ["openai"], 4, 10.0, home=tmp_path / f"w{i}")
+        for i in range(workers)
+    ]
+    runs = [asyncio.create_task(w.run(stop)) for w in ws]
+    await asyncio.wait_for(Follower(q, store, bid).follow(), 90)
+    stop.set()
+    await asyncio.gather(*runs)
+    for w in ws:
+        await w.q.aclose()
+    await q.aclose()
+    return store, bid, tid, ws
+
+
+async def test_two_workers_keep_to_one_key_limit(
+    tmp_path: Path, redis_server: RedisServer, openai_env: FakeOpenAI
+) -> None:
+    bucket = TokenBucket(per_minute=600, burst=2)
+    openai_env.dialect.bucket = bucket  # type: ignore[attr-defined]
+    rs = RunSettings(
+        provider="openai",
+        model="gpt-image-1",
+        concurrency=4,
+        rate_limits={"openai": LaneLimits(ipm=600)},
+    )
+    store, bid, _, ws = await _run(redis_server.url, tmp_path, rs, 40)
+    assert {j.status for j in store.jobs(bid)} == {JobStatus.COMPLETED}
+    assert all(w.stats.completed for w in ws)  # both worked
+    # Each worker alone paces at 600/min: only a shared limit keeps the two together at it.
+    assert openai_env.dialect.rate_limited == 0  # type: ignore[attr-defined]
+    arrivals = sorted(t for t, _ in openai_env.dialect.accepted)  # type: ignore[attr-defined]
+    worst = max(sum(1 for t in arrivals if a <= t < a + 1.0) for a in arrivals)
+    assert worst <= 10 + 2  # 600/min in any second, plus the bucket's burst
+
+
+async def test_a_429_holds_every_worker_on_the_key(redis_server: RedisServer) -> None:
+    q = TeamQueue.open(redis_server.url)
+    a = SharedLimit(q.r, "openai", "sk-one")
+    b = SharedLimit(TeamQueue.open(redis_server.url).r, "openai", "sk-one")
+    other = SharedLimit(q.r, "openai", "sk-two")
+    a.hold(0.6)
+    await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    await other.acquire(1)  # another key is not held
+    assert loop.time() - t0 < 0.3
+    await b.acquire(1)
+    assert loop.time() - t0 >= 0.45
+    assert b"sk-one" not in b"".join(redis_server.client().keys("*"))  # keys never in Redis
+    await b.r.aclose()
+    await q.aclose()
+
+
+async def test_a_budget_cap_across_workers_is_never_exceeded(
+    tmp_path: Path, redis_server: RedisServer, openai_env: FakeOpenAI
+) -> None:
+    cap = 0.011 * 5.5  # gpt-image-1, low, 1024×1024: $0.011 (app/pricing.py): five fit
+    rs = RunSettings(provider="openai", model="gpt-image-1", concurrency=4, budget_usd=cap)
+    store, bid, tid, _ = await _run(redis_server.url, tmp_path, rs, 20)
+    q = TeamQueue.open(redis_server.url)
+    spent = await SharedBudget(q.r, tid).spent()
+    local = sum(j.cost or 0 for j in store.jobs(bid))
+    done = [j for j in store.jobs(bid) if j.status == JobStatus.COMPLETED]
+    state, reason = await q.state(tid)
+    assert 0 < spent <= cap and local <= cap + 1e-9
+    assert 5 <= len(done) < 20 and state == "halted" and "$0.06" in reason
+    assert store.batch(bid).unfinished == 20 - len(done)  # the rest waits, resumable
+    await q.aclose()
