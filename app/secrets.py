@@ -110,6 +110,7 @@ DELIVERY_ENV = {
     "slack": "ATELIER_SLACK_WEBHOOK",
     "cms": "ATELIER_CMS_TOKEN",
     "shopify": "ATELIER_SHOPIFY_TOKEN",
+    "redis": "ATELIER_REDIS_PASSWORD",  # a team queue's password (app/team/queue.py)
 }
 """The environment variable read when a delivery secret is not in the keyring, by the part of
 its name before ``:``."""

@@ -23,7 +23,7 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import AuthenticationError, AuthorizationError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.errors import AtelierError
@@ -132,6 +132,27 @@ def queue_secret_name(url: str) -> str:
     return f"redis:{p.username or 'default'}@{p.hostname}:{p.port or 6379}"
 
 
+def _transient(e: Exception) -> bool:
+    # redis-py counts a refused password and a failed TLS handshake as connection errors:
+    # retrying them only delays the message the user needs.
+    if isinstance(e, (AuthenticationError, AuthorizationError)):
+        return False
+    return "SSL" not in str(e) and "certificate" not in str(e)
+
+
+class _TransientRetry(Retry):
+    """``Retry`` that gives up at once on what waiting cannot fix (``_transient``)."""
+
+    async def call_with_retry(
+        self,
+        do: Callable[[], Awaitable[Any]],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> Any:
+        return await super().call_with_retry(do, fail, _transient, with_failure_count)
+
+
 def connect(url: str) -> aioredis.Redis:
     """A client for ``url`` (``redis://[user@]host:port/db`` or ``rediss://`` for TLS). A
     password not written in the URL comes from the keyring (``queue_secret_name``) or
@@ -154,7 +175,7 @@ def connect(url: str) -> aioredis.Redis:
             kwargs["password"] = password
     return aioredis.Redis.from_url(
         url,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), 40),
+        retry=_TransientRetry(ExponentialBackoff(cap=2.0, base=0.05), 40),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=10,
         **kwargs,

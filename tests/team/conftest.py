@@ -28,21 +28,36 @@ class RedisServer:
     """``redis-server`` in ``data_dir`` on ``port``; ``restart()`` stops it (SIGTERM: it
     writes its AOF and exits) and starts it again on the same files."""
 
-    def __init__(self, data_dir: Path, password: str | None = None) -> None:
-        self.dir, self.port, self.password = data_dir, _free_port(), password
+    def __init__(
+        self, data_dir: Path, password: str | None = None, tls: dict[str, Path] | None = None
+    ) -> None:
+        self.dir, self.port, self.password, self.tls = data_dir, _free_port(), password, tls
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password)
+        extra: dict[str, object] = {}
+        if self.tls:
+            extra = {"ssl": True, "ssl_ca_certs": str(self.tls["ca"])}
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, **extra)  # type: ignore[arg-type]
 
     def start(self) -> RedisServer:
         exe = shutil.which("redis-server")
         assert exe, "redis-server is not installed (scripts/setup.sh test installs it)"
-        args = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir)]
+        args = [exe, "--bind", "127.0.0.1", "--dir", str(self.dir)]
+        if self.tls:
+            args += ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no"]
+            args += [
+                "--tls-cert-file",
+                str(self.tls["cert"]),
+                "--tls-key-file",
+                str(self.tls["key"]),
+            ]
+        else:
+            args += ["--port", str(self.port)]
         args += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
         if self.password:
             args += ["--requirepass", self.password]

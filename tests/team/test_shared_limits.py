@@ -74,6 +74,10 @@ async def test_two_workers_keep_to_one_key_limit(
     arrivals = sorted(t for t, _ in openai_env.dialect.accepted)  # type: ignore[attr-defined]
     worst = max(sum(1 for t in arrivals if a <= t < a + 1.0) for a in arrivals)
     assert worst <= 10 + 2  # 600/min in any second, plus the bucket's burst
+    # The key never travelled: not in any write Redis logged (its append-only file).
+    written = b"".join(p.read_bytes() for p in redis_server.dir.rglob("*") if p.is_file())
+    assert b"sk-" not in written and FAKE_KEY.encode() not in written
+    assert b"atelier:gcra:openai:" in written  # (the AOF does hold the queue's writes)
 
 
 async def test_a_429_holds_every_worker_on_the_key(redis_server: RedisServer) -> None:
