@@ -153,10 +153,11 @@ class _TransientRetry(Retry):
         return await super().call_with_retry(do, fail, _transient, with_failure_count)
 
 
-def connect(url: str) -> aioredis.Redis:
+def connect(url: str, retries: int = 40) -> aioredis.Redis:
     """A client for ``url`` (``redis://[user@]host:port/db`` or ``rediss://`` for TLS). A
     password not written in the URL comes from the keyring (``queue_secret_name``) or
-    ``ATELIER_REDIS_PASSWORD``. Commands are retried through a restart of the server.
+    ``ATELIER_REDIS_PASSWORD``. Commands are retried ``retries`` times with backoff (up to
+    2 s apart: about a minute with the default), through a restart of the server.
 
     Raises:
         QueueError: ``url`` is not a redis:// or rediss:// address.
@@ -175,7 +176,7 @@ def connect(url: str) -> aioredis.Redis:
             kwargs["password"] = password
     return aioredis.Redis.from_url(
         url,
-        retry=_TransientRetry(ExponentialBackoff(cap=2.0, base=0.05), 40),
+        retry=_TransientRetry(ExponentialBackoff(cap=2.0, base=0.05), retries),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=10,
         **kwargs,
@@ -196,18 +197,19 @@ class TeamQueue:
         url: the address, for messages (its password is never shown).
     """
 
-    def __init__(self, client: aioredis.Redis, url: str = "") -> None:
+    def __init__(self, client: aioredis.Redis, url: str = "", raw_url: str | None = None) -> None:
         # redis-py's annotations are unions of every reply shape (bytes | str | list …) the
         # decoding options allow; replies are read as bytes here, so the client is ``Any``.
         self.r: Any = client
         self.url = safe_url(url)
+        self._raw_url = raw_url
         self._complete = client.register_script(_COMPLETE)
         self._park = client.register_script(_PARK)
 
     @classmethod
     def open(cls, url: str) -> TeamQueue:
         """``TeamQueue(connect(url), url)``."""
-        return cls(connect(url), url)
+        return cls(connect(url), url, url)
 
     async def aclose(self) -> None:
         """Close the connections."""
@@ -219,14 +221,20 @@ class TeamQueue:
         Raises:
             QueueError: unreachable, wrong password, or no permission.
         """
+        # A first contact fails fast (a typo in the address should not cost a minute); the
+        # long retries are for a server restarting under a running batch.
+        probe = connect(self._raw_url, retries=2) if self._raw_url else self.r
         try:
-            await self.r.ping()
+            await probe.ping()
         except Exception as e:  # redis-py's errors name the cause; the address is ours to add
             raise QueueError(
                 tr("The team queue at {url} cannot be used: {reason}").format(
                     url=self.url, reason=e
                 )
             ) from e
+        finally:
+            if probe is not self.r:
+                await probe.aclose()
 
     async def ensure_group(self, provider: str) -> None:
         """Create ``provider``'s stream and its ``workers`` group if they are not there."""
