@@ -16,11 +16,12 @@ from app.cli_common import EXIT_OK, Progress, fail_input
 from app.events import EventBus
 from app.i18n import tr
 from app.logs import setup_logging
-from app.models import BatchReport, JobSpec
+from app.models import BatchReport
 from app.report import build_report
 from app.store import Store
+from app.team.control import control, list_batches
 from app.team.follow import Follower, submit_batch, team_ref
-from app.team.queue import QueueError, TeamQueue
+from app.team.queue import QueueError, TeamBatch, TeamQueue
 from app.team.worker import Worker
 
 COMMANDS = ("worker", "queue")
@@ -140,37 +141,15 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _queue(args: argparse.Namespace, out: TextIO) -> int:
-    q = TeamQueue.open(args.queue)
-    try:
-        await q.ping()
-        if args.action == "list":
-            return await _list(q, args.format, out)
-        if not args.batch:
-            raise QueueError(tr("Name the team batch ('atelier queue list' shows them)."))
-        await q.batch(args.batch)  # unknown batch: said plainly
-        if args.action == "retry":
-            n = await retry_failed(q, args.batch)
-            print(tr("{count} failed jobs are back on the queue.").format(count=n), file=out)
-            return EXIT_OK
-        state = {"pause": "paused", "resume": "queued", "cancel": "cancelled"}[args.action]
-        await q.set_state(args.batch, state)  # type: ignore[arg-type]
-        print(tr("Batch {batch}: {state}.").format(batch=args.batch, state=state), file=out)
-        return EXIT_OK
-    finally:
-        await q.aclose()
+    if args.action == "list":
+        return _list(await list_batches(args.queue), args.format, out)
+    if not args.batch:
+        raise QueueError(tr("Name the team batch ('atelier queue list' shows them)."))
+    print(await control(args.queue, args.batch, args.action), file=out)
+    return EXIT_OK
 
 
-async def retry_failed(q: TeamQueue, tid: str) -> int:
-    """Put the failed jobs of team batch ``tid`` back on the queue (their outcome forgotten);
-    returns how many."""
-    failed = {j: o for j, o in (await q.outcomes(tid)).items() if o.get("kind") == "failed"}
-    await q.forget_outcomes(tid, list(failed))
-    await q.add_jobs(tid, [(j, JobSpec.model_validate_json(o["spec"])) for j, o in failed.items()])
-    return len(failed)
-
-
-async def _list(q: TeamQueue, fmt: str, out: TextIO) -> int:
-    rows = await q.batches()
+def _list(rows: list[TeamBatch], fmt: str, out: TextIO) -> int:
     if fmt == "json":
         print(
             json.dumps(

@@ -16,6 +16,8 @@ from typing import Any
 
 from app.engine import Engine
 from app.models import BatchReport
+from app.team.control import run_on_queue
+from app.team.follow import team_ref
 
 
 class EngineThread:
@@ -27,6 +29,8 @@ class EngineThread:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.queue_url = ""
+        """Set by the window (Settings → Team queue): new batches go on that queue."""
         self.loop = asyncio.new_event_loop()
         self._runs: dict[int, concurrent.futures.Future[BatchReport]] = {}
         self._thread = threading.Thread(target=self._main, name="atelier-engine", daemon=True)
@@ -45,8 +49,15 @@ class EngineThread:
         self.loop.call_soon_threadsafe(fn, *args)
 
     def run_batch(self, batch_id: int) -> concurrent.futures.Future[BatchReport]:
-        """Start (or resume) a batch; its events arrive through the engine's bus."""
-        fut = self.submit(self.engine.run(batch_id))
+        """Start (or resume) a batch; its events arrive through the engine's bus. With
+        ``queue_url`` set, or for a batch already on a team queue, it is put on (or followed
+        on) the queue instead (``app.team.control.run_on_queue``)."""
+        e = self.engine
+        if self.queue_url or team_ref(e.store, batch_id):
+            coro = run_on_queue(e.store, batch_id, self.queue_url, e.events, e.thumb_dir)
+        else:
+            coro = e.run(batch_id)
+        fut = self.submit(coro)
         self._runs[batch_id] = fut
         fut.add_done_callback(lambda _f: self._runs.pop(batch_id, None))
         return fut

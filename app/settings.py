@@ -22,6 +22,9 @@ class Settings(BaseModel):
         output_root: where new batches put their folders.
         language: the window's language (a key of ``app.i18n.LANGUAGES``); ``None`` follows
             the system's locale.
+        team_queue: the team queue's address (``redis://HOST:PORT/DB``; its password lives in
+            the keyring, never here); empty: none.
+        use_team_queue: new batches started in the window go on the team queue.
     """
 
     base_urls: dict[str, str] = Field(default_factory=dict)
@@ -29,6 +32,8 @@ class Settings(BaseModel):
     output_root: str | None = None
     last_template: dict[str, str] = Field(default_factory=dict)
     language: str | None = None
+    team_queue: str = ""
+    use_team_queue: bool = False
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:

@@ -48,12 +48,13 @@ from ui.pages.history import HistoryPage
 from ui.pages.progress import ProgressPage, failed_hint, finished_text
 from ui.pages.settings import SettingsDialog
 from ui.pages.sheet import SheetPage
+from ui.pages.team import TeamLink, TeamPage
 from ui.questions import KEEP, OVERWRITE, ask_about_user_files
 from ui.review import ReviewActions
 from ui.tasks import TaskSet
 from ui.viewer import show_in_folder
 
-SHEET, BATCH, PROGRESS, GALLERY, HISTORY = range(5)
+SHEET, BATCH, PROGRESS, GALLERY, HISTORY, TEAM = range(6)
 
 
 def tab_titles() -> tuple[str, ...]:
@@ -64,6 +65,7 @@ def tab_titles() -> tuple[str, ...]:
         tr("3 · Progress"),
         tr("4 · Gallery"),
         tr("History"),
+        tr("Team"),
     )
 
 
@@ -120,6 +122,9 @@ class MainWindow(QMainWindow):
         )
         self.gallery = GalleryPage()
         self.history = HistoryPage()
+        self.team = TeamPage()
+        self.team.set_address(settings.team_queue.strip())
+        self.team_link = TeamLink(self.host, self._team_queue, self)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for page, title in zip(self.pages(), tab_titles(), strict=True):
@@ -141,7 +146,7 @@ class MainWindow(QMainWindow):
 
     def pages(self) -> tuple[QWidget, ...]:
         """The pages in tab order."""
-        return (self.sheet, self.batch, self.progress, self.gallery, self.history)
+        return (self.sheet, self.batch, self.progress, self.gallery, self.history, self.team)
 
     # ---- construction ------------------------------------------------------------------------
     def _connect_signals(self) -> None:
@@ -170,6 +175,11 @@ class MainWindow(QMainWindow):
         self.history.open_requested.connect(self._open_from_history)
         self.history.resume_requested.connect(self.resume_batch)
         self.history.refresh_requested.connect(self.refresh_history)
+        self.team.refresh_requested.connect(self.team_link.refresh)
+        self.team.action_requested.connect(self.team_link.act)
+        self.team_link.loaded.connect(self.team.set_batches)
+        self.team_link.said.connect(self.team.show_message)
+        self.tabs.currentChanged.connect(lambda i: self.team_link.refresh() if i == TEAM else None)
         connect_library(self.sheet, self.batch, self.report_error, status)
         self.review = ReviewActions(self)
         self.deliveries = DeliveryActions(self)
@@ -312,6 +322,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(PROGRESS)
         self.progress.clear_waits()
         self.statusBar().showMessage(tr("Batch #{id} running.").format(id=batch_id), 5000)
+        self.host.queue_url = self._team_queue() if self.settings.use_team_queue else ""
         fut = self.host.run_batch(batch_id)
         # Called on the engine thread: a signal carries a crash of the run back to the GUI thread.
         fut.add_done_callback(
@@ -451,8 +462,12 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> SettingsDialog:
         dlg = SettingsDialog(self.settings, self)
         dlg.accepted.connect(lambda: self.batch.select_provider(self.batch.current_provider()))
+        dlg.accepted.connect(lambda: self.team.set_address(self._team_queue()))
         dlg.open()
         return dlg
+
+    def _team_queue(self) -> str:
+        return self.settings.team_queue.strip()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop running batches so they can be resumed at the next start."""

@@ -32,6 +32,7 @@ def test_the_window_in_japanese(qtbot: Any, qloop: Any, atelier_home: Any) -> No
             "3 · 進行状況",
             "4 · ギャラリー",
             "履歴",
+            "チーム",
         ]
         acts = win.acts  # type: ignore[attr-defined]
         assert [acts.start.text(), acts.pause.text(), acts.settings.text()] == [

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -166,6 +167,7 @@ class SettingsDialog(QDialog):
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
         form.addRow(tr("Language (from the next start)"), self.language)
         layout.addLayout(form)
+        layout.addWidget(self._team_box(settings))
         self.panels = {n: ProviderPanel(n, settings) for n in PROVIDERS if n != "draft"}
         # A list beside a stack: eleven providers do not fit one page, tabs would be cramped.
         self.provider_model = ProviderListModel(list(self.panels), self)
@@ -195,8 +197,30 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
+    def _team_box(self, settings: Settings) -> QGroupBox:
+        box = QGroupBox(tr("Team queue"))
+        form = QFormLayout(box)
+        self.team_queue = QLineEdit(settings.team_queue)
+        self.team_queue.setObjectName("team_queue_edit")
+        self.team_queue.setPlaceholderText("redis://HOST:6379/0")
+        self.team_queue.setToolTip(
+            tr(
+                "rediss:// for TLS. Its password goes in the keyring: atelier secret set redis:USER@HOST:PORT."
+            )
+        )
+        form.addRow(tr("Address"), self.team_queue)
+        self.use_team_queue = QCheckBox(tr("Start new batches on the team queue"))
+        self.use_team_queue.setObjectName("use_team_queue")
+        self.use_team_queue.setChecked(settings.use_team_queue)
+        form.addRow(self.use_team_queue)
+        return box
+
     def _save(self) -> None:
         problems = [p for p in (panel.apply() for panel in self.panels.values()) if p]
+        self.settings.team_queue = self.team_queue.text().strip()
+        self.settings.use_team_queue = self.use_team_queue.isChecked() and bool(
+            self.settings.team_queue
+        )
         self.settings.default_provider = self.default_provider.currentData()
         self.settings.language = self.language.currentData()
         self.settings.save()

@@ -1,0 +1,85 @@
+"""What the window (and ``atelier queue``) does with the team's batches: list them, pause,
+resume, cancel, retry their failed jobs, and run a local batch on the queue."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from app.events import EventBus
+from app.i18n import tr
+from app.models import BatchReport, JobSpec
+from app.report import build_report
+from app.store import Store
+from app.team.follow import Follower, submit_batch, team_ref
+from app.team.queue import QueueError, TeamBatch, TeamQueue
+
+Action = Literal["pause", "resume", "cancel", "retry"]
+STATES = {"pause": "paused", "resume": "queued", "cancel": "cancelled"}
+
+
+async def list_batches(url: str) -> list[TeamBatch]:
+    """The team's batches on the queue at ``url``, newest first.
+
+    Raises:
+        QueueError: the queue cannot be used.
+    """
+    q = TeamQueue.open(url)
+    try:
+        await q.ping()
+        return await q.batches()
+    finally:
+        await q.aclose()
+
+
+async def retry_failed(q: TeamQueue, tid: str) -> int:
+    """Put the failed jobs of team batch ``tid`` back on the queue (their outcome forgotten);
+    returns how many."""
+    failed = {j: o for j, o in (await q.outcomes(tid)).items() if o.get("kind") == "failed"}
+    await q.forget_outcomes(tid, list(failed))
+    await q.add_jobs(tid, [(j, JobSpec.model_validate_json(o["spec"])) for j, o in failed.items()])
+    return len(failed)
+
+
+async def control(url: str, tid: str, action: Action) -> str:
+    """Apply ``action`` to team batch ``tid``; returns what happened, in a sentence.
+
+    Raises:
+        QueueError: the queue cannot be used, or has no such batch.
+    """
+    q = TeamQueue.open(url)
+    try:
+        await q.ping()
+        await q.batch(tid)
+        if action == "retry":
+            n = await retry_failed(q, tid)
+            return tr("{count} failed jobs are back on the queue.").format(count=n)
+        state = STATES[action]
+        await q.set_state(tid, state)  # type: ignore[arg-type]
+        return tr("Batch {batch}: {state}.").format(batch=tid, state=state)
+    finally:
+        await q.aclose()
+
+
+async def run_on_queue(
+    store: Store, batch_id: int, url: str, events: EventBus, thumb_dir: object = None
+) -> BatchReport:
+    """The window's "Start" with the team queue on: put local batch ``batch_id`` on the queue
+    (unless it is there already: then follow it again) and record what the workers make, with
+    the events a local run emits.
+
+    Raises:
+        QueueError: the queue cannot be used.
+    """
+    ref = team_ref(store, batch_id)
+    q = TeamQueue.open(ref[0] if ref and not url else url)
+    try:
+        await q.ping()
+        if ref is None:
+            await submit_batch(q, store, batch_id)
+        await Follower(q, store, batch_id, events, thumb_dir).follow()
+        return build_report(store, batch_id)
+    finally:
+        await q.aclose()
+
+
+__all__ = ["QueueError", "control", "list_batches", "retry_failed", "run_on_queue"]

@@ -1,0 +1,99 @@
+"""The team queue in the window (issue 16): Settings → Team queue, a batch started on the queue
+with live progress while an ``atelier worker`` process makes it, and the Team page listing the
+team's batches with pause / resume / cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.models import RunSettings
+from app.team.queue import TeamBatch
+from tests.team.conftest import RedisServer, start_worker
+from tests.ui.conftest import wait_until
+from ui.team_model import TeamModel
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    (tmp_path / "redis").mkdir()
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+def test_team_model(qtmodeltester: Any) -> None:
+    model = TeamModel()
+    model.set_batches(
+        [
+            TeamBatch(
+                "a" * 32, "mugs", "draft", "draft", 3, "gpu1", 1.7e9, "queued", "", 1, RunSettings()
+            ),
+            TeamBatch(
+                "b" * 32,
+                "totes",
+                "openai",
+                "gpt-image-1",
+                9,
+                "mac",
+                1.7e9,
+                "halted",
+                "The budget cap of $1.00 is reached",
+                4,
+                RunSettings(),
+            ),
+        ]
+    )
+    qtmodeltester.check(model)
+    assert model.index(1, 4).data() == "Halted" and model.index(1, 5).data() == "4/9"
+    assert "budget" in model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_a_batch_on_the_team_queue_from_the_window(
+    qtbot: Any,
+    window: Any,
+    qloop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+    redis_server: RedisServer,
+) -> None:
+    dlg = window.open_settings()
+    dlg.team_queue.setText(redis_server.url)
+    dlg.use_team_queue.setChecked(True)
+    dlg._save()
+    assert window.settings.use_team_queue and window.settings.team_queue == redis_server.url
+    assert redis_server.url in window.team.address.text()
+    worker = start_worker(redis_server.url, tmp_path / "gpu", {}, "--providers", "draft")
+    try:
+        qtbot.mouseClick(window.sheet.sample_button, Qt.MouseButton.LeftButton)
+        window.batch.select_provider("draft")
+        window.batch.output_edit.setText(str(tmp_path / "sample"))
+        done: list[int] = []
+        window.batch_done.connect(done.append)
+        window.start_batch()
+        qloop.run_until_complete(wait_until(lambda: bool(done), 60, "the queued batch"))
+        assert len(list((tmp_path / "sample").glob("*.png"))) == 3
+        jobs = window.progress.jobs_model  # the live table, as for a local run
+        assert jobs.rowCount() == 3
+        qloop.run_until_complete(
+            wait_until(lambda: {j.status for j in jobs.jobs} == {"completed"}, 10, "rows")
+        )
+        assert window.gallery.gallery_model.rowCount() == 3  # the images came back here
+        window.tabs.setCurrentIndex(5)  # Team: loads the team's batches
+        team = window.team
+        qloop.run_until_complete(wait_until(lambda: team.model.rowCount() == 1, 20, "the list"))
+        assert team.model.index(0, 5).data() == "3/3"
+        team.view.selectRow(0)
+        qtbot.mouseClick(team.buttons[0], Qt.MouseButton.LeftButton)  # Pause
+        qloop.run_until_complete(
+            wait_until(lambda: team.model.index(0, 4).data() == "Paused", 20, "paused")
+        )
+        assert "paused" in team.message.text()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.communicate(timeout=30)

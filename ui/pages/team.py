@@ -1,0 +1,149 @@
+"""The Team page: the team queue's batches (any member's), to pause, resume, cancel or retry;
+and ``TeamLink``, which asks the queue on the engine thread and brings the answers back."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.i18n import tr
+from app.runner import EngineThread
+from app.team.control import control, list_batches
+from ui import theme
+from ui.team_model import TeamIdRole, TeamModel
+
+
+class TeamPage(QWidget):
+    """The team's batches, newest first.
+
+    Signals:
+        refresh_requested(): "Refresh".
+        action_requested(str, str): an action (pause, resume, cancel, retry) and a team batch.
+    """
+
+    refresh_requested = Signal()
+    action_requested = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        self.address = QLabel()
+        self.address.setObjectName("team_address")
+        self.address.setWordWrap(True)
+        lay.addWidget(self.address)
+        bar = QHBoxLayout()
+        self.buttons: list[QPushButton] = []
+        for text, action in (
+            (tr("Pause"), "pause"),
+            (tr("Resume"), "resume"),
+            (tr("Cancel"), "cancel"),
+            (tr("Retry failed"), "retry"),
+        ):
+            b = QPushButton(text)
+            b.clicked.connect(lambda _=False, a=action: self._act(a))
+            bar.addWidget(b)
+            self.buttons.append(b)
+        refresh = QPushButton(tr("Refresh"))
+        refresh.clicked.connect(self.refresh_requested.emit)
+        bar.addWidget(refresh)
+        bar.addStretch(1)
+        lay.addLayout(bar)
+        self.model = TeamModel(self)
+        view = self.view = QTableView()
+        view.setObjectName("team_view")
+        view.setModel(self.model)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.verticalHeader().hide()
+        view.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((300, 140, 160, 200, 110)):
+            view.horizontalHeader().resizeSection(col, width)
+        lay.addWidget(view, 1)
+        self.message = QLabel("")
+        self.message.setObjectName("team_message")
+        self.message.setWordWrap(True)
+        lay.addWidget(self.message)
+        self.set_address("")
+
+    def set_address(self, url: str) -> None:
+        """Say which queue is shown (``""``: none set)."""
+        self.address.setText(
+            tr("Team queue: {url}").format(url=url)
+            if url
+            else tr("No team queue: set its address in Settings → Team queue.")
+        )
+        for b in self.buttons:
+            b.setEnabled(bool(url))
+
+    def set_batches(self, batches: list[Any]) -> None:
+        """Show the team's batches (``TeamBatch``)."""
+        self.model.set_batches(batches)
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        """A sentence under the table (an error in the error colour)."""
+        self.message.setText(text)
+        theme.styled(self.message, "color: {error}" if error else "")
+
+    def selected(self) -> str | None:
+        """The selected team batch's id."""
+        rows = self.view.selectionModel().selectedRows()
+        return str(rows[0].data(TeamIdRole)) if rows else None
+
+    def _act(self, action: str) -> None:
+        tid = self.selected()
+        if tid is None:
+            self.show_message(tr("Select a batch first."), error=True)
+            return
+        self.action_requested.emit(action, tid)
+
+
+class TeamLink(QObject):
+    """Asks the team queue on the engine thread (never the GUI's), answering with signals.
+
+    Signals:
+        loaded(list): the team's batches.
+        said(str, bool): a sentence, and whether it is an error.
+    """
+
+    loaded = Signal(list)
+    said = Signal(str, bool)
+
+    def __init__(self, host: EngineThread, url: Callable[[], str], parent: QObject | None = None):
+        super().__init__(parent)
+        self.host, self.url = host, url
+
+    def refresh(self) -> None:
+        """Load the team's batches."""
+        if self.url():
+            self._on(self.host.submit(list_batches(self.url())), self.loaded.emit)
+
+    def act(self, action: str, tid: str) -> None:
+        """Pause, resume, cancel or retry team batch ``tid``, then refresh."""
+        if self.url():
+            fut = self.host.submit(control(self.url(), tid, action))  # type: ignore[arg-type]
+            self._on(fut, lambda text: (self.said.emit(text, False), self.refresh()))
+
+    def _on(self, fut: concurrent.futures.Future[Any], done: Callable[[Any], Any]) -> None:
+        # Runs on the engine thread: only signals cross back.
+        def finished(f: concurrent.futures.Future[Any]) -> None:
+            if f.cancelled():
+                return
+            e = f.exception()
+            if e is not None:
+                self.said.emit(str(e), True)
+            else:
+                done(f.result())
+
+        fut.add_done_callback(finished)
