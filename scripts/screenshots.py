@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument(
         "--only",
-        choices=["delivery", "reuse", "economy", "first-run", "pages"],
+        choices=["delivery", "reuse", "economy", "first-run", "pages", "team"],
         help="one scenario only (first-run: run it again with ATELIER_COLOR_SCHEME=dark; "
         "pages: every page at 1280×800 in ATELIER_LANGUAGE, for docs/screenshots/<lang>)",
     )
@@ -435,6 +435,76 @@ def main() -> None:
         shot("10-settings.png", dlg)
         dlg.reject()
 
+    async def team_scenario() -> None:
+        """Issue 16's screenshots: the Shift_JIS catalog started from the window on a team
+        queue (a real redis-server) and made by two ``atelier worker`` processes, each with its
+        own AUTOMATIC1111 fake (0.4 s per image); Settings → Team queue; the Team page."""
+        import signal
+
+        from app.team.control import control, list_batches
+        from tests.fakes.a1111 import A1111Dialect
+        from tests.fakes.framework import FakeServer
+        from tests.team.conftest import RedisServer, start_worker
+
+        (tmp / "redis").mkdir()
+        server = RedisServer(tmp / "redis").start()
+        gpus = [FakeServer(A1111Dialect, api_key=None).start() for _ in range(2)]
+        for g in gpus:
+            g.dialect.work_s = 0.4  # type: ignore[attr-defined]
+            g.script(["work"] * 100)
+        workers = [
+            start_worker(
+                server.url,
+                tmp / f"gpu{i}",
+                {"ATELIER_A1111_BASE_URL": g.url},
+                "--providers",
+                "a1111",
+                "--concurrency",
+                "1",
+            )
+            for i, g in enumerate(gpus)
+        ]
+        try:
+            win.resize(1280, 800)
+            win.banner.hide()
+            dlg = win.open_settings()
+            dlg.team_queue.setText(server.url)
+            dlg.use_team_queue.setChecked(True)
+            await settle(0.3)
+            shot("team-1-settings.png", dlg)
+            dlg._save()
+            win.load_spreadsheet(args.data / "jp-zakka-shift_jis.csv")
+            win.sheet.prompt_edit.setPlainText("{商品名}（{カラー}・{素材}）、{シーン}で撮影")
+            win.sheet.filename_edit.setText("{品番}")
+            win.tabs.setCurrentIndex(1)
+            win.batch.select_provider("a1111")
+            win.batch.output_edit.setText(str(tmp / "Zakka-team"))
+            done: list[int] = []
+            win.batch_done.connect(done.append)
+            win.start_batch()
+            await settle(2.5)
+            win.banner.hide()
+            shot("team-2-progress-from-workers.png")
+            while not done:
+                await asyncio.sleep(0.05)
+            (first,) = await asyncio.to_thread(lambda: asyncio.run(list_batches(server.url)))
+            said = await asyncio.to_thread(
+                lambda: asyncio.run(control(server.url, first.id, "pause"))
+            )
+            win.tabs.setCurrentIndex(5)
+            await settle(1.0)
+            win.team.view.selectRow(0)
+            win.team.show_message(said)
+            await settle(0.3)
+            shot("team-3-team-page.png")
+        finally:
+            for w in workers:
+                w.send_signal(signal.SIGTERM)
+                w.communicate(timeout=30)
+            for g in gpus:
+                g.stop()
+            server.stop()
+
     from tests.fakes.image_host import ImageHost
 
     host = ImageHost(any_photo=True).__enter__()
@@ -444,6 +514,7 @@ def main() -> None:
         "economy": economy_scenario,
         "first-run": first_run_scenario,
         "pages": pages_scenario,
+        "team": team_scenario,
     }
     loop.run_until_complete(only[args.only]() if args.only else scenario())
     host.__exit__()

@@ -8,18 +8,11 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from app.i18n import N_, tr
-from app.team.queue import TeamBatch
+from app.team.queue import STATE_LABELS, TeamBatch
 from ui.locale_format import local_datetime
 
 Index = QModelIndex | QPersistentModelIndex
 TeamIdRole = Qt.ItemDataRole.UserRole + 20
-
-STATE_LABELS = {
-    "queued": N_("Queued"),
-    "paused": N_("Paused"),
-    "cancelled": N_("Cancelled"),
-    "halted": N_("Halted"),
-}
 
 
 class TeamModel(QAbstractTableModel):

@@ -11,7 +11,7 @@ from app.models import BatchReport, JobSpec
 from app.report import build_report
 from app.store import Store
 from app.team.follow import Follower, submit_batch, team_ref
-from app.team.queue import QueueError, TeamBatch, TeamQueue
+from app.team.queue import STATE_LABELS, QueueError, TeamBatch, TeamQueue
 
 Action = Literal["pause", "resume", "cancel", "retry"]
 STATES = {"pause": "paused", "resume": "queued", "cancel": "cancelled"}
@@ -55,7 +55,7 @@ async def control(url: str, tid: str, action: Action) -> str:
             return tr("{count} failed jobs are back on the queue.").format(count=n)
         state = STATES[action]
         await q.set_state(tid, state)  # type: ignore[arg-type]
-        return tr("Batch {batch}: {state}.").format(batch=tid, state=state)
+        return tr("Batch {batch}: {state}.").format(batch=tid, state=tr(STATE_LABELS[state]))
     finally:
         await q.aclose()
 

@@ -214,6 +214,17 @@ class Follower:
         self._end(jid, JobStatus.COMPLETED, o)
 
     def _end(self, jid: int, status: JobStatus, o: dict[str, Any]) -> None:
+        # One attempt row stands for the worker's work on the job (its own store has each
+        # request), so this store's reports count what the job cost and how it ended.
+        aid, _ = self.store.start_attempt(jid)
+        self.store.finish_attempt(
+            aid,
+            {JobStatus.COMPLETED: "ok", JobStatus.FAILED: "error"}.get(status, "cancelled"),
+            error=o.get("error"),
+            error_type=o.get("error_type"),
+            images=len(o.get("images") or []),
+            cost=o.get("cost"),
+        )
         if o.get("cost") is not None:
             self.store.add_cost(jid, float(o["cost"]))
         try:

@@ -36,7 +36,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.errors import AtelierError
-from app.i18n import tr
+from app.i18n import N_, tr
 from app.models import JobSpec, RunSettings
 from app.providers.registry import resolve_target
 from app.secrets import get_secret
@@ -47,6 +47,13 @@ IMAGE_TTL_S = 7 * 24 * 3600
 """How long images wait in Redis for their submitter (s): a week covers a laptop left shut."""
 
 BatchState = Literal["queued", "paused", "cancelled", "halted"]
+STATE_LABELS = {
+    "queued": N_("Queued"),
+    "paused": N_("Paused"),
+    "cancelled": N_("Cancelled"),
+    "halted": N_("Halted"),
+}
+"""A team batch's state in words (shown through ``tr``)."""
 
 # Completing a job once: the outcome is written only if none is, and then (in the same atomic
 # step) its images are stored, its event published and its entry acknowledged. A second worker

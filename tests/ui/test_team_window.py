@@ -93,7 +93,7 @@ def test_a_batch_on_the_team_queue_from_the_window(
         qloop.run_until_complete(
             wait_until(lambda: team.model.index(0, 4).data() == "Paused", 20, "paused")
         )
-        assert "paused" in team.message.text()
+        assert "Paused" in team.message.text()
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.communicate(timeout=30)
