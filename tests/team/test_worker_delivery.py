@@ -1,0 +1,57 @@
+"""A batch with delivery targets is delivered by the workers themselves (issue 16: "S3 from
+Delivery is the natural home of a team's files"), against moto's S3 server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from app.delivery.config import Delivery, S3Target
+from app.models import JobSpec, RunSettings
+from app.status import JobStatus
+from app.store import Store
+from app.team.follow import Follower, submit_batch
+from app.team.queue import TeamQueue
+from app.team.worker import Worker
+from tests.batches import store_batch
+from tests.fakes.s3 import S3Server
+from tests.integration.conftest import s3  # noqa: F401  (the fixture)
+from tests.team.conftest import RedisServer
+
+
+async def test_workers_deliver_to_s3(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    s3: S3Server,  # noqa: F811
+) -> None:
+    bucket = f"team-{uuid.uuid4().hex[:8]}"
+    s3.client().create_bucket(Bucket=bucket)
+    delivery = Delivery(
+        targets=[
+            S3Target(bucket=bucket, key="team/{file}", endpoint_url=s3.url, region="us-east-1")
+        ]
+    )
+    store = Store(tmp_path / "submitter.db")
+    rs = RunSettings(provider="draft", model="draft", delivery=delivery)
+    specs = [JobSpec(prompt=f"p{i}", output_path=f"p{i}.png", size="64x64") for i in range(6)]
+    bid = store_batch(store, rs, specs, tmp_path / "out")
+    q = TeamQueue.open(redis_server.url)
+    tid = await submit_batch(q, store, bid)
+    stop = asyncio.Event()
+    ws = [
+        Worker(TeamQueue.open(redis_server.url), ["draft"], 2, 5.0, home=tmp_path / f"w{i}")
+        for i in range(2)
+    ]
+    runs = [asyncio.create_task(w.run(stop)) for w in ws]
+    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
+    stop.set()
+    await asyncio.gather(*runs)
+    assert result.completed == 6
+    assert sorted(s3.objects(bucket)) == sorted(f"team/p{i}.png" for i in range(6))
+    assert {j.status for j in store.jobs(bid)} == {JobStatus.COMPLETED}
+    # Delivered from the workers: no image went through Redis.
+    assert not list(redis_server.client().scan_iter(f"atelier:img:{tid}:*"))
+    for w in ws:
+        await w.q.aclose()
+    await q.aclose()
