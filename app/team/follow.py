@@ -25,9 +25,11 @@ from app.events import (
     JobChanged,
 )
 from app.i18n import tr
-from app.models import RunSettings, parse_size
+from app.models import JobSpec, RunSettings, parse_size
 from app.outputs import image_metadata, save_image
+from app.providers.registry import resolve_target
 from app.report import build_report, write_report
+from app.reuse import request_key
 from app.status import TERMINAL, BatchStatus, IllegalTransitionError, JobStatus
 from app.store import Store
 from app.store.images import Made
@@ -44,16 +46,39 @@ def team_ref(store: Store, batch_id: int) -> tuple[str, str] | None:
     return None
 
 
+def _copies(settings: RunSettings, jobs: list[tuple[int, JobSpec]]) -> dict[int, list[int]]:
+    """Jobs that make the same request as an earlier job of the batch (``app.reuse``'s content
+    key, same sample count), by that first job: only it goes on the queue, the others copy its
+    images here at $0, as a local run copies them. ``{}`` with reuse off or delivery on."""
+    if not settings.reuse or settings.delivery is not None:
+        # Delivered by the workers: each job's own delivery needs its own job there.
+        return {}
+    first: dict[tuple[str, int], int] = {}
+    copies: dict[int, list[int]] = {}
+    for jid, spec in jobs:
+        provider, model = resolve_target(
+            settings.provider, settings.model, spec.provider, spec.model
+        )
+        key = (request_key(provider, model, spec, settings.provider_options), spec.sample_count)
+        if key in first:
+            copies.setdefault(first[key], []).append(jid)
+        else:
+            first[key] = jid
+    return copies
+
+
 async def submit_batch(q: TeamQueue, store: Store, batch_id: int) -> str:
     """Put the pending jobs of local batch ``batch_id`` on the team queue and remember where;
-    returns the team batch id."""
+    returns the team batch id. A request the batch makes twice goes on the queue once
+    (``_copies``)."""
     batch = store.batch(batch_id)
     settings = RunSettings.model_validate(batch.settings)
     pending = [(j.id, j.spec) for j in store.jobs(batch_id) if j.status == JobStatus.PENDING]
-    tid = await q.submit(batch.name, settings, pending)
-    store.update_batch_settings(
-        batch_id, {**batch.settings, "team": {"queue": q.url, "batch": tid}}
-    )
+    copies = _copies(settings, pending)
+    copying = {c for cs in copies.values() for c in cs}
+    tid = await q.submit(batch.name, settings, [(j, sp) for j, sp in pending if j not in copying])
+    ref = {"queue": q.url, "batch": tid, "copies": {str(k): v for k, v in copies.items()}}
+    store.update_batch_settings(batch_id, {**batch.settings, "team": ref})
     store.set_batch_status(batch_id, BatchStatus.RUNNING, started=True)
     return tid
 
@@ -95,6 +120,8 @@ class Follower:
                 tr("Batch {batch} was not put on a team queue.").format(batch=batch_id)
             )
         self.q, self.store, self.batch_id, self.tid = q, store, batch_id, ref[1]
+        team = store.batch(batch_id).settings["team"]
+        self.copies = {int(k): [int(j) for j in v] for k, v in team.get("copies", {}).items()}
         self.events = events or EventBus()
         self.thumb_dir = thumb_dir
         self.result = FollowResult()
@@ -150,70 +177,86 @@ class Follower:
             await self._completed(jid, o)
         elif kind in ("failed", "cancelled"):
             status = JobStatus.FAILED if kind == "failed" else JobStatus.CANCELLED
-            self._end(jid, status, o)
+            for j in [jid, *self.copies.get(jid, [])]:
+                self._end(j, status, {**o, "cost": o.get("cost") if j == jid else 0.0})
 
     async def _completed(self, jid: int, o: dict[str, Any]) -> None:
-        job = self.store.job(jid)
-        s = RunSettings.model_validate(self.store.batch(self.batch_id).settings)
-        names = job.spec.sample_paths(job.version if job.version > 1 else None)
         images = o.get("images") or []
         share = None if o.get("cost") is None else float(o["cost"]) / max(1, len(images))
+        copies = self.copies.get(jid, [])
         for img in images:
             if o.get("delivered"):
                 break  # delivered by the worker: nothing comes back here
             data = await self.q.image(str(img["key"]))
             if data is None:  # expired before we came back for it
-                self._end(
-                    jid,
-                    JobStatus.FAILED,
-                    {
-                        "error": tr(
-                            "The image expired on the team queue before this machine fetched it."
-                        ),
-                        "error_type": "internal",
-                    },
-                )
+                lost = {
+                    "error": tr(
+                        "The image expired on the team queue before this machine fetched it."
+                    ),
+                    "error_type": "internal",
+                }
+                for j in [jid, *copies]:
+                    self._end(j, JobStatus.FAILED, lost)
                 return
             idx = int(img["sample"])
-            meta = image_metadata(
-                s.provider, str(img.get("model") or s.model), job.spec, idx, img.get("seed"), None
-            )
-            size = None if job.spec.size == "auto" else parse_size(job.spec.size)
-            path, thumb, sha = await asyncio.to_thread(
-                save_image,
-                self.store.batch(self.batch_id).output_dir,
-                names[idx],
-                data,
-                job.spec.output_format,
-                meta,
-                self.thumb_dir,
-                size,
-                s.overwrite,
-            )
-            image_id = self.store.add_image(
-                jid,
-                idx,
-                path,
-                thumb,
-                seed=img.get("seed"),
-                prompt=job.spec.prompt,
-                made=Made(str(img.get("model") or ""), share, None, None, sha),
-            )
-            self.events.emit(
-                ImageSaved(
-                    self.batch_id,
-                    jid,
-                    idx,
-                    str(path),
-                    str(thumb) if thumb else None,
-                    job.version,
-                    image_id,
-                )
-            )
+            source = await self._write(jid, idx, data, img, share, None)
+            for other in copies:
+                await self._write(other, idx, data, img, 0.0, source)
             await self.q.forget_image(str(img["key"]))
         self._end(jid, JobStatus.COMPLETED, o)
+        for other in copies:
+            self._end(other, JobStatus.COMPLETED, {**o, "cost": 0.0})
+
+    async def _write(
+        self,
+        jid: int,
+        idx: int,
+        data: bytes,
+        img: dict[str, Any],
+        cost: float | None,
+        source: int | None,
+    ) -> int:
+        """Write sample ``idx`` of job ``jid`` (``data``: the worker's file) into the output
+        folder and record it (``source``: the image it copies, made once for the batch);
+        returns the image's id."""
+        job = self.store.job(jid)
+        if job.status == JobStatus.PENDING:
+            self.store.claim_job(jid)
+        batch = self.store.batch(self.batch_id)
+        s = RunSettings.model_validate(batch.settings)
+        model = str(img.get("model") or s.model)
+        meta = image_metadata(s.provider, model, job.spec, idx, img.get("seed"), None)
+        size = None if job.spec.size == "auto" else parse_size(job.spec.size)
+        name = job.spec.sample_paths(job.version if job.version > 1 else None)[idx]
+        path, thumb, sha = await asyncio.to_thread(
+            save_image,
+            batch.output_dir,
+            name,
+            data,
+            job.spec.output_format,
+            meta,
+            self.thumb_dir,
+            size,
+            s.overwrite,
+        )
+        image_id = self.store.add_image(
+            jid,
+            idx,
+            path,
+            thumb,
+            seed=img.get("seed"),
+            prompt=job.spec.prompt,
+            made=Made(model, cost, None, None, sha, source),
+        )
+        thumb_text = str(thumb) if thumb else None
+        self.events.emit(
+            ImageSaved(self.batch_id, jid, idx, str(path), thumb_text, job.version, image_id)
+        )
+        return image_id
 
     def _end(self, jid: int, status: JobStatus, o: dict[str, Any]) -> None:
+        if self.store.job(jid).status == JobStatus.PENDING:  # a copy, or never started
+            self.store.claim_job(jid)
         # One attempt row stands for the worker's work on the job (its own store has each
         # request), so this store's reports count what the job cost and how it ended.
         aid, _ = self.store.start_attempt(jid)

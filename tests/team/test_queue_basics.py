@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from PIL import Image
+
 from app.models import JobSpec, RunSettings
 from app.status import JobStatus
 from app.store import Store
@@ -75,5 +77,37 @@ async def test_pause_parks_and_resume_puts_back(tmp_path: Path, redis_server: Re
     stop.set()
     await run
     assert store.batch(bid).unfinished == 0 and len(store.images(bid)) == 6
+    await w.q.aclose()
+    await q.aclose()
+
+
+async def test_a_request_the_batch_makes_twice_is_queued_once(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    store = Store(tmp_path / "submitter.db")
+    rs = RunSettings(provider="draft", model="draft")
+    prompts = ["mug", "tote", "mug", "mug", "tray", "tote"]  # a Shopify export's repeated rows
+    specs = [
+        JobSpec(prompt=p, output_path=f"r{i}.png", size="64x64") for i, p in enumerate(prompts)
+    ]
+    bid = store_batch(store, rs, specs, tmp_path / "out")
+    q = TeamQueue.open(redis_server.url)
+    tid = await submit_batch(q, store, bid)
+    assert (await q.batch(tid)).total == 3  # mug, tote, tray
+    stop = asyncio.Event()
+    (w,) = await _workers(redis_server.url, tmp_path, 1, stop)
+    run = asyncio.create_task(w.run(stop))
+    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
+    stop.set()
+    await run
+    assert result.completed == 6 and w.stats.completed == 3
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [
+        f"r{i}.png" for i in range(6)
+    ]
+    images = store.images(bid)
+    copies = [i for i in images if i.reused_from is not None]
+    assert len(copies) == 3 and all(i.cost == 0.0 for i in copies)
+    with Image.open(tmp_path / "out" / "r2.png") as a, Image.open(tmp_path / "out" / "r0.png") as b:
+        assert a.tobytes() == b.tobytes()  # the same picture (its metadata names its own file)
     await w.q.aclose()
     await q.aclose()
