@@ -26,6 +26,7 @@ from typing import Any
 
 from app import paths
 from app.budget import Budget
+from app.delivery.config import Delivery
 from app.engine import Engine
 from app.i18n import tr
 from app.models import RunSettings
@@ -39,6 +40,24 @@ from app.team.limits import SharedBudget, SharedLimit
 from app.team.queue import Entry, TeamBatch, TeamQueue, image_key
 
 log = logging.getLogger(__name__)
+
+
+def per_job_delivery(delivery: Delivery | None) -> Delivery | None:
+    """What a worker delivers of a batch's ``delivery``: each image and job's own deliveries;
+    a run's messages (Slack's started/finished, the ``batch.finished`` webhook) are left out,
+    since each job is a run of its own here and a team batch's start and end are nobody's
+    single run. ``None`` when nothing per image is left (the images then go back to the
+    submitter)."""
+    if delivery is None:
+        return None
+    targets = []
+    for t in delivery.targets:
+        if t.kind == "slack":
+            continue
+        if t.kind == "webhook":
+            t = t.model_copy(update={"events": [e for e in t.events if e != "batch.finished"]})
+        targets.append(t)
+    return delivery.model_copy(update={"targets": targets}) if targets else None
 
 
 def servable_providers() -> list[str]:
@@ -244,7 +263,9 @@ class Worker:
             {"job": entry.job, "outcome": '{"kind": "started"}'},
         )
         out_dir = self.home / "out" / entry.batch / uuid.uuid4().hex[:8]
-        settings = batch.settings
+        settings = batch.settings.model_copy(
+            update={"delivery": per_job_delivery(batch.settings.delivery)}
+        )
         if settings.budget_usd is not None:  # this run may spend what was booked, no more
             settings = settings.model_copy(update={"budget_usd": booked})
         bid = self.store.create_batch(

@@ -55,3 +55,22 @@ async def test_workers_deliver_to_s3(
     for w in ws:
         await w.q.aclose()
     await q.aclose()
+
+
+def test_a_worker_sends_no_run_messages() -> None:
+    from app.delivery.config import SlackTarget, WebhookTarget
+    from app.team.worker import per_job_delivery
+
+    full = Delivery(
+        targets=[
+            S3Target(bucket="shop", key="{file}"),
+            WebhookTarget(url="http://127.0.0.1:9/hook"),
+            SlackTarget(),
+        ]
+    )
+    mine = per_job_delivery(full)
+    assert mine is not None and [t.kind for t in mine.targets] == ["s3", "webhook"]
+    hook = mine.targets[1]
+    assert "batch.finished" not in hook.events and "image.completed" in hook.events  # type: ignore[union-attr]
+    assert per_job_delivery(Delivery(targets=[SlackTarget()])) is None
+    assert per_job_delivery(None) is None
