@@ -168,7 +168,11 @@ class Follower:
             return
         job = self.store.job(jid)
         if job.status in TERMINAL:
-            return
+            if job.status == JobStatus.COMPLETED or kind not in ("started", "completed"):
+                return
+            # A team member retried it ("Retry failed"): it is made again.
+            self.store.reset_for_retry([jid])
+            job = self.store.job(jid)
         if job.status == JobStatus.PENDING:
             self.store.claim_job(jid)
         if kind == "started":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from app.models import JobSpec, RunSettings
@@ -111,3 +112,36 @@ async def test_a_request_the_batch_makes_twice_is_queued_once(
         assert a.tobytes() == b.tobytes()  # the same picture (its metadata names its own file)
     await w.q.aclose()
     await q.aclose()
+
+
+async def test_a_failed_job_retried_by_a_teammate(
+    tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.team.control import control
+    from tests.fakes.a1111 import A1111Dialect
+    from tests.fakes.framework import FakeServer
+
+    with FakeServer(A1111Dialect, api_key=None) as gpu:
+        monkeypatch.setenv("ATELIER_A1111_BASE_URL", gpu.url)
+        gpu.script_for("broken", ["invalid"])  # a 422 once: not retried, the job fails
+        store = Store(tmp_path / "submitter.db")
+        rs = RunSettings(provider="a1111", model="current")
+        specs = [JobSpec(prompt=p, output_path=f"{p}.png", size="64x64") for p in ("ok", "broken")]
+        bid = store_batch(store, rs, specs, tmp_path / "out")
+        q = TeamQueue.open(redis_server.url)
+        tid = await submit_batch(q, store, bid)
+        stop = asyncio.Event()
+        w = Worker(TeamQueue.open(redis_server.url), ["a1111"], 1, 5.0, home=tmp_path / "w")
+        run = asyncio.create_task(w.run(stop))
+        first = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
+        assert (first.completed, first.failed) == (1, 1)
+        said = await control(redis_server.url, tid, "retry")
+        assert said.startswith("1 ")
+        again = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
+        stop.set()
+        await run
+        assert again.completed == 1
+        assert {j.status for j in store.jobs(bid)} == {JobStatus.COMPLETED}
+        assert (tmp_path / "out" / "broken.png").is_file()
+        await w.q.aclose()
+        await q.aclose()
