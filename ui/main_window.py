@@ -123,8 +123,7 @@ class MainWindow(QMainWindow):
         self.gallery = GalleryPage()
         self.history = HistoryPage()
         self.team = TeamPage()
-        self.team.set_address(settings.team_queue.strip())
-        self.team_link = TeamLink(self.host, self._team_queue, self)
+        self.team_link = TeamLink(self.host, settings, self)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for page, title in zip(self.pages(), tab_titles(), strict=True):
@@ -175,11 +174,7 @@ class MainWindow(QMainWindow):
         self.history.open_requested.connect(self._open_from_history)
         self.history.resume_requested.connect(self.resume_batch)
         self.history.refresh_requested.connect(self.refresh_history)
-        self.team.refresh_requested.connect(self.team_link.refresh)
-        self.team.action_requested.connect(self.team_link.act)
-        self.team_link.loaded.connect(self.team.set_batches)
-        self.team_link.said.connect(self.team.show_message)
-        self.tabs.currentChanged.connect(lambda i: self.team_link.refresh() if i == TEAM else None)
+        self.team_link.attach(self.team, self.tabs, TEAM)
         connect_library(self.sheet, self.batch, self.report_error, status)
         self.review = ReviewActions(self)
         self.deliveries = DeliveryActions(self)
@@ -322,7 +317,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(PROGRESS)
         self.progress.clear_waits()
         self.statusBar().showMessage(tr("Batch #{id} running.").format(id=batch_id), 5000)
-        self.host.queue_url = self._team_queue() if self.settings.use_team_queue else ""
+        self.host.queue_url = self.team_link.queue_for_new_batches()
         fut = self.host.run_batch(batch_id)
         # Called on the engine thread: a signal carries a crash of the run back to the GUI thread.
         fut.add_done_callback(
@@ -462,12 +457,8 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> SettingsDialog:
         dlg = SettingsDialog(self.settings, self)
         dlg.accepted.connect(lambda: self.batch.select_provider(self.batch.current_provider()))
-        dlg.accepted.connect(lambda: self.team.set_address(self._team_queue()))
         dlg.open()
         return dlg
-
-    def _team_queue(self) -> str:
-        return self.settings.team_queue.strip()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop running batches so they can be resumed at the next start."""

@@ -67,7 +67,6 @@ def test_a_batch_on_the_team_queue_from_the_window(
     dlg.use_team_queue.setChecked(True)
     dlg._save()
     assert window.settings.use_team_queue and window.settings.team_queue == redis_server.url
-    assert redis_server.url in window.team.address.text()
     worker = start_worker(redis_server.url, tmp_path / "gpu", {}, "--providers", "draft")
     try:
         qtbot.mouseClick(window.sheet.sample_button, Qt.MouseButton.LeftButton)
@@ -85,6 +84,7 @@ def test_a_batch_on_the_team_queue_from_the_window(
         )
         assert window.gallery.gallery_model.rowCount() == 3  # the images came back here
         window.tabs.setCurrentIndex(5)  # Team: loads the team's batches
+        assert redis_server.url in window.team.address.text()
         team = window.team
         qloop.run_until_complete(wait_until(lambda: team.model.rowCount() == 1, 20, "the list"))
         assert team.model.index(0, 5).data() == "3/3"

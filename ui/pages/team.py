@@ -14,12 +14,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.i18n import tr
 from app.runner import EngineThread
+from app.settings import Settings
 from app.team.control import control, list_batches
 from ui import theme
 from ui.team_model import TeamIdRole, TeamModel
@@ -120,9 +122,32 @@ class TeamLink(QObject):
     loaded = Signal(list)
     said = Signal(str, bool)
 
-    def __init__(self, host: EngineThread, url: Callable[[], str], parent: QObject | None = None):
+    def __init__(self, host: EngineThread, settings: Settings, parent: QObject | None = None):
         super().__init__(parent)
-        self.host, self.url = host, url
+        self.host, self.settings = host, settings
+
+    def url(self) -> str:
+        """The team queue's address in Settings (``""``: none)."""
+        return self.settings.team_queue.strip()
+
+    def queue_for_new_batches(self) -> str:
+        """Where a batch started now goes: the team queue when Settings say so, else ``""``."""
+        return self.url() if self.settings.use_team_queue else ""
+
+    def attach(self, page: TeamPage, tabs: QTabWidget, index: int) -> None:
+        """Connect ``page`` (tab ``index`` of ``tabs``): whenever it is shown or refreshed it
+        shows the address Settings hold now, and loads."""
+
+        def show() -> None:  # on the GUI thread (a widget's signal)
+            page.set_address(self.url())
+            self.refresh()
+
+        show()
+        page.refresh_requested.connect(show)
+        page.action_requested.connect(self.act)
+        self.loaded.connect(page.set_batches)
+        self.said.connect(page.show_message)
+        tabs.currentChanged.connect(lambda i: show() if i == index else None)
 
     def refresh(self) -> None:
         """Load the team's batches."""
