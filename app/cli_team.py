@@ -17,6 +17,7 @@ from app.events import EventBus
 from app.i18n import tr
 from app.logs import setup_logging
 from app.models import BatchReport
+from app.providers.registry import PROVIDERS
 from app.report import build_report
 from app.store import Store
 from app.team.control import control, list_batches
@@ -111,10 +112,17 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     setup_logging()
+    providers = [p.strip() for p in (args.providers or "").split(",") if p.strip()]
+    unknown = [p for p in providers if p not in PROVIDERS]
+    if unknown:
+        raise QueueError(
+            tr("--providers: unknown {names} (known: {known})").format(
+                names=", ".join(unknown), known=", ".join(PROVIDERS)
+            )
+        )
     q = TeamQueue.open(args.queue)
     try:
         await q.ping()
-        providers = [p.strip() for p in (args.providers or "").split(",") if p.strip()]
         worker = Worker(q, providers or None, args.concurrency, args.visibility_timeout)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

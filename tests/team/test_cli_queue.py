@@ -77,5 +77,7 @@ def test_run_on_the_queue_worker_and_control(tmp_path: Path, redis_server: Redis
 def test_bad_queue_addresses_are_one_sentence(tmp_path: Path) -> None:
     r = _atelier(tmp_path, "worker", "--queue", "http://127.0.0.1:1/0")
     assert r.returncode == 2 and "not a Redis address" in r.stderr and "Traceback" not in r.stderr
+    r = _atelier(tmp_path, "worker", "--queue", "redis://127.0.0.1:1/0", "--providers", "opnai")
+    assert r.returncode == 2 and "opnai" in r.stderr and "openai" in r.stderr
     r = _atelier(tmp_path, "queue", "list", "--queue", "redis://127.0.0.1:1/0", timeout=200)
     assert r.returncode == 2 and "127.0.0.1:1" in r.stderr and "Traceback" not in r.stderr
