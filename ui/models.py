@@ -336,27 +336,26 @@ BATCH_STATUS_LABELS = {
 """A batch's status (``app.status.BatchStatus``) → its label, shown through ``tr``."""
 
 
-class HistoryModel(QAbstractTableModel):
-    """Earlier batches: name, created, provider/model, status, progress, folder."""
+class BatchListModel(QAbstractTableModel):
+    """A table of batches, a row each: subclasses give ``COLUMNS`` (``N_`` titles) and
+    ``cells(batch)`` (the row's texts), and the id ``JobIdRole`` returns."""
 
-    COLUMNS = (
-        N_("Batch"),
-        N_("Created"),
-        N_("Provider"),
-        N_("Status"),
-        N_("Done"),
-        N_("Failed"),
-        N_("Folder"),
-    )
+    COLUMNS: tuple[str, ...] = ()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.batches: list[BatchRow] = []
+        self.batches: list[Any] = []
 
-    def set_batches(self, batches: list[BatchRow]) -> None:
+    def set_batches(self, batches: Iterable[Any]) -> None:
         self.beginResetModel()
-        self.batches = batches
+        self.batches = list(batches)
         self.endResetModel()
+
+    def cells(self, b: Any) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def tooltip(self, b: Any) -> str | None:
+        return None
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.batches)
@@ -370,17 +369,10 @@ class HistoryModel(QAbstractTableModel):
         b = self.batches[index.row()]
         if role == JobIdRole:
             return b.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(b)
         if role == Qt.ItemDataRole.DisplayRole:
-            c = index.column()
-            return (
-                f"#{b.id} {b.name}",
-                local_datetime(b.created_at),
-                f"{b.provider} / {b.model}",
-                tr(BATCH_STATUS_LABELS.get(b.status, b.status)),
-                f"{b.counts.get('completed', 0)}/{b.total}",
-                str(b.counts.get("failed", 0)),
-                str(b.output_dir),
-            )[c]
+            return self.cells(b)[index.column()]
         return None
 
     def headerData(
@@ -389,3 +381,28 @@ class HistoryModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return tr(self.COLUMNS[section]) if 0 <= section < len(self.COLUMNS) else None
         return None
+
+
+class HistoryModel(BatchListModel):
+    """Earlier batches: name, created, provider/model, status, progress, folder."""
+
+    COLUMNS = (
+        N_("Batch"),
+        N_("Created"),
+        N_("Provider"),
+        N_("Status"),
+        N_("Done"),
+        N_("Failed"),
+        N_("Folder"),
+    )
+
+    def cells(self, b: BatchRow) -> tuple[str, ...]:
+        return (
+            f"#{b.id} {b.name}",
+            local_datetime(b.created_at),
+            f"{b.provider} / {b.model}",
+            tr(BATCH_STATUS_LABELS.get(b.status, b.status)),
+            f"{b.counts.get('completed', 0)}/{b.total}",
+            str(b.counts.get("failed", 0)),
+            str(b.output_dir),
+        )
