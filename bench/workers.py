@@ -152,9 +152,11 @@ def main() -> None:
     print(machine())
     farm_ratio = asyncio.run(farm(a.quick))
     key_ratio, key_429 = asyncio.run(shared_key(a.quick))
+    met = farm_ratio >= 0.95 and key_ratio <= 1.05 and key_429 == 0
     print(
         f"SUMMARY workers: 4 backends {farm_ratio:.3f} × 4 × one (goal ≥ 0.95); two workers on "
-        f"one key {key_ratio:.3f} × one machine (goal ≤ 1.05), {key_429} × 429"
+        f"one key {key_ratio:.3f} × one machine (goal ≤ 1.05), {key_429} × 429: "
+        f"{'met' if met else 'NOT MET'}"
     )
 
 
