@@ -3,6 +3,8 @@ providers, prices, and the engine built from them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app import paths
 from app.engine import Engine, ProviderFactory
 from app.events import EventBus
@@ -16,6 +18,10 @@ from app.settings import Settings
 from app.store import Store
 
 
+def _lookup(provider: str) -> str | None:
+    return get_key(provider).key
+
+
 def default_provider(settings: Settings) -> str:
     """The provider a new batch starts with: the user's choice, else OpenAI when a key exists,
     else the offline ``draft``."""
@@ -24,15 +30,19 @@ def default_provider(settings: Settings) -> str:
     return "openai" if get_key("openai").key else "draft"
 
 
-def make_provider_factory(settings: Settings) -> ProviderFactory:
+def make_provider_factory(
+    settings: Settings, key_of: Callable[[str], str | None] | None = None
+) -> ProviderFactory:
     """A factory that gives each batch its provider with the key from keyring/env and the
     endpoint from (in order) the batch, the environment, Settings, the default; a self-hosted
-    provider given several endpoints gets a farm of them (``app.providers.farm``)."""
+    provider given several endpoints gets a farm of them (``app.providers.farm``).
+    ``key_of``: how a provider's key is found (default: keyring, then environment, each time).
+    """
 
     def make(rs: RunSettings) -> Provider:
         caps = capabilities_of(rs.provider)
         # Optional keys (A1111's user:password, LocalAI's key) are read too when present.
-        key = get_key(rs.provider).key if caps.key_env_var else None
+        key = (key_of or _lookup)(rs.provider) if caps.key_env_var else None
         options = rs.provider_options.get(rs.provider, {})
         return provider_or_farm(
             settings.base_url(rs.provider, rs.base_url),

