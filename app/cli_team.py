@@ -18,10 +18,8 @@ from app.i18n import tr
 from app.logs import setup_logging
 from app.models import BatchReport
 from app.providers.registry import PROVIDERS
-from app.report import build_report
 from app.store import Store
-from app.team.control import control, list_batches
-from app.team.follow import Follower, submit_batch, team_ref
+from app.team.control import control, list_batches, run_on_queue
 from app.team.queue import QueueError, TeamBatch, TeamQueue
 from app.team.worker import Worker
 
@@ -72,32 +70,24 @@ def add_parsers(sub: Any) -> None:
 async def submit_and_follow(
     store: Store, batch_id: int, url: str, detach: bool, fmt: str, out: TextIO
 ) -> BatchReport | None:
-    """Put local batch ``batch_id`` on the queue at ``url``, then (unless ``detach``) record
-    what the workers make until every job has ended or the team batch is paused, halted or
-    cancelled. Returns the batch's report (``None`` when detached).
+    """``run_on_queue`` with the progress line and the team batch id on stderr; returns the
+    batch's report (``None`` when detached).
 
     Raises:
         QueueError: the queue cannot be used.
     """
-    q = TeamQueue.open(url)
-    try:
-        await q.ping()
-        if team_ref(store, batch_id) is None:
-            tid = await submit_batch(q, store, batch_id)
-            print(tr("On the team queue as {batch}.").format(batch=tid), file=sys.stderr)
-        if detach:
-            return None
-        return await follow(q, store, batch_id, fmt, out)
-    finally:
-        await q.aclose()
-
-
-async def follow(q: TeamQueue, store: Store, batch_id: int, fmt: str, out: TextIO) -> BatchReport:
-    """Follow a local batch put on the team queue (``Follower``); returns its report."""
     bus = EventBus()
     bus.subscribe(Progress(store.batch(batch_id).total, sys.stderr if fmt == "json" else out))
-    await Follower(q, store, batch_id, bus).follow()
-    return build_report(store, batch_id)
+    return await run_on_queue(
+        store,
+        batch_id,
+        url,
+        bus,
+        detach=detach,
+        on_submitted=lambda tid: print(
+            tr("On the team queue as {batch}.").format(batch=tid), file=sys.stderr
+        ),
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

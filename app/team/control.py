@@ -3,6 +3,7 @@ resume, cancel, retry their failed jobs, and run a local batch on the queue."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from app.events import EventBus
@@ -61,11 +62,19 @@ async def control(url: str, tid: str, action: Action) -> str:
 
 
 async def run_on_queue(
-    store: Store, batch_id: int, url: str, events: EventBus, thumb_dir: object = None
-) -> BatchReport:
-    """The window's "Start" with the team queue on: put local batch ``batch_id`` on the queue
-    (unless it is there already: then follow it again) and record what the workers make, with
-    the events a local run emits.
+    store: Store,
+    batch_id: int,
+    url: str,
+    events: EventBus,
+    thumb_dir: object = None,
+    detach: bool = False,
+    on_submitted: Callable[[str], None] | None = None,
+) -> BatchReport | None:
+    """Put local batch ``batch_id`` on the queue at ``url`` (unless it is there already: then
+    follow it again, on ``url`` or the queue it went to) and record what the workers make,
+    with the events a local run emits: the window's "Start" with the team queue on, and
+    ``atelier run … --queue``. ``on_submitted`` hears the team batch id; ``detach``: return
+    ``None`` once submitted.
 
     Raises:
         QueueError: the queue cannot be used.
@@ -75,7 +84,11 @@ async def run_on_queue(
     try:
         await q.ping()
         if ref is None:
-            await submit_batch(q, store, batch_id)
+            tid = await submit_batch(q, store, batch_id)
+            if on_submitted is not None:
+                on_submitted(tid)
+        if detach:
+            return None
         await Follower(q, store, batch_id, events, thumb_dir).follow()
         return build_report(store, batch_id)
     finally:

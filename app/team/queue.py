@@ -344,6 +344,13 @@ class TeamQueue:
         keys = [PREFIX + f"done:{entry.batch}", PREFIX + f"events:{entry.batch}", entry.stream]
         return bool(await self._complete(keys=keys, args=args))
 
+    async def started(self, entry: Entry, worker: str) -> None:
+        """Tell the batch's followers that ``worker`` started ``entry``'s job."""
+        await self.r.xadd(
+            PREFIX + f"events:{entry.batch}",
+            {"job": entry.job, "outcome": json.dumps({"kind": "started", "worker": worker})},
+        )
+
     async def is_done(self, tid: str, job: int) -> bool:
         """Whether job ``job`` of ``tid`` has an outcome."""
         return bool(await self.r.hexists(PREFIX + f"done:{tid}", str(job)))
@@ -407,10 +414,12 @@ class TeamQueue:
             {"job": "", "outcome": json.dumps({"kind": "state", "state": state, "reason": reason})},
         )
         if state == "queued":
+            settings = (await self.batch(tid)).settings  # once, not per parked job
+            # One at a time: a crash between the pop and the add loses one job at most.
             while raw := await self.r.lpop(PREFIX + f"parked:{tid}"):
                 item = json.loads(raw)
                 spec = JobSpec.model_validate_json(item["spec"])
-                await self.add_jobs(tid, [(int(item["job"]), spec)])
+                await self.add_jobs(tid, [(int(item["job"]), spec)], settings)
 
     async def halt(self, tid: str, reason: str) -> None:
         """Stop starting jobs of ``tid`` (its budget cap was reached); resumable."""

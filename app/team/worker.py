@@ -267,10 +267,7 @@ class Worker:
     ) -> tuple[dict[str, Any], dict[str, bytes]]:
         """Run the job as a one-job batch of this worker's store; returns its outcome and,
         when the batch has no delivery target, its images' bytes by Redis key."""
-        await self.q.r.xadd(
-            f"atelier:events:{entry.batch}",
-            {"job": entry.job, "outcome": '{"kind": "started"}'},
-        )
+        await self.q.started(entry, self.name)
         out_dir = self.home / "out" / entry.batch / uuid.uuid4().hex[:8]
         settings = batch.settings.model_copy(
             update={"delivery": per_job_delivery(batch.settings.delivery)}
