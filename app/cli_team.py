@@ -21,6 +21,7 @@ from app.providers.registry import PROVIDERS
 from app.store import Store
 from app.team.control import control, list_batches, run_on_queue
 from app.team.queue import QueueError, TeamBatch, TeamQueue
+from app.team.shared_images import SHARE_S
 from app.team.worker import Worker
 
 COMMANDS = ("worker", "queue")
@@ -59,6 +60,15 @@ def add_parsers(sub: Any) -> None:
         default=60.0,
         metavar="S",
         help=tr("seconds before a silent worker's jobs are taken over (default 60)"),
+    )
+    w.add_argument(
+        "--share-hours",
+        type=float,
+        default=SHARE_S / 3600,
+        metavar="H",
+        help=tr(
+            "hours the images this worker makes stay reusable by the whole team, kept in Redis (default 24; 0: none)"
+        ),
     )
     q = sub.add_parser("queue", help=tr("list and control the team's batches"))
     q.add_argument("action", choices=("list", "pause", "resume", "cancel", "retry"))
@@ -113,7 +123,13 @@ async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     q = TeamQueue.open(args.queue)
     try:
         await q.ping()
-        worker = Worker(q, providers or None, args.concurrency, args.visibility_timeout)
+        worker = Worker(
+            q,
+            providers or None,
+            args.concurrency,
+            args.visibility_timeout,
+            share_s=int(max(0.0, args.share_hours) * 3600),
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

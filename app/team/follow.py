@@ -206,7 +206,7 @@ class Follower:
             source = await self._write(jid, idx, data, img, share, None)
             for other in copies:
                 await self._write(other, idx, data, img, 0.0, source)
-            await self.q.forget_image(str(img["key"]))
+            await self.q.forget_image(str(img["key"]), int(img.get("keep_s") or 0))
         self._end(jid, JobStatus.COMPLETED, o)
         for other in copies:
             self._end(other, JobStatus.COMPLETED, {**o, "cost": 0.0})
@@ -250,7 +250,8 @@ class Follower:
             thumb,
             seed=img.get("seed"),
             prompt=job.spec.prompt,
-            made=Made(model, cost, None, None, sha, source),
+            # Its content key: a later batch of this machine copies it as it copies its own.
+            made=Made(model, cost, None, img.get("content_key"), sha, source),
         )
         thumb_text = str(thumb) if thumb else None
         self.events.emit(

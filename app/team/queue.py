@@ -15,6 +15,7 @@ Keys (``atelier:`` prefix; ``T`` is a team batch id, a UUID hex made at submissi
 - ``img:T:J:S``: the bytes of sample ``S`` of job ``J`` on their way back to the submitter
   (expire after ``IMAGE_TTL_S``), when the batch has no delivery target.
 - ``parked:T``: list of jobs set aside while ``T`` is paused or halted (put back on resume).
+- ``made:<image key>``: the team's reuse index (``app.team.shared_images``).
 """
 
 from __future__ import annotations
@@ -444,9 +445,13 @@ class TeamQueue:
         data = await self.r.get(key)
         return bytes(data) if data is not None else None
 
-    async def forget_image(self, key: str) -> None:
-        """Drop an image the submitter has written."""
-        await self.r.delete(key)
+    async def forget_image(self, key: str, keep_s: int = 0) -> None:
+        """Drop an image the submitter has written, or, when the team may reuse it
+        (``keep_s`` > 0, ``app.team.shared_images``), let it expire ``keep_s`` s from now."""
+        if keep_s > 0:
+            await self.r.expire(key, keep_s)
+        else:
+            await self.r.delete(key)
 
     async def outcomes(self, tid: str) -> dict[int, dict[str, Any]]:
         """Every recorded outcome of ``tid`` by job id."""

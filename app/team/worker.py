@@ -38,6 +38,7 @@ from app.status import JobStatus
 from app.store import Store
 from app.team.limits import SharedBudget, SharedLimit
 from app.team.queue import Entry, TeamBatch, TeamQueue, image_key
+from app.team.shared_images import SHARE_S, SharedImages, Staged, job_key
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,8 @@ class Worker:
             of it.
         home: where its own store and scratch files live (default ``ATELIER_HOME/worker``).
         settings: its Settings (endpoints); default ``Settings.load()``.
+        share_s: how long the images it makes stay reusable by the team (s; 0: none,
+            ``app.team.shared_images``).
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class Worker:
         visibility_timeout_s: float = 60.0,
         home: Path | None = None,
         settings: Settings | None = None,
+        share_s: int = SHARE_S,
     ) -> None:
         self.q = queue
         self.providers = providers or servable_providers()
@@ -124,6 +128,7 @@ class Worker:
         self.budget = Budget(self.engine.prices, lambda run, reason: None)
         self.engine.shared_pacing = self._pacing
         self.stats = WorkerStats()
+        self.shared = SharedImages(self.q.r, self.store, self.home / "shared", share_s)
         self._in_flight: dict[str, Entry] = {}
         self._batches: dict[str, TeamBatch] = {}
 
@@ -285,7 +290,15 @@ class Worker:
             specs=[entry.spec],
             estimated_cost=booked or None,
         )
-        await self.engine.run(bid)
+        # What the team made already is staged for the engine's own reuse to copy at $0.
+        staged = Staged([], [])
+        if settings.reuse:
+            key = await asyncio.to_thread(job_key, settings, entry.spec)
+            staged = await self.shared.stage(key, entry.spec)
+        try:
+            await self.engine.run(bid)
+        finally:
+            self.shared.unstage(staged)
         job = self.store.jobs(bid)[0]
         kind, error = job.status.value, job.error
         if job.status not in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
@@ -309,21 +322,46 @@ class Worker:
         }
         images: dict[str, bytes] = {}
         if job.status == JobStatus.COMPLETED:
-            for img in self.store.images(bid):
-                key = image_key(entry.batch, entry.job, img.sample_index)
-                outcome["images"].append(
-                    {"sample": img.sample_index, "key": key, "seed": img.seed, "model": img.model}
-                )
-                if settings.delivery is None:
-                    images[key] = await asyncio.to_thread(img.path.read_bytes)
+            outcome["images"], images = await self._images(bid, entry, settings.delivery)
             if settings.delivery is None:  # sent back: nothing of it stays here
                 await asyncio.to_thread(shutil.rmtree, out_dir, True)
         return outcome, images
 
+    async def _images(
+        self, bid: int, entry: Entry, delivery: Delivery | None
+    ) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+        """The outcome's image entries of one-job batch ``bid`` and the bytes that go with
+        them: every image's when nothing delivers them, else those this worker shares."""
+        entries: list[dict[str, Any]] = []
+        data: dict[str, bytes] = {}
+        for img in self.store.images(bid):
+            key = image_key(entry.batch, entry.job, img.sample_index)
+            reused = img.reused_from is not None
+            # A made image stays for the team's reuse a while; a copy's original already does.
+            keep = self.shared.share_s if img.content_key and not reused else 0
+            entries.append(
+                {
+                    "sample": img.sample_index,
+                    "key": key,
+                    "seed": img.seed,
+                    "model": img.model,
+                    "content_key": img.content_key,
+                    "reused": reused,
+                    "keep_s": keep,
+                }
+            )
+            if delivery is None or keep:
+                data[key] = await asyncio.to_thread(img.path.read_bytes)
+        return entries, data
+
     async def _record(
         self, entry: Entry, outcome: dict[str, Any], images: dict[str, bytes]
     ) -> None:
-        if await self.q.complete(entry, outcome, images):
+        delivered = bool(outcome.get("delivered"))
+        # A delivered batch's images travel only to be shared (written by ``publish``).
+        if await self.q.complete(entry, outcome, {} if delivered else images):
+            shared = [i for i in outcome.get("images", []) if i.get("keep_s")]
+            await self.shared.publish(shared, images if delivered else {})
             self.stats.completed += 1
             kind = str(outcome["kind"])
             self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
