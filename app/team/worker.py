@@ -297,8 +297,14 @@ class Worker:
             staged = await self.shared.stage(key, entry.spec)
         try:
             await self.engine.run(bid)
-        finally:
+            return await self._outcome(entry, bid, settings, out_dir)
+        finally:  # after the outcome is read: a copy names the staged image it copies
             self.shared.unstage(staged)
+
+    async def _outcome(
+        self, entry: Entry, bid: int, settings: RunSettings, out_dir: Path
+    ) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """What one-job batch ``bid`` came to, as ``_make`` returns it."""
         job = self.store.jobs(bid)[0]
         kind, error = job.status.value, job.error
         if job.status not in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):

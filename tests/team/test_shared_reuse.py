@@ -77,9 +77,10 @@ async def test_a_teammates_images_are_copied_at_no_cost(
     assert [j.cost for j in b_jobs[:4]] == [0.0] * 4
     assert all((j.cost or 0) > 0 for j in b_jobs[4:])
     for i in range(4):  # the same pictures, under designer B's own names
-        with Image.open(tmp_path / "a" / "out" / f"a{i}.png") as a, Image.open(
-            tmp_path / "b" / "out" / f"b{i}.png"
-        ) as b:
+        with (
+            Image.open(tmp_path / "a" / "out" / f"a{i}.png") as a,
+            Image.open(tmp_path / "b" / "out" / f"b{i}.png") as b,
+        ):
             assert a.tobytes() == b.tobytes()
     # The staged copies were removed from the worker's scratch folder.
     assert not list((tmp_path / "b" / "worker" / "shared").glob("*.png"))

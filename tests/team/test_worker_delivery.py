@@ -13,6 +13,7 @@ from app.status import JobStatus
 from app.store import Store
 from app.team.follow import Follower, submit_batch
 from app.team.queue import TeamQueue
+from app.team.shared_images import SHARE_S
 from app.team.worker import Worker
 from tests.batches import store_batch
 from tests.fakes.s3 import S3Server
@@ -50,10 +51,51 @@ async def test_workers_deliver_to_s3(
     assert result.completed == 6
     assert sorted(s3.objects(bucket)) == sorted(f"team/p{i}.png" for i in range(6))
     assert {j.status for j in store.jobs(bid)} == {JobStatus.COMPLETED}
-    # Delivered from the workers: no image went through Redis.
-    assert not list(redis_server.client().scan_iter(f"atelier:img:{tid}:*"))
+    # Delivered from the workers: none came to the submitter; what Redis holds is the team's
+    # shared copy of each (for reuse), expiring with the sharing window.
+    assert all(o["delivered"] for o in (await q.outcomes(tid)).values())
+    r = redis_server.client()
+    kept = list(r.scan_iter(f"atelier:img:{tid}:*"))
+    assert len(kept) == 6 and all(0 < r.ttl(k) <= SHARE_S for k in kept)
     for w in ws:
         await w.q.aclose()
+    await q.aclose()
+
+
+async def test_a_delivered_image_is_reused_by_the_team(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    s3: S3Server,  # noqa: F811
+) -> None:
+    """A delivered batch's images go through no one's machine, yet the next batch asking for
+    them is still served from them: the worker shares the bytes it delivered."""
+    bucket = f"team-{uuid.uuid4().hex[:8]}"
+    s3.client().create_bucket(Bucket=bucket)
+    delivery = Delivery(
+        targets=[S3Target(bucket=bucket, key="{file}", endpoint_url=s3.url, region="us-east-1")]
+    )
+    rs = RunSettings(provider="draft", model="draft", delivery=delivery)
+    q = TeamQueue.open(redis_server.url)
+    outcomes = []
+    for who in ("a", "b"):  # two designers, two stores, two workers: only Redis is shared
+        store = Store(tmp_path / who / "atelier.db")
+        specs = [
+            JobSpec(prompt=f"棚 {i}", output_path=f"{who}{i}.png", size="64x64") for i in range(3)
+        ]
+        bid = store_batch(store, rs, specs, tmp_path / who / "out")
+        tid = await submit_batch(q, store, bid)
+        stop = asyncio.Event()
+        w = Worker(TeamQueue.open(redis_server.url), ["draft"], 2, 5.0, home=tmp_path / who / "w")
+        run = asyncio.create_task(w.run(stop))
+        assert (await asyncio.wait_for(Follower(q, store, bid).follow(), 60)).completed == 3
+        stop.set()
+        await run
+        await w.q.aclose()
+        outcomes.append(await q.outcomes(tid))
+    assert sorted(s3.objects(bucket)) == sorted(f"{w}{i}.png" for w in "ab" for i in range(3))
+    made = [img["reused"] for o in outcomes[0].values() for img in o["images"]]
+    reused = [img["reused"] for o in outcomes[1].values() for img in o["images"]]
+    assert made == [False] * 3 and reused == [True] * 3
     await q.aclose()
 
 
