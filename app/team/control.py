@@ -4,6 +4,7 @@ resume, cancel, retry their failed jobs, and run a local batch on the queue."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from app.events import EventBus
@@ -66,7 +67,7 @@ async def run_on_queue(
     batch_id: int,
     url: str,
     events: EventBus,
-    thumb_dir: object = None,
+    thumb_dir: Path | None = None,
     detach: bool = False,
     on_submitted: Callable[[str], None] | None = None,
 ) -> BatchReport | None:
@@ -84,7 +85,7 @@ async def run_on_queue(
     try:
         await q.ping()
         if ref is None:
-            tid = await submit_batch(q, store, batch_id)
+            tid = await submit_batch(q, store, batch_id, thumb_dir)
             if on_submitted is not None:
                 on_submitted(tid)
         if detach:

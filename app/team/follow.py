@@ -14,8 +14,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from app.errors import OutputError
 from app.events import (
     BatchFinished,
     BatchStarted,
@@ -26,14 +28,14 @@ from app.events import (
 )
 from app.i18n import tr
 from app.models import JobSpec, RunSettings, parse_size
-from app.outputs import image_metadata, save_image
-from app.providers.registry import resolve_target
+from app.outputs import copy_image, image_metadata, save_image
 from app.report import build_report, write_report
-from app.reuse import request_key
+from app.reuse import image_key
 from app.status import TERMINAL, BatchStatus, IllegalTransitionError, JobStatus
-from app.store import Store
+from app.store import ImageRow, Store
 from app.store.images import Made
 from app.team.queue import QueueError, TeamQueue
+from app.team.shared_images import job_key
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,7 @@ def _copies(settings: RunSettings, jobs: list[tuple[int, JobSpec]]) -> dict[int,
     first: dict[tuple[str, int], int] = {}
     copies: dict[int, list[int]] = {}
     for jid, spec in jobs:
-        provider, model = resolve_target(
-            settings.provider, settings.model, spec.provider, spec.model
-        )
-        key = (request_key(provider, model, spec, settings.provider_options), spec.sample_count)
+        key = (job_key(settings, spec), spec.sample_count)
         if key in first:
             copies.setdefault(first[key], []).append(jid)
         else:
@@ -67,13 +66,80 @@ def _copies(settings: RunSettings, jobs: list[tuple[int, JobSpec]]) -> dict[int,
     return copies
 
 
-async def submit_batch(q: TeamQueue, store: Store, batch_id: int) -> str:
+def _copy_made(
+    store: Store,
+    batch_id: int,
+    settings: RunSettings,
+    pending: list[tuple[int, JobSpec]],
+    thumb_dir: Path | None,
+) -> set[int]:
+    """Copy here at $0 the jobs of ``pending`` whose every sample this machine made before
+    (an image of any batch in its store whose file still hashes as recorded, ``app.reuse``),
+    as a local run copies them and as the estimate said; they never go on the queue.
+    Returns their ids; none with reuse off or delivery on (the workers deliver a team batch,
+    and copy what the team made). Blocking: run it in a thread."""
+    if not settings.reuse or settings.delivery is not None:
+        return set()
+    keys = {jid: job_key(settings, spec) for jid, spec in pending}
+    wanted = [image_key(keys[j], i) for j, spec in pending for i in range(spec.sample_count)]
+    found = store.reusable_images(wanted)
+    out_dir = store.batch(batch_id).output_dir
+    copied = set()
+    for jid, spec in pending:
+        sources = [found.get(image_key(keys[jid], i), []) for i in range(spec.sample_count)]
+        if all(sources) and _copy_job(store, jid, spec, sources, out_dir, thumb_dir, settings):
+            copied.add(jid)
+    return copied
+
+
+def _copy_job(
+    store: Store,
+    jid: int,
+    spec: JobSpec,
+    sources: list[list[ImageRow]],
+    out_dir: Path,
+    thumb_dir: Path | None,
+    settings: RunSettings,
+) -> bool:
+    """Write every sample of job ``jid`` from its earlier images (``sources[i]``: sample
+    ``i``'s, best first) and complete it; ``False`` (nothing recorded) when one cannot be."""
+    names = spec.sample_paths(None)
+    placed = []
+    for idx, candidates in enumerate(sources):
+        for src in candidates:
+            assert src.sha256 is not None  # reusable_images returns hashed images only
+            try:
+                got = copy_image(out_dir, names[idx], src.path, src.sha256, thumb_dir,
+                                 settings.overwrite)  # fmt: skip
+            except OutputError:  # the workers' image meets the same folder: it says why
+                return False
+            if got is not None:
+                placed.append((idx, src, got))
+                break
+        else:
+            return False
+    store.claim_job(jid)
+    for idx, src, (path, thumb) in placed:
+        made = Made(src.model, 0.0, src.request_id, src.content_key, src.sha256, src.id)
+        store.add_image(jid, idx, path, thumb, seed=src.seed, prompt=spec.prompt, made=made)
+    store.set_job_status(jid, JobStatus.COMPLETED, duration_ms=0)
+    return True
+
+
+async def submit_batch(
+    q: TeamQueue, store: Store, batch_id: int, thumb_dir: Path | None = None
+) -> str:
     """Put the pending jobs of local batch ``batch_id`` on the team queue and remember where;
-    returns the team batch id. A request the batch makes twice goes on the queue once
+    returns the team batch id. What this machine made before is copied here instead
+    (``_copy_made``), and a request the batch makes twice goes on the queue once
     (``_copies``)."""
     batch = store.batch(batch_id)
     settings = RunSettings.model_validate(batch.settings)
     pending = [(j.id, j.spec) for j in store.jobs(batch_id) if j.status == JobStatus.PENDING]
+    if any(spec.sample_count for _, spec in pending):
+        await asyncio.to_thread(batch.output_dir.mkdir, parents=True, exist_ok=True)
+    made = await asyncio.to_thread(_copy_made, store, batch_id, settings, pending, thumb_dir)
+    pending = [(j, spec) for j, spec in pending if j not in made]
     copies = _copies(settings, pending)
     copying = {c for cs in copies.values() for c in cs}
     tid = await q.submit(batch.name, settings, [(j, sp) for j, sp in pending if j not in copying])
@@ -112,7 +178,7 @@ class Follower:
         store: Store,
         batch_id: int,
         events: EventBus | None = None,
-        thumb_dir: Any = None,
+        thumb_dir: Path | None = None,
     ) -> None:
         ref = team_ref(store, batch_id)
         if ref is None:

@@ -116,3 +116,33 @@ async def test_a_worker_that_shares_nothing_leaves_no_images(
     assert not list(r.scan_iter("atelier:made:*")) and not list(r.scan_iter("atelier:img:*"))
     await _designer(redis_server.url, tmp_path / "b", _specs("b", ["机", "棚"]))
     assert len(openai_env.dialect.accepted) == 4  # type: ignore[attr-defined]
+
+
+async def test_what_this_machine_made_is_copied_here_not_queued(
+    tmp_path: Path, redis_server: RedisServer, openai_env: FakeOpenAI
+) -> None:
+    """As the estimate says (it counts this machine's images as reused), a team batch copies
+    what its own store made before instead of paying a worker to make it again."""
+    home = tmp_path / "a"
+    await _designer(redis_server.url, home, _specs("a", ["花瓶", "皿"]), share_s=0)
+    store = Store(home / "atelier.db")
+    rs = RunSettings(provider="openai", model="gpt-image-1")
+    bid = store_batch(store, rs, _specs("n", ["花瓶", "皿", "鉢"]), home / "next", fingerprint="n")
+    q = TeamQueue.open(redis_server.url)
+    tid = await submit_batch(q, store, bid)
+    assert (await q.batch(tid)).total == 1  # only the new prompt went on the queue
+    jobs = store.jobs(bid)
+    assert [j.status for j in jobs[:2]] == [JobStatus.COMPLETED] * 2
+    copied = [i for i in store.images(bid) if i.job_id in (jobs[0].id, jobs[1].id)]
+    assert len(copied) == 2 and all(i.reused_from is not None and i.cost == 0 for i in copied)
+    assert sorted(p.name for p in (home / "next").glob("*.png")) == ["n0.png", "n1.png"]
+    stop = asyncio.Event()
+    w = Worker(TeamQueue.open(redis_server.url), ["openai"], 2, 10.0, home=home / "w2", share_s=0)
+    run = asyncio.create_task(w.run(stop))
+    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
+    stop.set()
+    await run
+    await w.q.aclose()
+    await q.aclose()
+    assert result.state == "finished" and store.batch(bid).unfinished == 0
+    assert len(openai_env.dialect.accepted) == 3  # type: ignore[attr-defined]
