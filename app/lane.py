@@ -14,7 +14,7 @@ from app.economy import ECONOMY_TIMEOUT_S
 from app.events import EventBus, LaneWaiting
 from app.models import RunSettings
 from app.providers.base import Provider
-from app.ratelimit import AdaptiveGate, LaneRates, SlidingWindowLimiter
+from app.ratelimit import AdaptiveGate, LaneRates, SlidingWindowLimiter, parse_rate_headers
 
 ECONOMY_IN_FLIGHT = 50_000
 """Jobs an economy lane holds at once: OpenAI's most lines in one provider batch."""
@@ -29,6 +29,10 @@ class SharedPacing(Protocol):
 
     def hold(self, seconds: float) -> None:
         """Every process on the key waits ``seconds`` (a 429)."""
+
+    def learn(self, rpm: float | None, ipm: float | None) -> None:
+        """Every process on the key paces at these per-minute limits (learned from a
+        response's ``x-ratelimit-limit-*`` headers; ``None``: not given)."""
 
 
 class Lane:
@@ -128,6 +132,11 @@ class Lane:
         hold = self.rates.learn(headers)
         if hold:
             self.block(hold)
+        if self.shared is not None:
+            info = parse_rate_headers(headers)
+            self.shared.learn(info.limit_requests, info.limit_images)
+            if hold:  # the key's bucket is empty for every process on it
+                self.shared.hold(hold)
         self.gate.on_success(latency_s, self.rates.per_second())
 
     def on_rate_limited(self, wait_s: float | None) -> None:

@@ -4,7 +4,9 @@ whatever the number of workers (``../shared/docs/integrations.md``: "Atomic limi
 ledgers").
 
 Keys (``atelier:`` prefix): ``gcra:<provider>:<key id>:<requests|images>`` (the theoretical
-arrival time, ms), ``hold:<provider>:<key id>`` (a 429 hold, expiring when it ends),
+arrival time, ms), ``learned:<provider>:<key id>`` (hash ``requests, images``: the per-minute
+limits the provider's ``x-ratelimit-limit-*`` headers gave, for ``LEARNED_TTL_S``),
+``hold:<provider>:<key id>`` (a 429 hold, expiring when it ends),
 ``budget:<T>`` (hash ``spent, reserved`` in USD). ``<key id>`` is the first 12 hex digits of
 the key's SHA-256, so workers on one key share one limit and the key itself never reaches
 Redis.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Awaitable
 from typing import Any
 
 from app.team.queue import PREFIX
@@ -21,12 +24,21 @@ from app.team.queue import PREFIX
 # GCRA (generic cell rate algorithm): one key per limit holding the theoretical arrival time
 # (TAT). A request of n units is allowed when now >= TAT - tolerance; it moves TAT by n × the
 # emission interval. Redis's clock (TIME) is the one clock all workers share.
-# KEYS: tat key; ARGV: emission interval (ms per unit), tolerance (ms), units.
+# The interval is the stricter of the one configured and the one any worker learned from the
+# provider's x-ratelimit-limit-* headers (read here, so a limit one worker learns paces every
+# worker from its next request on).
+# KEYS: tat key, learned hash; ARGV: configured interval (ms per unit, 0: none), tolerance
+# (ms), units, learned field ("requests" | "images"), safety factor.
 # Returns "0" (go) or the ms to wait before asking again.
 _GCRA = """
+local interval, tolerance, units = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local learned = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
+if learned > 0 and 60000 / learned * tonumber(ARGV[5]) > interval then
+  interval = 60000 / learned * tonumber(ARGV[5])
+end
+if interval <= 0 then return '0' end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local interval, tolerance, units = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local allow_at = tat - tolerance
@@ -62,6 +74,10 @@ redis.call('HINCRBYFLOAT', KEYS[1], 'reserved', -tonumber(ARGV[1]))
 redis.call('HINCRBYFLOAT', KEYS[1], 'spent', ARGV[2])
 return 1
 """
+
+LEARNED_TTL_S = 3600
+"""How long a learned limit is trusted without a response repeating it (s): a key's tier can
+change."""
 
 SAFETY = 1.02
 """Emission intervals are stretched by 2 %: requests leave evenly but arrive with network
@@ -100,27 +116,33 @@ class SharedLimit:
         self.r = client
         ident = f"{provider}:{key_id(api_key)}"
         self._hold_key = PREFIX + f"hold:{ident}"
+        self._learned_key = PREFIX + f"learned:{ident}"
+        self._told: dict[str, float] = {}
+        self._told_at = 0.0
         self._gcra = client.register_script(_GCRA)
         self._hold = client.register_script(_HOLD)
         self._tasks: set[asyncio.Task[Any]] = set()
         per_request = [60_000 / rpm] if rpm else []
         if window:
             per_request.append(window[1] * 1000 / window[0])
-        self._limits: list[tuple[str, float, bool]] = []
-        if per_request:
-            self._limits.append((f"gcra:{ident}:requests", max(per_request), False))
-        if ipm:
-            self._limits.append((f"gcra:{ident}:images", 60_000 / ipm, True))
+        # Both are always asked: a limit some worker learns applies even where none is set.
+        self._limits: list[tuple[str, float, str]] = [
+            (f"gcra:{ident}:requests", max(per_request, default=0.0), "requests"),
+            (f"gcra:{ident}:images", 60_000 / ipm if ipm else 0.0, "images"),
+        ]
 
     async def acquire(self, images: int) -> None:
         """Return when this request of ``images`` images may go: no hold in force and every
         limit's turn reached (waiting as long as needed)."""
-        for name, interval_ms, per_image in self._limits:
-            units = images if per_image else 1
+        for name, interval_ms, field in self._limits:
+            units = images if field == "images" else 1
             while True:
                 await self._wait_hold()
                 wait_ms = float(
-                    await self._gcra(keys=[PREFIX + name], args=[interval_ms * SAFETY, 0, units])
+                    await self._gcra(
+                        keys=[PREFIX + name, self._learned_key],
+                        args=[interval_ms * SAFETY, 0, units, field, SAFETY],
+                    )
                 )
                 if wait_ms <= 0:
                     break
@@ -132,12 +154,34 @@ class SharedLimit:
         while (left := int(await self.r.pttl(self._hold_key))) > 0:  # noqa: ASYNC110
             await asyncio.sleep(left / 1000)
 
+    def learn(self, rpm: float | None, ipm: float | None) -> None:
+        """Share the limits a response's ``x-ratelimit-limit-*`` headers gave (per minute;
+        ``None``: not in them) with every worker on the key; written when they change, and
+        again before they would expire."""
+        now = asyncio.get_running_loop().time()
+        told = {k: v for k, v in (("requests", rpm), ("images", ipm)) if v}
+        if not told or (told == self._told and now - self._told_at < LEARNED_TTL_S / 2):
+            return
+        self._told, self._told_at = told, now
+
+        async def write() -> None:
+            async with self.r.pipeline(transaction=True) as p:
+                p.hset(self._learned_key, mapping=told)
+                p.expire(self._learned_key, LEARNED_TTL_S)
+                await p.execute()
+
+        self._background(write())
+
     def hold(self, seconds: float) -> None:
         """Every worker on this key waits ``seconds`` (a 429's Retry-After). Sent in the
         background: the lane that met the 429 waits on its own clock anyway."""
-        task = asyncio.get_running_loop().create_task(
-            self._hold(keys=[self._hold_key], args=[max(1, int(seconds * 1000))])
-        )
+        self._background(self._hold(keys=[self._hold_key], args=[max(1, int(seconds * 1000))]))
+
+    def _background(self, aw: Awaitable[Any]) -> None:
+        async def run() -> None:
+            await aw
+
+        task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -122,6 +122,7 @@ class Worker:
         # Each job is a batch of its own here: keys are looked up once per provider, not per
         # job (a keyring lookup is a D-Bus round trip; thousands of them swamp the daemon).
         self._keys: dict[str, str | None] = {}
+        self._limits: dict[tuple[str, int | None, int | None], SharedLimit] = {}
         factory = make_provider_factory(settings or Settings.load(), self._key)
         self.engine = Engine(self.store, factory)
         self.engine.prices = load_prices()
@@ -138,17 +139,17 @@ class Worker:
         return self._keys[provider]
 
     def _pacing(self, provider: str, rs: RunSettings) -> SharedLimit:
+        # One per provider and configured limits for the worker's life, not per job (each job
+        # is a run of its own): what it learned from the provider's headers is kept.
         caps = capabilities_of(provider)
         limits = rs.rate_limits.get(provider)
-        key = self._key(provider) if caps.key_env_var else None
-        return SharedLimit(
-            self.q.r,
-            provider,
-            key,
-            rpm=limits.rpm if limits else None,
-            ipm=limits.ipm if limits else None,
-            window=caps.rate_limit,
-        )
+        rpm, ipm = (limits.rpm, limits.ipm) if limits else (None, None)
+        if (provider, rpm, ipm) not in self._limits:
+            key = self._key(provider) if caps.key_env_var else None
+            self._limits[provider, rpm, ipm] = SharedLimit(
+                self.q.r, provider, key, rpm=rpm, ipm=ipm, window=caps.rate_limit
+            )
+        return self._limits[provider, rpm, ipm]
 
     async def run(self, stop: asyncio.Event | None = None) -> WorkerStats:
         """Take and make jobs until ``stop`` is set (or forever); a lost connection to Redis

@@ -82,6 +82,33 @@ async def test_two_workers_keep_to_one_key_limit(
     assert b"atelier:gcra:openai:" in written  # (the AOF does hold the queue's writes)
 
 
+async def test_a_limit_learned_from_headers_paces_every_worker(
+    tmp_path: Path, redis_server: RedisServer, openai_env: FakeOpenAI
+) -> None:
+    """No limit set: the provider's ``x-ratelimit-limit-requests`` is learned by whichever
+    worker hears it first and paces every worker on the key, new ones from their first
+    request."""
+    bucket = TokenBucket(per_minute=600, burst=2)
+    dialect = openai_env.dialect  # type: ignore[attr-defined]
+    dialect.bucket = bucket
+    rs = RunSettings(provider="openai", model="gpt-image-1", concurrency=4)
+    store, bid, _, _ = await _run(redis_server.url, tmp_path / "first", rs, 30)
+    assert {j.status for j in store.jobs(bid)} == {JobStatus.COMPLETED}
+    r = redis_server.client()
+    (learned,) = list(r.scan_iter("atelier:learned:openai:*"))
+    assert r.hget(learned, "requests") == b"600" and 0 < r.ttl(learned) <= 3600
+    # The first requests went before anything was known (at most the workers' concurrency).
+    assert dialect.rate_limited <= 2 * 4
+    dialect.rate_limited = 0
+    dialect.accepted.clear()
+    store, bid, _, _ = await _run(redis_server.url, tmp_path / "second", rs, 40)
+    assert {j.status for j in store.jobs(bid)} == {JobStatus.COMPLETED}
+    # New workers, new lanes: paced from their first request by what the others learned.
+    assert dialect.rate_limited <= 2
+    arrivals = sorted(t for t, _ in dialect.accepted)
+    assert max(sum(1 for t in arrivals if a <= t < a + 1.0) for a in arrivals) <= 10 + 2
+
+
 async def test_a_429_holds_every_worker_on_the_key(redis_server: RedisServer) -> None:
     q = TeamQueue.open(redis_server.url)
     a = SharedLimit(q.r, "openai", "sk-one")
