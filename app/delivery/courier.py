@@ -108,10 +108,11 @@ class Courier:
         elif isinstance(event, JobChanged) and event.status == JobStatus.FAILED:
             self.job_failed(event.batch_id, event.job_id)
 
-    def begin(self, batch_id: int, run_tag: str) -> None:
+    def begin(self, batch_id: int, run_tag: str, delivery: Delivery | None = None) -> None:
         """A run of ``batch_id`` starts: rows of a dead process are recovered, images it
-        wrote without a row get one, the start message is recorded, and a drain starts."""
-        delivery = delivery_of(self.store, batch_id)
+        wrote without a row get one, the start message is recorded, and a drain starts.
+        ``delivery``: what to deliver, when not all the batch's (``app.team.split``)."""
+        delivery = delivery or delivery_of(self.store, batch_id)
         if delivery is None:
             return
         drain = self._drain(batch_id, delivery, closing=False)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.delivery.courier import Courier
 from app.errors import OutputError
 from app.events import (
     BatchFinished,
@@ -36,6 +37,7 @@ from app.store import ImageRow, Store
 from app.store.images import Made
 from app.team.queue import QueueError, TeamQueue
 from app.team.shared_images import job_key
+from app.team.split import run_messages
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +193,7 @@ class Follower:
         self.events = events or EventBus()
         self.thumb_dir = thumb_dir
         self.result = FollowResult()
+        self.courier = Courier(store, self.events)
 
     async def follow(self, until_idle: bool = True) -> FollowResult:
         """Apply events as they come. Returns once every job has ended here (the batch then
@@ -201,6 +204,9 @@ class Follower:
         await asyncio.to_thread(batch.output_dir.mkdir, parents=True, exist_ok=True)
         started = datetime.now(UTC).isoformat(timespec="milliseconds")
         self.events.emit(BatchStarted(self.batch_id, batch.total, batch.unfinished))
+        messages = run_messages(RunSettings.model_validate(batch.settings).delivery)
+        if messages is not None:  # the run's Slack and batch.finished messages are ours
+            self.courier.begin(self.batch_id, started, messages)
         after = "0-0"
         while True:
             got = await self.q.events(self.tid, after, block_ms=1000)
@@ -221,6 +227,7 @@ class Follower:
         self.store.set_batch_status(self.batch_id, status, finished=True)
         report = build_report(self.store, self.batch_id, started)
         await write_report(report, batch.output_dir)
+        await self.courier.end(self.batch_id, started)  # (nothing when it has no messages)
         self.events.emit(BatchFinished(self.batch_id, report, self.result.reason or None))
         self.result.state = self.result.state or "finished"
         return self.result

@@ -39,26 +39,9 @@ from app.store import Store
 from app.team.limits import SharedBudget, SharedLimit
 from app.team.queue import Entry, TeamBatch, TeamQueue, image_key
 from app.team.shared_images import SHARE_S, SharedImages, Staged, job_key
+from app.team.split import per_job_delivery
 
 log = logging.getLogger(__name__)
-
-
-def per_job_delivery(delivery: Delivery | None) -> Delivery | None:
-    """What a worker delivers of a batch's ``delivery``: each image and job's own deliveries;
-    a run's messages (Slack's started/finished, the ``batch.finished`` webhook) are left out,
-    since each job is a run of its own here and a team batch's start and end are nobody's
-    single run. ``None`` when nothing per image is left (the images then go back to the
-    submitter)."""
-    if delivery is None:
-        return None
-    targets = []
-    for t in delivery.targets:
-        if t.kind == "slack":
-            continue
-        if t.kind == "webhook":
-            t = t.model_copy(update={"events": [e for e in t.events if e != "batch.finished"]})
-        targets.append(t)
-    return delivery.model_copy(update={"targets": targets}) if targets else None
 
 
 def servable_providers() -> list[str]:

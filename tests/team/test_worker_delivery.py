@@ -7,7 +7,9 @@ import asyncio
 import uuid
 from pathlib import Path
 
-from app.delivery.config import Delivery, S3Target
+import pytest
+
+from app.delivery.config import Delivery, S3Target, SlackTarget, WebhookTarget
 from app.models import JobSpec, RunSettings
 from app.status import JobStatus
 from app.store import Store
@@ -16,8 +18,10 @@ from app.team.queue import TeamQueue
 from app.team.shared_images import SHARE_S
 from app.team.worker import Worker
 from tests.batches import store_batch
+from tests.fakes.receivers import SlackFake, WebhookReceiver
 from tests.fakes.s3 import S3Server
 from tests.integration.conftest import s3  # noqa: F401  (the fixture)
+from tests.integration.test_delivery import FAST, SECRET
 from tests.team.conftest import RedisServer
 
 
@@ -99,9 +103,58 @@ async def test_a_delivered_image_is_reused_by_the_team(
     await q.aclose()
 
 
+async def test_the_run_messages_come_from_the_submitter_once(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    s3: S3Server,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Workers deliver each image (S3, ``image.completed``); the machine that follows the batch
+    sends Slack's started and finished messages and one ``batch.finished``, for the whole
+    batch, however many workers made it."""
+    bucket = f"team-{uuid.uuid4().hex[:8]}"
+    s3.client().create_bucket(Bucket=bucket)
+    monkeypatch.setenv("ATELIER_WEBHOOK_SECRET", SECRET)
+    with WebhookReceiver(SECRET) as hook, SlackFake() as slack:
+        monkeypatch.setenv("ATELIER_SLACK_WEBHOOK", slack.url + "/services/T0/B0/x")
+        delivery = Delivery(
+            targets=[
+                S3Target(bucket=bucket, key="{file}", endpoint_url=s3.url, region="us-east-1"),
+                WebhookTarget(url=hook.url + "/hooks"),
+                SlackTarget(),
+            ],
+            **FAST,
+        )
+        store = Store(tmp_path / "submitter.db")
+        rs = RunSettings(provider="draft", model="draft", delivery=delivery)
+        specs = [
+            JobSpec(prompt=f"椅子 {i}", output_path=f"c{i}.png", size="64x64") for i in range(4)
+        ]
+        bid = store_batch(store, rs, specs, tmp_path / "out")
+        q = TeamQueue.open(redis_server.url)
+        await submit_batch(q, store, bid)
+        stop = asyncio.Event()
+        ws = [
+            Worker(TeamQueue.open(redis_server.url), ["draft"], 2, 5.0, home=tmp_path / f"w{i}")
+            for i in range(2)
+        ]
+        runs = [asyncio.create_task(w.run(stop)) for w in ws]
+        result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
+        stop.set()
+        await asyncio.gather(*runs)
+        for w in ws:
+            await w.q.aclose()
+        await q.aclose()
+    assert result.completed == 4 and len(s3.objects(bucket)) == 4
+    kinds = [e["type"] for e in hook.events]
+    assert kinds.count("image.completed") == 4 and kinds.count("batch.finished") == 1
+    assert kinds[-1] == "batch.finished" and hook.rejected == 0
+    assert len(slack.messages) == 2 and slack.messages[0].startswith("▶️ Atelier started")
+    assert "4/4 succeeded, 0 failed" in slack.messages[1]
+
+
 def test_a_worker_sends_no_run_messages() -> None:
-    from app.delivery.config import SlackTarget, WebhookTarget
-    from app.team.worker import per_job_delivery
+    from app.team.split import per_job_delivery, run_messages
 
     full = Delivery(
         targets=[
@@ -116,3 +169,7 @@ def test_a_worker_sends_no_run_messages() -> None:
     assert "batch.finished" not in hook.events and "image.completed" in hook.events  # type: ignore[union-attr]
     assert per_job_delivery(Delivery(targets=[SlackTarget()])) is None
     assert per_job_delivery(None) is None
+    theirs = run_messages(full)
+    assert theirs is not None and [t.kind for t in theirs.targets] == ["webhook", "slack"]
+    assert theirs.targets[0].events == ["batch.finished"]  # type: ignore[union-attr]
+    assert run_messages(Delivery(targets=[S3Target(bucket="shop", key="{file}")])) is None
