@@ -12,11 +12,12 @@ import sys
 import time
 from typing import Any, TextIO
 
+from app import cli_args as argtypes
 from app.cli_common import EXIT_OK, Progress, fail_input
 from app.events import EventBus
 from app.i18n import tr
 from app.logs import setup_logging
-from app.models import BatchReport
+from app.models import BatchReport, RunSettings
 from app.providers.registry import PROVIDERS
 from app.store import Store
 from app.team.control import control, list_batches, run_on_queue
@@ -75,6 +76,12 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("batch", nargs="?", help=tr("team batch id (from 'atelier queue list')"))
     q.add_argument("--queue", required=True, metavar="URL", help=tr("redis://HOST:PORT/DB"))
     q.add_argument("--format", choices=("text", "json"), default="text")
+    q.add_argument(
+        "--budget",
+        type=argtypes.bounded(RunSettings, "budget_usd", float),
+        metavar="USD",
+        help=tr("with resume: the batch's new budget cap (a halted batch goes on up to it)"),
+    )
 
 
 async def submit_and_follow(
@@ -159,7 +166,9 @@ async def _queue(args: argparse.Namespace, out: TextIO) -> int:
         return _list(await list_batches(args.queue), args.format, out)
     if not args.batch:
         raise QueueError(tr("Name the team batch ('atelier queue list' shows them)."))
-    print(await control(args.queue, args.batch, args.action), file=out)
+    if args.budget is not None and args.action != "resume":
+        raise QueueError(tr("--budget goes with 'atelier queue resume'."))
+    print(await control(args.queue, args.batch, args.action, args.budget), file=out)
     return EXIT_OK
 
 

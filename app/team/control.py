@@ -42,8 +42,10 @@ async def retry_failed(q: TeamQueue, tid: str) -> int:
     return len(failed)
 
 
-async def control(url: str, tid: str, action: Action) -> str:
+async def control(url: str, tid: str, action: Action, budget_usd: float | None = None) -> str:
     """Apply ``action`` to team batch ``tid``; returns what happened, in a sentence.
+    ``budget_usd``: with ``resume``, the batch's new budget cap first (a halted batch goes on
+    up to it).
 
     Raises:
         QueueError: the queue cannot be used, or has no such batch.
@@ -56,6 +58,8 @@ async def control(url: str, tid: str, action: Action) -> str:
             n = await retry_failed(q, tid)
             return tr("{count} failed jobs are back on the queue.").format(count=n)
         state = STATES[action]
+        if budget_usd is not None and action == "resume":
+            await q.set_budget(tid, budget_usd)
         await q.set_state(tid, state)  # type: ignore[arg-type]
         return tr("Batch {batch}: {state}.").format(batch=tid, state=tr(STATE_LABELS[state]))
     finally:

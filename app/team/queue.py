@@ -16,6 +16,7 @@ Keys (``atelier:`` prefix; ``T`` is a team batch id, a UUID hex made at submissi
   (expire after ``IMAGE_TTL_S``), when the batch has no delivery target.
 - ``parked:T``: list of jobs set aside while ``T`` is paused or halted (put back on resume).
 - ``made:<image key>``: the team's reuse index (``app.team.shared_images``).
+- ``refs:T``, ``ref:<sha256>``: the reference images of ``T``'s jobs (``app.team.references``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from app.i18n import N_, tr
 from app.models import JobSpec, RunSettings
 from app.providers.registry import resolve_target
 from app.secrets import get_secret
+from app.team import references
 
 PREFIX = "atelier:"
 GROUP = "workers"
@@ -256,8 +258,9 @@ class TeamQueue:
     async def submit(
         self, name: str, settings: RunSettings, jobs: Iterable[tuple[int, JobSpec]]
     ) -> str:
-        """Put a batch on the queue: its record, then every ``(job id, spec)`` on the stream.
-        Returns the team batch id."""
+        """Put a batch on the queue: its record, its jobs' reference files
+        (``app.team.references``), then every ``(job id, spec)`` on the stream. Returns the
+        team batch id."""
         tid = uuid.uuid4().hex
         items = list(jobs)
         now = time.time()
@@ -275,6 +278,8 @@ class TeamQueue:
                 "reason": "",
             },
         )
+        # Before any job is on a stream: a worker may take the first one at once.
+        await references.upload(self.r, tid, (spec for _, spec in items))
         await self.r.zadd(PREFIX + "batches", {tid: now})
         await self.add_jobs(tid, items, settings)
         return tid
@@ -421,6 +426,12 @@ class TeamQueue:
                 item = json.loads(raw)
                 spec = JobSpec.model_validate_json(item["spec"])
                 await self.add_jobs(tid, [(int(item["job"]), spec)], settings)
+
+    async def set_budget(self, tid: str, cap_usd: float | None) -> None:
+        """Set ``tid``'s budget cap (USD; ``None``: none). Workers read it again when the old
+        cap stops a job, so a raised cap and a resume carry on where it halted."""
+        settings = (await self.batch(tid)).settings.model_copy(update={"budget_usd": cap_usd})
+        await self.r.hset(PREFIX + f"batch:{tid}", "settings", _queued_settings(settings))
 
     async def halt(self, tid: str, reason: str) -> None:
         """Stop starting jobs of ``tid`` (its budget cap was reached); resumable."""

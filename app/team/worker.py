@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +37,23 @@ from app.service import load_prices, make_provider_factory
 from app.settings import Settings
 from app.status import JobStatus
 from app.store import Store
+from app.team import references
 from app.team.limits import SharedBudget, SharedLimit
 from app.team.queue import Entry, TeamBatch, TeamQueue, image_key
 from app.team.shared_images import SHARE_S, SharedImages, Staged, job_key
 from app.team.split import per_job_delivery
 
 log = logging.getLogger(__name__)
+
+
+def _forget_old(folder: Path, age_s: float) -> None:
+    """Remove the files in ``folder`` older than ``age_s`` (reference files fetched for
+    batches whose copies on the queue have expired too)."""
+    cutoff = time.time() - age_s
+    for p in folder.glob("*") if folder.is_dir() else []:
+        with contextlib.suppress(OSError):
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
 
 
 def servable_providers() -> list[str]:
@@ -113,6 +125,8 @@ class Worker:
         self.engine.shared_pacing = self._pacing
         self.stats = WorkerStats()
         self.shared = SharedImages(self.q.r, self.store, self.home / "shared", share_s)
+        self.refs_dir = self.home / "references"
+        _forget_old(self.refs_dir, references.TTL_S)
         self._in_flight: dict[str, Entry] = {}
         self._batches: dict[str, TeamBatch] = {}
 
@@ -242,6 +256,10 @@ class Worker:
             )
             return None
         if not await SharedBudget(self.q.r, entry.batch).reserve(cap, worst):
+            fresh = await self.q.batch(entry.batch)  # a team member may have raised it
+            self._batches[entry.batch] = fresh
+            if fresh.settings.budget_usd != cap:
+                return await self._book(entry, fresh)
             await self.q.halt(
                 entry.batch,
                 tr(
@@ -263,6 +281,8 @@ class Worker:
         )
         if settings.budget_usd is not None:  # this run may spend what was booked, no more
             settings = settings.model_copy(update={"budget_usd": booked})
+        # The submitter's reference files, as files of this machine (fetched once each).
+        spec = await references.localize(self.q.r, entry.batch, entry.spec, self.refs_dir)
         bid = self.store.create_batch(
             name=f"{batch.name} · {entry.job}",
             fingerprint=f"team:{entry.batch}:{entry.job}:{uuid.uuid4().hex}",
@@ -271,14 +291,14 @@ class Worker:
             model=settings.model,
             source="team",
             settings=settings.model_dump(mode="json"),
-            specs=[entry.spec],
+            specs=[spec],
             estimated_cost=booked or None,
         )
         # What the team made already is staged for the engine's own reuse to copy at $0.
         staged = Staged([], [])
         if settings.reuse:
-            key = await asyncio.to_thread(job_key, settings, entry.spec)
-            staged = await self.shared.stage(key, entry.spec)
+            key = await asyncio.to_thread(job_key, settings, spec)
+            staged = await self.shared.stage(key, spec)
         try:
             await self.engine.run(bid)
             return await self._outcome(entry, bid, settings, out_dir)

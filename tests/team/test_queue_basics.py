@@ -150,3 +150,44 @@ async def test_a_failed_job_retried_by_a_teammate(
         assert (tmp_path / "out" / "broken.png").is_file()
         await w.q.aclose()
         await q.aclose()
+
+
+async def test_edit_jobs_carry_their_reference_images_to_the_workers(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """A reference image is a path on the submitting machine: it travels with the batch
+    (once, by content), and the worker edits it even once the submitter's file is gone."""
+    photo = tmp_path / "photos" / "マグ.png"
+    photo.parent.mkdir()
+    Image.new("RGB", (64, 64), (220, 20, 30)).save(photo)
+    store = Store(tmp_path / "submitter.db")
+    rs = RunSettings(provider="draft", model="draft")
+    specs = [
+        JobSpec(
+            prompt=f"背景を白に {i}",
+            output_path=f"e{i}.png",
+            size="64x64",
+            operation="edit",
+            reference_images=[str(photo)],
+        )
+        for i in range(3)
+    ]
+    bid = store_batch(store, rs, specs, tmp_path / "out")
+    q = TeamQueue.open(redis_server.url)
+    await submit_batch(q, store, bid)
+    assert len(list(redis_server.client().scan_iter("atelier:ref:*"))) == 1  # one photo, once
+    photo.unlink()  # the worker cannot read the submitter's file: only what travelled
+    stop = asyncio.Event()
+    (w,) = await _workers(redis_server.url, tmp_path, 1, stop)
+    run = asyncio.create_task(w.run(stop))
+    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
+    stop.set()
+    await run
+    await w.q.aclose()
+    await q.aclose()
+    assert result.completed == 3, [j.error for j in store.jobs(bid)]
+    for i in range(3):  # the draft provider edits over the reference: its red shows
+        with Image.open(tmp_path / "out" / f"e{i}.png") as im:
+            r, g, b = im.convert("RGB").getpixel((1, 1))
+            assert r > 120 and g < 80 and b < 80, (r, g, b)
+    assert len(list((tmp_path / "w0" / "references").iterdir())) == 1  # fetched once

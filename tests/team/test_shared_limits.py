@@ -5,6 +5,7 @@ memory: each has its own store, engine, lanes and connection."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from app.team.limits import SharedBudget, SharedLimit
 from app.team.queue import TeamQueue
 from app.team.worker import Worker
 from tests.batches import store_batch
+from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI, TokenBucket
 from tests.team.conftest import RedisServer
@@ -141,4 +143,33 @@ async def test_a_budget_cap_across_workers_is_never_exceeded(
     assert 0 < spent <= cap and local <= cap + 1e-9
     assert 5 <= len(done) < 20 and state == "halted" and "$0.06" in reason
     assert store.batch(bid).unfinished == 20 - len(done)  # the rest waits, resumable
+    await q.aclose()
+
+
+async def test_a_raised_cap_lets_a_halted_batch_go_on(
+    tmp_path: Path, redis_server: RedisServer, openai_env: FakeOpenAI
+) -> None:
+    cap = 0.011 * 3.5  # three fit
+    rs = RunSettings(provider="openai", model="gpt-image-1", concurrency=4, budget_usd=cap)
+    store, bid, tid, _ = await _run(redis_server.url, tmp_path, rs, 10)
+    q = TeamQueue.open(redis_server.url)
+    assert (await q.state(tid))[0] == "halted"
+    before = sum(1 for j in store.jobs(bid) if j.status == JobStatus.COMPLETED)
+    url = redis_server.url
+    wrong = await asyncio.to_thread(run_cli, "queue", "pause", tid, "--queue", url, "--budget", "1")
+    assert wrong.code == 2 and "--budget" in wrong.err and "Traceback" not in wrong.err
+    r = await asyncio.to_thread(run_cli, "queue", "resume", tid, "--queue", url, "--budget", "1")
+    assert r.code == 0, r.err
+    assert (await q.batch(tid)).settings.budget_usd == 1.0
+    stop = asyncio.Event()
+    # The same workers' kind: each remembered the old cap, and reads the new one when it stops.
+    w = Worker(TeamQueue.open(url), ["openai"], 4, 10.0, home=tmp_path / "w0")
+    w._batches[tid] = dataclasses.replace(await q.batch(tid), settings=rs)  # the old cap
+    run = asyncio.create_task(w.run(stop))
+    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
+    stop.set()
+    await run
+    await w.q.aclose()
+    assert before < 10 and result.state == "finished" and store.batch(bid).unfinished == 0
+    assert await SharedBudget(q.r, tid).spent() <= 1.0
     await q.aclose()
