@@ -97,3 +97,46 @@ def test_a_batch_on_the_team_queue_from_the_window(
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.communicate(timeout=30)
+
+
+def test_a_halted_batch_goes_on_under_a_raised_cap(
+    qtbot: Any,
+    window: Any,
+    qloop: asyncio.AbstractEventLoop,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_server: RedisServer,
+) -> None:
+    from app.models import JobSpec
+    from app.team.queue import TeamQueue
+
+    async def halted() -> str:
+        q = TeamQueue.open(redis_server.url)
+        rs = RunSettings(provider="openai", model="gpt-image-1", budget_usd=0.5)
+        tid = await q.submit("mugs", rs, [(1, JobSpec(prompt="マグ", output_path="m.png"))])
+        await q.halt(tid, "The budget cap of $0.50 is reached")
+        await q.aclose()
+        return tid
+
+    tid = qloop.run_until_complete(halted())
+    window.settings.team_queue = redis_server.url
+    window.tabs.setCurrentIndex(5)
+    team = window.team
+    qloop.run_until_complete(wait_until(lambda: team.model.rowCount() == 1, 20, "the list"))
+    asked: list[float | None] = []
+    monkeypatch.setattr(team, "ask_cap", lambda current: asked.append(current) or 2.5)
+    team.view.selectRow(0)
+    (button,) = [b for b in team.buttons if b.text() == "Raise budget cap…"]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qloop.run_until_complete(
+        wait_until(lambda: team.model.index(0, 4).data() == "Queued", 20, "resumed")
+    )
+    assert asked == [0.5]  # it offered the batch's own cap to raise
+
+    async def cap() -> float | None:
+        q = TeamQueue.open(redis_server.url)
+        try:
+            return (await q.batch(tid)).settings.budget_usd
+        finally:
+            await q.aclose()
+
+    assert qloop.run_until_complete(cap()) == 2.5

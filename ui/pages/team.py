@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QPushButton,
     QTableView,
@@ -33,10 +34,12 @@ class TeamPage(QWidget):
     Signals:
         refresh_requested(): "Refresh".
         action_requested(str, str): an action (pause, resume, cancel, retry) and a team batch.
+        cap_requested(str, float): resume a team batch with this budget cap (USD).
     """
 
     refresh_requested = Signal()
     action_requested = Signal(str, str)
+    cap_requested = Signal(str, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +60,11 @@ class TeamPage(QWidget):
             b.clicked.connect(lambda _=False, a=action: self._act(a))
             bar.addWidget(b)
             self.buttons.append(b)
+        cap = QPushButton(tr("Raise budget cap…"))
+        cap.setToolTip(tr("Resume a batch the budget cap halted, with a higher cap"))
+        cap.clicked.connect(self._raise_cap)
+        bar.addWidget(cap)
+        self.buttons.append(cap)
         refresh = QPushButton(tr("Refresh"))
         refresh.clicked.connect(self.refresh_requested.emit)
         bar.addWidget(refresh)
@@ -103,6 +111,29 @@ class TeamPage(QWidget):
         rows = self.view.selectionModel().selectedRows()
         return str(rows[0].data(TeamIdRole)) if rows else None
 
+    def ask_cap(self, current: float | None) -> float | None:
+        """Ask for a batch's new budget cap (USD); ``None``: the user changed their mind."""
+        value, ok = QInputDialog.getDouble(
+            self,
+            tr("Raise budget cap"),
+            tr("The batch's new budget cap (USD):"),
+            (current or 0.0) * 2 or 10.0,
+            0.01,
+            1_000_000.0,
+            2,
+        )
+        return float(value) if ok else None
+
+    def _raise_cap(self) -> None:
+        rows = self.view.selectionModel().selectedRows()
+        if not rows:
+            self.show_message(tr("Select a batch first."), error=True)
+            return
+        batch = self.model.batches[rows[0].row()]
+        usd = self.ask_cap(batch.settings.budget_usd)
+        if usd is not None:
+            self.cap_requested.emit(batch.id, usd)
+
     def _act(self, action: str) -> None:
         tid = self.selected()
         if tid is None:
@@ -145,6 +176,7 @@ class TeamLink(QObject):
         show()
         page.refresh_requested.connect(show)
         page.action_requested.connect(self.act)
+        page.cap_requested.connect(lambda tid, usd: self.act("resume", tid, usd))
         self.loaded.connect(page.set_batches)
         self.said.connect(page.show_message)
         tabs.currentChanged.connect(lambda i: show() if i == index else None)
@@ -154,10 +186,12 @@ class TeamLink(QObject):
         if self.url():
             self._on(self.host.submit(list_batches(self.url())), self.loaded.emit)
 
-    def act(self, action: str, tid: str) -> None:
-        """Pause, resume, cancel or retry team batch ``tid``, then refresh."""
+    def act(self, action: str, tid: str, budget_usd: float | None = None) -> None:
+        """Pause, resume (with ``budget_usd``: under that new cap), cancel or retry team batch
+        ``tid``, then refresh."""
         if self.url():
-            fut = self.host.submit(control(self.url(), tid, action))  # type: ignore[arg-type]
+            job = control(self.url(), tid, action, budget_usd)  # type: ignore[arg-type]
+            fut = self.host.submit(job)
             self._on(fut, lambda text: (self.said.emit(text, False), self.refresh()))
 
     def _on(self, fut: concurrent.futures.Future[Any], done: Callable[[Any], Any]) -> None:
