@@ -13,7 +13,8 @@ Keys (``atelier:`` prefix; ``T`` is a team batch id, a UUID hex made at submissi
 - ``events:T``: stream of outcomes for the submitter and every window (``kind`` =
   ``succeeded | failed | cancelled | halted | state``).
 - ``img:T:J:S``: the bytes of sample ``S`` of job ``J`` on their way back to the submitter
-  (expire after ``IMAGE_TTL_S``), when the batch has no delivery target.
+  (expire after ``IMAGE_TTL_S``), when the batch has no delivery target; once written there
+  they stay for the team's reuse window (``app.team.shared_images``), else are deleted.
 - ``parked:T``: list of jobs set aside while ``T`` is paused or halted (put back on resume).
 - ``made:<image key>``: the team's reuse index (``app.team.shared_images``).
 - ``refs:T``, ``ref:<sha256>``: the reference images of ``T``'s jobs (``app.team.references``).

@@ -8,7 +8,10 @@ key keeps to the key's limit together.
 
 Delivery: a batch with delivery targets is delivered from here by the engine's courier (the
 outcome then carries no image); otherwise the images go back to the submitter through Redis
-(``img:T:J:S`` keys, written in the same atomic step as the outcome).
+(``img:T:J:S`` keys, written in the same atomic step as the outcome). Either way the images it
+made are then shared for the team's reuse, and what the team made is staged before a job runs
+(``app.team.shared_images``); an edit job's reference files are fetched first
+(``app.team.references``).
 """
 
 from __future__ import annotations
