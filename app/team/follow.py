@@ -138,7 +138,7 @@ async def submit_batch(
     batch = store.batch(batch_id)
     settings = RunSettings.model_validate(batch.settings)
     pending = [(j.id, j.spec) for j in store.jobs(batch_id) if j.status == JobStatus.PENDING]
-    if any(spec.sample_count for _, spec in pending):
+    if pending:  # as a run does at its start: the user may have removed it
         await asyncio.to_thread(batch.output_dir.mkdir, parents=True, exist_ok=True)
     made = await asyncio.to_thread(_copy_made, store, batch_id, settings, pending, thumb_dir)
     pending = [(j, spec) for j, spec in pending if j not in made]

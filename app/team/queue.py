@@ -280,7 +280,7 @@ class TeamQueue:
             },
         )
         # Before any job is on a stream: a worker may take the first one at once.
-        await references.upload(self.r, tid, (spec for _, spec in items))
+        await references.upload(self.r, tid, (spec for _, spec in items), settings)
         await self.r.zadd(PREFIX + "batches", {tid: now})
         await self.add_jobs(tid, items, settings)
         return tid

@@ -1,5 +1,5 @@
-"""Reference images and masks of a team batch's edit jobs travel with it: a path on the
-submitting machine means nothing on a worker.
+"""Reference images and masks of a team batch's edit jobs, and its ComfyUI workflow file,
+travel with it: a path on the submitting machine means nothing on a worker.
 
 At submission every local file a pending job names is stored once by content
 (``atelier:ref:<sha256>``, its bytes) and the batch maps each path to it (``atelier:refs:T``,
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app import remote
-from app.models import JobSpec
+from app.models import JobSpec, RunSettings
 
 PREFIX = "atelier:"
 TTL_S = 7 * 24 * 3600
@@ -46,10 +46,20 @@ def _read(paths: set[str]) -> dict[str, bytes]:
     return got
 
 
-async def upload(r: Any, tid: str, specs: Iterable[JobSpec]) -> int:
-    """Store the local reference and mask files of ``specs`` for batch ``tid``; returns how
-    many distinct files (by content) were stored."""
-    files = await asyncio.to_thread(_read, _local_files(specs))
+def _workflows(settings: RunSettings) -> set[str]:
+    """The workflow files ``settings``' provider options name (ComfyUI's)."""
+    out = set()
+    for options in settings.provider_options.values():
+        wf = options.get("workflow")
+        if isinstance(wf, str) and not remote.is_url(wf):
+            out.add(wf)
+    return out
+
+
+async def upload(r: Any, tid: str, specs: Iterable[JobSpec], settings: RunSettings) -> int:
+    """Store the local reference, mask and workflow files of ``specs`` and ``settings`` for
+    batch ``tid``; returns how many distinct files (by content) were stored."""
+    files = await asyncio.to_thread(_read, _local_files(specs) | _workflows(settings))
     if not files:
         return 0
     digests = {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
@@ -62,12 +72,31 @@ async def upload(r: Any, tid: str, specs: Iterable[JobSpec]) -> int:
     return len(set(digests.values()))
 
 
-async def localize(r: Any, tid: str, spec: JobSpec, folder: Path) -> JobSpec:
-    """``spec`` with its references and mask as files in ``folder`` (fetched once each);
+async def localize(
+    r: Any, tid: str, spec: JobSpec, settings: RunSettings, folder: Path
+) -> tuple[JobSpec, RunSettings]:
+    """``spec`` and ``settings`` with their files as files in ``folder`` (fetched once each);
     a path the batch did not store is left as it is."""
-    files = sorted(_local_files([spec]))
+    where = await _fetch(r, tid, sorted(_local_files([spec]) | _workflows(settings)), folder)
+    if not where:
+        return spec, settings
+    options = {
+        name: {**o, "workflow": where.get(o["workflow"], o["workflow"])} if "workflow" in o else o
+        for name, o in settings.provider_options.items()
+    }
+    local = spec.model_copy(
+        update={
+            "reference_images": [where.get(p, p) for p in spec.reference_images],
+            "mask": where.get(spec.mask, spec.mask) if spec.mask else None,
+        }
+    )
+    return local, settings.model_copy(update={"provider_options": options})
+
+
+async def _fetch(r: Any, tid: str, files: list[str], folder: Path) -> dict[str, str]:
+    """``{submitter's path: local path}`` of ``files`` the batch stored."""
     if not files:
-        return spec
+        return {}
     shas = await r.hmget(PREFIX + f"refs:{tid}", files)
     where: dict[str, str] = {}
     for path, raw in zip(files, shas, strict=True):
@@ -81,12 +110,7 @@ async def localize(r: Any, tid: str, spec: JobSpec, folder: Path) -> JobSpec:
                 continue
             await asyncio.to_thread(_write, local, bytes(data))
         where[path] = str(local)
-    return spec.model_copy(
-        update={
-            "reference_images": [where.get(p, p) for p in spec.reference_images],
-            "mask": where.get(spec.mask, spec.mask) if spec.mask else None,
-        }
-    )
+    return where
 
 
 def _write(path: Path, data: bytes) -> None:

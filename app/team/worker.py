@@ -284,8 +284,10 @@ class Worker:
         )
         if settings.budget_usd is not None:  # this run may spend what was booked, no more
             settings = settings.model_copy(update={"budget_usd": booked})
-        # The submitter's reference files, as files of this machine (fetched once each).
-        spec = await references.localize(self.q.r, entry.batch, entry.spec, self.refs_dir)
+        # The submitter's reference and workflow files, as this machine's (fetched once each).
+        spec, settings = await references.localize(
+            self.q.r, entry.batch, entry.spec, settings, self.refs_dir
+        )
         bid = self.store.create_batch(
             name=f"{batch.name} · {entry.job}",
             fingerprint=f"team:{entry.batch}:{entry.job}:{uuid.uuid4().hex}",

@@ -3,6 +3,7 @@ so a restart loses nothing; and helpers to run ``atelier worker`` processes agai
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -106,3 +108,20 @@ def start_worker(url: str, home: Path, env: dict[str, str], *args: str) -> subpr
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+async def made_by(q: Any, store: Any, batch_id: int, workers: list[Any], timeout_s: float = 60):
+    """Run ``workers`` (in this process) until the submitter's ``Follower`` of local batch
+    ``batch_id`` returns; then stop them and close their connections. Returns what the
+    follower saw (``FollowResult``)."""
+    from app.team.follow import Follower
+
+    stop = asyncio.Event()
+    runs = [asyncio.create_task(w.run(stop)) for w in workers]
+    try:
+        return await asyncio.wait_for(Follower(q, store, batch_id).follow(), timeout_s)
+    finally:
+        stop.set()
+        await asyncio.gather(*runs)
+        for w in workers:
+            await w.q.aclose()

@@ -16,7 +16,9 @@ from app.team.queue import TeamQueue
 from app.team.shared_images import SHARE_S
 from app.team.worker import Worker
 from tests.batches import store_batch
-from tests.team.conftest import RedisServer
+from tests.team.conftest import RedisServer, made_by
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _local_batch(tmp_path: Path, n: int, **settings: object) -> tuple[Store, int]:
@@ -26,7 +28,7 @@ def _local_batch(tmp_path: Path, n: int, **settings: object) -> tuple[Store, int
     return store, store_batch(store, rs, specs, tmp_path / "out")
 
 
-async def _workers(url: str, tmp_path: Path, count: int, stop: asyncio.Event) -> list[Worker]:
+async def _workers(url: str, tmp_path: Path, count: int) -> list[Worker]:
     out = []
     for i in range(count):
         w = Worker(TeamQueue.open(url), ["draft"], 2, 5.0, home=tmp_path / f"w{i}")
@@ -41,7 +43,7 @@ async def test_two_workers_make_a_batch_the_submitter_records(
     q = TeamQueue.open(redis_server.url)
     tid = await submit_batch(q, store, bid)
     stop = asyncio.Event()
-    workers = await _workers(redis_server.url, tmp_path, 2, stop)
+    workers = await _workers(redis_server.url, tmp_path, 2)
     runs = [asyncio.create_task(w.run(stop)) for w in workers]
     result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
     stop.set()
@@ -73,7 +75,7 @@ async def test_pause_parks_and_resume_puts_back(tmp_path: Path, redis_server: Re
     tid = await submit_batch(q, store, bid)
     await q.set_state(tid, "paused")
     stop = asyncio.Event()
-    (w,) = await _workers(redis_server.url, tmp_path, 1, stop)
+    (w,) = await _workers(redis_server.url, tmp_path, 1)
     run = asyncio.create_task(w.run(stop))
     result = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
     assert result.state == "paused" and result.completed == 0
@@ -101,7 +103,7 @@ async def test_a_request_the_batch_makes_twice_is_queued_once(
     tid = await submit_batch(q, store, bid)
     assert (await q.batch(tid)).total == 3  # mug, tote, tray
     stop = asyncio.Event()
-    (w,) = await _workers(redis_server.url, tmp_path, 1, stop)
+    (w,) = await _workers(redis_server.url, tmp_path, 1)
     run = asyncio.create_task(w.run(stop))
     result = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
     stop.set()
@@ -177,13 +179,7 @@ async def test_edit_jobs_carry_their_reference_images_to_the_workers(
     await submit_batch(q, store, bid)
     assert len(list(redis_server.client().scan_iter("atelier:ref:*"))) == 1  # one photo, once
     photo.unlink()  # the worker cannot read the submitter's file: only what travelled
-    stop = asyncio.Event()
-    (w,) = await _workers(redis_server.url, tmp_path, 1, stop)
-    run = asyncio.create_task(w.run(stop))
-    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
-    stop.set()
-    await run
-    await w.q.aclose()
+    result = await made_by(q, store, bid, await _workers(redis_server.url, tmp_path, 1), 30)
     await q.aclose()
     assert result.completed == 3, [j.error for j in store.jobs(bid)]
     for i in range(3):  # the draft provider edits over the reference: its red shows
@@ -191,3 +187,36 @@ async def test_edit_jobs_carry_their_reference_images_to_the_workers(
             r, g, b = im.convert("RGB").getpixel((1, 1))
             assert r > 120 and g < 80 and b < 80, (r, g, b)
     assert len(list((tmp_path / "w0" / "references").iterdir())) == 1  # fetched once
+
+
+async def test_a_comfyui_workflow_file_travels_with_the_batch(
+    tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from tests.fakes.comfyui import ComfyUIDialect
+    from tests.fakes.framework import FakeServer
+
+    workflow = tmp_path / "designer" / "sdxl.json"
+    workflow.parent.mkdir()
+    shutil.copy(DATA / "comfy-sdxl-api.json", workflow)
+    with FakeServer(ComfyUIDialect, api_key=None) as gpu:
+        monkeypatch.setenv("ATELIER_COMFYUI_BASE_URL", gpu.url)
+        store = Store(tmp_path / "submitter.db")
+        rs = RunSettings(
+            provider="comfyui",
+            model="workflow",
+            provider_options={"comfyui": {"workflow": str(workflow), "mapping": {}}},
+        )
+        specs = [
+            JobSpec(prompt=f"急須 {i}", output_path=f"k{i}.png", size="64x64") for i in range(2)
+        ]
+        bid = store_batch(store, rs, specs, tmp_path / "out")
+        q = TeamQueue.open(redis_server.url)
+        await submit_batch(q, store, bid)
+        workflow.unlink()  # only the copy that travelled can run
+        w = Worker(TeamQueue.open(redis_server.url), ["comfyui"], 1, 5.0, home=tmp_path / "w")
+        result = await made_by(q, store, bid, [w], 30)
+        await q.aclose()
+    assert result.completed == 2, [j.error for j in store.jobs(bid)]
+    assert {p.name for p in (tmp_path / "out").glob("*.png")} == {"k0.png", "k1.png"}

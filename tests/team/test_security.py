@@ -3,7 +3,6 @@ TLS with rediss://, only ``atelier:*`` keys touched, and no provider key ever on
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 from pathlib import Path
 
@@ -12,11 +11,11 @@ import pytest
 from app.models import JobSpec, RunSettings
 from app.secrets import set_secret
 from app.store import Store
-from app.team.follow import Follower, submit_batch
+from app.team.follow import submit_batch
 from app.team.queue import QueueError, TeamQueue, queue_secret_name, safe_url
 from app.team.worker import Worker
 from tests.batches import store_batch
-from tests.team.conftest import RedisServer
+from tests.team.conftest import RedisServer, made_by
 
 
 async def _draft_batch(url: str, tmp_path: Path, n: int = 4) -> int:
@@ -26,13 +25,8 @@ async def _draft_batch(url: str, tmp_path: Path, n: int = 4) -> int:
     bid = store_batch(store, rs, specs, tmp_path / "out")
     q = TeamQueue.open(url)
     await submit_batch(q, store, bid)
-    stop = asyncio.Event()
     w = Worker(TeamQueue.open(url), ["draft"], 2, 5.0, home=tmp_path / "w")
-    run = asyncio.create_task(w.run(stop))
-    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
-    stop.set()
-    await run
-    await w.q.aclose()
+    result = await made_by(q, store, bid, [w], 30)
     await q.aclose()
     return result.completed
 

@@ -13,7 +13,7 @@ import pytest
 from app.models import JobSpec, LaneLimits, RunSettings
 from app.status import JobStatus
 from app.store import Store
-from app.team.follow import Follower, submit_batch
+from app.team.follow import submit_batch
 from app.team.limits import SharedBudget, SharedLimit
 from app.team.queue import TeamQueue
 from app.team.worker import Worker
@@ -21,7 +21,7 @@ from tests.batches import store_batch
 from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI, TokenBucket
-from tests.team.conftest import RedisServer
+from tests.team.conftest import RedisServer, made_by
 
 
 @pytest.fixture
@@ -42,15 +42,11 @@ async def _run(
     bid = store_batch(store, settings, specs, tmp_path / "out")
     q = TeamQueue.open(url)
     tid = await submit_batch(q, store, bid)
-    stop = asyncio.Event()
     ws = [
         Worker(TeamQueue.open(url), ["openai"], 4, 10.0, home=tmp_path / f"w{i}")
         for i in range(workers)
     ]
-    runs = [asyncio.create_task(w.run(stop)) for w in ws]
-    await asyncio.wait_for(Follower(q, store, bid).follow(), 90)
-    stop.set()
-    await asyncio.gather(*runs)
+    await made_by(q, store, bid, ws, 90)
     for w in ws:
         await w.q.aclose()
     await q.aclose()
@@ -161,15 +157,10 @@ async def test_a_raised_cap_lets_a_halted_batch_go_on(
     r = await asyncio.to_thread(run_cli, "queue", "resume", tid, "--queue", url, "--budget", "1")
     assert r.code == 0, r.err
     assert (await q.batch(tid)).settings.budget_usd == 1.0
-    stop = asyncio.Event()
     # The same workers' kind: each remembered the old cap, and reads the new one when it stops.
     w = Worker(TeamQueue.open(url), ["openai"], 4, 10.0, home=tmp_path / "w0")
     w._batches[tid] = dataclasses.replace(await q.batch(tid), settings=rs)  # the old cap
-    run = asyncio.create_task(w.run(stop))
-    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
-    stop.set()
-    await run
-    await w.q.aclose()
+    result = await made_by(q, store, bid, [w])
     assert before < 10 and result.state == "finished" and store.batch(bid).unfinished == 0
     assert await SharedBudget(q.r, tid).spent() <= 1.0
     await q.aclose()

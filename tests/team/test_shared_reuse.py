@@ -5,7 +5,6 @@ index."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,14 @@ from app.models import JobSpec, RunSettings
 from app.reuse import plan_reuse
 from app.status import JobStatus
 from app.store import Store
-from app.team.follow import Follower, submit_batch
+from app.team.follow import submit_batch
 from app.team.queue import TeamQueue
 from app.team.shared_images import SHARE_S
 from app.team.worker import Worker
 from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
-from tests.team.conftest import RedisServer
+from tests.team.conftest import RedisServer, made_by
 
 
 @pytest.fixture
@@ -49,13 +48,8 @@ async def _designer(
     bid = store_batch(store, rs, specs, home / "out")
     q = TeamQueue.open(url)
     await submit_batch(q, store, bid)
-    stop = asyncio.Event()
     worker = Worker(TeamQueue.open(url), ["openai"], 2, 10.0, home=home / "worker", share_s=share_s)
-    run = asyncio.create_task(worker.run(stop))
-    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
-    stop.set()
-    await run
-    await worker.q.aclose()
+    result = await made_by(q, store, bid, [worker])
     await q.aclose()
     assert result.completed == len(specs)
     return store, bid, worker
@@ -136,13 +130,8 @@ async def test_what_this_machine_made_is_copied_here_not_queued(
     copied = [i for i in store.images(bid) if i.job_id in (jobs[0].id, jobs[1].id)]
     assert len(copied) == 2 and all(i.reused_from is not None and i.cost == 0 for i in copied)
     assert sorted(p.name for p in (home / "next").glob("*.png")) == ["n0.png", "n1.png"]
-    stop = asyncio.Event()
     w = Worker(TeamQueue.open(redis_server.url), ["openai"], 2, 10.0, home=home / "w2", share_s=0)
-    run = asyncio.create_task(w.run(stop))
-    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
-    stop.set()
-    await run
-    await w.q.aclose()
+    result = await made_by(q, store, bid, [w])
     await q.aclose()
     assert result.state == "finished" and store.batch(bid).unfinished == 0
     assert len(openai_env.dialect.accepted) == 3  # type: ignore[attr-defined]

@@ -3,7 +3,6 @@ Delivery is the natural home of a team's files"), against moto's S3 server."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from app.delivery.config import Delivery, S3Target, SlackTarget, WebhookTarget
 from app.models import JobSpec, RunSettings
 from app.status import JobStatus
 from app.store import Store
-from app.team.follow import Follower, submit_batch
+from app.team.follow import submit_batch
 from app.team.queue import TeamQueue
 from app.team.shared_images import SHARE_S
 from app.team.worker import Worker
@@ -22,7 +21,7 @@ from tests.fakes.receivers import SlackFake, WebhookReceiver
 from tests.fakes.s3 import S3Server
 from tests.integration.conftest import s3  # noqa: F401  (the fixture)
 from tests.integration.test_delivery import FAST, SECRET
-from tests.team.conftest import RedisServer
+from tests.team.conftest import RedisServer, made_by
 
 
 async def test_workers_deliver_to_s3(
@@ -43,15 +42,11 @@ async def test_workers_deliver_to_s3(
     bid = store_batch(store, rs, specs, tmp_path / "out")
     q = TeamQueue.open(redis_server.url)
     tid = await submit_batch(q, store, bid)
-    stop = asyncio.Event()
     ws = [
         Worker(TeamQueue.open(redis_server.url), ["draft"], 2, 5.0, home=tmp_path / f"w{i}")
         for i in range(2)
     ]
-    runs = [asyncio.create_task(w.run(stop)) for w in ws]
-    result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
-    stop.set()
-    await asyncio.gather(*runs)
+    result = await made_by(q, store, bid, ws)
     assert result.completed == 6
     assert sorted(s3.objects(bucket)) == sorted(f"team/p{i}.png" for i in range(6))
     assert {j.status for j in store.jobs(bid)} == {JobStatus.COMPLETED}
@@ -61,8 +56,6 @@ async def test_workers_deliver_to_s3(
     r = redis_server.client()
     kept = list(r.scan_iter(f"atelier:img:{tid}:*"))
     assert len(kept) == 6 and all(0 < r.ttl(k) <= SHARE_S for k in kept)
-    for w in ws:
-        await w.q.aclose()
     await q.aclose()
 
 
@@ -88,13 +81,8 @@ async def test_a_delivered_image_is_reused_by_the_team(
         ]
         bid = store_batch(store, rs, specs, tmp_path / who / "out")
         tid = await submit_batch(q, store, bid)
-        stop = asyncio.Event()
         w = Worker(TeamQueue.open(redis_server.url), ["draft"], 2, 5.0, home=tmp_path / who / "w")
-        run = asyncio.create_task(w.run(stop))
-        assert (await asyncio.wait_for(Follower(q, store, bid).follow(), 60)).completed == 3
-        stop.set()
-        await run
-        await w.q.aclose()
+        assert (await made_by(q, store, bid, [w])).completed == 3
         outcomes.append(await q.outcomes(tid))
     assert sorted(s3.objects(bucket)) == sorted(f"{w}{i}.png" for w in "ab" for i in range(3))
     made = [img["reused"] for o in outcomes[0].values() for img in o["images"]]
@@ -133,17 +121,11 @@ async def test_the_run_messages_come_from_the_submitter_once(
         bid = store_batch(store, rs, specs, tmp_path / "out")
         q = TeamQueue.open(redis_server.url)
         await submit_batch(q, store, bid)
-        stop = asyncio.Event()
         ws = [
             Worker(TeamQueue.open(redis_server.url), ["draft"], 2, 5.0, home=tmp_path / f"w{i}")
             for i in range(2)
         ]
-        runs = [asyncio.create_task(w.run(stop)) for w in ws]
-        result = await asyncio.wait_for(Follower(q, store, bid).follow(), 60)
-        stop.set()
-        await asyncio.gather(*runs)
-        for w in ws:
-            await w.q.aclose()
+        result = await made_by(q, store, bid, ws)
         await q.aclose()
     assert result.completed == 4 and len(s3.objects(bucket)) == 4
     kinds = [e["type"] for e in hook.events]
