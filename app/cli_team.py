@@ -184,6 +184,7 @@ def _list(rows: list[TeamBatch], fmt: str, out: TextIO) -> int:
                         "model": b.model,
                         "total": b.total,
                         "done": b.done,
+                        "failed": b.failed,
                         "state": b.state,
                         "reason": b.reason,
                         "submitter": b.submitter,
@@ -198,8 +199,9 @@ def _list(rows: list[TeamBatch], fmt: str, out: TextIO) -> int:
         return EXIT_OK
     for b in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.submitted))
+        failed = "  " + tr("{count} failed").format(count=b.failed) if b.failed else ""
         print(
-            f"{b.id}  {when}  {b.state:<9}  {b.done}/{b.total}  {b.provider}/{b.model}  "
+            f"{b.id}  {when}  {b.state:<9}  {b.done}/{b.total}{failed}  {b.provider}/{b.model}  "
             f"{b.name}  ({b.submitter}){'  ' + b.reason if b.reason else ''}",
             file=out,
         )

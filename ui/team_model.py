@@ -14,8 +14,8 @@ TeamIdRole = JobIdRole
 
 
 class TeamModel(BatchListModel):
-    """Team batches: name, submitted, by whom, provider/model, state, done/total; a halted
-    batch's reason as its tooltip."""
+    """Team batches: name, submitted, by whom, provider/model, state, done/total, failed; a
+    halted batch's reason as its tooltip."""
 
     COLUMNS = (
         N_("Batch"),
@@ -24,6 +24,7 @@ class TeamModel(BatchListModel):
         N_("Provider"),
         N_("State"),
         N_("Done"),
+        N_("Failed"),
     )
 
     def cells(self, b: TeamBatch) -> tuple[str, ...]:
@@ -35,6 +36,7 @@ class TeamModel(BatchListModel):
             f"{b.provider} / {b.model}",
             tr(STATE_LABELS.get(b.state, b.state)),
             f"{b.done}/{b.total}",
+            str(b.failed),
         )
 
     def tooltip(self, b: TeamBatch) -> str | None:

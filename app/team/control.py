@@ -33,6 +33,21 @@ async def list_batches(url: str) -> list[TeamBatch]:
         await q.aclose()
 
 
+async def failures(url: str, tid: str) -> list[tuple[int, str]]:
+    """``(job id, error)`` of team batch ``tid``'s failed jobs (at most 50), for any member's
+    window.
+
+    Raises:
+        QueueError: the queue cannot be used.
+    """
+    q = TeamQueue.open(url)
+    try:
+        await q.ping()
+        return await q.failures(tid)
+    finally:
+        await q.aclose()
+
+
 async def retry_failed(q: TeamQueue, tid: str) -> int:
     """Put the failed jobs of team batch ``tid`` back on the queue (their outcome forgotten);
     returns how many."""

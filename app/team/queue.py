@@ -4,7 +4,8 @@ Keys (``atelier:`` prefix; ``T`` is a team batch id, a UUID hex made at submissi
 
 - ``batches``: sorted set of ``T`` by submission time (s since the epoch).
 - ``batch:T``: hash ``name, provider, model, settings`` (``RunSettings`` JSON without the
-  endpoint: each worker uses its own), ``total, submitter, submitted, state, reason``.
+  endpoint: each worker uses its own), ``total, submitter, submitted, state, reason``, and
+  ``n_<kind>`` (outcomes counted by kind: ``n_completed``, ``n_failed`` …).
 - ``jobs:<provider>``: a stream per provider, read by the workers serving it in the consumer
   group ``workers``; an entry is ``batch=T, job=<the submitter's job id>, spec=<JobSpec
   JSON>``.
@@ -26,24 +27,19 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import AuthenticationError, AuthorizationError, ResponseError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import ResponseError
 
-from app.errors import AtelierError
 from app.i18n import N_, tr
 from app.models import JobSpec, RunSettings
 from app.providers.registry import resolve_target
-from app.secrets import get_secret
 from app.team import references
+from app.team.connection import QueueError as QueueError
+from app.team.connection import connect, safe_url
 
 PREFIX = "atelier:"
 GROUP = "workers"
@@ -62,12 +58,15 @@ STATE_LABELS = {
 # Completing a job once: the outcome is written only if none is, and then (in the same atomic
 # step) its images are stored, its event published and its entry acknowledged. A second worker
 # that made the same job (a take-over after a visibility timeout) only acknowledges.
-# KEYS: done hash, events stream, jobs stream; ARGV: job id, outcome JSON, group, entry id,
-# image TTL (s), then pairs of (image key, bytes).
+# The batch record counts outcomes by kind (``n_failed`` …) in the same step, so a list of the
+# team's batches says how many failed without reading every outcome.
+# KEYS: done hash, events stream, jobs stream, batch hash; ARGV: job id, outcome JSON, group,
+# entry id, image TTL (s), outcome kind, then pairs of (image key, bytes).
 _COMPLETE = """
 local first = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 if first == 1 then
-  for i = 6, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[4], 'n_' .. ARGV[6], 1)
+  for i = 7, #ARGV, 2 do
     redis.call('SET', ARGV[i], ARGV[i + 1], 'EX', tonumber(ARGV[5]))
   end
   redis.call('XADD', KEYS[2], '*', 'job', ARGV[1], 'outcome', ARGV[2])
@@ -89,10 +88,6 @@ return 1
 def stream_of(provider: str) -> str:
     """The stream of ``provider``'s jobs."""
     return PREFIX + f"jobs:{provider}"
-
-
-class QueueError(AtelierError):
-    """The team queue cannot be reached or refuses us (its message names the address)."""
 
 
 @dataclass(frozen=True)
@@ -122,76 +117,8 @@ class TeamBatch:
     reason: str
     done: int
     settings: RunSettings
-
-
-def safe_url(url: str) -> str:
-    """``url`` without its password, for messages and the store."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return parts._replace(netloc=netloc).geturl()
-
-
-def queue_secret_name(url: str) -> str:
-    """The keyring name of a queue's password: ``redis:<user>@<host>:<port>`` (``ATELIER_
-    REDIS_PASSWORD`` when not in the keyring)."""
-    p = urlsplit(url)
-    return f"redis:{p.username or 'default'}@{p.hostname}:{p.port or 6379}"
-
-
-def _transient(e: Exception) -> bool:
-    # redis-py counts a refused password and a failed TLS handshake as connection errors:
-    # retrying them only delays the message the user needs.
-    if isinstance(e, (AuthenticationError, AuthorizationError)):
-        return False
-    return "SSL" not in str(e) and "certificate" not in str(e)
-
-
-class _TransientRetry(Retry):
-    """``Retry`` that gives up at once on what waiting cannot fix (``_transient``)."""
-
-    async def call_with_retry(
-        self,
-        do: Callable[[], Awaitable[Any]],
-        fail: Callable[..., Any],
-        is_retryable: Callable[[Exception], bool] | None = None,
-        with_failure_count: bool = False,
-    ) -> Any:
-        return await super().call_with_retry(do, fail, _transient, with_failure_count)
-
-
-def connect(url: str, retries: int = 40) -> aioredis.Redis:
-    """A client for ``url`` (``redis://[user@]host:port/db`` or ``rediss://`` for TLS). A
-    password not written in the URL comes from the keyring (``queue_secret_name``) or
-    ``ATELIER_REDIS_PASSWORD``. Commands are retried ``retries`` times with backoff (up to
-    2 s apart: about a minute with the default), through a restart of the server.
-
-    Raises:
-        QueueError: ``url`` is not a redis:// or rediss:// address.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise QueueError(
-            tr(
-                "{url} is not a Redis address: write redis://HOST:PORT/DB (rediss:// for TLS)."
-            ).format(url=safe_url(url))
-        )
-    kwargs: dict[str, Any] = {}
-    if parts.password is None:
-        password = get_secret(queue_secret_name(url))
-        if password:
-            kwargs["password"] = password
-    return aioredis.Redis.from_url(
-        url,
-        retry=_TransientRetry(ExponentialBackoff(cap=2.0, base=0.05), retries),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        health_check_interval=10,
-        **kwargs,
-    )
+    failed: int = 0
+    """Jobs whose outcome is a failure (a retry takes them off)."""
 
 
 def _queued_settings(settings: RunSettings) -> str:
@@ -345,10 +272,22 @@ class TeamQueue:
         """Record ``entry``'s outcome once and acknowledge it; ``images`` (key → bytes) are
         stored with it. Returns whether this call recorded it (``False``: another worker had
         completed the job already, and nothing of this call was kept)."""
-        args: list[Any] = [entry.job, json.dumps(outcome), GROUP, entry.entry_id, IMAGE_TTL_S]
+        args: list[Any] = [
+            entry.job,
+            json.dumps(outcome),
+            GROUP,
+            entry.entry_id,
+            IMAGE_TTL_S,
+            str(outcome.get("kind", "")),
+        ]
         for key, data in images.items():
             args += [key, data]
-        keys = [PREFIX + f"done:{entry.batch}", PREFIX + f"events:{entry.batch}", entry.stream]
+        keys = [
+            PREFIX + f"done:{entry.batch}",
+            PREFIX + f"events:{entry.batch}",
+            entry.stream,
+            PREFIX + f"batch:{entry.batch}",
+        ]
         return bool(await self._complete(keys=keys, args=args))
 
     async def started(self, entry: Entry, worker: str) -> None:
@@ -400,6 +339,7 @@ class TeamQueue:
             d.get("reason", ""),
             int(done),
             RunSettings.model_validate_json(d["settings"]),
+            max(0, int(d.get("n_failed", 0))),
         )
 
     async def batches(self, limit: int = 200) -> list[TeamBatch]:
@@ -471,9 +411,21 @@ class TeamQueue:
         return {int(k): json.loads(v) for k, v in h.items()}
 
     async def forget_outcomes(self, tid: str, jobs: list[int]) -> None:
-        """Drop the outcomes of ``jobs`` (they are retried)."""
+        """Drop the failed outcomes of ``jobs`` (they are retried)."""
         if jobs:
-            await self.r.hdel(PREFIX + f"done:{tid}", *[str(j) for j in jobs])
+            async with self.r.pipeline(transaction=True) as p:
+                p.hdel(PREFIX + f"done:{tid}", *[str(j) for j in jobs])
+                p.hincrby(PREFIX + f"batch:{tid}", "n_failed", -len(jobs))
+                await p.execute()
+
+    async def failures(self, tid: str, limit: int = 50) -> list[tuple[int, str]]:
+        """``(job id, error)`` of ``tid``'s failed jobs, first ``limit`` by job id."""
+        out = [
+            (j, str(o.get("error") or ""))
+            for j, o in (await self.outcomes(tid)).items()
+            if o.get("kind") == "failed"
+        ]
+        return sorted(out)[:limit]
 
 
 def image_key(tid: str, job: int, sample: int) -> str:

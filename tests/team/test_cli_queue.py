@@ -56,6 +56,7 @@ def test_run_on_the_queue_worker_and_control(tmp_path: Path, redis_server: Redis
         listed = _atelier(designer, "queue", "list", "--queue", url, "--format", "json")
         (batch,) = json.loads(listed.stdout)
         assert batch["done"] == 3 and batch["total"] == 3 and batch["provider"] == "draft"
+        assert batch["failed"] == 0
         for action in ("pause", "resume", "cancel"):
             r = _atelier(tmp_path / "teammate", "queue", action, batch["batch"], "--queue", url)
             assert r.returncode == 0, r.stderr

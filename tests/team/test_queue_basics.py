@@ -142,8 +142,12 @@ async def test_a_failed_job_retried_by_a_teammate(
         run = asyncio.create_task(w.run(stop))
         first = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
         assert (first.completed, first.failed) == (1, 1)
+        assert (await q.batch(tid)).failed == 1  # counted as it was recorded
+        (failure,) = await q.failures(tid)
+        assert failure[0] == store.jobs(bid)[1].id and failure[1]
         said = await control(redis_server.url, tid, "retry")
         assert said.startswith("1 ")
+        assert (await q.batch(tid)).failed == 0
         again = await asyncio.wait_for(Follower(q, store, bid).follow(), 30)
         stop.set()
         await run

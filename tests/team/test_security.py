@@ -11,8 +11,9 @@ import pytest
 from app.models import JobSpec, RunSettings
 from app.secrets import set_secret
 from app.store import Store
+from app.team.connection import QueueError, queue_secret_name, safe_url
 from app.team.follow import submit_batch
-from app.team.queue import QueueError, TeamQueue, queue_secret_name, safe_url
+from app.team.queue import TeamQueue
 from app.team.worker import Worker
 from tests.batches import store_batch
 from tests.team.conftest import RedisServer, made_by

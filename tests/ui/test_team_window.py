@@ -47,11 +47,13 @@ def test_team_model(qtmodeltester: Any) -> None:
                 "The budget cap of $1.00 is reached",
                 4,
                 RunSettings(),
+                2,
             ),
         ]
     )
     qtmodeltester.check(model)
     assert model.index(1, 4).data() == "Halted" and model.index(1, 5).data() == "4/9"
+    assert model.index(1, 6).data() == "2" and model.index(0, 6).data() == "0"
     assert "budget" in model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
 
 
@@ -140,3 +142,30 @@ def test_a_halted_batch_goes_on_under_a_raised_cap(
             await q.aclose()
 
     assert qloop.run_until_complete(cap()) == 2.5
+
+
+def test_a_teammate_sees_why_jobs_failed(
+    window: Any, qloop: asyncio.AbstractEventLoop, redis_server: RedisServer
+) -> None:
+    from app.models import JobSpec
+    from app.team.queue import Entry, TeamQueue, stream_of
+
+    async def with_a_failure() -> str:
+        q = TeamQueue.open(redis_server.url)
+        rs = RunSettings(provider="draft", model="draft")
+        spec = JobSpec(prompt="マグ", output_path="m.png")
+        tid = await q.submit("mugs", rs, [(7, spec)])
+        entry = Entry(stream_of("draft"), "0-1", tid, 7, spec)
+        await q.complete(entry, {"kind": "failed", "error": "The prompt was refused."}, {})
+        await q.aclose()
+        return tid
+
+    qloop.run_until_complete(with_a_failure())
+    window.settings.team_queue = redis_server.url
+    window.tabs.setCurrentIndex(5)
+    team = window.team
+    qloop.run_until_complete(wait_until(lambda: team.model.rowCount() == 1, 20, "the list"))
+    assert team.model.index(0, 6).data() == "1"
+    team.view.selectRow(0)
+    qloop.run_until_complete(wait_until(lambda: bool(team.failures.text()), 20, "the failures"))
+    assert team.failures.text() == "Job 7: The prompt was refused."

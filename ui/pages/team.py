@@ -7,7 +7,7 @@ import concurrent.futures
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from app.i18n import tr
 from app.runner import EngineThread
 from app.settings import Settings
-from app.team.control import control, list_batches
+from app.team.control import control, failures, list_batches
 from ui import theme
 from ui.team_model import TeamIdRole, TeamModel
 
@@ -35,11 +35,13 @@ class TeamPage(QWidget):
         refresh_requested(): "Refresh".
         action_requested(str, str): an action (pause, resume, cancel, retry) and a team batch.
         cap_requested(str, float): resume a team batch with this budget cap (USD).
+        failures_requested(str): the failed jobs of the team batch just selected.
     """
 
     refresh_requested = Signal()
     action_requested = Signal(str, str)
     cap_requested = Signal(str, float)
+    failures_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,6 +83,12 @@ class TeamPage(QWidget):
         for col, width in enumerate((300, 140, 160, 200, 110)):
             view.horizontalHeader().resizeSection(col, width)
         lay.addWidget(view, 1)
+        view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.failures = QLabel("")
+        self.failures.setObjectName("team_failures")
+        self.failures.setWordWrap(True)
+        self.failures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.failures)
         self.message = QLabel("")
         self.message.setObjectName("team_message")
         self.message.setWordWrap(True)
@@ -100,6 +108,23 @@ class TeamPage(QWidget):
     def set_batches(self, batches: list[Any]) -> None:
         """Show the team's batches (``TeamBatch``)."""
         self.model.set_batches(batches)
+
+    def show_failures(self, tid: str, failures: list[tuple[int, str]]) -> None:
+        """Show why the selected batch's jobs failed (``(job id, error)``), if it still is."""
+        if tid != self.selected():
+            return
+        lines = [tr("Job {job}: {error}").format(job=j, error=e) for j, e in failures[:5]]
+        more = len(failures) - len(lines)
+        if more > 0:
+            lines.append(tr("… and {count} more").format(count=more))
+        self.failures.setText("\n".join(lines))
+
+    def _selection_changed(self, *_: object) -> None:
+        self.failures.setText("")
+        tid = self.selected()
+        rows = self.view.selectionModel().selectedRows()
+        if tid is not None and self.model.batches[rows[0].row()].failed:
+            self.failures_requested.emit(tid)
 
     def show_message(self, text: str, error: bool = False) -> None:
         """A sentence under the table (an error in the error colour)."""
@@ -148,10 +173,12 @@ class TeamLink(QObject):
     Signals:
         loaded(list): the team's batches.
         said(str, bool): a sentence, and whether it is an error.
+        failed_jobs(str, list): a team batch and its failed jobs ``(job id, error)``.
     """
 
     loaded = Signal(list)
     said = Signal(str, bool)
+    failed_jobs = Signal(str, list)
 
     def __init__(self, host: EngineThread, settings: Settings, parent: QObject | None = None):
         super().__init__(parent)
@@ -179,12 +206,20 @@ class TeamLink(QObject):
         page.cap_requested.connect(lambda tid, usd: self.act("resume", tid, usd))
         self.loaded.connect(page.set_batches)
         self.said.connect(page.show_message)
+        page.failures_requested.connect(self.load_failures)
+        self.failed_jobs.connect(page.show_failures)
         tabs.currentChanged.connect(lambda i: show() if i == index else None)
 
     def refresh(self) -> None:
         """Load the team's batches."""
         if self.url():
             self._on(self.host.submit(list_batches(self.url())), self.loaded.emit)
+
+    def load_failures(self, tid: str) -> None:
+        """Load why team batch ``tid``'s jobs failed."""
+        if self.url():
+            fut = self.host.submit(failures(self.url(), tid))
+            self._on(fut, lambda got: self.failed_jobs.emit(tid, got))
 
     def act(self, action: str, tid: str, budget_usd: float | None = None) -> None:
         """Pause, resume (with ``budget_usd``: under that new cap), cancel or retry team batch
