@@ -4,10 +4,12 @@ ATELIER_HOME is private; a reader that goes away early is not an error."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -41,17 +43,20 @@ def test_sigterm_stops_only_the_jobs_of_that_process(
     tmp_path: Path, fake_openai: FakeOpenAI, atelier_home: Path
 ) -> None:
     n = 40
-    fake_openai.latency_s = 0.25
+    # Slow responses: A holds requests in flight for a whole second at a time, so it cannot
+    # finish its share of the batch while B is still starting on a loaded machine.
+    fake_openai.latency_s = 1.0
     cfg, out = _config(tmp_path, n), tmp_path / "out"
     a = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
-    # B starts once A is sending (a loaded machine can take longer than any fixed pause to
-    # start A), so A surely holds requests in flight when it is stopped.
-    deadline = time.monotonic() + 30
-    while len(fake_openai.requests()) < 4 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while not _holds_jobs(atelier_home, a.pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     b = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
-    while len(fake_openai.requests()) < 12 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # A is stopped only once B works on the batch too (not after a fixed count of requests,
+    # which A alone could reach before B has started).
+    while not _holds_jobs(atelier_home, b.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _holds_jobs(atelier_home, a.pid), "A holds no jobs when it is stopped"
     a.send_signal(signal.SIGTERM)
     a_out, a_err = a.communicate(timeout=60)
     b_out, b_err = b.communicate(timeout=120)
@@ -63,6 +68,22 @@ def test_sigterm_stops_only_the_jobs_of_that_process(
     assert all("SIGTERM" in (r["error"] or "") for r in held)
     assert rb["succeeded"] == n - len(held) and rb["pending"] == 0  # B carried on to the end
     record("SIGTERM to one of two processes on one batch", runs=2, jobs=n, cancelled_elsewhere=0)
+
+
+def _holds_jobs(home: Path, pid: int) -> bool:
+    """Whether the process ``pid`` holds running jobs in the store under ``home`` (read
+    directly: the test must not open the store as a third process that owns anything)."""
+    db = home / "atelier.sqlite3"
+    if not db.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as c:
+            row = c.execute(
+                "SELECT count(*) FROM jobs WHERE owner_pid=? AND status='running'", (pid,)
+            ).fetchone()
+    except sqlite3.Error:  # the schema is still being made
+        return False
+    return bool(row and row[0])
 
 
 def _cli(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
