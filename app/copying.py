@@ -5,6 +5,7 @@ batch made is copied at $0 while its file still hashes as recorded."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.errors import ErrorClass, OutputError, ProviderError
@@ -17,6 +18,23 @@ from app.store.images import Made
 
 if TYPE_CHECKING:
     from app.jobrun import JobRun
+
+
+def place_copy(
+    out_dir: Path, name: str, src: ImageRow, thumb_dir: Path | None, overwrite: bool
+) -> tuple[tuple[Path, Path | None], Made] | None:
+    """Write ``src`` (an earlier image, hashed) as ``name`` in ``out_dir``: ``((path, thumb),
+    its record at $0, pointing at ``src``)``, or ``None`` when ``src``'s file is gone or
+    changed. Blocking.
+
+    Raises:
+        OutputError: as ``app.outputs.copy_image`` (the user's file, a broken folder).
+    """
+    assert src.sha256 is not None  # reusable_images returns hashed images only
+    placed = copy_image(out_dir, name, src.path, src.sha256, thumb_dir, overwrite)
+    if placed is None:
+        return None
+    return placed, Made(src.model, 0.0, src.request_id, src.content_key, src.sha256, src.id)
 
 
 class SaveFailedError(Exception):
@@ -49,11 +67,10 @@ async def copy_earlier(jr: JobRun, key: str) -> None:
 async def _copy(jr: JobRun, idx: int, src: ImageRow) -> bool:
     """Write ``src`` (an earlier image of the same request) as sample ``idx``; ``False``
     when its file is gone or changed."""
-    assert src.sha256 is not None
     try:
         placed = await asyncio.to_thread(
-            copy_image, jr.run.out_dir, jr.names[idx], src.path, src.sha256,
-            jr.engine.thumb_dir, jr.run.settings.overwrite,
+            place_copy, jr.run.out_dir, jr.names[idx], src, jr.engine.thumb_dir,
+            jr.run.settings.overwrite,
         )  # fmt: skip
     except OutputError as e:  # the user's file or a broken folder: as for a made image
         jr.move(JobStatus.FAILED, ProviderError(ErrorClass.OUTPUT, str(e)), duration=True)
@@ -62,8 +79,7 @@ async def _copy(jr: JobRun, idx: int, src: ImageRow) -> bool:
         raise SaveFailedError from e
     if placed is None:
         return False
-    path, thumb = placed
-    made = Made(src.model, 0.0, src.request_id, src.content_key, src.sha256, src.id)
+    (path, thumb), made = placed
     image_id = jr.engine.store.add_image(
         jr.id, idx, path, thumb, seed=src.seed, prompt=jr.spec.prompt, made=made
     )

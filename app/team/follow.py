@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.copying import place_copy
 from app.delivery.courier import Courier
 from app.errors import OutputError
 from app.events import (
@@ -29,7 +30,7 @@ from app.events import (
 )
 from app.i18n import tr
 from app.models import JobSpec, RunSettings, parse_size
-from app.outputs import copy_image, image_metadata, save_image
+from app.outputs import image_metadata, save_image
 from app.report import build_report, write_report
 from app.reuse import image_key
 from app.status import TERMINAL, BatchStatus, IllegalTransitionError, JobStatus
@@ -109,21 +110,18 @@ def _copy_job(
     placed = []
     for idx, candidates in enumerate(sources):
         for src in candidates:
-            assert src.sha256 is not None  # reusable_images returns hashed images only
             try:
-                got = copy_image(out_dir, names[idx], src.path, src.sha256, thumb_dir,
-                                 settings.overwrite)  # fmt: skip
+                got = place_copy(out_dir, names[idx], src, thumb_dir, settings.overwrite)
             except OutputError:  # the workers' image meets the same folder: it says why
                 return False
             if got is not None:
-                placed.append((idx, src, got))
+                placed.append((idx, src.seed, got))
                 break
         else:
             return False
     store.claim_job(jid)
-    for idx, src, (path, thumb) in placed:
-        made = Made(src.model, 0.0, src.request_id, src.content_key, src.sha256, src.id)
-        store.add_image(jid, idx, path, thumb, seed=src.seed, prompt=spec.prompt, made=made)
+    for idx, seed, ((path, thumb), made) in placed:
+        store.add_image(jid, idx, path, thumb, seed=seed, prompt=spec.prompt, made=made)
     store.set_job_status(jid, JobStatus.COMPLETED, duration_ms=0)
     return True
 
@@ -188,7 +186,10 @@ class Follower:
                 tr("Batch {batch} was not put on a team queue.").format(batch=batch_id)
             )
         self.q, self.store, self.batch_id, self.tid = q, store, batch_id, ref[1]
-        team = store.batch(batch_id).settings["team"]
+        batch = store.batch(batch_id)
+        team = batch.settings["team"]
+        # Read once: a team batch's settings and folder do not change while it is followed.
+        self.settings, self.out_dir = RunSettings.model_validate(batch.settings), batch.output_dir
         self.copies = {int(k): [int(j) for j in v] for k, v in team.get("copies", {}).items()}
         self.events = events or EventBus()
         self.thumb_dir = thumb_dir
@@ -204,7 +205,7 @@ class Follower:
         await asyncio.to_thread(batch.output_dir.mkdir, parents=True, exist_ok=True)
         started = datetime.now(UTC).isoformat(timespec="milliseconds")
         self.events.emit(BatchStarted(self.batch_id, batch.total, batch.unfinished))
-        messages = run_messages(RunSettings.model_validate(batch.settings).delivery)
+        messages = run_messages(self.settings.delivery)
         if messages is not None:  # the run's Slack and batch.finished messages are ours
             self.courier.begin(self.batch_id, started, messages)
         after = "0-0"
@@ -299,15 +300,14 @@ class Follower:
         job = self.store.job(jid)
         if job.status == JobStatus.PENDING:
             self.store.claim_job(jid)
-        batch = self.store.batch(self.batch_id)
-        s = RunSettings.model_validate(batch.settings)
+        s = self.settings
         model = str(img.get("model") or s.model)
         meta = image_metadata(s.provider, model, job.spec, idx, img.get("seed"), None)
         size = None if job.spec.size == "auto" else parse_size(job.spec.size)
         name = job.spec.sample_paths(job.version if job.version > 1 else None)[idx]
         path, thumb, sha = await asyncio.to_thread(
             save_image,
-            batch.output_dir,
+            self.out_dir,
             name,
             data,
             job.spec.output_format,

@@ -24,27 +24,43 @@ from app.team.queue import PREFIX
 # GCRA (generic cell rate algorithm): one key per limit holding the theoretical arrival time
 # (TAT). A request of n units is allowed when now >= TAT - tolerance; it moves TAT by n × the
 # emission interval. Redis's clock (TIME) is the one clock all workers share.
-# The interval is the stricter of the one configured and the one any worker learned from the
+# One script asks the 429 hold and both limits (requests, images) and books both or neither,
+# so a request is one round trip and a request waiting on one limit holds no turn of the other.
+# Each interval is the stricter of the one configured and the one any worker learned from the
 # provider's x-ratelimit-limit-* headers (read here, so a limit one worker learns paces every
 # worker from its next request on).
-# KEYS: tat key, learned hash; ARGV: configured interval (ms per unit, 0: none), tolerance
-# (ms), units, learned field ("requests" | "images"), safety factor.
-# Returns "0" (go) or the ms to wait before asking again.
+# KEYS: requests tat, images tat, learned hash, hold key; ARGV: configured requests interval,
+# images interval (ms per unit, safety included, 0: none), tolerance (ms), images, safety.
+# Returns "0" (go, booked) or the ms to wait before asking again.
 _GCRA = """
-local interval, tolerance, units = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local learned = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
-if learned > 0 and 60000 / learned * tonumber(ARGV[5]) > interval then
-  interval = 60000 / learned * tonumber(ARGV[5])
-end
-if interval <= 0 then return '0' end
+local hold = redis.call('PTTL', KEYS[4])
+if hold > 0 then return tostring(hold) end
+local tolerance, safety = tonumber(ARGV[3]), tonumber(ARGV[5])
+local units = {1, tonumber(ARGV[4])}
+local fields = {'requests', 'images'}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local allow_at = tat - tolerance
-if now < allow_at then return tostring(allow_at - now) end
-local new_tat = tat + interval * units
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil(new_tat - now) + 1000)
+local wait, booked = 0, {}
+for i = 1, 2 do
+  local interval = tonumber(ARGV[i])
+  local learned = tonumber(redis.call('HGET', KEYS[3], fields[i]) or '0')
+  if learned > 0 and 60000 / learned * safety > interval then
+    interval = 60000 / learned * safety
+  end
+  if interval > 0 then
+    local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+    if tat < now then tat = now end
+    if now < tat - tolerance then
+      wait = math.max(wait, tat - tolerance - now)
+    else
+      booked[i] = tat + interval * units[i]
+    end
+  end
+end
+if wait > 0 then return tostring(wait) end
+for i, new_tat in pairs(booked) do
+  redis.call('SET', KEYS[i], tostring(new_tat), 'PX', math.ceil(new_tat - now) + 1000)
+end
 return '0'
 """
 
@@ -125,34 +141,30 @@ class SharedLimit:
         per_request = [60_000 / rpm] if rpm else []
         if window:
             per_request.append(window[1] * 1000 / window[0])
-        # Both are always asked: a limit some worker learns applies even where none is set.
-        self._limits: list[tuple[str, float, str]] = [
-            (f"gcra:{ident}:requests", max(per_request, default=0.0), "requests"),
-            (f"gcra:{ident}:images", 60_000 / ipm if ipm else 0.0, "images"),
+        self._keys = [
+            PREFIX + f"gcra:{ident}:requests",
+            PREFIX + f"gcra:{ident}:images",
+            self._learned_key,
+            self._hold_key,
         ]
+        # Both limits are always asked: a limit some worker learns applies even where none
+        # is set (0: none configured).
+        self._intervals_ms = (
+            max(per_request, default=0.0) * SAFETY,
+            (60_000 / ipm if ipm else 0.0) * SAFETY,
+        )
 
     async def acquire(self, images: int) -> None:
-        """Return when this request of ``images`` images may go: no hold in force and every
-        limit's turn reached (waiting as long as needed)."""
-        for name, interval_ms, field in self._limits:
-            units = images if field == "images" else 1
-            while True:
-                await self._wait_hold()
-                wait_ms = float(
-                    await self._gcra(
-                        keys=[PREFIX + name, self._learned_key],
-                        args=[interval_ms * SAFETY, 0, units, field, SAFETY],
-                    )
-                )
-                if wait_ms <= 0:
-                    break
-                await asyncio.sleep(wait_ms / 1000)
-        await self._wait_hold()
-
-    async def _wait_hold(self) -> None:
-        # Polling Redis, not an Event: the hold is set by other processes.
-        while (left := int(await self.r.pttl(self._hold_key))) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(left / 1000)
+        """Return when this request of ``images`` images may go: no 429 hold in force and
+        both limits' turns reached, then booked (waiting as long as needed)."""
+        while True:
+            wait_ms = float(
+                await self._gcra(keys=self._keys, args=[*self._intervals_ms, 0, images, SAFETY])
+            )
+            if wait_ms <= 0:
+                return
+            # Asking again, not an Event: holds and turns are set by other processes.
+            await asyncio.sleep(wait_ms / 1000)
 
     def learn(self, rpm: float | None, ipm: float | None) -> None:
         """Share the limits a response's ``x-ratelimit-limit-*`` headers gave (per minute;
