@@ -52,9 +52,10 @@ async def retry_failed(q: TeamQueue, tid: str) -> int:
     """Put the failed jobs of team batch ``tid`` back on the queue (their outcome forgotten);
     returns how many."""
     failed = {j: o for j, o in (await q.outcomes(tid)).items() if o.get("kind") == "failed"}
-    await q.forget_outcomes(tid, list(failed))
-    await q.add_jobs(tid, [(j, JobSpec.model_validate_json(o["spec"])) for j, o in failed.items()])
-    return len(failed)
+    # Only what this call took off: two members retrying at once put each job back once.
+    mine = await q.forget_outcomes(tid, list(failed))
+    await q.add_jobs(tid, [(j, JobSpec.model_validate_json(failed[j]["spec"])) for j in mine])
+    return len(mine)
 
 
 async def control(url: str, tid: str, action: Action, budget_usd: float | None = None) -> str:

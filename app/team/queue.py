@@ -84,6 +84,23 @@ redis.call('XACK', KEYS[2], ARGV[2], ARGV[3])
 return 1
 """
 
+# Forgetting failed outcomes for a retry: only outcomes still failed are removed (a teammate's
+# retry at the same moment may have removed one, and a worker completed it since), and the
+# batch's failed count goes down by what was removed, in one step. KEYS: done hash, batch hash;
+# ARGV: job ids. Returns the ids removed.
+_FORGET = """
+local removed = {}
+for i = 1, #ARGV do
+  local o = redis.call('HGET', KEYS[1], ARGV[i])
+  if o and cjson.decode(o)['kind'] == 'failed' then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    removed[#removed + 1] = ARGV[i]
+  end
+end
+if #removed > 0 then redis.call('HINCRBY', KEYS[2], 'n_failed', -#removed) end
+return removed
+"""
+
 
 def stream_of(provider: str) -> str:
     """The stream of ``provider``'s jobs."""
@@ -143,6 +160,7 @@ class TeamQueue:
         self._raw_url = raw_url
         self._complete = client.register_script(_COMPLETE)
         self._park = client.register_script(_PARK)
+        self._forget = client.register_script(_FORGET)
 
     @classmethod
     def open(cls, url: str) -> TeamQueue:
@@ -410,13 +428,14 @@ class TeamQueue:
         h = await self.r.hgetall(PREFIX + f"done:{tid}")
         return {int(k): json.loads(v) for k, v in h.items()}
 
-    async def forget_outcomes(self, tid: str, jobs: list[int]) -> None:
-        """Drop the failed outcomes of ``jobs`` (they are retried)."""
-        if jobs:
-            async with self.r.pipeline(transaction=True) as p:
-                p.hdel(PREFIX + f"done:{tid}", *[str(j) for j in jobs])
-                p.hincrby(PREFIX + f"batch:{tid}", "n_failed", -len(jobs))
-                await p.execute()
+    async def forget_outcomes(self, tid: str, jobs: list[int]) -> list[int]:
+        """Drop the outcomes of ``jobs`` that are still failures (they are retried); returns
+        the jobs whose outcome this call dropped, the ones to put back on the queue."""
+        if not jobs:
+            return []
+        keys = [PREFIX + f"done:{tid}", PREFIX + f"batch:{tid}"]
+        removed = await self._forget(keys=keys, args=[str(j) for j in jobs])
+        return [int(j) for j in removed]
 
     async def failures(self, tid: str, limit: int = 50) -> list[tuple[int, str]]:
         """``(job id, error)`` of ``tid``'s failed jobs, first ``limit`` by job id."""

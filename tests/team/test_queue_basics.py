@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,48 @@ async def test_a_failed_job_retried_by_a_teammate(
         assert (tmp_path / "out" / "broken.png").is_file()
         await w.q.aclose()
         await q.aclose()
+
+
+async def test_teammates_retrying_at_once_put_each_failed_job_back_once(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """Two members press "Retry failed" together: each failed job goes back on the queue once
+    and the failed count stays true; a job completed since it was read as failed stays done."""
+    from app.team.control import retry_failed
+    from app.team.queue import PREFIX
+
+    store, bid = _local_batch(tmp_path, 3)
+    q = TeamQueue.open(redis_server.url)
+    tid = await submit_batch(q, store, bid)
+    entries = sorted(await q.claim("w", ["draft"], 3, 1000), key=lambda e: e.job)
+    for e in entries[:2]:
+        failed = {"kind": "failed", "error": "boom", "spec": e.spec.model_dump_json()}
+        assert await q.complete(e, failed, {})
+    assert await q.complete(entries[2], {"kind": "completed"}, {})
+    assert (await q.batch(tid)).failed == 2
+    read_by_both = [e.job for e in entries]  # as each member's retry read the outcomes
+    first = await q.forget_outcomes(tid, read_by_both)
+    second = await q.forget_outcomes(tid, read_by_both)
+    assert sorted(first) == [e.job for e in entries[:2]] and second == []
+    assert int(await q.r.hget(PREFIX + f"batch:{tid}", "n_failed")) == 0
+    assert set(await q.outcomes(tid)) == {entries[2].job}  # the completed one is kept
+    # End to end, two members at once: the failed jobs are on the stream once each.
+    for e in entries[:2]:
+        await q.r.hset(PREFIX + f"done:{tid}", str(e.job), json.dumps(
+            {"kind": "failed", "error": "boom", "spec": e.spec.model_dump_json()}
+        ))  # fmt: skip
+    await q.r.hset(PREFIX + f"batch:{tid}", "n_failed", 2)
+    a, b = TeamQueue.open(redis_server.url), TeamQueue.open(redis_server.url)
+    assert sorted(await asyncio.gather(retry_failed(a, tid), retry_failed(b, tid))) in (
+        [0, 2],
+        [1, 1],
+    )
+    again = await q.claim("w", ["draft"], 10, 200)
+    assert sorted(e.job for e in again) == [e.job for e in entries[:2]]
+    assert (await q.batch(tid)).failed == 0
+    assert int(await q.r.hget(PREFIX + f"batch:{tid}", "n_failed")) == 0
+    for c in (a, b, q):
+        await c.aclose()
 
 
 async def test_edit_jobs_carry_their_reference_images_to_the_workers(
