@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from app import __version__, cli_deliver, cli_economy, cli_review, cli_team, cli_templates
+from app import (
+    __version__,
+    cli_deliver,
+    cli_economy,
+    cli_review,
+    cli_team,
+    cli_templates,
+    cli_url_flags,
+)
 from app import cli_args as argtypes
 from app.cli_common import (
     EXIT_INPUT,
@@ -111,6 +119,14 @@ def _add_run_arguments(r: argparse.ArgumentParser) -> None:
         help=tr("a template from the library (atelier templates lists them); flags override it"),
     )
     r.add_argument(
+        "--accept-template-delivery",
+        action="store_true",
+        help=tr(
+            "send to the delivery targets the --template adds (without it, a template that "
+            "delivers stops the run and lists each target's kind and host)"
+        ),
+    )
+    r.add_argument(
         "--vary",
         action="append",
         metavar="'NAME: V1 | V2'",
@@ -161,7 +177,12 @@ def _add_settings_arguments(r: argparse.ArgumentParser) -> None:
         help=tr("provider (default: openai with a key, else draft)"),
     )
     r.add_argument("--model", help=tr("model id (default: the provider's recommended model)"))
-    r.add_argument("--base-url", help=tr("provider endpoint, e.g. http://127.0.0.1:8080/v1"))
+    r.add_argument(
+        "--base-url",
+        help=tr(
+            "provider endpoint, e.g. http://127.0.0.1:8080/v1 ({ps}: use ATELIER_<PROVIDER>_BASE_URL)"
+        ).format(ps=cli_url_flags.ps_note()),
+    )
     r.add_argument("--size", type=argtypes.size, help=tr("WxH or auto"))
     r.add_argument("--quality", help=tr("auto, low, medium or high"))
     r.add_argument("--output-format", choices=["png", "jpeg", "webp"])
@@ -450,12 +471,14 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
     use_language(system_language())
     parser = _parser()
     try:
-        args = parser.parse_args(list(argv))
+        args = parser.parse_args(cli_templates.flags_last(list(argv)))
     except _UsageError as e:
         print(tr("atelier: error: {message}").format(message=e), file=err)
         return EXIT_INPUT
     except SystemExit as e:  # --help and --version print and exit 0
         return int(e.code or 0)
+    for w in cli_url_flags.warnings(args):  # before anything runs, once per flag
+        print(tr("warning: {message}").format(message=w), file=err)
     if args.command == "templates":
         try:
             return cli_templates.run(args, out)

@@ -20,7 +20,7 @@ from app.config_plan import plan_from_config
 from app.delivery.config import Delivery
 from app.errors import InputError
 from app.i18n import tr
-from app.library import load_template
+from app.library import TemplateDeliveryError, delivery_to_accept, load_template
 from app.models import (
     JobDefaults,
     JobSpec,
@@ -60,6 +60,14 @@ def sheet_parts(args: argparse.Namespace) -> Parts:
     library, each of its parts overridden by the flag that names it; ``--vary`` adds
     variations to the template's."""
     t = load_template(args.template) if args.template else None
+    if t is not None and not args.accept_template_delivery and not args.estimate_only:
+        added = delivery_to_accept(t)
+        if added:
+            raise TemplateDeliveryError(
+                "--template",
+                added,
+                tr("Nothing was run. Run again with --accept-template-delivery to accept them."),
+            )
     prompt = args.prompt or (t.prompt if t else "")
     if not prompt:
         raise InputError(

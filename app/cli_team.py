@@ -28,6 +28,14 @@ from app.team.worker import Worker
 COMMANDS = ("worker", "queue")
 
 
+def queue_password_help() -> str:
+    """What ``--queue``'s help says of a password (a command line shows in ``ps``)."""
+    return tr(
+        "(a password written in the address shows in ps: keep it in the keyring, "
+        "atelier secret set redis:USER@HOST:PORT, or in ATELIER_REDIS_PASSWORD)"
+    )
+
+
 def add_run_arguments(r: Any) -> None:
     """The team flags of ``atelier run``."""
     r.add_argument(
@@ -36,7 +44,9 @@ def add_run_arguments(r: Any) -> None:
         help=tr(
             "put the batch on the team queue at redis://HOST:PORT/DB (rediss:// for TLS) "
             "instead of running it here; workers make it, this machine records it"
-        ),
+        )
+        + " "
+        + queue_password_help(),
     )
     r.add_argument(
         "--detach",
@@ -48,7 +58,12 @@ def add_run_arguments(r: Any) -> None:
 def add_parsers(sub: Any) -> None:
     """``atelier worker`` and ``atelier queue``."""
     w = sub.add_parser("worker", help=tr("take jobs from a team queue and make them"))
-    w.add_argument("--queue", required=True, metavar="URL", help=tr("redis://HOST:PORT/DB"))
+    w.add_argument(
+        "--queue",
+        required=True,
+        metavar="URL",
+        help=f"redis://HOST:PORT/DB {queue_password_help()}",
+    )
     w.add_argument(
         "--providers",
         metavar="LIST",
@@ -74,7 +89,12 @@ def add_parsers(sub: Any) -> None:
     q = sub.add_parser("queue", help=tr("list and control the team's batches"))
     q.add_argument("action", choices=("list", "pause", "resume", "cancel", "retry"))
     q.add_argument("batch", nargs="?", help=tr("team batch id (from 'atelier queue list')"))
-    q.add_argument("--queue", required=True, metavar="URL", help=tr("redis://HOST:PORT/DB"))
+    q.add_argument(
+        "--queue",
+        required=True,
+        metavar="URL",
+        help=f"redis://HOST:PORT/DB {queue_password_help()}",
+    )
     q.add_argument("--format", choices=("text", "json"), default="text")
     q.add_argument(
         "--budget",

@@ -20,6 +20,24 @@ def add_parser(sub: Any) -> None:
         "action", nargs="?", default="list", choices=["list", "show", "import", "export", "delete"]
     )
     t.add_argument("args", nargs="*", help=tr("NAME, FILE or NAME FILE, as the action needs"))
+    t.add_argument(
+        "--accept-template-delivery",
+        action="store_true",
+        help=tr(
+            "import: accept the delivery targets the file adds (without it, such a file is not "
+            "imported and each target's kind and host is listed)"
+        ),
+    )
+
+
+def flags_last(argv: list[str]) -> list[str]:
+    """``argv`` with ``templates``' own flags moved to its end: argparse cannot give
+    ``import --accept-template-delivery FILE`` its FILE once the flag split the words (an
+    optional positional followed by a ``*`` one), and a user may write the flag anywhere."""
+    if argv[:1] != ["templates"]:
+        return argv
+    flags = [a for a in argv if a == "--accept-template-delivery"]
+    return [a for a in argv if a not in flags] + flags
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -51,7 +69,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         if t.variations:
             print(format_variations(t.variations), file=out)
     elif args.action == "import":
-        t = library.import_template(Path(args.args[0]))
+        t = library.import_template(Path(args.args[0]), args.accept_template_delivery)
         print(tr("imported {name!r}").format(name=t.name), file=out)
     elif args.action == "export":
         path = library.export_template(args.args[0], Path(args.args[1]))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from app.batch import Plan, SheetBatch, check_plan, estimate, fingerprint
-from app.delivery.config import check_delivery
+from app.delivery.config import check_delivery, check_secrets
 from app.delivery.forms import DeliveryForm, delivery_from_form
 from app.delivery.plan import enqueue_picked
 from app.economy.lanes import economy_factors
@@ -119,6 +119,7 @@ def check_run(draft: Draft, *, workflow_hint: str = "--workflow FILE") -> None:
     if rs.delivery is not None:
         first = draft.plan.specs[0]
         check_delivery(rs.delivery, list(first.row_values) if draft.rows else [])
+        check_secrets(rs.delivery)
     if "comfyui" in providers_used(draft) and "workflow" not in rs.provider_options.get(
         "comfyui", {}
     ):

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app import paths
-from app.delivery.config import Delivery
+from app.delivery.config import Delivery, added_targets, check_secrets, describe_target, shareable
 from app.errors import InputError
 from app.files import read_json
 from app.i18n import N_, tr
@@ -162,9 +162,51 @@ def read_template(path: Path) -> BatchTemplate:
     """
     raw = read_json(path, N_("template"))
     try:
-        return BatchTemplate.model_validate(raw)
+        template = BatchTemplate.model_validate(raw)
     except ValidationError as e:
         raise problems_error(f"{path}: ", validation_problems(e)) from e
+    if template.delivery is not None:
+        try:
+            check_secrets(template.delivery)
+        except InputError as e:
+            raise InputError(str(path), str(e)) from None
+    return template
+
+
+class TemplateDeliveryError(InputError):
+    """A template's delivery would add targets the user has not accepted.
+
+    Attributes:
+        targets: one line per added target, its kind and host (``cms → cms.example.com``).
+    """
+
+    def __init__(self, where: str, targets: list[str], how: str) -> None:
+        lines = "".join(f"\n  {line}" for line in targets)
+        super().__init__(
+            where,
+            tr(
+                "its delivery adds targets that would receive your images and use your "
+                "credentials of their kind:{targets}\n{how}"
+            ).format(targets=lines, how=how),
+        )
+        self.targets = targets
+
+
+def delivery_to_accept(template: BatchTemplate, against: Delivery | None = None) -> list[str]:
+    """The targets ``template``'s delivery adds to ``against`` (none: all of them), one
+    ``kind → host`` line each; empty when it adds none."""
+    return [describe_target(t) for t in added_targets(template.delivery, against)]
+
+
+def saved_delivery(name: str) -> Delivery | None:
+    """The delivery of the saved template called ``name`` (``None``: none saved, or none)."""
+    path = _file_of(name)
+    if not path.is_file():
+        return None
+    try:
+        return read_template(path).delivery
+    except InputError:
+        return None
 
 
 def load_template(name: str) -> BatchTemplate:
@@ -204,27 +246,44 @@ def delete_template(name: str) -> bool:
     return False
 
 
-def import_template(path: Path) -> BatchTemplate:
-    """Check the template file at ``path`` and save it into the library.
+def import_template(path: Path, accept_delivery: bool = False) -> BatchTemplate:
+    """Check the template file at ``path`` and save it into the library. A delivery that adds
+    targets to the saved template of the same name (or any, when there is none) is taken only
+    with ``accept_delivery``: a shared file must not start sending the user's images and
+    credentials anywhere without a yes.
 
     Raises:
+        TemplateDeliveryError: it adds targets and ``accept_delivery`` is off (the message and
+            ``targets`` list each one's kind and host).
         InputError: the file is not a valid template; OutputError: the library cannot be written.
     """
     template = read_template(path)
+    added = delivery_to_accept(template, saved_delivery(template.name))
+    if added and not accept_delivery:
+        raise TemplateDeliveryError(
+            str(path),
+            added,
+            tr("Not imported. Import it with --accept-template-delivery to accept them."),
+        )
     save_template(template)
     return template
 
 
 def export_template(name: str, path: Path) -> Path:
-    """Write the template called ``name`` to ``path`` (a file to share).
+    """Write the template called ``name`` to ``path`` (a file to share), its delivery without
+    secrets (``app.delivery.config.shareable``: no keyring entry names, access key ids, Slack
+    address or credential in an address or header).
 
     Raises:
         InputError: no such template; OutputError: ``path`` cannot be written.
     """
-    atomic_write(path, _dump(load_template(name)))
+    template = load_template(name)
+    atomic_write(path, _dump(template, shared=True))
     return path
 
 
-def _dump(template: BatchTemplate) -> bytes:
+def _dump(template: BatchTemplate, shared: bool = False) -> bytes:
     doc = template.model_dump(mode="json")
+    if shared and template.delivery is not None:
+        doc["delivery"] = shareable(template.delivery)
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

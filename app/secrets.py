@@ -70,10 +70,19 @@ def get_key(provider: str) -> KeyLookup:
     if stored:
         register_secret(stored)
         return KeyLookup(stored, "keyring")
-    if env_var and os.environ.get(env_var):
-        register_secret(os.environ[env_var])
-        return KeyLookup(os.environ[env_var], "env", problem)
+    from_env = env_secret(env_var) if env_var else None
+    if from_env:
+        register_secret(from_env)
+        return KeyLookup(from_env, "env", problem)
     return KeyLookup(None, "none", problem)
+
+
+def env_secret(var: str) -> str | None:
+    """The secret in the environment variable ``var``, stripped of surrounding whitespace as
+    ``atelier secret set`` strips what it reads (``ATELIER_CMS_TOKEN=$'t\\n'`` is ``t``);
+    ``None`` when unset or blank. The one place secrets are read from the environment."""
+    value = os.environ.get(var, "").strip()
+    return value or None
 
 
 def set_key(provider: str, key: str) -> None:
@@ -116,16 +125,31 @@ DELIVERY_ENV = {
 its name before ``:``."""
 
 
-def get_secret(name: str) -> str | None:
-    """The delivery secret ``name``: keyring, then this process's session, then its environment
-    variable (``DELIVERY_ENV``); ``None`` when there is none. The value is registered with the
-    log redactor before it is returned."""
+def secret_kind(name: str) -> str:
+    """The kind of the delivery secret ``name``: the part before ``:`` (``shopify:my-shop``
+    → ``shopify``, ``cms`` → ``cms``)."""
+    return name.split(":", 1)[0]
+
+
+def get_secret(name: str, kind: str | None = None) -> str | None:
+    """The delivery secret ``name``: keyring, then this process's session, then the
+    environment variable of its kind (``DELIVERY_ENV``); ``None`` when there is none. The value
+    is registered with the log redactor before it is returned.
+
+    ``kind``: the kind of the target asking (``"cms"``, ``"webhook"``…). A secret of another
+    kind is never looked up, so a target cannot borrow another kind's credential (a CMS target
+    naming ``shopify:my-shop`` or ``redis:…`` gets ``None``); the environment variable read is
+    always the one of ``kind``.
+    """
+    if kind is not None and secret_kind(name) != kind:
+        return None
     value: str | None
     try:
         value = keyring.get_password(SERVICE, f"delivery:{name}")
     except (keyring.errors.KeyringError, RuntimeError, OSError):
         value = None
-    value = value or _SESSION.get(name) or os.environ.get(DELIVERY_ENV.get(name.split(":")[0], ""))
+    env_var = DELIVERY_ENV.get(secret_kind(name))
+    value = value or _SESSION.get(name) or (env_secret(env_var) if env_var else None)
     if value:
         register_secret(value)
     return value or None
@@ -151,10 +175,12 @@ class SecretCache:
     def __init__(self) -> None:
         self._found: dict[str, str] = {}
 
-    def get(self, name: str) -> str | None:
-        """``get_secret(name)``, remembered once found."""
+    def get(self, name: str, kind: str | None = None) -> str | None:
+        """``get_secret(name, kind)``, remembered once found."""
+        if kind is not None and secret_kind(name) != kind:
+            return None
         if name not in self._found:
-            value = get_secret(name)
+            value = get_secret(name, kind)
             if value is None:
                 return None
             self._found[name] = value

@@ -28,6 +28,7 @@ from app.errors import AtelierError, InputError
 from app.i18n import tr
 from app.models import problems_error, validation_problems
 from app.sample import sample_project
+from ui.questions import ask_template_delivery
 
 if TYPE_CHECKING:  # the pages hold this box: imported for types only
     from ui.pages.batch import BatchPage
@@ -81,6 +82,8 @@ class LibraryBox(QGroupBox):
         self.buttons["export"].clicked.connect(lambda: self.export_file())
         self.buttons["delete"].clicked.connect(lambda: self.delete())
         self.current: library.BatchTemplate | None = None
+        # The question asked before a file's delivery targets are taken (tests answer it).
+        self.ask_delivery: Callable[[QWidget | None, str, list[str]], bool] = ask_template_delivery
         self.refresh()
 
     def refresh(self, select: str | None = None) -> None:
@@ -135,7 +138,17 @@ class LibraryBox(QGroupBox):
                 return
             path = Path(chosen)
         try:
-            t = library.import_template(path)
+            read = library.read_template(path)
+            added = library.delivery_to_accept(read, library.saved_delivery(read.name))
+            if added and not self.ask_delivery(self, read.name, added):
+                self.message.emit(
+                    tr("Template “{name}” not imported: its delivery targets were declined").format(
+                        name=read.name
+                    )
+                )
+                return
+            library.save_template(read)  # the very template the user saw, not a re-read
+            t = read
         except AtelierError as e:
             self.message.emit(str(e))
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton, QWidget
 
 from app import paths
 from app.i18n import tr
@@ -90,3 +90,40 @@ def ask_export_path(parent: QWidget, suggested: str) -> Path | None:
         parent, tr("Export images"), suggested, tr("ZIP (*.zip)")
     )
     return Path(chosen) if chosen else None
+
+
+def template_delivery_box(parent: QWidget | None, name: str, targets: list[str]) -> QMessageBox:
+    """The question before a template's delivery is adopted: ``targets`` (``kind → host``
+    lines) would receive the user's images and use the credentials of their kind. The default
+    answer (Enter, Escape, closing) is No. Built apart from ``ask_template_delivery`` so a test
+    can read it without running it."""
+    box = QMessageBox(parent)
+    box.setObjectName("template_delivery_box")
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(tr("Template delivery"))
+    box.setText(
+        tr(
+            "The template “{name}” delivers images to these targets, which would use your "
+            "stored credentials of their kind:"
+        ).format(name=name)
+    )
+    box.setInformativeText("\n".join(targets))
+    box.setAccessibleName(tr("Accept the template's delivery targets?"))
+    box.setAccessibleDescription("\n".join(targets))
+    yes = box.addButton(tr("Accept these targets"), QMessageBox.ButtonRole.YesRole)
+    yes.setObjectName("template_delivery_yes")
+    yes.setAccessibleName(tr("Accept these delivery targets and import"))
+    no = box.addButton(tr("Don't import"), QMessageBox.ButtonRole.NoRole)
+    no.setObjectName("template_delivery_no")
+    no.setAccessibleName(tr("Do not import the template"))
+    box.setDefaultButton(no)
+    box.setEscapeButton(no)
+    return box
+
+
+def ask_template_delivery(parent: QWidget | None, name: str, targets: list[str]) -> bool:
+    """Whether the user accepts the delivery ``targets`` of the template ``name`` (see
+    ``template_delivery_box``); anything but the yes button is No."""
+    box = template_delivery_box(parent, name, targets)
+    box.exec()
+    return box.clickedButton() is box.findChild(QPushButton, "template_delivery_yes")

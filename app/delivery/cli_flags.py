@@ -9,11 +9,13 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from app.cli_url_flags import ps_note
 from app.delivery.config import (
     CmsTarget,
     Delivery,
     S3Target,
     ShopifyTarget,
+    SlackTarget,
     WebhookTarget,
 )
 from app.delivery.forms import slack_target
@@ -31,7 +33,11 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
         metavar="s3://BUCKET/PREFIX",
         help=tr("upload each image to BUCKET under PREFIX (may hold {column}s) + its file name"),
     )
-    g.add_argument("--s3-endpoint", metavar="URL", help=tr("S3-compatible endpoint (R2, MinIO…)"))
+    g.add_argument(
+        "--s3-endpoint",
+        metavar="URL",
+        help=tr("S3-compatible endpoint (R2, MinIO…); {ps}").format(ps=ps_note()),
+    )
     g.add_argument("--s3-region", metavar="REGION")
     g.add_argument(
         "--s3-public-url", metavar="TEMPLATE", help=tr("public address, e.g. https://cdn/{key}")
@@ -41,15 +47,39 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
         metavar="ID",
         help=tr("its secret from the keyring entry s3:ID (default: the AWS credential chain)"),
     )
-    g.add_argument("--webhook", action="append", metavar="URL", help=tr("Standard Webhooks target"))
-    g.add_argument("--slack-webhook", metavar="URL", help=tr("Slack incoming webhook"))
+    g.add_argument(
+        "--webhook",
+        action="append",
+        metavar="URL",
+        help=tr(
+            "Standard Webhooks target ({ps}: write an address holding a secret in a batch "
+            "config file)"
+        ).format(ps=ps_note()),
+    )
+    g.add_argument(
+        "--slack",
+        action="store_true",
+        help=tr(
+            "post to the Slack incoming webhook kept in the keyring "
+            '(echo "$URL" | atelier secret set slack) or in ATELIER_SLACK_WEBHOOK'
+        ),
+    )
+    g.add_argument(
+        "--slack-webhook",
+        metavar="URL",
+        help=tr(
+            "Slack incoming webhook given here: the address is its secret and shows in ps "
+            "(prefer --slack)"
+        ),
+    )
     g.add_argument(
         "--cms-request",
         nargs=3,
         metavar=("METHOD", "URL", "BODY"),
         help=tr(
             "one call per image, e.g. PATCH 'https://cms/api/products/{SKU}' "
-            '\'{"image_url": "{url}"}\' (token: keyring entry cms or ATELIER_CMS_TOKEN)'
+            '\'{"image_url": "{url}"}\' (token: keyring entry cms or ATELIER_CMS_TOKEN, '
+            "sent as Bearer {secret}; a token written in the URL shows in ps)"
         ),
     )
     g.add_argument("--shopify-store", metavar="SHOP", help=tr("attach picked images to products"))
@@ -75,6 +105,26 @@ def _s3(spec: str, args: argparse.Namespace) -> S3Target:
     )
 
 
+def _keyring_slack() -> SlackTarget:
+    """The Slack target of ``--slack``: the address in the keyring entry ``slack`` or
+    ``ATELIER_SLACK_WEBHOOK``, never on the command line.
+
+    Raises:
+        InputError: neither holds an http(s) address (named ``--slack``).
+    """
+    url = get_secret("slack", "slack")
+    host = urlsplit(url).netloc if url else ""
+    if not url or not host:
+        raise InputError(
+            "--slack",
+            tr(
+                "no Slack webhook address in the keyring entry slack "
+                '(echo "$URL" | atelier secret set slack) or ATELIER_SLACK_WEBHOOK'
+            ),
+        )
+    return SlackTarget(shown=f"{host}/…")
+
+
 def delivery_from_args(
     args: argparse.Namespace, base: Delivery | None
 ) -> tuple[Delivery | None, list[str]]:
@@ -92,6 +142,8 @@ def delivery_from_args(
                     "(atelier secret set webhook) or ATELIER_WEBHOOK_SECRET"
                 )
             )
+        if args.slack:
+            targets.append(_keyring_slack())
         if args.slack_webhook:
             slack, note = slack_target(args.slack_webhook, "--slack-webhook")
             targets.append(slack)

@@ -11,7 +11,9 @@ values and the names in ``BUILTINS``; ``check_delivery`` checks them against a s
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -19,6 +21,7 @@ from app.delivery.base import placeholders
 from app.errors import InputError
 from app.i18n import tr
 from app.templates import describe_unknown
+from app.url_secrets import credential_key, without_secrets
 
 BUILTINS = (
     "file",
@@ -232,3 +235,132 @@ def check_delivery(delivery: Delivery, columns: list[str]) -> None:
                     tr("delivery {name}").format(name=t.name), [t.handle_column], columns
                 ),
             )
+
+
+# ---- whose credential a target may use, where it sends, what a shared file carries ----------
+
+
+def secret_fields(target: _Target) -> dict[str, str]:
+    """``{field: keyring entry}`` of the secrets a target names itself (the webhook's and the
+    CMS's ``secret``, Slack's ``url_secret``); S3's and Shopify's are made from their own key
+    id and shop (``secret_entry``, ``token_entry``) and cannot name another."""
+    if isinstance(target, (WebhookTarget, CmsTarget)):
+        return {"secret": target.secret}
+    if isinstance(target, SlackTarget):
+        return {"url_secret": target.url_secret}
+    return {}
+
+
+def check_secrets(delivery: Delivery) -> None:
+    """Every target names only a secret of its own kind (``cms`` or ``cms:NAME`` for a CMS
+    target…), so no target (a shared template's, say) can send another kind's credential,
+    such as a Shopify token or a Redis password, to the host it names.
+    ``app.secrets.get_secret`` refuses the same when the secret is looked up.
+
+    Raises:
+        InputError: naming the target and field (``delivery cms.secret``).
+    """
+    from app.secrets import secret_kind  # app.secrets → providers → models → this module
+
+    for t in delivery.targets:
+        kind = t.kind
+        for field, entry in secret_fields(t).items():
+            if secret_kind(entry) != kind:
+                raise InputError(
+                    tr("delivery {name}.{field}").format(name=t.name, field=field),
+                    tr(
+                        "{entry!r} is not a {kind} secret: a {kind} target may use only its "
+                        "own ({kind} or {kind}:NAME)"
+                    ).format(entry=entry, kind=kind),
+                )
+
+
+def _host(url: str) -> str:
+    """The host (and port) of ``url`` without its userinfo; the text itself when it has none."""
+    try:
+        netloc = urlsplit(url.strip()).netloc.rpartition("@")[2]
+    except ValueError:
+        netloc = ""
+    return netloc or url.strip()
+
+
+def target_host(target: _Target) -> str:
+    """Where a target's calls (and credentials) go: ``cms.example.com``,
+    ``my-shop.myshopify.com``, ``mybucket.s3.amazonaws.com``, an endpoint's host."""
+    if isinstance(target, S3Target):
+        if target.endpoint_url:
+            return _host(target.endpoint_url)
+        region = f".{target.region}" if target.region else ""
+        return f"{target.bucket}.s3{region}.amazonaws.com"
+    if isinstance(target, (WebhookTarget, CmsTarget)):
+        return _host(target.url)
+    if isinstance(target, SlackTarget):
+        return target.shown.split("/", 1)[0] or tr(
+            "the Slack address in the keyring entry {entry}"
+        ).format(entry=target.url_secret)
+    if isinstance(target, ShopifyTarget):
+        return _host(target.endpoint) if target.endpoint else shop_domain(target.shop)
+    return ""
+
+
+def describe_target(target: _Target) -> str:
+    """One line for a list the user confirms: ``cms → cms.example.com``."""
+    return f"{target.kind} → {target_host(target)}"  # type: ignore[attr-defined]
+
+
+def _identity(target: _Target) -> str:
+    return target.model_dump_json(exclude={"name"})
+
+
+def added_targets(new: Delivery | None, old: Delivery | None) -> list[_Target]:
+    """The targets of ``new`` that ``old`` does not have (compared on every field but the
+    label ``name``): what adopting ``new`` would start sending to."""
+    if new is None:
+        return []
+    known = {_identity(t) for t in old.targets} if old else set()
+    return [t for t in new.targets if _identity(t) not in known]
+
+
+_SCHEMES = {"bearer", "basic", "token", "bot", "digest", "apikey"}
+
+
+def _header_without_secret(name: str, value: str) -> str:
+    """A credential header's value keeps only its scheme word and placeholders: a literal
+    token typed in (``Bearer abc123``) becomes ``Bearer {secret}``."""
+    if not credential_key(name):
+        return value
+    rest = re.sub(r"\{[^{}]*\}", "", value).strip()
+    if not rest or rest.lower() in _SCHEMES:
+        return value
+    first = value.split(None, 1)[0]
+    return f"{first} {{secret}}" if first.lower() in _SCHEMES else "{secret}"
+
+
+SECRET_NAME_FIELDS = ("secret", "url_secret", "shown", "access_key_id")
+"""Target fields that name (or show part of) a credential of the user's: left out of a shared
+file, so each reads its default entry on the reader's machine."""
+
+
+def shareable(delivery: Delivery) -> dict[str, Any]:
+    """``delivery`` as a template file to share carries it (JSON-ready): no keyring entry
+    names, S3 access key id or Slack address (``SECRET_NAME_FIELDS``), and no credential
+    written into an address or a credential header (a CMS's becomes ``{secret}``, the
+    reader's own token; a webhook's or an endpoint's is dropped, a secret path segment
+    replaced)."""
+    doc = delivery.model_dump(mode="json")
+    for data in doc["targets"]:
+        for field in SECRET_NAME_FIELDS:
+            data.pop(field, None)
+        kind = data["kind"]
+        if kind == "webhook":
+            data["url"] = without_secrets(data["url"])
+        elif kind == "cms":
+            data["url"] = without_secrets(data["url"], "{secret}", paths=False)
+            data["headers"] = {k: _header_without_secret(k, v) for k, v in data["headers"].items()}
+        elif kind == "s3":
+            for field in ("endpoint_url", "public_url"):
+                if data[field]:
+                    data[field] = without_secrets(data[field], paths=False)
+        elif kind == "shopify" and data["endpoint"]:
+            data["endpoint"] = without_secrets(data["endpoint"])
+    return doc

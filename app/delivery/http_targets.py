@@ -80,7 +80,7 @@ class WebhookSender(_HttpSender):
             "webhook-id": parcel.message_id,
             "webhook-timestamp": str(int(now.timestamp())),
         }
-        secret = self.secrets.get(self.target.secret)
+        secret = self.secrets.get(self.target.secret, "webhook")
         if secret:
             try:
                 signer = Webhook(secret)
@@ -110,7 +110,7 @@ class SlackSender(_HttpSender):
 
     async def send(self, parcel: Parcel) -> str | None:
         """POST the message; Slack's plain-text error body becomes the error."""
-        url = self.secrets.get(self.target.url_secret)
+        url = self.secrets.get(self.target.url_secret, "slack")
         if not url:
             raise DeliveryError(
                 tr(
@@ -139,7 +139,7 @@ class CmsSender(_HttpSender):
         t = self.target
         values = dict(parcel.values)
         if any("{secret}" in v for v in t.headers.values()):
-            secret = self.secrets.get(t.secret)
+            secret = self.secrets.get(t.secret, "cms")
             if not secret:
                 raise DeliveryError(
                     tr(

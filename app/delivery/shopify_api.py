@@ -93,7 +93,7 @@ class ShopifySender:
             self._seen = time.monotonic()
 
     async def _gql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        token = self._secrets.get(self._token_name)
+        token = self._secrets.get(self._token_name, "shopify")
         if not token:
             raise DeliveryError(
                 tr(
