@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from app import cli_url_flags
 from app.cli import _parser
 from app.cli_deliver import run_plain
 from app.secrets import get_key, get_secret
@@ -88,6 +87,8 @@ def test_a_password_in_an_address_flag_warns_once_and_names_the_safer_form(
     )
     assert "warning:" not in clean.err
     # worker and queue parse the same flag
+    from app import cli_url_flags  # imported here: before the fix it did not exist
+
     args = _parser().parse_args(["worker", "--queue", f"redis://u:{PASSWORD}@q.example:6379/0"])
     assert [w.split()[0] for w in cli_url_flags.warnings(args)] == ["--queue"]
     record("address flags holding a secret", flags=4, warned=len(warnings), secrets_echoed=0)

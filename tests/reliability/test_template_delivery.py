@@ -58,9 +58,6 @@ def test_a_target_uses_only_the_secret_of_its_own_kind(
     the keyring, the session, nor the environment's prefix fallback."""
     monkeypatch.setenv("ATELIER_SHOPIFY_TOKEN", SHOPIFY_TOKEN)
     monkeypatch.setenv("ATELIER_REDIS_PASSWORD", REDIS_PASSWORD)
-    assert get_secret("shopify:my-shop.myshopify.com", "cms") is None
-    assert get_secret("redis:default@cache:6379", "cms") is None
-    assert get_secret("shopify:my-shop.myshopify.com", "shopify") == SHOPIFY_TOKEN
     with CmsFake("whatever") as cms:
         delivery = Delivery(
             targets=[
@@ -94,6 +91,10 @@ def test_a_target_uses_only_the_secret_of_its_own_kind(
     assert report.results[0].status == "completed"  # the image is kept, its delivery fails
     errors = [d.error or "" for d in report.results[0].deliveries]
     assert len(errors) == 2 and all("keyring entry" in e for e in errors)
+    # the lookup itself: another kind's entry is never read, its own kind's is
+    assert get_secret("shopify:my-shop.myshopify.com", "cms") is None
+    assert get_secret("redis:default@cache:6379", "cms") is None
+    assert get_secret("shopify:my-shop.myshopify.com", "shopify") == SHOPIFY_TOKEN
     record(
         "a template's CMS targets name the Shopify token and the Redis password",
         targets=2,
@@ -162,7 +163,7 @@ def test_a_template_file_naming_another_kinds_secret_is_not_imported(tmp_path: P
         tmp_path,
         [{"kind": "cms", "url": "https://cms.example/{SKU}", "body": "{}", "secret": "shopify:x"}],
     )
-    r = run_cli("templates", "import", "--accept-template-delivery", str(path))
+    r = run_cli("templates", "import", str(path))
     assert r.code == 2 and "'shopify:x' is not a cms secret" in r.err
     assert "Shared" not in [t.name for t in library.list_templates()]
 

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 from app import library
 from ui.library_box import LibraryBox
-from ui.questions import ask_template_delivery, template_delivery_box
 
 TARGETS = ["cms → evil.example", "webhook → hooks.evil.example:8443"]
 
@@ -33,6 +32,8 @@ def _file(tmp_path: Path, with_delivery: bool = True) -> Path:
 
 
 def test_the_question_lists_kind_and_host_and_defaults_to_no(qtbot: Any) -> None:
+    from ui.questions import ask_template_delivery, template_delivery_box  # new with the fix
+
     box = template_delivery_box(None, "Shared", TARGETS)
     qtbot.addWidget(box)
     assert all(line in box.informativeText() for line in TARGETS)
