@@ -129,7 +129,9 @@ class LibraryBox(QGroupBox):
             self.save_requested.emit(name.strip())
 
     def import_file(self, path: Path | None = None) -> None:
-        """Import a template file (asked for when ``path`` is ``None``)."""
+        """Import a template file (asked for when ``path`` is ``None``). A file whose delivery
+        adds targets to the saved template of its name is imported only when the user says
+        yes to ``ask_delivery`` (each target's kind and host; the default answer is No)."""
         if path is None:
             chosen, _ = QFileDialog.getOpenFileName(
                 self, tr("Import template"), "", template_filter()
