@@ -81,7 +81,7 @@ _MESSAGES: dict[str, str] = {
     "url_parsing": N_("{value} is not a web address (such as https://example.com/path)"),
     "url_syntax_violation": N_("{value} is not a web address (such as https://example.com/path)"),
     "url_type": N_("{value} is not a web address (such as https://example.com/path)"),
-    "url_scheme": N_("{value} must start with {expected}"),
+    "url_scheme": N_("{value}: the address must start with one of {expected}"),
     "url_too_long": N_("the address is too long: at most {limit} characters"),
     "union_tag_invalid": N_("{value} is not a known kind: use one of {expected}"),
     "union_tag_not_found": N_("no {field} given"),
