@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 from app.delivery.forms import DeliveryForm, delivery_from_form
 from app.errors import InputError
 from app.i18n import use_language
-from app.validation_messages import describe_error, validation_problems
+from app.models import validation_problems
 from tests.cli import run_cli
 from tests.reliability.record import record
 
@@ -198,5 +198,9 @@ def test_each_error_type_gets_our_sentence(data: dict[str, object]) -> None:
 
 
 def test_an_unknown_error_type_names_the_field_and_value() -> None:
+    # Imported here: the module is new, and the other tests of this file must run (and fail)
+    # on the code before it.
+    from app.validation_messages import describe_error
+
     err = {"type": "uuid_parsing", "loc": ("jobs", 0, "history_uuid"), "msg": "Input should be a valid UUID", "input": "zz"}  # fmt: skip
     assert describe_error(err) == "'zz' is not a valid history_uuid"
