@@ -237,20 +237,12 @@ def safe_relative_path(raw: str, output_format: str, where: str = "output_path")
 
 def safe_entry_name(rel: str, fallback: str = "file") -> str:
     """A ``/``-separated name read back from disk or the store (a ZIP entry, an image's
-    ``{file}`` in an object key or a CMS message) with every folder and the leaf's stem made
-    safe by ``safe_component`` and the extension kept; empty and ``..`` components are dropped.
-    A name ``safe_relative_path`` made comes back unchanged. Returns ``fallback`` when nothing
-    is left."""
-    comps = [c for c in strip_bidi(rel).replace("\\", "/").split("/") if c]
-    if not comps:
-        return fallback
-    stem, ext = split_ext(comps[-1])
-    leaf = safe_component(stem)
-    ext = _UNSAFE.sub("_", ext).rstrip(" .") if leaf else ""
-    safe = [c for c in (safe_component(c) for c in comps[:-1]) if c]
-    if leaf:
-        safe.append(leaf + ext)
-    return "/".join(safe) or fallback
+    ``{file}`` in an object key or a CMS message) without bidi controls (``strip_bidi``),
+    separators or control characters inside a component (``_``), and without empty, ``.`` or
+    ``..`` components. Nothing else changes: a name ``safe_relative_path`` made comes back
+    as it is (two files cannot become one). Returns ``fallback`` when nothing is left."""
+    comps = (_UNSAFE.sub("_", strip_bidi(c)) for c in rel.replace("\\", "/").split("/"))
+    return "/".join(c for c in comps if c.strip(" .")) or fallback
 
 
 def format_from_path(path: str) -> str | None:

@@ -78,6 +78,21 @@ def test_bidi_controls_never_reach_a_file_name_a_zip_entry_or_an_object_key(
     record("bidi controls in names", names=len(names) + 1, bidi_in_names_keys_entries=0)
 
 
+def test_a_name_read_back_keeps_its_form_unless_it_holds_controls() -> None:
+    """Names made by the rule come back unchanged (two files never become one key or entry);
+    only controls, separators inside a component and ``..`` go."""
+    # Imported here: the function is new, and this file's other tests must run on the code
+    # before it.
+    from app.templates import safe_entry_name, safe_relative_path
+
+    for raw in ("a..png", "CON", "x. .png", "漢" * 300, "a/b/c.d.e", " lead", "Ünïcode/ß"):
+        made = safe_relative_path(raw, "png")
+        assert safe_entry_name(made) == made
+    assert safe_entry_name(f"v/{RLO}gnp.exe.png") == "v/gnp.exe.png"
+    assert safe_entry_name(f"../{RLO}../x⁦.png") == "x.png"
+    assert safe_entry_name("a:b/c.png") == "a_b/c.png"
+
+
 HEADERS = ["Handle", "Title", "Body (HTML)", "Option1 Name", "Option1 Value", "Variant SKU",
            "Variant Price", "Image Src", "Variant Image"]  # fmt: skip
 
