@@ -24,6 +24,7 @@ from app import (
     cli_url_flags,
 )
 from app import cli_args as argtypes
+from app.argparse_i18n import TranslatedParser
 from app.cli_common import (
     EXIT_INPUT,
     EXIT_OK,
@@ -65,7 +66,7 @@ class _UsageError(Exception):
     """A flag argparse refused (its message names the flag)."""
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(TranslatedParser):
     """argparse that hands its refusal back as one sentence instead of exiting with the usage."""
 
     def error(self, message: str) -> NoReturn:
@@ -82,7 +83,12 @@ def _parser() -> argparse.ArgumentParser:
             "With no command, the atelier command opens the studio window."
         ),
     )
-    p.add_argument("--version", action="version", version=f"atelier {__version__}")
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"atelier {__version__}",
+        help=tr("show the version and exit"),
+    )
     sub = p.add_subparsers(dest="command")
     _add_run_arguments(
         sub.add_parser(

@@ -23,6 +23,7 @@ from app.secrets import set_secret
 from app.service import open_engine
 from app.settings import Settings
 from app.store import Store
+from app.validation_messages import first_problem
 
 STORE_COMMANDS = ("deliver",)
 """Commands that open the store (run by ``deliver``)."""
@@ -58,7 +59,7 @@ def run_plain(args: argparse.Namespace, out: TextIO, inp: TextIO | None = None) 
         except ValidationError as e:
             raise InputError(
                 str(args.report),
-                tr("not an Atelier report: {reason}").format(reason=e.errors()[0]["msg"]),
+                tr("not an Atelier report: {reason}").format(reason=first_problem(e)),
             ) from None
         if args.format == "markdown":
             out.write(to_markdown(report))

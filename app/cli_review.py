@@ -233,9 +233,13 @@ def _export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     if not (args.zip or args.shopify_csv):
         raise InputError("export", tr("give --zip FILE and/or --shopify-csv FILE"))
     if args.shopify_csv:
-        n = export_shopify_csv(store, args.batch, args.shopify_csv)
+        done = export_shopify_csv(store, args.batch, args.shopify_csv)
+        for note in done.missing:
+            print(note, file=out)
         print(
-            tr("{n} row(s) with delivered image URLs → {file}").format(n=n, file=args.shopify_csv),
+            tr("{n} row(s) with delivered image URLs → {file}").format(
+                n=done.rows, file=args.shopify_csv
+            ),
             file=out,
         )
         if not args.zip:

@@ -22,6 +22,7 @@ from app.i18n import tr
 from app.outputs import atomic_write
 from app.providers.draft import font_path
 from app.store import ImageRow, Store
+from app.templates import safe_entry_name, split_ext
 
 MANIFEST_COLUMNS = ("file", "job_id", "row", "version", "flag", "stars", "prompt", "model",
                     "seed", "cost_usd", "request_id")  # fmt: skip
@@ -63,9 +64,10 @@ def export_zip(store: Store, batch_id: int, images: list[ImageRow], path: Path) 
     manifest = io.StringIO()
     w = csv.writer(manifest)
     w.writerow([escape_cell(c) for c in (*MANIFEST_COLUMNS, *columns)])
+    taken: set[str] = {"manifest.csv"}
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:  # PNG/JPEG are compressed already
         for im in images:
-            name = _name_in_zip(im.path, out_dir)
+            name = _name_in_zip(im.path, out_dir, taken)
             z.write(im.path, name)
             spec = jobs[im.job_id].spec
             row = "" if spec.row_index is None else spec.row_index + 1
@@ -80,11 +82,23 @@ def export_zip(store: Store, batch_id: int, images: list[ImageRow], path: Path) 
     return len(images)
 
 
-def _name_in_zip(path: Path, out_dir: Path) -> str:
+def _name_in_zip(path: Path, out_dir: Path, taken: set[str]) -> str:
+    """The entry name of ``path``: its place in the output folder, made safe as file names are
+    (a file written before that rule, or renamed by hand, may hold bidi controls that make a
+    name display as another, U+202E + ``gnp.exe`` as ``exe.png``), and unique in the ZIP
+    (``taken`` holds the casefolded names so far)."""
     try:
-        return path.resolve().relative_to(out_dir).as_posix()
+        raw = path.resolve().relative_to(out_dir).as_posix()
     except ValueError:
-        return path.name
+        raw = path.name
+    name = safe_entry_name(raw, fallback="image" + path.suffix)
+    stem, ext = split_ext(name)
+    n = 1
+    while name.casefold() in taken:
+        n += 1
+        name = f"{stem}-{n}{ext}"
+    taken.add(name.casefold())
+    return name
 
 
 THUMB = 360

@@ -27,6 +27,9 @@ from app.errors import DEFAULT_RETRYABLE, ErrorClass, InputError
 from app.files import read_json
 from app.i18n import N_, tr
 
+# Re-exported: loaders and forms import it from here (one way to word pydantic's errors).
+from app.validation_messages import validation_problems as validation_problems
+
 OutputFormat = Literal["png", "jpeg", "webp"]
 Operation = Literal["generate", "edit", "transform"]
 
@@ -252,37 +255,6 @@ def wire_moderation(value: str) -> tuple[Moderation, str | None]:
             "moderation: {value!r} is not a value the API takes (auto, low): sending 'auto', its standard (stricter) filtering"
         ).format(value=value)
     )
-
-
-def loc_to_str(loc: tuple[int | str, ...]) -> str:
-    """Pydantic's ``('jobs', 1, 'size')`` → ``jobs[1].size``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out
-
-
-_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
-_PYDANTIC_PLAIN = {
-    "extra_forbidden": N_("unknown key"),
-    "missing": N_("required, missing"),
-}
-
-
-def validation_problems(e: ValidationError) -> list[tuple[str, str]]:
-    """Every problem pydantic found, as ``(place, sentence)``: the place as ``jobs[1].size``,
-    the sentence without pydantic's own wording ("Value error, …")."""
-    out: list[tuple[str, str]] = []
-    for err in e.errors():
-        plain = _PYDANTIC_PLAIN.get(err["type"])
-        msg = tr(plain) if plain else str(err["msg"])
-        for prefix in _PYDANTIC_PREFIXES:
-            msg = msg.removeprefix(prefix)
-        out.append((loc_to_str(tuple(err["loc"])) or tr("(top level)"), msg))
-    return out
 
 
 def problems_error(where: str, problems: list[tuple[str, str]]) -> InputError:

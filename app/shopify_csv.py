@@ -5,41 +5,134 @@ variant's row), ready for Shopify's product CSV import.
 Shopify's product CSV (help.shopify.com, "Using CSV files to import and export products"):
 rows sharing a ``Handle`` are one product; ``Image Src`` is a public URL Shopify downloads;
 ``Variant Image`` a variant's photo; the file must be UTF-8. Every other column and row (the
-shop's own image-only rows too) is written back as it was read.
+shop's own image-only rows too) is written back as it was read, except that a cell a
+spreadsheet would run as a formula is neutralised (``app.export.to_csv``). A URL goes to
+the row the image was made from, found again by its identity (``match_rows``), so a sheet
+edited since the run cannot put it on another product.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from app import shopify
 from app.errors import InputError
+from app.export import to_csv
 from app.i18n import tr
 from app.outputs import atomic_write
 from app.store import Store
-from app.tabular import read_table
+from app.tabular import Table, read_table
+
+# The columns that tell a product's variants apart; ``shopify.prepare`` never changes them
+# (fill-down skips them), except ``Default Title``, which it blanks.
+IDENTITY_COLUMNS = ("Variant SKU", "Option1 Value", "Option2 Value", "Option3 Value")
 
 
-def job_urls(store: Store, batch_id: int) -> dict[int, str]:
-    """``{row index: public URL}``: each job's shown first image's delivered storage URL."""
+@dataclass(frozen=True)
+class RowUrl:
+    """The delivered URL of one spreadsheet row of the batch, with the row as the batch read it
+    (``row_index`` 0-based in the sheet as it was then; ``values`` its non-empty cells)."""
+
+    row_index: int
+    values: Mapping[str, str]
+    url: str
+
+
+@dataclass
+class ShopifyExport:
+    """What ``export_shopify_csv`` wrote: ``rows`` got a URL; ``missing`` names each row of
+    the batch that has a URL but is no longer in the sheet (a sentence per row)."""
+
+    rows: int = 0
+    missing: list[str] = field(default_factory=list)
+
+
+def row_urls(store: Store, batch_id: int) -> list[RowUrl]:
+    """Each spreadsheet row's delivered storage URL (of its first job's shown first image), in
+    row order. A row that made several jobs (variations) gives the URL of the first that has
+    one."""
     shown = {img.job_id: img for img in store.images(batch_id) if img.sample_index == 0}
     urls = store.delivered_urls(batch_id, [i.id for i in shown.values()])
-    out: dict[int, str] = {}
+    out: dict[int, RowUrl] = {}
     for job in store.jobs(batch_id):
         img = shown.get(job.id)
-        if img is not None and img.id in urls and job.spec.row_index is not None:
-            out[job.spec.row_index] = urls[img.id][0]
-    return out
+        i = job.spec.row_index
+        if img is not None and img.id in urls and i is not None and i not in out:
+            out[i] = RowUrl(i, job.spec.row_values, urls[img.id][0])
+    return [out[i] for i in sorted(out)]
 
 
-def export_shopify_csv(store: Store, batch_id: int, dest: Path) -> int:
-    """Write the Shopify import file; returns how many rows got a URL.
+def _identity(values: Mapping[str, str], columns: list[str]) -> tuple[str, ...]:
+    def cell(c: str) -> str:
+        v = values.get(c, "").strip()
+        return "" if v == shopify.DEFAULT_TITLE else v
+
+    return (cell("Handle"), *(cell(c) for c in columns))
+
+
+def _same_row(values: Mapping[str, str], headers: list[str], *rows: list[str]) -> bool:
+    """Whether the stored ``values`` are one of ``rows`` (the sheet's row as read, and as the
+    batch prepared it: filled down, ``Default Title`` blanked), cell by cell."""
+    return any(all(values.get(h, "") == row[i] for i, h in enumerate(headers)) for row in rows)
+
+
+def match_rows(table: Table, found: list[RowUrl]) -> tuple[dict[int, str], list[RowUrl]]:
+    """Find each of ``found`` in ``table`` (the sheet read again, perhaps edited since the
+    run) by the row's identity, never by its index: ``Handle`` and the variant columns
+    (``IDENTITY_COLUMNS`` present in the sheet) must be equal. Within one identity a row whose
+    cells all equal the stored ones is taken first; the rest pair in order (the position within
+    the handle) only when as many rows as stored ones are left, so an inserted, removed or
+    duplicated row never takes another row's URL.
+
+    Returns:
+        ``{row index in table: URL}`` and the stored rows not found.
+    """
+    prepared = copy.deepcopy(table)
+    shopify.prepare(prepared)
+    columns = [c for c in IDENTITY_COLUMNS if c in table.headers]
+    candidates: dict[tuple[str, ...], list[int]] = {}
+    for r in range(len(table.rows)):
+        if r not in prepared.excluded:  # image-only rows made no job
+            candidates.setdefault(_identity(prepared.row_dict(r), columns), []).append(r)
+    wanted: dict[tuple[str, ...], list[RowUrl]] = {}
+    for f in found:
+        wanted.setdefault(_identity(f.values, columns), []).append(f)
+    matched: dict[int, str] = {}
+    missing: list[RowUrl] = []
+    for key, stored in wanted.items():
+        free = list(candidates.get(key, []))
+        left: list[RowUrl] = []
+        for f in stored:
+            same = [
+                r
+                for r in free
+                if _same_row(f.values, table.headers, table.rows[r], prepared.rows[r])
+            ]
+            if same:
+                matched[same[0]] = f.url
+                free.remove(same[0])
+            else:
+                left.append(f)
+        if len(left) == len(free):
+            matched.update((r, f.url) for r, f in zip(free, left, strict=True))
+        else:
+            missing += left
+    return matched, sorted(missing, key=lambda f: f.row_index)
+
+
+def export_shopify_csv(store: Store, batch_id: int, dest: Path) -> ShopifyExport:
+    """Write the Shopify import file: each row of the batch found again in its spreadsheet (by
+    ``match_rows``: an edited sheet cannot misplace a URL) gets its URL; every cell a
+    spreadsheet would run as a formula is neutralised as in manifest.csv (``to_csv``).
 
     Raises:
         InputError: the batch did not come from a Shopify export (no ``Handle`` / ``Image
             Src``), its file is gone, or none of its images has a public URL yet (deliver to
             S3 with a public URL first).
+        OutputError: ``dest`` cannot be written.
     """
     batch = store.batch(batch_id)
     source = Path(batch.source)
@@ -52,31 +145,33 @@ def export_shopify_csv(store: Store, batch_id: int, dest: Path) -> int:
                 str(source),
                 tr("not a Shopify product export: no {column!r} column").format(column=col),
             )
-    urls = job_urls(store, batch_id)
-    if not urls:
+    found = row_urls(store, batch_id)
+    if not found:
         raise InputError(
             tr("batch {id}").format(id=batch_id),
             tr("no image has a public URL yet: deliver it to S3 (--deliver) first"),
         )
+    urls, missing = match_rows(table, found)
     h, src = table.headers.index("Handle"), table.headers.index("Image Src")
     vimg = table.headers.index("Variant Image") if "Variant Image" in table.headers else None
     first_row: dict[str, int] = {}
     for i, row in enumerate(table.rows):
         first_row.setdefault(row[h], i)
     rows = [list(r) for r in table.rows]
-    changed = 0
     for i, url in sorted(urls.items()):
-        if not 0 <= i < len(rows):
-            continue
         product_row = rows[first_row[rows[i][h]]]
         if product_row[src] in ("", url) or first_row[rows[i][h]] == i:
             product_row[src] = url
         if vimg is not None:
             rows[i][vimg] = url
-        changed += 1
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(table.headers)
-    w.writerows(rows)
-    atomic_write(dest, buf.getvalue().encode("utf-8"))
-    return changed
+    # ``to_csv`` neutralises every formula cell (one rule with manifest.csv) and ends lines
+    # with CRLF, so a cell holding a lone CR is quoted and stays one cell.
+    text = to_csv(rows, table.headers)
+    atomic_write(dest, text.encode("utf-8"))
+    notes = [
+        tr(
+            "row {row} of the batch (Handle {handle!r}) is no longer in {file}: its URL is not written"
+        ).format(row=f.row_index + 1, handle=f.values.get("Handle", ""), file=source.name)
+        for f in missing
+    ]
+    return ShopifyExport(len(urls), notes)

@@ -21,6 +21,14 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
 }
 # Characters Windows, macOS or Linux refuse or treat as separators.
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+# Bidirectional embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069) and
+# the direction marks (U+200E, U+200F, U+061C): invisible, yet they reorder what is shown
+# (U+202E before "gnp.exe" makes it display as "exe.png", and the reverse). A name never
+# needs them (its letters carry their own direction), so every file name, object key and ZIP
+# entry loses them.
+_BIDI_CONTROLS = dict.fromkeys(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
+)
 _FULL_WIDTH_BRACES = str.maketrans("｛｝", "{}")
 _MAX_NAME_BYTES = 200  # below ext4's 255-byte limit, leaving room for "-10" and a temp suffix
 FORMAT_EXT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
@@ -160,15 +168,23 @@ def _truncate_utf8(s: str, limit: int) -> str:
     return b[:limit].decode("utf-8", "ignore")
 
 
+def strip_bidi(text: str) -> str:
+    """``text`` without bidirectional controls and marks (U+202A–U+202E, U+2066–U+2069,
+    U+200E, U+200F, U+061C), which make a name display as another (U+202E + ``gnp.exe``
+    shows as ``exe.png``)."""
+    return text.translate(_BIDI_CONTROLS)
+
+
 def safe_component(name: str) -> str:
     """One path component made safe on Windows, macOS and Linux.
 
-    NFC-normalised; separators, control and reserved characters become ``_``; leading/trailing
-    dots and spaces are removed (so ``..`` cannot survive); Windows device names such as ``CON``
-    or ``com1.txt`` get a leading ``_``; at most 200 UTF-8 bytes. CJK letters are kept.
+    NFC-normalised; bidirectional controls removed (``strip_bidi``); separators, control and
+    reserved characters become ``_``; leading/trailing dots and spaces are removed (so ``..``
+    cannot survive); Windows device names such as ``CON`` or ``com1.txt`` get a leading ``_``;
+    at most 200 UTF-8 bytes. CJK letters are kept.
     Returns ``""`` when nothing is left.
     """
-    s = unicodedata.normalize("NFC", name)
+    s = strip_bidi(unicodedata.normalize("NFC", name))
     s = _UNSAFE.sub("_", s)
     s = s.strip(" .")
     if not s:
@@ -190,7 +206,8 @@ def safe_relative_path(raw: str, output_format: str, where: str = "output_path")
         InputError: for absolute paths, drive letters, ``..`` components or an empty name, with
             ``where`` naming the field or row.
     """
-    text = raw.replace("\\", "/").strip()
+    # Bidi controls go first, so U+202E + ".." is seen as the ".." it displays as.
+    text = strip_bidi(raw).replace("\\", "/").strip()
     if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
         raise InputError(
             where,
@@ -216,6 +233,16 @@ def safe_relative_path(raw: str, output_format: str, where: str = "output_path")
         leaf_name = safe[-1] + ext
     safe[-1] = leaf_name
     return "/".join(safe)
+
+
+def safe_entry_name(rel: str, fallback: str = "file") -> str:
+    """A ``/``-separated name read back from disk or the store (a ZIP entry, an image's
+    ``{file}`` in an object key or a CMS message) without bidi controls (``strip_bidi``),
+    separators or control characters inside a component (``_``), and without empty, ``.`` or
+    ``..`` components. Nothing else changes: a name ``safe_relative_path`` made comes back
+    as it is (two files cannot become one). Returns ``fallback`` when nothing is left."""
+    comps = (_UNSAFE.sub("_", strip_bidi(c)) for c in rel.replace("\\", "/").split("/"))
+    return "/".join(c for c in comps if c.strip(" .")) or fallback
 
 
 def format_from_path(path: str) -> str | None:

@@ -22,6 +22,7 @@ from app.delivery.forms import slack_target
 from app.errors import InputError
 from app.i18n import tr
 from app.secrets import get_secret
+from app.validation_messages import first_problem
 
 
 def add_arguments(r: argparse.ArgumentParser) -> None:
@@ -154,11 +155,7 @@ def delivery_from_args(
         if args.shopify_store:
             targets.append(ShopifyTarget(shop=args.shopify_store))
     except ValidationError as e:
-        first = e.errors()[0]
-        raise InputError(
-            tr("delivery flags"),
-            f"{first['loc'][-1]}: {first['msg']}",
-        ) from None
+        raise InputError(tr("delivery flags"), first_problem(e)) from None
     if not targets:
         return None, notes
     after = args.deliver_after_review or (base.after_review if base else False)
@@ -166,4 +163,4 @@ def delivery_from_args(
     try:
         return Delivery.model_validate(data), notes
     except ValidationError as e:
-        raise InputError("delivery", e.errors()[0]["msg"]) from None
+        raise InputError("delivery", first_problem(e)) from None

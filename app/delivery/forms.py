@@ -25,6 +25,7 @@ from app.delivery.config import (
 from app.errors import InputError
 from app.i18n import N_, tr
 from app.secrets import set_secret
+from app.validation_messages import describe_error, first_problem
 
 FIELD_LABELS = {
     "s3": N_("Deliver › S3"),
@@ -128,7 +129,7 @@ def _targets(f: DeliveryForm) -> tuple[list[Any], list[str]]:
 def _named(kind: str, e: ValidationError) -> InputError:
     first = e.errors()[0]
     loc = ".".join(str(x) for x in first["loc"])
-    return InputError(f"{tr(FIELD_LABELS[kind])} {loc}", first["msg"])
+    return InputError(f"{tr(FIELD_LABELS[kind])} {loc}", describe_error(first))
 
 
 def delivery_from_form(f: DeliveryForm) -> tuple[Delivery | None, list[str]]:
@@ -145,7 +146,7 @@ def delivery_from_form(f: DeliveryForm) -> tuple[Delivery | None, list[str]]:
     try:
         return Delivery(targets=targets, after_review=f.after_review), notes
     except ValidationError as e:
-        raise InputError(tr("Deliver"), e.errors()[0]["msg"]) from None
+        raise InputError(tr("Deliver"), first_problem(e)) from None
 
 
 def form_from_delivery(d: Delivery | None) -> DeliveryForm:

@@ -26,6 +26,7 @@ from app.delivery.messages import batch_payload, image_payload, job_failed_paylo
 from app.models import RunSettings
 from app.store import DeliveryRow, NewDelivery, Store
 from app.store.rows import ImageRow, JobRow
+from app.templates import safe_entry_name
 
 STAGE = {"s3": 0, "shopify": 1, "cms": 1, "webhook": 1, "slack": 2}
 """0: storage (gives the URL); 1: per-image calls that use it; 2: the batch's messages."""
@@ -118,7 +119,9 @@ def image_values(store: Store, image: ImageRow, job: JobRow) -> dict[str, str]:
     """The template context of an image (see ``app.delivery.config.BUILTINS``): the row's
     values, its file under the job's own name, and the URL its storage gave it."""
     names = job.spec.sample_paths()
-    file = names[min(image.sample_index, len(names) - 1)]
+    # Made safe again: a job stored before bidi controls were removed from names must not
+    # carry them into an object key or a CMS message.
+    file = safe_entry_name(names[min(image.sample_index, len(names) - 1)])
     values = dict(job.spec.row_values) | {
         "file": file,
         "name": Path(file).name,
