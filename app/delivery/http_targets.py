@@ -26,10 +26,12 @@ from app.delivery.base import (
     DeliveryError,
     Parcel,
     check_response,
+    check_target_host,
     network_error,
     render,
 )
 from app.delivery.config import CmsTarget, SlackTarget, WebhookTarget
+from app.delivery.urls import literal_url, render_url
 from app.i18n import tr
 from app.secrets import SecretCache
 
@@ -38,14 +40,30 @@ class _HttpSender:
     concurrency = 4
     min_interval_s = 0.0
 
-    def __init__(self, name: str, timeout_s: float) -> None:
+    def __init__(
+        self, name: str, timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.name = name
-        self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
+        self._client = httpx.AsyncClient(
+            timeout=timeout_s, follow_redirects=False, transport=transport
+        )
         self.secrets = SecretCache()
+        self._checked: set[str] = set()
+
+    def secret_values(self) -> list[str]:
+        """The secrets this sender has read (what ``redact_for`` replaces)."""
+        return self.secrets.values()
 
     async def _call(
         self, what: str, method: str, url: str, content: bytes, headers: dict[str, str]
     ) -> httpx.Response:
+        """Send one request to ``url`` (the target's own address: a host the user set, so a
+        private one is allowed, a metadata one never, ``app.addresses``); no redirect is
+        followed."""
+        host = httpx.URL(url).host
+        if host not in self._checked:
+            await check_target_host(self.name, host)
+            self._checked.add(host)
         try:
             r = await self._client.request(method, url, content=content, headers=headers)
         except httpx.HTTPError as e:
@@ -67,12 +85,18 @@ class WebhookSender(_HttpSender):
     """Sends Standard Webhooks messages to ``target.url`` (unsigned when no secret exists,
     which the window and the CLI warn about when the batch is set up)."""
 
-    def __init__(self, target: WebhookTarget, timeout_s: float = 30.0) -> None:
-        super().__init__(target.name, timeout_s)
+    def __init__(
+        self,
+        target: WebhookTarget,
+        timeout_s: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(target.name, timeout_s, transport)
         self.target = target
 
     async def send(self, parcel: Parcel) -> str | None:
         """POST the frozen payload with this attempt's timestamp and signature."""
+        url = literal_url(self.target.url, tr("delivery {name}.url").format(name=self.name))
         body = webhook_body(parcel.payload)
         now = datetime.now(UTC)
         headers = {
@@ -92,9 +116,7 @@ class WebhookSender(_HttpSender):
                     retryable=False,
                 ) from e
             headers["webhook-signature"] = signer.sign(parcel.message_id, now, body)
-        await self._call(
-            f"webhook {self.target.url}", "POST", self.target.url, body.encode(), headers
-        )
+        await self._call(f"webhook {url}", "POST", url, body.encode(), headers)
         return None
 
 
@@ -104,20 +126,28 @@ class SlackSender(_HttpSender):
     concurrency = 1
     min_interval_s = 1.0
 
-    def __init__(self, target: SlackTarget, timeout_s: float = 30.0) -> None:
-        super().__init__(target.name, timeout_s)
+    def __init__(
+        self,
+        target: SlackTarget,
+        timeout_s: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(target.name, timeout_s, transport)
         self.target = target
 
     async def send(self, parcel: Parcel) -> str | None:
         """POST the message; Slack's plain-text error body becomes the error."""
-        url = self.secrets.get(self.target.url_secret)
-        if not url:
+        address = self.secrets.get(self.target.url_secret)
+        if not address:
             raise DeliveryError(
                 tr(
                     "delivery {name}: no Slack webhook address in the keyring entry {entry!r} (or ATELIER_SLACK_WEBHOOK)"
                 ).format(name=self.name, entry=self.target.url_secret),
                 retryable=False,
             )
+        url = literal_url(
+            address, tr("delivery {name}: the Slack webhook address").format(name=self.name)
+        )
         body = json.dumps(parcel.payload, ensure_ascii=False).encode()
         r = await self._call(
             "Slack", "POST", url, body, {"content-type": "application/json; charset=utf-8"}
@@ -130,15 +160,20 @@ class SlackSender(_HttpSender):
 class CmsSender(_HttpSender):
     """One templated JSON call per image (``CmsTarget``); returns the address it called."""
 
-    def __init__(self, target: CmsTarget, timeout_s: float = 30.0) -> None:
-        super().__init__(target.name, timeout_s)
+    def __init__(
+        self,
+        target: CmsTarget,
+        timeout_s: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(target.name, timeout_s, transport)
         self.target = target
 
     async def send(self, parcel: Parcel) -> str | None:
         """Render the URL, headers and body from the image's values and send them."""
         t = self.target
         values = dict(parcel.values)
-        if any("{secret}" in v for v in t.headers.values()):
+        if any("{secret}" in v for v in [t.url, t.body, *t.headers.values()]):
             secret = self.secrets.get(t.secret)
             if not secret:
                 raise DeliveryError(
@@ -148,7 +183,9 @@ class CmsSender(_HttpSender):
                     retryable=False,
                 )
             values["secret"] = secret
-        url = render(t.url, values, tr("delivery {name}.url").format(name=t.name))
+        url = render_url(
+            t.url, values, tr("delivery {name}.url").format(name=t.name), row=parcel.row
+        )
         body = render(
             t.body, values, tr("delivery {name}.body").format(name=t.name), json_values=True
         )
