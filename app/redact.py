@@ -36,10 +36,11 @@ def forms(value: str) -> set[str]:
     return {value, quote(value, safe=""), quote_plus(value, safe="")}
 
 
-def register_secret(value: str | None) -> None:
-    """Remember ``value`` (8 characters or more) so it is replaced wherever it appears, as it
-    is or percent-encoded (``forms``)."""
-    if value and len(value) >= 8:
+def register_secret(value: str | None, min_length: int = 8) -> None:
+    """Remember ``value`` (``min_length`` characters or more: a provider's key is long, a
+    shorter value would blank ordinary text) so it is replaced wherever it appears, as it is or
+    percent-encoded (``forms``)."""
+    if value and len(value) >= max(min_length, MIN_EXTRA):
         with _lock:
             _secrets.update(forms(value))
 

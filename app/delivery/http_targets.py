@@ -33,6 +33,7 @@ from app.delivery.base import (
 from app.delivery.config import CmsTarget, SlackTarget, WebhookTarget
 from app.delivery.urls import literal_url, render_url
 from app.i18n import tr
+from app.redact import MIN_EXTRA, register_secret
 from app.secrets import SecretCache
 
 
@@ -40,13 +41,9 @@ class _HttpSender:
     concurrency = 4
     min_interval_s = 0.0
 
-    def __init__(
-        self, name: str, timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+    def __init__(self, name: str, timeout_s: float) -> None:
         self.name = name
-        self._client = httpx.AsyncClient(
-            timeout=timeout_s, follow_redirects=False, transport=transport
-        )
+        self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
         self.secrets = SecretCache()
         self._checked: set[str] = set()
 
@@ -85,13 +82,8 @@ class WebhookSender(_HttpSender):
     """Sends Standard Webhooks messages to ``target.url`` (unsigned when no secret exists,
     which the window and the CLI warn about when the batch is set up)."""
 
-    def __init__(
-        self,
-        target: WebhookTarget,
-        timeout_s: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(target.name, timeout_s, transport)
+    def __init__(self, target: WebhookTarget, timeout_s: float = 30.0) -> None:
+        super().__init__(target.name, timeout_s)
         self.target = target
 
     async def send(self, parcel: Parcel) -> str | None:
@@ -126,13 +118,8 @@ class SlackSender(_HttpSender):
     concurrency = 1
     min_interval_s = 1.0
 
-    def __init__(
-        self,
-        target: SlackTarget,
-        timeout_s: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(target.name, timeout_s, transport)
+    def __init__(self, target: SlackTarget, timeout_s: float = 30.0) -> None:
+        super().__init__(target.name, timeout_s)
         self.target = target
 
     async def send(self, parcel: Parcel) -> str | None:
@@ -160,13 +147,8 @@ class SlackSender(_HttpSender):
 class CmsSender(_HttpSender):
     """One templated JSON call per image (``CmsTarget``); returns the address it called."""
 
-    def __init__(
-        self,
-        target: CmsTarget,
-        timeout_s: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(target.name, timeout_s, transport)
+    def __init__(self, target: CmsTarget, timeout_s: float = 30.0) -> None:
+        super().__init__(target.name, timeout_s)
         self.target = target
 
     async def send(self, parcel: Parcel) -> str | None:
@@ -182,6 +164,9 @@ class CmsSender(_HttpSender):
                     ).format(name=t.name, entry=t.secret),
                     retryable=False,
                 )
+            # Registered however short: it may go in the address, which is logged (httpx's
+            # request line) and recorded, and every log record passes ``app.redact``.
+            register_secret(secret, min_length=MIN_EXTRA)
             values["secret"] = secret
         url = render_url(
             t.url, values, tr("delivery {name}.url").format(name=t.name), row=parcel.row
