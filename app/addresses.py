@@ -11,9 +11,10 @@ addresses is refused when any one of them is):
   (``::ffff:169.254.169.254``, 6to4, NAT64), and the names ``metadata.google.internal``,
   ``metadata``… that resolve to them inside a cloud (they are refused by name too, as they may
   not resolve outside one);
-* loopback, private, reserved, multicast and unspecified addresses only when the user set that
-  very host (a self-hosted server, a local proxy, the tests' receivers on 127.0.0.1): an
-  address a provider hands back, or a redirect to another host, must be a public one.
+* loopback, private, shared (carrier-grade NAT), reserved, multicast and unspecified
+  addresses only when the user set that very host (a self-hosted server, a local proxy, the
+  tests' receivers on 127.0.0.1): an address a provider hands back, or a redirect to another
+  host, must be a public one.
 
 A host that does not resolve is let through: the call then fails as a network error. The check
 resolves the name itself, so a server whose DNS answer changes between the check and the
@@ -52,6 +53,7 @@ METADATA_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
 """Link-local networks and the metadata services' own addresses."""
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598): not public
 
 Refusal = Literal["metadata", "private"]
 
@@ -105,6 +107,7 @@ def is_public_address(a: IPAddress) -> bool:
         or a.is_multicast
         or a.is_reserved
         or a.is_unspecified
+        or (isinstance(a, ipaddress.IPv4Address) and a in _SHARED)
         or is_metadata_address(a)
     )
 

@@ -71,6 +71,11 @@ def url_shape_problem(
     names = [name for is_ph, name in t.parts if is_ph]
     skeleton = _skeleton(t)
     parts = urlsplit(skeleton)
+    lead = _TOKEN.match(skeleton)
+    if lead and names[int(lead.group(1))] not in host_names:  # ``{Base}/api/…``: the host too
+        return tr(
+            "{where}: {{{name}}} is in the address's host; a row's value may not choose where the call goes"
+        ).format(where=where, name=names[int(lead.group(1))])
     if _TOKEN.search(parts.scheme) or parts.scheme.lower() not in ("http", "https"):
         return tr("{where}: not an http(s) address").format(where=where)
     if not parts.netloc:

@@ -356,3 +356,33 @@ def test_an_empty_public_url_column_is_found_before_anything_runs(
     assert "delivery s3.public_url" in r.err and "'Vendor'" in r.err and "rows 2, 4" in r.err
     assert "Traceback" not in r.err
     assert s3.objects(bucket) == {} and not list((tmp_path / "out").glob("*.png"))
+
+
+@pytest.mark.parametrize(
+    "host,addresses,user_set,refused",
+    [
+        ("cms.example", ["169.254.169.254"], True, "metadata"),
+        ("x", ["::ffff:169.254.169.254"], True, "metadata"),
+        ("x", ["2002:a9fe:a9fe::1"], True, "metadata"),  # 6to4 of 169.254.169.254
+        ("x", ["64:ff9b::a9fe:a9fe"], True, "metadata"),  # NAT64 of 169.254.169.254
+        ("x", ["fd00:ec2::254"], True, "metadata"),
+        ("x", ["100.100.100.200"], True, "metadata"),
+        ("Metadata.Google.Internal.", ["10.0.0.1"], True, "metadata"),
+        ("x", ["93.184.216.34", "169.254.1.1"], True, "metadata"),  # any one address counts
+        ("x", ["127.0.0.1"], False, "private"),
+        ("x", ["10.1.2.3"], False, "private"),
+        ("x", ["100.64.0.1"], False, "private"),  # shared address space is not public
+        ("x", ["127.0.0.1"], True, None),  # the host the user set: a local receiver
+        ("x", ["192.168.1.10"], True, None),
+        ("x", ["93.184.216.34"], False, None),
+    ],
+)
+def test_the_address_rules(
+    host: str, addresses: list[str], user_set: bool, refused: str | None
+) -> None:
+    import ipaddress
+
+    from app.addresses import judge  # the one guard every outbound call goes through
+
+    ips = [ipaddress.ip_address(a) for a in addresses]
+    assert judge(host, ips, user_set=user_set) == refused
