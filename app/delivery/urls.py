@@ -147,18 +147,25 @@ def render_url(
     at = f"{where}, {row}" if row else where
 
     def refuse(name: str, why: str) -> DeliveryError:
+        """``why``: ``host`` (not a host name), ``path`` (would climb) or ``empty``."""
         shown = "" if name == "secret" else f" ({values[name][:80]!r})"
-        return DeliveryError(
-            tr("{where}: the value of {{{name}}}{shown} {why}; nothing was sent").format(
-                where=at, name=name, shown=shown, why=why
+        sentence = {
+            "host": tr(
+                "{where}: the value of {{{name}}}{shown} is not a host name; nothing was sent"
             ),
-            retryable=False,
-        )
+            "path": tr(
+                "{where}: the value of {{{name}}}{shown} would change the address's path; nothing was sent"
+            ),
+            "empty": tr(
+                "{where}: the value of {{{name}}} is empty, which would change the address's path; nothing was sent"
+            ),
+        }[why]
+        return DeliveryError(sentence.format(where=at, name=name, shown=shown), retryable=False)
 
     def host(m: re.Match[str]) -> str:
         name = names[int(m.group(1))]
         if not _HOST_NAME.match(values[name]):
-            raise refuse(name, tr("is not a host name"))
+            raise refuse(name, "host")
         return values[name]
 
     def one_value(m: re.Match[str]) -> str:
@@ -175,21 +182,16 @@ def render_url(
             if name in PATH_VALUES:
                 pieces = value.split("/")
                 if any(p in _DOT_SEGMENTS for p in pieces):
-                    raise refuse(name, tr("would change the address's path"))
+                    raise refuse(name, "path")
                 encoded = "/".join(quote(p, safe="") for p in pieces)
             else:
                 if _climbs(value):
-                    raise refuse(name, tr("would change the address's path"))
+                    raise refuse(name, "path")
                 encoded = quote(value, safe="")
             filled = filled.replace(m.group(0), encoded, 1)
             last = name
         if filled != segment and filled in _DOT_SEGMENTS:
-            raise refuse(
-                last,
-                tr("is empty, which would change the address's path")
-                if not filled
-                else tr("would change the address's path"),
-            )
+            raise refuse(last, "path" if filled else "empty")
         segments.append(filled)
     query = _TOKEN.sub(one_value, parts.query)
     fragment = _TOKEN.sub(one_value, parts.fragment)
