@@ -386,3 +386,25 @@ def test_the_address_rules(
 
     ips = [ipaddress.ip_address(a) for a in addresses]
     assert judge(host, ips, user_set=user_set) == refused
+
+
+def test_a_download_redirected_to_a_private_host_is_not_followed(
+    atelier_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reference image on a host the sheet names (127.0.0.1 here) may be fetched; its
+    redirect to another, private host is refused before that request is made."""
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)  # recorded; nothing is sent anywhere
+        if request.url.host == "127.0.0.1":
+            return httpx.Response(302, headers={"location": "http://10.1.2.3/cup.png"})
+        return httpx.Response(200, content=b"", headers={"content-type": "image/png"})
+
+    real = httpx.Client
+    monkeypatch.setattr(
+        httpx, "Client", lambda **kw: real(transport=httpx.MockTransport(handler), **kw)
+    )
+    with pytest.raises(remote.RemoteImageError) as info:
+        remote.fetch("http://127.0.0.1:9/cup.png")
+    assert hosts == ["127.0.0.1"] and "10.1.2.3" in str(info.value), (hosts, info.value)
