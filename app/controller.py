@@ -117,8 +117,12 @@ def check_run(draft: Draft, *, workflow_hint: str = "--workflow FILE") -> None:
         )
     check_plan(draft.plan, rs.provider, rs.model, rows=draft.rows)
     if rs.delivery is not None:
-        first = draft.plan.specs[0]
-        check_delivery(rs.delivery, list(first.row_values) if draft.rows else [])
+        # An empty cell is left out of its row's values: the columns are those of every row.
+        columns = list(dict.fromkeys(c for s in draft.plan.specs for c in s.row_values))
+        rows = [
+            (s.row_index + 1, s.row_values) for s in draft.plan.specs if s.row_index is not None
+        ]
+        check_delivery(rs.delivery, columns if draft.rows else [], rows if draft.rows else [])
         check_secrets(rs.delivery)
     if "comfyui" in providers_used(draft) and "workflow" not in rs.provider_options.get(
         "comfyui", {}

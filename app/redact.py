@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
 _secrets: set[str] = set()
@@ -23,20 +25,38 @@ _FIELD = re.compile(
 )
 
 
-def register_secret(value: str | None) -> None:
-    """Remember ``value`` (8 characters or more) so it is replaced wherever it appears."""
-    if value and len(value) >= 8:
+MIN_EXTRA = 4
+"""Shortest value ``redact(extra=…)`` replaces (a shorter one would blank ordinary text)."""
+
+
+def forms(value: str) -> set[str]:
+    """``value`` and the forms it takes inside a URL (percent-encoded as one path segment or
+    query value, RFC 3986, and as a form value), so a secret sent in a query string is found
+    in the address that is recorded."""
+    return {value, quote(value, safe=""), quote_plus(value, safe="")}
+
+
+def register_secret(value: str | None, min_length: int = 8) -> None:
+    """Remember ``value`` (``min_length`` characters or more: a provider's key is long, a
+    shorter value would blank ordinary text) so it is replaced wherever it appears, as it is or
+    percent-encoded (``forms``)."""
+    if value and len(value) >= max(min_length, MIN_EXTRA):
         with _lock:
-            _secrets.add(value)
+            _secrets.update(forms(value))
 
 
-def redact(text: str) -> str:
-    """``text`` with every registered secret and every credential-shaped value replaced."""
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """``text`` with every registered secret and every credential-shaped value replaced.
+    ``extra``: further secret values (``MIN_EXTRA`` characters or more), such as the ones a
+    delivery target used, replaced in every ``forms`` too."""
     if not text:
         return text
     with _lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for s in known:
+        known = set(_secrets)
+    for value in extra:
+        if value and len(value) >= MIN_EXTRA:
+            known |= forms(value)
+    for s in sorted(known, key=len, reverse=True):
         if s in text:
             text = text.replace(s, REDACTED)
     text = _FIELD.sub(lambda m: m.group(1) + REDACTED, text)

@@ -1,9 +1,10 @@
 """Reference images from http(s) URLs in a spreadsheet: Shopify's ``Image Src`` and
 WooCommerce's ``Images`` (a comma-separated list, WooCommerce "Product CSV Import Schema").
 
-The user chose these addresses, so any host is allowed (an intranet or a local server too,
-unlike the URLs a provider hands back, see ``HttpProvider.check_url``); what is limited is what
-comes back: at most ``MAX_REDIRECTS`` redirects, ``MAX_BYTES``, an image type Pillow can read.
+The user chose these addresses, so a private host is allowed (an intranet or a local server
+too, unlike the URLs a provider hands back, see ``HttpProvider.check_url``), but never a cloud
+metadata or link-local one, and a redirect to another host only when it is public
+(``app.addresses``); what is limited is what comes back: at most ``MAX_REDIRECTS`` redirects, ``MAX_BYTES``, an image type Pillow can read.
 Each URL is downloaded once into ``ATELIER_HOME/cache/references/`` (named by the URL's
 SHA-256) and read from there afterwards, by the preview and by every job that names it.
 """
@@ -14,12 +15,14 @@ import hashlib
 import io
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from PIL import Image
 
 from app import paths
+from app.addresses import AddressRefusedError, check_host_sync
 from app.errors import InputError
 from app.i18n import tr
 from app.outputs import atomic_write
@@ -91,10 +94,16 @@ def _fetch_now(url: str, client: httpx.Client | None) -> Path:
     if not is_url(url):
         raise RemoteImageError(url, tr("only http:// and https:// addresses are downloaded"))
     own = client is None
+    guard = _guard(url)
     c = client or httpx.Client(
-        timeout=TIMEOUT_S, follow_redirects=True, max_redirects=MAX_REDIRECTS
+        timeout=TIMEOUT_S,
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        event_hooks={"request": [guard]},  # called for the first request and every redirect
     )
     try:
+        if not own:
+            guard(c.build_request("GET", url))
         data = _download(c, url)
     finally:
         if own:
@@ -110,6 +119,32 @@ def _fetch_now(url: str, client: httpx.Client | None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, data)
     return path
+
+
+def _guard(url: str) -> Callable[[httpx.Request], None]:
+    """The address guard (``app.addresses``) of a download and its redirects: the host the
+    sheet names may be private (an intranet), never a cloud metadata or link-local one; a
+    redirect to another host must be public.
+
+    Raises (from the returned hook): ``RemoteImageError`` naming the host; nothing is fetched.
+    """
+    first = httpx.URL(url).host
+
+    def check(request: httpx.Request) -> None:
+        host = request.url.host
+        try:
+            check_host_sync(host, user_set=host == first)
+        except AddressRefusedError as e:
+            raise RemoteImageError(
+                url,
+                (
+                    tr("{host} is a cloud metadata or link-local address; Atelier never calls it")
+                    if e.kind == "metadata"
+                    else tr("redirected to {host}, on a private or local network; not followed")
+                ).format(host=host),
+            ) from None
+
+    return check
 
 
 def _download(c: httpx.Client, url: str) -> bytes:

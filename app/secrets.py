@@ -185,3 +185,7 @@ class SecretCache:
                 return None
             self._found[name] = value
         return self._found[name]
+
+    def values(self) -> list[str]:
+        """The secrets found so far (what a delivery's redaction replaces)."""
+        return list(self._found.values())

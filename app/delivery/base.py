@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from app.addresses import AddressRefusedError, check_host
 from app.errors import InputError
 from app.i18n import tr
 from app.redact import redact
@@ -60,6 +61,8 @@ class Parcel:
         payload: the event's JSON body (webhooks, Slack), frozen at the first attempt.
         attempt: this attempt's number (1-based); a later one may find the target already
             holding what an earlier attempt sent before a crash (``S3Sender`` looks first).
+        row: names the image's row in messages (``row 4``, or ``job 4`` for a job that came
+            from no sheet); empty for a batch's own messages.
     """
 
     event: str
@@ -68,6 +71,7 @@ class Parcel:
     path: Path | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     attempt: int = 1
+    row: str = ""
 
 
 class Sender(Protocol):
@@ -152,3 +156,34 @@ def render(text: str, values: dict[str, str], where: str, *, json_values: bool =
         esc = {k: json.dumps(v, ensure_ascii=False)[1:-1] for k, v in values.items()}
         return _JSON_PLACEHOLDER.sub(lambda m: esc[m.group(1)], text)
     return Template.parse(text, where).render(values)[0]
+
+
+async def check_target_host(name: str, host: str, *, user_set: bool = True) -> None:
+    """The address guard (``app.addresses.check_host``) of one call of the delivery target
+    ``name``: its own configured host (``user_set``: a private address is allowed there, a
+    cloud metadata or link-local one never), or an address it was handed back (public only).
+
+    Raises:
+        DeliveryError: (permanent) naming the target and the host; nothing was sent.
+    """
+    try:
+        await check_host(host, user_set=user_set)
+    except AddressRefusedError as e:
+        message = (
+            tr(
+                "delivery {name}: {host} is a cloud metadata or link-local address; Atelier never calls it, nothing was sent"
+            )
+            if e.kind == "metadata"
+            else tr(
+                "delivery {name}: {host} is on a private or local network and was handed back by the target, not set by you; nothing was sent"
+            )
+        )
+        raise DeliveryError(message.format(name=name, host=host), retryable=False) from None
+
+
+def redact_for(sender: object, text: str) -> str:
+    """``text`` (an address, an error) as it may be recorded or shown: ``app.redact.redact``
+    with the secrets ``sender`` used (its ``secret_values()``, when it has one), in every form
+    they take in a URL, so a token sent as ``?access_token={secret}`` is not written down."""
+    values = getattr(sender, "secret_values", None)
+    return redact(text, values() if callable(values) else ())

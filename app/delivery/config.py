@@ -12,12 +12,14 @@ values and the names in ``BUILTINS``; ``check_delivery`` checks them against a s
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.delivery.base import placeholders
+from app.delivery.urls import url_shape_problem
 from app.errors import InputError
 from app.i18n import tr
 from app.templates import describe_unknown
@@ -205,13 +207,36 @@ def templates_of(target: _Target) -> dict[str, str]:
     return {}
 
 
-def check_delivery(delivery: Delivery, columns: list[str]) -> None:
+URL_FIELDS = ("url", "public_url")
+"""The templated fields that are addresses (filled by ``app.delivery.urls.render_url``)."""
+
+SHOWN_ROWS = 10
+"""Rows named in a message about empty cells before "and N more"."""
+
+
+def _url_problem(t: _Target, text: str, where: str) -> str | None:
+    hosts = frozenset({"bucket"}) if isinstance(t, S3Target) else frozenset()
+    return url_shape_problem(text, where, hosts)
+
+
+def _empty_rows(name: str, rows: Sequence[tuple[int, dict[str, str]]]) -> list[int]:
+    return [n for n, values in rows if not values.get(name, "").strip()]
+
+
+def check_delivery(
+    delivery: Delivery,
+    columns: list[str],
+    rows: Sequence[tuple[int, dict[str, str]]] = (),
+) -> None:
     """Every template names a column of the sheet (``columns``) or a name in ``BUILTINS``; a
-    CMS or Shopify target that needs a URL has a storage target before it.
+    CMS or Shopify target that needs a URL has a storage target before it; an address
+    template (``URL_FIELDS``) keeps its scheme, host and query keys to the target's own
+    settings, and none of its columns is empty in any of ``rows`` (1-based row number and the
+    row's values): such a row would be uploaded, then fail to get its address.
 
     Raises:
         InputError: naming the target and field (``delivery s3.key``) and the unknown column,
-            with the nearest column name.
+            with the nearest column name; or the column and the rows where it is empty.
     """
     known = [*columns, *BUILTINS, "secret"]
     for t in delivery.targets:
@@ -221,6 +246,24 @@ def check_delivery(delivery: Delivery, columns: list[str]) -> None:
             unknown = [n for n in names if n not in known]
             if unknown:
                 raise InputError(where, describe_unknown(where, unknown, columns))
+            if field not in URL_FIELDS:
+                continue
+            problem = _url_problem(t, text, where)
+            if problem:
+                raise InputError(where, problem.removeprefix(f"{where}: "))
+            for name in names:
+                empty = _empty_rows(name, rows) if name in columns else []
+                if empty:
+                    shown = ", ".join(str(n) for n in empty[:SHOWN_ROWS])
+                    more = len(empty) - SHOWN_ROWS
+                    if more > 0:
+                        shown += tr(" and {count} more").format(count=more)
+                    raise InputError(
+                        where,
+                        tr(
+                            "the column {column!r} is empty in rows {rows}, and the address needs it; fill it there or take {{{column}}} out of the address"
+                        ).format(column=name, rows=shown),
+                    )
         if isinstance(t, CmsTarget) and "{url}" in t.body + t.url and not delivery.has_storage():
             raise InputError(
                 tr("delivery {name}").format(name=t.name),

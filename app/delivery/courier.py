@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.delivery.base import DeliveryError, Sender
+from app.delivery.base import DeliveryError, Sender, redact_for
 from app.delivery.config import (
     CmsTarget,
     Delivery,
@@ -265,6 +265,7 @@ class Courier:
             parcel = parcel_for(self.store, row)
             url = await lane.sender.send(parcel)
         except DeliveryError as e:
+            error = redact_for(lane.sender, str(e))
             tries = row.attempts + 1
             if e.retryable and tries < d.max_attempts:
                 delay = min(d.max_backoff_s, d.backoff_s * 2 ** (tries - 1))
@@ -276,19 +277,22 @@ class Courier:
                 row.id,
                 attempt,
                 status,
-                error=str(e),
+                error=error,
                 http_status=e.http_status,
                 next_at=time.time() + delay,
             )
-            log.warning("delivery %s to %s: %s (%s)", row.id, row.target, e, status)
-            self._emit(row, status, error=str(e))
+            log.warning("delivery %s to %s: %s (%s)", row.id, row.target, error, status)
+            self._emit(row, status, error=error)
             return
         except Exception as e:  # the image or job is gone, a bad file, a bug: the row fails
             log.exception("delivery %s to %s failed unexpectedly", row.id, row.target)
-            msg = describe_exception(e)
+            msg = redact_for(lane.sender, describe_exception(e))
             self.store.end_delivery(row.id, attempt, "failed", error=msg)
             self._emit(row, "failed", error=msg)
             return
+        # What is recorded and shown passes the redaction of errors, with this target's own
+        # secrets (a token in the address's query, percent-encoded there).
+        url = redact_for(lane.sender, url) if url else url
         self.store.end_delivery(row.id, attempt, "delivered", url=url)
         self._emit(row, "delivered", url=url)
 

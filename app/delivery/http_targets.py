@@ -26,11 +26,14 @@ from app.delivery.base import (
     DeliveryError,
     Parcel,
     check_response,
+    check_target_host,
     network_error,
     render,
 )
 from app.delivery.config import CmsTarget, SlackTarget, WebhookTarget
+from app.delivery.urls import literal_url, render_url
 from app.i18n import tr
+from app.redact import MIN_EXTRA, register_secret
 from app.secrets import SecretCache
 
 
@@ -42,10 +45,22 @@ class _HttpSender:
         self.name = name
         self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
         self.secrets = SecretCache()
+        self._checked: set[str] = set()
+
+    def secret_values(self) -> list[str]:
+        """The secrets this sender has read (what ``redact_for`` replaces)."""
+        return self.secrets.values()
 
     async def _call(
         self, what: str, method: str, url: str, content: bytes, headers: dict[str, str]
     ) -> httpx.Response:
+        """Send one request to ``url`` (the target's own address: a host the user set, so a
+        private one is allowed, a metadata one never, ``app.addresses``); no redirect is
+        followed."""
+        host = httpx.URL(url).host
+        if host not in self._checked:
+            await check_target_host(self.name, host)
+            self._checked.add(host)
         try:
             r = await self._client.request(method, url, content=content, headers=headers)
         except httpx.HTTPError as e:
@@ -73,6 +88,7 @@ class WebhookSender(_HttpSender):
 
     async def send(self, parcel: Parcel) -> str | None:
         """POST the frozen payload with this attempt's timestamp and signature."""
+        url = literal_url(self.target.url, tr("delivery {name}.url").format(name=self.name))
         body = webhook_body(parcel.payload)
         now = datetime.now(UTC)
         headers = {
@@ -92,9 +108,7 @@ class WebhookSender(_HttpSender):
                     retryable=False,
                 ) from e
             headers["webhook-signature"] = signer.sign(parcel.message_id, now, body)
-        await self._call(
-            f"webhook {self.target.url}", "POST", self.target.url, body.encode(), headers
-        )
+        await self._call(f"webhook {url}", "POST", url, body.encode(), headers)
         return None
 
 
@@ -110,14 +124,17 @@ class SlackSender(_HttpSender):
 
     async def send(self, parcel: Parcel) -> str | None:
         """POST the message; Slack's plain-text error body becomes the error."""
-        url = self.secrets.get(self.target.url_secret, "slack")
-        if not url:
+        address = self.secrets.get(self.target.url_secret, "slack")
+        if not address:
             raise DeliveryError(
                 tr(
                     "delivery {name}: no Slack webhook address in the keyring entry {entry!r} (or ATELIER_SLACK_WEBHOOK)"
                 ).format(name=self.name, entry=self.target.url_secret),
                 retryable=False,
             )
+        url = literal_url(
+            address, tr("delivery {name}: the Slack webhook address").format(name=self.name)
+        )
         body = json.dumps(parcel.payload, ensure_ascii=False).encode()
         r = await self._call(
             "Slack", "POST", url, body, {"content-type": "application/json; charset=utf-8"}
@@ -138,7 +155,7 @@ class CmsSender(_HttpSender):
         """Render the URL, headers and body from the image's values and send them."""
         t = self.target
         values = dict(parcel.values)
-        if any("{secret}" in v for v in t.headers.values()):
+        if any("{secret}" in v for v in [t.url, t.body, *t.headers.values()]):
             secret = self.secrets.get(t.secret, "cms")
             if not secret:
                 raise DeliveryError(
@@ -147,8 +164,13 @@ class CmsSender(_HttpSender):
                     ).format(name=t.name, entry=t.secret),
                     retryable=False,
                 )
+            # Registered however short: it may go in the address, which is logged (httpx's
+            # request line) and recorded, and every log record passes ``app.redact``.
+            register_secret(secret, min_length=MIN_EXTRA)
             values["secret"] = secret
-        url = render(t.url, values, tr("delivery {name}.url").format(name=t.name))
+        url = render_url(
+            t.url, values, tr("delivery {name}.url").format(name=t.name), row=parcel.row
+        )
         body = render(
             t.body, values, tr("delivery {name}.body").format(name=t.name), json_values=True
         )

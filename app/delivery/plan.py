@@ -23,6 +23,7 @@ from typing import Any
 from app.delivery.base import Parcel
 from app.delivery.config import Delivery
 from app.delivery.messages import batch_payload, image_payload, job_failed_payload
+from app.i18n import tr
 from app.models import RunSettings
 from app.store import DeliveryRow, NewDelivery, Store
 from app.store.rows import ImageRow, JobRow
@@ -147,17 +148,27 @@ def parcel_for(store: Store, row: DeliveryRow) -> Parcel:
     """
     values: dict[str, str] = {}
     path: Path | None = None
+    label = ""
     if row.image_id is not None:
         image = store.image(row.image_id)
         job = store.job(image.job_id)
         values = image_values(store, image, job)
         path = image.path
+        label = row_label(job)
     if row.payload is not None:
         payload: dict[str, Any] = json.loads(row.payload)
     else:
         payload = _payload(store, row, values)
         store.set_delivery_payload(row.id, json.dumps(payload, ensure_ascii=False))
-    return Parcel(row.event, row.message_id, values, path, payload, row.attempts + 1)
+    return Parcel(row.event, row.message_id, values, path, payload, row.attempts + 1, label)
+
+
+def row_label(job: JobRow) -> str:
+    """How messages name a job's row: ``row 4`` (1-based, as the sheet counts), or ``job 4``
+    for a job that came from no sheet."""
+    if job.spec.row_index is not None:
+        return tr("row {row}").format(row=job.spec.row_index + 1)
+    return tr("job {seq}").format(seq=job.seq + 1)
 
 
 def _payload(store: Store, row: DeliveryRow, values: dict[str, str]) -> dict[str, Any]:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+from app.addresses import AddressRefusedError, check_host_sync
 from app.delivery.base import RETRYABLE_STATUS, DeliveryError, Parcel, render
 from app.delivery.config import S3Target
+from app.delivery.urls import render_url
 from app.errors import InputError
 from app.i18n import tr
 from app.secrets import get_secret
@@ -47,12 +49,21 @@ def object_key(target: S3Target, values: dict[str, str]) -> str:
         raise DeliveryError(str(e), retryable=False) from e
 
 
-def public_url(target: S3Target, values: dict[str, str], key: str) -> str:
-    """The address the report and later targets use for an object (see ``S3Target``)."""
-    ctx = values | {"bucket": target.bucket, "key": quote(key)}
+def public_url(target: S3Target, values: dict[str, str], key: str, row: str = "") -> str:
+    """The address the report and later targets use for an object (see ``S3Target``):
+    ``target.public_url`` filled by ``render_url`` (``{bucket}`` may stand in its host,
+    ``{key}`` keeps its ``/``), ``row`` naming the row in its errors.
+
+    Raises:
+        DeliveryError: (permanent) as ``render_url``.
+    """
     if target.public_url:
-        return render(
-            target.public_url, ctx, tr("delivery {name}.public_url").format(name=target.name)
+        return render_url(
+            target.public_url,
+            values | {"bucket": target.bucket, "key": key},
+            tr("delivery {name}.public_url").format(name=target.name),
+            row=row,
+            host_names=frozenset({"bucket"}),
         )
     if target.endpoint_url:
         return f"{target.endpoint_url.rstrip('/')}/{target.bucket}/{quote(key)}"
@@ -74,12 +85,28 @@ class S3Sender:
         self.concurrency = concurrency
         self._timeout_s = timeout_s
         self._client: S3Client | None = None
+        self._secret: str | None = None
+
+    def secret_values(self) -> list[str]:
+        """The secret access key, once read (what ``redact_for`` replaces)."""
+        return [self._secret] if self._secret else []
 
     def _make_client(self) -> S3Client:
         import boto3
         import botocore.config
 
         t = self.target
+        if t.endpoint_url:
+            host = urlsplit(t.endpoint_url).hostname or ""
+            try:
+                check_host_sync(host, user_set=True)
+            except AddressRefusedError:
+                raise DeliveryError(
+                    tr(
+                        "delivery {name}: {host} is a cloud metadata or link-local address; Atelier never calls it, nothing was sent"
+                    ).format(name=t.name, host=host),
+                    retryable=False,
+                ) from None
         creds: dict[str, Any] = {}
         entry = t.secret_entry()
         if entry:
@@ -91,6 +118,7 @@ class S3Sender:
                     ).format(name=t.name, key_id=t.access_key_id, entry=entry),
                     retryable=False,
                 )
+            self._secret = secret
             creds = {"aws_access_key_id": t.access_key_id, "aws_secret_access_key": secret}
         config = botocore.config.Config(
             connect_timeout=min(10.0, self._timeout_s),
@@ -152,6 +180,8 @@ class S3Sender:
                 tr("{path}: the image file is gone").format(path=parcel.path), retryable=False
             )
         key = object_key(self.target, parcel.values)
+        # Filled before the upload: a row whose address cannot be made uploads nothing.
+        url = public_url(self.target, parcel.values, key, parcel.row)
         what = f"s3://{self.target.bucket}/{key}"
         import botocore.exceptions
 
@@ -171,7 +201,7 @@ class S3Sender:
                 f"{what}: {e}" if no_creds else f"{what}: {type(e).__name__}",
                 retryable=not no_creds,
             ) from e
-        return public_url(self.target, parcel.values, key)
+        return url
 
     async def aclose(self) -> None:
         """Close the client's connection pool."""

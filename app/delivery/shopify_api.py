@@ -26,7 +26,13 @@ from typing import Any
 
 import httpx
 
-from app.delivery.base import DeliveryError, Parcel, check_response, network_error
+from app.delivery.base import (
+    DeliveryError,
+    Parcel,
+    check_response,
+    check_target_host,
+    network_error,
+)
 from app.delivery.config import ShopifyTarget, shop_domain
 from app.i18n import tr
 from app.secrets import SecretCache
@@ -65,12 +71,26 @@ class ShopifySender:
         self._token_name = target.token_entry()
         self._client = httpx.AsyncClient(timeout=timeout_s)
         self._secrets = SecretCache()
+        self._endpoint_host = httpx.URL(self.endpoint).host
+        self._checked: set[str] = set()
         self._available = 1000.0
         self._restore = 50.0
         self._seen = time.monotonic()
         self._lock = asyncio.Lock()
         self.throttled = 0
         """How many calls Shopify answered THROTTLED (the tests read it)."""
+
+    def secret_values(self) -> list[str]:
+        """The secrets this sender has read (what ``redact_for`` replaces)."""
+        return self._secrets.values()
+
+    async def _guard(self, url: str) -> None:
+        """The address guard: the endpoint as set (private allowed, metadata never); a staged
+        upload address Shopify hands back must be public unless it is the endpoint's host."""
+        host = httpx.URL(url).host
+        if host not in self._checked:
+            await check_target_host(self.name, host, user_set=host == self._endpoint_host)
+            self._checked.add(host)
 
     async def _budget(self, cost: float) -> None:
         """Wait until the bucket, refilled at ``restoreRate`` since the last answer, holds
@@ -101,6 +121,7 @@ class ShopifySender:
                 ).format(name=self.name, entry=self._token_name),
                 retryable=False,
             )
+        await self._guard(self.endpoint)
         for _ in range(6):
             await self._budget(CALL_COST)
             try:
@@ -147,6 +168,7 @@ class ShopifySender:
         target = out["stagedTargets"][0]
         fields = {p["name"]: p["value"] for p in target["parameters"]}
         data = await asyncio.to_thread(parcel.path.read_bytes)
+        await self._guard(str(target["url"]))
         try:
             r = await self._client.post(
                 target["url"], data=fields, files={"file": (parcel.path.name, data, mime)}

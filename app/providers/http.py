@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import ipaddress
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +19,7 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
+from app.addresses import AddressRefusedError, check_host
 from app.errors import ErrorClass, ProviderError, describe_exception
 from app.i18n import tr
 from app.providers.base import Capabilities, Provider
@@ -85,31 +85,6 @@ def _without_credentials(kw: dict[str, Any]) -> dict[str, Any]:
     return {**kw, "headers": headers, "auth": None}
 
 
-async def _is_public(host: str) -> bool:
-    """Whether every address ``host`` resolves to is a public one (not loopback, private,
-    link-local such as 169.254.169.254, multicast, reserved or unspecified). A host that does
-    not resolve is let through: the request then fails as a network error."""
-    try:
-        addresses = [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-        except OSError:
-            return True
-        addresses = [ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos]
-    return all(
-        not (
-            a.is_loopback
-            or a.is_private
-            or a.is_link_local
-            or a.is_multicast
-            or a.is_reserved
-            or a.is_unspecified
-        )
-        for a in addresses
-    )
-
-
 class HttpProvider(Provider):
     """A provider that talks HTTP through one pooled ``httpx.AsyncClient``.
 
@@ -150,7 +125,7 @@ class HttpProvider(Provider):
             follow_redirects=False,  # request() follows them, checking every hop
         )
         self._base_host = httpx.URL(base).host
-        self._public_hosts: set[str] = set()
+        self._checked_hosts: set[str] = set()
 
     def need_key(self) -> str:
         """The key, or an ``auth`` error that says where to put one."""
@@ -217,10 +192,13 @@ class HttpProvider(Provider):
 
     async def check_url(self, url: str) -> None:
         """Refuse to fetch ``url`` unless it is http(s) on a public address, or on the host of
-        the configured base URL (a self-hosted server, a local proxy, the tests' fakes).
+        the configured base URL (a self-hosted server, a local proxy, the tests' fakes); a cloud
+        metadata or link-local address is refused even there (``app.addresses``).
 
         Raises:
-            ProviderError: ``server_error`` naming the scheme or host refused.
+            ProviderError: ``server_error`` naming the scheme or host refused (an address
+                handed back); ``invalid_request`` when the configured host itself is a
+                metadata address (never retried: no retry can change it).
         """
         u = httpx.URL(url)
         if u.scheme not in ("http", "https"):
@@ -231,17 +209,33 @@ class HttpProvider(Provider):
                 ).format(provider=self.label, scheme=u.scheme or tr("relative")),
             )
         host = u.host
-        if host == self._base_host:
+        if host in self._checked_hosts:
             return
-        if host not in self._public_hosts:
-            if not await _is_public(host):
+        configured = host == self._base_host
+        try:
+            await check_host(host, user_set=configured)
+        except AddressRefusedError as e:
+            if configured:
+                raise ProviderError(
+                    ErrorClass.INVALID_REQUEST,
+                    tr(
+                        "The {provider} address {host} is a cloud metadata or link-local address; Atelier never calls it."
+                    ).format(provider=self.label, host=host),
+                ) from None
+            if e.kind == "metadata":
                 raise ProviderError(
                     ErrorClass.SERVER_ERROR,
                     tr(
-                        "{provider} handed back an address on a private or local network ({host}); Atelier does not fetch it."
+                        "{provider} handed back a cloud metadata or link-local address ({host}); Atelier never calls it."
                     ).format(provider=self.label, host=host),
-                )
-            self._public_hosts.add(host)
+                ) from None
+            raise ProviderError(
+                ErrorClass.SERVER_ERROR,
+                tr(
+                    "{provider} handed back an address on a private or local network ({host}); Atelier does not fetch it."
+                ).format(provider=self.label, host=host),
+            ) from None
+        self._checked_hosts.add(host)
 
     async def _send(self, method: str, url: str, limit: int, **kw: Any) -> httpx.Response:
         """One request without redirects, its body read within the size bound."""
