@@ -60,7 +60,10 @@ _PERCENT_FIELD = re.compile(r"%(?:\((\w+)\))?([rsd])")
 def _as_percent(ours: str, source: str) -> str:
     """Our ``{field}`` text as argparse's ``%``-template ``source`` expects it: named fields
     where ``source`` names them, else the one positional ``%s``/``%r``. Returns ``source``
-    when the translation does not carry exactly the fields ``source`` fills."""
+    when the translation carries a field ``source`` does not fill (or, for a positional
+    ``source``, not exactly its one field). A named field of ``source`` that the translation
+    leaves out is fine: ``%``-formatting with a mapping ignores unused keys, and our
+    ``invalid value: {value!r}`` drops argparse's ``%(type)s`` on purpose."""
     named = "%(" in source
     text = _BRACE_FIELD.sub(
         lambda m: (f"%({m[1]})" if named else "%") + (m[2] or "s"),
@@ -68,7 +71,8 @@ def _as_percent(ours: str, source: str) -> str:
     )
     wanted = sorted(_PERCENT_FIELD.findall(source))
     got = sorted(_PERCENT_FIELD.findall(text))
-    return text if got == wanted else source
+    fits = set(got) <= set(wanted) if named else got == wanted
+    return text if fits else source
 
 
 def argparse_text(message: str) -> str:

@@ -151,7 +151,6 @@ def test_errors_are_told_in_our_sentences_not_pydantics_or_argparses(
     assert "argument --visibility-timeout: expected a number, got 'soon'" in shown["float flag"]
 
 
-@pytest.mark.xfail(strict=True, reason="translations added by lead")
 def test_errors_in_japanese_carry_no_english(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
