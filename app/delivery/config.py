@@ -11,6 +11,7 @@ values and the names in ``BUILTINS``; ``check_delivery`` checks them against a s
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -147,6 +148,26 @@ STORAGE_KINDS = ("s3",)
 """Targets that give an image its public URL; the others wait for them."""
 
 
+DEFAULT_WAIT_S = 60.0
+"""How long a run waits for its deliveries after its jobs are settled, unless told."""
+WAIT_ENV = "ATELIER_DELIVERY_WAIT"
+"""The environment variable that sets that wait (seconds) when a batch does not."""
+
+
+def run_wait_s(delivery: Delivery) -> float:
+    """How long a run of a batch delivering ``delivery`` waits for its deliveries once its jobs
+    are settled, in seconds: ``delivery.wait_s``, else ``ATELIER_DELIVERY_WAIT`` (a number of
+    seconds from 0), else ``DEFAULT_WAIT_S``. A malformed variable counts as unset here
+    (``atelier run`` refuses it up front, naming it)."""
+    if delivery.wait_s is not None:
+        return delivery.wait_s
+    try:
+        value = float(os.environ.get(WAIT_ENV, "").strip())
+    except ValueError:
+        return DEFAULT_WAIT_S
+    return value if 0 <= value <= 86_400 else DEFAULT_WAIT_S
+
+
 class Delivery(BaseModel):
     """A batch's delivery: its targets, when images go, and the outbox's retry policy.
 
@@ -154,7 +175,11 @@ class Delivery(BaseModel):
     off: every image as it is written ("deliver as made"). A delivery is tried at most
     ``max_attempts`` times, ``backoff_s`` × 2ⁿ apart (at most ``max_backoff_s``; a
     ``Retry-After`` wins), then it is ``failed`` until ``atelier deliver`` or "Retry
-    deliveries". ``timeout_s`` bounds one call.
+    deliveries". ``timeout_s`` bounds one attempt as a whole (connect, send and read
+    together, seconds), so a target that trickles its answer cannot hold it. ``wait_s``: how
+    long a run waits for its deliveries once its jobs are settled (seconds; ``None``:
+    ``ATELIER_DELIVERY_WAIT``, else ``DEFAULT_WAIT_S``); what is still unfinished then stays
+    in the outbox, for ``atelier deliver`` or "Retry deliveries".
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -165,6 +190,7 @@ class Delivery(BaseModel):
     backoff_s: float = Field(default=2.0, ge=0)
     max_backoff_s: float = Field(default=300.0, ge=0)
     timeout_s: float = Field(default=60.0, gt=0)
+    wait_s: float | None = Field(default=None, ge=0, le=86_400)
 
     @field_validator("targets")
     @classmethod

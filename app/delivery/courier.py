@@ -25,6 +25,7 @@ from app.delivery.config import (
     ShopifyTarget,
     SlackTarget,
     WebhookTarget,
+    run_wait_s,
 )
 from app.delivery.http_targets import CmsSender, SlackSender, WebhookSender
 from app.delivery.plan import (
@@ -46,6 +47,9 @@ from app.store import DeliveryRow, Store
 log = logging.getLogger("atelier.delivery")
 
 SenderFactory = Callable[[object, float], Sender]
+
+_LEAVE_S = 5.0
+"""How long a drain being left may take to wind down (close its connections)."""
 
 
 def make_sender(target: object, timeout_s: float) -> Sender:
@@ -136,19 +140,47 @@ class Courier:
         ):
             drain.poke.set()
 
-    async def end(self, batch_id: int, run_tag: str) -> None:
+    async def end(self, batch_id: int, run_tag: str) -> int:
         """The run's jobs are settled: record its end messages and wait until the outbox is
-        (every row delivered or failed for good)."""
+        (every row delivered or failed for good), but at most ``run_wait_s(delivery)``
+        seconds: a target that never answers must not hold the run (its images are made).
+        Then the drain stops and what is unfinished stays in the outbox as ``pending``, for
+        ``atelier deliver`` or "Retry deliveries". Cancelled from outside (the window
+        closes), the drain stops the same way. Returns how many rows are left unfinished."""
         drain = self._drains.get(batch_id)
         if drain is None:
-            return
+            return 0
         self.store.add_deliveries(
             batch_id, batch_deliveries(drain.delivery, "batch.finished", run_tag)
         )
         drain.closing = True
         drain.poke.set()
         if drain.task is not None:
-            await asyncio.shield(drain.task)
+            wait_s = run_wait_s(drain.delivery)
+            try:
+                await asyncio.wait_for(asyncio.shield(drain.task), wait_s)
+            except TimeoutError:
+                log.warning(
+                    "batch %s: deliveries still unfinished after %g s; left in the outbox",
+                    batch_id,
+                    wait_s,
+                )
+                await self._leave(drain)
+            except asyncio.CancelledError:
+                await asyncio.shield(self._leave(drain))
+                raise
+        return self.store.unsettled_deliveries(batch_id)
+
+    async def _leave(self, drain: _Drain) -> None:
+        """Stop ``drain`` where it is: its calls in flight are abandoned and their rows (this
+        process's ``sending``) go back to ``pending`` at once, so the report and ``atelier
+        deliver`` see them as the outbox's, not as in flight."""
+        task = drain.task
+        if task is not None and not task.done():
+            task.cancel()
+            # Its senders close within moments; a thread stuck in a call is not waited for.
+            await asyncio.wait({task}, timeout=_LEAVE_S)
+        self.store.recover_deliveries(drain.batch_id)
 
     def abort(self, batch_id: int) -> None:
         """The run was cancelled from outside (the app quits): stop sending; rows in flight
@@ -263,7 +295,18 @@ class Courier:
         d = drain.delivery
         try:
             parcel = parcel_for(self.store, row)
-            url = await lane.sender.send(parcel)
+            # One deadline for the whole attempt: the clients' timeouts bound each read, so a
+            # target sending a byte now and then would hold a call (and the run) for ever.
+            try:
+                async with asyncio.timeout(d.timeout_s):
+                    url = await lane.sender.send(parcel)
+            except TimeoutError as e:
+                raise DeliveryError(
+                    tr("delivery {name}: no complete answer within {seconds:g} s").format(
+                        name=row.target, seconds=d.timeout_s
+                    ),
+                    retryable=True,
+                ) from e
         except DeliveryError as e:
             tries = row.attempts + 1
             if e.retryable and tries < d.max_attempts:
