@@ -25,6 +25,7 @@ from app.delivery.config import (
     ShopifyTarget,
     SlackTarget,
     WebhookTarget,
+    attempt_deadline_s,
     run_wait_s,
 )
 from app.delivery.http_targets import CmsSender, SlackSender, WebhookSender
@@ -176,11 +177,19 @@ class Courier:
         process's ``sending``) go back to ``pending`` at once, so the report and ``atelier
         deliver`` see them as the outbox's, not as in flight."""
         task = drain.task
-        if task is not None and not task.done():
-            task.cancel()
-            # Its senders close within moments; a thread stuck in a call is not waited for.
-            await asyncio.wait({task}, timeout=_LEAVE_S)
-        self.store.recover_deliveries(drain.batch_id)
+        held = [r for r in self.store.deliveries(drain.batch_id) if r.status == "sending"]
+        try:
+            if task is not None and not task.done():
+                task.cancel()
+                # Its senders close within moments; a thread stuck in a call is not waited for.
+                await asyncio.wait({task}, timeout=_LEAVE_S)
+        finally:  # also when the app's shutdown cancels this wait: the rows are put back
+            self.store.recover_deliveries(drain.batch_id)
+            now = {r.id: r for r in self.store.deliveries(drain.batch_id)}
+            for r in held:
+                back = now.get(r.id)
+                if back is not None and back.status == "pending":
+                    self._emit(back, "pending", error=back.error)
 
     def abort(self, batch_id: int) -> None:
         """The run was cancelled from outside (the app quits): stop sending; rows in flight
@@ -297,13 +306,14 @@ class Courier:
             parcel = parcel_for(self.store, row)
             # One deadline for the whole attempt: the clients' timeouts bound each read, so a
             # target sending a byte now and then would hold a call (and the run) for ever.
+            deadline_s = attempt_deadline_s(d)
             try:
-                async with asyncio.timeout(d.timeout_s):
+                async with asyncio.timeout(deadline_s):
                     url = await lane.sender.send(parcel)
             except TimeoutError as e:
                 raise DeliveryError(
                     tr("delivery {name}: no complete answer within {seconds:g} s").format(
-                        name=row.target, seconds=d.timeout_s
+                        name=row.target, seconds=deadline_s
                     ),
                     retryable=True,
                 ) from e

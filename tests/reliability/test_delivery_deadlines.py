@@ -173,7 +173,8 @@ def test_one_attempt_has_one_deadline_for_the_whole_call(tmp_path: Path) -> None
             max_attempts=2,
             backoff_s=0.05,
             max_backoff_s=0.1,
-            timeout_s=1.0,
+            timeout_s=0.5,  # each read: a trickle's bytes come 5 times as often
+            attempt_timeout_s=1.0,
         )
         specs = [JobSpec(prompt="A mug", output_path="mug.png", size="256x256")]
         bid = store_batch(store, RunSettings(delivery=delivery), specs, tmp_path / "out")
