@@ -12,7 +12,8 @@
   so the same address that stalled the run can take ``atelier deliver`` later).
 
 ``requests`` lists every request received (method, path, headers, body), in every mode;
-``stalled`` counts the connections held without an answer.
+``stalled`` counts the requests held without an answer; ``accepted`` the connections taken
+(a client that waits for ``100 Continue`` before its body, as boto3's PUT, is held there).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class StallingReceiver:
         self.interval_s = interval_s
         self.requests: list[Held] = []
         self.stalled = 0
+        self.accepted = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._conns: list[socket.socket] = []
@@ -74,6 +76,7 @@ class StallingReceiver:
                 return
             with self._lock:
                 self._conns.append(conn)
+                self.accepted += 1
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _read_request(self, conn: socket.socket, buf: bytearray) -> Held | None:

@@ -54,14 +54,21 @@ def _sheet(tmp_path: Path) -> Path:
 
 
 def _run_process(
-    tmp_path: Path, home: Path, hook_url: str, *extra: str, env: dict[str, str] | None = None
+    tmp_path: Path,
+    home: Path,
+    hook_url: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    target: list[str] | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], float, Path]:
-    """``atelier run`` on draft delivering to ``hook_url``, in its own process; returns what it
-    printed, the wall-clock time it exited and the output folder."""
+    """``atelier run`` on draft delivering to the webhook ``hook_url`` (or the ``target``
+    flags), in its own process; returns what it printed, the wall-clock time it exited and the
+    output folder."""
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "app", "run", "--csv", str(_sheet(tmp_path))]
     argv += ["--prompt", "Studio photo of {Title}", "--filename", "{SKU}", "--provider", "draft"]
-    argv += ["--size", "256x256", "--output-dir", str(out), "--webhook", hook_url, *extra]
+    argv += ["--size", "256x256", "--output-dir", str(out)]
+    argv += [*(target or ["--webhook", hook_url]), *extra]
     full_env = {
         **os.environ,
         "ATELIER_HOME": str(home),
@@ -158,6 +165,38 @@ def test_the_wait_comes_from_the_environment_and_a_trickle_does_not_reset_it(
     assert report["deliveries"]["pending"] == ROWS + 1
     record(
         "a webhook that trickles its answer a byte every 0.1 s, ATELIER_DELIVERY_WAIT=2",
+        seconds_a_dead_receiver_holds_run=round(held, 2),
+        delivery_wait_s=WAIT_S,
+    )
+
+
+def test_an_s3_endpoint_that_never_answers_does_not_hold_the_process(
+    tmp_path: Path, atelier_home: Path
+) -> None:
+    """boto3 is synchronous: its call runs on a thread that a deadline can only abandon. The
+    process must not wait for that thread on its way out either (``asyncio.run`` joins the
+    loop's executor), or a dead S3 endpoint would hold ``run`` for its read timeouts."""
+    with StallingReceiver("silent") as s3:
+        done, exited_at, out = _run_process(
+            tmp_path,
+            atelier_home,
+            "",
+            env={
+                "ATELIER_DELIVERY_WAIT": str(WAIT_S),
+                "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG",
+            },
+            target=["--deliver", "s3://shop/mugs", "--s3-endpoint", s3.url],
+        )
+        accepted = s3.accepted
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(_images(out)) == ROWS and accepted >= 1
+    held = _hold_s(out, exited_at)
+    assert held <= HOLD_BOUND_S, f"run stayed {held:.1f} s after its last image"
+    report = json.loads((out / "atelier-report.json").read_text(encoding="utf-8"))
+    assert report["deliveries"] == {"delivered": 0, "failed": 0, "pending": ROWS}
+    record(
+        "an S3 endpoint that accepts and never answers, ATELIER_DELIVERY_WAIT=2",
         seconds_a_dead_receiver_holds_run=round(held, 2),
         delivery_wait_s=WAIT_S,
     )
