@@ -168,28 +168,36 @@ class Courier:
                 )
                 await self._leave(drain)
             except asyncio.CancelledError:
-                await asyncio.shield(self._leave(drain))
+                # Without awaiting: the app's shutdown cancels every task it finds next.
+                self._put_back(drain)
                 raise
         return self.store.unsettled_deliveries(batch_id)
 
     async def _leave(self, drain: _Drain) -> None:
-        """Stop ``drain`` where it is: its calls in flight are abandoned and their rows (this
-        process's ``sending``) go back to ``pending`` at once, so the report and ``atelier
-        deliver`` see them as the outbox's, not as in flight."""
+        """Stop ``drain`` where it is: its calls in flight are abandoned (given a moment to
+        close their connections) and their rows put back (``_put_back``)."""
         task = drain.task
-        held = [r for r in self.store.deliveries(drain.batch_id) if r.status == "sending"]
         try:
             if task is not None and not task.done():
                 task.cancel()
                 # Its senders close within moments; a thread stuck in a call is not waited for.
                 await asyncio.wait({task}, timeout=_LEAVE_S)
-        finally:  # also when the app's shutdown cancels this wait: the rows are put back
-            self.store.recover_deliveries(drain.batch_id)
-            now = {r.id: r for r in self.store.deliveries(drain.batch_id)}
-            for r in held:
-                back = now.get(r.id)
-                if back is not None and back.status == "pending":
-                    self._emit(back, "pending", error=back.error)
+        finally:  # also when the app's shutdown cancels this wait
+            self._put_back(drain)
+
+    def _put_back(self, drain: _Drain) -> None:
+        """Rows of ``drain``'s batch this process holds as ``sending`` go back to ``pending``
+        at once (their calls are abandoned), so the report, the window and ``atelier
+        deliver`` see them as the outbox's, not as in flight; the window is told."""
+        held = [r for r in self.store.deliveries(drain.batch_id) if r.status == "sending"]
+        if drain.task is not None:
+            drain.task.cancel()
+        self.store.recover_deliveries(drain.batch_id)
+        now = {r.id: r for r in self.store.deliveries(drain.batch_id)}
+        for r in held:
+            back = now.get(r.id)
+            if back is not None and back.status == "pending":
+                self._emit(back, "pending", error=back.error)
 
     def abort(self, batch_id: int) -> None:
         """The run was cancelled from outside (the app quits): stop sending; rows in flight
