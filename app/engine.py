@@ -307,10 +307,13 @@ class Engine:
         self.events.emit(BatchFinished(batch_id, report, run.ended_reason))
         return report
 
-    async def deliver(self, batch_id: int, retry_failed: bool = True) -> dict[str, int]:
+    async def deliver(
+        self, batch_id: int, retry_failed: bool = True, wait_s: float | None = None
+    ) -> dict[str, int]:
         """Deliver what the outbox of ``batch_id`` holds, failed rows again unless
-        ``retry_failed`` is off (``Courier.deliver``); returns its ``{status: count}``."""
-        return await self.courier.deliver(batch_id, retry_failed)
+        ``retry_failed`` is off, for at most ``wait_s`` seconds when given
+        (``Courier.deliver``); returns its ``{status: count}``."""
+        return await self.courier.deliver(batch_id, retry_failed, wait_s)
 
     def report(self, batch_id: int) -> BatchReport:
         """The report of ``batch_id`` as it stands (see ``BatchReport``)."""

@@ -206,10 +206,14 @@ class Courier:
         if drain is not None and drain.task is not None:
             drain.task.cancel()
 
-    async def deliver(self, batch_id: int, retry_failed: bool = True) -> dict[str, int]:
+    async def deliver(
+        self, batch_id: int, retry_failed: bool = True, wait_s: float | None = None
+    ) -> dict[str, int]:
         """Deliver what the outbox of ``batch_id`` holds, outside a run (``atelier deliver``,
         "Retry deliveries", picks after review); with ``retry_failed``, failed rows are tried
-        again. Joins a drain already running. Returns ``delivery_counts``."""
+        again. Joins a drain already running. ``wait_s``: stop after that many seconds, what
+        is unfinished left ``pending`` in the outbox (``None``: until the outbox is settled).
+        Returns ``delivery_counts``."""
         delivery = delivery_of(self.store, batch_id)
         if delivery is None:
             return self.store.delivery_counts(batch_id)
@@ -222,7 +226,10 @@ class Courier:
             catch_up(self.store, batch_id, delivery)
         drain.poke.set()
         if drain.closing and drain.task is not None:
-            await asyncio.shield(drain.task)
+            try:
+                await asyncio.wait_for(asyncio.shield(drain.task), wait_s)
+            except TimeoutError:
+                await self._leave(drain)
         return self.store.delivery_counts(batch_id)
 
     # ---- draining ----------------------------------------------------------------------

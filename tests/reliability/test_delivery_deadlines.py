@@ -126,6 +126,16 @@ def test_a_silent_webhook_holds_run_only_for_the_delivery_wait_then_deliver_fini
         rows = store.deliveries(report["batch_id"])
         store.close()
         assert len(rows) == left and {r.status for r in rows} == {"pending"}  # none in flight
+        # `atelier deliver` while the receiver is still dead: bounded the same way, exit 1.
+        started = time.monotonic()
+        still = run_cli("deliver", str(report["batch_id"]), "--delivery-wait", "1")
+        assert time.monotonic() - started < 1 + 8
+        assert still.code == 1, still.err
+        assert f"0 delivered, 0 failed, {left} pending" in still.out
+        assert f"{left} deliveries are still in the outbox" in still.out
+        store = Store(paths.store_path())
+        assert {r.status for r in store.deliveries(report["batch_id"])} == {"pending"}
+        store.close()
         stalled_ids = {h.headers["webhook-id"] for h in hook.answered()}
 
         hook.heal()  # the receiver answers now: `atelier deliver` finishes the outbox
