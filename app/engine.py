@@ -287,11 +287,12 @@ class Engine:
         except asyncio.CancelledError:
             # The app quits while deliveries are still going: the images are made and the
             # outbox keeps the rest, so the report is written before giving way.
-            duration_s = time.monotonic() - run.started_mono
-            report = build_report(
-                self.store, batch_id, run.started_wall, duration_s, run.ended_reason
-            )
-            write_report_now(report, run.out_dir)
+            with contextlib.suppress(Exception):  # never in place of the cancellation
+                duration_s = time.monotonic() - run.started_mono
+                report = build_report(
+                    self.store, batch_id, run.started_wall, duration_s, run.ended_reason
+                )
+                write_report_now(report, run.out_dir)
             raise
         duration_s = time.monotonic() - run.started_mono
         report = build_report(self.store, batch_id, run.started_wall, duration_s, run.ended_reason)

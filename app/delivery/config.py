@@ -187,10 +187,9 @@ class Delivery(BaseModel):
     deliveries". ``timeout_s`` bounds each connect and read of a call (seconds);
     ``attempt_timeout_s`` one attempt as a whole (connect, send, read and a sender's own
     waits together; ``None``: ``attempt_deadline_s``), so a target that trickles its answer
-    a byte at a time cannot hold it. ``wait_s``: how
-    long a run waits for its deliveries once its jobs are settled (seconds; ``None``:
-    ``ATELIER_DELIVERY_WAIT``, else ``DEFAULT_WAIT_S``); what is still unfinished then stays
-    in the outbox, for ``atelier deliver`` or "Retry deliveries".
+    a byte at a time cannot hold it. ``wait_s``: how long a run waits for its deliveries
+    once its jobs are settled (seconds; ``None``: ``run_wait_s``); what is still unfinished
+    then stays in the outbox, for ``atelier deliver`` or "Retry deliveries".
     """
 
     model_config = ConfigDict(extra="forbid")
