@@ -93,6 +93,23 @@ def print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> Non
             )
     if report.stopped_reason:
         print(report.stopped_reason, file=stream)
+    d = report.deliveries
+    if d:
+        print(
+            tr("deliveries: {delivered} delivered, {failed} failed, {pending} pending").format(
+                delivered=d.get("delivered", 0),
+                failed=d.get("failed", 0),
+                pending=d.get("pending", 0),
+            ),
+            file=stream,
+        )
+        if d.get("pending"):
+            print(
+                tr(
+                    "{count} deliveries are still in the outbox; 'atelier deliver {id}' sends them"
+                ).format(count=d["pending"], id=report.batch_id),
+                file=stream,
+            )
 
 
 def _headless(

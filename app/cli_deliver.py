@@ -11,7 +11,9 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from app.cli_args import bounded
 from app.cli_common import EXIT_FAILED, EXIT_OK, print_report
+from app.delivery.config import Delivery
 from app.delivery.plan import delivery_of
 from app.errors import InputError
 from app.files import read_json
@@ -35,6 +37,15 @@ def add_parsers(sub: Any) -> None:
     """The three commands' arguments."""
     d = sub.add_parser("deliver", help=tr("deliver a batch's images again (failed ones retried)"))
     d.add_argument("batch", type=int, metavar="BATCH")
+    d.add_argument(
+        "--delivery-wait",
+        type=bounded(Delivery, "wait_s", float, unit=" s"),
+        metavar="SECONDS",
+        help=tr(
+            "stop after SECONDS, leaving what is unfinished in the outbox (default: until "
+            "every delivery is delivered or failed for good); exit 1 when some failed or are left"
+        ),
+    )
     d.add_argument("--format", choices=["text", "json"], default="text")
     r = sub.add_parser("report", help=tr("print a report file as text, JSON or Markdown"))
     r.add_argument("report", type=Path, metavar="REPORT.json")
@@ -80,7 +91,8 @@ def run_plain(args: argparse.Namespace, out: TextIO, inp: TextIO | None = None) 
 
 async def deliver(args: argparse.Namespace, store: Store, out: TextIO) -> int:
     """``atelier deliver BATCH``: failed deliveries tried again, missing ones recorded, and
-    every pending one sent; prints the report. Exit 1 when some delivery still failed."""
+    every pending one sent (for at most ``--delivery-wait`` seconds); prints the report.
+    Exit 1 when some delivery still failed or is left pending."""
     try:
         store.batch(args.batch)
     except KeyError:
@@ -91,7 +103,7 @@ async def deliver(args: argparse.Namespace, store: Store, out: TextIO) -> int:
     if delivery_of(store, args.batch) is None:
         raise InputError(tr("batch {id}").format(id=args.batch), tr("it has no delivery targets"))
     engine = open_engine(store, Settings.load(), thumbnails=False)
-    counts = await engine.deliver(args.batch)
+    counts = await engine.deliver(args.batch, wait_s=args.delivery_wait)
     report = build_report(store, args.batch)
     if args.format == "json":
         print(report.model_dump_json(indent=2), file=out)
@@ -113,4 +125,13 @@ async def deliver(args: argparse.Namespace, store: Store, out: TextIO) -> int:
                         ),
                         file=out,
                     )
-    return EXIT_OK if counts["failed"] == 0 else EXIT_FAILED
+        left = counts["pending"] + counts["sending"]
+        if left:
+            print(
+                tr(
+                    "{count} deliveries are still in the outbox; 'atelier deliver {id}' sends them"
+                ).format(count=left, id=args.batch),
+                file=out,
+            )
+    unfinished = counts["failed"] + counts["pending"] + counts["sending"]
+    return EXIT_OK if unfinished == 0 else EXIT_FAILED

@@ -40,7 +40,7 @@ from app.pricing import PriceTable
 from app.providers.base import Provider
 from app.providers.registry import resolve_target
 from app.recovery import adopt_existing, deliver_spool, verify_outputs
-from app.report import build_report, write_report
+from app.report import build_report, write_report, write_report_now
 from app.status import BatchStatus, IllegalTransitionError, JobStatus
 from app.store import Store
 
@@ -282,7 +282,18 @@ class Engine:
         else:
             status = BatchStatus.FINISHED
         self.store.set_batch_status(batch_id, status, finished=True)
-        await self.courier.end(batch_id, run.started_wall)
+        try:
+            await self.courier.end(batch_id, run.started_wall)
+        except asyncio.CancelledError:
+            # The app quits while deliveries are still going: the images are made and the
+            # outbox keeps the rest, so the report is written before giving way.
+            with contextlib.suppress(Exception):  # never in place of the cancellation
+                duration_s = time.monotonic() - run.started_mono
+                report = build_report(
+                    self.store, batch_id, run.started_wall, duration_s, run.ended_reason
+                )
+                write_report_now(report, run.out_dir)
+            raise
         duration_s = time.monotonic() - run.started_mono
         report = build_report(self.store, batch_id, run.started_wall, duration_s, run.ended_reason)
         await write_report(report, run.out_dir)
@@ -297,10 +308,13 @@ class Engine:
         self.events.emit(BatchFinished(batch_id, report, run.ended_reason))
         return report
 
-    async def deliver(self, batch_id: int, retry_failed: bool = True) -> dict[str, int]:
+    async def deliver(
+        self, batch_id: int, retry_failed: bool = True, wait_s: float | None = None
+    ) -> dict[str, int]:
         """Deliver what the outbox of ``batch_id`` holds, failed rows again unless
-        ``retry_failed`` is off (``Courier.deliver``); returns its ``{status: count}``."""
-        return await self.courier.deliver(batch_id, retry_failed)
+        ``retry_failed`` is off, for at most ``wait_s`` seconds when given
+        (``Courier.deliver``); returns its ``{status: count}``."""
+        return await self.courier.deliver(batch_id, retry_failed, wait_s)
 
     def report(self, batch_id: int) -> BatchReport:
         """The report of ``batch_id`` as it stands (see ``BatchReport``)."""

@@ -133,6 +133,16 @@ def _delivery_counts(store: Store, batch_id: int) -> dict[str, int] | None:
     }
 
 
+def write_report_now(report: BatchReport, out_dir: Path) -> None:
+    """``write_report`` on this thread, for a run interrupted while it waits for its
+    deliveries (the app quits): no await is left to it."""
+    try:
+        atomic_write(out_dir / REPORT_NAME, report.model_dump_json(indent=2).encode("utf-8"))
+        write_results_csv(report, out_dir / REPORT_CSV_NAME)
+    except OutputError as e:
+        report.warnings.append(f"report not written: {e}")
+
+
 async def write_report(report: BatchReport, out_dir: Path) -> None:
     """Write ``atelier-report.json`` and ``atelier-report.csv`` into ``out_dir``; a failure
     becomes a warning in the report, never an exception."""

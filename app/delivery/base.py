@@ -9,11 +9,15 @@ for this attempt's policy, and stays ``failed`` until the user retries deliverie
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -187,3 +191,34 @@ def redact_for(sender: object, text: str) -> str:
     they take in a URL, so a token sent as ``?access_token={secret}`` is not written down."""
     values = getattr(sender, "secret_values", None)
     return redact(text, values() if callable(values) else ())
+
+
+_T = TypeVar("_T")
+
+
+async def in_daemon_thread(fn: Callable[..., _T], *args: Any) -> _T:
+    """``fn(*args)`` on a daemon thread of its own, awaited: a blocking client's call (boto3)
+    that a deadline abandoned may still hang on a dead target, and neither the loop's
+    executor (``asyncio.run`` joins it on exit) nor the interpreter may wait for it, or the
+    target would hold ``atelier run`` after all. Raises what ``fn`` raises."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[_T] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not fut.done():  # abandoned (cancelled) already: nobody waits for it
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value)
+
+    def work() -> None:
+        value: Any
+        try:
+            value, ok = fn(*args), True
+        except BaseException as e:  # handed to the awaiting coroutine, as to_thread does
+            value, ok = e, False
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits for it
+            loop.call_soon_threadsafe(settle, ok, value)
+
+    threading.Thread(target=work, name="atelier-delivery-call", daemon=True).start()
+    return await fut

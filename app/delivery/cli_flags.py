@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from app.cli_args import bounded, from_env
 from app.cli_url_flags import ps_note
 from app.delivery.config import (
+    WAIT_ENV,
     CmsTarget,
     Delivery,
     S3Target,
@@ -89,6 +91,17 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
         action="store_true",
         help=tr("deliver only picked images, when picked (default: as made)"),
     )
+    g.add_argument(
+        "--delivery-wait",
+        type=bounded(Delivery, "wait_s", float, unit=" s"),
+        metavar="SECONDS",
+        help=tr(
+            "once the images are made, wait at most SECONDS for deliveries (default: "
+            "ATELIER_DELIVERY_WAIT, else 60); unfinished ones stay in the outbox, counted as "
+            "pending in the report, and 'atelier deliver BATCH' sends them. The exit code "
+            "counts jobs only: deliveries failed or left pending do not change it"
+        ),
+    )
 
 
 def _s3(spec: str, args: argparse.Namespace) -> S3Target:
@@ -160,6 +173,13 @@ def delivery_from_args(
         return None, notes
     after = args.deliver_after_review or (base.after_review if base else False)
     data = (base.model_dump() if base else {}) | {"targets": targets, "after_review": after}
+    # The flag, then the config's or template's, then the environment (checked here, so a
+    # malformed value exits 2 naming the variable); stored with the batch for a resume.
+    wait = getattr(args, "delivery_wait", None)
+    if wait is None and data.get("wait_s") is None:
+        wait = from_env(WAIT_ENV, bounded(Delivery, "wait_s", float, unit=" s"))
+    if wait is not None:
+        data["wait_s"] = wait
     try:
         return Delivery.model_validate(data), notes
     except ValidationError as e:

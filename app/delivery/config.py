@@ -11,6 +11,7 @@ values and the names in ``BUILTINS``; ``check_delivery`` checks them against a s
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -152,6 +153,35 @@ STORAGE_KINDS = ("s3",)
 """Targets that give an image its public URL; the others wait for them."""
 
 
+DEFAULT_WAIT_S = 60.0
+"""How long a run waits for its deliveries after its jobs are settled, unless told."""
+WAIT_ENV = "ATELIER_DELIVERY_WAIT"
+"""The environment variable that sets that wait (seconds) when a batch does not."""
+
+
+def run_wait_s(delivery: Delivery) -> float:
+    """How long a run of a batch delivering ``delivery`` waits for its deliveries once its jobs
+    are settled, in seconds: ``delivery.wait_s``, else ``ATELIER_DELIVERY_WAIT`` (a number of
+    seconds from 0), else ``DEFAULT_WAIT_S``. A malformed variable counts as unset here
+    (``atelier run`` refuses it up front, naming it)."""
+    if delivery.wait_s is not None:
+        return delivery.wait_s
+    try:
+        value = float(os.environ.get(WAIT_ENV, "").strip())
+    except ValueError:
+        return DEFAULT_WAIT_S
+    return value if 0 <= value <= 86_400 else DEFAULT_WAIT_S
+
+
+def attempt_deadline_s(delivery: Delivery) -> float:
+    """The most one delivery attempt may take as a whole, in seconds:
+    ``delivery.attempt_timeout_s``, else three times ``timeout_s`` and at least 30 s (an
+    attempt may make several calls, as Shopify's, and wait out the target's throttle)."""
+    if delivery.attempt_timeout_s is not None:
+        return delivery.attempt_timeout_s
+    return max(3 * delivery.timeout_s, 30.0)
+
+
 class Delivery(BaseModel):
     """A batch's delivery: its targets, when images go, and the outbox's retry policy.
 
@@ -159,7 +189,12 @@ class Delivery(BaseModel):
     off: every image as it is written ("deliver as made"). A delivery is tried at most
     ``max_attempts`` times, ``backoff_s`` × 2ⁿ apart (at most ``max_backoff_s``; a
     ``Retry-After`` wins), then it is ``failed`` until ``atelier deliver`` or "Retry
-    deliveries". ``timeout_s`` bounds one call.
+    deliveries". ``timeout_s`` bounds each connect and read of a call (seconds);
+    ``attempt_timeout_s`` one attempt as a whole (connect, send, read and a sender's own
+    waits together; ``None``: ``attempt_deadline_s``), so a target that trickles its answer
+    a byte at a time cannot hold it. ``wait_s``: how long a run waits for its deliveries
+    once its jobs are settled (seconds; ``None``: ``run_wait_s``); what is still unfinished
+    then stays in the outbox, for ``atelier deliver`` or "Retry deliveries".
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -170,6 +205,8 @@ class Delivery(BaseModel):
     backoff_s: float = Field(default=2.0, ge=0)
     max_backoff_s: float = Field(default=300.0, ge=0)
     timeout_s: float = Field(default=60.0, gt=0)
+    attempt_timeout_s: float | None = Field(default=None, gt=0)
+    wait_s: float | None = Field(default=None, ge=0, le=86_400)
 
     @field_validator("targets")
     @classmethod

@@ -25,6 +25,8 @@ from app.delivery.config import (
     ShopifyTarget,
     SlackTarget,
     WebhookTarget,
+    attempt_deadline_s,
+    run_wait_s,
 )
 from app.delivery.http_targets import CmsSender, SlackSender, WebhookSender
 from app.delivery.plan import (
@@ -46,6 +48,9 @@ from app.store import DeliveryRow, Store
 log = logging.getLogger("atelier.delivery")
 
 SenderFactory = Callable[[object, float], Sender]
+
+_LEAVE_S = 5.0
+"""How long a drain being left may take to wind down (close its connections)."""
 
 
 def make_sender(target: object, timeout_s: float) -> Sender:
@@ -136,19 +141,63 @@ class Courier:
         ):
             drain.poke.set()
 
-    async def end(self, batch_id: int, run_tag: str) -> None:
+    async def end(self, batch_id: int, run_tag: str) -> int:
         """The run's jobs are settled: record its end messages and wait until the outbox is
-        (every row delivered or failed for good)."""
+        (every row delivered or failed for good), but at most ``run_wait_s(delivery)``
+        seconds: a target that never answers must not hold the run (its images are made).
+        Then the drain stops and what is unfinished stays in the outbox as ``pending``, for
+        ``atelier deliver`` or "Retry deliveries". Cancelled from outside (the window
+        closes), the drain stops the same way. Returns how many rows are left unfinished."""
         drain = self._drains.get(batch_id)
         if drain is None:
-            return
+            return 0
         self.store.add_deliveries(
             batch_id, batch_deliveries(drain.delivery, "batch.finished", run_tag)
         )
         drain.closing = True
         drain.poke.set()
         if drain.task is not None:
-            await asyncio.shield(drain.task)
+            wait_s = run_wait_s(drain.delivery)
+            try:
+                await asyncio.wait_for(asyncio.shield(drain.task), wait_s)
+            except TimeoutError:
+                log.warning(
+                    "batch %s: deliveries still unfinished after %g s; left in the outbox",
+                    batch_id,
+                    wait_s,
+                )
+                await self._leave(drain)
+            except asyncio.CancelledError:
+                # Without awaiting: the app's shutdown cancels every task it finds next.
+                self._put_back(drain)
+                raise
+        return self.store.unsettled_deliveries(batch_id)
+
+    async def _leave(self, drain: _Drain) -> None:
+        """Stop ``drain`` where it is: its calls in flight are abandoned (given a moment to
+        close their connections) and their rows put back (``_put_back``)."""
+        task = drain.task
+        try:
+            if task is not None and not task.done():
+                task.cancel()
+                # Its senders close within moments; a thread stuck in a call is not waited for.
+                await asyncio.wait({task}, timeout=_LEAVE_S)
+        finally:  # also when the app's shutdown cancels this wait
+            self._put_back(drain)
+
+    def _put_back(self, drain: _Drain) -> None:
+        """Rows of ``drain``'s batch this process holds as ``sending`` go back to ``pending``
+        at once (their calls are abandoned), so the report, the window and ``atelier
+        deliver`` see them as the outbox's, not as in flight; the window is told."""
+        held = [r for r in self.store.deliveries(drain.batch_id) if r.status == "sending"]
+        if drain.task is not None:
+            drain.task.cancel()
+        self.store.recover_deliveries(drain.batch_id)
+        now = {r.id: r for r in self.store.deliveries(drain.batch_id)}
+        for r in held:
+            back = now.get(r.id)
+            if back is not None and back.status == "pending":
+                self._emit(back, "pending", error=back.error)
 
     def abort(self, batch_id: int) -> None:
         """The run was cancelled from outside (the app quits): stop sending; rows in flight
@@ -157,10 +206,14 @@ class Courier:
         if drain is not None and drain.task is not None:
             drain.task.cancel()
 
-    async def deliver(self, batch_id: int, retry_failed: bool = True) -> dict[str, int]:
+    async def deliver(
+        self, batch_id: int, retry_failed: bool = True, wait_s: float | None = None
+    ) -> dict[str, int]:
         """Deliver what the outbox of ``batch_id`` holds, outside a run (``atelier deliver``,
         "Retry deliveries", picks after review); with ``retry_failed``, failed rows are tried
-        again. Joins a drain already running. Returns ``delivery_counts``."""
+        again. Joins a drain already running. ``wait_s``: stop after that many seconds, what
+        is unfinished left ``pending`` in the outbox (``None``: until the outbox is settled).
+        Returns ``delivery_counts``."""
         delivery = delivery_of(self.store, batch_id)
         if delivery is None:
             return self.store.delivery_counts(batch_id)
@@ -173,7 +226,10 @@ class Courier:
             catch_up(self.store, batch_id, delivery)
         drain.poke.set()
         if drain.closing and drain.task is not None:
-            await asyncio.shield(drain.task)
+            try:
+                await asyncio.wait_for(asyncio.shield(drain.task), wait_s)
+            except TimeoutError:
+                await self._leave(drain)
         return self.store.delivery_counts(batch_id)
 
     # ---- draining ----------------------------------------------------------------------
@@ -263,7 +319,19 @@ class Courier:
         d = drain.delivery
         try:
             parcel = parcel_for(self.store, row)
-            url = await lane.sender.send(parcel)
+            # One deadline for the whole attempt: the clients' timeouts bound each read, so a
+            # target sending a byte now and then would hold a call (and the run) for ever.
+            deadline_s = attempt_deadline_s(d)
+            try:
+                async with asyncio.timeout(deadline_s):
+                    url = await lane.sender.send(parcel)
+            except TimeoutError as e:
+                raise DeliveryError(
+                    tr("delivery {name}: no complete answer within {seconds:g} s").format(
+                        name=row.target, seconds=deadline_s
+                    ),
+                    retryable=True,
+                ) from e
         except DeliveryError as e:
             error = redact_for(lane.sender, str(e))
             tries = row.attempts + 1
