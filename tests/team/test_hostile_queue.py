@@ -26,13 +26,14 @@ from app.models import JobSpec, RunSettings
 from app.status import BatchStatus, JobStatus
 from app.store import Store
 from app.team.follow import Follower, submit_batch
-from app.team.queue import DEAD, GROUP, TeamQueue, image_key, stream_of
+from app.team.queue import GROUP, TeamQueue, image_key, stream_of
 from app.team.worker import Worker
 from tests.batches import store_batch
 from tests.reliability.record import record
 from tests.team.conftest import REPO, RedisServer
 
 STREAM = stream_of("draft")
+DEAD = "atelier:dead"  # the dead-letter stream (app.team.queue.DEAD)
 
 
 @pytest.fixture(autouse=True)
@@ -301,10 +302,6 @@ async def test_a_batch_lost_by_a_restart_is_said_and_made_again(
         await submit_batch(q, store, bid)
     await q.aclose()
     store.close()
-    # Asked while the team still has it: followed, never made twice.
-    early = await _atelier(home, "resume", str(here), "--here")
-    assert early.returncode == 2 and "still on the team queue" in early.stderr, early.stderr
-
     _lose_everything(redis_server)
     lost = await _atelier(home, "resume", str(requeued), timeout=20)
     assert lost.returncode == 2 and "Traceback" not in lost.stderr, lost.stderr
@@ -327,6 +324,9 @@ async def test_a_batch_lost_by_a_restart_is_said_and_made_again(
         await w.q.aclose()
     assert again.returncode == 0, again.stderr
     assert "On the team queue as" in again.stderr and w.stats.completed == 3
+    # Asked while the team has it (again): followed, never made twice.
+    twice = await _atelier(home, "resume", str(requeued), "--here")
+    assert twice.returncode == 2 and "still on the team queue" in twice.stderr, twice.stderr
     # --here: made on this machine (the draft provider), nothing on the queue.
     made_here = await _atelier(home, "resume", str(here), "--here", timeout=25)
     assert made_here.returncode == 0, made_here.stderr
