@@ -55,6 +55,14 @@ def test_team_model(qtmodeltester: Any) -> None:
     assert model.index(1, 4).data() == "Halted" and model.index(1, 5).data() == "4/9"
     assert model.index(1, 6).data() == "2" and model.index(0, 6).data() == "0"
     assert "budget" in model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+    model.set_batches(
+        [
+            TeamBatch(
+                "c" * 32, "x", "draft", "draft", 3, "m", 1.7e9, "queued", "", 3, RunSettings(), 0, 2
+            )
+        ]
+    )
+    assert model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole) == "2 unreadable entries set aside"
 
 
 def test_a_batch_on_the_team_queue_from_the_window(
