@@ -33,7 +33,7 @@ from app.events import (
     JobChanged,
 )
 from app.i18n import tr
-from app.models import JobSpec, RunSettings, parse_size
+from app.models import JobSpec, RunSettings, parse_size, validation_problems
 from app.outputs import image_metadata, save_image
 from app.report import build_report, write_report
 from app.reuse import image_key
@@ -335,10 +335,9 @@ class Follower:
         try:
             ev = _Outcome.model_validate(o)
         except ValidationError as e:
-            first = e.errors()[0]
-            where = ".".join(str(x) for x in first.get("loc", ())) or "?"
+            where, problem = validation_problems(e)[0]
             return tr("its field {field} is not what a worker writes ({problem}).").format(
-                field=where, problem=first.get("msg", "")
+                field=where, problem=problem
             )
         if ev.cost is not None and not math.isfinite(ev.cost):
             return tr("its field {field} is not what a worker writes ({problem}).").format(

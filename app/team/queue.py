@@ -42,7 +42,7 @@ from pydantic import ValidationError
 from redis.exceptions import ResponseError
 
 from app.i18n import N_, tr
-from app.models import JobSpec, RunSettings
+from app.models import JobSpec, RunSettings, validation_problems
 from app.providers.registry import resolve_target
 from app.team import references
 from app.team.connection import QueueError as QueueError
@@ -578,12 +578,9 @@ def _field_of(e: Exception) -> str:
     """The field an error while reading a record is about, for a message."""
     if isinstance(e, KeyError):
         return tr("no field {field}").format(field=e.args[0] if e.args else "?")
-    if isinstance(e, ValidationError):
-        errors = e.errors()
-        if not errors:
-            return str(e)
-        where = ".".join(str(x) for x in errors[0]["loc"]) or "?"
-        return f"{where}: {errors[0]['msg']}"
+    if isinstance(e, ValidationError) and e.errors():
+        where, problem = validation_problems(e)[0]
+        return f"{where}: {problem}"
     return str(e)
 
 
