@@ -58,6 +58,8 @@ DEAD = PREFIX + "dead"
 """The dead-letter stream: entries no worker can make, with their reason."""
 DEAD_MAX = 10_000
 """About how many dead-letter entries are kept (the oldest go first)."""
+MAX_DELIVERIES = 5
+"""An entry taken more often than this (its first read, then take-overs) is set aside."""
 DEAD_FIELD_CHARS = 2_000
 """How much of each field of a dead entry is kept (characters): enough to see what it was."""
 
@@ -167,6 +169,14 @@ class Malformed:
     batch: str = ""
     job: str = ""
     fields: dict[str, str] | None = None
+
+    @classmethod
+    def of(cls, entry: Entry, reason: str) -> Malformed:
+        """A readable ``entry`` set aside for ``reason`` (its fields kept, to put back by
+        hand)."""
+        spec = entry.spec.model_dump_json()[:DEAD_FIELD_CHARS]
+        fields = {"batch": entry.batch, "job": str(entry.job), "spec": spec}
+        return cls(entry.stream, entry.entry_id, reason, entry.batch, str(entry.job), fields)
 
 
 @dataclass(frozen=True)
@@ -324,7 +334,8 @@ class TeamQueue:
     ) -> list[Entry]:
         """Entries other consumers took more than ``idle_ms`` ago and never acknowledged (a
         dead or stuck worker's), now ``consumer``'s (``XAUTOCLAIM``, Redis ≥ 6.2). Like
-        ``claim``, what cannot be read is set aside, not returned."""
+        ``claim``, what cannot be read is set aside, not returned; so is an entry delivered
+        more than ``MAX_DELIVERIES`` times (every worker that took it died or failed on it)."""
         out: list[Entry] = []
         for p in providers:
             if len(out) >= count:
@@ -332,7 +343,35 @@ class TeamQueue:
             _, entries, *_ = await self.r.xautoclaim(
                 stream_of(p), GROUP, consumer, idle_ms, start_id="0-0", count=count - len(out)
             )
-            out += await self._readable(stream_of(p), entries)
+            out += await self._not_poison(consumer, await self._readable(stream_of(p), entries))
+        return out
+
+    async def _not_poison(self, consumer: str, entries: list[Entry]) -> list[Entry]:
+        """``entries`` (just taken over by ``consumer``, of one stream, in id order) without
+        those delivered more than ``MAX_DELIVERIES`` times, which are set aside: a job that
+        stops every worker taking it would otherwise come back after every visibility
+        timeout, for ever. (Renewing a job, ``keep``, does not count as a delivery.)"""
+        if not entries:
+            return entries
+        pending = await self.r.xpending_range(
+            entries[0].stream,
+            GROUP,
+            min=entries[0].entry_id,
+            max=entries[-1].entry_id,
+            count=len(entries),
+            consumername=consumer,
+        )
+        times = {_text_id(p["message_id"]): int(p["times_delivered"]) for p in pending}
+        out = []
+        for e in entries:
+            n = times.get(e.entry_id, 0)
+            if n <= MAX_DELIVERIES:
+                out.append(e)
+                continue
+            reason = tr(
+                "The job was taken {count} times and never finished; the workers' logs say why."
+            ).format(count=n)
+            await self.dead_letter(Malformed.of(e, reason))
         return out
 
     async def _readable(self, stream: str, entries: Any) -> list[Entry]:
@@ -572,6 +611,10 @@ def _text(fields: dict[Any, Any]) -> dict[str, str]:
         return (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))[:DEAD_FIELD_CHARS]
 
     return {t(k): t(v) for k, v in fields.items()}
+
+
+def _text_id(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def _field_of(e: Exception) -> str:

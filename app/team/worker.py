@@ -257,9 +257,7 @@ class Worker:
     async def _set_aside(self, entry: Entry, reason: str) -> None:
         """Put ``entry`` on the dead-letter stream with ``reason``, instead of leaving it to
         come back after every visibility timeout."""
-        await self.q.dead_letter(
-            Malformed(entry.stream, entry.entry_id, reason, entry.batch, str(entry.job))
-        )
+        await self.q.dead_letter(Malformed.of(entry, reason))
         self.stats.set_aside += 1
 
     async def _book(self, entry: Entry, batch: TeamBatch) -> float | None:

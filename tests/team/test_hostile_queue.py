@@ -341,3 +341,39 @@ async def test_a_batch_lost_by_a_restart_is_said_and_made_again(
     store.close()
     never = await _atelier(home, "resume", str(plain), "--requeue")
     assert never.returncode == 2 and "not put on a team queue" in never.stderr
+
+
+async def test_a_job_that_stops_every_worker_is_set_aside_after_a_few_tries(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """An entry that reads as a job but fails every worker that takes it (here: a provider
+    no one knows, under a budget cap) is set aside after ``MAX_DELIVERIES`` deliveries instead
+    of coming back after every visibility timeout (for ever); the batch's other jobs are made."""
+    store = Store(tmp_path / "submitter.db")
+    rs = RunSettings(provider="draft", model="draft", budget_usd=5.0)
+    specs = [JobSpec(prompt=f"p {i}", output_path=f"p{i}.png", size="64x64") for i in range(3)]
+    bid = store_batch(store, rs, specs, tmp_path / "out")
+    q = TeamQueue.open(redis_server.url)
+    tid = await submit_batch(q, store, bid)
+    r = redis_server.client()
+    poison = JobSpec(prompt="x", output_path="x.png", size="64x64", provider="nowhere")
+    r.xadd(STREAM, {"batch": tid, "job": "99", "spec": poison.model_dump_json()})
+    stop = asyncio.Event()
+    w = Worker(TeamQueue.open(redis_server.url), ["draft"], 2, 0.3, home=tmp_path / "w")
+    run = asyncio.create_task(w.run(stop))
+    try:
+        result = await asyncio.wait_for(Follower(q, store, bid).follow(), 15)
+        deadline = time.monotonic() + 15
+        while not r.xlen(DEAD) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await run
+        await w.q.aclose()
+    assert result.completed == 3
+    ((_, dead),) = r.xrange(DEAD)
+    assert dead[b"job"] == b"99" and b"never finished" in dead[b"reason"]
+    assert json.loads(dead[b"fields"])["spec"] == poison.model_dump_json()  # kept to put back
+    assert r.xpending(STREAM, GROUP)["pending"] == 0
+    assert int(r.hget(f"atelier:batch:{tid}", "n_dead") or 0) == 1
+    await q.aclose()
