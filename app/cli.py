@@ -59,7 +59,6 @@ from app.providers.registry import PROVIDERS, capabilities_of
 from app.secrets import get_key
 from app.service import default_provider, load_prices
 from app.settings import Settings
-from app.team.follow import team_ref
 
 
 class _UsageError(Exception):
@@ -106,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_deliver.add_parsers(sub)
     cli_economy.add_parsers(sub)
     cli_team.add_parsers(sub)
+    cli_team.add_resume_arguments(sub.choices["resume"])
     return p
 
 
@@ -440,10 +440,12 @@ async def _resume_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
                 ),
                 err,
             )
-        ref = team_ref(store, args.batch)
-        if ref is not None:  # a team batch: follow it on its queue
+        # A team batch is followed on its queue; one the queue lost is queued again or made
+        # here when the user says which (--requeue / --here).
+        url = await cli_team.resume_target(store, args.batch, args.requeue, args.here)
+        if url is not None:
             report = await cli_team.submit_and_follow(
-                store, args.batch, ref[0], False, args.format, out
+                store, args.batch, url, False, args.format, out
             )
         else:
             resume_batch(store, args.batch)

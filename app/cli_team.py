@@ -20,7 +20,8 @@ from app.logs import setup_logging
 from app.models import BatchReport, RunSettings
 from app.providers.registry import PROVIDERS
 from app.store import Store
-from app.team.control import control, list_batches, run_on_queue
+from app.team.control import TeamBatchLostError, control, list_batches, run_on_queue, take_back
+from app.team.follow import team_ref
 from app.team.queue import QueueError, TeamBatch, TeamQueue
 from app.team.shared_images import SHARE_S
 from app.team.worker import Worker
@@ -53,6 +54,54 @@ def add_run_arguments(r: Any) -> None:
         action="store_true",
         help=tr("with --queue: submit and exit; follow later with 'atelier resume BATCH'"),
     )
+
+
+def add_resume_arguments(r: Any) -> None:
+    """The team flags of ``atelier resume``: what to do with a batch the team queue lost."""
+    how = r.add_mutually_exclusive_group()
+    how.add_argument(
+        "--requeue",
+        action="store_true",
+        help=tr(
+            "a team batch the queue lost (Redis restarted without persistence): put its "
+            "unfinished jobs on the queue again"
+        ),
+    )
+    how.add_argument(
+        "--here",
+        action="store_true",
+        help=tr("a team batch the queue lost: make its unfinished jobs on this machine"),
+    )
+
+
+def lost_hint(batch_id: int) -> str:
+    """What the user can do about a team batch the queue lost, naming both flags."""
+    return tr(
+        "Put them on the queue again with 'atelier resume {batch} --requeue', or make them on "
+        "this machine with 'atelier resume {batch} --here'."
+    ).format(batch=batch_id)
+
+
+async def resume_target(store: Store, batch_id: int, requeue: bool, here: bool) -> str | None:
+    """Where ``atelier resume BATCH`` goes on: the queue URL to follow (or, with ``requeue``,
+    to put the batch on again), or ``None`` to make it here (an ordinary batch, or ``here``).
+
+    Raises:
+        QueueError: ``requeue``/``here`` for a batch the team queue still has, or that was
+            never on one.
+    """
+    ref = team_ref(store, batch_id)
+    if not (requeue or here):
+        return ref[0] if ref else None
+    if ref is None:
+        flag = "--requeue" if requeue else "--here"
+        raise QueueError(
+            tr("{flag}: batch {batch} was not put on a team queue.").format(
+                flag=flag, batch=batch_id
+            )
+        )
+    await take_back(store, batch_id)
+    return ref[0] if requeue else None
 
 
 def add_parsers(sub: Any) -> None:
@@ -107,24 +156,32 @@ def add_parsers(sub: Any) -> None:
 async def submit_and_follow(
     store: Store, batch_id: int, url: str, detach: bool, fmt: str, out: TextIO
 ) -> BatchReport | None:
-    """``run_on_queue`` with the progress line and the team batch id on stderr; returns the
-    batch's report (``None`` when detached).
+    """``run_on_queue`` with the progress line and the team batch id on stderr, and a
+    warning there for each event skipped unread; returns the batch's report (``None`` when
+    detached).
 
     Raises:
-        QueueError: the queue cannot be used.
+        QueueError: the queue cannot be used, or lost the batch (the message then says what
+            to do, ``lost_hint``).
     """
     bus = EventBus()
     bus.subscribe(Progress(store.batch(batch_id).total, sys.stderr if fmt == "json" else out))
-    return await run_on_queue(
-        store,
-        batch_id,
-        url,
-        bus,
-        detach=detach,
-        on_submitted=lambda tid: print(
-            tr("On the team queue as {batch}.").format(batch=tid), file=sys.stderr
-        ),
-    )
+    try:
+        return await run_on_queue(
+            store,
+            batch_id,
+            url,
+            bus,
+            detach=detach,
+            on_submitted=lambda tid: print(
+                tr("On the team queue as {batch}.").format(batch=tid), file=sys.stderr
+            ),
+            on_warning=lambda text: print(
+                tr("warning: {message}").format(message=text), file=sys.stderr
+            ),
+        )
+    except TeamBatchLostError as e:
+        raise QueueError(f"{e} {lost_hint(batch_id)}") from e
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -205,6 +262,7 @@ def _list(rows: list[TeamBatch], fmt: str, out: TextIO) -> int:
                         "total": b.total,
                         "done": b.done,
                         "failed": b.failed,
+                        "dead": b.dead,
                         "state": b.state,
                         "reason": b.reason,
                         "submitter": b.submitter,
@@ -220,6 +278,8 @@ def _list(rows: list[TeamBatch], fmt: str, out: TextIO) -> int:
     for b in rows:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(b.submitted))
         failed = "  " + tr("{count} failed").format(count=b.failed) if b.failed else ""
+        if b.dead:  # malformed entries: on the dead-letter stream, with their reasons
+            failed += "  " + tr("{count} unreadable entries set aside").format(count=b.dead)
         print(
             f"{b.id}  {when}  {b.state:<9}  {b.done}/{b.total}{failed}  {b.provider}/{b.model}  "
             f"{b.name}  ({b.submitter}){'  ' + b.reason if b.reason else ''}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from ui.pages.team import TeamLink, TeamPage
 from ui.questions import KEEP, OVERWRITE, ask_about_user_files
 from ui.review import ReviewActions
 from ui.tasks import TaskSet
+from ui.team_lost import LostBatches
 from ui.viewer import show_in_folder
 
 SHEET, BATCH, PROGRESS, GALLERY, HISTORY, TEAM = range(6)
@@ -124,6 +125,9 @@ class MainWindow(QMainWindow):
         self.history = HistoryPage()
         self.team = TeamPage()
         self.team_link = TeamLink(self.host, settings, self)
+        self.lost_batches = LostBatches(
+            self.host, store, self._run_again, self._offer_lost, self.report_error, self
+        )
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for page, title in zip(self.pages(), tab_titles(), strict=True):
@@ -311,23 +315,42 @@ class MainWindow(QMainWindow):
         self.open_batch(stored.batch_id, loaded)
         self.run_batch(stored.batch_id)
 
-    def run_batch(self, batch_id: int, show_progress: bool = True) -> None:
-        """Run a stored batch on the engine thread (showing the progress table)."""
+    def run_batch(
+        self, batch_id: int, show_progress: bool = True, queue_url: str | None = None
+    ) -> None:
+        """Run a stored batch on the engine thread (showing the progress table); a new one
+        goes on ``queue_url`` (``""``: runs here; default: as Settings → Team queue say)."""
         if show_progress:
             self.tabs.setCurrentIndex(PROGRESS)
         self.progress.clear_waits()
         self.statusBar().showMessage(tr("Batch #{id} running.").format(id=batch_id), 5000)
-        self.host.queue_url = self.team_link.queue_for_new_batches()
+        self.host.queue_url = (
+            self.team_link.queue_for_new_batches() if queue_url is None else queue_url
+        )
         fut = self.host.run_batch(batch_id)
-        # Called on the engine thread: a signal carries a crash of the run back to the GUI thread.
+        # Called on the engine thread: a signal carries a crash of the run back to the GUI thread
+        # (a team batch the queue lost is a question, not a crash).
         fut.add_done_callback(
             lambda f: (
                 self.run_failed.emit(repr(f.exception()))
-                if not f.cancelled() and f.exception() is not None
+                if not f.cancelled()
+                and f.exception() is not None
+                and not self.lost_batches.caught(f.exception())
                 else None
             )
         )
         QTimer.singleShot(0, self._update_actions)
+
+    def _run_again(self, batch_id: int, queue_url: str) -> None:
+        """A team batch the queue lost, taken back: on the queue again, or here (``""``)."""
+        self.open_batch(batch_id)
+        self.run_batch(batch_id, queue_url=queue_url)
+
+    def _offer_lost(self, text: str, choices: list[tuple[str, Callable[[], object]]]) -> None:
+        """The team queue lost a batch: the banner offers the choices, the Team page says it."""
+        self.banner.show_message(text, "warning", choices)
+        self.team.show_message(text, error=True)
+        self._update_actions()  # the run has ended (paused)
 
     def resume_batch(self, batch_id: int) -> None:
         """Resume a stored batch (``controller.resume_batch`` says what that resets)."""

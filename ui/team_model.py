@@ -15,7 +15,7 @@ TeamIdRole = JobIdRole
 
 class TeamModel(BatchListModel):
     """Team batches: name, submitted, by whom, provider/model, state, done/total, failed; a
-    halted batch's reason as its tooltip."""
+    halted batch's reason and the count of its unreadable entries set aside as its tooltip."""
 
     COLUMNS = (
         N_("Batch"),
@@ -40,4 +40,7 @@ class TeamModel(BatchListModel):
         )
 
     def tooltip(self, b: TeamBatch) -> str | None:
-        return b.reason or None
+        lines = [b.reason] if b.reason else []
+        if b.dead:  # malformed entries, on the dead-letter stream with their reasons
+            lines.append(tr("{count} unreadable entries set aside").format(count=b.dead))
+        return "\n".join(lines) or None

@@ -7,12 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from app.controller import resume_batch
 from app.events import EventBus
 from app.i18n import tr
 from app.models import BatchReport, JobSpec
 from app.report import build_report
 from app.store import Store
-from app.team.follow import Follower, submit_batch, team_ref
+from app.team.follow import Follower, TeamBatchLostError, forget_team, submit_batch, team_ref
 from app.team.queue import STATE_LABELS, QueueError, TeamBatch, TeamQueue
 
 Action = Literal["pause", "resume", "cancel", "retry"]
@@ -82,6 +83,37 @@ async def control(url: str, tid: str, action: Action, budget_usd: float | None =
         await q.aclose()
 
 
+async def take_back(store: Store, batch_id: int, url: str = "") -> TeamBatchLostError:
+    """After the team queue lost local batch ``batch_id``'s team batch: make it an ordinary
+    batch again (``forget_team``) with its failed and cancelled jobs pending too, as any resume
+    does, to be put on a queue again (``run_on_queue``) or made here. Checks on the queue
+    first (at ``url``, else the one it went to) that the team batch really is gone, so the
+    same jobs are never made twice. Returns what was lost.
+
+    Raises:
+        QueueError: the batch was not put on a team queue, the queue cannot be used, or it
+            still has the team batch (follow it instead).
+    """
+    ref = team_ref(store, batch_id)
+    if ref is None:
+        raise QueueError(tr("Batch {batch} was not put on a team queue.").format(batch=batch_id))
+    q = TeamQueue.open(url or ref[0])
+    try:
+        await q.ping()
+        if await q.exists(ref[1]):
+            raise QueueError(
+                tr(
+                    "Batch {batch} is still on the team queue at {url} (team batch {team}): "
+                    "its workers are making it, so it is followed, not made again."
+                ).format(batch=batch_id, url=q.url, team=ref[1])
+            )
+    finally:
+        await q.aclose()
+    forget_team(store, batch_id)
+    resume_batch(store, batch_id)
+    return TeamBatchLostError(batch_id, ref[1], ref[0], store.batch(batch_id).unfinished)
+
+
 async def run_on_queue(
     store: Store,
     batch_id: int,
@@ -90,15 +122,17 @@ async def run_on_queue(
     thumb_dir: Path | None = None,
     detach: bool = False,
     on_submitted: Callable[[str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> BatchReport | None:
     """Put local batch ``batch_id`` on the queue at ``url`` (unless it is there already: then
     follow it again, on ``url`` or the queue it went to) and record what the workers make,
     with the events a local run emits: the window's "Start" with the team queue on, and
     ``atelier run … --queue``. ``on_submitted`` hears the team batch id; ``detach``: return
-    ``None`` once submitted.
+    ``None`` once submitted; ``on_warning`` hears each event skipped unread (``Follower``).
 
     Raises:
         QueueError: the queue cannot be used.
+        TeamBatchLostError: the queue no longer has the team batch (``Follower.follow``).
     """
     ref = team_ref(store, batch_id)
     q = TeamQueue.open(ref[0] if ref and not url else url)
@@ -110,10 +144,18 @@ async def run_on_queue(
                 on_submitted(tid)
         if detach:
             return None
-        await Follower(q, store, batch_id, events, thumb_dir).follow()
+        await Follower(q, store, batch_id, events, thumb_dir, on_warning).follow()
         return build_report(store, batch_id)
     finally:
         await q.aclose()
 
 
-__all__ = ["QueueError", "control", "list_batches", "retry_failed", "run_on_queue"]
+__all__ = [
+    "QueueError",
+    "TeamBatchLostError",
+    "control",
+    "list_batches",
+    "retry_failed",
+    "run_on_queue",
+    "take_back",
+]

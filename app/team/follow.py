@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.copying import place_copy
 from app.delivery.courier import Courier
@@ -29,7 +33,7 @@ from app.events import (
     JobChanged,
 )
 from app.i18n import tr
-from app.models import JobSpec, RunSettings, parse_size
+from app.models import JobSpec, RunSettings, parse_size, validation_problems
 from app.outputs import image_metadata, save_image
 from app.report import build_report, write_report
 from app.reuse import image_key
@@ -37,6 +41,7 @@ from app.status import TERMINAL, BatchStatus, IllegalTransitionError, JobStatus
 from app.store import ImageRow, Store
 from app.store.images import Made
 from app.team.queue import QueueError, TeamQueue
+from app.team.queue import image_key as team_image_key
 from app.team.shared_images import job_key
 from app.team.split import run_messages
 
@@ -149,6 +154,67 @@ async def submit_batch(
     return tid
 
 
+class TeamBatchLostError(QueueError):
+    """The team queue no longer has a batch this machine follows (Redis restarted without
+    persistence, or its keys were evicted): nothing more will come for it. The local batch is
+    left paused with its unfinished jobs pending, to be queued again (``forget_team`` then
+    ``submit_batch``) or made here.
+
+    Attributes:
+        batch_id: the local batch.
+        tid: the team batch id the queue lost.
+        url: the queue's address (without its password).
+        unfinished: the local batch's jobs not ended.
+    """
+
+    def __init__(self, batch_id: int, tid: str, url: str, unfinished: int) -> None:
+        self.batch_id, self.tid, self.url, self.unfinished = batch_id, tid, url, unfinished
+        super().__init__(
+            tr(
+                "Batch {batch} is no longer on the team queue at {url} (team batch {team}): the "
+                "queue lost it, as a Redis restarted without persistence does. {count} of its "
+                "jobs are unfinished."
+            ).format(batch=batch_id, url=url, team=tid, count=unfinished)
+        )
+
+
+def forget_team(store: Store, batch_id: int) -> None:
+    """Make local batch ``batch_id`` an ordinary one again (its team batch was lost): its
+    team reference is dropped, so it can be queued again or run here; jobs left running by
+    the follower go back to pending."""
+    batch = store.batch(batch_id)
+    store.update_batch_settings(batch_id, {k: v for k, v in batch.settings.items() if k != "team"})
+    store.recover(batch_id)
+
+
+class _Image(BaseModel):
+    """An image entry of a completed event, as a worker writes it (``Worker._images``)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    sample: int = Field(ge=0)
+    key: str
+    seed: int | None = None
+    model: str | None = None
+    content_key: str | None = None
+    keep_s: int | None = Field(None, ge=0)
+
+
+class _Outcome(BaseModel):
+    """The fields of an event the follower uses, with their types (``Worker._outcome``): an
+    event that does not have them is skipped, not half applied."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    kind: str
+    job: int | None = None
+    state: str | None = None
+    cost: float | None = Field(None, ge=0)
+    error: str | None = None
+    error_type: str | None = None
+    duration_ms: int | None = None
+    delivered: bool = False
+    images: list[_Image] | None = None
+
+
 @dataclass
 class FollowResult:
     """What following saw: jobs ``completed``, ``failed``, ``cancelled`` here, and the batch's
@@ -170,6 +236,8 @@ class Follower:
         batch_id: the local batch (put on the queue by ``submit_batch``).
         events: where ``JobChanged`` / ``ImageSaved`` go (the window's bus).
         thumb_dir: thumbnail cache (``None``: none).
+        on_warning: hears each event skipped because it cannot be read, in a sentence (it is
+            also logged).
     """
 
     def __init__(
@@ -179,6 +247,7 @@ class Follower:
         batch_id: int,
         events: EventBus | None = None,
         thumb_dir: Path | None = None,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
         ref = team_ref(store, batch_id)
         if ref is None:
@@ -195,11 +264,20 @@ class Follower:
         self.thumb_dir = thumb_dir
         self.result = FollowResult()
         self.courier = Courier(store, self.events)
+        self.on_warning = on_warning
+        # An event may only touch this batch's jobs, and each with the sample count it has.
+        self.samples = {j.id: j.spec.sample_count for j in store.jobs(batch_id)}
 
     async def follow(self, until_idle: bool = True) -> FollowResult:
         """Apply events as they come. Returns once every job has ended here (the batch then
         finished, its report written), or — with ``until_idle`` — once the team batch is
-        paused, halted or cancelled and nothing more is coming."""
+        paused, halted or cancelled and nothing more is coming. An event that cannot be read
+        is skipped with a warning (``on_warning``).
+
+        Raises:
+            TeamBatchLostError: the queue no longer has the team batch (the local batch is then
+                paused, its unfinished jobs pending).
+        """
         batch = self.store.batch(self.batch_id)
         # As the engine does at the start of a run: the user may have removed it since.
         await asyncio.to_thread(batch.output_dir.mkdir, parents=True, exist_ok=True)
@@ -213,14 +291,68 @@ class Follower:
             got = await self.q.events(self.tid, after, block_ms=1000)
             for eid, outcome in got:
                 after = eid
-                await self._apply(outcome)
+                problem = outcome if isinstance(outcome, str) else self._problem(outcome)
+                if problem is not None:
+                    self._skip(eid, problem)
+                    continue
+                await self._apply(outcome)  # type: ignore[arg-type]
             if not self.store.batch(self.batch_id).unfinished:
                 break
             state, reason = await self.q.state(self.tid)
+            if not state:  # its record is gone: nothing more will ever come
+                raise self._lost()
             if until_idle and not got and state in ("paused", "halted", "cancelled"):
                 self.result.state, self.result.reason = state, reason
                 break
         return await self._finish(started)
+
+    def _lost(self) -> TeamBatchLostError:
+        """Leave the local batch as a resumable one (paused, jobs pending), not ``running``."""
+        self.store.recover(self.batch_id)
+        batch = self.store.batch(self.batch_id)
+        if batch.status != BatchStatus.PAUSED:
+            self.store.set_batch_status(self.batch_id, BatchStatus.PAUSED, finished=True)
+        self.events.emit(BatchStateChanged(self.batch_id, BatchStatus.PAUSED))
+        log.warning(
+            "team batch %s of batch %s is gone from %s", self.tid, self.batch_id, self.q.url
+        )
+        return TeamBatchLostError(self.batch_id, self.tid, self.q.url, batch.unfinished)
+
+    def _skip(self, eid: str, problem: str) -> None:
+        text = tr("Event {event} of team batch {team} was skipped: {reason}").format(
+            event=eid, team=self.tid, reason=problem
+        )
+        log.warning("%s", text)
+        if self.on_warning is not None:
+            self.on_warning(text)
+
+    def _problem(self, o: dict[str, Any]) -> str | None:
+        """Why event ``o`` cannot be applied to this batch (a sentence), else ``None``: its
+        fields must have the types a worker writes, its job be one of this batch, and each
+        image name a sample of that job at the key a worker writes it to (so an event can
+        neither touch another batch's jobs nor make this machine read or delete any other
+        key)."""
+        try:
+            ev = _Outcome.model_validate(o)
+        except ValidationError as e:
+            where, problem = validation_problems(e)[0]
+            return tr("its field {field} is not what a worker writes ({problem}).").format(
+                field=where, problem=problem
+            )
+        if ev.cost is not None and not math.isfinite(ev.cost):
+            return tr("its field {field} is not what a worker writes ({problem}).").format(
+                field="cost", problem="inf/nan"
+            )
+        if ev.job is None or ev.kind == "state":
+            return None
+        if ev.job not in self.samples:
+            return tr("it names job {job}, which is not one of this batch's.").format(job=ev.job)
+        for img in ev.images or []:
+            if img.sample >= self.samples[ev.job] or img.key != team_image_key(
+                self.tid, ev.job, img.sample
+            ):
+                return tr("it names an image that is not one of job {job}'s.").format(job=ev.job)
+        return None
 
     async def _finish(self, started: str) -> FollowResult:
         batch = self.store.batch(self.batch_id)

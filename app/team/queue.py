@@ -19,11 +19,17 @@ Keys (``atelier:`` prefix; ``T`` is a team batch id, a UUID hex made at submissi
 - ``parked:T``: list of jobs set aside while ``T`` is paused or halted (put back on resume).
 - ``made:<image key>``: the team's reuse index (``app.team.shared_images``).
 - ``refs:T``, ``ref:<sha256>``: the reference images of ``T``'s jobs (``app.team.references``).
+- ``dead``: stream of the entries of the job streams that cannot be read (a malformed or
+  hostile entry, a job of a batch the queue no longer has), each set aside once with its
+  ``reason``, the ``stream`` and ``entry`` it came from, its ``batch`` and ``job`` when they
+  could be read and its raw ``fields`` (JSON, each cut to ``DEAD_FIELD_CHARS``); the batch's
+  record counts them (``n_dead``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 import uuid
@@ -32,19 +38,30 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 from redis.exceptions import ResponseError
 
 from app.i18n import N_, tr
-from app.models import JobSpec, RunSettings
+from app.models import JobSpec, RunSettings, validation_problems
 from app.providers.registry import resolve_target
 from app.team import references
 from app.team.connection import QueueError as QueueError
 from app.team.connection import connect, safe_url
 
+log = logging.getLogger(__name__)
+
 PREFIX = "atelier:"
 GROUP = "workers"
 IMAGE_TTL_S = 7 * 24 * 3600
 """How long images wait in Redis for their submitter (s): a week covers a laptop left shut."""
+DEAD = PREFIX + "dead"
+"""The dead-letter stream: entries no worker can make, with their reason."""
+DEAD_MAX = 10_000
+"""About how many dead-letter entries are kept (the oldest go first)."""
+MAX_DELIVERIES = 5
+"""An entry taken more often than this (its first read, then take-overs) is set aside."""
+DEAD_FIELD_CHARS = 2_000
+"""How much of each field of a dead entry is kept (characters): enough to see what it was."""
 
 BatchState = Literal["queued", "paused", "cancelled", "halted"]
 STATE_LABELS = {
@@ -60,9 +77,14 @@ STATE_LABELS = {
 # that made the same job (a take-over after a visibility timeout) only acknowledges.
 # The batch record counts outcomes by kind (``n_failed`` …) in the same step, so a list of the
 # team's batches says how many failed without reading every outcome.
+# A batch whose record is gone (Redis restarted without persistence, the key evicted) gets
+# nothing written: an outcome there would make a record with counts and no batch, which no
+# one can read; the submitter finds the batch missing and queues its jobs again.
 # KEYS: done hash, events stream, jobs stream, batch hash; ARGV: job id, outcome JSON, group,
 # entry id, image TTL (s), outcome kind, then pairs of (image key, bytes).
+# Returns 1 (recorded), 0 (recorded before), -1 (no such batch).
 _COMPLETE = """
+if redis.call('HEXISTS', KEYS[4], 'total') == 0 then return -1 end
 local first = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
 if first == 1 then
   redis.call('HINCRBY', KEYS[4], 'n_' .. ARGV[6], 1)
@@ -81,6 +103,22 @@ return first
 _PARK = """
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('XACK', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+
+# Setting aside an entry no worker can make: acknowledged (so it is never delivered again) and
+# copied to the dead-letter stream with its reason, counted on its batch's record if it has
+# one, in one step. Only the call whose XACK took it off the pending list writes, so two workers
+# that both read it (a take-over) set it aside once. KEYS: jobs stream, dead stream, batch
+# hash (any key when the batch is unknown); ARGV: group, entry id, reason, batch, job,
+# fields JSON, dead stream's length. Returns 1 (set aside here) or 0 (already).
+_DEAD = """
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'stream', KEYS[1], 'entry', ARGV[2],
+  'batch', ARGV[4], 'job', ARGV[5], 'reason', ARGV[3], 'fields', ARGV[6])
+if ARGV[4] ~= '' and redis.call('HEXISTS', KEYS[3], 'total') == 1 then
+  redis.call('HINCRBY', KEYS[3], 'n_dead', 1)
+end
 return 1
 """
 
@@ -120,6 +158,28 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Malformed:
+    """An entry of a job stream that cannot be read as a job: ``reason`` (a sentence naming the
+    field), ``batch`` and ``job`` as far as they could be read (``""``), ``fields`` the raw
+    ones (text, each cut to ``DEAD_FIELD_CHARS``)."""
+
+    stream: str
+    entry_id: str
+    reason: str
+    batch: str = ""
+    job: str = ""
+    fields: dict[str, str] | None = None
+
+    @classmethod
+    def of(cls, entry: Entry, reason: str) -> Malformed:
+        """A readable ``entry`` set aside for ``reason`` (its fields kept, to put back by
+        hand)."""
+        spec = entry.spec.model_dump_json()[:DEAD_FIELD_CHARS]
+        fields = {"batch": entry.batch, "job": str(entry.job), "spec": spec}
+        return cls(entry.stream, entry.entry_id, reason, entry.batch, str(entry.job), fields)
+
+
+@dataclass(frozen=True)
 class TeamBatch:
     """A batch as the team sees it (``batch:T``), with ``done`` outcomes counted."""
 
@@ -136,6 +196,8 @@ class TeamBatch:
     settings: RunSettings
     failed: int = 0
     """Jobs whose outcome is a failure (a retry takes them off)."""
+    dead: int = 0
+    """Entries of this batch set aside unread (malformed) on the dead-letter stream."""
 
 
 def _queued_settings(settings: RunSettings) -> str:
@@ -161,6 +223,7 @@ class TeamQueue:
         self._complete = client.register_script(_COMPLETE)
         self._park = client.register_script(_PARK)
         self._forget = client.register_script(_FORGET)
+        self._dead = client.register_script(_DEAD)
 
     @classmethod
     def open(cls, url: str) -> TeamQueue:
@@ -261,13 +324,18 @@ class TeamQueue:
         to ``block_ms``)."""
         streams = {stream_of(p): ">" for p in providers}
         got = await self.r.xreadgroup(GROUP, consumer, streams, count=count, block=block_ms)
-        return [e for key, entries in got or [] for e in _entries(key.decode(), entries)]
+        out: list[Entry] = []
+        for key, entries in got or []:
+            out += await self._readable(key.decode(), entries)
+        return out
 
     async def take_over(
         self, consumer: str, providers: list[str], idle_ms: int, count: int
     ) -> list[Entry]:
         """Entries other consumers took more than ``idle_ms`` ago and never acknowledged (a
-        dead or stuck worker's), now ``consumer``'s (``XAUTOCLAIM``, Redis ≥ 6.2)."""
+        dead or stuck worker's), now ``consumer``'s (``XAUTOCLAIM``, Redis ≥ 6.2). Like
+        ``claim``, what cannot be read is set aside, not returned; so is an entry delivered
+        more than ``MAX_DELIVERIES`` times (every worker that took it died or failed on it)."""
         out: list[Entry] = []
         for p in providers:
             if len(out) >= count:
@@ -275,8 +343,68 @@ class TeamQueue:
             _, entries, *_ = await self.r.xautoclaim(
                 stream_of(p), GROUP, consumer, idle_ms, start_id="0-0", count=count - len(out)
             )
-            out += _entries(stream_of(p), entries)
+            out += await self._not_poison(consumer, await self._readable(stream_of(p), entries))
         return out
+
+    async def _not_poison(self, consumer: str, entries: list[Entry]) -> list[Entry]:
+        """``entries`` (just taken over by ``consumer``, of one stream, in id order) without
+        those delivered more than ``MAX_DELIVERIES`` times, which are set aside: a job that
+        stops every worker taking it would otherwise come back after every visibility
+        timeout, for ever. (Renewing a job, ``keep``, does not count as a delivery.)"""
+        if not entries:
+            return entries
+        pending = await self.r.xpending_range(
+            entries[0].stream,
+            GROUP,
+            min=entries[0].entry_id,
+            max=entries[-1].entry_id,
+            count=len(entries),
+            consumername=consumer,
+        )
+        times = {_text_id(p["message_id"]): int(p["times_delivered"]) for p in pending}
+        out = []
+        for e in entries:
+            n = times.get(e.entry_id, 0)
+            if n <= MAX_DELIVERIES:
+                out.append(e)
+                continue
+            reason = tr(
+                "The job was taken {count} times and never finished; the workers' logs say why."
+            ).format(count=n)
+            await self.dead_letter(Malformed.of(e, reason))
+        return out
+
+    async def _readable(self, stream: str, entries: Any) -> list[Entry]:
+        """The jobs of ``entries`` (as XREADGROUP / XAUTOCLAIM give them); each one that cannot
+        be read is set aside on the dead-letter stream with its reason, so it neither stops
+        the jobs read with it nor comes back after every visibility timeout."""
+        good, bad = _entries(stream, entries)
+        for m in bad:
+            await self.dead_letter(m)
+        return good
+
+    async def dead_letter(self, m: Malformed) -> bool:
+        """Acknowledge entry ``m`` and put it on the dead-letter stream (``DEAD``) with its
+        reason, counted on its batch's record (``n_dead``) when it names one. Returns whether
+        this call set it aside (``False``: another worker did first)."""
+        fields = json.dumps(m.fields or {}, ensure_ascii=False)
+        batch_key = PREFIX + f"batch:{m.batch}" if m.batch else DEAD
+        got = await self._dead(
+            keys=[m.stream, DEAD, batch_key],
+            args=[GROUP, m.entry_id, m.reason, m.batch, m.job, fields, DEAD_MAX],
+        )
+        if got:
+            log.warning("team queue: entry %s of %s set aside: %s", m.entry_id, m.stream, m.reason)
+        return bool(got)
+
+    async def dead_letters(self, count: int = 100) -> list[dict[str, str]]:
+        """The newest ``count`` entries of the dead-letter stream, newest first (their fields
+        as text: ``stream, entry, batch, job, reason, fields``)."""
+        got = await self.r.xrevrange(DEAD, count=count)
+        return [
+            {k.decode(): v.decode("utf-8", "replace") for k, v in fields.items()}
+            for _, fields in got
+        ]
 
     async def keep(self, consumer: str, entries: list[Entry]) -> None:
         """Tell the group these entries are still being worked on (their idle time restarts),
@@ -289,7 +417,8 @@ class TeamQueue:
     ) -> bool:
         """Record ``entry``'s outcome once and acknowledge it; ``images`` (key → bytes) are
         stored with it. Returns whether this call recorded it (``False``: another worker had
-        completed the job already, and nothing of this call was kept)."""
+        completed the job already, or the queue no longer has the batch; nothing of this call
+        was kept)."""
         args: list[Any] = [
             entry.job,
             json.dumps(outcome),
@@ -306,7 +435,12 @@ class TeamQueue:
             entry.stream,
             PREFIX + f"batch:{entry.batch}",
         ]
-        return bool(await self._complete(keys=keys, args=args))
+        got = int(await self._complete(keys=keys, args=args))
+        if got < 0:
+            log.warning(
+                "team queue: batch %s is gone; job %s's outcome dropped", entry.batch, entry.job
+            )
+        return got > 0
 
     async def started(self, entry: Entry, worker: str) -> None:
         """Tell the batch's followers that ``worker`` started ``entry``'s job."""
@@ -343,27 +477,46 @@ class TeamQueue:
             raise QueueError(
                 tr("No batch {batch} on the team queue at {url}.").format(batch=tid, url=self.url)
             )
-        d = {k.decode(): v.decode() for k, v in h.items()}
+        d = {k.decode("utf-8", "replace"): v.decode("utf-8", "replace") for k, v in h.items()}
         done = await self.r.hlen(PREFIX + f"done:{tid}")
-        return TeamBatch(
-            tid,
-            d["name"],
-            d["provider"],
-            d["model"],
-            int(d["total"]),
-            d["submitter"],
-            float(d["submitted"]),
-            d["state"],
-            d.get("reason", ""),
-            int(done),
-            RunSettings.model_validate_json(d["settings"]),
-            max(0, int(d.get("n_failed", 0))),
-        )
+        try:
+            return TeamBatch(
+                tid,
+                d["name"],
+                d["provider"],
+                d["model"],
+                int(d["total"]),
+                d["submitter"],
+                float(d["submitted"]),
+                d["state"],
+                d.get("reason", ""),
+                int(done),
+                RunSettings.model_validate_json(d["settings"]),
+                max(0, int(d.get("n_failed", 0))),
+                max(0, int(d.get("n_dead", 0))),
+            )
+        except (KeyError, ValueError) as e:  # ValidationError is a ValueError
+            raise QueueError(
+                tr(
+                    "The record of batch {batch} on the team queue at {url} cannot be read ({field})."
+                ).format(batch=tid, url=self.url, field=_field_of(e))
+            ) from e
 
     async def batches(self, limit: int = 200) -> list[TeamBatch]:
         """The team's batches, newest first."""
         ids = await self.r.zrevrange(PREFIX + "batches", 0, limit - 1)
-        return [await self.batch(i.decode()) for i in ids]
+        out = []
+        for i in ids:
+            try:
+                out.append(await self.batch(i.decode("utf-8", "replace")))
+            except QueueError as e:  # one unreadable record does not hide the team's others
+                log.warning("team queue: %s", e)
+        return out
+
+    async def exists(self, tid: str) -> bool:
+        """Whether the queue still has team batch ``tid``'s record (``False`` after Redis
+        restarted without persistence, or the key was evicted)."""
+        return bool(await self.r.hexists(PREFIX + f"batch:{tid}", "total"))
 
     async def state(self, tid: str) -> tuple[str, str]:
         """``(state, reason)`` of ``tid`` (``("", "")`` when unknown)."""
@@ -398,16 +551,14 @@ class TeamQueue:
 
     async def events(
         self, tid: str, after: str = "0-0", block_ms: int = 1000, count: int = 500
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """Events of ``tid`` after the id ``after``: ``[(id, outcome with "job")]``."""
+    ) -> list[tuple[str, dict[str, Any] | str]]:
+        """Events of ``tid`` after the id ``after``: ``[(id, outcome with "job")]``; an event
+        that cannot be read comes as ``(id, reason)`` (a sentence), for the caller to skip."""
         got = await self.r.xread({PREFIX + f"events:{tid}": after}, count=count, block=block_ms)
-        out: list[tuple[str, dict[str, Any]]] = []
+        out: list[tuple[str, dict[str, Any] | str]] = []
         for _, entries in got or []:
             for eid, fields in entries:
-                outcome = json.loads(fields[b"outcome"])
-                job = fields[b"job"].decode()
-                outcome["job"] = int(job) if job else None
-                out.append((eid.decode(), outcome))
+                out.append((eid.decode(), _event(fields or {})))
         return out
 
     async def image(self, key: str) -> bytes | None:
@@ -452,19 +603,86 @@ def image_key(tid: str, job: int, sample: int) -> str:
     return PREFIX + f"img:{tid}:{job}:{sample}"
 
 
-def _entries(stream: str, entries: Any) -> list[Entry]:
-    out = []
+def _text(fields: dict[Any, Any]) -> dict[str, str]:
+    """Raw stream fields as text, each cut to ``DEAD_FIELD_CHARS`` (for messages and the
+    dead-letter stream)."""
+
+    def t(v: Any) -> str:
+        return (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))[:DEAD_FIELD_CHARS]
+
+    return {t(k): t(v) for k, v in fields.items()}
+
+
+def _text_id(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def _field_of(e: Exception) -> str:
+    """The field an error while reading a record is about, for a message."""
+    if isinstance(e, KeyError):
+        return tr("no field {field}").format(field=e.args[0] if e.args else "?")
+    if isinstance(e, ValidationError) and e.errors():
+        where, problem = validation_problems(e)[0]
+        return f"{where}: {problem}"
+    return str(e)
+
+
+def _entry(stream: str, eid: str, fields: dict[bytes, bytes]) -> Entry | Malformed:
+    """One stream entry as a job, or why it is not one (naming the field)."""
+    raw = _text(fields)
+    batch, job = raw.get("batch", ""), raw.get("job", "")
+    for name in ("batch", "job", "spec"):
+        if name.encode() not in fields:
+            reason = tr("The entry has no field {field}.").format(field=name)
+            return Malformed(stream, eid, reason, batch, job, raw)
+    try:
+        tid = fields[b"batch"].decode("ascii")
+        if not tid or not tid.isalnum():
+            raise ValueError(tid)
+    except ValueError:
+        reason = tr("The entry's field batch is not a team batch id.")
+        return Malformed(stream, eid, reason, "", job, raw)
+    try:
+        jid = int(fields[b"job"])
+    except ValueError:
+        reason = tr("The entry's field job is not a job number.")
+        return Malformed(stream, eid, reason, tid, job, raw)
+    try:
+        spec = JobSpec.model_validate_json(fields[b"spec"])
+    except ValueError as e:  # pydantic's ValidationError, also for text that is not JSON
+        reason = tr("The entry's field spec is not a job ({problem}).").format(problem=_field_of(e))
+        return Malformed(stream, eid, reason, tid, job, raw)
+    return Entry(stream, eid, tid, jid, spec)
+
+
+def _entries(stream: str, entries: Any) -> tuple[list[Entry], list[Malformed]]:
+    """The jobs of ``entries`` (``[(id, fields)]`` as Redis gives them) and, apart, the
+    entries that are not jobs: one bad entry never stops the others."""
+    good: list[Entry] = []
+    bad: list[Malformed] = []
     for eid, raw in entries or []:
         fields = dict(raw or {})
         if not fields:  # deleted meanwhile (XAUTOCLAIM reports it as nil)
             continue
-        out.append(
-            Entry(
-                stream,
-                eid.decode(),
-                fields[b"batch"].decode(),
-                int(fields[b"job"]),
-                JobSpec.model_validate_json(fields[b"spec"]),
-            )
-        )
-    return out
+        got = _entry(stream, eid.decode(), fields)
+        (good if isinstance(got, Entry) else bad).append(got)  # type: ignore[arg-type]
+    return good, bad
+
+
+def _event(fields: dict[bytes, bytes]) -> dict[str, Any] | str:
+    """An event's outcome with its ``job`` (an int, ``None`` for a batch's state), or why it
+    cannot be read (a sentence naming the field)."""
+    try:
+        outcome = json.loads(fields[b"outcome"])
+    except KeyError:
+        return tr("The event has no field outcome.")
+    except ValueError:  # also UnicodeDecodeError
+        return tr("The event's field outcome is not JSON.")
+    if not isinstance(outcome, dict):
+        return tr("The event's field outcome is not a JSON object.")
+    job = fields.get(b"job", b"")
+    try:
+        outcome["job"] = int(job) if job else None
+    except ValueError:
+        return tr("The event's field job is not a job number.")
+    return outcome

@@ -42,7 +42,7 @@ from app.status import JobStatus
 from app.store import Store
 from app.team import references
 from app.team.limits import SharedBudget, SharedLimit
-from app.team.queue import Entry, TeamBatch, TeamQueue, image_key
+from app.team.queue import Entry, Malformed, QueueError, TeamBatch, TeamQueue, image_key
 from app.team.shared_images import SHARE_S, SharedImages, Staged, job_key
 from app.team.split import per_job_delivery
 
@@ -74,12 +74,15 @@ def servable_providers() -> list[str]:
 class WorkerStats:
     """What a worker did: ``completed`` (outcomes it recorded), ``duplicates`` (jobs it made
     that another worker had completed first), ``parked`` (set aside: batch paused, halted),
-    ``taken_over`` (entries it took from a dead worker)."""
+    ``taken_over`` (entries it took from a dead worker), ``set_aside`` (entries it put on the
+    dead-letter stream: a batch the queue does not have; malformed entries are set aside as
+    they are read, by ``TeamQueue``)."""
 
     completed: int = 0
     duplicates: int = 0
     parked: int = 0
     taken_over: int = 0
+    set_aside: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -219,6 +222,12 @@ class Worker:
             await self.q.acknowledge(entry)
             return
         state, _ = await self.q.state(entry.batch)
+        if not state:  # no such batch (gone with a Redis restart, or never there): set aside
+            await self._set_aside(
+                entry,
+                tr("The team queue has no batch {batch}.").format(batch=entry.batch),
+            )
+            return
         if state == "cancelled":
             await self._record(entry, {"kind": "cancelled"}, {})
             return
@@ -226,7 +235,11 @@ class Worker:
             await self.q.park(entry)
             self.stats.parked += 1
             return
-        batch = await self._batch(entry.batch)
+        try:
+            batch = await self._batch(entry.batch)
+        except QueueError as e:  # its record cannot be read: every worker would fail the same
+            await self._set_aside(entry, str(e))
+            return
         booked = await self._book(entry, batch)
         if booked is None:
             await self.q.park(entry)
@@ -240,6 +253,12 @@ class Worker:
         finally:
             if batch.settings.budget_usd is not None:
                 await SharedBudget(self.q.r, entry.batch).settle(booked, spent)
+
+    async def _set_aside(self, entry: Entry, reason: str) -> None:
+        """Put ``entry`` on the dead-letter stream with ``reason``, instead of leaving it to
+        come back after every visibility timeout."""
+        await self.q.dead_letter(Malformed.of(entry, reason))
+        self.stats.set_aside += 1
 
     async def _book(self, entry: Entry, batch: TeamBatch) -> float | None:
         """The job's worst case booked against the batch's cap (0 without one); ``None``

@@ -55,6 +55,14 @@ def test_team_model(qtmodeltester: Any) -> None:
     assert model.index(1, 4).data() == "Halted" and model.index(1, 5).data() == "4/9"
     assert model.index(1, 6).data() == "2" and model.index(0, 6).data() == "0"
     assert "budget" in model.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+    model.set_batches(
+        [
+            TeamBatch(
+                "c" * 32, "x", "draft", "draft", 3, "m", 1.7e9, "queued", "", 3, RunSettings(), 0, 2
+            )
+        ]
+    )
+    assert model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole) == "2 unreadable entries set aside"
 
 
 def test_a_batch_on_the_team_queue_from_the_window(
@@ -169,3 +177,38 @@ def test_a_teammate_sees_why_jobs_failed(
     team.view.selectRow(0)
     qloop.run_until_complete(wait_until(lambda: bool(team.failures.text()), 20, "the failures"))
     assert team.failures.text() == "Job 7: The prompt was refused."
+
+
+def test_a_batch_the_queue_lost_is_offered_again(
+    window: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """Issue 27 §3: Redis restarted without persistence; the window says so and offers to
+    queue the batch again or make it here (here: made, no longer a team batch)."""
+    from app.models import JobSpec
+    from app.team.follow import submit_batch, team_ref
+    from app.team.queue import TeamQueue
+    from tests.batches import store_batch
+
+    specs = [JobSpec(prompt=f"マグ {i}", output_path=f"m{i}.png", size="64x64") for i in range(2)]
+    rs = RunSettings(provider="draft", model="draft")
+    bid = store_batch(window.store, rs, specs, tmp_path / "out")
+
+    async def submit() -> None:
+        q = TeamQueue.open(redis_server.url)
+        await submit_batch(q, window.store, bid)
+        await q.aclose()
+
+    qloop.run_until_complete(submit())
+    redis_server.client().flushall()  # what a restart without persistence leaves
+    window.resume_batch(bid)
+    banner = window.banner
+    qloop.run_until_complete(wait_until(lambda: bool(banner.buttons), 20, "the offer"))
+    assert "no longer on the team queue" in banner.label.text()
+    assert "no longer on the team queue" in window.team.message.text()
+    assert [b.text() for b in banner.buttons] == ["Queue again", "Make here"]
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    banner.buttons[1].click()
+    qloop.run_until_complete(wait_until(lambda: bool(done), 30, "made here"))
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["m0.png", "m1.png"]
+    assert team_ref(window.store, bid) is None
