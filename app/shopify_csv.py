@@ -22,14 +22,16 @@ from app.tabular import read_table
 
 
 def job_urls(store: Store, batch_id: int) -> dict[int, str]:
-    """``{row index: public URL}``: each job's shown first image's delivered storage URL."""
+    """``{row index: public URL}``: each job's shown first image's delivered storage URL, for
+    every row the job stands for (one image per product fills all its variant rows)."""
     shown = {img.job_id: img for img in store.images(batch_id) if img.sample_index == 0}
     urls = store.delivered_urls(batch_id, [i.id for i in shown.values()])
     out: dict[int, str] = {}
     for job in store.jobs(batch_id):
         img = shown.get(job.id)
-        if img is not None and img.id in urls and job.spec.row_index is not None:
-            out[job.spec.row_index] = urls[img.id][0]
+        if img is not None and img.id in urls:
+            for row in job.spec.source_rows():
+                out[row] = urls[img.id][0]
     return out
 
 
