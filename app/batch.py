@@ -177,6 +177,15 @@ def plan_from_table(
             planner.add(group, {**values, **combo} if combo else values, label)
     if how.kind != "row":
         _warn_hidden(planner.plan, table, groups, [prompt, filename, negative], cols)
+    if how.kind == "option" and planner.joined:
+        planner.plan.warnings.insert(
+            0,
+            tr(
+                "{per}: {count:,} images would be copies (rows with another {option} make the "
+                "same prompt and file name), so they are not made; name the option's column "
+                "in the prompt and file name"
+            ).format(per=how.words(), count=planner.joined, option=how.option),
+        )
     return planner.plan
 
 
@@ -241,6 +250,8 @@ class _RowPlanner:
     made: dict[tuple[str, ...], int] = field(default_factory=dict)
     """What each job was rendered to → its index in ``plan.specs`` (a row rendering the same
     joins that job instead of making a copy under a ``-2`` name)."""
+    joined: int = 0
+    """Groups of rows that joined a job made from other rows."""
 
     def add(self, rows: list[int], values: dict[str, str], where: str) -> None:
         """The job of rows ``rows`` (0-based; the first one's cell and variation ``values``),
@@ -259,6 +270,7 @@ class _RowPlanner:
         if same is not None:
             spec = plan.specs[same]
             spec.row_indexes = sorted({*spec.source_rows(), *rows})
+            self.joined += 1
             return
         if not text.strip():
             plan.skipped.append(tr("{where}: the prompt is empty, row skipped").format(where=where))

@@ -222,6 +222,7 @@ class MainWindow(QMainWindow):
             self.batch.defaults(),
             self.sheet.columns(),
             self.sheet.variations(),
+            per=self.batch.per(),
         )
 
     def update_estimate(self) -> None:
