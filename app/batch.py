@@ -52,6 +52,11 @@ class Plan:
     """How rows were made into jobs (one per row, product or option value)."""
 
     @property
+    def rows_in_jobs(self) -> int:
+        """Rows the jobs stand for (more than the jobs when rows were made one job)."""
+        return sum(len(s.source_rows()) for s in self.specs)
+
+    @property
     def images(self) -> int:
         """Images the batch will make."""
         return sum(s.sample_count for s in self.specs)
@@ -89,7 +94,7 @@ class Plan:
             if self.variations
             else tr("{count:,} jobs").format(count=len(self.specs))
         )
-        in_jobs = sum(len(s.source_rows()) for s in self.specs)
+        in_jobs = self.rows_in_jobs
         if in_jobs > len(self.specs):
             text += " " + tr("({rows:,} rows: {per})").format(rows=in_jobs, per=self.per.words())
         distinct = self.distinct_prompts

@@ -220,12 +220,14 @@ class Products:
     def option_names(self) -> list[str]:
         """The options a designer can choose "each …" of: named options (Shopify's
         ``Option1 Name`` cells: ``Color``, ``Size``…), option columns of the convention, and
-        columns named like an option (``Color``, ``カラー``), in the order first met."""
+        columns named like an option (``Color``, ``カラー``), in the order first met. An
+        option with no value (Shopify's ``Title`` of single-variant products, whose
+        ``Default Title`` was blanked) is none."""
         names: dict[str, None] = {}
-        for name_i, _ in self._options.slots:
+        for name_i, value_i in self._options.slots:
             for row in self.table.rows:
                 v = row[name_i].strip()
-                if v:
+                if v and row[value_i].strip():
                     names.setdefault(v)
         for col in self.conv.option_columns if self.conv else ():
             if col in self.table.headers:

@@ -60,7 +60,7 @@ def with_button(edit: QLineEdit, text: str, slot: Callable[[], None]) -> QWidget
 def _estimate_detail(plan: Plan, args: SheetBatch, est: Estimate) -> str:
     """The lines under the estimate: models and plan, where the prices come from, unknowns."""
     summary = plan.summary()
-    if not plan.variations:
+    if not plan.variations and plan.rows_in_jobs <= len(plan.specs):
         summary = tr("{summary} from {rows} rows").format(
             summary=summary, rows=f"{len(args.table.rows):,}"
         )
@@ -251,6 +251,17 @@ class BatchPage(QWidget):
         """How many images the sheet makes: one per row, product or option value."""
         data = self.per_combo.currentData()
         return data if isinstance(data, Per) else Per()
+
+    def offer_per(self, table: Table | None) -> None:
+        """Offer what ``table`` can be made into (product, each option, every row), once per
+        imported table; the choice is kept when the new table offers it."""
+        if table is None or table is self._per_table:
+            return
+        choices = per_choices(table)
+        chosen = self.per()
+        self._set_per_choices(
+            table, choices, chosen if chosen in [c.per for c in choices] else Per()
+        )
 
     def select_per(self, per: Per) -> bool:
         """Choose ``per`` in the list (False: the open sheet does not offer it)."""
