@@ -16,6 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from app import paths, shopify
 from app.batch import plan_from_table
 from app.store import Store
@@ -265,3 +267,35 @@ def test_unknown_columns_suggest_the_closest_ones(data_dir: Path, tmp_path: Path
     zakka = str(data_dir / "jp-zakka-shift_jis.csv")
     r = run_cli("run", "--csv", zakka, "--prompt", "{Product Name}", "--provider", "draft", "--estimate-only")  # fmt: skip
     assert r.code == 2 and "{商品名}" in r.err, r.err
+
+
+def test_the_shopify_import_file_gives_every_variant_its_products_image(
+    data_dir: Path, tmp_path: Path, atelier_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One image per product, delivered to S3: ``export --shopify-csv`` writes the product's
+    URL into each of its variant rows (the job lists them), not only into its first row."""
+    from tests.fakes.s3 import CREDS, S3Server
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDS["aws_secret_access_key"])
+    cdn = "https://cdn.example-shop.com"
+    sheet = data_dir / "shopify-home-goods.csv"
+    with S3Server() as s3:
+        s3.client().create_bucket(Bucket="per-product")
+        r = run_cli(
+            "run", "--csv", str(sheet), "--provider", "draft", "--size", "256x256",
+            "--prompt", "Studio photo of {Title}", "--filename", "{Handle}", "--per", "product",
+            "--output-dir", str(tmp_path / "out"), "--format", "json",
+            "--deliver", "s3://per-product/p", "--s3-endpoint", s3.url,
+            "--s3-region", "us-east-1", "--s3-public-url", cdn + "/{key}",
+        )  # fmt: skip
+        assert r.code == 0, r.err
+        report = r.report()
+        assert report["total"] == 18 and report["deliveries"]["delivered"] == 18
+        dest = tmp_path / "import.csv"
+        e = run_cli("export", str(report["batch_id"]), "--shopify-csv", str(dest))
+        assert e.code == 0, e.err
+    with dest.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 38
+    assert all(r["Variant Image"] == f"{cdn}/p/{r['Handle']}.png" for r in rows)
