@@ -301,15 +301,18 @@ def group_rows(products: Products, rows: Iterable[int], per: Per) -> list[list[i
     keys = products.keys()
     values = products.option_values(per.option) if per.kind == "option" else None
     groups: dict[tuple[str, str], list[int]] = {}
+    first_of: dict[str, list[int]] = {}  # product key → its first group
     parents: list[int] = []
     for i in order:
         if values is not None and i in products.parents:
             parents.append(i)
             continue
         key = (keys[i] if products.conv else "", values[i] if values is not None else "")
-        groups.setdefault(key, []).append(i)
+        group = groups.setdefault(key, [])
+        group.append(i)
+        first_of.setdefault(key[0], group)
     for i in parents:  # under option: the variable product joins its first variation's group
-        home = next((g for (k, _), g in groups.items() if k == f"#{i}"), None)
+        home = first_of.get(f"#{i}")
         if home is None:
             groups[(f"#{i}", "")] = [i]
         else:
