@@ -142,12 +142,13 @@ class Per:
         return f"option:{self.option}" if self.kind == "option" else self.kind
 
     def words(self) -> str:
-        """``one image per product`` / ``one image per Color`` / ``one image per row``."""
+        """``one image per product`` / ``one image per Color`` / for ``row``, what still
+        joins rows (``the same image is made once``)."""
         if self.kind == "product":
             return tr("one image per product")
         if self.kind == "option":
             return tr("one image per {option}").format(option=self.option)
-        return tr("one image per row")
+        return tr("the same image is made once")
 
 
 @dataclass(frozen=True)
