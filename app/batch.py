@@ -19,10 +19,11 @@ from app.i18n import tr
 from app.input_images import reference_cell
 from app.models import JobDefaults, JobSpec, problems_error
 from app.pricing import PriceTable
+from app.products import Per, Products, group_rows
 from app.providers.registry import capabilities_of, resolve_target
 from app.rows import RenderedRow, RowRenderer
 from app.tabular import Table
-from app.templates import UniqueNamer, describe_unknown
+from app.templates import Template, UniqueNamer, describe_unknown
 from app.variations import check_names, combinations
 from app.variations import describe as describe_variations
 
@@ -47,6 +48,13 @@ class Plan:
     rows: int = 0
     """Rows planned (before variations multiply them)."""
     variations: dict[str, list[str]] = field(default_factory=dict)
+    per: Per = field(default_factory=Per)
+    """How rows were made into jobs (one per row, product or option value)."""
+
+    @property
+    def rows_in_jobs(self) -> int:
+        """Rows the jobs stand for (more than the jobs when rows were made one job)."""
+        return sum(len(s.source_rows()) for s in self.specs)
 
     @property
     def images(self) -> int:
@@ -86,6 +94,9 @@ class Plan:
             if self.variations
             else tr("{count:,} jobs").format(count=len(self.specs))
         )
+        in_jobs = self.rows_in_jobs
+        if in_jobs > len(self.specs):
+            text += " " + tr("({rows:,} rows: {per})").format(rows=in_jobs, per=self.per.words())
         distinct = self.distinct_prompts
         if distinct < len(self.specs):
             text += tr(", {distinct:,} distinct prompts").format(distinct=distinct)
@@ -128,35 +139,107 @@ def plan_from_table(
     rows: list[int] | None = None,
     columns: RowColumns | None = None,
     variations: dict[str, list[str]] | None = None,
+    per: Per | None = None,
 ) -> Plan:
-    """One job per row (or per selected row) and per combination of ``variations``.
+    """The jobs of ``table``'s rows (all, or the 0-based ``rows`` chosen, in that order): one
+    per group of rows ``per`` makes (each row, each product, each option value; see
+    ``app.products.group_rows``) and per combination of ``variations``. Rows that render to
+    the same job (prompt, negative prompt, file name, reference, mask, provider and model)
+    are one job; a job lists its rows in ``JobSpec.row_indexes``.
 
     Reference-image and mask paths in cells are relative to the spreadsheet's folder; a row
     with a reference image becomes an ``edit`` job.
 
     Raises:
         InputError: unknown placeholders or unbalanced braces (all of them, in one message), an
-            unknown steering column, a variation named like a column, or a reference image
-            that does not exist (row and column).
+            unknown steering column, a variation named like a column, a reference image
+            that does not exist (row and column), ``per`` ``product`` on a sheet that is no
+            shop export, or an unknown ``per`` option.
     """
     d = defaults or JobDefaults()
     cols = columns or RowColumns()
     var = variations or {}
+    how = per or Per()
     combos = combinations(var)
     renderer = _renderer(table, prompt, filename, negative, d.output_format, cols, var)
     planner = _RowPlanner(Plan([]), renderer, d, cols, table.source.parent)
     planner.plan.variations = var
+    planner.plan.per = how
+    chosen: list[int] = []
     for i in rows if rows is not None else range(len(table.rows)):
         if i in table.excluded:
             planner.plan.left_out += 1
-            continue
-        planner.plan.rows += 1
+        else:
+            chosen.append(i)
+    planner.plan.rows = len(chosen)
+    groups = group_rows(Products(table), chosen, how)
+    for group in groups:
+        i = group[0]
         where = tr("row {row} (line {line})").format(row=i + 1, line=table.line_numbers[i])
         values = table.row_dict(i)
         for combo in combos:
             label = where + "".join(f", {k} {v!r}" for k, v in combo.items())
-            planner.add(i, {**values, **combo} if combo else values, label)
+            planner.add(group, {**values, **combo} if combo else values, label)
+    if how.kind != "row":
+        _warn_hidden(planner.plan, table, groups, [prompt, filename, negative], cols)
+    if how.kind == "option" and planner.joined:
+        planner.plan.warnings.insert(
+            0,
+            tr(
+                "{per}: {count:,} images would be copies (rows with another {option} make the "
+                "same prompt and file name), so they are not made; name the option's column "
+                "in the prompt and file name"
+            ).format(per=how.words(), count=planner.joined, option=how.option),
+        )
     return planner.plan
+
+
+def _warn_hidden(
+    plan: Plan, table: Table, groups: list[list[int]], templates: list[str], cols: RowColumns
+) -> None:
+    """One warning when the template names columns whose values differ between rows made into
+    one image (``{Variant SKU}`` under one image per product): each image uses its first row's
+    values."""
+    named = [*templates_columns(templates, table.headers), *(c for _, c in cols.names())]
+    idx = {h: table.headers.index(h) for h in dict.fromkeys(named) if h in table.headers}
+    differ: dict[str, None] = {}
+    example: list[int] = []
+    for g in groups:
+        if len(g) < 2:
+            continue
+        first = table.rows[g[0]]
+        for name, c in idx.items():
+            if any(table.rows[r][c] != first[c] for r in g[1:]):
+                differ.setdefault(name)
+                if not example:
+                    example = g
+    if differ:
+        plan.warnings.insert(
+            0,
+            tr(
+                "{per}: the rows of one image differ in {columns}; each image uses its first "
+                "row's values (for example rows {rows})"
+            ).format(
+                per=plan.per.words(),
+                columns=", ".join("{" + c + "}" for c in differ),
+                rows=", ".join(str(r + 1) for r in example[:5]),
+            ),
+        )
+
+
+def templates_columns(templates: list[str], headers: list[str]) -> list[str]:
+    """The columns of ``headers`` the ``templates`` name (unreadable templates name none:
+    their problem is reported elsewhere)."""
+    out: dict[str, None] = {}
+    for text in templates:
+        if not text.strip():
+            continue
+        try:
+            names = Template.parse(text).placeholders
+        except InputError:
+            continue
+        out.update(dict.fromkeys(n for n in names if n in headers))
+    return list(out)
 
 
 @dataclass
@@ -169,17 +252,31 @@ class _RowPlanner:
     cols: RowColumns
     base_dir: Path
     namer: UniqueNamer = field(default_factory=UniqueNamer)
+    made: dict[tuple[str, ...], int] = field(default_factory=dict)
+    """What each job was rendered to → its index in ``plan.specs`` (a row rendering the same
+    joins that job instead of making a copy under a ``-2`` name)."""
+    joined: int = 0
+    """Groups of rows that joined a job made from other rows."""
 
-    def add(self, i: int, values: dict[str, str], where: str) -> None:
-        """The job of row ``i`` (0-based) with cell (and variation) ``values``, or a note
-        saying why it is skipped.
+    def add(self, rows: list[int], values: dict[str, str], where: str) -> None:
+        """The job of rows ``rows`` (0-based; the first one's cell and variation ``values``),
+        or a note saying why it is skipped; rows rendering to a job already made join it.
 
         Raises:
             InputError: a reference image that does not exist.
         """
         plan = self.plan
+        i = rows[0]
         r = self.renderer.render(values, i, where)
         text, rel = r.prompt, r.file_name
+        steer = [values.get(c, "").strip() for _, c in self.cols.names()]
+        key = (text, r.negative_prompt, rel.casefold(), *steer)
+        same = self.made.get(key)
+        if same is not None:
+            spec = plan.specs[same]
+            spec.row_indexes = sorted({*spec.source_rows(), *rows})
+            self.joined += 1
+            return
         if not text.strip():
             plan.skipped.append(tr("{where}: the prompt is empty, row skipped").format(where=where))
             return
@@ -203,9 +300,11 @@ class _RowPlanner:
                     "{where}: file name {file!r} already used in this batch; using {unique!r}"
                 ).format(where=where, file=rel, unique=unique)
             )
-        plan.specs.append(
-            _row_spec(r, unique, i, values, self.defaults, self.cols, self.base_dir, where)
-        )
+        spec = _row_spec(r, unique, i, values, self.defaults, self.cols, self.base_dir, where)
+        if len(rows) > 1:
+            spec.row_indexes = sorted(rows)
+        self.made[key] = len(plan.specs)
+        plan.specs.append(spec)
 
 
 def _renderer(
@@ -338,7 +437,7 @@ def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec
     h = hashlib.sha256()
     h.update(json.dumps([provider, model, str(output_dir.resolve())]).encode())
     for s in specs:
-        h.update(s.model_dump_json(exclude={"row_values", "row_index"}).encode())
+        h.update(s.model_dump_json(exclude={"row_values", "row_index", "row_indexes"}).encode())
     return h.hexdigest()
 
 
@@ -369,6 +468,8 @@ class SheetBatch:
     defaults: JobDefaults = field(default_factory=JobDefaults)
     columns: RowColumns = field(default_factory=RowColumns)
     variations: dict[str, list[str]] = field(default_factory=dict)
+    per: Per = field(default_factory=Per)
+    """One image per row, product or option value (``app.products``)."""
 
     def plan(self) -> Plan:
         """``plan_from_table`` on these inputs (see there for errors)."""
@@ -380,4 +481,5 @@ class SheetBatch:
             self.defaults,
             columns=self.columns,
             variations=self.variations,
+            per=self.per,
         )

@@ -139,6 +139,17 @@ def _add_run_arguments(r: argparse.ArgumentParser) -> None:
         help=tr("make every row once per value, each usable as {NAME} (repeatable)"),
     )
     r.add_argument(
+        "--per",
+        type=argtypes.per,
+        metavar="product|row|option:NAME",
+        help=tr(
+            "make one image per product (a shop export's product rows: Shopify Handle, "
+            "WooCommerce parent, Rakuten/Yahoo/BASE item code), per option value "
+            "(option:Color, or a column) or per row (default); rows that make the same image "
+            "are always one job"
+        ),
+    )
+    r.add_argument(
         "--encoding", help=tr("force the CSV encoding (e.g. cp932, gb18030, big5, cp949)")
     )
     r.add_argument(
@@ -330,6 +341,8 @@ def _print_estimate(draft: Draft, est: Estimate, why: str, fmt: str, out: TextIO
             "models": list(est.models),
             "provider_reason": why,
             "jobs": len(plan.specs),
+            "per": str(plan.per),
+            "rows": plan.rows,
             "distinct_prompts": plan.distinct_prompts,
             "rows_left_out": plan.left_out,
             "images": est.images,

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from app.errors import InputError
 from app.i18n import tr
 from app.models import parse_size
+from app.products import Per
 
 
 def _bounds(model: type[BaseModel], field: str) -> tuple[float | None, float | None]:
@@ -70,6 +71,14 @@ def size(text: str) -> str:
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return text
+
+
+def per(text: str) -> Per:
+    """An argparse type: ``row``, ``product`` or ``option:NAME`` (``app.products.Per``)."""
+    try:
+        return Per.parse(text)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(e.message) from None
 
 
 def delimiter(text: str) -> str:

@@ -97,7 +97,14 @@ def sheet_parts(args: argparse.Namespace) -> Parts:
         model=args.model_column,
     )
     plan = plan_from_table(
-        table, prompt, filename, negative, defaults, columns=columns, variations=variations
+        table,
+        prompt,
+        filename,
+        negative,
+        defaults,
+        columns=columns,
+        variations=variations,
+        per=args.per,
     )
     plan.warnings = table.notes + plan.warnings
     out = args.output_dir or _env_output_dir() or Path(f"atelier-{args.csv.stem}")
@@ -141,8 +148,8 @@ def _env_timeout() -> int | None:
 
 def config_parts(args: argparse.Namespace) -> Parts:
     """A batch config file, its jobs overridden by the job flags."""
-    if args.template or args.vary:
-        flag = "--template" if args.template else "--vary"
+    if args.template or args.vary or args.per:
+        flag = "--template" if args.template else "--vary" if args.vary else "--per"
         raise InputError(flag, tr("templates and variations are for spreadsheet batches (--csv)"))
     cfg = load_batch_config(args.config)
     plan = plan_from_config(cfg, base_dir=args.config.resolve().parent, cwd=Path.cwd())

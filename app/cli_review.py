@@ -197,7 +197,7 @@ def _job_ids(store: Store, batch_id: int, numbers: Sequence[int], rows: bool) ->
     """
     jobs = store.jobs(batch_id)
     by = (
-        {j.spec.row_index + 1: j.id for j in jobs if j.spec.row_index is not None}
+        {r + 1: j.id for j in jobs for r in j.spec.source_rows()}
         if rows
         else {j.id: j.id for j in jobs}
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -429,7 +429,7 @@ def keep_user_files(draft: Draft) -> Draft:
         specs.append(renamed)
     if not notes:
         return draft
-    plan = Plan(specs, draft.plan.warnings + notes, draft.plan.skipped)
+    plan = replace(draft.plan, specs=specs, warnings=draft.plan.warnings + notes)
     return Draft(plan, draft.settings, draft.output_dir, draft.name, draft.source, draft.rows)
 
 

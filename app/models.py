@@ -113,6 +113,9 @@ class JobSpec(BaseModel):
     sample_count: int = Field(default=1, ge=1, le=10)
     seed: int | None = Field(default=None, ge=0, le=4_294_967_294)
     row_index: int | None = None
+    row_indexes: list[int] = Field(default_factory=list, exclude_if=lambda v: not v)
+    """Every spreadsheet row (0-based, ascending) this job makes the image of, when rows that
+    make the same image were made one job (``app.products``); empty: just ``row_index``."""
     row_values: dict[str, str] = Field(default_factory=dict)
     provider: str | None = None
     model: str | None = None
@@ -132,6 +135,13 @@ class JobSpec(BaseModel):
     def _check_size(cls, v: str) -> str:
         parse_size(v)
         return v
+
+    def source_rows(self) -> list[int]:
+        """The spreadsheet rows (0-based) this job stands for: ``row_indexes``, else
+        ``row_index`` alone, else none (a batch-config job)."""
+        if self.row_indexes:
+            return list(self.row_indexes)
+        return [] if self.row_index is None else [self.row_index]
 
     def sample_paths(self, version: int | None = None) -> list[str]:
         """Relative file paths of every sample, in sample order: the job's own names, or, for

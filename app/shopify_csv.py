@@ -39,6 +39,9 @@ class RowUrl:
     row_index: int
     values: Mapping[str, str]
     url: str
+    covers: int = 1
+    """How many rows the job stands for (``JobSpec.source_rows``): more than one when one
+    image is made per product or per option, and then its other rows take the URL too."""
 
 
 @dataclass
@@ -51,9 +54,9 @@ class ShopifyExport:
 
 
 def row_urls(store: Store, batch_id: int) -> list[RowUrl]:
-    """Each spreadsheet row's delivered storage URL (of its first job's shown first image), in
-    row order. A row that made several jobs (variations) gives the URL of the first that has
-    one."""
+    """Each job's row (``row_index``) with its delivered storage URL (of the job's shown first
+    image), in row order; ``covers`` counts the rows the job stands for. A row that made several
+    jobs (variations) gives the URL of the first that has one."""
     shown = {img.job_id: img for img in store.images(batch_id) if img.sample_index == 0}
     urls = store.delivered_urls(batch_id, [i.id for i in shown.values()])
     out: dict[int, RowUrl] = {}
@@ -61,7 +64,7 @@ def row_urls(store: Store, batch_id: int) -> list[RowUrl]:
         img = shown.get(job.id)
         i = job.spec.row_index
         if img is not None and img.id in urls and i is not None and i not in out:
-            out[i] = RowUrl(i, job.spec.row_values, urls[img.id][0])
+            out[i] = RowUrl(i, job.spec.row_values, urls[img.id][0], len(job.spec.source_rows()))
     return [out[i] for i in sorted(out)]
 
 
@@ -120,7 +123,49 @@ def match_rows(table: Table, found: list[RowUrl]) -> tuple[dict[int, str], list[
             matched.update((r, f.url) for r, f in zip(free, left, strict=True))
         else:
             missing += left
+    _fill_groups(table, prepared, columns, found, matched)
     return matched, sorted(missing, key=lambda f: f.row_index)
+
+
+def _fill_groups(
+    table: Table,
+    prepared: Table,
+    columns: list[str],
+    found: list[RowUrl],
+    matched: dict[int, str],
+) -> None:
+    """Give the other rows of a job that stands for several (one image per product, or per
+    colour) its URL: a row left without one takes the URL of the job of its ``Handle`` whose
+    row agrees with it on the most variant columns (per colour: the same colour), and none when
+    two such jobs tie, so a URL is never guessed."""
+    groups: dict[str, list[RowUrl]] = {}
+    for f in found:
+        if f.covers > 1:
+            groups.setdefault(_identity(f.values, [])[0], []).append(f)
+    if not groups:
+        return
+    for r in range(len(table.rows)):
+        if r in matched or r in prepared.excluded:
+            continue
+        row = prepared.row_dict(r)
+        handle = _identity(row, [])[0]
+        if handle not in groups:
+            continue
+        mine = _identity(row, columns)[1:]
+        scores = sorted(
+            (
+                (
+                    sum(
+                        a == b for a, b in zip(mine, _identity(f.values, columns)[1:], strict=True)
+                    ),
+                    f.url,
+                )
+                for f in groups[handle]
+            ),
+            reverse=True,
+        )
+        if len(scores) == 1 or scores[0][0] > scores[1][0]:
+            matched[r] = scores[0][1]
 
 
 def export_shopify_csv(store: Store, batch_id: int, dest: Path) -> ShopifyExport:

@@ -138,12 +138,58 @@ class Template:
         return "".join(out), empty
 
 
+_SYNONYM_GROUPS = (
+    # A product's name: Shopify "Title", WooCommerce "Name", Rakuten/BASE "商品名",
+    # Yahoo "name", and what people call it in their own sheets.
+    ("Title", "Name", "Product Name", "Product", "Product Title", "Item Name", "商品名", "品名"),
+    # Its code: Shopify "Variant SKU"/"Handle", WooCommerce "SKU", Rakuten
+    # "商品管理番号（商品URL）", Yahoo "code", BASE "商品ID", Japanese sheets' "品番".
+    ("SKU", "Variant SKU", "Handle", "code", "商品ID", "品番", "商品番号", "商品コード",
+        "商品管理番号（商品URL）", "Item Code", "Product Code", "ID"),
+    ("Color", "Colour", "カラー", "色", "Option1 Value"),
+    ("Size", "サイズ"),
+    ("Price", "Regular price", "Variant Price", "販売価格", "価格", "price"),
+    ("Description", "Body (HTML)", "説明", "商品説明", "explanation"),
+    ("Vendor", "Brand", "ブランド", "メーカー"),
+    ("Type", "Category", "Categories", "Product Type", "カテゴリ", "product-category"),
+    ("Image Src", "Images", "Image", "画像", "画像1", "商品画像URL"),
+)  # fmt: skip
+SYNONYMS: tuple[frozenset[str], ...] = tuple(
+    frozenset(s.casefold() for s in group) for group in _SYNONYM_GROUPS
+)
+"""Column names that mean the same thing in different shops' exports (Shopify, WooCommerce,
+Rakuten, Yahoo! Shopping, BASE) and people's own sheets, compared case-insensitively."""
+
+
+def closest_columns(name: str, headers: list[str], n: int = 2) -> list[str]:
+    """Up to ``n`` columns of ``headers`` a mistyped or other-shop placeholder ``name`` most
+    likely means: the same word in another shop's export first (``Title`` → ``Name``), then
+    the closest spellings (``difflib``, case-insensitive)."""
+    key = name.strip().casefold()
+    out: dict[str, None] = {}
+    for group in SYNONYMS:
+        if key in group:
+            out.update(dict.fromkeys(h for h in headers if h.casefold() in group))
+    folded = {h.casefold(): h for h in reversed(headers)}
+    for match in difflib.get_close_matches(key, list(folded), n=n, cutoff=0.6):
+        out.setdefault(folded[match])
+    return [h for h in out if h != name][:n]
+
+
 def describe_unknown(field_name: str, unknown: list[str], headers: list[str]) -> str:
-    """A readable error for unknown placeholders, with close header names as suggestions."""
+    """A readable error for unknown placeholders, with the closest columns as suggestions
+    (``closest_columns``)."""
     bits = []
     for name in unknown:
-        close = difflib.get_close_matches(name, headers, n=1, cutoff=0.6)
-        hint = tr(" (did you mean {{{column}}}?)").format(column=close[0]) if close else ""
+        close = closest_columns(name, headers)
+        if len(close) > 1:
+            hint = tr(" (did you mean {columns}?)").format(
+                columns=", ".join("{" + c + "}" for c in close)
+            )
+        elif close:
+            hint = tr(" (did you mean {{{column}}}?)").format(column=close[0])
+        else:
+            hint = ""
         bits.append(f"{{{name}}}{hint}")
     if len(unknown) > 1:
         return tr("{field}: unknown columns {names}").format(

@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self.sheet.imported.connect(self._imported)
         self.sheet.next_requested.connect(lambda: self.tabs.setCurrentIndex(BATCH))
         self.sheet.templates_changed.connect(self.batch.schedule_estimate)
+        self.sheet.templates_changed.connect(lambda: self.batch.offer_per(self.sheet.table))
         self.sheet.import_failed.connect(
             lambda e: self.report_error(
                 tr("Could not import the spreadsheet. {reason}").format(reason=e)
@@ -226,6 +227,7 @@ class MainWindow(QMainWindow):
             self.batch.defaults(),
             self.sheet.columns(),
             self.sheet.variations(),
+            per=self.batch.per(),
         )
 
     def update_estimate(self) -> None:

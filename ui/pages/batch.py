@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,10 +32,12 @@ from app.estimate import Estimate
 from app.i18n import tr
 from app.models import JobDefaults, problems_error, validation_problems
 from app.pricing import PriceTable
+from app.products import Per, PerChoice, per_choices
 from app.providers.base import Capabilities, ModelInfo
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.store import Store
+from app.tabular import Table
 from ui import theme
 from ui.deliver_box import DeliverBox
 from ui.numbers import DoubleSpinBox, SpinBox
@@ -57,7 +60,7 @@ def with_button(edit: QLineEdit, text: str, slot: Callable[[], None]) -> QWidget
 def _estimate_detail(plan: Plan, args: SheetBatch, est: Estimate) -> str:
     """The lines under the estimate: models and plan, where the prices come from, unknowns."""
     summary = plan.summary()
-    if not plan.variations:
+    if not plan.variations and plan.rows_in_jobs <= len(plan.specs):
         summary = tr("{summary} from {rows} rows").format(
             summary=summary, rows=f"{len(args.table.rows):,}"
         )
@@ -103,6 +106,7 @@ class BatchPage(QWidget):
         self.prices, self._plan_source, self._spawn = prices, plan_source, spawn
         self.store = store
         self._generation = 0
+        self._per_table: Table | None = None  # the table the "one image per" list is for
         outer = QHBoxLayout(self)
         box = QGroupBox(tr("Settings for this batch"))
         self._form = QFormLayout(box)
@@ -198,6 +202,7 @@ class BatchPage(QWidget):
         right = QVBoxLayout()
         box = QGroupBox(tr("Estimate — before anything is spent"))
         el = QVBoxLayout(box)
+        el.addLayout(self._build_per())
         self.estimate_label = QLabel(
             tr("Open a spreadsheet and write a prompt to see the estimate.")
         )
@@ -227,7 +232,46 @@ class BatchPage(QWidget):
         right.addWidget(self.start_button)
         return right
 
+    def _build_per(self) -> QHBoxLayout:
+        """ "Make one image per: product / each Color / every row" (``app.products``)."""
+        row = QHBoxLayout()
+        label = QLabel(tr("Make one image per:"))
+        self.per_combo = QComboBox()
+        self.per_combo.setObjectName("per_combo")
+        self.per_combo.setAccessibleName(tr("Make one image per"))
+        label.setBuddy(self.per_combo)
+        self.per_combo.addItem(tr("every row"), Per())
+        self.per_combo.currentIndexChanged.connect(self.schedule_estimate)
+        row.addWidget(label)
+        row.addWidget(self.per_combo, 1)
+        return row
+
     # ---- public API --------------------------------------------------------------------------
+    def per(self) -> Per:
+        """How many images the sheet makes: one per row, product or option value."""
+        data = self.per_combo.currentData()
+        return data if isinstance(data, Per) else Per()
+
+    def offer_per(self, table: Table | None) -> None:
+        """Offer what ``table`` can be made into (product, each option, every row), once per
+        imported table; the choice is kept when the new table offers it."""
+        if table is None or table is self._per_table:
+            return
+        choices = per_choices(table)
+        chosen = self.per()
+        self._set_per_choices(
+            table, choices, chosen if chosen in [c.per for c in choices] else Per()
+        )
+
+    def select_per(self, per: Per) -> bool:
+        """Choose ``per`` in the list (False: the open sheet does not offer it)."""
+        i = next(
+            (i for i in range(self.per_combo.count()) if self.per_combo.itemData(i) == per), -1
+        )
+        if i >= 0:
+            self.per_combo.setCurrentIndex(i)
+        return i >= 0
+
     def select_provider(self, name: str) -> None:
         """Choose provider ``name`` (the first one if unknown) and offer what it supports."""
         self.provider_combo.setCurrentIndex(max(0, self.provider_combo.findData(name)))
@@ -327,8 +371,9 @@ class BatchPage(QWidget):
             args = self._plan_source()
             if args is None:
                 return
+            args, choices = self._per_for(args)
             plan = args.plan()
-            self._show(plan, args, self._price(plan, self.form()))
+            self._show(plan, args, self._price(plan, self.form()), choices)
         except (AtelierError, ValueError) as e:
             self._show_error(e)
 
@@ -348,18 +393,41 @@ class BatchPage(QWidget):
         self.estimate_label.setText(tr("Estimating…"))
         form = self.form()
 
-        def plan_and_price() -> tuple[Plan, Estimate]:
-            plan = args.plan()
-            return plan, self._price(plan, form)
+        def plan_and_price() -> tuple[SheetBatch, list[PerChoice] | None, Plan, Estimate]:
+            sheet, choices = self._per_for(args)
+            plan = sheet.plan()
+            return sheet, choices, plan, self._price(plan, form)
 
         try:
-            plan, est = await asyncio.to_thread(plan_and_price)
+            sheet, choices, plan, est = await asyncio.to_thread(plan_and_price)
         except (AtelierError, ValueError) as e:
             if gen == self._generation:
                 self._show_error(e)
             return
         if gen == self._generation:
-            self._show(plan, args, est)
+            self._show(plan, sheet, est, choices)
+
+    def _per_for(self, args: SheetBatch) -> tuple[SheetBatch, list[PerChoice] | None]:
+        """Any thread: for a sheet the list was not made for, its choices (``None``: the same
+        sheet), and ``args`` with "every row" when the sheet does not offer its choice."""
+        if args.table is self._per_table:
+            return args, None
+        choices = per_choices(args.table)
+        if args.per not in [c.per for c in choices]:
+            args = replace(args, per=Per())
+        return args, choices
+
+    def _set_per_choices(self, table: Table, choices: list[PerChoice], chosen: Per) -> None:
+        """The list for ``table``, with ``chosen`` selected (no new estimate)."""
+        self._per_table = table
+        combo = self.per_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for c in choices:
+            combo.addItem(c.label, c.per)
+            combo.setItemData(combo.count() - 1, c.tip, Qt.ItemDataRole.ToolTipRole)
+        combo.setCurrentIndex(max(0, [c.per for c in choices].index(chosen)))
+        combo.blockSignals(False)
 
     def _price(self, plan: Plan, form: BatchForm) -> Estimate:
         """Any thread: the estimate of ``plan`` with what ``form`` says (reuse included)."""
@@ -369,7 +437,11 @@ class BatchPage(QWidget):
         self.estimate_label.setText(tr("Fix the settings first"))
         self.estimate_detail.setText(str(e))
 
-    def _show(self, plan: Plan, args: SheetBatch, est: Estimate) -> None:
+    def _show(
+        self, plan: Plan, args: SheetBatch, est: Estimate, choices: list[PerChoice] | None = None
+    ) -> None:
+        if choices is not None:
+            self._set_per_choices(args.table, choices, args.per)
         self.estimate_label.setText(est.describe())
         self.estimate_detail.setText(_estimate_detail(plan, args, est))
         notes = args.table.notes + plan.skipped + plan.warnings
