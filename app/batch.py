@@ -369,6 +369,8 @@ class SheetBatch:
     defaults: JobDefaults = field(default_factory=JobDefaults)
     columns: RowColumns = field(default_factory=RowColumns)
     variations: dict[str, list[str]] = field(default_factory=dict)
+    rows: tuple[int, ...] | None = None
+    """The rows chosen (0-based, in sheet order); ``None``: every row."""
 
     def plan(self) -> Plan:
         """``plan_from_table`` on these inputs (see there for errors)."""
@@ -378,6 +380,7 @@ class SheetBatch:
             self.filename,
             self.negative,
             self.defaults,
+            rows=list(self.rows) if self.rows is not None else None,
             columns=self.columns,
             variations=self.variations,
         )

@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         self.sheet.imported.connect(self._imported)
         self.sheet.next_requested.connect(lambda: self.tabs.setCurrentIndex(BATCH))
         self.sheet.templates_changed.connect(self.batch.schedule_estimate)
+        self.sheet.rows_changed.connect(self.batch.schedule_estimate)
         self.sheet.import_failed.connect(
             lambda e: self.report_error(
                 tr("Could not import the spreadsheet. {reason}").format(reason=e)
@@ -222,6 +223,7 @@ class MainWindow(QMainWindow):
             self.batch.defaults(),
             self.sheet.columns(),
             self.sheet.variations(),
+            rows=self.sheet.planned_rows(),
         )
 
     def update_estimate(self) -> None:
@@ -249,7 +251,7 @@ class MainWindow(QMainWindow):
 
     def _imported(self, path: Path) -> None:
         root = self.settings.output_root or Path(platformdirs.user_pictures_dir()) / "Atelier"
-        self.batch.set_output_dir(Path(root) / path.stem)
+        self.batch.set_output_dir(Path(root) / path.stem, path)
         self.tabs.setCurrentIndex(SHEET)
         self.banner.hide()
         self.statusBar().showMessage(tr("Imported {path}").format(path=path), 5000)

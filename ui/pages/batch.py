@@ -103,6 +103,7 @@ class BatchPage(QWidget):
         self.prices, self._plan_source, self._spawn = prices, plan_source, spawn
         self.store = store
         self._generation = 0
+        self._output_sheet: Path | None = None  # the sheet the output folder is for
         outer = QHBoxLayout(self)
         box = QGroupBox(tr("Settings for this batch"))
         self._form = QFormLayout(box)
@@ -304,10 +305,19 @@ class BatchPage(QWidget):
             economy=self.economy_check.isChecked() and self.economy_check.isEnabled(),
         )
 
-    def set_output_dir(self, path: Path) -> None:
-        """Suggest an output folder unless one is typed already."""
-        if not self.output_edit.text():
+    def set_output_dir(self, path: Path, sheet: Path | None = None) -> None:
+        """Suggest ``path`` as the output folder of spreadsheet ``sheet``.
+
+        The folder follows the open sheet: a new sheet gets its own folder, even when the
+        previous sheet's folder was suggested or typed, so a second sheet never writes into
+        the first one's folder. Opening the same sheet again keeps the folder shown (typed or
+        suggested). A folder typed before any sheet was opened is kept for the first sheet.
+        """
+        same_sheet = sheet is not None and sheet == self._output_sheet
+        typed_before_any = self._output_sheet is None and bool(self.output_edit.text())
+        if not (same_sheet or typed_before_any) or not self.output_edit.text():
             self.output_edit.setText(str(path))
+        self._output_sheet = sheet
 
     def set_can_start(self, allowed: bool) -> None:
         """Enable or disable "Start batch"."""
