@@ -189,8 +189,12 @@ def test_the_row_filter_searches_values_and_finds_rows_without_an_image(
     # WooCommerce's `Images` column: one product of three has no photo.
     woo = woocommerce_csv(tmp_path, [["https://shop.example/napkin.jpg"], [], ["https://x/t.jpg"]])
     assert window.load_spreadsheet(woo)
-    assert sheet.without_image_check.isChecked()
+    # Another file starts unfiltered: a filter left from the last one would hide rows unasked.
+    assert not sheet.without_image_check.isChecked() and view_model.rowCount() == 3
+    sheet.prompt_edit.setPlainText("Photo of {Name}")
+    sheet.without_image_check.setChecked(True)
     assert view_model.rowCount() == 1
+    assert "Oak board" in sheet.preview_prompt.text()  # the preview follows to a row shown
     assert view_model.index(0, 3).data() == "Oak board"
     sheet.select_none_button.click()
     sheet.select_all_button.click()

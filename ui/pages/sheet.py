@@ -321,6 +321,11 @@ class SheetPage(QWidget):
         self.header_spin.updateGeometry()  # the longer text needs a wider box
         shopify.prepare(table, fill_down=self.fill_down.isChecked())
         self.fill_down.setVisible(table.is_shopify())
+        if self.table is None or self.table.source != path:
+            # Another file: a search left from the last one would hide its rows unasked.
+            with QSignalBlocker(self.row_search), QSignalBlocker(self.without_image_check):
+                self.row_search.clear()
+                self.without_image_check.setChecked(False)
         self.table = table
         self.sheet_model.set_table(table)
         self.rows_bar.setVisible(True)
@@ -368,6 +373,14 @@ class SheetPage(QWidget):
         self._search_timer.stop()
         self.sheet_proxy.set_filter(self.row_search.text(), self.without_image_check.isChecked())
         self._show_row_count()
+        selection = self.sheet_view.selectionModel()
+        if not selection.currentIndex().isValid() and self.sheet_proxy.rowCount():
+            # The previewed row was filtered out: preview the first row shown instead.
+            selection.setCurrentIndex(
+                self.sheet_proxy.index(0, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
 
     def prompt(self) -> str:
         """The prompt template."""
