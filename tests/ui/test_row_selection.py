@@ -130,6 +130,7 @@ def test_the_estimate_and_the_batch_follow_the_ticked_rows(
             "the estimate of 3 ticked rows",
         )
     )
+    assert "3 jobs from 3 ticked rows of 38" in window.batch.estimate_detail.text()
     window.sheet.select_all_button.click()
     qloop.run_until_complete(
         wait_until(
@@ -266,7 +267,10 @@ def test_select_all_on_a_3675_row_shopify_export_is_instant(
         wait_until(
             # Variants of one product share a prompt: the label counts images to make, the
             # detail the jobs of the ticked rows.
-            lambda: f": {ticked:,} jobs," in window.batch.estimate_detail.text(),
+            lambda: (
+                f"from {ticked:,} ticked rows of {BIG_VARIANTS:,}"
+                in window.batch.estimate_detail.text()
+            ),
             60,
             "the estimate of the rows left ticked",
         )

@@ -57,7 +57,14 @@ def with_button(edit: QLineEdit, text: str, slot: Callable[[], None]) -> QWidget
 def _estimate_detail(plan: Plan, args: SheetBatch, est: Estimate) -> str:
     """The lines under the estimate: models and plan, where the prices come from, unknowns."""
     summary = plan.summary()
-    if not plan.variations:
+    if args.rows is not None:  # the designer ticked some rows on the sheet page
+        summary = tr("{summary} from {chosen} ticked rows of {rows}").format(
+            summary=summary,
+            chosen=f"{len(args.rows):,}",
+            # Of the rows that can be ticked, as the sheet page counts them.
+            rows=f"{len(args.table.rows) - len(args.table.excluded):,}",
+        )
+    elif not plan.variations:
         summary = tr("{summary} from {rows} rows").format(
             summary=summary, rows=f"{len(args.table.rows):,}"
         )
