@@ -470,6 +470,8 @@ class SheetBatch:
     variations: dict[str, list[str]] = field(default_factory=dict)
     per: Per = field(default_factory=Per)
     """One image per row, product or option value (``app.products``)."""
+    rows: tuple[int, ...] | None = None
+    """The rows chosen (0-based, in sheet order); ``None``: every row."""
 
     def plan(self) -> Plan:
         """``plan_from_table`` on these inputs (see there for errors)."""
@@ -479,6 +481,7 @@ class SheetBatch:
             self.filename,
             self.negative,
             self.defaults,
+            rows=list(self.rows) if self.rows is not None else None,
             columns=self.columns,
             variations=self.variations,
             per=self.per,

@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         self.sheet.next_requested.connect(lambda: self.tabs.setCurrentIndex(BATCH))
         self.sheet.templates_changed.connect(self.batch.schedule_estimate)
         self.sheet.templates_changed.connect(lambda: self.batch.offer_per(self.sheet.table))
+        self.sheet.rows_changed.connect(self.batch.schedule_estimate)
         self.sheet.import_failed.connect(
             lambda e: self.report_error(
                 tr("Could not import the spreadsheet. {reason}").format(reason=e)
@@ -228,6 +229,7 @@ class MainWindow(QMainWindow):
             self.sheet.columns(),
             self.sheet.variations(),
             per=self.batch.per(),
+            rows=self.sheet.planned_rows(),
         )
 
     def update_estimate(self) -> None:
@@ -255,7 +257,7 @@ class MainWindow(QMainWindow):
 
     def _imported(self, path: Path) -> None:
         root = self.settings.output_root or Path(platformdirs.user_pictures_dir()) / "Atelier"
-        self.batch.set_output_dir(Path(root) / path.stem)
+        self.batch.set_output_dir(Path(root) / path.stem, path)
         self.tabs.setCurrentIndex(SHEET)
         self.banner.hide()
         self.statusBar().showMessage(tr("Imported {path}").format(path=path), 5000)

@@ -60,7 +60,14 @@ def with_button(edit: QLineEdit, text: str, slot: Callable[[], None]) -> QWidget
 def _estimate_detail(plan: Plan, args: SheetBatch, est: Estimate) -> str:
     """The lines under the estimate: models and plan, where the prices come from, unknowns."""
     summary = plan.summary()
-    if not plan.variations and plan.rows_in_jobs <= len(plan.specs):
+    if args.rows is not None:  # the designer ticked some rows on the sheet page
+        summary = tr("{summary} from {chosen} ticked rows of {rows}").format(
+            summary=summary,
+            chosen=f"{len(args.rows):,}",
+            # Of the rows that can be ticked, as the sheet page counts them.
+            rows=f"{len(args.table.rows) - len(args.table.excluded):,}",
+        )
+    elif not plan.variations and plan.rows_in_jobs <= len(plan.specs):
         summary = tr("{summary} from {rows} rows").format(
             summary=summary, rows=f"{len(args.table.rows):,}"
         )
@@ -107,6 +114,7 @@ class BatchPage(QWidget):
         self.store = store
         self._generation = 0
         self._per_table: Table | None = None  # the table the "one image per" list is for
+        self._output_sheet: Path | None = None  # the sheet the output folder is for
         outer = QHBoxLayout(self)
         box = QGroupBox(tr("Settings for this batch"))
         self._form = QFormLayout(box)
@@ -348,10 +356,19 @@ class BatchPage(QWidget):
             economy=self.economy_check.isChecked() and self.economy_check.isEnabled(),
         )
 
-    def set_output_dir(self, path: Path) -> None:
-        """Suggest an output folder unless one is typed already."""
-        if not self.output_edit.text():
+    def set_output_dir(self, path: Path, sheet: Path | None = None) -> None:
+        """Suggest ``path`` as the output folder of spreadsheet ``sheet``.
+
+        The folder follows the open sheet: a new sheet gets its own folder, even when the
+        previous sheet's folder was suggested or typed, so a second sheet never writes into
+        the first one's folder. Opening the same sheet again keeps the folder shown (typed or
+        suggested). A folder typed before any sheet was opened is kept for the first sheet.
+        """
+        same_sheet = sheet is not None and sheet == self._output_sheet
+        typed_before_any = self._output_sheet is None and bool(self.output_edit.text())
+        if not (same_sheet or typed_before_any) or not self.output_edit.text():
             self.output_edit.setText(str(path))
+        self._output_sheet = sheet
 
     def set_can_start(self, allowed: bool) -> None:
         """Enable or disable "Start batch"."""

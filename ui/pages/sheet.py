@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -35,7 +36,7 @@ from ui import theme
 from ui.empty_state import EmptyState
 from ui.fit import scrolling
 from ui.library_box import LibraryBox
-from ui.models import SpreadsheetModel
+from ui.models import RowFilterProxy, SpreadsheetModel
 from ui.numbers import SpinBox
 from ui.reference_preview import ReferencePreview, Spawn
 from ui.template_form import TemplateForm
@@ -66,6 +67,7 @@ class SheetPage(QWidget):
         imported(object): a spreadsheet (its ``Path``) was imported.
         next_requested(): "Next: batch settings".
         import_failed(str): re-importing with other choices failed, with the reason.
+        rows_changed(): the rows chosen for the batch changed (a tick, all, none).
 
     Attributes:
         table: the imported table (``None`` before the first import).
@@ -76,6 +78,7 @@ class SheetPage(QWidget):
     next_requested = Signal()
     import_failed = Signal(str)
     sample_requested = Signal()
+    rows_changed = Signal()
 
     def __init__(
         self,
@@ -97,7 +100,12 @@ class SheetPage(QWidget):
         self.sample_button = self.empty_state.sample_button
         self.sheet_stack.addWidget(self.empty_state)
         self.sheet_stack.addWidget(self._build_sheet())
-        split.addWidget(self.sheet_stack)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self._build_rows_bar())
+        ll.addWidget(self.sheet_stack, 1)
+        split.addWidget(left)
         split.addWidget(self._build_editor(template))
         split.setSizes([850, 500])
         outer.addWidget(split, 1)
@@ -152,7 +160,10 @@ class SheetPage(QWidget):
                 "copy them to its variant rows."
             )
         )
+        self.fill_down.setObjectName("fill_down_check")
         self.fill_down.setChecked(True)
+        # Only a Shopify export has variant rows to fill: shown when one is open (``load``).
+        self.fill_down.setVisible(False)
         bar.addWidget(self.fill_down)
         self.encoding_combo.activated.connect(self.reload)
         self.delimiter_combo.activated.connect(self.reload)
@@ -160,11 +171,59 @@ class SheetPage(QWidget):
         self.fill_down.toggled.connect(self.reload)
         return bar
 
+    def _build_rows_bar(self) -> QWidget:
+        """Choosing the rows: a search, "only rows without an image", select all / none and
+        how many rows are ticked. Hidden until a table is open."""
+        bar = self.rows_bar = QWidget()
+        bar.setObjectName("rows_bar")
+        hl = QHBoxLayout(bar)
+        hl.setContentsMargins(0, 0, 0, 0)
+        self.row_search = QLineEdit()
+        self.row_search.setObjectName("row_search")
+        self.row_search.setPlaceholderText(tr("Search rows…"))
+        self.row_search.setAccessibleName(tr("Search rows"))
+        self.row_search.setClearButtonEnabled(True)
+        hl.addWidget(self.row_search, 1)
+        self.without_image_check = QCheckBox(tr("Only rows without an image"))
+        self.without_image_check.setObjectName("without_image_check")
+        self.without_image_check.setAccessibleName(tr("Only rows without an image"))
+        self.without_image_check.setToolTip(
+            tr(
+                "Rows whose photo column (Shopify Image Src or Variant Image, WooCommerce "
+                "Images…) is empty."
+            )
+        )
+        hl.addWidget(self.without_image_check)
+        self.select_all_button = QPushButton(tr("Select all"))
+        self.select_all_button.setObjectName("select_all_button")
+        self.select_all_button.setAccessibleName(tr("Select all rows"))
+        self.select_none_button = QPushButton(tr("Select none"))
+        self.select_none_button.setObjectName("select_none_button")
+        self.select_none_button.setAccessibleName(tr("Select no rows"))
+        hl.addWidget(self.select_all_button)
+        hl.addWidget(self.select_none_button)
+        self.rows_label = QLabel("")
+        self.rows_label.setObjectName("rows_label")
+        hl.addWidget(self.rows_label)
+        # A keystroke restarts the wait: one filter pass per pause in typing, not per key.
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(150)
+        self._search_timer.timeout.connect(self.apply_row_filter)
+        self.row_search.textChanged.connect(self._search_timer.start)
+        self.without_image_check.toggled.connect(self.apply_row_filter)
+        self.select_all_button.clicked.connect(lambda: self.sheet_model.set_all(True))
+        self.select_none_button.clicked.connect(lambda: self.sheet_model.set_all(False))
+        bar.setVisible(False)
+        return bar
+
     def _build_sheet(self) -> QTableView:
         self.sheet_model = SpreadsheetModel(self)
+        self.sheet_model.ticks_changed.connect(self._ticks_changed)
+        self.sheet_proxy = RowFilterProxy(self.sheet_model, self)
         view = self.sheet_view = QTableView()
         view.setObjectName("sheet_view")
-        view.setModel(self.sheet_model)
+        view.setModel(self.sheet_proxy)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.verticalHeader().setDefaultSectionSize(24)
         view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -261,8 +320,16 @@ class SheetPage(QWidget):
         self.header_spin.setSpecialValueText(tr("Auto ({line})").format(line=table.header_line))
         self.header_spin.updateGeometry()  # the longer text needs a wider box
         shopify.prepare(table, fill_down=self.fill_down.isChecked())
+        self.fill_down.setVisible(table.is_shopify())
+        if self.table is None or self.table.source != path:
+            # Another file: a search left from the last one would hide its rows unasked.
+            with QSignalBlocker(self.row_search), QSignalBlocker(self.without_image_check):
+                self.row_search.clear()
+                self.without_image_check.setChecked(False)
         self.table = table
         self.sheet_model.set_table(table)
+        self.rows_bar.setVisible(True)
+        self.apply_row_filter()
         self.sheet_stack.setCurrentIndex(1)  # the table, in place of the empty start page
         enc = table.encoding.replace("_", "-").upper() if table.encoding else "Excel"
         delim = {",": tr("comma"), ";": tr("semicolon"), "\t": tr("tab")}.get(
@@ -277,9 +344,9 @@ class SheetPage(QWidget):
         )
         self.notes_label.setText("\n".join(table.notes))
         self.form.set_columns(table.headers)
-        if table.rows:
+        if self.sheet_proxy.rowCount():
             self.sheet_view.selectionModel().setCurrentIndex(
-                self.sheet_model.index(0, 0),
+                self.sheet_proxy.index(0, 0),
                 QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
@@ -294,6 +361,26 @@ class SheetPage(QWidget):
                 self.load(self.table.source, keep_overrides=True)
             except AtelierError as e:
                 self.import_failed.emit(str(e))
+
+    def planned_rows(self) -> tuple[int, ...] | None:
+        """The ticked rows (0-based, sheet order) for ``SheetBatch.rows``; ``None``: every row
+        (or no table)."""
+        selection = self.sheet_model.selection
+        return selection.planned() if selection is not None else None
+
+    def apply_row_filter(self) -> None:
+        """Show only the rows the search and "only rows without an image" let through."""
+        self._search_timer.stop()
+        self.sheet_proxy.set_filter(self.row_search.text(), self.without_image_check.isChecked())
+        self._show_row_count()
+        selection = self.sheet_view.selectionModel()
+        if not selection.currentIndex().isValid() and self.sheet_proxy.rowCount():
+            # The previewed row was filtered out: preview the first row shown instead.
+            selection.setCurrentIndex(
+                self.sheet_proxy.index(0, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
 
     def prompt(self) -> str:
         """The prompt template."""
@@ -329,7 +416,8 @@ class SheetPage(QWidget):
         if self.table is None or not self.table.rows:
             return
         prompt = self.prompt()
-        row = max(0, self.sheet_view.selectionModel().currentIndex().row())
+        current = self.sheet_proxy.mapToSource(self.sheet_view.selectionModel().currentIndex())
+        row = max(0, current.row())
         if not prompt.strip():
             self.problems_label.setText("")
             self.preview_prompt.setText(tr("Write a prompt template on the right."))
@@ -379,6 +467,22 @@ class SheetPage(QWidget):
         self.preview_reference.show_cell(cell, self.table.source.parent)
 
     # ---- internals ---------------------------------------------------------------------------
+    def _ticks_changed(self) -> None:
+        self._show_row_count()
+        self.rows_changed.emit()
+
+    def _show_row_count(self) -> None:
+        selection = self.sheet_model.selection
+        if selection is None:
+            self.rows_label.setText("")
+            return
+        text = tr("{ticked:,} of {rows:,} rows ticked").format(
+            ticked=selection.ticked_count(), rows=selection.tickable_count()
+        )
+        if selection.filtering():
+            text += " · " + tr("{shown:,} shown").format(shown=selection.shown_count())
+        self.rows_label.setText(text)
+
     def _changed(self) -> None:
         self.update_preview()
         self.templates_changed.emit()
