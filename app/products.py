@@ -10,6 +10,7 @@ name comes from, detected from the header (``detect``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -75,19 +76,24 @@ CONVENTIONS: tuple[ShopConvention, ...] = (
         "Rakuten",
         "商品管理番号（商品URL）",
         (),
-        "楽天市場 RMS 商品一括編集 item.csv: 商品管理番号（商品URL） identifies the product",
+        "楽天市場 RMS 商品一括編集 item.csv: 商品管理番号（商品URL） identifies the product "
+        "(third-party copies of RMS's CSV spec: ec-tsushin.com r_itemcsv_new, "
+        "support.crossmall.jp 360040567853; read 2026-12-07; RMS itself needs a login)",
     ),
     ShopConvention(
         "Yahoo! Shopping",
         "code",
         ("name",),
-        "Yahoo!ショッピング ストアクリエイターPro 商品データ (data.csv): code is the product code",
+        "Yahoo!ショッピング ストアクリエイターPro 商品データ (data.csv): code is the product code "
+        "(Yahoo's own page: developer.yahoo.co.jp/webapi/shopping/upload_format.html, "
+        "read 2026-12-07)",
     ),
     ShopConvention(
         "BASE",
         "商品ID",
         ("商品名",),
-        "BASE 商品管理 CSV: rows sharing a 商品ID are one product, 種類名 its variation",
+        "BASE 商品管理 CSV: rows sharing a 商品ID are one product, 種類名 its variation "
+        "(unverified: no copy of BASE's CSV spec found on 2026-12-07)",
         option_columns=("種類名",),
     ),
 )
@@ -100,12 +106,18 @@ OPTION_WORDS = frozenset(
 
 
 def detect(headers: Sequence[str]) -> ShopConvention | None:
-    """The convention whose product column and other columns ``headers`` has, or ``None``."""
-    have = set(headers)
+    """The convention whose product column and other columns ``headers`` has, or ``None``.
+    Names are compared after NFKC, as exports differ in full- and half-width forms
+    (``商品管理番号（商品URL）`` and ``商品管理番号(商品URL)`` are one column)."""
+    have = {unicodedata.normalize("NFKC", h) for h in headers}
     for c in CONVENTIONS:
-        if c.product in have and all(n in have for n in c.needs):
+        if _nfkc(c.product) in have and all(_nfkc(n) in have for n in c.needs):
             return c
     return None
+
+
+def _nfkc(name: str) -> str:
+    return unicodedata.normalize("NFKC", name)
 
 
 PerKind = Literal["row", "product", "option"]
@@ -192,7 +204,7 @@ class Products:
         n = len(t.rows)
         if c is None:
             return [f"#{i}" for i in range(n)]
-        p = t.headers.index(c.product)
+        p = [_nfkc(h) for h in t.headers].index(_nfkc(c.product))
         if c.parent is None or c.kind is None:
             return [row[p].strip() or f"#{i}" for i, row in enumerate(t.rows)]
         # WooCommerce: a variation row is folded into the row its Parent names.

@@ -317,3 +317,17 @@ def test_the_shopify_import_file_gives_every_variant_its_products_image(
     assert len(rows) == 39 and rows[0]["Handle"] == "new-thing"
     assert rows[0]["Variant Image"] == ""
     assert all(r["Variant Image"] == f"{cdn}/p/{r['Handle']}.png" for r in rows[1:])
+
+
+def test_a_rakuten_header_in_half_width_parentheses_is_the_same_column() -> None:
+    """Exports write 商品管理番号（商品URL） in full- or half-width parentheses (third-party
+    copies of RMS's spec use both): either is Rakuten's product column."""
+    from app.products import Products, detect
+    from app.tabular import Table
+
+    for name in ("商品管理番号（商品URL）", "商品管理番号(商品URL)"):
+        rows = [["cup-1", "a"], ["cup-1", "b"], ["pot", "c"]]
+        table = Table(Path("item.csv"), [name, "商品名"], rows, [2, 3, 4])
+        conv = detect(table.headers)
+        assert conv is not None and conv.shop == "Rakuten"
+        assert Products(table).keys() == ["cup-1", "cup-1", "pot"]
