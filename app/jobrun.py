@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.copying import SaveFailedError, copy_earlier
+from app.economy import EconomyProvider
 from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from app.events import ImageSaved, JobChanged, JobProgress
 from app.i18n import tr
@@ -27,7 +28,7 @@ from app.input_images import read_inputs
 from app.lane import Lane, Run
 from app.models import JobSpec, RetryPolicy, parse_size
 from app.outputs import UserFileError, image_metadata, save_image, spool_image
-from app.providers.base import REMOTE_GONE, GenerationRequest, GenerationResult
+from app.providers.base import MAX_REMOTE_GONE, REMOTE_GONE, GenerationRequest, GenerationResult
 from app.providers.registry import resolve_target
 from app.reuse import image_key, request_key
 from app.status import JobStatus
@@ -75,6 +76,7 @@ class Sent:
     error: ProviderError | None = None
     cost: float | None = None
     factor: float = 1.0  # against the list price (economy: the batch discount)
+    abandoned: bool = False  # given up in flight (the job timeout): the server may have billed it
 
 
 class JobRun:
@@ -96,6 +98,7 @@ class JobRun:
         self.cost = job.cost
         self.retries = 0
         self.paid_losses = 0  # answers billed whose image was lost (each resubmission pays again)
+        self.gone = 0  # remote jobs (provider batches) that ended without this job's answer
         self.started = time.monotonic()
         self.refs: tuple[bytes, ...] = ()
         self.mask: bytes | None = None
@@ -196,12 +199,34 @@ class JobRun:
                 self.engine.store.finish_attempt(
                     sent.attempt_id, "error", error=error.message, error_type="remote_gone"
                 )
-                continue
+                self.gone += 1
+                if self.gone < MAX_REMOTE_GONE or self._standard_fallback():
+                    continue
+                self.move(JobStatus.FAILED, self._gone_error(error), duration=True)
+                return
             if error is not None and not await self.retry_later(sent, error):
                 return
         if self.job.version > 1:
             await self._publish()
         self.move(JobStatus.COMPLETED, duration=True)
+
+    def _standard_fallback(self) -> bool:
+        """Whether the user let this lane's requests go through the standard API at list
+        price when its provider batches do not answer (economy with ``economy_retry="now"``):
+        the next request (``GenerationRequest.gone``) then goes there."""
+        provider = self.lane.provider
+        return isinstance(provider, EconomyProvider) and provider.retry_now
+
+    def _gone_error(self, last: ProviderError) -> ProviderError:
+        """Why a job whose remote jobs kept ending without its answer is not sent again."""
+        return ProviderError(
+            ErrorClass.SERVER_ERROR,
+            tr(
+                "{provider} ended the batch holding this job {count} times before making it (last: {reason}); it is not sent again. Resume the batch to try once more, or allow the standard API for retries (--economy-retry now)."
+            ).format(provider=self.lane.provider.label, count=self.gone, reason=last.message),
+            code=REMOTE_GONE,
+            retryable=False,
+        )
 
     async def _publish(self) -> None:
         """Put the new version under the job's own names; a failure is a note, since every
@@ -235,6 +260,7 @@ class JobRun:
             style_preset=spec.style_preset,
             input_fidelity=spec.input_fidelity,
             retry=self.retries,
+            gone=self.gone,
             on_progress=self._on_progress,
         )
 
@@ -262,10 +288,12 @@ class JobRun:
                 async with asyncio.timeout(timeout_s):
                     sent.result = await self.lane.provider.generate(req)
             except TimeoutError:
+                # The request was sent: the server may make (and bill) the image all the same.
+                sent.abandoned = True
                 sent.error = ProviderError(
                     ErrorClass.TIMEOUT,
                     tr(
-                        "No answer within the job timeout of {seconds:g} s; the request was cancelled."
+                        "No answer within the job timeout of {seconds:g} s; the request was cancelled (it counts as spent at its estimated price, since the provider may still bill it)."
                     ).format(seconds=timeout_s),
                 )
             except ProviderError as e:
@@ -302,7 +330,8 @@ class JobRun:
         budget = self.engine.budget
         if sent.result is not None:
             sent.cost = budget.cost(self.provider, self.model, self.spec, sent.result, sent.factor)
-        elif sent.error is not None and sent.error.paid:  # billed, but the image was lost
+        elif sent.error is not None and (sent.error.paid or sent.abandoned):
+            # Billed but its image lost, or given up in flight (perhaps billed): the list price.
             sent.cost = budget.list_cost(
                 self.provider, self.model, self.spec, len(sent.samples), sent.factor
             )
@@ -433,7 +462,7 @@ class JobRun:
         if sent.result is None:
             self.engine.store.finish_attempt(
                 sent.attempt_id,
-                "error",
+                "abandoned" if sent.abandoned else "error",
                 error=err.message,
                 error_type=err.error_class.value,
                 http_status=err.status,

@@ -377,8 +377,9 @@ class BatchReport(BaseModel):
     """Requests billed whose image was lost (a result URL that expired before its download),
     each followed by one more paid request for the same image."""
     lost_in_flight: int = 0
-    """Requests in flight when their process died, on providers without a job id to follow
-    (OpenAI, Gemini, Stability, A1111): each was sent again and may have been billed twice.
+    """Requests given up in flight, each sent again and perhaps billed twice: cancelled by the
+    job timeout (counted in the cost at the estimated price), or in flight when their process
+    died, on providers without a job id to follow (OpenAI, Gemini, Stability, A1111).
     Job-id providers (fal, Replicate, BFL, ComfyUI) are followed instead (``app.jobrun``)."""
     deliveries: dict[str, int] | None = Field(default=None, exclude_if=_absent)
     """``{"delivered", "failed", "pending"}`` counts of the outbox (present when the batch
