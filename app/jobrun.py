@@ -27,7 +27,7 @@ from app.i18n import tr
 from app.input_images import read_inputs
 from app.lane import Lane, Run
 from app.models import JobSpec, RetryPolicy, parse_size
-from app.outputs import UserFileError, image_metadata, save_image, spool_image
+from app.outputs import UserFileError, image_metadata, save_image, spool_image, version_names
 from app.providers.base import MAX_REMOTE_GONE, REMOTE_GONE, GenerationRequest, GenerationResult
 from app.providers.registry import resolve_target
 from app.reuse import image_key, request_key
@@ -89,8 +89,9 @@ class JobRun:
         info = lane.provider.capabilities.model(self.model)
         self.per_request = info.max_samples_per_request if info else 1
         self.done = engine.store.samples_done(job.id)
-        # A regenerated job writes its version's own names (cup.v2.png), then its pick is
-        # copied under the job's names (``app.versions``).
+        # A regenerated job writes its version's own names (cup.v2.png, or a free name beside
+        # another file there: see ``execute``), then its pick is copied under the job's names
+        # (``app.versions``).
         self.names = job.spec.sample_paths(job.version if job.version > 1 else None)
         self.attempts = job.attempts
         # The job's cost as the store has it (None: partly unknown), kept as it changes so an
@@ -148,6 +149,11 @@ class JobRun:
         except ProviderError as e:
             self.move(JobStatus.FAILED, e, duration=True)
             return
+        if self.job.version > 1:  # never over a file that is not this version's own
+            self.names = await asyncio.to_thread(
+                version_names, self.run.out_dir, self.provider, self.model, self.spec,
+                self.job.version, self.run.settings.overwrite,
+            )  # fmt: skip
         options = self.run.settings.provider_options
         args = (self.provider, self.model, self.spec, options)
         # Only files are read to make the key (reference images, a workflow): else inline.

@@ -19,11 +19,13 @@ from __future__ import annotations
 import io
 import json
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from app.cli import run_command
 from app.service import load_prices
@@ -221,3 +223,56 @@ def test_an_always_expiring_batch_moves_to_the_standard_api_when_allowed(
     assert code == 0 and report["succeeded"] == 5, err
     assert len(book.batches) == 2
     assert sorted(e.prompt for e in fake_openai.requests()) == PRODUCTS
+
+
+# ---- a user's file named like a version ------------------------------------------------------
+def _cli(*argv: str) -> tuple[int, dict[str, Any], str]:
+    return _run(*argv)
+
+
+def _shown_paths(batch: str) -> list[str]:
+    out, err = io.StringIO(), io.StringIO()
+    assert run_command(["show", batch, "--format", "json"], out, err) == 0, err.getvalue()
+    shown = json.loads(out.getvalue())
+    return [im["path"] for j in shown["jobs"] for v in j["versions"] for im in v["images"]]
+
+
+@pytest.mark.parametrize("then", ["resume", "regenerate", "regenerate --more 2"])
+@pytest.mark.parametrize("users", ["their photo", "a copy of cup.png"])
+def test_a_users_file_named_like_a_version_is_never_replaced(
+    tmp_path: Path, then: str, users: str
+) -> None:
+    out = tmp_path / "out"
+    cfg = tmp_path / "cup.json"
+    cfg.write_text(json.dumps({"jobs": [{"prompt": "a cup", "output_path": "cup.png"}]}))
+    code, report, err = _cli(
+        "run", str(cfg), "--provider", "draft", "--size", "256x256", "--output-dir", str(out)
+    )
+    assert code == 0, err
+    batch, job = str(report["batch_id"]), str(report["results"][0]["job_id"])
+    mine = out / "cup.v2.png"
+    if users == "their photo":
+        Image.new("RGB", (8, 8), "red").save(mine)
+    else:  # an image Atelier made, but not this job's version 2: still the user's file
+        mine.write_bytes((out / "cup.png").read_bytes())
+    theirs = mine.read_bytes()
+    _, first, err = _cli("regenerate", batch, "--jobs", job)
+    assert mine.read_bytes() == theirs, err
+    args = then.split()
+    code, report, err = _cli(*args[:1], batch, *(["--jobs", job, *args[1:]] if len(args) > 1 or args[0] == "regenerate" else []))  # fmt: skip
+    assert code == 0, (err, report)
+    replaced = int(mine.read_bytes() != theirs)
+    assert replaced == 0
+    assert first["succeeded"] == 1, first  # version 2 was made, under a free name
+    assert (out / "cup.v2-2.png").is_file()
+    listed = _shown_paths(batch)
+    assert str(mine.resolve()) not in listed and str(mine) not in listed
+    zip_path = tmp_path / "export.zip"
+    out_buf, err_buf = io.StringIO(), io.StringIO()
+    assert run_command(["export", batch, "--zip", str(zip_path)], out_buf, err_buf) == 0
+    with zipfile.ZipFile(zip_path) as z:
+        assert "cup.v2.png" not in [Path(n).name for n in z.namelist()]
+    record(
+        f"a user's file named like a version, then {then} ({users})",
+        user_files_replaced=replaced,
+    )
