@@ -208,7 +208,7 @@ class JobRun:
                 self.gone += 1
                 if self.gone < MAX_REMOTE_GONE or self._standard_fallback():
                     continue
-                self.move(JobStatus.FAILED, self._gone_error(error), duration=True)
+                self.move(JobStatus.FAILED, self._gone_error(), duration=True)
                 return
             if error is not None and not await self.retry_later(sent, error):
                 return
@@ -223,16 +223,18 @@ class JobRun:
         provider = self.lane.provider
         return isinstance(provider, EconomyProvider) and provider.retry_now
 
-    def _gone_error(self, last: ProviderError) -> ProviderError:
+    def _gone_error(self) -> ProviderError:
         """Why a job whose remote jobs kept ending without its answer is not sent again."""
-        return ProviderError(
-            ErrorClass.SERVER_ERROR,
-            tr(
-                "{provider} ended the batch holding this job {count} times before making it (last: {reason}); it is not sent again. Resume the batch to try once more, or allow the standard API for retries (--economy-retry now)."
-            ).format(provider=self.lane.provider.label, count=self.gone, reason=last.message),
-            code=REMOTE_GONE,
-            retryable=False,
-        )
+        label = self.lane.provider.label
+        if isinstance(self.lane.provider, EconomyProvider):
+            message = tr(
+                "{provider} ended the batch holding this job {count} times (expired or cancelled) before making it; it is not sent again. Resume the batch to try once more, or allow the standard API at list price for retries (--economy-retry now)."
+            ).format(provider=label, count=self.gone)
+        else:
+            message = tr(
+                "{provider} lost this job's remote job {count} times before making it; it is not sent again. Resume the batch to try once more."
+            ).format(provider=label, count=self.gone)
+        return ProviderError(ErrorClass.SERVER_ERROR, message, code=REMOTE_GONE, retryable=False)
 
     async def _publish(self) -> None:
         """Put the new version under the job's own names; a failure is a note, since every

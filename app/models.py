@@ -374,8 +374,9 @@ class BatchReport(BaseModel):
     stopped_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)
     paid_twice: int = 0
-    """Requests billed whose image was lost (a result URL that expired before its download),
-    each followed by one more paid request for the same image."""
+    """Requests billed whose image was lost (a result URL that expired before its download, a
+    provider batch's output line that could not be read), each followed by one more paid
+    request for the same image."""
     lost_in_flight: int = 0
     """Requests given up in flight, each sent again and perhaps billed twice: cancelled by the
     job timeout (counted in the cost at the estimated price), or in flight when their process

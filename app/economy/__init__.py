@@ -12,9 +12,12 @@ a crash, a quit, ``--no-wait``) follows the same provider batch instead of payin
 Polling starts at ``RunSettings.economy_poll_ms`` and grows 1.5× per poll up to
 ``ECONOMY_POLL_MAX_S``: a batch that finishes fast is collected fast, one that takes a day
 costs a few hundred polls. A batch that expires or is cancelled elsewhere puts its unfinished
-jobs back (``remote_gone``: sent again in the next provider batch); a failed line is classified
-like the synchronous answer and retried per the batch's policy, in the next provider batch or
-(``economy_retry = "now"``) through the synchronous API.
+jobs back (``remote_gone``: sent again in the next provider batch), at most
+``MAX_REMOTE_GONE`` times per job: then the job fails, or (``economy_retry = "now"``) goes
+through the synchronous API. A failed line is classified like the synchronous answer and
+retried per the batch's policy, in the next provider batch or (``economy_retry = "now"``)
+through the synchronous API. A malformed output line fails only its own job, as paid
+(``unreadable_line``): the rest of the file is read.
 """
 
 from __future__ import annotations

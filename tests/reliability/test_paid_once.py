@@ -205,7 +205,7 @@ def test_an_always_expiring_batch_is_resubmitted_a_bounded_number_of_times(
     assert len(book.batches) == 2  # the first batch and one resubmission
     assert fake_openai.requests() == []  # the standard API was not allowed
     for r in report["results"]:
-        assert "ended the batch holding this job 2 times" in r["error"]
+        assert "ended the batch holding this job 2 times (expired" in r["error"]
         assert "--economy-retry now" in r["error"]
     record("a provider batch that always expires", provider_batches=len(book.batches))
 
