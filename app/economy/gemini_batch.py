@@ -184,7 +184,7 @@ class GeminiBatchApi(BatchApi):
         else:
             items = _each(output.get("inlinedResponses") or {})
         label = self.gemini.label
-        async for item in items:
+        async for item in items:  # a malformed entry fails its own job; the rest is read
             if not isinstance(item, dict):
                 yield None, unreadable_line(label, tr("not a JSON object"))
                 continue
@@ -194,29 +194,28 @@ class GeminiBatchApi(BatchApi):
                 if not key:
                     yield None, unreadable_line(label, tr("no key"))
                 continue
-            if item.get("error"):
-                error = item["error"]
-                yield (
-                    key,
-                    (
-                        self._error(error)
-                        if isinstance(error, dict)
-                        else unreadable_line(label, tr('"error" is not an object'))
-                    ),
-                )
-                continue
-            response = item.get("response") or {}
+            yield key, self._outcome(item)
+
+    def _outcome(self, item: dict[str, Any]) -> Outcome:
+        """The outcome of one entry of a waiting job; never raises (a malformed entry is an
+        ``unreadable_line``)."""
+        label = self.gemini.label
+        error = item.get("error")
+        response = item.get("response") or {}
+        try:
+            if error:
+                if not isinstance(error, dict):
+                    return unreadable_line(label, tr('"error" is not an object'))
+                return self._error(error)
             if not isinstance(response, dict):
-                yield key, unreadable_line(label, tr('"response" is not an object'))
-                continue
-            try:
-                yield key, self.gemini.decode(response)
-            except ProviderError as e:
-                # An answer was billed: an image it lacks was paid for all the same.
-                e.paid = e.paid or e.error_class is ErrorClass.SERVER_ERROR
-                yield key, e
-            except (TypeError, ValueError, KeyError, AttributeError) as e:
-                yield key, unreadable_line(label, type(e).__name__)
+                return unreadable_line(label, tr('"response" is not an object'))
+            return self.gemini.decode(response)
+        except ProviderError as e:
+            # An answer was billed: an image it lacks was paid for all the same.
+            e.paid = e.paid or (not error and e.error_class is ErrorClass.SERVER_ERROR)
+            return e
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
+            return unreadable_line(label, type(e).__name__)
 
     async def _file_lines(self, name: str) -> AsyncIterator[Any]:
         """The lines of a responses file, parsed (a line that is not JSON as ``None``)."""

@@ -178,7 +178,7 @@ class OpenAIBatchApi(BatchApi):
             # A 200 answer was billed: an image it lacks was paid for all the same.
             e.paid = e.paid or e.error_class is ErrorClass.SERVER_ERROR
             return line_id, e
-        except (TypeError, ValueError, KeyError, AttributeError) as e:
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
             return line_id, unreadable_line(label, type(e).__name__)
 
     async def cancel(self, batch_id: str) -> None:
