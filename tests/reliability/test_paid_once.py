@@ -16,6 +16,7 @@ images written, the ``paid_twice`` and the ``lost_in_flight`` the report owns up
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -28,8 +29,12 @@ import pytest
 from PIL import Image
 
 from app.cli import run_command
-from app.service import load_prices
+from app.engine import Engine
+from app.models import JobSpec, RunSettings
+from app.service import load_prices, make_provider_factory
+from app.settings import Settings
 from app.store import Store
+from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.framework import FakeServer
 from tests.fakes.gemini import GeminiDialect
@@ -277,3 +282,28 @@ def test_a_users_file_named_like_a_version_is_never_replaced(
         f"a user's file named like a version, then {then} ({users})",
         user_files_replaced=replaced,
     )
+
+
+def test_an_image_kept_for_later_is_written_beside_the_users_file_not_over_it(
+    tmp_path: Path,
+) -> None:
+    """An image made while the user's file held its name is kept (spooled); the next run
+    writes it under a free name instead of replacing the user's file."""
+    out = tmp_path / "out"
+    store = Store(tmp_path / "s.db")
+    specs = [JobSpec(prompt=f"p{i}", output_path=f"p{i}.png", size="256x256") for i in range(2)]
+    bid = store_batch(store, RunSettings(), specs, out)
+    out.mkdir()
+    (out / "p1.png").write_bytes(b"saved by the user after planning")
+    engine = Engine(store, make_provider_factory(Settings()))
+    first = asyncio.run(engine.run(bid))
+    assert {r.prompt: r.status for r in first.results}["p1"] == "failed"
+    again = asyncio.run(Engine(store, make_provider_factory(Settings())).run(bid))
+    replaced = int((out / "p1.png").read_bytes() != b"saved by the user after planning")
+    assert replaced == 0
+    by = {r.prompt: r for r in again.results}
+    assert by["p1"].status == "completed" and by["p1"].output_path == str(
+        (out / "p1-2.png").resolve()
+    )
+    store.close()
+    record("an image kept for later meets the user's file at resume", user_files_replaced=replaced)
