@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.copying import SaveFailedError, copy_earlier
+from app.economy import EconomyProvider
 from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from app.events import ImageSaved, JobChanged, JobProgress
 from app.i18n import tr
 from app.input_images import read_inputs
 from app.lane import Lane, Run
 from app.models import JobSpec, RetryPolicy, parse_size
-from app.outputs import UserFileError, image_metadata, save_image, spool_image
-from app.providers.base import REMOTE_GONE, GenerationRequest, GenerationResult
+from app.outputs import UserFileError, image_metadata, save_image, spool_image, version_names
+from app.providers.base import MAX_REMOTE_GONE, REMOTE_GONE, GenerationRequest, GenerationResult
 from app.providers.registry import resolve_target
 from app.reuse import image_key, request_key
 from app.status import JobStatus
@@ -75,6 +76,7 @@ class Sent:
     error: ProviderError | None = None
     cost: float | None = None
     factor: float = 1.0  # against the list price (economy: the batch discount)
+    abandoned: bool = False  # given up in flight (the job timeout): the server may have billed it
 
 
 class JobRun:
@@ -87,8 +89,9 @@ class JobRun:
         info = lane.provider.capabilities.model(self.model)
         self.per_request = info.max_samples_per_request if info else 1
         self.done = engine.store.samples_done(job.id)
-        # A regenerated job writes its version's own names (cup.v2.png), then its pick is
-        # copied under the job's names (``app.versions``).
+        # A regenerated job writes its version's own names (cup.v2.png, or a free name beside
+        # another file there: see ``execute``), then its pick is copied under the job's names
+        # (``app.versions``).
         self.names = job.spec.sample_paths(job.version if job.version > 1 else None)
         self.attempts = job.attempts
         # The job's cost as the store has it (None: partly unknown), kept as it changes so an
@@ -96,6 +99,7 @@ class JobRun:
         self.cost = job.cost
         self.retries = 0
         self.paid_losses = 0  # answers billed whose image was lost (each resubmission pays again)
+        self.gone = 0  # remote jobs (provider batches) that ended without this job's answer
         self.started = time.monotonic()
         self.refs: tuple[bytes, ...] = ()
         self.mask: bytes | None = None
@@ -145,6 +149,11 @@ class JobRun:
         except ProviderError as e:
             self.move(JobStatus.FAILED, e, duration=True)
             return
+        if self.job.version > 1:  # never over a file that is not this version's own
+            self.names = await asyncio.to_thread(
+                version_names, self.run.out_dir, self.provider, self.model, self.spec,
+                self.job.version, self.run.settings.overwrite,
+            )  # fmt: skip
         options = self.run.settings.provider_options
         args = (self.provider, self.model, self.spec, options)
         # Only files are read to make the key (reference images, a workflow): else inline.
@@ -196,12 +205,36 @@ class JobRun:
                 self.engine.store.finish_attempt(
                     sent.attempt_id, "error", error=error.message, error_type="remote_gone"
                 )
-                continue
+                self.gone += 1
+                if self.gone < MAX_REMOTE_GONE or self._standard_fallback():
+                    continue
+                self.move(JobStatus.FAILED, self._gone_error(), duration=True)
+                return
             if error is not None and not await self.retry_later(sent, error):
                 return
         if self.job.version > 1:
             await self._publish()
         self.move(JobStatus.COMPLETED, duration=True)
+
+    def _standard_fallback(self) -> bool:
+        """Whether the user let this lane's requests go through the standard API at list
+        price when its provider batches do not answer (economy with ``economy_retry="now"``):
+        the next request (``GenerationRequest.gone``) then goes there."""
+        provider = self.lane.provider
+        return isinstance(provider, EconomyProvider) and provider.retry_now
+
+    def _gone_error(self) -> ProviderError:
+        """Why a job whose remote jobs kept ending without its answer is not sent again."""
+        label = self.lane.provider.label
+        if isinstance(self.lane.provider, EconomyProvider):
+            message = tr(
+                "{provider} ended the batch holding this job {count} times (expired or cancelled) before making it; it is not sent again. Resume the batch to try once more, or allow the standard API at list price for retries (--economy-retry now)."
+            ).format(provider=label, count=self.gone)
+        else:
+            message = tr(
+                "{provider} lost this job's remote job {count} times before making it; it is not sent again. Resume the batch to try once more."
+            ).format(provider=label, count=self.gone)
+        return ProviderError(ErrorClass.SERVER_ERROR, message, code=REMOTE_GONE, retryable=False)
 
     async def _publish(self) -> None:
         """Put the new version under the job's own names; a failure is a note, since every
@@ -235,6 +268,7 @@ class JobRun:
             style_preset=spec.style_preset,
             input_fidelity=spec.input_fidelity,
             retry=self.retries,
+            gone=self.gone,
             on_progress=self._on_progress,
         )
 
@@ -262,10 +296,12 @@ class JobRun:
                 async with asyncio.timeout(timeout_s):
                     sent.result = await self.lane.provider.generate(req)
             except TimeoutError:
+                # The request was sent: the server may make (and bill) the image all the same.
+                sent.abandoned = True
                 sent.error = ProviderError(
                     ErrorClass.TIMEOUT,
                     tr(
-                        "No answer within the job timeout of {seconds:g} s; the request was cancelled."
+                        "No answer within the job timeout of {seconds:g} s; the request was cancelled (it counts as spent at its estimated price, since the provider may still bill it)."
                     ).format(seconds=timeout_s),
                 )
             except ProviderError as e:
@@ -302,7 +338,8 @@ class JobRun:
         budget = self.engine.budget
         if sent.result is not None:
             sent.cost = budget.cost(self.provider, self.model, self.spec, sent.result, sent.factor)
-        elif sent.error is not None and sent.error.paid:  # billed, but the image was lost
+        elif sent.error is not None and (sent.error.paid or sent.abandoned):
+            # Billed but its image lost, or given up in flight (perhaps billed): the list price.
             sent.cost = budget.list_cost(
                 self.provider, self.model, self.spec, len(sent.samples), sent.factor
             )
@@ -433,7 +470,7 @@ class JobRun:
         if sent.result is None:
             self.engine.store.finish_attempt(
                 sent.attempt_id,
-                "error",
+                "abandoned" if sent.abandoned else "error",
                 error=err.message,
                 error_type=err.error_class.value,
                 http_status=err.status,

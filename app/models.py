@@ -356,11 +356,13 @@ class BatchReport(BaseModel):
     stopped_reason: str | None = None
     warnings: list[str] = Field(default_factory=list)
     paid_twice: int = 0
-    """Requests billed whose image was lost (a result URL that expired before its download),
-    each followed by one more paid request for the same image."""
+    """Requests billed whose image was lost (a result URL that expired before its download, a
+    provider batch's output line that could not be read), each followed by one more paid
+    request for the same image."""
     lost_in_flight: int = 0
-    """Requests in flight when their process died, on providers without a job id to follow
-    (OpenAI, Gemini, Stability, A1111): each was sent again and may have been billed twice.
+    """Requests given up in flight, each sent again and perhaps billed twice: cancelled by the
+    job timeout (counted in the cost at the estimated price), or in flight when their process
+    died, on providers without a job id to follow (OpenAI, Gemini, Stability, A1111).
     Job-id providers (fal, Replicate, BFL, ComfyUI) are followed instead (``app.jobrun``)."""
     deliveries: dict[str, int] | None = Field(default=None, exclude_if=_absent)
     """``{"delivered", "failed", "pending"}`` counts of the outbox (present when the batch

@@ -154,6 +154,45 @@ def made_by_atelier(path: Path) -> bool:
     return meta is not None and str(meta.get("generator", "")).startswith("Atelier")
 
 
+def embedded_key(path: Path) -> str | None:
+    """The ``job_key`` embedded in the image at ``path`` (see ``image_metadata``), else
+    ``None`` (no such file, not an image, or not one Atelier wrote)."""
+    meta = read_metadata(path) if path.is_file() else None
+    key = meta.get("job_key") if meta else None
+    return key if isinstance(key, str) else None
+
+
+def free_name(root: Path, rel: str, key: str | None) -> str:
+    """Where the image whose ``job_key`` is ``key`` goes: ``rel`` under ``root``, or
+    ``stem-2.ext``, ``stem-3.ext``…, the first whose file is absent or already holds that
+    very image (an earlier attempt of the same job, a file a killed run wrote). Any other file
+    is left alone, the user's or another image of Atelier's: only a job's own files are ever
+    its versions. Blocking (reads the files it finds).
+    """
+    p = Path(rel)
+    n = 1
+    while True:
+        cand = rel if n == 1 else str(p.with_name(f"{p.stem}-{n}{p.suffix}"))
+        path = root / cand
+        if not path.exists() or (key is not None and embedded_key(path) == key):
+            return cand
+        n += 1
+
+
+def version_names(
+    root: Path, provider: str, model: str, spec: JobSpec, version: int, overwrite: bool = False
+) -> list[str]:
+    """The files of version ``version`` (2 and later) of a job, per sample: its version names
+    (``cup.v2.png``), each moved to a free name (``cup.v2-2.png``) when another file holds it,
+    unless the batch says ``overwrite``. The same answer for every run while the folder is
+    unchanged, so a resumed run and ``app.recovery`` find what an earlier one wrote. Blocking.
+    """
+    names = spec.sample_paths(version)
+    if overwrite:
+        return names
+    return [free_name(root, n, job_key(provider, model, spec, i)) for i, n in enumerate(names)]
+
+
 class UserFileError(OutputError):
     """The file an image would be written to exists and was not made by Atelier."""
 
@@ -437,14 +476,21 @@ def spooled(spool_dir: Path) -> list[tuple[int, int, str, Path]]:
 def deliver_spooled(
     out_dir: Path, rel_path: str, spooled_file: Path, thumb_dir: Path | None
 ) -> tuple[Path, Path | None]:
-    """Move a spooled image into the output folder (atomically) and thumbnail it.
+    """Move a spooled image into the output folder (atomically) and thumbnail it. A file at
+    ``rel_path`` that is not this image (the user's, which is why it was spooled) is left
+    alone: the image takes a free name beside it (``free_name``).
 
     Raises:
-        OutputError: the output folder still cannot take it.
+        OutputError: the output folder still cannot take it, or ``rel_path`` leaves it.
     """
     root = out_dir.resolve()
-    dest = (root / rel_path).resolve()
     data = spooled_file.read_bytes()
+    rel_path = free_name(root, rel_path, embedded_key(spooled_file))
+    dest = (root / rel_path).resolve()
+    if not dest.is_relative_to(root):
+        raise OutputError(
+            tr("{path!r} points outside the output folder {root}.").format(path=rel_path, root=root)
+        )
     atomic_write(dest, data)
     thumb = ensure_thumbnail(dest, thumb_dir) if thumb_dir is not None else None
     with contextlib.suppress(OSError):

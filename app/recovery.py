@@ -12,7 +12,7 @@ from app.errors import OutputError
 from app.events import EventBus, JobChanged
 from app.jobrun import job_target
 from app.lane import Run
-from app.outputs import deliver_spooled, job_key, read_metadata, spooled
+from app.outputs import deliver_spooled, job_key, read_metadata, spooled, version_names
 from app.status import JobStatus
 from app.store import Store
 
@@ -77,7 +77,13 @@ async def adopt_existing(store: Store, run: Run) -> None:
         job = store.job(jid)
         provider, model = job_target(run, job.spec)
         done = store.samples_done(jid)
-        names = job.spec.sample_paths(job.version if job.version > 1 else None)
+        names = (
+            await asyncio.to_thread(
+                version_names, run.out_dir, provider, model, job.spec, job.version
+            )
+            if job.version > 1
+            else job.spec.sample_paths()
+        )
         for idx, rel in enumerate(names):
             path = run.out_dir / rel
             if idx in done or not path.exists():

@@ -21,7 +21,7 @@ from app.batch import Plan, check_plan
 from app.errors import InputError, OutputError
 from app.i18n import tr
 from app.models import JobSpec, problems_error, validation_problems
-from app.outputs import atomic_write, made_by_atelier
+from app.outputs import atomic_write, embedded_key, free_name, made_by_atelier
 from app.status import TERMINAL
 from app.store import ImageRow, JobRow, Store
 
@@ -141,25 +141,22 @@ def _next_spec(job: JobRow, shown: list[ImageRow], c: Change, rng: random.Random
 
 def _keep_first_version(store: Store, job: JobRow, out_dir: Path) -> None:
     """Rename a job's first images from its own names to their version names (``cup.v1.png``)
-    before its next version is made.
+    before its next version is made; a version name another file holds (the user's) is left
+    alone and the image takes a free name beside it (``cup.v1-2.png``, ``free_name``).
 
     Raises:
-        OutputError: a rename failed, or a file the user made has a version name (the
-            files renamed before it are recorded under their new names).
+        OutputError: a rename failed (the files renamed before it are recorded under their
+            new names).
     """
     targets = job.spec.sample_paths(1)
     for im in store.all_versions(job.id):
         if im.version != 1 or not im.path.exists():
             continue
-        new = out_dir / targets[im.sample_index]
+        if im.path.resolve() == (out_dir / targets[im.sample_index]).resolve():
+            continue
+        new = out_dir / free_name(out_dir, targets[im.sample_index], embedded_key(im.path))
         if im.path.resolve() == new.resolve():
             continue
-        if new.exists() and not made_by_atelier(new):  # never replace the user's own file
-            raise OutputError(
-                tr("{new} is not an image Atelier made; move it away to regenerate {name}").format(
-                    new=new, name=im.path.name
-                )
-            )
         try:
             im.path.replace(new)
         except OSError as e:

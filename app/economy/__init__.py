@@ -12,9 +12,12 @@ a crash, a quit, ``--no-wait``) follows the same provider batch instead of payin
 Polling starts at ``RunSettings.economy_poll_ms`` and grows 1.5× per poll up to
 ``ECONOMY_POLL_MAX_S``: a batch that finishes fast is collected fast, one that takes a day
 costs a few hundred polls. A batch that expires or is cancelled elsewhere puts its unfinished
-jobs back (``remote_gone``: sent again in the next provider batch); a failed line is classified
-like the synchronous answer and retried per the batch's policy, in the next provider batch or
-(``economy_retry = "now"``) through the synchronous API.
+jobs back (``remote_gone``: sent again in the next provider batch), at most
+``MAX_REMOTE_GONE`` times per job: then the job fails, or (``economy_retry = "now"``) goes
+through the synchronous API. A failed line is classified like the synchronous answer and
+retried per the batch's policy, in the next provider batch or (``economy_retry = "now"``)
+through the synchronous API. A malformed output line fails only its own job, as paid
+(``unreadable_line``): the rest of the file is read.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 from app.errors import ErrorClass, ProviderError
 from app.i18n import tr
 from app.providers.base import (
+    MAX_REMOTE_GONE,
     REMOTE_GONE,
     GenerationRequest,
     GenerationResult,
@@ -51,6 +55,25 @@ ECONOMY_TIMEOUT_S = 26 * 3600.0
 """How long a job waits for its provider batch: the 24 h completion window and a margin."""
 
 Outcome = GenerationResult | ProviderError
+
+
+def unreadable_line(label: str, reason: str) -> ProviderError:
+    """The error of a job whose line in a finished batch's output could not be read (not
+    JSON, not an object, a ``response`` that is not one, an answer that does not decode): the
+    provider ran and billed it, so the error is ``paid`` and sending it again is counted in
+    the report's ``paid_twice``.
+
+    Args:
+        label: the provider's name, as the user sees it.
+        reason: what was wrong with the line, in a few words.
+    """
+    return ProviderError(
+        ErrorClass.SERVER_ERROR,
+        tr(
+            "{provider}'s batch output has an unreadable line for this job ({reason}); it was billed, so making it again counts as paid twice."
+        ).format(provider=label, reason=reason),
+        paid=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -115,9 +138,11 @@ class BatchApi(abc.ABC):
     @abc.abstractmethod
     def results(
         self, state: BatchState, requests: dict[str, GenerationRequest]
-    ) -> AsyncIterator[tuple[str, Outcome]]:
+    ) -> AsyncIterator[tuple[str | None, Outcome]]:
         """``(line id, result or classified error)`` for each answered line of a finished
-        batch; ``requests`` are the waiting lines' requests (for decoding their images)."""
+        batch; ``requests`` are the waiting lines' requests (for decoding their images). A
+        malformed line never raises: it is ``(its id, unreadable_line(...))`` when its id can
+        be read, else ``(None, unreadable_line(...))``, and the lines after it are read."""
 
     @abc.abstractmethod
     async def cancel(self, batch_id: str) -> None:
@@ -232,7 +257,10 @@ class EconomyProvider(Provider):
         return outcome
 
     def _synchronous(self, request: GenerationRequest) -> bool:
-        return (request.retry > 0 and self.retry_now) or not self.api.accepts(request)
+        # A retry, or a request whose provider batches kept ending without it, goes at list
+        # price only where the user allowed it.
+        again = request.retry > 0 or request.gone >= MAX_REMOTE_GONE
+        return (again and self.retry_now) or not self.api.accepts(request)
 
     def price_factor(self, request: GenerationRequest) -> float:
         """The batch discount, or the list price for a request sent synchronously."""
@@ -348,14 +376,19 @@ class EconomyProvider(Provider):
         try:
             await self._collect(remote, state)
         except ProviderError as e:
-            self._end(remote, e)
+            self._end(remote, _ran(e, state))
         except Exception as e:
             log.exception("%s: reading batch %s failed", self.label, remote.batch_id)
-            self._end(remote, self.inner.unexpected(e))
+            self._end(remote, _ran(self.inner.unexpected(e), state))
 
     async def _collect(self, remote: _Remote, state: BatchState) -> None:
         requests = {k: ln.request for k, ln in remote.waiters.items()}
+        unreadable = 0  # output lines whose job could not be told (not even their id read)
         async for line_id, outcome in self.api.results(state, requests):
+            if line_id is None:
+                unreadable += 1
+                log.warning("%s: batch %s: %s", self.label, remote.batch_id, outcome)
+                continue
             ln = remote.waiters.pop(line_id, None)  # a repeated line (Gemini) is dropped
             if ln is not None and not ln.future.done():
                 ln.future.set_result(outcome)
@@ -377,6 +410,16 @@ class EconomyProvider(Provider):
                 "{provider}'s batch {id} ended ({reason}) before this job was made; it goes into the next batch."
             ).format(provider=self.label, id=remote.batch_id, reason=state.reason)
             self._end(remote, gone)
+        elif unreadable:  # a job without its line: its line was most likely one of those
+            self._end(
+                remote,
+                unreadable_line(
+                    self.label,
+                    tr("batch {id}: {count} line(s) could not be read").format(
+                        id=remote.batch_id, count=unreadable
+                    ),
+                ),
+            )
         else:
             self._end(
                 remote,
@@ -443,6 +486,14 @@ class EconomyProvider(Provider):
 
     def unexpected(self, e: Exception) -> ProviderError:
         return self.inner.unexpected(e)
+
+
+def _ran(error: ProviderError, state: BatchState) -> ProviderError:
+    """``error`` (reading a finished batch's output failed), marked ``paid`` when the batch
+    completed: its lines were run and billed, so sending them again pays twice."""
+    if not state.lost and not state.refused:
+        error.paid = True
+    return error
 
 
 _TRANSIENT = frozenset(

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from app.economy import BatchApi, BatchState, Outcome
+from app.economy import BatchApi, BatchState, Outcome, unreadable_line
 from app.errors import ErrorClass, ProviderError
 from app.i18n import tr
 from app.providers.base import GenerationRequest, remote_gone
@@ -40,10 +40,11 @@ _FINISHED = {
 }
 
 
-async def _each(inlined: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-    for item in inlined.get("inlinedResponses") or []:
-        if isinstance(item, dict):
-            yield item
+async def _each(inlined: Any) -> AsyncIterator[Any]:
+    """The inline responses, malformed entries included (``results`` tells them)."""
+    items = inlined.get("inlinedResponses") if isinstance(inlined, dict) else None
+    for item in items if isinstance(items, list) else []:
+        yield item
 
 
 #: gRPC codes (``google.rpc.Code``) → their HTTP status and name.
@@ -171,37 +172,63 @@ class GeminiBatchApi(BatchApi):
 
     async def results(
         self, state: BatchState, requests: dict[str, GenerationRequest]
-    ) -> AsyncIterator[tuple[str, Outcome]]:
+    ) -> AsyncIterator[tuple[str | None, Outcome]]:
         """Each inline response, decoded as a ``generateContent`` answer; an ``error`` entry
-        classified as the synchronous error of that status would be."""
+        classified as the synchronous error of that status would be; a malformed entry is
+        that job's ``unreadable_line`` (or, without a readable key, ``None``'s)."""
         output = state.raw.get("output") or {}
+        if not isinstance(output, dict):
+            output = {}
         if output.get("responsesFile"):
-            items: AsyncIterator[dict[str, Any]] = self._file_lines(str(output["responsesFile"]))
+            items: AsyncIterator[Any] = self._file_lines(str(output["responsesFile"]))
         else:
             items = _each(output.get("inlinedResponses") or {})
-        async for item in items:
-            key = str(item.get("key") or (item.get("metadata") or {}).get("key") or "")
+        label = self.gemini.label
+        async for item in items:  # a malformed entry fails its own job; the rest is read
+            if not isinstance(item, dict):
+                yield None, unreadable_line(label, tr("not a JSON object"))
+                continue
+            meta = item.get("metadata")
+            key = str(item.get("key") or (meta.get("key") if isinstance(meta, dict) else "") or "")
             if key not in requests:
+                if not key:
+                    yield None, unreadable_line(label, tr("no key"))
                 continue
-            if item.get("error"):
-                yield key, self._error(item["error"])
-                continue
-            try:
-                yield key, self.gemini.decode(item.get("response") or {})
-            except ProviderError as e:
-                yield key, e
+            yield key, self._outcome(item)
 
-    async def _file_lines(self, name: str) -> AsyncIterator[dict[str, Any]]:
+    def _outcome(self, item: dict[str, Any]) -> Outcome:
+        """The outcome of one entry of a waiting job; never raises (a malformed entry is an
+        ``unreadable_line``)."""
+        label = self.gemini.label
+        error = item.get("error")
+        response = item.get("response") or {}
+        try:
+            if error:
+                if not isinstance(error, dict):
+                    return unreadable_line(label, tr('"error" is not an object'))
+                return self._error(error)
+            if not isinstance(response, dict):
+                return unreadable_line(label, tr('"response" is not an object'))
+            return self.gemini.decode(response)
+        except ProviderError as e:
+            # An answer was billed: an image it lacks was paid for all the same.
+            e.paid = e.paid or (not error and e.error_class is ErrorClass.SERVER_ERROR)
+            return e
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
+            return unreadable_line(label, type(e).__name__)
+
+    async def _file_lines(self, name: str) -> AsyncIterator[Any]:
+        """The lines of a responses file, parsed (a line that is not JSON as ``None``)."""
         url = f"{self.gemini.base_url}/{name}:download?alt=media"
         async for text in self.gemini.stream_lines(url, self._auth()):
             try:
                 item = json.loads(text)
             except ValueError:
+                yield None
                 continue
-            if isinstance(item, dict):
-                if "status" in item and "error" not in item:  # a google.rpc.Status line
-                    item["error"] = item["status"]
-                yield item
+            if isinstance(item, dict) and "status" in item and "error" not in item:
+                item["error"] = item["status"]  # a google.rpc.Status line
+            yield item
 
     def _error(self, error: dict[str, Any]) -> ProviderError:
         """A line's ``google.rpc.Status`` (a gRPC code) classified like the synchronous error

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from app.economy import BatchApi, BatchState, Outcome
+from app.economy import BatchApi, BatchState, Outcome, unreadable_line
 from app.errors import ErrorClass, ProviderError
 from app.i18n import tr
 from app.providers.base import GenerationRequest, remote_gone
@@ -117,9 +117,10 @@ class OpenAIBatchApi(BatchApi):
 
     async def results(
         self, state: BatchState, requests: dict[str, GenerationRequest]
-    ) -> AsyncIterator[tuple[str, Outcome]]:
+    ) -> AsyncIterator[tuple[str | None, Outcome]]:
         """Each output and error line: images decoded as the synchronous answer is, errors
-        classified from their status and body as the synchronous error would be."""
+        classified from their status and body as the synchronous error would be; a malformed
+        line is that job's ``unreadable_line`` (or, without a readable id, ``None``'s)."""
         for key in ("output_file_id", "error_file_id"):
             file_id = state.raw.get(key)
             if not file_id:
@@ -132,18 +133,26 @@ class OpenAIBatchApi(BatchApi):
 
     def _line(
         self, text: str, requests: dict[str, GenerationRequest]
-    ) -> tuple[str, Outcome] | None:
+    ) -> tuple[str | None, Outcome] | None:
+        """One output line as ``(its job's line id, outcome)``; ``None`` for a line of no
+        waiting job, or one never run (put back with the batch's unfinished lines)."""
+        label = self.openai.label
         try:
             item = json.loads(text)
         except ValueError:
-            return None
+            return None, unreadable_line(label, tr("not JSON"))
+        if not isinstance(item, dict):
+            return None, unreadable_line(label, tr("not a JSON object"))
         line_id = str(item.get("custom_id") or "")
         request = requests.get(line_id)
         if request is None:
-            return None
-        label = self.openai.label
+            return (None, unreadable_line(label, tr("no custom_id"))) if not line_id else None
         resp = item.get("response") or {}
         error = item.get("error") or {}
+        if not isinstance(resp, dict):
+            return line_id, unreadable_line(label, tr('"response" is not an object'))
+        if not isinstance(error, dict):
+            error = {"message": str(error)}
         if not resp:
             if error.get("code") in _NOT_RUN:
                 return None  # never run: put back with the batch's unfinished lines
@@ -154,7 +163,10 @@ class OpenAIBatchApi(BatchApi):
                     provider=label, message=message
                 ),
             )
-        status = int(resp.get("status_code") or 0)
+        try:
+            status = int(resp.get("status_code") or 0)
+        except (TypeError, ValueError):
+            return line_id, unreadable_line(label, tr('"status_code" is not a number'))
         body = resp.get("body")
         request_id = resp.get("request_id")
         if status >= 400:
@@ -163,7 +175,11 @@ class OpenAIBatchApi(BatchApi):
         try:
             return line_id, self.openai.decode(body, request, status, request_id)
         except ProviderError as e:
+            # A 200 answer was billed: an image it lacks was paid for all the same.
+            e.paid = e.paid or e.error_class is ErrorClass.SERVER_ERROR
             return line_id, e
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
+            return line_id, unreadable_line(label, type(e).__name__)
 
     async def cancel(self, batch_id: str) -> None:
         await self.openai.request(

@@ -210,6 +210,9 @@ class GenerationRequest:
     """OpenAI edits only: ``low`` | ``high`` (API reference, images/edits)."""
     retry: int = 0
     """How many times this job was already tried again (0: its first request)."""
+    gone: int = 0
+    """How many remote jobs holding this job's request (provider batches) ended without its
+    answer (expired, cancelled, forgotten); economy mode then may use the standard API."""
     on_progress: Callable[[float], None] | None = field(default=None, compare=False, repr=False)
     resume: dict[str, Any] | None = None
     """A remote job an earlier attempt submitted (the handle it gave ``on_submitted``): a
@@ -242,6 +245,10 @@ class GenerationRequest:
 REMOTE_GONE = "remote_gone"
 """``ProviderError.code`` of a followed remote job that no longer exists (expired, or the
 server restarted): the request is submitted anew."""
+MAX_REMOTE_GONE = 2
+"""How many times the remote jobs holding a job's request (provider batches that expired, a
+followed job the server forgot) may end without its answer before the job fails, or (economy
+with ``economy_retry = "now"``) goes through the standard API instead (``app.jobrun``)."""
 
 
 def remote_gone(label: str, what: str) -> ProviderError:

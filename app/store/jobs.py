@@ -214,7 +214,8 @@ class JobStore(Database):
         images: int = 0,
         cost: float | None = None,
     ) -> None:
-        """Close an attempt row with its outcome (``ok``, ``error``, ``cancelled``)."""
+        """Close an attempt row with its outcome (``ok``, ``error``, ``cancelled``,
+        ``abandoned``: given up in flight by the job timeout)."""
         with self.tx() as db:
             db.execute(
                 "UPDATE attempts SET finished_at=?, outcome=?, error=?, error_type=?, http_status=?,"
@@ -263,12 +264,14 @@ class JobStore(Database):
         return int(rows[0]["n"])
 
     def lost_in_flight(self, batch_id: int) -> int:
-        """Requests of the batch in flight when their process died on a provider that gives
-        no job id to follow (OpenAI, Gemini, Stability, A1111): each may have been billed."""
+        """Requests of the batch given up in flight, each of which may have been billed: in
+        flight when their process died on a provider that gives no job id to follow (OpenAI,
+        Gemini, Stability, A1111), or cancelled by the job timeout (outcome ``abandoned``,
+        counted as spent at the estimated price)."""
         rows = self._q(
             "SELECT COUNT(*) AS n FROM attempts JOIN jobs ON jobs.id=attempts.job_id"
-            " WHERE jobs.batch_id=? AND attempts.outcome='interrupted'"
-            " AND attempts.remote_job IS NULL",
+            " WHERE jobs.batch_id=? AND ((attempts.outcome='interrupted'"
+            " AND attempts.remote_job IS NULL) OR attempts.outcome='abandoned')",
             (batch_id,),
         )
         return int(rows[0]["n"])

@@ -34,7 +34,7 @@ from app.events import (
 )
 from app.i18n import tr
 from app.models import JobSpec, RunSettings, parse_size, validation_problems
-from app.outputs import image_metadata, save_image
+from app.outputs import image_metadata, save_image, version_names
 from app.report import build_report, write_report
 from app.reuse import image_key
 from app.status import TERMINAL, BatchStatus, IllegalTransitionError, JobStatus
@@ -436,7 +436,12 @@ class Follower:
         model = str(img.get("model") or s.model)
         meta = image_metadata(s.provider, model, job.spec, idx, img.get("seed"), None)
         size = None if job.spec.size == "auto" else parse_size(job.spec.size)
-        name = job.spec.sample_paths(job.version if job.version > 1 else None)[idx]
+        name = job.spec.sample_paths()[idx]
+        if job.version > 1:  # never over a file that is not this version's own
+            names = await asyncio.to_thread(
+                version_names, self.out_dir, s.provider, model, job.spec, job.version, s.overwrite
+            )
+            name = names[idx]
         path, thumb, sha = await asyncio.to_thread(
             save_image,
             self.out_dir,

@@ -11,6 +11,14 @@ prompt (so ``fake.script_for("cat", ["500"])`` fails that line once). Knobs:
 - ``repeat_lines``: each answer is written twice (Gemini's repeated keys, each billed);
 - ``max_lines``: a create with more lines is refused, as the provider would;
 - ``fail_next``: the next batches created fail validation as a whole (OpenAI ``failed``).
+
+Hostile knobs (``tests.reliability.test_paid_once``):
+
+- ``expire_always``: every batch expires before answering any line, without end;
+- ``garble``: prompt part → the raw output line written instead of that prompt's answer
+  (``{key}`` is replaced by the line's id): ``[1,2,3]``, ``{"custom_id": "{key}",
+  "response": "oops"}``; only the first line of each part (a resubmission is answered
+  well). The line is answered (and billed) all the same.
 """
 
 from __future__ import annotations
@@ -70,6 +78,9 @@ class BatchBook:
         self.max_lines = 50_000
         self.fail_next = 0
         self.cancels = 0
+        self.expire_always = False
+        self.garble: dict[str, str] = {}
+        self._garbled: dict[str, str] = {}  # prompt part → the line key it garbled
 
     def create(self, model: str, lines: list[tuple[str, dict[str, Any]]], prefix: str) -> FakeBatch:
         with self.lock:
@@ -83,6 +94,8 @@ class BatchBook:
             )
             if self.expire_next:
                 batch.expire_at = self.expire_next.pop(0)
+            elif self.expire_always:
+                batch.expire_at = 0.0
             if self.fail_next:
                 self.fail_next -= 1
                 batch.state = "failed"
@@ -122,6 +135,15 @@ class BatchBook:
             self.cancels += 1
             if not batch.finished:
                 batch.state = "cancelling"
+
+    def garbled(self, line: Line) -> str | None:
+        """The raw text written instead of ``line``'s answer (``garble``), or ``None``."""
+        for part, raw in self.garble.items():
+            # One line per prompt part is garbled (its next submission is answered well);
+            # the output of a finished batch is written on every poll, the same each time.
+            if part in line.prompt and self._garbled.setdefault(part, line.key) == line.key:
+                return raw.replace("{key}", line.key)
+        return None
 
     def lines_by_prompt(self) -> Counter[str]:
         """How often each prompt was put in any batch (a second submission shows here)."""

@@ -155,16 +155,20 @@ class GeminiDialect(Dialect):
                         "code": _GRPC.get(err.get("status", ""), 13),
                         "message": err.get("message", ""),
                     }
+                raw = self.fake.batches.garbled(ln)
+                if raw is not None:  # a hostile line, inline as parsed JSON, raw in a file
+                    entry = {"_raw": raw, "metadata": {"key": ln.key}}
                 items.append(entry)
                 if self.fake.batches.repeat_lines:
                     items.append(entry)
             if items and b.extra.get("file"):
                 name = f"files/out-{b.id.removeprefix('batches/')}"
-                lines = [{"key": it["metadata"]["key"], **{k: v for k, v in it.items() if k != "metadata"}} for it in items]  # fmt: skip
-                self.files[name] = "".join(json.dumps(x) + "\n" for x in lines).encode()
+                lines = [it["_raw"] if "_raw" in it else json.dumps({"key": it["metadata"]["key"], **{k: v for k, v in it.items() if k != "metadata"}}) for it in items]  # fmt: skip
+                self.files[name] = "".join(x + "\n" for x in lines).encode()
                 meta["output"] = {"responsesFile": name}
             elif items:
-                meta["output"] = {"inlinedResponses": {"inlinedResponses": items}}
+                inline = [json.loads(it["_raw"]) if "_raw" in it else it for it in items]
+                meta["output"] = {"inlinedResponses": {"inlinedResponses": inline}}
         return op
 
     def _batches(self, req: Request, path: str) -> Response | None:

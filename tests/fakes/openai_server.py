@@ -242,7 +242,8 @@ class OpenAIDialect(Dialect):
             return out
         if b.finished:
             out[f"{b.state}_at"] = int(b.ended_wall or time.time())
-            ok, bad = [], []
+            ok: list[Any] = []
+            bad: list[Any] = []
             for i, ln in enumerate(b.lines):
                 item: dict[str, Any] = {"id": f"batch_req_{b.id}_{i}", "custom_id": ln.key}
                 if i < b.answered:
@@ -252,7 +253,8 @@ class OpenAIDialect(Dialect):
                         "body": ln.answer,
                     }
                     item["error"] = None
-                    (ok if ln.status < 400 else bad).append(item)
+                    raw = self.fake.batches.garbled(ln)
+                    (ok if ln.status < 400 else bad).append(item if raw is None else raw)
                 else:
                     code = "batch_expired" if b.state == "expired" else "batch_cancelled"
                     item["response"] = None
@@ -263,7 +265,9 @@ class OpenAIDialect(Dialect):
             for key, items in (("output_file_id", ok), ("error_file_id", bad)):
                 if items:
                     fid = f"file-{key[:3]}-{b.id}"
-                    jsonl = "".join(json.dumps(it) + "\n" for it in items).encode()
+                    jsonl = "".join(
+                        (it if isinstance(it, str) else json.dumps(it)) + "\n" for it in items
+                    ).encode()
                     self.files[fid] = ("batch_output.jsonl", jsonl)
                     out[key] = fid
         return out

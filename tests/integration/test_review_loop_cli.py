@@ -122,9 +122,11 @@ def test_regenerate_never_replaces_a_users_file_with_a_version_name(tmp_path: Pa
     mine = tmp_path / "o" / "cup.v1.png"
     mine.write_bytes(b"the designer's own file")
     again = run_cli("regenerate", str(run.report()["batch_id"]), "--jobs", "1")
-    assert again.code == 2 and "not an image Atelier made" in again.err
+    assert again.code == 0, again.err
     assert mine.read_bytes() == b"the designer's own file"
-    assert (tmp_path / "o" / "cup.png").is_file()  # nothing moved
+    # The first version takes a free name beside the user's file, as ``run`` names do.
+    assert (tmp_path / "o" / "cup.v1-2.png").is_file()
+    assert (tmp_path / "o" / "cup.v2.png").is_file()
 
 
 def test_the_spend_cap_applies_to_regenerations(
