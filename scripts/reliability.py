@@ -17,7 +17,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 COMMAND = (
     "ATELIER_RELIABILITY_OUT=/tmp/rel.jsonl ./scripts/test.sh tests/reliability "
-    "tests/ui/test_secrets_window.py tests/integration/test_secrets.py && "
+    "tests/ui/test_secrets_window.py tests/integration/test_secrets.py "
+    "tests/team/test_hostile_queue.py && "
     ".venv/bin/python scripts/reliability.py /tmp/rel.jsonl"
 )
 TESTS = {
@@ -40,7 +41,55 @@ TESTS = {
     "SIGTERM": "tests/reliability/test_store_and_processes.py",
     "store": "tests/reliability/test_store_and_processes.py",
     "key leak scan after a command": "tests/integration/test_secrets.py",
+    "a template's": "tests/reliability/test_template_delivery.py",
+    "a template exported": "tests/reliability/test_template_delivery.py",
+    "address flags": "tests/reliability/test_secret_sources.py",
+    "a cell's value": "tests/reliability/test_delivery_urls.py",
+    "a secret in a CMS": "tests/reliability/test_delivery_urls.py",
+    "a cloud metadata": "tests/reliability/test_delivery_urls.py",
+    "never answers": "tests/reliability/test_delivery_deadlines.py",
+    "trickles": "tests/reliability/test_delivery_deadlines.py",
+    "batch output": "tests/reliability/test_paid_once.py",
+    "job timeout": "tests/reliability/test_paid_once.py",
+    "always expires": "tests/reliability/test_paid_once.py",
+    "named like a version": "tests/reliability/test_paid_once.py",
+    "kept for later": "tests/reliability/test_paid_once.py",
+    "team queue stream": "tests/team/test_hostile_queue.py",
+    "pending entries": "tests/team/test_hostile_queue.py",
+    "bidi": "tests/reliability/test_names_and_exports.py",
+    "shopify csv": "tests/reliability/test_names_and_exports.py",
 }
+
+# The second hardening round's figures (issue 27), each the sum (or, for seconds, the largest)
+# of what the tests recorded under these names.
+ROUND_TWO = (
+    (
+        "secrets sent to a host the user did not name",
+        "secrets_sent_to_a_host_the_user_did_not_name",
+    ),
+    ("requests whose path or query a cell changed", "requests_changed_by_a_cell"),
+    ("secrets on disk or stdout", "secrets_on_disk_or_stdout"),
+    ("images paid twice and not counted", "images_paid_twice_and_not_counted"),
+    ("user files replaced", "user_files_replaced"),
+    ("valid queue jobs stuck behind a bad entry", "valid queue jobs stuck behind a bad entry"),
+    ("seconds a dead receiver holds `run` (wait 2 s)", "seconds_a_dead_receiver_holds_run"),
+)
+
+
+def round_two(rows: list[dict[str, object]]) -> list[str]:
+    """The summary lines of ``ROUND_TWO``: ``| figure | value | scenarios |``."""
+    out = ["| figure | measured | scenarios |", "|---|---|---|"]
+    for label, key in ROUND_TWO:
+        values = [float(str(r[key])) for r in rows if key in r]
+        if not values:
+            out.append(f"| {label} | not recorded | 0 |")
+            continue
+        total = max(values) if key.startswith("seconds") else sum(values)
+        shown = f"{total:.2f} (largest)" if key.startswith("seconds") else f"{total:g}"
+        out.append(f"| {label} | {shown} | {len(values)} |")
+    return out
+
+
 KNOWN = {"scenario", "runs", "jobs", "images_lost", "paid_twice", "keys_leaked"}
 
 
@@ -112,6 +161,17 @@ def main() -> int:
             f"{r.get('paid_twice', 0)} | {r.get('keys_leaked', 0)} | {other} | `{test}` |"
         )
     out += [
+        "",
+        "## Second hardening round",
+        "",
+        "What a hostile file, cell, queue entry, Batch API server or receiver could do before issue",
+        "27, summed over the scenarios above that record it:",
+        "",
+        *round_two(rows),
+        "",
+        "A dead receiver holds `run` for the delivery wait (`--delivery-wait`, ATELIER_DELIVERY_WAIT,",
+        "60 s by default; the tests use 2 s) plus the time to write the report; what is left stays",
+        "pending in the outbox for `atelier deliver BATCH`.",
         "",
         "## Reading the table",
         "",
