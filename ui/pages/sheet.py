@@ -31,7 +31,7 @@ from app.i18n import tr
 from app.library import BatchTemplate
 from app.rows import check_templates, preview_row
 from app.tabular import Table, read_table
-from ui import theme
+from ui import a11y, theme
 from ui.empty_state import EmptyState
 from ui.fit import scrolling
 from ui.library_box import LibraryBox
@@ -121,6 +121,8 @@ class SheetPage(QWidget):
         self.encoding_combo.addItem(tr("Auto-detect"), None)
         for enc in CANDIDATE_ENCODINGS:
             self.encoding_combo.addItem(enc.replace("_", "-").upper(), enc)
+        self.encoding_combo.setObjectName("encoding_combo")
+        a11y.name(self.encoding_combo, tr("Encoding"))
         bar.addWidget(self.encoding_combo)
         bar.addWidget(QLabel(tr("Delimiter")))
         self.delimiter_combo = QComboBox()
@@ -131,10 +133,13 @@ class SheetPage(QWidget):
             (tr("Tab"), "\t"),
         ):
             self.delimiter_combo.addItem(label, d)
+        self.delimiter_combo.setObjectName("delimiter_combo")
+        a11y.name(self.delimiter_combo, tr("Delimiter"))
         bar.addWidget(self.delimiter_combo)
         bar.addWidget(QLabel(tr("Header row")))
         self.header_spin = SpinBox()
         self.header_spin.setObjectName("header_spin")
+        a11y.name(self.header_spin, tr("Header row"))
         self.header_spin.setRange(0, 1_048_576)  # Excel's last row
         self.header_spin.setSpecialValueText(tr("Auto"))
         self.header_spin.setToolTip(
@@ -164,6 +169,7 @@ class SheetPage(QWidget):
         self.sheet_model = SpreadsheetModel(self)
         view = self.sheet_view = QTableView()
         view.setObjectName("sheet_view")
+        a11y.name(view, tr("Spreadsheet"))
         view.setModel(self.sheet_model)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.verticalHeader().setDefaultSectionSize(24)
