@@ -2,7 +2,7 @@
 
 The window is built, a small shop export imported and run on the draft provider, then every
 page and the main dialogs (Settings, the image viewer, Compare) are shown in turn, and every
-visible interactive widget and every menu item is asked, through Qt's accessibility layer
+interactive widget and every menu item is asked, through Qt's accessibility layer
 (what the AT-SPI bridge hands to Orca), for its name.
 
 What counts as a name is what a screen reader says before the control's role and value: the
@@ -70,6 +70,11 @@ def _internal(widget: QWidget) -> bool:
     parent = widget.parentWidget()
     if isinstance(widget, QLineEdit) and isinstance(parent, QComboBox | QAbstractSpinBox):
         return True  # an editable combo box's or a spin box's own text field
+    ancestor = parent
+    while ancestor is not None:
+        if isinstance(ancestor, QComboBox):
+            return True  # a combo box's pop-up list, read as the combo box's items
+        ancestor = ancestor.parentWidget()
     if isinstance(widget, QHeaderView) and isinstance(parent, QAbstractItemView):
         return True  # the table's headers are read as its column and row names
     # The corner button is not among a table's accessible children (cells and headers only).
@@ -92,11 +97,13 @@ def describe(widget: QWidget) -> str:
 
 
 def unnamed_in(top: QWidget, where: str) -> list[str]:
-    """Every visible interactive widget under ``top`` (and every item of its menus) that a
-    screen reader would announce without a name."""
+    """Every interactive widget under ``top`` (and every item of its menus) that a screen
+    reader would announce without a name. Hidden ones too: the AT-SPI tree holds them, and
+    some show only in a state the walk does not reach (the tool bar's ">>" button appears
+    when a translation is too long for the screen)."""
     missing = []
     for w in [top, *top.findChildren(QWidget)]:
-        if not isinstance(w, INTERACTIVE) or not w.isVisible() or _internal(w):
+        if not isinstance(w, INTERACTIVE) or _internal(w):
             continue
         if not spoken_name(w):
             missing.append(f"{where}: {describe(w)}")
