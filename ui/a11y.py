@@ -25,6 +25,14 @@ def name(widget: QWidget, text: str) -> None:
         _HiddenLabel(widget, text)
 
 
+def name_editor(combo: QComboBox, text: str) -> None:
+    """Name the text field of an editable combo box, which AT-SPI shows as a control of its
+    own (``setEditable(True)`` makes a new one: call this after it)."""
+    editor = combo.lineEdit()
+    if editor is not None:
+        editor.setAccessibleName(text)
+
+
 class _HiddenLabel(QObject):
     """An invisible ``QLabel`` that labels ``combo`` and lives beside it (Qt looks for a
     combo box's labels among its siblings), following it whenever it is reparented."""

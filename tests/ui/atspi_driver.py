@@ -40,6 +40,26 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 SCREEN = "1280x800x24"
+CONTROL_ROLES = frozenset(
+    {
+        "push button",
+        "toggle button",
+        "check box",
+        "radio button",
+        "combo box",
+        "text",
+        "password text",
+        "spin button",
+        "slider",
+        "table",
+        "list",
+        "tree table",
+        "menu item",
+        "check menu item",
+        "page tab",
+    }
+)
+"""The roles a screen reader announces as something to work (not labels, panels, fillers)."""
 RETURN, UP, DOWN = 0xFF0D, 0xFF52, 0xFF54  # X keysyms
 
 
@@ -203,6 +223,11 @@ class Studio:
         """The name of the first control of ``role`` on screen whose name contains
         ``contains`` (a label's name is its text)."""
         return self.call("text", role=role, contains=contains, timeout=timeout)  # type: ignore[no-any-return]
+
+    def unnamed(self) -> list[str]:
+        """The controls on screen now that a screen reader would announce without a name
+        (neither a name nor a label), as ``"role id"`` (Qt's id: the objectName path)."""
+        return self.call("unnamed")  # type: ignore[no-any-return]
 
     def menu(self, *path: str) -> None:
         """Open the menu bar's menu ``path[0]`` and choose ``path[1:]`` in it."""
@@ -547,6 +572,18 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
     def op_items(role: str, name: str, timeout: float) -> list[str]:
         view = wait(role, name, timeout)
         return [view.getChildAtIndex(i).name for i in range(view.childCount)]
+
+    def op_unnamed() -> list[str]:
+        found = []
+        for top in roots():
+            for acc in walk(top):
+                try:
+                    role = acc.getRoleName()
+                    if role in CONTROL_ROLES and not (acc.name or "").strip() and not labels(acc):
+                        found.append(f"{role} {acc.accessibleId or '?'}")
+                except GLib.GError:
+                    continue
+        return found
 
     def op_text(role: str, contains: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout

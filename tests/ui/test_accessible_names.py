@@ -68,8 +68,10 @@ def spoken_name(widget: QWidget) -> str:
 def _internal(widget: QWidget) -> bool:
     """Parts of another control, which the accessibility layer reads as that control."""
     parent = widget.parentWidget()
-    if isinstance(widget, QLineEdit) and isinstance(parent, QComboBox | QAbstractSpinBox):
-        return True  # an editable combo box's or a spin box's own text field
+    if isinstance(widget, QLineEdit) and isinstance(parent, QAbstractSpinBox):
+        return True  # a spin box's own text field (an editable combo box's is a control)
+    if isinstance(widget, QLineEdit) and isinstance(parent, QComboBox):
+        return False
     ancestor = parent
     while ancestor is not None:
         if isinstance(ancestor, QComboBox):
@@ -96,35 +98,40 @@ def describe(widget: QWidget) -> str:
     )
 
 
-def unnamed_in(top: QWidget, where: str) -> list[str]:
-    """Every interactive widget under ``top`` (and every item of its menus) that a screen
-    reader would announce without a name. Hidden ones too: the AT-SPI tree holds them, and
-    some show only in a state the walk does not reach (the tool bar's ">>" button appears
-    when a translation is too long for the screen)."""
-    missing = []
-    for w in [top, *top.findChildren(QWidget)]:
-        if not isinstance(w, INTERACTIVE) or _internal(w):
-            continue
-        if not spoken_name(w):
-            missing.append(f"{where}: {describe(w)}")
-    for menu in top.findChildren(QMenu):
-        iface = QAccessible.queryAccessibleInterface(menu)
-        for i in range(iface.childCount()):
-            item = iface.child(i)
-            if item.role() == QAccessible.Role.Separator:
+class Unnamed:
+    """The controls found without a name, each once, with where it was first seen."""
+
+    def __init__(self) -> None:
+        self.found: dict[object, str] = {}
+
+    def walk(self, top: QWidget, where: str) -> None:
+        """Every interactive widget under ``top`` (and every item of its menus) that a screen
+        reader would announce without a name. Hidden ones too: the AT-SPI tree holds them,
+        and some show only in a state the walk does not reach (the tool bar's ">>" button
+        appears when a translation is too long for the screen)."""
+        for w in [top, *top.findChildren(QWidget)]:
+            if not isinstance(w, INTERACTIVE) or _internal(w) or w in self.found:
                 continue
-            if not item.text(QAccessible.Text.Name).strip():
-                missing.append(f"{where}: menu {menu.title()!r} item {i}")
-    return missing
+            if not spoken_name(w):
+                shown = "" if w.isVisible() else " (hidden)"
+                self.found[w] = f"{where}{shown}: {describe(w)}"
+        for menu in top.findChildren(QMenu):
+            iface = QAccessible.queryAccessibleInterface(menu)
+            for i in range(iface.childCount()):
+                item = iface.child(i)
+                if item.role() == QAccessible.Role.Separator:
+                    continue
+                if not item.text(QAccessible.Text.Name).strip():
+                    self.found[(menu, i)] = f"{where}: menu {menu.title()!r} item {i}"
 
 
 def test_every_control_has_an_accessible_name(
     qtbot: Any, window: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
-    missing: list[str] = []
+    unnamed = Unnamed()
     # The empty sheet page first (its "open" and "sample" buttons), then every page with a
     # spreadsheet open and a draft batch run, so that the tables and the gallery hold rows.
-    missing += unnamed_in(window, "empty sheet page")
+    unnamed.walk(window, "empty sheet page")
     sheet = woocommerce_csv(tmp_path, [[], [], []])
     assert window.load_spreadsheet(sheet)
     window.sheet.prompt_edit.setPlainText("Studio photo of {Name}")
@@ -138,26 +145,26 @@ def test_every_control_has_an_accessible_name(
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
         qtbot.wait(20)
-        missing += unnamed_in(window, f"page {window.tabs.tabText(index)!r}")
+        unnamed.walk(window, f"page {window.tabs.tabText(index)!r}")
     # The batch page shows each provider's own fields (style presets, a workflow, …).
     window.tabs.setCurrentIndex(1)
     combo = window.batch.provider_combo
     for i in range(combo.count()):
         combo.setCurrentIndex(i)
-        missing += unnamed_in(window.batch, f"batch page, provider {combo.itemData(i)}")
+        unnamed.walk(window.batch, f"batch page, provider {combo.itemData(i)}")
 
     settings = window.open_settings()
     qtbot.waitExposed(settings)
     for row in range(settings.provider_model.rowCount()):
         settings.provider_list.setCurrentIndex(settings.provider_model.index(row))
-        missing += unnamed_in(settings, f"Settings, provider row {row}")
+        unnamed.walk(settings, f"Settings, provider row {row}")
     settings.reject()
 
     job_id = window.progress.jobs_model.jobs[0].id
     viewer = window.review.open_viewer(job_id)
     assert viewer is not None
     qtbot.waitExposed(viewer)
-    missing += unnamed_in(viewer, "image viewer")
+    unnamed.walk(viewer, "image viewer")
     viewer.reject()
 
     from ui.compare import CompareView
@@ -172,10 +179,10 @@ def test_every_control_has_an_accessible_name(
     compare = CompareView(images, window)
     compare.open()
     qtbot.waitExposed(compare)
-    missing += unnamed_in(compare, "compare")
+    unnamed.walk(compare, "compare")
     compare.reject()
 
-    missing = list(dict.fromkeys(missing))  # each control once, where it was first seen
+    missing = list(unnamed.found.values())
     assert not missing, "controls without an accessible name:\n" + "\n".join(missing)
 
 

@@ -79,10 +79,16 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
 
 
 # ---- the steps -----------------------------------------------------------------------------
+def all_named(s: Studio, where: str) -> None:
+    """Every control on screen has a name or a label, as the screen reader gets it."""
+    assert s.unnamed() == [], f"controls without a name on {where}"
+
+
 def open_export(s: Studio, shop: Shop) -> None:
     """File → Open…, the path typed into the file dialog's "File name:" field, Open."""
     s.menu("File", "Open…")
     s.find("dialog", "Open spreadsheet")
+    all_named(s, "the file dialog")
     s.type("File name:", str(shop.path))
     s.click("Open")
     s.text("label", f"{shop.path.name} · {shop.rows} rows")
@@ -95,6 +101,7 @@ def fill_template(s: Studio, shop: Shop) -> None:
     assert s.find("text", "Prompt")["value"] == shop.prompt
     s.text("label", shop.preview)
     s.text("label", f"→ {shop.files[0]}")
+    all_named(s, "the spreadsheet page")
 
 
 def see_estimate(s: Studio, shop: Shop, out: Path) -> None:
@@ -103,6 +110,7 @@ def see_estimate(s: Studio, shop: Shop, out: Path) -> None:
     s.choose("Provider", "Draft (offline, free)")
     s.type("Output folder", str(out))
     s.text("label", f"{shop.rows} images · $0.000")
+    all_named(s, "the batch page")
 
 
 def run_on_draft(s: Studio, shop: Shop) -> None:
@@ -114,6 +122,7 @@ def run_on_draft(s: Studio, shop: Shop) -> None:
     assert [r["File"] for r in rows[: len(shop.files)]] == list(shop.files)
     assert {r["Status"] for r in rows} == {"Done"}
     assert rows[0]["Prompt"] == shop.preview
+    all_named(s, "the progress page")
 
 
 def cull(s: Studio, shop: Shop) -> None:
@@ -124,6 +133,7 @@ def cull(s: Studio, shop: Shop) -> None:
     s.click_item("Images", shop.files[0])
     s.keys("Images", "px")
     s.text("label", f"1 picked · 1 rejected · {shop.rows - 2} unflagged")
+    all_named(s, "the gallery")
 
 
 def export(s: Studio, shop: Shop, target: Path) -> None:

@@ -426,6 +426,7 @@ class BatchPage(QWidget):
             combo.setCurrentText(kept if kept in values else default)
             combo.blockSignals(False)
         self.size_combo.setEditable(info.custom_size_multiple is not None)
+        a11y.name_editor(self.size_combo, tr("Size"))
         self.model_note.setText(tr(info.note) if info.note else "")
         self._format_changed()
 
