@@ -15,12 +15,22 @@ Two halves in one file:
 The API a test uses (every call waits up to ``timeout`` seconds for the control to appear):
 
     find(role, name)             the control's name, role, value, states; AssertionError if absent
+    exists(role, name)           whether it is on screen now
     click(name, role=...)        press a button, a menu item, a tab, a check box
+    menu("File", "Open…")        open a menu of the menu bar and choose in it
     type(name, text, role=...)   replace a text field's text
-    choose(name, item)           pick an item of a combo box
-    keys(name, "x")              focus a control and press keys there
-    table_rows(name)             a table's rows as {column header: cell text}
-    text(role, contains=...)     the name of the first control whose name contains a text
+    choose(name, item)           pick an item of a combo box (opened, arrow keys, Enter)
+    click_item(name, item)       click an item of a list or table with the mouse
+    keys(name, "px")             press keys in a control (letters and digits)
+    table_rows(name, limit)      a table's rows as {column header: cell text}
+    items(name)                  the names of a list's items (the gallery's tiles)
+    text(role, contains)         the name of the first control whose name contains a text
+    unnamed()                    the controls on screen without a name or a label
+    wait_exit()                  the studio's exit code once it has quit
+
+A press that opens a modal dialog returns at once (the dialog's event loop holds Qt's answer);
+the next step waits for the dialog (``find("dialog", title)``). Keys and clicks go through
+XTest on the private display.
 
 Roles are AT-SPI role names as ``pyatspi`` spells them: "push button", "menu item", "text",
 "combo box", "table", "list", "label", "page tab", "check box", "dialog", "spin button".
@@ -211,9 +221,12 @@ class Studio:
         """Give the control the keyboard focus and type ``keys`` there (letters, digits)."""
         self.call("keys", role=role, name=name, keys=keys, timeout=timeout)
 
-    def table_rows(self, name: str, timeout: float = 10) -> list[dict[str, str]]:
-        """The rows of the table ``name``, each ``{column header: cell text}``."""
-        return self.call("table_rows", name=name, timeout=timeout)  # type: ignore[no-any-return]
+    def table_rows(
+        self, name: str, limit: int | None = None, timeout: float = 10
+    ) -> list[dict[str, str]]:
+        """The rows of the table ``name`` (its first ``limit``), each ``{column header: cell
+        text}``. Each cell is a D-Bus call: read a 5,000-row table with a limit."""
+        return self.call("table_rows", name=name, limit=limit, timeout=timeout)  # type: ignore[no-any-return]
 
     def items(self, name: str, role: str = "list", timeout: float = 10) -> list[str]:
         """The names of the items of a list (the gallery's tiles)."""
@@ -558,15 +571,16 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
         for ch in keys:
             press_key(ord(ch))  # X keysyms of Latin-1 letters and digits are their code points
 
-    def op_table_rows(name: str, timeout: float) -> list[dict[str, str]]:
+    def op_table_rows(name: str, limit: int | None, timeout: float) -> list[dict[str, str]]:
         table = wait("table", name, timeout).queryTable()
+        n_rows = table.nRows if limit is None else min(limit, table.nRows)
         heads = []
         for c in range(table.nColumns):
             head = table.getColumnHeader(c)
             heads.append(head.name if head is not None else str(c))
         return [
             {heads[c]: table.getAccessibleAt(r, c).name for c in range(table.nColumns)}
-            for r in range(table.nRows)
+            for r in range(n_rows)
         ]
 
     def op_items(role: str, name: str, timeout: float) -> list[str]:
