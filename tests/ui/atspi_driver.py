@@ -238,8 +238,9 @@ class Studio:
         return self.call("text", role=role, contains=contains, timeout=timeout)  # type: ignore[no-any-return]
 
     def unnamed(self) -> list[str]:
-        """The controls on screen now that a screen reader would announce without a name
-        (neither a name nor a label), as ``"role id"`` (Qt's id: the objectName path)."""
+        """The controls on screen now, in every window, that a screen reader would announce
+        without a name (neither a name nor a label; a combo box's name is its current text,
+        so it needs a label), as ``"role id"`` (Qt's id: the objectName path)."""
         return self.call("unnamed")  # type: ignore[no-any-return]
 
     def menu(self, *path: str) -> None:
@@ -593,7 +594,9 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
             for acc in walk(top):
                 try:
                     role = acc.getRoleName()
-                    if role in CONTROL_ROLES and not (acc.name or "").strip() and not labels(acc):
+                    # Qt names a combo box by its current text: only a label names it.
+                    name = "" if role == "combo box" else (acc.name or "").strip()
+                    if role in CONTROL_ROLES and not name and not labels(acc):
                         found.append(f"{role} {acc.accessibleId or '?'}")
                 except GLib.GError:
                     continue

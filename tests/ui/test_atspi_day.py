@@ -81,7 +81,7 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
 # ---- the steps -----------------------------------------------------------------------------
 def all_named(s: Studio, where: str) -> None:
     """Every control on screen has a name or a label, as the screen reader gets it."""
-    assert s.unnamed() == [], f"controls without a name on {where}"
+    assert s.unnamed() == [], f"controls without a name with {where} on screen"
 
 
 def open_export(s: Studio, shop: Shop) -> None:
