@@ -13,7 +13,10 @@ debs=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
       libxcb-image0 fonts-noto-cjk fonts-wqy-microhei)
 if [ "$mode" = test ]; then
   # redis-server: the team queue's tests start their own (tests/team/conftest.py).
-  debs+=(gnome-keyring dbus dbus-x11 xvfb xauth desktop-file-utils appstream redis-server openssl)
+  # at-spi2-core, python3-pyatspi: tests/ui/test_atspi_day.py drives the window on Xvfb through
+  # the accessibility tree, from the system Python (which has pyatspi).
+  debs+=(gnome-keyring dbus dbus-x11 xvfb at-spi2-core python3-pyatspi xauth desktop-file-utils
+         appstream redis-server openssl)
 fi
 
 if command -v apt-get >/dev/null 2>&1; then

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QToolBar
+from PySide6.QtWidgets import QMainWindow, QToolBar, QToolButton
 
 from app.i18n import tr
-from ui import theme
+from ui import a11y, theme
 from ui.icons import action_icon
 
 
@@ -36,6 +36,10 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
     tb.setMovable(False)
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     window.addToolBar(tb)
+    # Qt's ">>" buttons for what does not fit (a narrow screen, a long translation) have no
+    # text: a screen reader would announce a nameless check box and a nameless button.
+    a11y.name(tb.findChild(QToolButton, "qt_toolbar_ext_button"), tr("More tools"))
+    a11y.name(window.menuBar().findChild(QToolButton, "qt_menubar_ext_button"), tr("More menus"))
 
     def act(key: str, text: str, shortcut: QKeySequence | str | None = None) -> QAction:
         a = QAction(text, window)

@@ -21,6 +21,7 @@ from app.delivery.config import Delivery
 from app.delivery.forms import DeliveryForm, form_from_delivery, secret_entries
 from app.i18n import N_, tr
 from app.secrets import set_secret
+from ui import a11y
 from ui.fit import fit_placeholder
 
 _FIELDS = (
@@ -80,7 +81,8 @@ class DeliverBox(QGroupBox):
             if attr == "slack_url":  # the address is itself a credential
                 edit.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
             self.edits[attr] = edit
-            if attr == "cms_url":
+            if attr == "cms_url":  # the row label names the row, not the edit inside it
+                a11y.name(edit, tr(label))
                 form.addRow(tr(label), self._cms_row(edit))
             else:
                 form.addRow(tr(label), edit)
@@ -94,6 +96,7 @@ class DeliverBox(QGroupBox):
     def _cms_row(self, edit: QLineEdit) -> QWidget:
         self.cms_method = QComboBox()
         self.cms_method.setObjectName("deliver_cms_method")
+        a11y.name(self.cms_method, tr("HTTP method"))
         self.cms_method.addItems(["PATCH", "PUT", "POST"])
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)

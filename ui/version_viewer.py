@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.i18n import tr
 from app.store import ImageRow, JobRow
 from app.versions import Change
+from ui import a11y
 from ui.compare import MAX_IMAGES, CompareView
 from ui.fit import resize_within
 from ui.numbers import SpinBox
@@ -75,6 +76,7 @@ class VersionViewer(QDialog):
         lay.addWidget(self.info)
         self.prompt_edit = QPlainTextEdit(job.spec.prompt)
         self.prompt_edit.setObjectName("viewer_prompt")
+        a11y.name(self.prompt_edit, tr("Prompt"))
         self.prompt_edit.setMaximumHeight(70)
         lay.addWidget(self.prompt_edit)
         lay.addLayout(self._make_row())
@@ -91,6 +93,8 @@ class VersionViewer(QDialog):
         )
         regen.clicked.connect(self._regenerate)
         self.more_spin = SpinBox()
+        self.more_spin.setObjectName("more_spin")
+        a11y.name(self.more_spin, tr("Images to make"))
         self.more_spin.setRange(1, 10)
         self.more_spin.setValue(4)
         more = QPushButton(tr("More like this"))

@@ -38,7 +38,7 @@ from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.store import Store
 from app.tabular import Table
-from ui import theme
+from ui import a11y, theme
 from ui.deliver_box import DeliverBox
 from ui.numbers import DoubleSpinBox, SpinBox
 from ui.pages.batch_form import BatchForm, economy_check, new_images_check
@@ -166,6 +166,7 @@ class BatchPage(QWidget):
     def _build_run_rows(self) -> None:
         self.workflow_edit = QLineEdit()
         self.workflow_edit.setObjectName("workflow_edit")
+        a11y.name(self.workflow_edit, tr("ComfyUI workflow"))
         self.workflow_edit.setPlaceholderText(tr("a workflow saved with “Save (API Format)”"))
         self.workflow_widget = with_button(
             self.workflow_edit, tr("Workflow…"), self._choose_workflow
@@ -175,6 +176,8 @@ class BatchPage(QWidget):
         seed_row = QHBoxLayout()
         self.seed_check = QCheckBox(tr("Fixed seed"))
         self.seed_spin = SpinBox()
+        self.seed_spin.setObjectName("seed_spin")
+        a11y.name(self.seed_spin, tr("Seed"))
         self.seed_spin.setRange(0, 2_147_483_647)
         self.seed_spin.setEnabled(False)
         self.seed_check.toggled.connect(self.seed_spin.setEnabled)
@@ -202,6 +205,7 @@ class BatchPage(QWidget):
         self._form.addRow("", self.economy_check)
         self.output_edit = QLineEdit()
         self.output_edit.setObjectName("output_edit")
+        a11y.name(self.output_edit, tr("Output folder"))
         self._form.addRow(
             tr("Output folder"), with_button(self.output_edit, tr("Choose…"), self._choose_output)
         )
@@ -511,6 +515,7 @@ class BatchPage(QWidget):
             combo.setCurrentText(kept if kept in values else default)
             combo.blockSignals(False)
         self.size_combo.setEditable(info.custom_size_multiple is not None)
+        a11y.name_editor(self.size_combo, tr("Size"))
         self.model_note.setText(tr(info.note) if info.note else "")
         self._format_changed()
 

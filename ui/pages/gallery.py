@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.events import ImageSaved
 from app.i18n import N_, tr
 from app.status import JobStatus
+from ui import a11y
 from ui.bridge import JobUpdate
 from ui.compare import MAX_IMAGES as MAX_COMPARE
 from ui.compare import CompareView
@@ -97,6 +98,7 @@ class GalleryPage(QWidget):
         bar.addWidget(QLabel(tr("Show")))
         self.gallery_filter = QComboBox()
         self.gallery_filter.setObjectName("gallery_filter")
+        a11y.name(self.gallery_filter, tr("Show"))
         for label, statuses in STATUS_FILTERS:
             self.gallery_filter.addItem(tr(label), statuses)
         self.gallery_filter.currentIndexChanged.connect(
@@ -105,10 +107,12 @@ class GalleryPage(QWidget):
         bar.addWidget(self.gallery_filter)
         self.flag_filter = QComboBox()
         self.flag_filter.setObjectName("flag_filter")
+        a11y.name(self.flag_filter, tr("Flag"))
         for label, flag in REVIEW_FILTERS:
             self.flag_filter.addItem(tr(label), flag)
         self.stars_filter = QComboBox()
         self.stars_filter.setObjectName("stars_filter")
+        a11y.name(self.stars_filter, tr("Rating"))
         self.stars_filter.addItem(tr("any stars"), 0)
         for n in range(1, 6):
             self.stars_filter.addItem(tr("{stars} and up").format(stars="★" * n), n)
@@ -146,6 +150,7 @@ class GalleryPage(QWidget):
     def _build_view(self) -> GalleryView:
         view = self.gallery_view = GalleryView()
         view.setObjectName("gallery_view")
+        a11y.name(view, tr("Images"))
         view.setViewMode(QListView.ViewMode.IconMode)
         view.setIconSize(QSize(180, 180))
         view.setGridSize(QSize(200, 224))

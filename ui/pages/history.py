@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from app.i18n import tr
 from app.store import BatchRow
+from ui import a11y
 from ui.models import HistoryModel, JobIdRole
 
 
@@ -47,6 +48,7 @@ class HistoryPage(QWidget):
         self.history_model = HistoryModel(self)
         view = self.history_view = QTableView()
         view.setObjectName("history_view")
+        a11y.name(view, tr("History"))
         view.setModel(self.history_model)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from app.events import BatchFinished
 from app.i18n import N_, tr
 from app.status import JobStatus
-from ui import theme
+from ui import a11y, theme
 from ui.bridge import JobUpdate
 from ui.models import JobIdRole, JobsModel, JobView, SortRole, StatusFilterProxy
 from ui.views import JobsTableView
@@ -101,6 +101,7 @@ class ProgressPage(QWidget):
         filt.addWidget(QLabel(tr("Show")))
         self.job_filter = QComboBox()
         self.job_filter.setObjectName("job_filter")
+        a11y.name(self.job_filter, tr("Show"))
         for label, statuses in STATUS_FILTERS:
             self.job_filter.addItem(tr(label), statuses)
         self.job_filter.currentIndexChanged.connect(
@@ -109,6 +110,8 @@ class ProgressPage(QWidget):
         filt.addWidget(self.job_filter)
         self.job_search = QLineEdit()
         self.job_search.setPlaceholderText(tr("Search prompts…"))
+        self.job_search.setObjectName("job_search")
+        a11y.name(self.job_search, tr("Search prompts…"))
         self.job_search.textChanged.connect(lambda t: self.jobs_proxy.setFilterFixedString(t))
         filt.addWidget(self.job_search, 1)
         return filt
@@ -131,6 +134,7 @@ class ProgressPage(QWidget):
     def _build_view(self) -> JobsTableView:
         view = self.jobs_view = JobsTableView()
         view.setObjectName("jobs_view")
+        a11y.name(view, tr("Jobs"))
         view.setModel(self.jobs_proxy)
         view.setSortingEnabled(True)
         # Rows come in job order already; an active sort would make every model reset sort

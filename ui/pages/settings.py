@@ -28,7 +28,7 @@ from app.i18n import LANGUAGES, tr
 from app.providers.registry import PROVIDERS, create_provider
 from app.secrets import get_key, keyring_status, set_key
 from app.settings import Settings
-from ui import theme
+from ui import a11y, theme
 
 
 class ProviderListModel(QAbstractListModel):
@@ -173,6 +173,7 @@ class SettingsDialog(QDialog):
         self.provider_model = ProviderListModel(list(self.panels), self)
         self.provider_list = QListView()
         self.provider_list.setObjectName("provider_list")
+        a11y.name(self.provider_list, tr("Providers"))
         self.provider_list.setMinimumWidth(300)
         self.provider_list.setMaximumWidth(320)
         self.provider_list.setModel(self.provider_model)

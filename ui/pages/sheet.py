@@ -32,7 +32,7 @@ from app.i18n import tr
 from app.library import BatchTemplate
 from app.rows import check_templates, preview_row
 from app.tabular import Table, read_table
-from ui import theme
+from ui import a11y, theme
 from ui.empty_state import EmptyState
 from ui.fit import scrolling
 from ui.library_box import LibraryBox
@@ -129,6 +129,8 @@ class SheetPage(QWidget):
         self.encoding_combo.addItem(tr("Auto-detect"), None)
         for enc in CANDIDATE_ENCODINGS:
             self.encoding_combo.addItem(enc.replace("_", "-").upper(), enc)
+        self.encoding_combo.setObjectName("encoding_combo")
+        a11y.name(self.encoding_combo, tr("Encoding"))
         bar.addWidget(self.encoding_combo)
         bar.addWidget(QLabel(tr("Delimiter")))
         self.delimiter_combo = QComboBox()
@@ -139,10 +141,13 @@ class SheetPage(QWidget):
             (tr("Tab"), "\t"),
         ):
             self.delimiter_combo.addItem(label, d)
+        self.delimiter_combo.setObjectName("delimiter_combo")
+        a11y.name(self.delimiter_combo, tr("Delimiter"))
         bar.addWidget(self.delimiter_combo)
         bar.addWidget(QLabel(tr("Header row")))
         self.header_spin = SpinBox()
         self.header_spin.setObjectName("header_spin")
+        a11y.name(self.header_spin, tr("Header row"))
         self.header_spin.setRange(0, 1_048_576)  # Excel's last row
         self.header_spin.setSpecialValueText(tr("Auto"))
         self.header_spin.setToolTip(
@@ -183,6 +188,7 @@ class SheetPage(QWidget):
         self.row_search.setPlaceholderText(tr("Search rows…"))
         self.row_search.setAccessibleName(tr("Search rows"))
         self.row_search.setClearButtonEnabled(True)
+        a11y.name_clear_button(self.row_search, tr("Clear the search"))
         hl.addWidget(self.row_search, 1)
         self.without_image_check = QCheckBox(tr("Only rows without an image"))
         self.without_image_check.setObjectName("without_image_check")
@@ -223,6 +229,7 @@ class SheetPage(QWidget):
         self.sheet_proxy = RowFilterProxy(self.sheet_model, self)
         view = self.sheet_view = QTableView()
         view.setObjectName("sheet_view")
+        a11y.name(view, tr("Spreadsheet"))
         view.setModel(self.sheet_proxy)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.verticalHeader().setDefaultSectionSize(24)

@@ -24,7 +24,7 @@ from app.i18n import tr
 from app.runner import EngineThread
 from app.settings import Settings
 from app.team.control import control, failures, list_batches
-from ui import theme
+from ui import a11y, theme
 from ui.team_model import TeamIdRole, TeamModel
 
 
@@ -75,6 +75,7 @@ class TeamPage(QWidget):
         self.model = TeamModel(self)
         view = self.view = QTableView()
         view.setObjectName("team_view")
+        a11y.name(view, tr("Team queue"))
         view.setModel(self.model)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
