@@ -18,6 +18,21 @@ def fit_placeholder(edit: QLineEdit) -> QLineEdit:
     return edit
 
 
+WINDOW_SIZE = QSize(1400, 880)
+"""The studio window's size where the screen has room for it."""
+
+_FRAME = QSize(16, 40)
+"""Room the window manager's frame and title bar take around a window, in pixels."""
+
+
+def window_size(available: QSize) -> QSize:
+    """The studio window's first size on a screen whose available area (less panels and
+    docks: ``QScreen.availableGeometry``) is ``available``: ``WINDOW_SIZE``, or less so that
+    the window with its frame fits (a 1280×800 laptop gets a 1264×…, not a 1400×880 window
+    cut at the screen's edges)."""
+    return WINDOW_SIZE.boundedTo(available - _FRAME)
+
+
 def resize_within(dialog: QWidget, width: int, height: int) -> None:
     """Resize ``dialog`` to ``width`` × ``height`` px, or less where its parent window (else
     the screen's available area) is smaller: on a 1280×800 laptop a viewer opens inside the

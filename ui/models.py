@@ -115,6 +115,12 @@ class JobView:
     deliveries: Keyed = field(default_factory=dict)
     """(image id, target) → state of its deliveries (``app.delivery.status``)."""
 
+    @property
+    def copied(self) -> bool:
+        """Finished at $0 without a request of its own: its images were copied from an
+        identical one made earlier (``app.reuse``)."""
+        return self.status == "completed" and self.attempts == 0
+
     def apply(self, u: JobUpdate) -> None:
         """Take what the engine reported since the last flush."""
         ev = u.change
@@ -271,7 +277,8 @@ class JobsModel(QAbstractTableModel):
                     label += f" {j.progress:.0%}"
                 return label
             if c == 4:
-                return str(j.attempts)
+                # A job finished without a request was copied from an identical image (reuse).
+                return tr("copied") if j.copied else str(j.attempts)
             if c == 5:
                 return "" if j.duration_ms is None else f"{j.duration_ms / 1000:.1f} s"
             if c == 6:
@@ -285,6 +292,8 @@ class JobsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if c == 7 and j.error:
                 return f"{j.error_type}: {j.error}"
+            if c == 4 and j.copied:
+                return tr("Copied from an identical image made earlier: no request, $0.")
             if c == 1:
                 return j.prompt
             if c == 8 and j.deliveries:

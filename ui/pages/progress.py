@@ -194,9 +194,10 @@ class ProgressPage(QWidget):
         """Counts, progress and spend from the table's rows; ``state`` (paused, cancelling) is
         shown first when the run is in it."""
         c = self.jobs_model.counts()
-        finished = sum(
-            c.get(s, 0) for s in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
-        )
+        # The bar shows the jobs that were worked to an end (made, or failed with a reason);
+        # cancelled jobs were not done, so a batch cancelled at 120 of 5,000 shows 120 / 5,000,
+        # not a full bar, and the counts say how many were cancelled.
+        finished = c.get(JobStatus.COMPLETED, 0) + c.get(JobStatus.FAILED, 0)
         self.progress_bar.setMaximum(max(1, len(self.jobs_model.jobs)))
         self.progress_bar.setValue(finished)
         spend = self.jobs_model.spend()
