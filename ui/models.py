@@ -121,6 +121,24 @@ class JobView:
         identical one made earlier (``app.reuse``)."""
         return self.status == "completed" and self.attempts == 0
 
+    def status_text(self) -> str:
+        """The Status column: the status, with a retry's wait or a request's progress."""
+        label = tr(STATUS_LABELS.get(self.status, self.status))
+        if self.status == "waiting" and self.retry_in_s is not None:
+            label += f" ({self.retry_in_s:.1f} s)"
+        elif self.status == "running" and self.progress is not None:
+            label += f" {self.progress:.0%}"
+        return label
+
+    def attempts_text(self) -> str:
+        """The Attempts column: the requests sent, or "copied" (no request: reused at $0)."""
+        return tr("copied") if self.copied else str(self.attempts)
+
+    @staticmethod
+    def copied_tip() -> str:
+        """The tooltip of a copied job's Attempts cell."""
+        return tr("Copied from an identical image made earlier: no request, $0.")
+
     def apply(self, u: JobUpdate) -> None:
         """Take what the engine reported since the last flush."""
         ev = u.change
@@ -270,15 +288,9 @@ class JobsModel(QAbstractTableModel):
             if c == 2:
                 return j.file
             if c == 3:
-                label = tr(STATUS_LABELS.get(j.status, j.status))
-                if j.status == "waiting" and j.retry_in_s is not None:
-                    label += f" ({j.retry_in_s:.1f} s)"
-                elif j.status == "running" and j.progress is not None:
-                    label += f" {j.progress:.0%}"
-                return label
+                return j.status_text()
             if c == 4:
-                # A job finished without a request was copied from an identical image (reuse).
-                return tr("copied") if j.copied else str(j.attempts)
+                return j.attempts_text()
             if c == 5:
                 return "" if j.duration_ms is None else f"{j.duration_ms / 1000:.1f} s"
             if c == 6:
@@ -293,7 +305,7 @@ class JobsModel(QAbstractTableModel):
             if c == 7 and j.error:
                 return f"{j.error_type}: {j.error}"
             if c == 4 and j.copied:
-                return tr("Copied from an identical image made earlier: no request, $0.")
+                return j.copied_tip()
             if c == 1:
                 return j.prompt
             if c == 8 and j.deliveries:

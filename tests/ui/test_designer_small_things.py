@@ -65,11 +65,17 @@ def test_a_resumed_batch_offers_pause_and_pauses(
     window.acts.pause.trigger()
 
     async def paused() -> None:
-        await wait_until(lambda: window.acts.pause.text() == "Resume", 10, "the pause")
+        await wait_until(
+            lambda: (
+                window.acts.pause.text() == "Resume"
+                and window.progress.counts_label.text().startswith("Paused")
+            ),
+            10,
+            "the pause",
+        )
 
     qloop.run_until_complete(paused())
     assert store.batch_status(bid) == "paused"
-    assert window.progress.counts_label.text().startswith("Paused")
     window.acts.pause.trigger()  # and on again
     qloop.run_until_complete(
         wait_until(lambda: window.acts.pause.text() == "Pause", 10, "the resume")
