@@ -128,3 +128,20 @@ def test_the_store_gains_the_column(tmp_path: Path) -> None:
     cols = {r[1] for r in db.execute("PRAGMA table_info(jobs)")}
     db.close()
     assert {"error", "error_msg", "error_type"} <= cols
+
+
+@pytest.mark.usefixtures("english")
+def test_a_refusal_stored_in_english_reads_japanese() -> None:
+    """OpenAI's content-policy refusal, the reason a designer meets most, is a message."""
+    import httpx
+
+    from app.providers.openai import classify_http_error
+
+    body = json.dumps({"error": {"code": "moderation_blocked", "message": "blocked"}}).encode()
+    err = classify_http_error(400, body, httpx.Headers(), "OpenAI")
+    assert err.message.startswith("OpenAI refused this prompt under its content policy (blocked)")
+    stored = i18n.message_json(err.message)
+    i18n.use_language("ja")
+    shown = i18n.render_stored(err.message, stored)
+    assert shown == i18n.Message(err.message.msgid, provider="OpenAI", detail=" (blocked)")  # type: ignore[attr-defined]
+    assert shown != err.message and "OpenAI" in (shown or "")
