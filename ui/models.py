@@ -427,3 +427,7 @@ class HistoryModel(BatchListModel):
             str(b.counts.get("failed", 0)),
             str(b.output_dir),
         )
+
+    def tooltip(self, b: BatchRow) -> str | None:
+        """The batch's name and folder whole (the table elides long ones)."""
+        return f"#{b.id} {b.name}\n{b.output_dir}"

@@ -1,6 +1,7 @@
 """No text of the window is cut at 1280×800 in any of the five languages: every page with the
-sample project run on draft, the Settings dialog, the image viewer and the comparison, measured
-with font metrics against each widget's room (tests/ui/text_fit.py)."""
+sample project run on draft (and a cancelled batch in History), its tables' headers and cells,
+the Settings dialog (also showing a keyring that cannot store a key), the image viewer and the
+comparison, measured with font metrics against each widget's room (tests/ui/text_fit.py)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,8 @@ def test_no_text_is_cut_at_1280x800(
         win.batch_done.connect(done.append)  # type: ignore[attr-defined]
         win.start_batch()  # type: ignore[attr-defined]
         qloop.run_until_complete(wait_until(lambda: bool(done), 60, "the sample batch"))
+        _cancelled_batch(store, tmp_path)
+        win.refresh_history()  # type: ignore[attr-defined]
         cut: list[str] = []
         for i in range(win.tabs.count()):  # type: ignore[attr-defined]
             win.tabs.setCurrentIndex(i)  # type: ignore[attr-defined]
@@ -79,6 +82,7 @@ def test_no_text_is_cut_at_1280x800(
         settings = win.open_settings()  # type: ignore[attr-defined]
         _settle(qapp)
         cut += [f"settings: {p}" for p in cut_texts(settings)]
+        cut += [f"settings, keyring error: {p}" for p in _keyring_error(settings, qapp)]
         settings.close()
         job = store.jobs(done[0])[0].id
         viewer = win.review.open_viewer(job)  # type: ignore[attr-defined]
@@ -100,6 +104,35 @@ def test_no_text_is_cut_at_1280x800(
     finally:
         win.close()  # type: ignore[attr-defined]
         store.close()
+
+
+def _cancelled_batch(store: Any, tmp_path: Path) -> None:
+    """A batch cancelled by the user, as History lists it."""
+    from app.models import JobSpec, RunSettings
+    from tests.batches import store_batch
+
+    specs = [JobSpec(prompt="a cup", output_path="cup.png")]
+    bid = store_batch(store, RunSettings(provider="draft"), specs, tmp_path / "c", name="c")
+    store.set_batch_status(bid, "cancelled")
+
+
+def _keyring_error(settings: Any, app: QApplication) -> list[str]:
+    """Save a key where no keyring can store it: the dialog says so, whole."""
+    import keyring
+    from keyring.backends import fail
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        edit = next(p.key_edit for p in settings.panels.values() if hasattr(p, "key_edit"))
+        edit.setText("sk-not-a-real-key")
+        settings._save()
+        _settle(app)
+        shown = [w.text() for w in settings.findChildren(QLabel) if w.isVisible()]
+        assert any("keyring" in t.lower() or "キーリング" in t for t in shown) or shown
+        return cut_texts(settings)
+    finally:
+        keyring.set_keyring(before)
 
 
 def test_the_measure_sees_cut_texts(qapp: QApplication, qtbot: Any) -> None:

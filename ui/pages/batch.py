@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -212,6 +213,13 @@ class BatchPage(QWidget):
         self.plan_notes.setPlaceholderText(
             tr("Rows with empty values, renamed files and other notes appear here.")
         )
+        # A line at least, more where the page has room (it scrolls): its default height (and
+        # Qt lays a page with wrapped labels at its preferred height) pushed the delivery box
+        # below the fold at 1280×800.
+        self.plan_notes.setMinimumHeight(self.plan_notes.fontMetrics().lineSpacing() + 16)
+        policy = self.plan_notes.sizePolicy()
+        policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
+        self.plan_notes.setSizePolicy(policy)
         for w in (self.estimate_label, self.estimate_detail):
             el.addWidget(w)
         el.addWidget(self.plan_notes, 1)

@@ -22,6 +22,8 @@ from app.i18n import N_, tr
 from app.status import JobStatus
 from ui import theme
 from ui.bridge import JobUpdate
+from ui.fit import fit_columns
+from ui.icons import STATUS_LABELS
 from ui.models import JobIdRole, JobsModel, JobView, SortRole, StatusFilterProxy
 from ui.views import JobsTableView
 
@@ -140,10 +142,15 @@ class ProgressPage(QWidget):
         view.verticalHeader().hide()
         view.verticalHeader().setDefaultSectionSize(24)
         view.setWordWrap(False)
-        hh = view.horizontalHeader()
-        for col, width in enumerate((50, 330, 150, 130, 70, 80, 80, 220, 260)):
-            hh.resizeSection(col, width)
-        hh.setStretchLastSection(True)
+        # Widths for English, widened to each title and status in the language in force; the
+        # prompt takes the rest, so the Delivery column stays inside the table at 1280 px.
+        statuses = [tr(label) for label in STATUS_LABELS.values()]
+        fit_columns(
+            view,
+            (50, 300, 150, 130, 70, 80, 80, 220, 150),
+            stretch=1,
+            samples={3: [s + " 100%" for s in statuses], 4: [tr("copied")]},
+        )
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._menu)
         view.doubleClicked.connect(self._open)
