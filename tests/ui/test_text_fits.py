@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -166,3 +167,43 @@ def test_the_measure_sees_cut_texts(qapp: QApplication, qtbot: Any) -> None:
     column.setGeometry(0, 0, 1000, 400)
     _settle(qapp)
     assert cut_texts(top) == []
+
+
+def test_the_measure_sees_cut_headers_cells_and_folds(qapp: QApplication, qtbot: Any) -> None:
+    """A header title wider than its section, a section past the table's right edge, a cut
+    cell without a tooltip, and a page taller than its scroll area are each reported; a cut
+    cell whose tooltip holds the whole text is not."""
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QScrollArea, QTableView
+
+    top = QWidget()
+    qtbot.addWidget(top)
+    lay = QVBoxLayout(top)
+    model = QStandardItemModel(1, 3)
+    model.setHorizontalHeaderLabels(["キャンセル済みの試行", "File", "Delivery"])
+    model.setItem(0, 0, QStandardItem("x"))
+    model.setItem(0, 1, QStandardItem("a-very-long-file-name-SKU-0001-2.png"))
+    tipped = QStandardItem("a long prompt that is elided in its cell")
+    tipped.setToolTip("a long prompt that is elided in its cell")
+    model.setItem(0, 2, tipped)
+    table = QTableView()
+    table.setModel(model)
+    for col, width in enumerate((40, 60, 400)):
+        table.horizontalHeader().resizeSection(col, width)
+    lay.addWidget(table)
+    page = QWidget()
+    QVBoxLayout(page).addWidget(QPlainTextEdit())
+    page.layout().itemAt(0).widget().setMinimumHeight(600)  # type: ignore[union-attr]
+    scroll = QScrollArea()
+    scroll.setWidget(page)
+    scroll.setWidgetResizable(True)
+    lay.addWidget(scroll)
+    top.resize(300, 400)
+    top.show()
+    _settle(qapp)
+    found = "\n".join(cut_texts(top))
+    assert "header 'キャンセル済みの試行'" in found
+    assert "header 'Delivery' reaches past the table" in found
+    assert "'a-very-long-file-name-SKU-0001-2.png'" in found and "no tooltip" in found
+    assert "a long prompt" not in found
+    assert "content below the fold" in found
