@@ -124,7 +124,6 @@ def test_the_window_fits_a_small_screen(
     """The window opens within the screen's available area (offscreen: 800×800), and the
     size rule gives a 1280×800 laptop (a 28 px panel) a window that fits with its frame."""
     from ui.app import build_window
-    from ui.fit import window_size
 
     win, store = build_window()
     try:
@@ -136,6 +135,8 @@ def test_the_window_fits_a_small_screen(
     finally:
         win.close()
         store.close()
+    from ui.fit import window_size
+
     laptop = window_size(QSize(1280, 772))
     assert laptop.width() < 1280 and laptop.height() < 772
     assert laptop.width() >= 1200 and laptop.height() >= 700
