@@ -202,3 +202,61 @@ def test_a_stored_error_follows_the_language(
         assert japanese != {"Cancelled by the user."}
     finally:
         i18n.use_language("en")
+
+
+def test_studio_sh_installs_only_when_needed(tmp_path: Path) -> None:
+    """``scripts/studio.sh`` runs ``scripts/setup.sh`` on the first launch, not on the next
+    ones, and again when ``pyproject.toml`` changes or ``ATELIER_REINSTALL=1`` asks; every
+    launch ends in ``.venv/bin/atelier`` with its arguments. (``setup.sh`` and the program
+    are stand-ins here: no network, and no window.)"""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+    from tests.reliability.record import record
+
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy(REPO / "scripts" / "studio.sh", repo / "scripts" / "studio.sh")
+    shutil.copy(REPO / "pyproject.toml", repo / "pyproject.toml")
+    calls = tmp_path / "calls"
+    (repo / "scripts" / "setup.sh").write_text(f'echo "$1" >> "{calls}"\n')
+    venv_bin = repo / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").symlink_to(sys.executable)
+    (venv_bin / "atelier").write_text('#!/bin/sh\necho "atelier $*"\n')
+    (venv_bin / "atelier").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "ATELIER_REINSTALL"}
+
+    def launch(**extra: str) -> tuple[str, float]:
+        t0 = time.monotonic()
+        out = subprocess.run(
+            ["bash", str(repo / "scripts" / "studio.sh"), "--version"],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        return out, time.monotonic() - t0
+
+    def installs() -> list[str]:
+        return calls.read_text().split() if calls.exists() else []
+
+    out, _ = launch()
+    assert out.strip() == "atelier --version" and installs() == ["studio"]
+    out, again_s = launch()
+    assert out.strip() == "atelier --version" and installs() == ["studio"]  # no pip this time
+    with (repo / "pyproject.toml").open("a") as f:
+        f.write("\n# a new dependency\n")
+    launch()
+    assert installs() == ["studio", "studio"]
+    launch()
+    assert len(installs()) == 2
+    launch(ATELIER_REINSTALL="1")
+    assert len(installs()) == 3
+    record("studio.sh: the check before starting the program", seconds=round(again_s, 3))
+    assert again_s < 2.0, f"the launch without an install took {again_s:.2f} s"
