@@ -68,6 +68,22 @@ def _estimate_detail(plan: Plan, args: SheetBatch, est: Estimate) -> str:
     return "\n".join(detail)
 
 
+def _notes_box() -> QPlainTextEdit:
+    """The plan's notes: a line at least, more where the page has room (it scrolls). Its
+    default height (Qt lays a page with wrapped labels at its preferred height) pushed the
+    delivery box and Start below the fold at 1280×800."""
+    notes = QPlainTextEdit()
+    notes.setReadOnly(True)
+    notes.setPlaceholderText(
+        tr("Rows with empty values, renamed files and other notes appear here.")
+    )
+    notes.setMinimumHeight(notes.fontMetrics().lineSpacing() + 16)
+    policy = notes.sizePolicy()
+    policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
+    notes.setSizePolicy(policy)
+    return notes
+
+
 class BatchPage(QWidget):
     """The batch's settings and its estimate.
 
@@ -208,18 +224,7 @@ class BatchPage(QWidget):
         self.estimate_detail = QLabel("")
         self.estimate_detail.setWordWrap(True)
         theme.styled(self.estimate_detail, "color: {muted}")
-        self.plan_notes = QPlainTextEdit()
-        self.plan_notes.setReadOnly(True)
-        self.plan_notes.setPlaceholderText(
-            tr("Rows with empty values, renamed files and other notes appear here.")
-        )
-        # A line at least, more where the page has room (it scrolls): its default height (and
-        # Qt lays a page with wrapped labels at its preferred height) pushed the delivery box
-        # below the fold at 1280×800.
-        self.plan_notes.setMinimumHeight(self.plan_notes.fontMetrics().lineSpacing() + 16)
-        policy = self.plan_notes.sizePolicy()
-        policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
-        self.plan_notes.setSizePolicy(policy)
+        self.plan_notes = _notes_box()
         for w in (self.estimate_label, self.estimate_detail):
             el.addWidget(w)
         el.addWidget(self.plan_notes, 1)

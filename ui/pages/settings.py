@@ -188,7 +188,6 @@ class SettingsDialog(QDialog):
         row.addWidget(self.stack, 1)
         layout.addLayout(row, 1)
         self.error = QLabel("")
-        self.error.setObjectName("settings_error")
         self.error.setWordWrap(True)  # a keyring's advice is a paragraph: shown whole, not cut
         theme.styled(self.error, "color: {error}")
         layout.addWidget(self.error)
