@@ -43,8 +43,13 @@ def language(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str
     qapp.setFont(before)
 
 
-def _settle(app: QApplication) -> None:
+def _settle(app: QApplication, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """Let pending paints and layouts happen; with ``loop``, inside the window's asyncio loop,
+    as in the program (a debounced estimate spawned outside it fails with "no running event
+    loop" and puts an error banner over the page)."""
     for _ in range(5):
+        if loop is not None:
+            loop.run_until_complete(asyncio.sleep(0.01))
         app.processEvents()
 
 
@@ -77,27 +82,27 @@ def test_no_text_is_cut_at_1280x800(
         for i in range(win.tabs.count()):  # type: ignore[attr-defined]
             win.tabs.setCurrentIndex(i)  # type: ignore[attr-defined]
             win.resize(1280, 800)  # type: ignore[attr-defined]
-            _settle(qapp)
+            _settle(qapp, qloop)
             assert (win.width(), win.height()) == (1280, 800)  # type: ignore[attr-defined]
             cut += [f"page {i + 1}: {p}" for p in cut_texts(win)]  # type: ignore[arg-type]
         settings = win.open_settings()  # type: ignore[attr-defined]
-        _settle(qapp)
+        _settle(qapp, qloop)
         cut += [f"settings: {p}" for p in cut_texts(settings)]
         cut += [f"settings, keyring error: {p}" for p in _keyring_error(settings, qapp)]
         settings.close()
         job = store.jobs(done[0])[0].id
         viewer = win.review.open_viewer(job)  # type: ignore[attr-defined]
         assert viewer is not None
-        _settle(qapp)
+        _settle(qapp, qloop)
         assert viewer.width() <= 1280 and viewer.height() <= 800
         cut += [f"viewer: {p}" for p in cut_texts(viewer)]
         viewer.close()
         win.tabs.setCurrentIndex(3)  # type: ignore[attr-defined]
-        _settle(qapp)
+        _settle(qapp, qloop)
         win.gallery.gallery_view.selectAll()  # type: ignore[attr-defined]
         compare = win.gallery.compare_selected()  # type: ignore[attr-defined]
         assert compare is not None
-        _settle(qapp)
+        _settle(qapp, qloop)
         assert compare.width() <= 1280 and compare.height() <= 800
         cut += [f"compare: {p}" for p in cut_texts(compare)]
         compare.close()
