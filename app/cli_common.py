@@ -16,7 +16,7 @@ from app import paths
 from app.cli_economy import Waits, submit_and_leave
 from app.engine import Engine
 from app.events import BatchFinished, Event, JobChanged, LaneWaiting
-from app.i18n import N_, Message, tr
+from app.i18n import tr
 from app.models import BatchReport
 from app.service import open_engine
 from app.settings import Settings
@@ -130,7 +130,7 @@ def _headless(
                 sig,
                 engine.stop_here,
                 batch_id,
-                Message(N_("Stopped by signal {name}."), name=sig.name),
+                tr("Stopped by signal {name}.").format(name=sig.name),
             )
     return engine, waits
 

@@ -31,7 +31,7 @@ from app.events import (
     EventBus,
     JobChanged,
 )
-from app.i18n import N_, Message
+from app.i18n import tr
 from app.jobrun import JobRun, job_target
 from app.lane import Lane, Run, SharedPacing
 from app.models import BatchReport, RunSettings
@@ -119,7 +119,7 @@ class Engine:
     def cancel(self, batch_id: int, reason: str | None = None) -> None:
         """Abort requests in flight; every job not done becomes ``cancelled`` (``reason``, by
         default "Cancelled by the user.", is each one's error text)."""
-        self._stop(batch_id, reason or Message(N_("Cancelled by the user.")), only_mine=False)
+        self._stop(batch_id, reason or tr("Cancelled by the user."), only_mine=False)
 
     def stop_here(self, batch_id: int, reason: str) -> None:
         """This process stops working on the batch (a SIGTERM, a quit): the jobs it holds are
@@ -203,9 +203,8 @@ class Engine:
             log.exception("batch %s: the run failed", batch_id)
             self.halt(
                 run,
-                Message(
-                    N_("The run stopped on an unexpected error ({reason})."),
-                    reason=describe_exception(e),
+                tr("The run stopped on an unexpected error ({reason}).").format(
+                    reason=describe_exception(e)
                 ),
             )
             self.store.recover(batch_id)
@@ -256,12 +255,9 @@ class Engine:
                 await self._drain(run)
                 await self._wait_for_others(run)
         except TimeoutError:
-            run.stop_reason = Message(
-                N_(
-                    "The batch timeout of {seconds:g} s was reached; unfinished jobs were cancelled."
-                ),
-                seconds=timeout_s,
-            )
+            run.stop_reason = tr(
+                "The batch timeout of {seconds:g} s was reached; unfinished jobs were cancelled."
+            ).format(seconds=timeout_s)
 
     async def _finish(self, run: Run) -> BatchReport:
         """Cancel what a stop left unfinished, set the batch's final status, write and emit
@@ -447,12 +443,9 @@ class Engine:
     def _fail_unexpected(self, run: Run, jid: int, e: Exception) -> None:
         """A job whose stages raised what nobody expected (a stored spec that no longer
         validates, a bug) fails with a readable reason of class ``internal``."""
-        message = Message(
-            N_(
-                "Atelier could not run this job ({reason}). The rest of the batch goes on; the details are in the log."
-            ),
-            reason=describe_exception(e),
-        )
+        message = tr(
+            "Atelier could not run this job ({reason}). The rest of the batch goes on; the details are in the log."
+        ).format(reason=describe_exception(e))
         self._fail_job(run, jid, message, ErrorClass.INTERNAL)
 
     async def _wait_for_others(self, run: Run) -> None:

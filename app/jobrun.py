@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from app.copying import SaveFailedError, copy_earlier
 from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from app.events import ImageSaved, JobChanged, JobProgress
-from app.i18n import N_, Message, tr
+from app.i18n import tr
 from app.input_images import read_inputs
 from app.lane import Lane, Run
 from app.models import JobSpec, RetryPolicy, parse_size
@@ -264,12 +264,9 @@ class JobRun:
             except TimeoutError:
                 sent.error = ProviderError(
                     ErrorClass.TIMEOUT,
-                    Message(
-                        N_(
-                            "No answer within the job timeout of {seconds:g} s; the request was cancelled."
-                        ),
-                        seconds=timeout_s,
-                    ),
+                    tr(
+                        "No answer within the job timeout of {seconds:g} s; the request was cancelled."
+                    ).format(seconds=timeout_s),
                 )
             except ProviderError as e:
                 sent.error = e

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, ProviderError
-from app.i18n import N_, Message
+from app.i18n import tr
 
 
 def error_body(resp: httpx.Response) -> dict[str, Any]:
@@ -34,38 +34,37 @@ def validation_errors(detail: list[Any]) -> str:
 
 
 def _by_status(status: int) -> tuple[ErrorClass, str]:
-    """The class of ``status`` and its sentence's msgid (English, with ``{provider}``,
-    ``{detail}``, ``{status}`` and ``{wait}`` fields), said by ``default_error``."""
+    """The class of ``status`` and its sentence, with ``{provider}``, ``{detail}``,
+    ``{status}`` and ``{wait}`` fields."""
     if status in (401, 403):
-        return ErrorClass.AUTH, N_(
+        return ErrorClass.AUTH, tr(
             "{provider} rejected the credentials{detail}. Check the key in Settings → Providers."
         )
     if status == 402:
-        return ErrorClass.PAYMENT_REQUIRED, N_(
+        return ErrorClass.PAYMENT_REQUIRED, tr(
             "{provider}: payment required, the account has no credits left{detail}. Top up, then retry."
         )
     if status in (408, 504):
-        return ErrorClass.TIMEOUT, N_("{provider} timed out on its side{detail}.")
+        return ErrorClass.TIMEOUT, tr("{provider} timed out on its side{detail}.")
     if status == 429:
-        return ErrorClass.RATE_LIMIT, N_("{provider} rate limit reached{wait}{detail}.")
+        return ErrorClass.RATE_LIMIT, tr("{provider} rate limit reached{wait}{detail}.")
     if status >= 500:
-        return ErrorClass.SERVER_ERROR, N_("{provider} server error {status}{detail}.")
+        return ErrorClass.SERVER_ERROR, tr("{provider} server error {status}{detail}.")
     if status == 404:
-        return ErrorClass.INVALID_REQUEST, N_(
+        return ErrorClass.INVALID_REQUEST, tr(
             "{provider} answered 404{detail}: check the model name and the endpoint."
         )
-    return ErrorClass.INVALID_REQUEST, N_("{provider} rejected the request{detail}.")
+    return ErrorClass.INVALID_REQUEST, tr("{provider} rejected the request{detail}.")
 
 
 def default_error(status: int, label: str, detail: str = "", **kw: Any) -> ProviderError:
     """The fallback classification of an HTTP error ``status`` from provider ``label``, with
     the provider's own ``detail`` in brackets; ``kw`` goes to ``ProviderError`` (a
     ``retry_after_s`` is said in the 429 sentence)."""
-    error_class, msgid = _by_status(status)
+    error_class, text = _by_status(status)
     ra = kw.get("retry_after_s")
-    wait = Message(N_(" (asked to wait {seconds:.1f} s)"), seconds=ra) if ra is not None else ""
-    # A Message: the job's reason is said again in the reader's language (app.i18n).
-    message = Message(
-        msgid, provider=label, detail=f" ({detail})" if detail else "", status=status, wait=wait
+    wait = tr(" (asked to wait {seconds:.1f} s)").format(seconds=ra) if ra is not None else ""
+    message = text.format(
+        provider=label, detail=f" ({detail})" if detail else "", status=status, wait=wait
     )
     return ProviderError(error_class, message, status=status, **kw)

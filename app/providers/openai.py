@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from app.errors import ErrorClass, ProviderError
-from app.i18n import N_, Message, tr
+from app.i18n import N_, tr
 from app.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -105,18 +105,14 @@ def _classify_known(
     for the rest (``default_error`` maps those by status)."""
     known = _known_class(status, code, etype)
     if known is not None:
-        # Messages: a stored reason is said again in the reader's language (app.i18n).
-        error_class, msgid = known
-        return ProviderError(error_class, Message(msgid, provider=label, detail=detail), **kw)
+        error_class, text = known
+        return ProviderError(error_class, text.format(provider=label, detail=detail), **kw)
     if 400 <= status < 500 and status not in (402, 404, 408, 429):
-        where = Message(N_(" in field '{param}'"), param=str(param)) if param else ""
+        where = tr(" in field '{param}'").format(param=param) if param else ""
         return ProviderError(
             ErrorClass.INVALID_REQUEST,
-            Message(
-                N_("{provider} rejected the request{where}{detail}."),
-                provider=label,
-                where=where,
-                detail=detail,
+            tr("{provider} rejected the request{where}{detail}.").format(
+                provider=label, where=where, detail=detail
             ),
             **kw,
         )
@@ -124,29 +120,29 @@ def _classify_known(
 
 
 def _known_class(status: int, code: str | None, etype: str) -> tuple[ErrorClass, str] | None:
-    """The class and sentence's msgid (``{provider}``, ``{detail}`` fields) of an answer its
-    ``code``, ``type`` or status names plainly; ``None`` for the rest."""
+    """The class and sentence (``{provider}``, ``{detail}`` fields) of an answer its ``code``,
+    ``type`` or status names plainly; ``None`` for the rest."""
     if (
         code in ("moderation_blocked", "content_policy_violation")
         or etype == "image_generation_user_error"
     ):
-        return ErrorClass.CONTENT_POLICY, N_(
+        return ErrorClass.CONTENT_POLICY, tr(
             "{provider} refused this prompt under its content policy{detail}. Rephrase the prompt; retrying the same prompt will not help."
         )
     if status == 429 and code == "insufficient_quota":
-        return ErrorClass.QUOTA, N_(
+        return ErrorClass.QUOTA, tr(
             "{provider}: the account has no quota left{detail}. Add credit or raise the limit in the provider's billing page, then retry."
         )
     if status == 401:
-        return ErrorClass.AUTH, N_(
+        return ErrorClass.AUTH, tr(
             "{provider} rejected the API key{detail}. Check it in Settings → Providers."
         )
     if status == 403:
-        return ErrorClass.AUTH, N_(
+        return ErrorClass.AUTH, tr(
             "{provider} refused access to this model{detail}. The organisation may need verification for it."
         )
     if status == 409:
-        return ErrorClass.SERVER_ERROR, N_("{provider} answered 409 (conflict){detail}.")
+        return ErrorClass.SERVER_ERROR, tr("{provider} answered 409 (conflict){detail}.")
     return None
 
 
