@@ -95,6 +95,11 @@ class Engine:
         """Whether a run of ``batch_id`` is in progress in this engine."""
         return batch_id in self._runs
 
+    def paused(self, batch_id: int) -> bool:
+        """Whether a run of ``batch_id`` is in progress here and paused (any thread may ask)."""
+        run = self._runs.get(batch_id)
+        return run is not None and not run.unpaused.is_set()
+
     def pause(self, batch_id: int) -> None:
         """Start no new request (requests in flight finish)."""
         run = self._runs.get(batch_id)

@@ -90,7 +90,10 @@ class ProviderError(AtelierError):
         retryable: bool | None = None,
         paid: bool = False,
     ) -> None:
-        message = redact(message)  # a provider may echo our credentials back in its body
+        # A provider may echo our credentials back in its body. A message (``app.i18n.Message``)
+        # with nothing to redact stays one, so it can be said again in another language.
+        cleaned = redact(message)
+        message = message if cleaned == message else cleaned
         super().__init__(message)
         self.error_class = error_class
         self.message = message

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QLineEdit, QScrollArea, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHeaderView,
+    QLineEdit,
+    QScrollArea,
+    QStyle,
+    QTableView,
+    QWidget,
+)
 
 _TEXT_ROOM = 16
 """Pixels a QLineEdit keeps beside its text: its frame, text margins and 2 px either side."""
@@ -16,6 +24,21 @@ def fit_placeholder(edit: QLineEdit) -> QLineEdit:
     need = edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + _TEXT_ROOM
     edit.setMinimumWidth(max(edit.minimumWidth(), need))
     return edit
+
+
+WINDOW_SIZE = QSize(1400, 880)
+"""The studio window's size where the screen has room for it."""
+
+_FRAME = QSize(16, 40)
+"""Room the window manager's frame and title bar take around a window, in pixels."""
+
+
+def window_size(available: QSize) -> QSize:
+    """The studio window's first size on a screen whose available area (less panels and
+    docks: ``QScreen.availableGeometry``) is ``available``: ``WINDOW_SIZE``, or less so that
+    the window with its frame fits (a 1280×800 laptop gets a 1264×…, not a 1400×880 window
+    cut at the screen's edges)."""
+    return WINDOW_SIZE.boundedTo(available - _FRAME)
 
 
 def resize_within(dialog: QWidget, width: int, height: int) -> None:
@@ -45,3 +68,32 @@ def scrolling(content: QWidget, horizontal: bool = True) -> QScrollArea:
         bar = scroll.verticalScrollBar().sizeHint().width()
         scroll.setMinimumWidth(content.minimumSizeHint().width() + bar)
     return scroll
+
+
+def fit_columns(
+    view: QTableView,
+    widths: tuple[int, ...],
+    stretch: int,
+    samples: dict[int, list[str]] | None = None,
+) -> None:
+    """Size ``view``'s columns for the language in force: each at least its width in
+    ``widths`` (px), its title (with the sort arrow's room) and its ``samples`` (the longest
+    short texts it shows: "Cancelled", "copied"), measured in the view's font; column
+    ``stretch`` takes what the view has left, so the right-most column is never pushed past
+    the table's edge (a long prompt elides there, its tooltip whole).
+
+    Call it again after the language or font changed; the user may still drag a column."""
+    hh = view.horizontalHeader()
+    model = view.model()
+    fm = view.fontMetrics()
+    # A cell's text room: the focus frame's margin on both sides, and a status icon's room.
+    pad = 2 * (view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1) + 24
+    for col, width in enumerate(widths):
+        if model is None or col >= model.columnCount():
+            break
+        need = hh.sectionSizeFromContents(col).width()
+        for text in (samples or {}).get(col, []):
+            need = max(need, fm.horizontalAdvance(text) + pad)
+        hh.resizeSection(col, max(width, need))
+    hh.setStretchLastSection(False)
+    hh.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)

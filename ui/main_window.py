@@ -30,14 +30,13 @@ from app.providers.registry import capabilities_of
 from app.runner import EngineThread
 from app.service import default_provider
 from app.settings import Settings
-from app.status import BatchStatus
 from app.store import Store
 from ui.actions import build_actions
 from ui.banner import Banner, startup_notices
 from ui.batch_loader import BatchLoader
 from ui.bridge import EngineBridge, JobUpdate
 from ui.deliveries import DeliveryActions
-from ui.fit import scrolling
+from ui.fit import scrolling, window_size
 from ui.gallery_model import Tile, load_views
 from ui.library_box import connect_library
 from ui.models import JobView
@@ -96,7 +95,7 @@ class MainWindow(QMainWindow):
         self._starting = False
         self.setWindowTitle(tr("Atelier"))
         self.setAcceptDrops(True)
-        self.resize(1400, 880)
+        self.resize(window_size(self.screen().availableGeometry().size()))
         self.bridge = EngineBridge(self)
         engine.events.subscribe(self.bridge)
         self.host = EngineThread(engine)
@@ -396,10 +395,15 @@ class MainWindow(QMainWindow):
     def _running(self) -> bool:
         return self.batch_id is not None and self.host.is_running(self.batch_id)
 
+    def _paused(self) -> bool:
+        """Whether the run on screen is paused, as its engine knows it (the store still says
+        "paused" for a resumed batch until its run has started)."""
+        return self._running() and self.batch_id is not None and self.engine.paused(self.batch_id)
+
     def toggle_pause(self) -> None:
         if self.batch_id is None or not self._running():
             return
-        paused = self.store.batch_status(self.batch_id) == BatchStatus.PAUSED
+        paused = self._paused()
         self.host.call(self.engine.resume if paused else self.engine.pause, self.batch_id)
         self._update_actions()
 
@@ -442,19 +446,11 @@ class MainWindow(QMainWindow):
         self.batch_done.emit(ev.batch_id)
 
     def _refresh_counts(self) -> None:
-        # The engine sets "paused" on an interruption without an event: ask the store.
-        state = (
-            self.store.batch_status(self.batch_id) if self._running() and self.batch_id else None
-        )
-        self.progress.refresh_counts(state)
+        self.progress.refresh_counts("paused" if self._paused() else None)
 
     def _update_actions(self) -> None:
         running = self._running()
-        paused = (
-            running
-            and self.batch_id is not None
-            and self.store.batch_status(self.batch_id) == BatchStatus.PAUSED
-        )
+        paused = self._paused()
         can_start = not running and not self._starting
         self.acts.start.setEnabled(can_start)
         self.batch.set_can_start(can_start)

@@ -187,6 +187,30 @@ class JobView:
     deliveries: Keyed = field(default_factory=dict)
     """(image id, target) → state of its deliveries (``app.delivery.status``)."""
 
+    @property
+    def copied(self) -> bool:
+        """Finished at $0 without a request of its own: its images were copied from an
+        identical one made earlier (``app.reuse``)."""
+        return self.status == "completed" and self.attempts == 0
+
+    def status_text(self) -> str:
+        """The Status column: the status, with a retry's wait or a request's progress."""
+        label = tr(STATUS_LABELS.get(self.status, self.status))
+        if self.status == "waiting" and self.retry_in_s is not None:
+            label += f" ({self.retry_in_s:.1f} s)"
+        elif self.status == "running" and self.progress is not None:
+            label += f" {self.progress:.0%}"
+        return label
+
+    def attempts_text(self) -> str:
+        """The Attempts column: the requests sent, or "copied" (no request: reused at $0)."""
+        return tr("copied") if self.copied else str(self.attempts)
+
+    @staticmethod
+    def copied_tip() -> str:
+        """The tooltip of a copied job's Attempts cell."""
+        return tr("Copied from an identical image made earlier: no request, $0.")
+
     def apply(self, u: JobUpdate) -> None:
         """Take what the engine reported since the last flush."""
         ev = u.change
@@ -336,14 +360,9 @@ class JobsModel(QAbstractTableModel):
             if c == 2:
                 return j.file
             if c == 3:
-                label = tr(STATUS_LABELS.get(j.status, j.status))
-                if j.status == "waiting" and j.retry_in_s is not None:
-                    label += f" ({j.retry_in_s:.1f} s)"
-                elif j.status == "running" and j.progress is not None:
-                    label += f" {j.progress:.0%}"
-                return label
+                return j.status_text()
             if c == 4:
-                return str(j.attempts)
+                return j.attempts_text()
             if c == 5:
                 return "" if j.duration_ms is None else f"{j.duration_ms / 1000:.1f} s"
             if c == 6:
@@ -357,6 +376,8 @@ class JobsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if c == 7 and j.error:
                 return f"{j.error_type}: {j.error}"
+            if c == 4 and j.copied:
+                return j.copied_tip()
             if c == 1:
                 return j.prompt
             if c == 8 and j.deliveries:
@@ -511,3 +532,7 @@ class HistoryModel(BatchListModel):
             str(b.counts.get("failed", 0)),
             str(b.output_dir),
         )
+
+    def tooltip(self, b: BatchRow) -> str | None:
+        """The batch's name and folder whole (the table elides long ones)."""
+        return f"#{b.id} {b.name}\n{b.output_dir}"

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from app.i18n import message_json
 from app.redact import redact
 from app.status import ACTIVE, TERMINAL, JobStatus
 from app.store.db import Database, now_iso, pid_alive
@@ -96,7 +97,8 @@ class JobStore(Database):
                     JobStatus.RUNNING,
                     "id=? AND status=?",
                     (job_id, JobStatus.PENDING),
-                    also="owner_pid=?, owner_host=?, started_at=?, error=NULL, error_type=NULL,"
+                    also="owner_pid=?, owner_host=?, started_at=?, error=NULL, error_msg=NULL,"
+                    " error_type=NULL,"
                     " finished_at=NULL",
                     also_args=(self.pid, self.host, now_iso()),
                 )
@@ -123,8 +125,15 @@ class JobStore(Database):
                 db,
                 job_id,
                 status,
-                also="error=?, error_type=?, duration_ms=COALESCE(?, duration_ms), finished_at=?",
-                also_args=(redact(error) if error else None, error_type, duration_ms, fin),
+                also="error=?, error_msg=?, error_type=?, duration_ms=COALESCE(?, duration_ms),"
+                " finished_at=?",
+                also_args=(
+                    redact(error) if error else None,
+                    message_json(error, redact),
+                    error_type,
+                    duration_ms,
+                    fin,
+                ),
             )
 
     def reset_for_retry(self, job_ids: Iterable[int]) -> list[int]:
@@ -137,7 +146,7 @@ class JobStore(Database):
                 JobStatus.PENDING,
                 "id IN (SELECT value FROM json_each(?)) AND status IN (?, ?)",
                 (_json_ids(ids), JobStatus.FAILED, JobStatus.CANCELLED),
-                also="error=NULL, error_type=NULL, finished_at=NULL",
+                also="error=NULL, error_msg=NULL, error_type=NULL, finished_at=NULL",
             )
 
     def recover(self, batch_id: int) -> int:
@@ -174,8 +183,8 @@ class JobStore(Database):
                 JobStatus.CANCELLED,
                 f"batch_id=? AND ({pending} OR (status IN (?, ?) AND owner_pid=? AND owner_host=?))",
                 (batch_id, *pending_args, *_ACTIVE, self.pid, self.host),
-                also="error=?, error_type='cancelled', finished_at=?",
-                also_args=(reason, now_iso()),
+                also="error=?, error_msg=?, error_type='cancelled', finished_at=?",
+                also_args=(reason, message_json(reason, redact), now_iso()),
             )
             self._close_attempts(db, ids, "cancelled")
         return ids

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.i18n import render_stored
 from app.models import JobSpec
 from app.status import TERMINAL, BatchStatus, JobStatus
 
@@ -99,7 +100,7 @@ class JobRow:
             spec=JobSpec.model_validate_json(r["spec_json"]),
             status=JobStatus(r["status"]),
             attempts=int(r["attempts"]),
-            error=r["error"],
+            error=render_stored(r["error"], r["error_msg"]),
             error_type=r["error_type"],
             cost=_cost(r),
             duration_ms=r["duration_ms"],
@@ -128,7 +129,7 @@ class JobSummary:
     SQL = (
         "SELECT id, seq, json_extract(spec_json, '$.prompt') AS prompt,"
         " json_extract(spec_json, '$.output_path') AS output_path, status, attempts, error,"
-        " error_type, cost, cost_unknown, duration_ms FROM jobs"
+        " error_msg, error_type, cost, cost_unknown, duration_ms FROM jobs"
     )
     """The query that ``from_row`` reads (add a ``WHERE``)."""
 
@@ -142,7 +143,7 @@ class JobSummary:
             output_path=r["output_path"],
             status=JobStatus(r["status"]),
             attempts=int(r["attempts"]),
-            error=r["error"],
+            error=render_stored(r["error"], r["error_msg"]),
             error_type=r["error_type"],
             cost=_cost(r),
             duration_ms=r["duration_ms"],

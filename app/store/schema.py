@@ -199,7 +199,15 @@ _V7 = """
 ALTER TABLE attempts ADD COLUMN remote_job TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# 8: reasons said in the language of the reader. A job's error keeps, beside its text, the
+# message it was made from (``app.i18n.Message``: msgid and fields, as JSON), so a reason
+# stored while the window was English reads Japanese after switching; NULL (older rows, and
+# texts made without a message) shows the text as stored.
+_V8 = """
+ALTER TABLE jobs ADD COLUMN error_msg TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 """Migration ``n`` (1-based) takes a store from ``user_version`` n-1 to n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -31,7 +31,7 @@ def test_one_image_per_product_in_the_window(
     combo = window.findChild(QComboBox, "per_combo")
     assert combo is not None and combo.accessibleName() == "Make one image per"
     label = next(w for w in window.findChildren(QLabel) if w.buddy() is combo)
-    assert label.text() == "Make one image per:"
+    assert label.text() == "Make one image per"
     # Offered from the file: Shopify's products, each option its products name, every row.
     assert _items(combo) == ["product", "each Scent", "each Color", "each Size", "every row"]
     assert combo.currentText() == "every row"

@@ -36,7 +36,8 @@ def test_the_sample_project_runs_on_draft(
     assert stack.currentWidget() is window.sheet.empty_state  # offered while no file is open
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.sheet.sheet_model.rowCount() == 3
-    assert stack.currentWidget() is window.sheet.sheet_view  # the table replaces the offer
+    # the table (with the preview under it) replaces the offer
+    assert stack.currentWidget().isAncestorOf(window.sheet.sheet_view)
     assert window.sheet.preview_prompt.text().startswith(first_prompt)
     assert window.sheet.preview_file.text() == "→ SAMPLE-TOTE-01.png"
     window.batch.select_provider("draft")

@@ -1,14 +1,17 @@
 """Which visible texts of a window do not fit their widget: measured with the widget's own font
 metrics against the room its style gives the text (the text rectangle of a label, the edit
-field of a combo box, a button's contents, a line edit's text area, a tab, a group box title).
+field of a combo box, a button's contents, a line edit's text area, a tab, a group box title,
+a table's header section and its visible cells).
 
-Word-wrapped labels, rich text and item views are left out: they wrap, or elide and show the
-whole text in a tooltip; a widget is cut too when it reaches past the edge of its window."""
+Word-wrapped labels and rich text are left out: they wrap. A table cell may be elided only
+when its tooltip holds the whole text (a long prompt); a header section is never cut, nor
+pushed past the right edge of its table. A widget is cut too when it reaches past the edge of
+its window."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFontMetrics, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -16,6 +19,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QGroupBox,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -23,6 +27,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyleOptionComboBox,
     QTabBar,
+    QTableView,
     QToolBar,
     QWidget,
 )
@@ -152,13 +157,102 @@ def _toolbar(w: QToolBar) -> list[str]:
     ]
 
 
+def _header(h: QHeaderView) -> list[str]:
+    """Each visible section of a horizontal header: its title against the section (less the
+    style's margins and, where the table sorts, the sort arrow), and the section against the
+    table's right edge."""
+    model = h.model()
+    if model is None or h.orientation() != Qt.Orientation.Horizontal:
+        return []
+    style, fm = h.style(), h.fontMetrics()
+    margin = style.pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, h)
+    arrow = (
+        style.pixelMetric(QStyle.PixelMetric.PM_HeaderMarkSize, None, h) + margin
+        if h.isSortIndicatorShown() or h.sectionsClickable()
+        else 0
+    )
+    out = []
+    for logical in range(h.count()):
+        if h.isSectionHidden(logical):
+            continue
+        title = str(model.headerData(logical, Qt.Orientation.Horizontal) or "")
+        size, left = h.sectionSize(logical), h.sectionViewportPosition(logical)
+        need = _width(fm, title) + 2 * margin + arrow
+        if title and need > size + SLACK:
+            out.append(f"header {title!r}: {need} px in {size}")
+        if left + size > h.viewport().width() + SLACK and left < h.viewport().width():
+            out.append(
+                f"header {title!r} reaches past the table: {left + size} px in {h.viewport().width()}"
+            )
+    return out
+
+
+def _cell_room(view: QTableView, rect: QRect, has_icon: bool) -> int:
+    """The room a table cell gives its text: the cell less the focus frame's margins on both
+    sides (QCommonStyle's item text rectangle) and, with an icon, the icon and its gap."""
+    style = view.style()
+    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
+    room = rect.width() - 2 * margin
+    if has_icon:
+        room -= view.iconSize().width() if view.iconSize().isValid() else 16
+        room -= 2 * margin
+    return room
+
+
+def _cells(view: QTableView) -> list[str]:
+    """Visible cells whose text is cut where no tooltip gives it whole."""
+    model = view.model()
+    if model is None or not view.isVisible():
+        return []
+    fm = view.fontMetrics()
+    height = view.viewport().height()
+    out = []
+    first = view.rowAt(0)
+    if first < 0:
+        return []
+    last = view.rowAt(height - 1)
+    last = model.rowCount() - 1 if last < 0 else last
+    for row in range(first, last + 1):
+        for col in range(model.columnCount()):
+            if view.isColumnHidden(col):
+                continue
+            idx = model.index(row, col)
+            text = str(model.data(idx, Qt.ItemDataRole.DisplayRole) or "")
+            if not text:
+                continue
+            deco = model.data(idx, Qt.ItemDataRole.DecorationRole)
+            has_icon = isinstance(deco, (QIcon, QPixmap)) and not (
+                isinstance(deco, QIcon) and deco.isNull()
+            )
+            room = _cell_room(view, view.visualRect(idx), has_icon)
+            need = _width(fm, text)
+            if need <= room + SLACK:
+                continue
+            tip = str(model.data(idx, Qt.ItemDataRole.ToolTipRole) or "")
+            if text not in tip:
+                title = model.headerData(col, Qt.Orientation.Horizontal)
+                out.append(f"cell ({row}, {title!r}) {text!r}: {need} px in {room}, no tooltip")
+    return out
+
+
 def _sideways(w: QScrollArea) -> str | None:
     """A page wider than its scroll area: cut where the area does not scroll sideways, half
-    hidden where it does (at 1280 px nothing should need it)."""
+    hidden where it does (at 1280 px nothing should need it); or taller than it, its bottom
+    below the fold."""
     content = w.widget()
     if content is None:
         return None
     need, has = max(content.width(), content.minimumSizeHint().width()), w.viewport().width()
+    tall, high = content.minimumSizeHint().height(), w.viewport().height()
+    lay = content.layout()
+    if w.widgetResizable() and lay is not None and lay.hasHeightForWidth():
+        # With wrapped labels QScrollArea lays the page at its preferred height for the width
+        # (QScrollAreaPrivate::updateScrollBars), not at its minimum.
+        tall = max(tall, content.heightForWidth(w.viewport().width()))
+    if tall > high + SLACK and content.layout() is not None:  # a page of controls, not a picture
+        # Scrolling is the fallback for small screens; at 1280×800 what a page shows (the sheet
+        # page's preview) is on screen without it.
+        return f"content below the fold: needs {tall} px high, has {high}"
     if need <= has + SLACK:
         return None
     if w.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff:
@@ -200,7 +294,14 @@ def cut_texts(window: QWidget) -> list[str]:
             f"{_name(window)}: needs {window.minimumSizeHint().height()} px high, has {window.height()}"
         )
     for w in window.findChildren(QWidget):
-        if not w.isVisible() or w.window() is not window or _inside_view(w):
+        if not w.isVisible() or w.window() is not window:
+            continue
+        if isinstance(w, QHeaderView) and w.isVisible():
+            problems += [f"{_name(w.parentWidget() or w)}: {p}" for p in _header(w)]
+            continue
+        if isinstance(w, QTableView):
+            problems += [f"{_name(w)}: {p}" for p in _cells(w)]
+        if _inside_view(w):
             continue
         found: list[str | None] = []
         if isinstance(w, QLabel):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -75,6 +76,22 @@ def _estimate_detail(plan: Plan, args: SheetBatch, est: Estimate) -> str:
     if est.unknown_images:
         detail += [tr("Price unknown (not free):"), *est.unknown_reasons]
     return "\n".join(detail)
+
+
+def _notes_box() -> QPlainTextEdit:
+    """The plan's notes: a line at least, more where the page has room (it scrolls). Its
+    default height (Qt lays a page with wrapped labels at its preferred height) pushed the
+    delivery box and Start below the fold at 1280×800."""
+    notes = QPlainTextEdit()
+    notes.setReadOnly(True)
+    notes.setPlaceholderText(
+        tr("Rows with empty values, renamed files and other notes appear here.")
+    )
+    notes.setMinimumHeight(notes.fontMetrics().lineSpacing() + 16)
+    policy = notes.sizePolicy()
+    policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
+    notes.setSizePolicy(policy)
+    return notes
 
 
 class BatchPage(QWidget):
@@ -157,6 +174,9 @@ class BatchPage(QWidget):
         self.samples_spin.setRange(1, 10)
         self.samples_spin.valueChanged.connect(self.schedule_estimate)
         self._form.addRow(tr("Images per row"), self.samples_spin)
+        # Beside "Images per row": both say how many images the sheet makes (the estimate's
+        # column had no height left for it at 1280×800 in CJK).
+        self._form.addRow(*self._build_per())
         self.style_combo = QComboBox()
         self.style_combo.setObjectName("style_combo")
         self.style_combo.currentIndexChanged.connect(self.schedule_estimate)
@@ -214,7 +234,6 @@ class BatchPage(QWidget):
         right = QVBoxLayout()
         box = QGroupBox(tr("Estimate — before anything is spent"))
         el = QVBoxLayout(box)
-        el.addLayout(self._build_per())
         self.estimate_label = QLabel(
             tr("Open a spreadsheet and write a prompt to see the estimate.")
         )
@@ -224,11 +243,7 @@ class BatchPage(QWidget):
         self.estimate_detail = QLabel("")
         self.estimate_detail.setWordWrap(True)
         theme.styled(self.estimate_detail, "color: {muted}")
-        self.plan_notes = QPlainTextEdit()
-        self.plan_notes.setReadOnly(True)
-        self.plan_notes.setPlaceholderText(
-            tr("Rows with empty values, renamed files and other notes appear here.")
-        )
+        self.plan_notes = _notes_box()
         for w in (self.estimate_label, self.estimate_detail):
             el.addWidget(w)
         el.addWidget(self.plan_notes, 1)
@@ -244,19 +259,17 @@ class BatchPage(QWidget):
         right.addWidget(self.start_button)
         return right
 
-    def _build_per(self) -> QHBoxLayout:
-        """ "Make one image per: product / each Color / every row" (``app.products``)."""
-        row = QHBoxLayout()
-        label = QLabel(tr("Make one image per:"))
+    def _build_per(self) -> tuple[QLabel, QComboBox]:
+        """ "Make one image per: product / each Color / every row" (``app.products``): the
+        form's label and its combo box."""
+        label = QLabel(tr("Make one image per"))
         self.per_combo = QComboBox()
         self.per_combo.setObjectName("per_combo")
         self.per_combo.setAccessibleName(tr("Make one image per"))
         label.setBuddy(self.per_combo)
         self.per_combo.addItem(tr("every row"), Per())
         self.per_combo.currentIndexChanged.connect(self.schedule_estimate)
-        row.addWidget(label)
-        row.addWidget(self.per_combo, 1)
-        return row
+        return label, self.per_combo
 
     # ---- public API --------------------------------------------------------------------------
     def per(self) -> Per:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (
 from app.i18n import tr
 from app.store import BatchRow
 from ui import a11y
-from ui.models import HistoryModel, JobIdRole
+from ui.fit import fit_columns
+from ui.models import BATCH_STATUS_LABELS, HistoryModel, JobIdRole
 
 
 class HistoryPage(QWidget):
@@ -53,9 +54,11 @@ class HistoryPage(QWidget):
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         view.verticalHeader().hide()
-        view.horizontalHeader().setStretchLastSection(True)
-        for col, width in enumerate((260, 140, 200, 90, 80, 70)):
-            view.horizontalHeader().resizeSection(col, width)
+        # Long folders elide in the middle (their tooltip is whole); the other columns are
+        # widened to their titles and statuses in the language in force ("キャンセル済み").
+        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        statuses = [tr(label) for label in BATCH_STATUS_LABELS.values()]
+        fit_columns(view, (260, 140, 200, 90, 80, 70, 200), stretch=6, samples={3: statuses})
         view.doubleClicked.connect(lambda idx: self.open_requested.emit(int(idx.data(JobIdRole))))
         lay.addWidget(view, 1)
 

@@ -22,6 +22,8 @@ from app.i18n import N_, tr
 from app.status import JobStatus
 from ui import a11y, theme
 from ui.bridge import JobUpdate
+from ui.fit import fit_columns
+from ui.icons import STATUS_LABELS
 from ui.models import JobIdRole, JobsModel, JobView, SortRole, StatusFilterProxy
 from ui.views import JobsTableView
 
@@ -144,10 +146,15 @@ class ProgressPage(QWidget):
         view.verticalHeader().hide()
         view.verticalHeader().setDefaultSectionSize(24)
         view.setWordWrap(False)
-        hh = view.horizontalHeader()
-        for col, width in enumerate((50, 330, 150, 130, 70, 80, 80, 220, 260)):
-            hh.resizeSection(col, width)
-        hh.setStretchLastSection(True)
+        # Widths for English, widened to each title and status in the language in force; the
+        # prompt takes the rest, so the Delivery column stays inside the table at 1280 px.
+        statuses = [tr(label) for label in STATUS_LABELS.values()]
+        fit_columns(
+            view,
+            (50, 300, 150, 130, 70, 80, 80, 220, 150),
+            stretch=1,
+            samples={3: [s + " 100%" for s in statuses], 4: [tr("copied")]},
+        )
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         view.customContextMenuRequested.connect(self._menu)
         view.doubleClicked.connect(self._open)
@@ -198,9 +205,10 @@ class ProgressPage(QWidget):
         """Counts, progress and spend from the table's rows; ``state`` (paused, cancelling) is
         shown first when the run is in it."""
         c = self.jobs_model.counts()
-        finished = sum(
-            c.get(s, 0) for s in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
-        )
+        # The bar shows the jobs that were worked to an end (made, or failed with a reason);
+        # cancelled jobs were not done, so a batch cancelled at 120 of 5,000 shows 120 / 5,000,
+        # not a full bar, and the counts say how many were cancelled.
+        finished = c.get(JobStatus.COMPLETED, 0) + c.get(JobStatus.FAILED, 0)
         self.progress_bar.setMaximum(max(1, len(self.jobs_model.jobs)))
         self.progress_bar.setValue(finished)
         spend = self.jobs_model.spend()

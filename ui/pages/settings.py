@@ -189,6 +189,7 @@ class SettingsDialog(QDialog):
         row.addWidget(self.stack, 1)
         layout.addLayout(row, 1)
         self.error = QLabel("")
+        self.error.setWordWrap(True)  # a keyring's advice is a paragraph: shown whole, not cut
         theme.styled(self.error, "color: {error}")
         layout.addWidget(self.error)
         buttons = QDialogButtonBox(

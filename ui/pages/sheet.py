@@ -99,7 +99,14 @@ class SheetPage(QWidget):
         self.empty_state = EmptyState(self.choose_file, self.sample_requested.emit)
         self.sample_button = self.empty_state.sample_button
         self.sheet_stack.addWidget(self.empty_state)
-        self.sheet_stack.addWidget(self._build_sheet())
+        # The preview sits under the rows it previews: in the editor column it was below the
+        # fold at 1280×800 in CJK fonts, where the templates and the library fill the height.
+        rows = QWidget()
+        rows_layout = QVBoxLayout(rows)
+        rows_layout.setContentsMargins(0, 0, 0, 0)
+        rows_layout.addWidget(self._build_sheet(), 1)
+        rows_layout.addWidget(self._build_preview())
+        self.sheet_stack.addWidget(rows)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -258,13 +265,12 @@ class SheetPage(QWidget):
         pl.addWidget(self.form)
         self.problems_label = _label(style="color: {error}", name="problems_label")
         pl.addWidget(self.problems_label)
-        pl.addWidget(self._build_preview())
         next_button = QPushButton(tr("Next: batch settings and estimate →"))
         next_button.clicked.connect(self.next_requested)
         pl.addWidget(next_button)
         pl.addStretch(1)
-        # The templates, the library and the preview are taller than a 1280×800 screen leaves
-        # under the toolbar in CJK fonts: the column scrolls.
+        # On a screen smaller than 1280×800 the templates and the library are taller than the
+        # room under the toolbar: the column scrolls.
         return scrolling(panel, horizontal=False)
 
     def _build_preview(self) -> QGroupBox:
