@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QDialog
 
 from app import controller, handoff
 from app.errors import AtelierError
@@ -17,6 +18,7 @@ from app.models import JobDefaults
 from app.store import JobRow
 from app.versions import Change, choose_version
 from ui import questions
+from ui.prompt_editor import PromptEditor
 from ui.version_viewer import VersionViewer
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ class ReviewActions(QObject):
         g.regenerate_requested.connect(self.regenerate)
         g.export_requested.connect(self.export)
         g.viewer_factory = self.open_viewer
+        win.progress.edit_prompt_requested.connect(self.edit_prompt)
 
     def review(self, image_ids: list[int], flag: str | None, stars: int | None) -> None:
         """Store and show a flag and/or stars for these images."""
@@ -122,6 +125,23 @@ class ReviewActions(QObject):
         )
         viewer.open()
         return viewer
+
+    def edit_prompt(self, job_id: int) -> QDialog | None:
+        """ "Edit prompt and regenerate…" on a row: a job with an image opens the viewer of its
+        versions (its prompt is edited there); one without (refused, failed, cancelled) opens
+        the prompt editor with its prompt, negative prompt and cost, and OK makes it again
+        with the edited prompt as its next attempt, through ``regenerate``."""
+        w = self.win
+        if w.batch_id is None:
+            return None
+        if w.store.all_versions(job_id):
+            return self.open_viewer(job_id)
+        job = w.store.job(job_id)
+        est = controller.price_jobs(w.store, w.batch.prices, w.batch_id, [job_id])
+        editor = PromptEditor(job, est.describe(), w)
+        editor.accepted.connect(lambda: self._regenerate_one(job_id, editor.change()))
+        editor.open()
+        return editor
 
     def _regenerate_one(self, job_id: int, change: Change) -> None:
         self.regenerate([job_id], change)
