@@ -32,14 +32,20 @@ MANIFEST_COLUMNS = ("file", "job_id", "row", "version", "flag", "stars", "prompt
 
 @dataclass(frozen=True)
 class Selection:
-    """Which of a batch's shown images: ``flags`` (``None``: any) and at least ``min_stars``."""
+    """Which of a batch's shown images: ``flags`` (``None``: any), at least ``min_stars``, and
+    among ``image_ids`` when given (the images a window's view shows)."""
 
     flags: frozenset[str] | None = None
     min_stars: int = 0
+    image_ids: frozenset[int] | None = None
 
     def keeps(self, im: ImageRow) -> bool:
         """Whether ``im`` is chosen."""
-        return (self.flags is None or im.flag in self.flags) and im.stars >= self.min_stars
+        return (
+            (self.flags is None or im.flag in self.flags)
+            and im.stars >= self.min_stars
+            and (self.image_ids is None or im.id in self.image_ids)
+        )
 
 
 PICKED = Selection(frozenset({"picked"}))

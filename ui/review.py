@@ -36,6 +36,7 @@ class ReviewActions(QObject):
         self.win = win
         self.ask_regenerate = questions.ask_regenerate
         self.ask_export_path = questions.ask_export_path
+        self.ask_export_shown = questions.ask_export_shown
         g = win.gallery
         g.review_requested.connect(self.review)
         g.regenerate_requested.connect(self.regenerate)
@@ -178,17 +179,32 @@ class ReviewActions(QObject):
             w.open_batch(w.batch_id)
 
     def export(self, path: Path | None = None) -> asyncio.Future[None] | None:
-        """Export the picked images (or, with a flag filter set, the images it shows) to a ZIP
-        with its manifest, and a contact sheet beside it."""
+        """Export the picked images (with a flag filter set, the images it shows; with nothing
+        picked, what the gallery shows, once the designer agrees) to a ZIP with its manifest,
+        and a contact sheet beside it. The file dialog opens in the batch's output folder."""
         w = self.win
         if w.batch_id is None:
             return None
-        flag = w.gallery.flag_filter.currentData()
-        sel = handoff.Selection(
-            frozenset({flag}) if flag else frozenset({"picked"}),
-            w.gallery.stars_filter.currentData() or 0,
-        )
-        target = path or self.ask_export_path(w, f"batch-{w.batch_id}-{flag or 'picked'}.zip")
+        g = w.gallery
+        flag = g.flag_filter.currentData()
+        stars = g.stars_filter.currentData() or 0
+        what = flag or "picked"
+        if flag:
+            sel = handoff.Selection(frozenset({flag}), stars)
+        elif g.gallery_model.counts()["picked"]:
+            sel = handoff.Selection(frozenset({"picked"}), stars)
+        else:
+            shown = g.shown_image_ids()
+            if not shown:
+                w.statusBar().showMessage(
+                    tr("Nothing to export: the gallery shows no image."), 5000
+                )
+                return None
+            if not self.ask_export_shown(w, len(shown)):
+                return None
+            sel, what = handoff.Selection(image_ids=frozenset(shown)), "shown"
+        name = f"batch-{w.batch_id}-{what}.zip"
+        target = path or self.ask_export_path(w, str(w.store.batch(w.batch_id).output_dir / name))
         if target is None:
             return None
         return w.spawn(self._export(w.batch_id, sel, target))
