@@ -44,10 +44,10 @@ class Change:
     instruction is ``prompt``."""
 
     prompt: str | None = None
-    negative_prompt: str | None = None
     same_seed: bool = False
     samples: int | None = None
     edit: bool = False
+    negative_prompt: str | None = None  # last: callers build a Change by position
 
 
 def regenerate(
