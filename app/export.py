@@ -36,6 +36,30 @@ def escape_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
+def column_order(rows: Iterable[Iterable[str]]) -> list[str]:
+    """The sheet's column order, put back together from rows that each name their columns in
+    that order but leave some out (an empty cell is not kept in a job's ``row_values``): a
+    column first seen in a later row goes right after the column before it there (or right
+    before the column after it); a row sharing no column with those seen adds its own at the
+    end."""
+    order: list[str] = []
+    seen: set[str] = set()
+    # Most rows name the same columns: each distinct list is placed once.
+    for row in dict.fromkeys(tuple(r) for r in rows):
+        at: int | None = None  # where this row's next new column goes
+        for i, col in enumerate(row):
+            if col in seen:
+                at = order.index(col) + 1
+                continue
+            if at is None:
+                later = next((c for c in row[i + 1 :] if c in seen), None)
+                at = order.index(later) if later is not None else len(order)
+            order.insert(at, col)
+            seen.add(col)
+            at += 1
+    return order
+
+
 def to_csv(rows: Iterable[Sequence[object]], header: Sequence[str]) -> str:
     """CSV text (UTF-8 with BOM is added by ``write_csv``), every cell escaped."""
     buf = io.StringIO()

@@ -2,8 +2,9 @@
 contact sheet (a PDF of captioned thumbnails, made with Pillow).
 
 What is chosen is a ``Selection`` of the images each job shows: by review flag and stars.
-Files keep their names in the output folder (``Vendor/SKU.png``); a version other than the
-first is named as its version file (``SKU.v2.png``).
+Files carry the job's own names in the output folder (``Vendor/SKU.png``), whichever version is
+the pick (its version is in the manifest); ``manifest.csv`` lists the row's values in the sheet's
+column order.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from app.errors import InputError
-from app.export import escape_cell
+from app.export import column_order, escape_cell
 from app.i18n import tr
+from app.models import JobSpec
 from app.outputs import atomic_write
 from app.providers.draft import font_path
 from app.store import ImageRow, Store
@@ -30,14 +32,20 @@ MANIFEST_COLUMNS = ("file", "job_id", "row", "version", "flag", "stars", "prompt
 
 @dataclass(frozen=True)
 class Selection:
-    """Which of a batch's shown images: ``flags`` (``None``: any) and at least ``min_stars``."""
+    """Which of a batch's shown images: ``flags`` (``None``: any), at least ``min_stars``, and
+    among ``image_ids`` when given (the images a window's view shows)."""
 
     flags: frozenset[str] | None = None
     min_stars: int = 0
+    image_ids: frozenset[int] | None = None
 
     def keeps(self, im: ImageRow) -> bool:
         """Whether ``im`` is chosen."""
-        return (self.flags is None or im.flag in self.flags) and im.stars >= self.min_stars
+        return (
+            (self.flags is None or im.flag in self.flags)
+            and im.stars >= self.min_stars
+            and (self.image_ids is None or im.id in self.image_ids)
+        )
 
 
 PICKED = Selection(frozenset({"picked"}))
@@ -59,7 +67,10 @@ def export_zip(store: Store, batch_id: int, images: list[ImageRow], path: Path) 
         raise InputError(str(path), tr("no image matches the selection: nothing to export"))
     out_dir = Path(store.batch(batch_id).output_dir).resolve()
     jobs = {j.id: j for j in store.jobs(batch_id)}
-    columns = sorted({k for im in images for k in jobs[im.job_id].spec.row_values})
+    # Every job of the batch, not only those chosen: a column empty in the chosen rows still
+    # has its place in the sheet's order.
+    used = {k for im in images for k in jobs[im.job_id].spec.row_values}
+    columns = [c for c in column_order(j.spec.row_values for j in jobs.values()) if c in used]
     buf = io.BytesIO()
     manifest = io.StringIO()
     w = csv.writer(manifest)
@@ -67,9 +78,9 @@ def export_zip(store: Store, batch_id: int, images: list[ImageRow], path: Path) 
     taken: set[str] = {"manifest.csv"}
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:  # PNG/JPEG are compressed already
         for im in images:
-            name = _name_in_zip(im.path, out_dir, taken)
-            z.write(im.path, name)
             spec = jobs[im.job_id].spec
+            name = _name_in_zip(_own_path(im, spec, out_dir), out_dir, taken)
+            z.write(im.path, name)
             row = "" if spec.row_index is None else spec.row_index + 1
             values = [name, im.job_id, row, im.version, im.flag, im.stars, im.prompt or spec.prompt,
                       im.model or "", "" if im.seed is None else im.seed,
@@ -80,6 +91,16 @@ def export_zip(store: Store, batch_id: int, images: list[ImageRow], path: Path) 
         z.writestr("manifest.csv", "\ufeff" + manifest.getvalue())  # Excel reads the BOM as UTF-8
     atomic_write(path, buf.getvalue())
     return len(images)
+
+
+def _own_path(im: ImageRow, spec: JobSpec, out_dir: Path) -> Path:
+    """The job's own file name for ``im`` (``cup.png`` for the pick ``cup.v2.png``): the name the
+    designer's sheet gave it, whichever version is shown. An image the job's names do not
+    cover (a folder image, a sample index past them) keeps its own path."""
+    names = spec.sample_paths()
+    if 0 <= im.sample_index < len(names):
+        return out_dir / names[im.sample_index]
+    return im.path
 
 
 def _name_in_zip(path: Path, out_dir: Path, taken: set[str]) -> str:

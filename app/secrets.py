@@ -3,7 +3,9 @@
 Keys live only in the OS keyring (Secret Service on Linux, Keychain on macOS, Credential
 Manager on Windows) under the service name ``atelier``; they are never written to any file,
 log, report or image metadata. When no keyring backend exists the studio says so and still
-works from the environment variable.
+works from the environment variable, or from a key kept in this process's memory for the
+session only (``keep_key_for_session``): nothing writes it down, and it is gone when the
+process ends.
 """
 
 from __future__ import annotations
@@ -21,18 +23,24 @@ from app.providers.registry import capabilities_of
 
 SERVICE = "atelier"
 
+_SESSION: dict[str, str] = {}
+"""Secrets kept in memory for this process only, when no keyring works, under their keyring
+user names: a provider's key under the provider's name (``openai``), a delivery secret under
+``delivery:<name>``. Nothing writes them down; they are gone when the process ends."""
+
 
 @dataclass(frozen=True)
 class KeyLookup:
     """Where a key came from. ``key`` is ``None`` when there is none.
 
     Attributes:
-        source: ``"keyring"``, ``"env"`` or ``"none"``.
+        source: ``"keyring"``, ``"session"`` (kept in memory until the process ends), ``"env"``
+            or ``"none"``.
         keyring_problem: why keyring could not be used, if it could not (shown to the user).
     """
 
     key: str | None
-    source: Literal["keyring", "env", "none"]
+    source: Literal["keyring", "session", "env", "none"]
     keyring_problem: str | None = None
 
     def __repr__(self) -> str:  # never show the key, even in a traceback
@@ -59,7 +67,8 @@ def keyring_status() -> str | None:
 
 
 def get_key(provider: str) -> KeyLookup:
-    """The key for ``provider``: keyring first, then its environment variable."""
+    """The key for ``provider``: keyring first, then a key kept for this session, then its
+    environment variable."""
     env_var = capabilities_of(provider).key_env_var
     problem: str | None = None
     try:
@@ -70,6 +79,10 @@ def get_key(provider: str) -> KeyLookup:
     if stored:
         register_secret(stored)
         return KeyLookup(stored, "keyring")
+    kept = _SESSION.get(provider)
+    if kept:
+        register_secret(kept)
+        return KeyLookup(kept, "session", problem)
     from_env = env_secret(env_var) if env_var else None
     if from_env:
         register_secret(from_env)
@@ -89,7 +102,8 @@ def set_key(provider: str, key: str) -> None:
     """Store ``key`` for ``provider`` in the keyring (an empty key deletes it).
 
     Raises:
-        keyring.errors.KeyringError: no usable backend (callers show ``keyring_status()``).
+        keyring.errors.KeyringError: no usable backend (callers show ``keyring_status()`` and
+            may offer ``keep_key_for_session``).
     """
     capabilities_of(provider)
     if not key:
@@ -97,10 +111,29 @@ def set_key(provider: str, key: str) -> None:
         return
     register_secret(key.strip())
     keyring.set_password(SERVICE, provider, key.strip())
+    _SESSION.pop(provider, None)  # the keyring holds it now
+
+
+def keep_key_for_session(provider: str, key: str) -> None:
+    """Keep ``key`` for ``provider`` in this process's memory only (no keyring works here):
+    ``get_key`` finds it until the process ends; nothing writes it down. An empty key forgets
+    the one kept.
+
+    Raises:
+        InputError: an unknown provider.
+    """
+    capabilities_of(provider)
+    key = key.strip()
+    if not key:
+        _SESSION.pop(provider, None)
+        return
+    register_secret(key)
+    _SESSION[provider] = key
 
 
 def delete_key(provider: str) -> None:
-    """Remove the stored key for ``provider``, if any."""
+    """Remove the stored key for ``provider`` (and one kept for the session), if any."""
+    _SESSION.pop(provider, None)
     try:
         keyring.delete_password(SERVICE, provider)
     except keyring.errors.PasswordDeleteError:
@@ -111,8 +144,8 @@ def delete_key(provider: str) -> None:
 # Delivery targets name their secret (``webhook``, ``cms``, ``s3:<access key id>``,
 # ``shopify:<shop>``, ``slack``); it lives under the keyring user ``delivery:<name>`` so it can
 # never be mistaken for a provider's key. A secret given on the command line while no keyring
-# works is kept in this process only (``_SESSION``): the run can use it, nothing writes it down.
-_SESSION: dict[str, str] = {}
+# works is kept in this process only (``_SESSION``, above): the run can use it, nothing writes
+# it down.
 
 DELIVERY_ENV = {
     "webhook": "ATELIER_WEBHOOK_SECRET",
@@ -149,7 +182,7 @@ def get_secret(name: str, kind: str | None = None) -> str | None:
     except (keyring.errors.KeyringError, RuntimeError, OSError):
         value = None
     env_var = DELIVERY_ENV.get(secret_kind(name))
-    value = value or _SESSION.get(name) or (env_secret(env_var) if env_var else None)
+    value = value or _SESSION.get(f"delivery:{name}") or (env_secret(env_var) if env_var else None)
     if value:
         register_secret(value)
     return value or None
@@ -163,7 +196,7 @@ def set_secret(name: str, value: str) -> bool:
         keyring.set_password(SERVICE, f"delivery:{name}", value)
         return True
     except (keyring.errors.KeyringError, RuntimeError, OSError):
-        _SESSION[name] = value
+        _SESSION[f"delivery:{name}"] = value
         return False
 
 

@@ -38,14 +38,16 @@ class Regenerated:
 
 @dataclass(frozen=True)
 class Change:
-    """How the next version differs: a new ``prompt``; the seed kept (``same_seed``);
-    ``samples`` images instead of the job's sample count ("more like this"); or ``edit``: the
-    shown image becomes the reference of an edit whose instruction is ``prompt``."""
+    """How the next version differs: a new ``prompt`` (and ``negative_prompt``, ``""`` for
+    none); the seed kept (``same_seed``); ``samples`` images instead of the job's sample count
+    ("more like this"); or ``edit``: the shown image becomes the reference of an edit whose
+    instruction is ``prompt``."""
 
     prompt: str | None = None
     same_seed: bool = False
     samples: int | None = None
     edit: bool = False
+    negative_prompt: str | None = None  # last: callers build a Change by position
 
 
 def regenerate(
@@ -127,6 +129,8 @@ def _next_spec(job: JobRow, shown: list[ImageRow], c: Change, rng: random.Random
     update: dict[str, object] = {"seed": seed}
     if c.prompt is not None:
         update["prompt"] = c.prompt
+    if c.negative_prompt is not None:
+        update["negative_prompt"] = c.negative_prompt
     if c.samples is not None:
         update["sample_count"] = c.samples
     if c.edit:

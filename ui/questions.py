@@ -84,8 +84,28 @@ def ask_regenerate(parent: QWidget, what: str) -> bool:
     return box.clickedButton() is go
 
 
+def ask_export_shown(parent: QWidget, count: int) -> bool:
+    """Nothing is picked: export the ``count`` images the gallery shows instead? Asked before
+    the file dialog, so the designer knows what the ZIP will hold."""
+    box = QMessageBox(parent)
+    box.setObjectName("export_shown_box")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(tr("Export images"))
+    box.setText(
+        tr("No image is picked. Export the {count} image(s) the gallery shows?").format(count=count)
+    )
+    box.setInformativeText(tr("Pick images with P to export only those."))
+    go = box.addButton(tr("Export shown"), QMessageBox.ButtonRole.AcceptRole)
+    go.setObjectName("export_shown_yes")
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(go)
+    box.exec()
+    return box.clickedButton() is go
+
+
 def ask_export_path(parent: QWidget, suggested: str) -> Path | None:
-    """Where the export ZIP goes (its contact sheet is written beside it as a PDF)."""
+    """Where the export ZIP goes (its contact sheet is written beside it as a PDF);
+    ``suggested`` is a full path, so the dialog opens in its folder (the batch's)."""
     chosen, _ = QFileDialog.getSaveFileName(
         parent, tr("Export images"), suggested, tr("ZIP (*.zip)")
     )

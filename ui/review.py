@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QDialog
 
 from app import controller, handoff
 from app.errors import AtelierError
@@ -17,6 +18,7 @@ from app.models import JobDefaults
 from app.store import JobRow
 from app.versions import Change, choose_version
 from ui import questions
+from ui.prompt_editor import PromptEditor
 from ui.version_viewer import VersionViewer
 
 if TYPE_CHECKING:
@@ -34,11 +36,13 @@ class ReviewActions(QObject):
         self.win = win
         self.ask_regenerate = questions.ask_regenerate
         self.ask_export_path = questions.ask_export_path
+        self.ask_export_shown = questions.ask_export_shown
         g = win.gallery
         g.review_requested.connect(self.review)
         g.regenerate_requested.connect(self.regenerate)
         g.export_requested.connect(self.export)
         g.viewer_factory = self.open_viewer
+        win.progress.edit_prompt_requested.connect(self.edit_prompt)
 
     def review(self, image_ids: list[int], flag: str | None, stars: int | None) -> None:
         """Store and show a flag and/or stars for these images."""
@@ -123,6 +127,23 @@ class ReviewActions(QObject):
         viewer.open()
         return viewer
 
+    def edit_prompt(self, job_id: int) -> QDialog | None:
+        """ "Edit prompt and regenerate…" on a row: a job with an image opens the viewer of its
+        versions (its prompt is edited there); one without (refused, failed, cancelled) opens
+        the prompt editor with its prompt, negative prompt and cost, and OK makes it again
+        with the edited prompt as its next attempt, through ``regenerate``."""
+        w = self.win
+        if w.batch_id is None:
+            return None
+        if w.store.all_versions(job_id):
+            return self.open_viewer(job_id)
+        job = w.store.job(job_id)
+        est = controller.price_jobs(w.store, w.batch.prices, w.batch_id, [job_id])
+        editor = PromptEditor(job, est.describe(), w)
+        editor.accepted.connect(lambda: self._regenerate_one(job_id, editor.change()))
+        editor.open()
+        return editor
+
     def _regenerate_one(self, job_id: int, change: Change) -> None:
         self.regenerate([job_id], change)
 
@@ -158,17 +179,32 @@ class ReviewActions(QObject):
             w.open_batch(w.batch_id)
 
     def export(self, path: Path | None = None) -> asyncio.Future[None] | None:
-        """Export the picked images (or, with a flag filter set, the images it shows) to a ZIP
-        with its manifest, and a contact sheet beside it."""
+        """Export the picked images (with a flag filter set, the images it shows; with nothing
+        picked, what the gallery shows, once the designer agrees) to a ZIP with its manifest,
+        and a contact sheet beside it. The file dialog opens in the batch's output folder."""
         w = self.win
         if w.batch_id is None:
             return None
-        flag = w.gallery.flag_filter.currentData()
-        sel = handoff.Selection(
-            frozenset({flag}) if flag else frozenset({"picked"}),
-            w.gallery.stars_filter.currentData() or 0,
-        )
-        target = path or self.ask_export_path(w, f"batch-{w.batch_id}-{flag or 'picked'}.zip")
+        g = w.gallery
+        flag = g.flag_filter.currentData()
+        stars = g.stars_filter.currentData() or 0
+        what = flag or "picked"
+        if flag:
+            sel = handoff.Selection(frozenset({flag}), stars)
+        elif g.gallery_model.counts()["picked"]:
+            sel = handoff.Selection(frozenset({"picked"}), stars)
+        else:
+            shown = g.shown_image_ids()
+            if not shown:
+                w.statusBar().showMessage(
+                    tr("Nothing to export: the gallery shows no image."), 5000
+                )
+                return None
+            if not self.ask_export_shown(w, len(shown)):
+                return None
+            sel, what = handoff.Selection(image_ids=frozenset(shown)), "shown"
+        name = f"batch-{w.batch_id}-{what}.zip"
+        target = path or self.ask_export_path(w, str(w.store.batch(w.batch_id).output_dir / name))
         if target is None:
             return None
         return w.spawn(self._export(w.batch_id, sel, target))

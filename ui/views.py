@@ -15,8 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
-from PySide6.QtGui import QAccessible, QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView, QTableView
+from PySide6.QtGui import QAccessible, QKeyEvent, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+)
+
+from ui.models import ReviewRole
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -83,3 +91,22 @@ class GalleryView(_VisibleUpdates, QListView):
             self.compare_key.emit()
         else:
             super().keyPressEvent(event)
+
+
+REJECTED_OPACITY = 0.35
+"""How much of a rejected tile shows (Lightroom dims rejected photos in the grid)."""
+
+
+class CullDelegate(QStyledItemDelegate):
+    """Gallery tiles as the style draws them, a rejected one dimmed (thumbnail and caption),
+    so what is left to look at stands out while culling."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        review = index.data(ReviewRole)
+        if isinstance(review, str) and review.startswith("rejected:"):
+            painter.save()
+            painter.setOpacity(REJECTED_OPACITY)
+            super().paint(painter, option, index)
+            painter.restore()
+        else:
+            super().paint(painter, option, index)

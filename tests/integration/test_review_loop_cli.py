@@ -80,9 +80,9 @@ def test_reject_regenerate_pick_export(
     with zipfile.ZipFile(zpath) as z:
         names = sorted(z.namelist())
         manifest = list(csv.DictReader(io.StringIO(z.read("manifest.csv").decode("utf-8-sig"))))
-        assert z.read("mug-B.v2.png") == (out / "mug-B.v2.png").read_bytes()
-    assert names == ["manifest.csv", "mug-A.png", "mug-B.v2.png", "mug-C.png", "mug-D.v2.png", "mug-E.png"]  # fmt: skip
-    assert [(m["file"], m["version"], m["flag"]) for m in manifest][:2] == [("mug-A.png", "1", "picked"), ("mug-B.v2.png", "2", "picked")]  # fmt: skip
+        assert z.read("mug-B.png") == (out / "mug-B.v2.png").read_bytes()  # the job's own name
+    assert names == ["manifest.csv", "mug-A.png", "mug-B.png", "mug-C.png", "mug-D.png", "mug-E.png"]  # fmt: skip
+    assert [(m["file"], m["version"], m["flag"]) for m in manifest][:2] == [("mug-A.png", "1", "picked"), ("mug-B.png", "2", "picked")]  # fmt: skip
     assert all(m["model"] == "openai/gpt-image-1.5" and float(m["cost_usd"]) == pytest.approx(billed(m["prompt"])) for m in manifest)  # fmt: skip
     assert pdf.read_bytes().startswith(b"%PDF")
 

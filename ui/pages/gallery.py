@@ -36,7 +36,7 @@ from ui.models import ImageIdRole, JobIdRole, PathRole, ReviewRole, StatusFilter
 from ui.pages.progress import STATUS_FILTERS
 from ui.thumbnails import ThumbnailLoader
 from ui.viewer import ImageViewer, show_in_folder
-from ui.views import GalleryView
+from ui.views import CullDelegate, GalleryView
 
 REVIEW_FILTERS = (
     (N_("any flag"), ""),
@@ -81,9 +81,13 @@ class GalleryPage(QWidget):
         self.gallery_proxy.setSourceModel(self.status_proxy)
         lay.addWidget(self._build_view(), 1)
         self.gallery_model.modelReset.connect(self.update_counts)
-        self.gallery_model.dataChanged.connect(lambda *_: self._counts_soon.start())
         self._counts_soon = QTimer(self, singleShot=True, interval=200)
         self._counts_soon.timeout.connect(self.update_counts)
+        # While a batch runs, changes arrive ten times a second: restarting the timer on each
+        # would hold the counts back until the run ends. The first change starts it, the
+        # counts follow within 200 ms.
+        for changed in (self.gallery_model.dataChanged, self.gallery_model.rowsInserted):
+            changed.connect(self._counts_later)
         for keys, slot in (
             ("Ctrl+R", lambda: self.regenerate_requested.emit(self.selected_job_ids())),
             ("Ctrl+Shift+R", lambda: self.regenerate_requested.emit([])),
@@ -159,6 +163,9 @@ class GalleryPage(QWidget):
         view.setUniformItemSizes(True)
         view.setLayoutMode(QListView.LayoutMode.Batched)
         view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        # A file name elided in the middle keeps its SKU and its ``-2`` suffix in sight.
+        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        view.setItemDelegate(CullDelegate(view))
         view.setModel(self.gallery_proxy)
         view.doubleClicked.connect(self.open_item)
         view.review_key.connect(self._review_key)
@@ -214,6 +221,12 @@ class GalleryPage(QWidget):
                 picked=c["picked"], rejected=c["rejected"], unflagged=c["unflagged"]
             )
         )
+
+    def shown_image_ids(self) -> list[int]:
+        """Ids of the images the gallery shows through its filters, in view order."""
+        proxy = self.gallery_proxy
+        ids = (proxy.data(proxy.index(r, 0), ImageIdRole) for r in range(proxy.rowCount()))
+        return [i for i in ids if i]
 
     def selected_image_ids(self) -> list[int]:
         """Ids of the images whose tiles are selected (placeholders have none)."""
@@ -295,15 +308,35 @@ class GalleryPage(QWidget):
         menu.addAction(tr("Export…"), self.export_requested)
         menu.exec(self.gallery_view.viewport().mapToGlobal(pos))
 
+    def _counts_later(self, *_args: object) -> None:
+        if not self._counts_soon.isActive():
+            self._counts_soon.start()
+
+    def _next_image(self, row: int) -> QModelIndex:
+        """The first tile after view row ``row`` that holds an image (failed and waiting
+        tiles are passed over); invalid when there is none."""
+        proxy = self.gallery_proxy
+        for r in range(row + 1, proxy.rowCount()):
+            idx = proxy.index(r, 0)
+            if proxy.data(idx, ImageIdRole):
+                return idx
+        return QModelIndex()
+
     def _review_key(self, flag: str | None, stars: int | None) -> None:
+        """A culling key acts on the selected images. On a tile without an image (a failed
+        or unfinished job) it moves on to the next image instead of stopping there; after a
+        flag on one image it moves on too (Lightroom's auto-advance), past such tiles."""
+        view = self.gallery_view
+        current = view.currentIndex()
         ids = self.selected_image_ids()
         if not ids:
+            nxt = self._next_image(current.row()) if current.isValid() else QModelIndex()
+            if nxt.isValid():
+                view.setCurrentIndex(nxt)
             return
         self.review_requested.emit(ids, flag, stars)
-        # Lightroom's auto-advance: a flag on one image moves on to the next.
-        view = self.gallery_view
         if flag is not None and len(view.selectedIndexes()) == 1:
-            nxt = view.currentIndex().siblingAtRow(view.currentIndex().row() + 1)
+            nxt = self._next_image(current.row())
             if nxt.isValid():
                 view.setCurrentIndex(nxt)
 

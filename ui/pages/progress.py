@@ -61,6 +61,7 @@ class ProgressPage(QWidget):
 
     Signals:
         open_image_requested(int): a job id whose first image should open.
+        edit_prompt_requested(int): "Edit prompt and regenerate…" on a job id.
         show_folder_requested(): "Show in folder" from the context menu.
 
     Args:
@@ -68,6 +69,7 @@ class ProgressPage(QWidget):
     """
 
     open_image_requested = Signal(int)
+    edit_prompt_requested = Signal(int)
     show_folder_requested = Signal()
 
     def __init__(self, retry_actions: list[QAction], parent: QWidget | None = None) -> None:
@@ -243,6 +245,9 @@ class ProgressPage(QWidget):
         idx = self.jobs_view.indexAt(pos)
         if idx.isValid():
             menu.addAction(tr("Open image"), lambda: self._open(idx))
-            menu.addAction(tr("Edit prompt and regenerate…"), lambda: self._open(idx))
+            menu.addAction(
+                tr("Edit prompt and regenerate…"),
+                lambda: self.edit_prompt_requested.emit(int(self.jobs_proxy.data(idx, JobIdRole))),
+            )
             menu.addAction(tr("Show in folder"), self.show_folder_requested)
         menu.exec(self.jobs_view.viewport().mapToGlobal(pos))

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.errors import ProviderError
 from app.i18n import LANGUAGES, tr
 from app.providers.registry import PROVIDERS, create_provider
-from app.secrets import get_key, keyring_status, set_key
+from app.secrets import get_key, keep_key_for_session, keyring_status, set_key
 from app.settings import Settings
 from ui import a11y, theme
 
@@ -69,6 +69,7 @@ class ProviderPanel(QGroupBox):
         self.key_edit.setPlaceholderText(
             {
                 "keyring": tr("a key is stored in the system keyring"),
+                "session": tr("a key is kept until Atelier quits"),
                 "env": tr("using {variable} from the environment").format(
                     variable=caps.key_env_var
                 ),
@@ -95,6 +96,9 @@ class ProviderPanel(QGroupBox):
         row.addWidget(self.result, 1)
         form.addRow(row)
         self._task: asyncio.Task[None] | None = None
+        self.unsaved_key = ""
+        """The key the keyring refused at the last Save ("" when none), for "Keep for this
+        session only"."""
 
     def _test_clicked(self) -> None:
         self.result.setText(tr("Testing…"))
@@ -124,10 +128,12 @@ class ProviderPanel(QGroupBox):
         else:
             self.settings.base_urls.pop(self.name, None)
         key = self.key_edit.text().strip()
+        self.unsaved_key = ""
         if key:
             try:
                 set_key(self.name, key)
             except Exception as e:  # keyring backends raise their own types
+                self.unsaved_key = key
                 return tr("Could not store the key in the keyring ({error}). {advice}").format(
                     error=type(e).__name__, advice=keyring_status() or ""
                 )
@@ -188,16 +194,41 @@ class SettingsDialog(QDialog):
         row.addWidget(self.provider_list)
         row.addWidget(self.stack, 1)
         layout.addLayout(row, 1)
-        self.error = QLabel("")
-        self.error.setWordWrap(True)  # a keyring's advice is a paragraph: shown whole, not cut
-        theme.styled(self.error, "color: {error}")
-        layout.addWidget(self.error)
+        layout.addLayout(self._error_row())
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def _error_row(self) -> QHBoxLayout:
+        """What went wrong at Save, wrapped so it is read whole, and, when the keyring refused a
+        key, the offer to keep it in memory until Atelier quits."""
+        row = QHBoxLayout()
+        self.error = QLabel("")
+        self.error.setObjectName("settings_error")
+        self.error.setWordWrap(True)  # a keyring's reason is long: never cut at the edge
+        theme.styled(self.error, "color: {error}")
+        row.addWidget(self.error, 1)
+        self.keep_session = QPushButton(tr("Keep for this session only"))
+        self.keep_session.setObjectName("keep_session_button")
+        self.keep_session.setAccessibleName(tr("Keep for this session only"))
+        self.keep_session.setToolTip(
+            tr("The key works until Atelier quits; it is not written anywhere.")
+        )
+        self.keep_session.clicked.connect(self.keep_for_session)
+        self.keep_session.hide()
+        row.addWidget(self.keep_session, 0, Qt.AlignmentFlag.AlignTop)
+        return row
+
+    def keep_for_session(self) -> None:
+        """Keep the keys the keyring refused in memory until Atelier quits, and close."""
+        for panel in self.panels.values():
+            if panel.unsaved_key:
+                keep_key_for_session(panel.name, panel.unsaved_key)
+                panel.unsaved_key = ""
+        self.accept()
 
     def _team_box(self, settings: Settings) -> QGroupBox:
         box = QGroupBox(tr("Team queue"))
@@ -227,6 +258,15 @@ class SettingsDialog(QDialog):
         self.settings.language = self.language.currentData()
         self.settings.save()
         if problems:
+            refused = any(panel.unsaved_key for panel in self.panels.values())
+            if refused:
+                problems.append(
+                    tr(
+                        "You can keep the key for this session only: it works until Atelier "
+                        "quits and will not be remembered."
+                    )
+                )
             self.error.setText(" ".join(problems))
+            self.keep_session.setVisible(refused)
             return
         self.accept()
