@@ -99,6 +99,7 @@ class SpendDialog(QDialog):
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.amount_label = self._value(form, "spend_amount", tr("Cost (USD)"), amount_text(est))
+        self.amount_label.setStyleSheet("font-weight: 600")
         images = f"{est.images:,}"
         if est.reused_images:
             images = tr("{made} (and {reused} copied at $0)").format(
@@ -122,6 +123,11 @@ class SpendDialog(QDialog):
         self.cap_spin.setAccessibleName(tr("Spend cap"))
         form.addRow(cap_label, self.cap_spin)
         lay.addLayout(form)
+        # Wide enough that each "provider / model: N images · $x" line keeps to one line.
+        fm = self.fontMetrics()
+        longest = max((fm.horizontalAdvance(t) for t in model_lines(est)), default=0)
+        label = fm.horizontalAdvance(tr("Provider / model"))
+        self.setMinimumWidth(min(900, max(420, longest + label + 80)))
         self.note_label = QLabel(self._note(question))
         self.note_label.setObjectName("spend_note")
         self.note_label.setWordWrap(True)
@@ -156,10 +162,17 @@ class SpendDialog(QDialog):
                 "A price is unknown, so no cap is set: a cap would stop the run before its "
                 "first image. Check the provider's prices before you go on."
             )
+        margin = round(ESTIMATE_MARGIN * 100)
+        if question.spent_usd > 0:
+            return tr(
+                "The cap is for this run, on top of what the batch has spent: the estimate "
+                "plus {margin} %. If the spend would pass it, the batch pauses and offers to "
+                "raise it."
+            ).format(margin=margin)
         return tr(
             "The cap is the estimate plus {margin} %. If the spend would pass it, the batch "
             "pauses and offers to raise it."
-        ).format(margin=round(ESTIMATE_MARGIN * 100))
+        ).format(margin=margin)
 
     def answer(self) -> SpendAnswer:
         """The cap as set now (0: no cap)."""
