@@ -75,7 +75,7 @@ class Engine:
         self.store = store
         self.provider_factory = provider_factory
         self.prices = prices or PriceTable()
-        self.budget = Budget(self.prices, self.halt)
+        self.budget = Budget(self.prices, self._halt_at_cap)
         self.thumb_dir = thumb_dir
         self.events = events or EventBus()
         self.rng = rng or random.Random()
@@ -163,6 +163,19 @@ class Engine:
             self.events.emit(BatchStateChanged(run.batch_id, "halted"))
         for lane in run.lanes.values():
             lane.queue.clear()
+
+    def _halt_at_cap(self, run: Run, reason: str) -> None:
+        """``halt`` because the budget cap was reached (the window offers to raise it)."""
+        if run.halt_reason is None:
+            run.capped = True
+        self.halt(run, reason)
+
+    def set_budget(self, batch_id: int, budget_usd: float | None) -> None:
+        """A new spend cap (USD, ``None``: none) for the run of ``batch_id`` in progress, if
+        any (call it on the engine's loop; the stored settings are the caller's)."""
+        run = self._runs.get(batch_id)
+        if run is not None:
+            run.settings = run.settings.model_copy(update={"budget_usd": budget_usd})
 
     def spool_dir(self, run: Run) -> Path:
         """Where this run's paid but unwritten images wait."""
@@ -310,7 +323,8 @@ class Engine:
             report.cancelled,
             f" ({run.ended_reason})" if run.ended_reason else "",
         )
-        self.events.emit(BatchFinished(batch_id, report, run.ended_reason))
+        capped = run.capped and not run.stop_reason
+        self.events.emit(BatchFinished(batch_id, report, run.ended_reason, capped))
         return report
 
     async def deliver(

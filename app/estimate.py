@@ -4,6 +4,7 @@ dearest (as the reference batch tool's ``--estimate-only`` shows it)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -17,6 +18,18 @@ Lookup = Callable[[str, str, str, str], "PriceEntry | None"]
 """``PriceTable.lookup``: ``(provider, model, quality, size)`` → the entry, or ``None``."""
 
 _QUALITIES = ("low", "medium", "high")
+
+ESTIMATE_MARGIN = 0.10
+"""How far (a fraction) what a run really costs may run above its estimate before Atelier
+says so; also the headroom of the spend cap it suggests. Providers that bill by tokens
+(OpenAI's GPT Image models) charge what each answer's tokens come to, which can differ from
+the listed per-image price the estimate uses."""
+
+
+def cap_with_margin(usd: float) -> float:
+    """A spend cap (USD) for a run estimated at ``usd``: the estimate and its margin
+    (``ESTIMATE_MARGIN``), rounded up to the cent."""
+    return math.ceil(round(usd * (1 + ESTIMATE_MARGIN) * 100, 6)) / 100
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,23 @@ class Estimate:
     of the batch has one)."""
     economy: bool = False
     """The batch runs in economy: ``economy_usd`` is what it pays."""
+    by_model: tuple[tuple[str, int, float | None], ...] = ()
+    """``("provider / model", images, USD or None when unknown)`` for each pair the images
+    to make use, at list price (what the spend question shows of a mixed batch)."""
+
+    @property
+    def is_free(self) -> bool:
+        """Nothing is paid: no image to make, or every one priced at $0 (the offline draft,
+        a self-hosted server, every image reused)."""
+        return not self.images or (not self.unknown_images and self.priced_usd <= 0)
+
+    @property
+    def suggested_cap_usd(self) -> float | None:
+        """The spend cap suggested for this run (USD): what it is expected to pay and its
+        margin (``cap_with_margin``); ``None`` when a price is unknown (a cap would stop the
+        run before its first image, since no request of unknown price fits under one)."""
+        usd = self.to_pay_usd
+        return None if usd is None else cap_with_margin(usd)
 
     def with_economy(self, factors: dict[str, float], economy: bool) -> Estimate:
         """This estimate with its economy price: each provider's share × its batch price
@@ -140,11 +170,15 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
     reasons: dict[tuple[str, str, str], str] = {}
     models: dict[str, None] = {}
     by_provider: dict[str, float] = {}
+    by_model: dict[str, tuple[int, float | None]] = {}
     for provider, model, quality, size, n in jobs:
         total += n
-        models[f"{provider} / {model}"] = None
+        pair = f"{provider} / {model}"
+        models[pair] = None
         e = lookup(provider, model, quality, size)
+        had_images, had_usd = by_model.get(pair, (0, 0.0))
         if e is None:
+            by_model[pair] = (had_images + n, None)
             unknown += n
             span = _auto_span(lookup, provider, model, size) if quality == "auto" else None
             if span is None:
@@ -165,6 +199,10 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
                 )
             continue
         priced += e.for_size(size) * n
+        by_model[pair] = (
+            had_images + n,
+            None if had_usd is None else had_usd + e.for_size(size) * n,
+        )
         by_provider[provider] = by_provider.get(provider, 0.0) + e.for_size(size) * n
         unit = "/MP" if e.unit == "megapixel" else ""
         label = _label(provider, e)
@@ -180,4 +218,5 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
         tuple(reasons.values()),
         auto_range,
         priced_by_provider=tuple(by_provider.items()),
+        by_model=tuple((pair, n, usd) for pair, (n, usd) in by_model.items()),
     )

@@ -118,6 +118,8 @@ class BatchFinished:
     batch_id: int
     report: BatchReport
     reason: str | None = None
+    capped: bool = False
+    """The run stopped at the batch's budget cap (``reason`` says so): a higher cap resumes it."""
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,8 @@ class Run:
     stop_reason: str | None = None
     stop_only_mine: bool = False
     halt_reason: str | None = None
+    capped: bool = False
+    """The halt is the budget cap's: raising the cap lets the batch go on."""
     spent_usd: float = 0.0
     reserved_usd: float = 0.0
     started_wall: str = ""

@@ -64,6 +64,21 @@ def main() -> None:
     from ui.app import build_window
 
     win, store = build_window()
+    from ui.spend_dialog import SpendAnswer, SpendDialog
+
+    spend_questions: list[object] = []
+
+    def say_yes(_parent: object, question: object) -> SpendAnswer:
+        """The money question, answered with its suggested cap (and its dialog shot once)."""
+        if not spend_questions:
+            dlg = SpendDialog(question, win)  # type: ignore[arg-type]
+            dlg.show()
+            shot("29-spend-confirmation.png", dlg)
+            dlg.close()
+        spend_questions.append(question)
+        return SpendAnswer(question.cap_usd)  # type: ignore[attr-defined]
+
+    win.ask_spend = say_yes  # type: ignore[attr-defined]
     win.resize(1440, 900)
     win.show()
 
@@ -281,7 +296,6 @@ def main() -> None:
         from app import handoff
 
         win.banner.hide()
-        win.review.ask_regenerate = lambda _parent, _what: True
         done: list[int] = []
         win.batch_done.connect(done.append)
         win.load_spreadsheet(args.data / "jp-zakka-shift_jis.csv")

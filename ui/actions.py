@@ -29,8 +29,9 @@ class Actions:
 
 
 def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -> Actions:
-    """Make the actions (``slots`` maps each field of ``Actions`` to its slot), the toolbar and
-    the File and Batch menus of ``window``."""
+    """Make the actions (``slots`` maps each field of ``Actions`` to its slot, and ``"quit"``
+    to File → Quit's, ``window.close`` by default), the toolbar and the File and Batch menus
+    of ``window``."""
     tb = QToolBar(tr("Main"))
     tb.setObjectName("main_toolbar")
     tb.setMovable(False)
@@ -67,7 +68,9 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[[], object]]) -
     file_menu.addSeparator()
     quit_action = file_menu.addAction(tr("Quit"))
     quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-    quit_action.triggered.connect(window.close)
+    # A quit the user asks for goes through the window's own slot, which asks first when a
+    # batch runs; closing the window programmatically does not ask.
+    quit_action.triggered.connect(slots.get("quit", window.close))
     batch_menu = window.menuBar().addMenu(tr("&Batch"))
     batch_menu.addActions(
         [

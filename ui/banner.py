@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.i18n import tr
 from app.secrets import keyring_status
-from app.store import Store
+from app.store import BatchRow, Store
 from ui import theme
 
 
@@ -66,15 +66,19 @@ def startup_notices(
     store: Store,
     resume: Callable[[int], object],
     open_batch: Callable[[int], object],
+    reopen: Callable[[BatchRow], object] | None = None,
 ) -> None:
     """What the studio says when it starts: a keyring that cannot keep keys, and the newest
-    batch a crash or a quit interrupted, offered for resume."""
+    batch a crash or a quit interrupted, offered for resume (``reopen`` is called with it
+    first: the window opens its spreadsheet again)."""
     problem = keyring_status()
     if problem:
         banner.show_message(problem, "warning")
     interrupted = store.interrupted_batches()
     if interrupted:
         b = interrupted[0]
+        if reopen is not None:
+            reopen(b)
         banner.show_message(
             tr(
                 "Batch #{id} “{name}” was interrupted with {unfinished} of {total} jobs not "

@@ -303,6 +303,11 @@ class JobsModel(QAbstractTableModel):
         r = self._row_of.get(job_id)
         return default if r is None else self.jobs[r].prompt
 
+    def cost_of(self, job_id: int) -> float | None:
+        """What the job has cost so far (USD, ``None``: unknown or not in the table)."""
+        r = self._row_of.get(job_id)
+        return None if r is None else self.jobs[r].cost
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for j in self.jobs:

@@ -65,25 +65,6 @@ def open_store(ask: Callable[[StoreError], bool] = ask_move_damaged) -> Store:
         return Store(path)
 
 
-def ask_regenerate(parent: QWidget, what: str) -> bool:
-    """Confirm a regeneration before anything is paid (``what``: "3 images · $0.027")."""
-    box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Icon.Question)
-    box.setWindowTitle(tr("Regenerate"))
-    box.setText(tr("Make these again: {what}?").format(what=what))
-    box.setInformativeText(
-        tr(
-            "Each becomes a new version of its job; the earlier images are kept. The batch's "
-            "spend cap applies."
-        )
-    )
-    go = box.addButton(tr("Regenerate"), QMessageBox.ButtonRole.AcceptRole)
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(go)
-    box.exec()
-    return box.clickedButton() is go
-
-
 def ask_export_shown(parent: QWidget, count: int) -> bool:
     """Nothing is picked: export the ``count`` images the gallery shows instead? Asked before
     the file dialog, so the designer knows what the ZIP will hold."""
@@ -147,3 +128,38 @@ def ask_template_delivery(parent: QWidget | None, name: str, targets: list[str])
     box = template_delivery_box(parent, name, targets)
     box.exec()
     return box.clickedButton() is box.findChild(QPushButton, "template_delivery_yes")
+
+
+def quit_running_box(parent: QWidget | None, name: str) -> QMessageBox:
+    """The question when the window is closed while batch ``name`` runs: stop it (it is
+    offered again at the next start, its spreadsheet reopened) or keep waiting, the default
+    answer (Enter, Escape, closing). Built apart from ``ask_quit_running`` so a test can
+    read it without running it."""
+    box = QMessageBox(parent)
+    box.setObjectName("quit_running_box")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(tr("A batch is running"))
+    box.setText(tr("“{name}” is still running. Quit anyway?").format(name=name))
+    box.setInformativeText(
+        tr(
+            "Stopping keeps every finished image; the batch is offered at the next start and "
+            "resuming requests only the rest."
+        )
+    )
+    box.setAccessibleName(tr("A batch is running"))
+    stop = box.addButton(tr("Stop and resume later"), QMessageBox.ButtonRole.DestructiveRole)
+    stop.setObjectName("quit_stop")
+    stop.setAccessibleName(tr("Stop and resume later"))
+    wait = box.addButton(tr("Keep waiting"), QMessageBox.ButtonRole.RejectRole)
+    wait.setObjectName("quit_wait")
+    wait.setAccessibleName(tr("Keep waiting"))
+    box.setDefaultButton(wait)
+    box.setEscapeButton(wait)
+    return box
+
+
+def ask_quit_running(parent: QWidget | None, name: str) -> bool:
+    """Whether to stop the running batch ``name`` and quit (see ``quit_running_box``)."""
+    box = quit_running_box(parent, name)
+    box.exec()
+    return box.clickedButton() is box.findChild(QPushButton, "quit_stop")

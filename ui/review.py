@@ -15,6 +15,7 @@ from app import controller, handoff
 from app.errors import AtelierError
 from app.i18n import tr
 from app.models import JobDefaults
+from app.status import JobStatus
 from app.store import JobRow
 from app.versions import Change, choose_version
 from ui import questions
@@ -28,13 +29,13 @@ if TYPE_CHECKING:
 class ReviewActions(QObject):
     """The gallery's review, regenerate and export, for ``win``'s open batch.
 
-    ``ask_regenerate`` and ``ask_export_path`` are the questions asked (tests replace them).
+    ``ask_export_path`` is the question asked (tests replace it); what is paid is asked by
+    the window's one spend question (``MainWindow.confirm_spend``).
     """
 
     def __init__(self, win: MainWindow) -> None:
         super().__init__(win)
         self.win = win
-        self.ask_regenerate = questions.ask_regenerate
         self.ask_export_path = questions.ask_export_path
         self.ask_export_shown = questions.ask_export_shown
         g = win.gallery
@@ -73,11 +74,19 @@ class ReviewActions(QObject):
                 tr("Nothing to retry: select failed or cancelled jobs."), 5000
             )
             return
-        reset = controller.retry_jobs(w.store, w.engine, w.host.call, w.batch_id, job_ids)
+        again = [
+            j for j in job_ids if w.store.job(j).status in (JobStatus.FAILED, JobStatus.CANCELLED)
+        ]
+        if again:
+            est = controller.price_jobs(w.store, w.batch.prices, w.batch_id, again)
+            if not w.spend_more(w.batch_id, tr("Retry"), est):
+                return
+        reset = controller.retry_jobs(w.store, w.engine, w.host.call, w.batch_id, again)
         finished = [j for j in job_ids if j not in reset and w.store.job(j).status == "completed"]
         if finished:
             self.regenerate(finished)
         if reset:
+            w.watch_prices(w.batch_id, reset)
             w.statusBar().showMessage(tr("Retrying {count} job(s).").format(count=len(reset)), 5000)
             if not w.host.is_running(w.batch_id):
                 w.run_batch(w.batch_id)
@@ -96,7 +105,8 @@ class ReviewActions(QObject):
             return []
         c = change or Change()
         est = controller.price_jobs(w.store, w.batch.prices, w.batch_id, ids, c.samples)
-        if not self.ask_regenerate(w, est.describe()):
+        action = tr("Make more") if c.samples else tr("Regenerate")
+        if not w.spend_more(w.batch_id, action, est):
             return []
         try:
             done = controller.regenerate_jobs(w.store, w.engine, w.host.call, w.batch_id, ids, c)
@@ -109,6 +119,8 @@ class ReviewActions(QObject):
             ),
             5000,
         )
+        if done.job_ids:
+            w.watch_prices(w.batch_id, done.job_ids)
         if done.job_ids and not w.host.is_running(w.batch_id):
             w.run_batch(w.batch_id, show_progress=False)
         return done.job_ids

@@ -29,6 +29,18 @@ def window(qtbot: Any, qloop: asyncio.AbstractEventLoop, atelier_home: Any) -> I
     from ui.app import build_window
 
     win, store = build_window()
+    # A paid action asks the spend question in a modal dialog, which would hang a test that
+    # does not answer it: by default it is answered yes with the suggested cap and recorded in
+    # ``win.spend_asked``; tests about the question replace ``win.ask_spend``.
+    from ui.spend_dialog import SpendAnswer
+
+    win.spend_asked = []
+
+    def say_yes(_parent: Any, question: Any) -> Any:
+        win.spend_asked.append(question)
+        return SpendAnswer(question.cap_usd)
+
+    win.ask_spend = say_yes
     qtbot.addWidget(win)
     win.resize(1400, 880)
     win.show()

@@ -57,6 +57,7 @@ def culled(
     window.batch.output_edit.setText(str(tmp_path / "out"))
     window.start_batch()
     qloop.run_until_complete(wait_until(lambda: bool(done), 60, "the run"))
+    assert len(window.spend_asked) == 1  # the paid start asked first (yes, from conftest)
     window.tabs.setCurrentIndex(3)
     gallery = window.gallery
     qloop.run_until_complete(

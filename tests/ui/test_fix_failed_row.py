@@ -54,8 +54,15 @@ def test_a_refused_row_is_fixed_in_place(
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
     fake_openai.script_for("NH-CND-003", ["moderation_blocked"])
-    asked: list[str] = []
-    window.review.ask_regenerate = lambda _parent, what: asked.append(what) or True
+    from ui.spend_dialog import SpendAnswer, SpendQuestion
+
+    asked: list[SpendQuestion] = []
+
+    def answer(_parent: object, question: SpendQuestion) -> SpendAnswer:
+        asked.append(question)
+        return SpendAnswer(question.cap_usd)
+
+    window.ask_spend = answer  # the one money question, at Start and at the fix
     done: list[int] = []
     window.batch_done.connect(done.append)
     assert window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
@@ -95,7 +102,9 @@ def test_a_refused_row_is_fixed_in_place(
     editor.prompt_edit.setPlainText(fixed)
     editor.negative_edit.setText("smoke")
     editor.findChild(type(editor.buttons.buttons()[0]), "prompt_editor_ok").click()
-    assert asked == [cost.describe()]  # the regenerate path's own question, with the cost
+    # The fix pays: the spend question asks once more, for the one image and its price.
+    assert len(asked) == 2 and asked[1].estimate.images == 1
+    assert asked[1].estimate.priced_usd == pytest.approx(cost.priced_usd)
     qloop.run_until_complete(wait_until(lambda: len(done) == 2, 60, "the fixed row"))
 
     again = window.store.job(failed.id)

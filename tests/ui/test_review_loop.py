@@ -33,8 +33,8 @@ def _draft_batch(window: Any, sheet: Path, prompt: str, filename: str, out: Path
 def test_cull_regenerate_pick_export_by_keyboard(
     qtbot: Any, window: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path, tmp_path: Path, qtmodeltester: Any
 ) -> None:  # fmt: skip
-    asked: list[str] = []
-    window.review.ask_regenerate = lambda _parent, what: asked.append(what) or True
+    asked: list[object] = []
+    window.ask_spend = lambda _parent, question: asked.append(question)
     window.review.ask_export_path = lambda _parent, _name: tmp_path / "picked.zip"
     done: list[int] = []
     window.batch_done.connect(done.append)
@@ -71,7 +71,7 @@ def test_cull_regenerate_pick_export_by_keyboard(
         Qt.Key.Key_R,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
-    assert asked == ["3 images · $0.000"]  # the cost, before anything is paid
+    assert asked == []  # the draft provider costs nothing: regenerating asks no money question
     qloop.run_until_complete(wait_until(lambda: len(done) == 2, 60, "the regeneration"))
     qloop.run_until_complete(
         wait_until(
@@ -112,7 +112,6 @@ def test_cull_regenerate_pick_export_by_keyboard(
 def test_viewer_steps_versions_chooses_the_pick_and_edits_one_prompt(
     qtbot: Any, window: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path, tmp_path: Path
 ) -> None:
-    window.review.ask_regenerate = lambda _parent, _what: True
     done: list[int] = []
     window.batch_done.connect(done.append)
     out = tmp_path / "zakka"

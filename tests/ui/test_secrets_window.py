@@ -56,6 +56,9 @@ def test_window_run_leaks_the_key_nowhere(
             monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake.base_url)
             win, store = build_window()
             qtbot.addWidget(win)
+            from ui.spend_dialog import SpendAnswer
+
+            win.ask_spend = lambda _parent, q: SpendAnswer(q.cap_usd)  # type: ignore[attr-defined]
             win.show()
             win.load_spreadsheet(data_dir / "shopify-home-goods.csv")
             win.sheet.prompt_edit.setPlainText("Photo of {Title} ({Variant SKU})")

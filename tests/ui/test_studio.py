@@ -17,6 +17,12 @@ from tests.fakes.openai_server import FakeOpenAI
 from tests.ui.conftest import wait_until
 
 
+def _yes(_parent: Any, question: Any) -> Any:
+    from ui.spend_dialog import SpendAnswer
+
+    return SpendAnswer(question.cap_usd)
+
+
 def _click_action(qtbot: Any, window: Any, action: Any) -> None:
     toolbar = window.findChild(type(window.addToolBar("x")), "main_toolbar")
     button = toolbar.widgetForAction(action)
@@ -36,6 +42,7 @@ def test_designer_flow_with_failures_retry_and_gallery(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
+    window.ask_spend = _yes  # the money question, answered with the cap it suggests
     fake_openai.state.retry_after_s = 0.05
     for sku in ("NH-CND-002", "MT-BLK-001", "AR-RUG-003"):
         fake_openai.script_for(sku, ["429"])
@@ -355,6 +362,7 @@ def test_budget_cap_is_said_in_the_window(
     window.sheet.filename_edit.setText("{Variant SKU}")
     window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
     window.batch.quality_combo.setCurrentText("low")
+    window.ask_spend = _yes  # the cap set on the page is the one offered
     window.batch.budget_spin.setValue(0.10)  # 11 images at $0.009
     window.batch.new_images_check.setChecked(True)  # every image paid: the cap is what stops
     window.batch.output_edit.setText(str(tmp_path / "capped"))
@@ -369,6 +377,7 @@ def test_budget_cap_is_said_in_the_window(
     assert window.progress.jobs_model.counts() == {"completed": 11, "pending": 27}
     assert "Budget cap of $0.10 reached" in window.statusBar().currentMessage()
     assert (
-        "Budget cap" in window.banner.label.text() and window.banner.buttons[0].text() == "Resume"
+        "Budget cap" in window.banner.label.text()
+        and window.banner.buttons[0].text() == "Raise the cap…"
     )
     assert len(fake_openai.requests()) == 11

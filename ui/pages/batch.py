@@ -214,9 +214,14 @@ class BatchPage(QWidget):
         self.budget_spin.setRange(0, 100_000)
         self.budget_spin.setDecimals(2)
         self.budget_spin.setPrefix("$ ")
-        self.budget_spin.setSpecialValueText(tr("no cap"))
+        # Empty (0): a paid run gets the estimate and its margin as its cap, offered with the
+        # cost before it starts (``MainWindow.confirm_spend``).
+        self.budget_spin.setSpecialValueText(tr("from the estimate"))
         self.budget_spin.setToolTip(
-            tr("Atelier starts no job that could take the spend of this batch over the cap")
+            tr(
+                "Atelier starts no job that could take the spend of this batch over the cap. "
+                "Left empty, the cap is the estimate plus its margin; you confirm it at Start."
+            )
         )
         self._form.addRow(tr("Spend cap"), self.budget_spin)
         self.new_images_check = new_images_check(self.schedule_estimate)

@@ -75,6 +75,7 @@ class ProgressPage(QWidget):
     def __init__(self, retry_actions: list[QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._retry_actions = retry_actions
+        self._estimate_usd: float | None = None
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
         self.progress_bar = QProgressBar()
@@ -96,6 +97,11 @@ class ProgressPage(QWidget):
         self.delivery_label = QLabel("")
         self.delivery_label.setObjectName("delivery_label")
         lay.addWidget(self.delivery_label)
+        self.overrun_label = QLabel("")
+        self.overrun_label.setObjectName("overrun_label")
+        self.overrun_label.setWordWrap(True)
+        theme.styled(self.overrun_label, "color: {warning}")
+        lay.addWidget(self.overrun_label)
         lay.addLayout(self._build_filters())
         self._build_models()
         lay.addWidget(self._build_view(), 1)
@@ -203,6 +209,22 @@ class ProgressPage(QWidget):
         words it."""
         self.economy_label.setText(text)
 
+    def set_estimate(self, usd: float | None, cap_usd: float | None) -> None:
+        """What the open batch is expected to have spent (USD, ``None``: unknown) and its spend
+        cap (USD, ``None``: none): the counts show spend against the estimate, the cap in
+        their tooltip. A new estimate clears an earlier overrun line."""
+        self._estimate_usd = usd
+        self.overrun_label.setText("")
+        self.counts_label.setToolTip(
+            tr("Spend cap: {usd}").format(usd=f"${cap_usd:.2f}")
+            if cap_usd is not None
+            else tr("Spend cap: no cap")
+        )
+
+    def show_overrun(self, text: str) -> None:
+        """The run costs more than its estimate's margin allows (``text`` has the figures)."""
+        self.overrun_label.setText(text)
+
     def refresh_counts(self, state: str | None) -> None:
         """Counts, progress and spend from the table's rows; ``state`` (paused, cancelling) is
         shown first when the run is in it."""
@@ -224,9 +246,15 @@ class ProgressPage(QWidget):
         ]
         if c.get(JobStatus.CANCELLED):
             parts.append(tr("{count} cancelled").format(count=c[JobStatus.CANCELLED]))
-        parts.append(
-            tr("spent {usd}").format(usd=tr("unknown") if spend is None else f"${spend:.3f}")
-        )
+        spent = tr("unknown") if spend is None else f"${spend:.3f}"
+        if self._estimate_usd is None:
+            parts.append(tr("spent {usd}").format(usd=spent))
+        else:
+            parts.append(
+                tr("spent {usd} of {estimate}").format(
+                    usd=spent, estimate=f"${self._estimate_usd:.3f}"
+                )
+            )
         if state == "paused":
             parts.insert(0, tr("Paused"))
         elif state == "cancelling":
