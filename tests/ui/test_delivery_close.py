@@ -76,6 +76,11 @@ def test_closing_the_window_while_the_run_waits_on_a_dead_receiver(
         qloop.run_until_complete(wait_until(lambda: _images_made(window), 60, "the images"))
         qloop.run_until_complete(wait_until(lambda: hook.stalled >= 1, 20, "a held call"))
         bid = window.batch_id
+        # The run waits on the receiver once its batch.finished message is in the outbox too
+        # (written as the jobs settle, a moment after the last image on a loaded machine).
+        qloop.run_until_complete(
+            wait_until(lambda: len(window.store.deliveries(bid)) == LEFT, 20, "the outbox")
+        )
         assert window.host.is_running(bid)  # waiting on the receiver
         started = time.monotonic()
         window.close()
