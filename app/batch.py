@@ -165,13 +165,7 @@ def plan_from_table(
     planner = _RowPlanner(Plan([]), renderer, d, cols, table.source.parent)
     planner.plan.variations = var
     planner.plan.per = how
-    chosen: list[int] = []
-    for i in rows if rows is not None else range(len(table.rows)):
-        if i in table.excluded:
-            planner.plan.left_out += 1
-        else:
-            chosen.append(i)
-    planner.plan.rows = len(chosen)
+    chosen = _chosen_rows(table, rows, planner.plan)
     groups = group_rows(Products(table), chosen, how)
     for group in groups:
         i = group[0]
@@ -192,6 +186,19 @@ def plan_from_table(
             ).format(per=how.words(), count=planner.joined, option=how.option),
         )
     return planner.plan
+
+
+def _chosen_rows(table: Table, rows: list[int] | None, plan: Plan) -> list[int]:
+    """The 0-based rows to plan (``rows``, or all), leaving out the excluded ones; counts
+    those in ``plan.left_out`` and the chosen ones in ``plan.rows``."""
+    chosen: list[int] = []
+    for i in rows if rows is not None else range(len(table.rows)):
+        if i in table.excluded:
+            plan.left_out += 1
+        else:
+            chosen.append(i)
+    plan.rows = len(chosen)
+    return chosen
 
 
 def _warn_hidden(

@@ -75,16 +75,7 @@ def sheet_parts(args: argparse.Namespace) -> Parts:
         )
     table = read_table(args.csv, args.encoding, args.delimiter, args.sheet, args.header_row)
     shopify.prepare(table, fill_down=not args.no_fill_down)
-    base = t.settings if t else JobDefaults()
-    defaults = JobDefaults(
-        size=args.size or base.size,
-        quality=args.quality or base.quality,
-        output_format=args.output_format or base.output_format,
-        transparent_background=args.transparent or base.transparent_background,
-        sample_count=args.sample_count or base.sample_count,
-        seed=args.seed if args.seed is not None else base.seed,
-        style_preset=base.style_preset,
-    )
+    defaults = _sheet_defaults(args, t.settings if t else JobDefaults())
     variations = dict(t.variations) if t else {}
     for text in args.vary or []:
         variations.update(parse_variations(text, "--vary"))
@@ -116,6 +107,20 @@ def sheet_parts(args: argparse.Namespace) -> Parts:
         concurrency=_env_concurrency(),
         batch_timeout_ms=_env_timeout(),
         delivery=t.delivery if t else None,
+    )
+
+
+def _sheet_defaults(args: argparse.Namespace, base: JobDefaults) -> JobDefaults:
+    """The image settings of a spreadsheet batch: each flag given overrides ``base`` (the
+    template's settings, or the defaults)."""
+    return JobDefaults(
+        size=args.size or base.size,
+        quality=args.quality or base.quality,
+        output_format=args.output_format or base.output_format,
+        transparent_background=args.transparent or base.transparent_background,
+        sample_count=args.sample_count or base.sample_count,
+        seed=args.seed if args.seed is not None else base.seed,
+        style_preset=base.style_preset,
     )
 
 

@@ -403,42 +403,15 @@ class Engine:
     def _fail_unstartable(self, run: Run, jid: int, message: str) -> None:
         """A job whose provider cannot even be set up fails with the reason."""
         if self.store.claim_job(jid):
-            self._fail_job(run, jid, message, ErrorClass.INVALID_REQUEST, duration_ms=0)
-
-    def _fail_job(
-        self,
-        run: Run,
-        jid: int,
-        message: str,
-        error_class: ErrorClass,
-        duration_ms: int | None = None,
-    ) -> None:
-        """Fail a job this process holds that never reached ``JobRun``'s own bookkeeping,
-        and tell the views; a job that had already ended keeps what it ended as."""
-        self.store.close_open_attempts(jid, "error", message, error_class.value)
-        try:
-            self.store.set_job_status(
+            _fail_job(
+                self.store,
+                self.events,
+                run,
                 jid,
-                JobStatus.FAILED,
-                error=message,
-                error_type=error_class.value,
-                duration_ms=duration_ms,
-            )
-        except IllegalTransitionError:
-            return
-        attempts, cost = self.store.job_attempts_and_cost(jid)
-        self.events.emit(
-            JobChanged(
-                run.batch_id,
-                jid,
-                JobStatus.FAILED,
-                attempts,
                 message,
-                error_class.value,
-                cost,
-                duration_ms,
+                ErrorClass.INVALID_REQUEST,
+                duration_ms=0,
             )
-        )
 
     async def _worker(self, run: Run, lane: Lane) -> None:
         while lane.queue:
@@ -460,7 +433,7 @@ class Engine:
         message = tr(
             "Atelier could not run this job ({reason}). The rest of the batch goes on; the details are in the log."
         ).format(reason=describe_exception(e))
-        self._fail_job(run, jid, message, ErrorClass.INTERNAL)
+        _fail_job(self.store, self.events, run, jid, message, ErrorClass.INTERNAL)
 
     async def _wait_for_others(self, run: Run) -> None:
         """Another Atelier process on the same store may still be working on jobs of this batch
@@ -470,3 +443,41 @@ class Engine:
             await asyncio.sleep(0.3)
             if self.store.pending_job_ids(run.batch_id):  # they released some: take our share
                 await self._drain(run)
+
+
+def _fail_job(
+    store: Store,
+    events: EventBus,
+    run: Run,
+    jid: int,
+    message: str,
+    error_class: ErrorClass,
+    duration_ms: int | None = None,
+) -> None:
+    """Fail a job this process holds that never reached ``JobRun``'s own bookkeeping,
+    and tell the views (on ``events``); a job that had already ended keeps what it ended as.
+    A function of its own, not an ``Engine`` method, so the class stays readable."""
+    store.close_open_attempts(jid, "error", message, error_class.value)
+    try:
+        store.set_job_status(
+            jid,
+            JobStatus.FAILED,
+            error=message,
+            error_type=error_class.value,
+            duration_ms=duration_ms,
+        )
+    except IllegalTransitionError:
+        return
+    attempts, cost = store.job_attempts_and_cost(jid)
+    events.emit(
+        JobChanged(
+            run.batch_id,
+            jid,
+            JobStatus.FAILED,
+            attempts,
+            message,
+            error_class.value,
+            cost,
+            duration_ms,
+        )
+    )

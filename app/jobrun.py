@@ -16,24 +16,23 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.copying import SaveFailedError, copy_earlier
 from app.economy import EconomyProvider
 from app.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
-from app.events import ImageSaved, JobChanged, JobProgress
+from app.events import JobChanged, JobProgress
 from app.i18n import tr
 from app.input_images import read_inputs
+from app.job_saving import save_answer
 from app.lane import Lane, Run
-from app.models import JobSpec, RetryPolicy, parse_size
-from app.outputs import UserFileError, image_metadata, save_image, spool_image, version_names
+from app.models import JobSpec, RetryPolicy
+from app.outputs import version_names
 from app.providers.base import MAX_REMOTE_GONE, REMOTE_GONE, GenerationRequest, GenerationResult
 from app.providers.registry import resolve_target
-from app.reuse import image_key, request_key
+from app.reuse import request_key
 from app.status import JobStatus
 from app.store import JobRow
-from app.store.images import Made
 from app.versions import publish_pick
 
 if TYPE_CHECKING:
@@ -359,110 +358,7 @@ class JobRun:
         Raises:
             SaveFailedError: the output folder is broken (the job failed; the run halts).
         """
-        assert sent.result is not None
-        result, saved, error = sent.result, 0, None
-        for idx, image in zip(sent.samples, result.images, strict=False):
-            meta = image_metadata(
-                self.provider, self.model, self.spec, idx, image.seed, result.revised_prompt
-            )
-            rel = self.names[idx]
-            size = None if self.spec.size == "auto" else parse_size(self.spec.size)
-            try:
-                path, thumb, sha = await asyncio.to_thread(
-                    save_image,
-                    self.run.out_dir,
-                    rel,
-                    image.data,
-                    self.spec.output_format,
-                    meta,
-                    self.engine.thumb_dir,
-                    size,
-                    self.run.settings.overwrite,
-                )
-            except ProviderError as e:
-                error = e
-                break
-            except UserFileError as e:  # only this job: the user's file stays as it is
-                await self._output_failed(sent, saved, e, idx, rel, halt=False)
-                raise SaveFailedError from e
-            except OutputError as e:
-                await self._output_failed(sent, saved, e, idx, rel)
-                raise SaveFailedError from e
-            image_id = self._record(sent, idx, image.seed, path, thumb, sha)
-            self.done.add(idx)
-            saved += 1
-            self.engine.events.emit(
-                ImageSaved(
-                    self.run.batch_id,
-                    self.id,
-                    idx,
-                    str(path),
-                    str(thumb) if thumb else None,
-                    self.job.version,
-                    image_id,
-                )
-            )
-        self.engine.store.finish_attempt(
-            sent.attempt_id,
-            "ok" if error is None else "error",
-            images=saved,
-            cost=sent.cost,
-            error=error.message if error else None,
-            error_type=error.error_class.value if error else None,
-        )
-        return error
-
-    def _record(
-        self, sent: Sent, idx: int, seed: int | None, path: Path, thumb: Path | None, sha: str
-    ) -> int:
-        """Record a written image with what made it: the seed (the provider's, else the
-        job's), the prompt, the model, its share of the request's cost, the request id, and
-        its content key and file hash (so a later identical request copies it)."""
-        assert sent.result is not None
-        key = image_key(self.key, idx) if self.key is not None else None
-        if key is not None:
-            self.run.known_keys.add(key)
-        return self.engine.store.add_image(
-            self.id,
-            idx,
-            path,
-            thumb,
-            seed=seed if seed is not None else self.spec.seed,
-            prompt=self.spec.prompt,
-            made=Made(
-                f"{self.provider}/{self.model}",
-                None if sent.cost is None else sent.cost / max(1, len(sent.samples)),
-                sent.result.request_id,
-                key,
-                sha,
-            ),
-        )
-
-    async def _output_failed(
-        self, sent: Sent, saved: int, e: OutputError, idx: int, rel: str, halt: bool = True
-    ) -> None:
-        """A paid image could not be written: spool it for the next resume, fail the job, and
-        (``halt``) stop the run, since every next image would meet the same disk."""
-        message = str(e)
-        spool = self.engine.spool_dir(self.run)
-        if e.payload is not None and await asyncio.to_thread(
-            spool_image, spool, self.id, idx, rel, e.payload
-        ):
-            message += tr(" The image is kept and will be written when you resume.")
-        self.engine.store.finish_attempt(
-            sent.attempt_id,
-            "error",
-            error=message,
-            error_type="output",
-            images=saved,
-            cost=sent.cost,
-        )
-        self.move(JobStatus.FAILED, ProviderError(ErrorClass.OUTPUT, message), duration=True)
-        if halt:
-            self.engine.halt(
-                self.run,
-                tr("Stopped: {reason} Jobs not started yet stay pending.").format(reason=e),
-            )
+        return await save_answer(self, sent)
 
     async def retry_later(self, sent: Sent, err: ProviderError) -> bool:
         """Close a failed attempt; then either fail the job (returns ``False``) or wait out

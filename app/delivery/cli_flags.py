@@ -30,6 +30,13 @@ from app.validation_messages import first_problem
 def add_arguments(r: argparse.ArgumentParser) -> None:
     """The delivery flags of ``atelier run``."""
     g = r.add_argument_group(tr("delivery (see docs/integrations.md)"))
+    _add_s3_arguments(g)
+    _add_message_arguments(g)
+    _add_when_arguments(g)
+
+
+def _add_s3_arguments(g: argparse._ArgumentGroup) -> None:
+    """The S3 target's flags."""
     g.add_argument(
         "--deliver",
         action="append",
@@ -50,6 +57,10 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
         metavar="ID",
         help=tr("its secret from the keyring entry s3:ID (default: the AWS credential chain)"),
     )
+
+
+def _add_message_arguments(g: argparse._ArgumentGroup) -> None:
+    """The webhook, Slack, CMS and Shopify targets' flags."""
     g.add_argument(
         "--webhook",
         action="append",
@@ -86,6 +97,10 @@ def add_arguments(r: argparse.ArgumentParser) -> None:
         ),
     )
     g.add_argument("--shopify-store", metavar="SHOP", help=tr("attach picked images to products"))
+
+
+def _add_when_arguments(g: argparse._ArgumentGroup) -> None:
+    """When deliveries happen and how long the run waits for them."""
     g.add_argument(
         "--deliver-after-review",
         action="store_true",

@@ -146,26 +146,10 @@ def render_url(
         )
     at = f"{where}, {row}" if row else where
 
-    def refuse(name: str, why: str) -> DeliveryError:
-        """``why``: ``host`` (not a host name), ``path`` (would climb) or ``empty``."""
-        shown = "" if name == "secret" else f" ({values[name][:80]!r})"
-        sentence = {
-            "host": tr(
-                "{where}: the value of {{{name}}}{shown} is not a host name; nothing was sent"
-            ),
-            "path": tr(
-                "{where}: the value of {{{name}}}{shown} would change the address's path; nothing was sent"
-            ),
-            "empty": tr(
-                "{where}: the value of {{{name}}} is empty, which would change the address's path; nothing was sent"
-            ),
-        }[why]
-        return DeliveryError(sentence.format(where=at, name=name, shown=shown), retryable=False)
-
     def host(m: re.Match[str]) -> str:
         name = names[int(m.group(1))]
         if not _HOST_NAME.match(values[name]):
-            raise refuse(name, "host")
+            raise _refusal(at, values, name, "host")
         return values[name]
 
     def one_value(m: re.Match[str]) -> str:
@@ -173,8 +157,33 @@ def render_url(
 
     parts = urlsplit(_skeleton(t))
     netloc = _TOKEN.sub(host, parts.netloc)
+    path = _fill_path(parts.path, names, values, at)
+    query = _TOKEN.sub(one_value, parts.query)
+    fragment = _TOKEN.sub(one_value, parts.fragment)
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
+
+
+def _refusal(at: str, values: dict[str, str], name: str, why: str) -> DeliveryError:
+    """``why``: ``host`` (not a host name), ``path`` (would climb) or ``empty``."""
+    shown = "" if name == "secret" else f" ({values[name][:80]!r})"
+    sentence = {
+        "host": tr("{where}: the value of {{{name}}}{shown} is not a host name; nothing was sent"),
+        "path": tr(
+            "{where}: the value of {{{name}}}{shown} would change the address's path; nothing was sent"
+        ),
+        "empty": tr(
+            "{where}: the value of {{{name}}} is empty, which would change the address's path; nothing was sent"
+        ),
+    }[why]
+    return DeliveryError(sentence.format(where=at, name=name, shown=shown), retryable=False)
+
+
+def _fill_path(path: str, names: list[str], values: dict[str, str], at: str) -> str:
+    """``path`` of a URL skeleton with its placeholders filled, each value one encoded
+    segment (a ``PATH_VALUES`` one may hold slashes); refuses a value that would climb or
+    empty a segment (see ``render_url``)."""
     segments: list[str] = []
-    for segment in parts.path.split("/"):
+    for segment in path.split("/"):
         filled, last = segment, ""
         for m in _TOKEN.finditer(segment):
             name = names[int(m.group(1))]
@@ -182,20 +191,18 @@ def render_url(
             if name in PATH_VALUES:
                 pieces = value.split("/")
                 if any(p in _DOT_SEGMENTS for p in pieces):
-                    raise refuse(name, "path")
+                    raise _refusal(at, values, name, "path")
                 encoded = "/".join(quote(p, safe="") for p in pieces)
             else:
                 if _climbs(value):
-                    raise refuse(name, "path")
+                    raise _refusal(at, values, name, "path")
                 encoded = quote(value, safe="")
             filled = filled.replace(m.group(0), encoded, 1)
             last = name
         if filled != segment and filled in _DOT_SEGMENTS:
-            raise refuse(last, "path" if filled else "empty")
+            raise _refusal(at, values, last, "path" if filled else "empty")
         segments.append(filled)
-    query = _TOKEN.sub(one_value, parts.query)
-    fragment = _TOKEN.sub(one_value, parts.fragment)
-    return urlunsplit((parts.scheme, netloc, "/".join(segments), query, fragment))
+    return "/".join(segments)
 
 
 def literal_url(url: str, where: str) -> str:

@@ -38,30 +38,27 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
-from pydantic import ValidationError
 from redis.exceptions import ResponseError
 
 from app.i18n import N_, tr
-from app.models import JobSpec, RunSettings, validation_problems
+from app.models import JobSpec, RunSettings
 from app.providers.registry import resolve_target
 from app.team import references
 from app.team.connection import QueueError as QueueError
 from app.team.connection import connect, safe_url
+from app.team.dead_letter import DEAD as DEAD
+from app.team.dead_letter import DeadLetters
+from app.team.entries import Entry as Entry
+from app.team.entries import Malformed as Malformed
+from app.team.entries import field_of, read_event
+from app.team.keys import GROUP as GROUP
+from app.team.keys import PREFIX as PREFIX
+from app.team.keys import stream_of as stream_of
 
 log = logging.getLogger(__name__)
 
-PREFIX = "atelier:"
-GROUP = "workers"
 IMAGE_TTL_S = 7 * 24 * 3600
 """How long images wait in Redis for their submitter (s): a week covers a laptop left shut."""
-DEAD = PREFIX + "dead"
-"""The dead-letter stream: entries no worker can make, with their reason."""
-DEAD_MAX = 10_000
-"""About how many dead-letter entries are kept (the oldest go first)."""
-MAX_DELIVERIES = 5
-"""An entry taken more often than this (its first read, then take-overs) is set aside."""
-DEAD_FIELD_CHARS = 2_000
-"""How much of each field of a dead entry is kept (characters): enough to see what it was."""
 
 BatchState = Literal["queued", "paused", "cancelled", "halted"]
 STATE_LABELS = {
@@ -106,22 +103,6 @@ redis.call('XACK', KEYS[2], ARGV[2], ARGV[3])
 return 1
 """
 
-# Setting aside an entry no worker can make: acknowledged (so it is never delivered again) and
-# copied to the dead-letter stream with its reason, counted on its batch's record if it has
-# one, in one step. Only the call whose XACK took it off the pending list writes, so two workers
-# that both read it (a take-over) set it aside once. KEYS: jobs stream, dead stream, batch
-# hash (any key when the batch is unknown); ARGV: group, entry id, reason, batch, job,
-# fields JSON, dead stream's length. Returns 1 (set aside here) or 0 (already).
-_DEAD = """
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'stream', KEYS[1], 'entry', ARGV[2],
-  'batch', ARGV[4], 'job', ARGV[5], 'reason', ARGV[3], 'fields', ARGV[6])
-if ARGV[4] ~= '' and redis.call('HEXISTS', KEYS[3], 'total') == 1 then
-  redis.call('HINCRBY', KEYS[3], 'n_dead', 1)
-end
-return 1
-"""
-
 # Forgetting failed outcomes for a retry: only outcomes still failed are removed (a teammate's
 # retry at the same moment may have removed one, and a worker completed it since), and the
 # batch's failed count goes down by what was removed, in one step. KEYS: done hash, batch hash;
@@ -138,45 +119,6 @@ end
 if #removed > 0 then redis.call('HINCRBY', KEYS[2], 'n_failed', -#removed) end
 return removed
 """
-
-
-def stream_of(provider: str) -> str:
-    """The stream of ``provider``'s jobs."""
-    return PREFIX + f"jobs:{provider}"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One job taken from a stream: ``stream`` (its key), ``entry_id`` (the stream's id),
-    ``batch`` (team batch id), ``job`` (the submitter's job id), ``spec``."""
-
-    stream: str
-    entry_id: str
-    batch: str
-    job: int
-    spec: JobSpec
-
-
-@dataclass(frozen=True)
-class Malformed:
-    """An entry of a job stream that cannot be read as a job: ``reason`` (a sentence naming the
-    field), ``batch`` and ``job`` as far as they could be read (``""``), ``fields`` the raw
-    ones (text, each cut to ``DEAD_FIELD_CHARS``)."""
-
-    stream: str
-    entry_id: str
-    reason: str
-    batch: str = ""
-    job: str = ""
-    fields: dict[str, str] | None = None
-
-    @classmethod
-    def of(cls, entry: Entry, reason: str) -> Malformed:
-        """A readable ``entry`` set aside for ``reason`` (its fields kept, to put back by
-        hand)."""
-        spec = entry.spec.model_dump_json()[:DEAD_FIELD_CHARS]
-        fields = {"batch": entry.batch, "job": str(entry.job), "spec": spec}
-        return cls(entry.stream, entry.entry_id, reason, entry.batch, str(entry.job), fields)
 
 
 @dataclass(frozen=True)
@@ -223,7 +165,7 @@ class TeamQueue:
         self._complete = client.register_script(_COMPLETE)
         self._park = client.register_script(_PARK)
         self._forget = client.register_script(_FORGET)
-        self._dead = client.register_script(_DEAD)
+        self._dead_letters = DeadLetters(client)
 
     @classmethod
     def open(cls, url: str) -> TeamQueue:
@@ -326,7 +268,7 @@ class TeamQueue:
         got = await self.r.xreadgroup(GROUP, consumer, streams, count=count, block=block_ms)
         out: list[Entry] = []
         for key, entries in got or []:
-            out += await self._readable(key.decode(), entries)
+            out += await self._dead_letters.readable(key.decode(), entries)
         return out
 
     async def take_over(
@@ -343,68 +285,20 @@ class TeamQueue:
             _, entries, *_ = await self.r.xautoclaim(
                 stream_of(p), GROUP, consumer, idle_ms, start_id="0-0", count=count - len(out)
             )
-            out += await self._not_poison(consumer, await self._readable(stream_of(p), entries))
+            dl = self._dead_letters
+            out += await dl.not_poison(consumer, await dl.readable(stream_of(p), entries))
         return out
-
-    async def _not_poison(self, consumer: str, entries: list[Entry]) -> list[Entry]:
-        """``entries`` (just taken over by ``consumer``, of one stream, in id order) without
-        those delivered more than ``MAX_DELIVERIES`` times, which are set aside: a job that
-        stops every worker taking it would otherwise come back after every visibility
-        timeout, for ever. (Renewing a job, ``keep``, does not count as a delivery.)"""
-        if not entries:
-            return entries
-        pending = await self.r.xpending_range(
-            entries[0].stream,
-            GROUP,
-            min=entries[0].entry_id,
-            max=entries[-1].entry_id,
-            count=len(entries),
-            consumername=consumer,
-        )
-        times = {_text_id(p["message_id"]): int(p["times_delivered"]) for p in pending}
-        out = []
-        for e in entries:
-            n = times.get(e.entry_id, 0)
-            if n <= MAX_DELIVERIES:
-                out.append(e)
-                continue
-            reason = tr(
-                "The job was taken {count} times and never finished; the workers' logs say why."
-            ).format(count=n)
-            await self.dead_letter(Malformed.of(e, reason))
-        return out
-
-    async def _readable(self, stream: str, entries: Any) -> list[Entry]:
-        """The jobs of ``entries`` (as XREADGROUP / XAUTOCLAIM give them); each one that cannot
-        be read is set aside on the dead-letter stream with its reason, so it neither stops
-        the jobs read with it nor comes back after every visibility timeout."""
-        good, bad = _entries(stream, entries)
-        for m in bad:
-            await self.dead_letter(m)
-        return good
 
     async def dead_letter(self, m: Malformed) -> bool:
         """Acknowledge entry ``m`` and put it on the dead-letter stream (``DEAD``) with its
         reason, counted on its batch's record (``n_dead``) when it names one. Returns whether
         this call set it aside (``False``: another worker did first)."""
-        fields = json.dumps(m.fields or {}, ensure_ascii=False)
-        batch_key = PREFIX + f"batch:{m.batch}" if m.batch else DEAD
-        got = await self._dead(
-            keys=[m.stream, DEAD, batch_key],
-            args=[GROUP, m.entry_id, m.reason, m.batch, m.job, fields, DEAD_MAX],
-        )
-        if got:
-            log.warning("team queue: entry %s of %s set aside: %s", m.entry_id, m.stream, m.reason)
-        return bool(got)
+        return await self._dead_letters.put(m)
 
     async def dead_letters(self, count: int = 100) -> list[dict[str, str]]:
         """The newest ``count`` entries of the dead-letter stream, newest first (their fields
         as text: ``stream, entry, batch, job, reason, fields``)."""
-        got = await self.r.xrevrange(DEAD, count=count)
-        return [
-            {k.decode(): v.decode("utf-8", "replace") for k, v in fields.items()}
-            for _, fields in got
-        ]
+        return await self._dead_letters.newest(count)
 
     async def keep(self, consumer: str, entries: list[Entry]) -> None:
         """Tell the group these entries are still being worked on (their idle time restarts),
@@ -499,7 +393,7 @@ class TeamQueue:
             raise QueueError(
                 tr(
                     "The record of batch {batch} on the team queue at {url} cannot be read ({field})."
-                ).format(batch=tid, url=self.url, field=_field_of(e))
+                ).format(batch=tid, url=self.url, field=field_of(e))
             ) from e
 
     async def batches(self, limit: int = 200) -> list[TeamBatch]:
@@ -558,7 +452,7 @@ class TeamQueue:
         out: list[tuple[str, dict[str, Any] | str]] = []
         for _, entries in got or []:
             for eid, fields in entries:
-                out.append((eid.decode(), _event(fields or {})))
+                out.append((eid.decode(), read_event(fields or {})))
         return out
 
     async def image(self, key: str) -> bytes | None:
@@ -601,88 +495,3 @@ class TeamQueue:
 def image_key(tid: str, job: int, sample: int) -> str:
     """Where sample ``sample`` of job ``job`` waits for its submitter."""
     return PREFIX + f"img:{tid}:{job}:{sample}"
-
-
-def _text(fields: dict[Any, Any]) -> dict[str, str]:
-    """Raw stream fields as text, each cut to ``DEAD_FIELD_CHARS`` (for messages and the
-    dead-letter stream)."""
-
-    def t(v: Any) -> str:
-        return (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))[:DEAD_FIELD_CHARS]
-
-    return {t(k): t(v) for k, v in fields.items()}
-
-
-def _text_id(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def _field_of(e: Exception) -> str:
-    """The field an error while reading a record is about, for a message."""
-    if isinstance(e, KeyError):
-        return tr("no field {field}").format(field=e.args[0] if e.args else "?")
-    if isinstance(e, ValidationError) and e.errors():
-        where, problem = validation_problems(e)[0]
-        return f"{where}: {problem}"
-    return str(e)
-
-
-def _entry(stream: str, eid: str, fields: dict[bytes, bytes]) -> Entry | Malformed:
-    """One stream entry as a job, or why it is not one (naming the field)."""
-    raw = _text(fields)
-    batch, job = raw.get("batch", ""), raw.get("job", "")
-    for name in ("batch", "job", "spec"):
-        if name.encode() not in fields:
-            reason = tr("The entry has no field {field}.").format(field=name)
-            return Malformed(stream, eid, reason, batch, job, raw)
-    try:
-        tid = fields[b"batch"].decode("ascii")
-        if not tid or not tid.isalnum():
-            raise ValueError(tid)
-    except ValueError:
-        reason = tr("The entry's field batch is not a team batch id.")
-        return Malformed(stream, eid, reason, "", job, raw)
-    try:
-        jid = int(fields[b"job"])
-    except ValueError:
-        reason = tr("The entry's field job is not a job number.")
-        return Malformed(stream, eid, reason, tid, job, raw)
-    try:
-        spec = JobSpec.model_validate_json(fields[b"spec"])
-    except ValueError as e:  # pydantic's ValidationError, also for text that is not JSON
-        reason = tr("The entry's field spec is not a job ({problem}).").format(problem=_field_of(e))
-        return Malformed(stream, eid, reason, tid, job, raw)
-    return Entry(stream, eid, tid, jid, spec)
-
-
-def _entries(stream: str, entries: Any) -> tuple[list[Entry], list[Malformed]]:
-    """The jobs of ``entries`` (``[(id, fields)]`` as Redis gives them) and, apart, the
-    entries that are not jobs: one bad entry never stops the others."""
-    good: list[Entry] = []
-    bad: list[Malformed] = []
-    for eid, raw in entries or []:
-        fields = dict(raw or {})
-        if not fields:  # deleted meanwhile (XAUTOCLAIM reports it as nil)
-            continue
-        got = _entry(stream, eid.decode(), fields)
-        (good if isinstance(got, Entry) else bad).append(got)  # type: ignore[arg-type]
-    return good, bad
-
-
-def _event(fields: dict[bytes, bytes]) -> dict[str, Any] | str:
-    """An event's outcome with its ``job`` (an int, ``None`` for a batch's state), or why it
-    cannot be read (a sentence naming the field)."""
-    try:
-        outcome = json.loads(fields[b"outcome"])
-    except KeyError:
-        return tr("The event has no field outcome.")
-    except ValueError:  # also UnicodeDecodeError
-        return tr("The event's field outcome is not JSON.")
-    if not isinstance(outcome, dict):
-        return tr("The event's field outcome is not a JSON object.")
-    job = fields.get(b"job", b"")
-    try:
-        outcome["job"] = int(job) if job else None
-    except ValueError:
-        return tr("The event's field job is not a job number.")
-    return outcome
