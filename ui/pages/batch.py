@@ -175,7 +175,7 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
         self.budget_spin.setDecimals(2)
         self.budget_spin.setPrefix("$ ")
         # Empty (0): a paid run gets the estimate and its margin as its cap, offered with the
-        # cost before it starts (``MainWindow.confirm_spend``).
+        # cost before it starts (``SpendActions.confirm_spend``).
         self.budget_spin.setSpecialValueText(tr("from the estimate"))
         self.budget_spin.setToolTip(
             tr(
