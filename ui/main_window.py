@@ -23,14 +23,12 @@ from app.engine import Engine
 from app.estimate import Estimate
 from app.events import BatchFinished, ImageSaved
 from app.i18n import tr
-from app.models import RunSettings
 from app.pricing import PriceTable
 from app.providers.registry import capabilities_of
 from app.runner import EngineThread
 from app.service import default_provider
 from app.settings import Settings
 from app.spend import OverrunWatch
-from app.status import JobStatus
 from app.store import Store
 from ui.actions import build_actions
 from ui.banner import Banner
@@ -299,18 +297,12 @@ class MainWindow(QMainWindow):
 
     def resume_batch(self, batch_id: int, confirmed: bool = False) -> None:
         """Resume a stored batch (``controller.resume_batch`` says what that resets). A paid
-        batch without a spend cap asks first (``spend_more``); one with a cap goes on under
-        the cap the user agreed to (``confirmed``: the question was just asked)."""
+        batch without a spend cap asks first (``SpendActions.resume_agreed``); one with a cap
+        goes on under the cap the user agreed to (``confirmed``: the question was just asked)."""
         if self.host.is_running(batch_id):
             return
-        settings = RunSettings.model_validate(self.store.batch(batch_id).settings)
-        if not confirmed and settings.budget_usd is None:
-            left = self.store.job_ids(
-                batch_id, (JobStatus.PENDING, JobStatus.FAILED, JobStatus.CANCELLED)
-            )
-            est = controller.price_jobs(self.store, self.prices, batch_id, left)
-            if not self.spending.spend_more(batch_id, tr("Resume"), est):
-                return
+        if not confirmed and not self.spending.resume_agreed(batch_id):
+            return
         controller.resume_batch(self.store, batch_id)
         self.open_batch(batch_id)
         self.watch_prices(batch_id)

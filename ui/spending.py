@@ -145,8 +145,20 @@ class SpendActions(QObject):
         w = self.win
         if w.host.is_running(batch_id):
             return
-        left = w.store.job_ids(batch_id, (JobStatus.PENDING, JobStatus.FAILED, JobStatus.CANCELLED))
-        est = controller.price_jobs(w.store, w.prices, batch_id, left)
-        if not self.spend_more(batch_id, tr("Raise the cap and resume"), est):
+        if not self.spend_more(batch_id, tr("Raise the cap and resume"), self._left(batch_id)):
             return
         w.resume_batch(batch_id, confirmed=True)
+
+    def resume_agreed(self, batch_id: int) -> bool:
+        """Whether stored batch ``batch_id`` may resume: with a spend cap it goes on under that
+        cap; a paid one without asks first (``spend_more``, priced on what is left)."""
+        settings = RunSettings.model_validate(self.win.store.batch(batch_id).settings)
+        if settings.budget_usd is not None:
+            return True
+        return self.spend_more(batch_id, tr("Resume"), self._left(batch_id))
+
+    def _left(self, batch_id: int) -> Estimate:
+        """What the jobs of ``batch_id`` not made yet (pending, failed, cancelled) cost."""
+        w = self.win
+        left = w.store.job_ids(batch_id, (JobStatus.PENDING, JobStatus.FAILED, JobStatus.CANCELLED))
+        return controller.price_jobs(w.store, w.prices, batch_id, left)
