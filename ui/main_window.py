@@ -7,10 +7,8 @@ error funnel (the banner)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
-from collections.abc import Callable, Coroutine
-from dataclasses import replace
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -22,47 +20,42 @@ from PySide6.QtWidgets import QMainWindow, QTabWidget, QVBoxLayout, QWidget
 from app import controller
 from app.batch import SheetBatch
 from app.engine import Engine
-from app.errors import AtelierError, InputError
 from app.estimate import Estimate
 from app.events import BatchFinished, ImageSaved
 from app.i18n import tr
-from app.models import RunSettings
 from app.pricing import PriceTable
 from app.providers.registry import capabilities_of
 from app.runner import EngineThread
 from app.service import default_provider
 from app.settings import Settings
-from app.spend import OverrunWatch, job_list_prices
-from app.status import JobStatus
-from app.store import BatchRow, Store
+from app.spend import OverrunWatch
+from app.store import Store
 from ui.actions import build_actions
-from ui.banner import Banner, startup_notices
+from ui.banner import Banner
 from ui.batch_loader import BatchLoader
 from ui.bridge import EngineBridge, JobUpdate
 from ui.deliveries import DeliveryActions
 from ui.fit import scrolling, window_size
 from ui.gallery_model import Tile, load_views
+from ui.interrupted import InterruptedBatches
 from ui.library_box import connect_library
 from ui.models import JobView
 from ui.pages.batch import BatchPage
-from ui.pages.batch_form import BatchForm
 from ui.pages.gallery import GalleryPage
 from ui.pages.history import HistoryPage
 from ui.pages.progress import ProgressPage, failed_hint, finished_text
 from ui.pages.settings import SettingsDialog
 from ui.pages.sheet import SheetPage
 from ui.pages.team import TeamLink, TeamPage
-from ui.questions import KEEP, OVERWRITE, ask_about_user_files, ask_quit_running
+from ui.questions import ask_about_user_files, ask_quit_running
 from ui.review import ReviewActions
-from ui.spend_dialog import SpendAnswer, SpendQuestion, ask_spend
+from ui.spend_dialog import ask_spend
+from ui.spending import SpendActions
+from ui.starting import StartActions
 from ui.tasks import TaskSet
-from ui.team_lost import LostBatches
 from ui.viewer import show_in_folder
 
 SHEET, BATCH, PROGRESS, GALLERY, HISTORY, TEAM = range(6)
-
-SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
-"""A batch whose source has one of these was made from a spreadsheet (not a batch config)."""
 
 
 def tab_titles() -> tuple[str, ...]:
@@ -87,6 +80,9 @@ class MainWindow(QMainWindow):
     Attributes:
         sheet, batch, progress, gallery, history: the pages.
         batch_id: the batch shown in the progress table and gallery.
+        starting, spending, review, deliveries, interrupted: what the window does, each in its
+            own module (``ui.starting``, ``ui.spending``, ``ui.review``, ``ui.deliveries``,
+            ``ui.interrupted``).
     """
 
     batch_done = Signal(int)
@@ -104,10 +100,8 @@ class MainWindow(QMainWindow):
         self.tasks = TaskSet(self.report_error)
         self._starting = False
         self._quit_asked = False
-        self._expected: dict[int, float | None] = {}
-        """Batch id → what it is expected to have spent (USD) once the run the user last
-        confirmed ends: the progress page shows spend against it."""
-        self._overrun = OverrunWatch()
+        self.spending = SpendActions(self)
+        self.starting = StartActions(self)
         self.setWindowTitle(tr("Atelier"))
         self.setAcceptDrops(True)
         self.resize(window_size(self.screen().availableGeometry().size()))
@@ -130,19 +124,35 @@ class MainWindow(QMainWindow):
                 "quit": self.request_quit,
             },
         )
+        self._build_pages()
+        self.interrupted = InterruptedBatches(self)
+        self.lost_batches = self.interrupted.lost
+        self.statusBar().showMessage(
+            tr("Open a spreadsheet (File → Open, or drop it on the window) to begin.")
+        )
+        self._connect_signals()
+        self.batch.select_provider(default_provider(settings))
+        self.refresh_history()
+        self._update_actions()
+        self.interrupted.offer_at_start()
+
+    def pages(self) -> tuple[QWidget, ...]:
+        """The pages in tab order."""
+        return (self.sheet, self.batch, self.progress, self.gallery, self.history, self.team)
+
+    # ---- construction ------------------------------------------------------------------------
+    def _build_pages(self) -> None:
+        """The banner and the pages in their tabs, the window's central widget."""
         self.banner = Banner()
-        self.sheet = SheetPage(settings.last_template, spawn=self.spawn)
-        self.batch = BatchPage(prices, self.sheet_batch, self.spawn, store)
+        self.sheet = SheetPage(self.settings.last_template, spawn=self.spawn)
+        self.batch = BatchPage(self.prices, self.sheet_batch, self.spawn, self.store)
         self.progress = ProgressPage(
             [self.acts.retry_selected, self.acts.retry_failed, self.acts.retry_deliveries]
         )
         self.gallery = GalleryPage()
         self.history = HistoryPage()
         self.team = TeamPage()
-        self.team_link = TeamLink(self.host, settings, self)
-        self.lost_batches = LostBatches(
-            self.host, store, self._run_again, self._offer_lost, self.report_error, self
-        )
+        self.team_link = TeamLink(self.host, self.settings, self)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for page, title in zip(self.pages(), tab_titles(), strict=True):
@@ -153,22 +163,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.banner)
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.statusBar().showMessage(
-            tr("Open a spreadsheet (File → Open, or drop it on the window) to begin.")
-        )
-        self._connect_signals()
-        self.batch.select_provider(default_provider(settings))
-        self.refresh_history()
-        self._update_actions()
-        startup_notices(
-            self.banner, self.store, self.resume_batch, self.open_batch, self.reopen_sheet_of
-        )
 
-    def pages(self) -> tuple[QWidget, ...]:
-        """The pages in tab order."""
-        return (self.sheet, self.batch, self.progress, self.gallery, self.history, self.team)
-
-    # ---- construction ------------------------------------------------------------------------
     def _connect_signals(self) -> None:
         """Every connection between the pages, the bridge and the window, in one place."""
         status = self.statusBar()
@@ -228,26 +223,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message.split("\n")[0], 10_000)
 
     def sheet_batch(self) -> SheetBatch | None:
-        """The spreadsheet batch as edited (``None``: no table, no prompt yet, or variations
-        that cannot be read, which the sheet page shows)."""
-        table = self.sheet.table
-        if table is None or not self.sheet.prompt().strip():
-            return None
-        try:
-            self.sheet.variations()
-        except InputError:
-            return None
-        return SheetBatch(
-            table,
-            self.sheet.prompt(),
-            self.sheet.filename_edit.text(),
-            self.sheet.negative(),
-            self.batch.defaults(),
-            self.sheet.columns(),
-            self.sheet.variations(),
-            per=self.batch.per(),
-            rows=self.sheet.planned_rows(),
-        )
+        """The spreadsheet batch as edited (``StartActions.sheet_batch``)."""
+        return self.starting.sheet_batch()
 
     def update_estimate(self) -> None:
         """The estimate now, on this thread (tests; the pages debounce their own)."""
@@ -281,167 +258,16 @@ class MainWindow(QMainWindow):
 
     # ---- running -----------------------------------------------------------------------------
     def start_batch(self) -> None:
-        """Plan, check, store and start the batch in the editor. The pages are read here, on
-        the GUI thread; planning and storing run in a worker thread on those plain values
-        (seconds for 100,000 rows); errors reach the error funnel."""
-        if self._starting or (self.batch_id is not None and self.host.is_running(self.batch_id)):
-            self.report_error(
-                tr("A batch is already running: pause or cancel it first."), "warning"
-            )
-            return
-        try:
-            args = self.sheet_batch()
-            form = self.batch.form()
-        except AtelierError as e:
-            self.report_error(tr("Not started. {reason}").format(reason=e))
-            return
-        if args is None:
-            self.report_error(
-                tr(
-                    "Open a spreadsheet (File → Open, or drop a CSV/Excel file on the window) "
-                    "and write a prompt template first."
-                )
-            )
-            return
-        self._starting = True
-        self._update_actions()
-        self.statusBar().showMessage(tr("Preparing the batch…"))
-        self.spawn(self._start(args, form))
-
-    async def _start(self, args: SheetBatch, form: BatchForm) -> None:
-        try:
-            # Worker threads, on plain values: no widget is read there.
-            draft = await asyncio.to_thread(controller.sheet_draft, args, **form.run_args())
-            mine = await asyncio.to_thread(controller.user_files, draft)
-            answer = self.ask_about_user_files(self, mine) if mine else KEEP
-            if answer is None:
-                self.statusBar().showMessage(tr("Not started: the output folder was left alone."))
-                return
-            if answer == OVERWRITE:
-                draft = replace(
-                    draft, settings=draft.settings.model_copy(update={"overwrite": True})
-                )
-            est = await asyncio.to_thread(controller.price, draft, self.prices, self.store)
-            yes = self.confirm_spend(tr("Start"), est, form.budget_usd)
-            if yes is None:
-                self.statusBar().showMessage(tr("Not started: nothing was spent."))
-                return
-            draft = replace(
-                draft, settings=draft.settings.model_copy(update={"budget_usd": yes.cap_usd})
-            )
-            stored = await asyncio.to_thread(controller.store_batch, self.store, draft, self.prices)
-            # An identical earlier batch continues: the cap is on top of what it spent.
-            spent = await asyncio.to_thread(self._cap_on_top, stored.batch_id, yes, stored.resumed)
-        except (AtelierError, ValueError) as e:
-            self.report_error(tr("The batch was not started. {reason}").format(reason=e))
-            return
-        finally:
-            self._starting = False
-            self._update_actions()
-        self.settings.last_template = self.sheet.template()
-        with contextlib.suppress(OSError):
-            self.settings.save()
-        self._expect(stored.batch_id, est, spent)
-        # 10,000 rows read and turned into table rows and tiles off the GUI thread.
-        loaded = await asyncio.to_thread(load_views, self.store, stored.batch_id)
-        self.open_batch(stored.batch_id, loaded)
-        self.watch_prices(stored.batch_id)
-        self.run_batch(stored.batch_id)
-
-    # ---- spending ----------------------------------------------------------------------------
-    def confirm_spend(
-        self, action: str, est: Estimate, cap_usd: float | None = None, spent_usd: float = 0.0
-    ) -> SpendAnswer | None:
-        """The one gate of every window action that spends (Start, Regenerate, Make more,
-        Retry, Resume, raising a cap). A run that pays nothing (the draft provider, every image
-        reused) goes on without a question under ``cap_usd``; a paid one asks (``ask_spend``)
-        with the amount (USD), images, providers and models and a spend cap for this run,
-        ``cap_usd`` if the user set one, else the estimate and its margin. ``spent_usd``: what
-        the batch spent before (shown). Returns the answer (its cap is USD for this run, on
-        top of ``spent_usd``), or ``None`` when the user said no."""
-        if est.is_free:
-            return SpendAnswer(cap_usd)
-        cap = cap_usd if cap_usd is not None else est.suggested_cap_usd
-        return self.ask_spend(self, SpendQuestion(action, est, cap, spent_usd))
-
-    def _cap_on_top(self, batch_id: int, yes: SpendAnswer, resumed: bool) -> float:
-        """Any thread: what ``batch_id`` has spent (USD) before this run; a batch that
-        continues gets the cap the user chose on top of it (the engine counts the batch's
-        whole spend against its cap)."""
-        if not resumed:
-            return 0.0
-        spent = self.store.known_spend_usd(batch_id)
-        if yes.cap_usd is not None and spent:
-            self._store_cap(batch_id, spent + yes.cap_usd)
-        return spent
-
-    def _store_cap(self, batch_id: int, cap_usd: float | None) -> None:
-        """The batch's spend cap (USD) in the store and in its run in progress."""
-        rs = RunSettings.model_validate(self.store.batch(batch_id).settings)
-        rs = rs.model_copy(update={"budget_usd": cap_usd})
-        self.store.update_batch_settings(batch_id, rs.model_dump(mode="json"))
-        self.host.call(self.engine.set_budget, batch_id, cap_usd)
+        """Plan, check, store and start the batch in the editor (``StartActions.start``)."""
+        self.starting.start()
 
     def spend_more(self, batch_id: int, action: str, est: Estimate) -> bool:
-        """Ask before more of ``batch_id`` is made (``est``: what it costs); on a yes the
-        batch's cap grows by the cap chosen (from its running cap, or from what it has spent
-        when it is not running; a running batch without a cap keeps none). Returns the yes."""
-        spent = self.store.known_spend_usd(batch_id)
-        yes = self.confirm_spend(action, est, spent_usd=spent)
-        if yes is None:
-            self.statusBar().showMessage(tr("Nothing was spent."), 5000)
-            return False
-        if est.is_free:
-            return True
-        running = self.host.is_running(batch_id)
-        old = RunSettings.model_validate(self.store.batch(batch_id).settings).budget_usd
-        if yes.cap_usd is None or (running and old is None):
-            cap = None
-        else:
-            cap = (old if running and old is not None else spent) + yes.cap_usd
-        self._store_cap(batch_id, cap)
-        before = self._expected.get(batch_id) if running else None
-        self._expect(batch_id, est, before if before is not None else spent)
-        return True
-
-    def _expect(self, batch_id: int, est: Estimate, spent_before: float) -> None:
-        """The batch is expected to have spent ``spent_before`` + ``est`` (USD) after the run
-        just confirmed; the progress page shows spend against it."""
-        usd = est.to_pay_usd
-        self._expected[batch_id] = None if usd is None else round(spent_before + usd, 6)
-        if batch_id == self.batch_id:
-            self._show_expected(batch_id)
-
-    def _show_expected(self, batch_id: int) -> None:
-        b = self.store.batch(batch_id)
-        cap = RunSettings.model_validate(b.settings).budget_usd
-        self.progress.set_estimate(self._expected.get(batch_id, b.estimated_cost), cap)
+        """Ask before more of ``batch_id`` is made (``SpendActions.spend_more``)."""
+        return self.spending.spend_more(batch_id, action, est)
 
     def watch_prices(self, batch_id: int, job_ids: list[int] | None = None) -> None:
-        """Learn the list price of these jobs (all: ``None``) off the GUI thread, so the cost
-        of each answer is compared with it (``OverrunWatch``)."""
-
-        async def learn() -> None:
-            listed = await asyncio.to_thread(
-                job_list_prices, self.store, self.prices, batch_id, job_ids
-            )
-            if batch_id == self.batch_id:
-                self._overrun.add_prices(listed)
-
-        self.spawn(learn())
-
-    def raise_cap(self, batch_id: int) -> None:
-        """The budget cap stopped ``batch_id``: ask for a new cap for what is left (the spend
-        question, prefilled from its estimate and margin) and resume under it."""
-        if self.host.is_running(batch_id):
-            return
-        left = self.store.job_ids(
-            batch_id, (JobStatus.PENDING, JobStatus.FAILED, JobStatus.CANCELLED)
-        )
-        est = controller.price_jobs(self.store, self.prices, batch_id, left)
-        if not self.spend_more(batch_id, tr("Raise the cap and resume"), est):
-            return
-        self.resume_batch(batch_id, confirmed=True)
+        """Learn these jobs' list prices for the overrun line (``SpendActions.watch_prices``)."""
+        self.spending.watch_prices(batch_id, job_ids)
 
     def run_batch(
         self, batch_id: int, show_progress: bool = True, queue_url: str | None = None
@@ -469,44 +295,18 @@ class MainWindow(QMainWindow):
         )
         QTimer.singleShot(0, self._update_actions)
 
-    def _run_again(self, batch_id: int, queue_url: str) -> None:
-        """A team batch the queue lost, taken back: on the queue again, or here (``""``)."""
-        self.open_batch(batch_id)
-        self.run_batch(batch_id, queue_url=queue_url)
-
-    def _offer_lost(self, text: str, choices: list[tuple[str, Callable[[], object]]]) -> None:
-        """The team queue lost a batch: the banner offers the choices, the Team page says it."""
-        self.banner.show_message(text, "warning", choices)
-        self.team.show_message(text, error=True)
-        self._update_actions()  # the run has ended (paused)
-
     def resume_batch(self, batch_id: int, confirmed: bool = False) -> None:
         """Resume a stored batch (``controller.resume_batch`` says what that resets). A paid
-        batch without a spend cap asks first (``spend_more``); one with a cap goes on under
-        the cap the user agreed to (``confirmed``: the question was just asked)."""
+        batch without a spend cap asks first (``SpendActions.resume_agreed``); one with a cap
+        goes on under the cap the user agreed to (``confirmed``: the question was just asked)."""
         if self.host.is_running(batch_id):
             return
-        settings = RunSettings.model_validate(self.store.batch(batch_id).settings)
-        if not confirmed and settings.budget_usd is None:
-            left = self.store.job_ids(
-                batch_id, (JobStatus.PENDING, JobStatus.FAILED, JobStatus.CANCELLED)
-            )
-            est = controller.price_jobs(self.store, self.prices, batch_id, left)
-            if not self.spend_more(batch_id, tr("Resume"), est):
-                return
+        if not confirmed and not self.spending.resume_agreed(batch_id):
+            return
         controller.resume_batch(self.store, batch_id)
         self.open_batch(batch_id)
         self.watch_prices(batch_id)
         self.run_batch(batch_id)
-
-    def reopen_sheet_of(self, b: BatchRow) -> None:
-        """An interrupted batch offered at start: its spreadsheet opens again (the template is
-        the one last used) and its output folder is the batch page's, so Start continues it."""
-        source = Path(b.source) if b.source else None
-        if source is None or source.suffix.lower() not in SHEET_SUFFIXES or not source.is_file():
-            return
-        if self.load_spreadsheet(source):
-            self.batch.output_edit.setText(str(b.output_dir))
 
     def open_batch(
         self,
@@ -518,7 +318,7 @@ class MainWindow(QMainWindow):
         tiles, already made off the GUI thread by ``load_views``; ``in_steps``: a big batch
         that is not running shows its first screen at once, the rest when read)."""
         if batch_id != self.batch_id:
-            self._overrun = OverrunWatch()
+            self.spending.overrun = OverrunWatch()
         self.batch_id = batch_id
         b = self.store.batch(batch_id)
         if loaded is None and in_steps and not self.host.is_running(batch_id):
@@ -531,7 +331,7 @@ class MainWindow(QMainWindow):
         # garbage collector's full passes (which hold the GIL) from walking them again and again.
         gc.freeze()
         self.setWindowTitle(tr("Atelier — batch #{id} {name}").format(id=b.id, name=b.name))
-        self._show_expected(batch_id)
+        self.spending.show_expected(batch_id)
         self._refresh_counts()
         self._update_actions()
 
@@ -561,24 +361,10 @@ class MainWindow(QMainWindow):
 
     # ---- engine events -----------------------------------------------------------------------
     def _on_jobs_changed(self, updates: dict[int, JobUpdate]) -> None:
-        self._check_overrun(updates)
+        self.spending.check_overrun(updates)
         self.progress.apply(updates)
         self.gallery.apply(updates)
         self._refresh_counts()
-
-    def _check_overrun(self, updates: dict[int, JobUpdate]) -> None:
-        """Compare what each job that just finished paid with its list price; the first time
-        the run costs more than its estimate's margin allows, say so with the figures."""
-        model = self.progress.jobs_model
-        for jid, u in updates.items():
-            ev = u.change
-            if ev is None or ev.status != JobStatus.COMPLETED or ev.cost is None:
-                continue
-            before = model.cost_of(jid) or 0.0
-            over = self._overrun.finished(jid, ev.cost - before)
-            if over is not None:
-                self.progress.show_overrun(over.text())
-                self.banner.show_message(over.text(), "warning")
 
     def _on_images_saved(self, images: list[ImageSaved]) -> None:
         self.gallery.add_images(images, self.batch_id, self.progress.jobs_model.prompt_of)
@@ -591,7 +377,9 @@ class MainWindow(QMainWindow):
         msg = finished_text(ev)
         if ev.capped:  # first: nothing more runs until the cap is raised
             self.banner.show_message(
-                msg, "warning", [(tr("Raise the cap…"), lambda: self.raise_cap(ev.batch_id))]
+                msg,
+                "warning",
+                [(tr("Raise the cap…"), lambda: self.spending.raise_cap(ev.batch_id))],
             )
         elif r.failed:
             self.banner.show_message(

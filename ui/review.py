@@ -30,7 +30,7 @@ class ReviewActions(QObject):
     """The gallery's review, regenerate and export, for ``win``'s open batch.
 
     ``ask_export_path`` is the question asked (tests replace it); what is paid is asked by
-    the window's one spend question (``MainWindow.confirm_spend``).
+    the window's one spend question (``SpendActions.confirm_spend``).
     """
 
     def __init__(self, win: MainWindow) -> None:

@@ -1,7 +1,7 @@
 """The one question before money is spent: what a run costs (USD), how many images, with which
 provider and model, and the spend cap it runs under, prefilled from the estimate and its margin
 (``app.estimate.cap_with_margin``) and changeable there. Every window action that pays (Start,
-Regenerate, Make more, Retry, raising a cap) asks it through ``MainWindow.confirm_spend``."""
+Regenerate, Make more, Retry, raising a cap) asks it through ``SpendActions.confirm_spend``."""
 
 from __future__ import annotations
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,10 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -33,15 +29,15 @@ from app.estimate import Estimate
 from app.i18n import tr
 from app.models import JobDefaults, problems_error, validation_problems
 from app.pricing import PriceTable
-from app.products import Per, PerChoice, per_choices
+from app.products import PerChoice
 from app.providers.base import Capabilities, ModelInfo
 from app.providers.comfyui import find_targets, load_workflow
 from app.providers.registry import PROVIDERS, capabilities_of
 from app.store import Store
 from app.tabular import Table
 from ui import a11y, theme
-from ui.deliver_box import DeliverBox
 from ui.numbers import DoubleSpinBox, SpinBox
+from ui.pages.batch_estimate import EstimateColumn, PerControl
 from ui.pages.batch_form import BatchForm, economy_check, new_images_check
 
 
@@ -58,43 +54,7 @@ def with_button(edit: QLineEdit, text: str, slot: Callable[[], None]) -> QWidget
     return w
 
 
-def _estimate_detail(plan: Plan, args: SheetBatch, est: Estimate) -> str:
-    """The lines under the estimate: models and plan, where the prices come from, unknowns."""
-    summary = plan.summary()
-    if args.rows is not None:  # the designer ticked some rows on the sheet page
-        summary = tr("{summary} from {chosen} ticked rows of {rows}").format(
-            summary=summary,
-            chosen=f"{len(args.rows):,}",
-            # Of the rows that can be ticked, as the sheet page counts them.
-            rows=f"{len(args.table.rows) - len(args.table.excluded):,}",
-        )
-    elif not plan.variations and plan.rows_in_jobs <= len(plan.specs):
-        summary = tr("{summary} from {rows} rows").format(
-            summary=summary, rows=f"{len(args.table.rows):,}"
-        )
-    detail = [f"{', '.join(est.models)}: {summary}", *est.sources]
-    if est.unknown_images:
-        detail += [tr("Price unknown (not free):"), *est.unknown_reasons]
-    return "\n".join(detail)
-
-
-def _notes_box() -> QPlainTextEdit:
-    """The plan's notes: a line at least, more where the page has room (it scrolls). Its
-    default height (Qt lays a page with wrapped labels at its preferred height) pushed the
-    delivery box and Start below the fold at 1280×800."""
-    notes = QPlainTextEdit()
-    notes.setReadOnly(True)
-    notes.setPlaceholderText(
-        tr("Rows with empty values, renamed files and other notes appear here.")
-    )
-    notes.setMinimumHeight(notes.fontMetrics().lineSpacing() + 16)
-    policy = notes.sizePolicy()
-    policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
-    notes.setSizePolicy(policy)
-    return notes
-
-
-class BatchPage(QWidget):
+class BatchPage(EstimateColumn, PerControl, QWidget):
     """The batch's settings and its estimate.
 
     Signals:
@@ -144,7 +104,7 @@ class BatchPage(QWidget):
         self._timer.setInterval(250)
         self._timer.timeout.connect(lambda: self._spawn(self._estimate_in_thread()))
 
-    # ---- construction ------------------------------------------------------------------------
+    # ---- construction (the estimate column, "one image per": ``ui.pages.batch_estimate``) ----
     def _combo(self, name: str, label: str, slot: Callable[..., None]) -> QComboBox:
         combo = QComboBox()
         combo.setObjectName(name)
@@ -215,7 +175,7 @@ class BatchPage(QWidget):
         self.budget_spin.setDecimals(2)
         self.budget_spin.setPrefix("$ ")
         # Empty (0): a paid run gets the estimate and its margin as its cap, offered with the
-        # cost before it starts (``MainWindow.confirm_spend``).
+        # cost before it starts (``SpendActions.confirm_spend``).
         self.budget_spin.setSpecialValueText(tr("from the estimate"))
         self.budget_spin.setToolTip(
             tr(
@@ -235,73 +195,7 @@ class BatchPage(QWidget):
             tr("Output folder"), with_button(self.output_edit, tr("Choose…"), self._choose_output)
         )
 
-    def _build_estimate(self) -> QVBoxLayout:
-        right = QVBoxLayout()
-        box = QGroupBox(tr("Estimate — before anything is spent"))
-        el = QVBoxLayout(box)
-        self.estimate_label = QLabel(
-            tr("Open a spreadsheet and write a prompt to see the estimate.")
-        )
-        self.estimate_label.setObjectName("estimate_label")
-        self.estimate_label.setWordWrap(True)
-        self.estimate_label.setStyleSheet("font-size: 20px; font-weight: 600")
-        self.estimate_detail = QLabel("")
-        self.estimate_detail.setWordWrap(True)
-        theme.styled(self.estimate_detail, "color: {muted}")
-        self.plan_notes = _notes_box()
-        for w in (self.estimate_label, self.estimate_detail):
-            el.addWidget(w)
-        el.addWidget(self.plan_notes, 1)
-        right.addWidget(box, 1)
-        self.deliver = DeliverBox()
-        self.deliver.message.connect(self.message)
-        right.addWidget(self.deliver)
-        self.start_button = QPushButton(tr("Start batch"))
-        self.start_button.setObjectName("start_button")
-        self.start_button.setMinimumHeight(44)
-        self.start_button.setStyleSheet("font-size: 15px; font-weight: 600")
-        self.start_button.clicked.connect(self.start_requested)
-        right.addWidget(self.start_button)
-        return right
-
-    def _build_per(self) -> tuple[QLabel, QComboBox]:
-        """ "Make one image per: product / each Color / every row" (``app.products``): the
-        form's label and its combo box."""
-        label = QLabel(tr("Make one image per"))
-        self.per_combo = QComboBox()
-        self.per_combo.setObjectName("per_combo")
-        self.per_combo.setAccessibleName(tr("Make one image per"))
-        label.setBuddy(self.per_combo)
-        self.per_combo.addItem(tr("every row"), Per())
-        self.per_combo.currentIndexChanged.connect(self.schedule_estimate)
-        return label, self.per_combo
-
     # ---- public API --------------------------------------------------------------------------
-    def per(self) -> Per:
-        """How many images the sheet makes: one per row, product or option value."""
-        data = self.per_combo.currentData()
-        return data if isinstance(data, Per) else Per()
-
-    def offer_per(self, table: Table | None) -> None:
-        """Offer what ``table`` can be made into (product, each option, every row), once per
-        imported table; the choice is kept when the new table offers it."""
-        if table is None or table is self._per_table:
-            return
-        choices = per_choices(table)
-        chosen = self.per()
-        self._set_per_choices(
-            table, choices, chosen if chosen in [c.per for c in choices] else Per()
-        )
-
-    def select_per(self, per: Per) -> bool:
-        """Choose ``per`` in the list (False: the open sheet does not offer it)."""
-        i = next(
-            (i for i in range(self.per_combo.count()) if self.per_combo.itemData(i) == per), -1
-        )
-        if i >= 0:
-            self.per_combo.setCurrentIndex(i)
-        return i >= 0
-
     def select_provider(self, name: str) -> None:
         """Choose provider ``name`` (the first one if unknown) and offer what it supports."""
         self.provider_combo.setCurrentIndex(max(0, self.provider_combo.findData(name)))
@@ -446,46 +340,9 @@ class BatchPage(QWidget):
         if gen == self._generation:
             self._show(plan, sheet, est, choices)
 
-    def _per_for(self, args: SheetBatch) -> tuple[SheetBatch, list[PerChoice] | None]:
-        """Any thread: for a sheet the list was not made for, its choices (``None``: the same
-        sheet), and ``args`` with "every row" when the sheet does not offer its choice."""
-        if args.table is self._per_table:
-            return args, None
-        choices = per_choices(args.table)
-        if args.per not in [c.per for c in choices]:
-            args = replace(args, per=Per())
-        return args, choices
-
-    def _set_per_choices(self, table: Table, choices: list[PerChoice], chosen: Per) -> None:
-        """The list for ``table``, with ``chosen`` selected (no new estimate)."""
-        self._per_table = table
-        combo = self.per_combo
-        combo.blockSignals(True)
-        combo.clear()
-        for c in choices:
-            combo.addItem(c.label, c.per)
-            combo.setItemData(combo.count() - 1, c.tip, Qt.ItemDataRole.ToolTipRole)
-        combo.setCurrentIndex(max(0, [c.per for c in choices].index(chosen)))
-        combo.blockSignals(False)
-
     def _price(self, plan: Plan, form: BatchForm) -> Estimate:
         """Any thread: the estimate of ``plan`` with what ``form`` says (reuse included)."""
         return form.estimate(plan, self.prices, self.store)
-
-    def _show_error(self, e: Exception) -> None:
-        self.estimate_label.setText(tr("Fix the settings first"))
-        self.estimate_detail.setText(str(e))
-
-    def _show(
-        self, plan: Plan, args: SheetBatch, est: Estimate, choices: list[PerChoice] | None = None
-    ) -> None:
-        if choices is not None:
-            self._set_per_choices(args.table, choices, args.per)
-        self.estimate_label.setText(est.describe())
-        self.estimate_detail.setText(_estimate_detail(plan, args, est))
-        notes = args.table.notes + plan.skipped + plan.warnings
-        more = "\n" + tr("… and {count} more").format(count=len(notes) - 500)
-        self.plan_notes.setPlainText("\n".join(notes[:500]) + (more if len(notes) > 500 else ""))
 
     def _caps(self) -> tuple[Capabilities, ModelInfo]:
         caps = capabilities_of(self.current_provider())

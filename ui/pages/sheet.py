@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
     QFileDialog,
     QGroupBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -26,7 +22,6 @@ from PySide6.QtWidgets import (
 
 from app import shopify
 from app.batch import RowColumns
-from app.charsets import CANDIDATE_ENCODINGS
 from app.errors import AtelierError, InputError
 from app.i18n import tr
 from app.library import BatchTemplate
@@ -37,7 +32,7 @@ from ui.empty_state import EmptyState
 from ui.fit import scrolling
 from ui.library_box import LibraryBox
 from ui.models import RowFilterProxy, SpreadsheetModel
-from ui.numbers import SpinBox
+from ui.pages.sheet_bars import SheetBars
 from ui.reference_preview import ReferencePreview, Spawn
 from ui.template_form import TemplateForm
 
@@ -59,7 +54,7 @@ def _label(text: str = "", style: str = "", name: str = "") -> QLabel:
     return label
 
 
-class SheetPage(QWidget):
+class SheetPage(SheetBars, QWidget):
     """The spreadsheet and the templates.
 
     Signals:
@@ -117,119 +112,7 @@ class SheetPage(QWidget):
         split.setSizes([850, 500])
         outer.addWidget(split, 1)
 
-    # ---- construction ------------------------------------------------------------------------
-    def _build_file_bar(self) -> QHBoxLayout:
-        bar = QHBoxLayout()
-        open_button = QPushButton(tr("Open spreadsheet…"))
-        open_button.clicked.connect(self.choose_file)
-        bar.addWidget(open_button)
-        self.file_label = QLabel(
-            tr(
-                "No spreadsheet yet — CSV (any encoding) or Excel .xlsx; you can also drop a file here."
-            )
-        )
-        # Wrapped: a long file name or the hint must not widen the window past 1280 px.
-        self.file_label.setWordWrap(True)
-        bar.addWidget(self.file_label, 1)
-        bar.addWidget(QLabel(tr("Encoding")))
-        self.encoding_combo = QComboBox()
-        self.encoding_combo.addItem(tr("Auto-detect"), None)
-        for enc in CANDIDATE_ENCODINGS:
-            self.encoding_combo.addItem(enc.replace("_", "-").upper(), enc)
-        self.encoding_combo.setObjectName("encoding_combo")
-        a11y.name(self.encoding_combo, tr("Encoding"))
-        bar.addWidget(self.encoding_combo)
-        bar.addWidget(QLabel(tr("Delimiter")))
-        self.delimiter_combo = QComboBox()
-        for label, d in (
-            (tr("Auto"), None),
-            (tr("Comma"), ","),
-            (tr("Semicolon"), ";"),
-            (tr("Tab"), "\t"),
-        ):
-            self.delimiter_combo.addItem(label, d)
-        self.delimiter_combo.setObjectName("delimiter_combo")
-        a11y.name(self.delimiter_combo, tr("Delimiter"))
-        bar.addWidget(self.delimiter_combo)
-        bar.addWidget(QLabel(tr("Header row")))
-        self.header_spin = SpinBox()
-        self.header_spin.setObjectName("header_spin")
-        a11y.name(self.header_spin, tr("Header row"))
-        self.header_spin.setRange(0, 1_048_576)  # Excel's last row
-        self.header_spin.setSpecialValueText(tr("Auto"))
-        self.header_spin.setToolTip(
-            tr(
-                "The line (CSV) or row (Excel) the column names are on. Auto finds it below "
-                "notes and titles."
-            )
-        )
-        self.header_spin.setKeyboardTracking(False)
-        bar.addWidget(self.header_spin)
-        self.fill_down = QCheckBox(tr("Fill Shopify variant rows"))
-        self.fill_down.setToolTip(
-            tr(
-                "Shopify exports write Title, Vendor… only on a product's first row; "
-                "copy them to its variant rows."
-            )
-        )
-        self.fill_down.setObjectName("fill_down_check")
-        self.fill_down.setChecked(True)
-        # Only a Shopify export has variant rows to fill: shown when one is open (``load``).
-        self.fill_down.setVisible(False)
-        bar.addWidget(self.fill_down)
-        self.encoding_combo.activated.connect(self.reload)
-        self.delimiter_combo.activated.connect(self.reload)
-        self.header_spin.valueChanged.connect(self.reload)
-        self.fill_down.toggled.connect(self.reload)
-        return bar
-
-    def _build_rows_bar(self) -> QWidget:
-        """Choosing the rows: a search, "only rows without an image", select all / none and
-        how many rows are ticked. Hidden until a table is open."""
-        bar = self.rows_bar = QWidget()
-        bar.setObjectName("rows_bar")
-        hl = QHBoxLayout(bar)
-        hl.setContentsMargins(0, 0, 0, 0)
-        self.row_search = QLineEdit()
-        self.row_search.setObjectName("row_search")
-        self.row_search.setPlaceholderText(tr("Search rows…"))
-        self.row_search.setAccessibleName(tr("Search rows"))
-        self.row_search.setClearButtonEnabled(True)
-        a11y.name_clear_button(self.row_search, tr("Clear the search"))
-        hl.addWidget(self.row_search, 1)
-        self.without_image_check = QCheckBox(tr("Only rows without an image"))
-        self.without_image_check.setObjectName("without_image_check")
-        self.without_image_check.setAccessibleName(tr("Only rows without an image"))
-        self.without_image_check.setToolTip(
-            tr(
-                "Rows whose photo column (Shopify Image Src or Variant Image, WooCommerce "
-                "Images…) is empty."
-            )
-        )
-        hl.addWidget(self.without_image_check)
-        self.select_all_button = QPushButton(tr("Select all"))
-        self.select_all_button.setObjectName("select_all_button")
-        self.select_all_button.setAccessibleName(tr("Select all rows"))
-        self.select_none_button = QPushButton(tr("Select none"))
-        self.select_none_button.setObjectName("select_none_button")
-        self.select_none_button.setAccessibleName(tr("Select no rows"))
-        hl.addWidget(self.select_all_button)
-        hl.addWidget(self.select_none_button)
-        self.rows_label = QLabel("")
-        self.rows_label.setObjectName("rows_label")
-        hl.addWidget(self.rows_label)
-        # A keystroke restarts the wait: one filter pass per pause in typing, not per key.
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(150)
-        self._search_timer.timeout.connect(self.apply_row_filter)
-        self.row_search.textChanged.connect(self._search_timer.start)
-        self.without_image_check.toggled.connect(self.apply_row_filter)
-        self.select_all_button.clicked.connect(lambda: self.sheet_model.set_all(True))
-        self.select_none_button.clicked.connect(lambda: self.sheet_model.set_all(False))
-        bar.setVisible(False)
-        return bar
-
+    # ---- construction (the file and rows bars: ``SheetBars``) ---------------------------------
     def _build_sheet(self) -> QTableView:
         self.sheet_model = SpreadsheetModel(self)
         self.sheet_model.ticks_changed.connect(self._ticks_changed)
