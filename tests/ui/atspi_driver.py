@@ -21,9 +21,14 @@ The API a test uses (every call waits up to ``timeout`` seconds for the control 
     type(name, text, role=...)   replace a text field's text
     choose(name, item)           pick an item of a combo box (opened, arrow keys, Enter)
     click_item(name, item)       click an item of a list or table with the mouse
+    context_menu(name, item)     right-click an item of a list or table (its context menu opens)
+    menu_choose(text)            in the open pop-up menu, arrow down to ``text`` and Enter
+    selected(name)               the names of the selected items of a list or table
+    gone(role, name)             wait until a control (a dialog) is no longer on screen
     keys(name, "px")             press keys in a control (letters and digits)
     table_rows(name, limit)      a table's rows as {column header: cell text}
     items(name)                  the names of a list's items (the gallery's tiles)
+    read(label)                  the text of what the label ``label`` labels (a form's value)
     text(role, contains)         the name of the first control whose name contains a text
     unnamed()                    the controls on screen without a name or a label
     wait_exit()                  the studio's exit code once it has quit
@@ -217,6 +222,26 @@ class Studio:
         keyboard focus, as a click does)."""
         self.call("click_item", role=role, name=name, item=item, timeout=timeout)
 
+    def context_menu(self, name: str, item: str, role: str = "table", timeout: float = 10) -> None:
+        """Right-click the item ``item`` of the list or table ``name`` with the mouse: its
+        context menu opens (choose in it with ``click(text, role="menu item")``)."""
+        self.call("click_item", role=role, name=name, item=item, timeout=timeout, button=3)
+
+    def menu_choose(self, text: str, timeout: float = 10) -> list[str]:
+        """Choose ``text`` in the pop-up menu just opened (a context menu), as a screen reader
+        user does: Down until the item announced (focused) is ``text``, then Enter. Returns
+        the items announced on the way."""
+        return self.call("menu_choose", text=text, timeout=timeout)  # type: ignore[no-any-return]
+
+    def selected(self, name: str, role: str = "list", timeout: float = 10) -> list[str]:
+        """The names of the selected items of the list or table ``name`` (a table: every
+        selected cell), in view order."""
+        return self.call("selected", role=role, name=name, timeout=timeout)  # type: ignore[no-any-return]
+
+    def gone(self, role: str, name: str, timeout: float = 10) -> None:
+        """Wait until the control ``role`` ``name`` is no longer on screen (a dialog closed)."""
+        self.call("gone", role=role, name=name, timeout=timeout)
+
     def keys(self, name: str, keys: str, role: str = "list", timeout: float = 10) -> None:
         """Give the control the keyboard focus and type ``keys`` there (letters, digits)."""
         self.call("keys", role=role, name=name, keys=keys, timeout=timeout)
@@ -236,6 +261,11 @@ class Studio:
         """The name of the first control of ``role`` on screen whose name contains
         ``contains`` (a label's name is its text)."""
         return self.call("text", role=role, contains=contains, timeout=timeout)  # type: ignore[no-any-return]
+
+    def read(self, label: str, timeout: float = 10) -> str:
+        """The name (a label's text) of the control or label that ``label`` labels, as a
+        screen reader reads a form's row: a spend question's "Cost (USD)" reads its amount."""
+        return self.call("read", label=label, timeout=timeout)  # type: ignore[no-any-return]
 
     def unnamed(self) -> list[str]:
         """The controls on screen now, in every window, that a screen reader would announce
@@ -328,11 +358,11 @@ class _XInput:  # pragma: no cover - runs under /usr/bin/python3
             self.xtst.XTestFakeKeyEvent(self.display, code, down, 0)
         self.x11.XFlush(self.display)
 
-    def click(self, x: int, y: int) -> None:
-        """A left click at screen position ``x``, ``y``."""
+    def click(self, x: int, y: int, button: int = 1) -> None:
+        """A click of mouse ``button`` (1 left, 3 right) at screen position ``x``, ``y``."""
         self.xtst.XTestFakeMotionEvent(self.display, -1, x, y, 0)
         for down in (1, 0):
-            self.xtst.XTestFakeButtonEvent(self.display, 1, down, 0)
+            self.xtst.XTestFakeButtonEvent(self.display, button, down, 0)
         self.x11.XFlush(self.display)
 
 
@@ -343,7 +373,21 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
     # Generous for reading the tree on a busy machine (libatspi's own: 0.8 s, 15 s at start).
     query_timeout = (10_000, 15_000)
     pyatspi.setTimeout(*query_timeout)
-    state: dict[str, Any] = {"app": None}
+    state: dict[str, Any] = {"app": None, "focused": None}
+
+    # Qt leaves pop-up menus out of the application's children; a screen reader meets their
+    # items through focus events, and so does the driver.
+    def on_focus(event: Any) -> None:
+        if event.detail1:
+            state["focused"] = event.source
+
+    pyatspi.Registry.registerEventListener(on_focus, "object:state-changed:focused")
+
+    def pump() -> None:
+        """Deliver the AT-SPI events queued on the bus (focus changes)."""
+        context = GLib.MainContext.default()
+        while context.iteration(False):
+            pass
 
     def app() -> Any:
         desk = pyatspi.Registry.getDesktop(0)
@@ -495,11 +539,11 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
         x_input.press(keysym)
         time.sleep(0.05)
 
-    def click_on(acc: Any) -> None:
+    def click_on(acc: Any, button: int = 1) -> None:
         box = acc.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
         if box.width <= 0 or box.height <= 0:
             raise LookupError(f"{acc.getRoleName()} {acc.name!r} has no place on screen")
-        x_input.click(box.x + box.width // 2, box.y + box.height // 2)
+        x_input.click(box.x + box.width // 2, box.y + box.height // 2, button)
 
     def op_wait_app(timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -550,13 +594,13 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
         # The combo box's name on Linux is its current text.
         until(lambda: combo.name == item, f"combo box {name!r} to show {item!r}")
 
-    def op_click_item(role: str, name: str, item: str, timeout: float) -> None:
+    def op_click_item(role: str, name: str, item: str, timeout: float, button: int = 1) -> None:
         view = wait(role, name, timeout)
         kids = [view.getChildAtIndex(i) for i in range(view.childCount)]
         names = [k.name for k in kids]
         if item not in names:
             raise LookupError(f"{role} {name!r} has no item {item!r}; first items: {names[:20]}")
-        click_on(kids[names.index(item)])
+        click_on(kids[names.index(item)], button)
         until(
             lambda: (
                 view.getState().contains(pyatspi.STATE_FOCUSED)
@@ -564,6 +608,62 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
             ),
             f"{role} {name!r} to take the keyboard focus",
         )
+
+    def op_read(label: str, timeout: float) -> str:
+        def labelled() -> Any:
+            for top in roots():
+                for acc in walk(top):
+                    try:
+                        if label in labels(acc):
+                            return acc
+                    except GLib.GError:
+                        continue
+            return None
+
+        deadline = time.monotonic() + timeout
+        while (acc := labelled()) is None:
+            if time.monotonic() > deadline:
+                raise LookupError(f"nothing on screen is labelled {label!r}")
+            time.sleep(0.1)
+        return str(acc.name)
+
+    def op_menu_choose(text: str, timeout: float) -> list[str]:
+        announced: list[str] = []
+        deadline = time.monotonic() + timeout
+        pump()
+        state["focused"] = None
+        while time.monotonic() < deadline:
+            before = state["focused"]
+            press_key(DOWN)
+            step_end = time.monotonic() + 3
+            while state["focused"] is before and time.monotonic() < step_end:
+                pump()
+                time.sleep(0.02)
+            acc = state["focused"]
+            if acc is None or acc is before:
+                continue  # the menu not open yet, or no event: Down again
+            name = str(acc.name)
+            if acc.getRoleName() != "menu item":
+                raise LookupError(f"focus went to {acc.getRoleName()} {name!r}, not a menu")
+            if name == text:
+                press_key(RETURN)
+                return announced
+            if name in announced:  # round the menu once: not there
+                break
+            announced.append(name)
+        raise LookupError(f"no menu item {text!r} in the open menu; announced: {announced}")
+
+    def op_selected(role: str, name: str, timeout: float) -> list[str]:
+        view = wait(role, name, timeout)
+        out = []
+        for i in range(view.childCount):
+            kid = view.getChildAtIndex(i)
+            if kid is not None and kid.getState().contains(pyatspi.STATE_SELECTED):
+                out.append(str(kid.name))
+        return out
+
+    def op_gone(role: str, name: str, timeout: float) -> None:
+        until(lambda: lookup(role, name) is None, f"{role} {name!r} to close", timeout)
 
     def op_keys(role: str, name: str, keys: str, timeout: float) -> None:
         acc = wait(role, name, timeout)
