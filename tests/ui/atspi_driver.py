@@ -446,10 +446,12 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
         a = app()
         if a is None:
             return []
-        # Dialogs first: a modal dialog is where the next step happens.
+        # Dialogs first: a modal dialog is where the next step happens. Only those on screen:
+        # a dialog closed but not yet deleted stays among the application's children.
         tops = [a.getChildAtIndex(i) for i in range(a.childCount)]
         return sorted(
-            (t for t in tops if t is not None), key=lambda t: t.getRole() == pyatspi.ROLE_FRAME
+            (t for t in tops if t is not None and showing(t)),
+            key=lambda t: t.getRole() == pyatspi.ROLE_FRAME,
         )
 
     def matches(acc: Any, role: str, name: str) -> bool:
