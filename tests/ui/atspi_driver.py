@@ -127,6 +127,7 @@ class Studio:
         self.display = self._start_xvfb()
         base = {k: v for k, v in os.environ.items() if not k.startswith(("QT_", "XDG_CURRENT"))}
         base["DBUS_SESSION_BUS_ADDRESS"] = bus
+        self._wake_registry({**base, "DISPLAY": self.display})
         self.app = self._start(
             [sys.executable, "-m", "ui"],
             env={
@@ -159,6 +160,22 @@ class Studio:
         proc = subprocess.Popen(argv, **kw)
         self._procs.append(proc)
         return proc
+
+    def _wake_registry(self, env: dict[str, str]) -> None:
+        """Start the accessibility bus and its registry before the studio asks for them: a
+        studio that finds the bus still starting gets "Not connected to D-Bus server" and
+        its bridge never retries (its window then never appears on the bus)."""
+        probe = "import pyatspi; pyatspi.Registry.getDesktop(0).childCount"
+        try:
+            subprocess.run(
+                [SYSTEM_PYTHON, "-c", probe],
+                env=env,
+                stdout=self._log,
+                stderr=self._log,
+                timeout=30,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise DriverError("the accessibility registry did not start in 30 s") from e
 
     def _start_xvfb(self) -> str:
         """A fresh X server on a display it picks itself (``-displayfd``: no race for one)."""

@@ -93,6 +93,19 @@ def studio(day: Day) -> Iterator[Studio]:
         yield s
 
 
+def wait_label(s: Studio, contains: str, pattern: str, timeout: float = 20) -> str:
+    """The text of a label containing ``contains`` once it matches ``pattern`` (polled: the
+    progress counts change as the run goes). AssertionError with the last text after
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = s.text("label", contains, timeout=timeout)
+        if re.search(pattern, text):
+            return text
+        assert time.monotonic() < deadline, f"{text!r} never matched {pattern!r}"
+        time.sleep(0.1)
+
+
 # ---- the steps -----------------------------------------------------------------------------
 def all_named(s: Studio, where: str) -> None:
     """Every control on screen has a name or a label, as the screen reader gets it."""
@@ -228,8 +241,7 @@ def quit_while_running(s: Studio, day: Day) -> None:
     s.text("label", f"{PRODUCTS} images · $", timeout=20)
     s.click("Start")
     confirm_spend(s, PRODUCTS, "Start")
-    counts = s.text("label", " running · ", timeout=20)
-    assert re.match(r"0 done · 0 failed · [1-9]\d* running", counts), counts
+    wait_label(s, " running · ", r"^0 done · 0 failed · [1-9]\d* running")
     s.menu("File", "Quit")
     s.find("alert", "A batch is running")  # a QMessageBox is an alert to a screen reader
     all_named(s, "the quit question")
