@@ -6,8 +6,9 @@ Two halves in one file:
   (``python -m ui``) on it with Qt's AT-SPI bridge switched on, and this file's other half as
   a separate process under the system Python, which has ``pyatspi`` (the venv has no system
   site packages, and ``gi`` is built for the system Python). Both processes talk AT-SPI over
-  the same D-Bus session bus: the test run's (``scripts/test.sh`` runs in ``dbus-run-session``;
-  the bus activates ``at-spi-bus-launcher``), or a private one when there is none.
+  a private D-Bus session bus (it activates ``at-spi-bus-launcher``) with a private
+  ``XDG_RUNTIME_DIR``, so test runs side by side on one machine keep their own accessibility
+  buses. The studio gets its keys from its environment, not from a keyring.
 - The driver (``python3 atspi_driver.py``): reads one JSON request a line on stdin, answers
   one JSON line on stdout. It finds controls as a screen reader does, by role and name (its
   own name, or the label it is labelled by), only among those on screen (``SHOWING``).
@@ -116,17 +117,22 @@ class Studio:
         self.home, self.log_path = home, log
         self._procs: list[subprocess.Popen[Any]] = []
         self._log = log.open("w")
-        bus = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
-        if not bus:  # no session bus (plain pytest): a private one, gone with this object
-            daemon = self._start(
-                ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                stdout=subprocess.PIPE,
-            )
-            assert daemon.stdout is not None
-            bus = daemon.stdout.readline().decode().strip()
-        self.display = self._start_xvfb()
+        # A private session bus, gone with this object, whose accessibility bus has a socket
+        # of its own: without XDG_RUNTIME_DIR, at-spi-bus-launcher listens on the fixed path
+        # ~/.cache/at-spi/bus, which a second session on the machine (another test run)
+        # takes over, and the studio's bridge is then "Not connected to D-Bus server".
+        runtime = home.parent / "xdg-runtime"
+        runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
         base = {k: v for k, v in os.environ.items() if not k.startswith(("QT_", "XDG_CURRENT"))}
-        base["DBUS_SESSION_BUS_ADDRESS"] = bus
+        base["XDG_RUNTIME_DIR"] = str(runtime)
+        daemon = self._start(
+            ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE,
+            env=base,
+        )
+        assert daemon.stdout is not None
+        base["DBUS_SESSION_BUS_ADDRESS"] = daemon.stdout.readline().decode().strip()
+        self.display = self._start_xvfb()
         self._wake_registry({**base, "DISPLAY": self.display})
         self.app = self._start(
             [sys.executable, "-m", "ui"],
@@ -134,6 +140,9 @@ class Studio:
                 **base,
                 "ATELIER_HOME": str(home),
                 "ATELIER_LANGUAGE": "en",
+                # No Secret Service on the private bus (asking for one would wait on its
+                # activation): keys come from the environment (``env``).
+                "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
                 "PYTHONPATH": str(REPO),
                 "DISPLAY": self.display,
                 "QT_QPA_PLATFORM": "xcb",
