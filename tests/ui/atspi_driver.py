@@ -171,9 +171,9 @@ class Studio:
         return proc
 
     def _wake_registry(self, env: dict[str, str]) -> None:
-        """Start the accessibility bus and its registry before the studio asks for them: a
-        studio that finds the bus still starting gets "Not connected to D-Bus server" and
-        its bridge never retries (its window then never appears on the bus)."""
+        """Start the accessibility bus and its registry before the studio: its bridge then
+        finds them up at once (a belt and braces: the lost connections seen on a shared
+        machine came from the shared bus socket, which the private runtime folder fixes)."""
         probe = "import pyatspi; pyatspi.Registry.getDesktop(0).childCount"
         try:
             subprocess.run(
