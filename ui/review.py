@@ -119,6 +119,11 @@ class ReviewActions(QObject):
             ),
             5000,
         )
+        if c.prompt is not None:
+            # The job is made with the edited prompt now: its row says so (read back from the
+            # store, which holds what the engine will send).
+            for jid in done.job_ids:
+                w.progress.jobs_model.set_prompt(jid, w.store.job(jid).spec.prompt)
         if done.job_ids:
             w.watch_prices(w.batch_id, done.job_ids)
         if done.job_ids and not w.host.is_running(w.batch_id):

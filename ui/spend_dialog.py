@@ -151,7 +151,8 @@ class SpendDialog(QDialog):
         value = QLabel(text)
         value.setObjectName(name)
         value.setWordWrap(True)
-        value.setAccessibleName(label)
+        # Its name is its text, labelled by the row's label (the form makes it the buddy): a
+        # screen reader reads "Cost (USD): $0.342", where a name of its own hid the amount.
         form.addRow(label, value)
         return value
 

@@ -6,8 +6,9 @@ Two halves in one file:
   (``python -m ui``) on it with Qt's AT-SPI bridge switched on, and this file's other half as
   a separate process under the system Python, which has ``pyatspi`` (the venv has no system
   site packages, and ``gi`` is built for the system Python). Both processes talk AT-SPI over
-  the same D-Bus session bus: the test run's (``scripts/test.sh`` runs in ``dbus-run-session``;
-  the bus activates ``at-spi-bus-launcher``), or a private one when there is none.
+  a private D-Bus session bus (it activates ``at-spi-bus-launcher``) with a private
+  ``XDG_RUNTIME_DIR``, so test runs side by side on one machine keep their own accessibility
+  buses. The studio gets its keys from its environment, not from a keyring.
 - The driver (``python3 atspi_driver.py``): reads one JSON request a line on stdin, answers
   one JSON line on stdout. It finds controls as a screen reader does, by role and name (its
   own name, or the label it is labelled by), only among those on screen (``SHOWING``).
@@ -21,9 +22,14 @@ The API a test uses (every call waits up to ``timeout`` seconds for the control 
     type(name, text, role=...)   replace a text field's text
     choose(name, item)           pick an item of a combo box (opened, arrow keys, Enter)
     click_item(name, item)       click an item of a list or table with the mouse
+    context_menu(name, item)     right-click an item of a list or table (its context menu opens)
+    menu_choose(text)            in the open pop-up menu, arrow down to ``text`` and Enter
+    selected(name)               the names of the selected items of a list or table
+    gone(role, name)             wait until a control (a dialog) is no longer on screen
     keys(name, "px")             press keys in a control (letters and digits)
     table_rows(name, limit)      a table's rows as {column header: cell text}
     items(name)                  the names of a list's items (the gallery's tiles)
+    read(label)                  the text of what the label ``label`` labels (a form's value)
     text(role, contains)         the name of the first control whose name contains a text
     unnamed()                    the controls on screen without a name or a label
     wait_exit()                  the studio's exit code once it has quit
@@ -111,23 +117,32 @@ class Studio:
         self.home, self.log_path = home, log
         self._procs: list[subprocess.Popen[Any]] = []
         self._log = log.open("w")
-        bus = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
-        if not bus:  # no session bus (plain pytest): a private one, gone with this object
-            daemon = self._start(
-                ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-                stdout=subprocess.PIPE,
-            )
-            assert daemon.stdout is not None
-            bus = daemon.stdout.readline().decode().strip()
-        self.display = self._start_xvfb()
+        # A private session bus, gone with this object, whose accessibility bus has a socket
+        # of its own: without XDG_RUNTIME_DIR, at-spi-bus-launcher listens on the fixed path
+        # ~/.cache/at-spi/bus, which a second session on the machine (another test run)
+        # takes over, and the studio's bridge is then "Not connected to D-Bus server".
+        runtime = home.parent / "xdg-runtime"
+        runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
         base = {k: v for k, v in os.environ.items() if not k.startswith(("QT_", "XDG_CURRENT"))}
-        base["DBUS_SESSION_BUS_ADDRESS"] = bus
+        base["XDG_RUNTIME_DIR"] = str(runtime)
+        daemon = self._start(
+            ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE,
+            env=base,
+        )
+        assert daemon.stdout is not None
+        base["DBUS_SESSION_BUS_ADDRESS"] = daemon.stdout.readline().decode().strip()
+        self.display = self._start_xvfb()
+        self._wake_registry({**base, "DISPLAY": self.display})
         self.app = self._start(
             [sys.executable, "-m", "ui"],
             env={
                 **base,
                 "ATELIER_HOME": str(home),
                 "ATELIER_LANGUAGE": "en",
+                # No Secret Service on the private bus (asking for one would wait on its
+                # activation): keys come from the environment (``env``).
+                "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
                 "PYTHONPATH": str(REPO),
                 "DISPLAY": self.display,
                 "QT_QPA_PLATFORM": "xcb",
@@ -154,6 +169,22 @@ class Studio:
         proc = subprocess.Popen(argv, **kw)
         self._procs.append(proc)
         return proc
+
+    def _wake_registry(self, env: dict[str, str]) -> None:
+        """Start the accessibility bus and its registry before the studio: its bridge then
+        finds them up at once (a belt and braces: the lost connections seen on a shared
+        machine came from the shared bus socket, which the private runtime folder fixes)."""
+        probe = "import pyatspi; pyatspi.Registry.getDesktop(0).childCount"
+        try:
+            subprocess.run(
+                [SYSTEM_PYTHON, "-c", probe],
+                env=env,
+                stdout=self._log,
+                stderr=self._log,
+                timeout=30,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise DriverError("the accessibility registry did not start in 30 s") from e
 
     def _start_xvfb(self) -> str:
         """A fresh X server on a display it picks itself (``-displayfd``: no race for one)."""
@@ -217,6 +248,26 @@ class Studio:
         keyboard focus, as a click does)."""
         self.call("click_item", role=role, name=name, item=item, timeout=timeout)
 
+    def context_menu(self, name: str, item: str, role: str = "table", timeout: float = 10) -> None:
+        """Right-click the item ``item`` of the list or table ``name`` with the mouse: its
+        context menu opens (choose in it with ``click(text, role="menu item")``)."""
+        self.call("click_item", role=role, name=name, item=item, timeout=timeout, button=3)
+
+    def menu_choose(self, text: str, timeout: float = 10) -> list[str]:
+        """Choose ``text`` in the pop-up menu just opened (a context menu), as a screen reader
+        user does: Down until the item announced (focused) is ``text``, then Enter. Returns
+        the items announced on the way."""
+        return self.call("menu_choose", text=text, timeout=timeout)  # type: ignore[no-any-return]
+
+    def selected(self, name: str, role: str = "list", timeout: float = 10) -> list[str]:
+        """The names of the selected items of the list or table ``name`` (a table: every
+        selected cell), in view order."""
+        return self.call("selected", role=role, name=name, timeout=timeout)  # type: ignore[no-any-return]
+
+    def gone(self, role: str, name: str, timeout: float = 10) -> None:
+        """Wait until the control ``role`` ``name`` is no longer on screen (a dialog closed)."""
+        self.call("gone", role=role, name=name, timeout=timeout)
+
     def keys(self, name: str, keys: str, role: str = "list", timeout: float = 10) -> None:
         """Give the control the keyboard focus and type ``keys`` there (letters, digits)."""
         self.call("keys", role=role, name=name, keys=keys, timeout=timeout)
@@ -236,6 +287,11 @@ class Studio:
         """The name of the first control of ``role`` on screen whose name contains
         ``contains`` (a label's name is its text)."""
         return self.call("text", role=role, contains=contains, timeout=timeout)  # type: ignore[no-any-return]
+
+    def read(self, label: str, timeout: float = 10) -> str:
+        """The name (a label's text) of the control or label that ``label`` labels, as a
+        screen reader reads a form's row: a spend question's "Cost (USD)" reads its amount."""
+        return self.call("read", label=label, timeout=timeout)  # type: ignore[no-any-return]
 
     def unnamed(self) -> list[str]:
         """The controls on screen now, in every window, that a screen reader would announce
@@ -328,11 +384,11 @@ class _XInput:  # pragma: no cover - runs under /usr/bin/python3
             self.xtst.XTestFakeKeyEvent(self.display, code, down, 0)
         self.x11.XFlush(self.display)
 
-    def click(self, x: int, y: int) -> None:
-        """A left click at screen position ``x``, ``y``."""
+    def click(self, x: int, y: int, button: int = 1) -> None:
+        """A click of mouse ``button`` (1 left, 3 right) at screen position ``x``, ``y``."""
         self.xtst.XTestFakeMotionEvent(self.display, -1, x, y, 0)
         for down in (1, 0):
-            self.xtst.XTestFakeButtonEvent(self.display, 1, down, 0)
+            self.xtst.XTestFakeButtonEvent(self.display, button, down, 0)
         self.x11.XFlush(self.display)
 
 
@@ -343,7 +399,21 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
     # Generous for reading the tree on a busy machine (libatspi's own: 0.8 s, 15 s at start).
     query_timeout = (10_000, 15_000)
     pyatspi.setTimeout(*query_timeout)
-    state: dict[str, Any] = {"app": None}
+    state: dict[str, Any] = {"app": None, "focused": None}
+
+    # Qt leaves pop-up menus out of the application's children; a screen reader meets their
+    # items through focus events, and so does the driver.
+    def on_focus(event: Any) -> None:
+        if event.detail1:
+            state["focused"] = event.source
+
+    pyatspi.Registry.registerEventListener(on_focus, "object:state-changed:focused")
+
+    def pump() -> None:
+        """Deliver the AT-SPI events queued on the bus (focus changes)."""
+        context = GLib.MainContext.default()
+        while context.iteration(False):
+            pass
 
     def app() -> Any:
         desk = pyatspi.Registry.getDesktop(0)
@@ -402,10 +472,12 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
         a = app()
         if a is None:
             return []
-        # Dialogs first: a modal dialog is where the next step happens.
+        # Dialogs first: a modal dialog is where the next step happens. Only those on screen:
+        # a dialog closed but not yet deleted stays among the application's children.
         tops = [a.getChildAtIndex(i) for i in range(a.childCount)]
         return sorted(
-            (t for t in tops if t is not None), key=lambda t: t.getRole() == pyatspi.ROLE_FRAME
+            (t for t in tops if t is not None and showing(t)),
+            key=lambda t: t.getRole() == pyatspi.ROLE_FRAME,
         )
 
     def matches(acc: Any, role: str, name: str) -> bool:
@@ -495,11 +567,11 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
         x_input.press(keysym)
         time.sleep(0.05)
 
-    def click_on(acc: Any) -> None:
+    def click_on(acc: Any, button: int = 1) -> None:
         box = acc.queryComponent().getExtents(pyatspi.DESKTOP_COORDS)
         if box.width <= 0 or box.height <= 0:
             raise LookupError(f"{acc.getRoleName()} {acc.name!r} has no place on screen")
-        x_input.click(box.x + box.width // 2, box.y + box.height // 2)
+        x_input.click(box.x + box.width // 2, box.y + box.height // 2, button)
 
     def op_wait_app(timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -550,13 +622,13 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
         # The combo box's name on Linux is its current text.
         until(lambda: combo.name == item, f"combo box {name!r} to show {item!r}")
 
-    def op_click_item(role: str, name: str, item: str, timeout: float) -> None:
+    def op_click_item(role: str, name: str, item: str, timeout: float, button: int = 1) -> None:
         view = wait(role, name, timeout)
         kids = [view.getChildAtIndex(i) for i in range(view.childCount)]
         names = [k.name for k in kids]
         if item not in names:
             raise LookupError(f"{role} {name!r} has no item {item!r}; first items: {names[:20]}")
-        click_on(kids[names.index(item)])
+        click_on(kids[names.index(item)], button)
         until(
             lambda: (
                 view.getState().contains(pyatspi.STATE_FOCUSED)
@@ -564,6 +636,62 @@ def _serve(app_pid: int) -> None:  # pragma: no cover - runs under /usr/bin/pyth
             ),
             f"{role} {name!r} to take the keyboard focus",
         )
+
+    def op_read(label: str, timeout: float) -> str:
+        def labelled() -> Any:
+            for top in roots():
+                for acc in walk(top):
+                    try:
+                        if label in labels(acc):
+                            return acc
+                    except GLib.GError:
+                        continue
+            return None
+
+        deadline = time.monotonic() + timeout
+        while (acc := labelled()) is None:
+            if time.monotonic() > deadline:
+                raise LookupError(f"nothing on screen is labelled {label!r}")
+            time.sleep(0.1)
+        return str(acc.name)
+
+    def op_menu_choose(text: str, timeout: float) -> list[str]:
+        announced: list[str] = []
+        deadline = time.monotonic() + timeout
+        pump()
+        state["focused"] = None
+        while time.monotonic() < deadline:
+            before = state["focused"]
+            press_key(DOWN)
+            step_end = time.monotonic() + 3
+            while state["focused"] is before and time.monotonic() < step_end:
+                pump()
+                time.sleep(0.02)
+            acc = state["focused"]
+            if acc is None or acc is before:
+                continue  # the menu not open yet, or no event: Down again
+            name = str(acc.name)
+            if acc.getRoleName() != "menu item":
+                raise LookupError(f"focus went to {acc.getRoleName()} {name!r}, not a menu")
+            if name == text:
+                press_key(RETURN)
+                return announced
+            if name in announced:  # round the menu once: not there
+                break
+            announced.append(name)
+        raise LookupError(f"no menu item {text!r} in the open menu; announced: {announced}")
+
+    def op_selected(role: str, name: str, timeout: float) -> list[str]:
+        view = wait(role, name, timeout)
+        out = []
+        for i in range(view.childCount):
+            kid = view.getChildAtIndex(i)
+            if kid is not None and kid.getState().contains(pyatspi.STATE_SELECTED):
+                out.append(str(kid.name))
+        return out
+
+    def op_gone(role: str, name: str, timeout: float) -> None:
+        until(lambda: lookup(role, name) is None, f"{role} {name!r} to close", timeout)
 
     def op_keys(role: str, name: str, keys: str, timeout: float) -> None:
         acc = wait(role, name, timeout)

@@ -114,4 +114,5 @@ def test_a_refused_row_is_fixed_in_place(
     sent = [e.prompt for e in fake_openai.requests()[sent_before:]]
     assert sent == [fixed]  # only that job, with the edited prompt
     assert progress.jobs_model.counts() == {"completed": 38}
+    assert progress.jobs_model.prompt_of(failed.id) == fixed  # the row shows the new prompt
     assert (tmp_path / "out" / "NH-CND-003.png").is_file()

@@ -145,6 +145,15 @@ class JobsModel(QAbstractTableModel):
                 self.index(min(rows), 0), self.index(max(rows), len(self.COLUMNS) - 1)
             )
 
+    def set_prompt(self, job_id: int, prompt: str) -> None:
+        """Show the prompt a job is made with now (a row fixed in place with an edited
+        prompt); a job not in the table is ignored."""
+        r = self._row_of.get(job_id)
+        if r is None:
+            return
+        self.jobs[r].prompt = prompt
+        self.dataChanged.emit(self.index(r, 1), self.index(r, 1))
+
     def update_deliveries(self, events: Iterable[DeliveryChanged]) -> None:
         """Show the outbox's changes for the jobs they name (a batch's own messages have no
         job and are shown by the progress page's counts)."""
