@@ -49,6 +49,7 @@ def main() -> None:
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
         from ui.app import build_window
+        from ui.spend_dialog import SpendAnswer
 
         win, store = build_window()
         win.resize(1400, 880)  # type: ignore[attr-defined]
@@ -81,6 +82,8 @@ def main() -> None:
         hb.setInterval(5)
         hb.timeout.connect(beat)
         t0 = time.perf_counter()
+        # The spend question is answered yes with its suggested cap, as a designer would.
+        win.ask_spend = lambda _parent, q: SpendAnswer(q.cap_usd)  # type: ignore[attr-defined]
         win.start_batch()  # type: ignore[attr-defined]
         hb.start()
 

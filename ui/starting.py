@@ -19,6 +19,7 @@ from app.i18n import tr
 from ui.gallery_model import load_views
 from ui.pages.batch_form import BatchForm
 from ui.questions import KEEP, OVERWRITE
+from ui.tasks import ask_outside_task
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -89,7 +90,8 @@ class StartActions(QObject):
             # Worker threads, on plain values: no widget is read there.
             draft = await asyncio.to_thread(controller.sheet_draft, args, **form.run_args())
             mine = await asyncio.to_thread(controller.user_files, draft)
-            answer = w.ask_about_user_files(w, mine) if mine else KEEP
+            # Questions are asked from Qt's loop, not inside this task (ask_outside_task).
+            answer = await ask_outside_task(w.ask_about_user_files, w, mine) if mine else KEEP
             if answer is None:
                 w.statusBar().showMessage(tr("Not started: the output folder was left alone."))
                 return
@@ -98,7 +100,7 @@ class StartActions(QObject):
                     draft, settings=draft.settings.model_copy(update={"overwrite": True})
                 )
             est = await asyncio.to_thread(controller.price, draft, w.prices, w.store)
-            yes = spending.confirm_spend(tr("Start"), est, form.budget_usd)
+            yes = await ask_outside_task(spending.confirm_spend, tr("Start"), est, form.budget_usd)
             if yes is None:
                 w.statusBar().showMessage(tr("Not started: nothing was spent."))
                 return

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QTimer
 
 from app.i18n import tr
+
+T = TypeVar("T")
 
 
 class TaskSet:
@@ -45,3 +49,31 @@ class TaskSet:
         """Cancel every task still running."""
         for t in list(self._tasks):
             t.cancel()
+
+
+async def ask_outside_task(ask: Callable[..., T], *args: Any) -> T:
+    """``ask(*args)`` (a question in a modal dialog, which runs a nested event loop) called
+    from Qt's event loop instead of inside the awaiting task, and its answer awaited.
+
+    Why: a modal ``exec()`` inside a task's step keeps that task "being executed" while qasync
+    steps the loop's other tasks from the nested loop, and asyncio refuses each of them
+    ("Cannot enter into task … while another task … is being executed": the estimate and every
+    other coroutine died while the spend question was open). Raises what ``ask`` raises.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[T] = loop.create_future()
+
+    def call() -> None:
+        if answer.done():  # the awaiting task was cancelled (the window closed)
+            return
+        try:
+            result = ask(*args)
+        except Exception as e:  # handed to the awaiting task, which reports it
+            if not answer.done():
+                answer.set_exception(e)
+            return
+        if not answer.done():
+            answer.set_result(result)
+
+    QTimer.singleShot(0, call)
+    return await answer

@@ -408,3 +408,44 @@ def test_an_interrupted_batch_comes_back_with_its_spreadsheet(
     finally:
         win.close()
         store2.close()
+
+
+def test_the_window_keeps_working_while_the_spend_question_is_open(
+    window: Any,
+    qloop: asyncio.AbstractEventLoop,
+    data_dir: Path,
+    tmp_path: Path,
+    fake_openai: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The question is a modal dialog with its own event loop. Asked inside Start's task, every
+    other coroutine of the window (the estimate, a thumbnail) died while it was open ("Cannot
+    enter into task … while another task … is being executed", seen in bench/window.py); asked
+    from Qt's loop, they go on."""
+    from PySide6.QtCore import QEventLoop
+
+    from ui.spend_dialog import SpendAnswer
+
+    ticks: list[int] = []
+    errors: list[str] = []
+    monkeypatch.setattr(window.tasks, "_on_error", errors.append)
+
+    async def ticker() -> None:
+        for i in range(5):
+            await asyncio.sleep(0.02)
+            ticks.append(i)
+
+    def ask(_parent: Any, question: Any) -> Any:
+        window.spawn(ticker())  # work that goes on while the designer reads the dialog
+        nested = QEventLoop()  # what QDialog.exec() runs
+        QTimer.singleShot(400, nested.quit)
+        nested.exec()
+        return SpendAnswer(question.cap_usd)
+
+    window.ask_spend = ask
+    _paid_shop(window, data_dir, tmp_path / "shop", fake_openai, monkeypatch)
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    window.start_batch()
+    _run(qloop, done, 1, "the paid batch")
+    assert ticks == [0, 1, 2, 3, 4] and errors == []
