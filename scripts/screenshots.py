@@ -67,13 +67,14 @@ def main() -> None:
     from ui.spend_dialog import SpendAnswer, SpendDialog
 
     spend_questions: list[object] = []
+    spend_shot = ["29-spend-confirmation.png"]  # the pages scenario numbers it as a page
 
     def say_yes(_parent: object, question: object) -> SpendAnswer:
         """The money question, answered with its suggested cap (and its dialog shot once)."""
         if not spend_questions:
             dlg = SpendDialog(question, win)  # type: ignore[arg-type]
             dlg.show()
-            shot("29-spend-confirmation.png", dlg)
+            shot(spend_shot[0], dlg)
             dlg.close()
         spend_questions.append(question)
         return SpendAnswer(question.cap_usd)  # type: ignore[attr-defined]
@@ -120,8 +121,14 @@ def main() -> None:
         win.batch_done.connect(done.append)
         win.batch.concurrency_spin.setValue(3)
         win.start_batch()
+        began = time.monotonic()
         while sum(1 for j in win.progress.jobs_model.jobs if j.status == "completed") < 14:
             await asyncio.sleep(0.02)
+            if time.monotonic() - began > 60:
+                raise RuntimeError(
+                    "the OpenAI run made no progress: "
+                    f"{win.statusBar().currentMessage()!r} {win.banner.label.text()!r}"
+                )
         win.toggle_pause()
         await settle(0.5)
         shot("3-progress-running.png")
@@ -130,8 +137,11 @@ def main() -> None:
             await asyncio.sleep(0.05)
         await settle(0.3)
         shot("4-progress-finished-with-failure.png")
+        await fix_failed_row("30-prompt-editor-failed-row.png")
         win.tabs.setCurrentIndex(3)
         await settle(1.5)
+        reject_first_tile()
+        await settle(0.5)
         shot("5-gallery-openai-with-failure.png")
         # A rehearsal of the same batch on the offline draft provider: what designers do first.
         win.tabs.setCurrentIndex(1)
@@ -156,10 +166,96 @@ def main() -> None:
         await dlg.panels["openai"].test_connection()
         shot("8-settings-providers.png", dlg)
         dlg.reject()
+        await keyring_refused("33-settings-key-for-session.png")
+        await rows_chosen("31-sheet-rows-chosen.png", "32-estimate-one-per-product.png")
         await exports_scenario()
         await review_scenario()
         await delivery_scenario()
         await reuse_scenario()
+
+    async def fix_failed_row(name: str) -> None:
+        """Issue 28: "Edit prompt and regenerate…" on the row a provider refused opens the
+        prompt editor with its reason and cost (shot, then closed unanswered)."""
+        failed = [j for j in win.progress.jobs_model.jobs if j.status == "failed"]
+        if not failed:
+            print("no failed row: no", name)
+            return
+        editor = win.review.edit_prompt(failed[0].id)
+        await settle(0.5)
+        shot(name, editor)
+        editor.reject()
+
+    def reject_first_tile() -> None:
+        """Issue 28's culling: X on the first image (it is dimmed, the view moves on past a
+        failed tile), so the gallery shows a rejected tile beside a failed one."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
+
+        g = win.gallery
+        view = g.gallery_view
+        view.setFocus()
+        proxy = g.gallery_proxy
+        first = next(
+            proxy.index(r, 0)
+            for r in range(proxy.rowCount())
+            if g.gallery_model.tiles[proxy.mapToSource(proxy.index(r, 0)).row()].status != "failed"
+        )
+        view.setCurrentIndex(first)
+        QTest.keyClick(view, Qt.Key.Key_X)
+        g.update_counts()
+
+    async def keyring_refused(name: str) -> None:
+        """Issue 28's keys: Save in Settings on a machine without a Secret Service says why,
+        whole, and offers to keep the key for this session only."""
+        import keyring
+        from keyring.backends import fail
+
+        before = keyring.get_keyring()
+        keyring.set_keyring(fail.Keyring())
+        try:
+            dlg = win.open_settings()
+            dlg.panels["openai"].key_edit.setText("sk-proj-Xn4sK2mQ9vT7wY1z")
+            dlg._save()
+            await settle(0.5)
+            shot(name, dlg)
+            dlg.reject()
+        finally:
+            keyring.set_keyring(before)
+
+    async def rows_chosen(sheet_name: str, estimate_name: str | None) -> None:
+        """Issue 28's rows: a search over the row values, some rows unticked, the count; then
+        the estimate of the ticked rows, one image per product where the sheet has products."""
+        from PySide6.QtCore import Qt
+
+        win.banner.hide()
+        win.tabs.setCurrentIndex(0)
+        sheet = win.sheet
+        model = sheet.sheet_view.model()
+        sheet.select_all_button.click()
+        sheet.row_search.setText(rows_search[0])
+        sheet.apply_row_filter()
+        for row in range(1, model.rowCount(), 2):
+            model.setData(
+                model.index(row, 0), Qt.CheckState.Unchecked, Qt.ItemDataRole.CheckStateRole
+            )
+        sheet.sheet_view.selectRow(0)
+        await settle(0.5)
+        shot(sheet_name)
+        sheet.row_search.clear()
+        sheet.apply_row_filter()
+        if estimate_name is None:
+            return
+        win.tabs.setCurrentIndex(1)
+        from app.products import Per
+
+        win.batch.select_per(Per("product"))
+        win.update_estimate()
+        await settle(0.8)
+        shot(estimate_name)
+        win.batch.select_per(Per())
+        sheet.select_all_button.click()
+
+    rows_search = ["Candle"]
 
     async def delivery_scenario() -> None:
         """Issue 13's views: the Deliver section (S3 on moto's server, a signed webhook, Slack,
@@ -448,6 +544,32 @@ def main() -> None:
         await settle(0.3)
         shot("10-settings.png", dlg)
         dlg.reject()
+        # Issue 28's views in this language: the spend question before a paid run (the
+        # catalog on the fake OpenAI, the knife refused), the prompt editor on that row, a
+        # rejected tile beside the failed one, rows chosen on the sheet, the keyring refused.
+        spend_shot[0] = "11-spend-confirmation.png"
+        fake.script_for("包丁", ["moderation_blocked"] * 5)
+        win.banner.hide()
+        win.tabs.setCurrentIndex(1)
+        win.batch.select_provider("openai")
+        win.batch.output_edit.setText(str(tmp / "Zakka OpenAI"))
+        win.update_estimate()
+        await settle(0.5)
+        win.start_batch()
+        while len(done) < 2:
+            await asyncio.sleep(0.05)
+        win.banner.hide()
+        win.tabs.setCurrentIndex(2)
+        await settle(0.5)
+        await fix_failed_row("12-prompt-editor-failed-row.png")
+        win.tabs.setCurrentIndex(3)
+        await settle(1.5)
+        reject_first_tile()
+        await settle(0.5)
+        shot("13-gallery-rejected-and-failed.png")
+        rows_search[0] = "JP-TEA"
+        await rows_chosen("14-sheet-rows-chosen.png", None)
+        await keyring_refused("15-settings-key-for-session.png")
 
     async def team_scenario() -> None:
         """Issue 16's screenshots: the Shift_JIS catalog started from the window on a team
