@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from app.batch import Plan, SheetBatch, check_plan, estimate, fingerprint
-from app.delivery.config import check_delivery, check_secrets
+from app.delivery.base import placeholders
+from app.delivery.config import SHOWN_ROWS, Delivery, check_delivery, check_secrets, templates_of
 from app.delivery.forms import DeliveryForm, delivery_from_form
 from app.delivery.plan import enqueue_picked
 from app.economy.lanes import economy_factors
@@ -100,6 +101,34 @@ def providers_used(draft: Draft) -> list[str]:
     return sorted({draft.settings.provider} | {s.provider for s in draft.plan.specs if s.provider})
 
 
+def check_joined_rows(plan: Plan, delivery: Delivery) -> None:
+    """Rows that render one job (the same prompt, negative prompt and file name) make one
+    image, and a delivery is sent with the job's first row's values: refuse a delivery that
+    names a column whose value differs among such rows (a CMS URL per ``{Variant SKU}``), which
+    would otherwise reach only the first row, without a word.
+
+    Raises:
+        InputError: naming the rows and the column, and the two ways out.
+    """
+    named: set[str] = set()
+    for t in delivery.targets:
+        for name, text in templates_of(t).items():
+            named.update(placeholders(text, f"delivery {t.name}.{name}", json_body=name == "body"))
+    for i, cols in sorted(plan.varying.items()):
+        clash = sorted(cols & named)
+        if clash:
+            spec = plan.specs[i]
+            rows = ", ".join(str(r + 1) for r in spec.source_rows()[:SHOWN_ROWS])
+            raise InputError(
+                tr("rows {rows}").format(rows=rows),
+                tr(
+                    "these rows make one image (the same prompt and file name) but deliver "
+                    "with different values of {{{column}}}; name {{{column}}} in the file name to "
+                    "make one image per row, or take it out of the delivery"
+                ).format(column=clash[0]),
+            )
+
+
 def check_run(draft: Draft, *, workflow_hint: str = "--workflow FILE") -> None:
     """Everything about ``draft`` that must hold before it is stored, estimated or sent.
     ``workflow_hint`` tells the user where a missing ComfyUI workflow is given.
@@ -124,6 +153,7 @@ def check_run(draft: Draft, *, workflow_hint: str = "--workflow FILE") -> None:
         ]
         check_delivery(rs.delivery, columns if draft.rows else [], rows if draft.rows else [])
         check_secrets(rs.delivery)
+        check_joined_rows(draft.plan, rs.delivery)
     if "comfyui" in providers_used(draft) and "workflow" not in rs.provider_options.get(
         "comfyui", {}
     ):

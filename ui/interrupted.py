@@ -53,7 +53,11 @@ class InterruptedBatches(QObject):
             self.win.batch.output_edit.setText(str(b.output_dir))
 
     def _run_again(self, batch_id: int, queue_url: str) -> None:
-        """A team batch the queue lost, taken back: on the queue again, or here (``""``)."""
+        """A team batch the queue lost, taken back: on the queue again, or here (``""``),
+        where this machine's keys pay: a paid batch without a cap asks first (the spend
+        question, priced on what is left), and a no leaves it paused."""
+        if queue_url == "" and not self.win.spending.resume_agreed(batch_id):
+            return
         self.win.open_batch(batch_id)
         self.win.run_batch(batch_id, queue_url=queue_url)
 

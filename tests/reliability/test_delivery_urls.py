@@ -408,3 +408,32 @@ def test_a_download_redirected_to_a_private_host_is_not_followed(
     with pytest.raises(remote.RemoteImageError) as info:
         remote.fetch("http://127.0.0.1:9/cup.png")
     assert hosts == ["127.0.0.1"] and "10.1.2.3" in str(info.value), (hosts, info.value)
+
+
+def test_rows_joined_into_one_image_cannot_deliver_per_row_values(
+    tmp_path: Path, atelier_home: Path, data_dir: Path
+) -> None:
+    """Rows that render the same prompt and file name are one job, delivered with its first
+    row's values: a CMS address per ``{Variant SKU}`` would PATCH only each product's first
+    variant and call the batch delivered. Refused at the door, naming the rows and the column;
+    nothing is made. With the SKU in the file name (one image per row) it is fine."""
+    sheet = data_dir / "shopify-home-goods.csv"
+    cms = [
+        "--cms-request",
+        "PATCH",
+        "http://127.0.0.1:9/api/variants/{Variant SKU}",
+        '{"u": "{file}"}',
+    ]
+    r = run_cli(
+        "run", "--csv", str(sheet), "--provider", "draft", "--prompt", "Photo of {Title}",
+        "--filename", "{Handle}", "--output-dir", str(tmp_path / "out"), *cms, "--estimate-only",
+    )  # fmt: skip
+    assert r.code == 2, r.out + r.err
+    assert "{Variant SKU}" in r.err and "rows 1, 2" in r.err, r.err
+    assert "Traceback" not in r.err
+    ok = run_cli(
+        "run", "--csv", str(sheet), "--provider", "draft", "--prompt", "Photo of {Title}",
+        "--filename", "{Variant SKU}", "--output-dir", str(tmp_path / "out2"), *cms,
+        "--estimate-only",
+    )  # fmt: skip
+    assert ok.code == 0, ok.err
