@@ -51,9 +51,7 @@ class Plan:
     per: Per = field(default_factory=Per)
     """How rows were made into jobs (one per row, product or option value)."""
     varying: dict[int, set[str]] = field(default_factory=dict)
-    """Job index → the columns whose values differ among the rows it stands for (the rows
-    render the same job, but a delivery naming one of these would send only the first row's
-    value: ``controller.check_run`` refuses that at the door)."""
+    """Job index → columns whose values differ among its rows (``check_joined_rows``)."""
 
     @property
     def rows_in_jobs(self) -> int:
@@ -288,8 +286,7 @@ class _RowPlanner:
             spec.row_indexes = sorted({*spec.source_rows(), *rows})
             first = spec.row_values
             differ = {c for c in {*values, *first} if values.get(c, "") != first.get(c, "")}
-            if differ:
-                plan.varying.setdefault(same, set()).update(differ)
+            plan.varying.setdefault(same, set()).update(differ)
             self.joined += 1
             return
         if not text.strip():
