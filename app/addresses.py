@@ -143,27 +143,42 @@ def _addresses_of(infos: list[tuple[object, ...]]) -> list[IPAddress]:
     return out
 
 
+def _known_addresses(host: str) -> tuple[str, list[IPAddress] | None]:
+    """``host`` normalised, and its address when it is written as one (``None``: it must be
+    resolved). A cloud metadata name is refused before any lookup.
+
+    Raises:
+        AddressRefusedError: a metadata name.
+    """
+    name = normal_host(host)
+    literal = _literal(name)
+    if literal is not None:
+        return name, [literal]
+    if name in METADATA_HOSTS:
+        raise AddressRefusedError(host, "metadata")
+    return name, None
+
+
+def _refuse(host: str, addresses: list[IPAddress], *, user_set: bool) -> None:
+    kind = judge(host, addresses, user_set=user_set)
+    if kind is not None:
+        raise AddressRefusedError(host, kind)
+
+
 async def check_host(host: str, *, user_set: bool) -> None:
     """Refuse a call to ``host`` per the module's rules, resolving it without blocking.
 
     Raises:
         AddressRefusedError: naming the host and why.
     """
-    name = normal_host(host)
-    literal = _literal(name)
-    if literal is not None:
-        addresses = [literal]
-    elif name in METADATA_HOSTS:
-        raise AddressRefusedError(host, "metadata")
-    else:
+    name, addresses = _known_addresses(host)
+    if addresses is None:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(name, None)
         except (OSError, UnicodeError):
             return
         addresses = _addresses_of(list(infos))
-    kind = judge(host, addresses, user_set=user_set)
-    if kind is not None:
-        raise AddressRefusedError(host, kind)
+    _refuse(host, addresses, user_set=user_set)
 
 
 def check_host_sync(host: str, *, user_set: bool) -> None:
@@ -172,18 +187,11 @@ def check_host_sync(host: str, *, user_set: bool) -> None:
     Raises:
         AddressRefusedError: naming the host and why.
     """
-    name = normal_host(host)
-    literal = _literal(name)
-    if literal is not None:
-        addresses = [literal]
-    elif name in METADATA_HOSTS:
-        raise AddressRefusedError(host, "metadata")
-    else:
+    name, addresses = _known_addresses(host)
+    if addresses is None:
         try:
             infos = socket.getaddrinfo(name, None)
         except (OSError, UnicodeError):
             return
         addresses = _addresses_of(list(infos))
-    kind = judge(host, addresses, user_set=user_set)
-    if kind is not None:
-        raise AddressRefusedError(host, kind)
+    _refuse(host, addresses, user_set=user_set)
