@@ -39,7 +39,7 @@ def _sheet() -> Path:
 
 
 def _cli(*argv: str) -> dict[str, Any]:
-    from app.cli import run_command
+    from atelier.cli.main import run_command
 
     out, err = io.StringIO(), io.StringIO()
     code = run_command(list(argv), out, err)
@@ -104,7 +104,7 @@ def crash_on_job_id_provider(tmp: Path, jobs: int) -> float:
     with FakeServer(FalDialect, api_key="fal-bench") as fake:
         fake.dialect.polls_needed = 4  # type: ignore[attr-defined]
         argv = [
-            sys.executable, "-m", "app", "run", str(cfg), "--provider", "fal", "--base-url",
+            sys.executable, "-m", "atelier.cli", "run", str(cfg), "--provider", "fal", "--base-url",
             fake.url, "--output-dir", str(tmp / "crash"), "--format", "json",
             "--max-concurrent", str(jobs),
         ]  # fmt: skip

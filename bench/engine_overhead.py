@@ -27,10 +27,10 @@ BODY = {"model": "gpt-image-2", "prompt": "tile", "size": "64x64", "quality": "l
 
 
 async def atelier(base_url: str, n: int, home: Path) -> float:
-    from app.engine import Engine
-    from app.models import JobSpec, RunSettings
-    from app.providers.registry import create_provider
-    from app.store import Store
+    from atelier.core.models import JobSpec, RunSettings
+    from atelier.engine.engine import Engine
+    from atelier.providers.registry import create_provider
+    from atelier.store import Store
 
     store = Store(home / "s.db")
     rs = RunSettings(

@@ -66,9 +66,9 @@ def first_screen(app: object, win: object, folder: Path) -> tuple[float, float]:
 def make_versioned_batch(store: object, folder: Path, n: int) -> int:
     """A completed batch of ``n`` jobs, each with 3 versions (hard links to ``folder``'s 20
     sources, as the gallery benchmark's files are), stored as the engine stores them."""
-    from app.models import JobSpec, RunSettings
-    from app.status import JobStatus
-    from app.store import Store
+    from atelier.core.models import JobSpec, RunSettings
+    from atelier.core.status import JobStatus
+    from atelier.store import Store
     from tests.batches import store_batch
 
     assert isinstance(store, Store)
@@ -168,7 +168,7 @@ def main() -> None:
         from PySide6.QtWidgets import QApplication
 
         app = QApplication([])
-        from ui.app import build_window
+        from atelier.studio.app import build_window
 
         results = {}
         for phase in ("cold", "warm"):

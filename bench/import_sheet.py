@@ -74,7 +74,7 @@ def main() -> None:
         from PySide6.QtWidgets import QApplication
 
         app = QApplication([])
-        from ui.app import build_window
+        from atelier.studio.app import build_window
 
         win, store = build_window()
         win.resize(1400, 880)

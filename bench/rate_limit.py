@@ -67,10 +67,10 @@ def script_baseline(base_url: str, n: int, out: Path, result: dict[str, float]) 
 
 
 async def atelier(base_url: str, n: int, home: Path) -> tuple[float, float, int]:
-    from app.engine import Engine
-    from app.models import JobSpec, RunSettings
-    from app.providers.registry import create_provider
-    from app.store import Store
+    from atelier.core.models import JobSpec, RunSettings
+    from atelier.engine.engine import Engine
+    from atelier.providers.registry import create_provider
+    from atelier.store import Store
 
     store = Store(home / "s.db")
     rs = RunSettings(provider="openai", model="gpt-image-1.5", concurrency=48, base_url=base_url)

@@ -1,6 +1,6 @@
 """Benchmark 6: from `atelier` to the first painted window (goal < 1.5 s).
 
-Starts ``python -m ui`` (what the ``atelier`` command runs) with ATELIER_EXIT_AFTER_PAINT=1,
+Starts ``python -m atelier`` (what the ``atelier`` command runs) with ATELIER_EXIT_AFTER_PAINT=1,
 which prints the time of the first paint event of the main window and quits; the figure is
 that time minus the moment the process was spawned. Runs are repeated; the median counts.
 
@@ -26,7 +26,7 @@ def once(home: str, offscreen: bool) -> float:
         env["QT_QPA_PLATFORM"] = "offscreen"
     t0 = time.time()
     out = subprocess.run(
-        [sys.executable, "-m", "ui"],
+        [sys.executable, "-m", "atelier"],
         cwd=REPO,
         env=env,
         capture_output=True,

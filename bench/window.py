@@ -48,8 +48,8 @@ def main() -> None:
 
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
-        from ui.app import build_window
-        from ui.spend_dialog import SpendAnswer
+        from atelier.studio.app import build_window
+        from atelier.studio.widgets.spend_dialog import SpendAnswer
 
         win, store = build_window()
         win.resize(1400, 880)  # type: ignore[attr-defined]

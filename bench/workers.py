@@ -19,13 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.engine import Engine
-from app.models import JobSpec, LaneLimits, RunSettings
-from app.service import make_provider_factory
-from app.settings import Settings
-from app.store import Store
-from app.team.follow import Follower, submit_batch
-from app.team.queue import TeamQueue
+from atelier.core.models import JobSpec, LaneLimits, RunSettings
+from atelier.core.settings import Settings
+from atelier.engine.engine import Engine
+from atelier.engine.service import make_provider_factory
+from atelier.store import Store
+from atelier.team.follow import Follower, submit_batch
+from atelier.team.queue import TeamQueue
 from bench.common import FAKE_KEY, fake_server, machine, stats
 from tests.batches import store_batch
 from tests.fakes.a1111 import A1111Dialect

@@ -1,7 +1,7 @@
 """The bundled program's entry: ``atelier`` (the studio) and ``atelier run …`` (the command
-line), as the installed console script (``ui.launch``)."""
+line), as the installed console script (``atelier.studio.launch``)."""
 
-from ui.launch import main
+from atelier.studio.launch import main
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""Render ``resources/icons/atelier.svg`` into the platform icons the bundle needs
+"""Render ``atelier/resources/icons/atelier.svg`` into the platform icons the bundle needs
 (``packaging/icons/atelier.png``, ``.ico`` for Windows, ``.icns`` for macOS), with Qt's SVG
 renderer and Pillow's writers. Run after changing the SVG:
 
@@ -16,7 +16,7 @@ from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
 HERE = Path(__file__).resolve().parent
-SVG = HERE.parent / "resources" / "icons" / "atelier.svg"
+SVG = HERE.parent / "atelier" / "resources" / "icons" / "atelier.svg"
 
 
 def render(size: int) -> Image.Image:

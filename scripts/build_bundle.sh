@@ -22,7 +22,7 @@ rm -rf build/pyinstaller dist/atelier
 share=dist/atelier/share
 install -Dm644 "packaging/linux/$id.desktop" "$share/applications/$id.desktop"
 install -Dm644 "packaging/linux/$id.metainfo.xml" "$share/metainfo/$id.metainfo.xml"
-install -Dm644 resources/icons/atelier.svg "$share/icons/hicolor/scalable/apps/$id.svg"
+install -Dm644 atelier/resources/icons/atelier.svg "$share/icons/hicolor/scalable/apps/$id.svg"
 install -Dm644 packaging/icons/atelier.png "$share/icons/hicolor/256x256/apps/$id.png"
 tarball="dist/atelier-$version-linux-$arch.tar.gz"
 tar -C dist -czf "$tarball" atelier

@@ -1,5 +1,4 @@
-"""Keep the catalogs in step with the sources: extract every ``tr("…")`` and ``N_("…")`` from ``app/`` and
-``ui/`` into ``resources/locale/atelier.pot``, and merge it into each language's ``.po`` (new
+"""Keep the catalogs in step with the sources: extract every ``tr("…")`` and ``N_("…")`` from ``atelier/`` into ``atelier/resources/locale/atelier.pot``, and merge it into each language's ``.po`` (new
 strings appear untranslated, removed ones are dropped). Translate the new entries, then run
 ``tests/unit/test_i18n.py``.
 
@@ -15,14 +14,14 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 REPO = Path(__file__).resolve().parent.parent
-LOCALE = REPO / "resources" / "locale"
+LOCALE = REPO / "atelier" / "resources" / "locale"
 TRANSLATED = ("ja", "zh_Hans", "zh_Hant", "ko")
 
 
 def source_catalog() -> Catalog:
-    """Every ``tr`` string of ``app/`` and ``ui/``, with where it is used."""
+    """Every ``tr`` string of ``atelier/``, with where it is used."""
     pot = Catalog(project="Atelier", domain="atelier")
-    for folder in ("app", "ui"):
+    for folder in ("atelier",):
         for filename, lineno, message, comments, _context in extract_from_dir(
             REPO / folder,
             method_map=[("**.py", "python")],

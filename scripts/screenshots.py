@@ -49,22 +49,22 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication([])
-    from ui.theme import dark, follow_system
+    from atelier.studio.look.theme import dark, follow_system
 
     follow_system(app)  # as the studio does: Fusion, light or dark (ATELIER_COLOR_SCHEME)
-    from app.i18n import current_language, system_language, use_language
-    from ui.fonts import apply_ui_font
-    from ui.qt_translations import install_qt_translations
+    from atelier.core.i18n import current_language, system_language, use_language
+    from atelier.studio.look.fonts import apply_ui_font
+    from atelier.studio.look.qt_translations import install_qt_translations
 
     use_language(system_language())  # ATELIER_LANGUAGE=ja … for docs/screenshots/<lang>/
     install_qt_translations(app)
     apply_ui_font(app, current_language())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    from ui.app import build_window
+    from atelier.studio.app import build_window
 
     win, store = build_window()
-    from ui.spend_dialog import SpendAnswer, SpendDialog
+    from atelier.studio.widgets.spend_dialog import SpendAnswer, SpendDialog
 
     spend_questions: list[object] = []
     spend_shot = ["29-spend-confirmation.png"]  # the pages scenario numbers it as a page
@@ -246,7 +246,7 @@ def main() -> None:
         if estimate_name is None:
             return
         win.tabs.setCurrentIndex(1)
-        from app.products import Per
+        from atelier.sheet.products import Per
 
         win.batch.select_per(Per("product"))
         win.update_estimate()
@@ -389,7 +389,7 @@ def main() -> None:
         from PySide6.QtCore import Qt
         from PySide6.QtTest import QTest
 
-        from app import handoff
+        from atelier.output import handoff
 
         win.banner.hide()
         done: list[int] = []
@@ -577,7 +577,7 @@ def main() -> None:
         own AUTOMATIC1111 fake (0.4 s per image); Settings → Team queue; the Team page."""
         import signal
 
-        from app.team.control import control, list_batches
+        from atelier.team.control import control, list_batches
         from tests.fakes.a1111 import A1111Dialect
         from tests.fakes.framework import FakeServer
         from tests.team.conftest import RedisServer, start_worker

@@ -7,7 +7,7 @@ mode="${1:-studio}"
 cd "$(dirname "$0")/.."
 
 # fonts-noto-cjk: Japanese, Simplified and Traditional Chinese and Korean each in their own glyph
-# forms (ui/fonts.py, draft placeholders); WenQuanYi stays as the fallback for older systems.
+# forms (atelier/studio/look/fonts.py, draft placeholders); WenQuanYi stays as the fallback for older systems.
 debs=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
       libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
       libxcb-image0 fonts-noto-cjk fonts-wqy-microhei)

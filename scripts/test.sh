@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install everything and pass the tests: lint (ruff), types (mypy --strict on app/), then the
+# Install everything and pass the tests: lint (ruff), types (mypy --strict on atelier/), then the
 # whole pytest suite with a real Secret Service (gnome-keyring in a private D-Bus session) and
 # Qt on the offscreen platform.
 set -euo pipefail

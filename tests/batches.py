@@ -1,12 +1,12 @@
 """Storing a batch of ready-made job specs, for tests and benchmarks that drive the engine
-directly (the window and the command line go through ``app.controller.store_batch``)."""
+directly (the window and the command line go through ``atelier.engine.controller.store_batch``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.models import JobSpec, RunSettings
-from app.store import Store
+from atelier.core.models import JobSpec, RunSettings
+from atelier.store import Store
 
 
 def store_batch(

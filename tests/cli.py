@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from app.cli import run_command
+from atelier.cli.main import run_command
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app import secrets
-from app.secrets import DELIVERY_ENV
+from atelier.core import secrets
+from atelier.core.secrets import DELIVERY_ENV
 from tests.fakes.openai_server import FakeOpenAI
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def start_cli_run(cfg: Path, out: Path, base_url: str, home: Path) -> subprocess
         [
             sys.executable,
             "-m",
-            "app",
+            "atelier.cli",
             "run",
             str(cfg),
             "--provider",

@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from app.models import JobSpec
-from app.store import Store
+from atelier.core.models import JobSpec
+from atelier.store import Store
 
 OUT = Path(__file__).with_name("store-v0.sqlite")
 

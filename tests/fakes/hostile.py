@@ -22,14 +22,14 @@ from typing import ClassVar
 
 from PIL import Image
 
-from app.providers.base import (
+from atelier.providers.base import (
     Capabilities,
     GenerationRequest,
     GenerationResult,
     Provider,
 )
-from app.providers.draft import CAPABILITIES as DRAFT_CAPABILITIES
-from app.providers.draft import render_draft
+from atelier.providers.draft import CAPABILITIES as DRAFT_CAPABILITIES
+from atelier.providers.draft import render_draft
 from tests.fakes.framework import Dialect, Request, Response
 
 HOSTILE_CAPABILITIES = Capabilities(

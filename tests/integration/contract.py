@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from app.errors import ErrorClass, ProviderError
-from app.providers.base import GenerationRequest, GenerationResult, Provider
+from atelier.core.errors import ErrorClass, ProviderError
+from atelier.providers.base import GenerationRequest, GenerationResult, Provider
 from tests.fakes.framework import FakeServer
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from app.ci_comment import config_from_comment
-from app.errors import InputError
+from atelier.core.errors import InputError
+from atelier.output.ci_comment import config_from_comment
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / ".github" / "workflows" / "atelier-batch.yml"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.cli import run_command
-from app.outputs import read_metadata
-from app.tabular import read_csv
+from atelier.cli.main import run_command
+from atelier.output.images import read_metadata
+from atelier.sheet.tabular import read_csv
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
 

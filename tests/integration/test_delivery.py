@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from app import paths
-from app.delivery.config import (
+from atelier.core import paths
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.settings import Settings
+from atelier.delivery.config import (
     CmsTarget,
     Delivery,
     S3Target,
@@ -19,11 +21,9 @@ from app.delivery.config import (
     SlackTarget,
     WebhookTarget,
 )
-from app.engine import Engine
-from app.models import JobSpec, RunSettings
-from app.service import make_provider_factory
-from app.settings import Settings
-from app.store import Store
+from atelier.engine.engine import Engine
+from atelier.engine.service import make_provider_factory
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.fakes.receivers import CmsFake, FaultProxy, ShopifyFake, SlackFake, WebhookReceiver
 from tests.fakes.s3 import CREDS, S3Server
@@ -217,7 +217,7 @@ def test_shopify_attaches_picked_images_within_its_throttle(
         )
         store, bid, _report = _run(tmp_path, delivery, specs)
         assert shop.media == {}  # nothing is picked yet
-        from app.controller import review_images
+        from atelier.engine.controller import review_images
 
         images = store.images(bid)
         review_images(store, [images[i].id for i in range(6)], flag="picked")

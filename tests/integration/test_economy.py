@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from app.cli import run_command
-from app.economy.gemini_batch import GeminiBatchApi
-from app.economy.openai_batch import OpenAIBatchApi
-from app.store import Store
+from atelier.cli.main import run_command
+from atelier.providers.economy.gemini_batch import GeminiBatchApi
+from atelier.providers.economy.openai_batch import OpenAIBatchApi
+from atelier.store import Store
 from tests.conftest import FAKE_KEY
 from tests.fakes.framework import FakeServer
 from tests.fakes.gemini import GeminiDialect
@@ -196,7 +196,7 @@ def _sigterm_mid_wait(argv: list[str], env: dict[str, str], book: Any) -> tuple[
     """Run ``atelier`` in its own process, SIGTERM it once the provider batch was polled, and
     return its output."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", *argv],
+        [sys.executable, "-m", "atelier.cli", *argv],
         env={**os.environ, **env, "PYTHONPATH": str(REPO)},
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -286,12 +286,12 @@ def test_quitting_the_studio_mid_wait_leaves_the_provider_batch_to_collect(
     the next start collects the same provider batch (days later, as far as the store knows)."""
     import asyncio
 
-    from app import paths
-    from app.engine import Engine
-    from app.models import JobSpec, RunSettings
-    from app.runner import EngineThread
-    from app.service import make_provider_factory
-    from app.settings import Settings
+    from atelier.core import paths
+    from atelier.core.models import JobSpec, RunSettings
+    from atelier.core.settings import Settings
+    from atelier.engine.engine import Engine
+    from atelier.engine.runner import EngineThread
+    from atelier.engine.service import make_provider_factory
     from tests.batches import store_batch
     from tests.integration.test_resume_remote_jobs import _handles
 

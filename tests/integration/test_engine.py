@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.batch import Plan
-from app.controller import call_now, retry_jobs
-from app.engine import Engine
-from app.events import Event, JobChanged, LaneWaiting
-from app.models import JobSpec, RetryPolicy, RunSettings
-from app.outputs import read_metadata
-from app.providers.registry import create_provider
-from app.store import Store
+from atelier.core.events import Event, JobChanged, LaneWaiting
+from atelier.core.models import JobSpec, RetryPolicy, RunSettings
+from atelier.engine.controller import call_now, retry_jobs
+from atelier.engine.engine import Engine
+from atelier.output.images import read_metadata
+from atelier.providers.registry import create_provider
+from atelier.sheet.plan import Plan
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import Engine
-from app.models import JobSpec, RunSettings
-from app.providers.a1111 import A1111Provider
-from app.providers.farm import Farm, farm_of, split_base_urls
-from app.service import make_provider_factory
-from app.settings import Settings
-from app.store import Store
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.settings import Settings
+from atelier.engine.engine import Engine
+from atelier.engine.service import make_provider_factory
+from atelier.providers.a1111 import A1111Provider
+from atelier.providers.farm import Farm, farm_of, split_base_urls
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.fakes.a1111 import A1111Dialect
 from tests.fakes.framework import FakeServer

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.cli import run_command
+from atelier.cli.main import run_command
 from tests.fakes.a1111 import A1111Dialect
 from tests.fakes.bfl import BFLDialect
 from tests.fakes.comfyui import ComfyUIDialect

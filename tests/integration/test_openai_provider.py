@@ -10,9 +10,9 @@ import openai
 import pytest
 from PIL import Image
 
-from app.errors import ErrorClass, ProviderError
-from app.providers.base import GenerationRequest
-from app.providers.openai import OpenAIProvider, parse_duration_s, parse_retry_after
+from atelier.core.errors import ErrorClass, ProviderError
+from atelier.providers.base import GenerationRequest
+from atelier.providers.openai import OpenAIProvider, parse_duration_s, parse_retry_after
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import Engine
-from app.errors import ErrorClass
-from app.events import JobProgress
-from app.models import JobSpec, RunSettings
-from app.providers.a1111 import A1111Provider
-from app.providers.registry import create_provider
-from app.store import Store
+from atelier.core.errors import ErrorClass
+from atelier.core.events import JobProgress
+from atelier.core.models import JobSpec, RunSettings
+from atelier.engine.engine import Engine
+from atelier.providers.a1111 import A1111Provider
+from atelier.providers.registry import create_provider
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.fakes.a1111 import A1111Dialect
 from tests.fakes.framework import FakeServer

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from app.engine import Engine
-from app.errors import ErrorClass
-from app.models import JobSpec, RetryPolicy, RunSettings
-from app.providers.bfl import BFLProvider
-from app.providers.registry import create_provider
-from app.store import Store
+from atelier.core.errors import ErrorClass
+from atelier.core.models import JobSpec, RetryPolicy, RunSettings
+from atelier.engine.engine import Engine
+from atelier.providers.bfl import BFLProvider
+from atelier.providers.registry import create_provider
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.fakes.bfl import BFLDialect
 from tests.fakes.framework import FakeServer

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from app.errors import ErrorClass, InputError, ProviderError
-from app.providers.comfyui import ComfyUIProvider, find_targets, load_workflow
+from atelier.core.errors import ErrorClass, InputError, ProviderError
+from atelier.providers.comfyui import ComfyUIProvider, find_targets, load_workflow
 from tests.fakes.comfyui import ComfyUIDialect
 from tests.fakes.framework import FakeServer
 from tests.integration.contract import expect_class, request_maker

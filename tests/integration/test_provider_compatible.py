@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from PIL import Image
 
-from app.errors import ErrorClass
-from app.providers.base import GenerationRequest
-from app.providers.openai import LocalAIProvider, SeedreamProvider
+from atelier.core.errors import ErrorClass
+from atelier.providers.base import GenerationRequest
+from atelier.providers.openai import LocalAIProvider, SeedreamProvider
 from tests.fakes.framework import FakeServer
 from tests.fakes.openai_server import OpenAIDialect
 from tests.integration.contract import expect_class, expect_images

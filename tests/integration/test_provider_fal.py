@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from PIL import Image
 
-from app.errors import ErrorClass, ProviderError
-from app.providers.fal import FalProvider
+from atelier.core.errors import ErrorClass, ProviderError
+from atelier.providers.fal import FalProvider
 from tests.fakes.fal import FalDialect
 from tests.fakes.framework import FakeServer
 from tests.integration.contract import expect_class, expect_images, request_maker

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from PIL import Image
 
-from app.errors import ErrorClass
-from app.providers.gemini import GeminiProvider, aspect_ratio_for, image_size_for
+from atelier.core.errors import ErrorClass
+from atelier.providers.gemini import GeminiProvider, aspect_ratio_for, image_size_for
 from tests.fakes.framework import FakeServer
 from tests.fakes.gemini import GeminiDialect
 from tests.integration.contract import TRANSPORT, expect_class, expect_images, request_maker

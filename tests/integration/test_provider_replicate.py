@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from app.errors import ErrorClass, ProviderError
-from app.providers.replicate import ReplicateProvider, nearest_ratio
+from atelier.core.errors import ErrorClass, ProviderError
+from atelier.providers.replicate import ReplicateProvider, nearest_ratio
 from tests.fakes.framework import FakeServer
 from tests.fakes.replicate import ReplicateDialect
 from tests.integration.contract import expect_class, expect_images, request_maker

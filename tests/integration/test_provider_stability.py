@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.engine import Engine
-from app.errors import ErrorClass
-from app.models import JobSpec, RetryPolicy, RunSettings
-from app.providers.registry import create_provider
-from app.providers.stability import StabilityProvider, aspect_ratio_for
-from app.store import Store
+from atelier.core.errors import ErrorClass
+from atelier.core.models import JobSpec, RetryPolicy, RunSettings
+from atelier.engine.engine import Engine
+from atelier.providers.registry import create_provider
+from atelier.providers.stability import StabilityProvider, aspect_ratio_for
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.fakes.framework import FakeServer
 from tests.fakes.stability import StabilityDialect

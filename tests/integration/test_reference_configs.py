@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.errors import ErrorClass, ProviderError
-from app.jobrun import should_retry
-from app.models import RetryPolicy
+from atelier.core.errors import ErrorClass, ProviderError
+from atelier.core.models import RetryPolicy
+from atelier.engine.jobrun import should_retry
 from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
@@ -160,7 +160,7 @@ def test_environment_variables_with_the_reference_precedence(
     monkeypatch.setenv("OPENAI_BATCH_TIMEOUT", "800000")
 
     def settings(*argv: str) -> tuple[Path, int, int | None]:
-        from app.cli import _draft, _parser
+        from atelier.cli.main import _draft, _parser
 
         draft, _ = _draft(_parser().parse_args(["run", *argv, "--provider", "draft"]))
         rs = draft.settings

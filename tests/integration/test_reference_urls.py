@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app import remote
-from app.batch import plan_from_table
-from app.tabular import read_csv
+from atelier.sheet import remote
+from atelier.sheet.plan import plan_from_table
+from atelier.sheet.tabular import read_csv
 from tests.cli import run_cli
 from tests.data import exports
 from tests.fakes.image_host import ImageHost

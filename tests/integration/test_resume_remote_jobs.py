@@ -73,7 +73,7 @@ def _start(provider: str, fake: FakeServer, cfg: Path, out: Path, home: Path) ->
         env[env_var] = KEY
     extra = ["--workflow", str(WORKFLOW)] if provider == "comfyui" else []
     return subprocess.Popen(
-        [sys.executable, "-m", "app", "run", str(cfg), "--provider", provider,
+        [sys.executable, "-m", "atelier.cli", "run", str(cfg), "--provider", provider,
          "--base-url", fake.url, "--output-dir", str(out), "--format", "json",
          "--max-concurrent", str(JOBS), *extra],
         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -143,14 +143,14 @@ def test_quitting_the_studio_leaves_queued_jobs_to_follow(
     jobs fal holds; the next run follows them: one submission per job, no cancel sent."""
     import asyncio
 
-    from app import paths
-    from app.engine import Engine
-    from app.models import JobSpec, RunSettings
-    from app.providers.registry import capabilities_of
-    from app.runner import EngineThread
-    from app.service import make_provider_factory
-    from app.settings import Settings
-    from app.store import Store
+    from atelier.core import paths
+    from atelier.core.models import JobSpec, RunSettings
+    from atelier.core.settings import Settings
+    from atelier.engine.engine import Engine
+    from atelier.engine.runner import EngineThread
+    from atelier.engine.service import make_provider_factory
+    from atelier.providers.registry import capabilities_of
+    from atelier.store import Store
     from tests.batches import store_batch
 
     monkeypatch.setenv("FAL_KEY", KEY)

@@ -1,4 +1,4 @@
-"""Never pay twice (``app.reuse``), against the fake OpenAI server: a Shopify export whose
+"""Never pay twice (``atelier.pricing.reuse``), against the fake OpenAI server: a Shopify export whose
 template names no variant column sends one request per distinct prompt and copies the rest;
 the same batch into a new folder sends none and writes every file; ``--no-reuse`` sends all;
 a changed file is never copied; the estimate says all of it before anything is paid."""
@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from app import paths
-from app.store import Store
+from atelier.core import paths
+from atelier.store import Store
 from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
 
-PRICE = 0.009  # gpt-image-1.5, low, 1024x1024: the estimate's list price (app/pricing.py)
+PRICE = 0.009  # gpt-image-1.5, low, 1024x1024: the estimate's list price (atelier/pricing/table.py)
 
 
 def billed(prompt: str) -> float:

@@ -16,7 +16,7 @@ from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
 
-PRICE_LOW = 0.009  # gpt-image-1.5 low 1024x1024 (app.pricing): what estimates say
+PRICE_LOW = 0.009  # gpt-image-1.5 low 1024x1024 (atelier.pricing.table): what estimates say
 
 
 def billed(prompt: str) -> float:

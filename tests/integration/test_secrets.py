@@ -12,8 +12,8 @@ import keyring
 import pytest
 from keyring.backends import SecretService
 
-from app import secrets
-from app.cli import run_command
+from atelier.cli.main import run_command
+from atelier.core import secrets
 from tests.fakes.openai_server import FakeOpenAI
 
 REQUIRE = os.environ.get("ATELIER_REQUIRE_KEYRING") == "1"
@@ -114,7 +114,7 @@ def test_logs_redact_registered_keys_even_from_httpx_debug(
 ) -> None:
     import logging
 
-    from app.logs import setup_logging
+    from atelier.core.logs import setup_logging
 
     key = f"sk-DEBUGLEAK-{uuid.uuid4().hex}"
     monkeypatch.setenv("OPENAI_API_KEY", key)

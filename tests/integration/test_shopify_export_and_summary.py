@@ -10,9 +10,9 @@ import json
 import uuid
 from pathlib import Path
 
-from app.models import BatchReport, DeliveryResult, JobResult
-from app.report_markdown import MAX_LINES, to_markdown
-from app.tabular import read_table
+from atelier.core.models import BatchReport, DeliveryResult, JobResult
+from atelier.output.report_markdown import MAX_LINES, to_markdown
+from atelier.sheet.tabular import read_table
 from tests.cli import run_cli
 from tests.fakes.s3 import S3Server
 

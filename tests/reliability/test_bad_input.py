@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app import paths
-from app.store import Store
+from atelier.core import paths
+from atelier.store import Store
 from tests.cli import run_cli
 from tests.conftest import REPO
 from tests.reliability.record import record
@@ -98,7 +98,7 @@ def test_config_paths_that_are_not_files(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     # Run in a child so that a read that blocks on the FIFO fails the test instead of hanging it.
     res = subprocess.run(
-        [sys.executable, "-m", "app", "run", str(fifo), "--provider", "draft"],
+        [sys.executable, "-m", "atelier.cli", "run", str(fifo), "--provider", "draft"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -182,7 +182,7 @@ def test_an_unbalanced_quote_is_an_error_with_its_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
 def test_utf16_spreadsheets_are_detected(tmp_path: Path, encoding: str) -> None:
-    from app.tabular import read_csv
+    from atelier.sheet.tabular import read_csv
 
     sheet = _csv(tmp_path, "品番,商品名\nJP-001,急須\nJP-002,湯呑\n", encoding=encoding)
     table = read_csv(sheet)
@@ -202,7 +202,7 @@ def test_a_sheet_claiming_a_far_cell_imports_quickly(tmp_path: Path) -> None:
     ws["XFD1048576"] = "far away"
     path = tmp_path / "far.xlsx"
     wb.save(path)
-    from app.tabular import read_xlsx
+    from atelier.sheet.tabular import read_xlsx
 
     began = time.monotonic()
     table = read_xlsx(path)

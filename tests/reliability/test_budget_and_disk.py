@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.cli import run_command
+from atelier.cli.main import run_command
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
 from tests.reliability.record import record
@@ -211,14 +211,14 @@ def test_folder_deleted_mid_batch(tmp_path: Path, fake_openai: FakeOpenAI) -> No
     seen: list[str] = []
 
     def delete_after_three(e: object) -> None:
-        from app.events import ImageSaved
+        from atelier.core.events import ImageSaved
 
         if isinstance(e, ImageSaved):
             seen.append(e.path)
             if len(seen) == 3:
                 shutil.rmtree(out)
 
-    from app import engine as engine_mod
+    from atelier.engine import engine as engine_mod
 
     real_init = engine_mod.Engine.__init__
 

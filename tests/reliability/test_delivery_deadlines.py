@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pytest
 
-from app import paths
-from app.delivery.config import Delivery, WebhookTarget
-from app.engine import Engine
-from app.models import JobSpec, RunSettings
-from app.service import make_provider_factory
-from app.settings import Settings
-from app.store import Store
+from atelier.core import paths
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.settings import Settings
+from atelier.delivery.config import Delivery, WebhookTarget
+from atelier.engine.engine import Engine
+from atelier.engine.service import make_provider_factory
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.cli import run_cli
 from tests.conftest import REPO
@@ -65,7 +65,7 @@ def _run_process(
     flags), in its own process; returns what it printed, the wall-clock time it exited and the
     output folder."""
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "app", "run", "--csv", str(_sheet(tmp_path))]
+    argv = [sys.executable, "-m", "atelier.cli", "run", "--csv", str(_sheet(tmp_path))]
     argv += ["--prompt", "Studio photo of {Title}", "--filename", "{SKU}", "--provider", "draft"]
     argv += ["--size", "256x256", "--output-dir", str(out)]
     argv += [*(target or ["--webhook", hook_url]), *extra]

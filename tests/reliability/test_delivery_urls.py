@@ -20,15 +20,15 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
-from app import remote
-from app.delivery.base import DeliveryError, Parcel
-from app.delivery.config import CmsTarget, S3Target, ShopifyTarget, SlackTarget, WebhookTarget
-from app.delivery.http_targets import CmsSender, SlackSender, WebhookSender
-from app.delivery.s3 import S3Sender
-from app.delivery.shopify_api import ShopifySender
-from app.errors import ProviderError
-from app.providers.base import GenerationRequest
-from app.providers.bfl import BFLProvider
+from atelier.core.errors import ProviderError
+from atelier.delivery.base import DeliveryError, Parcel
+from atelier.delivery.config import CmsTarget, S3Target, ShopifyTarget, SlackTarget, WebhookTarget
+from atelier.delivery.http_targets import CmsSender, SlackSender, WebhookSender
+from atelier.delivery.s3 import S3Sender
+from atelier.delivery.shopify_api import ShopifySender
+from atelier.providers.base import GenerationRequest
+from atelier.providers.bfl import BFLProvider
+from atelier.sheet import remote
 from tests.cli import run_cli
 from tests.fakes.hostile_receivers import (
     PathRecorder,
@@ -382,7 +382,7 @@ def test_the_address_rules(
 ) -> None:
     import ipaddress
 
-    from app.addresses import judge  # the one guard every outbound call goes through
+    from atelier.core.addresses import judge  # the one guard every outbound call goes through
 
     ips = [ipaddress.ip_address(a) for a in addresses]
     assert judge(host, ips, user_set=user_set) == refused

@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.engine import Engine
-from app.errors import NEVER_RETRIED, ErrorClass, ProviderError
-from app.models import JobSpec, RetryPolicy, RunSettings
-from app.providers.base import GenerationRequest
-from app.providers.openai import OpenAIProvider
-from app.providers.registry import create_provider
-from app.store import Store
+from atelier.core.errors import NEVER_RETRIED, ErrorClass, ProviderError
+from atelier.core.models import JobSpec, RetryPolicy, RunSettings
+from atelier.engine.engine import Engine
+from atelier.providers.base import GenerationRequest
+from atelier.providers.openai import OpenAIProvider
+from atelier.providers.registry import create_provider
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.fakes.a1111 import A1111Dialect
 from tests.fakes.bfl import BFLDialect

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from app.batch import plan_from_table
-from app.errors import InputError
-from app.export import escape_cell, to_csv
-from app.models import load_batch_config
-from app.tabular import read_csv
-from app.templates import Template, safe_component, safe_relative_path
+from atelier.core.errors import InputError
+from atelier.core.models import load_batch_config
+from atelier.output.export import escape_cell, to_csv
+from atelier.sheet.plan import plan_from_table
+from atelier.sheet.tabular import read_csv
+from atelier.sheet.templates import Template, safe_component, safe_relative_path
 
 FAST = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -234,7 +234,7 @@ def test_reserved_device_names(component: str) -> None:
 
 
 def test_hostile_sheet_end_to_end_writes_only_inside(tmp_path: Path) -> None:
-    from app.cli import run_command
+    from atelier.cli.main import run_command
 
     names = [
         "../../escape",

@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import UnidentifiedImageError
 
-from app.engine import Engine
-from app.models import JobSpec, RetryPolicy, RunSettings
-from app.providers.bfl import BFLProvider
-from app.providers.fal import FalProvider
-from app.providers.openai import OpenAIProvider
-from app.status import BatchStatus, JobStatus
-from app.store import Store
+from atelier.core.models import JobSpec, RetryPolicy, RunSettings
+from atelier.core.status import BatchStatus, JobStatus
+from atelier.engine.engine import Engine
+from atelier.providers.bfl import BFLProvider
+from atelier.providers.fal import FalProvider
+from atelier.providers.openai import OpenAIProvider
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.fakes.bfl import BFLDialect
 from tests.fakes.fal import FalDialect
@@ -114,8 +114,8 @@ def test_a_stored_spec_that_no_longer_validates_fails_its_job(tmp_path: Path) ->
             "UPDATE jobs SET spec_json=json_set(spec_json, '$.seed', -1) WHERE batch_id=? AND seq=1",
             (bid,),
         )
-    from app.service import make_provider_factory
-    from app.settings import Settings
+    from atelier.core.settings import Settings
+    from atelier.engine.service import make_provider_factory
 
     report = asyncio.run(Engine(store, make_provider_factory(Settings())).run(bid))
     assert [r.status for r in report.results] == ["completed", "failed", "completed"]
@@ -173,7 +173,7 @@ def test_a_hostile_answer_fails_its_job_readably(
 def test_a_control_character_in_a_cell_renders_on_draft(tmp_path: Path) -> None:
     """U+001D in a spreadsheet cell made Pillow's text layout raise inside the draft renderer,
     which ended the whole run in an ExceptionGroup with the batch left running."""
-    from app import paths
+    from atelier.core import paths
     from tests.cli import run_cli
 
     sheet = tmp_path / "s.csv"

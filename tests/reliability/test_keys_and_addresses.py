@@ -14,15 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from app.engine import Engine
-from app.errors import ErrorClass, ProviderError
-from app.models import JobSpec, RetryPolicy, RunSettings
-from app.providers.base import GenerationRequest
-from app.providers.bfl import BFLProvider
-from app.providers.fal import FalProvider
-from app.providers.gemini import GeminiProvider
-from app.redact import redact
-from app.store import Store
+from atelier.core.errors import ErrorClass, ProviderError
+from atelier.core.models import JobSpec, RetryPolicy, RunSettings
+from atelier.core.redact import redact
+from atelier.engine.engine import Engine
+from atelier.providers.base import GenerationRequest
+from atelier.providers.bfl import BFLProvider
+from atelier.providers.fal import FalProvider
+from atelier.providers.gemini import GeminiProvider
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
@@ -277,8 +277,8 @@ def test_a_redirect_to_a_private_address_is_not_followed() -> None:
 def test_a_decompression_bomb_fails_its_job_not_the_batch(
     tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.service import make_provider_factory
-    from app.settings import Settings
+    from atelier.core.settings import Settings
+    from atelier.engine.service import make_provider_factory
 
     fake_openai.script_for("bomb", ["bomb"] * 5)
     store = Store(tmp_path / "s.db")

@@ -10,15 +10,16 @@ import csv
 import zipfile
 from pathlib import Path
 
-from app import handoff, paths
-from app.delivery.config import S3Target
-from app.delivery.plan import image_values
-from app.delivery.s3 import object_key
-from app.engine import Engine
-from app.models import JobSpec, RunSettings
-from app.service import make_provider_factory
-from app.settings import Settings
-from app.store import NewDelivery, Store
+from atelier.core import paths
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.settings import Settings
+from atelier.delivery.config import S3Target
+from atelier.delivery.plan import image_values
+from atelier.delivery.s3 import object_key
+from atelier.engine.engine import Engine
+from atelier.engine.service import make_provider_factory
+from atelier.output import handoff
+from atelier.store import NewDelivery, Store
 from tests.batches import store_batch
 from tests.cli import run_cli
 from tests.reliability.record import record
@@ -83,7 +84,7 @@ def test_a_name_read_back_keeps_its_form_unless_it_holds_controls() -> None:
     only controls, separators inside a component and ``..`` go."""
     # Imported here: the function is new, and this file's other tests must run on the code
     # before it.
-    from app.templates import safe_entry_name, safe_relative_path
+    from atelier.sheet.templates import safe_entry_name, safe_relative_path
 
     for raw in ("a..png", "CON", "x. .png", "漢" * 300, "a/b/c.d.e", " lead", "Ünïcode/ß"):
         made = safe_relative_path(raw, "png")

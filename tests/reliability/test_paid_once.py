@@ -28,12 +28,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from app.cli import run_command
-from app.engine import Engine
-from app.models import JobSpec, RunSettings
-from app.service import load_prices, make_provider_factory
-from app.settings import Settings
-from app.store import Store
+from atelier.cli.main import run_command
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.settings import Settings
+from atelier.engine.engine import Engine
+from atelier.engine.service import load_prices, make_provider_factory
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.framework import FakeServer
@@ -131,7 +131,7 @@ def test_a_malformed_gemini_batch_entry_fails_only_its_own_job(
     tmp_path: Path, gemini: FakeServer, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if kind == "file":  # every batch goes as an uploaded file, its answers as a responses file
-        from app.economy.gemini_batch import GeminiBatchApi
+        from atelier.providers.economy.gemini_batch import GeminiBatchApi
 
         monkeypatch.setattr(GeminiBatchApi, "inline_max_bytes", 1)
     book = gemini.batches

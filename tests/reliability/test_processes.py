@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from app.store import Store
+from atelier.store import Store
 from tests.conftest import start_cli_run
 from tests.fakes.openai_server import FakeOpenAI
 from tests.reliability.record import record

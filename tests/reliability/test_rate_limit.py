@@ -6,10 +6,10 @@ import asyncio
 import time
 from pathlib import Path
 
-from app.engine import Engine
-from app.models import JobSpec, LaneLimits, RunSettings
-from app.providers.registry import create_provider
-from app.store import Store
+from atelier.core.models import JobSpec, LaneLimits, RunSettings
+from atelier.engine.engine import Engine
+from atelier.providers.registry import create_provider
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI, OpenAIDialect, TokenBucket

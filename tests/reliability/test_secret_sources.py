@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import _parser
-from app.cli_deliver import run_plain
-from app.secrets import get_key, get_secret
+from atelier.cli.deliver import run_plain
+from atelier.cli.main import _parser
+from atelier.core.secrets import get_key, get_secret
 from tests.cli import run_cli
 from tests.fakes.receivers import CmsFake, SlackFake
 from tests.reliability.record import record
@@ -87,7 +87,7 @@ def test_a_password_in_an_address_flag_warns_once_and_names_the_safer_form(
     )
     assert "warning:" not in clean.err
     # worker and queue parse the same flag
-    from app import cli_url_flags  # imported here: before the fix it did not exist
+    from atelier.cli import url_flags as cli_url_flags
 
     args = _parser().parse_args(["worker", "--queue", f"redis://u:{PASSWORD}@q.example:6379/0"])
     assert [w.split()[0] for w in cli_url_flags.warnings(args)] == ["--queue"]
@@ -125,7 +125,7 @@ def test_an_environment_secret_is_stripped_as_secret_set_strips_it(
     assert get_key("openai").key == "sk-test-123"
     # what ``atelier secret set`` keeps from the same text, for comparison
     kept: dict[str, str] = {}
-    monkeypatch.setattr("app.cli_deliver.set_secret", lambda n, v: kept.update({n: v}) or True)
+    monkeypatch.setattr("atelier.cli.deliver.set_secret", lambda n, v: kept.update({n: v}) or True)
     run_plain(
         argparse.Namespace(command="secret", name="cms"), io.StringIO(), io.StringIO(f"{token}\n")
     )

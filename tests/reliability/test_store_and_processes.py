@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from app import paths
-from app.settings import Settings
-from app.store import Store
-from app.store.db import StoreError
+from atelier.core import paths
+from atelier.core.settings import Settings
+from atelier.store import Store
+from atelier.store.db import StoreError
 from tests.conftest import FAKE_KEY, REPO, start_cli_run
 from tests.fakes.openai_server import FakeOpenAI
 from tests.reliability.record import record
@@ -94,7 +94,7 @@ def _cli(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
         "PYTHONPATH": str(REPO),
     }
     return subprocess.run(
-        [sys.executable, "-m", "app", *argv],
+        [sys.executable, "-m", "atelier.cli", *argv],
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -142,7 +142,7 @@ def test_a_missing_wal_after_a_kill_opens(tmp_path: Path) -> None:
 
 
 def test_the_window_moves_a_damaged_store_aside_only_with_consent(atelier_home: Path) -> None:
-    from ui.questions import open_store
+    from atelier.studio.actions.questions import open_store
 
     atelier_home.mkdir(parents=True, exist_ok=True)
     paths.store_path().write_bytes(b"not a database" * 1000)
@@ -187,7 +187,7 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path, data_dir: Path)
     out = tmp_path / "out"
     env = {**os.environ, "ATELIER_HOME": str(home), "PYTHONPATH": str(REPO)}
     cfg = str(data_dir / "batch-configs" / "batch-multi-variant.json")
-    cmd = f"{sys.executable} -m app run {cfg} --provider draft --output-dir {out} --format json | head -c 20"
+    cmd = f"{sys.executable} -m atelier.cli run {cfg} --provider draft --output-dir {out} --format json | head -c 20"
     res = subprocess.run(
         cmd, shell=True, env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False
     )

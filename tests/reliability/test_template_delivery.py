@@ -12,15 +12,16 @@ from typing import Any
 
 import pytest
 
-from app import library, paths
-from app.delivery.config import CmsTarget, Delivery, S3Target, SlackTarget, WebhookTarget
-from app.engine import Engine
-from app.library import BatchTemplate
-from app.models import JobSpec, RunSettings
-from app.secrets import get_secret
-from app.service import make_provider_factory
-from app.settings import Settings
-from app.store import Store
+from atelier.core import paths
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.secrets import get_secret
+from atelier.core.settings import Settings
+from atelier.delivery.config import CmsTarget, Delivery, S3Target, SlackTarget, WebhookTarget
+from atelier.engine.engine import Engine
+from atelier.engine.service import make_provider_factory
+from atelier.sheet import library
+from atelier.sheet.library import BatchTemplate
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.cli import run_cli
 from tests.fakes.receivers import CmsFake

@@ -14,10 +14,10 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
-from app.delivery.forms import DeliveryForm, delivery_from_form
-from app.errors import InputError
-from app.i18n import use_language
-from app.models import validation_problems
+from atelier.core.errors import InputError
+from atelier.core.i18n import use_language
+from atelier.core.models import validation_problems
+from atelier.delivery.forms import DeliveryForm, delivery_from_form
 from tests.cli import run_cli
 from tests.reliability.record import record
 
@@ -199,7 +199,7 @@ def test_each_error_type_gets_our_sentence(data: dict[str, object]) -> None:
 def test_an_unknown_error_type_names_the_field_and_value() -> None:
     # Imported here: the module is new, and the other tests of this file must run (and fail)
     # on the code before it.
-    from app.validation_messages import describe_error
+    from atelier.core.validation_messages import describe_error
 
     err = {"type": "uuid_parsing", "loc": ("jobs", 0, "history_uuid"), "msg": "Input should be a valid UUID", "input": "zz"}  # fmt: skip
     assert describe_error(err) == "'zz' is not a valid history_uuid"

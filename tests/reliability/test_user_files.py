@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from app.engine import Engine
-from app.models import JobSpec, RunSettings
-from app.outputs import made_by_atelier
-from app.service import make_provider_factory
-from app.settings import Settings
-from app.store import Store
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.settings import Settings
+from atelier.engine.engine import Engine
+from atelier.engine.service import make_provider_factory
+from atelier.output.images import made_by_atelier
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.cli import run_cli
 from tests.reliability.record import record

@@ -101,7 +101,7 @@ def start_worker(url: str, home: Path, env: dict[str, str], *args: str) -> subpr
     full = {**os.environ, "ATELIER_HOME": str(home), "PYTHONPATH": str(REPO), **env}
     full["ATELIER_LANGUAGE"] = "en"  # the tests read its closing line
     return subprocess.Popen(
-        [sys.executable, "-m", "app", "worker", "--queue", url, *args],
+        [sys.executable, "-m", "atelier.cli", "worker", "--queue", url, *args],
         env=full,
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -114,7 +114,7 @@ async def made_by(q: Any, store: Any, batch_id: int, workers: list[Any], timeout
     """Run ``workers`` (in this process) until the submitter's ``Follower`` of local batch
     ``batch_id`` returns; then stop them and close their connections. Returns what the
     follower saw (``FollowResult``)."""
-    from app.team.follow import Follower
+    from atelier.team.follow import Follower
 
     stop = asyncio.Event()
     runs = [asyncio.create_task(w.run(stop)) for w in workers]

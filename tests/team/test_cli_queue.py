@@ -17,7 +17,7 @@ def _atelier(home: Path, *args: str, timeout: float = 120) -> subprocess.Complet
     env = {**os.environ, "ATELIER_HOME": str(home), "PYTHONPATH": str(REPO)}
     env["ATELIER_LANGUAGE"] = "en"
     return subprocess.run(
-        [sys.executable, "-m", "app", *args],
+        [sys.executable, "-m", "atelier.cli", *args],
         env=env,
         cwd=REPO,
         capture_output=True,

@@ -21,19 +21,19 @@ from typing import Any
 
 import pytest
 
-from app import paths
-from app.models import JobSpec, RunSettings
-from app.status import BatchStatus, JobStatus
-from app.store import Store
-from app.team.follow import Follower, submit_batch
-from app.team.queue import GROUP, TeamQueue, image_key, stream_of
-from app.team.worker import Worker
+from atelier.core import paths
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.status import BatchStatus, JobStatus
+from atelier.store import Store
+from atelier.team.follow import Follower, submit_batch
+from atelier.team.queue import GROUP, TeamQueue, image_key, stream_of
+from atelier.team.worker import Worker
 from tests.batches import store_batch
 from tests.reliability.record import record
 from tests.team.conftest import REPO, RedisServer
 
 STREAM = stream_of("draft")
-DEAD = "atelier:dead"  # the dead-letter stream (app.team.queue.DEAD)
+DEAD = "atelier:dead"  # the dead-letter stream (atelier.team.queue.DEAD)
 
 
 @pytest.fixture(autouse=True)
@@ -101,7 +101,7 @@ async def _made_within(
 
 def _queue_list(url: str) -> list[dict[str, Any]]:
     """``atelier queue list`` (JSON, then text: it names the entries set aside)."""
-    from app.cli import run_command
+    from atelier.cli.main import run_command
 
     out, err = io.StringIO(), io.StringIO()
     code = run_command(["queue", "list", "--queue", url, "--format", "json"], out, err)
@@ -264,7 +264,7 @@ async def _atelier(home: Path, *args: str, timeout: float = 25) -> _Done:
     p = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "app",
+        "atelier.cli",
         *args,
         env=env,
         cwd=REPO,

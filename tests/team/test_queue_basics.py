@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.models import JobSpec, RunSettings
-from app.status import JobStatus
-from app.store import Store
-from app.team.follow import Follower, submit_batch
-from app.team.queue import TeamQueue
-from app.team.shared_images import SHARE_S
-from app.team.worker import Worker
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.status import JobStatus
+from atelier.store import Store
+from atelier.team.follow import Follower, submit_batch
+from atelier.team.queue import TeamQueue
+from atelier.team.shared_images import SHARE_S
+from atelier.team.worker import Worker
 from tests.batches import store_batch
 from tests.team.conftest import RedisServer, made_by
 
@@ -125,7 +125,7 @@ async def test_a_request_the_batch_makes_twice_is_queued_once(
 async def test_a_failed_job_retried_by_a_teammate(
     tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.team.control import control
+    from atelier.team.control import control
     from tests.fakes.a1111 import A1111Dialect
     from tests.fakes.framework import FakeServer
 
@@ -164,8 +164,8 @@ async def test_teammates_retrying_at_once_put_each_failed_job_back_once(
 ) -> None:
     """Two members press "Retry failed" together: each failed job goes back on the queue once
     and the failed count stays true; a job completed since it was read as failed stays done."""
-    from app.team.control import retry_failed
-    from app.team.queue import PREFIX
+    from atelier.team.control import retry_failed
+    from atelier.team.queue import PREFIX
 
     store, bid = _local_batch(tmp_path, 3)
     q = TeamQueue.open(redis_server.url)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from app.models import JobSpec, RunSettings
-from app.secrets import set_secret
-from app.store import Store
-from app.team.connection import QueueError, queue_secret_name, safe_url
-from app.team.follow import submit_batch
-from app.team.queue import TeamQueue
-from app.team.worker import Worker
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.secrets import set_secret
+from atelier.store import Store
+from atelier.team.connection import QueueError, queue_secret_name, safe_url
+from atelier.team.follow import submit_batch
+from atelier.team.queue import TeamQueue
+from atelier.team.worker import Worker
 from tests.batches import store_batch
 from tests.team.conftest import RedisServer, made_by
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from app.models import JobSpec, LaneLimits, RunSettings
-from app.status import JobStatus
-from app.store import Store
-from app.team.follow import submit_batch
-from app.team.limits import SharedBudget, SharedLimit
-from app.team.queue import TeamQueue
-from app.team.worker import Worker
+from atelier.core.models import JobSpec, LaneLimits, RunSettings
+from atelier.core.status import JobStatus
+from atelier.store import Store
+from atelier.team.follow import submit_batch
+from atelier.team.limits import SharedBudget, SharedLimit
+from atelier.team.queue import TeamQueue
+from atelier.team.worker import Worker
 from tests.batches import store_batch
 from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
@@ -128,7 +128,7 @@ async def test_a_429_holds_every_worker_on_the_key(redis_server: RedisServer) ->
 async def test_a_budget_cap_across_workers_is_never_exceeded(
     tmp_path: Path, redis_server: RedisServer, openai_env: FakeOpenAI
 ) -> None:
-    cap = 0.011 * 5.5  # gpt-image-1, low, 1024×1024: $0.011 (app/pricing.py): five fit
+    cap = 0.011 * 5.5  # gpt-image-1, low, 1024×1024: $0.011 (atelier/pricing/table.py): five fit
     rs = RunSettings(provider="openai", model="gpt-image-1", concurrency=4, budget_usd=cap)
     store, bid, tid, _ = await _run(redis_server.url, tmp_path, rs, 20)
     q = TeamQueue.open(redis_server.url)

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.models import JobSpec, RunSettings
-from app.reuse import plan_reuse
-from app.status import JobStatus
-from app.store import Store
-from app.team.follow import submit_batch
-from app.team.queue import TeamQueue
-from app.team.shared_images import SHARE_S
-from app.team.worker import Worker
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.status import JobStatus
+from atelier.pricing.reuse import plan_reuse
+from atelier.store import Store
+from atelier.team.follow import submit_batch
+from atelier.team.queue import TeamQueue
+from atelier.team.shared_images import SHARE_S
+from atelier.team.worker import Worker
 from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI

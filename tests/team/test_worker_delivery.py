@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from app.delivery.config import Delivery, S3Target, SlackTarget, WebhookTarget
-from app.models import JobSpec, RunSettings
-from app.status import JobStatus
-from app.store import Store
-from app.team.follow import submit_batch
-from app.team.queue import TeamQueue
-from app.team.shared_images import SHARE_S
-from app.team.worker import Worker
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.status import JobStatus
+from atelier.delivery.config import Delivery, S3Target, SlackTarget, WebhookTarget
+from atelier.store import Store
+from atelier.team.follow import submit_batch
+from atelier.team.queue import TeamQueue
+from atelier.team.shared_images import SHARE_S
+from atelier.team.worker import Worker
 from tests.batches import store_batch
 from tests.fakes.receivers import SlackFake, WebhookReceiver
 from tests.fakes.s3 import S3Server
@@ -136,7 +136,7 @@ async def test_the_run_messages_come_from_the_submitter_once(
 
 
 def test_a_worker_sends_no_run_messages() -> None:
-    from app.team.split import per_job_delivery, run_messages
+    from atelier.team.split import per_job_delivery, run_messages
 
     full = Delivery(
         targets=[

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from app.models import JobSpec, RunSettings
-from app.status import JobStatus
-from app.store import Store
-from app.team.follow import Follower, submit_batch
-from app.team.queue import TeamQueue, stream_of
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.status import JobStatus
+from atelier.store import Store
+from atelier.team.follow import Follower, submit_batch
+from atelier.team.queue import TeamQueue, stream_of
 from tests.batches import store_batch
 from tests.fakes.a1111 import A1111Dialect
 from tests.fakes.framework import FakeServer

@@ -3,7 +3,7 @@
 Two halves in one file:
 
 - ``Studio`` (imported by the tests, in the project's venv): starts a private Xvfb, the studio
-  (``python -m ui``) on it with Qt's AT-SPI bridge switched on, and this file's other half as
+  (``python -m atelier``) on it with Qt's AT-SPI bridge switched on, and this file's other half as
   a separate process under the system Python, which has ``pyatspi`` (the venv has no system
   site packages, and ``gi`` is built for the system Python). Both processes talk AT-SPI over
   a private D-Bus session bus (it activates ``at-spi-bus-launcher``) with a private
@@ -135,7 +135,7 @@ class Studio:
         self.display = self._start_xvfb()
         self._wake_registry({**base, "DISPLAY": self.display})
         self.app = self._start(
-            [sys.executable, "-m", "ui"],
+            [sys.executable, "-m", "atelier"],
             env={
                 **base,
                 "ATELIER_HOME": str(home),

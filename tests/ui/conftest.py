@@ -26,13 +26,13 @@ def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
 
 @pytest.fixture
 def window(qtbot: Any, qloop: asyncio.AbstractEventLoop, atelier_home: Any) -> Iterator[Any]:
-    from ui.app import build_window
+    from atelier.studio.app import build_window
 
     win, store = build_window()
     # A paid action asks the spend question in a modal dialog, which would hang a test that
     # does not answer it: by default it is answered yes with the suggested cap and recorded in
     # ``win.spend_asked``; tests about the question replace ``win.ask_spend``.
-    from ui.spend_dialog import SpendAnswer
+    from atelier.studio.widgets.spend_dialog import SpendAnswer
 
     win.spend_asked = []
 

@@ -167,7 +167,7 @@ def test_every_control_has_an_accessible_name(
     unnamed.walk(viewer, "image viewer")
     viewer.reject()
 
-    from ui.compare import CompareView
+    from atelier.studio.widgets.compare import CompareView
 
     images = []
     for n in (1, 2):

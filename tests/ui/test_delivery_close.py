@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from app import paths
-from app.store import Store
+from atelier.core import paths
+from atelier.store import Store
 from tests.fakes.stalling_receivers import StallingReceiver
 from tests.ui.conftest import wait_until
 from tests.ui.test_delivery_window import _deliver, _set_up

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from app import library
-from app.secrets import get_secret
+from atelier.core.secrets import get_secret
+from atelier.sheet import library
 from tests.fakes.receivers import SlackFake
 from tests.fakes.s3 import CREDS, S3Server
 from tests.ui.conftest import wait_until

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QModelIndex, QSize, Qt
 
-from app import i18n
-from app.models import JobSpec, RunSettings
-from app.store import Store
+from atelier.core import i18n
+from atelier.core.models import JobSpec, RunSettings
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
@@ -123,7 +123,7 @@ def test_the_window_fits_a_small_screen(
 ) -> None:
     """The window opens within the screen's available area (offscreen: 800×800), and the
     size rule gives a 1280×800 laptop (a 28 px panel) a window that fits with its frame."""
-    from ui.app import build_window
+    from atelier.studio.app import build_window
 
     win, store = build_window()
     try:
@@ -135,7 +135,7 @@ def test_the_window_fits_a_small_screen(
     finally:
         win.close()
         store.close()
-    from ui.fit import window_size
+    from atelier.studio.look.fit import window_size
 
     laptop = window_size(QSize(1280, 772))
     assert laptop.width() < 1280 and laptop.height() < 772
@@ -146,7 +146,7 @@ def test_the_window_fits_a_small_screen(
 def test_copied_jobs_say_copied(qtmodeltester: Any, qapp: Any) -> None:
     """A job finished from an identical earlier image (no request, attempts 0) reads "copied"
     in the Attempts column; a made one shows its attempts."""
-    from ui.models import JobsModel, JobView
+    from atelier.studio.models import JobsModel, JobView
 
     model = JobsModel()
     model.set_jobs(
@@ -176,7 +176,7 @@ def test_a_stored_error_follows_the_language(
 ) -> None:
     """Jobs cancelled while the window was in English read Japanese in a window opened in
     Japanese (the store keeps the reason's message and fields, rendered when shown)."""
-    from ui.gallery_model import load_views
+    from atelier.studio.models.gallery import load_views
 
     store = window.store
     bid = _slow_batch(store, tmp_path / "out", fake_openai, monkeypatch, 20)

@@ -13,12 +13,12 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMenu
 
-from app import controller
-from app.status import JobStatus
+from atelier.core.status import JobStatus
+from atelier.engine import controller
+from atelier.studio.models import JobIdRole
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
 from tests.ui.conftest import wait_until
-from ui.models import JobIdRole
 
 MENU_TEXT = "Edit prompt and regenerate…"
 
@@ -54,7 +54,7 @@ def test_a_refused_row_is_fixed_in_place(
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
     fake_openai.script_for("NH-CND-003", ["moderation_blocked"])
-    from ui.spend_dialog import SpendAnswer, SpendQuestion
+    from atelier.studio.widgets.spend_dialog import SpendAnswer, SpendQuestion
 
     asked: list[SpendQuestion] = []
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtGui import QFontInfo, QRawFont
 from PySide6.QtWidgets import QApplication
 
-from ui.fonts import apply_ui_font
+from atelier.studio.look.fonts import apply_ui_font
 
 WORDS = {
     "ja": ("Noto Sans CJK JP", "ネガティブプロンプト 再生成 シード 商品名 ｛商品名｝ 骨"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
-from ui.icons import ICON_DIR, STATUS_COLORS, status_icon
+from atelier.studio.look.icons import ICON_DIR, STATUS_COLORS, status_icon
 
 
 def _image(status: str) -> QImage:

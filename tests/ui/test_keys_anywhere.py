@@ -15,7 +15,7 @@ from keyring.backends import fail
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel
 
-from app import secrets
+from atelier.core import secrets
 from tests.fakes.openai_server import FakeOpenAI
 
 KEY = "sk-SESSIONONLY-5f0e2b"

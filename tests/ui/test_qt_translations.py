@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QCoreApplication, QLocale
 
-from ui import qt_translations
-from ui.qt_translations import install_qt_translations
+from atelier.studio.look import qt_translations
+from atelier.studio.look.qt_translations import install_qt_translations
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_qt_buttons_in_the_system_language(
 
 def test_qt_follows_the_language_chosen_not_the_system(app: QCoreApplication) -> None:
     """Japanese chosen in Settings on an English (here: C) system: Qt's buttons in Japanese."""
-    from app import i18n
+    from atelier.core import i18n
 
     i18n.use_language("ja")
     try:

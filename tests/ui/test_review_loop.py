@@ -159,7 +159,7 @@ def test_compare_zooms_and_pans_together_and_tiles_drag_out_as_files(
 ) -> None:
     from PIL import Image
 
-    from ui.compare import CompareView
+    from atelier.studio.widgets.compare import CompareView
 
     paths = []
     for i, color in enumerate(("navy", "olive", "maroon")):
@@ -200,9 +200,9 @@ def test_compare_zooms_and_pans_together_and_tiles_drag_out_as_files(
 def test_a_big_batch_opens_its_first_screen_at_once_then_the_rest(
     window: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
-    from app.models import JobSpec, RunSettings
+    from atelier.core.models import JobSpec, RunSettings
+    from atelier.studio.batch_loader import BIG, FIRST_SCREEN
     from tests.batches import store_batch
-    from ui.batch_loader import BIG, FIRST_SCREEN
 
     specs = [JobSpec(prompt=f"p {i}", output_path=f"p-{i}.png") for i in range(BIG + 200)]
     bid = store_batch(window.store, RunSettings(), specs, tmp_path / "big")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from app.sample import sample_project
+from atelier.sheet.sample_project import sample_project
 from tests.ui.conftest import wait_until
 
 

@@ -13,8 +13,8 @@ import keyring
 import pytest
 from keyring.backends import SecretService
 
-from app import secrets
-from app.logs import setup_logging, write_crash_report
+from atelier.core import secrets
+from atelier.core.logs import setup_logging, write_crash_report
 from tests.fakes.openai_server import FakeOpenAI
 from tests.reliability.record import record
 from tests.ui.conftest import wait_until
@@ -39,7 +39,7 @@ def test_window_run_leaks_the_key_nowhere(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ui.app import build_window
+    from atelier.studio.app import build_window
 
     key = f"sk-WINDOWLEAK-{uuid.uuid4().hex}"
     in_keyring = isinstance(keyring.get_keyring(), SecretService.Keyring)
@@ -56,7 +56,7 @@ def test_window_run_leaks_the_key_nowhere(
             monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake.base_url)
             win, store = build_window()
             qtbot.addWidget(win)
-            from ui.spend_dialog import SpendAnswer
+            from atelier.studio.widgets.spend_dialog import SpendAnswer
 
             win.ask_spend = lambda _parent, q: SpendAnswer(q.cap_usd)  # type: ignore[attr-defined]
             win.show()

@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel
 
-from app.status import JobStatus
+from atelier.core.status import JobStatus
 from tests.conftest import FAKE_KEY
 from tests.fakes import openai_server
 from tests.fakes.openai_server import FakeOpenAI
@@ -34,7 +34,7 @@ class Asker:
         self.cap = cap
 
     def __call__(self, _parent: Any, question: Any) -> Any:
-        from ui.spend_dialog import SpendAnswer  # new with the fix
+        from atelier.studio.widgets.spend_dialog import SpendAnswer  # new with the fix
 
         self.questions.append(question)
         if self.cap is None:
@@ -83,7 +83,7 @@ def test_a_paid_start_asks_once_with_cost_images_model_and_cap(
     assert q.action == "Start" and q.estimate.images == 38
     assert q.estimate.to_pay_usd == pytest.approx(0.342)
     assert q.cap_usd == 0.38  # $0.342 and its 10 % margin, rounded up to the cent
-    from ui.spend_dialog import SpendDialog
+    from atelier.studio.widgets.spend_dialog import SpendDialog
 
     dlg = SpendDialog(q, window)
     assert dlg.amount_label.text() == "$0.342"
@@ -152,8 +152,8 @@ def test_a_draft_run_asks_nothing(
 
 
 def test_the_dialog_reads_a_mixed_batch_and_answers_without_blocking(qtbot: Any) -> None:
-    from app.pricing import PriceTable
-    from ui.spend_dialog import SpendDialog, SpendQuestion, ask_spend
+    from atelier.pricing.table import PriceTable
+    from atelier.studio.widgets.spend_dialog import SpendDialog, SpendQuestion, ask_spend
 
     est = PriceTable().estimate_mixed(
         [
@@ -199,7 +199,7 @@ def test_retry_regenerate_and_make_more_ask_before_paying(
     fake_openai: FakeOpenAI,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from app.versions import Change
+    from atelier.output.versions import Change
 
     ask = Asker()
     window.ask_spend = ask
@@ -370,7 +370,7 @@ def test_an_interrupted_batch_comes_back_with_its_spreadsheet(
     data_dir: Path,
     tmp_path: Path,
 ) -> None:
-    from ui.app import build_window
+    from atelier.studio.app import build_window
 
     assert window.load_spreadsheet(data_dir / SHEET)
     window.sheet.prompt_edit.setPlainText("Photo of {Title} ({Variant SKU})")
@@ -424,7 +424,7 @@ def test_the_window_keeps_working_while_the_spend_question_is_open(
     from Qt's loop, they go on."""
     from PySide6.QtCore import QEventLoop
 
-    from ui.spend_dialog import SpendAnswer
+    from atelier.studio.widgets.spend_dialog import SpendAnswer
 
     ticks: list[int] = []
     errors: list[str] = []

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolButton
 
-from app.store import Store
+from atelier.store import Store
 from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
@@ -18,7 +18,7 @@ from tests.ui.conftest import wait_until
 
 
 def _yes(_parent: Any, question: Any) -> Any:
-    from ui.spend_dialog import SpendAnswer
+    from atelier.studio.widgets.spend_dialog import SpendAnswer
 
     return SpendAnswer(question.cap_usd)
 
@@ -235,10 +235,10 @@ def test_unknown_price_is_not_zero(window: Any, data_dir: Path) -> None:
 def test_interrupted_batch_is_offered_for_resume(
     qtbot: Any, qloop: asyncio.AbstractEventLoop, atelier_home: Path, tmp_path: Path, data_dir: Path
 ) -> None:
-    from app import paths
-    from app.config_plan import plan_from_config
-    from app.models import RunSettings, load_batch_config
-    from ui.app import build_window
+    from atelier.core import paths
+    from atelier.core.models import RunSettings, load_batch_config
+    from atelier.sheet.config_plan import plan_from_config
+    from atelier.studio.app import build_window
 
     store = Store(paths.store_path())
     plan = plan_from_config(load_batch_config(data_dir / "batch-configs" / "batch-simple.json"))

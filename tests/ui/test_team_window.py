@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from app.models import RunSettings
-from app.team.queue import TeamBatch
+from atelier.core.models import RunSettings
+from atelier.studio.models.team import TeamModel
+from atelier.team.queue import TeamBatch
 from tests.team.conftest import RedisServer, start_worker
 from tests.ui.conftest import wait_until
-from ui.team_model import TeamModel
 
 
 @pytest.fixture
@@ -116,8 +116,8 @@ def test_a_halted_batch_goes_on_under_a_raised_cap(
     monkeypatch: pytest.MonkeyPatch,
     redis_server: RedisServer,
 ) -> None:
-    from app.models import JobSpec
-    from app.team.queue import TeamQueue
+    from atelier.core.models import JobSpec
+    from atelier.team.queue import TeamQueue
 
     async def halted() -> str:
         q = TeamQueue.open(redis_server.url)
@@ -155,8 +155,8 @@ def test_a_halted_batch_goes_on_under_a_raised_cap(
 def test_a_teammate_sees_why_jobs_failed(
     window: Any, qloop: asyncio.AbstractEventLoop, redis_server: RedisServer
 ) -> None:
-    from app.models import JobSpec
-    from app.team.queue import Entry, TeamQueue, stream_of
+    from atelier.core.models import JobSpec
+    from atelier.team.queue import Entry, TeamQueue, stream_of
 
     async def with_a_failure() -> str:
         q = TeamQueue.open(redis_server.url)
@@ -184,9 +184,9 @@ def test_a_batch_the_queue_lost_is_offered_again(
 ) -> None:
     """Issue 27 §3: Redis restarted without persistence; the window says so and offers to
     queue the batch again or make it here (here: made, no longer a team batch)."""
-    from app.models import JobSpec
-    from app.team.follow import submit_batch, team_ref
-    from app.team.queue import TeamQueue
+    from atelier.core.models import JobSpec
+    from atelier.team.follow import submit_batch, team_ref
+    from atelier.team.queue import TeamQueue
     from tests.batches import store_batch
 
     specs = [JobSpec(prompt=f"マグ {i}", output_path=f"m{i}.png", size="64x64") for i in range(2)]

@@ -11,8 +11,8 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
-from app import library
-from ui.library_box import LibraryBox
+from atelier.sheet import library
+from atelier.studio.widgets.library_box import LibraryBox
 
 TARGETS = ["cms → evil.example", "webhook → hooks.evil.example:8443"]
 
@@ -32,7 +32,10 @@ def _file(tmp_path: Path, with_delivery: bool = True) -> Path:
 
 
 def test_the_question_lists_kind_and_host_and_defaults_to_no(qtbot: Any) -> None:
-    from ui.questions import ask_template_delivery, template_delivery_box  # new with the fix
+    from atelier.studio.actions.questions import (  # new with the fix
+        ask_template_delivery,
+        template_delivery_box,
+    )
 
     box = template_delivery_box(None, "Shared", TARGETS)
     qtbot.addWidget(box)

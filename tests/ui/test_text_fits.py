@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import i18n
+from atelier.core import i18n
+from atelier.studio.look.fonts import apply_ui_font
 from tests.ui.conftest import wait_until
 from tests.ui.text_fit import cut_texts
-from ui.fonts import apply_ui_font
 
 LANGUAGES = ("en", "ja", "zh_Hans", "zh_Hant", "ko")
 
@@ -62,7 +62,7 @@ def test_no_text_is_cut_at_1280x800(
     atelier_home: Any,
     tmp_path: Path,
 ) -> None:
-    from ui.app import build_window
+    from atelier.studio.app import build_window
 
     win, store = build_window()
     try:
@@ -114,7 +114,7 @@ def test_no_text_is_cut_at_1280x800(
 
 def _cancelled_batch(store: Any, tmp_path: Path) -> None:
     """A batch cancelled by the user, as History lists it."""
-    from app.models import JobSpec, RunSettings
+    from atelier.core.models import JobSpec, RunSettings
     from tests.batches import store_batch
 
     specs = [JobSpec(prompt="a cup", output_path="cup.png")]

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel
 
-from ui import theme
+from atelier.studio.look import theme
 
 
 def test_dark_and_back(qapp: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSize, Qt
 from PySide6.QtWidgets import QAbstractItemView, QListView, QTableView
 
-from ui.views import GalleryView, JobsTableView
+from atelier.studio.widgets.views import GalleryView, JobsTableView
 
 
 class CountingModel(QAbstractTableModel):
@@ -117,7 +117,7 @@ class StatusModel(CountingModel):
     """CountingModel whose rows have a status (``StatusRole``)."""
 
     def data(self, index: Any, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        from ui.models import StatusRole
+        from atelier.studio.models import StatusRole
 
         if role == StatusRole:
             self.calls += 1
@@ -130,7 +130,7 @@ class StatusModel(CountingModel):
 
 
 def test_status_proxy_costs_no_python_call_per_row_without_a_filter(qtbot: Any) -> None:
-    from ui.models import StatusFilterProxy, StatusRole
+    from atelier.studio.models import StatusFilterProxy, StatusRole
 
     model = StatusModel(2)
     proxy = StatusFilterProxy()

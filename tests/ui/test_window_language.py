@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app import i18n
+from atelier.core import i18n
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def japanese() -> Iterator[None]:
 
 @pytest.mark.usefixtures("japanese")
 def test_the_window_in_japanese(qtbot: Any, qloop: Any, atelier_home: Any) -> None:
-    from ui.app import build_window
+    from atelier.studio.app import build_window
 
     win, store = build_window()
     try:
@@ -58,7 +58,7 @@ def test_dates_follow_the_language(language: str, pattern: str | None) -> None:
     """The store's UTC timestamps are shown in local time, in the language's CLDR order."""
     from datetime import datetime
 
-    from ui.locale_format import local_datetime
+    from atelier.studio.look.locale_format import local_datetime
 
     iso = "2026-12-03T04:22:53.120+00:00"
     local = datetime.fromisoformat(iso).astimezone()

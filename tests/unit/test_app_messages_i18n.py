@@ -1,4 +1,4 @@
-"""The messages app/ hands to people (input errors, plan warnings, the CLI's output) in the
+"""The messages atelier/ hands to people (input errors, plan warnings, the CLI's output) in the
 language in force; every one still names its file, line or flag."""
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from app import i18n
-from app.cli import run_command
-from app.errors import InputError
-from app.tabular import read_table
+from atelier.cli.main import run_command
+from atelier.core import i18n
+from atelier.core.errors import InputError
+from atelier.sheet.tabular import read_table
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample" / "products-ja.csv"
+SAMPLE = (
+    Path(__file__).resolve().parents[2] / "atelier" / "resources" / "sample" / "products-ja.csv"
+)
 
 
 @pytest.fixture

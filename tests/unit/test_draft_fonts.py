@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw
 
-from app import i18n
-from app.providers import draft
+from atelier.core import i18n
+from atelier.providers import draft
 
 SAMPLES = {
     "ja": "ウォッシュドリネンの生成りのトートバッグ",

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from app.economy import BatchApi, BatchState, EconomyProvider, Outcome, Waiting
-from app.estimate import Estimate
-from app.providers.base import GeneratedImage, GenerationRequest, GenerationResult
-from app.providers.openai import OpenAIProvider
+from atelier.pricing.estimate import Estimate
+from atelier.providers.base import GeneratedImage, GenerationRequest, GenerationResult
+from atelier.providers.economy import BatchApi, BatchState, EconomyProvider, Outcome, Waiting
+from atelier.providers.openai import OpenAIProvider
 
 
 class ScriptedApi(BatchApi):

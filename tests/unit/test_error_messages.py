@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from app import i18n
-from app.models import JobSpec, RunSettings
-from app.status import JobStatus
-from app.store import Store
+from atelier.core import i18n
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.status import JobStatus
+from atelier.store import Store
 from tests.batches import store_batch
 
 JA_CANCELLED = "ユーザーがキャンセルしました。"
@@ -42,7 +42,7 @@ def _fail(store: Store, jid: int, error: str, kind: str) -> None:
 
 @pytest.mark.usefixtures("english")
 def test_a_message_is_its_text_and_keeps_its_fields() -> None:
-    from app.i18n import N_, Message
+    from atelier.core.i18n import N_, Message
 
     wait = Message(N_(" (asked to wait {seconds:.1f} s)"), seconds=2.5)
     m = Message(
@@ -68,10 +68,10 @@ def test_a_message_is_its_text_and_keeps_its_fields() -> None:
 def test_stored_reasons_follow_the_language(tmp_path: Path) -> None:
     """Cancelled and HTTP-failed jobs stored in English read Japanese in the store's rows,
     the report and the CLI's failure lines once the language is Japanese."""
-    from app.cli_common import print_text_report
-    from app.i18n import N_, Message
-    from app.providers.http_errors import default_error
-    from app.report import build_report
+    from atelier.cli.common import print_text_report
+    from atelier.core.i18n import N_, Message
+    from atelier.output.report import build_report
+    from atelier.providers.http_errors import default_error
 
     store, bid, (j1, j2, j3) = _store(tmp_path)
     http = default_error(503, "OpenAI", "upstream busy")
@@ -101,7 +101,7 @@ def test_plain_and_old_reasons_read_as_stored(tmp_path: Path) -> None:
     a damaged stored message all show the stored text; a secret in a field is redacted."""
     store, bid, (j1, j2, j3) = _store(tmp_path)
     _fail(store, j1, "Refused by moderation", "content_policy")
-    from app.i18n import N_, Message
+    from atelier.core.i18n import N_, Message
 
     _fail(
         store,
@@ -141,7 +141,7 @@ def test_a_refusal_stored_in_english_reads_japanese() -> None:
     """OpenAI's content-policy refusal, the reason a designer meets most, is a message."""
     import httpx
 
-    from app.providers.openai import classify_http_error
+    from atelier.providers.openai import classify_http_error
 
     body = json.dumps({"error": {"code": "moderation_blocked", "message": "blocked"}}).encode()
     err = classify_http_error(400, body, httpx.Headers(), "OpenAI")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from app.batch import plan_from_table
-from app.cli import run_command
-from app.errors import InputError
-from app.tabular import find_header, read_csv, read_table
+from atelier.cli.main import run_command
+from atelier.core.errors import InputError
+from atelier.sheet.plan import plan_from_table
+from atelier.sheet.tabular import find_header, read_csv, read_table
 from tests.data import exports
 
 

@@ -10,13 +10,14 @@ import io
 import zipfile
 from pathlib import Path
 
-from app import handoff, paths
-from app.engine import Engine
-from app.models import JobSpec, RunSettings
-from app.service import make_provider_factory
-from app.settings import Settings
-from app.store import Store
-from app.versions import regenerate
+from atelier.core import paths
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.settings import Settings
+from atelier.engine.engine import Engine
+from atelier.engine.service import make_provider_factory
+from atelier.output import handoff
+from atelier.output.versions import regenerate
+from atelier.store import Store
 from tests.batches import store_batch
 
 SHEET = ["SKU", "Title", "Colour", "Price"]
@@ -67,7 +68,9 @@ def test_the_pick_of_cup_is_cup_png_and_the_manifest_keeps_the_sheet_order(
 
 
 def test_column_order_is_put_back_together_from_rows_with_gaps() -> None:
-    from app.export import column_order  # new: the file's first test runs on older code too
+    from atelier.output.export import (
+        column_order,  # new: the file's first test runs on older code too
+    )
 
     rows = [["A", "C"], ["B", "C", "D"], ["A", "B"], ["A", "C", "D", "E"]]
     assert column_order(rows) == ["A", "B", "C", "D", "E"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.errors import ErrorClass
-from app.providers.gemini import GeminiProvider
-from app.providers.http import error_body, validation_errors
+from atelier.core.errors import ErrorClass
+from atelier.providers.gemini import GeminiProvider
+from atelier.providers.http import error_body, validation_errors
 
 
 @pytest.mark.parametrize(

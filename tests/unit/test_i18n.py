@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from app import i18n
+from atelier.core import i18n
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,7 +95,7 @@ def test_the_locale_picks_the_language(tag: str, language: str) -> None:
 
 def test_the_estimate_in_japanese_keeps_usd() -> None:
     """Money stays USD in every language; the words around it are translated."""
-    from app.estimate import Estimate
+    from atelier.pricing.estimate import Estimate
 
     est = Estimate(300, 13.2, 0, (), priced_by_provider=(("openai", 13.2),))
     try:
@@ -115,7 +115,7 @@ def test_no_tr_inside_an_f_string() -> None:
     never reach the catalogs and stay English in every language."""
     found = [
         f"{p.relative_to(REPO)}:{n}"
-        for folder in ("app", "ui")
+        for folder in ("atelier",)
         for p in sorted((REPO / folder).rglob("*.py"))
         for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
         if re.search(r"\{(tr|N_)\(['\"]", line)
@@ -163,7 +163,7 @@ def test_every_tr_format_call_fills_its_fields() -> None:
     import ast
 
     bad = []
-    for folder in ("app", "ui"):
+    for folder in ("atelier",):
         for p in sorted((REPO / folder).rglob("*.py")):
             for n in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
                 if not (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)):

@@ -1,4 +1,4 @@
-"""app/ never imports Qt: importing every core module loads no PySide6, shiboken6 or qasync."""
+"""atelier/ outside studio/ never imports Qt: importing every core module loads no PySide6, shiboken6 or qasync."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import pkgutil
 import subprocess
 import sys
 
-import app
+import atelier
 from tests.conftest import REPO
 
 
 def test_core_imports_no_qt() -> None:
     modules = [
-        m.name for m in pkgutil.walk_packages(app.__path__, "app.") if m.name != "app.__main__"
+        m.name
+        for m in pkgutil.walk_packages(atelier.__path__, "atelier.")
+        if not m.name.startswith("atelier.studio") and not m.name.endswith("__main__")
     ]
-    assert "app.engine" in modules and "app.cli" in modules
+    assert "atelier.engine.engine" in modules and "atelier.cli.main" in modules
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
@@ -28,12 +30,14 @@ def test_core_imports_no_qt() -> None:
 
 
 def test_core_never_imports_the_window_layer() -> None:
-    """Dependencies run downhill: ``ui`` uses ``app``, never the reverse (the ``atelier``
-    command itself lives in ``ui.launch`` and chooses the window or the command line)."""
+    """Dependencies run downhill: ``atelier.studio`` uses the rest of ``atelier``, never the reverse (the ``atelier``
+    command itself lives in ``atelier.studio.launch`` and chooses the window or the command line)."""
     import ast
 
     uphill = []
-    for path in sorted((REPO / "app").rglob("*.py")):
+    for path in sorted((REPO / "atelier").rglob("*.py")):
+        if "studio" in path.parts or path.name == "__main__.py":
+            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = (
                 [a.name for a in node.names]
@@ -42,5 +46,7 @@ def test_core_never_imports_the_window_layer() -> None:
                 if isinstance(node, ast.ImportFrom)
                 else []
             )
-            uphill += [f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0] == "ui"]
+            uphill += [
+                f"{path.relative_to(REPO)}: {n}" for n in names if n.startswith("atelier.studio")
+            ]
     assert uphill == []

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from app import library
-from app.batch import plan_from_table
-from app.errors import InputError
-from app.models import JobDefaults
-from app.tabular import read_csv
-from app.variations import combinations, format_variations, parse_variations
+from atelier.core.errors import InputError
+from atelier.core.models import JobDefaults
+from atelier.sheet import library
+from atelier.sheet.plan import plan_from_table
+from atelier.sheet.tabular import read_csv
+from atelier.sheet.variations import combinations, format_variations, parse_variations
 from tests.cli import run_cli
 
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from app.batch import check_plan
-from app.config_plan import plan_from_config
-from app.errors import InputError
-from app.models import load_batch_config
-from app.pricing import PriceTable
+from atelier.core.errors import InputError
+from atelier.core.models import load_batch_config
+from atelier.pricing.table import PriceTable
+from atelier.sheet.config_plan import plan_from_config
+from atelier.sheet.plan import check_plan
 
 
 def _cfg(tmp_path: Path, data: object) -> Path:

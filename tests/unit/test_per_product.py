@@ -4,7 +4,7 @@ export's rows by its own convention of what a product is (Shopify ``Handle``, Wo
 parent, Rakuten / Yahoo / BASE item codes), on the real shared exports; a template naming a
 column the sheet lacks suggests the closest ones.
 
-New names (``app.products``, ``JobSpec.source_rows``) are imported inside the tests, so on the
+New names (``atelier.sheet.products``, ``JobSpec.source_rows``) are imported inside the tests, so on the
 base commit each test fails on its behaviour, not on an import."""
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from app import paths, shopify
-from app.batch import plan_from_table
-from app.store import Store
-from app.tabular import read_table
+from atelier.core import paths
+from atelier.sheet import shopify
+from atelier.sheet.plan import plan_from_table
+from atelier.sheet.tabular import read_table
+from atelier.store import Store
 from tests.cli import run_cli
 
 WOO_HEADER = [
@@ -137,7 +138,7 @@ def test_per_option_is_one_per_colour_in_whichever_option_it_is(data_dir: Path) 
     est = _estimate("--csv", str(path), "--prompt", "Photo of {Title}", "--per", "option:Color")
     assert est["jobs"] == len(want) and est["per"] == "option:Color"
     # The column form names the same thing where every product keeps colour in one slot.
-    from app.products import Per
+    from atelier.sheet.products import Per
 
     plan = plan_from_table(
         _shopify(path),
@@ -158,7 +159,7 @@ def test_woocommerce_variations_fold_into_their_variable_parent(tmp_path: Path) 
     """WooCommerce: every variation (parent named by SKU or ``id:N``, typed ``variation`` or
     ``variation, virtual``) joins its variable product: one job per product, made from the
     parent row; one per colour makes one job per parent and colour."""
-    from app.products import Per
+    from atelier.sheet.products import Per
 
     table = read_table(woo_variable_csv(tmp_path))
     every = plan_from_table(table, "Photo of {Name}", "{SKU}")
@@ -180,7 +181,7 @@ def test_woocommerce_variations_fold_into_their_variable_parent(tmp_path: Path) 
 def test_shop_conventions_are_data_detected_from_the_header(tmp_path: Path) -> None:
     """One table names each shop's product column and where it is documented; the header picks
     it; BASE's rows sharing a 商品ID are one product, Rakuten's and Yahoo's item codes too."""
-    from app.products import CONVENTIONS, detect
+    from atelier.sheet.products import CONVENTIONS, detect
 
     shops = {c.shop: c for c in CONVENTIONS}
     assert {c.product for c in CONVENTIONS} >= {
@@ -257,7 +258,7 @@ def test_a_run_stores_each_jobs_rows_and_resumes(
 def test_unknown_columns_suggest_the_closest_ones(data_dir: Path, tmp_path: Path) -> None:
     """``{Title}`` on a WooCommerce sheet suggests ``{Name}``, on a Japanese sheet ``{商品名}``
     (the same word in another shop's export), and a typo its spelling."""
-    from app.rows import check_templates
+    from atelier.sheet.render import check_templates
 
     assert "(did you mean {Name}?)" in check_templates(WOO_HEADER, "Photo of {Title}", "")[0]
     assert "{商品名}" in check_templates(["品番", "商品名", "カラー"], "{Title}", "")[0]
@@ -322,8 +323,8 @@ def test_the_shopify_import_file_gives_every_variant_its_products_image(
 def test_a_rakuten_header_in_half_width_parentheses_is_the_same_column() -> None:
     """Exports write 商品管理番号（商品URL） in full- or half-width parentheses (third-party
     copies of RMS's spec use both): either is Rakuten's product column."""
-    from app.products import Products, detect
-    from app.tabular import Table
+    from atelier.sheet.products import Products, detect
+    from atelier.sheet.tabular import Table
 
     for name in ("商品管理番号（商品URL）", "商品管理番号(商品URL)"):
         rows = [["cup-1", "a"], ["cup-1", "b"], ["pot", "c"]]

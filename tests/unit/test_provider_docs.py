@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from app.pricing import PriceTable
-from app.providers.registry import PROVIDERS
+from atelier.pricing.table import PriceTable
+from atelier.providers.registry import PROVIDERS
 from tests.conftest import REPO
 
 

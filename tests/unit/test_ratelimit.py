@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.ratelimit import AdaptiveGate, Pacer, SlidingWindowLimiter, parse_rate_headers
+from atelier.engine.ratelimit import AdaptiveGate, Pacer, SlidingWindowLimiter, parse_rate_headers
 
 
 async def _send_times(pacer: Pacer, n: int) -> list[float]:

@@ -1,11 +1,11 @@
-"""``app.row_selection``: ticks, the search and "rows without an image" on plain tables."""
+"""``atelier.sheet.row_selection``: ticks, the search and "rows without an image" on plain tables."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.row_selection import RowSelection, has_image, image_columns
-from app.tabular import Table
+from atelier.sheet.row_selection import RowSelection, has_image, image_columns
+from atelier.sheet.tabular import Table
 
 
 def _table(

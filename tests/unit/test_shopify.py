@@ -8,10 +8,10 @@ import io
 import json
 from pathlib import Path
 
-from app import shopify
-from app.batch import plan_from_table
-from app.cli import run_command
-from app.tabular import read_csv
+from atelier.cli.main import run_command
+from atelier.sheet import shopify
+from atelier.sheet.plan import plan_from_table
+from atelier.sheet.tabular import read_csv
 
 HEADERS = [
     "Handle", "Title", "Vendor", "Option1 Name", "Option1 Value", "Variant SKU",

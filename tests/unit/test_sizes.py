@@ -1,4 +1,4 @@
-"""The house's sizes, measured with ``ast``: in ``app/`` and ``ui/`` no file over 500 lines,
+"""The house's sizes, measured with ``ast``: in ``atelier/`` no file over 500 lines,
 no class over 400 and no function over 60, so every room stays readable in one sitting."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ MAX_FILE, MAX_CLASS, MAX_FUNCTION = 500, 400, 60
 
 
 def _sources() -> list[Path]:
-    return sorted(p for root in ("app", "ui") for p in (REPO / root).rglob("*.py"))
+    return sorted(p for root in ("atelier",) for p in (REPO / root).rglob("*.py"))
 
 
 def oversized(path: Path) -> list[str]:
@@ -39,9 +39,9 @@ def test_no_room_is_over_the_house_sizes() -> None:
 
 def test_the_measure_sees_a_long_function(tmp_path: Path) -> None:
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION))
-    f = REPO / "app" / "_sizes_probe.py"
+    f = REPO / "atelier" / "_sizes_probe.py"
     f.write_text(f"def long():\n{body}\n", encoding="utf-8")
     try:
-        assert oversized(f) == ["app/_sizes_probe.py:1 long (61 lines)"]
+        assert oversized(f) == ["atelier/_sizes_probe.py:1 long (61 lines)"]
     finally:
         f.unlink()

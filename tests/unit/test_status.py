@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from app.models import JobSpec, RunSettings
-from app.status import (
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.status import (
     BATCH_MOVES,
     JOB_MOVES,
     BatchStatus,
     IllegalTransitionError,
     JobStatus,
 )
-from app.store import Store
+from atelier.store import Store
 from tests.batches import store_batch
 
 

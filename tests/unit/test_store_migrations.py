@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app.status import BatchStatus, JobStatus
-from app.store import Store
-from app.store.schema import SCHEMA_VERSION, StoreVersionError
+from atelier.core.status import BatchStatus, JobStatus
+from atelier.store import Store
+from atelier.store.schema import SCHEMA_VERSION, StoreVersionError
 
 FIXTURE = Path(__file__).resolve().parent.parent / "data" / "store-v0.sqlite"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.models import JobSpec, RunSettings
-from app.store import Store
+from atelier.core.models import JobSpec, RunSettings
+from atelier.store import Store
 from tests.batches import store_batch
 
 

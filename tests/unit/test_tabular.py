@@ -5,9 +5,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from app.errors import InputError
-from app.shopify import fill_variant_rows as shopify_fill_down
-from app.tabular import detect_encoding, read_csv, read_table
+from atelier.core.errors import InputError
+from atelier.sheet.shopify import fill_variant_rows as shopify_fill_down
+from atelier.sheet.tabular import detect_encoding, read_csv, read_table
 
 JA = "品番,商品名,カラー\nJP-001,急須,黒\nJP-002,湯呑み,白\nJP-003,土鍋,茶\n"
 ZH = "商品编号,名称,颜色\nCN-001,茶壶,黑色\nCN-002,茶杯,白色\nCN-003,砂锅,棕色\n"

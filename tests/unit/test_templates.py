@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.errors import InputError
-from app.templates import Template, UniqueNamer, safe_component, safe_relative_path
+from atelier.core.errors import InputError
+from atelier.sheet.templates import Template, UniqueNamer, safe_component, safe_relative_path
 
 
 def test_placeholders_with_spaces_and_cjk() -> None:

@@ -1,0 +1,1 @@
+"""The command line: one module per command (``atelier run``, ``deliver``, ``review``, ``team``, ``templates``…)."""

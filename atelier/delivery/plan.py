@@ -1,0 +1,188 @@
+"""Which outbox rows a batch's events cause, and what each row sends (its ``Parcel``).
+
+The one rule for what is delivered when:
+
+* "as made" (``Delivery.after_review`` off): each image written goes to the storage, CMS and
+  webhook targets;
+* "after review": only picked images go, when picked; a later pick of another version is a new
+  image, delivered under the same key (so it replaces the object in the bucket);
+* Shopify attaches picked images only, in both modes (a product's photos are chosen ones);
+* a job that fails for good is a ``job.failed`` webhook; a run's start and end are Slack
+  messages, and its end a ``batch.finished`` webhook.
+
+Every function here only reads and writes the store, so the window may call them from a worker
+thread and the engine from its loop.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from atelier.core.i18n import tr
+from atelier.core.models import RunSettings
+from atelier.delivery.base import Parcel
+from atelier.delivery.config import Delivery
+from atelier.delivery.messages import batch_payload, image_payload, job_failed_payload
+from atelier.sheet.templates import safe_entry_name
+from atelier.store import DeliveryRow, NewDelivery, Store
+from atelier.store.rows import ImageRow, JobRow
+
+STAGE = {"s3": 0, "shopify": 1, "cms": 1, "webhook": 1, "slack": 2}
+"""0: storage (gives the URL); 1: per-image calls that use it; 2: the batch's messages."""
+
+_PICKED_ONLY = ("shopify",)
+
+
+def delivery_of(store: Store, batch_id: int) -> Delivery | None:
+    """The batch's delivery settings; ``None`` when it delivers nowhere."""
+    d = RunSettings.model_validate(store.batch(batch_id).settings).delivery
+    return d if d is not None and d.targets else None
+
+
+def image_deliveries(delivery: Delivery, image: ImageRow, picked: bool) -> list[NewDelivery]:
+    """The rows one image causes: as it is written (``picked`` false) or as it is picked."""
+    out = []
+    for t in delivery.targets:
+        if t.kind == "slack" or (t.kind == "webhook" and "image.completed" not in t.events):
+            continue
+        if t.kind in _PICKED_ONLY or delivery.after_review:
+            if not picked:
+                continue
+        elif picked:
+            continue  # delivered as made already
+        out.append(
+            NewDelivery(
+                t.name,
+                "image.completed",
+                f"{t.name}|image|{image.uuid}",
+                STAGE[t.kind],
+                image.job_id,
+                image.id,
+            )
+        )
+    return out
+
+
+def job_failed_deliveries(delivery: Delivery, job: JobRow) -> list[NewDelivery]:
+    """``job.failed`` webhooks for a job that failed for good (one per attempt count, so a
+    retried job that fails again is told again)."""
+    return [
+        NewDelivery(t.name, "job.failed", f"{t.name}|job.failed|{job.id}|{job.attempts}", 1, job.id)
+        for t in delivery.targets
+        if t.kind == "webhook" and "job.failed" in t.events
+    ]
+
+
+def batch_deliveries(delivery: Delivery, event: str, run_tag: str) -> list[NewDelivery]:
+    """A run's ``batch.started`` (Slack) or ``batch.finished`` (Slack, webhooks) rows;
+    ``run_tag`` (the run's start time) makes each run's messages its own."""
+    out = []
+    for t in delivery.targets:
+        if t.kind == "slack" or (
+            t.kind == "webhook" and event == "batch.finished" and event in t.events
+        ):
+            stage = 0 if event == "batch.started" else 2
+            out.append(NewDelivery(t.name, event, f"{t.name}|{event}|{run_tag}", stage))
+    return out
+
+
+def catch_up(store: Store, batch_id: int, delivery: Delivery) -> int:
+    """Record the rows of images written or picked but not yet in the outbox (a process that
+    died between the two); returns how many were added. Idempotent."""
+    new: list[NewDelivery] = []
+    if not delivery.after_review:
+        for img in store.images(batch_id):
+            new += image_deliveries(delivery, img, picked=False)
+    for img in store.picked_images(batch_id):
+        new += image_deliveries(delivery, img, picked=True)
+    return store.add_deliveries(batch_id, new)
+
+
+def enqueue_picked(store: Store, image_ids: list[int]) -> set[int]:
+    """Record the rows that picking ``image_ids`` causes; returns the batches with new rows."""
+    batches: set[int] = set()
+    cache: dict[int, Delivery | None] = {}
+    for iid in image_ids:
+        img = store.image(iid)
+        if img.batch_id not in cache:
+            cache[img.batch_id] = delivery_of(store, img.batch_id)
+        d = cache[img.batch_id]
+        if d is not None and store.add_deliveries(
+            img.batch_id, image_deliveries(d, img, picked=True)
+        ):
+            batches.add(img.batch_id)
+    return batches
+
+
+def image_values(store: Store, image: ImageRow, job: JobRow) -> dict[str, str]:
+    """The template context of an image (see ``atelier.delivery.config.BUILTINS``): the row's
+    values, its file under the job's own name, and the URL its storage gave it."""
+    names = job.spec.sample_paths()
+    # Made safe again: a job stored before bidi controls were removed from names must not
+    # carry them into an object key or a CMS message.
+    file = safe_entry_name(names[min(image.sample_index, len(names) - 1)])
+    values = dict(job.spec.row_values) | {
+        "file": file,
+        "name": Path(file).name,
+        "stem": Path(file).stem,
+        "sample": str(image.sample_index + 1),
+        "job": str(job.id),
+        "seq": str(job.seq + 1),
+        "batch": str(job.batch_id),
+        "version": str(image.version),
+    }
+    urls = store.delivered_urls(job.batch_id, [image.id]).get(image.id, [])
+    if urls:
+        values["url"] = urls[0]
+    return values
+
+
+def parcel_for(store: Store, row: DeliveryRow) -> Parcel:
+    """What ``row`` sends: its values, file and payload (frozen in the row at its first
+    attempt, so every retry sends the same message).
+
+    Raises:
+        KeyError: its image or job is gone from the store.
+    """
+    values: dict[str, str] = {}
+    path: Path | None = None
+    label = ""
+    if row.image_id is not None:
+        image = store.image(row.image_id)
+        job = store.job(image.job_id)
+        values = image_values(store, image, job)
+        path = image.path
+        label = row_label(job)
+    if row.payload is not None:
+        payload: dict[str, Any] = json.loads(row.payload)
+    else:
+        payload = _payload(store, row, values)
+        store.set_delivery_payload(row.id, json.dumps(payload, ensure_ascii=False))
+    return Parcel(row.event, row.message_id, values, path, payload, row.attempts + 1, label)
+
+
+def row_label(job: JobRow) -> str:
+    """How messages name a job's row: ``row 4`` (1-based, as the sheet counts), or ``job 4``
+    for a job that came from no sheet."""
+    if job.spec.row_index is not None:
+        return tr("row {row}").format(row=job.spec.row_index + 1)
+    return tr("job {seq}").format(seq=job.seq + 1)
+
+
+def _payload(store: Store, row: DeliveryRow, values: dict[str, str]) -> dict[str, Any]:
+    target = next(
+        (
+            t
+            for t in (delivery_of(store, row.batch_id) or Delivery()).targets
+            if t.name == row.target
+        ),
+        None,
+    )
+    slack = target is not None and target.kind == "slack"
+    if row.event == "image.completed" and row.image_id is not None:
+        return image_payload(store, store.image(row.image_id), values)
+    if row.event == "job.failed" and row.job_id is not None:
+        return job_failed_payload(store, store.job(row.job_id))
+    return batch_payload(store, row.batch_id, row.event, slack=slack)

@@ -1,0 +1,92 @@
+"""What a run spends: the cost of an answer, and the budget cap booked before each request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from atelier.core.i18n import tr
+from atelier.core.models import JobSpec
+from atelier.engine.lane import Run
+from atelier.pricing.table import PriceTable
+from atelier.providers.base import GenerationResult
+
+
+class Budget:
+    """Prices answers and books worst-case costs against a run's ``budget_usd`` cap.
+
+    Args:
+        prices: the price table (USD per image, token prices for ``usage``).
+        halt: called with the reason when the cap stops the run from starting more jobs.
+    """
+
+    def __init__(self, prices: PriceTable, halt: Callable[[Run, str], None]) -> None:
+        self.prices = prices
+        self._halt = halt
+
+    def cost(
+        self,
+        provider: str,
+        model: str,
+        spec: JobSpec,
+        result: GenerationResult,
+        factor: float = 1.0,
+    ) -> float | None:
+        """USD for ``result``: from its token ``usage`` where the provider returns it and the
+        table has token prices, else images × the per-image price; ``None`` when unknown.
+        ``factor`` scales the list price (economy: the provider's batch discount)."""
+        if result.usage:
+            usd = self.prices.cost_from_usage(provider, model, result.usage)
+            if usd is not None:
+                return round(usd * factor, 6)
+        return self.list_cost(provider, model, spec, len(result.images), factor)
+
+    def list_cost(
+        self, provider: str, model: str, spec: JobSpec, images: int, factor: float = 1.0
+    ) -> float | None:
+        """USD for ``images`` images of ``spec`` at the per-image price × ``factor``
+        (``None``: unknown)."""
+        per_image = self.prices.price_per_image(provider, model, spec.quality, spec.size)
+        return None if per_image is None else round(per_image * images * factor, 6)
+
+    def reserve(
+        self,
+        run: Run,
+        provider: str,
+        model: str,
+        spec: JobSpec,
+        images: int,
+        factor: float = 1.0,
+    ) -> float | None:
+        """Book the worst-case cost (USD) of one request of ``images`` images at ``factor`` ×
+        the list price.
+
+        Returns the amount booked (0 without a cap), or ``None`` (and halts the run) when the
+        request could take spend over the cap, or its price is unknown.
+        """
+        cap = run.settings.budget_usd
+        if cap is None:
+            return 0.0
+        if run.halt_reason:
+            return None
+        per_image = self.prices.price_per_image(provider, model, spec.quality, spec.size)
+        if per_image is None:
+            self._halt(
+                run,
+                tr(
+                    "Budget cap of ${cap:.2f}: the price of {provider} {model} ({quality}, {size}) is unknown, so no job was started that could exceed it. Add the price in ATELIER_HOME/prices.json or remove the cap."
+                ).format(
+                    cap=cap, provider=provider, model=model, quality=spec.quality, size=spec.size
+                ),
+            )
+            return None
+        need = per_image * images * factor
+        if run.spent_usd + run.reserved_usd + need > cap + 1e-9:
+            self._halt(
+                run,
+                tr(
+                    "Budget cap of ${cap:.2f} reached: ${spent:.3f} spent; the next job (${need:.3f}) would exceed it. Jobs not started stay pending: raise the cap and resume."
+                ).format(cap=cap, spent=run.spent_usd, need=need),
+            )
+            return None
+        run.reserved_usd += need
+        return need

@@ -1,0 +1,222 @@
+"""What a batch will cost before anything is sent: images × price per image, and what cannot be
+priced, with the reason and, for quality ``auto``, the range from the cheapest quality to the
+dearest (as the reference batch tool's ``--estimate-only`` shows it)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from atelier.core.i18n import tr
+
+if TYPE_CHECKING:
+    from atelier.pricing.table import PriceEntry
+
+Lookup = Callable[[str, str, str, str], "PriceEntry | None"]
+"""``PriceTable.lookup``: ``(provider, model, quality, size)`` → the entry, or ``None``."""
+
+_QUALITIES = ("low", "medium", "high")
+
+ESTIMATE_MARGIN = 0.10
+"""How far (a fraction) what a run really costs may run above its estimate before Atelier
+says so; also the headroom of the spend cap it suggests. Providers that bill by tokens
+(OpenAI's GPT Image models) charge what each answer's tokens come to, which can differ from
+the listed per-image price the estimate uses."""
+
+
+def cap_with_margin(usd: float) -> float:
+    """A spend cap (USD) for a run estimated at ``usd``: the estimate and its margin
+    (``ESTIMATE_MARGIN``), rounded up to the cent."""
+    return math.ceil(round(usd * (1 + ESTIMATE_MARGIN) * 100, 6)) / 100
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A batch estimate in USD. ``total_usd`` is ``None`` when any image has no known price.
+
+    Attributes:
+        images: images the batch will make (jobs × sample count).
+        priced_usd: the sum over images whose price is known.
+        unknown_images: images without a known price.
+        sources: the price entries used, as ``"model quality size: $x (as_of, source)"``.
+        models: the ``provider / model`` pairs the jobs use.
+        unknown_reasons: why each unpriced kind of image has no price, as sentences.
+        auto_range: ``(low, high)`` USD for the whole batch when every unpriced image is
+            quality ``auto`` on a model priced per quality; ``None`` otherwise.
+    """
+
+    images: int
+    priced_usd: float
+    unknown_images: int
+    sources: tuple[str, ...]
+    models: tuple[str, ...] = ()
+    unknown_reasons: tuple[str, ...] = ()
+    auto_range: tuple[float, float] | None = None
+    reused_images: int = 0
+    """Images copied from identical requests instead of made (``atelier.pricing.reuse``): not in
+    ``images`` and not paid."""
+    list_usd: float | None = None
+    """What the batch would cost with every image made (set when some are reused)."""
+    priced_by_provider: tuple[tuple[str, float], ...] = ()
+    """``priced_usd`` split by provider (for the economy price of the lanes that have one)."""
+    economy_usd: float | None = None
+    """What the priced images cost through the providers' batch APIs (``None``: no provider
+    of the batch has one)."""
+    economy: bool = False
+    """The batch runs in economy: ``economy_usd`` is what it pays."""
+    by_model: tuple[tuple[str, int, float | None], ...] = ()
+    """``("provider / model", images, USD or None when unknown)`` for each pair the images
+    to make use, at list price (what the spend question shows of a mixed batch)."""
+
+    @property
+    def is_free(self) -> bool:
+        """Nothing is paid: no image to make, or every one priced at $0 (the offline draft,
+        a self-hosted server, every image reused)."""
+        return not self.images or (not self.unknown_images and self.priced_usd <= 0)
+
+    @property
+    def suggested_cap_usd(self) -> float | None:
+        """The spend cap suggested for this run (USD): what it is expected to pay and its
+        margin (``cap_with_margin``); ``None`` when a price is unknown (a cap would stop the
+        run before its first image, since no request of unknown price fits under one)."""
+        usd = self.to_pay_usd
+        return None if usd is None else cap_with_margin(usd)
+
+    def with_economy(self, factors: dict[str, float], economy: bool) -> Estimate:
+        """This estimate with its economy price: each provider's share × its batch price
+        factor (``factors``: provider → factor, only providers with a batch API)."""
+        if not any(p in factors for p, _ in self.priced_by_provider):
+            return replace(self, economy=False)
+        usd = sum(v * factors.get(p, 1.0) for p, v in self.priced_by_provider)
+        return replace(self, economy_usd=round(usd, 6), economy=economy)
+
+    @property
+    def to_pay_usd(self) -> float | None:
+        """What the run is expected to pay: the economy price in economy, else the total."""
+        if self.economy and self.economy_usd is not None and not self.unknown_images:
+            return self.economy_usd
+        return self.total_usd
+
+    @property
+    def total_usd(self) -> float | None:
+        """The full estimate in USD, or ``None`` when some price is unknown."""
+        return None if self.unknown_images else round(self.priced_usd, 6)
+
+    def describe(self) -> str:
+        """``"12 images · $0.408"``, ``"12 images · price unknown ($0.108–$2.400 by quality)"``
+        or ``"12 images · ≥ $0.20 + 5 images at an unknown price"``; with reuse
+        ``"14 to make, 24 reused · $0.476 instead of $1.292"``; with a batch API
+        ``"300 images · $13.200 now · $6.600 economy, within 24 h"``."""
+        if self.reused_images:
+            made = tr("{made} to make, {reused} reused").format(
+                made=self.images, reused=self.reused_images
+            )
+        else:
+            made = tr("{n} images").format(n=self.images)
+        span = ""
+        if self.auto_range:
+            low, high = (_usd(x) for x in self.auto_range)
+            span = tr(" ({low}–{high} by quality)").format(low=low, high=high)
+        if self.unknown_images == self.images and self.images:
+            return tr("{made} · price unknown{span}").format(made=made, span=span)
+        if self.unknown_images:
+            return tr("{made} · ≥ {priced} + {unknown} images at an unknown price{span}").format(
+                made=made, priced=_usd(self.priced_usd), unknown=self.unknown_images, span=span
+            )
+        full = self.list_usd
+        saved = ""
+        if full is not None and full > self.priced_usd:
+            saved = tr(" instead of {full}").format(full=_usd(full))
+        now, eco = _usd(self.priced_usd), self.economy_usd
+        if eco is None or eco >= self.priced_usd:
+            return tr("{made} · {now}{saved}").format(made=made, now=now, saved=saved)
+        if self.economy:
+            return tr("{made} · {economy} economy, within 24 h ({now} now){saved}").format(
+                made=made, economy=_usd(eco), now=now, saved=saved
+            )
+        return tr("{made} · {now} now · {economy} economy, within 24 h{saved}").format(
+            made=made, now=now, economy=_usd(eco), saved=saved
+        )
+
+
+def _usd(amount: float) -> str:
+    """Money as the estimate shows it, always USD: ``$0.408``."""
+    return f"${amount:.3f}"
+
+
+def _label(provider: str, entry: PriceEntry) -> str:
+    label = " ".join(x for x in (entry.model, entry.quality, entry.size) if x != "*")
+    label = label or tr("any model")
+    return label if provider == "openai" else f"{provider} {label}"
+
+
+def _auto_span(lookup: Lookup, provider: str, model: str, size: str) -> tuple[float, float] | None:
+    """USD for one image at the cheapest and the dearest quality, when each is priced."""
+    prices = [lookup(provider, model, q, size) for q in _QUALITIES]
+    if any(p is None for p in prices):
+        return None
+    values = [p.for_size(size) for p in prices if p is not None]
+    return min(values), max(values)
+
+
+def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) -> Estimate:
+    """Estimate ``(provider, model, quality, size, images)`` tuples (mixed-provider batches)."""
+    priced, unknown, total = 0.0, 0, 0
+    low = high = 0.0
+    ranged = True
+    used: dict[str, str] = {}
+    reasons: dict[tuple[str, str, str], str] = {}
+    models: dict[str, None] = {}
+    by_provider: dict[str, float] = {}
+    by_model: dict[str, tuple[int, float | None]] = {}
+    for provider, model, quality, size, n in jobs:
+        total += n
+        pair = f"{provider} / {model}"
+        models[pair] = None
+        e = lookup(provider, model, quality, size)
+        had_images, had_usd = by_model.get(pair, (0, 0.0))
+        if e is None:
+            by_model[pair] = (had_images + n, None)
+            unknown += n
+            span = _auto_span(lookup, provider, model, size) if quality == "auto" else None
+            if span is None:
+                ranged = False
+                reasons.setdefault(
+                    (provider, model, quality),
+                    tr(
+                        "{provider} / {model} at quality {quality!r}: no published price in Atelier's table (add one in ATELIER_HOME/prices.json)"
+                    ).format(provider=provider, model=model, quality=quality),
+                )
+            else:
+                low, high = low + span[0] * n, high + span[1] * n
+                reasons.setdefault(
+                    (provider, model, quality),
+                    tr(
+                        "{provider} / {model}: quality 'auto' has no fixed price, the provider chooses the quality of each image (${low:g}–${high:g} per {size} image, low to high); choose low, medium or high for an exact price"
+                    ).format(provider=provider, model=model, low=span[0], high=span[1], size=size),
+                )
+            continue
+        priced += e.for_size(size) * n
+        by_model[pair] = (
+            had_images + n,
+            None if had_usd is None else had_usd + e.for_size(size) * n,
+        )
+        by_provider[provider] = by_provider.get(provider, 0.0) + e.for_size(size) * n
+        unit = "/MP" if e.unit == "megapixel" else ""
+        label = _label(provider, e)
+        # A citation (a pricing page) reads the same in every language; our own notes are translated.
+        used[label] = f"{label}: ${e.usd_per_image:g}{unit} ({e.as_of}, {tr(e.source)})"
+    auto_range = (priced + low, priced + high) if unknown and ranged else None
+    return Estimate(
+        total,
+        priced,
+        unknown,
+        tuple(used.values()),
+        tuple(models),
+        tuple(reasons.values()),
+        auto_range,
+        priced_by_provider=tuple(by_provider.items()),
+        by_model=tuple((pair, n, usd) for pair, (n, usd) in by_model.items()),
+    )

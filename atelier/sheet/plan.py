@@ -1,0 +1,500 @@
+"""Planning a batch: spreadsheet rows or a batch config → validated ``JobSpec``s.
+
+Everything that can be wrong is found here, before anything is stored or sent: unknown
+placeholders, empty values, unsafe or duplicate file names, and settings the provider's model
+does not support. Errors name the field (``jobs[1].size``), the row (``row 4, line 5``) or the
+column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from atelier.core.errors import InputError
+from atelier.core.i18n import tr
+from atelier.core.models import JobDefaults, JobSpec, problems_error
+from atelier.pricing.estimate import Estimate
+from atelier.pricing.table import PriceTable
+from atelier.providers.registry import capabilities_of, resolve_target
+from atelier.sheet.input_images import reference_cell
+from atelier.sheet.products import Per, Products, group_rows
+from atelier.sheet.render import RenderedRow, RowRenderer
+from atelier.sheet.tabular import Table
+from atelier.sheet.templates import Template, UniqueNamer, describe_unknown
+from atelier.sheet.variations import check_names, combinations
+from atelier.sheet.variations import describe as describe_variations
+
+PROMPT_MAX = 32_000  # JobSpec.prompt's bound (OpenAI GPT-image limit, providers.md)
+
+
+@dataclass
+class Plan:
+    """Validated jobs, ready to store.
+
+    Attributes:
+        specs: one ``JobSpec`` per job.
+        warnings: things worth a look that do not stop the batch (empty values, renamed files).
+        skipped: rows left out with the reason (e.g. an empty prompt).
+    """
+
+    specs: list[JobSpec]
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    left_out: int = 0
+    """Rows that are no job by the export's own conventions (Shopify's image-only rows)."""
+    rows: int = 0
+    """Rows planned (before variations multiply them)."""
+    variations: dict[str, list[str]] = field(default_factory=dict)
+    per: Per = field(default_factory=Per)
+    """How rows were made into jobs (one per row, product or option value)."""
+    varying: dict[int, set[str]] = field(default_factory=dict)
+    """Job index → columns whose values differ among its rows (``check_joined_rows``)."""
+
+    @property
+    def rows_in_jobs(self) -> int:
+        """Rows the jobs stand for (more than the jobs when rows were made one job)."""
+        return sum(len(s.source_rows()) for s in self.specs)
+
+    @property
+    def images(self) -> int:
+        """Images the batch will make."""
+        return sum(s.sample_count for s in self.specs)
+
+    @property
+    def distinct_prompts(self) -> int:
+        """Jobs that would ask for different images: same prompt, negative prompt, provider,
+        model, size, quality, format, background, seed, style and references count once
+        (all variants of a product under a template that names no variant column)."""
+        return len(
+            {
+                (
+                    s.prompt,
+                    s.negative_prompt,
+                    s.provider,
+                    s.model,
+                    s.size,
+                    s.quality,
+                    s.output_format,
+                    s.transparent_background,
+                    s.seed,
+                    s.style_preset,
+                    tuple(s.reference_images),
+                    s.mask,
+                )
+                for s in self.specs
+            }
+        )
+
+    def summary(self) -> str:
+        """``38 jobs, 14 distinct prompts (26 Shopify image-only rows left out)``; with
+        variations ``11 rows × 3 scene = 33 jobs, …``."""
+        text = (
+            describe_variations(self.rows, self.variations, len(self.specs))
+            if self.variations
+            else tr("{count:,} jobs").format(count=len(self.specs))
+        )
+        in_jobs = self.rows_in_jobs
+        if in_jobs > len(self.specs):
+            text += " " + tr("({rows:,} rows: {per})").format(rows=in_jobs, per=self.per.words())
+        distinct = self.distinct_prompts
+        if distinct < len(self.specs):
+            text += tr(", {distinct:,} distinct prompts").format(distinct=distinct)
+        if self.left_out:
+            text += tr(" ({left_out:,} Shopify image-only rows left out: not products)").format(
+                left_out=self.left_out
+            )
+        return text
+
+
+@dataclass(frozen=True)
+class RowColumns:
+    """Optional columns that steer each row: a reference image (and mask) to edit, and the
+    provider/model that makes it (blank cells use the batch's)."""
+
+    reference: str | None = None
+    mask: str | None = None
+    provider: str | None = None
+    model: str | None = None
+
+    def names(self) -> list[tuple[str, str]]:
+        return [
+            (k, v)
+            for k, v in (
+                ("reference", self.reference),
+                ("mask", self.mask),
+                ("provider", self.provider),
+                ("model", self.model),
+            )
+            if v
+        ]
+
+
+def plan_from_table(
+    table: Table,
+    prompt: str,
+    filename: str,
+    negative: str = "",
+    defaults: JobDefaults | None = None,
+    rows: list[int] | None = None,
+    columns: RowColumns | None = None,
+    variations: dict[str, list[str]] | None = None,
+    per: Per | None = None,
+) -> Plan:
+    """The jobs of ``table``'s rows (all, or the 0-based ``rows`` chosen, in that order): one
+    per group of rows ``per`` makes (each row, each product, each option value; see
+    ``atelier.sheet.products.group_rows``) and per combination of ``variations``. Rows that render to
+    the same job (prompt, negative prompt, file name, reference, mask, provider and model)
+    are one job; a job lists its rows in ``JobSpec.row_indexes``.
+
+    Reference-image and mask paths in cells are relative to the spreadsheet's folder; a row
+    with a reference image becomes an ``edit`` job.
+
+    Raises:
+        InputError: unknown placeholders or unbalanced braces (all of them, in one message), an
+            unknown steering column, a variation named like a column, a reference image
+            that does not exist (row and column), ``per`` ``product`` on a sheet that is no
+            shop export, or an unknown ``per`` option.
+    """
+    d = defaults or JobDefaults()
+    cols = columns or RowColumns()
+    var = variations or {}
+    how = per or Per()
+    combos = combinations(var)
+    renderer = _renderer(table, prompt, filename, negative, d.output_format, cols, var)
+    planner = _RowPlanner(Plan([]), renderer, d, cols, table.source.parent)
+    planner.plan.variations = var
+    planner.plan.per = how
+    chosen = _chosen_rows(table, rows, planner.plan)
+    groups = group_rows(Products(table), chosen, how)
+    for group in groups:
+        i = group[0]
+        where = tr("row {row} (line {line})").format(row=i + 1, line=table.line_numbers[i])
+        values = table.row_dict(i)
+        for combo in combos:
+            label = where + "".join(f", {k} {v!r}" for k, v in combo.items())
+            planner.add(group, {**values, **combo} if combo else values, label)
+    if how.kind != "row":
+        _warn_hidden(planner.plan, table, groups, [prompt, filename, negative], cols)
+    if how.kind == "option" and planner.joined:
+        planner.plan.warnings.insert(
+            0,
+            tr(
+                "{per}: {count:,} images would be copies (rows with another {option} make the "
+                "same prompt and file name), so they are not made; name the option's column "
+                "in the prompt and file name"
+            ).format(per=how.words(), count=planner.joined, option=how.option),
+        )
+    return planner.plan
+
+
+def _chosen_rows(table: Table, rows: list[int] | None, plan: Plan) -> list[int]:
+    """The 0-based rows to plan (``rows``, or all), leaving out the excluded ones; counts
+    those in ``plan.left_out`` and the chosen ones in ``plan.rows``."""
+    chosen: list[int] = []
+    for i in rows if rows is not None else range(len(table.rows)):
+        if i in table.excluded:
+            plan.left_out += 1
+        else:
+            chosen.append(i)
+    plan.rows = len(chosen)
+    return chosen
+
+
+def _warn_hidden(
+    plan: Plan, table: Table, groups: list[list[int]], templates: list[str], cols: RowColumns
+) -> None:
+    """One warning when the template names columns whose values differ between rows made into
+    one image (``{Variant SKU}`` under one image per product): each image uses its first row's
+    values."""
+    named = [*templates_columns(templates, table.headers), *(c for _, c in cols.names())]
+    idx = {h: table.headers.index(h) for h in dict.fromkeys(named) if h in table.headers}
+    differ: dict[str, None] = {}
+    example: list[int] = []
+    for g in groups:
+        if len(g) < 2:
+            continue
+        first = table.rows[g[0]]
+        for name, c in idx.items():
+            if any(table.rows[r][c] != first[c] for r in g[1:]):
+                differ.setdefault(name)
+                if not example:
+                    example = g
+    if differ:
+        plan.warnings.insert(
+            0,
+            tr(
+                "{per}: the rows of one image differ in {columns}; each image uses its first "
+                "row's values (for example rows {rows})"
+            ).format(
+                per=plan.per.words(),
+                columns=", ".join("{" + c + "}" for c in differ),
+                rows=", ".join(str(r + 1) for r in example[:5]),
+            ),
+        )
+
+
+def templates_columns(templates: list[str], headers: list[str]) -> list[str]:
+    """The columns of ``headers`` the ``templates`` name (unreadable templates name none:
+    their problem is reported elsewhere)."""
+    out: dict[str, None] = {}
+    for text in templates:
+        if not text.strip():
+            continue
+        try:
+            names = Template.parse(text).placeholders
+        except InputError:
+            continue
+        out.update(dict.fromkeys(n for n in names if n in headers))
+    return list(out)
+
+
+@dataclass
+class _RowPlanner:
+    """Adds the jobs of rows to ``plan``, each file name claimed once."""
+
+    plan: Plan
+    renderer: RowRenderer
+    defaults: JobDefaults
+    cols: RowColumns
+    base_dir: Path
+    namer: UniqueNamer = field(default_factory=UniqueNamer)
+    made: dict[tuple[str, ...], int] = field(default_factory=dict)
+    """What each job was rendered to → its index in ``plan.specs`` (a row rendering the same
+    joins that job instead of making a copy under a ``-2`` name)."""
+    joined: int = 0
+    """Groups of rows that joined a job made from other rows."""
+
+    def add(self, rows: list[int], values: dict[str, str], where: str) -> None:
+        """The job of rows ``rows`` (0-based; the first one's cell and variation ``values``),
+        or a note saying why it is skipped; rows rendering to a job already made join it.
+
+        Raises:
+            InputError: a reference image that does not exist.
+        """
+        plan = self.plan
+        i = rows[0]
+        r = self.renderer.render(values, i, where)
+        text, rel = r.prompt, r.file_name
+        steer = [values.get(c, "").strip() for _, c in self.cols.names()]
+        key = (text, r.negative_prompt, rel.casefold(), *steer)
+        same = self.made.get(key)
+        if same is not None:
+            spec = plan.specs[same]
+            spec.row_indexes = sorted({*spec.source_rows(), *rows})
+            first = spec.row_values
+            differ = {c for c in {*values, *first} if values.get(c, "") != first.get(c, "")}
+            plan.varying.setdefault(same, set()).update(differ)
+            self.joined += 1
+            return
+        if not text.strip():
+            plan.skipped.append(tr("{where}: the prompt is empty, row skipped").format(where=where))
+            return
+        if len(text) > PROMPT_MAX:
+            plan.skipped.append(
+                tr(
+                    "{where}: the prompt has {count} characters (at most {limit}), row skipped"
+                ).format(where=where, count=len(text), limit=PROMPT_MAX)
+            )
+            return
+        for col in r.empty:
+            plan.warnings.append(
+                tr("{where}: column {{{column}}} is empty").format(where=where, column=col)
+            )
+        if r.name_problem:
+            plan.warnings.append(r.name_problem)
+        unique = self.namer.claim(rel, self.defaults.sample_count, where)
+        if unique != rel:
+            plan.warnings.append(
+                tr(
+                    "{where}: file name {file!r} already used in this batch; using {unique!r}"
+                ).format(where=where, file=rel, unique=unique)
+            )
+        spec = _row_spec(r, unique, i, values, self.defaults, self.cols, self.base_dir, where)
+        if len(rows) > 1:
+            spec.row_indexes = sorted(rows)
+        self.made[key] = len(plan.specs)
+        plan.specs.append(spec)
+
+
+def _renderer(
+    table: Table,
+    prompt: str,
+    filename: str,
+    negative: str,
+    fmt: str,
+    cols: RowColumns,
+    variations: dict[str, list[str]],
+) -> RowRenderer:
+    """The batch's templates, checked against the table's columns with its steering columns.
+
+    Raises:
+        InputError: every template and column problem, in one message.
+    """
+    unknown_columns = [
+        describe_unknown(f"{kind.capitalize()} column", [name], table.headers)
+        for kind, name in cols.names()
+        if name not in table.headers
+    ]
+    found = tr(
+        ". The columns found (header on {place}; --header-row picks another line): {columns}"
+    ).format(place=table.header_place(), columns=", ".join(table.headers))
+    check_names(variations, table.headers)
+    try:
+        renderer = RowRenderer.with_variations(
+            table.headers, prompt, filename, negative, fmt, variations
+        )
+    except InputError as e:
+        raise InputError("template", "; ".join([e.message, *unknown_columns]) + found) from None
+    if unknown_columns:
+        raise InputError("template", "; ".join(unknown_columns) + found)
+    return renderer
+
+
+def _row_spec(
+    r: RenderedRow,
+    output_path: str,
+    i: int,
+    values: dict[str, str],
+    d: JobDefaults,
+    cols: RowColumns,
+    base_dir: Path,
+    where: str,
+) -> JobSpec:
+    """The job of spreadsheet row ``i`` (0-based): its rendered prompt, the batch's defaults,
+    and what its steering columns say (a reference image makes it an ``edit``).
+
+    Raises:
+        InputError: a reference image or mask that does not exist (row and column named).
+    """
+
+    def cell(column: str | None) -> str:
+        return values.get(column, "").strip() if column else ""
+
+    ref, mask = cell(cols.reference), cell(cols.mask)
+    return JobSpec(
+        prompt=r.prompt,
+        negative_prompt=r.negative_prompt,
+        output_path=output_path,
+        size=d.size,
+        quality=d.quality,
+        output_format=d.output_format,
+        transparent_background=d.transparent_background,
+        moderation=d.moderation,
+        sample_count=d.sample_count,
+        seed=d.seed,
+        row_index=i,
+        row_values={k: v for k, v in values.items() if v},
+        provider=cell(cols.provider) or None,
+        model=cell(cols.model) or None,
+        operation="edit" if ref else "generate",
+        reference_images=reference_cell(
+            ref,
+            base_dir,
+            tr("{where}, column {column!r}").format(where=where, column=cols.reference),
+        ),
+        style_preset=d.style_preset,
+        mask=reference_cell(
+            mask, base_dir, tr("{where}, column {column!r}").format(where=where, column=cols.mask)
+        )[0]
+        if (ref and mask)
+        else None,
+    )
+
+
+def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> None:
+    """Check every job against its provider's capabilities (a job's own provider/model, else
+    ``provider``/``model``).
+
+    Raises:
+        InputError: naming the first bad job field (``jobs[1].size``, or ``row 3: size`` for
+            spreadsheet batches), and every other one after it.
+    """
+    bad: list[tuple[str, str]] = []
+    for i, spec in enumerate(plan.specs):
+        place = (
+            tr("row {row}: ").format(row=spec.row_index + 1)
+            if rows and spec.row_index is not None
+            else f"jobs[{i}]."
+        )
+        try:
+            p, m = resolve_target(provider, model, spec.provider, spec.model)
+            caps = capabilities_of(p)
+        except InputError as e:
+            bad.append((f"{place}provider", e.message))
+            continue
+        info = caps.model(m)
+        if info is None:
+            known = ", ".join(x.id for x in caps.models)
+            bad.append(
+                (
+                    f"{place}model",
+                    tr("{provider} has no model {model!r} (known: {known})").format(
+                        provider=caps.label, model=m, known=known
+                    ),
+                )
+            )
+            continue
+        for fld, msg in info.check(spec):
+            bad.append((f"{place}{fld}", msg))
+    if bad:
+        raise problems_error("", bad)
+
+
+def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec]) -> str:
+    """Identity of a batch: the same jobs, provider, model and output folder give the same
+    fingerprint, so running it again resumes instead of paying again."""
+    h = hashlib.sha256()
+    h.update(json.dumps([provider, model, str(output_dir.resolve())]).encode())
+    for s in specs:
+        h.update(s.model_dump_json(exclude={"row_values", "row_index", "row_indexes"}).encode())
+    return h.hexdigest()
+
+
+def estimate(plan: Plan, prices: PriceTable, provider: str, model: str) -> Estimate:
+    """Images × price per image for each job's provider, model, size and quality (jobs without
+    their own provider use ``provider``/``model``)."""
+    return prices.estimate_mixed(
+        [
+            (
+                *resolve_target(provider, model, s.provider, s.model),
+                s.quality,
+                s.size,
+                s.sample_count,
+            )
+            for s in plan.specs
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class SheetBatch:
+    """Everything a spreadsheet batch is planned from (what the window's editor holds)."""
+
+    table: Table
+    prompt: str
+    filename: str
+    negative: str = ""
+    defaults: JobDefaults = field(default_factory=JobDefaults)
+    columns: RowColumns = field(default_factory=RowColumns)
+    variations: dict[str, list[str]] = field(default_factory=dict)
+    per: Per = field(default_factory=Per)
+    """One image per row, product or option value (``atelier.sheet.products``)."""
+    rows: tuple[int, ...] | None = None
+    """The rows chosen (0-based, in sheet order); ``None``: every row."""
+
+    def plan(self) -> Plan:
+        """``plan_from_table`` on these inputs (see there for errors)."""
+        return plan_from_table(
+            self.table,
+            self.prompt,
+            self.filename,
+            self.negative,
+            self.defaults,
+            rows=list(self.rows) if self.rows is not None else None,
+            columns=self.columns,
+            variations=self.variations,
+            per=self.per,
+        )

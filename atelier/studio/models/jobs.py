@@ -1,0 +1,295 @@
+"""The jobs of a batch (the progress table) and the proxy filtering them by status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QRegularExpression,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QColor
+
+from atelier.core.events import DeliveryChanged
+from atelier.core.i18n import N_, tr
+from atelier.delivery.status import Keyed, TargetState, details, fold, summary
+from atelier.store import JobSummary
+from atelier.studio.bridge import JobUpdate
+from atelier.studio.look import theme
+from atelier.studio.look.icons import STATUS_LABELS, status_icon
+from atelier.studio.models.roles import (
+    Index,
+    JobIdRole,
+    SortRole,
+    StatusRole,
+)
+
+
+@dataclass
+class JobView:
+    """What the progress table shows of one job."""
+
+    id: int
+    seq: int
+    prompt: str
+    file: str
+    status: str
+    attempts: int = 0
+    duration_ms: int | None = None
+    cost: float | None = 0.0
+    error: str | None = None
+    error_type: str | None = None
+    retry_in_s: float | None = None
+    progress: float | None = None
+    deliveries: Keyed = field(default_factory=dict)
+    """(image id, target) → state of its deliveries (``atelier.delivery.status``)."""
+
+    @property
+    def copied(self) -> bool:
+        """Finished at $0 without a request of its own: its images were copied from an
+        identical one made earlier (``atelier.pricing.reuse``)."""
+        return self.status == "completed" and self.attempts == 0
+
+    def status_text(self) -> str:
+        """The Status column: the status, with a retry's wait or a request's progress."""
+        label = tr(STATUS_LABELS.get(self.status, self.status))
+        if self.status == "waiting" and self.retry_in_s is not None:
+            label += f" ({self.retry_in_s:.1f} s)"
+        elif self.status == "running" and self.progress is not None:
+            label += f" {self.progress:.0%}"
+        return label
+
+    def attempts_text(self) -> str:
+        """The Attempts column: the requests sent, or "copied" (no request: reused at $0)."""
+        return tr("copied") if self.copied else str(self.attempts)
+
+    @staticmethod
+    def copied_tip() -> str:
+        """The tooltip of a copied job's Attempts cell."""
+        return tr("Copied from an identical image made earlier: no request, $0.")
+
+    def apply(self, u: JobUpdate) -> None:
+        """Take what the engine reported since the last flush."""
+        ev = u.change
+        if ev is not None:
+            self.status = ev.status
+            self.attempts = ev.attempts
+            self.error = ev.error
+            self.error_type = ev.error_type
+            self.cost = ev.cost
+            self.retry_in_s = ev.retry_in_s
+        if u.duration_ms is not None:
+            self.duration_ms = u.duration_ms
+        if ev is not None or u.progress is not None:
+            self.progress = u.progress
+
+    @classmethod
+    def from_summary(cls, j: JobSummary) -> JobView:
+        return cls(
+            j.id,
+            j.seq,
+            j.prompt,
+            j.output_path,
+            j.status,
+            j.attempts,
+            j.duration_ms,
+            j.cost,
+            j.error,
+            j.error_type,
+        )
+
+
+class JobsModel(QAbstractTableModel):
+    """The jobs of the open batch. Columns: #, prompt, file, status, attempts, duration, cost,
+    error, delivery (each target's state over the job's images)."""
+
+    COLUMNS = (
+        "#",
+        N_("Prompt"),
+        N_("File"),
+        N_("Status"),
+        N_("Attempts"),
+        N_("Duration"),
+        N_("Cost"),
+        N_("Error"),
+        N_("Delivery"),
+    )
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.jobs: list[JobView] = []
+        self._row_of: dict[int, int] = {}
+
+    def set_jobs(self, jobs: list[JobView]) -> None:
+        self.beginResetModel()
+        self.jobs = jobs
+        self._row_of = {j.id: i for i, j in enumerate(jobs)}
+        self.endResetModel()
+
+    def update_jobs(self, changes: dict[int, JobUpdate]) -> None:
+        """Apply coalesced updates (job id → ``JobUpdate``) with one ``dataChanged`` span."""
+        rows = []
+        for jid, update in changes.items():
+            r = self._row_of.get(jid)
+            if r is None:
+                continue
+            self.jobs[r].apply(update)
+            rows.append(r)
+        if rows:
+            self.dataChanged.emit(
+                self.index(min(rows), 0), self.index(max(rows), len(self.COLUMNS) - 1)
+            )
+
+    def set_prompt(self, job_id: int, prompt: str) -> None:
+        """Show the prompt a job is made with now (a row fixed in place with an edited
+        prompt); a job not in the table is ignored."""
+        r = self._row_of.get(job_id)
+        if r is None:
+            return
+        self.jobs[r].prompt = prompt
+        self.dataChanged.emit(self.index(r, 1), self.index(r, 1))
+
+    def update_deliveries(self, events: Iterable[DeliveryChanged]) -> None:
+        """Show the outbox's changes for the jobs they name (a batch's own messages have no
+        job and are shown by the progress page's counts)."""
+        rows = []
+        for ev in events:
+            r = self._row_of.get(ev.job_id) if ev.job_id is not None else None
+            if r is None:
+                continue
+            self.jobs[r].deliveries[(ev.image_id, ev.target)] = TargetState(
+                ev.status, ev.url, ev.error
+            )
+            rows.append(r)
+        if rows:
+            col = len(self.COLUMNS) - 1
+            self.dataChanged.emit(self.index(min(rows), col), self.index(max(rows), col))
+
+    def prompt_of(self, job_id: int, default: str = "") -> str:
+        r = self._row_of.get(job_id)
+        return default if r is None else self.jobs[r].prompt
+
+    def cost_of(self, job_id: int) -> float | None:
+        """What the job has cost so far (USD, ``None``: unknown or not in the table)."""
+        r = self._row_of.get(job_id)
+        return None if r is None else self.jobs[r].cost
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for j in self.jobs:
+            out[j.status] = out.get(j.status, 0) + 1
+        return out
+
+    def spend(self) -> float | None:
+        total = 0.0
+        for j in self.jobs:
+            if j.cost is None:
+                return None
+            total += j.cost
+        return total
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
+        # Qt's index() asks rowCount() and columnCount() first: two calls into Python for each
+        # index a view or proxy makes (thousands per repaint, each waiting for the GIL while the
+        # engine's thread runs); this is one.
+        if parent.isValid() or not (0 <= row < len(self.jobs) and 0 <= column < len(self.COLUMNS)):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.jobs)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        j = self.jobs[index.row()]
+        c = index.column()
+        if role == JobIdRole:
+            return j.id
+        if role == StatusRole:
+            return j.status
+        if role == SortRole:
+            return (
+                j.seq,
+                j.prompt,
+                j.file,
+                j.status,
+                j.attempts,
+                j.duration_ms or 0,
+                -1.0 if j.cost is None else j.cost,
+                j.error or "",
+                summary(fold(j.deliveries)),
+            )[c]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if c == 0:
+                return str(j.seq + 1)
+            if c == 1:
+                return j.prompt.replace("\n", " ")
+            if c == 2:
+                return j.file
+            if c == 3:
+                return j.status_text()
+            if c == 4:
+                return j.attempts_text()
+            if c == 5:
+                return "" if j.duration_ms is None else f"{j.duration_ms / 1000:.1f} s"
+            if c == 6:
+                return "unknown" if j.cost is None else f"${j.cost:.3f}"
+            if c == 7:
+                return j.error or ""
+            if c == 8:
+                return summary(fold(j.deliveries))
+        if role == Qt.ItemDataRole.DecorationRole and c == 3:
+            return status_icon(j.status)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if c == 7 and j.error:
+                return f"{j.error_type}: {j.error}"
+            if c == 4 and j.copied:
+                return j.copied_tip()
+            if c == 1:
+                return j.prompt
+            if c == 8 and j.deliveries:
+                return details(fold(j.deliveries))
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if c == 7 and j.error:
+                return QColor(theme.tone("error"))
+            if c == 8 and any(s.status == "failed" for s in j.deliveries.values()):
+                return QColor(theme.tone("error"))
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return tr(self.COLUMNS[section]) if 0 <= section < len(self.COLUMNS) else None
+        return None
+
+
+class StatusFilterProxy(QSortFilterProxyModel):
+    """Keeps only rows whose ``StatusRole`` (on column 0) is in ``statuses`` (empty = all).
+
+    It uses Qt's own filter (a regular expression on ``StatusRole``) rather than a Python
+    ``filterAcceptsRow``: with no filter set Qt then accepts a row without calling into Python,
+    where an override costs a call per row (10,000 when a batch opens, each waiting for the GIL
+    behind the engine's thread). The text search on prompts is a second proxy on top of this one.
+    """
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.statuses: set[str] = set()
+        self.setFilterRole(StatusRole)
+        self.setFilterKeyColumn(0)
+
+    def set_statuses(self, statuses: set[str]) -> None:
+        """Show only these statuses (``running``, ``failed``…); an empty set shows every row."""
+        self.statuses = set(statuses)
+        alternatives = "|".join(QRegularExpression.escape(x) for x in sorted(self.statuses))
+        self.setFilterRegularExpression(f"^(?:{alternatives})$" if self.statuses else "")
