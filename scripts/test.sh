@@ -9,6 +9,8 @@ bash scripts/setup.sh test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+# The tree's layers, Qt only in the window, no import cycles ([tool.importlinter] in pyproject.toml).
+.venv/bin/lint-imports
 
 export QT_QPA_PLATFORM=offscreen
 export ATELIER_REQUIRE_KEYRING=1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def atelier_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setattr(secrets, "_SESSION", {})
+    # One keyring service per test: pytest-xdist's workers share one Secret Service, and a key
+    # one test stores (or deletes) must not be seen by another; child processes inherit it.
+    monkeypatch.setenv("ATELIER_KEYRING_SERVICE", f"atelier-test-{uuid.uuid4().hex[:12]}")
     return home
 
 

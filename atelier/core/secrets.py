@@ -22,6 +22,14 @@ from atelier.core.logs import register_secret
 from atelier.providers.registry import capabilities_of
 
 SERVICE = "atelier"
+"""The keyring service Atelier's secrets are stored under; ``ATELIER_KEYRING_SERVICE`` names
+another (a second profile beside the first, or one per test worker: the test suite runs in
+parallel against one Secret Service, and a key one test stores must not be another's)."""
+
+
+def _service() -> str:
+    return os.environ.get("ATELIER_KEYRING_SERVICE") or SERVICE
+
 
 _SESSION: dict[str, str] = {}
 """Secrets kept in memory for this process only, when no keyring works, under their keyring
@@ -72,7 +80,7 @@ def get_key(provider: str) -> KeyLookup:
     env_var = capabilities_of(provider).key_env_var
     problem: str | None = None
     try:
-        stored = keyring.get_password(SERVICE, provider)
+        stored = keyring.get_password(_service(), provider)
     except (keyring.errors.KeyringError, RuntimeError, OSError) as e:
         stored = None
         problem = tr("keyring unavailable: {error}").format(error=type(e).__name__)
@@ -110,7 +118,7 @@ def set_key(provider: str, key: str) -> None:
         delete_key(provider)
         return
     register_secret(key.strip())
-    keyring.set_password(SERVICE, provider, key.strip())
+    keyring.set_password(_service(), provider, key.strip())
     _SESSION.pop(provider, None)  # the keyring holds it now
 
 
@@ -135,7 +143,7 @@ def delete_key(provider: str) -> None:
     """Remove the stored key for ``provider`` (and one kept for the session), if any."""
     _SESSION.pop(provider, None)
     try:
-        keyring.delete_password(SERVICE, provider)
+        keyring.delete_password(_service(), provider)
     except keyring.errors.PasswordDeleteError:
         pass
 
@@ -178,7 +186,7 @@ def get_secret(name: str, kind: str | None = None) -> str | None:
         return None
     value: str | None
     try:
-        value = keyring.get_password(SERVICE, f"delivery:{name}")
+        value = keyring.get_password(_service(), f"delivery:{name}")
     except (keyring.errors.KeyringError, RuntimeError, OSError):
         value = None
     env_var = DELIVERY_ENV.get(secret_kind(name))
@@ -193,7 +201,7 @@ def set_secret(name: str, value: str) -> bool:
     works, and the secret is then kept for this process only (say so to the user)."""
     register_secret(value)
     try:
-        keyring.set_password(SERVICE, f"delivery:{name}", value)
+        keyring.set_password(_service(), f"delivery:{name}", value)
         return True
     except (keyring.errors.KeyringError, RuntimeError, OSError):
         _SESSION[f"delivery:{name}"] = value

@@ -41,7 +41,7 @@ def test_key_round_trip_in_real_keyring(
         got = secrets.get_key("openai")
         assert got.key == key and got.source == "keyring"
         assert key not in repr(got)
-        assert keyring.get_password("atelier", "openai") == key
+        assert keyring.get_password(os.environ["ATELIER_KEYRING_SERVICE"], "openai") == key
     finally:
         secrets.delete_key("openai")
     assert secrets.get_key("openai").source == "none"
