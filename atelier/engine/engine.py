@@ -31,7 +31,8 @@ from atelier.core.i18n import tr
 from atelier.core.models import BatchReport, RunSettings
 from atelier.core.status import BatchStatus, IllegalTransitionError, JobStatus
 from atelier.delivery.courier import Courier
-from atelier.engine.jobrun import JobRun, job_target
+from atelier.engine.context import RunContext
+from atelier.engine.jobrun import JobRun
 from atelier.engine.lane import Lane, Run, SharedPacing
 from atelier.engine.recovery import adopt_existing, deliver_spool, verify_outputs
 from atelier.output.images import clean_temp_files
@@ -89,6 +90,17 @@ class Engine:
         provider's name and the batch's settings → ``atelier.team.limits.SharedLimit``)."""
         self.courier = Courier(store, self.events)
         self.events.subscribe(self.courier.on_event)
+        self.context = RunContext(
+            store,
+            self.events,
+            self.budget,
+            self.rng,
+            thumb_dir,
+            self.spool_dir,
+            self.halt,
+            lambda: self.detaching,
+        )
+        """What a ``JobRun`` uses of this engine (``atelier.engine.context``)."""
 
     # ---- control ---------------------------------------------------------------------------
     def is_running(self, batch_id: int) -> bool:
@@ -144,7 +156,7 @@ class Engine:
                 JobChanged(batch_id, jid, JobStatus.PENDING, job.attempts, cost=job.cost)
             )
             if run is not None:
-                lane = run.lanes.get(job_target(run, job.spec)[0])
+                lane = run.lanes.get(run.job_target(job.spec)[0])
                 if lane is not None:
                     lane.queue.append(jid)
 
@@ -352,7 +364,7 @@ class Engine:
                 rs = rs.model_copy(update={"provider": provider, "base_url": None})
             limits = run.settings.rate_limits.get(provider)
             adapter = self.provider_factory(rs)
-            economy = economy_lane(adapter, run.settings, self._waiting(run.batch_id))
+            economy = economy_lane(adapter, run.settings, _waiting(self.events, run.batch_id))
             lane = Lane(
                 provider,
                 economy or adapter,
@@ -365,18 +377,6 @@ class Engine:
             )
             run.lanes[provider] = lane
         return lane
-
-    def _waiting(self, batch_id: int) -> Callable[[Waiting], None]:
-        """What an economy lane's poller calls: an ``EconomyWaiting`` event for the views."""
-
-        def emit(w: Waiting) -> None:
-            self.events.emit(
-                EconomyWaiting(
-                    batch_id, w.provider, w.batch_id, w.submitted_at, w.state, w.done, w.total
-                )
-            )
-
-        return emit
 
     async def _drain(self, run: Run) -> None:
         """Lanes work side by side, each with its own workers; then pending jobs added meanwhile
@@ -422,7 +422,7 @@ class Engine:
             if not self.store.claim_job(jid):
                 continue
             try:
-                await JobRun(self, run, lane, self.store.job(jid)).execute()
+                await JobRun(self.context, run, lane, self.store.job(jid)).execute()
             except Exception as e:  # one job's failure never stops the batch
                 log.exception("batch %s: job %s failed unexpectedly", run.batch_id, jid)
                 self._fail_unexpected(run, jid, e)
@@ -443,6 +443,19 @@ class Engine:
             await asyncio.sleep(0.3)
             if self.store.pending_job_ids(run.batch_id):  # they released some: take our share
                 await self._drain(run)
+
+
+def _waiting(events: EventBus, batch_id: int) -> Callable[[Waiting], None]:
+    """What an economy lane's poller calls: an ``EconomyWaiting`` event for the views."""
+
+    def emit(w: Waiting) -> None:
+        events.emit(
+            EconomyWaiting(
+                batch_id, w.provider, w.batch_id, w.submitted_at, w.state, w.done, w.total
+            )
+        )
+
+    return emit
 
 
 def _fail_job(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from atelier.core.events import EventBus, LaneWaiting
-from atelier.core.models import RunSettings
+from atelier.core.models import JobSpec, RunSettings
 from atelier.engine.ratelimit import (
     AdaptiveGate,
     LaneRates,
@@ -20,6 +20,7 @@ from atelier.engine.ratelimit import (
 )
 from atelier.providers.base import Provider
 from atelier.providers.economy import ECONOMY_TIMEOUT_S
+from atelier.providers.registry import resolve_target
 
 ECONOMY_IN_FLIGHT = 50_000
 """Jobs an economy lane holds at once: OpenAI's most lines in one provider batch."""
@@ -188,6 +189,11 @@ class Run:
     makers: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     """Request key → done when the job making it ends: later jobs asking the same wait, then
     copy its images (``atelier.pricing.reuse``)."""
+
+    def job_target(self, spec: JobSpec) -> tuple[str, str]:
+        """``(provider, model)`` of a job of this run (its own, else the batch's)."""
+        s = self.settings
+        return resolve_target(s.provider, s.model, spec.provider, spec.model)
 
     @property
     def ended_reason(self) -> str | None:

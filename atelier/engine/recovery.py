@@ -11,7 +11,6 @@ from pathlib import Path
 from atelier.core.errors import OutputError
 from atelier.core.events import EventBus, JobChanged
 from atelier.core.status import JobStatus
-from atelier.engine.jobrun import job_target
 from atelier.engine.lane import Run
 from atelier.output.images import deliver_spooled, job_key, read_metadata, spooled, version_names
 from atelier.store import Store
@@ -75,7 +74,7 @@ async def adopt_existing(store: Store, run: Run) -> None:
         return
     for jid in store.pending_job_ids(run.batch_id):
         job = store.job(jid)
-        provider, model = job_target(run, job.spec)
+        provider, model = run.job_target(job.spec)
         done = store.samples_done(jid)
         names = (
             await asyncio.to_thread(
