@@ -21,6 +21,7 @@ from atelier.core.events import EventBus
 from atelier.core.models import JobSpec
 from atelier.core.status import JobStatus
 from atelier.engine.lane import Run
+from atelier.engine.moves import JobMoves
 from atelier.pricing.budget import Budget
 from atelier.providers.base import GenerationResult
 from atelier.store import JobRow, Store
@@ -50,6 +51,11 @@ class RunContext:
     spool_dir: Callable[[Run], Path]
     halt: Callable[[Run, str], None]
     detaching: Callable[[], bool] = lambda: False
+
+    @property
+    def moves(self) -> JobMoves:
+        """Where a job's status moves and is announced (``atelier.engine.moves``)."""
+        return JobMoves(self.store, self.events)
 
 
 @dataclass

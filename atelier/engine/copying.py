@@ -78,7 +78,14 @@ async def _copy(jr: ActiveJob, idx: int, src: ImageRow) -> bool:
         return False
     (path, thumb), made = placed
     image_id = jr.ctx.store.add_image(
-        jr.id, idx, path, thumb, seed=src.seed, prompt=jr.spec.prompt, made=made
+        jr.id,
+        idx,
+        path,
+        thumb,
+        seed=src.seed,
+        prompt=jr.spec.prompt,
+        made=made,
+        outbox=jr.run.outbox,
     )
     jr.done.add(idx)
     jr.ctx.events.emit(

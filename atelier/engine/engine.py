@@ -25,12 +25,12 @@ from atelier.core.events import (
     BatchStateChanged,
     EconomyWaiting,
     EventBus,
-    JobChanged,
 )
 from atelier.core.i18n import tr
 from atelier.core.models import BatchReport, RunSettings
-from atelier.core.status import BatchStatus, IllegalTransitionError, JobStatus
+from atelier.core.status import BatchStatus, JobStatus
 from atelier.delivery.courier import Courier
+from atelier.delivery.plan import made_outbox
 from atelier.engine.context import RunContext
 from atelier.engine.jobrun import JobRun
 from atelier.engine.lane import Lane, Run, SharedPacing
@@ -101,6 +101,8 @@ class Engine:
             lambda: self.detaching,
         )
         """What a ``JobRun`` uses of this engine (``atelier.engine.context``)."""
+        self.moves = self.context.moves
+        """Where every status move of a job is written and announced."""
 
     # ---- control ---------------------------------------------------------------------------
     def is_running(self, batch_id: int) -> bool:
@@ -152,9 +154,7 @@ class Engine:
         run = self._runs.get(batch_id)
         for jid in job_ids:
             job = self.store.job(jid)
-            self.events.emit(
-                JobChanged(batch_id, jid, JobStatus.PENDING, job.attempts, cost=job.cost)
-            )
+            self.moves.announce(batch_id, jid, JobStatus.PENDING)
             if run is not None:
                 lane = run.lanes.get(run.job_target(job.spec)[0])
                 if lane is not None:
@@ -211,6 +211,7 @@ class Engine:
         run.task = asyncio.current_task()
         run.started_wall = datetime.now(UTC).isoformat(timespec="milliseconds")
         run.started_mono = time.monotonic()
+        run.outbox = made_outbox(run.settings.delivery)
         self._runs[batch_id] = run
         external_cancel = False
         try:
@@ -253,7 +254,7 @@ class Engine:
         await asyncio.to_thread(clean_temp_files, run.out_dir)
         await deliver_spool(self.store, self.events, run, self.spool_dir(run), self.thumb_dir)
         await verify_outputs(self.store, run)
-        await adopt_existing(self.store, run)
+        await adopt_existing(self.moves, run)
         run.spent_usd = self.store.known_spend_usd(run.batch_id)
         if run.settings.reuse:
             run.known_keys = await asyncio.to_thread(self.store.content_keys)
@@ -289,22 +290,7 @@ class Engine:
         the report."""
         batch_id = run.batch_id
         if run.stop_reason:
-            stopped = self.store.cancel_unfinished(
-                batch_id, run.stop_reason, only_mine=run.stop_only_mine
-            )
-            for jid in stopped:
-                job = self.store.job(jid)
-                self.events.emit(
-                    JobChanged(
-                        batch_id,
-                        jid,
-                        JobStatus.CANCELLED,
-                        job.attempts,
-                        run.stop_reason,
-                        "cancelled",
-                        job.cost,
-                    )
-                )
+            self.moves.cancel_unfinished(batch_id, run.stop_reason, only_mine=run.stop_only_mine)
         if run.stop_reason and not run.stop_only_mine:
             status = BatchStatus.CANCELLED
         elif self.store.batch(batch_id).unfinished:
@@ -403,14 +389,8 @@ class Engine:
     def _fail_unstartable(self, run: Run, jid: int, message: str) -> None:
         """A job whose provider cannot even be set up fails with the reason."""
         if self.store.claim_job(jid):
-            _fail_job(
-                self.store,
-                self.events,
-                run,
-                jid,
-                message,
-                ErrorClass.INVALID_REQUEST,
-                duration_ms=0,
+            self.moves.fail_held(
+                run.batch_id, jid, message, ErrorClass.INVALID_REQUEST, duration_ms=0
             )
 
     async def _worker(self, run: Run, lane: Lane) -> None:
@@ -433,7 +413,7 @@ class Engine:
         message = tr(
             "Atelier could not run this job ({reason}). The rest of the batch goes on; the details are in the log."
         ).format(reason=describe_exception(e))
-        _fail_job(self.store, self.events, run, jid, message, ErrorClass.INTERNAL)
+        self.moves.fail_held(run.batch_id, jid, message, ErrorClass.INTERNAL)
 
     async def _wait_for_others(self, run: Run) -> None:
         """Another Atelier process on the same store may still be working on jobs of this batch
@@ -456,41 +436,3 @@ def _waiting(events: EventBus, batch_id: int) -> Callable[[Waiting], None]:
         )
 
     return emit
-
-
-def _fail_job(
-    store: Store,
-    events: EventBus,
-    run: Run,
-    jid: int,
-    message: str,
-    error_class: ErrorClass,
-    duration_ms: int | None = None,
-) -> None:
-    """Fail a job this process holds that never reached ``JobRun``'s own bookkeeping,
-    and tell the views (on ``events``); a job that had already ended keeps what it ended as.
-    A function of its own, not an ``Engine`` method, so the class stays readable."""
-    store.close_open_attempts(jid, "error", message, error_class.value)
-    try:
-        store.set_job_status(
-            jid,
-            JobStatus.FAILED,
-            error=message,
-            error_type=error_class.value,
-            duration_ms=duration_ms,
-        )
-    except IllegalTransitionError:
-        return
-    attempts, cost = store.job_attempts_and_cost(jid)
-    events.emit(
-        JobChanged(
-            run.batch_id,
-            jid,
-            JobStatus.FAILED,
-            attempts,
-            message,
-            error_class.value,
-            cost,
-            duration_ms,
-        )
-    )

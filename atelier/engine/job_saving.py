@@ -105,6 +105,7 @@ def _record(
             key,
             sha,
         ),
+        outbox=jr.run.outbox,
     )
 
 

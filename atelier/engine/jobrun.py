@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from atelier.core.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
-from atelier.core.events import JobChanged, JobProgress
+from atelier.core.events import JobProgress
 from atelier.core.i18n import tr
 from atelier.core.models import RetryPolicy
 from atelier.core.status import JobStatus
@@ -99,23 +99,15 @@ class JobRun:
     ) -> None:
         """Record the job's new status in the store and tell the views."""
         ms = self.elapsed_ms() if duration else None
-        message = error.message if error else None
-        kind = error.error_class.value if error else None
-        self.ctx.store.set_job_status(
-            self.id, status, error=message, error_type=kind, duration_ms=ms
-        )
-        self.ctx.events.emit(
-            JobChanged(
-                self.run.batch_id,
-                self.id,
-                status,
-                self.attempts,
-                message,
-                kind,
-                self.cost,
-                ms,
-                retry_in_s,
-            )
+        self.ctx.moves.move(
+            self.run.batch_id,
+            self.id,
+            status,
+            error=error.message if error else None,
+            kind=error.error_class.value if error else None,
+            duration_ms=ms,
+            retry_in_s=retry_in_s,
+            tally=(self.attempts, self.cost),
         )
 
     async def execute(self) -> None:
@@ -260,13 +252,10 @@ class JobRun:
         ``timeout``)."""
         timeout_s = self.lane.timeout_s(self.run.settings.job_timeout_ms / 1000)
         async with self.lane.slot(req.n):
-            attempt_id, self.attempts = self.ctx.store.start_attempt(self.id)
-            req = self._remote(req, attempt_id, samples)
-            self.ctx.events.emit(
-                JobChanged(
-                    self.run.batch_id, self.id, JobStatus.RUNNING, self.attempts, cost=self.cost
-                )
+            attempt_id, self.attempts = self.ctx.moves.start_attempt(
+                self.run.batch_id, self.id, self.cost
             )
+            req = self._remote(req, attempt_id, samples)
             sent = Sent(attempt_id, samples, factor=self.lane.provider.price_factor(req))
             began = time.monotonic()
             try:

@@ -21,6 +21,7 @@ from atelier.engine.ratelimit import (
 from atelier.providers.base import Provider
 from atelier.providers.economy import ECONOMY_TIMEOUT_S
 from atelier.providers.registry import resolve_target
+from atelier.store.deliveries import Outbox
 
 ECONOMY_IN_FLIGHT = 50_000
 """Jobs an economy lane holds at once: OpenAI's most lines in one provider batch."""
@@ -189,6 +190,8 @@ class Run:
     makers: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     """Request key → done when the job making it ends: later jobs asking the same wait, then
     copy its images (``atelier.pricing.reuse``)."""
+    outbox: Outbox | None = None
+    """The deliveries an image of this run causes, written with it (``Store.add_image``)."""
 
     def job_target(self, spec: JobSpec) -> tuple[str, str]:
         """``(provider, model)`` of a job of this run (its own, else the batch's)."""

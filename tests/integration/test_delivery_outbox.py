@@ -1,0 +1,94 @@
+"""The transactional outbox: an image's deliveries are written in its own store transaction,
+so a crash between recording an image and queueing its deliveries can leave neither or both,
+never an image nobody delivers; a resume then records and delivers it once."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from atelier.core import paths
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.settings import Settings
+from atelier.delivery.config import Delivery, WebhookTarget
+from atelier.engine.controller import resume_batch
+from atelier.engine.engine import Engine
+from atelier.engine.service import make_provider_factory
+from atelier.store import Store
+from tests.batches import store_batch
+from tests.fakes.receivers import WebhookReceiver
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+JOBS = 3
+
+
+def _crash_on_outbox(path: Path, on: bool) -> None:
+    """The store file itself refuses every outbox row while ``on``: the write after an
+    image's row fails as a crash there would (any version of the code meets it)."""
+    db = sqlite3.connect(path)
+    with db:
+        if on:
+            db.execute(
+                "CREATE TRIGGER crash BEFORE INSERT ON deliveries"
+                " BEGIN SELECT RAISE(ABORT, 'crash before the outbox'); END"
+            )
+        else:
+            db.execute("DROP TRIGGER crash")
+    db.close()
+
+
+def _images_without_rows(store: Store, bid: int) -> list[int]:
+    """Ids of the batch's images that have no ``image.completed`` row in the outbox."""
+    queued = {d.image_id for d in store.deliveries(bid) if d.event == "image.completed"}
+    return [im.id for im in store.images(bid) if im.id not in queued]
+
+
+def test_a_crash_before_the_outbox_leaves_no_image_without_its_delivery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATELIER_WEBHOOK_SECRET", SECRET)
+    specs = [
+        JobSpec(prompt=f"A mug {i}", output_path=f"mug-{i}.png", size="256x256")
+        for i in range(JOBS)
+    ]
+    with WebhookReceiver(SECRET) as hook:
+        delivery = Delivery(
+            targets=[WebhookTarget(url=hook.url + "/hooks", events=["image.completed"])],
+            backoff_s=0.05,
+            max_backoff_s=0.2,
+            timeout_s=1.0,
+        )
+        store = Store(paths.store_path())
+        rs = RunSettings(provider="draft", model="draft", delivery=delivery)
+        bid = store_batch(store, rs, specs, tmp_path / "out")
+        _crash_on_outbox(paths.store_path(), on=True)
+        engine = Engine(store, make_provider_factory(Settings()))
+        asyncio.run(engine.run(bid))
+        assert _images_without_rows(store, bid) == []  # neither, not an image alone
+        assert not store.deliveries(bid)
+
+        _crash_on_outbox(paths.store_path(), on=False)
+        resume_batch(store, bid)
+        report = asyncio.run(Engine(store, make_provider_factory(Settings())).run(bid))
+        assert report.succeeded == JOBS
+        assert len(store.images(bid)) == JOBS and _images_without_rows(store, bid) == []
+        assert report.deliveries == {"delivered": JOBS, "failed": 0, "pending": 0}
+        assert len(hook.ids) == len(set(hook.ids)) == JOBS
+
+
+def test_the_image_and_its_rows_are_one_write(tmp_path: Path) -> None:
+    """At the store: an outbox that fails takes the image's row back with it."""
+    store = Store(tmp_path / "s.sqlite3")
+    rs = RunSettings(provider="draft", model="draft")
+    bid = store_batch(store, rs, [JobSpec(prompt="a", output_path="a.png")], tmp_path / "out")
+    (jid,) = store.pending_job_ids(bid)
+
+    def broken(_image: object) -> list[object]:
+        raise OSError("crash between the image and its deliveries")
+
+    with pytest.raises(OSError):
+        store.add_image(jid, 0, tmp_path / "out" / "a.png", None, outbox=broken)  # type: ignore[arg-type]
+    assert store.images(bid) == [] and store.deliveries(bid) == []
