@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from atelier.core.backoff import Backoff
 from atelier.core.errors import describe_exception
 from atelier.core.events import DeliveryChanged, Event, EventBus, ImageSaved, JobChanged
 from atelier.core.i18n import tr
@@ -329,8 +330,8 @@ class Courier:
             error = redact_for(lane.sender, str(e))
             tries = row.attempts + 1
             if e.retryable and tries < d.max_attempts:
-                delay = min(d.max_backoff_s, d.backoff_s * 2 ** (tries - 1))
-                delay = max(delay, min(e.retry_after_s or 0.0, d.max_backoff_s))
+                pace = Backoff(d.backoff_s, d.max_backoff_s, retry_after_cap_s=d.max_backoff_s)
+                delay = pace.delay(tries, e.retry_after_s)
                 status = "pending"
             else:
                 delay, status = 0.0, "failed"

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import random
 import time
 from typing import Any
 
+from atelier.core.backoff import Backoff
 from atelier.core.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
 from atelier.core.events import JobProgress
 from atelier.core.i18n import tr
@@ -40,10 +40,10 @@ MAX_PAID_RESUBMISSIONS = 1
 """How often a job whose billed image was lost is sent (and paid) again before it fails."""
 
 
-def backoff_delay(policy: RetryPolicy, retry: int, rng: random.Random) -> float:
-    """Seconds before retry number ``retry`` (1-based): full jitter over the capped exponential."""
-    cap = min(policy.max_delay_ms, policy.retry_delay_ms * (2 ** (retry - 1))) / 1000
-    return rng.uniform(0, cap)
+def job_backoff(policy: RetryPolicy) -> Backoff:
+    """The waits between a job's tries (``atelier.core.backoff``): full jitter over the
+    capped exponential of the batch's ``RetryPolicy``."""
+    return Backoff(policy.retry_delay_ms / 1000, policy.max_delay_ms / 1000, jitter=True)
 
 
 def should_retry(policy: RetryPolicy, err: ProviderError, retries: int) -> bool:
@@ -353,7 +353,7 @@ class JobRun:
             self.move(JobStatus.FAILED, err, duration=True)
             return False
         self.retries += 1
-        delay = max(backoff_delay(policy, self.retries, self.ctx.rng), err.retry_after_s or 0.0)
+        delay = job_backoff(policy).delay(self.retries, err.retry_after_s, self.ctx.rng)
         if (
             err.error_class is ErrorClass.RATE_LIMIT
             and err.retry_after_s is None
