@@ -37,7 +37,6 @@ from atelier.delivery.http_targets import CmsSender, SlackSender, WebhookSender
 from atelier.delivery.plan import (
     batch_deliveries,
     delivery_of,
-    job_failed_deliveries,
     parcel_for,
 )
 from atelier.delivery.s3 import S3Sender
@@ -131,11 +130,9 @@ class Courier:
             drain.poke.set()
 
     def job_failed(self, batch_id: int, job_id: int) -> None:
-        """A job failed for good."""
+        """A job failed for good, its rows with it (``failed_outbox``): send them."""
         drain = self._drains.get(batch_id)
-        if drain is not None and self.store.add_deliveries(
-            batch_id, job_failed_deliveries(drain.delivery, self.store.job(job_id))
-        ):
+        if drain is not None:
             drain.poke.set()
 
     async def end(self, batch_id: int, run_tag: str) -> int:

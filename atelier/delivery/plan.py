@@ -27,7 +27,7 @@ from atelier.delivery.config import Delivery
 from atelier.delivery.messages import batch_payload, image_payload, job_failed_payload
 from atelier.sheet.templates import safe_entry_name
 from atelier.store import DeliveryRow, NewDelivery, Store
-from atelier.store.deliveries import Outbox
+from atelier.store.deliveries import JobOutbox, Outbox
 from atelier.store.rows import ImageRow, JobRow
 
 STAGE = {"s3": 0, "shopify": 1, "cms": 1, "webhook": 1, "slack": 2}
@@ -96,6 +96,14 @@ def made_outbox(delivery: Delivery | None) -> Outbox | None:
     if delivery is None or not delivery.targets or delivery.after_review:
         return None
     return lambda image: image_deliveries(delivery, image, picked=False)
+
+
+def failed_outbox(delivery: Delivery | None) -> JobOutbox | None:
+    """What a job of a batch delivering with ``delivery`` causes as it fails for good (the
+    store records the rows with the move: ``Store.set_job_status``); ``None``: nothing."""
+    if delivery is None or not delivery.targets:
+        return None
+    return lambda job: job_failed_deliveries(delivery, job)
 
 
 def picked_outbox(store: Store) -> Outbox:

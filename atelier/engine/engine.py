@@ -30,7 +30,7 @@ from atelier.core.i18n import tr
 from atelier.core.models import BatchReport, RunSettings
 from atelier.core.status import BatchStatus, JobStatus
 from atelier.delivery.courier import Courier
-from atelier.delivery.plan import made_outbox
+from atelier.delivery.plan import failed_outbox, made_outbox
 from atelier.engine.context import RunContext
 from atelier.engine.jobrun import JobRun
 from atelier.engine.lane import Lane, Run, SharedPacing
@@ -212,6 +212,7 @@ class Engine:
         run.started_wall = datetime.now(UTC).isoformat(timespec="milliseconds")
         run.started_mono = time.monotonic()
         run.outbox = made_outbox(run.settings.delivery)
+        run.failed_outbox = failed_outbox(run.settings.delivery)
         self._runs[batch_id] = run
         external_cancel = False
         try:
@@ -390,7 +391,12 @@ class Engine:
         """A job whose provider cannot even be set up fails with the reason."""
         if self.store.claim_job(jid):
             self.moves.fail_held(
-                run.batch_id, jid, message, ErrorClass.INVALID_REQUEST, duration_ms=0
+                run.batch_id,
+                jid,
+                message,
+                ErrorClass.INVALID_REQUEST,
+                duration_ms=0,
+                outbox=run.failed_outbox,
             )
 
     async def _worker(self, run: Run, lane: Lane) -> None:
@@ -413,7 +419,9 @@ class Engine:
         message = tr(
             "Atelier could not run this job ({reason}). The rest of the batch goes on; the details are in the log."
         ).format(reason=describe_exception(e))
-        self.moves.fail_held(run.batch_id, jid, message, ErrorClass.INTERNAL)
+        self.moves.fail_held(
+            run.batch_id, jid, message, ErrorClass.INTERNAL, outbox=run.failed_outbox
+        )
 
     async def _wait_for_others(self, run: Run) -> None:
         """Another Atelier process on the same store may still be working on jobs of this batch

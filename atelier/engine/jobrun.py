@@ -108,6 +108,7 @@ class JobRun:
             duration_ms=ms,
             retry_in_s=retry_in_s,
             tally=(self.attempts, self.cost),
+            outbox=self.run.failed_outbox if status == JobStatus.FAILED else None,
         )
 
     async def execute(self) -> None:

@@ -21,7 +21,7 @@ from atelier.engine.ratelimit import (
 from atelier.providers.base import Provider
 from atelier.providers.economy import ECONOMY_TIMEOUT_S
 from atelier.providers.registry import resolve_target
-from atelier.store.deliveries import Outbox
+from atelier.store.deliveries import JobOutbox, Outbox
 
 ECONOMY_IN_FLIGHT = 50_000
 """Jobs an economy lane holds at once: OpenAI's most lines in one provider batch."""
@@ -192,6 +192,8 @@ class Run:
     copy its images (``atelier.pricing.reuse``)."""
     outbox: Outbox | None = None
     """The deliveries an image of this run causes, written with it (``Store.add_image``)."""
+    failed_outbox: JobOutbox | None = None
+    """The deliveries a job failing for good causes, written with the move."""
 
     def job_target(self, spec: JobSpec) -> tuple[str, str]:
         """``(provider, model)`` of a job of this run (its own, else the batch's)."""

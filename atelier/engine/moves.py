@@ -10,6 +10,7 @@ from atelier.core.errors import ErrorClass
 from atelier.core.events import EventBus, JobChanged
 from atelier.core.status import IllegalTransitionError, JobStatus
 from atelier.store import Store
+from atelier.store.deliveries import JobOutbox
 
 
 @dataclass(frozen=True)
@@ -30,17 +31,19 @@ class JobMoves:
         duration_ms: int | None = None,
         retry_in_s: float | None = None,
         tally: tuple[int, float | None] | None = None,
+        outbox: JobOutbox | None = None,
     ) -> None:
         """Move ``job_id`` to ``status`` with its ``error`` text and class ``kind``, then
         announce it. ``tally``: the job's attempts and cost (USD, ``None``: partly unknown)
         when the caller keeps them (a running job), else they are read back from the store.
+        ``outbox``: the deliveries the move causes, written with it (``Store.set_job_status``).
 
         Raises:
             IllegalTransitionError: ``atelier.core.status`` does not allow the move (nothing
                 is announced).
         """
         self.store.set_job_status(
-            job_id, status, error=error, error_type=kind, duration_ms=duration_ms
+            job_id, status, error=error, error_type=kind, duration_ms=duration_ms, outbox=outbox
         )
         attempts, cost = tally or self.store.job_attempts_and_cost(job_id)
         self.events.emit(
@@ -67,6 +70,7 @@ class JobMoves:
         message: str,
         error_class: ErrorClass,
         duration_ms: int | None = None,
+        outbox: JobOutbox | None = None,
     ) -> None:
         """Fail a job this process holds that never reached ``JobRun``'s own bookkeeping
         (its open attempts closed with ``message``); a job that had already ended keeps what
@@ -80,6 +84,7 @@ class JobMoves:
                 error=message,
                 kind=error_class.value,
                 duration_ms=duration_ms,
+                outbox=outbox,
             )
         except IllegalTransitionError:
             return

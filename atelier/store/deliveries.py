@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from atelier.store.db import Database, now_iso, pid_alive
-from atelier.store.rows import ImageRow
+from atelier.store.rows import ImageRow, JobRow
 
 DELIVERY_STATUSES = ("pending", "sending", "delivered", "failed")
 
@@ -94,6 +94,10 @@ ORDER BY d.stage, d.id LIMIT ?
 Outbox = Callable[[ImageRow], Iterable[NewDelivery]]
 """The deliveries an image causes as it is recorded (``atelier.delivery.plan``): the store
 writes them in the image's own transaction, so an image is never recorded without them."""
+
+JobOutbox = Callable[[JobRow], Iterable[NewDelivery]]
+"""The deliveries a job's move causes (a failure's ``job.failed`` webhooks), written in the
+move's own transaction."""
 
 
 def insert_deliveries(db: sqlite3.Connection, batch_id: int, new: Iterable[NewDelivery]) -> int:

@@ -92,3 +92,50 @@ def test_the_image_and_its_rows_are_one_write(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         store.add_image(jid, 0, tmp_path / "out" / "a.png", None, outbox=broken)  # type: ignore[arg-type]
     assert store.images(bid) == [] and store.deliveries(bid) == []
+
+
+def test_a_failure_and_its_rows_are_one_write(tmp_path: Path) -> None:
+    """A job's failure and its ``job.failed`` rows: an outbox that fails takes the move back."""
+    from atelier.core.status import JobStatus
+    from atelier.delivery.plan import failed_outbox
+
+    store = Store(tmp_path / "s.sqlite3")
+    hook = WebhookTarget(url="https://hooks.example.com/x", events=["job.failed"])
+    rs = RunSettings(provider="draft", model="draft", delivery=Delivery(targets=[hook]))
+    bid = store_batch(store, rs, [JobSpec(prompt="a", output_path="a.png")], tmp_path / "out")
+    (jid,) = store.pending_job_ids(bid)
+    assert store.claim_job(jid)
+
+    def broken(_job: object) -> list[object]:
+        raise OSError("crash between the failure and its deliveries")
+
+    with pytest.raises(OSError):
+        store.set_job_status(jid, JobStatus.FAILED, error="x", outbox=broken)  # type: ignore[arg-type]
+    assert store.job(jid).status == JobStatus.RUNNING and store.deliveries(bid) == []
+    store.set_job_status(jid, JobStatus.FAILED, error="x", outbox=failed_outbox(rs.delivery))
+    assert [(d.event, d.job_id) for d in store.deliveries(bid)] == [("job.failed", jid)]
+
+
+def test_a_job_failing_in_a_run_sends_its_job_failed_webhook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATELIER_WEBHOOK_SECRET", SECRET)
+    gone = str(tmp_path / "no-such-reference.png")  # the job fails before any request
+    specs = [
+        JobSpec(prompt="fine", output_path="fine.png", size="256x256"),
+        JobSpec(
+            prompt="edit", output_path="edit.png", size="256x256", operation="edit",
+            reference_images=[gone],
+        ),
+    ]  # fmt: skip
+    with WebhookReceiver(SECRET) as hook:
+        target = WebhookTarget(url=hook.url + "/hooks", events=["job.failed"])
+        rs = RunSettings(
+            provider="draft", model="draft", delivery=Delivery(targets=[target], timeout_s=1.0)
+        )
+        store = Store(paths.store_path())
+        bid = store_batch(store, rs, specs, tmp_path / "out")
+        report = asyncio.run(Engine(store, make_provider_factory(Settings())).run(bid))
+    assert (report.succeeded, report.failed) == (1, 1)
+    assert [(d.event, d.status) for d in store.deliveries(bid)] == [("job.failed", "delivered")]
+    assert [e.get("type") for e in hook.events] == ["job.failed"]
