@@ -139,3 +139,24 @@ def test_a_job_failing_in_a_run_sends_its_job_failed_webhook(
     assert (report.succeeded, report.failed) == (1, 1)
     assert [(d.event, d.status) for d in store.deliveries(bid)] == [("job.failed", "delivered")]
     assert [e.get("type") for e in hook.events] == ["job.failed"]
+
+
+def test_a_run_again_with_a_new_target_delivers_the_images_made_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, atelier_home: Path
+) -> None:
+    """No repair pass at every start, but the rows a changed delivery causes are recorded when
+    the same sheet is run again with it (``delivery_changed``)."""
+    import json
+
+    from tests.cli import run_cli
+
+    monkeypatch.setenv("ATELIER_WEBHOOK_SECRET", SECRET)
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"jobs": [{"prompt": f"cup {i}", "size": "256x256"} for i in range(2)]}))  # fmt: skip
+    args = ("run", str(cfg), "--provider", "draft", "--output-dir", str(tmp_path / "out"))
+    assert run_cli(*args).code == 0
+    with WebhookReceiver(SECRET) as hook:
+        r = run_cli(*args, "--format", "json", "--webhook", hook.url)
+        assert r.code == 0, r.err
+        assert json.loads(r.out)["deliveries"] == {"delivered": 2 + 1, "failed": 0, "pending": 0}
+    assert sorted(e["type"] for e in hook.events) == ["batch.finished"] + ["image.completed"] * 2
