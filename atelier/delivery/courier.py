@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from atelier.core.backoff import Backoff
 from atelier.core.errors import describe_exception
 from atelier.core.events import DeliveryChanged, Event, EventBus, ImageSaved, JobChanged
 from atelier.core.i18n import tr
@@ -35,10 +36,7 @@ from atelier.delivery.config import (
 from atelier.delivery.http_targets import CmsSender, SlackSender, WebhookSender
 from atelier.delivery.plan import (
     batch_deliveries,
-    catch_up,
     delivery_of,
-    image_deliveries,
-    job_failed_deliveries,
     parcel_for,
 )
 from atelier.delivery.s3 import S3Sender
@@ -114,8 +112,9 @@ class Courier:
             self.job_failed(event.batch_id, event.job_id)
 
     def begin(self, batch_id: int, run_tag: str, delivery: Delivery | None = None) -> None:
-        """A run of ``batch_id`` starts: rows of a dead process are recovered, images it
-        wrote without a row get one, the start message is recorded, and a drain starts.
+        """A run of ``batch_id`` starts: rows of a dead process are recovered, the start
+        message is recorded, and a drain starts (an image's rows are written with it:
+        ``atelier.delivery.plan.made_outbox``).
         ``delivery``: what to deliver, when not all the batch's (``atelier.team.split``)."""
         delivery = delivery or delivery_of(self.store, batch_id)
         if delivery is None:
@@ -125,20 +124,15 @@ class Courier:
         drain.poke.set()
 
     def image_added(self, batch_id: int, image_id: int) -> None:
-        """An image was written and recorded (as made: its rows now)."""
+        """An image was written and recorded, its rows with it (``made_outbox``): send them."""
         drain = self._drains.get(batch_id)
-        if drain is None or drain.delivery.after_review:
-            return
-        image = self.store.image(image_id)
-        if self.store.add_deliveries(batch_id, image_deliveries(drain.delivery, image, False)):
+        if drain is not None and not drain.delivery.after_review:
             drain.poke.set()
 
     def job_failed(self, batch_id: int, job_id: int) -> None:
-        """A job failed for good."""
+        """A job failed for good, its rows with it (``failed_outbox``): send them."""
         drain = self._drains.get(batch_id)
-        if drain is not None and self.store.add_deliveries(
-            batch_id, job_failed_deliveries(drain.delivery, self.store.job(job_id))
-        ):
+        if drain is not None:
             drain.poke.set()
 
     async def end(self, batch_id: int, run_tag: str) -> int:
@@ -221,9 +215,7 @@ class Courier:
             self.store.retry_deliveries(batch_id)
         drain = self._drains.get(batch_id)
         if drain is None:
-            drain = self._drain(batch_id, delivery, closing=True)  # catches up as it starts
-        else:
-            catch_up(self.store, batch_id, delivery)
+            drain = self._drain(batch_id, delivery, closing=True)
         drain.poke.set()
         if drain.closing and drain.task is not None:
             try:
@@ -235,7 +227,6 @@ class Courier:
     # ---- draining ----------------------------------------------------------------------
     def _drain(self, batch_id: int, delivery: Delivery, closing: bool) -> _Drain:
         self.store.recover_deliveries(batch_id)
-        catch_up(self.store, batch_id, delivery)
         lanes = {
             t.name: _Lane(s, asyncio.Semaphore(s.concurrency))
             for t in delivery.targets
@@ -336,8 +327,8 @@ class Courier:
             error = redact_for(lane.sender, str(e))
             tries = row.attempts + 1
             if e.retryable and tries < d.max_attempts:
-                delay = min(d.max_backoff_s, d.backoff_s * 2 ** (tries - 1))
-                delay = max(delay, min(e.retry_after_s or 0.0, d.max_backoff_s))
+                pace = Backoff(d.backoff_s, d.max_backoff_s, retry_after_cap_s=d.max_backoff_s)
+                delay = pace.delay(tries, e.retry_after_s)
                 status = "pending"
             else:
                 delay, status = 0.0, "failed"

@@ -27,6 +27,7 @@ from atelier.delivery.config import Delivery
 from atelier.delivery.messages import batch_payload, image_payload, job_failed_payload
 from atelier.sheet.templates import safe_entry_name
 from atelier.store import DeliveryRow, NewDelivery, Store
+from atelier.store.deliveries import JobOutbox, Outbox
 from atelier.store.rows import ImageRow, JobRow
 
 STAGE = {"s3": 0, "shopify": 1, "cms": 1, "webhook": 1, "slack": 2}
@@ -88,9 +89,44 @@ def batch_deliveries(delivery: Delivery, event: str, run_tag: str) -> list[NewDe
     return out
 
 
-def catch_up(store: Store, batch_id: int, delivery: Delivery) -> int:
-    """Record the rows of images written or picked but not yet in the outbox (a process that
-    died between the two); returns how many were added. Idempotent."""
+def made_outbox(delivery: Delivery | None) -> Outbox | None:
+    """What an image of a batch delivering with ``delivery`` causes as it is written (the
+    store records the rows with the image: ``Store.add_image``); ``None`` when nothing
+    (no delivery, or only after review)."""
+    if delivery is None or not delivery.targets or delivery.after_review:
+        return None
+    return lambda image: image_deliveries(delivery, image, picked=False)
+
+
+def failed_outbox(delivery: Delivery | None) -> JobOutbox | None:
+    """What a job of a batch delivering with ``delivery`` causes as it fails for good (the
+    store records the rows with the move: ``Store.set_job_status``); ``None``: nothing."""
+    if delivery is None or not delivery.targets:
+        return None
+    return lambda job: job_failed_deliveries(delivery, job)
+
+
+def picked_outbox(store: Store) -> Outbox:
+    """What picking an image causes, under its batch's delivery (the store records the rows
+    with the pick: ``Store.set_review``)."""
+    cache: dict[int, Delivery | None] = {}
+
+    def rows(image: ImageRow) -> list[NewDelivery]:
+        if image.batch_id not in cache:
+            cache[image.batch_id] = delivery_of(store, image.batch_id)
+        d = cache[image.batch_id]
+        return [] if d is None else image_deliveries(d, image, picked=True)
+
+    return rows
+
+
+def delivery_changed(store: Store, batch_id: int) -> int:
+    """The batch's delivery settings changed (a run again with other targets): record the
+    rows its images and picks cause under the new ones (rows recorded already are left
+    alone); returns how many are new. Not a repair: the rows of an image are written with it."""
+    delivery = delivery_of(store, batch_id)
+    if delivery is None:
+        return 0
     new: list[NewDelivery] = []
     if not delivery.after_review:
         for img in store.images(batch_id):
@@ -98,22 +134,6 @@ def catch_up(store: Store, batch_id: int, delivery: Delivery) -> int:
     for img in store.picked_images(batch_id):
         new += image_deliveries(delivery, img, picked=True)
     return store.add_deliveries(batch_id, new)
-
-
-def enqueue_picked(store: Store, image_ids: list[int]) -> set[int]:
-    """Record the rows that picking ``image_ids`` causes; returns the batches with new rows."""
-    batches: set[int] = set()
-    cache: dict[int, Delivery | None] = {}
-    for iid in image_ids:
-        img = store.image(iid)
-        if img.batch_id not in cache:
-            cache[img.batch_id] = delivery_of(store, img.batch_id)
-        d = cache[img.batch_id]
-        if d is not None and store.add_deliveries(
-            img.batch_id, image_deliveries(d, img, picked=True)
-        ):
-            batches.add(img.batch_id)
-    return batches
 
 
 def image_values(store: Store, image: ImageRow, job: JobRow) -> dict[str, str]:

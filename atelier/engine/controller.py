@@ -39,7 +39,7 @@ from atelier.delivery.config import (
     templates_of,
 )
 from atelier.delivery.forms import DeliveryForm, delivery_from_form
-from atelier.delivery.plan import enqueue_picked
+from atelier.delivery.plan import delivery_changed, picked_outbox
 from atelier.engine.engine import Engine
 from atelier.output.images import made_by_atelier
 from atelier.output.versions import Change, Regenerated, regenerate
@@ -250,7 +250,10 @@ def store_batch(store: Store, draft: Draft, prices: PriceTable) -> Stored:
     fp = fingerprint(rs.provider, rs.model, out, draft.plan.specs)
     existing = store.find_batch(fp)
     if existing is not None:
+        before = store.batch(existing).settings.get("delivery")
         store.update_batch_settings(existing, rs.model_dump(mode="json"))
+        if store.batch(existing).settings.get("delivery") != before:
+            delivery_changed(store, existing)
         return Stored(existing, True, len(resume_batch(store, existing)))
     try:
         batch_id = store.create_batch(
@@ -329,17 +332,15 @@ def review_images(
 ) -> int:
     """The one way an image's review changes (window keys, ``atelier review``): its flag
     (``unflagged`` / ``picked`` / ``rejected``) and/or 0–5 stars. Returns images changed.
-    A pick records the deliveries it causes (``atelier.delivery.plan``: after review, Shopify);
+    A pick records the deliveries it causes with it (``atelier.delivery.plan.picked_outbox``:
+    after review, Shopify);
     ``Engine.deliver`` sends them.
 
     Raises:
         ValueError: an unknown flag or stars outside 0–5.
     """
-    ids = list(image_ids)
-    changed = store.set_review(ids, flag=flag, stars=stars)
-    if flag == "picked":
-        enqueue_picked(store, ids)
-    return changed
+    outbox = picked_outbox(store) if flag == "picked" else None
+    return store.set_review(image_ids, flag=flag, stars=stars, outbox=outbox)
 
 
 def rejected_jobs(store: Store, batch_id: int) -> list[int]:

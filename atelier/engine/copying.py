@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from atelier.core.errors import ErrorClass, OutputError, ProviderError
 from atelier.core.events import ImageSaved
 from atelier.core.status import JobStatus
+from atelier.engine.context import ActiveJob
 from atelier.output.images import UserFileError, copy_image
 from atelier.pricing.reuse import image_key
 from atelier.store import ImageRow
 from atelier.store.images import Made
-
-if TYPE_CHECKING:
-    from atelier.engine.jobrun import JobRun
 
 
 def place_copy(
@@ -41,7 +38,7 @@ class SaveFailedError(Exception):
     """Saving failed for good: the job failed (and, for a broken disk, the run halted)."""
 
 
-async def copy_earlier(jr: JobRun, key: str) -> None:
+async def copy_earlier(jr: ActiveJob, key: str) -> None:
     """Copy the samples an identical request already made: wait for the job of this batch
     making it (the first to ask leads), then copy what any batch made at $0.
 
@@ -57,34 +54,41 @@ async def copy_earlier(jr: JobRun, key: str) -> None:
     wanted = [k for k in wanted if k in jr.run.known_keys]
     if not wanted:  # nothing made it yet: no store query (a burst of new jobs stays fast)
         return
-    found = await asyncio.to_thread(jr.engine.store.reusable_images, wanted)
+    found = await asyncio.to_thread(jr.ctx.store.reusable_images, wanted)
     for idx in range(jr.spec.sample_count):
         for src in found.get(image_key(key, idx), []) if idx not in jr.done else []:
             if await _copy(jr, idx, src):
                 break
 
 
-async def _copy(jr: JobRun, idx: int, src: ImageRow) -> bool:
+async def _copy(jr: ActiveJob, idx: int, src: ImageRow) -> bool:
     """Write ``src`` (an earlier image of the same request) as sample ``idx``; ``False``
     when its file is gone or changed."""
     try:
         placed = await asyncio.to_thread(
-            place_copy, jr.run.out_dir, jr.names[idx], src, jr.engine.thumb_dir,
+            place_copy, jr.run.out_dir, jr.names[idx], src, jr.ctx.thumb_dir,
             jr.run.settings.overwrite,
         )  # fmt: skip
     except OutputError as e:  # the user's file or a broken folder: as for a made image
         jr.move(JobStatus.FAILED, ProviderError(ErrorClass.OUTPUT, str(e)), duration=True)
         if not isinstance(e, UserFileError):
-            jr.engine.halt(jr.run, f"Stopped: {e} Jobs not started yet stay pending.")
+            jr.ctx.halt(jr.run, f"Stopped: {e} Jobs not started yet stay pending.")
         raise SaveFailedError from e
     if placed is None:
         return False
     (path, thumb), made = placed
-    image_id = jr.engine.store.add_image(
-        jr.id, idx, path, thumb, seed=src.seed, prompt=jr.spec.prompt, made=made
+    image_id = jr.ctx.store.add_image(
+        jr.id,
+        idx,
+        path,
+        thumb,
+        seed=src.seed,
+        prompt=jr.spec.prompt,
+        made=made,
+        outbox=jr.run.outbox,
     )
     jr.done.add(idx)
-    jr.engine.events.emit(
+    jr.ctx.events.emit(
         ImageSaved(
             jr.run.batch_id, jr.id, idx, str(path), str(thumb) if thumb else None,
             jr.job.version, image_id,

@@ -25,13 +25,14 @@ from atelier.core.events import (
     BatchStateChanged,
     EconomyWaiting,
     EventBus,
-    JobChanged,
 )
 from atelier.core.i18n import tr
 from atelier.core.models import BatchReport, RunSettings
-from atelier.core.status import BatchStatus, IllegalTransitionError, JobStatus
+from atelier.core.status import BatchStatus, JobStatus
 from atelier.delivery.courier import Courier
-from atelier.engine.jobrun import JobRun, job_target
+from atelier.delivery.plan import failed_outbox, made_outbox
+from atelier.engine.context import RunContext
+from atelier.engine.jobrun import JobRun
 from atelier.engine.lane import Lane, Run, SharedPacing
 from atelier.engine.recovery import adopt_existing, deliver_spool, verify_outputs
 from atelier.output.images import clean_temp_files
@@ -89,6 +90,19 @@ class Engine:
         provider's name and the batch's settings → ``atelier.team.limits.SharedLimit``)."""
         self.courier = Courier(store, self.events)
         self.events.subscribe(self.courier.on_event)
+        self.context = RunContext(
+            store,
+            self.events,
+            self.budget,
+            self.rng,
+            thumb_dir,
+            self.spool_dir,
+            self.halt,
+            lambda: self.detaching,
+        )
+        """What a ``JobRun`` uses of this engine (``atelier.engine.context``)."""
+        self.moves = self.context.moves
+        """Where every status move of a job is written and announced."""
 
     # ---- control ---------------------------------------------------------------------------
     def is_running(self, batch_id: int) -> bool:
@@ -140,11 +154,9 @@ class Engine:
         run = self._runs.get(batch_id)
         for jid in job_ids:
             job = self.store.job(jid)
-            self.events.emit(
-                JobChanged(batch_id, jid, JobStatus.PENDING, job.attempts, cost=job.cost)
-            )
+            self.moves.announce(batch_id, jid, JobStatus.PENDING)
             if run is not None:
-                lane = run.lanes.get(job_target(run, job.spec)[0])
+                lane = run.lanes.get(run.job_target(job.spec)[0])
                 if lane is not None:
                     lane.queue.append(jid)
 
@@ -199,6 +211,8 @@ class Engine:
         run.task = asyncio.current_task()
         run.started_wall = datetime.now(UTC).isoformat(timespec="milliseconds")
         run.started_mono = time.monotonic()
+        run.outbox = made_outbox(run.settings.delivery)
+        run.failed_outbox = failed_outbox(run.settings.delivery)
         self._runs[batch_id] = run
         external_cancel = False
         try:
@@ -241,7 +255,7 @@ class Engine:
         await asyncio.to_thread(clean_temp_files, run.out_dir)
         await deliver_spool(self.store, self.events, run, self.spool_dir(run), self.thumb_dir)
         await verify_outputs(self.store, run)
-        await adopt_existing(self.store, run)
+        await adopt_existing(self.moves, run)
         run.spent_usd = self.store.known_spend_usd(run.batch_id)
         if run.settings.reuse:
             run.known_keys = await asyncio.to_thread(self.store.content_keys)
@@ -277,22 +291,7 @@ class Engine:
         the report."""
         batch_id = run.batch_id
         if run.stop_reason:
-            stopped = self.store.cancel_unfinished(
-                batch_id, run.stop_reason, only_mine=run.stop_only_mine
-            )
-            for jid in stopped:
-                job = self.store.job(jid)
-                self.events.emit(
-                    JobChanged(
-                        batch_id,
-                        jid,
-                        JobStatus.CANCELLED,
-                        job.attempts,
-                        run.stop_reason,
-                        "cancelled",
-                        job.cost,
-                    )
-                )
+            self.moves.cancel_unfinished(batch_id, run.stop_reason, only_mine=run.stop_only_mine)
         if run.stop_reason and not run.stop_only_mine:
             status = BatchStatus.CANCELLED
         elif self.store.batch(batch_id).unfinished:
@@ -352,7 +351,7 @@ class Engine:
                 rs = rs.model_copy(update={"provider": provider, "base_url": None})
             limits = run.settings.rate_limits.get(provider)
             adapter = self.provider_factory(rs)
-            economy = economy_lane(adapter, run.settings, self._waiting(run.batch_id))
+            economy = economy_lane(adapter, run.settings, _waiting(self.events, run.batch_id))
             lane = Lane(
                 provider,
                 economy or adapter,
@@ -365,18 +364,6 @@ class Engine:
             )
             run.lanes[provider] = lane
         return lane
-
-    def _waiting(self, batch_id: int) -> Callable[[Waiting], None]:
-        """What an economy lane's poller calls: an ``EconomyWaiting`` event for the views."""
-
-        def emit(w: Waiting) -> None:
-            self.events.emit(
-                EconomyWaiting(
-                    batch_id, w.provider, w.batch_id, w.submitted_at, w.state, w.done, w.total
-                )
-            )
-
-        return emit
 
     async def _drain(self, run: Run) -> None:
         """Lanes work side by side, each with its own workers; then pending jobs added meanwhile
@@ -403,14 +390,13 @@ class Engine:
     def _fail_unstartable(self, run: Run, jid: int, message: str) -> None:
         """A job whose provider cannot even be set up fails with the reason."""
         if self.store.claim_job(jid):
-            _fail_job(
-                self.store,
-                self.events,
-                run,
+            self.moves.fail_held(
+                run.batch_id,
                 jid,
                 message,
                 ErrorClass.INVALID_REQUEST,
                 duration_ms=0,
+                outbox=run.failed_outbox,
             )
 
     async def _worker(self, run: Run, lane: Lane) -> None:
@@ -422,7 +408,7 @@ class Engine:
             if not self.store.claim_job(jid):
                 continue
             try:
-                await JobRun(self, run, lane, self.store.job(jid)).execute()
+                await JobRun(self.context, run, lane, self.store.job(jid)).execute()
             except Exception as e:  # one job's failure never stops the batch
                 log.exception("batch %s: job %s failed unexpectedly", run.batch_id, jid)
                 self._fail_unexpected(run, jid, e)
@@ -433,7 +419,9 @@ class Engine:
         message = tr(
             "Atelier could not run this job ({reason}). The rest of the batch goes on; the details are in the log."
         ).format(reason=describe_exception(e))
-        _fail_job(self.store, self.events, run, jid, message, ErrorClass.INTERNAL)
+        self.moves.fail_held(
+            run.batch_id, jid, message, ErrorClass.INTERNAL, outbox=run.failed_outbox
+        )
 
     async def _wait_for_others(self, run: Run) -> None:
         """Another Atelier process on the same store may still be working on jobs of this batch
@@ -445,39 +433,14 @@ class Engine:
                 await self._drain(run)
 
 
-def _fail_job(
-    store: Store,
-    events: EventBus,
-    run: Run,
-    jid: int,
-    message: str,
-    error_class: ErrorClass,
-    duration_ms: int | None = None,
-) -> None:
-    """Fail a job this process holds that never reached ``JobRun``'s own bookkeeping,
-    and tell the views (on ``events``); a job that had already ended keeps what it ended as.
-    A function of its own, not an ``Engine`` method, so the class stays readable."""
-    store.close_open_attempts(jid, "error", message, error_class.value)
-    try:
-        store.set_job_status(
-            jid,
-            JobStatus.FAILED,
-            error=message,
-            error_type=error_class.value,
-            duration_ms=duration_ms,
+def _waiting(events: EventBus, batch_id: int) -> Callable[[Waiting], None]:
+    """What an economy lane's poller calls: an ``EconomyWaiting`` event for the views."""
+
+    def emit(w: Waiting) -> None:
+        events.emit(
+            EconomyWaiting(
+                batch_id, w.provider, w.batch_id, w.submitted_at, w.state, w.done, w.total
+            )
         )
-    except IllegalTransitionError:
-        return
-    attempts, cost = store.job_attempts_and_cost(jid)
-    events.emit(
-        JobChanged(
-            run.batch_id,
-            jid,
-            JobStatus.FAILED,
-            attempts,
-            message,
-            error_class.value,
-            cost,
-            duration_ms,
-        )
-    )
+
+    return emit

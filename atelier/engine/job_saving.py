@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from atelier.core.errors import ErrorClass, OutputError, ProviderError
 from atelier.core.events import ImageSaved
 from atelier.core.i18n import tr
 from atelier.core.models import parse_size
 from atelier.core.status import JobStatus
+from atelier.engine.context import ActiveJob, Sent
 from atelier.engine.copying import SaveFailedError
 from atelier.output.images import UserFileError, image_metadata, save_image, spool_image
 from atelier.pricing.reuse import image_key
 from atelier.store.images import Made
 
-if TYPE_CHECKING:
-    from atelier.engine.jobrun import JobRun, Sent
 
-
-async def save_answer(jr: JobRun, sent: Sent) -> ProviderError | None:
+async def save_answer(jr: ActiveJob, sent: Sent) -> ProviderError | None:
     """Write the answer's images; returns the error of an undecodable one (retried like a
     provider error), else ``None``.
 
@@ -46,7 +43,7 @@ async def save_answer(jr: JobRun, sent: Sent) -> ProviderError | None:
                 image.data,
                 jr.spec.output_format,
                 meta,
-                jr.engine.thumb_dir,
+                jr.ctx.thumb_dir,
                 size,
                 jr.run.settings.overwrite,
             )
@@ -62,7 +59,7 @@ async def save_answer(jr: JobRun, sent: Sent) -> ProviderError | None:
         image_id = _record(jr, sent, idx, image.seed, path, thumb, sha)
         jr.done.add(idx)
         saved += 1
-        jr.engine.events.emit(
+        jr.ctx.events.emit(
             ImageSaved(
                 jr.run.batch_id,
                 jr.id,
@@ -73,7 +70,7 @@ async def save_answer(jr: JobRun, sent: Sent) -> ProviderError | None:
                 image_id,
             )
         )
-    jr.engine.store.finish_attempt(
+    jr.ctx.store.finish_attempt(
         sent.attempt_id,
         "ok" if error is None else "error",
         images=saved,
@@ -85,7 +82,7 @@ async def save_answer(jr: JobRun, sent: Sent) -> ProviderError | None:
 
 
 def _record(
-    jr: JobRun, sent: Sent, idx: int, seed: int | None, path: Path, thumb: Path | None, sha: str
+    jr: ActiveJob, sent: Sent, idx: int, seed: int | None, path: Path, thumb: Path | None, sha: str
 ) -> int:
     """Record a written image with what made it: the seed (the provider's, else the
     job's), the prompt, the model, its share of the request's cost, the request id, and
@@ -94,7 +91,7 @@ def _record(
     key = image_key(jr.key, idx) if jr.key is not None else None
     if key is not None:
         jr.run.known_keys.add(key)
-    return jr.engine.store.add_image(
+    return jr.ctx.store.add_image(
         jr.id,
         idx,
         path,
@@ -108,21 +105,22 @@ def _record(
             key,
             sha,
         ),
+        outbox=jr.run.outbox,
     )
 
 
 async def _output_failed(
-    jr: JobRun, sent: Sent, saved: int, e: OutputError, idx: int, rel: str, halt: bool = True
+    jr: ActiveJob, sent: Sent, saved: int, e: OutputError, idx: int, rel: str, halt: bool = True
 ) -> None:
     """A paid image could not be written: spool it for the next resume, fail the job, and
     (``halt``) stop the run, since every next image would meet the same disk."""
     message = str(e)
-    spool = jr.engine.spool_dir(jr.run)
+    spool = jr.ctx.spool_dir(jr.run)
     if e.payload is not None and await asyncio.to_thread(
         spool_image, spool, jr.id, idx, rel, e.payload
     ):
         message += tr(" The image is kept and will be written when you resume.")
-    jr.engine.store.finish_attempt(
+    jr.ctx.store.finish_attempt(
         sent.attempt_id,
         "error",
         error=message,
@@ -132,7 +130,7 @@ async def _output_failed(
     )
     jr.move(JobStatus.FAILED, ProviderError(ErrorClass.OUTPUT, message), duration=True)
     if halt:
-        jr.engine.halt(
+        jr.ctx.halt(
             jr.run,
             tr("Stopped: {reason} Jobs not started yet stay pending.").format(reason=e),
         )

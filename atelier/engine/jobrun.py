@@ -13,30 +13,26 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import random
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from atelier.core.backoff import Backoff
 from atelier.core.errors import NEVER_RETRIED, ErrorClass, OutputError, ProviderError
-from atelier.core.events import JobChanged, JobProgress
+from atelier.core.events import JobProgress
 from atelier.core.i18n import tr
-from atelier.core.models import JobSpec, RetryPolicy
+from atelier.core.models import RetryPolicy
 from atelier.core.status import JobStatus
+from atelier.engine.context import RunContext, Sent
 from atelier.engine.copying import SaveFailedError, copy_earlier
 from atelier.engine.job_saving import save_answer
 from atelier.engine.lane import Lane, Run
 from atelier.output.images import version_names
 from atelier.output.versions import publish_pick
 from atelier.pricing.reuse import request_key
-from atelier.providers.base import MAX_REMOTE_GONE, REMOTE_GONE, GenerationRequest, GenerationResult
+from atelier.providers.base import MAX_REMOTE_GONE, REMOTE_GONE, GenerationRequest
 from atelier.providers.economy import EconomyProvider
-from atelier.providers.registry import resolve_target
 from atelier.sheet.input_images import read_inputs
 from atelier.store import JobRow
-
-if TYPE_CHECKING:
-    from atelier.engine.engine import Engine
 
 log = logging.getLogger("atelier.engine")
 
@@ -44,10 +40,10 @@ MAX_PAID_RESUBMISSIONS = 1
 """How often a job whose billed image was lost is sent (and paid) again before it fails."""
 
 
-def backoff_delay(policy: RetryPolicy, retry: int, rng: random.Random) -> float:
-    """Seconds before retry number ``retry`` (1-based): full jitter over the capped exponential."""
-    cap = min(policy.max_delay_ms, policy.retry_delay_ms * (2 ** (retry - 1))) / 1000
-    return rng.uniform(0, cap)
+def job_backoff(policy: RetryPolicy) -> Backoff:
+    """The waits between a job's tries (``atelier.core.backoff``): full jitter over the
+    capped exponential of the batch's ``RetryPolicy``."""
+    return Backoff(policy.retry_delay_ms / 1000, policy.max_delay_ms / 1000, jitter=True)
 
 
 def should_retry(policy: RetryPolicy, err: ProviderError, retries: int) -> bool:
@@ -59,35 +55,17 @@ def should_retry(policy: RetryPolicy, err: ProviderError, retries: int) -> bool:
     return err.retryable is True or policy.retries_on(err.error_class, err.message)
 
 
-def job_target(run: Run, spec: JobSpec) -> tuple[str, str]:
-    """``(provider, model)`` of a job of ``run`` (its own, else the batch's)."""
-    s = run.settings
-    return resolve_target(s.provider, s.model, spec.provider, spec.model)
-
-
-@dataclass
-class Sent:
-    """One request's answer: ``result`` or ``error``; ``cost`` in USD (``None``: unknown)."""
-
-    attempt_id: int
-    samples: list[int]
-    result: GenerationResult | None = None
-    error: ProviderError | None = None
-    cost: float | None = None
-    factor: float = 1.0  # against the list price (economy: the batch discount)
-    abandoned: bool = False  # given up in flight (the job timeout): the server may have billed it
-
-
 class JobRun:
-    """One job of ``run`` in ``lane``, from claim to outcome."""
+    """One job of ``run`` in ``lane``, from claim to outcome; ``ctx`` is what it uses of the
+    engine around it (``atelier.engine.context``)."""
 
-    def __init__(self, engine: Engine, run: Run, lane: Lane, job: JobRow) -> None:
-        self.engine, self.run, self.lane, self.job = engine, run, lane, job
+    def __init__(self, ctx: RunContext, run: Run, lane: Lane, job: JobRow) -> None:
+        self.ctx, self.run, self.lane, self.job = ctx, run, lane, job
         self.spec, self.id = job.spec, job.id
-        self.provider, self.model = job_target(run, job.spec)
+        self.provider, self.model = run.job_target(job.spec)
         info = lane.provider.capabilities.model(self.model)
         self.per_request = info.max_samples_per_request if info else 1
-        self.done = engine.store.samples_done(job.id)
+        self.done = ctx.store.samples_done(job.id)
         # A regenerated job writes its version's own names (cup.v2.png, or a free name beside
         # another file there: see ``execute``), then its pick is copied under the job's names
         # (``atelier.output.versions``).
@@ -121,23 +99,16 @@ class JobRun:
     ) -> None:
         """Record the job's new status in the store and tell the views."""
         ms = self.elapsed_ms() if duration else None
-        message = error.message if error else None
-        kind = error.error_class.value if error else None
-        self.engine.store.set_job_status(
-            self.id, status, error=message, error_type=kind, duration_ms=ms
-        )
-        self.engine.events.emit(
-            JobChanged(
-                self.run.batch_id,
-                self.id,
-                status,
-                self.attempts,
-                message,
-                kind,
-                self.cost,
-                ms,
-                retry_in_s,
-            )
+        self.ctx.moves.move(
+            self.run.batch_id,
+            self.id,
+            status,
+            error=error.message if error else None,
+            kind=error.error_class.value if error else None,
+            duration_ms=ms,
+            retry_in_s=retry_in_s,
+            tally=(self.attempts, self.cost),
+            outbox=self.run.failed_outbox if status == JobStatus.FAILED else None,
         )
 
     async def execute(self) -> None:
@@ -167,7 +138,7 @@ class JobRun:
                     return
             # A remote job a killed run left running is followed, not submitted again.
             if self.attempts:  # a job never sent has nothing to follow: no query
-                self.follow = self.engine.store.remote_job_to_follow(self.id)
+                self.follow = self.ctx.store.remote_job_to_follow(self.id)
             await self._make()
         finally:
             if self.leads is not None:
@@ -180,7 +151,7 @@ class JobRun:
             await self.run.unpaused.wait()
             samples = remaining[: self.per_request]
             req = self.build_request(samples)
-            reserved = self.engine.budget.reserve(
+            reserved = self.ctx.budget.reserve(
                 self.run,
                 self.provider,
                 self.model,
@@ -201,7 +172,7 @@ class JobRun:
             except SaveFailedError:
                 return
             if error is not None and error.code == REMOTE_GONE:  # send it anew, no backoff
-                self.engine.store.finish_attempt(
+                self.ctx.store.finish_attempt(
                     sent.attempt_id, "error", error=error.message, error_type="remote_gone"
                 )
                 self.gone += 1
@@ -239,7 +210,7 @@ class JobRun:
         """Put the new version under the job's own names; a failure is a note, since every
         version's file is already written and recorded."""
         try:
-            await asyncio.to_thread(publish_pick, self.engine.store, self.id)
+            await asyncio.to_thread(publish_pick, self.ctx.store, self.id)
         except OutputError as e:
             log.warning(
                 "job %s: version %s not copied to its names: %s", self.id, self.job.version, e
@@ -274,7 +245,7 @@ class JobRun:
     def _on_progress(self, fraction: float) -> None:
         if abs(fraction - self._progress) >= 0.02 or fraction >= 1.0:
             self._progress = fraction
-            self.engine.events.emit(JobProgress(self.run.batch_id, self.id, fraction))
+            self.ctx.events.emit(JobProgress(self.run.batch_id, self.id, fraction))
 
     async def send(self, req: GenerationRequest, samples: list[int]) -> Sent:
         """Wait for a slot in the lane, record the attempt and send ``req`` for ``samples``;
@@ -282,13 +253,10 @@ class JobRun:
         ``timeout``)."""
         timeout_s = self.lane.timeout_s(self.run.settings.job_timeout_ms / 1000)
         async with self.lane.slot(req.n):
-            attempt_id, self.attempts = self.engine.store.start_attempt(self.id)
-            req = self._remote(req, attempt_id, samples)
-            self.engine.events.emit(
-                JobChanged(
-                    self.run.batch_id, self.id, JobStatus.RUNNING, self.attempts, cost=self.cost
-                )
+            attempt_id, self.attempts = self.ctx.moves.start_attempt(
+                self.run.batch_id, self.id, self.cost
             )
+            req = self._remote(req, attempt_id, samples)
             sent = Sent(attempt_id, samples, factor=self.lane.provider.price_factor(req))
             began = time.monotonic()
             try:
@@ -317,7 +285,7 @@ class JobRun:
     ) -> GenerationRequest:
         """``req`` with the remote job to follow (the one a killed run left, for these same
         samples) and the hook that keeps a new job's handle on the attempt before the wait."""
-        store = self.engine.store
+        store = self.ctx.store
         follow, self.follow = self.follow, None
         if follow is not None and follow.get("samples") != samples:
             follow = None
@@ -328,13 +296,13 @@ class JobRun:
             store.set_remote_job(attempt_id, {**handle, "samples": samples})
 
         return dataclasses.replace(
-            req, resume=follow, on_submitted=submitted, keep_remote=lambda: self.engine.detaching
+            req, resume=follow, on_submitted=submitted, keep_remote=lambda: self.ctx.detaching()
         )
 
     def learn(self, sent: Sent) -> None:
         """Account for the answer: its cost against the run and the job, or a 429 that holds
         the whole lane (what the server asked, not the job's jitter)."""
-        budget = self.engine.budget
+        budget = self.ctx.budget
         if sent.result is not None:
             sent.cost = budget.cost(self.provider, self.model, self.spec, sent.result, sent.factor)
         elif sent.error is not None and (sent.error.paid or sent.abandoned):
@@ -348,7 +316,7 @@ class JobRun:
         else:
             return
         self.run.spent_usd += sent.cost or 0.0
-        self.engine.store.add_cost(self.id, sent.cost)
+        self.ctx.store.add_cost(self.id, sent.cost)
         self.cost = None if sent.cost is None or self.cost is None else self.cost + sent.cost
 
     async def save(self, sent: Sent) -> ProviderError | None:
@@ -364,7 +332,7 @@ class JobRun:
         """Close a failed attempt; then either fail the job (returns ``False``) or wait out
         the backoff as ``waiting`` (returns ``True``: send again)."""
         if sent.result is None:
-            self.engine.store.finish_attempt(
+            self.ctx.store.finish_attempt(
                 sent.attempt_id,
                 "abandoned" if sent.abandoned else "error",
                 error=err.message,
@@ -386,7 +354,7 @@ class JobRun:
             self.move(JobStatus.FAILED, err, duration=True)
             return False
         self.retries += 1
-        delay = max(backoff_delay(policy, self.retries, self.engine.rng), err.retry_after_s or 0.0)
+        delay = job_backoff(policy).delay(self.retries, err.retry_after_s, self.ctx.rng)
         if (
             err.error_class is ErrorClass.RATE_LIMIT
             and err.retry_after_s is None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from atelier.core.events import EventBus, LaneWaiting
-from atelier.core.models import RunSettings
+from atelier.core.models import JobSpec, RunSettings
 from atelier.engine.ratelimit import (
     AdaptiveGate,
     LaneRates,
@@ -20,6 +20,8 @@ from atelier.engine.ratelimit import (
 )
 from atelier.providers.base import Provider
 from atelier.providers.economy import ECONOMY_TIMEOUT_S
+from atelier.providers.registry import resolve_target
+from atelier.store.deliveries import JobOutbox, Outbox
 
 ECONOMY_IN_FLIGHT = 50_000
 """Jobs an economy lane holds at once: OpenAI's most lines in one provider batch."""
@@ -188,6 +190,15 @@ class Run:
     makers: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     """Request key → done when the job making it ends: later jobs asking the same wait, then
     copy its images (``atelier.pricing.reuse``)."""
+    outbox: Outbox | None = None
+    """The deliveries an image of this run causes, written with it (``Store.add_image``)."""
+    failed_outbox: JobOutbox | None = None
+    """The deliveries a job failing for good causes, written with the move."""
+
+    def job_target(self, spec: JobSpec) -> tuple[str, str]:
+        """``(provider, model)`` of a job of this run (its own, else the batch's)."""
+        s = self.settings
+        return resolve_target(s.provider, s.model, spec.provider, spec.model)
 
     @property
     def ended_reason(self) -> str | None:

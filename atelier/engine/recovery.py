@@ -9,10 +9,10 @@ import logging
 from pathlib import Path
 
 from atelier.core.errors import OutputError
-from atelier.core.events import EventBus, JobChanged
+from atelier.core.events import EventBus
 from atelier.core.status import JobStatus
-from atelier.engine.jobrun import job_target
 from atelier.engine.lane import Run
+from atelier.engine.moves import JobMoves
 from atelier.output.images import deliver_spooled, job_key, read_metadata, spooled, version_names
 from atelier.store import Store
 
@@ -35,16 +35,13 @@ async def deliver_spool(
                 e,
             )
             continue
-        store.add_image(job_id, sample, path, thumb)
+        store.add_image(job_id, sample, path, thumb, outbox=run.outbox)
         job = store.job(job_id)
         if (
             len(store.samples_done(job_id)) == job.spec.sample_count
             and job.status != JobStatus.COMPLETED
         ):
-            store.set_job_status(job_id, JobStatus.COMPLETED)
-            events.emit(
-                JobChanged(run.batch_id, job_id, JobStatus.COMPLETED, job.attempts, cost=job.cost)
-            )
+            JobMoves(store, events).move(run.batch_id, job_id, JobStatus.COMPLETED)
 
 
 async def verify_outputs(store: Store, run: Run) -> None:
@@ -67,15 +64,16 @@ async def verify_outputs(store: Store, run: Run) -> None:
         )
 
 
-async def adopt_existing(store: Store, run: Run) -> None:
+async def adopt_existing(moves: JobMoves, run: Run) -> None:
     """Record files a killed run wrote but did not get to record (checked by embedded key)."""
+    store = moves.store
     # A fresh batch writes into an empty folder: then there is nothing to adopt, and no
     # reason to read every pending job's spec.
     if not await asyncio.to_thread(lambda: any(p.is_file() for p in run.out_dir.rglob("*"))):
         return
     for jid in store.pending_job_ids(run.batch_id):
         job = store.job(jid)
-        provider, model = job_target(run, job.spec)
+        provider, model = run.job_target(job.spec)
         done = store.samples_done(jid)
         names = (
             await asyncio.to_thread(
@@ -90,7 +88,7 @@ async def adopt_existing(store: Store, run: Run) -> None:
                 continue
             meta = await asyncio.to_thread(read_metadata, path)
             if meta and meta.get("job_key") == job_key(provider, model, job.spec, idx):
-                store.add_image(jid, idx, path.resolve(), None, adopted=True)
+                store.add_image(jid, idx, path.resolve(), None, adopted=True, outbox=run.outbox)
                 done.add(idx)
         if len(done) == job.spec.sample_count:
-            store.set_job_status(jid, JobStatus.COMPLETED)
+            moves.move(run.batch_id, jid, JobStatus.COMPLETED)

@@ -12,12 +12,22 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from atelier.core.models import BatchReport
 from atelier.engine.engine import Engine
-from atelier.team.control import run_on_queue
-from atelier.team.follow import team_ref
+
+
+class Elsewhere(Protocol):
+    """Where a batch runs when not in this engine: given the engine, the batch and the queue
+    new batches go on (``""``: none), a coroutine that runs it there (a team queue:
+    ``atelier.team.control.on_queue``), or ``None`` to run it here. The caller (the window)
+    supplies it, so the engine never imports the team that sits above it."""
+
+    def __call__(
+        self, engine: Engine, batch_id: int, queue_url: str
+    ) -> Coroutine[Any, Any, BatchReport | None] | None:
+        """The coroutine running ``batch_id`` elsewhere, else ``None``."""
 
 
 class EngineThread:
@@ -25,10 +35,13 @@ class EngineThread:
 
     Attributes:
         engine: the engine; call its methods only through ``call``/``submit``.
+        elsewhere: where a batch that does not run here runs (``Elsewhere``; ``None``: every
+            batch runs here).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, elsewhere: Elsewhere | None = None) -> None:
         self.engine = engine
+        self.elsewhere = elsewhere
         self.queue_url = ""
         """Set by the window (Settings → Team queue): new batches go on that queue."""
         self.loop = asyncio.new_event_loop()
@@ -49,15 +62,12 @@ class EngineThread:
         self.loop.call_soon_threadsafe(fn, *args)
 
     def run_batch(self, batch_id: int) -> concurrent.futures.Future[BatchReport]:
-        """Start (or resume) a batch; its events arrive through the engine's bus. With
-        ``queue_url`` set, or for a batch already on a team queue, it is put on (or followed
-        on) the queue instead (``atelier.team.control.run_on_queue``)."""
+        """Start (or resume) a batch; its events arrive through the engine's bus. Where
+        ``elsewhere`` takes it (with ``queue_url`` set, or a batch already on a team queue),
+        it runs there instead."""
         e = self.engine
-        if self.queue_url or team_ref(e.store, batch_id):
-            coro = run_on_queue(e.store, batch_id, self.queue_url, e.events, e.thumb_dir)
-        else:
-            coro = e.run(batch_id)
-        fut = self.submit(coro)
+        away = self.elsewhere(e, batch_id, self.queue_url) if self.elsewhere else None
+        fut = self.submit(away if away is not None else e.run(batch_id))
         self._runs[batch_id] = fut
         fut.add_done_callback(lambda _f: self._runs.pop(batch_id, None))
         return fut

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 
 from atelier.core.addresses import AddressRefusedError, check_host
+from atelier.core.backoff import Backoff, poll, retry
 from atelier.core.errors import ErrorClass, ProviderError, describe_exception
 from atelier.core.i18n import tr
 from atelier.core.redact import register_secret
@@ -67,6 +68,8 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
 
 MAX_REDIRECTS = 5
 DOWNLOAD_TRIES = 3  # a paid result's download, before the job is sent (and paid) again
+DOWNLOAD_BACKOFF = Backoff(0.5, 2.0, retry_after_cap_s=10.0)
+"""0.5 s, then 1 s between a download's tries (a server's Retry-After, up to 10 s, wins)."""
 REDIRECTS = (301, 302, 303, 307, 308)
 CREDENTIAL_HEADERS = frozenset(
     {"authorization", "x-key", "x-goog-api-key", "x-api-key", "api-key", "cookie"}
@@ -334,22 +337,25 @@ class HttpProvider(Provider):
         tried again as a download (``DOWNLOAD_TRIES`` in all) while its URL is valid: the image
         is paid for, and sending the job again would pay twice. 401/403/404/410 mean the signed
         URL expired: a ``server_error`` with code ``expired`` and ``paid`` set."""
-        for attempt in range(DOWNLOAD_TRIES):
-            try:
-                resp = await self.request(
-                    "GET", url, headers=headers or {}, ok=(401, 403, 404, 410)
-                )
-                break
-            except ProviderError as e:
-                transient = e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT) or (
-                    e.status is not None and e.status >= 500
-                )
-                if not transient or attempt == DOWNLOAD_TRIES - 1:
-                    e.message = tr("Downloading the {provider} result failed: {message}").format(
-                        provider=self.label, message=e.message
-                    )
-                    raise
-                await asyncio.sleep(0.5 * 2**attempt)
+
+        def transient(e: Exception) -> bool:
+            return isinstance(e, ProviderError) and (
+                e.error_class in (ErrorClass.NETWORK, ErrorClass.TIMEOUT)
+                or (e.status is not None and e.status >= 500)
+            )
+
+        try:
+            resp = await retry(
+                lambda: self.request("GET", url, headers=headers or {}, ok=(401, 403, 404, 410)),
+                DOWNLOAD_BACKOFF,
+                tries=DOWNLOAD_TRIES,
+                when=transient,
+            )
+        except ProviderError as e:
+            e.message = tr("Downloading the {provider} result failed: {message}").format(
+                provider=self.label, message=e.message
+            )
+            raise
         if resp.status_code in (401, 403, 404, 410):
             raise ProviderError(
                 ErrorClass.SERVER_ERROR,
@@ -407,11 +413,8 @@ class HttpProvider(Provider):
     async def poll(self, step: Callable[[], Awaitable[T | None]]) -> T:
         """Call ``step`` every ``poll_interval_s`` until it returns a value. Cancelling the
         task (job timeout, batch cancel) stops it; callers cancel the remote job."""
-        while True:
-            result = await step()
-            if result is not None:
-                return result
-            await asyncio.sleep(self.poll_interval_s)
+        interval = self.poll_interval_s
+        return await poll(step, Backoff(interval, interval, factor=1.0))
 
     async def aclose(self) -> None:
         """Close the connection pool."""

@@ -16,10 +16,11 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from atelier.store.db import Database, now_iso, pid_alive
+from atelier.store.rows import ImageRow, JobRow
 
 DELIVERY_STATUSES = ("pending", "sending", "delivered", "failed")
 
@@ -90,36 +91,54 @@ ORDER BY d.stage, d.id LIMIT ?
 """
 
 
+Outbox = Callable[[ImageRow], Iterable[NewDelivery]]
+"""The deliveries an image causes as it is recorded (``atelier.delivery.plan``): the store
+writes them in the image's own transaction, so an image is never recorded without them."""
+
+JobOutbox = Callable[[JobRow], Iterable[NewDelivery]]
+"""The deliveries a job's move causes (a failure's ``job.failed`` webhooks), written in the
+move's own transaction."""
+
+
+def insert_deliveries(db: sqlite3.Connection, batch_id: int, new: Iterable[NewDelivery]) -> int:
+    """Insert ``new`` into the outbox in the caller's transaction ``db`` (a key recorded
+    already is left alone); returns how many rows are new."""
+    rows = [
+        (
+            batch_id,
+            n.job_id,
+            n.image_id,
+            n.target,
+            n.event,
+            n.key,
+            f"msg_{uuid.uuid4().hex}",
+            n.stage,
+            now_iso(),
+        )
+        for n in new
+    ]
+    if not rows:
+        return 0
+    before = db.total_changes
+    db.executemany(
+        "INSERT OR IGNORE INTO deliveries(batch_id, job_id, image_id, target, event, key,"
+        " message_id, stage, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return db.total_changes - before
+
+
 class DeliveryStore(Database):
     """The ``deliveries`` and ``delivery_attempts`` tables (see the module docstring)."""
 
     def add_deliveries(self, batch_id: int, new: Iterable[NewDelivery]) -> int:
         """Record deliveries (those already recorded, by ``key``, are left alone); returns how
         many are new."""
-        rows = [
-            (
-                batch_id,
-                n.job_id,
-                n.image_id,
-                n.target,
-                n.event,
-                n.key,
-                f"msg_{uuid.uuid4().hex}",
-                n.stage,
-                now_iso(),
-            )
-            for n in new
-        ]
+        rows = list(new)
         if not rows:
             return 0
         with self.tx() as db:
-            before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO deliveries(batch_id, job_id, image_id, target, event, key,"
-                " message_id, stage, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            return db.total_changes - before
+            return insert_deliveries(db, batch_id, rows)
 
     def due_deliveries(self, batch_id: int, limit: int = 64) -> list[DeliveryRow]:
         """Pending rows of ``batch_id`` whose time has come and whose earlier stages are

@@ -8,6 +8,7 @@ image's own: Lightroom's flag (``unflagged`` / ``picked`` / ``rejected``) and 0â
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from atelier.core.i18n import tr
 from atelier.core.status import JobStatus
 from atelier.store.db import Database, now_iso
+from atelier.store.deliveries import Outbox, insert_deliveries
 from atelier.store.rows import ImageRow
 
 FLAGS = ("unflagged", "picked", "rejected")
@@ -54,9 +56,12 @@ class ImageStore(Database):
         seed: int | None = None,
         prompt: str | None = None,
         made: Made | None = None,
+        outbox: Outbox | None = None,
     ) -> int:
         """Record a written image of the job's current version (idempotent per job, version
-        and sample); ``made`` says by what and for how much. Returns the image's id."""
+        and sample); ``made`` says by what and for how much. The deliveries ``outbox`` gives
+        for it are written in the same transaction (the transactional outbox: an image is
+        never recorded without them, nor they without it). Returns the image's id."""
         m = made or Made()
         with self.tx() as db:
             cur = db.execute(
@@ -84,7 +89,10 @@ class ImageStore(Database):
                     m.reused_from,
                 ),
             )
-            return int(cur.lastrowid or 0)
+            image_id = int(cur.lastrowid or 0)
+            if outbox is not None:
+                _add_outbox(db, [image_id], outbox)
+            return image_id
 
     def reusable_images(self, keys: list[str]) -> dict[str, list[ImageRow]]:
         """``{content key: images with that key, originals first, then newest first}`` in any
@@ -221,9 +229,14 @@ class ImageStore(Database):
         return {int(r["job_id"]): int(r["n"]) for r in rows}
 
     def set_review(
-        self, image_ids: Iterable[int], flag: str | None = None, stars: int | None = None
+        self,
+        image_ids: Iterable[int],
+        flag: str | None = None,
+        stars: int | None = None,
+        outbox: Outbox | None = None,
     ) -> int:
-        """Set the flag and/or stars of images; returns how many rows changed.
+        """Set the flag and/or stars of images; returns how many rows changed. The
+        deliveries ``outbox`` gives for each image are written in the same transaction.
 
         Raises:
             ValueError: a flag not in ``FLAGS`` or stars outside 0â€“5.
@@ -245,6 +258,8 @@ class ImageStore(Database):
             cur = db.executemany(
                 f"UPDATE images SET {', '.join(sets)} WHERE id=?", [(*args, i) for i in ids]
             )
+            if outbox is not None:
+                _add_outbox(db, ids, outbox)
             return int(cur.rowcount)
 
     def shown_images(self, job_id: int) -> list[ImageRow]:
@@ -287,3 +302,17 @@ class ImageStore(Database):
         """Replace a job's spec (a new seed or prompt for its next attempt)."""
         with self.tx() as db:
             db.execute("UPDATE jobs SET spec_json=? WHERE id=?", (spec_json, job_id))
+
+
+def _add_outbox(db: sqlite3.Connection, image_ids: list[int], outbox: Outbox) -> None:
+    """Write the deliveries ``outbox`` gives for ``image_ids`` in the open transaction ``db``."""
+    for start in range(0, len(image_ids), 500):  # SQLite's bound-parameter limit
+        chunk = image_ids[start : start + 500]
+        rows = db.execute(
+            "SELECT images.*, jobs.batch_id FROM images JOIN jobs ON jobs.id=images.job_id"
+            f" WHERE images.id IN ({','.join('?' * len(chunk))})",
+            tuple(chunk),
+        ).fetchall()
+        for r in rows:
+            image = ImageRow.from_row(r)
+            insert_deliveries(db, image.batch_id, outbox(image))

@@ -16,6 +16,7 @@ from atelier.core.i18n import message_json
 from atelier.core.redact import redact
 from atelier.core.status import ACTIVE, TERMINAL, JobStatus
 from atelier.store.db import Database, now_iso, pid_alive
+from atelier.store.deliveries import JobOutbox, insert_deliveries
 from atelier.store.rows import JobRow, JobSummary
 
 _ACTIVE = tuple(sorted(ACTIVE))
@@ -112,8 +113,10 @@ class JobStore(Database):
         error: str | None = None,
         error_type: str | None = None,
         duration_ms: int | None = None,
+        outbox: JobOutbox | None = None,
     ) -> None:
-        """Move a job to ``status`` (terminal statuses also stamp ``finished_at``).
+        """Move a job to ``status`` (terminal statuses also stamp ``finished_at``); the
+        deliveries ``outbox`` gives for the moved job are written in the same transaction.
 
         Raises:
             IllegalTransitionError: ``JOB_MOVES`` does not allow the move.
@@ -135,6 +138,11 @@ class JobStore(Database):
                     fin,
                 ),
             )
+            if outbox is not None:
+                job = JobRow.from_row(
+                    db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+                )
+                insert_deliveries(db, job.batch_id, outbox(job))
 
     def reset_for_retry(self, job_ids: Iterable[int]) -> list[int]:
         """Put failed or cancelled jobs back to ``pending`` (same job, next attempt). Returns the

@@ -54,6 +54,7 @@ from atelier.studio.widgets.banner import Banner
 from atelier.studio.widgets.library_box import connect_library
 from atelier.studio.widgets.spend_dialog import ask_spend
 from atelier.studio.widgets.viewer import show_in_folder
+from atelier.team.control import on_queue
 
 SHEET, BATCH, PROGRESS, GALLERY, HISTORY, TEAM = range(6)
 
@@ -107,7 +108,7 @@ class MainWindow(QMainWindow):
         self.resize(window_size(self.screen().availableGeometry().size()))
         self.bridge = EngineBridge(self)
         engine.events.subscribe(self.bridge)
-        self.host = EngineThread(engine)
+        self.host = EngineThread(engine, elsewhere=on_queue)
         self.acts = build_actions(
             self,
             {

@@ -3,14 +3,15 @@ resume, cancel, retry their failed jobs, and run a local batch on the queue."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from atelier.core.events import EventBus
 from atelier.core.i18n import tr
 from atelier.core.models import BatchReport, JobSpec
 from atelier.engine.controller import resume_batch
+from atelier.engine.engine import Engine
 from atelier.output.report import build_report
 from atelier.store import Store
 from atelier.team.follow import Follower, TeamBatchLostError, forget_team, submit_batch, team_ref
@@ -112,6 +113,17 @@ async def take_back(store: Store, batch_id: int, url: str = "") -> TeamBatchLost
     forget_team(store, batch_id)
     resume_batch(store, batch_id)
     return TeamBatchLostError(batch_id, ref[1], ref[0], store.batch(batch_id).unfinished)
+
+
+def on_queue(
+    engine: Engine, batch_id: int, queue_url: str
+) -> Coroutine[Any, Any, BatchReport | None] | None:
+    """Where the window runs a batch (``atelier.engine.runner.Elsewhere``): on the team queue
+    at ``queue_url`` when one is set, or followed on the queue it is on already
+    (``run_on_queue``); ``None``: in the window's own engine."""
+    if not queue_url and team_ref(engine.store, batch_id) is None:
+        return None
+    return run_on_queue(engine.store, batch_id, queue_url, engine.events, engine.thumb_dir)
 
 
 async def run_on_queue(

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from atelier.core.backoff import Backoff, poll
 from atelier.core.errors import ErrorClass, ProviderError
 from atelier.core.i18n import tr
 from atelier.providers.base import (
@@ -274,23 +275,15 @@ class EconomyProvider(Provider):
         remote.task = asyncio.get_running_loop().create_task(self._poll(remote, delay))
 
     async def _poll(self, remote: _Remote, delay: float) -> None:
-        wait = self.poll_first_s
         await asyncio.sleep(delay)
-        while True:
-            try:
-                state = await self.api.status(remote.batch_id)
-            except ProviderError as e:
-                if e.code == REMOTE_GONE or e.error_class not in _TRANSIENT:
-                    self._end(remote, e)
-                    return
-                log.warning("%s: polling batch %s: %s", self.label, remote.batch_id, e)
-            else:
-                remote.total = state.total or remote.total or len(remote.waiters)
-                self._report(remote, state.state, state.done)
-                if state.finished:
-                    break
-            await asyncio.sleep(wait)
-            wait = min(wait * 1.5, ECONOMY_POLL_MAX_S)
+        # poll_first_s, then 1.5 times longer each time, up to ECONOMY_POLL_MAX_S.
+        first = self.poll_first_s
+        pace = Backoff(first, max(first, ECONOMY_POLL_MAX_S), factor=1.5)
+        try:
+            state = await poll(lambda: self._poll_once(remote), pace)
+        except ProviderError as e:
+            self._end(remote, e)
+            return
         try:
             await self._collect(remote, state)
         except ProviderError as e:
@@ -298,6 +291,24 @@ class EconomyProvider(Provider):
         except Exception as e:
             log.exception("%s: reading batch %s failed", self.label, remote.batch_id)
             self._end(remote, _ran(self.inner.unexpected(e), state))
+
+    async def _poll_once(self, remote: _Remote) -> BatchState | None:
+        """One poll of ``remote``: its state once finished, else ``None`` (a transient error
+        is logged and polled again).
+
+        Raises:
+            ProviderError: the provider batch is gone, or an error that polling cannot cure.
+        """
+        try:
+            state = await self.api.status(remote.batch_id)
+        except ProviderError as e:
+            if e.code == REMOTE_GONE or e.error_class not in _TRANSIENT:
+                raise
+            log.warning("%s: polling batch %s: %s", self.label, remote.batch_id, e)
+            return None
+        remote.total = state.total or remote.total or len(remote.waiters)
+        self._report(remote, state.state, state.done)
+        return state if state.finished else None
 
     async def _collect(self, remote: _Remote, state: BatchState) -> None:
         requests = {k: ln.request for k, ln in remote.waiters.items()}
