@@ -30,6 +30,7 @@ from atelier import __version__
 from atelier.core.errors import OutputError
 from atelier.core.i18n import tr
 from atelier.core.models import JobSpec
+from atelier.core.spec_fields import JOB_KEY, METADATA
 from atelier.output.image_encoding import encode_image
 
 Image.MAX_IMAGE_PIXELS = 64_000_000  # 8K square; above this a response is refused, not decoded
@@ -282,24 +283,15 @@ def copy_image(
 
 
 def job_key(provider: str, model: str, spec: JobSpec, sample: int) -> str:
-    """Identity of one image: same provider, model, prompt, parameters, seed, sample and path.
+    """Identity of one image: same provider, model, sample and the job's fields that
+    ``atelier.core.spec_fields.JOB_KEY`` declares (prompt, parameters, seed, path).
 
     Embedded in the image metadata so that a file found on disk after a crash is adopted
     only when it really is this image. Returns 32 hex digits.
     """
-    ident = [
-        provider,
-        model,
-        spec.prompt,
-        spec.negative_prompt,
-        spec.size,
-        spec.quality,
-        spec.output_format,
-        spec.transparent_background,
-        spec.seed,
-        sample,
-        spec.output_path,
-    ]
+    values = [getattr(spec, name) for name in JOB_KEY.fields]
+    at = JOB_KEY.fields.index("output_path")  # key v1: the sample number goes before the path
+    ident = [provider, model, *values[:at], sample, *values[at:]]
     return hashlib.sha256(json.dumps(ident, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
@@ -312,20 +304,15 @@ def image_metadata(
     revised_prompt: str | None,
 ) -> dict[str, Any]:
     """What is embedded in image ``sample`` (0-based) of a job: the generator, provider, model,
-    prompt and parameters, the seed the provider used (else the job's), the 1-based sample
-    number and the ``job_key``. Built from the job only, so a key can never reach a file."""
-    return {
+    the job's fields that ``atelier.core.spec_fields.METADATA`` declares, the seed the provider
+    used (else the job's), the 1-based sample number and the ``job_key``. Built from the job only, so a key can never reach a file."""
+    meta: dict[str, Any] = {name: getattr(spec, name) for name in METADATA.fields}
+    return meta | {
         "generator": f"Atelier {__version__}",
         "provider": provider,
         "model": model,
-        "prompt": spec.prompt,
-        "negative_prompt": spec.negative_prompt,
-        "size": spec.size,
-        "quality": spec.quality,
-        "output_format": spec.output_format,
         "seed": seed if seed is not None else spec.seed,
         "sample": sample + 1,
-        "operation": spec.operation,
         "job_key": job_key(provider, model, spec, sample),
         "revised_prompt": revised_prompt,
     }

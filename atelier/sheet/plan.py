@@ -16,6 +16,7 @@ from pathlib import Path
 from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.core.models import JobDefaults, JobSpec, problems_error
+from atelier.core.spec_fields import IMAGE
 from atelier.pricing.estimate import Estimate
 from atelier.pricing.table import PriceTable
 from atelier.providers.registry import capabilities_of, resolve_target
@@ -28,6 +29,16 @@ from atelier.sheet.variations import check_names, combinations
 from atelier.sheet.variations import describe as describe_variations
 
 PROMPT_MAX = 32_000  # JobSpec.prompt's bound (OpenAI GPT-image limit, providers.md)
+
+
+def _image_identity(spec: JobSpec) -> tuple[object, ...]:
+    """The job's own provider and model with the fields that decide its image, hashable."""
+    values = (getattr(spec, name) for name in IMAGE.fields)
+    return (
+        spec.provider,
+        spec.model,
+        *(tuple(v) if isinstance(v, list) else v for v in values),
+    )
 
 
 @dataclass
@@ -65,28 +76,11 @@ class Plan:
 
     @property
     def distinct_prompts(self) -> int:
-        """Jobs that would ask for different images: same prompt, negative prompt, provider,
-        model, size, quality, format, background, seed, style and references count once
-        (all variants of a product under a template that names no variant column)."""
-        return len(
-            {
-                (
-                    s.prompt,
-                    s.negative_prompt,
-                    s.provider,
-                    s.model,
-                    s.size,
-                    s.quality,
-                    s.output_format,
-                    s.transparent_background,
-                    s.seed,
-                    s.style_preset,
-                    tuple(s.reference_images),
-                    s.mask,
-                )
-                for s in self.specs
-            }
-        )
+        """Jobs that would ask for different images: jobs whose provider, model and fields
+        that decide the image (``atelier.core.spec_fields.IMAGE``: prompt, size, seed,
+        references…) are the same count once (all variants of a product under a template that
+        names no variant column)."""
+        return len({_image_identity(s) for s in self.specs})
 
     def summary(self) -> str:
         """``38 jobs, 14 distinct prompts (26 Shopify image-only rows left out)``; with
