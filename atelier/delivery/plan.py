@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from atelier.core.i18n import tr
-from atelier.core.models import RunSettings
 from atelier.delivery.base import Parcel
 from atelier.delivery.config import Delivery
 from atelier.delivery.messages import batch_payload, image_payload, job_failed_payload
@@ -37,7 +36,7 @@ _PICKED_ONLY = ("shopify",)
 
 def delivery_of(store: Store, batch_id: int) -> Delivery | None:
     """The batch's delivery settings; ``None`` when it delivers nowhere."""
-    d = RunSettings.model_validate(store.batch(batch_id).settings).delivery
+    d = store.run_settings(batch_id).delivery
     return d if d is not None and d.targets else None
 
 

@@ -317,7 +317,7 @@ def price_jobs(
     """What making these jobs of ``batch_id`` again costs (USD), before anything is paid: their
     images (``samples`` each, when given) at the batch's provider and model (a job's own,
     where it names one)."""
-    rs = RunSettings.model_validate(store.batch(batch_id).settings)
+    rs = store.run_settings(batch_id)
     specs = [store.job(j).spec for j in job_ids]
     if samples is not None:
         specs = [s.model_copy(update={"sample_count": samples}) for s in specs]
