@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from atelier.cli import args as argtypes
+from atelier.core.delivery_config import Delivery
 from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.core.models import (
@@ -25,7 +26,6 @@ from atelier.core.models import (
     problems_error,
     validation_problems,
 )
-from atelier.delivery.config import Delivery
 from atelier.sheet import shopify
 from atelier.sheet.config_plan import plan_from_config
 from atelier.sheet.library import TemplateDeliveryError, delivery_to_accept, load_template

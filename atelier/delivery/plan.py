@@ -20,9 +20,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from atelier.core.delivery_config import Delivery
 from atelier.core.i18n import tr
 from atelier.delivery.base import Parcel
-from atelier.delivery.config import Delivery
 from atelier.delivery.messages import batch_payload, image_payload, job_failed_payload
 from atelier.sheet.templates import safe_entry_name
 from atelier.store import DeliveryRow, NewDelivery, Store
@@ -116,7 +116,7 @@ def enqueue_picked(store: Store, image_ids: list[int]) -> set[int]:
 
 
 def image_values(store: Store, image: ImageRow, job: JobRow) -> dict[str, str]:
-    """The template context of an image (see ``atelier.delivery.config.BUILTINS``): the row's
+    """The template context of an image (see ``atelier.core.delivery_config.BUILTINS``): the row's
     values, its file under the job's own name, and the URL its storage gave it."""
     names = job.spec.sample_paths()
     # Made safe again: a job stored before bidi controls were removed from names must not

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from atelier.core.delivery_config import Delivery, check_secrets
 from atelier.core.errors import InputError
 from atelier.core.files import check_output_dir
 from atelier.core.i18n import tr
@@ -31,13 +32,7 @@ from atelier.core.models import RunSettings
 from atelier.core.secrets import get_key
 from atelier.core.status import JobStatus
 from atelier.delivery.base import placeholders
-from atelier.delivery.config import (
-    SHOWN_ROWS,
-    Delivery,
-    check_delivery,
-    check_secrets,
-    templates_of,
-)
+from atelier.delivery.checks import SHOWN_ROWS, check_delivery, templates_of
 from atelier.delivery.forms import DeliveryForm, delivery_from_form
 from atelier.delivery.plan import enqueue_picked
 from atelier.engine.engine import Engine
