@@ -13,13 +13,10 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import io
 import json
-import os
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from PIL.ExifTags import IFD
 
 from atelier import __version__
 from atelier.core.errors import OutputError
+from atelier.core.files import atomic_write
 from atelier.core.i18n import tr
 from atelier.core.models import JobSpec
 from atelier.core.spec_fields import JOB_KEY, METADATA
@@ -110,41 +108,6 @@ def read_metadata(path: Path) -> dict[str, Any] | None:
         except (UnicodeDecodeError, ValueError):
             return None
     return None
-
-
-def _describe_os_error(e: OSError, path: Path) -> str:
-    if e.errno == errno.ENOSPC:
-        return tr(
-            "The disk is full: cannot write {path}. Free some space, then resume the batch."
-        ).format(path=path)
-    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return tr("No permission to write {path} (read-only or protected folder).").format(
-            path=path
-        )
-    if e.errno == errno.ENOENT:
-        return tr("The folder {folder} no longer exists.").format(folder=path.parent)
-    return tr("Cannot write {path}: {reason}").format(path=path, reason=e.strerror or e)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
-
-    Raises:
-        OutputError: with a readable reason (disk full, read-only, folder gone); no partial
-            file or temporary file is left behind.
-    """
-    tmp = path.with_name(f".{path.name}.atelier-{os.getpid()}-{secrets.token_hex(8)}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise OutputError(_describe_os_error(e, path)) from e
 
 
 def thumbnail_path(image_path: Path, cache_dir: Path) -> Path:

@@ -24,10 +24,9 @@ from atelier.core.delivery_config import (
     shareable,
 )
 from atelier.core.errors import InputError
-from atelier.core.files import read_json
+from atelier.core.files import atomic_write, read_json
 from atelier.core.i18n import N_, tr
 from atelier.core.models import JobDefaults, problems_error, validation_problems
-from atelier.output.images import atomic_write
 from atelier.sheet.templates import safe_component
 
 SUFFIX = ".atelier-template.json"
