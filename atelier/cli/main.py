@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TextIO
 
 from atelier import __version__
 from atelier.cli import deliver as cli_deliver
+from atelier.cli import delivery_flags
 from atelier.cli import economy as cli_economy
 from atelier.cli import review as cli_review
 from atelier.cli import run_flags as cli_run_flags
@@ -41,7 +42,6 @@ from atelier.core.models import (
 )
 from atelier.core.secrets import get_key
 from atelier.core.settings import Settings
-from atelier.delivery import cli_flags
 from atelier.engine.controller import (
     Draft,
     check_keys,
@@ -143,7 +143,7 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
     policy = p.policy
     if args.max_retries is not None:
         policy = policy.model_copy(update={"max_retries": args.max_retries})
-    delivery, notes = cli_flags.delivery_from_args(args, p.delivery)
+    delivery, notes = delivery_flags.delivery_from_args(args, p.delivery)
     p.plan.warnings.extend(notes)
     options: dict[str, dict[str, Any]] = {}
     if args.workflow:
