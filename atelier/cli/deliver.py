@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from atelier.cli.args import bounded
 from atelier.cli.common import EXIT_FAILED, EXIT_OK, print_report
+from atelier.core.delivery_config import Delivery
 from atelier.core.errors import InputError
 from atelier.core.files import read_json
 from atelier.core.i18n import N_, tr
@@ -20,7 +21,6 @@ from atelier.core.models import BatchReport
 from atelier.core.secrets import set_secret
 from atelier.core.settings import Settings
 from atelier.core.validation_messages import first_problem
-from atelier.delivery.config import Delivery
 from atelier.delivery.plan import delivery_of
 from atelier.engine.service import open_engine
 from atelier.output.report import build_report

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from atelier.cli import args as argtypes
+from atelier.core.delivery_config import Delivery
 from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.core.models import (
@@ -25,7 +26,6 @@ from atelier.core.models import (
     problems_error,
     validation_problems,
 )
-from atelier.delivery.config import Delivery
 from atelier.sheet import shopify
 from atelier.sheet.config_plan import plan_from_config
 from atelier.sheet.library import TemplateDeliveryError, delivery_to_accept, load_template
@@ -37,7 +37,7 @@ DEFAULT_OUTPUT_DIR = "./generated-images"  # a config without output_dir, and no
 
 
 @dataclass
-class Parts:
+class FileInputs:
     """What a config file or a spreadsheet gives, before flags and defaults are resolved
     (``None``: not given there)."""
 
@@ -55,7 +55,7 @@ class Parts:
     delivery: Delivery | None = None
 
 
-def sheet_parts(args: argparse.Namespace) -> Parts:
+def sheet_inputs(args: argparse.Namespace) -> FileInputs:
     """A spreadsheet batch from ``--csv`` and the template flags: ``--template NAME`` from the
     library, each of its parts overridden by the flag that names it; ``--vary`` adds
     variations to the template's."""
@@ -99,7 +99,7 @@ def sheet_parts(args: argparse.Namespace) -> Parts:
     )
     plan.warnings = table.notes + plan.warnings
     out = args.output_dir or _env_output_dir() or Path(f"atelier-{args.csv.stem}")
-    return Parts(
+    return FileInputs(
         plan,
         out,
         args.csv,
@@ -151,7 +151,7 @@ def _env_timeout() -> int | None:
     return value
 
 
-def config_parts(args: argparse.Namespace) -> Parts:
+def config_inputs(args: argparse.Namespace) -> FileInputs:
     """A batch config file, its jobs overridden by the job flags."""
     if args.template or args.vary or args.per:
         flag = "--template" if args.template else "--vary" if args.vary else "--per"
@@ -184,7 +184,7 @@ def config_parts(args: argparse.Namespace) -> Parts:
         or _env_output_dir()
         or Path(DEFAULT_OUTPUT_DIR)
     )
-    return Parts(
+    return FileInputs(
         plan,
         out,
         args.config,

@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TextIO
 
 from atelier import __version__
 from atelier.cli import deliver as cli_deliver
+from atelier.cli import delivery_flags
 from atelier.cli import economy as cli_economy
 from atelier.cli import review as cli_review
 from atelier.cli import run_flags as cli_run_flags
@@ -32,7 +33,7 @@ from atelier.cli.common import (
     run_or_submit,
     submitted,
 )
-from atelier.cli.inputs import config_parts, sheet_parts
+from atelier.cli.inputs import config_inputs, sheet_inputs
 from atelier.core.errors import AtelierError, InputError
 from atelier.core.i18n import system_language, tr, use_language
 from atelier.core.logs import setup_logging
@@ -41,9 +42,8 @@ from atelier.core.models import (
 )
 from atelier.core.secrets import get_key
 from atelier.core.settings import Settings
-from atelier.delivery import cli_flags
 from atelier.engine.controller import (
-    Draft,
+    PlannedBatch,
     check_keys,
     check_run,
     price,
@@ -122,7 +122,7 @@ def _choose_provider(asked: str | None, from_config: bool) -> tuple[str, str]:
     )
 
 
-def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
+def _planned(args: argparse.Namespace) -> tuple[PlannedBatch, str]:
     """The batch the arguments describe (flags > file > environment > defaults), checked,
     and why its provider is the one it is.
 
@@ -135,7 +135,7 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
         raise InputError(
             "arguments", tr("give a batch config file or --csv FILE (see atelier run --help)")
         )
-    p = config_parts(args) if args.config else sheet_parts(args)
+    p = config_inputs(args) if args.config else sheet_inputs(args)
     provider, why = _choose_provider(
         args.provider or p.provider, args.provider is None and p.provider is not None
     )
@@ -143,7 +143,7 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
     policy = p.policy
     if args.max_retries is not None:
         policy = policy.model_copy(update={"max_retries": args.max_retries})
-    delivery, notes = cli_flags.delivery_from_args(args, p.delivery)
+    delivery, notes = delivery_flags.delivery_from_args(args, p.delivery)
     p.plan.warnings.extend(notes)
     options: dict[str, dict[str, Any]] = {}
     if args.workflow:
@@ -170,13 +170,13 @@ def _draft(args: argparse.Namespace) -> tuple[Draft, str]:
             args, sorted({provider} | {s.provider for s in p.plan.specs if s.provider})
         ),
     )
-    draft = Draft(p.plan, rs, p.output_dir, p.source.name, str(p.source), p.rows)
-    check_run(draft)
-    return draft, why
+    planned = PlannedBatch(p.plan, rs, p.output_dir, p.source.name, str(p.source), p.rows)
+    check_run(planned)
+    return planned, why
 
 
-def _print_estimate(draft: Draft, est: Estimate, why: str, fmt: str, out: TextIO) -> None:
-    rs, plan = draft.settings, draft.plan
+def _print_estimate(planned: PlannedBatch, est: Estimate, why: str, fmt: str, out: TextIO) -> None:
+    rs, plan = planned.settings, planned.plan
     if fmt == "json":
         doc = {
             "provider": rs.provider,
@@ -227,7 +227,7 @@ def _print_section(title: str, lines: Sequence[str], out: TextIO) -> None:
 
 async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        draft, why = _draft(args)
+        planned, why = _planned(args)
     except AtelierError as e:
         return fail_input(str(e), err)
     prices = load_prices()
@@ -236,31 +236,31 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # one (an estimate never creates it).
         peek = existing_store()
         try:
-            est = price(draft, prices, peek)
+            est = price(planned, prices, peek)
         finally:
             if peek is not None:
                 peek.close()
-        _print_estimate(draft, est, why, args.format, out)
+        _print_estimate(planned, est, why, args.format, out)
         return EXIT_OK
     try:
         if not args.queue:  # on a team queue, the workers' keys make the images
-            check_keys(draft)
+            check_keys(planned)
     except InputError as e:
         return fail_input(str(e), err)
     if args.format == "text":
-        for w in draft.plan.warnings + draft.plan.skipped:
+        for w in planned.plan.warnings + planned.plan.skipped:
             print(tr("warning: {message}").format(message=w), file=err)
     setup_logging()
     store = open_store(args.move_damaged_store, err)
     try:
-        est = price(draft, prices, store)
+        est = price(planned, prices, store)
         if args.format == "text":
             print(
-                f"{', '.join(est.models)}: {draft.plan.summary()}, {est.describe()} → "
-                f"{draft.output_dir}",
+                f"{', '.join(est.models)}: {planned.plan.summary()}, {est.describe()} → "
+                f"{planned.output_dir}",
                 file=err,
             )
-        stored = store_batch(store, draft, prices)
+        stored = store_batch(store, planned, prices)
         if stored.resumed and args.format == "text":
             print(
                 tr("resuming batch {id} (finished images are kept)").format(id=stored.batch_id),
@@ -272,13 +272,13 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
         else:
             report = await run_or_submit(
-                store, stored.batch_id, len(draft.plan.specs), args.format, out, args.no_wait
+                store, stored.batch_id, len(planned.plan.specs), args.format, out, args.no_wait
             )
     finally:
         store.close()
     if report is None:
         return submitted(stored.batch_id, args.format, out)
-    return print_report(report, args.format, draft.output_dir, out)
+    return print_report(report, args.format, planned.output_dir, out)
 
 
 async def _resume_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -7,12 +7,12 @@ import argparse
 from pathlib import Path
 
 from atelier.cli import args as argtypes
+from atelier.cli import delivery_flags
 from atelier.cli import economy as cli_economy
 from atelier.cli import team as cli_team
 from atelier.cli import url_flags as cli_url_flags
 from atelier.core.i18n import tr
 from atelier.core.models import JobSpec, RetryPolicy, RunSettings
-from atelier.delivery import cli_flags
 from atelier.providers.registry import PROVIDERS
 
 
@@ -23,7 +23,7 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
     _add_sheet_arguments(r)
     _add_column_arguments(r)
     _add_settings_arguments(r)
-    cli_flags.add_arguments(r)
+    delivery_flags.add_arguments(r)
 
 
 def _add_settings_arguments(r: argparse.ArgumentParser) -> None:

@@ -1,16 +1,20 @@
 """Reading the user's input files safely: only regular files (a folder or a FIFO named by
 mistake would fail obscurely, or block forever), within a size bound, and JSON without a
-nesting bomb. Every error names the file, as ``InputError`` does."""
+nesting bomb. Every error names the file, as ``InputError`` does. Writing one whole file or
+none (``atomic_write``), for every stage that writes (images, reports, templates, downloads)."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import Any
 
-from atelier.core.errors import InputError
+from atelier.core.errors import InputError, OutputError
 from atelier.core.i18n import N_, tr
 
 MAX_JSON_BYTES = 64 * 1024 * 1024  # a batch config of 100,000 jobs is a few tens of MB
@@ -146,3 +150,38 @@ def check_output_dir(out: Path, relative_paths: list[str]) -> None:
                 out=out, limit=limit
             ),
         )
+
+
+def _describe_os_error(e: OSError, path: Path) -> str:
+    if e.errno == errno.ENOSPC:
+        return tr(
+            "The disk is full: cannot write {path}. Free some space, then resume the batch."
+        ).format(path=path)
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return tr("No permission to write {path} (read-only or protected folder).").format(
+            path=path
+        )
+    if e.errno == errno.ENOENT:
+        return tr("The folder {folder} no longer exists.").format(folder=path.parent)
+    return tr("Cannot write {path}: {reason}").format(path=path, reason=e.strerror or e)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
+
+    Raises:
+        OutputError: with a readable reason (disk full, read-only, folder gone); no partial
+            file or temporary file is left behind.
+    """
+    tmp = path.with_name(f".{path.name}.atelier-{os.getpid()}-{secrets.token_hex(8)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OutputError(_describe_os_error(e, path)) from e

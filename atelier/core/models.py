@@ -22,13 +22,13 @@ from pydantic import (
     model_validator,
 )
 
+from atelier.core.delivery_config import Delivery, Target
 from atelier.core.errors import DEFAULT_RETRYABLE, ErrorClass, InputError
 from atelier.core.files import read_json
 from atelier.core.i18n import N_, tr
 
 # Re-exported: loaders and forms import it from here (one way to word pydantic's errors).
 from atelier.core.validation_messages import validation_problems as validation_problems
-from atelier.delivery.config import Delivery, Target
 
 OutputFormat = Literal["png", "jpeg", "webp"]
 Operation = Literal["generate", "edit", "transform"]
@@ -230,7 +230,7 @@ class BatchConfig(BaseModel):
     model: str | None = None
     budget_usd: float | None = Field(default=None, ge=0)
     deliver: list[Target] = Field(default_factory=list)
-    """Delivery targets (``atelier.delivery.config``): ``[{"kind": "s3", "bucket": …}, …]``."""
+    """Delivery targets (``atelier.core.delivery_config``): ``[{"kind": "s3", "bucket": …}, …]``."""
     deliver_after_review: bool = False
 
     def warnings(self) -> list[str]:

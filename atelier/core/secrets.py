@@ -19,7 +19,7 @@ import keyring.errors
 
 from atelier.core.i18n import tr
 from atelier.core.logs import register_secret
-from atelier.providers.registry import capabilities_of
+from atelier.core.provider_access import access_of
 
 SERVICE = "atelier"
 """The keyring service Atelier's secrets are stored under; ``ATELIER_KEYRING_SERVICE`` names
@@ -77,7 +77,7 @@ def keyring_status() -> str | None:
 def get_key(provider: str) -> KeyLookup:
     """The key for ``provider``: keyring first, then a key kept for this session, then its
     environment variable."""
-    env_var = capabilities_of(provider).key_env_var
+    env_var = access_of(provider).key_env_var
     problem: str | None = None
     try:
         stored = keyring.get_password(_service(), provider)
@@ -113,7 +113,7 @@ def set_key(provider: str, key: str) -> None:
         keyring.errors.KeyringError: no usable backend (callers show ``keyring_status()`` and
             may offer ``keep_key_for_session``).
     """
-    capabilities_of(provider)
+    access_of(provider)
     if not key:
         delete_key(provider)
         return
@@ -130,7 +130,7 @@ def keep_key_for_session(provider: str, key: str) -> None:
     Raises:
         InputError: an unknown provider.
     """
-    capabilities_of(provider)
+    access_of(provider)
     key = key.strip()
     if not key:
         _SESSION.pop(provider, None)

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from atelier.core import paths
-from atelier.providers.registry import capabilities_of
+from atelier.core.provider_access import access_of
 
 
 class Settings(BaseModel):
@@ -55,7 +55,7 @@ class Settings(BaseModel):
     def base_url(self, provider: str, override: str | None = None) -> str:
         """Endpoint for ``provider``: ``override`` (``--base-url``), then
         ``ATELIER_<PROVIDER>_BASE_URL``, then Settings, then the public default."""
-        caps = capabilities_of(provider)
+        caps = access_of(provider)
         if override:
             return override
         if caps.base_url_env_var and os.environ.get(caps.base_url_env_var):

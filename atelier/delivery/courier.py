@@ -18,12 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from atelier.core.backoff import Backoff
-from atelier.core.errors import describe_exception
-from atelier.core.events import DeliveryChanged, Event, EventBus, ImageSaved, JobChanged
-from atelier.core.i18n import tr
-from atelier.core.status import JobStatus
-from atelier.delivery.base import DeliveryError, Sender, redact_for
-from atelier.delivery.config import (
+from atelier.core.delivery_config import (
     CmsTarget,
     Delivery,
     S3Target,
@@ -33,6 +28,11 @@ from atelier.delivery.config import (
     attempt_deadline_s,
     run_wait_s,
 )
+from atelier.core.errors import describe_exception
+from atelier.core.events import DeliveryChanged, Event, EventBus, ImageSaved, JobChanged
+from atelier.core.i18n import tr
+from atelier.core.status import JobStatus
+from atelier.delivery.base import DeliveryError, Sender, redact_for
 from atelier.delivery.http_targets import CmsSender, SlackSender, WebhookSender
 from atelier.delivery.plan import (
     batch_deliveries,

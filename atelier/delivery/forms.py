@@ -13,11 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from atelier.core.errors import InputError
-from atelier.core.i18n import N_, tr
-from atelier.core.secrets import set_secret
-from atelier.core.validation_messages import describe_error, first_problem
-from atelier.delivery.config import (
+from atelier.core.delivery_config import (
     CmsTarget,
     Delivery,
     S3Target,
@@ -26,6 +22,10 @@ from atelier.delivery.config import (
     Target,
     WebhookTarget,
 )
+from atelier.core.errors import InputError
+from atelier.core.i18n import N_, tr
+from atelier.core.secrets import set_secret
+from atelier.core.validation_messages import describe_error, first_problem
 
 FIELD_LABELS = {
     "s3": N_("Deliver › S3"),

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
+from atelier.core.delivery_config import CmsTarget, SlackTarget, WebhookTarget
 from atelier.core.i18n import tr
 from atelier.core.redact import MIN_EXTRA, register_secret
 from atelier.core.secrets import SecretCache
@@ -33,7 +34,6 @@ from atelier.delivery.base import (
     network_error,
     render,
 )
-from atelier.delivery.config import CmsTarget, SlackTarget, WebhookTarget
 from atelier.delivery.urls import literal_url, render_url
 
 

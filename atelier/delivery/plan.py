@@ -20,10 +20,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from atelier.core.delivery_config import Delivery
 from atelier.core.i18n import tr
-from atelier.core.models import RunSettings
 from atelier.delivery.base import Parcel
-from atelier.delivery.config import Delivery
 from atelier.delivery.messages import batch_payload, image_payload, job_failed_payload
 from atelier.sheet.templates import safe_entry_name
 from atelier.store import DeliveryRow, NewDelivery, Store
@@ -38,7 +37,7 @@ _PICKED_ONLY = ("shopify",)
 
 def delivery_of(store: Store, batch_id: int) -> Delivery | None:
     """The batch's delivery settings; ``None`` when it delivers nowhere."""
-    d = RunSettings.model_validate(store.batch(batch_id).settings).delivery
+    d = store.run_settings(batch_id).delivery
     return d if d is not None and d.targets else None
 
 
@@ -137,7 +136,7 @@ def delivery_changed(store: Store, batch_id: int) -> int:
 
 
 def image_values(store: Store, image: ImageRow, job: JobRow) -> dict[str, str]:
-    """The template context of an image (see ``atelier.delivery.config.BUILTINS``): the row's
+    """The template context of an image (see ``atelier.core.delivery_config.BUILTINS``): the row's
     values, its file under the job's own name, and the URL its storage gave it."""
     names = job.spec.sample_paths()
     # Made safe again: a job stored before bidi controls were removed from names must not

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from atelier.core.addresses import AddressRefusedError, check_host_sync
+from atelier.core.delivery_config import S3Target
 from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.core.secrets import get_secret
 from atelier.delivery.base import RETRYABLE_STATUS, DeliveryError, Parcel, in_daemon_thread, render
-from atelier.delivery.config import S3Target
 from atelier.delivery.urls import render_url
 from atelier.sheet.templates import format_from_path, safe_relative_path
 

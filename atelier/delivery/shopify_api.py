@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from atelier.core.delivery_config import ShopifyTarget, shop_domain
 from atelier.core.i18n import tr
 from atelier.core.secrets import SecretCache
 from atelier.delivery.base import (
@@ -35,7 +36,6 @@ from atelier.delivery.base import (
     check_target_host,
     network_error,
 )
-from atelier.delivery.config import ShopifyTarget, shop_domain
 
 FIND = "query($h: String!) { productByIdentifier(identifier: {handle: $h}) { id } }"
 ATTACH = (

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from atelier.core.delivery_config import Delivery, check_secrets
 from atelier.core.errors import InputError
 from atelier.core.files import check_output_dir
 from atelier.core.i18n import tr
@@ -31,13 +32,7 @@ from atelier.core.models import RunSettings
 from atelier.core.secrets import get_key
 from atelier.core.status import JobStatus
 from atelier.delivery.base import placeholders
-from atelier.delivery.config import (
-    SHOWN_ROWS,
-    Delivery,
-    check_delivery,
-    check_secrets,
-    templates_of,
-)
+from atelier.delivery.checks import SHOWN_ROWS, check_delivery, templates_of
 from atelier.delivery.forms import DeliveryForm, delivery_from_form
 from atelier.delivery.plan import delivery_changed, picked_outbox
 from atelier.engine.engine import Engine
@@ -62,8 +57,10 @@ def call_now(fn: Callable[..., Any], *args: Any) -> None:
 
 
 @dataclass(frozen=True)
-class Draft:
-    """A batch as planned, before it is stored.
+class PlannedBatch:
+    """A batch as planned, before it is stored (what is planned from: ``SheetBatch``, the
+    command line's ``FileInputs``; its jobs: ``Plan``; once stored: ``Stored``). "Draft"
+    is the free offline provider, never a batch.
 
     Attributes:
         plan: the validated jobs.
@@ -102,9 +99,11 @@ def workflow_options(workflow: Path, mapping: dict[str, str] | None = None) -> d
     return {"workflow": str(workflow.resolve()), "mapping": dict(mapping or {})}
 
 
-def providers_used(draft: Draft) -> list[str]:
+def providers_used(planned: PlannedBatch) -> list[str]:
     """Every provider the batch's jobs go to, sorted."""
-    return sorted({draft.settings.provider} | {s.provider for s in draft.plan.specs if s.provider})
+    return sorted(
+        {planned.settings.provider} | {s.provider for s in planned.plan.specs if s.provider}
+    )
 
 
 def check_joined_rows(plan: Plan, delivery: Delivery) -> None:
@@ -135,32 +134,32 @@ def check_joined_rows(plan: Plan, delivery: Delivery) -> None:
             )
 
 
-def check_run(draft: Draft, *, workflow_hint: str = "--workflow FILE") -> None:
-    """Everything about ``draft`` that must hold before it is stored, estimated or sent.
+def check_run(planned: PlannedBatch, *, workflow_hint: str = "--workflow FILE") -> None:
+    """Everything about ``planned`` that must hold before it is stored, estimated or sent.
     ``workflow_hint`` tells the user where a missing ComfyUI workflow is given.
 
     Raises:
         InputError: naming the file, field or row at fault.
     """
-    rs = draft.settings
-    if not draft.plan.specs:
+    rs = planned.settings
+    if not planned.plan.specs:
         raise InputError(
-            draft.source,
+            planned.source,
             tr("no row produced a job: {reasons}").format(
-                reasons="; ".join(draft.plan.skipped[:3])
+                reasons="; ".join(planned.plan.skipped[:3])
             ),
         )
-    check_plan(draft.plan, rs.provider, rs.model, rows=draft.rows)
+    check_plan(planned.plan, rs.provider, rs.model, rows=planned.rows)
     if rs.delivery is not None:
         # An empty cell is left out of its row's values: the columns are those of every row.
-        columns = list(dict.fromkeys(c for s in draft.plan.specs for c in s.row_values))
+        columns = list(dict.fromkeys(c for s in planned.plan.specs for c in s.row_values))
         rows = [
-            (s.row_index + 1, s.row_values) for s in draft.plan.specs if s.row_index is not None
+            (s.row_index + 1, s.row_values) for s in planned.plan.specs if s.row_index is not None
         ]
-        check_delivery(rs.delivery, columns if draft.rows else [], rows if draft.rows else [])
+        check_delivery(rs.delivery, columns if planned.rows else [], rows if planned.rows else [])
         check_secrets(rs.delivery)
-        check_joined_rows(draft.plan, rs.delivery)
-    if "comfyui" in providers_used(draft) and "workflow" not in rs.provider_options.get(
+        check_joined_rows(planned.plan, rs.delivery)
+    if "comfyui" in providers_used(planned) and "workflow" not in rs.provider_options.get(
         "comfyui", {}
     ):
         raise InputError(
@@ -171,14 +170,14 @@ def check_run(draft: Draft, *, workflow_hint: str = "--workflow FILE") -> None:
         )
 
 
-def check_keys(draft: Draft) -> None:
+def check_keys(planned: PlannedBatch) -> None:
     """Every paid provider the batch uses has a key (keyring or its environment variable).
     An estimate needs none; a run does.
 
     Raises:
         InputError: naming the first provider without a key and where to add it.
     """
-    for name in providers_used(draft):
+    for name in providers_used(planned):
         caps = capabilities_of(name)
         if caps.needs_key and not get_key(name).key:
             raise InputError(
@@ -189,11 +188,11 @@ def check_keys(draft: Draft) -> None:
             )
 
 
-def price(draft: Draft, prices: PriceTable, store: Store | None = None) -> Estimate:
+def price(planned: PlannedBatch, prices: PriceTable, store: Store | None = None) -> Estimate:
     """The estimate shown before anything is spent (USD): see ``price_plan``."""
-    rs = draft.settings
+    rs = planned.settings
     return price_plan(
-        draft.plan,
+        planned.plan,
         prices,
         rs.provider,
         rs.model,
@@ -234,8 +233,8 @@ def resume_batch(store: Store, batch_id: int) -> list[int]:
     return store.reset_for_retry(store.job_ids(batch_id, (JobStatus.FAILED, JobStatus.CANCELLED)))
 
 
-def store_batch(store: Store, draft: Draft, prices: PriceTable) -> Stored:
-    """Store ``draft`` as a batch, or find the identical earlier batch (same jobs, provider,
+def store_batch(store: Store, planned: PlannedBatch, prices: PriceTable) -> Stored:
+    """Store ``planned`` as a batch, or find the identical earlier batch (same jobs, provider,
     model and output folder) and resume it (``resume_batch``): its finished images are never
     requested again. The user's own files in the output folder are kept (``keep_user_files``).
     Call ``check_run`` first.
@@ -243,11 +242,11 @@ def store_batch(store: Store, draft: Draft, prices: PriceTable) -> Stored:
     Raises:
         InputError: the output folder cannot hold the batch (``files.check_output_dir``).
     """
-    check_output_dir(draft.output_dir, [s.output_path for s in draft.plan.specs])
-    draft = keep_user_files(draft)
-    rs = draft.settings
-    out = draft.output_dir.resolve()
-    fp = fingerprint(rs.provider, rs.model, out, draft.plan.specs)
+    check_output_dir(planned.output_dir, [s.output_path for s in planned.plan.specs])
+    planned = keep_user_files(planned)
+    rs = planned.settings
+    out = planned.output_dir.resolve()
+    fp = fingerprint(rs.provider, rs.model, out, planned.plan.specs)
     existing = store.find_batch(fp)
     if existing is not None:
         before = store.batch(existing).settings.get("delivery")
@@ -257,16 +256,16 @@ def store_batch(store: Store, draft: Draft, prices: PriceTable) -> Stored:
         return Stored(existing, True, len(resume_batch(store, existing)))
     try:
         batch_id = store.create_batch(
-            name=draft.name,
+            name=planned.name,
             fingerprint=fp,
             output_dir=out,
             provider=rs.provider,
             model=rs.model,
-            source=draft.source,
+            source=planned.source,
             settings=rs.model_dump(mode="json"),
-            specs=draft.plan.specs,
-            estimated_cost=price(draft, prices, store).total_usd,
-            warnings=draft.plan.warnings + draft.plan.skipped,
+            specs=planned.plan.specs,
+            estimated_cost=price(planned, prices, store).total_usd,
+            warnings=planned.plan.warnings + planned.plan.skipped,
         )
     except sqlite3.IntegrityError:  # another Atelier process stored the same batch a moment ago
         existing = store.find_batch(fp)
@@ -320,7 +319,7 @@ def price_jobs(
     """What making these jobs of ``batch_id`` again costs (USD), before anything is paid: their
     images (``samples`` each, when given) at the batch's provider and model (a job's own,
     where it names one)."""
-    rs = RunSettings.model_validate(store.batch(batch_id).settings)
+    rs = store.run_settings(batch_id)
     specs = [store.job(j).spec for j in job_ids]
     if samples is not None:
         specs = [s.model_copy(update={"sample_count": samples}) for s in specs]
@@ -368,7 +367,7 @@ def window_estimate(
     store: Store | None,
     economy: bool = False,
 ) -> Estimate:
-    """The batch page's estimate (a worker thread, plain values): as ``price`` prices a draft.
+    """The batch page's estimate (a worker thread, plain values): as ``price`` prices a planned batch.
 
     Raises:
         InputError: the ComfyUI workflow cannot be read.
@@ -378,7 +377,7 @@ def window_estimate(
     return price_plan(plan, prices, provider, model, options, reuse, store, chosen)
 
 
-def sheet_draft(
+def plan_sheet_batch(
     batch: SheetBatch,
     *,
     provider: str,
@@ -390,8 +389,8 @@ def sheet_draft(
     delivery: DeliveryForm | None = None,
     reuse: bool = True,
     economy: bool = False,
-) -> Draft:
-    """The window's spreadsheet batch as a checked ``Draft`` (plain values only: call it from
+) -> PlannedBatch:
+    """The window's spreadsheet batch as a checked ``PlannedBatch`` (plain values only: call it from
     a worker thread; planning 100,000 rows takes seconds). ``delivery``: the Deliver section
     (a new Slack address is stored in the keyring here); its notes join the plan's warnings.
 
@@ -412,32 +411,32 @@ def sheet_draft(
         economy=["*"] if economy else [],
     )
     source = batch.table.source
-    draft = Draft(plan, rs, output_dir, source.name, str(source), rows=True)
-    check_run(draft, workflow_hint=tr("choose one with “Workflow…”"))
-    return draft
+    planned = PlannedBatch(plan, rs, output_dir, source.name, str(source), rows=True)
+    check_run(planned, workflow_hint=tr("choose one with “Workflow…”"))
+    return planned
 
 
 def store_sheet_batch(store: Store, prices: PriceTable, batch: SheetBatch, **form: Any) -> Stored:
-    """``sheet_draft(batch, **form)`` stored with ``store_batch`` (the window's start, run in a
+    """``plan_sheet_batch(batch, **form)`` stored with ``store_batch`` (the window's start, run in a
     worker thread on plain values).
 
     Raises:
-        InputError: as ``sheet_draft``.
+        InputError: as ``plan_sheet_batch``.
     """
-    return store_batch(store, sheet_draft(batch, **form), prices)
+    return store_batch(store, plan_sheet_batch(batch, **form), prices)
 
 
-def keep_user_files(draft: Draft) -> Draft:
+def keep_user_files(planned: PlannedBatch) -> PlannedBatch:
     """Jobs whose file would replace one the user has in the output folder (a file Atelier did
     not make) get a new name (``name-2.png``…), with a note, unless the batch says
     ``overwrite``. Atelier's own earlier images are not the user's: a rerun resumes over them.
     """
-    out = draft.output_dir
-    if draft.settings.overwrite or not out.is_dir():
-        return draft
-    taken = {p.casefold() for s in draft.plan.specs for p in s.sample_paths()}
+    out = planned.output_dir
+    if planned.settings.overwrite or not out.is_dir():
+        return planned
+    taken = {p.casefold() for s in planned.plan.specs for p in s.sample_paths()}
     specs, notes = [], []
-    for i, spec in enumerate(draft.plan.specs):
+    for i, spec in enumerate(planned.plan.specs):
         mine = [
             p for p in spec.sample_paths() if (out / p).exists() and not made_by_atelier(out / p)
         ]
@@ -465,17 +464,19 @@ def keep_user_files(draft: Draft) -> Draft:
         )
         specs.append(renamed)
     if not notes:
-        return draft
-    plan = replace(draft.plan, specs=specs, warnings=draft.plan.warnings + notes)
-    return Draft(plan, draft.settings, draft.output_dir, draft.name, draft.source, draft.rows)
+        return planned
+    plan = replace(planned.plan, specs=specs, warnings=planned.plan.warnings + notes)
+    return PlannedBatch(
+        plan, planned.settings, planned.output_dir, planned.name, planned.source, planned.rows
+    )
 
 
-def user_files(draft: Draft) -> list[str]:
+def user_files(planned: PlannedBatch) -> list[str]:
     """Files of the output folder that the batch would replace and Atelier did not make."""
-    out = draft.output_dir
+    out = planned.output_dir
     if not out.is_dir():
         return []
-    return [p for s in draft.plan.specs for p in s.sample_paths() if _users(out / p)]
+    return [p for s in planned.plan.specs for p in s.sample_paths() if _users(out / p)]
 
 
 def _users(path: Path) -> bool:

@@ -206,7 +206,7 @@ class Engine:
         if batch_id in self._runs:
             raise RuntimeError(f"batch {batch_id} is already running")
         batch = self.store.batch(batch_id)
-        run = Run(batch_id, RunSettings.model_validate(batch.settings), batch.output_dir)
+        run = Run(batch_id, batch.run_settings(), batch.output_dir)
         run.unpaused.set()
         run.task = asyncio.current_task()
         run.started_wall = datetime.now(UTC).isoformat(timespec="milliseconds")

@@ -218,25 +218,12 @@ class JobRun:
 
     def build_request(self, samples: list[int]) -> GenerationRequest:
         """The provider request for ``samples`` (0-based sample indices) of this job."""
-        spec = self.spec
-        return GenerationRequest(
+        return GenerationRequest.from_spec(
+            self.spec,
             model=self.model,
-            prompt=spec.prompt,
-            size=spec.size,
-            quality=spec.quality,
-            output_format=spec.output_format,
-            n=len(samples),
-            negative_prompt=spec.negative_prompt,
-            transparent_background=spec.transparent_background,
-            moderation=spec.moderation,
-            seed=spec.seed,
-            first_sample=samples[0],
-            row_values=spec.row_values,
-            operation=spec.operation,
+            samples=samples,
             reference_images=self.refs,
             mask=self.mask,
-            style_preset=spec.style_preset,
-            input_fidelity=spec.input_fidelity,
             retry=self.retries,
             gone=self.gone,
             on_progress=self._on_progress,

@@ -12,8 +12,8 @@ import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from atelier.core.files import atomic_write
 from atelier.core.models import BatchReport
-from atelier.output.images import atomic_write
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = (

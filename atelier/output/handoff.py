@@ -18,10 +18,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from atelier.core.errors import InputError
+from atelier.core.files import atomic_write
 from atelier.core.i18n import tr
 from atelier.core.models import JobSpec
 from atelier.output.export import column_order, escape_cell
-from atelier.output.images import atomic_write
 from atelier.providers.draft import font_path
 from atelier.sheet.templates import safe_entry_name, split_ext
 from atelier.store import ImageRow, Store

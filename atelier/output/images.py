@@ -13,13 +13,10 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import io
 import json
-import os
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +25,10 @@ from PIL.ExifTags import IFD
 
 from atelier import __version__
 from atelier.core.errors import OutputError
+from atelier.core.files import atomic_write
 from atelier.core.i18n import tr
 from atelier.core.models import JobSpec
+from atelier.core.spec_fields import JOB_KEY, METADATA
 from atelier.output.image_encoding import encode_image
 
 Image.MAX_IMAGE_PIXELS = 64_000_000  # 8K square; above this a response is refused, not decoded
@@ -109,41 +108,6 @@ def read_metadata(path: Path) -> dict[str, Any] | None:
         except (UnicodeDecodeError, ValueError):
             return None
     return None
-
-
-def _describe_os_error(e: OSError, path: Path) -> str:
-    if e.errno == errno.ENOSPC:
-        return tr(
-            "The disk is full: cannot write {path}. Free some space, then resume the batch."
-        ).format(path=path)
-    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return tr("No permission to write {path} (read-only or protected folder).").format(
-            path=path
-        )
-    if e.errno == errno.ENOENT:
-        return tr("The folder {folder} no longer exists.").format(folder=path.parent)
-    return tr("Cannot write {path}: {reason}").format(path=path, reason=e.strerror or e)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
-
-    Raises:
-        OutputError: with a readable reason (disk full, read-only, folder gone); no partial
-            file or temporary file is left behind.
-    """
-    tmp = path.with_name(f".{path.name}.atelier-{os.getpid()}-{secrets.token_hex(8)}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise OutputError(_describe_os_error(e, path)) from e
 
 
 def thumbnail_path(image_path: Path, cache_dir: Path) -> Path:
@@ -282,24 +246,15 @@ def copy_image(
 
 
 def job_key(provider: str, model: str, spec: JobSpec, sample: int) -> str:
-    """Identity of one image: same provider, model, prompt, parameters, seed, sample and path.
+    """Identity of one image: same provider, model, sample and the job's fields that
+    ``atelier.core.spec_fields.JOB_KEY`` declares (prompt, parameters, seed, path).
 
     Embedded in the image metadata so that a file found on disk after a crash is adopted
     only when it really is this image. Returns 32 hex digits.
     """
-    ident = [
-        provider,
-        model,
-        spec.prompt,
-        spec.negative_prompt,
-        spec.size,
-        spec.quality,
-        spec.output_format,
-        spec.transparent_background,
-        spec.seed,
-        sample,
-        spec.output_path,
-    ]
+    values = [getattr(spec, name) for name in JOB_KEY.fields]
+    at = JOB_KEY.fields.index("output_path")  # key v1: the sample number goes before the path
+    ident = [provider, model, *values[:at], sample, *values[at:]]
     return hashlib.sha256(json.dumps(ident, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
@@ -312,20 +267,15 @@ def image_metadata(
     revised_prompt: str | None,
 ) -> dict[str, Any]:
     """What is embedded in image ``sample`` (0-based) of a job: the generator, provider, model,
-    prompt and parameters, the seed the provider used (else the job's), the 1-based sample
-    number and the ``job_key``. Built from the job only, so a key can never reach a file."""
-    return {
+    the job's fields that ``atelier.core.spec_fields.METADATA`` declares, the seed the provider
+    used (else the job's), the 1-based sample number and the ``job_key``. Built from the job only, so a key can never reach a file."""
+    meta: dict[str, Any] = {name: getattr(spec, name) for name in METADATA.fields}
+    return meta | {
         "generator": f"Atelier {__version__}",
         "provider": provider,
         "model": model,
-        "prompt": spec.prompt,
-        "negative_prompt": spec.negative_prompt,
-        "size": spec.size,
-        "quality": spec.quality,
-        "output_format": spec.output_format,
         "seed": seed if seed is not None else spec.seed,
         "sample": sample + 1,
-        "operation": spec.operation,
         "job_key": job_key(provider, model, spec, sample),
         "revised_prompt": revised_prompt,
     }

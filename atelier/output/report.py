@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from atelier.core.errors import OutputError
+from atelier.core.files import atomic_write
 from atelier.core.models import BatchReport, DeliveryResult, JobResult
 from atelier.core.status import JobStatus
 from atelier.output.export import write_results_csv
-from atelier.output.images import REPORT_CSV_NAME, REPORT_NAME, atomic_write
+from atelier.output.images import REPORT_CSV_NAME, REPORT_NAME
 from atelier.store import Store
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atelier.core.errors import InputError
+from atelier.core.files import atomic_write
 from atelier.core.i18n import tr
 from atelier.output.export import to_csv
-from atelier.output.images import atomic_write
 from atelier.sheet import shopify
 from atelier.sheet.tabular import Table, read_table
 from atelier.store import Store

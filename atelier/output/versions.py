@@ -18,10 +18,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from atelier.core.errors import InputError, OutputError
+from atelier.core.files import atomic_write
 from atelier.core.i18n import tr
 from atelier.core.models import JobSpec, problems_error, validation_problems
 from atelier.core.status import TERMINAL
-from atelier.output.images import atomic_write, embedded_key, free_name, made_by_atelier
+from atelier.output.images import embedded_key, free_name, made_by_atelier
 from atelier.sheet.plan import Plan, check_plan
 from atelier.store import ImageRow, JobRow, Store
 

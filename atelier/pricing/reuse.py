@@ -1,12 +1,13 @@
 """Never pay twice for one image: a content key per request, and the images it already made.
 
 An image's key is its request's key plus its sample number. The request key is a SHA-256 over
-everything that decides what comes back: provider, model, prompt, negative prompt, size,
-quality, format, background, moderation, seed, operation, style preset, input fidelity, the
-reference and mask images (by content: a local file's SHA-256, a URL as written), and the
-provider's options (a ComfyUI workflow by its file's SHA-256 and its input mapping). It leaves
-out what does not: the file name, the row's other values, the endpoint address (a key names
-the model, not the machine that runs it).
+everything that decides what comes back: provider, model, the job's fields that
+``atelier.core.spec_fields.IMAGE`` declares (prompt, negative prompt, size, quality, format,
+background, moderation, seed, operation, style preset, input fidelity, the reference and mask
+images by content: a local file's SHA-256, a URL as written), and the provider's options (a
+ComfyUI workflow by its file's SHA-256 and its input mapping). It leaves out what does not,
+each field with its reason in that declaration (the file name, the row's other values…), and
+the endpoint address (a key names the model, not the machine that runs it).
 
 Within a batch, the first job asking for a key makes it and the others wait and copy it; an
 image any batch in the store made is copied at $0 while its file is there and still hashes as
@@ -21,10 +22,12 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from atelier.core.models import JobSpec
+from atelier.core.spec_fields import IMAGE
 from atelier.pricing.estimate import Estimate
 from atelier.pricing.table import PriceTable
 from atelier.providers.registry import resolve_target
@@ -85,26 +88,29 @@ def _options_digest(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_KEY_NAMES = {"transparent_background": "background", "reference_images": "references"}
+"""Key entries named otherwise than their ``JobSpec`` field (names of key version 1)."""
+
+_BY_CONTENT = ("reference_images", "mask")
+"""Image fields that enter a key by their content (``reference_digest``), not as written."""
+
+_AS_IS = tuple(n for n in IMAGE.fields if n not in _BY_CONTENT)
+# A key is made per job of every estimate (100,000 rows): one C-level getter, not a loop.
+_AS_IS_NAMES = tuple(_KEY_NAMES.get(n, n) for n in _AS_IS)
+_AS_IS_VALUES = attrgetter(*_AS_IS)
+
+
 def request_key(
     provider: str, model: str, spec: JobSpec, provider_options: dict[str, dict[str, Any]]
 ) -> str:
-    """The content key of ``spec``'s request on ``provider``/``model`` (64 hex digits); see the
-    module docstring for what it covers."""
-    ident = {
+    """The content key of ``spec``'s request on ``provider``/``model`` (64 hex digits): the
+    fields ``atelier.core.spec_fields.IMAGE`` declares (images by content), with the
+    provider's options; see the module docstring."""
+    ident: dict[str, object] = dict(zip(_AS_IS_NAMES, _AS_IS_VALUES(spec), strict=True))
+    ident |= {
         "v": KEY_VERSION,
         "provider": provider,
         "model": model,
-        "prompt": spec.prompt,
-        "negative_prompt": spec.negative_prompt,
-        "size": spec.size,
-        "quality": spec.quality,
-        "output_format": spec.output_format,
-        "background": spec.transparent_background,
-        "moderation": spec.moderation,
-        "seed": spec.seed,
-        "operation": spec.operation,
-        "style_preset": spec.style_preset,
-        "input_fidelity": spec.input_fidelity,
         "references": [reference_digest(r) for r in spec.reference_images],
         "mask": reference_digest(spec.mask) if spec.mask else None,
         "options": _options_digest(provider_options.get(provider, {})),

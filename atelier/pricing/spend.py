@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from atelier.core.i18n import tr
-from atelier.core.models import RunSettings
 from atelier.pricing.estimate import ESTIMATE_MARGIN
 from atelier.pricing.table import PriceTable
 from atelier.providers.registry import resolve_target
@@ -22,7 +21,7 @@ def job_list_prices(
     provider and model or the batch's), for ``job_ids`` (``None``: every job of the batch).
     Jobs without a known price are left out. Reads the store: call it from a worker thread
     for a big batch."""
-    rs = RunSettings.model_validate(store.batch(batch_id).settings)
+    rs = store.run_settings(batch_id)
     wanted = None if job_ids is None else set(job_ids)
     out: dict[int, float] = {}
     for job in store.jobs(batch_id):

@@ -22,6 +22,7 @@ import httpx
 from atelier.core.errors import ErrorClass, ProviderError
 from atelier.core.i18n import N_, tr
 from atelier.core.models import parse_size
+from atelier.core.provider_access import PROVIDER_ACCESS
 from atelier.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -53,9 +54,9 @@ CAPABILITIES = Capabilities(
         ),
     ),
     needs_key=False,
-    key_env_var="A1111_API_AUTH",
-    base_url_env_var="ATELIER_A1111_BASE_URL",
-    default_base_url="http://127.0.0.1:7860",
+    key_env_var=PROVIDER_ACCESS["a1111"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["a1111"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["a1111"].default_base_url,
     negative_prompt=True,
     seed=True,
     edits=True,

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 from atelier.core.errors import ErrorClass, ProviderError, describe_exception
 from atelier.core.i18n import N_, tr
 from atelier.core.models import JobSpec, parse_size
+from atelier.core.spec_fields import REQUEST
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,32 @@ class GenerationRequest:
     """Asked when the request is cancelled: ``True`` (the studio is quitting) leaves the remote
     job running for the next run to follow; otherwise (a job timeout, a cancelled batch) the
     provider cancels it."""
+
+    @classmethod
+    def from_spec(
+        cls,
+        spec: JobSpec,
+        *,
+        model: str,
+        samples: list[int],
+        reference_images: tuple[bytes, ...] = (),
+        mask: bytes | None = None,
+        **extra: Any,
+    ) -> GenerationRequest:
+        """The request for ``samples`` (0-based sample indices, consecutive) of ``spec`` on
+        ``model`` (the resolved one): the fields ``atelier.core.spec_fields.REQUEST``
+        declares, copied by name, with the reference and ``mask`` images as read (bytes);
+        ``extra`` sets the run's own fields (``retry``, ``gone``, ``on_progress``…)."""
+        copied: dict[str, Any] = {name: getattr(spec, name) for name in REQUEST.fields}
+        return cls(
+            model=model,
+            n=len(samples),
+            first_sample=samples[0],
+            reference_images=reference_images,
+            mask=mask,
+            **copied,
+            **extra,
+        )
 
     def detached(self) -> bool:
         """Whether a cancel now should leave the remote job running (see ``keep_remote``)."""

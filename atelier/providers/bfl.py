@@ -18,6 +18,7 @@ import httpx
 from atelier.core.errors import ErrorClass, ProviderError
 from atelier.core.i18n import tr
 from atelier.core.models import parse_size
+from atelier.core.provider_access import PROVIDER_ACCESS
 from atelier.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -78,9 +79,9 @@ CAPABILITIES = Capabilities(
         _m("flux-kontext-pro", "FLUX.1 Kontext pro (edit)", edits=True, generates=True),
     ),
     needs_key=True,
-    key_env_var="BFL_API_KEY",
-    base_url_env_var="ATELIER_BFL_BASE_URL",
-    default_base_url="https://api.bfl.ai",
+    key_env_var=PROVIDER_ACCESS["bfl"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["bfl"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["bfl"].default_base_url,
     seed=True,
     edits=True,
     default_concurrency=8,

@@ -31,6 +31,7 @@ from atelier.core.errors import ErrorClass, InputError, ProviderError
 from atelier.core.files import read_json
 from atelier.core.i18n import N_, tr
 from atelier.core.models import parse_size
+from atelier.core.provider_access import PROVIDER_ACCESS
 from atelier.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -59,9 +60,9 @@ CAPABILITIES = Capabilities(
         ),
     ),
     needs_key=False,
-    key_env_var=None,
-    base_url_env_var="ATELIER_COMFYUI_BASE_URL",
-    default_base_url="http://127.0.0.1:8188",
+    key_env_var=PROVIDER_ACCESS["comfyui"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["comfyui"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["comfyui"].default_base_url,
     negative_prompt=True,
     seed=True,
     default_concurrency=1,

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from atelier.core.i18n import N_, current_language
 from atelier.core.models import parse_size
+from atelier.core.provider_access import PROVIDER_ACCESS
 from atelier.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -237,9 +238,9 @@ CAPABILITIES = Capabilities(
         ),
     ),
     needs_key=False,
-    key_env_var=None,
-    base_url_env_var=None,
-    default_base_url="",
+    key_env_var=PROVIDER_ACCESS["draft"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["draft"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["draft"].default_base_url,
     negative_prompt=True,
     seed=True,
     edits=True,

@@ -21,6 +21,7 @@ import httpx
 from atelier.core.errors import ErrorClass, ProviderError
 from atelier.core.i18n import tr
 from atelier.core.models import parse_size
+from atelier.core.provider_access import PROVIDER_ACCESS
 from atelier.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -93,9 +94,9 @@ CAPABILITIES = Capabilities(
         _m(_SEEDREAM_EDIT, "Seedream 4.0 edit", n=4, fmts=("png",), edits=True, generates=False),
     ),
     needs_key=True,
-    key_env_var="FAL_KEY",
-    base_url_env_var="ATELIER_FAL_BASE_URL",
-    default_base_url="https://queue.fal.run",
+    key_env_var=PROVIDER_ACCESS["fal"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["fal"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["fal"].default_base_url,
     seed=True,
     edits=True,
     default_concurrency=8,

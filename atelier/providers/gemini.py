@@ -20,6 +20,7 @@ import httpx
 from atelier.core.errors import ErrorClass, ProviderError
 from atelier.core.i18n import N_, tr
 from atelier.core.models import parse_size
+from atelier.core.provider_access import PROVIDER_ACCESS
 from atelier.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -105,9 +106,9 @@ CAPABILITIES = Capabilities(
         ),
     ),
     needs_key=True,
-    key_env_var="GEMINI_API_KEY",
-    base_url_env_var="ATELIER_GEMINI_BASE_URL",
-    default_base_url="https://generativelanguage.googleapis.com/v1beta",
+    key_env_var=PROVIDER_ACCESS["gemini"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["gemini"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["gemini"].default_base_url,
     edits=True,
     batch_api=True,
     default_concurrency=4,

@@ -20,6 +20,7 @@ import httpx
 
 from atelier.core.errors import ErrorClass, ProviderError
 from atelier.core.i18n import N_, tr
+from atelier.core.provider_access import PROVIDER_ACCESS
 from atelier.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -81,9 +82,9 @@ CAPABILITIES = Capabilities(
         ),
     ),
     needs_key=True,
-    key_env_var="OPENAI_API_KEY",
-    base_url_env_var="ATELIER_OPENAI_BASE_URL",
-    default_base_url="https://api.openai.com/v1",
+    key_env_var=PROVIDER_ACCESS["openai"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["openai"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["openai"].default_base_url,
     edits=True,
     batch_api=True,
     # Ten in flight before any limit is known: a few 429s on a tier-1 key cost less than a
@@ -365,9 +366,9 @@ SEEDREAM_CAPABILITIES = Capabilities(
         ),
     ),
     needs_key=True,
-    key_env_var="ARK_API_KEY",
-    base_url_env_var="ATELIER_SEEDREAM_BASE_URL",
-    default_base_url="https://ark.ap-southeast.bytepluses.com/api/v3",
+    key_env_var=PROVIDER_ACCESS["seedream"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["seedream"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["seedream"].default_base_url,
     seed=True,
     default_concurrency=4,
 )
@@ -388,9 +389,9 @@ LOCALAI_CAPABILITIES = Capabilities(
         ),
     ),
     needs_key=False,
-    key_env_var="LOCALAI_API_KEY",
-    base_url_env_var="ATELIER_LOCALAI_BASE_URL",
-    default_base_url="http://127.0.0.1:8080/v1",
+    key_env_var=PROVIDER_ACCESS["localai"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["localai"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["localai"].default_base_url,
     default_concurrency=1,
     local=True,
 )

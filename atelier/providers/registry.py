@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from atelier.core.errors import InputError
-from atelier.core.i18n import tr
+from atelier.core.provider_access import unknown_provider
 from atelier.providers.a1111 import A1111Provider
 from atelier.providers.base import Capabilities, Provider
 from atelier.providers.bfl import BFLProvider
@@ -41,12 +40,7 @@ def capabilities_of(name: str) -> Capabilities:
     try:
         return PROVIDERS[name].capabilities
     except KeyError:
-        raise InputError(
-            "provider",
-            tr("unknown provider {name!r} (known: {known})").format(
-                name=name, known=", ".join(PROVIDERS)
-            ),
-        ) from None
+        raise unknown_provider(name) from None
 
 
 def resolve_target(

@@ -21,6 +21,7 @@ import httpx
 from atelier.core.errors import ErrorClass, ProviderError
 from atelier.core.i18n import tr
 from atelier.core.models import parse_size
+from atelier.core.provider_access import PROVIDER_ACCESS
 from atelier.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -83,9 +84,9 @@ CAPABILITIES = Capabilities(
         ),
     ),
     needs_key=True,
-    key_env_var="REPLICATE_API_TOKEN",
-    base_url_env_var="ATELIER_REPLICATE_BASE_URL",
-    default_base_url="https://api.replicate.com",
+    key_env_var=PROVIDER_ACCESS["replicate"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["replicate"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["replicate"].default_base_url,
     seed=True,
     edits=True,
     default_concurrency=8,

@@ -17,6 +17,7 @@ import httpx
 
 from atelier.core.errors import ErrorClass, ProviderError
 from atelier.core.i18n import N_, tr
+from atelier.core.provider_access import PROVIDER_ACCESS
 from atelier.providers.base import (
     Capabilities,
     GeneratedImage,
@@ -108,9 +109,9 @@ CAPABILITIES = Capabilities(
         ),
     ),
     needs_key=True,
-    key_env_var="STABILITY_API_KEY",
-    base_url_env_var="ATELIER_STABILITY_BASE_URL",
-    default_base_url="https://api.stability.ai",
+    key_env_var=PROVIDER_ACCESS["stability"].key_env_var,
+    base_url_env_var=PROVIDER_ACCESS["stability"].base_url_env_var,
+    default_base_url=PROVIDER_ACCESS["stability"].default_base_url,
     negative_prompt=True,
     seed=True,
     edits=True,

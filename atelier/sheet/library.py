@@ -16,18 +16,17 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from atelier.core import paths
-from atelier.core.errors import InputError
-from atelier.core.files import read_json
-from atelier.core.i18n import N_, tr
-from atelier.core.models import JobDefaults, problems_error, validation_problems
-from atelier.delivery.config import (
+from atelier.core.delivery_config import (
     Delivery,
     added_targets,
     check_secrets,
     describe_target,
     shareable,
 )
-from atelier.output.images import atomic_write
+from atelier.core.errors import InputError
+from atelier.core.files import atomic_write, read_json
+from atelier.core.i18n import N_, tr
+from atelier.core.models import JobDefaults, problems_error, validation_problems
 from atelier.sheet.templates import safe_component
 
 SUFFIX = ".atelier-template.json"
@@ -277,7 +276,7 @@ def import_template(path: Path, accept_delivery: bool = False) -> BatchTemplate:
 
 def export_template(name: str, path: Path) -> Path:
     """Write the template called ``name`` to ``path`` (a file to share), its delivery without
-    secrets (``atelier.delivery.config.shareable``: no keyring entry names, access key ids, Slack
+    secrets (``atelier.core.delivery_config.shareable``: no keyring entry names, access key ids, Slack
     address or credential in an address or header).
 
     Raises:

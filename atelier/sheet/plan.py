@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
+from typing import get_origin
 
 from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.core.models import JobDefaults, JobSpec, problems_error
+from atelier.core.spec_fields import IMAGE
 from atelier.pricing.estimate import Estimate
 from atelier.pricing.table import PriceTable
 from atelier.providers.registry import capabilities_of, resolve_target
@@ -28,6 +31,13 @@ from atelier.sheet.variations import check_names, combinations
 from atelier.sheet.variations import describe as describe_variations
 
 PROMPT_MAX = 32_000  # JobSpec.prompt's bound (OpenAI GPT-image limit, providers.md)
+
+
+# Hot path (once per job, 100,000-row sheets): C-level getters, not a loop over the names.
+_LISTED = tuple(n for n in IMAGE.fields if get_origin(JobSpec.model_fields[n].annotation) is list)
+"""The image fields that hold lists (reference images): made tuples to be hashable."""
+_SCALARS = attrgetter("provider", "model", *(n for n in IMAGE.fields if n not in _LISTED))
+_LISTS = [attrgetter(n) for n in _LISTED]
 
 
 @dataclass
@@ -65,28 +75,15 @@ class Plan:
 
     @property
     def distinct_prompts(self) -> int:
-        """Jobs that would ask for different images: same prompt, negative prompt, provider,
-        model, size, quality, format, background, seed, style and references count once
-        (all variants of a product under a template that names no variant column)."""
-        return len(
-            {
-                (
-                    s.prompt,
-                    s.negative_prompt,
-                    s.provider,
-                    s.model,
-                    s.size,
-                    s.quality,
-                    s.output_format,
-                    s.transparent_background,
-                    s.seed,
-                    s.style_preset,
-                    tuple(s.reference_images),
-                    s.mask,
-                )
-                for s in self.specs
-            }
-        )
+        """Jobs that would ask for different images: jobs whose provider, model and fields
+        that decide the image (``atelier.core.spec_fields.IMAGE``: prompt, size, seed,
+        references…) are the same count once (all variants of a product under a template that
+        names no variant column)."""
+        scalars, lists = _SCALARS, _LISTS
+        if len(lists) == 1:  # today: reference_images; inline, as this runs once per job
+            (listed,) = lists
+            return len({(*scalars(s), tuple(listed(s))) for s in self.specs})
+        return len({(*scalars(s), *[tuple(g(s)) for g in lists]) for s in self.specs})
 
     def summary(self) -> str:
         """``38 jobs, 14 distinct prompts (26 Shopify image-only rows left out)``; with

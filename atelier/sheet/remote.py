@@ -24,8 +24,8 @@ from PIL import Image
 from atelier.core import paths
 from atelier.core.addresses import AddressRefusedError, check_host_sync
 from atelier.core.errors import InputError
+from atelier.core.files import atomic_write
 from atelier.core.i18n import tr
-from atelier.output.images import atomic_write
 
 MAX_BYTES = 50_000_000  # OpenAI edits take images under 50 MB (API reference, images/edits)
 MAX_REDIRECTS = 5

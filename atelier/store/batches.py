@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from atelier.core.models import JobSpec
+from atelier.core.models import JobSpec, RunSettings
 from atelier.core.status import ACTIVE, BatchStatus, JobStatus
 from atelier.store.db import Database, now_iso, pid_alive
 from atelier.store.rows import BatchRow
@@ -83,6 +83,18 @@ class BatchStore(Database):
             db.execute(
                 "UPDATE batches SET settings_json=? WHERE id=?", (json.dumps(settings), batch_id)
             )
+
+    def run_settings(self, batch_id: int) -> RunSettings:
+        """The ``RunSettings`` of ``batch_id`` (see ``BatchRow.run_settings``), without the
+        job counts ``batch`` reads.
+
+        Raises:
+            KeyError: no such batch.
+        """
+        rows = self._q("SELECT *, NULL AS counts_json FROM batches WHERE id=?", (batch_id,))
+        if not rows:
+            raise KeyError(batch_id)
+        return _batch(rows[0]).run_settings()
 
     def find_batch(self, fingerprint: str) -> int | None:
         """The batch with this fingerprint (same jobs, provider and folder), if any."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from atelier.core.i18n import render_stored
-from atelier.core.models import JobSpec
+from atelier.core.models import JobSpec, RunSettings
 from atelier.core.status import TERMINAL, BatchStatus, JobStatus
 
 
@@ -32,6 +32,15 @@ class BatchRow:
     estimated_cost: float | None
     warnings: list[str]
     counts: dict[JobStatus, int]
+
+    def run_settings(self) -> RunSettings:
+        """The batch's ``RunSettings``: the one typed view of ``settings`` (keys it does not
+        know, such as a team batch's ``team``, are ignored).
+
+        Raises:
+            pydantic.ValidationError: the stored settings are not valid ``RunSettings``.
+        """
+        return RunSettings.model_validate(self.settings)
 
     @property
     def total(self) -> int:

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from atelier.core.errors import describe_exception
 from atelier.core.events import DeliveryChanged
 from atelier.core.i18n import tr
-from atelier.delivery.status import States, TargetState, counts_text
+from atelier.delivery.target_states import States, TargetState, counts_text
 
 if TYPE_CHECKING:
     from atelier.studio.main_window import MainWindow

@@ -30,7 +30,7 @@ from atelier.core.events import (
     JobChanged,
 )
 from atelier.core.i18n import tr
-from atelier.core.models import RunSettings, parse_size, validation_problems
+from atelier.core.models import parse_size, validation_problems
 from atelier.core.status import TERMINAL, BatchStatus, IllegalTransitionError, JobStatus
 from atelier.delivery.courier import Courier
 from atelier.output.images import image_metadata, save_image, version_names
@@ -150,7 +150,7 @@ class Follower:
         batch = store.batch(batch_id)
         team = batch.settings["team"]
         # Read once: a team batch's settings and folder do not change while it is followed.
-        self.settings, self.out_dir = RunSettings.model_validate(batch.settings), batch.output_dir
+        self.settings, self.out_dir = batch.run_settings(), batch.output_dir
         self.copies = {int(k): [int(j) for j in v] for k, v in team.get("copies", {}).items()}
         self.events = events or EventBus()
         self.thumb_dir = thumb_dir

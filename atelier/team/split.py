@@ -5,7 +5,7 @@ alone sees the whole batch (its store has every job and image the report counts)
 
 from __future__ import annotations
 
-from atelier.delivery.config import Delivery, Target
+from atelier.core.delivery_config import Delivery, Target
 
 
 def per_job_delivery(delivery: Delivery | None) -> Delivery | None:

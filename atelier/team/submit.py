@@ -109,7 +109,7 @@ async def submit_batch(
     (``_copy_made``), and a request the batch makes twice goes on the queue once
     (``_copies``)."""
     batch = store.batch(batch_id)
-    settings = RunSettings.model_validate(batch.settings)
+    settings = batch.run_settings()
     pending = [(j.id, j.spec) for j in store.jobs(batch_id) if j.status == JobStatus.PENDING]
     if pending:  # as a run does at its start: the user may have removed it
         await asyncio.to_thread(batch.output_dir.mkdir, parents=True, exist_ok=True)

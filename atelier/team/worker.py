@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from atelier.core import paths
+from atelier.core.delivery_config import Delivery
 from atelier.core.i18n import tr
 from atelier.core.models import RunSettings
 from atelier.core.secrets import get_key
 from atelier.core.settings import Settings
 from atelier.core.status import JobStatus
-from atelier.delivery.config import Delivery
 from atelier.engine.engine import Engine
 from atelier.engine.service import load_prices, make_provider_factory
 from atelier.pricing.budget import Budget

@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from atelier.core import paths
-from atelier.core.models import JobSpec, RunSettings
-from atelier.core.settings import Settings
-from atelier.delivery.config import (
+from atelier.core.delivery_config import (
     CmsTarget,
     Delivery,
     S3Target,
@@ -21,6 +19,8 @@ from atelier.delivery.config import (
     SlackTarget,
     WebhookTarget,
 )
+from atelier.core.models import JobSpec, RunSettings
+from atelier.core.settings import Settings
 from atelier.engine.engine import Engine
 from atelier.engine.service import make_provider_factory
 from atelier.store import Store

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from atelier.core import paths
+from atelier.core.delivery_config import Delivery, WebhookTarget
 from atelier.core.models import JobSpec, RunSettings
 from atelier.core.settings import Settings
-from atelier.delivery.config import Delivery, WebhookTarget
 from atelier.engine.controller import resume_batch
 from atelier.engine.engine import Engine
 from atelier.engine.service import make_provider_factory

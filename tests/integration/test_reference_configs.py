@@ -160,11 +160,11 @@ def test_environment_variables_with_the_reference_precedence(
     monkeypatch.setenv("OPENAI_BATCH_TIMEOUT", "800000")
 
     def settings(*argv: str) -> tuple[Path, int, int | None]:
-        from atelier.cli.main import _draft, _parser
+        from atelier.cli.main import _parser, _planned
 
-        draft, _ = _draft(_parser().parse_args(["run", *argv, "--provider", "draft"]))
-        rs = draft.settings
-        return draft.output_dir, rs.concurrency, rs.batch_timeout_ms
+        planned, _ = _planned(_parser().parse_args(["run", *argv, "--provider", "draft"]))
+        rs = planned.settings
+        return planned.output_dir, rs.concurrency, rs.batch_timeout_ms
 
     assert settings(str(bare)) == (tmp_path / "from-env", 5, 800000)  # env over default
     assert settings(str(full)) == (Path("./from-config"), 3, 700000)  # config over env

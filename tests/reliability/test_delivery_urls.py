@@ -20,9 +20,15 @@ from urllib.parse import quote, quote_plus
 import httpx
 import pytest
 
+from atelier.core.delivery_config import (
+    CmsTarget,
+    S3Target,
+    ShopifyTarget,
+    SlackTarget,
+    WebhookTarget,
+)
 from atelier.core.errors import ProviderError
 from atelier.delivery.base import DeliveryError, Parcel
-from atelier.delivery.config import CmsTarget, S3Target, ShopifyTarget, SlackTarget, WebhookTarget
 from atelier.delivery.http_targets import CmsSender, SlackSender, WebhookSender
 from atelier.delivery.s3 import S3Sender
 from atelier.delivery.shopify_api import ShopifySender

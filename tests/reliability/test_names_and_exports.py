@@ -11,9 +11,9 @@ import zipfile
 from pathlib import Path
 
 from atelier.core import paths
+from atelier.core.delivery_config import S3Target
 from atelier.core.models import JobSpec, RunSettings
 from atelier.core.settings import Settings
-from atelier.delivery.config import S3Target
 from atelier.delivery.plan import image_values
 from atelier.delivery.s3 import object_key
 from atelier.engine.engine import Engine

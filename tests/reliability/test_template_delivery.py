@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from atelier.core import paths
+from atelier.core.delivery_config import CmsTarget, Delivery, S3Target, SlackTarget, WebhookTarget
 from atelier.core.models import JobSpec, RunSettings
 from atelier.core.secrets import get_secret
 from atelier.core.settings import Settings
-from atelier.delivery.config import CmsTarget, Delivery, S3Target, SlackTarget, WebhookTarget
 from atelier.engine.engine import Engine
 from atelier.engine.service import make_provider_factory
 from atelier.sheet import library

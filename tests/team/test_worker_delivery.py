@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from atelier.core.delivery_config import Delivery, S3Target, SlackTarget, WebhookTarget
 from atelier.core.models import JobSpec, RunSettings
 from atelier.core.status import JobStatus
-from atelier.delivery.config import Delivery, S3Target, SlackTarget, WebhookTarget
 from atelier.store import Store
 from atelier.team.follow import submit_batch
 from atelier.team.queue import TeamQueue

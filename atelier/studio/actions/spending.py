@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 
 from atelier.core.i18n import tr
-from atelier.core.models import RunSettings
 from atelier.core.status import JobStatus
 from atelier.engine import controller
 from atelier.pricing.estimate import Estimate
@@ -69,7 +68,7 @@ class SpendActions(QObject):
     def _store_cap(self, batch_id: int, cap_usd: float | None) -> None:
         """The batch's spend cap (USD) in the store and in its run in progress."""
         w = self.win
-        rs = RunSettings.model_validate(w.store.batch(batch_id).settings)
+        rs = w.store.run_settings(batch_id)
         rs = rs.model_copy(update={"budget_usd": cap_usd})
         w.store.update_batch_settings(batch_id, rs.model_dump(mode="json"))
         w.host.call(w.engine.set_budget, batch_id, cap_usd)
@@ -87,7 +86,7 @@ class SpendActions(QObject):
         if est.is_free:
             return True
         running = w.host.is_running(batch_id)
-        old = RunSettings.model_validate(w.store.batch(batch_id).settings).budget_usd
+        old = w.store.run_settings(batch_id).budget_usd
         if yes.cap_usd is None or (running and old is None):
             cap = None
         else:
@@ -109,7 +108,7 @@ class SpendActions(QObject):
         """The progress page's spend against the expected figure and the batch's cap."""
         w = self.win
         b = w.store.batch(batch_id)
-        cap = RunSettings.model_validate(b.settings).budget_usd
+        cap = b.run_settings().budget_usd
         w.progress.set_estimate(self.expected.get(batch_id, b.estimated_cost), cap)
 
     def watch_prices(self, batch_id: int, job_ids: list[int] | None = None) -> None:
@@ -152,7 +151,7 @@ class SpendActions(QObject):
     def resume_agreed(self, batch_id: int) -> bool:
         """Whether stored batch ``batch_id`` may resume: with a spend cap it goes on under that
         cap; a paid one without asks first (``spend_more``, priced on what is left)."""
-        settings = RunSettings.model_validate(self.win.store.batch(batch_id).settings)
+        settings = self.win.store.run_settings(batch_id)
         if settings.budget_usd is not None:
             return True
         return self.spend_more(batch_id, tr("Resume"), self._left(batch_id))

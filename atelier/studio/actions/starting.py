@@ -88,7 +88,7 @@ class StartActions(QObject):
         w, spending = self.win, self.win.spending
         try:
             # Worker threads, on plain values: no widget is read there.
-            draft = await asyncio.to_thread(controller.sheet_draft, args, **form.run_args())
+            draft = await asyncio.to_thread(controller.plan_sheet_batch, args, **form.run_args())
             mine = await asyncio.to_thread(controller.user_files, draft)
             # Questions are asked from Qt's loop, not inside this task (ask_outside_task).
             answer = await ask_outside_task(w.ask_about_user_files, w, mine) if mine else KEEP

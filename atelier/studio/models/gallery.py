@@ -17,7 +17,14 @@ from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from atelier.core.events import DeliveryChanged
-from atelier.delivery.status import MARKS, States, TargetState, by_job_and_image, details, worst
+from atelier.delivery.target_states import (
+    MARKS,
+    States,
+    TargetState,
+    by_job_and_image,
+    details,
+    worst,
+)
 from atelier.store import ImageRow, JobSummary, Store
 from atelier.studio.bridge import JobUpdate
 from atelier.studio.look.icons import placeholder_pixmap
@@ -53,7 +60,7 @@ class Tile:
     flag: str = "unflagged"
     stars: int = 0
     deliveries: States = field(default_factory=dict)
-    """Target → state of this image's deliveries (``atelier.delivery.status``)."""
+    """Target → state of this image's deliveries (``atelier.delivery.target_states``)."""
 
     def caption(self) -> str:
         """The label under the thumbnail: review marks, version badge, file name, delivery

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor
 
 from atelier.core.events import DeliveryChanged
 from atelier.core.i18n import N_, tr
-from atelier.delivery.status import Keyed, TargetState, details, fold, summary
+from atelier.delivery.target_states import Keyed, TargetState, details, fold, summary
 from atelier.store import JobSummary
 from atelier.studio.bridge import JobUpdate
 from atelier.studio.look import theme
@@ -47,7 +47,7 @@ class JobView:
     retry_in_s: float | None = None
     progress: float | None = None
     deliveries: Keyed = field(default_factory=dict)
-    """(image id, target) → state of its deliveries (``atelier.delivery.status``)."""
+    """(image id, target) → state of its deliveries (``atelier.delivery.target_states``)."""
 
     @property
     def copied(self) -> bool:

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from atelier.core.delivery_config import Delivery
 from atelier.core.i18n import N_, tr
 from atelier.core.secrets import set_secret
-from atelier.delivery.config import Delivery
 from atelier.delivery.forms import DeliveryForm, form_from_delivery, secret_entries
 from atelier.studio import a11y
 from atelier.studio.look.fit import fit_placeholder

@@ -6,14 +6,15 @@ no credential: each names a secret that ``atelier.core.secrets.get_secret`` find
 environment variable), so nothing secret reaches the store, a template file or a report.
 
 Templates (``key``, ``public_url``, the CMS ``url`` and ``body``) take the row's ``{column}``
-values and the names in ``BUILTINS``; ``check_delivery`` checks them against a sheet's columns.
+values and the names in ``BUILTINS``; ``atelier.delivery.checks.check_delivery`` checks them
+against a sheet's columns. These models live in ``core`` because ``RunSettings`` and
+``BatchConfig`` (``atelier.core.models``) hold them; sending is ``atelier.delivery``'s.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -21,10 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from atelier.core.errors import InputError
 from atelier.core.i18n import tr
+from atelier.core.secrets import secret_kind
 from atelier.core.url_secrets import credential_key, without_secrets
-from atelier.delivery.base import placeholders
-from atelier.delivery.urls import url_shape_problem
-from atelier.sheet.templates import describe_unknown
 
 BUILTINS = (
     "file",
@@ -48,14 +47,14 @@ SEEDS_CACHE_CONTROL = "public, max-age=31536000"
 """The seeds' pipeline's Cache-Control for delivered images (one year, public)."""
 
 
-class _Target(BaseModel):
+class BaseTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = ""
     """A label shown in the window and the report (default: the kind and a number)."""
 
 
-class S3Target(_Target):
+class S3Target(BaseTarget):
     """An S3-compatible bucket (AWS S3, R2, MinIO, B2, Wasabi).
 
     ``key`` is a template made safe as file names are (``atelier.sheet.templates.safe_relative_path``);
@@ -85,7 +84,7 @@ WebhookEvent = Literal["image.completed", "job.failed", "batch.finished"]
 WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("image.completed", "job.failed", "batch.finished")
 
 
-class WebhookTarget(_Target):
+class WebhookTarget(BaseTarget):
     """An HTTPS endpoint receiving Standard Webhooks 1.0 messages (``image.completed``,
     ``job.failed``, ``batch.finished``), signed with the ``whsec_`` secret of the keyring entry
     ``secret`` (else ``ATELIER_WEBHOOK_SECRET``; no secret: unsigned)."""
@@ -96,7 +95,7 @@ class WebhookTarget(_Target):
     events: list[WebhookEvent] = Field(default_factory=lambda: list(WEBHOOK_EVENTS))
 
 
-class SlackTarget(_Target):
+class SlackTarget(BaseTarget):
     """A Slack incoming webhook: a started and a finished message. The webhook address is
     itself a credential, so the target names its keyring entry (``url_secret``, else
     ``ATELIER_SLACK_WEBHOOK``) and ``shown`` keeps a redacted form for the window."""
@@ -106,7 +105,7 @@ class SlackTarget(_Target):
     shown: str = ""
 
 
-class CmsTarget(_Target):
+class CmsTarget(BaseTarget):
     """One HTTP call per delivered image (the seeds' ``PATCH /api/products/{SKU}``).
 
     ``headers`` values are templates too and may hold ``{secret}``: the keyring entry
@@ -121,7 +120,7 @@ class CmsTarget(_Target):
     secret: str = "cms"
 
 
-class ShopifyTarget(_Target):
+class ShopifyTarget(BaseTarget):
     """Attach each delivered image to its product, found by handle, through the Admin GraphQL
     API (``shop``: ``my-shop`` or ``my-shop.myshopify.com``; token: keyring entry
     ``shopify:<shop>``, else ``ATELIER_SHOPIFY_TOKEN``). ``endpoint`` overrides the address
@@ -210,7 +209,7 @@ class Delivery(BaseModel):
 
     @field_validator("targets")
     @classmethod
-    def _names(cls, targets: list[_Target]) -> list[_Target]:
+    def _names(cls, targets: list[BaseTarget]) -> list[BaseTarget]:
         seen: dict[str, int] = {}
         for t in targets:
             kind = t.kind  # type: ignore[attr-defined]
@@ -230,97 +229,10 @@ class Delivery(BaseModel):
         return any(t.kind in STORAGE_KINDS for t in self.targets)
 
 
-def templates_of(target: _Target) -> dict[str, str]:
-    """``{field: template}`` of a target's templated fields."""
-    if isinstance(target, S3Target):
-        out = {"key": target.key}
-        if target.public_url:
-            out["public_url"] = target.public_url
-        return out
-    if isinstance(target, CmsTarget):
-        return {"url": target.url, "body": target.body} | {
-            f"headers.{k}": v for k, v in target.headers.items()
-        }
-    return {}
-
-
-URL_FIELDS = ("url", "public_url")
-"""The templated fields that are addresses (filled by ``atelier.delivery.urls.render_url``)."""
-
-SHOWN_ROWS = 10
-"""Rows named in a message about empty cells before "and N more"."""
-
-
-def _url_problem(t: _Target, text: str, where: str) -> str | None:
-    hosts = frozenset({"bucket"}) if isinstance(t, S3Target) else frozenset()
-    return url_shape_problem(text, where, hosts)
-
-
-def _empty_rows(name: str, rows: Sequence[tuple[int, dict[str, str]]]) -> list[int]:
-    return [n for n, values in rows if not values.get(name, "").strip()]
-
-
-def check_delivery(
-    delivery: Delivery,
-    columns: list[str],
-    rows: Sequence[tuple[int, dict[str, str]]] = (),
-) -> None:
-    """Every template names a column of the sheet (``columns``) or a name in ``BUILTINS``; a
-    CMS or Shopify target that needs a URL has a storage target before it; an address
-    template (``URL_FIELDS``) keeps its scheme, host and query keys to the target's own
-    settings, and none of its columns is empty in any of ``rows`` (1-based row number and the
-    row's values): such a row would be uploaded, then fail to get its address.
-
-    Raises:
-        InputError: naming the target and field (``delivery s3.key``) and the unknown column,
-            with the nearest column name; or the column and the rows where it is empty.
-    """
-    known = [*columns, *BUILTINS, "secret"]
-    for t in delivery.targets:
-        for field, text in templates_of(t).items():
-            where = tr("delivery {name}.{field}").format(name=t.name, field=field)
-            names = placeholders(text, where, json_body=field == "body")
-            unknown = [n for n in names if n not in known]
-            if unknown:
-                raise InputError(where, describe_unknown(where, unknown, columns))
-            if field not in URL_FIELDS:
-                continue
-            problem = _url_problem(t, text, where)
-            if problem:
-                raise InputError(where, problem.removeprefix(f"{where}: "))
-            for name in names:
-                empty = _empty_rows(name, rows) if name in columns else []
-                if empty:
-                    shown = ", ".join(str(n) for n in empty[:SHOWN_ROWS])
-                    more = len(empty) - SHOWN_ROWS
-                    if more > 0:
-                        shown += tr(" and {count} more").format(count=more)
-                    raise InputError(
-                        where,
-                        tr(
-                            "the column {column!r} is empty in rows {rows}, and the address needs it; fill it there or take {{{column}}} out of the address"
-                        ).format(column=name, rows=shown),
-                    )
-        if isinstance(t, CmsTarget) and "{url}" in t.body + t.url and not delivery.has_storage():
-            raise InputError(
-                tr("delivery {name}").format(name=t.name),
-                tr(
-                    "the CMS call uses {url}, which needs a storage target (S3) to deliver to first"
-                ),
-            )
-        if isinstance(t, ShopifyTarget) and columns and t.handle_column not in columns:
-            raise InputError(
-                tr("delivery {name}.handle_column").format(name=t.name),
-                describe_unknown(
-                    tr("delivery {name}").format(name=t.name), [t.handle_column], columns
-                ),
-            )
-
-
 # ---- whose credential a target may use, where it sends, what a shared file carries ----------
 
 
-def secret_fields(target: _Target) -> dict[str, str]:
+def secret_fields(target: BaseTarget) -> dict[str, str]:
     """``{field: keyring entry}`` of the secrets a target names itself (the webhook's and the
     CMS's ``secret``, Slack's ``url_secret``); S3's and Shopify's are made from their own key
     id and shop (``secret_entry``, ``token_entry``) and cannot name another."""
@@ -340,10 +252,6 @@ def check_secrets(delivery: Delivery) -> None:
     Raises:
         InputError: naming the target and field (``delivery cms.secret``).
     """
-    from atelier.core.secrets import (
-        secret_kind,  # atelier.core.secrets → providers → models → this module
-    )
-
     for t in delivery.targets:
         kind = t.kind
         for field, entry in secret_fields(t).items():
@@ -366,7 +274,7 @@ def _host(url: str) -> str:
     return netloc or url.strip()
 
 
-def target_host(target: _Target) -> str:
+def target_host(target: BaseTarget) -> str:
     """Where a target's calls (and credentials) go: ``cms.example.com``,
     ``my-shop.myshopify.com``, ``mybucket.s3.amazonaws.com``, an endpoint's host."""
     if isinstance(target, S3Target):
@@ -385,16 +293,16 @@ def target_host(target: _Target) -> str:
     return ""
 
 
-def describe_target(target: _Target) -> str:
+def describe_target(target: BaseTarget) -> str:
     """One line for a list the user confirms: ``cms → cms.example.com``."""
     return f"{target.kind} → {target_host(target)}"  # type: ignore[attr-defined]
 
 
-def _identity(target: _Target) -> str:
+def _identity(target: BaseTarget) -> str:
     return target.model_dump_json(exclude={"name"})
 
 
-def added_targets(new: Delivery | None, old: Delivery | None) -> list[_Target]:
+def added_targets(new: Delivery | None, old: Delivery | None) -> list[BaseTarget]:
     """The targets of ``new`` that ``old`` does not have (compared on every field but the
     label ``name``): what adopting ``new`` would start sending to."""
     if new is None:

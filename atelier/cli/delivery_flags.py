@@ -11,11 +11,7 @@ from pydantic import ValidationError
 
 from atelier.cli.args import bounded, from_env
 from atelier.cli.url_flags import ps_note
-from atelier.core.errors import InputError
-from atelier.core.i18n import tr
-from atelier.core.secrets import get_secret
-from atelier.core.validation_messages import first_problem
-from atelier.delivery.config import (
+from atelier.core.delivery_config import (
     WAIT_ENV,
     CmsTarget,
     Delivery,
@@ -24,6 +20,10 @@ from atelier.delivery.config import (
     SlackTarget,
     WebhookTarget,
 )
+from atelier.core.errors import InputError
+from atelier.core.i18n import tr
+from atelier.core.secrets import get_secret
+from atelier.core.validation_messages import first_problem
 from atelier.delivery.forms import slack_target
 
 
