@@ -260,7 +260,7 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"{draft.output_dir}",
                 file=err,
             )
-        stored = store_batch(store, draft, prices)
+        stored = store_batch(store, draft, est)
         if stored.resumed and args.format == "text":
             print(
                 tr("resuming batch {id} (finished images are kept)").format(id=stored.batch_id),

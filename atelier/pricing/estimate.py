@@ -5,17 +5,14 @@ dearest (as the reference batch tool's ``--estimate-only`` shows it)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from atelier.core.i18n import tr
+from atelier.pricing.entries import Price, PriceEntry, PriceQuery
 
-if TYPE_CHECKING:
-    from atelier.pricing.table import PriceEntry
-
-Lookup = Callable[[str, str, str, str], "PriceEntry | None"]
-"""``PriceTable.lookup``: ``(provider, model, quality, size)`` → the entry, or ``None``."""
+PriceOf = Callable[[PriceQuery], Price]
+"""``PriceTable.price_of``: the one door to ask a price."""
 
 _QUALITIES = ("low", "medium", "high")
 
@@ -152,17 +149,17 @@ def _label(provider: str, entry: PriceEntry) -> str:
     return label if provider == "openai" else f"{provider} {label}"
 
 
-def _auto_span(lookup: Lookup, provider: str, model: str, size: str) -> tuple[float, float] | None:
+def _auto_span(price_of: PriceOf, query: PriceQuery) -> tuple[float, float] | None:
     """USD for one image at the cheapest and the dearest quality, when each is priced."""
-    prices = [lookup(provider, model, q, size) for q in _QUALITIES]
-    if any(p is None for p in prices):
+    prices = [price_of(replace(query, quality=q)).per_image for q in _QUALITIES]
+    values = [p for p in prices if p is not None]
+    if len(values) < len(prices):
         return None
-    values = [p.for_size(size) for p in prices if p is not None]
     return min(values), max(values)
 
 
-def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) -> Estimate:
-    """Estimate ``(provider, model, quality, size, images)`` tuples (mixed-provider batches)."""
+def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
+    """Estimate ``queries`` (mixed-provider batches), each priced through ``price_of``."""
     priced, unknown, total = 0.0, 0, 0
     low = high = 0.0
     ranged = True
@@ -171,16 +168,18 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
     models: dict[str, None] = {}
     by_provider: dict[str, float] = {}
     by_model: dict[str, tuple[int, float | None]] = {}
-    for provider, model, quality, size, n in jobs:
+    for q in queries:
+        provider, model, quality, size, n = q.provider, q.model, q.quality, q.size, q.images
         total += n
         pair = f"{provider} / {model}"
         models[pair] = None
-        e = lookup(provider, model, quality, size)
+        answer = price_of(q)
+        e, cost = answer.entry, answer.usd
         had_images, had_usd = by_model.get(pair, (0, 0.0))
-        if e is None:
+        if e is None or cost is None:
             by_model[pair] = (had_images + n, None)
             unknown += n
-            span = _auto_span(lookup, provider, model, size) if quality == "auto" else None
+            span = _auto_span(price_of, q) if quality == "auto" else None
             if span is None:
                 ranged = False
                 reasons.setdefault(
@@ -198,12 +197,9 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
                     ).format(provider=provider, model=model, low=span[0], high=span[1], size=size),
                 )
             continue
-        priced += e.for_size(size) * n
-        by_model[pair] = (
-            had_images + n,
-            None if had_usd is None else had_usd + e.for_size(size) * n,
-        )
-        by_provider[provider] = by_provider.get(provider, 0.0) + e.for_size(size) * n
+        priced += cost
+        by_model[pair] = (had_images + n, None if had_usd is None else had_usd + cost)
+        by_provider[provider] = by_provider.get(provider, 0.0) + cost
         unit = "/MP" if e.unit == "megapixel" else ""
         label = _label(provider, e)
         # A citation (a pricing page) reads the same in every language; our own notes are translated.

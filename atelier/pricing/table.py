@@ -11,69 +11,17 @@ where the figures were gathered, 2026-06 to 2026-08).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from atelier.core.errors import InputError
 from atelier.core.i18n import N_
-from atelier.core.models import parse_size, problems_error, validation_problems
+from atelier.core.models import JobSpec, problems_error, validation_problems
+from atelier.pricing.entries import Price, PriceEntry, PriceQuery, TokenPrice
 from atelier.pricing.estimate import Estimate, estimate_jobs
-
-
-def size_tier(size: str) -> str:
-    """``"1K"``, ``"2K"`` or ``"4K"`` by the longer side (≤1024, ≤2048, larger), as Gemini's
-    ``imageSize`` tiers bill."""
-    w, h = parse_size(size)
-    side = max(w, h)
-    return "1K" if side <= 1024 else "2K" if side <= 2048 else "4K"
-
-
-def megapixels(size: str) -> float:
-    """Width × height / 10⁶ (``auto`` counts as 1024²)."""
-    w, h = parse_size(size)
-    return w * h / 1_000_000
-
-
-class PriceEntry(BaseModel):
-    """A price for one provider/model/quality/size.
-
-    ``size`` matches ``"*"``, an exact ``WxH``, or a tier ``1K``/``2K``/``4K`` (see
-    ``size_tier``). ``unit`` is ``image`` (USD per image) or ``megapixel`` (USD per megapixel
-    of output, as fal bills FLUX schnell/dev).
-    """
-
-    provider: str
-    model: str
-    quality: str = "*"
-    size: str = "*"
-    usd_per_image: float = Field(ge=0)
-    unit: Literal["image", "megapixel"] = "image"
-    as_of: str
-    source: str
-
-    def matches_size(self, size: str) -> bool:
-        if self.size in ("*", size):
-            return True
-        return self.size in ("1K", "2K", "4K") and size_tier(size) == self.size
-
-    def for_size(self, size: str) -> float:
-        """USD for one image of ``size``."""
-        return self.usd_per_image * (megapixels(size) if self.unit == "megapixel" else 1.0)
-
-
-class TokenPrice(BaseModel):
-    """USD per 1M tokens, used to bill from a response's ``usage`` (``None`` = unknown)."""
-
-    provider: str
-    model: str
-    text_in: float | None
-    image_in: float | None
-    image_out: float | None
-    as_of: str
-    source: str
-
+from atelier.providers.registry import resolve_target
 
 #: The providers' own pricing pages, named in every built-in price's ``source``.
 PAGES = {
@@ -389,19 +337,22 @@ class PriceTable:
                 return e
         return None
 
-    def price_per_image(self, provider: str, model: str, quality: str, size: str) -> float | None:
-        """USD for one image (per-megapixel entries scaled by ``size``), ``None`` if unknown."""
-        e = self.lookup(provider, model, quality, size)
-        return None if e is None else e.for_size(size)
+    def price_of(self, query: PriceQuery) -> Price:
+        """The one door to ask a price: ``query`` answered with the entry that prices it (or
+        none: unknown)."""
+        return Price(query, self.lookup(query.provider, query.model, query.quality, query.size))
 
-    def estimate(self, provider: str, model: str, jobs: list[tuple[str, str, int]]) -> Estimate:
-        """Estimate ``jobs`` given as ``(quality, size, images)`` triples on one model."""
-        return self.estimate_mixed([(provider, model, q, s, n) for q, s, n in jobs])
+    def estimate(self, queries: Iterable[PriceQuery]) -> Estimate:
+        """The estimate of ``queries`` (mixed providers and models); see
+        ``atelier.pricing.estimate.estimate_jobs``."""
+        return estimate_jobs(self.price_of, queries)
 
-    def estimate_mixed(self, jobs: list[tuple[str, str, str, str, int]]) -> Estimate:
-        """Estimate ``(provider, model, quality, size, images)`` tuples (mixed-provider batches);
-        see ``atelier.pricing.estimate.estimate_jobs``."""
-        return estimate_jobs(self.lookup, jobs)
+    def estimate_specs(self, specs: Iterable[JobSpec], provider: str, model: str) -> Estimate:
+        """The estimate of ``specs``, each at its own provider and model or else at
+        ``provider``/``model``: images × price per image (with its references' charge)."""
+        return self.estimate(
+            PriceQuery.of(*resolve_target(provider, model, s.provider, s.model), s) for s in specs
+        )
 
     def cost_from_usage(self, provider: str, model: str, usage: dict[str, object]) -> float | None:
         """USD billed for one response from its ``usage`` block (OpenAI Images format).

@@ -16,8 +16,6 @@ from pathlib import Path
 from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.core.models import JobDefaults, JobSpec, problems_error
-from atelier.pricing.estimate import Estimate
-from atelier.pricing.table import PriceTable
 from atelier.providers.registry import capabilities_of, resolve_target
 from atelier.sheet.input_images import reference_cell
 from atelier.sheet.products import Per, Products, group_rows
@@ -451,22 +449,6 @@ def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec
     for s in specs:
         h.update(s.model_dump_json(exclude={"row_values", "row_index", "row_indexes"}).encode())
     return h.hexdigest()
-
-
-def estimate(plan: Plan, prices: PriceTable, provider: str, model: str) -> Estimate:
-    """Images × price per image for each job's provider, model, size and quality (jobs without
-    their own provider use ``provider``/``model``)."""
-    return prices.estimate_mixed(
-        [
-            (
-                *resolve_target(provider, model, s.provider, s.model),
-                s.quality,
-                s.size,
-                s.sample_count,
-            )
-            for s in plan.specs
-        ]
-    )
 
 
 @dataclass(frozen=True)

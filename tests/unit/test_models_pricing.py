@@ -7,6 +7,7 @@ import pytest
 
 from atelier.core.errors import InputError
 from atelier.core.models import load_batch_config
+from atelier.pricing.entries import PriceQuery
 from atelier.pricing.table import PriceTable
 from atelier.sheet.config_plan import plan_from_config
 from atelier.sheet.plan import check_plan
@@ -75,13 +76,17 @@ def test_provider_capabilities_name_the_job_field(tmp_path: Path) -> None:
 def test_estimate_uses_table_and_reports_unknown() -> None:
     table = PriceTable()
     est = table.estimate(
-        "openai", "gpt-image-1.5", [("high", "1024x1024", 2), ("low", "1536x1024", 1)]
+        [
+            PriceQuery("openai", "gpt-image-1.5", "high", "1024x1024", 2),
+            PriceQuery("openai", "gpt-image-1.5", "low", "1536x1024", 1),
+        ]
     )
     assert est.total_usd == pytest.approx(2 * 0.133 + 0.013)
-    est = table.estimate("openai", "gpt-image-2", [("high", "1024x1024", 3)])
+    est = table.estimate([PriceQuery("openai", "gpt-image-2", "high", "1024x1024", 3)])
     assert est.total_usd is None and est.unknown_images == 3
     assert "unknown" in est.describe()
-    assert table.estimate("openai", "gpt-image-1.5", [("auto", "1024x1024", 1)]).total_usd is None
+    auto = PriceQuery("openai", "gpt-image-1.5", "auto", "1024x1024")
+    assert table.estimate([auto]).total_usd is None
 
 
 def test_price_entries_carry_date_and_source() -> None:
@@ -122,6 +127,8 @@ def test_user_overrides_win(tmp_path: Path) -> None:
         )
     )
     assert (
-        PriceTable.load(p).estimate("openai", "gpt-image-2", [("high", "1024x1024", 2)]).total_usd
+        PriceTable.load(p)
+        .estimate([PriceQuery("openai", "gpt-image-2", "high", "1024x1024", 2)])
+        .total_usd
         == 0.6
     )
