@@ -13,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from atelier.pricing.table import BUILTIN_PRICES, BUILTIN_TOKEN_PRICES  # noqa: E402
+from atelier.pricing.table import builtin_prices, builtin_token_prices  # noqa: E402
 from atelier.providers.registry import PROVIDERS  # noqa: E402
 
 DOC = REPO / "docs" / "providers.md"
@@ -89,10 +89,11 @@ def render() -> str:
         "| provider | model | quality | size | price | as of | source |",
         "|---|---|---|---|---|---|---|",
     ]
-    for e in BUILTIN_PRICES:
+    for e in builtin_prices():
         unit = "per megapixel" if e.unit == "megapixel" else "per image"
+        usd = "unknown" if e.usd_per_image is None else f"${e.usd_per_image:g}"
         out.append(
-            f"| {e.provider} | `{e.model}` | {e.quality} | {e.size} | ${e.usd_per_image:g} {unit} | "
+            f"| {e.provider} | `{e.model}` | {e.quality} | {e.size} | {usd} {unit} | "
             f"{e.as_of} | {e.source} |"
         )
     out += [
@@ -102,7 +103,7 @@ def render() -> str:
         "| provider | model | text in / 1M | image in / 1M | image out / 1M | as of | source |",
         "|---|---|---|---|---|---|---|",
     ]
-    for t in BUILTIN_TOKEN_PRICES:
+    for t in builtin_token_prices():
 
         def f(v: float | None) -> str:
             return "unknown" if v is None else f"${v:g}"

@@ -66,6 +66,10 @@ class Estimate:
     by_model: tuple[tuple[str, int, float | None], ...] = ()
     """``("provider / model", images, USD or None when unknown)`` for each pair the images
     to make use, at list price (what the spend question shows of a mixed batch)."""
+    batch_by_provider: tuple[tuple[str, float, float], ...] = ()
+    """``(provider, USD at the published batch prices, USD at list price of the images
+    without one)``: the economy price uses a published batch price where the catalogue has
+    one, and the provider's batch factor for the rest."""
 
     @property
     def is_free(self) -> bool:
@@ -86,7 +90,14 @@ class Estimate:
         factor (``factors``: provider → factor, only providers with a batch API)."""
         if not any(p in factors for p, _ in self.priced_by_provider):
             return replace(self, economy=False)
-        usd = sum(v * factors.get(p, 1.0) for p, v in self.priced_by_provider)
+        published = {p: (b, rest) for p, b, rest in self.batch_by_provider}
+        usd = 0.0
+        for p, v in self.priced_by_provider:
+            if p in factors and p in published:
+                b, rest = published[p]
+                usd += b + rest * factors[p]
+            else:
+                usd += v * factors.get(p, 1.0)
         return replace(self, economy_usd=round(usd, 6), economy=economy)
 
     @property
@@ -158,6 +169,27 @@ def _auto_span(price_of: PriceOf, query: PriceQuery) -> tuple[float, float] | No
     return min(values), max(values)
 
 
+def _unknown_reason(q: PriceQuery, span: tuple[float, float] | None) -> str:
+    """Why ``q`` has no price: no entry, or quality ``auto`` (with its low–high ``span``)."""
+    if span is None:
+        return tr(
+            "{provider} / {model} at quality {quality!r}: no published price in Atelier's table (add one in ATELIER_HOME/prices.json)"
+        ).format(provider=q.provider, model=q.model, quality=q.quality)
+    return tr(
+        "{provider} / {model}: quality 'auto' has no fixed price, the provider chooses the quality of each image (${low:g}–${high:g} per {size} image, low to high); choose low, medium or high for an exact price"
+    ).format(provider=q.provider, model=q.model, low=span[0], high=span[1], size=q.size)
+
+
+def _source_line(provider: str, e: PriceEntry) -> tuple[str, str]:
+    """``(label, "label: $x (as_of, source)")`` for the estimate's list of prices used."""
+    unit = "/MP" if e.unit == "megapixel" else ""
+    label = _label(provider, e)
+    refs = ""
+    if e.usd_per_reference:
+        refs = tr(" + ${usd:g} per reference image").format(usd=e.usd_per_reference)
+    return label, f"{label}: ${e.usd_per_image:g}{unit}{refs} ({e.as_of}, {e.citation()})"
+
+
 def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
     """Estimate ``queries`` (mixed-provider batches), each priced through ``price_of``."""
     priced, unknown, total = 0.0, 0, 0
@@ -168,10 +200,11 @@ def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
     models: dict[str, None] = {}
     by_provider: dict[str, float] = {}
     by_model: dict[str, tuple[int, float | None]] = {}
+    batch: dict[str, tuple[float, float]] = {}
     for q in queries:
-        provider, model, quality, size, n = q.provider, q.model, q.quality, q.size, q.images
+        n = q.images
         total += n
-        pair = f"{provider} / {model}"
+        pair = f"{q.provider} / {q.model}"
         models[pair] = None
         answer = price_of(q)
         e, cost = answer.entry, answer.usd
@@ -179,31 +212,21 @@ def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
         if e is None or cost is None:
             by_model[pair] = (had_images + n, None)
             unknown += n
-            span = _auto_span(price_of, q) if quality == "auto" else None
+            span = _auto_span(price_of, q) if q.quality == "auto" else None
             if span is None:
                 ranged = False
-                reasons.setdefault(
-                    (provider, model, quality),
-                    tr(
-                        "{provider} / {model} at quality {quality!r}: no published price in Atelier's table (add one in ATELIER_HOME/prices.json)"
-                    ).format(provider=provider, model=model, quality=quality),
-                )
             else:
                 low, high = low + span[0] * n, high + span[1] * n
-                reasons.setdefault(
-                    (provider, model, quality),
-                    tr(
-                        "{provider} / {model}: quality 'auto' has no fixed price, the provider chooses the quality of each image (${low:g}–${high:g} per {size} image, low to high); choose low, medium or high for an exact price"
-                    ).format(provider=provider, model=model, low=span[0], high=span[1], size=size),
-                )
+            reasons.setdefault((q.provider, q.model, q.quality), _unknown_reason(q, span))
             continue
         priced += cost
         by_model[pair] = (had_images + n, None if had_usd is None else had_usd + cost)
-        by_provider[provider] = by_provider.get(provider, 0.0) + cost
-        unit = "/MP" if e.unit == "megapixel" else ""
-        label = _label(provider, e)
-        # A citation (a pricing page) reads the same in every language; our own notes are translated.
-        used[label] = f"{label}: ${e.usd_per_image:g}{unit} ({e.as_of}, {tr(e.source)})"
+        by_provider[q.provider] = by_provider.get(q.provider, 0.0) + cost
+        b, rest = batch.get(q.provider, (0.0, 0.0))
+        at_batch = answer.batch_usd
+        batch[q.provider] = (b, rest + cost) if at_batch is None else (b + at_batch, rest)
+        label, line = _source_line(q.provider, e)
+        used[label] = line
     auto_range = (priced + low, priced + high) if unknown and ranged else None
     return Estimate(
         total,
@@ -215,4 +238,5 @@ def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
         auto_range,
         priced_by_provider=tuple(by_provider.items()),
         by_model=tuple((pair, n, usd) for pair, (n, usd) in by_model.items()),
+        batch_by_provider=tuple((p, b, rest) for p, (b, rest) in batch.items()),
     )

@@ -82,7 +82,8 @@ def test_estimate_uses_table_and_reports_unknown() -> None:
         ]
     )
     assert est.total_usd == pytest.approx(2 * 0.133 + 0.013)
-    est = table.estimate([PriceQuery("openai", "gpt-image-2", "high", "1024x1024", 3)])
+    # gpt-image-2.6: token rates only, no published per-image price
+    est = table.estimate([PriceQuery("openai", "gpt-image-2.6-flare", "high", "1024x1024", 3)])
     assert est.total_usd is None and est.unknown_images == 3
     assert "unknown" in est.describe()
     auto = PriceQuery("openai", "gpt-image-1.5", "auto", "1024x1024")
@@ -91,7 +92,9 @@ def test_estimate_uses_table_and_reports_unknown() -> None:
 
 def test_price_entries_carry_date_and_source() -> None:
     e = PriceTable().lookup("openai", "gpt-image-1", "medium", "1536x1024")
-    assert e is not None and e.usd_per_image == 0.063 and e.as_of and "OpenAI" in e.source
+    assert e is not None and e.usd_per_image == 0.063 and e.as_of == "2026-08"
+    assert e.source == "https://platform.openai.com/docs/pricing"
+    assert e.source_kind == "provider page"
 
 
 def test_cost_from_usage() -> None:
@@ -107,7 +110,7 @@ def test_cost_from_usage() -> None:
     usd15 = PriceTable().cost_from_usage("openai", "gpt-image-1.5", usage)
     assert usd15 == pytest.approx(50 * 5 / 1e6 + 4160 * 32 / 1e6)
     # a model without token prices stays unknown, never $0
-    assert PriceTable().cost_from_usage("openai", "gpt-image-2", usage) is None
+    assert PriceTable().cost_from_usage("stability", "core", usage) is None
 
 
 def test_user_overrides_win(tmp_path: Path) -> None:
