@@ -404,7 +404,8 @@ def _row_spec(
 
 def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> None:
     """Check every job against its provider's capabilities (a job's own provider/model, else
-    ``provider``/``model``).
+    ``provider``/``model``). A model its provider has shut down is refused with its successor;
+    a deprecated one is accepted and its note joins the plan's warnings (once).
 
     Raises:
         InputError: naming the first bad job field (``jobs[1].size``, or ``row 3: size`` for
@@ -425,7 +426,7 @@ def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> 
             continue
         info = caps.model(m)
         if info is None:
-            known = ", ".join(x.id for x in caps.models)
+            known = ", ".join(x.id for x in caps.offered())
             bad.append(
                 (
                     f"{place}model",
@@ -435,6 +436,17 @@ def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> 
                 )
             )
             continue
+        refusal = info.refusal()
+        if refusal:
+            bad.append((f"{place}model", refusal))
+            continue
+        note = info.lifecycle_note()
+        if info.deprecated and note:
+            warning = tr("{provider} / {model}: {note}").format(
+                provider=caps.label, model=info.id, note=note
+            )
+            if warning not in plan.warnings:
+                plan.warnings.append(warning)
         for fld, msg in info.check(spec):
             bad.append((f"{place}{fld}", msg))
     if bad:

@@ -181,7 +181,11 @@ def test_provider_switch_changes_what_is_offered(window: Any, data_dir: Path) ->
     )
     assert not window.sheet.negative_edit.isEnabled() and not window.batch.seed_widget.isEnabled()
     models = [window.batch.model_combo.itemData(i) for i in range(window.batch.model_combo.count())]
-    assert models == ["gpt-image-1.5", "gpt-image-2", "gpt-image-1-mini", "gpt-image-1"]
+    # gpt-image-1, shut down on 2026-10-23, is no longer offered (the catalogue's dates)
+    assert models[:3] == ["gpt-image-1.5", "gpt-image-2", "gpt-image-1-mini"]
+    assert "gpt-image-2.6-sunburst" in models and "gpt-image-1" not in models
+    mini = window.batch.model_combo.itemText(2)
+    assert mini == "GPT Image 1 mini — deprecated by OpenAI"
     window.batch.format_combo.setCurrentText("jpeg")
     assert not window.batch.transparent_check.isEnabled()
     window.batch.format_combo.setCurrentText("webp")
