@@ -4,6 +4,7 @@ job asks to be priced) and its answer (``Price``). Nothing here looks anything u
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,6 +12,8 @@ from pydantic import BaseModel, Field
 
 from atelier.core.i18n import tr
 from atelier.core.models import JobSpec, parse_size
+from atelier.providers import base
+from atelier.providers.catalogue import STALE_DAYS, as_of_date
 
 
 def size_tier(size: str) -> str:
@@ -25,6 +28,16 @@ def megapixels(size: str) -> float:
     """Width × height / 10⁶ (``auto`` counts as 1024²)."""
     w, h = parse_size(size)
     return w * h / 1_000_000
+
+
+def is_stale(as_of: str, on: dt.date | None = None) -> bool:
+    """Whether a price read on ``as_of`` is older than ``STALE_DAYS`` (120) on ``on`` (default:
+    today): the estimate and the list then say "check the provider's page"."""
+    try:
+        read = as_of_date(as_of)
+    except ValueError:
+        return True  # an undated user figure: check it
+    return ((on or base.today()) - read).days > STALE_DAYS
 
 
 class PriceEntry(BaseModel):

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from atelier.core.i18n import tr
-from atelier.pricing.entries import Price, PriceEntry, PriceQuery
+from atelier.pricing.entries import Price, PriceEntry, PriceQuery, is_stale
+from atelier.providers.catalogue import STALE_DAYS
 
 PriceOf = Callable[[PriceQuery], Price]
 """``PriceTable.price_of``: the one door to ask a price."""
@@ -187,7 +188,10 @@ def _source_line(provider: str, e: PriceEntry) -> tuple[str, str]:
     refs = ""
     if e.usd_per_reference:
         refs = tr(" + ${usd:g} per reference image").format(usd=e.usd_per_reference)
-    return label, f"{label}: ${e.usd_per_image:g}{unit}{refs} ({e.as_of}, {e.citation()})"
+    line = f"{label}: ${e.usd_per_image:g}{unit}{refs} ({e.as_of}, {e.citation()})"
+    if e.source_kind != "atelier" and is_stale(e.as_of):
+        line += tr(" — older than {days} days: check the provider's page").format(days=STALE_DAYS)
+    return label, line
 
 
 def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
