@@ -150,7 +150,7 @@ class ProviderPanel(QGroupBox):
 
 
 class SettingsDialog(QDialog):
-    """Settings → Providers."""
+    """Settings: the defaults, the team queue, the providers (keys, endpoints) and the prices."""
 
     def __init__(
         self, settings: Settings, parent: QWidget | None = None, prices: PriceTable | None = None
@@ -185,6 +185,23 @@ class SettingsDialog(QDialog):
         form.addRow(tr("Language (from the next start)"), self.language)
         layout.addLayout(form)
         layout.addWidget(self._team_box(settings))
+        # Two tabs: the providers' keys and endpoints, and the prices the estimates use.
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("settings_tabs")
+        a11y.name(self.tabs, tr("Settings sections"))
+        self.tabs.addTab(self._providers_tab(settings), tr("Providers"))
+        self.tabs.addTab(self._prices_tab(prices), tr("Prices"))
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(self._error_row())
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._save)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _providers_tab(self, settings: Settings) -> QWidget:
+        """Each provider's key, endpoint and Test connection: a list beside a stack."""
         self.panels = {n: ProviderPanel(n, settings) for n in PROVIDERS if n != "draft"}
         # A list beside a stack: eleven providers do not fit one page, tabs would be cramped.
         self.provider_model = ProviderListModel(list(self.panels), self)
@@ -206,20 +223,7 @@ class SettingsDialog(QDialog):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.provider_list)
         row.addWidget(self.stack, 1)
-        # Two tabs: the providers' keys and endpoints, and the prices the estimates use.
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("settings_tabs")
-        a11y.name(self.tabs, tr("Settings sections"))
-        self.tabs.addTab(providers, tr("Providers"))
-        self.tabs.addTab(self._prices_tab(prices), tr("Prices"))
-        layout.addWidget(self.tabs, 1)
-        layout.addLayout(self._error_row())
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._save)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        return providers
 
     def _prices_tab(self, prices: PriceTable | None) -> QWidget:
         """The catalogue's prices, read-only (as ``atelier prices`` lists them), with how to
