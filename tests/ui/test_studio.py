@@ -230,7 +230,9 @@ def test_unknown_price_is_not_zero(window: Any, data_dir: Path) -> None:
     window.sheet.prompt_edit.setPlainText("{商品名}、{カラー}")
     window.sheet.filename_edit.setText("{品番}")
     window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
-    window.batch.model_combo.setCurrentIndex(window.batch.model_combo.findData("gpt-image-2"))
+    # gpt-image-2.6: token rates only, no published per-image price
+    flare = window.batch.model_combo.findData("gpt-image-2.6-flare")
+    window.batch.model_combo.setCurrentIndex(flare)
     window.update_estimate()
     assert window.batch.estimate_label.text() == "12 images · price unknown"
     assert window.sheet.preview_prompt.text() == "急須、黒"
