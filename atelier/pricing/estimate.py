@@ -181,17 +181,16 @@ def _unknown_reason(q: PriceQuery, span: tuple[float, float] | None) -> str:
     ).format(provider=q.provider, model=q.model, low=span[0], high=span[1], size=q.size)
 
 
-def _source_line(provider: str, e: PriceEntry) -> tuple[str, str]:
-    """``(label, "label: $x (as_of, source)")`` for the estimate's list of prices used."""
+def _source_line(label: str, e: PriceEntry) -> str:
+    """``"label: $x (as_of, source)"`` for the estimate's list of prices used."""
     unit = "/MP" if e.unit == "megapixel" else ""
-    label = _label(provider, e)
     refs = ""
     if e.usd_per_reference:
         refs = tr(" + ${usd:g} per reference image").format(usd=e.usd_per_reference)
     line = f"{label}: ${e.usd_per_image:g}{unit}{refs} ({e.as_of}, {e.citation()})"
     if e.source_kind != "atelier" and is_stale(e.as_of):
         line += tr(" — older than {days} days: check the provider's page").format(days=STALE_DAYS)
-    return label, line
+    return line
 
 
 def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
@@ -229,8 +228,9 @@ def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
         b, rest = batch.get(q.provider, (0.0, 0.0))
         at_batch = answer.batch_usd
         batch[q.provider] = (b, rest + cost) if at_batch is None else (b + at_batch, rest)
-        label, line = _source_line(q.provider, e)
-        used[label] = line
+        label = _label(q.provider, e)
+        if label not in used:  # said once per price, not once per job
+            used[label] = _source_line(label, e)
     auto_range = (priced + low, priced + high) if unknown and ranged else None
     return Estimate(
         total,

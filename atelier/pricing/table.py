@@ -102,6 +102,8 @@ class PriceTable:
         self.token_prices = list(
             token_prices if token_prices is not None else builtin_token_prices()
         )
+        self._found: dict[tuple[str, str, str, str], PriceEntry | None] = {}
+        """Lookups already answered: a 100,000-row batch asks the same few questions."""
 
     @classmethod
     def load(cls, overrides: Path | None) -> PriceTable:
@@ -127,6 +129,13 @@ class PriceTable:
         return table
 
     def lookup(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
+        """The first entry matching exactly or by ``"*"`` (see ``find``), remembered."""
+        key = (provider, model, quality, size)
+        if key not in self._found:
+            self._found[key] = self.find(provider, model, quality, size)
+        return self._found[key]
+
+    def find(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
         """The first entry matching exactly or by ``"*"`` (sizes also by tier); ``None`` when
         unknown. ``quality="auto"`` has no fixed price (the provider picks), so it is unknown
         unless an entry says ``"auto"`` or ``"*"``."""
