@@ -38,7 +38,7 @@ def _text(lines: list[PriceLine]) -> list[str]:
             " ".join(v for v in (x.quality, x.size) if v != "*") or "*",
             x.price,
             x.as_of or "—",
-            x.source + (f" ({tr(x.source_kind)})" if x.source_kind == "third party" else ""),
+            x.source + (f" ({tr('third party')})" if x.source_kind == "third party" else ""),
         ]
         for x in lines
     ]

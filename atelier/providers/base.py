@@ -42,6 +42,7 @@ class ModelInfo:
         released, deprecated, shutdown: the provider's dates (``None``: not known or none);
             past ``shutdown`` the model is not offered and a batch naming it is refused.
         successor: the model to use instead (required with ``shutdown``).
+        max_references: the most reference images one request takes (``None``: not known).
     """
 
     id: str
@@ -63,6 +64,7 @@ class ModelInfo:
     deprecated: dt.date | None = None
     shutdown: dt.date | None = None
     successor: str | None = None
+    max_references: int | None = None
 
     def is_shut_down(self, on: dt.date | None = None) -> bool:
         """Whether the provider has shut the model down by ``on`` (default: ``today()``)."""
@@ -112,6 +114,16 @@ class ModelInfo:
         if spec.operation in ("edit", "transform") and not self.edits:
             problems.append(
                 ("operation", tr("{id} does not take a reference image").format(id=self.id))
+            )
+        refs = len(spec.reference_images)
+        if self.max_references is not None and refs > self.max_references:
+            problems.append(
+                (
+                    "reference_images",
+                    tr("{id} takes at most {most} reference images; got {count}").format(
+                        id=self.id, most=self.max_references, count=refs
+                    ),
+                )
             )
         if spec.mask and not self.masks:
             problems.append(("mask", tr("{id} does not take a mask").format(id=self.id)))

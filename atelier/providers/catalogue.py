@@ -233,6 +233,7 @@ def model_infos(provider: str) -> tuple[ModelInfo, ...]:
                 deprecated=m.deprecated,
                 shutdown=m.shutdown,
                 successor=m.successor,
+                max_references=c.max_references,
             )
         )
     return tuple(out)

@@ -144,3 +144,16 @@ def test_gpt_image_2_is_billed_from_its_usage() -> None:
     }
     usd = PriceTable().cost_from_usage("openai", "gpt-image-2", usage)
     assert usd == pytest.approx(50 * 5 / 1e6 + 1000 * 8 / 1e6 + 4160 * 30 / 1e6)
+
+
+def test_a_job_with_more_references_than_the_model_takes_is_refused() -> None:
+    from atelier.core.models import JobSpec
+    from atelier.sheet.plan import Plan, check_plan
+
+    refs = [f"r{i}.png" for i in range(11)]
+    spec = JobSpec(prompt="p", output_path="p.jpeg", output_format="jpeg", size="2048x2048")
+    spec = spec.model_copy(update={"reference_images": refs, "operation": "edit"})
+    with pytest.raises(InputError, match=r"jobs\[0\]\.reference_images: .* at most 10 .* got 11"):
+        check_plan(Plan([spec]), "seedream", "seedream-5-5-261028")
+    fits = spec.model_copy(update={"reference_images": refs[:10]})
+    check_plan(Plan([fits]), "seedream", "seedream-5-5-261028")
