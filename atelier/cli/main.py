@@ -17,6 +17,7 @@ from atelier import __version__
 from atelier.cli import deliver as cli_deliver
 from atelier.cli import delivery_flags
 from atelier.cli import economy as cli_economy
+from atelier.cli import prices as cli_prices
 from atelier.cli import review as cli_review
 from atelier.cli import run_flags as cli_run_flags
 from atelier.cli import team as cli_team
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         )
     )
     cli_templates.add_parser(sub)
+    cli_prices.add_parser(sub)
     cli_review.add_parsers(sub)
     cli_deliver.add_parsers(sub)
     cli_economy.add_parsers(sub)
@@ -260,7 +262,7 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"{planned.output_dir}",
                 file=err,
             )
-        stored = store_batch(store, planned, prices)
+        stored = store_batch(store, planned, est)
         if stored.resumed and args.format == "text":
             print(
                 tr("resuming batch {id} (finished images are kept)").format(id=stored.batch_id),
@@ -343,6 +345,11 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
         return int(e.code or 0)
     for w in cli_url_flags.warnings(args):  # before anything runs, once per flag
         print(tr("warning: {message}").format(message=w), file=err)
+    if args.command in cli_prices.COMMANDS:
+        try:
+            return cli_prices.run(args, out)
+        except AtelierError as e:
+            return fail_input(str(e), err)
     if args.command == "templates":
         try:
             return cli_templates.run(args, out)

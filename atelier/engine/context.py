@@ -45,7 +45,7 @@ class RunContext:
 
     store: Store
     events: EventBus
-    budget: Budget
+    budget: Budget[Run]
     rng: random.Random
     thumb_dir: Path | None
     spool_dir: Callable[[Run], Path]

@@ -44,7 +44,7 @@ from atelier.pricing.table import PriceTable
 from atelier.providers.comfyui import find_targets, load_workflow
 from atelier.providers.economy.lanes import economy_factors
 from atelier.providers.registry import capabilities_of
-from atelier.sheet.plan import Plan, SheetBatch, check_plan, estimate, fingerprint
+from atelier.sheet.plan import Plan, SheetBatch, check_plan, fingerprint
 from atelier.store import Store
 
 EngineCall = Callable[..., None]
@@ -218,7 +218,7 @@ def price_plan(
     it the economy price (``Estimate.economy_usd``) where a provider has a batch API, the one
     paid when ``economy`` sets its lane to economy."""
     if not reuse:
-        est = estimate(plan, prices, provider, model)
+        est = prices.estimate_specs(plan.specs, provider, model)
     else:
         find = store.reusable_images if store is not None else None
         est = estimate_with_reuse(plan, prices, provider, model, provider_options, find)
@@ -233,8 +233,9 @@ def resume_batch(store: Store, batch_id: int) -> list[int]:
     return store.reset_for_retry(store.job_ids(batch_id, (JobStatus.FAILED, JobStatus.CANCELLED)))
 
 
-def store_batch(store: Store, planned: PlannedBatch, prices: PriceTable) -> Stored:
-    """Store ``planned`` as a batch, or find the identical earlier batch (same jobs, provider,
+def store_batch(store: Store, planned: PlannedBatch, estimate: Estimate) -> Stored:
+    """Store ``planned`` as a batch (``estimate``: its price, as ``price`` gave it before the
+    spend question: a batch is priced once at its start), or find the identical earlier batch (same jobs, provider,
     model and output folder) and resume it (``resume_batch``): its finished images are never
     requested again. The user's own files in the output folder are kept (``keep_user_files``).
     Call ``check_run`` first.
@@ -264,7 +265,7 @@ def store_batch(store: Store, planned: PlannedBatch, prices: PriceTable) -> Stor
             source=planned.source,
             settings=rs.model_dump(mode="json"),
             specs=planned.plan.specs,
-            estimated_cost=price(planned, prices, store).total_usd,
+            estimated_cost=estimate.total_usd,
             warnings=planned.plan.warnings + planned.plan.skipped,
         )
     except sqlite3.IntegrityError:  # another Atelier process stored the same batch a moment ago
@@ -323,7 +324,7 @@ def price_jobs(
     specs = [store.job(j).spec for j in job_ids]
     if samples is not None:
         specs = [s.model_copy(update={"sample_count": samples}) for s in specs]
-    return estimate(Plan(specs), prices, rs.provider, rs.model)
+    return prices.estimate_specs(specs, rs.provider, rs.model)
 
 
 def review_images(
@@ -423,7 +424,8 @@ def store_sheet_batch(store: Store, prices: PriceTable, batch: SheetBatch, **for
     Raises:
         InputError: as ``plan_sheet_batch``.
     """
-    return store_batch(store, plan_sheet_batch(batch, **form), prices)
+    planned = plan_sheet_batch(batch, **form)
+    return store_batch(store, planned, price(planned, prices, store))
 
 
 def keep_user_files(planned: PlannedBatch) -> PlannedBatch:

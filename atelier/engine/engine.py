@@ -76,7 +76,7 @@ class Engine:
         self.store = store
         self.provider_factory = provider_factory
         self.prices = prices or PriceTable()
-        self.budget = Budget(self.prices, self._halt_at_cap)
+        self.budget: Budget[Run] = Budget(self.prices, self._halt_at_cap)
         self.thumb_dir = thumb_dir
         self.events = events or EventBus()
         self.rng = rng or random.Random()

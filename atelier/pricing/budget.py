@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
 
 from atelier.core.i18n import tr
-from atelier.core.models import JobSpec
-from atelier.engine.lane import Run
+from atelier.core.models import JobSpec, RunSettings
+from atelier.pricing.entries import PriceQuery
 from atelier.pricing.table import PriceTable
 from atelier.providers.base import GenerationResult
 
 
-class Budget:
+class Account(Protocol):
+    """What the budget reads and books on a run (the engine's ``Run`` is one): pricing sits
+    below the engine, so it names the few fields it needs instead of importing the run."""
+
+    settings: RunSettings
+    halt_reason: str | None
+    spent_usd: float
+    reserved_usd: float
+
+
+A = TypeVar("A", bound=Account)
+
+
+class Budget(Generic[A]):
     """Prices answers and books worst-case costs against a run's ``budget_usd`` cap.
 
     Args:
         prices: the price table (USD per image, token prices for ``usage``).
-        halt: called with the reason when the cap stops the run from starting more jobs.
+        halt: called with the run and the reason when the cap stops the run from starting
+            more jobs.
     """
 
-    def __init__(self, prices: PriceTable, halt: Callable[[Run, str], None]) -> None:
+    def __init__(self, prices: PriceTable, halt: Callable[[A, str], None]) -> None:
         self.prices = prices
         self._halt = halt
 
@@ -45,12 +60,12 @@ class Budget:
     ) -> float | None:
         """USD for ``images`` images of ``spec`` at the per-image price × ``factor``
         (``None``: unknown)."""
-        per_image = self.prices.price_per_image(provider, model, spec.quality, spec.size)
-        return None if per_image is None else round(per_image * images * factor, 6)
+        usd = self.prices.price_of(PriceQuery.of(provider, model, spec, images)).usd
+        return None if usd is None else round(usd * factor, 6)
 
     def reserve(
         self,
-        run: Run,
+        run: A,
         provider: str,
         model: str,
         spec: JobSpec,
@@ -68,8 +83,8 @@ class Budget:
             return 0.0
         if run.halt_reason:
             return None
-        per_image = self.prices.price_per_image(provider, model, spec.quality, spec.size)
-        if per_image is None:
+        listed = self.prices.price_of(PriceQuery.of(provider, model, spec, images)).usd
+        if listed is None:
             self._halt(
                 run,
                 tr(
@@ -79,7 +94,7 @@ class Budget:
                 ),
             )
             return None
-        need = per_image * images * factor
+        need = listed * factor
         if run.spent_usd + run.reserved_usd + need > cap + 1e-9:
             self._halt(
                 run,

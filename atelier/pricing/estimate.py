@@ -5,17 +5,15 @@ dearest (as the reference batch tool's ``--estimate-only`` shows it)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from atelier.core.i18n import tr
+from atelier.pricing.entries import Price, PriceEntry, PriceQuery, is_stale
+from atelier.providers.catalogue import STALE_DAYS
 
-if TYPE_CHECKING:
-    from atelier.pricing.table import PriceEntry
-
-Lookup = Callable[[str, str, str, str], "PriceEntry | None"]
-"""``PriceTable.lookup``: ``(provider, model, quality, size)`` → the entry, or ``None``."""
+PriceOf = Callable[[PriceQuery], Price]
+"""``PriceTable.price_of``: the one door to ask a price."""
 
 _QUALITIES = ("low", "medium", "high")
 
@@ -69,6 +67,10 @@ class Estimate:
     by_model: tuple[tuple[str, int, float | None], ...] = ()
     """``("provider / model", images, USD or None when unknown)`` for each pair the images
     to make use, at list price (what the spend question shows of a mixed batch)."""
+    batch_by_provider: tuple[tuple[str, float, float], ...] = ()
+    """``(provider, USD at the published batch prices, USD at list price of the images
+    without one)``: the economy price uses a published batch price where the catalogue has
+    one, and the provider's batch factor for the rest."""
 
     @property
     def is_free(self) -> bool:
@@ -89,7 +91,14 @@ class Estimate:
         factor (``factors``: provider → factor, only providers with a batch API)."""
         if not any(p in factors for p, _ in self.priced_by_provider):
             return replace(self, economy=False)
-        usd = sum(v * factors.get(p, 1.0) for p, v in self.priced_by_provider)
+        published = {p: (b, rest) for p, b, rest in self.batch_by_provider}
+        usd = 0.0
+        for p, v in self.priced_by_provider:
+            if p in factors and p in published:
+                b, rest = published[p]
+                usd += b + rest * factors[p]
+            else:
+                usd += v * factors.get(p, 1.0)
         return replace(self, economy_usd=round(usd, 6), economy=economy)
 
     @property
@@ -152,17 +161,40 @@ def _label(provider: str, entry: PriceEntry) -> str:
     return label if provider == "openai" else f"{provider} {label}"
 
 
-def _auto_span(lookup: Lookup, provider: str, model: str, size: str) -> tuple[float, float] | None:
+def _auto_span(price_of: PriceOf, query: PriceQuery) -> tuple[float, float] | None:
     """USD for one image at the cheapest and the dearest quality, when each is priced."""
-    prices = [lookup(provider, model, q, size) for q in _QUALITIES]
-    if any(p is None for p in prices):
+    prices = [price_of(replace(query, quality=q)).per_image for q in _QUALITIES]
+    values = [p for p in prices if p is not None]
+    if len(values) < len(prices):
         return None
-    values = [p.for_size(size) for p in prices if p is not None]
     return min(values), max(values)
 
 
-def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) -> Estimate:
-    """Estimate ``(provider, model, quality, size, images)`` tuples (mixed-provider batches)."""
+def _unknown_reason(q: PriceQuery, span: tuple[float, float] | None) -> str:
+    """Why ``q`` has no price: no entry, or quality ``auto`` (with its low–high ``span``)."""
+    if span is None:
+        return tr(
+            "{provider} / {model} at quality {quality!r}: no published price in Atelier's table (add one in ATELIER_HOME/prices.json)"
+        ).format(provider=q.provider, model=q.model, quality=q.quality)
+    return tr(
+        "{provider} / {model}: quality 'auto' has no fixed price, the provider chooses the quality of each image (${low:g}–${high:g} per {size} image, low to high); choose low, medium or high for an exact price"
+    ).format(provider=q.provider, model=q.model, low=span[0], high=span[1], size=q.size)
+
+
+def _source_line(label: str, e: PriceEntry) -> str:
+    """``"label: $x (as_of, source)"`` for the estimate's list of prices used."""
+    unit = "/MP" if e.unit == "megapixel" else ""
+    refs = ""
+    if e.usd_per_reference:
+        refs = tr(" + ${usd:g} per reference image").format(usd=e.usd_per_reference)
+    line = f"{label}: ${e.usd_per_image:g}{unit}{refs} ({e.as_of}, {e.citation()})"
+    if e.source_kind != "atelier" and is_stale(e.as_of):
+        line += tr(" — older than {days} days: check the provider's page").format(days=STALE_DAYS)
+    return line
+
+
+def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
+    """Estimate ``queries`` (mixed-provider batches), each priced through ``price_of``."""
     priced, unknown, total = 0.0, 0, 0
     low = high = 0.0
     ranged = True
@@ -171,43 +203,34 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
     models: dict[str, None] = {}
     by_provider: dict[str, float] = {}
     by_model: dict[str, tuple[int, float | None]] = {}
-    for provider, model, quality, size, n in jobs:
+    batch: dict[str, tuple[float, float]] = {}
+    for q in queries:
+        n = q.images
         total += n
-        pair = f"{provider} / {model}"
+        pair = f"{q.provider} / {q.model}"
         models[pair] = None
-        e = lookup(provider, model, quality, size)
+        answer = price_of(q)
+        e, cost = answer.entry, answer.usd
         had_images, had_usd = by_model.get(pair, (0, 0.0))
-        if e is None:
+        if e is None or cost is None:
             by_model[pair] = (had_images + n, None)
             unknown += n
-            span = _auto_span(lookup, provider, model, size) if quality == "auto" else None
+            span = _auto_span(price_of, q) if q.quality == "auto" else None
             if span is None:
                 ranged = False
-                reasons.setdefault(
-                    (provider, model, quality),
-                    tr(
-                        "{provider} / {model} at quality {quality!r}: no published price in Atelier's table (add one in ATELIER_HOME/prices.json)"
-                    ).format(provider=provider, model=model, quality=quality),
-                )
             else:
                 low, high = low + span[0] * n, high + span[1] * n
-                reasons.setdefault(
-                    (provider, model, quality),
-                    tr(
-                        "{provider} / {model}: quality 'auto' has no fixed price, the provider chooses the quality of each image (${low:g}–${high:g} per {size} image, low to high); choose low, medium or high for an exact price"
-                    ).format(provider=provider, model=model, low=span[0], high=span[1], size=size),
-                )
+            reasons.setdefault((q.provider, q.model, q.quality), _unknown_reason(q, span))
             continue
-        priced += e.for_size(size) * n
-        by_model[pair] = (
-            had_images + n,
-            None if had_usd is None else had_usd + e.for_size(size) * n,
-        )
-        by_provider[provider] = by_provider.get(provider, 0.0) + e.for_size(size) * n
-        unit = "/MP" if e.unit == "megapixel" else ""
-        label = _label(provider, e)
-        # A citation (a pricing page) reads the same in every language; our own notes are translated.
-        used[label] = f"{label}: ${e.usd_per_image:g}{unit} ({e.as_of}, {tr(e.source)})"
+        priced += cost
+        by_model[pair] = (had_images + n, None if had_usd is None else had_usd + cost)
+        by_provider[q.provider] = by_provider.get(q.provider, 0.0) + cost
+        b, rest = batch.get(q.provider, (0.0, 0.0))
+        at_batch = answer.batch_usd
+        batch[q.provider] = (b, rest + cost) if at_batch is None else (b + at_batch, rest)
+        label = _label(q.provider, e)
+        if label not in used:  # said once per price, not once per job
+            used[label] = _source_line(label, e)
     auto_range = (priced + low, priced + high) if unknown and ranged else None
     return Estimate(
         total,
@@ -219,4 +242,5 @@ def estimate_jobs(lookup: Lookup, jobs: list[tuple[str, str, str, str, int]]) ->
         auto_range,
         priced_by_provider=tuple(by_provider.items()),
         by_model=tuple((pair, n, usd) for pair, (n, usd) in by_model.items()),
+        batch_by_provider=tuple((p, b, rest) for p, (b, rest) in batch.items()),
     )

@@ -32,7 +32,7 @@ from atelier.pricing.estimate import Estimate
 from atelier.pricing.table import PriceTable
 from atelier.providers.registry import resolve_target
 from atelier.sheet import remote
-from atelier.sheet.plan import Plan, estimate
+from atelier.sheet.plan import Plan
 from atelier.store.rows import ImageRow
 
 KEY_VERSION = 1
@@ -186,10 +186,10 @@ def estimate_with_reuse(
     """The estimate of what ``plan`` pays once identical requests are made once and earlier
     images copied (``find``: the store's, ``None``: this batch only), with the list price
     beside it (``Estimate.list_usd``)."""
-    full = estimate(plan, prices, provider, model)
+    full = prices.estimate_specs(plan.specs, provider, model)
     targets = ((*resolve_target(provider, model, s.provider, s.model), s) for s in plan.specs)
     rp = plan_reuse(targets, provider_options, find)
     if not rp.reused:
         return full
-    paid = estimate(Plan(rp.to_make), prices, provider, model)
+    paid = prices.estimate_specs(rp.to_make, provider, model)
     return replace(paid, models=full.models, reused_images=rp.reused, list_usd=full.total_usd)

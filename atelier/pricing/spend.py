@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from atelier.core.i18n import tr
+from atelier.pricing.entries import PriceQuery
 from atelier.pricing.estimate import ESTIMATE_MARGIN
 from atelier.pricing.table import PriceTable
 from atelier.providers.registry import resolve_target
@@ -29,9 +30,9 @@ def job_list_prices(
             continue
         s = job.spec
         provider, model = resolve_target(rs.provider, rs.model, s.provider, s.model)
-        per_image = prices.price_per_image(provider, model, s.quality, s.size)
-        if per_image is not None:
-            out[job.id] = per_image * s.sample_count
+        usd = prices.price_of(PriceQuery.of(provider, model, s)).usd
+        if usd is not None:
+            out[job.id] = usd
     return out
 
 

@@ -1,346 +1,95 @@
-"""Prices with their date and source, estimates before a run and actual cost after it.
+"""Prices with their date and source, looked up for a job; actual cost from a response's usage.
 
-Every entry carries ``as_of`` and ``source``. A price that is not in the table is *unknown*
-(``None``), never $0: the estimate then says how many images have no price. Users can override
-or add entries in ``ATELIER_HOME/prices.json`` (a list of objects with the ``PriceEntry`` fields).
-Each built-in ``source`` names the provider's own pricing page and says whether the figure was
-seen there or only in third-party captures (the [V]/[3P] tags of ``shared/docs/providers.md``,
-where the figures were gathered, 2026-06 to 2026-08).
+The built-in prices are the catalogue's (``atelier/providers/catalogue.toml``: every price with
+``as_of``, ``source`` and whether it was read on the provider's page or a third party's copy).
+A price that is not in the table is *unknown* (``None``), never $0: the estimate then says how
+many images have no price. Users add or override entries in ``ATELIER_HOME/prices.json`` (a
+list of objects with the ``PriceEntry`` fields; ``atelier prices import`` writes it).
+``PriceTable.price_of`` is the one door to ask a price.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from atelier.core.errors import InputError
-from atelier.core.i18n import N_
-from atelier.core.models import parse_size, problems_error, validation_problems
+from atelier.core.models import JobSpec, problems_error, validation_problems
+from atelier.pricing.entries import Price, PriceEntry, PriceQuery, TokenPrice
 from atelier.pricing.estimate import Estimate, estimate_jobs
+from atelier.providers import catalogue
+from atelier.providers.catalogue import Catalogue
+from atelier.providers.registry import resolve_target
 
 
-def size_tier(size: str) -> str:
-    """``"1K"``, ``"2K"`` or ``"4K"`` by the longer side (≤1024, ≤2048, larger), as Gemini's
-    ``imageSize`` tiers bill."""
-    w, h = parse_size(size)
-    side = max(w, h)
-    return "1K" if side <= 1024 else "2K" if side <= 2048 else "4K"
-
-
-def megapixels(size: str) -> float:
-    """Width × height / 10⁶ (``auto`` counts as 1024²)."""
-    w, h = parse_size(size)
-    return w * h / 1_000_000
-
-
-class PriceEntry(BaseModel):
-    """A price for one provider/model/quality/size.
-
-    ``size`` matches ``"*"``, an exact ``WxH``, or a tier ``1K``/``2K``/``4K`` (see
-    ``size_tier``). ``unit`` is ``image`` (USD per image) or ``megapixel`` (USD per megapixel
-    of output, as fal bills FLUX schnell/dev).
-    """
-
-    provider: str
-    model: str
-    quality: str = "*"
-    size: str = "*"
-    usd_per_image: float = Field(ge=0)
-    unit: Literal["image", "megapixel"] = "image"
-    as_of: str
-    source: str
-
-    def matches_size(self, size: str) -> bool:
-        if self.size in ("*", size):
-            return True
-        return self.size in ("1K", "2K", "4K") and size_tier(size) == self.size
-
-    def for_size(self, size: str) -> float:
-        """USD for one image of ``size``."""
-        return self.usd_per_image * (megapixels(size) if self.unit == "megapixel" else 1.0)
-
-
-class TokenPrice(BaseModel):
-    """USD per 1M tokens, used to bill from a response's ``usage`` (``None`` = unknown)."""
-
-    provider: str
-    model: str
-    text_in: float | None
-    image_in: float | None
-    image_out: float | None
-    as_of: str
-    source: str
-
-
-#: The providers' own pricing pages, named in every built-in price's ``source``.
-PAGES = {
-    "openai": "OpenAI API pricing, platform.openai.com/docs/pricing",
-    "gemini": "Gemini API pricing, ai.google.dev/gemini-api/docs/pricing",
-    "stability": "Stability AI pricing, platform.stability.ai/pricing",
-    "fal": "fal.ai pricing, fal.ai/pricing",
-    "replicate": "Replicate pricing, replicate.com/pricing",
-    "bfl": "Black Forest Labs pricing, bfl.ai/pricing",
-    "seedream": "BytePlus ModelArk pricing, byteplus.com/en/product/modelark",
-}
-_SEEN = "seen on the page"
-_THIRD = "a third-party capture of the page"
-_OPENAI_SRC = PAGES["openai"]
-_AS_OF = "2026-08"
-
-
-def _openai_grid(model: str, grid: dict[str, tuple[float, float]], tag: str) -> list[PriceEntry]:
-    out: list[PriceEntry] = []
-    for quality, (square, tall) in grid.items():
-        out.append(
-            PriceEntry(
-                provider="openai",
-                model=model,
-                quality=quality,
-                size="1024x1024",
-                usd_per_image=square,
-                as_of=_AS_OF,
-                source=f"{_OPENAI_SRC}, {tag}",
-            )
+def _entries(cat: Catalogue) -> list[PriceEntry]:
+    """The catalogue's image prices flattened into table entries, in its order."""
+    out = [
+        PriceEntry(
+            provider=p.provider,
+            model=p.model,
+            quality=p.quality,
+            size=p.size,
+            usd_per_image=p.usd,
+            unit=p.unit,
+            as_of=p.as_of,
+            source=p.source,
+            source_kind=p.source_kind,
+            note=p.note,
+            batch_usd=p.batch_usd,
         )
-        for size in ("1024x1536", "1536x1024"):
-            out.append(
-                PriceEntry(
-                    provider="openai",
-                    model=model,
-                    quality=quality,
-                    size=size,
-                    usd_per_image=tall,
-                    as_of=_AS_OF,
-                    source=f"{_OPENAI_SRC}, {tag}",
-                )
+        for p in cat.provider_price
+    ]
+    for m in cat.model:
+        out += [
+            PriceEntry(
+                provider=m.provider,
+                model=m.id,
+                quality=p.quality,
+                size=p.size,
+                usd_per_image=p.usd,
+                unit=p.unit,
+                as_of=p.as_of,
+                source=p.source,
+                source_kind=p.source_kind,
+                note=p.note,
+                usd_per_reference=p.usd_per_reference,
+                usd_per_extra_megapixel=p.usd_per_extra_megapixel,
+                batch_usd=p.batch_usd,
             )
+            for p in m.price
+        ]
     return out
 
 
-BUILTIN_PRICES: list[PriceEntry] = [
-    PriceEntry(
-        provider="draft",
-        model="*",
-        usd_per_image=0.0,
-        as_of="2026-11",
-        source=N_("offline placeholder rendered locally"),
-    ),
-    *_openai_grid(
-        "gpt-image-1",
-        {"low": (0.011, 0.016), "medium": (0.042, 0.063), "high": (0.167, 0.25)},
-        _SEEN,
-    ),
-    *_openai_grid(
-        "gpt-image-1-mini",
-        {"low": (0.005, 0.006), "medium": (0.011, 0.015), "high": (0.036, 0.052)},
-        _SEEN,
-    ),
-    *_openai_grid(
-        "gpt-image-1.5",
-        {"low": (0.009, 0.013), "medium": (0.034, 0.05), "high": (0.133, 0.20)},
-        _THIRD,
-    ),
-]
+def _token_prices(cat: Catalogue) -> list[TokenPrice]:
+    return [
+        TokenPrice(
+            provider=m.provider,
+            model=m.id,
+            text_in=m.tokens.text_in,
+            image_in=m.tokens.image_in,
+            image_out=m.tokens.image_out,
+            as_of=m.tokens.as_of,
+            source=m.tokens.source,
+            source_kind=m.tokens.source_kind,
+        )
+        for m in cat.model
+        if m.tokens is not None
+    ]
 
-_P3 = _THIRD
-_OTHER_PRICES = (
-    # provider, model, size, USD, unit, as_of, source
-    (
-        "gemini",
-        "gemini-2.5-flash-image",
-        "*",
-        0.039,
-        "image",
-        "2026-08",
-        f"{PAGES['gemini']}, {_P3} (1290 tokens at $30/1M)",
-    ),
-    ("gemini", "gemini-3-pro-image", "1K", 0.134, "image", "2026-08", f"{PAGES['gemini']}, {_P3}"),
-    ("gemini", "gemini-3-pro-image", "2K", 0.134, "image", "2026-08", f"{PAGES['gemini']}, {_P3}"),
-    ("gemini", "gemini-3-pro-image", "4K", 0.24, "image", "2026-08", f"{PAGES['gemini']}, {_P3}"),
-    (
-        "gemini",
-        "gemini-3.1-flash-image",
-        "1K",
-        0.067,
-        "image",
-        "2026-08",
-        f"{PAGES['gemini']}, {_P3}, approximate",
-    ),
-    (
-        "stability",
-        "ultra",
-        "*",
-        0.08,
-        "image",
-        "2026-06",
-        f"{PAGES['stability']} (1 credit = $0.01), {_P3}",
-    ),
-    ("stability", "sd3.5-large", "*", 0.065, "image", "2026-06", f"{PAGES['stability']}, {_P3}"),
-    (
-        "stability",
-        "sd3.5-large-turbo",
-        "*",
-        0.04,
-        "image",
-        "2026-06",
-        f"{PAGES['stability']}, {_P3}",
-    ),
-    ("stability", "sd3.5-medium", "*", 0.035, "image", "2026-06", f"{PAGES['stability']}, {_P3}"),
-    ("stability", "core", "*", 0.03, "image", "2026-06", f"{PAGES['stability']}, {_P3}"),
-    ("fal", "fal-ai/flux/schnell", "*", 0.003, "megapixel", "2026-08", f"{PAGES['fal']}, {_P3}"),
-    ("fal", "fal-ai/flux/dev", "*", 0.025, "megapixel", "2026-08", f"{PAGES['fal']}, {_P3}"),
-    ("fal", "fal-ai/flux-pro/v1.1", "*", 0.04, "image", "2026-08", f"{PAGES['fal']}, {_P3}"),
-    ("fal", "fal-ai/flux-pro/v1.1-ultra", "*", 0.06, "image", "2026-08", f"{PAGES['fal']}, {_P3}"),
-    (
-        "fal",
-        "fal-ai/bytedance/seedream/v4/text-to-image",
-        "*",
-        0.03,
-        "image",
-        "2026-08",
-        f"{PAGES['fal']}, {_P3}",
-    ),
-    (
-        "replicate",
-        "black-forest-labs/flux-schnell",
-        "*",
-        0.003,
-        "image",
-        "2026-08",
-        f"{PAGES['replicate']}, {_P3}",
-    ),
-    (
-        "replicate",
-        "black-forest-labs/flux-dev",
-        "*",
-        0.025,
-        "image",
-        "2026-08",
-        f"{PAGES['replicate']}, {_P3}",
-    ),
-    (
-        "replicate",
-        "black-forest-labs/flux-1.1-pro",
-        "*",
-        0.04,
-        "image",
-        "2026-08",
-        f"{PAGES['replicate']}, {_P3}",
-    ),
-    (
-        "replicate",
-        "bytedance/seedream-4",
-        "*",
-        0.03,
-        "image",
-        "2026-08",
-        f"{PAGES['replicate']}, {_P3}",
-    ),
-    (
-        "bfl",
-        "flux-pro-1.1",
-        "*",
-        0.04,
-        "image",
-        "2026-08",
-        f"{PAGES['bfl']}, {_SEEN}",
-    ),
-    (
-        "bfl",
-        "flux-pro-1.1-ultra",
-        "*",
-        0.06,
-        "image",
-        "2026-08",
-        f"{PAGES['bfl']}, {_SEEN}",
-    ),
-    (
-        "bfl",
-        "flux-dev",
-        "*",
-        0.025,
-        "image",
-        "2026-08",
-        f"{PAGES['bfl']}, {_SEEN}",
-    ),
-    (
-        "seedream",
-        "seedream-4-0-250828",
-        "*",
-        0.03,
-        "image",
-        "2026-08",
-        f"{PAGES['seedream']}, {_P3}, approximate",
-    ),
-    (
-        "a1111",
-        "*",
-        "*",
-        0.0,
-        "image",
-        "2026-11",
-        N_("self-hosted: no per-image charge (your own GPU)"),
-    ),
-    (
-        "comfyui",
-        "*",
-        "*",
-        0.0,
-        "image",
-        "2026-11",
-        N_("self-hosted: no per-image charge (your own GPU)"),
-    ),
-    ("localai", "*", "*", 0.0, "image", "2026-11", N_("self-hosted: no per-image charge")),
-)
-BUILTIN_PRICES += [
-    PriceEntry(provider=p, model=m, size=sz, usd_per_image=usd, unit=unit, as_of=as_of, source=src)
-    for p, m, sz, usd, unit, as_of, src in _OTHER_PRICES
-]
 
-BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
-    TokenPrice(
-        provider="gemini",
-        model="gemini-2.5-flash-image",
-        text_in=None,
-        image_in=None,
-        image_out=30,
-        as_of=_AS_OF,
-        source=f"{PAGES['gemini']}, {_THIRD}; image output tokens",
-    ),
-    TokenPrice(
-        provider="openai",
-        model="gpt-image-1",
-        text_in=5,
-        image_in=10,
-        image_out=40,
-        as_of=_AS_OF,
-        source=f"{_OPENAI_SRC}, {_SEEN}",
-    ),
-    TokenPrice(
-        provider="openai",
-        model="gpt-image-1-mini",
-        text_in=2,
-        image_in=2.5,
-        image_out=8,
-        as_of=_AS_OF,
-        source=f"{_OPENAI_SRC}, {_SEEN}",
-    ),
-    TokenPrice(
-        provider="openai",
-        model="gpt-image-1.5",
-        # Text input $5/1M (cached $1.25), image input $8, image output $32: the model page's
-        # table as quoted on 2026-03-27 by imagine.art ("GPT Image 1.5 Pricing", "officially
-        # published pricing") and by docs.apiyi.com; the same $5 as gpt-image-1's own page.
-        text_in=5,
-        image_in=8,
-        image_out=32,
-        as_of="2026-03",
-        source=f"{_OPENAI_SRC} (model page gpt-image-1.5), {_THIRD}",
-    ),
-]
+def builtin_prices() -> list[PriceEntry]:
+    """The shipped catalogue's image prices (``atelier/providers/catalogue.toml``)."""
+    return _entries(catalogue.builtin())
+
+
+def builtin_token_prices() -> list[TokenPrice]:
+    """The shipped catalogue's token prices."""
+    return _token_prices(catalogue.builtin())
 
 
 class PriceTable:
@@ -349,8 +98,12 @@ class PriceTable:
     def __init__(
         self, entries: list[PriceEntry] | None = None, token_prices: list[TokenPrice] | None = None
     ) -> None:
-        self.entries = list(entries if entries is not None else BUILTIN_PRICES)
-        self.token_prices = list(token_prices if token_prices is not None else BUILTIN_TOKEN_PRICES)
+        self.entries = list(entries if entries is not None else builtin_prices())
+        self.token_prices = list(
+            token_prices if token_prices is not None else builtin_token_prices()
+        )
+        self._found: dict[tuple[str, str, str, str], PriceEntry | None] = {}
+        """Lookups already answered: a 100,000-row batch asks the same few questions."""
 
     @classmethod
     def load(cls, overrides: Path | None) -> PriceTable:
@@ -376,6 +129,13 @@ class PriceTable:
         return table
 
     def lookup(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
+        """The first entry matching exactly or by ``"*"`` (see ``find``), remembered."""
+        key = (provider, model, quality, size)
+        if key not in self._found:
+            self._found[key] = self.find(provider, model, quality, size)
+        return self._found[key]
+
+    def find(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
         """The first entry matching exactly or by ``"*"`` (sizes also by tier); ``None`` when
         unknown. ``quality="auto"`` has no fixed price (the provider picks), so it is unknown
         unless an entry says ``"auto"`` or ``"*"``."""
@@ -389,19 +149,22 @@ class PriceTable:
                 return e
         return None
 
-    def price_per_image(self, provider: str, model: str, quality: str, size: str) -> float | None:
-        """USD for one image (per-megapixel entries scaled by ``size``), ``None`` if unknown."""
-        e = self.lookup(provider, model, quality, size)
-        return None if e is None else e.for_size(size)
+    def price_of(self, query: PriceQuery) -> Price:
+        """The one door to ask a price: ``query`` answered with the entry that prices it (or
+        none: unknown)."""
+        return Price(query, self.lookup(query.provider, query.model, query.quality, query.size))
 
-    def estimate(self, provider: str, model: str, jobs: list[tuple[str, str, int]]) -> Estimate:
-        """Estimate ``jobs`` given as ``(quality, size, images)`` triples on one model."""
-        return self.estimate_mixed([(provider, model, q, s, n) for q, s, n in jobs])
+    def estimate(self, queries: Iterable[PriceQuery]) -> Estimate:
+        """The estimate of ``queries`` (mixed providers and models); see
+        ``atelier.pricing.estimate.estimate_jobs``."""
+        return estimate_jobs(self.price_of, queries)
 
-    def estimate_mixed(self, jobs: list[tuple[str, str, str, str, int]]) -> Estimate:
-        """Estimate ``(provider, model, quality, size, images)`` tuples (mixed-provider batches);
-        see ``atelier.pricing.estimate.estimate_jobs``."""
-        return estimate_jobs(self.lookup, jobs)
+    def estimate_specs(self, specs: Iterable[JobSpec], provider: str, model: str) -> Estimate:
+        """The estimate of ``specs``, each at its own provider and model or else at
+        ``provider``/``model``: images × price per image (with its references' charge)."""
+        return self.estimate(
+            PriceQuery.of(*resolve_target(provider, model, s.provider, s.model), s) for s in specs
+        )
 
     def cost_from_usage(self, provider: str, model: str, usage: dict[str, object]) -> float | None:
         """USD billed for one response from its ``usage`` block (OpenAI Images format).

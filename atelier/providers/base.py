@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -17,6 +18,11 @@ from atelier.core.errors import ErrorClass, ProviderError, describe_exception
 from atelier.core.i18n import N_, tr
 from atelier.core.models import JobSpec, parse_size
 from atelier.core.spec_fields import REQUEST
+
+
+def today() -> dt.date:
+    """Today's date, as the models' lifecycle checks see it (tests replace this function)."""
+    return dt.date.today()
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,11 @@ class ModelInfo:
         formats: accepted output formats (others are converted locally with Pillow).
         transparent_background: whether a transparent background can be asked for.
         max_samples_per_request: the largest ``n`` of one request.
-        note: lifecycle warning shown next to the model (e.g. "retired 2026-10-23").
+        note: a remark shown next to the model (the lifecycle's is ``lifecycle_note``).
+        released, deprecated, shutdown: the provider's dates (``None``: not known or none);
+            past ``shutdown`` the model is not offered and a batch naming it is refused.
+        successor: the model to use instead (required with ``shutdown``).
+        max_references: the most reference images one request takes (``None``: not known).
     """
 
     id: str
@@ -51,6 +61,46 @@ class ModelInfo:
     masks: bool = False
     generates: bool = True
     min_side: int = 64
+    released: dt.date | None = None
+    deprecated: dt.date | None = None
+    shutdown: dt.date | None = None
+    successor: str | None = None
+    max_references: int | None = None
+
+    def is_shut_down(self, on: dt.date | None = None) -> bool:
+        """Whether the provider has shut the model down by ``on`` (default: ``today()``)."""
+        return self.shutdown is not None and self.shutdown <= (on or today())
+
+    def lifecycle_note(self, on: dt.date | None = None) -> str:
+        """What the window and the lists say beside the model: deprecated or shut down (with
+        its successor), then its ``note``; ``""`` for a current model without one."""
+        day = on or today()
+        parts = []
+        if self.is_shut_down(day):
+            parts.append(
+                tr("shut down on {date}: use {successor}").format(
+                    date=self.shutdown, successor=self.successor
+                )
+            )
+        elif self.deprecated is not None and self.deprecated <= day:
+            line = tr("deprecated since {date}").format(date=self.deprecated)
+            if self.shutdown is not None:
+                line += tr(", shuts down on {date}").format(date=self.shutdown)
+            if self.successor:
+                line += tr("; successor {successor}").format(successor=self.successor)
+            parts.append(line)
+        if self.note:
+            parts.append(tr(self.note))
+        return "; ".join(parts)
+
+    def refusal(self, on: dt.date | None = None) -> str | None:
+        """The sentence refusing a batch that names this model once it is shut down
+        (``None``: it may be used)."""
+        if not self.is_shut_down(on):
+            return None
+        return tr("{id} was shut down by its provider on {date}; use {successor} instead").format(
+            id=self.id, date=self.shutdown, successor=self.successor
+        )
 
     def check(self, spec: JobSpec) -> list[tuple[str, str]]:
         """Problems of ``spec`` for this model as ``(field, message)`` pairs."""
@@ -65,6 +115,16 @@ class ModelInfo:
         if spec.operation in ("edit", "transform") and not self.edits:
             problems.append(
                 ("operation", tr("{id} does not take a reference image").format(id=self.id))
+            )
+        refs = len(spec.reference_images)
+        if self.max_references is not None and refs > self.max_references:
+            problems.append(
+                (
+                    "reference_images",
+                    tr("{id} takes at most {most} reference images; got {count}").format(
+                        id=self.id, most=self.max_references, count=refs
+                    ),
+                )
             )
         if spec.mask and not self.masks:
             problems.append(("mask", tr("{id} does not take a mask").format(id=self.id)))
@@ -181,10 +241,16 @@ class Capabilities:
             return dataclasses.replace(self.models[0], id=model_id, label=model_id)
         return found
 
+    def offered(self, on: dt.date | None = None) -> tuple[ModelInfo, ...]:
+        """The models offered for new batches: all but those shut down by ``on`` (default:
+        ``today()``)."""
+        day = on or today()
+        return tuple(m for m in self.models if not m.is_shut_down(day)) or self.models[:1]
+
     @property
     def default_model(self) -> str:
-        """The first (recommended) model's id."""
-        return self.models[0].id
+        """The first (recommended) model's id that is not shut down."""
+        return self.offered()[0].id
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from atelier.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    ModelInfo,
     nearest_aspect_ratio,
     remote_gone,
 )
+from atelier.providers.catalogue import model_infos
 from atelier.providers.http import (
     HttpProvider,
     default_error,
@@ -49,35 +49,10 @@ _SIZES = (
 RATIOS = ("21:9", "16:9", "3:2", "4:3", "1:1", "3:4", "2:3", "9:16", "9:21")
 
 
-def _m(
-    id_: str, label: str, *, edits: bool = False, generates: bool = True, max_side: int = 1440
-) -> ModelInfo:
-    return ModelInfo(
-        id_,
-        label,
-        _SIZES,
-        ("auto",),
-        formats=("jpeg", "png"),
-        transparent_background=False,
-        max_samples_per_request=1,
-        custom_size_multiple=32,
-        max_width=max_side,
-        max_height=max_side,
-        min_side=256,
-        edits=edits,
-        generates=generates,
-    )
-
-
 CAPABILITIES = Capabilities(
     name="bfl",
     label="Black Forest Labs",
-    models=(
-        _m("flux-pro-1.1", "FLUX1.1 pro"),
-        _m("flux-pro-1.1-ultra", "FLUX1.1 pro ultra (aspect ratio, up to 4 MP)", max_side=2752),
-        _m("flux-dev", "FLUX.1 dev"),
-        _m("flux-kontext-pro", "FLUX.1 Kontext pro (edit)", edits=True, generates=True),
-    ),
+    models=model_infos("bfl"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["bfl"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["bfl"].base_url_env_var,

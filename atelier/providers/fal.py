@@ -27,10 +27,10 @@ from atelier.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    ModelInfo,
     nearest_aspect_ratio,
     remote_gone,
 )
+from atelier.providers.catalogue import model_infos
 from atelier.providers.http import (
     HttpProvider,
     default_error,
@@ -51,48 +51,14 @@ _SIZES = (
     "512x512",
 )
 _ULTRA = "fal-ai/flux-pro/v1.1-ultra"
-_KONTEXT = "fal-ai/flux-pro/kontext"
 _SEEDREAM_EDIT = "fal-ai/bytedance/seedream/v4/edit"
 ULTRA_RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21")
-
-
-def _m(
-    id_: str,
-    label: str,
-    *,
-    n: int = 4,
-    fmts: tuple[str, ...] = ("jpeg", "png"),
-    edits: bool = False,
-    generates: bool = True,
-) -> ModelInfo:
-    return ModelInfo(
-        id_,
-        label,
-        _SIZES,
-        ("auto",),
-        formats=fmts,
-        transparent_background=False,
-        max_samples_per_request=n,
-        custom_size_multiple=8,
-        max_width=2048,
-        max_height=2048,
-        edits=edits,
-        generates=generates,
-    )
 
 
 CAPABILITIES = Capabilities(
     name="fal",
     label="fal.ai",
-    models=(
-        _m("fal-ai/flux/schnell", "FLUX.1 schnell (fast, cheapest)"),
-        _m("fal-ai/flux/dev", "FLUX.1 dev"),
-        _m("fal-ai/flux-pro/v1.1", "FLUX1.1 pro", n=1),
-        _m(_ULTRA, "FLUX1.1 pro ultra", n=1),
-        _m("fal-ai/bytedance/seedream/v4/text-to-image", "Seedream 4.0", n=4, fmts=("png",)),
-        _m(_KONTEXT, "FLUX.1 Kontext pro (edit)", n=1, edits=True, generates=False),
-        _m(_SEEDREAM_EDIT, "Seedream 4.0 edit", n=4, fmts=("png",), edits=True, generates=False),
-    ),
+    models=model_infos("fal"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["fal"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["fal"].base_url_env_var,

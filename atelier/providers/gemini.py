@@ -26,9 +26,9 @@ from atelier.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    ModelInfo,
     nearest_aspect_ratio,
 )
+from atelier.providers.catalogue import model_infos
 from atelier.providers.http import (
     HttpProvider,
     default_error,
@@ -48,63 +48,12 @@ BLOCKING_FINISH = {
     "BLOCKLIST",
     "SPII",
 }
-_SIZES_1K = (
-    "1024x1024",
-    "832x1248",
-    "1248x832",
-    "864x1184",
-    "1184x864",
-    "896x1152",
-    "1152x896",
-    "768x1344",
-    "1344x768",
-    "1536x672",
-)
-_SIZES_2K = ("2048x2048", "1536x2048", "2048x1536", "1152x2048", "2048x1152")
-_SIZES_4K = ("4096x4096", "4096x2304", "2304x4096")
 
 CAPABILITIES = Capabilities(
     name="gemini",
     label="Gemini",
     description=N_("Google"),
-    models=(
-        ModelInfo(
-            "gemini-2.5-flash-image",
-            "Gemini 2.5 Flash Image",
-            _SIZES_1K,
-            ("auto",),
-            transparent_background=False,
-            max_samples_per_request=1,
-            edits=True,
-            custom_size_multiple=8,
-            max_width=1536,
-            max_height=1536,
-        ),
-        ModelInfo(
-            "gemini-3-pro-image",
-            "Gemini 3 Pro Image",
-            _SIZES_1K + _SIZES_2K + _SIZES_4K,
-            ("auto",),
-            transparent_background=False,
-            max_samples_per_request=1,
-            edits=True,
-            custom_size_multiple=8,
-            max_width=4096,
-            max_height=4096,
-        ),
-        ModelInfo(
-            "gemini-3.1-flash-image",
-            "Gemini 3.1 Flash Image",
-            _SIZES_1K + _SIZES_2K + _SIZES_4K,
-            ("auto",),
-            transparent_background=False,
-            max_samples_per_request=1,
-            edits=True,
-            custom_size_multiple=8,
-            max_width=4096,
-            max_height=4096,
-        ),
-    ),
+    models=model_infos("gemini"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["gemini"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["gemini"].base_url_env_var,

@@ -28,6 +28,7 @@ from atelier.providers.base import (
     GenerationResult,
     ModelInfo,
 )
+from atelier.providers.catalogue import model_infos
 from atelier.providers.http import HttpProvider, default_error, parse_duration_s, parse_retry_after
 
 __all__ = [
@@ -39,48 +40,12 @@ __all__ = [
     "parse_retry_after",
 ]
 
-_GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
-_GPT_QUALITIES = ("auto", "low", "medium", "high")
 
 CAPABILITIES = Capabilities(
     name="openai",
     label="OpenAI",
     description=N_("Images API"),
-    models=(
-        ModelInfo(
-            "gpt-image-1.5", "GPT Image 1.5", _GPT_SIZES, _GPT_QUALITIES, edits=True, masks=True
-        ),
-        ModelInfo(
-            "gpt-image-2",
-            "GPT Image 2",
-            _GPT_SIZES,
-            _GPT_QUALITIES,
-            custom_size_multiple=16,
-            max_width=3840,
-            max_height=3840,
-            note=N_("price not yet published"),
-            edits=True,
-            masks=True,
-        ),
-        ModelInfo(
-            "gpt-image-1-mini",
-            "GPT Image 1 mini",
-            _GPT_SIZES,
-            _GPT_QUALITIES,
-            note=N_("deprecated by OpenAI"),
-            edits=True,
-            masks=True,
-        ),
-        ModelInfo(
-            "gpt-image-1",
-            "GPT Image 1",
-            _GPT_SIZES,
-            _GPT_QUALITIES,
-            note=N_("listed as retired 2026-10-23"),
-            edits=True,
-            masks=True,
-        ),
-    ),
+    models=model_infos("openai"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["openai"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["openai"].base_url_env_var,
@@ -334,37 +299,11 @@ class OpenAIProvider(HttpProvider):
         )
 
 
-_SEEDREAM_SIZES = (
-    "1K",
-    "2K",
-    "4K",
-    "1024x1024",
-    "2048x2048",
-    "2304x1728",
-    "1728x2304",
-    "2560x1440",
-    "1440x2560",
-)
-
 SEEDREAM_CAPABILITIES = Capabilities(
     name="seedream",
     label="Seedream",
     description=N_("BytePlus ModelArk, OpenAI-compatible"),
-    models=(
-        ModelInfo(
-            "seedream-4-0-250828",
-            "Seedream 4.0",
-            _SEEDREAM_SIZES,
-            ("auto",),
-            formats=("jpeg",),
-            transparent_background=False,
-            max_samples_per_request=1,
-            custom_size_multiple=8,
-            max_width=4096,
-            max_height=4096,
-            min_side=512,
-        ),
-    ),
+    models=model_infos("seedream"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["seedream"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["seedream"].base_url_env_var,

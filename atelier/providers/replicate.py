@@ -27,10 +27,10 @@ from atelier.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    ModelInfo,
     nearest_aspect_ratio,
     remote_gone,
 )
+from atelier.providers.catalogue import model_infos
 from atelier.providers.http import (
     HttpProvider,
     default_error,
@@ -43,46 +43,10 @@ ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3"
 _SIZES = ("1024x1024", "1344x768", "768x1344", "1216x832", "832x1216", "1152x896", "896x1152")
 
 
-def _m(
-    id_: str,
-    label: str,
-    *,
-    n: int = 1,
-    edits: bool = False,
-    generates: bool = True,
-    fmts: tuple[str, ...] = ("png", "jpeg", "webp"),
-) -> ModelInfo:
-    return ModelInfo(
-        id_,
-        label,
-        _SIZES,
-        ("auto",),
-        formats=fmts,
-        transparent_background=False,
-        max_samples_per_request=n,
-        custom_size_multiple=8,
-        max_width=2048,
-        max_height=2048,
-        edits=edits,
-        generates=generates,
-    )
-
-
 CAPABILITIES = Capabilities(
     name="replicate",
     label="Replicate",
-    models=(
-        _m("black-forest-labs/flux-schnell", "FLUX.1 schnell", n=4),
-        _m("black-forest-labs/flux-dev", "FLUX.1 dev", n=4),
-        _m("black-forest-labs/flux-1.1-pro", "FLUX1.1 pro"),
-        _m("bytedance/seedream-4", "Seedream 4", n=4, fmts=("jpeg",)),
-        _m(
-            "black-forest-labs/flux-kontext-pro",
-            "FLUX.1 Kontext pro (edit)",
-            edits=True,
-            generates=False,
-        ),
-    ),
+    models=model_infos("replicate"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["replicate"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["replicate"].base_url_env_var,

@@ -23,9 +23,9 @@ from atelier.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    ModelInfo,
     nearest_aspect_ratio,
 )
+from atelier.providers.catalogue import model_infos
 from atelier.providers.http import HttpProvider, default_error, error_body
 
 ASPECT_RATIOS = ("16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21")
@@ -48,66 +48,13 @@ STYLE_PRESETS = (
     "pixel-art",
     "tile-texture",
 )
-_SIZES = (
-    "1024x1024",
-    "1536x1024",
-    "1024x1536",
-    "1344x768",
-    "768x1344",
-    "1536x640",
-    "640x1536",
-    "1152x896",
-    "896x1152",
-)
 _SD3 = ("sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium")
 
 CAPABILITIES = Capabilities(
     name="stability",
     label="Stability",
     description=N_("Stable Image API"),
-    models=(
-        ModelInfo(
-            "core",
-            "Stable Image Core",
-            _SIZES,
-            ("auto",),
-            transparent_background=False,
-            max_samples_per_request=1,
-            custom_size_multiple=8,
-            max_width=2048,
-            max_height=2048,
-        ),
-        ModelInfo(
-            "ultra",
-            "Stable Image Ultra",
-            _SIZES,
-            ("auto",),
-            transparent_background=False,
-            max_samples_per_request=1,
-            edits=True,
-            masks=True,
-            custom_size_multiple=8,
-            max_width=2048,
-            max_height=2048,
-        ),
-        *(
-            ModelInfo(
-                m,
-                m.replace("sd3.5", "SD 3.5").replace("-", " "),
-                _SIZES,
-                ("auto",),
-                formats=("png", "jpeg"),
-                transparent_background=False,
-                max_samples_per_request=1,
-                edits=True,
-                masks=True,
-                custom_size_multiple=8,
-                max_width=2048,
-                max_height=2048,
-            )
-            for m in _SD3
-        ),
-    ),
+    models=model_infos("stability"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["stability"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["stability"].base_url_env_var,

@@ -19,8 +19,6 @@ from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.core.models import JobDefaults, JobSpec, problems_error
 from atelier.core.spec_fields import IMAGE
-from atelier.pricing.estimate import Estimate
-from atelier.pricing.table import PriceTable
 from atelier.providers.registry import capabilities_of, resolve_target
 from atelier.sheet.input_images import reference_cell
 from atelier.sheet.products import Per, Products, group_rows
@@ -403,7 +401,8 @@ def _row_spec(
 
 def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> None:
     """Check every job against its provider's capabilities (a job's own provider/model, else
-    ``provider``/``model``).
+    ``provider``/``model``). A model its provider has shut down is refused with its successor;
+    a deprecated one is accepted and its note joins the plan's warnings (once).
 
     Raises:
         InputError: naming the first bad job field (``jobs[1].size``, or ``row 3: size`` for
@@ -424,7 +423,7 @@ def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> 
             continue
         info = caps.model(m)
         if info is None:
-            known = ", ".join(x.id for x in caps.models)
+            known = ", ".join(x.id for x in caps.offered())
             bad.append(
                 (
                     f"{place}model",
@@ -434,6 +433,17 @@ def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> 
                 )
             )
             continue
+        refusal = info.refusal()
+        if refusal:
+            bad.append((f"{place}model", refusal))
+            continue
+        note = info.lifecycle_note()
+        if info.deprecated and note:
+            warning = tr("{provider} / {model}: {note}").format(
+                provider=caps.label, model=info.id, note=note
+            )
+            if warning not in plan.warnings:
+                plan.warnings.append(warning)
         for fld, msg in info.check(spec):
             bad.append((f"{place}{fld}", msg))
     if bad:
@@ -448,22 +458,6 @@ def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec
     for s in specs:
         h.update(s.model_dump_json(exclude={"row_values", "row_index", "row_indexes"}).encode())
     return h.hexdigest()
-
-
-def estimate(plan: Plan, prices: PriceTable, provider: str, model: str) -> Estimate:
-    """Images × price per image for each job's provider, model, size and quality (jobs without
-    their own provider use ``provider``/``model``)."""
-    return prices.estimate_mixed(
-        [
-            (
-                *resolve_target(provider, model, s.provider, s.model),
-                s.quality,
-                s.size,
-                s.sample_count,
-            )
-            for s in plan.specs
-        ]
-    )
 
 
 @dataclass(frozen=True)

@@ -434,7 +434,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(GALLERY)
 
     def open_settings(self) -> SettingsDialog:
-        dlg = SettingsDialog(self.settings, self)
+        dlg = SettingsDialog(self.settings, self, self.prices)
         dlg.accepted.connect(lambda: self.batch.select_provider(self.batch.current_provider()))
         dlg.open()
         return dlg

@@ -37,7 +37,7 @@ from atelier.core.settings import Settings
 from atelier.core.status import JobStatus
 from atelier.engine.engine import Engine
 from atelier.engine.service import load_prices, make_provider_factory
-from atelier.pricing.budget import Budget
+from atelier.pricing.budget import Account, Budget
 from atelier.providers.registry import PROVIDERS, capabilities_of
 from atelier.store import Store
 from atelier.team import references
@@ -127,7 +127,8 @@ class Worker:
         factory = make_provider_factory(settings or Settings.load(), self._key)
         self.engine = Engine(self.store, factory)
         self.engine.prices = load_prices()
-        self.budget = Budget(self.engine.prices, lambda run, reason: None)
+        # Only list prices are asked here (the queue books the shared cap): no run to halt.
+        self.budget: Budget[Account] = Budget(self.engine.prices, lambda run, reason: None)
         self.engine.shared_pacing = self._pacing
         self.stats = WorkerStats()
         self.shared = SharedImages(self.q.r, self.store, self.home / "shared", share_s)

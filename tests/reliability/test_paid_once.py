@@ -33,6 +33,7 @@ from atelier.core.models import JobSpec, RunSettings
 from atelier.core.settings import Settings
 from atelier.engine.engine import Engine
 from atelier.engine.service import load_prices, make_provider_factory
+from atelier.pricing.entries import PriceQuery
 from atelier.store import Store
 from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
@@ -173,7 +174,8 @@ def test_a_timed_out_request_counts_as_spent_and_lost_in_flight(
     made = [e.prompt for e in fake_openai.log if e.prompt is not None]
     assert made.count("slow vase") == 3  # billed three times by the server
     assert report["lost_in_flight"] == 2 and report["paid_twice"] == 0
-    estimate = load_prices().price_per_image("openai", "gpt-image-1.5", "low", "1024x1024")
+    query = PriceQuery("openai", "gpt-image-1.5", "low", "1024x1024")
+    estimate = load_prices().price_of(query).per_image
     assert estimate
     costs = {r["prompt"]: r["cost"] for r in report["results"]}
     # The slow job: its answer, plus two abandoned requests at the estimated price.

@@ -152,13 +152,14 @@ def test_a_draft_run_asks_nothing(
 
 
 def test_the_dialog_reads_a_mixed_batch_and_answers_without_blocking(qtbot: Any) -> None:
+    from atelier.pricing.entries import PriceQuery
     from atelier.pricing.table import PriceTable
     from atelier.studio.widgets.spend_dialog import SpendDialog, SpendQuestion, ask_spend
 
-    est = PriceTable().estimate_mixed(
+    est = PriceTable().estimate(
         [
-            ("openai", "gpt-image-1.5", "low", "1024x1024", 30),
-            ("openai", "gpt-image-1", "medium", "1024x1024", 10),
+            PriceQuery("openai", "gpt-image-1.5", "low", "1024x1024", 30),
+            PriceQuery("openai", "gpt-image-1", "medium", "1024x1024", 10),
         ]
     )
     q = SpendQuestion("Start", est, est.suggested_cap_usd)

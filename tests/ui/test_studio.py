@@ -181,7 +181,11 @@ def test_provider_switch_changes_what_is_offered(window: Any, data_dir: Path) ->
     )
     assert not window.sheet.negative_edit.isEnabled() and not window.batch.seed_widget.isEnabled()
     models = [window.batch.model_combo.itemData(i) for i in range(window.batch.model_combo.count())]
-    assert models == ["gpt-image-1.5", "gpt-image-2", "gpt-image-1-mini", "gpt-image-1"]
+    # gpt-image-1, shut down on 2026-10-23, is no longer offered (the catalogue's dates)
+    assert models[:3] == ["gpt-image-1.5", "gpt-image-2", "gpt-image-1-mini"]
+    assert "gpt-image-2.6-sunburst" in models and "gpt-image-1" not in models
+    mini = window.batch.model_combo.itemText(2)
+    assert mini == "GPT Image 1 mini — deprecated by OpenAI"
     window.batch.format_combo.setCurrentText("jpeg")
     assert not window.batch.transparent_check.isEnabled()
     window.batch.format_combo.setCurrentText("webp")
@@ -226,7 +230,9 @@ def test_unknown_price_is_not_zero(window: Any, data_dir: Path) -> None:
     window.sheet.prompt_edit.setPlainText("{商品名}、{カラー}")
     window.sheet.filename_edit.setText("{品番}")
     window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
-    window.batch.model_combo.setCurrentIndex(window.batch.model_combo.findData("gpt-image-2"))
+    # gpt-image-2.6: token rates only, no published per-image price
+    flare = window.batch.model_combo.findData("gpt-image-2.6-flare")
+    window.batch.model_combo.setCurrentIndex(flare)
     window.update_estimate()
     assert window.batch.estimate_label.text() == "12 images · price unknown"
     assert window.sheet.preview_prompt.text() == "急須、黒"

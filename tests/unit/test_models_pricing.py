@@ -7,6 +7,7 @@ import pytest
 
 from atelier.core.errors import InputError
 from atelier.core.models import load_batch_config
+from atelier.pricing.entries import PriceQuery
 from atelier.pricing.table import PriceTable
 from atelier.sheet.config_plan import plan_from_config
 from atelier.sheet.plan import check_plan
@@ -75,18 +76,25 @@ def test_provider_capabilities_name_the_job_field(tmp_path: Path) -> None:
 def test_estimate_uses_table_and_reports_unknown() -> None:
     table = PriceTable()
     est = table.estimate(
-        "openai", "gpt-image-1.5", [("high", "1024x1024", 2), ("low", "1536x1024", 1)]
+        [
+            PriceQuery("openai", "gpt-image-1.5", "high", "1024x1024", 2),
+            PriceQuery("openai", "gpt-image-1.5", "low", "1536x1024", 1),
+        ]
     )
     assert est.total_usd == pytest.approx(2 * 0.133 + 0.013)
-    est = table.estimate("openai", "gpt-image-2", [("high", "1024x1024", 3)])
+    # gpt-image-2.6: token rates only, no published per-image price
+    est = table.estimate([PriceQuery("openai", "gpt-image-2.6-flare", "high", "1024x1024", 3)])
     assert est.total_usd is None and est.unknown_images == 3
     assert "unknown" in est.describe()
-    assert table.estimate("openai", "gpt-image-1.5", [("auto", "1024x1024", 1)]).total_usd is None
+    auto = PriceQuery("openai", "gpt-image-1.5", "auto", "1024x1024")
+    assert table.estimate([auto]).total_usd is None
 
 
 def test_price_entries_carry_date_and_source() -> None:
     e = PriceTable().lookup("openai", "gpt-image-1", "medium", "1536x1024")
-    assert e is not None and e.usd_per_image == 0.063 and e.as_of and "OpenAI" in e.source
+    assert e is not None and e.usd_per_image == 0.063 and e.as_of == "2026-08"
+    assert e.source == "https://platform.openai.com/docs/pricing"
+    assert e.source_kind == "provider page"
 
 
 def test_cost_from_usage() -> None:
@@ -102,7 +110,7 @@ def test_cost_from_usage() -> None:
     usd15 = PriceTable().cost_from_usage("openai", "gpt-image-1.5", usage)
     assert usd15 == pytest.approx(50 * 5 / 1e6 + 4160 * 32 / 1e6)
     # a model without token prices stays unknown, never $0
-    assert PriceTable().cost_from_usage("openai", "gpt-image-2", usage) is None
+    assert PriceTable().cost_from_usage("stability", "core", usage) is None
 
 
 def test_user_overrides_win(tmp_path: Path) -> None:
@@ -122,6 +130,8 @@ def test_user_overrides_win(tmp_path: Path) -> None:
         )
     )
     assert (
-        PriceTable.load(p).estimate("openai", "gpt-image-2", [("high", "1024x1024", 2)]).total_usd
+        PriceTable.load(p)
+        .estimate([PriceQuery("openai", "gpt-image-2", "high", "1024x1024", 2)])
+        .total_usd
         == 0.6
     )

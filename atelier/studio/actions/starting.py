@@ -107,7 +107,7 @@ class StartActions(QObject):
             draft = replace(
                 draft, settings=draft.settings.model_copy(update={"budget_usd": yes.cap_usd})
             )
-            stored = await asyncio.to_thread(controller.store_batch, w.store, draft, w.prices)
+            stored = await asyncio.to_thread(controller.store_batch, w.store, draft, est)
             # An identical earlier batch continues: the cap is on top of what it spent.
             spent = await asyncio.to_thread(
                 spending.cap_on_top, stored.batch_id, yes, stored.resumed

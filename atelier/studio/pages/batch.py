@@ -347,14 +347,15 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
 
     def _caps(self) -> tuple[Capabilities, ModelInfo]:
         caps = capabilities_of(self.current_provider())
-        return caps, caps.model(self.current_model()) or caps.models[0]
+        return caps, caps.model(self.current_model()) or caps.offered()[0]
 
     def _provider_changed(self) -> None:
         caps = capabilities_of(self.current_provider())
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
-        for m in caps.models:
-            self.model_combo.addItem(m.label + (f" — {tr(m.note)}" if m.note else ""), m.id)
+        for m in caps.offered():  # a model its provider shut down is not offered
+            note = m.lifecycle_note()
+            self.model_combo.addItem(m.label + (f" — {note}" if note else ""), m.id)
         self.model_combo.blockSignals(False)
         self.concurrency_spin.setValue(caps.default_concurrency)
         self.seed_widget.setEnabled(caps.seed)
@@ -392,7 +393,7 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
             combo.blockSignals(False)
         self.size_combo.setEditable(info.custom_size_multiple is not None)
         a11y.name_editor(self.size_combo, tr("Size"))
-        self.model_note.setText(tr(info.note) if info.note else "")
+        self.model_note.setText(info.lifecycle_note())
         self._format_changed()
 
     def _format_changed(self) -> None:

@@ -1,4 +1,5 @@
-"""The Settings page: the default provider, and per provider its key, endpoint and Test connection."""
+"""The Settings page: the default provider, per provider its key, endpoint and Test connection,
+and the prices the estimates use (read-only)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -19,17 +21,23 @@ from PySide6.QtWidgets import (
     QListView,
     QPushButton,
     QStackedWidget,
+    QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from atelier.core import paths
 from atelier.core.errors import ProviderError
 from atelier.core.i18n import LANGUAGES, tr
 from atelier.core.secrets import get_key, keep_key_for_session, keyring_status, set_key
 from atelier.core.settings import Settings
+from atelier.pricing.catalogue_list import price_lines
+from atelier.pricing.table import PriceTable
 from atelier.providers.registry import PROVIDERS, create_provider
 from atelier.studio import a11y
 from atelier.studio.look import theme
+from atelier.studio.models.prices import PriceListModel
 
 
 class ProviderListModel(QAbstractListModel):
@@ -142,9 +150,11 @@ class ProviderPanel(QGroupBox):
 
 
 class SettingsDialog(QDialog):
-    """Settings → Providers."""
+    """Settings: the defaults, the team queue, the providers (keys, endpoints) and the prices."""
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: Settings, parent: QWidget | None = None, prices: PriceTable | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(tr("Settings"))
         self.setMinimumWidth(820)
@@ -175,6 +185,23 @@ class SettingsDialog(QDialog):
         form.addRow(tr("Language (from the next start)"), self.language)
         layout.addLayout(form)
         layout.addWidget(self._team_box(settings))
+        # Two tabs: the providers' keys and endpoints, and the prices the estimates use.
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("settings_tabs")
+        a11y.name(self.tabs, tr("Settings sections"))
+        self.tabs.addTab(self._providers_tab(settings), tr("Providers"))
+        self.tabs.addTab(self._prices_tab(prices), tr("Prices"))
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(self._error_row())
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._save)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _providers_tab(self, settings: Settings) -> QWidget:
+        """Each provider's key, endpoint and Test connection: a list beside a stack."""
         self.panels = {n: ProviderPanel(n, settings) for n in PROVIDERS if n != "draft"}
         # A list beside a stack: eleven providers do not fit one page, tabs would be cramped.
         self.provider_model = ProviderListModel(list(self.panels), self)
@@ -191,17 +218,42 @@ class SettingsDialog(QDialog):
             lambda current, _previous: self.stack.setCurrentIndex(current.row())
         )
         self.provider_list.setCurrentIndex(self.provider_model.index(0))
-        row = QHBoxLayout()
+        providers = QWidget()
+        row = QHBoxLayout(providers)
+        row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.provider_list)
         row.addWidget(self.stack, 1)
-        layout.addLayout(row, 1)
-        layout.addLayout(self._error_row())
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        return providers
+
+    def _prices_tab(self, prices: PriceTable | None) -> QWidget:
+        """The catalogue's prices, read-only (as ``atelier prices`` lists them), with how to
+        update them."""
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 0, 0, 0)
+        table = prices if prices is not None else PriceTable.load(paths.home() / "prices.json")
+        self.prices_model = PriceListModel(price_lines(table), self)
+        self.prices_view = QTableView()
+        self.prices_view.setObjectName("prices_table")
+        a11y.name(self.prices_view, tr("Prices"))
+        self.prices_view.setModel(self.prices_model)
+        self.prices_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.prices_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.prices_view.setWordWrap(False)
+        self.prices_view.verticalHeader().hide()
+        self.prices_view.horizontalHeader().setStretchLastSection(True)
+        self.prices_view.resizeColumnsToContents()
+        box.addWidget(self.prices_view, 1)
+        how = QLabel(
+            tr(
+                "Prices older than 120 days say “check the provider's page”. To add or "
+                "correct one: atelier prices import FILE (a prices.json list or a TOML file)."
+            )
         )
-        buttons.accepted.connect(self._save)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        how.setObjectName("prices_note")
+        how.setWordWrap(True)
+        box.addWidget(how)
+        return page
 
     def _error_row(self) -> QHBoxLayout:
         """What went wrong at Save, wrapped so it is read whole, and, when the keyring refused a

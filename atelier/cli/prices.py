@@ -1,0 +1,83 @@
+"""``atelier prices``: the catalogue's prices (provider, model, price, as of, source), and
+``atelier prices import FILE`` to add or override entries in ``ATELIER_HOME/prices.json``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, TextIO
+
+from atelier.core import paths
+from atelier.core.errors import InputError
+from atelier.core.i18n import tr
+from atelier.engine.service import load_prices
+from atelier.pricing.catalogue_list import PriceLine, import_prices, lines_json, price_lines
+
+COMMANDS = ("prices",)
+
+
+def add_parser(sub: Any) -> None:
+    """``atelier prices [--format text|json] [--all]`` and ``atelier prices import FILE``."""
+    p = sub.add_parser(
+        "prices",
+        help=tr("list the price catalogue, or import prices into ATELIER_HOME/prices.json"),
+    )
+    p.add_argument("action", nargs="?", default="list", choices=["list", "import"])
+    p.add_argument("file", nargs="?", type=Path, help=tr("import: a prices.json or TOML file"))
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--all", action="store_true", help=tr("also list models their provider has shut down")
+    )
+
+
+def _text(lines: list[PriceLine]) -> list[str]:
+    rows = [
+        [
+            x.provider,
+            x.model,
+            " ".join(v for v in (x.quality, x.size) if v != "*") or "*",
+            x.price,
+            x.as_of or "—",
+            x.source + (f" ({tr('third party')})" if x.source_kind == "third party" else ""),
+        ]
+        for x in lines
+    ]
+    head = [tr("provider"), tr("model"), tr("images"), tr("price"), tr("as of"), tr("source")]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
+    out = []
+    for x, r in zip([None, *lines], [head, *rows], strict=True):
+        line = "  ".join(c.ljust(w) for c, w in zip(r[:5], widths, strict=True)) + "  " + r[5]
+        if x is not None and x.stale:
+            line += "  " + tr("(check the provider's page)")
+        if x is not None and x.note:
+            line += f"  [{x.note}]"
+        out.append(line.rstrip())
+    return out
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """List or import; returns the exit code.
+
+    Raises:
+        InputError: ``import`` without a file, or a bad file (nothing is changed; exit 2).
+    """
+    target = paths.home() / "prices.json"
+    if args.action == "import":
+        if args.file is None:
+            raise InputError("prices import", tr("give the file to import"))
+        added, replaced = import_prices(args.file, target)
+        print(
+            tr("{added} price(s) added, {replaced} replaced in {target}").format(
+                added=added, replaced=replaced, target=target
+            ),
+            file=out,
+        )
+        return 0
+    if args.file is not None:
+        raise InputError("prices", tr("a file is only given to 'prices import'"))
+    lines = price_lines(load_prices(), include_shut_down=args.all)
+    if args.format == "json":
+        print(lines_json(lines), file=out)
+    else:
+        print("\n".join(_text(lines)), file=out)
+    return 0
