@@ -144,6 +144,17 @@ BUILTIN_PRICES: list[PriceEntry] = [
         _THIRD,
     ),
 ]
+# gpt-image-2 per image: OpenAI's price calculator as copied by third parties (shared/docs/
+# providers.md "Catalogue as of 2026-12", gathered 2026-12-07); 1024x1536 and 1536x1024 cost less
+# than 1024² there. Custom sizes have no per-image price: their cost comes from ``usage``.
+BUILTIN_PRICES += [
+    e.model_copy(update={"as_of": "2026-12"})
+    for e in _openai_grid(
+        "gpt-image-2",
+        {"low": (0.006, 0.005), "medium": (0.053, 0.041), "high": (0.211, 0.165)},
+        f"{_THIRD} (OpenAI's price calculator)",
+    )
+]
 
 _P3 = _THIRD
 _OTHER_PRICES = (
@@ -339,6 +350,27 @@ BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
         image_out=32,
         as_of="2026-03",
         source=f"{_OPENAI_SRC} (model page gpt-image-1.5), {_THIRD}",
+    ),
+    # gpt-image-2 and its 2.5/2.6 successors: text in $5 (cached $1.25), image in $8 (cached $2),
+    # image out $30 per 1M tokens, passed through unchanged by fal and gateways (shared/docs/
+    # providers.md "Catalogue as of 2026-12"; "same token rates" for 2.5 and 2.6 [3P]).
+    *(
+        TokenPrice(
+            provider="openai",
+            model=m,
+            text_in=5,
+            image_in=8,
+            image_out=30,
+            as_of="2026-12",
+            source=f"{_OPENAI_SRC}, {_THIRD} (fal and API gateways)",
+        )
+        for m in (
+            "gpt-image-2",
+            "gpt-image-2.5-flare",
+            "gpt-image-2.5-sunburst",
+            "gpt-image-2.6-flare",
+            "gpt-image-2.6-sunburst",
+        )
     ),
 ]
 

@@ -28,6 +28,8 @@ class ModelInfo:
         sizes: the fixed ``WxH`` sizes offered (``auto`` included where the API accepts it).
         custom_size_multiple: when set, any ``WxH`` with both sides divisible by it works…
         max_width, max_height: …up to these bounds (pixels).
+        max_pixels: …and at most this many pixels (``None``: no limit beyond the sides).
+        max_aspect: …with the longer side at most this many times the shorter (``None``: any).
         qualities: accepted ``quality`` values.
         formats: accepted output formats (others are converted locally with Pillow).
         transparent_background: whether a transparent background can be asked for.
@@ -50,6 +52,8 @@ class ModelInfo:
     masks: bool = False
     generates: bool = True
     min_side: int = 64
+    max_pixels: int | None = None
+    max_aspect: float | None = None
 
     def check(self, spec: JobSpec) -> list[tuple[str, str]]:
         """Problems of ``spec`` for this model as ``(field, message)`` pairs."""
@@ -113,6 +117,18 @@ class ModelInfo:
                 max_height=self.max_height,
                 size=size,
             )
+        return self._area_problem(size, w, h)
+
+    def _area_problem(self, size: str, w: int, h: int) -> str | None:
+        """Why ``w``×``h`` has too many pixels or too long a side ratio (``None``: fine)."""
+        if self.max_pixels is not None and w * h > self.max_pixels:
+            return tr(
+                "{id} makes at most {max_pixels} pixels per image; {size} has {pixels}"
+            ).format(id=self.id, max_pixels=self.max_pixels, size=size, pixels=w * h)
+        if self.max_aspect is not None and max(w, h) > self.max_aspect * min(w, h):
+            return tr(
+                "{id} needs the longer side at most {ratio:g} times the shorter; got {size}"
+            ).format(id=self.id, ratio=self.max_aspect, size=size)
         return None
 
 

@@ -40,6 +40,35 @@ __all__ = [
 
 _GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 _GPT_QUALITIES = ("auto", "low", "medium", "high")
+# gpt-image-2.5 adds two levels above ``high`` (openai-python 3.63.0,
+# ``types/image_generate_params.py`` and ``image_edit_params.py``, ``quality``: "gpt-image-2.5-sunburst
+# and gpt-image-2.5-flare … also support xhigh and max"). The same files name no such level for 2.6.
+_GPT25_QUALITIES = (*_GPT_QUALITIES, "xhigh", "max")
+
+
+def _gpt_custom(
+    id_: str, label: str, qualities: tuple[str, ...], *, transparent: bool, note: str = ""
+) -> ModelInfo:
+    """A GPT Image model that takes any ``WxH`` besides the standard sizes: both sides divisible
+    by 16, at most 3840x2160 pixels and an edge of 3840, aspect between 1:3 and 3:1
+    (openai-python 3.63.0 ``size`` docs, for gpt-image-2 and gpt-image-2.5-*; "above 2560x1440
+    experimental")."""
+    return ModelInfo(
+        id_,
+        label,
+        _GPT_SIZES,
+        qualities,
+        custom_size_multiple=16,
+        max_width=3840,
+        max_height=3840,
+        max_pixels=3840 * 2160,
+        max_aspect=3.0,
+        transparent_background=transparent,
+        note=note,
+        edits=True,
+        masks=True,
+    )
+
 
 CAPABILITIES = Capabilities(
     name="openai",
@@ -49,15 +78,39 @@ CAPABILITIES = Capabilities(
         ModelInfo(
             "gpt-image-1.5", "GPT Image 1.5", _GPT_SIZES, _GPT_QUALITIES, edits=True, masks=True
         ),
-        ModelInfo(
+        # Transparent backgrounds: the SDK types call them "in preview" for gpt-image-2; OpenAI
+        # has answered 400 "Transparent background is not supported for this model." since
+        # 2026-09-30 (docs.apiyi.com service notice 2026-10-15 and dev.to/ofox 2026-08-24 [3P]).
+        # Refused at the door, the note names the 2.5 models that take them.
+        _gpt_custom(
             "gpt-image-2",
             "GPT Image 2",
+            _GPT_QUALITIES,
+            transparent=False,
+            note=N_("no transparent background: use gpt-image-2.5-flare or -sunburst"),
+        ),
+        _gpt_custom(
+            "gpt-image-2.5-flare", "GPT Image 2.5 flare", _GPT25_QUALITIES, transparent=True
+        ),
+        _gpt_custom(
+            "gpt-image-2.5-sunburst", "GPT Image 2.5 sunburst", _GPT25_QUALITIES, transparent=True
+        ),
+        # 2.6 (2026-11-04): the SDK lists the ids but documents custom sizes and xhigh/max only for
+        # 2 and 2.5, so only the standard sizes and qualities are offered; transparency measured
+        # working on 2.6 by docs.apiyi.com on 2026-11-12 [3P].
+        ModelInfo(
+            "gpt-image-2.6-flare",
+            "GPT Image 2.6 flare",
             _GPT_SIZES,
             _GPT_QUALITIES,
-            custom_size_multiple=16,
-            max_width=3840,
-            max_height=3840,
-            note=N_("price not yet published"),
+            edits=True,
+            masks=True,
+        ),
+        ModelInfo(
+            "gpt-image-2.6-sunburst",
+            "GPT Image 2.6 sunburst",
+            _GPT_SIZES,
+            _GPT_QUALITIES,
             edits=True,
             masks=True,
         ),
@@ -103,7 +156,7 @@ def _classify_known(
 ) -> ProviderError | None:
     """The error classes an OpenAI-format answer names by ``code``, ``type`` or status; ``None``
     for the rest (``default_error`` maps those by status)."""
-    known = _known_class(status, code, etype)
+    known = _known_class(status, code, etype, param)
     if known is not None:
         error_class, text = known
         return ProviderError(error_class, text.format(provider=label, detail=detail), **kw)
@@ -119,12 +172,15 @@ def _classify_known(
     return None
 
 
-def _known_class(status: int, code: str | None, etype: str) -> tuple[ErrorClass, str] | None:
+def _known_class(
+    status: int, code: str | None, etype: str, param: object = None
+) -> tuple[ErrorClass, str] | None:
     """The class and sentence (``{provider}``, ``{detail}`` fields) of an answer its ``code``,
-    ``type`` or status names plainly; ``None`` for the rest."""
-    if (
-        code in ("moderation_blocked", "content_policy_violation")
-        or etype == "image_generation_user_error"
+    ``type`` or status names plainly; ``None`` for the rest. An ``image_generation_user_error``
+    that names a field (``param``, e.g. ``background`` on gpt-image-2) is a bad request, not the
+    safety system's refusal."""
+    if code in ("moderation_blocked", "content_policy_violation") or (
+        etype == "image_generation_user_error" and not param
     ):
         return ErrorClass.CONTENT_POLICY, tr(
             "{provider} refused this prompt under its content policy{detail}. Rephrase the prompt; retrying the same prompt will not help."

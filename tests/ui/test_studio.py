@@ -181,7 +181,16 @@ def test_provider_switch_changes_what_is_offered(window: Any, data_dir: Path) ->
     )
     assert not window.sheet.negative_edit.isEnabled() and not window.batch.seed_widget.isEnabled()
     models = [window.batch.model_combo.itemData(i) for i in range(window.batch.model_combo.count())]
-    assert models == ["gpt-image-1.5", "gpt-image-2", "gpt-image-1-mini", "gpt-image-1"]
+    assert models == [
+        "gpt-image-1.5",
+        "gpt-image-2",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.6-flare",
+        "gpt-image-2.6-sunburst",
+        "gpt-image-1-mini",
+        "gpt-image-1",
+    ]
     window.batch.format_combo.setCurrentText("jpeg")
     assert not window.batch.transparent_check.isEnabled()
     window.batch.format_combo.setCurrentText("webp")
@@ -226,7 +235,10 @@ def test_unknown_price_is_not_zero(window: Any, data_dir: Path) -> None:
     window.sheet.prompt_edit.setPlainText("{商品名}、{カラー}")
     window.sheet.filename_edit.setText("{品番}")
     window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
-    window.batch.model_combo.setCurrentIndex(window.batch.model_combo.findData("gpt-image-2"))
+    # gpt-image-2.6 has token prices but no published per-image price
+    window.batch.model_combo.setCurrentIndex(
+        window.batch.model_combo.findData("gpt-image-2.6-flare")
+    )
     window.update_estimate()
     assert window.batch.estimate_label.text() == "12 images · price unknown"
     assert window.sheet.preview_prompt.text() == "急須、黒"

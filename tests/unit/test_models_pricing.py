@@ -78,7 +78,8 @@ def test_estimate_uses_table_and_reports_unknown() -> None:
         "openai", "gpt-image-1.5", [("high", "1024x1024", 2), ("low", "1536x1024", 1)]
     )
     assert est.total_usd == pytest.approx(2 * 0.133 + 0.013)
-    est = table.estimate("openai", "gpt-image-2", [("high", "1024x1024", 3)])
+    # gpt-image-2.6 has token prices but no published per-image price
+    est = table.estimate("openai", "gpt-image-2.6-flare", [("high", "1024x1024", 3)])
     assert est.total_usd is None and est.unknown_images == 3
     assert "unknown" in est.describe()
     assert table.estimate("openai", "gpt-image-1.5", [("auto", "1024x1024", 1)]).total_usd is None
@@ -102,7 +103,7 @@ def test_cost_from_usage() -> None:
     usd15 = PriceTable().cost_from_usage("openai", "gpt-image-1.5", usage)
     assert usd15 == pytest.approx(50 * 5 / 1e6 + 4160 * 32 / 1e6)
     # a model without token prices stays unknown, never $0
-    assert PriceTable().cost_from_usage("openai", "gpt-image-2", usage) is None
+    assert PriceTable().cost_from_usage("gemini", "gemini-3-pro-image", usage) is None
 
 
 def test_user_overrides_win(tmp_path: Path) -> None:
