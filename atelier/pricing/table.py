@@ -375,6 +375,9 @@ BUILTIN_TOKEN_PRICES: list[TokenPrice] = [
 ]
 
 
+_STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536")
+
+
 class PriceTable:
     """Looks prices up; user overrides take precedence over built-ins."""
 
@@ -410,7 +413,9 @@ class PriceTable:
     def lookup(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
         """The first entry matching exactly or by ``"*"`` (sizes also by tier); ``None`` when
         unknown. ``quality="auto"`` has no fixed price (the provider picks), so it is unknown
-        unless an entry says ``"auto"`` or ``"*"``."""
+        unless an entry says ``"auto"`` or ``"*"``. Size ``auto`` (none given: the provider
+        chooses) without an entry of its own is priced as the dearest of the standard sizes
+        (1024x1024, 1536x1024, 1024x1536), so the estimate never falls short."""
         for e in self.entries:
             if (
                 e.provider == provider
@@ -419,6 +424,10 @@ class PriceTable:
                 and e.matches_size(size)
             ):
                 return e
+        if size == "auto":
+            found = [self.lookup(provider, model, quality, s) for s in _STANDARD_SIZES]
+            priced = [e for e in found if e is not None]
+            return max(priced, key=lambda e: e.usd_per_image) if priced else None
         return None
 
     def price_per_image(self, provider: str, model: str, quality: str, size: str) -> float | None:

@@ -98,8 +98,10 @@ class ModelInfo:
         return problems
 
     def _size_problem(self, size: str) -> str | None:
-        """Why this model cannot make ``size`` (``None``: it can)."""
-        if size in self.sizes:
+        """Why this model cannot make ``size`` (``None``: it can). ``auto`` (no size given)
+        is always accepted: the provider chooses, or, where it takes fixed sizes only, makes
+        1024x1024 (``parse_size``)."""
+        if size in self.sizes or size == "auto":
             return None
         w, h = parse_size(size)
         m = self.custom_size_multiple

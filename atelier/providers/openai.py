@@ -249,7 +249,9 @@ class OpenAIProvider(HttpProvider):
         return classify_http_error(resp.status_code, resp.content, resp.headers, self.label)
 
     def body(self, req: GenerationRequest) -> dict[str, Any]:
-        """The JSON body of ``POST /images/generations`` for ``req``."""
+        """The JSON body of ``POST /images/generations`` for ``req``. Size ``auto`` is not
+        sent: the API's default is ``auto`` (openai-python ``size`` docs), and an edit then keeps
+        its reference's shape instead of being squared, as the reference batch tool sends it."""
         body: dict[str, Any] = {
             "model": req.model,
             "prompt": req.prompt,
@@ -259,6 +261,8 @@ class OpenAIProvider(HttpProvider):
             "output_format": req.output_format,
             "moderation": req.moderation,
         }
+        if req.size == "auto":
+            del body["size"]
         if req.transparent_background:
             body["background"] = "transparent"
         return body
@@ -461,7 +465,8 @@ class OpenAICompatibleProvider(OpenAIProvider):
         body: dict[str, Any] = {
             "model": req.model,
             "prompt": req.prompt,
-            "size": req.size,
+            # these servers take fixed sizes only: "auto" (no size given) is their 1024x1024
+            "size": "1024x1024" if req.size == "auto" else req.size,
             "response_format": "b64_json",
         }
         if req.n > 1:
