@@ -84,6 +84,8 @@ PAGES = {
     "replicate": "Replicate pricing, replicate.com/pricing",
     "bfl": "Black Forest Labs pricing, bfl.ai/pricing",
     "seedream": "BytePlus ModelArk pricing, byteplus.com/en/product/modelark",
+    "ideogram": "Ideogram API pricing, ideogram.ai/features/api-pricing",
+    "qwen": "Alibaba Cloud Model Studio pricing, alibabacloud.com/help/en/model-studio/models",
 }
 _SEEN = "seen on the page"
 _THIRD = "a third-party capture of the page"
@@ -306,6 +308,22 @@ _OTHER_PRICES = (
     ),
     ("localai", "*", "*", 0.0, "image", "2026-11", N_("self-hosted: no per-image charge")),
 )
+# Ideogram 3.0 per image by rendering speed (``quality``; ``auto`` renders at DEFAULT): figures
+# from developer.puter.com's copy (2026-06) of ideogram.ai/features/api-pricing (its table not
+# seen). The transparent endpoint ("from $0.04") is not told apart here. Qwen-Image: ¥0.20 per
+# image (Model Studio's Beijing price as copied by docs.crazyrouter.com), $0.0286 at that
+# gateway's rate (2026-06-06); the international price was not found at the source.
+_IDEOGRAM = f"{PAGES['ideogram']}, {_THIRD} (developer.puter.com, 2026-06)"
+_QWEN = f"{PAGES['qwen']}, {_THIRD} (¥0.20 per image, docs.crazyrouter.com), approximate"
+_SPEEDS = (("flash", 0.03), ("turbo", 0.03), ("default", 0.06), ("auto", 0.06), ("quality", 0.09))
+BUILTIN_PRICES += [
+    PriceEntry(provider="ideogram", model="ideogram-v3", quality=q, usd_per_image=usd,
+               as_of="2026-06", source=_IDEOGRAM)
+    for q, usd in _SPEEDS
+] + [
+    PriceEntry(provider="qwen", model=m, usd_per_image=0.0286, as_of="2026-06", source=_QWEN)
+    for m in ("qwen-image-plus", "qwen-image")
+]  # fmt: skip
 BUILTIN_PRICES += [
     PriceEntry(provider=p, model=m, size=sz, usd_per_image=usd, unit=unit, as_of=as_of, source=src)
     for p, m, sz, usd, unit, as_of, src in _OTHER_PRICES
