@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import typing
+from pathlib import Path
 
 import openai
 import pytest
@@ -18,6 +20,7 @@ from atelier.core.models import JobSpec
 from atelier.pricing.table import PriceTable
 from atelier.providers.base import GenerationRequest
 from atelier.providers.openai import CAPABILITIES, OpenAIProvider
+from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -213,3 +216,22 @@ def test_gpt_image_2_per_image_prices_for_the_estimate() -> None:
     assert table.price_per_image("openai", "gpt-image-2", "high", "1536x864") is None
     est = table.estimate("openai", "gpt-image-2", [("high", "1024x1024", 3)])
     assert est.total_usd == pytest.approx(0.633)
+
+
+def test_a_gpt_image_2_run_reports_its_cost_from_usage(
+    tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A custom size has no per-image price, yet the run's ``total_cost`` is known: each
+    answer's ``usage`` at $5 / $30 per 1M text-in / image-out tokens."""
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    prompt = "a linen napkin on oak, studio light"
+    cfg = tmp_path / "c.json"
+    job = {"prompt": prompt, "model": "gpt-image-2", "size": "1536x864", "quality": "high"}
+    cfg.write_text(json.dumps({"jobs": [job], "output_dir": str(tmp_path / "out")}))
+    run = run_cli(
+        "run", str(cfg), "--provider", "openai", "--base-url", fake_openai.base_url,
+        "--format", "json",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    text_tokens, out_tokens = len(prompt) // 4, 1056  # as the fake counts them
+    assert run.report()["total_cost"] == pytest.approx((text_tokens * 5 + out_tokens * 30) / 1e6)
