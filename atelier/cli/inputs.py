@@ -157,7 +157,12 @@ def config_inputs(args: argparse.Namespace) -> FileInputs:
         flag = "--template" if args.template else "--vary" if args.vary else "--per"
         raise InputError(flag, tr("templates and variations are for spreadsheet batches (--csv)"))
     cfg = load_batch_config(args.config)
-    plan = plan_from_config(cfg, base_dir=args.config.resolve().parent, cwd=Path.cwd())
+    plan = plan_from_config(
+        cfg,
+        base_dir=args.config.resolve().parent,
+        cwd=Path.cwd(),
+        missing_images_ok=bool(getattr(args, "estimate_only", False)),
+    )
     overrides: dict[str, Any] = {
         k: getattr(args, k)
         for k in ("size", "quality", "output_format", "sample_count", "seed")

@@ -55,6 +55,7 @@ from atelier.engine.controller import (
 from atelier.engine.service import default_provider, load_prices
 from atelier.pricing.estimate import Estimate
 from atelier.providers.registry import capabilities_of
+from atelier.sheet.config_plan import config_default_model
 
 
 class _UsageError(Exception):
@@ -155,9 +156,14 @@ def _planned(args: argparse.Namespace) -> tuple[PlannedBatch, str]:
             else {}
         )
         options["comfyui"] = workflow_options(args.workflow, mapping)
+    model = args.model or p.model
+    if model is None and args.config:  # as the reference batch tool, or said why not
+        model, note = config_default_model(provider)
+        if note:
+            p.plan.warnings.insert(0, note)
     rs = RunSettings(
         provider=provider,
-        model=args.model or p.model or caps.default_model,
+        model=model or caps.default_model,
         concurrency=args.max_concurrent or p.concurrency or caps.default_concurrency,
         job_timeout_ms=args.job_timeout or p.job_timeout_ms or 300_000,
         batch_timeout_ms=args.timeout or p.batch_timeout_ms,

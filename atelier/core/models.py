@@ -182,7 +182,8 @@ class ConfigJob(BaseModel):
     negative_prompt: str = ""
     output_path: str | None = Field(default=None, min_length=1)
     """Optional, as in the reference tool: ``batch_N`` (1-based) with the format's extension."""
-    size: str = "1024x1024"
+    size: str | None = None
+    """``None``: none given, so none is sent (the API's ``auto``), as the reference tool does."""
     quality: str = "auto"
     output_format: OutputFormat | None = None
     transparent_background: bool = False
@@ -192,8 +193,9 @@ class ConfigJob(BaseModel):
 
     @field_validator("size")
     @classmethod
-    def _check_size(cls, v: str) -> str:
-        parse_size(v)
+    def _check_size(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_size(v)
         return v
 
     @model_validator(mode="after")

@@ -61,6 +61,12 @@ PROVIDER_ACCESS: Final[dict[str, ProviderAccess]] = {
     "localai": ProviderAccess(
         "LOCALAI_API_KEY", "ATELIER_LOCALAI_BASE_URL", "http://127.0.0.1:8080/v1"
     ),
+    "ideogram": ProviderAccess(
+        "IDEOGRAM_API_KEY", "ATELIER_IDEOGRAM_BASE_URL", "https://api.ideogram.ai"
+    ),
+    "qwen": ProviderAccess(
+        "DASHSCOPE_API_KEY", "ATELIER_QWEN_BASE_URL", "https://dashscope-intl.aliyuncs.com"
+    ),
 }
 """Every provider Atelier knows, by name, in the order lists show them."""
 

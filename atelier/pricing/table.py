@@ -92,6 +92,9 @@ def builtin_token_prices() -> list[TokenPrice]:
     return _token_prices(catalogue.builtin())
 
 
+_STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536")
+
+
 class PriceTable:
     """Looks prices up; user overrides take precedence over built-ins."""
 
@@ -138,7 +141,9 @@ class PriceTable:
     def find(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
         """The first entry matching exactly or by ``"*"`` (sizes also by tier); ``None`` when
         unknown. ``quality="auto"`` has no fixed price (the provider picks), so it is unknown
-        unless an entry says ``"auto"`` or ``"*"``."""
+        unless an entry says ``"auto"`` or ``"*"``. Size ``auto`` (none given: the provider
+        chooses) without an entry of its own is priced as the dearest of the standard sizes
+        (1024x1024, 1536x1024, 1024x1536), so the estimate never falls short."""
         for e in self.entries:
             if (
                 e.provider == provider
@@ -147,6 +152,10 @@ class PriceTable:
                 and e.matches_size(size)
             ):
                 return e
+        if size == "auto":
+            found = [self.lookup(provider, model, quality, s) for s in _STANDARD_SIZES]
+            priced = [e for e in found if e is not None and e.usd_per_image is not None]
+            return max(priced, key=lambda e: e.usd_per_image or 0.0) if priced else None
         return None
 
     def price_of(self, query: PriceQuery) -> Price:

@@ -35,6 +35,8 @@ class ModelInfo:
         sizes: the fixed ``WxH`` sizes offered (``auto`` included where the API accepts it).
         custom_size_multiple: when set, any ``WxH`` with both sides divisible by it works…
         max_width, max_height: …up to these bounds (pixels).
+        max_pixels: …and at most this many pixels (``None``: no limit beyond the sides).
+        max_aspect: …with the longer side at most this many times the shorter (``None``: any).
         qualities: accepted ``quality`` values.
         formats: accepted output formats (others are converted locally with Pillow).
         transparent_background: whether a transparent background can be asked for.
@@ -66,6 +68,8 @@ class ModelInfo:
     shutdown: dt.date | None = None
     successor: str | None = None
     max_references: int | None = None
+    max_pixels: int | None = None
+    max_aspect: float | None = None
 
     def is_shut_down(self, on: dt.date | None = None) -> bool:
         """Whether the provider has shut the model down by ``on`` (default: ``today()``)."""
@@ -155,8 +159,10 @@ class ModelInfo:
         return problems
 
     def _size_problem(self, size: str) -> str | None:
-        """Why this model cannot make ``size`` (``None``: it can)."""
-        if size in self.sizes:
+        """Why this model cannot make ``size`` (``None``: it can). ``auto`` (no size given)
+        is always accepted: the provider chooses, or, where it takes fixed sizes only, makes
+        1024x1024 (``parse_size``)."""
+        if size in self.sizes or size == "auto":
             return None
         w, h = parse_size(size)
         m = self.custom_size_multiple
@@ -174,6 +180,18 @@ class ModelInfo:
                 max_height=self.max_height,
                 size=size,
             )
+        return self._area_problem(size, w, h)
+
+    def _area_problem(self, size: str, w: int, h: int) -> str | None:
+        """Why ``w``×``h`` has too many pixels or too long a side ratio (``None``: fine)."""
+        if self.max_pixels is not None and w * h > self.max_pixels:
+            return tr(
+                "{id} makes at most {max_pixels} pixels per image; {size} has {pixels}"
+            ).format(id=self.id, max_pixels=self.max_pixels, size=size, pixels=w * h)
+        if self.max_aspect is not None and max(w, h) > self.max_aspect * min(w, h):
+            return tr(
+                "{id} needs the longer side at most {ratio:g} times the shorter; got {size}"
+            ).format(id=self.id, ratio=self.max_aspect, size=size)
         return None
 
 

@@ -118,6 +118,11 @@ class ModelCaps(_Strict):
     masks: bool = False
     generates: bool = True
     max_references: int | None = Field(default=None, ge=0)
+    max_pixels: int | None = Field(default=None, ge=1)
+    """Width × height at most (gpt-image-2 and 2.5: 3840x2160, openai-python 3.63.0's ``size``
+    docs); ``None``: only ``max_width``/``max_height`` bound a custom size."""
+    max_aspect: float | None = Field(default=None, ge=1)
+    """The longer side at most this many times the shorter (gpt-image-2 and 2.5: 3)."""
     """The most input reference images one request takes, where the provider says."""
 
 
@@ -234,6 +239,8 @@ def model_infos(provider: str) -> tuple[ModelInfo, ...]:
                 shutdown=m.shutdown,
                 successor=m.successor,
                 max_references=c.max_references,
+                max_pixels=c.max_pixels,
+                max_aspect=c.max_aspect,
             )
         )
     return tuple(out)

@@ -69,7 +69,7 @@ def _classify_known(
 ) -> ProviderError | None:
     """The error classes an OpenAI-format answer names by ``code``, ``type`` or status; ``None``
     for the rest (``default_error`` maps those by status)."""
-    known = _known_class(status, code, etype)
+    known = _known_class(status, code, etype, param)
     if known is not None:
         error_class, text = known
         return ProviderError(error_class, text.format(provider=label, detail=detail), **kw)
@@ -85,12 +85,15 @@ def _classify_known(
     return None
 
 
-def _known_class(status: int, code: str | None, etype: str) -> tuple[ErrorClass, str] | None:
+def _known_class(
+    status: int, code: str | None, etype: str, param: object = None
+) -> tuple[ErrorClass, str] | None:
     """The class and sentence (``{provider}``, ``{detail}`` fields) of an answer its ``code``,
-    ``type`` or status names plainly; ``None`` for the rest."""
-    if (
-        code in ("moderation_blocked", "content_policy_violation")
-        or etype == "image_generation_user_error"
+    ``type`` or status names plainly; ``None`` for the rest. An ``image_generation_user_error``
+    that names a field (``param``, e.g. ``background`` on gpt-image-2) is a bad request, not the
+    safety system's refusal."""
+    if code in ("moderation_blocked", "content_policy_violation") or (
+        etype == "image_generation_user_error" and not param
     ):
         return ErrorClass.CONTENT_POLICY, tr(
             "{provider} refused this prompt under its content policy{detail}. Rephrase the prompt; retrying the same prompt will not help."
@@ -159,7 +162,9 @@ class OpenAIProvider(HttpProvider):
         return classify_http_error(resp.status_code, resp.content, resp.headers, self.label)
 
     def body(self, req: GenerationRequest) -> dict[str, Any]:
-        """The JSON body of ``POST /images/generations`` for ``req``."""
+        """The JSON body of ``POST /images/generations`` for ``req``. Size ``auto`` is not
+        sent: the API's default is ``auto`` (openai-python ``size`` docs), and an edit then keeps
+        its reference's shape instead of being squared, as the reference batch tool sends it."""
         body: dict[str, Any] = {
             "model": req.model,
             "prompt": req.prompt,
@@ -169,6 +174,8 @@ class OpenAIProvider(HttpProvider):
             "output_format": req.output_format,
             "moderation": req.moderation,
         }
+        if req.size == "auto":
+            del body["size"]
         if req.transparent_background:
             body["background"] = "transparent"
         return body
@@ -345,7 +352,8 @@ class OpenAICompatibleProvider(OpenAIProvider):
         body: dict[str, Any] = {
             "model": req.model,
             "prompt": req.prompt,
-            "size": req.size,
+            # these servers take fixed sizes only: "auto" (no size given) is their 1024x1024
+            "size": "1024x1024" if req.size == "auto" else req.size,
             "response_format": "b64_json",
         }
         if req.n > 1:

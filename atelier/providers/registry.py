@@ -12,7 +12,9 @@ from atelier.providers.comfyui import ComfyUIProvider
 from atelier.providers.draft import DraftProvider
 from atelier.providers.fal import FalProvider
 from atelier.providers.gemini import GeminiProvider
+from atelier.providers.ideogram import IdeogramProvider
 from atelier.providers.openai import LocalAIProvider, OpenAIProvider, SeedreamProvider
+from atelier.providers.qwen import QwenImageProvider
 from atelier.providers.replicate import ReplicateProvider
 from atelier.providers.stability import StabilityProvider
 
@@ -28,6 +30,8 @@ PROVIDERS: dict[str, type[Provider]] = {
     "comfyui": ComfyUIProvider,
     "seedream": SeedreamProvider,
     "localai": LocalAIProvider,
+    "ideogram": IdeogramProvider,
+    "qwen": QwenImageProvider,
 }
 
 

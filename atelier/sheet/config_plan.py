@@ -5,6 +5,7 @@ folder image paths are read from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from atelier.core.errors import InputError
@@ -14,12 +15,46 @@ from atelier.sheet.input_images import resolve_image
 from atelier.sheet.plan import Plan
 from atelier.sheet.templates import UniqueNamer, format_from_path, safe_relative_path
 
+REFERENCE_TOOL_MODEL = "gpt-image-1"
+"""The model the reference batch tool sends for a config without ``model``: its tool schema's
+"(default: gpt-image-1)", kept for configs without a model through its 1.3.0 and 1.4.0
+(ex-takashima/openAI-gpt-image-1-MCP-SERVER, docs/GPT_IMAGE_2_MIGRATION_PLAN.md §6.8 and
+CHANGELOG.md, 2026-04-22)."""
+
+_RETIRED: dict[str, tuple[date, str]] = {
+    # OpenAI shut gpt-image-1 down on 2026-10-23 (openai-python 3.63.0 ``types/image_model.py``;
+    # shared/docs/providers.md). gpt-image-1.5 takes every field it took (sizes, qualities,
+    # transparency, input_fidelity), so the config's jobs stay valid; priced in the table.
+    "gpt-image-1": (date(2026, 10, 23), "gpt-image-1.5"),
+}
+
+
+def config_default_model(provider: str, today: date | None = None) -> tuple[str | None, str | None]:
+    """The model of a config that names none, run on ``provider``, and the sentence the
+    estimate shows when it is not the reference tool's own default.
+
+    Returns:
+        ``(model, note)``: on OpenAI the reference tool's default (``REFERENCE_TOOL_MODEL``),
+        or, once that is retired, the model Atelier uses instead with a note naming both;
+        ``(None, None)`` on other providers (their own default model applies).
+    """
+    if provider != "openai":
+        return None, None
+    retired = _RETIRED.get(REFERENCE_TOOL_MODEL)
+    if retired is None or (today or date.today()) < retired[0]:
+        return REFERENCE_TOOL_MODEL, None
+    when, successor = retired
+    return successor, tr(
+        'This config names no model: the reference batch tool would use {model}, which OpenAI retired on {date}; Atelier uses {successor} (same sizes and options) instead. Give "model" in the config, or --model, to choose another.'
+    ).format(model=REFERENCE_TOOL_MODEL, date=when.isoformat(), successor=successor)
+
 
 def plan_from_config(
     cfg: BatchConfig,
     where_prefix: str = "",
     base_dir: Path | None = None,
     cwd: Path | None = None,
+    missing_images_ok: bool = False,
 ) -> Plan:
     """One job per config job. The output format is the job's ``output_format``, else what the
     ``output_path`` extension names, else PNG; a mismatching extension is replaced (warned). A
@@ -28,7 +63,12 @@ def plan_from_config(
 
     Reference images and masks (``reference_image[_path]``, ``mask[_image_path]``) resolve as
     the reference tool resolves them, from ``cwd`` (the working directory), then from
-    ``base_dir`` (the config's folder, with a note).
+    ``base_dir`` (the config's folder, with a note). With ``missing_images_ok`` (an estimate,
+    which sends nothing) a missing one is a warning instead of an error, and the job keeps its
+    path.
+
+    A job without ``size`` gets ``auto``: nothing is sent for it, so the provider chooses (an
+    edit keeps its reference's shape), as the reference tool sends no size then.
 
     Raises:
         InputError: an output path that is absolute or escapes the output folder
@@ -54,8 +94,20 @@ def plan_from_config(
                     "jobs[{i}].output_path: {rel!r} already used in this batch; using {unique!r}"
                 ).format(i=i, rel=rel, unique=unique)
             )
-        images = _ConfigImages(plan, base_dir, cwd or Path.cwd(), f"{where_prefix}jobs[{i}]")
+        images = _ConfigImages(
+            plan, base_dir, cwd or Path.cwd(), f"{where_prefix}jobs[{i}]", missing_images_ok
+        )
         plan.specs.append(_config_spec(plan, job, unique, fmt, f"{where_prefix}jobs[{i}]", images))
+    unsized = [f"{where_prefix}jobs[{i}]" for i, job in enumerate(cfg.jobs) if job.size is None]
+    if unsized:
+        shown = ", ".join(unsized[:3]) + (
+            tr(" and {n} more").format(n=len(unsized) - 3) if len(unsized) > 3 else ""
+        )
+        plan.warnings.append(
+            tr(
+                "{jobs}: no size given, so none is sent and the provider chooses (an edit keeps its reference image's shape); the estimate prices the dearest standard size"
+            ).format(jobs=shown)
+        )
     return plan
 
 
@@ -68,6 +120,7 @@ class _ConfigImages:
     base_dir: Path | None
     cwd: Path
     where: str
+    missing_ok: bool = False
 
     def resolve(self, raw: str, fld: str) -> str:
         """The absolute path of ``raw`` (see ``_resolve_image`` for the checks).
@@ -77,6 +130,10 @@ class _ConfigImages:
         """
         where = f"{self.where}.{fld}"
         p = Path(raw).expanduser()
+        if self.missing_ok and not any(
+            (d / p).is_file() for d in (self.cwd, self.base_dir) if d is not None
+        ):
+            return self._missing(raw, where, self.cwd / p)
         if p.is_absolute() or (self.cwd / p).is_file() or self.base_dir is None:
             return resolve_image(raw, self.cwd, where)
         if (self.base_dir / p).is_file():
@@ -92,6 +149,16 @@ class _ConfigImages:
                 raw=raw, cwd=self.cwd, base_dir=self.base_dir
             ),
         )
+
+    def _missing(self, raw: str, where: str, path: Path) -> str:
+        """An estimate goes on without a reference image (it is priced as a typical
+        1024x1024 one, without reading it), saying so; ``path`` is kept for the job."""
+        self.plan.warnings.append(
+            tr(
+                "{where}: image not found: {raw} (looked in {cwd} and {base_dir}). The estimate goes on: it counts the reference as a typical 1024x1024 image, and the per-image prices carry no charge for its size (OpenAI bills its input tokens after a run, from usage); a run needs the file."
+            ).format(where=where, raw=raw, cwd=self.cwd, base_dir=self.base_dir or self.cwd)
+        )
+        return str(path)
 
 
 def _config_spec(
@@ -116,7 +183,7 @@ def _config_spec(
         prompt=job.prompt,
         negative_prompt=job.negative_prompt,
         output_path=output_path,
-        size=job.size,
+        size=job.size or "auto",
         quality=job.quality,
         output_format=fmt,
         transparent_background=job.transparent_background,

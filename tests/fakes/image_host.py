@@ -87,3 +87,24 @@ class ImageHost:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class CdnDialect:
+    """A result CDN for ``FakeServer``: any GET is a PNG, and every request is logged with its
+    headers (so a test can check that no provider key was sent along)."""
+
+    name = "cdn"
+
+    def __init__(self, fake: Any) -> None:
+        self.fake = fake
+
+    def prompt_of(self, req: Any) -> str | None:
+        return None
+
+    def consumes_behaviour(self, req: Any) -> bool:
+        return False
+
+    def handle(self, req: Any, behaviour: str) -> Any:
+        from tests.fakes.framework import Response
+
+        return Response(200, photo("teal", "PNG"), content_type="image/png")

@@ -39,8 +39,17 @@ MODELS = (
     "dall-e-3",
     "seedream-4-0-250828",
     "stablediffusion",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.6-flare",
+    "gpt-image-2.6-sunburst",
 )
 SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+# Models taking any WxH (both sides divisible by 16, ≤ 3840 a side, ≤ 3840x2160 pixels, aspect
+# 1:3 to 3:1) and those taking quality xhigh/max: openai-python 3.63.0 ``image_generate_params``.
+CUSTOM_SIZE_MODELS = ("gpt-image-2", "gpt-image-2.5-flare", "gpt-image-2.5-sunburst")
+XHIGH_MODELS = ("gpt-image-2.5-flare", "gpt-image-2.5-sunburst")
+QUALITIES = ("auto", "low", "medium", "high")
 # Output tokens per image (providers.md, gpt-image-1 family [3P]).
 OUTPUT_TOKENS = {
     ("low", "1024x1024"): 272,
@@ -415,6 +424,14 @@ class OpenAIDialect(Dialect):
                     "x-ratelimit-reset-requests": f"{int(self.fake.retry_after_s * 1000)}ms",
                 }
             return Response.json(status, {"error": err}, headers)
+        if body.get("model") == "gpt-image-2" and body.get("background") == "transparent":
+            # Since 2026-09-30 (docs.apiyi.com 2026-10-15; dev.to/ofox 2026-08-24 [3P]).
+            return _err(
+                400,
+                "Transparent background is not supported for this model.",
+                "background",
+                etype="image_generation_user_error",
+            )
         bad = self._validation_error(body)
         if bad:
             return _err(400, bad[1], bad[0], "invalid_value")
@@ -517,14 +534,43 @@ class OpenAIDialect(Dialect):
         n = body.get("n", 1)
         if not isinstance(n, int) or not 1 <= n <= 10:
             return "n", "Invalid 'n': must be between 1 and 10."
-        size = body.get("size", "auto")
-        if size not in SIZES and body.get("model", "").startswith("gpt-image-1"):
+        model = str(body.get("model", "gpt-image-1.5"))
+        size = str(body.get("size", "auto"))
+        if model in CUSTOM_SIZE_MODELS and size not in SIZES:
+            if not _custom_size_ok(size):
+                return "size", (
+                    f"Invalid value: '{size}'. Width and height must be divisible by 16, the "
+                    "aspect ratio between 1:3 and 3:1, at most 3840x2160."
+                )
+        elif size not in SIZES and model.startswith("gpt-image-"):
             return "size", f"Invalid value: '{size}'. Supported values are: {', '.join(SIZES)}."
-        if size not in SIZES and body.get("model") == "gpt-image-1.5":
-            return "size", f"Invalid value: '{size}'. Supported values are: {', '.join(SIZES)}."
+        quality = body.get("quality", "auto")
+        xhigh_ok = model in XHIGH_MODELS and quality in ("xhigh", "max")
+        if model.startswith("gpt-image-") and quality not in QUALITIES and not xhigh_ok:
+            return "quality", f"Invalid value: '{quality}' is not supported for {model}."
+        return self._background_error(body, model)
+
+    @staticmethod
+    def _background_error(body: dict[str, Any], model: str) -> tuple[str, str] | None:
         if body.get("background") == "transparent" and body.get("output_format") == "jpeg":
             return "background", "Transparent background requires output_format png or webp."
         return None
+
+
+def _custom_size_ok(size: str) -> bool:
+    try:
+        w, h = (int(v) for v in size.split("x"))
+    except ValueError:
+        return False
+    return (
+        w > 0
+        and h > 0
+        and not w % 16
+        and not h % 16
+        and max(w, h) <= 3840
+        and w * h <= 3840 * 2160
+        and max(w, h) <= 3 * min(w, h)
+    )
 
 
 class FakeOpenAI(FakeServer):

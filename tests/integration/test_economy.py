@@ -41,7 +41,10 @@ def _run(*argv: str) -> tuple[int, str, str]:
 
 
 def _config(tmp_path: Path, n: int, quality: str = "low") -> Path:
-    jobs = [{"prompt": f"studio photo of product {i:03d}", "quality": quality} for i in range(n)]
+    jobs = [
+        {"prompt": f"studio photo of product {i:03d}", "quality": quality, "size": "1024x1024"}
+        for i in range(n)
+    ]
     cfg = tmp_path / "batch.json"
     cfg.write_text(json.dumps({"jobs": jobs}))
     return cfg

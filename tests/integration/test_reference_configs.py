@@ -137,9 +137,9 @@ def test_reference_and_mask_paths_resolve_from_the_working_folder(
     assert report["succeeded"] == 2
     note = [w for w in report["warnings"] if "jobs[1].reference_image" in w]
     assert note and "beside the config" in note[0] and "portrait.png" in note[0]
-    assert not any("jobs[0]" in w for w in report["warnings"])  # found in the working folder
+    assert not any("jobs[0]." in w for w in report["warnings"])  # found in the working folder
     shutil.rmtree(work / "inputs")
-    missing = run_cli("run", str(cfg), "--provider", "draft", "--estimate-only")
+    missing = run_cli("run", str(cfg), "--provider", "draft")
     assert missing.code == 2
     assert "jobs[0].reference_image: image not found: ./inputs/landscape.png" in missing.err
     assert str(work) in missing.err and str(configs) in missing.err

@@ -281,7 +281,7 @@ def test_settings_test_connection(
     window: Any, qloop: asyncio.AbstractEventLoop, fake_openai: FakeOpenAI, qtmodeltester: Any
 ) -> None:
     dlg = window.open_settings()
-    assert dlg.provider_model.rowCount() == 10  # every provider but the offline draft
+    assert dlg.provider_model.rowCount() == 12  # every provider but the offline draft
     qtmodeltester.check(dlg.provider_model)
     dlg.provider_list.setCurrentIndex(dlg.provider_model.index(3))
     assert dlg.stack.currentWidget() is dlg.panels[dlg.provider_model.names[3]]

@@ -111,7 +111,7 @@ def test_the_estimate_names_each_date_and_marks_old_prices(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = tmp_path / "c.json"
-    jobs = [{"prompt": "vase", "output_path": "v.png", "quality": "low"}]
+    jobs = [{"prompt": "vase", "output_path": "v.png", "quality": "low", "size": "1024x1024"}]
     cfg.write_text(json.dumps({"model": "gpt-image-1.5", "jobs": jobs}), encoding="utf-8")
     argv = ("run", str(cfg), "--provider", "openai", "--estimate-only")
     code, out, err = _run(*argv)
