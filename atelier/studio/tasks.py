@@ -1,14 +1,18 @@
 """Coroutines the window runs on its qasync loop, kept until they end (asyncio holds tasks only
-weakly) and cancelled together when the window closes."""
+weakly) and cancelled together when the window closes; and ``StoreOps``, the one way the
+window writes to the store (off the GUI thread)."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QTimer
 
+from atelier.core.errors import AtelierError
 from atelier.core.i18n import tr
 
 T = TypeVar("T")
@@ -77,3 +81,68 @@ async def ask_outside_task(ask: Callable[..., T], *args: Any) -> T:
 
     QTimer.singleShot(0, call)
     return await answer
+
+
+STORE_OP_THREAD = "store-op"
+"""The name (prefix) of the thread the window's store writes run on."""
+
+
+class StoreOps:
+    """Store writes off the GUI thread, Anki's ``CollectionOp`` (aqt/operations): an op is a
+    function run on a worker thread against the store (and, through ``EngineThread.call``,
+    the engine), then a success callback on the GUI thread that shows what changed.
+
+    Every write the window makes goes through here (``docs/architecture.md``: the GUI thread
+    does only small reads). The ops run one at a time on one thread of their own, in the
+    order they were asked for: a pick then a reject of the same image are stored in that
+    order, as the user made them. A read that must see the writes asked before it (the
+    picks an export takes) runs there too (``call``).
+
+    Args:
+        tasks: the window's coroutines (an op's failure other than an ``AtelierError`` reaches
+            the error funnel through it).
+    """
+
+    def __init__(self, tasks: TaskSet) -> None:
+        self._tasks = tasks
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=STORE_OP_THREAD)
+
+    def run(
+        self,
+        op: Callable[[], T],
+        on_success: Callable[[T], object] | None = None,
+        on_failure: Callable[[AtelierError], object] | None = None,
+    ) -> asyncio.Future[Any] | None:
+        """Run ``op()`` on the store-op thread, then ``on_success(result)`` on the GUI thread.
+        An ``AtelierError`` goes to ``on_failure`` (on the GUI thread) when given; any other
+        failure reaches the error funnel. Returns the task (its result is ``op``'s, ``None``
+        after a failure), or ``None`` when no loop runs any more (the window is closing)."""
+        return self._tasks.spawn(self._run(op, on_success, on_failure))
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the store-op thread, awaited (for a coroutine that writes between
+        questions, as Start does). Raises what ``fn`` raises."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
+
+    async def _run(
+        self,
+        op: Callable[[], T],
+        on_success: Callable[[T], object] | None,
+        on_failure: Callable[[AtelierError], object] | None,
+    ) -> T | None:
+        try:
+            result = await self.call(op)
+        except AtelierError as e:
+            if on_failure is None:
+                raise
+            on_failure(e)
+            return None
+        if on_success is not None:
+            on_success(result)
+        return result
+
+    def close(self) -> None:
+        """Wait for the op in progress to end and drop the ones not started (the window
+        closes before the store does)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

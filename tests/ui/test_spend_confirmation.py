@@ -146,7 +146,7 @@ def test_a_draft_run_asks_nothing(
     _run(qloop, done, 1, "the draft batch")
     assert window.progress.jobs_model.counts() == {"completed": 38}
     job = window.store.jobs(done[0])[0].id
-    assert window.review.regenerate([job]) == [job]  # $0 too: no question
+    assert qloop.run_until_complete(window.review.regenerate([job])) == [job]  # $0: no question
     _run(qloop, done, 2, "the draft regeneration")
     assert ask.questions == [] and other == []
 
@@ -232,10 +232,10 @@ def test_retry_regenerate_and_make_more_ask_before_paying(
 
     job = window.store.jobs(bid)[0].id
     ask.cap = None
-    assert window.review.regenerate([job]) == []
+    assert window.review.regenerate([job]) is None  # no op: the user said no
     assert ask.questions[-1].action == "Regenerate"
     assert ask.questions[-1].estimate.to_pay_usd == pytest.approx(0.009)
-    assert window.review.regenerate([job], Change(samples=3)) == []
+    assert window.review.regenerate([job], Change(samples=3)) is None
     assert ask.questions[-1].action == "Make more" and ask.questions[-1].estimate.images == 3
     assert len(ask.questions) == 5 and len(fake_openai.requests()) == sent + 1
 
