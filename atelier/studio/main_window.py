@@ -245,8 +245,9 @@ class MainWindow(QMainWindow):
             self.load_spreadsheet(Path(urls[0].toLocalFile()))
             event.acceptProposedAction()
 
-    def load_spreadsheet(self, path: Path) -> bool:
-        """Import ``path`` into the spreadsheet page; errors reach the banner."""
+    def load_spreadsheet(self, path: Path) -> asyncio.Future[Any] | None:
+        """Import ``path`` into the spreadsheet page, off the GUI thread; errors reach the
+        banner. Returns the import's task (its result: whether ``path`` was imported)."""
         return self.sheet.open_file(path)
 
     def _imported(self, path: Path) -> None:

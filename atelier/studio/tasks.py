@@ -83,6 +83,19 @@ async def ask_outside_task(ask: Callable[..., T], *args: Any) -> T:
     return await answer
 
 
+def when_done(task: asyncio.Future[T] | None, then: Callable[[T], object]) -> None:
+    """``then(result)`` on the GUI thread once ``task`` ended with a result (not when it was
+    cancelled or failed: its failure reaches the error funnel through ``TaskSet``)."""
+    if task is None:
+        return
+
+    def done(f: asyncio.Future[T]) -> None:
+        if not f.cancelled() and f.exception() is None:
+            then(f.result())
+
+    task.add_done_callback(done)
+
+
 STORE_OP_THREAD = "store-op"
 """The name (prefix) of the thread the window's store writes run on."""
 

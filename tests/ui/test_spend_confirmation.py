@@ -390,7 +390,10 @@ def test_an_interrupted_batch_comes_back_with_its_spreadsheet(
 
     win, store2 = build_window()
     qtbot.addWidget(win)
-    try:
+    try:  # its spreadsheet is read off the GUI thread, then the output folder set
+        qloop.run_until_complete(
+            wait_until(lambda: win.batch.output_edit.text() == str(out.resolve()), 30, "sheet")
+        )
         assert "was interrupted with 8 of 38 jobs not done" in win.banner.label.text()
         assert [b.text() for b in win.banner.buttons] == ["Resume", "Open"]
         assert win.sheet.table is not None and win.sheet.sheet_model.rowCount() == 38

@@ -17,6 +17,7 @@ from atelier.studio.actions.shell import Runs, Shell
 from atelier.studio.actions.spending import Agreed, SpendActions
 from atelier.studio.pages.batch import BatchPage
 from atelier.studio.pages.team import TeamPage
+from atelier.studio.tasks import when_done
 from atelier.studio.team_lost import LostBatches
 from atelier.studio.widgets.banner import Banner, startup_notices
 
@@ -34,8 +35,8 @@ class InterruptedWindow(Shell, Runs, Protocol):
     batch: BatchPage
     spending: SpendActions
 
-    def load_spreadsheet(self, path: Path) -> bool:
-        """Import ``path`` into the spreadsheet page."""
+    def load_spreadsheet(self, path: Path) -> asyncio.Future[Any] | None:
+        """Import ``path`` into the spreadsheet page (the task's result: imported or not)."""
         ...
 
 
@@ -93,8 +94,13 @@ class InterruptedBatches(QObject):
         source = Path(b.source) if b.source else None
         if source is None or source.suffix.lower() not in SHEET_SUFFIXES or not source.is_file():
             return
-        if self.win.load_spreadsheet(source):
-            self.win.batch.output_edit.setText(str(b.output_dir))
+        w = self.win
+
+        def imported(ok: bool) -> None:
+            if ok:
+                w.batch.output_edit.setText(str(b.output_dir))
+
+        when_done(w.load_spreadsheet(source), imported)
 
     def _run_again(self, batch_id: int, queue_url: str) -> None:
         """A team batch the queue lost, taken back: on the queue again, or here (``""``),

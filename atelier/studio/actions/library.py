@@ -19,6 +19,7 @@ from atelier.sheet import library
 from atelier.sheet.sample_project import sample_project
 from atelier.studio.pages.batch import BatchPage
 from atelier.studio.pages.sheet import SheetPage
+from atelier.studio.tasks import when_done
 
 
 def apply_template(t: library.BatchTemplate, sheet: SheetPage, batch: BatchPage) -> None:
@@ -76,5 +77,9 @@ def open_sample(sheet: SheetPage, batch: BatchPage, report_error: Callable[[str]
     except AtelierError as e:
         report_error(tr("The sample project cannot be read: {reason}").format(reason=e))
         return
-    if sheet.open_file(project.sheet):
-        apply_template(project.template, sheet, batch)
+
+    def imported(ok: bool) -> None:
+        if ok:
+            apply_template(project.template, sheet, batch)
+
+    when_done(sheet.open_file(project.sheet), imported)
