@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -119,6 +118,7 @@ class StoreOps:
     def __init__(self, tasks: TaskSet) -> None:
         self._tasks = tasks
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=STORE_OP_THREAD)
+        self._closed = False
 
     def run(
         self,
@@ -128,24 +128,32 @@ class StoreOps:
     ) -> asyncio.Future[Any] | None:
         """Run ``op()`` on the store-op thread, then ``on_success(result)`` on the GUI thread.
         An ``AtelierError`` goes to ``on_failure`` (on the GUI thread) when given; any other
-        failure reaches the error funnel. Returns the task (its result is ``op``'s, ``None``
-        after a failure), or ``None`` when no loop runs any more (the window is closing)."""
-        return self._tasks.spawn(self._run(op, on_success, on_failure))
+        failure reaches the error funnel. ``op`` is queued now, behind the ops asked before
+        it. Returns the task (its result is ``op``'s, ``None`` after a failure), or ``None``
+        when no loop runs any more (the window is closing: ``op`` is dropped if not
+        started)."""
+        if self._closed:
+            return None
+        queued = self._pool.submit(op)
+        task = self._tasks.spawn(self._finish(queued, on_success, on_failure))
+        if task is None:
+            queued.cancel()
+        return task
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` on the store-op thread, awaited (for a coroutine that writes between
         questions, as Start does). Raises what ``fn`` raises."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
+        # Shielded: a window closing cancels the coroutine, never a write (``close`` waits).
+        return await asyncio.shield(asyncio.wrap_future(self._pool.submit(fn, *args)))
 
-    async def _run(
+    async def _finish(
         self,
-        op: Callable[[], T],
+        queued: concurrent.futures.Future[T],
         on_success: Callable[[T], object] | None,
         on_failure: Callable[[AtelierError], object] | None,
     ) -> T | None:
         try:
-            result = await self.call(op)
+            result = await asyncio.shield(asyncio.wrap_future(queued))  # as in ``call``
         except AtelierError as e:
             if on_failure is None:
                 raise
@@ -155,7 +163,15 @@ class StoreOps:
             on_success(result)
         return result
 
+    def drain(self) -> None:
+        """Block until the ops asked so far have run, for a read on the GUI thread that must
+        see them ("Regenerate all rejected" just after X). Ops never wait for the GUI thread,
+        so this waits only as long as they take (a few ms)."""
+        if not self._closed:
+            self._pool.submit(lambda: None).result()
+
     def close(self) -> None:
-        """Wait for the op in progress to end and drop the ones not started (the window
-        closes before the store does)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Wait for the ops asked to be stored (the window closes before the store does; a
+        pick made just before closing is kept). Their success callbacks do not run."""
+        self._closed = True
+        self._pool.shutdown(wait=True)

@@ -156,3 +156,30 @@ def test_every_store_write_of_the_window_leaves_the_gui_thread(
     assert {"set_review", "reset_for_retry", "update_batch_settings", "set_pick"} <= (
         spy.elsewhere
     ), spy.elsewhere
+
+
+def test_regenerate_all_rejected_sees_the_reject_just_pressed(
+    qtbot: Any, window: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path, tmp_path: Path
+) -> None:
+    """A reject is stored by a store op; "Regenerate all rejected" pressed right after it
+    reads the rejects on the GUI thread, after the ops asked before it (``StoreOps.drain``)."""
+    assert window.load_spreadsheet(data_dir / "jp-zakka-shift_jis.csv")
+    window.sheet.prompt_edit.setPlainText("{商品名}、{カラー}")
+    window.sheet.filename_edit.setText("{品番}")
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("draft"))
+    window.batch.output_edit.setText(str(tmp_path / "zakka"))
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    window.start_batch()
+    qloop.run_until_complete(wait_until(lambda: len(done) == 1, 60, "the run"))
+    window.tabs.setCurrentIndex(3)
+    gallery = window.gallery
+    view, proxy = gallery.gallery_view, gallery.gallery_proxy
+    qloop.run_until_complete(wait_until(lambda: proxy.rowCount() == 12, 10, "tiles"))
+    view.setFocus()
+    view.setCurrentIndex(proxy.index(0, 0))
+    job = gallery.gallery_model.tiles[0].job_id
+    qtbot.keyClick(view, Qt.Key.Key_X)
+    op = window.review.regenerate([])  # at once: the reject's op may not have run yet
+    assert op is not None, window.statusBar().currentMessage()
+    assert qloop.run_until_complete(op) == [job]

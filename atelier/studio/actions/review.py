@@ -153,6 +153,8 @@ class ReviewActions(QObject):
         batch_id = w.batch_id
         if batch_id is None:
             return None
+        if not job_ids:
+            w.ops.drain()  # every rejected one: the X just pressed too
         ids = job_ids or controller.rejected_jobs(w.store, batch_id)
         if not ids:
             w.statusBar().showMessage(
