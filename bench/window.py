@@ -54,7 +54,7 @@ def main() -> None:
         win, store = build_window()
         win.resize(1400, 880)  # type: ignore[attr-defined]
         win.show()  # type: ignore[attr-defined]
-        assert win.load_spreadsheet(sheet)  # type: ignore[attr-defined]
+        assert loop.run_until_complete(win.load_spreadsheet(sheet))  # type: ignore[attr-defined]
         win.sheet.prompt_edit.setPlainText("Photo of {Title}")  # type: ignore[attr-defined]
         win.sheet.filename_edit.setText("{SKU}")  # type: ignore[attr-defined]
         win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("openai"))  # type: ignore[attr-defined]

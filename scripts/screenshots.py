@@ -94,7 +94,7 @@ def main() -> None:
             await asyncio.sleep(0.02)
 
     async def scenario() -> None:
-        win.load_spreadsheet(args.data / "shopify-home-goods.csv")
+        await win.load_spreadsheet(args.data / "shopify-home-goods.csv")
         win.sheet.prompt_edit.setPlainText(
             "Studio product photo of {Title} in {Option1 Value}, {Vendor} style, "
             "soft daylight on a linen table"
@@ -280,7 +280,7 @@ def main() -> None:
             s3.client().create_bucket(Bucket="home-goods")
             cms.fail([403, 403, 403])
             win.banner.hide()
-            win.load_spreadsheet(args.data / "shopify-home-goods.csv")
+            await win.load_spreadsheet(args.data / "shopify-home-goods.csv")
             win.sheet.prompt_edit.setPlainText("Studio product photo of {Title}, soft daylight")
             win.sheet.filename_edit.setText("{Variant SKU}")
             win.tabs.setCurrentIndex(1)
@@ -319,7 +319,7 @@ def main() -> None:
         """Issue 14's estimate: a Shopify export whose template names no variant column
         (identical prompts made once), then the same batch into a new folder (all copied)."""
         win.banner.hide()
-        win.load_spreadsheet(args.data / "shopify-home-goods.csv")
+        await win.load_spreadsheet(args.data / "shopify-home-goods.csv")
         win.sheet.prompt_edit.setPlainText("Studio photo of {Title}, soft daylight, linen")
         win.sheet.filename_edit.setText("{Variant SKU}")
         win.tabs.setCurrentIndex(1)
@@ -345,7 +345,7 @@ def main() -> None:
         """Issue 14's economy mode: both prices in the estimate, then the batch waiting on
         OpenAI's Batch API with part of its lines done."""
         win.banner.hide()
-        win.load_spreadsheet(args.data / "shopify-home-goods.csv")
+        await win.load_spreadsheet(args.data / "shopify-home-goods.csv")
         win.sheet.prompt_edit.setPlainText("Product photo of {Title} in {Option1 Value}")
         win.sheet.filename_edit.setText("{Variant SKU}")
         win.tabs.setCurrentIndex(1)
@@ -394,7 +394,7 @@ def main() -> None:
         win.banner.hide()
         done: list[int] = []
         win.batch_done.connect(done.append)
-        win.load_spreadsheet(args.data / "jp-zakka-shift_jis.csv")
+        await win.load_spreadsheet(args.data / "jp-zakka-shift_jis.csv")
         win.sheet.variations_edit.setPlainText("")
         win.sheet.reference_combo.setCurrentIndex(0)
         win.sheet.prompt_edit.setPlainText("{商品名}（{カラー}・{素材}）、{シーン}で撮影")
@@ -443,7 +443,7 @@ def main() -> None:
         sheet = exports.shopify_with_photos(
             args.data / "shopify-home-goods.csv", tmp, host.url("/cdn")
         )
-        win.load_spreadsheet(sheet)
+        await win.load_spreadsheet(sheet)
         win.sheet.prompt_edit.setPlainText(
             "The same {Title} restaged on a marble table, {Vendor} style, soft daylight"
         )
@@ -461,12 +461,12 @@ def main() -> None:
         await settle(0.3)
         shot("10-batch-estimate-shopify.png")
         win.tabs.setCurrentIndex(0)
-        win.load_spreadsheet(exports.rakuten_item_csv(tmp))
+        await win.load_spreadsheet(exports.rakuten_item_csv(tmp))
         win.sheet.prompt_edit.setPlainText("{商品名}、{カラー}、白背景の商品写真")
         win.sheet.filename_edit.setText("{商品管理番号（商品URL）}")
         await settle(0.3)
         shot("11-sheet-header-row-detected.png")
-        win.load_spreadsheet(args.data / "shopify-home-goods.csv")
+        await win.load_spreadsheet(args.data / "shopify-home-goods.csv")
         box = win.sheet.library
         box.combo.setCurrentIndex(box.combo.findData("Lifestyle scene"))
         box.load()
@@ -492,7 +492,7 @@ def main() -> None:
         win.banner.hide()
         await settle(0.5)
         shot("2-sample-project.png")
-        win.load_spreadsheet(args.data / "jp-zakka-shift_jis.csv")
+        await win.load_spreadsheet(args.data / "jp-zakka-shift_jis.csv")
         win.sheet.prompt_edit.setPlainText("{商品名}（{カラー}・{素材}）、{シーン}で撮影")
         win.sheet.negative_edit.setText("文字, 透かし")
         win.sheet.filename_edit.setText("{品番}")
@@ -609,7 +609,7 @@ def main() -> None:
             await settle(0.3)
             shot("team-1-settings.png", dlg)
             dlg._save()
-            win.load_spreadsheet(args.data / "jp-zakka-shift_jis.csv")
+            await win.load_spreadsheet(args.data / "jp-zakka-shift_jis.csv")
             win.sheet.prompt_edit.setPlainText("{商品名}（{カラー}・{素材}）、{シーン}で撮影")
             win.sheet.filename_edit.setText("{品番}")
             win.tabs.setCurrentIndex(1)

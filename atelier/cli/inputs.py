@@ -26,11 +26,10 @@ from atelier.core.models import (
     problems_error,
     validation_problems,
 )
-from atelier.sheet import shopify
 from atelier.sheet.config_plan import plan_from_config
+from atelier.sheet.importing import import_sheet
 from atelier.sheet.library import TemplateDeliveryError, delivery_to_accept, load_template
 from atelier.sheet.plan import Plan, RowColumns, plan_from_table
-from atelier.sheet.tabular import read_table
 from atelier.sheet.variations import parse_variations
 
 DEFAULT_OUTPUT_DIR = "./generated-images"  # a config without output_dir, and no variable
@@ -73,8 +72,14 @@ def sheet_inputs(args: argparse.Namespace) -> FileInputs:
         raise InputError(
             "--prompt", tr("a spreadsheet batch needs a prompt template (or --template)")
         )
-    table = read_table(args.csv, args.encoding, args.delimiter, args.sheet, args.header_row)
-    shopify.prepare(table, fill_down=not args.no_fill_down)
+    table = import_sheet(
+        args.csv,
+        args.encoding,
+        args.delimiter,
+        args.sheet,
+        args.header_row,
+        fill_down=not args.no_fill_down,
+    )
     defaults = _sheet_defaults(args, t.settings if t else JobDefaults())
     variations = dict(t.variations) if t else {}
     for text in args.vary or []:

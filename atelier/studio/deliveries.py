@@ -4,7 +4,7 @@ Deliveries themselves run on the engine's loop (``atelier.delivery.courier``).""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -12,13 +12,22 @@ from atelier.core.errors import describe_exception
 from atelier.core.events import DeliveryChanged
 from atelier.core.i18n import tr
 from atelier.delivery.target_states import States, TargetState, counts_text
+from atelier.studio.actions.shell import Shell
+from atelier.studio.pages.gallery import GalleryPage
+from atelier.studio.pages.progress import ProgressPage
 
-if TYPE_CHECKING:
-    from atelier.studio.main_window import MainWindow
+
+class DeliveryWindow(Shell, Protocol):
+    """What delivery uses of the window besides the ``Shell``: the two pages that show the
+    deliveries' states."""
+
+    progress: ProgressPage
+    gallery: GalleryPage
 
 
 class DeliveryActions(QObject):
-    """Delivery for ``win``'s open batch.
+    """Delivery for ``win``'s open batch (``apply`` takes the bridge's
+    ``deliveries_changed``).
 
     Signals:
         delivered(int, object): a batch id and its ``{status: rows}`` once ``send`` finished
@@ -29,11 +38,10 @@ class DeliveryActions(QObject):
     delivered = Signal(int, object)
     failed = Signal(str)
 
-    def __init__(self, win: MainWindow) -> None:
-        super().__init__(win)
+    def __init__(self, win: DeliveryWindow) -> None:
+        super().__init__(win.window())
         self.win = win
         self._batch: States = {}
-        win.bridge.deliveries_changed.connect(self.apply)
         self.delivered.connect(self._done)
         self.failed.connect(
             lambda text: win.report_error(tr("Delivery stopped: {reason}").format(reason=text))

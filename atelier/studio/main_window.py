@@ -1,8 +1,9 @@
 """The studio window: the menu, the toolbar, the banner and the engine bridge, and the pages
 (``atelier.studio.pages``) wired together in ``_connect_signals``. Every step of a batch goes through
 ``atelier.engine.controller`` (check, store, resume, retry); the window only reads its pages on the GUI
-thread, hands plain values to worker threads, and shows what comes back. Failures go to one
-error funnel (the banner)."""
+thread, hands plain values to worker threads, writes the store only through store ops off the
+GUI thread (``self.ops``, ``atelier.studio.tasks.StoreOps``), and shows what comes back.
+Failures go to one error funnel (the banner)."""
 
 from __future__ import annotations
 
@@ -20,21 +21,20 @@ from PySide6.QtWidgets import QMainWindow, QTabWidget, QVBoxLayout, QWidget
 from atelier.core.events import BatchFinished, ImageSaved
 from atelier.core.i18n import tr
 from atelier.core.settings import Settings
-from atelier.engine import controller
 from atelier.engine.engine import Engine
 from atelier.engine.runner import EngineThread
 from atelier.engine.service import default_provider
-from atelier.pricing.estimate import Estimate
 from atelier.pricing.spend import OverrunWatch
 from atelier.pricing.table import PriceTable
 from atelier.providers.registry import capabilities_of
 from atelier.sheet.plan import SheetBatch
 from atelier.store import Store
 from atelier.studio.actions.interrupted import InterruptedBatches
+from atelier.studio.actions.library import connect_library
 from atelier.studio.actions.menus import build_actions
 from atelier.studio.actions.questions import ask_about_user_files, ask_quit_running
 from atelier.studio.actions.review import ReviewActions
-from atelier.studio.actions.spending import SpendActions
+from atelier.studio.actions.spending import Agreed, SpendActions
 from atelier.studio.actions.starting import StartActions
 from atelier.studio.batch_loader import BatchLoader
 from atelier.studio.bridge import EngineBridge, JobUpdate
@@ -49,9 +49,8 @@ from atelier.studio.pages.progress import ProgressPage, failed_hint, finished_te
 from atelier.studio.pages.settings import SettingsDialog
 from atelier.studio.pages.sheet import SheetPage
 from atelier.studio.pages.team import TeamLink, TeamPage
-from atelier.studio.tasks import TaskSet
+from atelier.studio.tasks import StoreOps, TaskSet
 from atelier.studio.widgets.banner import Banner
-from atelier.studio.widgets.library_box import connect_library
 from atelier.studio.widgets.spend_dialog import ask_spend
 from atelier.studio.widgets.viewer import show_in_folder
 from atelier.team.control import on_queue
@@ -99,7 +98,7 @@ class MainWindow(QMainWindow):
         self.store, self.engine, self.settings, self.prices = store, engine, settings, prices
         self.batch_id: int | None = None
         self.tasks = TaskSet(self.report_error)
-        self._starting = False
+        self.ops = StoreOps(self.tasks)
         self._quit_asked = False
         self.spending = SpendActions(self)
         self.starting = StartActions(self)
@@ -134,7 +133,7 @@ class MainWindow(QMainWindow):
         self._connect_signals()
         self.batch.select_provider(default_provider(settings))
         self.refresh_history()
-        self._update_actions()
+        self.update_actions()
         self.interrupted.offer_at_start()
 
     def pages(self) -> tuple[QWidget, ...]:
@@ -197,13 +196,14 @@ class MainWindow(QMainWindow):
         connect_library(self.sheet, self.batch, self.report_error, status)
         self.review = ReviewActions(self)
         self.deliveries = DeliveryActions(self)
+        self.bridge.deliveries_changed.connect(self.deliveries.apply)
         self.loader = BatchLoader(self)
         self.loader.loaded.connect(self._whole_batch_read)
         self.bridge.jobs_changed.connect(self._on_jobs_changed)
         self.bridge.images_saved.connect(self._on_images_saved)
         self.bridge.batch_finished.connect(self._on_batch_finished)
         self.bridge.state_changed.connect(
-            lambda _b, _s: (self._update_actions(), self._refresh_counts())
+            lambda _b, _s: (self.update_actions(), self._refresh_counts())
         )
         self.bridge.lane_waiting.connect(self.progress.show_lane_wait)
         self.bridge.economy_waiting.connect(self.progress.show_economy_wait)
@@ -246,8 +246,9 @@ class MainWindow(QMainWindow):
             self.load_spreadsheet(Path(urls[0].toLocalFile()))
             event.acceptProposedAction()
 
-    def load_spreadsheet(self, path: Path) -> bool:
-        """Import ``path`` into the spreadsheet page; errors reach the banner."""
+    def load_spreadsheet(self, path: Path) -> asyncio.Future[Any] | None:
+        """Import ``path`` into the spreadsheet page, off the GUI thread; errors reach the
+        banner. Returns the import's task (its result: whether ``path`` was imported)."""
         return self.sheet.open_file(path)
 
     def _imported(self, path: Path) -> None:
@@ -261,14 +262,6 @@ class MainWindow(QMainWindow):
     def start_batch(self) -> None:
         """Plan, check, store and start the batch in the editor (``StartActions.start``)."""
         self.starting.start()
-
-    def spend_more(self, batch_id: int, action: str, est: Estimate) -> bool:
-        """Ask before more of ``batch_id`` is made (``SpendActions.spend_more``)."""
-        return self.spending.spend_more(batch_id, action, est)
-
-    def watch_prices(self, batch_id: int, job_ids: list[int] | None = None) -> None:
-        """Learn these jobs' list prices for the overrun line (``SpendActions.watch_prices``)."""
-        self.spending.watch_prices(batch_id, job_ids)
 
     def run_batch(
         self, batch_id: int, show_progress: bool = True, queue_url: str | None = None
@@ -294,20 +287,14 @@ class MainWindow(QMainWindow):
                 else None
             )
         )
-        QTimer.singleShot(0, self._update_actions)
+        QTimer.singleShot(0, self.update_actions)
 
-    def resume_batch(self, batch_id: int, confirmed: bool = False) -> None:
-        """Resume a stored batch (``controller.resume_batch`` says what that resets). A paid
-        batch without a spend cap asks first (``SpendActions.resume_agreed``); one with a cap
-        goes on under the cap the user agreed to (``confirmed``: the question was just asked)."""
-        if self.host.is_running(batch_id):
-            return
-        if not confirmed and not self.spending.resume_agreed(batch_id):
-            return
-        controller.resume_batch(self.store, batch_id)
-        self.open_batch(batch_id)
-        self.watch_prices(batch_id)
-        self.run_batch(batch_id)
+    def resume_batch(
+        self, batch_id: int, agreed: Agreed | None = None
+    ) -> asyncio.Future[Any] | None:
+        """Resume a stored batch (``InterruptedBatches.resume``; ``agreed``: the spend
+        question was just answered). Returns the store op (``None``: nothing to do)."""
+        return self.interrupted.resume(batch_id, agreed)
 
     def open_batch(
         self,
@@ -334,12 +321,17 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(tr("Atelier — batch #{id} {name}").format(id=b.id, name=b.name))
         self.spending.show_expected(batch_id)
         self._refresh_counts()
-        self._update_actions()
+        self.update_actions()
 
     def _whole_batch_read(self, batch_id: int, views: tuple[list[JobView], list[Tile]]) -> None:
         if batch_id == self.batch_id:  # still the batch on screen: the rest of it, in place
             self.progress.set_jobs(views[0])
             self.gallery.replace_tiles(views[1])
+
+    @property
+    def _starting(self) -> bool:
+        """A start is being prepared (``StartActions.busy``)."""
+        return self.starting.busy
 
     def _running(self) -> bool:
         return self.batch_id is not None and self.host.is_running(self.batch_id)
@@ -354,7 +346,7 @@ class MainWindow(QMainWindow):
             return
         paused = self._paused()
         self.host.call(self.engine.resume if paused else self.engine.pause, self.batch_id)
-        self._update_actions()
+        self.update_actions()
 
     def cancel_batch(self) -> None:
         if self.batch_id is not None:
@@ -398,13 +390,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(msg, 15_000)
         self.progress.clear_waits()
         self.refresh_history()
-        self._update_actions()
+        self.update_actions()
         self.batch_done.emit(ev.batch_id)
 
     def _refresh_counts(self) -> None:
         self.progress.refresh_counts("paused" if self._paused() else None)
 
-    def _update_actions(self) -> None:
+    def update_actions(self) -> None:
+        """Enable the toolbar's actions as the run on screen allows."""
         running = self._running()
         paused = self._paused()
         can_start = not running and not self._starting
@@ -460,6 +453,7 @@ class MainWindow(QMainWindow):
                 return
         self.batch.stop()
         self.tasks.cancel_all()
+        self.ops.close()  # the write in progress ends before the store closes
         self.gallery.stop()
         self.host.stop()  # running batches stop resumable: offered again at the next start
         if self.bridge in self.engine.events.subscribers:

@@ -1,14 +1,17 @@
 """Coroutines the window runs on its qasync loop, kept until they end (asyncio holds tasks only
-weakly) and cancelled together when the window closes."""
+weakly) and cancelled together when the window closes; and ``StoreOps``, the one way the
+window writes to the store (off the GUI thread)."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QTimer
 
+from atelier.core.errors import AtelierError
 from atelier.core.i18n import tr
 
 T = TypeVar("T")
@@ -77,3 +80,98 @@ async def ask_outside_task(ask: Callable[..., T], *args: Any) -> T:
 
     QTimer.singleShot(0, call)
     return await answer
+
+
+def when_done(task: asyncio.Future[T] | None, then: Callable[[T], object]) -> None:
+    """``then(result)`` on the GUI thread once ``task`` ended with a result (not when it was
+    cancelled or failed: its failure reaches the error funnel through ``TaskSet``)."""
+    if task is None:
+        return
+
+    def done(f: asyncio.Future[T]) -> None:
+        if not f.cancelled() and f.exception() is None:
+            then(f.result())
+
+    task.add_done_callback(done)
+
+
+STORE_OP_THREAD = "store-op"
+"""The name (prefix) of the thread the window's store writes run on."""
+
+
+class StoreOps:
+    """Store writes off the GUI thread, Anki's ``CollectionOp`` (aqt/operations): an op is a
+    function run on a worker thread against the store (and, through ``EngineThread.call``,
+    the engine), then a success callback on the GUI thread that shows what changed.
+
+    Every write the window makes goes through here (``docs/architecture.md``: the GUI thread
+    does only small reads). The ops run one at a time on one thread of their own, in the
+    order they were asked for: a pick then a reject of the same image are stored in that
+    order, as the user made them. A read that must see the writes asked before it (the
+    picks an export takes) runs there too (``call``).
+
+    Args:
+        tasks: the window's coroutines (an op's failure other than an ``AtelierError`` reaches
+            the error funnel through it).
+    """
+
+    def __init__(self, tasks: TaskSet) -> None:
+        self._tasks = tasks
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=STORE_OP_THREAD)
+        self._closed = False
+
+    def run(
+        self,
+        op: Callable[[], T],
+        on_success: Callable[[T], object] | None = None,
+        on_failure: Callable[[AtelierError], object] | None = None,
+    ) -> asyncio.Future[Any] | None:
+        """Run ``op()`` on the store-op thread, then ``on_success(result)`` on the GUI thread.
+        An ``AtelierError`` goes to ``on_failure`` (on the GUI thread) when given; any other
+        failure reaches the error funnel. ``op`` is queued now, behind the ops asked before
+        it. Returns the task (its result is ``op``'s, ``None`` after a failure), or ``None``
+        when no loop runs any more (the window is closing: ``op`` is dropped if not
+        started)."""
+        if self._closed:
+            return None
+        queued = self._pool.submit(op)
+        task = self._tasks.spawn(self._finish(queued, on_success, on_failure))
+        if task is None:
+            queued.cancel()
+        return task
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the store-op thread, awaited (for a coroutine that writes between
+        questions, as Start does). Raises what ``fn`` raises."""
+        # Shielded: a window closing cancels the coroutine, never a write (``close`` waits).
+        return await asyncio.shield(asyncio.wrap_future(self._pool.submit(fn, *args)))
+
+    async def _finish(
+        self,
+        queued: concurrent.futures.Future[T],
+        on_success: Callable[[T], object] | None,
+        on_failure: Callable[[AtelierError], object] | None,
+    ) -> T | None:
+        try:
+            result = await asyncio.shield(asyncio.wrap_future(queued))  # as in ``call``
+        except AtelierError as e:
+            if on_failure is None:
+                raise
+            on_failure(e)
+            return None
+        if on_success is not None:
+            on_success(result)
+        return result
+
+    def drain(self) -> None:
+        """Block until the ops asked so far have run, for a read on the GUI thread that must
+        see them ("Regenerate all rejected" just after X). Ops never wait for the GUI thread,
+        so this waits only as long as they take (a few ms)."""
+        if not self._closed:
+            self._pool.submit(lambda: None).result()
+
+    def close(self) -> None:
+        """Wait for the ops asked to be stored (the window closes before the store does; a
+        pick made just before closing is kept). Their success callbacks do not run."""
+        self._closed = True
+        self._pool.shutdown(wait=True)

@@ -41,12 +41,27 @@ def window(qtbot: Any, qloop: asyncio.AbstractEventLoop, atelier_home: Any) -> I
         return SpendAnswer(question.cap_usd)
 
     win.ask_spend = say_yes
+    # A spreadsheet is imported off the GUI thread: tests that go on with its table wait for
+    # the import, as the user does (its result: imported or not).
+    opened = win.load_spreadsheet
+
+    def load_spreadsheet(path: Any) -> bool:
+        task = opened(path)
+        return task is not None and bool(qloop.run_until_complete(task))
+
+    win.load_spreadsheet = load_spreadsheet
     qtbot.addWidget(win)
     win.resize(1400, 880)
     win.show()
     yield win
     win.close()
     store.close()
+
+
+def imported(qloop: asyncio.AbstractEventLoop, win: Any) -> None:
+    """Let the spreadsheet import in progress (``SheetPage.open_file``/``reload``, off the GUI
+    thread) end."""
+    qloop.run_until_complete(wait_until(lambda: not win.sheet.busy, 30, "the import"))
 
 
 async def wait_until(

@@ -95,6 +95,7 @@ def test_keys_move_on_past_a_failed_tile_and_rejected_tiles_are_dimmed(
     assert view.currentIndex().row() == 2 and model.tiles[2].stars == 0
     qtbot.keyClick(view, Qt.Key.Key_5)
     assert model.tiles[2].stars == 5
+    qloop.run_until_complete(window.ops.call(lambda: None))  # the ops run in order: all stored
     stored = {im.path.name: (im.flag, im.stars) for im in window.store.images(window.batch_id)}
     assert stored["NH-CND-001.png"] == ("rejected", 0) and stored["NH-CND-003.png"] == ("picked", 5)
 

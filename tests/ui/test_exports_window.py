@@ -10,10 +10,12 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from tests.data import exports
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import imported, wait_until
 
 
-def test_header_row_control_detects_and_overrides(window: Any, tmp_path: Path) -> None:
+def test_header_row_control_detects_and_overrides(
+    window: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
     p = exports.rakuten_item_csv(tmp_path)
     assert window.load_spreadsheet(p)
     sheet = window.sheet
@@ -22,10 +24,13 @@ def test_header_row_control_detects_and_overrides(window: Any, tmp_path: Path) -
     assert "header on line 5" in sheet.file_label.text()
     assert "楽天市場" in sheet.notes_label.text()
     sheet.header_spin.setValue(2)  # the user's choice is read at once
+    imported(qloop, window)
     assert sheet.table.header_line == 2 and sheet.table.headers[0] == "出力日時"
     sheet.header_spin.setValue(4)  # a blank line: said in the banner, the table kept
+    imported(qloop, window)
     assert "no row starts on line 4" in window.banner.label.text()
     sheet.header_spin.setValue(0)
+    imported(qloop, window)
     assert sheet.table.header_line == 5
     assert window.load_spreadsheet(exports.pantry_xlsx(tmp_path))
     assert sheet.header_spin.text() == "Auto (3)" and "Section" in sheet.table.headers
@@ -42,7 +47,7 @@ async def _reference_urls(window: Any, tmp_path: Path) -> None:
 
     with ImageHost() as host:
         urls = [[host.url("/napkin.jpg"), host.url("/napkin-2.webp")], [host.url("/missing.jpg")]]
-        assert window.load_spreadsheet(exports.woocommerce_csv(tmp_path, urls))
+        assert await window.sheet.open_file(exports.woocommerce_csv(tmp_path, urls))
         sheet = window.sheet
         sheet.prompt_edit.setPlainText("{Name} on a marble table")
         sheet.reference_combo.setCurrentIndex(sheet.reference_combo.findData("Images"))

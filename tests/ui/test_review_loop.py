@@ -119,7 +119,7 @@ def test_viewer_steps_versions_chooses_the_pick_and_edits_one_prompt(
     window.start_batch()
     qloop.run_until_complete(wait_until(lambda: len(done) == 1, 60, "the run"))
     job = window.store.jobs(window.batch_id)[0]
-    assert window.review.regenerate([job.id]) == [job.id]
+    assert qloop.run_until_complete(window.review.regenerate([job.id])) == [job.id]
     qloop.run_until_complete(wait_until(lambda: len(done) == 2, 60, "the regeneration"))
 
     window.tabs.setCurrentIndex(3)
@@ -142,6 +142,7 @@ def test_viewer_steps_versions_chooses_the_pick_and_edits_one_prompt(
 
     assert QGuiApplication.clipboard().text() == "急須、黒"
     viewer.use_button.click()  # v1 becomes the pick: the file under the job's name holds it
+    qloop.run_until_complete(window.ops.call(lambda: None))  # stored (the ops run in order)
     assert (out / "JP-TEA-001.png").read_bytes() == (out / "JP-TEA-001.v1.png").read_bytes()
     assert window.store.job(job.id).pick_version == 1
     viewer.prompt_edit.setPlainText("急須、黒、木の机の上")

@@ -35,6 +35,8 @@ def test_the_sample_project_runs_on_draft(
     stack = window.sheet.sheet_stack
     assert stack.currentWidget() is window.sheet.empty_state  # offered while no file is open
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qloop.run_until_complete(wait_until(lambda: window.sheet.table is not None, 30, "the sample"))
+    qloop.run_until_complete(asyncio.sleep(0))  # the starter template, once the sheet is in
     assert window.sheet.sheet_model.rowCount() == 3
     # the table (with the preview under it) replaces the offer
     assert stack.currentWidget().isAncestorOf(window.sheet.sheet_view)

@@ -60,7 +60,7 @@ def test_window_run_leaks_the_key_nowhere(
 
             win.ask_spend = lambda _parent, q: SpendAnswer(q.cap_usd)  # type: ignore[attr-defined]
             win.show()
-            win.load_spreadsheet(data_dir / "shopify-home-goods.csv")
+            qloop.run_until_complete(win.load_spreadsheet(data_dir / "shopify-home-goods.csv"))
             win.sheet.prompt_edit.setPlainText("Photo of {Title} ({Variant SKU})")
             win.sheet.filename_edit.setText("{Variant SKU}")
             win.batch.provider_combo.setCurrentIndex(win.batch.provider_combo.findData("openai"))

@@ -146,7 +146,7 @@ def test_a_draft_run_asks_nothing(
     _run(qloop, done, 1, "the draft batch")
     assert window.progress.jobs_model.counts() == {"completed": 38}
     job = window.store.jobs(done[0])[0].id
-    assert window.review.regenerate([job]) == [job]  # $0 too: no question
+    assert qloop.run_until_complete(window.review.regenerate([job])) == [job]  # $0: no question
     _run(qloop, done, 2, "the draft regeneration")
     assert ask.questions == [] and other == []
 
@@ -233,10 +233,10 @@ def test_retry_regenerate_and_make_more_ask_before_paying(
 
     job = window.store.jobs(bid)[0].id
     ask.cap = None
-    assert window.review.regenerate([job]) == []
+    assert window.review.regenerate([job]) is None  # no op: the user said no
     assert ask.questions[-1].action == "Regenerate"
     assert ask.questions[-1].estimate.to_pay_usd == pytest.approx(0.009)
-    assert window.review.regenerate([job], Change(samples=3)) == []
+    assert window.review.regenerate([job], Change(samples=3)) is None
     assert ask.questions[-1].action == "Make more" and ask.questions[-1].estimate.images == 3
     assert len(ask.questions) == 5 and len(fake_openai.requests()) == sent + 1
 
@@ -391,7 +391,10 @@ def test_an_interrupted_batch_comes_back_with_its_spreadsheet(
 
     win, store2 = build_window()
     qtbot.addWidget(win)
-    try:
+    try:  # its spreadsheet is read off the GUI thread, then the output folder set
+        qloop.run_until_complete(
+            wait_until(lambda: win.batch.output_edit.text() == str(out.resolve()), 30, "sheet")
+        )
         assert "was interrupted with 8 of 38 jobs not done" in win.banner.label.text()
         assert [b.text() for b in win.banner.buttons] == ["Resume", "Open"]
         assert win.sheet.table is not None and win.sheet.sheet_model.rowCount() == 38

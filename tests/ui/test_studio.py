@@ -14,7 +14,7 @@ from atelier.store import Store
 from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import imported, wait_until
 
 
 def _yes(_parent: Any, question: Any) -> Any:
@@ -297,7 +297,9 @@ def test_settings_test_connection(
     dlg.reject()
 
 
-def test_drop_a_spreadsheet_on_the_window(window: Any, data_dir: Path) -> None:
+def test_drop_a_spreadsheet_on_the_window(
+    window: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path
+) -> None:
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
 
@@ -311,12 +313,14 @@ def test_drop_a_spreadsheet_on_the_window(window: Any, data_dir: Path) -> None:
         Qt.KeyboardModifier.NoModifier,
     )
     window.dropEvent(ev)
+    imported(qloop, window)
     assert window.sheet.table is not None and window.sheet.table.headers[0] == "品番"
     assert window.sheet.sheet_model.rowCount() == 12
     assert "CP932" in window.sheet.file_label.text()
     # the encoding override re-reads the file: a wrong choice shows mojibake, not a crash
     window.sheet.encoding_combo.setCurrentIndex(window.sheet.encoding_combo.findData("latin_1"))
     window.sheet.encoding_combo.activated.emit(window.sheet.encoding_combo.currentIndex())
+    imported(qloop, window)
     assert window.sheet.table.headers[0] != "品番" and window.sheet.sheet_model.rowCount() == 12
 
 

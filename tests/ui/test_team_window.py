@@ -80,6 +80,9 @@ def test_a_batch_on_the_team_queue_from_the_window(
     worker = start_worker(redis_server.url, tmp_path / "gpu", {}, "--providers", "draft")
     try:
         qtbot.mouseClick(window.sheet.sample_button, Qt.MouseButton.LeftButton)
+        qloop.run_until_complete(
+            wait_until(lambda: window.sheet.prompt().strip() != "", 30, "the sample")
+        )
         window.batch.select_provider("draft")
         window.batch.output_edit.setText(str(tmp_path / "sample"))
         done: list[int] = []

@@ -70,6 +70,10 @@ def test_no_text_is_cut_at_1280x800(
         win.resize(1280, 800)  # type: ignore[attr-defined]
         win.show()  # type: ignore[attr-defined]
         win.sheet.sample_button.click()  # type: ignore[attr-defined]
+        qloop.run_until_complete(
+            wait_until(lambda: win.sheet.table is not None, 30, "the sample")  # type: ignore[attr-defined]
+        )
+        qloop.run_until_complete(asyncio.sleep(0.05))  # its starter template
         win.batch.select_provider("draft")  # type: ignore[attr-defined]
         win.batch.output_edit.setText(str(tmp_path / "out"))  # type: ignore[attr-defined]
         done: list[int] = []

@@ -8,31 +8,60 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QWidget
 
 from atelier.core.errors import AtelierError, InputError
 from atelier.core.i18n import tr
+from atelier.core.settings import Settings
 from atelier.engine import controller
 from atelier.sheet.plan import SheetBatch
 from atelier.studio.actions.questions import KEEP, OVERWRITE
-from atelier.studio.models.gallery import load_views
+from atelier.studio.actions.shell import Runs, Shell
+from atelier.studio.actions.spending import SpendActions
+from atelier.studio.models import JobView
+from atelier.studio.models.gallery import Tile, load_views
+from atelier.studio.pages.batch import BatchPage
 from atelier.studio.pages.batch_form import BatchForm
+from atelier.studio.pages.sheet import SheetPage
 from atelier.studio.tasks import ask_outside_task
 
-if TYPE_CHECKING:
-    from atelier.studio.main_window import MainWindow
+
+class StartWindow(Shell, Runs, Protocol):
+    """What Start uses of the window besides the ``Shell``: the two first pages (read on the
+    GUI thread), the settings (the template kept for the next start), spending, and the
+    question about the user's files."""
+
+    settings: Settings
+    sheet: SheetPage
+    batch: BatchPage
+    spending: SpendActions
+
+    def ask_about_user_files(self, parent: QWidget, paths: list[str]) -> str | None:
+        """The question about the user's own files in the output folder (a seam for tests)."""
+        ...
+
+    def open_batch(
+        self, batch_id: int, loaded: tuple[list[JobView], list[Tile]] | None = None
+    ) -> None:
+        """Show ``batch_id`` (``loaded``: its rows and tiles, read off the GUI thread)."""
+        ...
 
 
 class StartActions(QObject):
     """Start for ``win``. The question about the user's files is ``win.ask_about_user_files``
-    and the money one ``win.spending.confirm_spend`` (seams tests replace on the window);
-    ``win._starting`` is set while a start is being prepared."""
+    and the money one ``win.spending.confirm_spend`` (seams tests replace on the window).
 
-    def __init__(self, win: MainWindow) -> None:
-        super().__init__(win)
+    Attributes:
+        busy: a start is being prepared (planned, asked, stored).
+    """
+
+    def __init__(self, win: StartWindow) -> None:
+        super().__init__(win.window())
         self.win = win
+        self.busy = False
 
     def sheet_batch(self) -> SheetBatch | None:
         """The spreadsheet batch as edited (``None``: no table, no prompt yet, or variations
@@ -62,7 +91,7 @@ class StartActions(QObject):
         the GUI thread; planning and storing run in a worker thread on those plain values
         (seconds for 100,000 rows); errors reach the error funnel."""
         w = self.win
-        if w._starting or (w.batch_id is not None and w.host.is_running(w.batch_id)):
+        if self.busy or (w.batch_id is not None and w.host.is_running(w.batch_id)):
             w.report_error(tr("A batch is already running: pause or cancel it first."), "warning")
             return
         try:
@@ -79,8 +108,8 @@ class StartActions(QObject):
                 )
             )
             return
-        w._starting = True
-        w._update_actions()
+        self.busy = True
+        w.update_actions()
         w.statusBar().showMessage(tr("Preparing the batch…"))
         w.spawn(self._start(args, form))
 
@@ -91,7 +120,9 @@ class StartActions(QObject):
             draft = await asyncio.to_thread(controller.plan_sheet_batch, args, **form.run_args())
             mine = await asyncio.to_thread(controller.user_files, draft)
             # Questions are asked from Qt's loop, not inside this task (ask_outside_task).
-            answer = await ask_outside_task(w.ask_about_user_files, w, mine) if mine else KEEP
+            answer = (
+                await ask_outside_task(w.ask_about_user_files, w.window(), mine) if mine else KEEP
+            )
             if answer is None:
                 w.statusBar().showMessage(tr("Not started: the output folder was left alone."))
                 return
@@ -107,17 +138,16 @@ class StartActions(QObject):
             draft = replace(
                 draft, settings=draft.settings.model_copy(update={"budget_usd": yes.cap_usd})
             )
-            stored = await asyncio.to_thread(controller.store_batch, w.store, draft, est)
+            # Written on the store-op thread (``StoreOps``), as every write of the window.
+            stored = await w.ops.call(controller.store_batch, w.store, draft, est)
             # An identical earlier batch continues: the cap is on top of what it spent.
-            spent = await asyncio.to_thread(
-                spending.cap_on_top, stored.batch_id, yes, stored.resumed
-            )
+            spent = await w.ops.call(spending.cap_on_top, stored.batch_id, yes, stored.resumed)
         except (AtelierError, ValueError) as e:
             w.report_error(tr("The batch was not started. {reason}").format(reason=e))
             return
         finally:
-            w._starting = False
-            w._update_actions()
+            self.busy = False
+            w.update_actions()
         w.settings.last_template = w.sheet.template()
         with contextlib.suppress(OSError):
             w.settings.save()

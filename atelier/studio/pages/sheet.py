@@ -3,7 +3,9 @@ file-name templates, and preview the selected row."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
@@ -22,11 +24,11 @@ from PySide6.QtWidgets import (
 
 from atelier.core.errors import AtelierError, InputError
 from atelier.core.i18n import tr
-from atelier.sheet import shopify
+from atelier.sheet.importing import import_sheet
 from atelier.sheet.library import BatchTemplate
 from atelier.sheet.plan import RowColumns
 from atelier.sheet.render import check_templates, preview_row
-from atelier.sheet.tabular import Table, read_table
+from atelier.sheet.tabular import Table
 from atelier.studio import a11y
 from atelier.studio.look import theme
 from atelier.studio.look.fit import scrolling
@@ -85,6 +87,9 @@ class SheetPage(SheetBars, QWidget):
         super().__init__(parent)
         self.table: Table | None = None
         self._spawn = spawn
+        self._imports = 0  # imports asked for: only the newest one's table is shown
+        self._reading = False
+        self._file_text = ""
         self.output_format = "png"
         outer = QVBoxLayout(self)
         outer.addLayout(self._build_file_bar())
@@ -185,38 +190,95 @@ class SheetPage(SheetBars, QWidget):
         if path:
             self.open_file(Path(path))
 
-    def open_file(self, path: Path) -> bool:
-        """Import ``path`` with detected encoding and delimiter; a failure is emitted as
-        ``import_failed``, a success as ``imported``."""
-        try:
-            self.load(path)
-        except AtelierError as e:
-            self.import_failed.emit(str(e))
-            return False
-        self.imported.emit(path)
-        return True
+    def open_file(self, path: Path) -> asyncio.Future[Any] | None:
+        """Import ``path`` with detected encoding and delimiter, off the GUI thread (the page
+        says it is reading meanwhile); a failure is emitted as ``import_failed``, a success as
+        ``imported``. Returns the import's task (its result: whether ``path`` was imported)."""
+        self.encoding_combo.setCurrentIndex(0)
+        self.delimiter_combo.setCurrentIndex(0)
+        with QSignalBlocker(self.header_spin):
+            self.header_spin.setValue(0)
+        return self._import(path, imported=True)
 
-    def load(self, path: Path, keep_overrides: bool = False) -> Table:
-        """Import ``path`` (with the encoding and delimiter chosen in the bar when
-        ``keep_overrides``) and show it.
+    def reload(self) -> asyncio.Future[Any] | None:
+        """Import the same file again with the bar's choices (off the GUI thread); a failure
+        is emitted as ``import_failed``. Returns the import's task (``None``: no file)."""
+        if self.table is None:
+            return None
+        return self._import(self.table.source, imported=False)
 
-        Raises:
-            AtelierError: the file cannot be imported (the message names it and why).
-        """
-        if not keep_overrides:
-            self.encoding_combo.setCurrentIndex(0)
-            self.delimiter_combo.setCurrentIndex(0)
-            with QSignalBlocker(self.header_spin):
-                self.header_spin.setValue(0)
-        table = read_table(
-            path,
-            self.encoding_combo.currentData(),
-            self.delimiter_combo.currentData(),
-            header_row=self.header_spin.value() or None,
-        )
+    def _import(self, path: Path, imported: bool) -> asyncio.Future[Any] | None:
+        """Read the bar's choices here (GUI thread), ``import_sheet`` in a worker thread, and
+        show the table; a newer import makes an older one's table stale (dropped)."""
+        choices = {
+            "encoding": self.encoding_combo.currentData(),
+            "delimiter": self.delimiter_combo.currentData(),
+            "header_row": self.header_spin.value() or None,
+            "fill_down": self.fill_down.isChecked(),
+        }
+        self._imports += 1
+        ticket = self._imports
+        self._set_reading(path)
+
+        async def read() -> bool:
+            try:
+                table = await asyncio.to_thread(import_sheet, path, **choices)
+            except AtelierError as e:
+                if ticket == self._imports:
+                    self._set_reading(None)
+                    self.import_failed.emit(str(e))
+                return False
+            except BaseException:
+                if ticket == self._imports:
+                    self._set_reading(None)
+                raise  # the window's error funnel says it
+            if ticket != self._imports:
+                return False
+            self._set_reading(None)
+            self.show_table(path, table)
+            if imported:
+                self.imported.emit(path)
+            return True
+
+        if self._spawn is None:  # a page without the window's loop: none in the studio
+            read().close()
+            raise RuntimeError("SheetPage needs spawn to import a file")
+        task = self._spawn(read())
+        return task if isinstance(task, asyncio.Future) else None
+
+    @property
+    def busy(self) -> bool:
+        """A file is being read (``open_file``, ``reload``)."""
+        return self._reading
+
+    def _set_reading(self, path: Path | None) -> None:
+        """The busy state while ``path`` is read (``None``: done): the file bar says so and
+        its choices wait; the rest of the page stays usable."""
+        reading = path is not None
+        if reading and not self._reading:
+            self._file_text = self.file_label.text()
+        if path is not None:
+            self.file_label.setText(tr("Reading {name}…").format(name=path.name))
+        elif self._reading:  # what it said before (a table shown next says what it is)
+            self.file_label.setText(self._file_text)
+        self._reading = reading
+        for w in (
+            self.open_button,
+            self.encoding_combo,
+            self.delimiter_combo,
+            self.header_spin,
+            self.fill_down,
+        ):
+            w.setEnabled(not reading)
+        if reading:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+
+    def show_table(self, path: Path, table: Table) -> None:
+        """Show imported ``table`` (of ``path``): its rows, what was detected, its columns."""
         self.header_spin.setSpecialValueText(tr("Auto ({line})").format(line=table.header_line))
         self.header_spin.updateGeometry()  # the longer text needs a wider box
-        shopify.prepare(table, fill_down=self.fill_down.isChecked())
         self.fill_down.setVisible(table.is_shopify())
         if self.table is None or self.table.source != path:
             # Another file: a search left from the last one would hide its rows unasked.
@@ -248,16 +310,6 @@ class SheetPage(SheetBars, QWidget):
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
         self._changed()
-        return table
-
-    def reload(self) -> None:
-        """Import the same file again with the bar's choices; a failure is emitted as
-        ``import_failed``."""
-        if self.table is not None:
-            try:
-                self.load(self.table.source, keep_overrides=True)
-            except AtelierError as e:
-                self.import_failed.emit(str(e))
 
     def planned_rows(self) -> tuple[int, ...] | None:
         """The ticked rows (0-based, sheet order) for ``SheetBatch.rows``; ``None``: every row

@@ -33,16 +33,16 @@ class SheetBars:
 
     # The page's, used here (annotations only: the page's own methods are found at run time).
     choose_file: Callable[[], None]
-    reload: Callable[[], None]
+    reload: Callable[[], object]
     apply_row_filter: Callable[[], None]
     sheet_model: SpreadsheetModel
 
     def _build_file_bar(self) -> QHBoxLayout:
         """The file bar: "Open spreadsheet…", the file shown, and how it is read."""
         bar = QHBoxLayout()
-        open_button = QPushButton(tr("Open spreadsheet…"))
-        open_button.clicked.connect(self.choose_file)
-        bar.addWidget(open_button)
+        self.open_button = QPushButton(tr("Open spreadsheet…"))
+        self.open_button.clicked.connect(self.choose_file)
+        bar.addWidget(self.open_button)
         self.file_label = QLabel(
             tr(
                 "No spreadsheet yet — CSV (any encoding) or Excel .xlsx; you can also drop a file here."
@@ -100,7 +100,7 @@ class SheetBars:
         )
         self.fill_down.setObjectName("fill_down_check")
         self.fill_down.setChecked(True)
-        # Only a Shopify export has variant rows to fill: shown when one is open (``load``).
+        # Only a Shopify export has variant rows to fill: shown when one is open (``show_table``).
         self.fill_down.setVisible(False)
         bar.addWidget(self.fill_down)
         self.encoding_combo.activated.connect(self.reload)
