@@ -251,7 +251,7 @@ def store_batch(store: Store, planned: PlannedBatch, estimate: Estimate) -> Stor
     existing = store.find_batch(fp)
     if existing is not None:
         before = store.batch(existing).settings.get("delivery")
-        store.update_batch_settings(existing, rs.model_dump(mode="json"))
+        store.set_run_settings(existing, rs)
         if store.batch(existing).settings.get("delivery") != before:
             delivery_changed(store, existing)
         return Stored(existing, True, len(resume_batch(store, existing)))

@@ -84,6 +84,17 @@ class BatchStore(Database):
                 "UPDATE batches SET settings_json=? WHERE id=?", (json.dumps(settings), batch_id)
             )
 
+    def set_run_settings(self, batch_id: int, settings: RunSettings) -> None:
+        """Replace a batch's run settings with ``settings``, keeping the keys stored beside
+        them that are not run settings (``team``: the queue the batch was submitted to, which
+        a raised cap or a resumed batch must not cut it off from)."""
+        with self.tx() as db:
+            row = db.execute("SELECT settings_json FROM batches WHERE id=?", (batch_id,)).fetchone()
+            old = json.loads(row[0]) if row and row[0] else {}
+            kept = {k: v for k, v in old.items() if k not in RunSettings.model_fields}
+            new = {**kept, **settings.model_dump(mode="json")}
+            db.execute("UPDATE batches SET settings_json=? WHERE id=?", (json.dumps(new), batch_id))
+
     def run_settings(self, batch_id: int) -> RunSettings:
         """The ``RunSettings`` of ``batch_id`` (see ``BatchRow.run_settings``), without the
         job counts ``batch`` reads.

@@ -122,7 +122,7 @@ class SpendActions(QObject):
         w = self.win
         rs = w.store.run_settings(batch_id)
         rs = rs.model_copy(update={"budget_usd": cap_usd})
-        w.store.update_batch_settings(batch_id, rs.model_dump(mode="json"))
+        w.store.set_run_settings(batch_id, rs)
         w.host.call(w.engine.set_budget, batch_id, cap_usd)
 
     def spend_more(self, batch_id: int, action: str, est: Estimate) -> Agreed | None:
