@@ -113,9 +113,10 @@ class StallingReceiver:
         return b""
 
     def _serve(self, conn: socket.socket) -> None:
-        conn.settimeout(0.1)
         buf = bytearray()
         try:
+            # Inside the try: ``stop()`` may close the connection before this thread starts.
+            conn.settimeout(0.1)
             while not self._stop.is_set():
                 req = self._read_request(conn, buf)
                 if req is None:
