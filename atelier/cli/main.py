@@ -31,6 +31,7 @@ from atelier.cli.common import (
     print_report,
     run_or_submit,
     submitted,
+    without_cycle_collector,
 )
 from atelier.cli.inputs import config_parts, sheet_parts
 from atelier.core.errors import AtelierError, InputError
@@ -227,7 +228,8 @@ def _print_section(title: str, lines: Sequence[str], out: TextIO) -> None:
 
 async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        draft, why = _draft(args)
+        with without_cycle_collector():
+            draft, why = _draft(args)
     except AtelierError as e:
         return fail_input(str(e), err)
     prices = load_prices()
@@ -236,7 +238,8 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # one (an estimate never creates it).
         peek = existing_store()
         try:
-            est = price(draft, prices, peek)
+            with without_cycle_collector():
+                est = price(draft, prices, peek)
         finally:
             if peek is not None:
                 peek.close()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from atelier.core.errors import InputError
@@ -18,6 +20,7 @@ from atelier.core.i18n import tr
 from atelier.core.models import JobDefaults, JobSpec, problems_error
 from atelier.pricing.estimate import Estimate
 from atelier.pricing.table import PriceTable
+from atelier.providers.base import ModelInfo
 from atelier.providers.registry import capabilities_of, resolve_target
 from atelier.sheet.input_images import reference_cell
 from atelier.sheet.products import Per, Products, group_rows
@@ -28,6 +31,7 @@ from atelier.sheet.variations import check_names, combinations
 from atelier.sheet.variations import describe as describe_variations
 
 PROMPT_MAX = 32_000  # JobSpec.prompt's bound (OpenAI GPT-image limit, providers.md)
+_filled = itemgetter(1)  # a (column, value) pair whose value is not empty
 
 
 @dataclass
@@ -171,11 +175,10 @@ def plan_from_table(
     groups = group_rows(Products(table), chosen, how)
     for group in groups:
         i = group[0]
-        where = tr("row {row} (line {line})").format(row=i + 1, line=table.line_numbers[i])
         values = table.row_dict(i)
         for combo in combos:
-            label = where + "".join(f", {k} {v!r}" for k, v in combo.items())
-            planner.add(group, {**values, **combo} if combo else values, label)
+            place = RowPlace(table.line_numbers, i, combo)
+            planner.add(group, {**values, **combo} if combo else values, place)
     if how.kind != "row":
         _warn_hidden(planner.plan, table, groups, [prompt, filename, negative], cols)
     if how.kind == "option" and planner.joined:
@@ -251,6 +254,21 @@ def templates_columns(templates: list[str], headers: list[str]) -> list[str]:
     return list(out)
 
 
+class RowPlace:
+    """Where a row (and its variation) is, in words (``row 4 (line 5), Color 'red'``), said
+    only when a message needs it: a 100,000-row plan names a row once in a while, so the
+    sentence is not made for every row. Call it for the text."""
+
+    __slots__ = ("combo", "i", "lines")
+
+    def __init__(self, lines: list[int], i: int, combo: dict[str, str]) -> None:
+        self.lines, self.i, self.combo = lines, i, combo
+
+    def __call__(self) -> str:
+        where = tr("row {row} (line {line})").format(row=self.i + 1, line=self.lines[self.i])
+        return where + "".join(f", {k} {v!r}" for k, v in self.combo.items())
+
+
 @dataclass
 class _RowPlanner:
     """Adds the jobs of rows to ``plan``, each file name claimed once."""
@@ -266,19 +284,25 @@ class _RowPlanner:
     joins that job instead of making a copy under a ``-2`` name)."""
     joined: int = 0
     """Groups of rows that joined a job made from other rows."""
+    like: JobSpec | None = None
+    """The first row's job as it was validated, which later rows are copied from (``_row_spec``)."""
 
-    def add(self, rows: list[int], values: dict[str, str], where: str) -> None:
+    def __post_init__(self) -> None:
+        self._steering = [c for _, c in self.cols.names()]
+
+    def add(self, rows: list[int], values: dict[str, str], place: Callable[[], str]) -> None:
         """The job of rows ``rows`` (0-based; the first one's cell and variation ``values``),
         or a note saying why it is skipped; rows rendering to a job already made join it.
+        ``place()`` names the row in messages.
 
         Raises:
             InputError: a reference image that does not exist.
         """
         plan = self.plan
         i = rows[0]
-        r = self.renderer.render(values, i, where)
+        r = self.renderer.render(values, i, place)
         text, rel = r.prompt, r.file_name
-        steer = [values.get(c, "").strip() for _, c in self.cols.names()]
+        steer = [values.get(c, "").strip() for c in self._steering]
         key = (text, r.negative_prompt, rel.casefold(), *steer)
         same = self.made.get(key)
         if same is not None:
@@ -290,29 +314,35 @@ class _RowPlanner:
             self.joined += 1
             return
         if not text.strip():
-            plan.skipped.append(tr("{where}: the prompt is empty, row skipped").format(where=where))
+            plan.skipped.append(
+                tr("{where}: the prompt is empty, row skipped").format(where=place())
+            )
             return
         if len(text) > PROMPT_MAX:
             plan.skipped.append(
                 tr(
                     "{where}: the prompt has {count} characters (at most {limit}), row skipped"
-                ).format(where=where, count=len(text), limit=PROMPT_MAX)
+                ).format(where=place(), count=len(text), limit=PROMPT_MAX)
             )
             return
         for col in r.empty:
             plan.warnings.append(
-                tr("{where}: column {{{column}}} is empty").format(where=where, column=col)
+                tr("{where}: column {{{column}}} is empty").format(where=place(), column=col)
             )
         if r.name_problem:
             plan.warnings.append(r.name_problem)
-        unique = self.namer.claim(rel, self.defaults.sample_count, where)
+        unique = self.namer.claim(rel, self.defaults.sample_count, place)
         if unique != rel:
             plan.warnings.append(
                 tr(
                     "{where}: file name {file!r} already used in this batch; using {unique!r}"
-                ).format(where=where, file=rel, unique=unique)
+                ).format(where=place(), file=rel, unique=unique)
             )
-        spec = _row_spec(r, unique, i, values, self.defaults, self.cols, self.base_dir, where)
+        spec = _row_spec(
+            r, unique, i, values, self.defaults, self.cols, self.base_dir, place, self.like
+        )
+        if self.like is None and spec.operation == "generate":
+            self.like = spec.model_copy()
         if len(rows) > 1:
             spec.row_indexes = sorted(rows)
         self.made[key] = len(plan.specs)
@@ -361,10 +391,12 @@ def _row_spec(
     d: JobDefaults,
     cols: RowColumns,
     base_dir: Path,
-    where: str,
+    place: Callable[[], str],
+    like: JobSpec | None = None,
 ) -> JobSpec:
     """The job of spreadsheet row ``i`` (0-based): its rendered prompt, the batch's defaults,
-    and what its steering columns say (a reference image makes it an ``edit``).
+    and what its steering columns say (a reference image makes it an ``edit``). ``like``: a
+    validated job of the same batch to copy a ``generate`` job from.
 
     Raises:
         InputError: a reference image or mask that does not exist (row and column named).
@@ -374,6 +406,29 @@ def _row_spec(
         return values.get(column, "").strip() if column else ""
 
     ref, mask = cell(cols.reference), cell(cols.mask)
+    if like is not None and not ref:
+        # The batch's settings were validated with ``like``; what differs from row to row is
+        # checked already (a prompt of 1 to PROMPT_MAX characters, a safe file name, cells
+        # that are text), so the job is a copy, not validated again: 4 times faster, on
+        # 100,000 rows. Its lists are its own (a copy would share them).
+        spec = like.model_copy(
+            update={
+                "prompt": r.prompt,
+                "negative_prompt": r.negative_prompt,
+                "output_path": output_path,
+                "row_index": i,
+                "row_indexes": [],
+                "row_values": dict(filter(_filled, values.items())),
+                "provider": cell(cols.provider) or None,
+                "model": cell(cols.model) or None,
+                "reference_images": [],
+            }
+        )
+        # The fields given are those given to ``like``; a copy's set of them is made twice
+        # the size, 50 MB more for 100,000 jobs.
+        spec.__pydantic_fields_set__ = set(tuple(like.model_fields_set))
+        return spec
+    where = place() if ref else ""
     return JobSpec(
         prompt=r.prompt,
         negative_prompt=r.negative_prompt,
@@ -386,7 +441,7 @@ def _row_spec(
         sample_count=d.sample_count,
         seed=d.seed,
         row_index=i,
-        row_values={k: v for k, v in values.items() if v},
+        row_values=dict(filter(_filled, values.items())),
         provider=cell(cols.provider) or None,
         model=cell(cols.model) or None,
         operation="edit" if ref else "generate",
@@ -394,7 +449,9 @@ def _row_spec(
             ref,
             base_dir,
             tr("{where}, column {column!r}").format(where=where, column=cols.reference),
-        ),
+        )
+        if ref
+        else [],
         style_preset=d.style_preset,
         mask=reference_cell(
             mask, base_dir, tr("{where}, column {column!r}").format(where=where, column=cols.mask)
@@ -413,34 +470,48 @@ def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> 
             spreadsheet batches), and every other one after it.
     """
     bad: list[tuple[str, str]] = []
+    # Most jobs share a provider and model: each pair is looked up once.
+    targets: dict[tuple[str | None, str | None], tuple[ModelInfo | None, list[tuple[str, str]]]]
+    targets = {}
     for i, spec in enumerate(plan.specs):
-        place = (
-            tr("row {row}: ").format(row=spec.row_index + 1)
-            if rows and spec.row_index is not None
-            else f"jobs[{i}]."
-        )
-        try:
-            p, m = resolve_target(provider, model, spec.provider, spec.model)
-            caps = capabilities_of(p)
-        except InputError as e:
-            bad.append((f"{place}provider", e.message))
-            continue
-        info = caps.model(m)
-        if info is None:
-            known = ", ".join(x.id for x in caps.models)
-            bad.append(
-                (
-                    f"{place}model",
-                    tr("{provider} has no model {model!r} (known: {known})").format(
-                        provider=caps.label, model=m, known=known
-                    ),
-                )
+        pair = (spec.provider, spec.model)
+        if pair not in targets:
+            targets[pair] = _target_info(provider, model, spec.provider, spec.model)
+        info, problems = targets[pair]
+        found = problems if info is None else info.check(spec)
+        if found:
+            place = (
+                tr("row {row}: ").format(row=spec.row_index + 1)
+                if rows and spec.row_index is not None
+                else f"jobs[{i}]."
             )
-            continue
-        for fld, msg in info.check(spec):
-            bad.append((f"{place}{fld}", msg))
+            bad.extend((f"{place}{fld}", msg) for fld, msg in found)
     if bad:
         raise problems_error("", bad)
+
+
+def _target_info(
+    provider: str, model: str, job_provider: str | None, job_model: str | None
+) -> tuple[ModelInfo | None, list[tuple[str, str]]]:
+    """The model a job with ``job_provider``/``job_model`` runs on (the batch's ``provider``/
+    ``model`` where it names none), or ``None`` and the (field, problem) that says why not."""
+    try:
+        p, m = resolve_target(provider, model, job_provider, job_model)
+        caps = capabilities_of(p)
+    except InputError as e:
+        return None, [("provider", e.message)]
+    info = caps.model(m)
+    if info is None:
+        known = ", ".join(x.id for x in caps.models)
+        return None, [
+            (
+                "model",
+                tr("{provider} has no model {model!r} (known: {known})").format(
+                    provider=caps.label, model=m, known=known
+                ),
+            )
+        ]
+    return info, []
 
 
 def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec]) -> str:
@@ -456,15 +527,16 @@ def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec
 def estimate(plan: Plan, prices: PriceTable, provider: str, model: str) -> Estimate:
     """Images × price per image for each job's provider, model, size and quality (jobs without
     their own provider use ``provider``/``model``)."""
+    # Jobs alike (the same provider, model, quality and size) are priced as one line: a
+    # 100,000-row sheet has a handful of them.
+    images: dict[tuple[str | None, str | None, str, str], int] = {}
+    for s in plan.specs:
+        key = (s.provider, s.model, s.quality, s.size)
+        images[key] = images.get(key, 0) + s.sample_count
     return prices.estimate_mixed(
         [
-            (
-                *resolve_target(provider, model, s.provider, s.model),
-                s.quality,
-                s.size,
-                s.sample_count,
-            )
-            for s in plan.specs
+            (*resolve_target(provider, model, p, m), quality, size, n)
+            for (p, m, quality, size), n in images.items()
         ]
     )
 
