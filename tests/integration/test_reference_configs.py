@@ -160,9 +160,10 @@ def test_environment_variables_with_the_reference_precedence(
     monkeypatch.setenv("OPENAI_BATCH_TIMEOUT", "800000")
 
     def settings(*argv: str) -> tuple[Path, int, int | None]:
-        from atelier.cli.main import _draft, _parser
+        from atelier.cli.main import _parser
+        from atelier.cli.run import draft_from_args
 
-        draft, _ = _draft(_parser().parse_args(["run", *argv, "--provider", "draft"]))
+        draft, _ = draft_from_args(_parser().parse_args(["run", *argv, "--provider", "draft"]))
         rs = draft.settings
         return draft.output_dir, rs.concurrency, rs.batch_timeout_ms
 
