@@ -416,16 +416,6 @@ def sheet_draft(
     return draft
 
 
-def store_sheet_batch(store: Store, prices: PriceTable, batch: SheetBatch, **form: Any) -> Stored:
-    """``sheet_draft(batch, **form)`` stored with ``store_batch`` (the window's start, run in a
-    worker thread on plain values).
-
-    Raises:
-        InputError: as ``sheet_draft``.
-    """
-    return store_batch(store, sheet_draft(batch, **form), prices)
-
-
 def keep_user_files(draft: Draft) -> Draft:
     """Jobs whose file would replace one the user has in the output folder (a file Atelier did
     not make) get a new name (``name-2.png``…), with a note, unless the batch says
