@@ -12,7 +12,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 
 from atelier.core.errors import InputError
@@ -22,16 +21,16 @@ from atelier.pricing.estimate import Estimate
 from atelier.pricing.table import PriceTable
 from atelier.providers.base import ModelInfo
 from atelier.providers.registry import capabilities_of, resolve_target
-from atelier.sheet.input_images import reference_cell
+from atelier.sheet.plan.jobs import RowColumns as RowColumns  # where it was, for its users
+from atelier.sheet.plan.jobs import RowPlace, row_spec
 from atelier.sheet.products import Per, Products, group_rows
-from atelier.sheet.render import RenderedRow, RowRenderer
+from atelier.sheet.render import RowRenderer
 from atelier.sheet.tabular import Table
 from atelier.sheet.templates import Template, UniqueNamer, describe_unknown
 from atelier.sheet.variations import check_names, combinations
 from atelier.sheet.variations import describe as describe_variations
 
 PROMPT_MAX = 32_000  # JobSpec.prompt's bound (OpenAI GPT-image limit, providers.md)
-_filled = itemgetter(1)  # a (column, value) pair whose value is not empty
 
 
 @dataclass
@@ -111,29 +110,6 @@ class Plan:
                 left_out=self.left_out
             )
         return text
-
-
-@dataclass(frozen=True)
-class RowColumns:
-    """Optional columns that steer each row: a reference image (and mask) to edit, and the
-    provider/model that makes it (blank cells use the batch's)."""
-
-    reference: str | None = None
-    mask: str | None = None
-    provider: str | None = None
-    model: str | None = None
-
-    def names(self) -> list[tuple[str, str]]:
-        return [
-            (k, v)
-            for k, v in (
-                ("reference", self.reference),
-                ("mask", self.mask),
-                ("provider", self.provider),
-                ("model", self.model),
-            )
-            if v
-        ]
 
 
 def plan_from_table(
@@ -254,21 +230,6 @@ def templates_columns(templates: list[str], headers: list[str]) -> list[str]:
     return list(out)
 
 
-class RowPlace:
-    """Where a row (and its variation) is, in words (``row 4 (line 5), Color 'red'``), said
-    only when a message needs it: a 100,000-row plan names a row once in a while, so the
-    sentence is not made for every row. Call it for the text."""
-
-    __slots__ = ("combo", "i", "lines")
-
-    def __init__(self, lines: list[int], i: int, combo: dict[str, str]) -> None:
-        self.lines, self.i, self.combo = lines, i, combo
-
-    def __call__(self) -> str:
-        where = tr("row {row} (line {line})").format(row=self.i + 1, line=self.lines[self.i])
-        return where + "".join(f", {k} {v!r}" for k, v in self.combo.items())
-
-
 @dataclass
 class _RowPlanner:
     """Adds the jobs of rows to ``plan``, each file name claimed once."""
@@ -285,7 +246,7 @@ class _RowPlanner:
     joined: int = 0
     """Groups of rows that joined a job made from other rows."""
     like: JobSpec | None = None
-    """The first row's job as it was validated, which later rows are copied from (``_row_spec``)."""
+    """The first row's job as it was validated, which later rows are copied from (``row_spec``)."""
 
     def __post_init__(self) -> None:
         self._steering = [c for _, c in self.cols.names()]
@@ -338,7 +299,7 @@ class _RowPlanner:
                     "{where}: file name {file!r} already used in this batch; using {unique!r}"
                 ).format(where=place(), file=rel, unique=unique)
             )
-        spec = _row_spec(
+        spec = row_spec(
             r, unique, i, values, self.defaults, self.cols, self.base_dir, place, self.like
         )
         if self.like is None and spec.operation == "generate":
@@ -381,84 +342,6 @@ def _renderer(
     if unknown_columns:
         raise InputError("template", "; ".join(unknown_columns) + found)
     return renderer
-
-
-def _row_spec(
-    r: RenderedRow,
-    output_path: str,
-    i: int,
-    values: dict[str, str],
-    d: JobDefaults,
-    cols: RowColumns,
-    base_dir: Path,
-    place: Callable[[], str],
-    like: JobSpec | None = None,
-) -> JobSpec:
-    """The job of spreadsheet row ``i`` (0-based): its rendered prompt, the batch's defaults,
-    and what its steering columns say (a reference image makes it an ``edit``). ``like``: a
-    validated job of the same batch to copy a ``generate`` job from.
-
-    Raises:
-        InputError: a reference image or mask that does not exist (row and column named).
-    """
-
-    def cell(column: str | None) -> str:
-        return values.get(column, "").strip() if column else ""
-
-    ref, mask = cell(cols.reference), cell(cols.mask)
-    if like is not None and not ref:
-        # The batch's settings were validated with ``like``; what differs from row to row is
-        # checked already (a prompt of 1 to PROMPT_MAX characters, a safe file name, cells
-        # that are text), so the job is a copy, not validated again: 4 times faster, on
-        # 100,000 rows. Its lists are its own (a copy would share them).
-        spec = like.model_copy(
-            update={
-                "prompt": r.prompt,
-                "negative_prompt": r.negative_prompt,
-                "output_path": output_path,
-                "row_index": i,
-                "row_indexes": [],
-                "row_values": dict(filter(_filled, values.items())),
-                "provider": cell(cols.provider) or None,
-                "model": cell(cols.model) or None,
-                "reference_images": [],
-            }
-        )
-        # The fields given are those given to ``like``; a copy's set of them is made twice
-        # the size, 50 MB more for 100,000 jobs.
-        spec.__pydantic_fields_set__ = set(tuple(like.model_fields_set))
-        return spec
-    where = place() if ref else ""
-    return JobSpec(
-        prompt=r.prompt,
-        negative_prompt=r.negative_prompt,
-        output_path=output_path,
-        size=d.size,
-        quality=d.quality,
-        output_format=d.output_format,
-        transparent_background=d.transparent_background,
-        moderation=d.moderation,
-        sample_count=d.sample_count,
-        seed=d.seed,
-        row_index=i,
-        row_values=dict(filter(_filled, values.items())),
-        provider=cell(cols.provider) or None,
-        model=cell(cols.model) or None,
-        operation="edit" if ref else "generate",
-        reference_images=reference_cell(
-            ref,
-            base_dir,
-            tr("{where}, column {column!r}").format(where=where, column=cols.reference),
-        )
-        if ref
-        else [],
-        style_preset=d.style_preset,
-        mask=reference_cell(
-            mask, base_dir, tr("{where}, column {column!r}").format(where=where, column=cols.mask)
-        )[0]
-        if (ref and mask)
-        else None,
-    )
 
 
 def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> None:
