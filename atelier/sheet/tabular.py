@@ -24,6 +24,7 @@ from atelier.core.errors import InputError
 from atelier.core.files import regular_file
 from atelier.core.i18n import N_, tr
 from atelier.sheet.charsets import decoded_text
+from atelier.sheet.charsets import detect_encoding as detect_encoding  # where it was, for its users
 
 DELIMITERS = ",;\t"
 # Shopify's Body (HTML) cells exceed the csv module's 128 KB default field limit.
