@@ -45,12 +45,15 @@ def without_cycle_collector() -> Iterator[None]:
     """Reading, planning and pricing a sheet without the cyclic garbage collector: 100,000
     rows make about a million containers (rows, cell dicts, jobs) and no cycle among them, and
     the collector would walk them all again and again (a quarter of the time). Memory is
-    freed as usual (reference counting); the collector runs again afterwards."""
+    freed as usual (reference counting). Afterwards what was made is moved out of the
+    collector's sight (``gc.freeze``, as the studio does once its window is built), else its
+    next passes would walk it all once more; then it runs again."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if was:
             gc.enable()
 
