@@ -1,21 +1,27 @@
-"""What the ``atelier`` commands share: the exit codes, a one-line error, the progress line, the
-store at ``ATELIER_HOME``, running a stored batch headless and printing its report."""
+"""What the ``atelier`` commands share: the exit codes, a one-line error, what a command's
+handler is, the progress line, the store at ``ATELIER_HOME`` (and a handler that opens it),
+running a stored batch headless and printing its report."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeAlias
 
 from atelier.cli.economy import Waits, submit_and_leave
 from atelier.core import paths
+from atelier.core.errors import InputError
 from atelier.core.events import BatchFinished, Event, JobChanged, LaneWaiting
 from atelier.core.i18n import tr
+from atelier.core.logs import setup_logging
 from atelier.core.models import BatchReport
 from atelier.core.settings import Settings
 from atelier.engine.engine import Engine
@@ -24,6 +30,32 @@ from atelier.store import Store
 from atelier.store.db import StoreError, move_aside
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+Handler: TypeAlias = Callable[[argparse.Namespace, TextIO, TextIO], int]
+"""What runs a command (``subparser.set_defaults(handler=…)``): its arguments, stdout and
+stderr → the exit code. An ``AtelierError`` it raises is said by ``atelier.cli.main``'s one
+error wrapper (exit 2)."""
+
+StoreCommand: TypeAlias = Callable[[argparse.Namespace, Store, TextIO], Awaitable[int]]
+"""A command that works on the store: its arguments, the store and stdout → the exit code."""
+
+
+@contextlib.contextmanager
+def without_cycle_collector() -> Iterator[None]:
+    """Reading, planning and pricing a sheet without the cyclic garbage collector: 100,000
+    rows make about a million containers (rows, cell dicts, jobs) and no cycle among them, and
+    the collector would walk them all again and again (a quarter of the time). Memory is
+    freed as usual (reference counting). Afterwards what was made is moved out of the
+    collector's sight (``gc.freeze``, as the studio does once its window is built), else its
+    next passes would walk it all once more; then it runs again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was:
+            gc.enable()
 
 
 def fail_input(msg: str, err: TextIO) -> int:
@@ -186,6 +218,64 @@ def open_store(move_damaged: bool, err: TextIO) -> Store:
             tr("atelier: the damaged store was moved aside to {path}").format(path=kept), file=err
         )
         return Store(path)
+
+
+def with_store(command: StoreCommand) -> Handler:
+    """The handler of a command on the store at ``ATELIER_HOME``: logging set up, the store
+    opened (a damaged one is not moved aside) and closed again, ``command`` awaited."""
+
+    def handler(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        async def go() -> int:
+            setup_logging()
+            store = open_store(False, err)
+            try:
+                return await command(args, store, out)
+            finally:
+                store.close()
+
+        return asyncio.run(go())
+
+    return handler
+
+
+def known_batch(store: Store, batch_id: int) -> None:
+    """Nothing when ``batch_id`` is in the store.
+
+    Raises:
+        InputError: no such batch (the message says how to list them).
+    """
+    try:
+        store.batch(batch_id)
+    except KeyError:
+        raise InputError(
+            tr("batch {id}").format(id=batch_id),
+            tr("no such batch (atelier batches lists them)"),
+        ) from None
+
+
+def job_ids(store: Store, batch_id: int, numbers: Sequence[int], rows: bool) -> list[int]:
+    """Job ids from the command line's numbers (job ids, or sheet rows with ``--rows``).
+
+    Raises:
+        InputError: a number that names no job of the batch.
+    """
+    jobs = store.jobs(batch_id)
+    by = (
+        {r + 1: j.id for j in jobs for r in j.spec.source_rows()}
+        if rows
+        else {j.id: j.id for j in jobs}
+    )
+    missing = [n for n in numbers if n not in by]
+    if missing:
+        rows_text = tr("no row {numbers} (atelier show {id} lists them)")
+        jobs_text = tr("no job {numbers} (atelier show {id} lists them)")
+        raise InputError(
+            tr("batch {id}").format(id=batch_id),
+            (rows_text if rows else jobs_text).format(
+                numbers=", ".join(map(str, missing)), id=batch_id
+            ),
+        )
+    return list(dict.fromkeys(by[n] for n in numbers))
 
 
 def existing_store() -> Store | None:

@@ -17,7 +17,6 @@ from atelier.providers.economy.lanes import ECONOMY_PROVIDERS
 from atelier.providers.registry import capabilities_of
 from atelier.store import Store
 
-COMMANDS = ("resume",)
 NO_WAIT_CHECK_S = 0.3
 """How often ``--no-wait`` looks whether every job is in a provider batch (seconds)."""
 
@@ -56,20 +55,6 @@ def add_run_arguments(r: Any) -> None:
             "with --economy: submit the provider batches and exit; collect later with "
             "'atelier resume BATCH' or in the studio"
         ),
-    )
-
-
-def add_parsers(sub: Any) -> None:
-    """``atelier resume``."""
-    p = sub.add_parser(
-        "resume", help=tr("go on with a stored batch (collects provider batches still running)")
-    )
-    p.add_argument("batch", type=int, help=tr("the batch id ('atelier batches' lists them)"))
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument(
-        "--no-wait",
-        action="store_true",
-        help=tr("economy: submit what is left to the provider's batch API and exit"),
     )
 
 

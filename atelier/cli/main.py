@@ -1,5 +1,10 @@
 """The command line: ``atelier`` opens the studio; ``atelier run`` runs a batch headless.
 
+Each command is a module of this package (``atelier.cli.run``, ``.resume``, ``.batches``…)
+with ``add_parser(sub)``, which gives its subparser the function that runs it
+(``set_defaults(handler=…)``, see ``atelier.cli.common.Handler``). ``run_command`` parses,
+then calls that handler inside the one error wrapper (``_guarded``).
+
 Exit codes: 0 every job succeeded, 1 some failed or were cancelled, 2 bad input (the message
 names the file, field, row or column).
 """
@@ -7,55 +12,50 @@ names the file, field, row or column).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 from atelier import __version__
-from atelier.cli import deliver as cli_deliver
-from atelier.cli import delivery_flags
-from atelier.cli import economy as cli_economy
-from atelier.cli import prices as cli_prices
-from atelier.cli import review as cli_review
-from atelier.cli import run_flags as cli_run_flags
-from atelier.cli import team as cli_team
-from atelier.cli import templates as cli_templates
+from atelier.cli import (
+    batches,
+    deliver,
+    export,
+    prices,
+    queue,
+    regenerate,
+    report,
+    resume,
+    review,
+    run,
+    secret,
+    show,
+    templates,
+    worker,
+)
 from atelier.cli import url_flags as cli_url_flags
 from atelier.cli.argparse_i18n import TranslatedParser
-from atelier.cli.common import (
-    EXIT_INPUT,
-    EXIT_OK,
-    existing_store,
-    fail_input,
-    open_store,
-    print_report,
-    run_or_submit,
-    submitted,
-)
-from atelier.cli.inputs import config_inputs, sheet_inputs
-from atelier.core.errors import AtelierError, InputError
+from atelier.cli.common import EXIT_INPUT, EXIT_OK, Handler, fail_input
+from atelier.core.errors import AtelierError
 from atelier.core.i18n import system_language, tr, use_language
-from atelier.core.logs import setup_logging
-from atelier.core.models import (
-    RunSettings,
+
+COMMANDS = (
+    run,
+    templates,
+    prices,
+    batches,
+    show,
+    review,
+    regenerate,
+    export,
+    deliver,
+    report,
+    secret,
+    resume,
+    worker,
+    queue,
 )
-from atelier.core.secrets import get_key
-from atelier.core.settings import Settings
-from atelier.engine.controller import (
-    PlannedBatch,
-    check_keys,
-    check_run,
-    price,
-    resume_batch,
-    store_batch,
-    workflow_options,
-)
-from atelier.engine.service import default_provider, load_prices
-from atelier.pricing.estimate import Estimate
-from atelier.providers.registry import capabilities_of
-from atelier.sheet.config_plan import config_default_model
+"""The commands' modules, in the order ``atelier --help`` lists them."""
 
 
 class _UsageError(Exception):
@@ -86,252 +86,19 @@ def _parser() -> argparse.ArgumentParser:
         help=tr("show the version and exit"),
     )
     sub = p.add_subparsers(dest="command")
-    cli_run_flags.add_run_arguments(
-        sub.add_parser(
-            "run",
-            help=tr("run a batch config or a spreadsheet batch headless"),
-            epilog=tr(
-                "Environment (as the reference batch tool reads them; a flag, then the "
-                "config, then these): OPENAI_IMAGE_OUTPUT_DIR, OPENAI_BATCH_MAX_CONCURRENT, "
-                "OPENAI_BATCH_TIMEOUT (ms)."
-            ),
-        )
-    )
-    cli_templates.add_parser(sub)
-    cli_prices.add_parser(sub)
-    cli_review.add_parsers(sub)
-    cli_deliver.add_parsers(sub)
-    cli_economy.add_parsers(sub)
-    cli_team.add_parsers(sub)
-    cli_team.add_resume_arguments(sub.choices["resume"])
+    for command in COMMANDS:
+        command.add_parser(sub)
     return p
 
 
-def _choose_provider(asked: str | None, from_config: bool) -> tuple[str, str]:
-    """The provider of the batch and why it is that one, in words for the estimate."""
-    if asked:
-        return asked, tr("the config's provider") if from_config else tr("asked with --provider")
-    settings = Settings.load()
-    chosen = default_provider(settings)
-    if settings.default_provider:
-        return chosen, tr("the default provider chosen in Settings")
-    if chosen == "openai":
-        return chosen, tr("no --provider given, and an OpenAI key is set")
-    return chosen, (
-        tr(
-            "no --provider given and no OpenAI key is set, so the offline draft provider was "
-            "used (images are placeholders, $0); give --provider openai (or another) to price it"
-        )
-    )
-
-
-def _planned(args: argparse.Namespace) -> tuple[PlannedBatch, str]:
-    """The batch the arguments describe (flags > file > environment > defaults), checked,
-    and why its provider is the one it is.
-
-    Raises:
-        InputError: bad input, naming the flag, field, row or file.
-    """
-    if args.config and args.csv:
-        raise InputError("arguments", tr("give either a batch config or --csv, not both"))
-    if not (args.config or args.csv):
-        raise InputError(
-            "arguments", tr("give a batch config file or --csv FILE (see atelier run --help)")
-        )
-    p = config_inputs(args) if args.config else sheet_inputs(args)
-    provider, why = _choose_provider(
-        args.provider or p.provider, args.provider is None and p.provider is not None
-    )
-    caps = capabilities_of(provider)
-    policy = p.policy
-    if args.max_retries is not None:
-        policy = policy.model_copy(update={"max_retries": args.max_retries})
-    delivery, notes = delivery_flags.delivery_from_args(args, p.delivery)
-    p.plan.warnings.extend(notes)
-    options: dict[str, dict[str, Any]] = {}
-    if args.workflow:
-        mapping = (
-            dict(part.split("=", 1) for part in args.workflow_map.split(",") if "=" in part)
-            if args.workflow_map
-            else {}
-        )
-        options["comfyui"] = workflow_options(args.workflow, mapping)
-    model = args.model or p.model
-    if model is None and args.config:  # as the reference batch tool, or said why not
-        model, note = config_default_model(provider)
-        if note:
-            p.plan.warnings.insert(0, note)
-    rs = RunSettings(
-        provider=provider,
-        model=model or caps.default_model,
-        concurrency=args.max_concurrent or p.concurrency or caps.default_concurrency,
-        job_timeout_ms=args.job_timeout or p.job_timeout_ms or 300_000,
-        batch_timeout_ms=args.timeout or p.batch_timeout_ms,
-        retry_policy=policy,
-        base_url=args.base_url,
-        provider_options=options,
-        budget_usd=args.budget if args.budget is not None else p.budget_usd,
-        overwrite=args.overwrite,
-        delivery=delivery,
-        reuse=not args.no_reuse,
-        **cli_economy.economy_settings(
-            args, sorted({provider} | {s.provider for s in p.plan.specs if s.provider})
-        ),
-    )
-    planned = PlannedBatch(p.plan, rs, p.output_dir, p.source.name, str(p.source), p.rows)
-    check_run(planned)
-    return planned, why
-
-
-def _print_estimate(planned: PlannedBatch, est: Estimate, why: str, fmt: str, out: TextIO) -> None:
-    rs, plan = planned.settings, planned.plan
-    if fmt == "json":
-        doc = {
-            "provider": rs.provider,
-            "model": rs.model,
-            "models": list(est.models),
-            "provider_reason": why,
-            "jobs": len(plan.specs),
-            "per": str(plan.per),
-            "rows": plan.rows,
-            "distinct_prompts": plan.distinct_prompts,
-            "rows_left_out": plan.left_out,
-            "images": est.images,
-            "reused_images": est.reused_images,
-            "estimated_cost": est.total_usd,
-            "list_cost": est.list_usd if est.reused_images else est.total_usd,
-            "priced_cost": round(est.priced_usd, 6),
-            "economy_cost": est.economy_usd,
-            "economy": est.economy,
-            "unknown_price_images": est.unknown_images,
-            "unknown_price_reasons": list(est.unknown_reasons),
-            "estimated_cost_range": list(est.auto_range) if est.auto_range else None,
-            "prices": list(est.sources),
-            "warnings": plan.warnings + plan.skipped,
-        }
-        print(json.dumps(doc, ensure_ascii=False, indent=2), file=out)
-        return
-    print(f"{', '.join(est.models)}: {plan.summary()}, {est.describe()}", file=out)
-    print(tr("Provider {provider}: {why}.").format(provider=rs.provider, why=why), file=out)
-    caps = capabilities_of(rs.provider)
-    if caps.needs_key and not get_key(rs.provider).key:
-        print(
-            tr(
-                "No {label} key is set: these are its list prices; a run would stop before sending anything."
-            ).format(label=caps.label),
-            file=out,
-        )
-    _print_section(tr("Prices"), est.sources, out)
-    _print_section(tr("Price unknown"), est.unknown_reasons, out)
-    _print_section(tr("Warnings"), plan.warnings + plan.skipped, out)
-
-
-def _print_section(title: str, lines: Sequence[str], out: TextIO) -> None:
-    if lines:
-        print(f"{title}:", file=out)
-        for line in lines:
-            print(f"  {line}", file=out)
-
-
-async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _guarded(handler: Handler, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The one place an ``AtelierError`` a command raises (bad input, the store, ATELIER_HOME,
+    the output folder, the team queue) becomes a one-line message on ``err`` and exit code 2:
+    a user never sees a traceback for what they can put right."""
     try:
-        planned, why = _planned(args)
+        return handler(args, out, err)
     except AtelierError as e:
         return fail_input(str(e), err)
-    prices = load_prices()
-    if args.estimate_only:
-        # Reuse is priced from the images earlier batches made: read the store if there is
-        # one (an estimate never creates it).
-        peek = existing_store()
-        try:
-            est = price(planned, prices, peek)
-        finally:
-            if peek is not None:
-                peek.close()
-        _print_estimate(planned, est, why, args.format, out)
-        return EXIT_OK
-    try:
-        if not args.queue:  # on a team queue, the workers' keys make the images
-            check_keys(planned)
-    except InputError as e:
-        return fail_input(str(e), err)
-    if args.format == "text":
-        for w in planned.plan.warnings + planned.plan.skipped:
-            print(tr("warning: {message}").format(message=w), file=err)
-    setup_logging()
-    store = open_store(args.move_damaged_store, err)
-    try:
-        est = price(planned, prices, store)
-        if args.format == "text":
-            print(
-                f"{', '.join(est.models)}: {planned.plan.summary()}, {est.describe()} → "
-                f"{planned.output_dir}",
-                file=err,
-            )
-        stored = store_batch(store, planned, est)
-        if stored.resumed and args.format == "text":
-            print(
-                tr("resuming batch {id} (finished images are kept)").format(id=stored.batch_id),
-                file=err,
-            )
-        if args.queue:
-            report = await cli_team.submit_and_follow(
-                store, stored.batch_id, args.queue, args.detach, args.format, out
-            )
-        else:
-            report = await run_or_submit(
-                store, stored.batch_id, len(planned.plan.specs), args.format, out, args.no_wait
-            )
-    finally:
-        store.close()
-    if report is None:
-        return submitted(stored.batch_id, args.format, out)
-    return print_report(report, args.format, planned.output_dir, out)
-
-
-async def _resume_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``atelier resume BATCH``: failed and cancelled jobs go back to pending, remote jobs and
-    provider batches still running are followed, and the rest is made."""
-    setup_logging()
-    store = open_store(False, err)
-    try:
-        try:
-            batch = store.batch(args.batch)
-        except KeyError:
-            return fail_input(
-                tr("batch {id}: no such batch ('atelier batches' lists them)").format(
-                    id=args.batch
-                ),
-                err,
-            )
-        # A team batch is followed on its queue; one the queue lost is queued again or made
-        # here when the user says which (--requeue / --here).
-        url = await cli_team.resume_target(store, args.batch, args.requeue, args.here)
-        if url is not None:
-            report = await cli_team.submit_and_follow(
-                store, args.batch, url, False, args.format, out
-            )
-        else:
-            resume_batch(store, args.batch)
-            report = await run_or_submit(
-                store, args.batch, batch.total, args.format, out, args.no_wait
-            )
-    finally:
-        store.close()
-    if report is None:
-        return submitted(args.batch, args.format, out)
-    return print_report(report, args.format, batch.output_dir, out)
-
-
-async def _review_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    setup_logging()
-    store = open_store(False, err)
-    try:
-        if args.command == "deliver":
-            return await cli_deliver.deliver(args, store, out)
-        return await cli_review.run(args, store, out)
-    finally:
-        store.close()
 
 
 def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -343,7 +110,7 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
     use_language(system_language())
     parser = _parser()
     try:
-        args = parser.parse_args(cli_templates.flags_last(list(argv)))
+        args = parser.parse_args(templates.flags_last(list(argv)))
     except _UsageError as e:
         print(tr("atelier: error: {message}").format(message=e), file=err)
         return EXIT_INPUT
@@ -351,40 +118,11 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
         return int(e.code or 0)
     for w in cli_url_flags.warnings(args):  # before anything runs, once per flag
         print(tr("warning: {message}").format(message=w), file=err)
-    if args.command in cli_prices.COMMANDS:
-        try:
-            return cli_prices.run(args, out)
-        except AtelierError as e:
-            return fail_input(str(e), err)
-    if args.command == "templates":
-        try:
-            return cli_templates.run(args, out)
-        except AtelierError as e:
-            return fail_input(str(e), err)
-    if args.command in cli_deliver.PLAIN_COMMANDS:
-        try:
-            return cli_deliver.run_plain(args, out)
-        except AtelierError as e:
-            return fail_input(str(e), err)
-    if args.command in (*cli_review.COMMANDS, *cli_deliver.STORE_COMMANDS):
-        try:
-            return asyncio.run(_review_async(args, out, err))
-        except AtelierError as e:
-            return fail_input(str(e), err)
-    if args.command in cli_team.COMMANDS:
-        return cli_team.run(args, out, err)
-    if args.command in cli_economy.COMMANDS:
-        try:
-            return asyncio.run(_resume_async(args, out, err))
-        except AtelierError as e:
-            return fail_input(str(e), err)
-    if args.command != "run":
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
         parser.print_help(out)
         return EXIT_OK
-    try:
-        return asyncio.run(_run_async(args, out, err))
-    except AtelierError as e:  # the store, ATELIER_HOME or the output folder: said plainly
-        return fail_input(str(e), err)
+    return _guarded(handler, args, out, err)
 
 
 def main() -> None:

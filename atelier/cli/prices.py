@@ -13,8 +13,6 @@ from atelier.core.i18n import tr
 from atelier.engine.service import load_prices
 from atelier.pricing.catalogue_list import PriceLine, import_prices, lines_json, price_lines
 
-COMMANDS = ("prices",)
-
 
 def add_parser(sub: Any) -> None:
     """``atelier prices [--format text|json] [--all]`` and ``atelier prices import FILE``."""
@@ -28,6 +26,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--all", action="store_true", help=tr("also list models their provider has shut down")
     )
+    p.set_defaults(handler=lambda args, out, err: run(args, out))
 
 
 def _text(lines: list[PriceLine]) -> list[str]:

@@ -28,6 +28,7 @@ def add_parser(sub: Any) -> None:
             "imported and each target's kind and host is listed)"
         ),
     )
+    t.set_defaults(handler=run)
 
 
 def flags_last(argv: list[str]) -> list[str]:
@@ -40,7 +41,7 @@ def flags_last(argv: list[str]) -> list[str]:
     return [a for a in argv if a not in flags] + flags
 
 
-def run(args: argparse.Namespace, out: TextIO) -> int:
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Do ``args.action``; returns the exit code.
 
     Raises:

@@ -417,17 +417,6 @@ def plan_sheet_batch(
     return planned
 
 
-def store_sheet_batch(store: Store, prices: PriceTable, batch: SheetBatch, **form: Any) -> Stored:
-    """``plan_sheet_batch(batch, **form)`` stored with ``store_batch`` (the window's start, run in a
-    worker thread on plain values).
-
-    Raises:
-        InputError: as ``plan_sheet_batch``.
-    """
-    planned = plan_sheet_batch(batch, **form)
-    return store_batch(store, planned, price(planned, prices, store))
-
-
 def keep_user_files(planned: PlannedBatch) -> PlannedBatch:
     """Jobs whose file would replace one the user has in the output folder (a file Atelier did
     not make) get a new name (``name-2.png``…), with a note, unless the batch says

@@ -115,8 +115,12 @@ def request_key(
         "mask": reference_digest(spec.mask) if spec.mask else None,
         "options": _options_digest(provider_options.get(provider, {})),
     }
-    blob = json.dumps(ident, sort_keys=True, ensure_ascii=False).encode()
+    blob = _KEY_JSON.encode(ident).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+# json.dumps(ident, sort_keys=True, ensure_ascii=False), without making an encoder per key.
+_KEY_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
 def image_key(key: str, sample: int) -> str:
@@ -170,7 +174,9 @@ def plan_reuse(
             else:
                 make += 1
                 seen.add(k)
-        if make:
+        if make == spec.sample_count:  # nothing of it reused: no copy (100,000 jobs)
+            to_make.append(spec)
+        elif make:
             to_make.append(spec.model_copy(update={"sample_count": make}))
     return ReusePlan(to_make, reused)
 

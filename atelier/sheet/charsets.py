@@ -7,7 +7,14 @@ designers meet (Shift_JIS/CP932, GBK/GB18030, Big5, EUC-KR/CP949, Windows-1252).
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from charset_normalizer import from_bytes
+
+from atelier.core.errors import InputError
+from atelier.core.files import read_bytes
+from atelier.core.i18n import N_, tr
 
 #: Code pages offered to the detector and to the user's override menu.
 CANDIDATE_ENCODINGS: tuple[str, ...] = (
@@ -82,3 +89,33 @@ def detect_encoding(data: bytes) -> str:
         except (UnicodeDecodeError, LookupError):
             continue
     return "latin_1"  # decodes anything; the user can pick the right one
+
+
+def decoded_text(path: Path, encoding: str | None) -> tuple[str, str]:
+    """The text of ``path`` (BOM and NUL characters removed) and the codec it was read with.
+
+    A BOM after leading whitespace or blank lines (some exporters write a newline first) is
+    removed too, and the blank lines are kept so line numbers stay the file's.
+
+    Raises:
+        InputError: the file cannot be read or decoded, or holds nothing.
+    """
+    data = read_bytes(path, N_("spreadsheet"))
+    enc = encoding or detect_encoding(data)
+    try:
+        text = data.decode(enc)
+    except (UnicodeDecodeError, LookupError) as e:
+        raise InputError(
+            str(path), tr("cannot decode as {encoding}: {reason}").format(encoding=enc, reason=e)
+        ) from e
+    late_bom = _LATE_BOM.match(text)
+    if late_bom:
+        text = "\n" * late_bom.group(0).count("\n") + text[late_bom.end() :]
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.strip():
+        raise InputError(str(path), tr("the file is empty"))
+    return text, enc
+
+
+_LATE_BOM = re.compile(r"\s*\ufeff")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from atelier.core.errors import InputError
 from atelier.core.i18n import N_, tr
 from atelier.sheet.tabular import Table
-from atelier.sheet.templates import Template, describe_unknown, safe_relative_path
+from atelier.sheet.templates import Template, Where, describe_unknown, safe_relative_path
 
 
 @dataclass(frozen=True)
@@ -114,19 +114,21 @@ class RowRenderer:
         suffix = tuple(v for v in variations if v not in named)
         return cls([*headers, *variations], prompt, filename, negative, output_format, suffix)
 
-    def render(self, values: dict[str, str], index: int, where: str) -> RenderedRow:
+    def render(self, values: dict[str, str], index: int, where: Where) -> RenderedRow:
         """Row ``index`` (0-based) with cell ``values``; ``where`` names it in messages."""
         text, empty = self._prompt.render(values)
         neg, empty_n = self._negative.render(values) if self._negative else ("", [])
         raw, empty_f = self._filename.render(values) if self._filename else (f"row-{index + 1}", [])
-        raw += "".join(f"-{values[k]}" for k in self._suffix)
+        if self._suffix:
+            raw += "".join(f"-{values[k]}" for k in self._suffix)
         problem = None
         try:
             rel = safe_relative_path(raw, self.output_format, where)
         except InputError as e:
             rel = safe_relative_path(f"row-{index + 1}", self.output_format)
             problem = tr("{reason}; named {file!r} instead").format(reason=e, file=rel)
-        return RenderedRow(text, neg, rel, list(dict.fromkeys(empty + empty_n + empty_f)), problem)
+        empty += empty_n + empty_f
+        return RenderedRow(text, neg, rel, list(dict.fromkeys(empty)) if empty else empty, problem)
 
 
 def preview_row(

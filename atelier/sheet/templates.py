@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from atelier.core.errors import InputError
@@ -31,7 +32,25 @@ _BIDI_CONTROLS = dict.fromkeys(
 )
 _FULL_WIDTH_BRACES = str.maketrans("｛｝", "{}")
 _MAX_NAME_BYTES = 200  # below ext4's 255-byte limit, leaving room for "-10" and a temp suffix
+# A path of plain ASCII components (letters, digits, "_", "-", inner dots; at most 200 bytes
+# each) that ``safe_component`` would return unchanged, unless it names a Windows device:
+# most file names (SKUs, handles) are such, and they skip the general rule (it runs once per
+# row, on 100,000-row sheets).
+_PLAIN_PART = r"[A-Za-z0-9_-](?:[A-Za-z0-9_.-]{0,198}[A-Za-z0-9_-])?"
+_PLAIN_PATH = re.compile(rf"{_PLAIN_PART}(?:/{_PLAIN_PART})*")
+_DRIVE = re.compile(r"^[A-Za-z]:")
 FORMAT_EXT = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+
+Where = str | Callable[[], str]
+"""A place named in messages (``row 4 (line 5)``): its text, or a function that says it, for
+places named once per row of a large sheet but shown only when something is wrong there."""
+
+
+def said(where: Where) -> str:
+    """The text of ``where``."""
+    return where if isinstance(where, str) else where()
+
+
 _EXT_FORMAT = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
 
@@ -241,7 +260,7 @@ def safe_component(name: str) -> str:
     return _truncate_utf8(s, _MAX_NAME_BYTES).rstrip(" .")
 
 
-def safe_relative_path(raw: str, output_format: str, where: str = "output_path") -> str:
+def safe_relative_path(raw: str, output_format: str, where: Where = "output_path") -> str:
     """Turn a rendered or configured file name into a safe path inside the output folder.
 
     ``/`` in the template makes subfolders; every component goes through ``safe_component``.
@@ -252,11 +271,15 @@ def safe_relative_path(raw: str, output_format: str, where: str = "output_path")
         InputError: for absolute paths, drive letters, ``..`` components or an empty name, with
             ``where`` naming the field or row.
     """
+    if _PLAIN_PATH.fullmatch(raw):
+        safe = raw.split("/")
+        if not any(c.split(".", 1)[0].upper() in _WINDOWS_RESERVED for c in safe):
+            return _with_extension(safe, output_format)
     # Bidi controls go first, so U+202E + ".." is seen as the ".." it displays as.
     text = strip_bidi(raw).replace("\\", "/").strip()
-    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+    if text.startswith("/") or _DRIVE.match(text):
         raise InputError(
-            where,
+            said(where),
             tr(
                 "{path!r} is an absolute path; output paths are relative to the output folder"
             ).format(path=raw),
@@ -264,13 +287,18 @@ def safe_relative_path(raw: str, output_format: str, where: str = "output_path")
     comps = [c for c in text.split("/") if c not in ("", ".")]
     if any(c.strip() == ".." for c in comps):
         raise InputError(
-            where,
+            said(where),
             tr("{path!r} points outside the output folder ('..' is not allowed)").format(path=raw),
         )
     safe = [safe_component(c) for c in comps]
     safe = [c for c in safe if c]
     if not safe:
-        raise InputError(where, tr("{path!r} leaves no usable file name").format(path=raw))
+        raise InputError(said(where), tr("{path!r} leaves no usable file name").format(path=raw))
+    return _with_extension(safe, output_format)
+
+
+def _with_extension(safe: list[str], output_format: str) -> str:
+    """The safe components joined, the last one's extension made to match ``output_format``."""
     stem, suffix = split_ext(safe[-1])
     ext = FORMAT_EXT[output_format]
     if suffix.lower() in _EXT_FORMAT:
@@ -305,16 +333,21 @@ class UniqueNamer:
     """
 
     def __init__(self) -> None:
-        self.taken: dict[str, str] = {}  # casefolded file → where it was claimed
-        self.folders: dict[str, str] = {}  # casefolded folder → where it was first needed
+        self.taken: dict[str, Where] = {}  # casefolded file → where it was claimed
+        self.folders: dict[str, Where] = {}  # casefolded folder → where it was first needed
 
-    def claim(self, rel: str, sample_count: int, where: str = "output_path") -> str:
+    def claim(self, rel: str, sample_count: int, where: Where = "output_path") -> str:
         """Return ``rel`` or ``stem-2.ext``, ``stem-3.ext``… so that no sample file collides.
 
         Raises:
             InputError: a file of ``rel`` would be a folder another row needs, or a folder
                 ``rel`` needs is another row's file (``a.png`` and ``a.png/b.png``).
         """
+        if sample_count == 1 and "/" not in rel:  # the common case, once per row: no folders
+            key = rel.casefold()
+            if key not in self.taken and key not in self.folders:
+                self.taken[key] = where
+                return rel
         folder, _, leaf = rel.rpartition("/")
         prefix = folder + "/" if folder else ""
         parts = folder.split("/") if folder else []
@@ -322,10 +355,10 @@ class UniqueNamer:
         for f in needed:
             if f in self.taken:
                 raise InputError(
-                    where,
+                    said(where),
                     tr(
                         "{path!r} needs a folder {folder!r}, but {other} writes a file there"
-                    ).format(path=rel, folder=f, other=self.taken[f]),
+                    ).format(path=rel, folder=f, other=said(self.taken[f])),
                 )
         stem, suffix = split_ext(leaf)
         n = 1
@@ -339,9 +372,9 @@ class UniqueNamer:
             clash = next((f for f in folded if f in self.folders), None)
             if clash is not None:
                 raise InputError(
-                    where,
+                    said(where),
                     tr("{path!r} would write a file {file!r} where {other} needs a folder").format(
-                        path=rel, file=clash, other=self.folders[clash]
+                        path=rel, file=clash, other=said(self.folders[clash])
                     ),
                 )
             if not any(f in self.taken for f in folded):

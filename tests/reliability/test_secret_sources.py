@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from atelier.cli.deliver import run_plain
+from atelier.cli import secret as cli_secret
 from atelier.cli.main import _parser
 from atelier.core.secrets import get_key, get_secret
 from tests.cli import run_cli
@@ -125,9 +125,12 @@ def test_an_environment_secret_is_stripped_as_secret_set_strips_it(
     assert get_key("openai").key == "sk-test-123"
     # what ``atelier secret set`` keeps from the same text, for comparison
     kept: dict[str, str] = {}
-    monkeypatch.setattr("atelier.cli.deliver.set_secret", lambda n, v: kept.update({n: v}) or True)
-    run_plain(
-        argparse.Namespace(command="secret", name="cms"), io.StringIO(), io.StringIO(f"{token}\n")
+    monkeypatch.setattr("atelier.cli.secret.set_secret", lambda n, v: kept.update({n: v}) or True)
+    cli_secret.run(
+        argparse.Namespace(command="secret", name="cms"),
+        io.StringIO(),
+        io.StringIO(),
+        io.StringIO(f"{token}\n"),
     )
     assert kept == {"cms": token}
     # a whitespace-only variable is no secret at all

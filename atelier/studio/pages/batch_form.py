@@ -40,7 +40,7 @@ class BatchForm:
     economy: bool = False
 
     def run_args(self) -> dict[str, Any]:
-        """The keyword arguments of ``atelier.engine.controller.store_sheet_batch``."""
+        """The keyword arguments of ``atelier.engine.controller.sheet_draft``."""
         return {
             "provider": self.provider,
             "model": self.model,

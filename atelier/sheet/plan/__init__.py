@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -19,10 +20,12 @@ from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.core.models import JobDefaults, JobSpec, problems_error
 from atelier.core.spec_fields import IMAGE
+from atelier.providers.base import ModelInfo
 from atelier.providers.registry import capabilities_of, resolve_target
-from atelier.sheet.input_images import reference_cell
+from atelier.sheet.plan.jobs import RowColumns as RowColumns  # where it was, for its users
+from atelier.sheet.plan.jobs import RowPlace, row_spec
 from atelier.sheet.products import Per, Products, group_rows
-from atelier.sheet.render import RenderedRow, RowRenderer
+from atelier.sheet.render import RowRenderer
 from atelier.sheet.tabular import Table
 from atelier.sheet.templates import Template, UniqueNamer, describe_unknown
 from atelier.sheet.variations import check_names, combinations
@@ -104,29 +107,6 @@ class Plan:
         return text
 
 
-@dataclass(frozen=True)
-class RowColumns:
-    """Optional columns that steer each row: a reference image (and mask) to edit, and the
-    provider/model that makes it (blank cells use the batch's)."""
-
-    reference: str | None = None
-    mask: str | None = None
-    provider: str | None = None
-    model: str | None = None
-
-    def names(self) -> list[tuple[str, str]]:
-        return [
-            (k, v)
-            for k, v in (
-                ("reference", self.reference),
-                ("mask", self.mask),
-                ("provider", self.provider),
-                ("model", self.model),
-            )
-            if v
-        ]
-
-
 def plan_from_table(
     table: Table,
     prompt: str,
@@ -166,11 +146,10 @@ def plan_from_table(
     groups = group_rows(Products(table), chosen, how)
     for group in groups:
         i = group[0]
-        where = tr("row {row} (line {line})").format(row=i + 1, line=table.line_numbers[i])
         values = table.row_dict(i)
         for combo in combos:
-            label = where + "".join(f", {k} {v!r}" for k, v in combo.items())
-            planner.add(group, {**values, **combo} if combo else values, label)
+            place = RowPlace(table.line_numbers, i, combo)
+            planner.add(group, {**values, **combo} if combo else values, place)
     if how.kind != "row":
         _warn_hidden(planner.plan, table, groups, [prompt, filename, negative], cols)
     if how.kind == "option" and planner.joined:
@@ -261,19 +240,25 @@ class _RowPlanner:
     joins that job instead of making a copy under a ``-2`` name)."""
     joined: int = 0
     """Groups of rows that joined a job made from other rows."""
+    like: JobSpec | None = None
+    """The first row's job as it was validated, which later rows are copied from (``row_spec``)."""
 
-    def add(self, rows: list[int], values: dict[str, str], where: str) -> None:
+    def __post_init__(self) -> None:
+        self._steering = [c for _, c in self.cols.names()]
+
+    def add(self, rows: list[int], values: dict[str, str], place: Callable[[], str]) -> None:
         """The job of rows ``rows`` (0-based; the first one's cell and variation ``values``),
         or a note saying why it is skipped; rows rendering to a job already made join it.
+        ``place()`` names the row in messages.
 
         Raises:
             InputError: a reference image that does not exist.
         """
         plan = self.plan
         i = rows[0]
-        r = self.renderer.render(values, i, where)
+        r = self.renderer.render(values, i, place)
         text, rel = r.prompt, r.file_name
-        steer = [values.get(c, "").strip() for _, c in self.cols.names()]
+        steer = [values.get(c, "").strip() for c in self._steering]
         key = (text, r.negative_prompt, rel.casefold(), *steer)
         same = self.made.get(key)
         if same is not None:
@@ -285,29 +270,35 @@ class _RowPlanner:
             self.joined += 1
             return
         if not text.strip():
-            plan.skipped.append(tr("{where}: the prompt is empty, row skipped").format(where=where))
+            plan.skipped.append(
+                tr("{where}: the prompt is empty, row skipped").format(where=place())
+            )
             return
         if len(text) > PROMPT_MAX:
             plan.skipped.append(
                 tr(
                     "{where}: the prompt has {count} characters (at most {limit}), row skipped"
-                ).format(where=where, count=len(text), limit=PROMPT_MAX)
+                ).format(where=place(), count=len(text), limit=PROMPT_MAX)
             )
             return
         for col in r.empty:
             plan.warnings.append(
-                tr("{where}: column {{{column}}} is empty").format(where=where, column=col)
+                tr("{where}: column {{{column}}} is empty").format(where=place(), column=col)
             )
         if r.name_problem:
             plan.warnings.append(r.name_problem)
-        unique = self.namer.claim(rel, self.defaults.sample_count, where)
+        unique = self.namer.claim(rel, self.defaults.sample_count, place)
         if unique != rel:
             plan.warnings.append(
                 tr(
                     "{where}: file name {file!r} already used in this batch; using {unique!r}"
-                ).format(where=where, file=rel, unique=unique)
+                ).format(where=place(), file=rel, unique=unique)
             )
-        spec = _row_spec(r, unique, i, values, self.defaults, self.cols, self.base_dir, where)
+        spec = row_spec(
+            r, unique, i, values, self.defaults, self.cols, self.base_dir, place, self.like
+        )
+        if self.like is None and spec.operation == "generate":
+            self.like = spec.model_copy()
         if len(rows) > 1:
             spec.row_indexes = sorted(rows)
         self.made[key] = len(plan.specs)
@@ -348,57 +339,6 @@ def _renderer(
     return renderer
 
 
-def _row_spec(
-    r: RenderedRow,
-    output_path: str,
-    i: int,
-    values: dict[str, str],
-    d: JobDefaults,
-    cols: RowColumns,
-    base_dir: Path,
-    where: str,
-) -> JobSpec:
-    """The job of spreadsheet row ``i`` (0-based): its rendered prompt, the batch's defaults,
-    and what its steering columns say (a reference image makes it an ``edit``).
-
-    Raises:
-        InputError: a reference image or mask that does not exist (row and column named).
-    """
-
-    def cell(column: str | None) -> str:
-        return values.get(column, "").strip() if column else ""
-
-    ref, mask = cell(cols.reference), cell(cols.mask)
-    return JobSpec(
-        prompt=r.prompt,
-        negative_prompt=r.negative_prompt,
-        output_path=output_path,
-        size=d.size,
-        quality=d.quality,
-        output_format=d.output_format,
-        transparent_background=d.transparent_background,
-        moderation=d.moderation,
-        sample_count=d.sample_count,
-        seed=d.seed,
-        row_index=i,
-        row_values={k: v for k, v in values.items() if v},
-        provider=cell(cols.provider) or None,
-        model=cell(cols.model) or None,
-        operation="edit" if ref else "generate",
-        reference_images=reference_cell(
-            ref,
-            base_dir,
-            tr("{where}, column {column!r}").format(where=where, column=cols.reference),
-        ),
-        style_preset=d.style_preset,
-        mask=reference_cell(
-            mask, base_dir, tr("{where}, column {column!r}").format(where=where, column=cols.mask)
-        )[0]
-        if (ref and mask)
-        else None,
-    )
-
-
 def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> None:
     """Check every job against its provider's capabilities (a job's own provider/model, else
     ``provider``/``model``). A model its provider has shut down is refused with its successor;
@@ -409,45 +349,63 @@ def check_plan(plan: Plan, provider: str, model: str, *, rows: bool = False) -> 
             spreadsheet batches), and every other one after it.
     """
     bad: list[tuple[str, str]] = []
+    # Most jobs share a provider and model: each pair is looked up once.
+    targets: dict[tuple[str | None, str | None], tuple[ModelInfo | None, list[tuple[str, str]]]]
+    targets = {}
     for i, spec in enumerate(plan.specs):
-        place = (
-            tr("row {row}: ").format(row=spec.row_index + 1)
-            if rows and spec.row_index is not None
-            else f"jobs[{i}]."
-        )
-        try:
-            p, m = resolve_target(provider, model, spec.provider, spec.model)
-            caps = capabilities_of(p)
-        except InputError as e:
-            bad.append((f"{place}provider", e.message))
-            continue
-        info = caps.model(m)
-        if info is None:
-            known = ", ".join(x.id for x in caps.offered())
-            bad.append(
-                (
-                    f"{place}model",
-                    tr("{provider} has no model {model!r} (known: {known})").format(
-                        provider=caps.label, model=m, known=known
-                    ),
-                )
+        pair = (spec.provider, spec.model)
+        if pair not in targets:
+            targets[pair] = _target_info(provider, model, spec.provider, spec.model)
+            _warn_deprecated(plan, targets[pair][0])
+        info, problems = targets[pair]
+        found = problems if info is None else info.check(spec)
+        if found:
+            place = (
+                tr("row {row}: ").format(row=spec.row_index + 1)
+                if rows and spec.row_index is not None
+                else f"jobs[{i}]."
             )
-            continue
-        refusal = info.refusal()
-        if refusal:
-            bad.append((f"{place}model", refusal))
-            continue
-        note = info.lifecycle_note()
-        if info.deprecated and note:
-            warning = tr("{provider} / {model}: {note}").format(
-                provider=caps.label, model=info.id, note=note
-            )
-            if warning not in plan.warnings:
-                plan.warnings.append(warning)
-        for fld, msg in info.check(spec):
-            bad.append((f"{place}{fld}", msg))
+            bad.extend((f"{place}{fld}", msg) for fld, msg in found)
     if bad:
         raise problems_error("", bad)
+
+
+def _warn_deprecated(plan: Plan, info: ModelInfo | None) -> None:
+    """A deprecated model is offered with its note: once in the plan's warnings."""
+    if info is None or info.deprecated is None:
+        return
+    note = info.lifecycle_note()
+    if note:
+        warning = tr("{model}: {note}").format(model=info.id, note=note)
+        if warning not in plan.warnings:
+            plan.warnings.append(warning)
+
+
+def _target_info(
+    provider: str, model: str, job_provider: str | None, job_model: str | None
+) -> tuple[ModelInfo | None, list[tuple[str, str]]]:
+    """The model a job with ``job_provider``/``job_model`` runs on (the batch's ``provider``/
+    ``model`` where it names none), or ``None`` and the (field, problem) that says why not."""
+    try:
+        p, m = resolve_target(provider, model, job_provider, job_model)
+        caps = capabilities_of(p)
+    except InputError as e:
+        return None, [("provider", e.message)]
+    info = caps.model(m)
+    if info is None:
+        known = ", ".join(x.id for x in caps.offered())
+        return None, [
+            (
+                "model",
+                tr("{provider} has no model {model!r} (known: {known})").format(
+                    provider=caps.label, model=m, known=known
+                ),
+            )
+        ]
+    refusal = info.refusal()
+    if refusal:
+        return None, [("model", refusal)]
+    return info, []
 
 
 def fingerprint(provider: str, model: str, output_dir: Path, specs: list[JobSpec]) -> str:
