@@ -64,7 +64,8 @@ def _photo_note() -> str:
 
 def _background_white(f: Facts, r: Rule) -> Verdict:
     lay, need = f.layout, r.min if r.min is not None else 0.95
-    fixable = lay.white_background  # only a product touching the border; padding fixes it
+    # A white backdrop the product touches (re-framing fixes it) or one inside a frame.
+    fixable = lay.white_background or bool(lay.bands)
     return (
         _ok(lay.border_white >= need),
         tr("{share:.0%} of the border white").format(share=lay.border_white),
