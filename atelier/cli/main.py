@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from atelier import __version__
+from atelier.cli import channels as cli_channels
 from atelier.cli import deliver as cli_deliver
 from atelier.cli import economy as cli_economy
 from atelier.cli import review as cli_review
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_economy.add_parsers(sub)
     cli_team.add_parsers(sub)
     cli_team.add_resume_arguments(sub.choices["resume"])
+    cli_channels.add_parsers(sub)
     return p
 
 
@@ -365,6 +367,8 @@ def run_command(argv: Sequence[str], out: TextIO | None = None, err: TextIO | No
             return asyncio.run(_resume_async(args, out, err))
         except AtelierError as e:
             return fail_input(str(e), err)
+    if args.command in cli_channels.COMMANDS:
+        return cli_channels.run(args, out, err)
     if args.command != "run":
         parser.print_help(out)
         return EXIT_OK

@@ -145,7 +145,11 @@ def _top_left(f: Facts, r: Rule) -> Verdict:
 
 def _text_area(f: Facts, r: Rule) -> Verdict:
     most = r.max or 0.0
-    required = tr("at most {share:.0%} of a {n}×{n} grid").format(share=most, n=r.grid)
+    required = (
+        tr("no text")
+        if most == 0
+        else tr("at most {share:.0%} of a {n}×{n} grid").format(share=most, n=r.grid)
+    )
     found = f.text(r.grid)
     if found is None:
         why = (
