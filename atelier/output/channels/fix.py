@@ -81,7 +81,11 @@ def _srgb(img: Image.Image, steps: list[str]) -> Image.Image:
             mode = "RGBA" if "A" in img.getbands() else "RGB"
             if img.mode not in ("RGB", "RGBA", "CMYK"):
                 img = img.convert(mode)
-            out = ImageCms.profileToProfile(img, src, _SRGB, outputMode=mode)
+            try:
+                out = ImageCms.profileToProfile(img, src, _SRGB, outputMode=mode)
+            except ImageCms.PyCMSError:  # a profile of another colour space (Lab, grey…)
+                out = None
+                steps.append(tr("dropped a colour profile that does not fit the pixels"))
             if out is not None:
                 steps.append(tr("converted {profile} to sRGB").format(profile=desc.strip()))
                 img = out
@@ -308,6 +312,8 @@ def fix_file(
     steps: list[str] = []
     data, fmt = render(img, profile, judged, steps)
     target = out_dir / rendition_name(path, fmt, profile, code)
+    if target.suffix != path.suffix.lower():
+        steps.append(tr("named {name}").format(name=target.name))
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)

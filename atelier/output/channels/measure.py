@@ -163,13 +163,17 @@ def _top_left_share(mask: NDArray[np.bool_]) -> float:
 def analyse(img: Image.Image) -> Layout:
     """Measure ``img``'s layout (see :class:`Layout`)."""
     a, scale = _work_array(img)
+    bands = _bands(a, scale)
+    # The backdrop is what lies inside a frame (the frame itself is ``bands``' finding).
+    inset = {k: int(np.ceil(v / scale)) + 1 for k, v in bands.items()}
+    top, left = inset.get("top", 0), inset.get("left", 0)
+    a = a[top : a.shape[0] - inset.get("bottom", 0), left : a.shape[1] - inset.get("right", 0)]
     border = _border(a)
     white = float((border.min(axis=1) >= WHITE_LEVEL).mean())
     median = np.median(border, axis=0)
     near = np.abs(border - median).max(axis=1) <= 12
     plain = bool(near.mean() >= PLAIN_SHARE)
     bg = (int(median[0]), int(median[1]), int(median[2]))
-    bands = _bands(a, scale)
     box: tuple[int, int, int, int] | None = None
     top_left = 0.0
     if plain:
@@ -179,10 +183,10 @@ def analyse(img: Image.Image) -> Layout:
         cols = np.flatnonzero(mask.sum(axis=0) >= 2)
         if rows.size and cols.size:
             box = (
-                max(0, int(cols[0] * scale)),
-                max(0, int(rows[0] * scale)),
-                min(img.width, int(np.ceil((cols[-1] + 1) * scale))),
-                min(img.height, int(np.ceil((rows[-1] + 1) * scale))),
+                max(0, int((cols[0] + left) * scale)),
+                max(0, int((rows[0] + top) * scale)),
+                min(img.width, int(np.ceil((cols[-1] + 1 + left) * scale))),
+                min(img.height, int(np.ceil((rows[-1] + 1 + top) * scale))),
             )
         top_left = _top_left_share(mask)
     return Layout(img.width, img.height, white, plain, bg, box, bands, top_left)
