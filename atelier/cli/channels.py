@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,7 +18,7 @@ from atelier.cli.common import EXIT_INPUT, EXIT_OK, fail_input
 from atelier.core.errors import AtelierError, InputError
 from atelier.core.i18n import tr
 from atelier.output.channels.check import Judgement, RuleResult, check_channels
-from atelier.output.channels.fix import Rendition, fix_file
+from atelier.output.channels.fix import Rendition, fix_channels
 from atelier.output.channels.profiles import Profile, load_profiles, profile
 
 COMMANDS = ("channels", "check")
@@ -117,12 +118,19 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(tr("atelier: error: {message}").format(message=e), file=err)
             bad_input = True
             continue
-        for p, j in zip(profiles, judged, strict=True):
-            rendition = None
-            if args.fix:
-                rendition = fix_file(
-                    path, p, args.out / p.id, code=args.code, judged=j, use_ocr=not args.no_ocr
+        renditions: list[Rendition | None] = [None] * len(profiles)
+        if args.fix:
+            renditions = list(
+                fix_channels(
+                    path,
+                    profiles,
+                    partial(_channel_dir, args.out),
+                    code=args.code,
+                    judged=judged,
+                    use_ocr=not args.no_ocr,
                 )
+            )
+        for p, j, rendition in zip(profiles, judged, renditions, strict=True):
             ok = rendition.after.passed if rendition and rendition.after else j.passed
             failed = failed or not ok
             if args.format == "json":
@@ -132,6 +140,11 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.format == "json":
         print(json.dumps(docs, ensure_ascii=False, indent=2), file=out)
     return EXIT_INPUT if bad_input else EXIT_FAILED if failed else EXIT_OK
+
+
+def _channel_dir(root: Path, p: Profile) -> Path:
+    """Where a channel's renditions go: one folder per channel under ``--out``."""
+    return root / p.id
 
 
 def _doc(j: Judgement, r: Rendition | None) -> dict[str, Any]:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageCms
 
 from atelier.core.errors import OutputError
@@ -69,40 +71,53 @@ class Rendition:
 
 
 def _srgb(img: Image.Image, steps: list[str]) -> Image.Image:
-    """``img`` in sRGB: an embedded profile that is not sRGB is converted, CMYK made RGB."""
+    """``img`` in sRGB: an embedded profile that is not sRGB is converted (or dropped when it
+    does not fit the pixels), CMYK made RGB. ``img`` itself is not changed (other channels'
+    renditions start from it)."""
     data = img.info.get("icc_profile")
     if data:
         try:
-            src = ImageCms.ImageCmsProfile(io.BytesIO(data))
-            desc = str(ImageCms.getProfileDescription(src))
+            parsed = ImageCms.ImageCmsProfile(io.BytesIO(data))
+            src: ImageCms.ImageCmsProfile | None = parsed
+            desc = str(ImageCms.getProfileDescription(parsed)).strip()
         except (OSError, ImageCms.PyCMSError, TypeError):
             src, desc = None, ""
-        if src is not None and ("srgb" not in desc.lower() or img.mode == "CMYK"):
-            mode = "RGBA" if "A" in img.getbands() else "RGB"
-            if img.mode not in ("RGB", "RGBA", "CMYK"):
-                img = img.convert(mode)
-            try:
-                out = ImageCms.profileToProfile(img, src, _SRGB, outputMode=mode)
-            except ImageCms.PyCMSError:  # a profile of another colour space (Lab, grey…)
-                out = None
+        if src is None or "srgb" not in desc.lower() or img.mode == "CMYK":
+            out = None
+            if src is not None:
+                mode = "RGBA" if "A" in img.getbands() else "RGB"
+                source = img if img.mode in ("RGB", "RGBA", "CMYK") else img.convert(mode)
+                try:
+                    out = ImageCms.profileToProfile(source, src, _SRGB, outputMode=mode)
+                except ImageCms.PyCMSError:  # a profile of another colour space (Lab, grey…)
+                    out = None
+            if out is None:
+                out = img.copy()
                 steps.append(tr("dropped a colour profile that does not fit the pixels"))
-            if out is not None:
-                steps.append(tr("converted {profile} to sRGB").format(profile=desc.strip()))
-                img = out
-        img.info.pop("icc_profile", None)
+            else:
+                steps.append(tr("converted {profile} to sRGB").format(profile=desc))
+            out.info.pop("icc_profile", None)
+            img = out
     if img.mode == "CMYK":
         img = img.convert("RGB")
         steps.append(tr("converted CMYK to RGB"))
     return img
 
 
-def _place(product: Image.Image, fill: float, aspect: float) -> Image.Image:
-    """``product`` centred on a white canvas of ``aspect`` (w/h) it fills to ``fill``."""
-    bw, bh = product.size
+def _canvas(size: tuple[int, int], fill: float, aspect: float) -> tuple[int, int, int, int]:
+    """The canvas ``(width, height, x, y)`` of ``aspect`` (w/h) a box of ``size`` fills to
+    ``fill``, and where the box goes (centred)."""
+    bw, bh = size
     w = max(bw / fill, bh * aspect / fill)
     cw, ch = max(bw, round(w)), max(bh, round(w / aspect))
+    return cw, ch, (cw - bw) // 2, (ch - bh) // 2
+
+
+def _place(product: Image.Image, fill: float, aspect: float) -> Image.Image:
+    """``product`` centred on a white canvas of ``aspect`` (w/h) it fills to ``fill``."""
+    cw, ch, x, y = _canvas(product.size, fill, aspect)
     canvas = Image.new("RGB", (cw, ch), (255, 255, 255))
-    canvas.paste(product, ((cw - bw) // 2, (ch - bh) // 2))
+    canvas.paste(product, (x, y))
     return canvas
 
 
@@ -125,12 +140,18 @@ def _reframe(img: Image.Image, lay: Layout, profile: Profile, steps: list[str]) 
         fill = min(fill, 1 - 2 * (r.min or 0) - 0.02)
     corner = max((r.min or 0 for r in profile.rules("top_left_empty")), default=0.0)
     aspect = _aspect(profile) or 1.0
-    out = _place(product, fill, aspect)
-    while corner and fill > 0.3 and analyse(out).top_left_share < corner + 0.01:
-        fill -= 0.05
-        out = _place(product, fill, aspect)
+    if corner and lay.points is not None and len(lay.points):
+        # Where the product's pixels land on each candidate canvas: the first fill whose
+        # top-left square (``corner`` of each side) holds none of them.
+        ys = lay.points[:, 0] - lay.box[1]
+        xs = lay.points[:, 1] - lay.box[0]
+        while fill > 0.3:
+            cw, ch, x, y = _canvas(product.size, fill, aspect)
+            if float(np.maximum((ys + y) / ch, (xs + x) / cw).min()) >= corner + 0.01:
+                break
+            fill -= 0.05
     steps.append(tr("re-framed the product on white at {share:.0%}").format(share=fill))
-    return out
+    return _place(product, fill, aspect)
 
 
 def _to_aspect(img: Image.Image, aspect: float, white: bool, steps: list[str]) -> Image.Image:
@@ -221,10 +242,15 @@ def encode(img: Image.Image, fmt: str, profile: Profile, steps: list[str]) -> tu
 
 
 def render(
-    img: Image.Image, profile: Profile, before: Judgement, steps: list[str]
+    img: Image.Image,
+    profile: Profile,
+    before: Judgement,
+    steps: list[str],
+    layout: Layout | None = None,
 ) -> tuple[bytes, str]:
     """``img`` made to meet ``profile`` where a fix exists, given how it was judged
-    (``before``, OCR not needed); returns the encoded bytes and their format."""
+    (``before``, OCR not needed) and, when known, its ``layout`` (saves measuring again);
+    returns the encoded bytes and their format. ``img`` is not changed."""
     failed = {r.kind for r in before.failed()}
     fmt = target_format((img.format or "").lower() or None, profile)
     img = _srgb(img, steps)
@@ -233,9 +259,9 @@ def render(
     if has_alpha and not keep_alpha:
         steps.append(tr("flattened transparency onto white"))
     img = img if keep_alpha and has_alpha else flattened(img)
-    lay: Layout | None = None
+    lay = layout
     if "no_frame" in failed:
-        lay = analyse(img)
+        lay = lay or analyse(img)
         b = lay.bands
         box = (
             b.get("left", 0),
@@ -305,26 +331,67 @@ def fix_file(
         InputError: the source cannot be read.
         OutputError: the rendition cannot be written (naming the file).
     """
+    return fix_channels(
+        path,
+        [profile],
+        lambda p: out_dir,
+        code=code,
+        judged=None if judged is None else [judged],
+        recheck=recheck,
+        use_ocr=use_ocr,
+        today=today,
+    )[0]
+
+
+def fix_channels(
+    path: Path,
+    profiles: list[Profile],
+    out_dir: Callable[[Profile], Path],
+    *,
+    code: str | None = None,
+    judged: list[Judgement] | None = None,
+    recheck: bool = True,
+    use_ocr: bool = True,
+    today: dt.date | None = None,
+) -> list[Rendition]:
+    """Write ``path``'s rendition for each of ``profiles`` (decoded and measured once), each
+    into ``out_dir(profile)`` (export: ``out / profile.id``).
+
+    Args:
+        judged: the source's judgements, one per profile, when already made.
+        recheck: judge each written rendition (with OCR when ``use_ocr``).
+
+    Raises:
+        InputError: the source cannot be read.
+        OutputError: a rendition cannot be written (naming the file).
+    """
     img, size = open_image(path)
+    facts = Facts(img, name=path.name, file_size=size, code=code, use_ocr=False)
     if judged is None:
-        facts = Facts(img, name=path.name, file_size=size, code=code, use_ocr=False)
-        judged = judge(facts, profile, str(path), today)
-    steps: list[str] = []
-    data, fmt = render(img, profile, judged, steps)
-    target = out_dir / rendition_name(path, fmt, profile, code)
-    if target.suffix != path.suffix.lower():
-        steps.append(tr("named {name}").format(name=target.name))
+        judged = [judge(facts, p, str(path), today) for p in profiles]
+    out: list[Rendition] = []
+    for profile, before in zip(profiles, judged, strict=True):
+        steps: list[str] = []
+        data, fmt = render(img, profile, before, steps, facts.layout)
+        target = out_dir(profile) / rendition_name(path, fmt, profile, code)
+        if target.suffix != path.suffix.lower():
+            steps.append(tr("named {name}").format(name=target.name))
+        _write(target, data)
+        done = Rendition(str(path), profile.id, target, steps, before.unfixable())
+        if recheck:
+            shown = Image.open(io.BytesIO(data))
+            shown.load()
+            after = Facts(shown, name=target.name, file_size=len(data), code=code, use_ocr=use_ocr)
+            done.after = judge(after, profile, str(target), today)
+        out.append(done)
+    return out
+
+
+def _write(target: Path, data: bytes) -> None:
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     except OSError as e:
         raise OutputError(
             tr("{path}: cannot be written ({reason})").format(path=target, reason=e.strerror or e)
         ) from e
-    out = Rendition(str(path), profile.id, target, steps, judged.unfixable())
-    if recheck:
-        shown = Image.open(io.BytesIO(data))
-        shown.load()
-        facts = Facts(shown, name=target.name, file_size=len(data), code=code, use_ocr=use_ocr)
-        out.after = judge(facts, profile, str(target), today)
-    return out

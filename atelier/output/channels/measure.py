@@ -48,6 +48,9 @@ class Layout:
     box: tuple[int, int, int, int] | None
     bands: dict[str, int] = field(default_factory=dict)
     top_left_share: float = 0.0
+    points: NDArray[np.float64] | None = field(default=None, compare=False, repr=False)
+    """Product pixels as ``(y, x)`` rows in the image's pixels (one per work pixel), for
+    placing the product without measuring again."""
 
     @property
     def white_background(self) -> bool:
@@ -176,6 +179,7 @@ def analyse(img: Image.Image) -> Layout:
     bg = (int(median[0]), int(median[1]), int(median[2]))
     box: tuple[int, int, int, int] | None = None
     top_left = 0.0
+    left = top = 0
     if plain:
         mask = np.abs(a - median).max(axis=2) > PRODUCT_DIFF
         # Noise (a speck of JPEG ringing) is not a product: a row or column counts from 2 px.
@@ -189,4 +193,7 @@ def analyse(img: Image.Image) -> Layout:
                 min(img.height, int(np.ceil((rows[-1] + 1 + top) * scale))),
             )
         top_left = _top_left_share(mask)
+        ys, xs = np.nonzero(mask)
+        points = np.stack([(ys + top) * scale, (xs + left) * scale], axis=1)
+        return Layout(img.width, img.height, white, plain, bg, box, bands, top_left, points)
     return Layout(img.width, img.height, white, plain, bg, box, bands, top_left)
