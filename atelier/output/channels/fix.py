@@ -217,7 +217,9 @@ def encode(img: Image.Image, fmt: str, profile: Profile, steps: list[str]) -> tu
         for q in qualities:
             buf = io.BytesIO()
             if fmt == "jpeg":
-                img.convert("RGB").save(buf, "JPEG", quality=q)
+                (img if img.mode in ("RGB", "L") else img.convert("RGB")).save(
+                    buf, "JPEG", quality=q
+                )
             elif fmt == "webp":
                 img.save(buf, "WEBP", quality=q)
             else:

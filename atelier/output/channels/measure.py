@@ -1,7 +1,7 @@
 """Layout measurements of an image, without a model: the background from the border strip,
 the product's bounding box (pixels that differ from the background), frame bands along the
 edges and the top-left region. Computed on a copy at most ``WORK_SIDE`` px on its long side
-(box-filtered), so a 4000² photo costs what a 512² one does; positions are given back in the
+(box-filtered), so a 4000² photo costs what a 384² one does; positions are given back in the
 image's own pixels.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-WORK_SIDE = 512
+WORK_SIDE = 384
 WHITE_LEVEL = 250
 """A pixel is white when every channel is at least this (JPEG noise keeps 255 from staying 255)."""
 PRODUCT_DIFF = 24
@@ -49,8 +49,8 @@ class Layout:
     bands: dict[str, int] = field(default_factory=dict)
     top_left_share: float = 0.0
     points: NDArray[np.float64] | None = field(default=None, compare=False, repr=False)
-    """Product pixels as ``(y, x)`` rows in the image's pixels (one per work pixel), for
-    placing the product without measuring again."""
+    """The leftmost product pixel of each row as ``(y, x)`` in the image's pixels, for placing
+    the product clear of the top-left square without measuring again."""
 
     @property
     def white_background(self) -> bool:
@@ -109,6 +109,17 @@ def _work_array(img: Image.Image) -> tuple[NDArray[np.int16], float]:
     return np.asarray(small, dtype=np.int16), scale
 
 
+def _most(x: NDArray[np.int16]) -> NDArray[np.int16]:
+    """The largest of the last axis's three channels (``max(axis=-1)`` over 3 values is a slow
+    reduction in numpy; two element-wise maxima are not)."""
+    return np.maximum(np.maximum(x[..., 0], x[..., 1]), x[..., 2])
+
+
+def _least(x: NDArray[np.int16]) -> NDArray[np.int16]:
+    """The smallest of the last axis's three channels."""
+    return np.minimum(np.minimum(x[..., 0], x[..., 1]), x[..., 2])
+
+
 def _border(a: NDArray[np.int16]) -> NDArray[np.int16]:
     h, w, _ = a.shape
     s = max(2, round(0.02 * min(h, w)))
@@ -135,8 +146,9 @@ def _bands(a: NDArray[np.int16], scale: float) -> dict[str, int]:
     found: dict[str, int] = {}
     for side, v in views.items():
         depth = max(1, int(0.06 * v.shape[0]))
-        means = v[: depth + 2].mean(axis=1)
-        stds = v[: depth + 2].std(axis=1).max(axis=1)
+        lines = v[: depth + 2].astype(np.float32)
+        means = lines.mean(axis=1)
+        stds = lines.std(axis=1).max(axis=1)
         edge = means[0]
         if stds[0] > 10 or edge.min() >= WHITE_LEVEL:
             continue
@@ -147,19 +159,17 @@ def _bands(a: NDArray[np.int16], scale: float) -> dict[str, int]:
         # the product reaches into is still the band's colour along most of it.
         same = (np.abs(v[run] - edge).max(axis=1) < 16).mean() if run < len(means) else 1.0
         if run <= depth and same < 0.5:
-            found[side] = int(np.ceil(run * scale))
+            # The next work line may blend the band with what is inside: count it in.
+            found[side] = int(np.ceil((run + (scale > 1)) * scale))
     return found if len(found) >= 2 else {}
 
 
-def _top_left_share(mask: NDArray[np.bool_]) -> float:
-    """The largest share s (in 1 % steps) such that the top-left s×s square holds no product."""
-    h, w = mask.shape
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
+def _top_left_share(ys: NDArray[np.intp], xs: NDArray[np.intp], h: int, w: int) -> float:
+    """The largest share s such that the top-left s×s square holds no product, from each
+    product row ``ys`` and its leftmost pixel ``xs`` (a square reaches a pixel once
+    s ≥ max(y/h, x/w); the row's leftmost pixel is reached first)."""
+    if ys.size == 0:
         return 1.0
-    # For each product pixel, the square reaches it once s ≥ max(y/h, x/w); the first pixel
-    # reached is the minimum of that over the product.
-    ys, xs = np.nonzero(mask)
     return float(np.minimum(1.0, np.maximum(ys / h, xs / w)).min())
 
 
@@ -172,16 +182,16 @@ def analyse(img: Image.Image) -> Layout:
     top, left = inset.get("top", 0), inset.get("left", 0)
     a = a[top : a.shape[0] - inset.get("bottom", 0), left : a.shape[1] - inset.get("right", 0)]
     border = _border(a)
-    white = float((border.min(axis=1) >= WHITE_LEVEL).mean())
-    median = np.median(border, axis=0)
-    near = np.abs(border - median).max(axis=1) <= 12
+    white = float((_least(border) >= WHITE_LEVEL).mean())
+    median = np.median(border, axis=0).astype(np.int16)  # int16 keeps the sums below in int16
+    near = _most(np.abs(border - median)) <= 12
     plain = bool(near.mean() >= PLAIN_SHARE)
     bg = (int(median[0]), int(median[1]), int(median[2]))
     box: tuple[int, int, int, int] | None = None
     top_left = 0.0
     left = top = 0
     if plain:
-        mask = np.abs(a - median).max(axis=2) > PRODUCT_DIFF
+        mask = _most(np.abs(a - median)) > PRODUCT_DIFF
         # Noise (a speck of JPEG ringing) is not a product: a row or column counts from 2 px.
         rows = np.flatnonzero(mask.sum(axis=1) >= 2)
         cols = np.flatnonzero(mask.sum(axis=0) >= 2)
@@ -192,8 +202,10 @@ def analyse(img: Image.Image) -> Layout:
                 min(img.width, int(np.ceil((cols[-1] + 1 + left) * scale))),
                 min(img.height, int(np.ceil((rows[-1] + 1 + top) * scale))),
             )
-        top_left = _top_left_share(mask)
-        ys, xs = np.nonzero(mask)
+        # Each row's leftmost product pixel: the top-left square reaches those first.
+        ys = np.flatnonzero(mask.any(axis=1))
+        xs = mask[ys].argmax(axis=1)
+        top_left = _top_left_share(ys, xs, *mask.shape)
         points = np.stack([(ys + top) * scale, (xs + left) * scale], axis=1)
         return Layout(img.width, img.height, white, plain, bg, box, bands, top_left, points)
     return Layout(img.width, img.height, white, plain, bg, box, bands, top_left)
