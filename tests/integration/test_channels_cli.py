@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from atelier.output.channels.profiles import user_dir
@@ -115,3 +116,13 @@ def test_fix_says_what_no_fix_can_meet_and_exits_1(tmp_path: Path) -> None:
     doc = r.report()[0]["rendition"]
     assert doc["unfixable"] == ["background_white"] and doc["passed"] is False
     assert Path(doc["path"]).is_file()
+
+
+def test_an_image_too_large_to_open_is_bad_input_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)  # a bomb: 2× this is refused
+    big = save(product((600, 600)), tmp_path / "big.png")
+    r = run_cli("check", "--channel", "google", "--no-ocr", str(big))
+    assert r.code == 2 and "Traceback" not in r.err
+    assert f"{big}: too many pixels to open safely" in r.err

@@ -152,6 +152,10 @@ def open_image(path: Path) -> tuple[Image.Image, int]:
         raise InputError(str(path), tr("no such file")) from e
     except UnidentifiedImageError as e:
         raise InputError(str(path), tr("not an image Atelier can read")) from e
+    except Image.DecompressionBombError as e:  # over twice Pillow's pixel limit
+        raise InputError(
+            str(path), tr("too many pixels to open safely ({reason})").format(reason=e)
+        ) from e
     except (OSError, SyntaxError, ValueError) as e:
         raise InputError(str(path), tr("cannot be read ({reason})").format(reason=e)) from e
     return img, size

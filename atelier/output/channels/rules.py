@@ -36,6 +36,8 @@ _LABELS: dict[str, str] = {
     "file_name_code": N_("Named by the product code"),
 }
 
+_SIDES = {"left": N_("left"), "top": N_("top"), "right": N_("right"), "bottom": N_("bottom")}
+
 EXT_FORMATS = {
     ".jpg": "jpeg",
     ".jpeg": "jpeg",
@@ -123,7 +125,7 @@ def _margins(f: Facts, r: Rule) -> Verdict:
     side = min(margins, key=lambda k: margins[k])
     return (
         _ok(margins[side] >= need),
-        tr("smallest {share:.1%} ({side})").format(share=margins[side], side=side),
+        tr("smallest {share:.1%} ({side})").format(share=margins[side], side=tr(_SIDES[side])),
         tr("at least {share:.0%} on each side").format(share=need),
         round(margins[side], 4),
         f.layout.white_background,
@@ -169,8 +171,9 @@ def _no_frame(f: Facts, r: Rule) -> Verdict:
     bands = f.layout.bands
     if not bands:
         return ("passed", tr("none found"), tr("no frame"), 0, True)
-    sides = ", ".join(f"{k} {v} px" for k, v in bands.items())
-    return ("failed", tr("bands: {sides}").format(sides=sides), tr("no frame"), sides, True)
+    sides = ", ".join(f"{tr(_SIDES[k])} {v} px" for k, v in bands.items())
+    raw = ",".join(f"{k}:{v}" for k, v in bands.items())  # for machines: side:px
+    return ("failed", tr("bands: {sides}").format(sides=sides), tr("no frame"), raw, True)
 
 
 def _px(f: Facts) -> str:
