@@ -19,6 +19,7 @@ from typing import NoReturn, TextIO
 from atelier import __version__
 from atelier.cli import (
     batches,
+    channels,
     deliver,
     export,
     prices,
@@ -54,6 +55,7 @@ COMMANDS = (
     resume,
     worker,
     queue,
+    channels,
 )
 """The commands' modules, in the order ``atelier --help`` lists them."""
 

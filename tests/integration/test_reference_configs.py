@@ -163,9 +163,7 @@ def test_environment_variables_with_the_reference_precedence(
         from atelier.cli.main import _parser
         from atelier.cli.run import planned_from_args
 
-        planned, _ = planned_from_args(
-            _parser().parse_args(["run", *argv, "--provider", "draft"])
-        )
+        planned, _ = planned_from_args(_parser().parse_args(["run", *argv, "--provider", "draft"]))
         rs = planned.settings
         return planned.output_dir, rs.concurrency, rs.batch_timeout_ms
 
