@@ -37,8 +37,8 @@ def build_window(ask: Callable[[StoreError], bool] | None = None) -> tuple[objec
     # (a full one walks every imported module's objects).
     gc.disable()
     try:
-        from atelier.studio.actions.questions import ask_move_damaged, open_store
         from atelier.studio.main_window import MainWindow
+        from atelier.studio.widgets.questions import ask_move_damaged, open_store
 
         settings = Settings.load()
         store = open_store(ask or ask_move_damaged)

@@ -29,16 +29,15 @@ from atelier.pricing.table import PriceTable
 from atelier.providers.registry import capabilities_of
 from atelier.sheet.plan import SheetBatch
 from atelier.store import Store
+from atelier.studio.actions.deliveries import DeliveryActions
 from atelier.studio.actions.interrupted import InterruptedBatches
 from atelier.studio.actions.library import connect_library
 from atelier.studio.actions.menus import build_actions
-from atelier.studio.actions.questions import ask_about_user_files, ask_quit_running
 from atelier.studio.actions.review import ReviewActions
 from atelier.studio.actions.spending import Agreed, SpendActions
 from atelier.studio.actions.starting import StartActions
 from atelier.studio.batch_loader import BatchLoader
 from atelier.studio.bridge import EngineBridge, JobUpdate
-from atelier.studio.deliveries import DeliveryActions
 from atelier.studio.look.fit import scrolling, window_size
 from atelier.studio.models import JobView
 from atelier.studio.models.gallery import Tile, load_views
@@ -51,6 +50,7 @@ from atelier.studio.pages.sheet import SheetPage
 from atelier.studio.pages.team import TeamLink, TeamPage
 from atelier.studio.tasks import StoreOps, TaskSet
 from atelier.studio.widgets.banner import Banner
+from atelier.studio.widgets.questions import ask_about_user_files, ask_quit_running
 from atelier.studio.widgets.spend_dialog import ask_spend
 from atelier.studio.widgets.viewer import show_in_folder
 from atelier.team.control import on_queue
@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
         sheet, batch, progress, gallery, history: the pages.
         batch_id: the batch shown in the progress table and gallery.
         starting, spending, review, deliveries, interrupted: what the window does, each in its
-            own module (``atelier.studio.actions.starting``, ``atelier.studio.actions.spending``, ``atelier.studio.actions.review``, ``atelier.studio.deliveries``,
+            own module (``atelier.studio.actions.starting``, ``atelier.studio.actions.spending``, ``atelier.studio.actions.review``, ``atelier.studio.actions.deliveries``,
             ``atelier.studio.actions.interrupted``).
     """
 

@@ -142,7 +142,7 @@ def test_a_missing_wal_after_a_kill_opens(tmp_path: Path) -> None:
 
 
 def test_the_window_moves_a_damaged_store_aside_only_with_consent(atelier_home: Path) -> None:
-    from atelier.studio.actions.questions import open_store
+    from atelier.studio.widgets.questions import open_store
 
     atelier_home.mkdir(parents=True, exist_ok=True)
     paths.store_path().write_bytes(b"not a database" * 1000)

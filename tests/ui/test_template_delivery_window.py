@@ -32,7 +32,7 @@ def _file(tmp_path: Path, with_delivery: bool = True) -> Path:
 
 
 def test_the_question_lists_kind_and_host_and_defaults_to_no(qtbot: Any) -> None:
-    from atelier.studio.actions.questions import (  # new with the fix
+    from atelier.studio.widgets.questions import (  # new with the fix
         ask_template_delivery,
         template_delivery_box,
     )

@@ -73,7 +73,7 @@ def test_starting_a_batch_reads_widgets_only_on_the_gui_thread(
 def test_the_window_asks_before_it_touches_the_users_files(
     window: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path, tmp_path: Path
 ) -> None:
-    from atelier.studio.actions.questions import KEEP
+    from atelier.studio.widgets.questions import KEEP
 
     out = tmp_path / "out"
     out.mkdir()

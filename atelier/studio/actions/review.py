@@ -20,14 +20,14 @@ from atelier.output import handoff
 from atelier.output.versions import Change, choose_version
 from atelier.pricing.estimate import Estimate
 from atelier.store import JobRow
-from atelier.studio.actions import questions
+from atelier.studio.actions.deliveries import DeliveryActions
 from atelier.studio.actions.shell import Runs, Shell
 from atelier.studio.actions.spending import Agreed, SpendActions
-from atelier.studio.deliveries import DeliveryActions
 from atelier.studio.pages.batch import BatchPage
 from atelier.studio.pages.gallery import GalleryPage
 from atelier.studio.pages.progress import ProgressPage
 from atelier.studio.pages.sheet import SheetPage
+from atelier.studio.widgets import questions
 from atelier.studio.widgets.prompt_editor import PromptEditor
 from atelier.studio.widgets.version_viewer import VersionViewer
 

@@ -18,7 +18,6 @@ from atelier.core.i18n import tr
 from atelier.core.settings import Settings
 from atelier.engine import controller
 from atelier.sheet.plan import SheetBatch
-from atelier.studio.actions.questions import KEEP, OVERWRITE
 from atelier.studio.actions.shell import Runs, Shell
 from atelier.studio.actions.spending import SpendActions
 from atelier.studio.models import JobView
@@ -27,6 +26,7 @@ from atelier.studio.pages.batch import BatchPage
 from atelier.studio.pages.batch_form import BatchForm
 from atelier.studio.pages.sheet import SheetPage
 from atelier.studio.tasks import ask_outside_task
+from atelier.studio.widgets.questions import KEEP, OVERWRITE
 
 
 class StartWindow(Shell, Runs, Protocol):

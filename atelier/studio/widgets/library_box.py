@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from atelier.core.errors import AtelierError
 from atelier.core.i18n import tr
 from atelier.sheet import library
-from atelier.studio.actions.questions import ask_template_delivery
+from atelier.studio.widgets.questions import ask_template_delivery
 
 
 def template_filter() -> str:
