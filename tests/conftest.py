@@ -105,3 +105,9 @@ def start_cli_run(cfg: Path, out: Path, base_url: str, home: Path) -> subprocess
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: pytest-xdist hands tests out in this order, so the long ones start
+    at once instead of holding one worker after the others are done."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -129,6 +129,7 @@ def test_s3_webhook_slack_and_cms_as_made(
     assert r0.deliveries[0].url == "https://cdn.example.com/products/Kinto/SKU-0.png"
 
 
+@pytest.mark.timing
 def test_faults_are_retried_and_permanent_ones_fail_without_failing_the_image(
     tmp_path: Path, s3: S3Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -146,6 +146,7 @@ async def test_batch_timeout_cancels_in_flight_and_pending(
     assert len(fake_openai.requests()) == 2  # only the in-flight pair was ever sent
 
 
+@pytest.mark.timing
 async def test_pause_resume_and_cancel(tmp_path: Path) -> None:
     engine, store, bid, events = _setup(
         tmp_path, None, [f"draft {i}" for i in range(12)], concurrency=1

@@ -134,6 +134,8 @@ async def test_429_means_a_60_second_lockout(provider: StabilityProvider, fake: 
     assert err.retry_after_s == 60.0
 
 
+@pytest.mark.timing
+@pytest.mark.slow
 async def test_engine_keeps_within_150_per_10s(tmp_path: Path, fake: FakeServer) -> None:
     """The lane's limiter holds Stability's published limit: 160 jobs, no 429, no lockout."""
     fake.dialect.enforce_limit = True  # type: ignore[attr-defined]

@@ -144,6 +144,7 @@ def _noisy(fake: FakeOpenAI) -> None:
     fake.image = lambda *a, **k: buf.getvalue()  # type: ignore[method-assign]
 
 
+@pytest.mark.slow
 def test_full_disk_fails_clearly_keeps_the_paid_image_and_completes_after_resume(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:

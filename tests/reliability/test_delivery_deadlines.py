@@ -100,6 +100,7 @@ def _hold_s(out: Path, exited_at: float) -> float:
     return exited_at - max(p.stat().st_mtime for p in _images(out))
 
 
+@pytest.mark.slow
 def test_a_silent_webhook_holds_run_only_for_the_delivery_wait_then_deliver_finishes(
     tmp_path: Path, atelier_home: Path
 ) -> None:
@@ -160,6 +161,7 @@ def test_a_silent_webhook_holds_run_only_for_the_delivery_wait_then_deliver_fini
     )
 
 
+@pytest.mark.slow
 def test_the_wait_comes_from_the_environment_and_a_trickle_does_not_reset_it(
     tmp_path: Path, atelier_home: Path
 ) -> None:
@@ -180,6 +182,7 @@ def test_the_wait_comes_from_the_environment_and_a_trickle_does_not_reset_it(
     )
 
 
+@pytest.mark.timing
 def test_an_s3_endpoint_that_never_answers_does_not_hold_the_process(
     tmp_path: Path, atelier_home: Path
 ) -> None:

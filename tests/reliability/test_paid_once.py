@@ -158,6 +158,7 @@ def test_a_malformed_gemini_batch_entry_fails_only_its_own_job(
 
 # ---- a request given up by the job timeout ---------------------------------------------------
 @pytest.mark.usefixtures("openai_env")
+@pytest.mark.timing
 def test_a_timed_out_request_counts_as_spent_and_lost_in_flight(
     tmp_path: Path, fake_openai: FakeOpenAI, atelier_home: Path
 ) -> None:

@@ -9,6 +9,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from atelier.store import Store
@@ -50,6 +51,7 @@ def _check_images(out: Path, n: int) -> None:
             assert (im.format, im.size) == ("PNG", (1024, 1536))
 
 
+@pytest.mark.slow
 def test_sigkill_at_20_random_moments(
     tmp_path: Path, fake_openai: FakeOpenAI, atelier_home: Path
 ) -> None:

@@ -6,6 +6,8 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
+
 from atelier.core.models import JobSpec, LaneLimits, RunSettings
 from atelier.engine.engine import Engine
 from atelier.providers.registry import create_provider
@@ -29,6 +31,8 @@ def _batch(store: Store, tmp_path: Path, fake: FakeOpenAI, n: int, **rs: object)
     )
 
 
+@pytest.mark.timing
+@pytest.mark.slow
 async def test_300_images_at_600_ipm_run_at_the_floor(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:

@@ -39,6 +39,7 @@ def _config(tmp_path: Path, n: int) -> Path:
     return cfg
 
 
+@pytest.mark.slow
 def test_sigterm_stops_only_the_jobs_of_that_process(
     tmp_path: Path, fake_openai: FakeOpenAI, atelier_home: Path
 ) -> None:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.team.conftest import REPO, RedisServer, start_worker
 
 
@@ -26,6 +28,7 @@ def _atelier(home: Path, *args: str, timeout: float = 120) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow
 def test_run_on_the_queue_worker_and_control(tmp_path: Path, redis_server: RedisServer) -> None:
     sheet = tmp_path / "items.csv"
     sheet.write_text("商品名\n青いマグ\n赤いマグ\n白いマグ\n", encoding="utf-8")
@@ -75,6 +78,7 @@ def test_run_on_the_queue_worker_and_control(tmp_path: Path, redis_server: Redis
     assert "3 jobs completed, 0 made twice" in out
 
 
+@pytest.mark.slow
 def test_bad_queue_addresses_are_one_sentence(tmp_path: Path) -> None:
     r = _atelier(tmp_path, "worker", "--queue", "http://127.0.0.1:1/0")
     assert r.returncode == 2 and "not a Redis address" in r.stderr and "Traceback" not in r.stderr

@@ -290,6 +290,7 @@ def _lose_everything(server: RedisServer) -> None:
     server.start()
 
 
+@pytest.mark.slow
 async def test_a_batch_lost_by_a_restart_is_said_and_made_again(
     tmp_path: Path, redis_server: RedisServer, atelier_home: Path
 ) -> None:

@@ -80,6 +80,7 @@ async def test_two_workers_keep_to_one_key_limit(
     assert b"atelier:gcra:openai:" in written  # (the AOF does hold the queue's writes)
 
 
+@pytest.mark.slow
 async def test_a_limit_learned_from_headers_paces_every_worker(
     tmp_path: Path, redis_server: RedisServer, openai_env: FakeOpenAI
 ) -> None:

@@ -59,6 +59,7 @@ async def test_workers_deliver_to_s3(
     await q.aclose()
 
 
+@pytest.mark.slow
 async def test_a_delivered_image_is_reused_by_the_team(
     tmp_path: Path,
     redis_server: RedisServer,

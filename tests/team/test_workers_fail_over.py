@@ -94,6 +94,7 @@ async def _wait_done(q: TeamQueue, tid: str, count: int, timeout_s: float = 60) 
             await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 async def test_a_worker_killed_mid_batch(
     tmp_path: Path, redis_server: RedisServer, gpus: list[FakeServer]
 ) -> None:
@@ -129,6 +130,7 @@ async def test_a_worker_killed_mid_batch(
     await q.aclose()
 
 
+@pytest.mark.slow
 async def test_redis_restarted_mid_batch(
     tmp_path: Path, redis_server: RedisServer, gpus: list[FakeServer]
 ) -> None:

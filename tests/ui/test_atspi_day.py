@@ -266,6 +266,7 @@ def batch_kept(home: Path) -> None:
 
 
 # ---- the day -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_designers_day(studio: Studio, day: Day) -> None:
     started = time.monotonic()
     open_export(studio)

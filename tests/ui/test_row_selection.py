@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from tests.data.exports import woocommerce_csv
@@ -207,6 +208,7 @@ def test_the_row_filter_searches_values_and_finds_rows_without_an_image(
     assert sheet.planned_rows() == (1,)  # only the product without a photo is made
 
 
+@pytest.mark.timing
 def test_select_all_on_a_3675_row_shopify_export_is_instant(
     window: Any, qapp: Any, qloop: asyncio.AbstractEventLoop, data_dir: Path, tmp_path: Path
 ) -> None:
