@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 
 # fonts-noto-cjk: Japanese, Simplified and Traditional Chinese and Korean each in their own glyph
 # forms (atelier/studio/look/fonts.py, draft placeholders); WenQuanYi stays as the fallback for older systems.
+# tesseract-ocr with its Japanese, Chinese and Korean data: the text-area rule of the marketplaces'
+# image checks (atelier/output/channels/ocr.py; without it the rule says "not checked").
 debs=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
       libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
-      libxcb-image0 fonts-noto-cjk fonts-wqy-microhei)
+      libxcb-image0 fonts-noto-cjk fonts-wqy-microhei
+      tesseract-ocr tesseract-ocr-jpn tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-kor)
 if [ "$mode" = test ]; then
   # redis-server: the team queue's tests start their own (tests/team/conftest.py).
   # at-spi2-core, python3-pyatspi: tests/ui/test_atspi_day.py drives the window on Xvfb through
