@@ -49,6 +49,7 @@ WRITERS = (
     "start_attempt",
     "start_version",
     "update_batch_settings",
+    "set_run_settings",
 )
 
 
@@ -153,7 +154,7 @@ def test_every_store_write_of_the_window_leaves_the_gui_thread(
 
     assert spy.on_gui == [], f"store writes on the GUI thread: {spy.on_gui}"
     # the spy saw the window's writes (elsewhere): it is not blind
-    assert {"set_review", "reset_for_retry", "update_batch_settings", "set_pick"} <= (
+    assert {"set_review", "reset_for_retry", "set_run_settings", "set_pick"} <= (
         spy.elsewhere
     ), spy.elsewhere
 
