@@ -37,7 +37,9 @@ def _text(lines: list[PriceLine]) -> list[str]:
             " ".join(v for v in (x.quality, x.size) if v != "*") or "*",
             x.price,
             x.as_of or "—",
-            x.source + (f" ({tr('third party')})" if x.source_kind == "third party" else ""),
+            tr("{source} (third party)").format(source=x.source)
+            if x.source_kind == "third party"
+            else x.source,
         ]
         for x in lines
     ]
