@@ -64,6 +64,8 @@ class ImageSaved:
     thumb: str | None
     version: int = 1
     image_id: int = 0
+    qa_flags: tuple[str, ...] = ()
+    """What the quality checks on save flagged (``atelier.output.qa.FLAGS``); empty: passed."""
 
 
 @dataclass(frozen=True)

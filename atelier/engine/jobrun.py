@@ -27,6 +27,7 @@ from atelier.engine.copying import SaveFailedError, copy_earlier
 from atelier.engine.job_saving import save_answer
 from atelier.engine.lane import Lane, Run
 from atelier.output.images import version_names
+from atelier.output.qa import size_rule
 from atelier.output.versions import publish_pick
 from atelier.pricing.reuse import request_key
 from atelier.providers.base import MAX_REMOTE_GONE, REMOTE_GONE, GenerationRequest, GenerationResult
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
     from atelier.engine.engine import Engine
 
 log = logging.getLogger("atelier.engine")
+
+QA_SEED_STEP = 1_000_003
+"""Added to a job's seed for each re-make of a flagged image (a prime above any sample count,
+so a re-make's seeds never meet another sample's)."""
 
 MAX_PAID_RESUBMISSIONS = 1
 """How often a job whose billed image was lost is sent (and paid) again before it fails."""
@@ -106,6 +111,14 @@ class JobRun:
         self.key: str | None = None  # the request's content key (atelier.pricing.reuse)
         self.follow: dict[str, Any] | None = None  # a remote job to follow (see send)
         self.leads: asyncio.Future[None] | None = None
+        # Quality checks on save (atelier.output.qa): the model's size rounding, and per
+        # sample how often it was made again because of a flag (``RunSettings.qa_retry``);
+        # ``qa_pending``: samples waiting for such a re-make.
+        self.qa_rule = size_rule(
+            self.provider, self.model, info.custom_size_multiple if info else None
+        )
+        self.qa_remakes: dict[int, int] = {}
+        self.qa_pending: set[int] = set()
 
     def elapsed_ms(self) -> int:
         """Milliseconds since this run of the job began."""
@@ -188,6 +201,12 @@ class JobRun:
                 len(samples),
                 self.lane.provider.price_factor(req),
             )
+            if reserved is None and self.qa_pending.issuperset(samples):
+                # Only re-makes of flagged images are left: the cap ends them, and the job
+                # completes with its flagged images (never spending beyond the cap).
+                self.done.update(self.qa_pending)
+                self.qa_pending.clear()
+                continue
             if reserved is None:  # the budget cap: this job waits for a higher cap
                 self.move(JobStatus.PENDING)
                 return
@@ -258,7 +277,7 @@ class JobRun:
             negative_prompt=spec.negative_prompt,
             transparent_background=spec.transparent_background,
             moderation=spec.moderation,
-            seed=spec.seed,
+            seed=None if spec.seed is None else spec.seed + self.remake_offset(samples[0]),
             first_sample=samples[0],
             row_values=spec.row_values,
             operation=spec.operation,
@@ -270,6 +289,11 @@ class JobRun:
             gone=self.gone,
             on_progress=self._on_progress,
         )
+
+    def remake_offset(self, sample: int) -> int:
+        """What a re-make of a flagged ``sample`` adds to the job's seed (0 for its first
+        making), so a provider that is deterministic per seed makes another image."""
+        return QA_SEED_STEP * self.qa_remakes.get(sample, 0)
 
     def _on_progress(self, fraction: float) -> None:
         if abs(fraction - self._progress) >= 0.02 or fraction >= 1.0:

@@ -1,0 +1,139 @@
+"""Quality checks on save through the engine (issue 31): each flag reaches the store, the
+event and the report; ``qa_retry`` makes a flagged image again within the cap, and the report's
+spent figure counts every attempt; by default nothing is made again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from atelier.core.events import ImageSaved
+from atelier.core.models import JobSpec, RunSettings
+from atelier.engine.engine import Engine
+from atelier.output.report import build_report
+from atelier.store import Store
+from tests.batches import store_batch
+from tests.fakes.crafted import CraftedProvider, encode, flat, photo_like
+
+SIZE = "1024x1024"
+
+
+def _run(
+    root: Path,
+    script: dict[str, list[bytes]],
+    *,
+    qa_retry: int = 0,
+    budget: float | None = None,
+    samples: int = 1,
+) -> tuple[Any, Store, int, CraftedProvider, list[ImageSaved]]:
+    CraftedProvider.script = script
+    provider = CraftedProvider()
+    store = Store(root / "store.db")
+    rs = RunSettings(
+        provider="openai",
+        model="gpt-image-1.5",
+        concurrency=1,
+        qa_retry=qa_retry,
+        budget_usd=budget,
+    )
+    specs = [
+        JobSpec(
+            prompt=p,
+            output_path=f"img-{i}.png",
+            size=SIZE,
+            quality="low",
+            seed=7,
+            sample_count=samples,
+        )
+        for i, p in enumerate(script)
+    ]
+    bid = store_batch(store, rs, specs, root / "out")
+    engine = Engine(store, lambda _rs: provider)
+    saved: list[ImageSaved] = []
+    engine.events.subscribe(lambda e: saved.append(e) if isinstance(e, ImageSaved) else None)
+    report = asyncio.run(engine.run(bid))
+    return report, store, bid, provider, saved
+
+
+def _good(seed: int) -> bytes:
+    return encode(photo_like(seed, (1024, 1024)))
+
+
+BLANK = encode(flat((255, 255, 255), (1024, 1024)))
+
+
+def test_flags_reach_the_store_the_event_and_the_report(tmp_path: Path) -> None:
+    good = _good(1)
+    script = {
+        "good": [good],
+        "blank": [BLANK],
+        "black": [encode(flat((2, 2, 2), (1024, 1024)))],
+        "grey": [encode(flat((128, 120, 110), (1024, 1024), sigma=3))],
+        "small": [encode(photo_like(2, (512, 512)))],
+        "wide": [encode(photo_like(3, (1536, 1024)))],
+        "again": [encode(photo_like(1, (1024, 1024)), "JPEG", quality=70)],
+    }
+    report, store, bid, provider, saved = _run(tmp_path, script)
+    flags = {im.prompt: im.qa_flags for im in store.images(bid)}
+    assert flags == {
+        "good": (),
+        "blank": ("blank",),
+        "black": ("black",),
+        "grey": ("uniform",),
+        "small": ("wrong_size",),
+        "wide": ("wrong_size", "wrong_aspect"),
+        "again": ("duplicate",),
+    }
+    assert {e.qa_flags for e in saved} == set(flags.values())
+    dup = next(im for im in store.images(bid) if im.prompt == "again")
+    good_id = next(im.id for im in store.images(bid) if im.prompt == "good")
+    assert dup.qa_detail["duplicate_of"] == good_id
+    by_prompt = {r.prompt: r for r in report.results}
+    assert by_prompt["wide"].qa_flags == ["wrong_size", "wrong_aspect"]
+    assert by_prompt["good"].qa_flags == []
+    assert report.qa_flagged == 6
+    # the default: nothing made again
+    assert set(provider.calls.values()) == {1}
+    assert report.qa_remakes == 0
+
+
+def test_qa_retry_makes_a_blank_image_again_and_counts_both_costs(tmp_path: Path) -> None:
+    script = {"cup": [BLANK, _good(5)], "plate": [_good(6)]}
+    report, store, bid, provider, saved = _run(tmp_path, script, qa_retry=2)
+    assert provider.calls == {"cup": 2, "plate": 1}
+    assert provider.seeds[0] != provider.seeds[1]  # the re-make asks for another image
+    cup = next(im for im in store.images(bid) if im.prompt == "cup")
+    assert cup.qa_flags == () and cup.qa_remakes == 1
+    results = {r.prompt: r for r in report.results}
+    one = results["plate"].cost
+    assert one and one > 0
+    assert results["cup"].cost == pytest.approx(2 * one)  # both attempts priced
+    assert report.total_cost == pytest.approx(3 * one)
+    assert results["cup"].qa_remakes == 1 and report.qa_remakes == 1
+    assert store.known_spend_usd(bid) == pytest.approx(3 * one)
+    assert [e.qa_flags for e in saved if e.job_id == cup.job_id] == [("blank",), ()]
+    rebuilt = build_report(store, bid)
+    assert rebuilt.total_cost == pytest.approx(3 * one) and rebuilt.qa_remakes == 1
+
+
+def test_qa_retry_stops_at_n_and_keeps_the_flag(tmp_path: Path) -> None:
+    report, store, bid, provider, _ = _run(tmp_path, {"cup": [BLANK]}, qa_retry=2)
+    assert provider.calls == {"cup": 3}  # the first and two re-makes
+    (cup,) = store.images(bid)
+    assert cup.qa_flags == ("blank",) and cup.qa_remakes == 2
+    assert report.succeeded == 1 and report.qa_flagged == 1
+
+
+def test_qa_retry_never_spends_beyond_the_cap(tmp_path: Path) -> None:
+    first, *_ = _run(tmp_path / "a", {"cup": [BLANK]})
+    one = first.total_cost
+    assert one
+    report, _, _, provider, _ = _run(
+        tmp_path / "b", {"cup": [BLANK]}, qa_retry=5, budget=one * 2.5
+    )
+    assert provider.calls["cup"] < 6
+    assert report.total_cost is not None and report.total_cost <= one * 2.5 + 1e-9
+    assert report.succeeded == 1  # the cap ends the re-makes, not the job
