@@ -119,6 +119,7 @@ class JobRun:
         )
         self.qa_remakes: dict[int, int] = {}
         self.qa_pending: set[int] = set()
+        self.qa_remade_usd = 0.0  # what those re-makes cost (USD)
 
     def elapsed_ms(self) -> int:
         """Milliseconds since this run of the job began."""
@@ -150,6 +151,7 @@ class JobRun:
                 self.cost,
                 ms,
                 retry_in_s,
+                self.qa_remade_usd,
             )
         )
 
@@ -193,6 +195,13 @@ class JobRun:
             await self.run.unpaused.wait()
             samples = remaining[: self.per_request]
             req = self.build_request(samples)
+            remake = self.qa_pending.issuperset(samples)
+            if remake and not self._remake_fits(req, len(samples)):
+                # The cap has no room for this re-make beside the first makings still to
+                # come: the job completes with its flagged images, and the run goes on.
+                self.done.update(self.qa_pending)
+                self.qa_pending.clear()
+                continue
             reserved = self.engine.budget.reserve(
                 self.run,
                 self.provider,
@@ -201,15 +210,11 @@ class JobRun:
                 len(samples),
                 self.lane.provider.price_factor(req),
             )
-            if reserved is None and self.qa_pending.issuperset(samples):
-                # Only re-makes of flagged images are left: the cap ends them, and the job
-                # completes with its flagged images (never spending beyond the cap).
-                self.done.update(self.qa_pending)
-                self.qa_pending.clear()
-                continue
             if reserved is None:  # the budget cap: this job waits for a higher cap
                 self.move(JobStatus.PENDING)
                 return
+            if not remake and self.run.first_left_usd:
+                self.run.first_left_usd = max(0.0, self.run.first_left_usd - reserved)
             try:
                 sent = await self.send(req, samples)
             finally:
@@ -233,6 +238,19 @@ class JobRun:
         if self.job.version > 1:
             await self._publish()
         self.move(JobStatus.COMPLETED, duration=True)
+
+    def _remake_fits(self, req: GenerationRequest, images: int) -> bool:
+        """Whether a re-make of flagged images fits under the spend cap with room left for
+        the first makings of the run not requested yet (``Run.first_left_usd``); no cap: yes."""
+        run = self.run
+        cap = run.settings.budget_usd
+        if cap is None:
+            return True
+        factor = self.lane.provider.price_factor(req)
+        need = self.engine.budget.list_cost(self.provider, self.model, self.spec, images, factor)
+        if need is None:
+            return False
+        return run.spent_usd + run.reserved_usd + need + run.first_left_usd <= cap + 1e-9
 
     def _standard_fallback(self) -> bool:
         """Whether the user let this lane's requests go through the standard API at list
@@ -372,6 +390,9 @@ class JobRun:
         else:
             return
         self.run.spent_usd += sent.cost or 0.0
+        remade = len(self.qa_pending.intersection(sent.samples))
+        if remade and sent.cost:
+            self.qa_remade_usd += sent.cost * remade / len(sent.samples)
         self.engine.store.add_cost(self.id, sent.cost)
         self.cost = None if sent.cost is None or self.cost is None else self.cost + sent.cost
 

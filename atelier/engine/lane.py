@@ -186,6 +186,9 @@ class Run:
     started_mono: float = 0.0
     known_keys: set[str] = field(default_factory=set)
     """Image content keys the store holds (read at the start, grown as images are made)."""
+    first_left_usd: float = 0.0
+    """List price (USD) of the first makings not requested yet, kept only with ``qa_retry``
+    and a spend cap: a re-make of a flagged image never takes cap room they need."""
     qa_index: HashIndex | None = None
     """The batch's perceptual hashes for near-duplicate checks (``atelier.output.qa``), read
     from the store at the first image saved."""

@@ -40,7 +40,9 @@ Cost (``bench/engine_overhead.py`` with and without, in the report of the branch
 it): about 0.2 ms per 64 px image, 6–9 ms per 1024² PNG (the decode), against seconds per
 request at any paid provider.
 
-Qt-free; blocking (call it in the saving thread).
+Qt-free; blocking (call it in the saving thread). ``numpy`` and ``imagehash`` are imported at
+the first check, not with the module: they cost 0.25–1.5 s at start-up, and the window and
+``atelier --help`` start without checking anything.
 """
 
 from __future__ import annotations
@@ -51,8 +53,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import imagehash
-import numpy as np
 from PIL import Image
 
 from atelier.core.i18n import N_, tr
@@ -221,6 +221,9 @@ def inspect(data: bytes, asked: tuple[int, int] | None, rule: SizeRule = SizeRul
         rgb = Image.alpha_composite(white, rgba).convert("RGB")
     else:
         rgb = img if img.mode == "RGB" else img.convert("RGB")
+    import imagehash
+    import numpy as np
+
     px = np.asarray(rgb, dtype=np.float32).reshape(-1, 3)
     std = float(px.std(axis=0).max())
     mean = float(px.mean())
@@ -251,6 +254,9 @@ class HashIndex:
 
     def __init__(self, items: dict[tuple[int, int], tuple[int, int]] | None = None) -> None:
         """``items``: ``{(job_id, sample): (image_id, hash)}`` already in the store."""
+        import numpy as np
+
+        self._np = np
         self._lock = threading.Lock()
         self._slot: dict[tuple[int, int], int] = {}
         self._ids = np.zeros(64, dtype=np.int64)
@@ -269,6 +275,7 @@ class HashIndex:
             self._add(key, image_id, h)
 
     def _add(self, key: tuple[int, int], image_id: int, h: int) -> None:
+        np = self._np
         old = self._slot.get(key)
         if old is not None:
             self._live[old] = False
@@ -296,6 +303,7 @@ class HashIndex:
             n = self._n
             if not n:
                 return None
+            np = self._np
             dist = np.bitwise_count(self._hashes[:n] ^ np.uint64(h)).astype(np.int64)
             dist[~self._live[:n]] = 65
             own = self._slot.get(key)

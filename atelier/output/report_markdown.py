@@ -9,6 +9,7 @@ from pathlib import Path
 
 from atelier.core.i18n import tr
 from atelier.core.models import BatchReport
+from atelier.output.qa import flag_label
 
 MAX_LINES = 50
 """Lines per section before "… and N more" (GitHub comments are capped at 65,536 characters)."""
@@ -72,6 +73,22 @@ def to_markdown(report: BatchReport) -> str:
             )
         if len(failed) > MAX_LINES:
             lines.append(tr("- … and {count} more").format(count=len(failed) - MAX_LINES))
+    flagged = [(i, r) for i, r in enumerate(report.results) if r.qa_flags]
+    if flagged or report.qa_remakes:
+        lines += [
+            "",
+            tr("#### Quality check"),
+            "",
+            tr("{flagged} image(s) flagged, {remade} made again (in the cost above)").format(
+                flagged=report.qa_flagged, remade=report.qa_remakes
+            ),
+            "",
+        ]
+        for i, r in flagged[:MAX_LINES]:
+            flags = ", ".join(flag_label(f) for f in r.qa_flags)
+            lines.append(f"- `{_cell(short.get(i, ''))}`: {flags}")
+        if len(flagged) > MAX_LINES:
+            lines.append(tr("- … and {count} more").format(count=len(flagged) - MAX_LINES))
     if report.warnings:
         lines += [
             "",

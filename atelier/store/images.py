@@ -120,20 +120,21 @@ class ImageStore(Database):
             for r in rows
         }
 
-    def qa_flags_by_job(self, batch_id: int) -> dict[int, tuple[str, ...]]:
-        """``{job_id: the QA flags of the images it shows}`` for the batch's flagged jobs (the
-        progress table's column), each flag once, in ``atelier.output.qa.FLAGS`` order."""
+    def qa_flags_by_job(self, batch_id: int) -> dict[int, dict[int, tuple[str, ...]]]:
+        """``{job_id: {sample_index: QA flags}}`` of the flagged images the batch's jobs show
+        (the progress table's Quality column)."""
         rows = self._q(
-            "SELECT images.job_id, images.qa_flags FROM images JOIN jobs ON jobs.id = images.job_id"
+            "SELECT images.job_id, images.sample_index, images.qa_flags FROM images"
+            " JOIN jobs ON jobs.id = images.job_id"
             " WHERE jobs.batch_id=? AND images.qa_flags IS NOT NULL AND images.qa_flags != ''"
             f" AND images.version = {_SHOWN}",
             (batch_id,),
         )
-        out: dict[int, list[str]] = {}
+        out: dict[int, dict[int, tuple[str, ...]]] = {}
         for r in rows:
-            have = out.setdefault(int(r["job_id"]), [])
-            have += [f for f in r["qa_flags"].split(",") if f and f not in have]
-        return {k: tuple(v) for k, v in out.items()}
+            flags = tuple(f for f in r["qa_flags"].split(",") if f)
+            out.setdefault(int(r["job_id"]), {})[int(r["sample_index"])] = flags
+        return out
 
     def reusable_images(self, keys: list[str]) -> dict[str, list[ImageRow]]:
         """``{content key: images with that key, originals first, then newest first}`` in any

@@ -5,6 +5,7 @@ spent figure counts every attempt; by default nothing is made again."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,14 @@ import pytest
 from atelier.core.events import ImageSaved
 from atelier.core.models import JobSpec, RunSettings
 from atelier.engine.engine import Engine
+from atelier.output.images import REPORT_NAME
 from atelier.output.report import build_report
 from atelier.store import Store
 from tests.batches import store_batch
+from tests.cli import CliRun, run_cli
+from tests.conftest import FAKE_KEY
 from tests.fakes.crafted import CraftedProvider, encode, flat, photo_like
+from tests.fakes.openai_server import FakeOpenAI
 
 SIZE = "1024x1024"
 
@@ -131,9 +136,86 @@ def test_qa_retry_never_spends_beyond_the_cap(tmp_path: Path) -> None:
     first, *_ = _run(tmp_path / "a", {"cup": [BLANK]})
     one = first.total_cost
     assert one
-    report, _, _, provider, _ = _run(
-        tmp_path / "b", {"cup": [BLANK]}, qa_retry=5, budget=one * 2.5
-    )
-    assert provider.calls["cup"] < 6
+    report, _, _, provider, _ = _run(tmp_path / "b", {"cup": [BLANK]}, qa_retry=5, budget=one * 2.5)
+    assert provider.calls["cup"] == 2  # the first and one re-make: a second would pass the cap
     assert report.total_cost is not None and report.total_cost <= one * 2.5 + 1e-9
-    assert report.succeeded == 1  # the cap ends the re-makes, not the job
+    assert report.succeeded == 1 and report.stopped_reason is None  # the cap ends the re-makes
+
+
+def test_re_makes_leave_the_cap_to_the_first_makings(tmp_path: Path) -> None:
+    """A cap with room for one re-make beside the two first makings: the blank image of the
+    first job is not made again while the second job still needs its room; nothing halts."""
+    first, *_ = _run(tmp_path / "a", {"plate": [_good(6)]})
+    one = first.total_cost
+    assert one
+    report, _, _, provider, _ = _run(
+        tmp_path / "b", {"cup": [BLANK, _good(5)], "plate": [_good(6)]}, qa_retry=2,
+        budget=one * 2.5,
+    )  # fmt: skip
+    assert provider.calls == {"cup": 1, "plate": 1}
+    assert report.succeeded == 2 and report.stopped_reason is None
+    assert report.qa_flagged == 1 and report.total_cost == pytest.approx(2 * one)
+    report, _, _, provider, _ = _run(
+        tmp_path / "c", {"cup": [BLANK, _good(5)], "plate": [_good(6)]}, qa_retry=2,
+        budget=one * 3.5,
+    )  # fmt: skip
+    assert provider.calls == {"cup": 2, "plate": 1}  # room for one re-make: made
+    assert report.qa_flagged == 0 and report.total_cost == pytest.approx(3 * one)
+
+
+def _cli_run(tmp_path: Path, data_dir: Path, base_url: str, *flags: str) -> CliRun:
+    return run_cli(
+        "run", str(data_dir / "batch-configs" / "batch-simple.json"), "--provider", "openai",
+        "--base-url", base_url, "--output-dir", str(tmp_path / "out"), "--max-concurrent", "1",
+        *flags,
+    )  # fmt: skip
+
+
+def test_cli_qa_retry_makes_flagged_images_again_and_prices_every_attempt(
+    tmp_path: Path, data_dir: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fake OpenAI answers with flat images: each is flagged, made again twice, and kept
+    flagged; the report's spent figure is three attempts per job."""
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    plain = _cli_run(tmp_path / "a", data_dir, fake_openai.base_url, "--format", "json")
+    once = plain.report()["total_cost"]
+    assert once and len(fake_openai.requests()) == 3
+    run = _cli_run(tmp_path / "b", data_dir, fake_openai.base_url, "--qa-retry", "2", "--no-reuse")
+    assert run.code == 0, run.err
+    report = json.loads((tmp_path / "b" / "out" / REPORT_NAME).read_text(encoding="utf-8"))
+    assert len(fake_openai.requests()) == 3 + 3 * 3
+    assert report["qa_flagged"] == 3 and report["qa_remakes"] == 6
+    assert report["total_cost"] == pytest.approx(3 * once)
+    assert all(r["qa_flags"] == ["uniform"] and r["qa_remakes"] == 2 for r in report["results"])
+    assert "made again up to 2 time(s)" in run.err and "only the count bounds them" in run.err
+    assert "quality check: 3 image(s) flagged, 6 made again" in run.out
+
+
+def test_cli_default_makes_nothing_again_and_says_what_was_flagged(
+    tmp_path: Path, data_dir: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    run = _cli_run(tmp_path, data_dir, fake_openai.base_url)
+    assert run.code == 0, run.err
+    assert len(fake_openai.requests()) == 3
+    assert "quality check: 3 image(s) flagged, 0 made again" in run.out
+    assert run.out.count("flagged: near-uniform") == 3
+    assert "made again up to" not in run.err
+
+
+def test_cli_estimate_states_the_worst_case_of_the_re_makes(
+    tmp_path: Path, data_dir: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    flags = ("--qa-retry", "2", "--estimate-only", "--quality", "low")
+    doc = json.loads(
+        _cli_run(tmp_path, data_dir, fake_openai.base_url, *flags, "--format", "json").out
+    )
+    assert doc["qa_retry"] == 2
+    assert doc["qa_retry_worst_case_cost"] == pytest.approx(2 * doc["estimated_cost"])
+    text = _cli_run(tmp_path, data_dir, fake_openai.base_url, *flags, "--budget", "5").out
+    assert f"at most ${2 * doc['estimated_cost']:.3f} more" in text
+    assert "The spend cap bounds them" in text
+    assert fake_openai.requests() == []
+    bad = _cli_run(tmp_path, data_dir, fake_openai.base_url, "--qa-retry", "-1")
+    assert bad.code == 2 and "--qa-retry" in bad.err
