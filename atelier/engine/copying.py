@@ -14,7 +14,7 @@ from atelier.core.status import JobStatus
 from atelier.output.images import UserFileError, copy_image
 from atelier.pricing.reuse import image_key
 from atelier.store import ImageRow
-from atelier.store.images import Made
+from atelier.store.images import Made, QaMarks
 
 if TYPE_CHECKING:
     from atelier.engine.jobrun import JobRun
@@ -80,14 +80,20 @@ async def _copy(jr: JobRun, idx: int, src: ImageRow) -> bool:
     if placed is None:
         return False
     (path, thumb), made = placed
+    # The same bytes: the source's quality flags hold for the copy (but "duplicate", which
+    # was about the source's own batch; a copy is not compared, as it was asked to be alike).
+    qa = None
+    if src.qa_flags is not None:
+        flags = tuple(f for f in src.qa_flags if f != "duplicate")
+        qa = QaMarks(flags, {k: v for k, v in src.qa_detail.items() if k != "duplicate_of"})
     image_id = jr.engine.store.add_image(
-        jr.id, idx, path, thumb, seed=src.seed, prompt=jr.spec.prompt, made=made
+        jr.id, idx, path, thumb, seed=src.seed, prompt=jr.spec.prompt, made=made, qa=qa
     )
     jr.done.add(idx)
     jr.engine.events.emit(
         ImageSaved(
             jr.run.batch_id, jr.id, idx, str(path), str(thumb) if thumb else None,
-            jr.job.version, image_id,
+            jr.job.version, image_id, qa.flags if qa else (),
         )
     )  # fmt: skip
     return True

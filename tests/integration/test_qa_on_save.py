@@ -16,6 +16,7 @@ from atelier.core.models import JobSpec, RunSettings
 from atelier.engine.engine import Engine
 from atelier.output.images import REPORT_NAME
 from atelier.output.report import build_report
+from atelier.output.report_markdown import to_markdown
 from atelier.store import Store
 from tests.batches import store_batch
 from tests.cli import CliRun, run_cli
@@ -100,6 +101,9 @@ def test_flags_reach_the_store_the_event_and_the_report(tmp_path: Path) -> None:
     assert by_prompt["wide"].qa_flags == ["wrong_size", "wrong_aspect"]
     assert by_prompt["good"].qa_flags == []
     assert report.qa_flagged == 6
+    md = to_markdown(report)
+    assert "#### Quality check" in md and "6 image(s) flagged, 0 made again" in md
+    assert "- `img-5.png`: wrong size, wrong aspect" in md
     # the default: nothing made again
     assert set(provider.calls.values()) == {1}
     assert report.qa_remakes == 0
@@ -219,3 +223,27 @@ def test_cli_estimate_states_the_worst_case_of_the_re_makes(
     assert fake_openai.requests() == []
     bad = _cli_run(tmp_path, data_dir, fake_openai.base_url, "--qa-retry", "-1")
     assert bad.code == 2 and "--qa-retry" in bad.err
+
+
+def test_a_copied_image_keeps_its_sources_flags(tmp_path: Path) -> None:
+    """An identical request copies the earlier image at $0 (``atelier.pricing.reuse``): the
+    same bytes, so the same flags (but ``duplicate``, which was about the source's batch)."""
+    CraftedProvider.script = {"cup": [BLANK], "bowl": [_good(3)], "again": [_good(3)]}
+    provider = CraftedProvider()
+    store = Store(tmp_path / "store.db")
+    rs = RunSettings(provider="openai", model="gpt-image-1.5", concurrency=1)
+    specs = [
+        JobSpec(prompt=p, output_path=f"{p}.png", size=SIZE, quality="low", seed=7)
+        for p in ("cup", "bowl", "again")
+    ]
+    engine = Engine(store, lambda _rs: provider)
+    first = store_batch(store, rs, specs, tmp_path / "one", name="one")
+    asyncio.run(engine.run(first))
+    assert [im.qa_flags for im in store.images(first)] == [("blank",), (), ("duplicate",)]
+    second = store_batch(store, rs, specs, tmp_path / "two", name="two")
+    report = asyncio.run(engine.run(second))
+    assert provider.calls == {"cup": 1, "bowl": 1, "again": 1}  # all three copied
+    copies = store.images(second)
+    assert all(im.reused_from for im in copies)
+    assert [im.qa_flags for im in copies] == [("blank",), (), ()]
+    assert report.qa_flagged == 1 and report.total_cost == 0

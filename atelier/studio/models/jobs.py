@@ -289,26 +289,34 @@ class JobsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and c == 3:
             return status_icon(j.status)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if c == 7 and j.error:
-                return f"{j.error_type}: {j.error}"
-            if c == 4 and j.copied:
-                return j.copied_tip()
-            if c == 1:
-                return j.prompt
-            if c == self.QUALITY and j.qa:
-                return "\n".join(
-                    tr("Image {n}: {flags}").format(n=s + 1, flags=describe(f))
-                    for s, f in sorted(j.qa.items())
-                )
-            if c == 9 and j.deliveries:
-                return details(fold(j.deliveries))
+            return self._tooltip(j, c)
         if role == Qt.ItemDataRole.ForegroundRole:
-            if c == 7 and j.error:
-                return QColor(theme.tone("error"))
-            if c == self.QUALITY and j.qa:
-                return QColor(theme.tone("warning"))
-            if c == 9 and any(s.status == "failed" for s in j.deliveries.values()):
-                return QColor(theme.tone("error"))
+            return self._foreground(j, c)
+        return None
+
+    def _tooltip(self, j: JobView, c: int) -> str | None:
+        if c == 7 and j.error:
+            return f"{j.error_type}: {j.error}"
+        if c == 4 and j.copied:
+            return j.copied_tip()
+        if c == 1:
+            return j.prompt
+        if c == self.QUALITY and j.qa:
+            return "\n".join(
+                tr("Image {n}: {flags}").format(n=s + 1, flags=describe(f))
+                for s, f in sorted(j.qa.items())
+            )
+        if c == 9 and j.deliveries:
+            return details(fold(j.deliveries))
+        return None
+
+    def _foreground(self, j: JobView, c: int) -> QColor | None:
+        if c == 7 and j.error:
+            return QColor(theme.tone("error"))
+        if c == self.QUALITY and j.qa:
+            return QColor(theme.tone("warning"))
+        if c == 9 and any(s.status == "failed" for s in j.deliveries.values()):
+            return QColor(theme.tone("error"))
         return None
 
     def headerData(

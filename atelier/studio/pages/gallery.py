@@ -124,19 +124,7 @@ class GalleryPage(QWidget):
         for combo in (self.flag_filter, self.stars_filter):
             combo.currentIndexChanged.connect(self._review_filter_changed)
             bar.addWidget(combo)
-        self.qa_filter = QCheckBox(tr("Flagged"))
-        self.qa_filter.setObjectName("qa_filter")
-        a11y.name(self.qa_filter, tr("Only images the quality check flagged"))
-        self.qa_filter.setToolTip(
-            tr(
-                "Only images the quality check flagged when they were saved: blank, black, "
-                "near-uniform, wrong size or aspect, near-duplicate"
-            )
-        )
-        self.qa_filter.toggled.connect(self._review_filter_changed)
-        bar.addWidget(self.qa_filter)
-        self.qa_counts_label = QLabel("")
-        self.qa_counts_label.setObjectName("qa_counts")
+        self._build_qa_filter(bar)
         self.counts_label = QLabel("")
         self.counts_label.setObjectName("review_counts")
         bar.addWidget(self.counts_label)
@@ -359,6 +347,22 @@ class GalleryPage(QWidget):
             nxt = self._next_image(current.row())
             if nxt.isValid():
                 view.setCurrentIndex(nxt)
+
+    def _build_qa_filter(self, bar: QHBoxLayout) -> None:
+        """The "Flagged" filter (images the quality checks on save flagged) and their count."""
+        self.qa_filter = QCheckBox(tr("Flagged"))
+        self.qa_filter.setObjectName("qa_filter")
+        a11y.name(self.qa_filter, tr("Only images the quality check flagged"))
+        self.qa_filter.setToolTip(
+            tr(
+                "Only images the quality check flagged when they were saved: blank, black, "
+                "near-uniform, wrong size or aspect, near-duplicate"
+            )
+        )
+        self.qa_filter.toggled.connect(self._review_filter_changed)
+        bar.addWidget(self.qa_filter)
+        self.qa_counts_label = QLabel("")
+        self.qa_counts_label.setObjectName("qa_counts")
 
     def _review_filter_changed(self) -> None:
         flag, stars = self.flag_filter.currentData(), self.stars_filter.currentData()

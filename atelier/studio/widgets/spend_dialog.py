@@ -116,13 +116,7 @@ class SpendDialog(QDialog):
         self.models_label = self._value(
             form, "spend_models", tr("Provider / model"), "\n".join(model_lines(est))
         )
-        if question.spent_usd > 0:
-            self._value(form, "spend_spent", tr("Spent so far"), _usd(question.spent_usd))
-        self.remakes_label = None
-        if question.qa_retry:
-            self.remakes_label = self._value(
-                form, "spend_remakes", tr("Re-makes"), question.remakes_text()
-            )
+        self._more_rows(form, question)
         self.cap_spin = DoubleSpinBox()
         self.cap_spin.setObjectName("spend_cap")
         self.cap_spin.setRange(0, 1_000_000)
@@ -158,6 +152,16 @@ class SpendDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
         self.ok_button.setDefault(True)
+
+    def _more_rows(self, form: QFormLayout, question: SpendQuestion) -> None:
+        """What the batch spent already, and the re-makes of flagged images, when there are."""
+        if question.spent_usd > 0:
+            self._value(form, "spend_spent", tr("Spent so far"), _usd(question.spent_usd))
+        self.remakes_label = None
+        if question.qa_retry:
+            self.remakes_label = self._value(
+                form, "spend_remakes", tr("Re-makes"), question.remakes_text()
+            )
 
     def _value(self, form: QFormLayout, name: str, label: str, text: str) -> QLabel:
         value = QLabel(text)
