@@ -20,8 +20,21 @@ from atelier.core.i18n import tr
 from atelier.core.models import parse_size
 from atelier.core.status import JobStatus
 from atelier.engine.copying import SaveFailedError
-from atelier.output.images import UserFileError, image_metadata, save_image, spool_image
-from atelier.output.qa import HashIndex, Inspection, SizeRule, inspect, with_duplicate
+from atelier.output.images import (
+    THUMB_SIZE,
+    UserFileError,
+    image_metadata,
+    save_image,
+    spool_image,
+)
+from atelier.output.qa import (
+    HashIndex,
+    Inspection,
+    SizeRule,
+    decode,
+    inspect_image,
+    with_duplicate,
+)
 from atelier.pricing.reuse import image_key
 from atelier.store.images import Made, QaMarks
 
@@ -93,13 +106,20 @@ def _save_checked(
     overwrite: bool,
 ) -> tuple[Path, Path | None, str, Inspection | None]:
     """``save_image``, then the quality checks on what the provider sent (``atelier.output.qa``;
-    blocking, in the saving thread). A check that cannot run costs only its flags (``None``)."""
-    path, thumb, sha = save_image(
-        out_dir, rel, data, output_format, meta, thumb_dir, size, overwrite
-    )
+    blocking, in the saving thread). ``data`` is decoded once, for the checks and the
+    thumbnail (a JPEG at the thumbnail's scale). Bytes that do not decode are left to
+    ``save_image`` to refuse; a check that cannot run costs only its flags (``None``)."""
     try:
-        found: Inspection | None = inspect(data, size, rule)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        pixels: tuple[Image.Image, tuple[int, int]] | None = decode(data, 2 * THUMB_SIZE)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        pixels = None
+    path, thumb, sha = save_image(
+        out_dir, rel, data, output_format, meta, thumb_dir, size, overwrite,
+        preview=pixels[0] if pixels else None,
+    )  # fmt: skip
+    try:
+        found = inspect_image(*pixels, size, rule) if pixels else None
+    except (OSError, ValueError) as e:
         log.warning("quality check of %s skipped: %s", path, e)
         found = None
     return path, thumb, sha, found

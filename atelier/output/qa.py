@@ -191,12 +191,26 @@ class Inspection:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def _sample(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
-    """A copy of at most ``SAMPLE_SIDE`` px and the full size, decoding as little as it can."""
+def decode(data: bytes, side: int = SAMPLE_SIDE) -> tuple[Image.Image, tuple[int, int]]:
+    """The image file ``data`` decoded (a JPEG at the smallest scale of at least ``side`` px,
+    ``Image.draft``) and its full size. ``atelier.engine.job_saving`` decodes once for the
+    thumbnail and these checks.
+
+    Raises:
+        OSError, ValueError, Image.DecompressionBombError: not a decodable image.
+    """
     img: Image.Image = Image.open(io.BytesIO(data))
     full = img.size
-    img.draft("RGB", (SAMPLE_SIDE, SAMPLE_SIDE))  # JPEG: decode at 1/8 scale
+    img.draft("RGB", (side, side))
     img.load()
+    return img, full
+
+
+def _small(img: Image.Image) -> Image.Image:
+    """A copy of at most ``SAMPLE_SIDE`` px (box-averaged), in a mode ``reduce`` takes."""
+    if img.mode not in ("RGB", "RGBA", "L", "LA"):
+        transparent = "transparency" in img.info or img.mode in ("PA", "RGBa", "La")
+        img = img.convert("RGBA" if transparent else "RGB")
     if max(img.size) > SAMPLE_SIDE:
         factor = max(1, max(img.size) // SAMPLE_SIDE)
         img = img.reduce(factor) if factor > 1 else img
@@ -206,18 +220,25 @@ def _sample(data: bytes) -> tuple[Image.Image, tuple[int, int]]:
                  max(1, img.height * SAMPLE_SIDE // max(img.size))),
                 Image.Resampling.BILINEAR,
             )  # fmt: skip
-    return img, full
+    return img
 
 
 def inspect(data: bytes, asked: tuple[int, int] | None, rule: SizeRule = SizeRule()) -> Inspection:
     """Judge the image file ``data`` (as the provider returned it) asked at ``asked`` pixels
-    (``None``: ``auto``, size not checked). Duplicates are judged by ``HashIndex.check``.
+    (``None``: ``auto``, size not checked). Duplicates are judged by ``with_duplicate``.
 
     Raises:
-        OSError, ValueError: the bytes are not a decodable image (the caller decoded them
-            already, so this does not happen on the saving path).
+        OSError, ValueError: the bytes are not a decodable image.
     """
-    img, full = _sample(data)
+    img, full = decode(data)
+    return inspect_image(img, full, asked, rule)
+
+
+def inspect_image(
+    img: Image.Image, full: tuple[int, int], asked: tuple[int, int] | None, rule: SizeRule
+) -> Inspection:
+    """``inspect`` of an image already decoded (at any scale) whose file is ``full`` px."""
+    img = _small(img)
     flags: list[str] = []
     transparent = False
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
