@@ -58,7 +58,7 @@ import io
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image
 
@@ -223,6 +223,24 @@ def _small(img: Image.Image) -> Image.Image:
     return img
 
 
+def _spread(rgb: Image.Image) -> tuple[float, float]:
+    """``(largest per-channel standard deviation, mean)`` of an RGB image, 0–255. A flat image
+    is told by its extrema alone (its deviation is at most half its range: that bound is
+    returned), without numpy; any other is measured."""
+    ext = cast(tuple[tuple[int, int], ...], rgb.getextrema())
+    widest = max(hi - lo for lo, hi in ext)
+    if widest < UNIFORM_STD:
+        return widest / 2, sum((lo + hi) / 2 for lo, hi in ext) / 3
+    import numpy as np
+
+    # Sums in integers: twice as fast as ndarray.std on float32 for a copy this small.
+    px = np.asarray(rgb).reshape(-1, 3).astype(np.int64)
+    n = px.shape[0]
+    sums = px.sum(axis=0)
+    var = (px * px).sum(axis=0) / n - (sums / n) ** 2
+    return float(np.sqrt(np.maximum(var, 0.0)).max()), float(sums.sum() / (3 * n))
+
+
 def inspect(data: bytes, asked: tuple[int, int] | None, rule: SizeRule = SizeRule()) -> Inspection:
     """Judge the image file ``data`` (as the provider returned it) asked at ``asked`` pixels
     (``None``: ``auto``, size not checked). Duplicates are judged by ``with_duplicate``.
@@ -250,16 +268,7 @@ def inspect_image(
         rgb = Image.alpha_composite(white, rgba).convert("RGB")
     else:
         rgb = img if img.mode == "RGB" else img.convert("RGB")
-    import imagehash
-    import numpy as np
-
-    # Sums in integers: twice as fast as ndarray.std on float32 for a copy this small.
-    px = np.asarray(rgb).reshape(-1, 3).astype(np.int64)
-    n = px.shape[0]
-    sums = px.sum(axis=0)
-    var = (px * px).sum(axis=0) / n - (sums / n) ** 2
-    std = float(np.sqrt(np.maximum(var, 0.0)).max())
-    mean = float(sums.sum() / (3 * n))
+    std, mean = _spread(rgb)
     detail: dict[str, Any] = {"std": round(std, 2), "mean": round(mean, 1)}
     uniform = transparent or std < UNIFORM_STD
     if uniform:
@@ -276,6 +285,9 @@ def inspect_image(
             flags += found
     phash = None
     if not uniform:
+        import imagehash
+        import numpy as np
+
         bits = imagehash.phash(rgb).hash.flatten()  # ImageHash's own bit order (its str())
         phash = int.from_bytes(np.packbits(bits).tobytes(), "big")
     return Inspection(tuple(flags), phash, detail)
