@@ -40,12 +40,16 @@ Near-uniform images all hash alike, so they are neither compared nor indexed (th
 own flag). Draft images are not compared either: the draft provider lays every image out the
 same way (gradient and text; 2–6 bits apart across prompts), by design.
 
-Cost, measured in one process on the shared 2-core machine: 0.11 ms for a flat 64 px PNG,
-0.25 ms for a photo-like 64 px PNG, 1.4 ms for a 1024² JPEG (decoded at 1/8 scale), 19 ms for
-a noisy 1024² PNG (Pillow decodes a PNG whole), against seconds per request at any paid
-provider; ``HashIndex.nearest`` over 10,000 hashes: 0.015 ms; the first check of a process
-imports ``numpy``, ``imagehash`` and ``scipy.fftpack`` (about 0.25 s). The engine-overhead
-benchmark with and without the checks: see the report of the branch that added them.
+Cost, measured in one process on the shared 2-core machine: 0.11 ms for a flat 64 px PNG (told
+by its extrema; its ``std`` is then the upper bound half its range), 0.25 ms for a photo-like
+64 px PNG, 1.4 ms for a 1024² JPEG (decoded at a fraction of its scale), 19 ms for a noisy
+1024² PNG (Pillow decodes a PNG whole; the saving path decodes it once, for these checks and
+the thumbnail), against seconds per request at any paid provider; ``HashIndex.nearest`` over
+10,000 hashes: 0.015 ms; the first hashed image of a process imports ``numpy``, ``imagehash``
+and ``scipy.fftpack`` (about 0.25 s). ``bench/engine_overhead.py`` before and after, one
+interleaved run of 4 rounds × 2,000 images each side (2026-12-07): its own flat images
+0.98 best / 0.94 median of the old rate; photo-like images (every image hashed and compared,
+a worst case at 64 px and zero latency) 0.85 best / 0.75 median.
 
 Qt-free; blocking (call it in the saving thread). ``numpy`` and ``imagehash`` are imported at
 the first check, not with the module: they cost 0.25–1.5 s at start-up, and the window and
