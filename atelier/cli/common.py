@@ -26,6 +26,7 @@ from atelier.core.models import BatchReport
 from atelier.core.settings import Settings
 from atelier.engine.engine import Engine
 from atelier.engine.service import open_engine
+from atelier.output.qa import flag_label
 from atelier.store import Store
 from atelier.store.db import StoreError, move_aside
 
@@ -96,6 +97,28 @@ class Progress:
         self.note = ""
 
 
+def _print_qa(report: BatchReport, stream: TextIO) -> None:
+    """The quality check's line and each flagged job (nothing when none was flagged)."""
+    if not (report.qa_flagged or report.qa_remakes):
+        return
+    print(
+        tr(
+            "quality check: {flagged} image(s) flagged, {remade} made again (their cost is in the spent figure)"
+        ).format(flagged=report.qa_flagged, remade=report.qa_remakes),
+        file=stream,
+    )
+    for r in report.results:
+        if r.qa_flags:
+            print(
+                tr("  job {id} flagged: {flags} — {prompt}").format(
+                    id=r.job_id,
+                    flags=", ".join(flag_label(f) for f in r.qa_flags),
+                    prompt=r.prompt[:60],
+                ),
+                file=stream,
+            )
+
+
 def print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> None:
     cost = tr("unknown") if report.total_cost is None else f"${report.total_cost:.3f}"
     print(
@@ -125,6 +148,7 @@ def print_text_report(report: BatchReport, out_dir: Path, stream: TextIO) -> Non
             )
     if report.stopped_reason:
         print(report.stopped_reason, file=stream)
+    _print_qa(report, stream)
     d = report.deliveries
     if d:
         print(

@@ -43,6 +43,7 @@ from atelier.engine.controller import (
 )
 from atelier.engine.service import default_provider, load_prices
 from atelier.pricing.estimate import Estimate
+from atelier.pricing.spend import qa_retry_note, qa_worst_case_usd
 from atelier.providers.registry import capabilities_of
 from atelier.sheet.config_plan import config_default_model
 
@@ -139,6 +140,7 @@ def planned_from_args(args: argparse.Namespace) -> tuple[PlannedBatch, str]:
         overwrite=args.overwrite,
         delivery=delivery,
         reuse=not args.no_reuse,
+        qa_retry=args.qa_retry,
         **cli_economy.economy_settings(
             args, sorted({provider} | {s.provider for s in p.plan.specs if s.provider})
         ),
@@ -173,11 +175,15 @@ def _print_estimate(planned: PlannedBatch, est: Estimate, why: str, fmt: str, ou
             "estimated_cost_range": list(est.auto_range) if est.auto_range else None,
             "prices": list(est.sources),
             "warnings": plan.warnings + plan.skipped,
+            "qa_retry": rs.qa_retry,
+            "qa_retry_worst_case_cost": qa_worst_case_usd(est.to_pay_usd, rs.qa_retry),
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2), file=out)
         return
     print(f"{', '.join(est.models)}: {plan.summary()}, {est.describe()}", file=out)
     print(tr("Provider {provider}: {why}.").format(provider=rs.provider, why=why), file=out)
+    if rs.qa_retry:
+        print(qa_retry_note(est.to_pay_usd, rs.qa_retry, rs.budget_usd is not None), file=out)
     caps = capabilities_of(rs.provider)
     if caps.needs_key and not get_key(rs.provider).key:
         print(
@@ -230,6 +236,10 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"{planned.output_dir}",
                 file=err,
             )
+            if planned.settings.qa_retry and not est.is_free:
+                rs = planned.settings
+                note = qa_retry_note(est.to_pay_usd, rs.qa_retry, rs.budget_usd is not None)
+                print(note, file=err)
         stored = store_batch(store, planned, est)
         if stored.resumed and args.format == "text":
             print(

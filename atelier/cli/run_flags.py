@@ -91,6 +91,17 @@ def _add_run_control_arguments(r: argparse.ArgumentParser) -> None:
         action="store_true",
         help=tr("always make new images: do not copy identical requests' images (default: reuse)"),
     )
+    r.add_argument(
+        "--qa-retry",
+        type=argtypes.bounded(RunSettings, "qa_retry"),
+        default=0,
+        metavar="N",
+        help=tr(
+            "make an image the quality check flags (blank, black, near-uniform, wrong size or "
+            "aspect, near-duplicate) again, up to N times, each re-make paid, within --budget "
+            "(default 0: flag only)"
+        ),
+    )
     cli_economy.add_run_arguments(r)
     cli_team.add_run_arguments(r)
     r.add_argument(

@@ -30,6 +30,8 @@ class JobChanged:
         cost: USD spent on it (``None`` = partly unknown).
         duration_ms: wall time of its last processing.
         retry_in_s: for ``waiting``: seconds until the next attempt.
+        qa_remade_usd: the part of ``cost`` (USD) paid for images made again because the
+            quality checks flagged them (``--qa-retry``), in this run.
     """
 
     batch_id: int
@@ -41,6 +43,7 @@ class JobChanged:
     cost: float | None = 0.0
     duration_ms: int | None = None
     retry_in_s: float | None = None
+    qa_remade_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class ImageSaved:
     thumb: str | None
     version: int = 1
     image_id: int = 0
+    qa_flags: tuple[str, ...] = ()
+    """What the quality checks on save flagged (``atelier.output.qa.FLAGS``); empty: passed."""
 
 
 @dataclass(frozen=True)

@@ -331,6 +331,12 @@ class JobResult(BaseModel):
     reused_from: str | None = Field(default=None, exclude_if=_absent)
     """The file its (first) image is a copy of, made at $0 by an identical request of this
     batch or an earlier one (``atelier.pricing.reuse``); absent when it was made."""
+    qa_flags: list[str] = Field(default_factory=list, exclude_if=_absent)
+    """What the quality checks on save flagged in the images it shows (``atelier.output.qa``:
+    ``blank``, ``black``, ``uniform``, ``wrong_size``, ``wrong_aspect``, ``duplicate``); absent
+    when they passed."""
+    qa_remakes: int = Field(default=0, exclude_if=lambda v: v == 0)
+    """Images made again because of a flag (``--qa-retry``), each paid and in ``cost``."""
 
 
 class BatchReport(BaseModel):
@@ -366,6 +372,10 @@ class BatchReport(BaseModel):
     job timeout (counted in the cost at the estimated price), or in flight when their process
     died, on providers without a job id to follow (OpenAI, Gemini, Stability, A1111).
     Job-id providers (fal, Replicate, BFL, ComfyUI) are followed instead (``atelier.engine.jobrun``)."""
+    qa_flagged: int = 0
+    """Images the quality checks on save flagged (of those the jobs show)."""
+    qa_remakes: int = 0
+    """Images made again because of a flag (``--qa-retry``); their cost is in ``total_cost``."""
     deliveries: dict[str, int] | None = Field(default=None, exclude_if=_absent)
     """``{"delivered", "failed", "pending"}`` counts of the outbox (present when the batch
     delivers); ``pending`` includes deliveries in flight."""
@@ -428,6 +438,10 @@ class RunSettings(BaseModel):
     economy_retry: Literal["economy", "now"] = "economy"
     """Where an economy line that failed is tried again: in the next provider batch, or at
     once through the synchronous API (at list price)."""
+    qa_retry: int = Field(default=0, ge=0, le=10)
+    """How many times an image the quality checks on save flag (blank, black, near-uniform,
+    wrong size or aspect, near-duplicate: ``atelier.output.qa``) is made again, each re-make
+    paid and counted, within the budget cap; 0: flagged, never re-made (``--qa-retry``)."""
     economy_poll_ms: int = Field(default=3000, ge=10)
     """The first wait between polls of a provider batch; each next wait is 1.5× longer, up to
     ``ECONOMY_POLL_MAX_S``."""

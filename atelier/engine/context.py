@@ -22,6 +22,7 @@ from atelier.core.models import JobSpec
 from atelier.core.status import JobStatus
 from atelier.engine.lane import Run
 from atelier.engine.moves import JobMoves
+from atelier.output.qa import SizeRule
 from atelier.pricing.budget import Budget
 from atelier.providers.base import GenerationResult
 from atelier.store import JobRow, Store
@@ -89,6 +90,15 @@ class ActiveJob(Protocol):
     """The request's content key (``atelier.pricing.reuse``)."""
     leads: asyncio.Future[None] | None
     """Set when this job is the first of its run to make its key: done when it ends."""
+    qa_rule: SizeRule
+    """The model's size rounding, for the quality checks on save (``atelier.output.qa``)."""
+    qa_remakes: dict[int, int]
+    """Sample → how often it was made again because the checks flagged it."""
+    qa_pending: set[int]
+    """Samples waiting for such a re-make (``RunSettings.qa_retry``)."""
+
+    def remake_offset(self, sample: int) -> int:
+        """What a re-make of ``sample`` adds to the job's seed (0 for its first making)."""
 
     def move(
         self,

@@ -390,10 +390,12 @@ def plan_sheet_batch(
     delivery: DeliveryForm | None = None,
     reuse: bool = True,
     economy: bool = False,
+    qa_retry: int = 0,
 ) -> PlannedBatch:
     """The window's spreadsheet batch as a checked ``PlannedBatch`` (plain values only: call it from
     a worker thread; planning 100,000 rows takes seconds). ``delivery``: the Deliver section
     (a new Slack address is stored in the keyring here); its notes join the plan's warnings.
+    ``qa_retry``: how often a flagged image is made again (``RunSettings.qa_retry``).
 
     Raises:
         InputError: the plan, a job's settings, the delivery or the ComfyUI workflow is bad.
@@ -410,6 +412,7 @@ def plan_sheet_batch(
         delivery=deliver,
         reuse=reuse,
         economy=["*"] if economy else [],
+        qa_retry=qa_retry,
     )
     source = batch.table.source
     planned = PlannedBatch(plan, rs, output_dir, source.name, str(source), rows=True)

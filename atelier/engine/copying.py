@@ -14,7 +14,7 @@ from atelier.engine.context import ActiveJob
 from atelier.output.images import UserFileError, copy_image
 from atelier.pricing.reuse import image_key
 from atelier.store import ImageRow
-from atelier.store.images import Made
+from atelier.store.images import Made, QaMarks
 
 
 def place_copy(
@@ -77,6 +77,12 @@ async def _copy(jr: ActiveJob, idx: int, src: ImageRow) -> bool:
     if placed is None:
         return False
     (path, thumb), made = placed
+    # The same bytes: the source's quality flags hold for the copy (but "duplicate", which
+    # was about the source's own batch; a copy is not compared, as it was asked to be alike).
+    qa = None
+    if src.qa_flags is not None:
+        flags = tuple(f for f in src.qa_flags if f != "duplicate")
+        qa = QaMarks(flags, {k: v for k, v in src.qa_detail.items() if k != "duplicate_of"})
     image_id = jr.ctx.store.add_image(
         jr.id,
         idx,
@@ -86,12 +92,13 @@ async def _copy(jr: ActiveJob, idx: int, src: ImageRow) -> bool:
         prompt=jr.spec.prompt,
         made=made,
         outbox=jr.run.outbox,
+        qa=qa,
     )
     jr.done.add(idx)
     jr.ctx.events.emit(
         ImageSaved(
             jr.run.batch_id, jr.id, idx, str(path), str(thumb) if thumb else None,
-            jr.job.version, image_id,
+            jr.job.version, image_id, qa.flags if qa else (),
         )
     )  # fmt: skip
     return True

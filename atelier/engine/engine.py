@@ -38,6 +38,7 @@ from atelier.engine.recovery import adopt_existing, deliver_spool, verify_output
 from atelier.output.images import clean_temp_files
 from atelier.output.report import build_report, write_report, write_report_now
 from atelier.pricing.budget import Budget
+from atelier.pricing.spend import job_list_prices
 from atelier.pricing.table import PriceTable
 from atelier.providers.base import Provider
 from atelier.providers.economy import Waiting
@@ -260,6 +261,11 @@ class Engine:
         if run.settings.reuse:
             run.known_keys = await asyncio.to_thread(self.store.content_keys)
         pending = self.store.pending_job_ids(run.batch_id)
+        if run.settings.qa_retry and run.settings.budget_usd is not None:
+            listed = await asyncio.to_thread(
+                job_list_prices, self.store, self.prices, run.batch_id, pending
+            )
+            run.first_left_usd = sum(listed.values())
         self.store.set_batch_status(run.batch_id, BatchStatus.RUNNING, started=True)
         self.events.emit(BatchStarted(run.batch_id, total, len(pending)))
         s = run.settings

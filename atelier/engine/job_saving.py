@@ -1,12 +1,18 @@
 """Saving a job's answer, the ``save`` stage of ``atelier.engine.jobrun.JobRun``: each image written
-(decoded, converted, its metadata embedded; ``atelier.output.images``) and recorded with what made it;
+(decoded, converted, its metadata embedded; ``atelier.output.images``), checked
+(``atelier.output.qa``: blank, black, near-uniform, wrong size or aspect, near-duplicate; a
+flagged sample is made again while ``RunSettings.qa_retry`` allows) and recorded with what made it;
 a paid image that cannot be written is spooled for the next resume, and a broken output
 folder halts the run."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
+from typing import Any
+
+from PIL import Image
 
 from atelier.core.errors import ErrorClass, OutputError, ProviderError
 from atelier.core.events import ImageSaved
@@ -15,9 +21,25 @@ from atelier.core.models import parse_size
 from atelier.core.status import JobStatus
 from atelier.engine.context import ActiveJob, Sent
 from atelier.engine.copying import SaveFailedError
-from atelier.output.images import UserFileError, image_metadata, save_image, spool_image
+from atelier.output.images import (
+    THUMB_SIZE,
+    UserFileError,
+    image_metadata,
+    save_image,
+    spool_image,
+)
+from atelier.output.qa import (
+    HashIndex,
+    Inspection,
+    SizeRule,
+    decode,
+    inspect_image,
+    with_duplicate,
+)
 from atelier.pricing.reuse import image_key
-from atelier.store.images import Made
+from atelier.store.images import Made, QaMarks
+
+log = logging.getLogger("atelier.engine")
 
 
 async def save_answer(jr: ActiveJob, sent: Sent) -> ProviderError | None:
@@ -36,8 +58,9 @@ async def save_answer(jr: ActiveJob, sent: Sent) -> ProviderError | None:
         rel = jr.names[idx]
         size = None if jr.spec.size == "auto" else parse_size(jr.spec.size)
         try:
-            path, thumb, sha = await asyncio.to_thread(
-                save_image,
+            path, thumb, sha, found = await asyncio.to_thread(
+                _save_checked,
+                jr.qa_rule,
                 jr.run.out_dir,
                 rel,
                 image.data,
@@ -56,20 +79,8 @@ async def save_answer(jr: ActiveJob, sent: Sent) -> ProviderError | None:
         except OutputError as e:
             await _output_failed(jr, sent, saved, e, idx, rel)
             raise SaveFailedError from e
-        image_id = _record(jr, sent, idx, image.seed, path, thumb, sha)
-        jr.done.add(idx)
+        _keep(jr, sent, idx, image.seed, (path, thumb, sha), found)
         saved += 1
-        jr.ctx.events.emit(
-            ImageSaved(
-                jr.run.batch_id,
-                jr.id,
-                idx,
-                str(path),
-                str(thumb) if thumb else None,
-                jr.job.version,
-                image_id,
-            )
-        )
     jr.ctx.store.finish_attempt(
         sent.attempt_id,
         "ok" if error is None else "error",
@@ -81,8 +92,101 @@ async def save_answer(jr: ActiveJob, sent: Sent) -> ProviderError | None:
     return error
 
 
+def _save_checked(
+    rule: SizeRule,
+    out_dir: Path,
+    rel: str,
+    data: bytes,
+    output_format: str,
+    meta: dict[str, Any],
+    thumb_dir: Path | None,
+    size: tuple[int, int] | None,
+    overwrite: bool,
+) -> tuple[Path, Path | None, str, Inspection | None]:
+    """``save_image``, then the quality checks on what the provider sent (``atelier.output.qa``;
+    blocking, in the saving thread). ``data`` is decoded once, for the checks and the
+    thumbnail (a JPEG at the thumbnail's scale). Bytes that do not decode are left to
+    ``save_image`` to refuse; a check that cannot run costs only its flags (``None``)."""
+    try:
+        pixels: tuple[Image.Image, tuple[int, int]] | None = decode(data, 2 * THUMB_SIZE)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        pixels = None
+    path, thumb, sha = save_image(
+        out_dir, rel, data, output_format, meta, thumb_dir, size, overwrite,
+        preview=pixels[0] if pixels else None,
+    )  # fmt: skip
+    try:
+        found = inspect_image(*pixels, size, rule) if pixels else None
+    except (OSError, ValueError) as e:
+        log.warning("quality check of %s skipped: %s", path, e)
+        found = None
+    return path, thumb, sha, found
+
+
+def _keep(
+    jr: ActiveJob,
+    sent: Sent,
+    idx: int,
+    seed: int | None,
+    written: tuple[Path, Path | None, str],
+    found: Inspection | None,
+) -> None:
+    """Record a written image with its QA marks, decide whether it is made again, and tell
+    the views."""
+    path, thumb, sha = written
+    marks = _qa_marks(jr, idx, found)
+    image_id = _record(jr, sent, idx, seed, path, thumb, sha, marks)
+    _after_check(jr, idx, image_id, marks)
+    jr.ctx.events.emit(
+        ImageSaved(
+            jr.run.batch_id,
+            jr.id,
+            idx,
+            str(path),
+            str(thumb) if thumb else None,
+            jr.job.version,
+            image_id,
+            marks.flags if marks else (),
+        )
+    )
+
+
+def _qa_marks(jr: ActiveJob, idx: int, found: Inspection | None) -> QaMarks | None:
+    """The image's QA marks: ``found`` with ``duplicate`` when another image of the batch is
+    near it (draft images are not compared: their layout is the same by design), and how often
+    the sample was made again."""
+    if found is None:
+        return None
+    if jr.provider != "draft" and found.phash is not None:
+        if jr.run.qa_index is None:
+            jr.run.qa_index = HashIndex(jr.ctx.store.qa_hashes(jr.run.batch_id))
+        found = with_duplicate(found, jr.run.qa_index, (jr.id, idx))
+    return QaMarks(found.flags, found.detail, found.phash, jr.qa_remakes.get(idx, 0))
+
+
+def _after_check(jr: ActiveJob, idx: int, image_id: int, marks: QaMarks | None) -> None:
+    """Index the image's hash; a flagged sample is made again while ``qa_retry`` allows
+    (it stays out of ``jr.done``), else the sample is done."""
+    if marks is not None and marks.phash is not None and jr.run.qa_index is not None:
+        jr.run.qa_index.add((jr.id, idx), image_id, marks.phash)
+    if marks is not None and marks.flags and jr.qa_remakes.get(idx, 0) < jr.run.settings.qa_retry:
+        jr.qa_remakes[idx] = jr.qa_remakes.get(idx, 0) + 1
+        jr.qa_pending.add(idx)
+        log.info("job %s sample %s flagged %s: made again", jr.id, idx, ",".join(marks.flags))
+        return
+    jr.qa_pending.discard(idx)
+    jr.done.add(idx)
+
+
 def _record(
-    jr: ActiveJob, sent: Sent, idx: int, seed: int | None, path: Path, thumb: Path | None, sha: str
+    jr: ActiveJob,
+    sent: Sent,
+    idx: int,
+    seed: int | None,
+    path: Path,
+    thumb: Path | None,
+    sha: str,
+    qa: QaMarks | None = None,
 ) -> int:
     """Record a written image with what made it: the seed (the provider's, else the
     job's), the prompt, the model, its share of the request's cost, the request id, and
@@ -96,7 +200,11 @@ def _record(
         idx,
         path,
         thumb,
-        seed=seed if seed is not None else jr.spec.seed,
+        seed=seed
+        if seed is not None
+        else None
+        if jr.spec.seed is None
+        else jr.spec.seed + jr.remake_offset(idx),
         prompt=jr.spec.prompt,
         made=Made(
             f"{jr.provider}/{jr.model}",
@@ -105,6 +213,7 @@ def _record(
             key,
             sha,
         ),
+        qa=qa,
         outbox=jr.run.outbox,
     )
 

@@ -27,6 +27,7 @@ from atelier.engine.copying import SaveFailedError, copy_earlier
 from atelier.engine.job_saving import save_answer
 from atelier.engine.lane import Lane, Run
 from atelier.output.images import version_names
+from atelier.output.qa import size_rule
 from atelier.output.versions import publish_pick
 from atelier.pricing.reuse import request_key
 from atelier.providers.base import MAX_REMOTE_GONE, REMOTE_GONE, GenerationRequest
@@ -35,6 +36,10 @@ from atelier.sheet.input_images import read_inputs
 from atelier.store import JobRow
 
 log = logging.getLogger("atelier.engine")
+
+QA_SEED_STEP = 1_000_003
+"""Added to a job's seed for each re-make of a flagged image (a prime above any sample count,
+so a re-make's seeds never meet another sample's)."""
 
 MAX_PAID_RESUBMISSIONS = 1
 """How often a job whose billed image was lost is sent (and paid) again before it fails."""
@@ -84,6 +89,15 @@ class JobRun:
         self.key: str | None = None  # the request's content key (atelier.pricing.reuse)
         self.follow: dict[str, Any] | None = None  # a remote job to follow (see send)
         self.leads: asyncio.Future[None] | None = None
+        # Quality checks on save (atelier.output.qa): the model's size rounding, and per
+        # sample how often it was made again because of a flag (``RunSettings.qa_retry``);
+        # ``qa_pending``: samples waiting for such a re-make.
+        self.qa_rule = size_rule(
+            self.provider, self.model, info.custom_size_multiple if info else None
+        )
+        self.qa_remakes: dict[int, int] = {}
+        self.qa_pending: set[int] = set()
+        self.qa_remade_usd = 0.0  # what those re-makes cost (USD)
 
     def elapsed_ms(self) -> int:
         """Milliseconds since this run of the job began."""
@@ -109,6 +123,7 @@ class JobRun:
             retry_in_s=retry_in_s,
             tally=(self.attempts, self.cost),
             outbox=self.run.failed_outbox if status == JobStatus.FAILED else None,
+            remade_usd=self.qa_remade_usd,
         )
 
     async def execute(self) -> None:
@@ -151,6 +166,13 @@ class JobRun:
             await self.run.unpaused.wait()
             samples = remaining[: self.per_request]
             req = self.build_request(samples)
+            remake = self.qa_pending.issuperset(samples)
+            if remake and not self._remake_fits(req, len(samples)):
+                # The cap has no room for this re-make beside the first makings still to
+                # come: the job completes with its flagged images, and the run goes on.
+                self.done.update(self.qa_pending)
+                self.qa_pending.clear()
+                continue
             reserved = self.ctx.budget.reserve(
                 self.run,
                 self.provider,
@@ -162,6 +184,8 @@ class JobRun:
             if reserved is None:  # the budget cap: this job waits for a higher cap
                 self.move(JobStatus.PENDING)
                 return
+            if not remake and self.run.first_left_usd:
+                self.run.first_left_usd = max(0.0, self.run.first_left_usd - reserved)
             try:
                 sent = await self.send(req, samples)
             finally:
@@ -185,6 +209,19 @@ class JobRun:
         if self.job.version > 1:
             await self._publish()
         self.move(JobStatus.COMPLETED, duration=True)
+
+    def _remake_fits(self, req: GenerationRequest, images: int) -> bool:
+        """Whether a re-make of flagged images fits under the spend cap with room left for
+        the first makings of the run not requested yet (``Run.first_left_usd``); no cap: yes."""
+        run = self.run
+        cap = run.settings.budget_usd
+        if cap is None:
+            return True
+        factor = self.lane.provider.price_factor(req)
+        need = self.ctx.budget.list_cost(self.provider, self.model, self.spec, images, factor)
+        if need is None:
+            return False
+        return run.spent_usd + run.reserved_usd + need + run.first_left_usd <= cap + 1e-9
 
     def _standard_fallback(self) -> bool:
         """Whether the user let this lane's requests go through the standard API at list
@@ -224,10 +261,16 @@ class JobRun:
             samples=samples,
             reference_images=self.refs,
             mask=self.mask,
+            seed_offset=self.remake_offset(samples[0]),
             retry=self.retries,
             gone=self.gone,
             on_progress=self._on_progress,
         )
+
+    def remake_offset(self, sample: int) -> int:
+        """What a re-make of a flagged ``sample`` adds to the job's seed (0 for its first
+        making), so a provider that is deterministic per seed makes another image."""
+        return QA_SEED_STEP * self.qa_remakes.get(sample, 0)
 
     def _on_progress(self, fraction: float) -> None:
         if abs(fraction - self._progress) >= 0.02 or fraction >= 1.0:
@@ -303,6 +346,9 @@ class JobRun:
         else:
             return
         self.run.spent_usd += sent.cost or 0.0
+        remade = len(self.qa_pending.intersection(sent.samples))
+        if remade and sent.cost:
+            self.qa_remade_usd += sent.cost * remade / len(sent.samples)
         self.ctx.store.add_cost(self.id, sent.cost)
         self.cost = None if sent.cost is None or self.cost is None else self.cost + sent.cost
 

@@ -18,6 +18,7 @@ from atelier.engine.ratelimit import (
     SlidingWindowLimiter,
     parse_rate_headers,
 )
+from atelier.output.qa import HashIndex
 from atelier.providers.base import Provider
 from atelier.providers.economy import ECONOMY_TIMEOUT_S
 from atelier.providers.registry import resolve_target
@@ -187,6 +188,12 @@ class Run:
     started_mono: float = 0.0
     known_keys: set[str] = field(default_factory=set)
     """Image content keys the store holds (read at the start, grown as images are made)."""
+    first_left_usd: float = 0.0
+    """List price (USD) of the first makings not requested yet, kept only with ``qa_retry``
+    and a spend cap: a re-make of a flagged image never takes cap room they need."""
+    qa_index: HashIndex | None = None
+    """The batch's perceptual hashes for near-duplicate checks (``atelier.output.qa``), read
+    from the store at the first image saved."""
     makers: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     """Request key → done when the job making it ends: later jobs asking the same wait, then
     copy its images (``atelier.pricing.reuse``)."""

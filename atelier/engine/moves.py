@@ -32,9 +32,10 @@ class JobMoves:
         retry_in_s: float | None = None,
         tally: tuple[int, float | None] | None = None,
         outbox: JobOutbox | None = None,
+        remade_usd: float = 0.0,
     ) -> None:
         """Move ``job_id`` to ``status`` with its ``error`` text and class ``kind``, then
-        announce it. ``tally``: the job's attempts and cost (USD, ``None``: partly unknown)
+        announce it (``remade_usd``: the part of its cost paid for quality re-makes). ``tally``: the job's attempts and cost (USD, ``None``: partly unknown)
         when the caller keeps them (a running job), else they are read back from the store.
         ``outbox``: the deliveries the move causes, written with it (``Store.set_job_status``).
 
@@ -48,7 +49,16 @@ class JobMoves:
         attempts, cost = tally or self.store.job_attempts_and_cost(job_id)
         self.events.emit(
             JobChanged(
-                batch_id, job_id, status, attempts, error, kind, cost, duration_ms, retry_in_s
+                batch_id,
+                job_id,
+                status,
+                attempts,
+                error,
+                kind,
+                cost,
+                duration_ms,
+                retry_in_s,
+                remade_usd,
             )
         )
 

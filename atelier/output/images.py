@@ -153,9 +153,13 @@ def save_image(
     thumb_dir: Path | None,
     size: tuple[int, int] | None = None,
     overwrite: bool = False,
+    preview: Image.Image | None = None,
 ) -> tuple[Path, Path | None, str]:
     """Encode, write atomically and thumbnail one image (blocking: run it in a thread). A file
     at the destination that Atelier did not make is replaced only with ``overwrite``.
+    ``preview``: ``data`` already decoded by the caller (the quality checks,
+    ``atelier.output.qa``): when the file is written without decoding its pixels, the
+    thumbnail is made from it instead of reading the file back.
 
     The output folder itself is never created here: if it vanished (deleted, or its drive
     unplugged) that is an error, not a reason to fill another disk.
@@ -178,9 +182,10 @@ def save_image(
     _place(root, dest, file_bytes, overwrite)
     thumb = None
     if thumb_dir is not None:
+        shown = img if img is not None else preview
         thumb = (
-            write_thumbnail(img, dest, thumb_dir)
-            if img is not None
+            write_thumbnail(shown, dest, thumb_dir)
+            if shown is not None
             else ensure_thumbnail(dest, thumb_dir)
         )
     return dest, thumb, hashlib.sha256(file_bytes).hexdigest()

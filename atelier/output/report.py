@@ -13,7 +13,7 @@ from atelier.core.models import BatchReport, DeliveryResult, JobResult
 from atelier.core.status import JobStatus
 from atelier.output.export import write_results_csv
 from atelier.output.images import REPORT_CSV_NAME, REPORT_NAME
-from atelier.store import Store
+from atelier.store import JobSummary, Store
 
 
 def iso_z(stamp: str | None) -> str | None:
@@ -35,6 +35,9 @@ class _Shown:
     uuid: dict[int, str] = field(default_factory=dict)
     version: dict[int, int] = field(default_factory=dict)
     reused_from: dict[int, str] = field(default_factory=dict)
+    qa_flags: dict[int, list[str]] = field(default_factory=dict)
+    qa_remakes: dict[int, int] = field(default_factory=dict)
+    qa_flagged: int = 0
 
 
 def _shown_images(store: Store, batch_id: int) -> _Shown:
@@ -48,6 +51,12 @@ def _shown_images(store: Store, batch_id: int) -> _Shown:
         shown.version[im.job_id] = im.version
         if im.id in sources:
             shown.reused_from.setdefault(im.job_id, str(sources[im.id]))
+        if im.qa_flags:
+            shown.qa_flagged += 1
+            have = shown.qa_flags.setdefault(im.job_id, [])
+            have += [f for f in im.qa_flags if f not in have]
+        if im.qa_remakes:
+            shown.qa_remakes[im.job_id] = shown.qa_remakes.get(im.job_id, 0) + im.qa_remakes
     return shown
 
 
@@ -65,26 +74,7 @@ def build_report(
     shown = _shown_images(store, batch_id)
     delivered = _deliveries(store, batch_id)
     for job in store.job_summaries(batch_id):
-        paths = shown.paths.get(job.id, [])
-        done = job.status == JobStatus.COMPLETED
-        results.append(
-            JobResult(
-                job_id=str(job.id),
-                prompt=job.prompt,
-                status=job.status,
-                output_path=paths[0] if paths else None,
-                output_paths=paths,
-                error=None if done else job.error,
-                error_type=None if done else job.error_type,
-                attempts=job.attempts,
-                duration_ms=job.duration_ms,
-                cost=job.cost,
-                history_uuid=shown.uuid.get(job.id) if done else None,
-                version=shown.version.get(job.id, 1),
-                deliveries=delivered.get(job.id, []),
-                reused_from=shown.reused_from.get(job.id),
-            )
-        )
+        results.append(_result(job, shown, delivered.get(job.id, [])))
     costs = [r.cost for r in results]
     total_cost = None if None in costs else sum(c for c in costs if c is not None)
     counts = batch.counts
@@ -108,6 +98,32 @@ def build_report(
         paid_twice=store.paid_without_image(batch_id),
         lost_in_flight=store.lost_in_flight(batch_id),
         deliveries=_delivery_counts(store, batch_id),
+        qa_flagged=shown.qa_flagged,
+        qa_remakes=sum(shown.qa_remakes.values()),
+    )
+
+
+def _result(job: JobSummary, shown: _Shown, deliveries: list[DeliveryResult]) -> JobResult:
+    """One job's line of the report."""
+    paths = shown.paths.get(job.id, [])
+    done = job.status == JobStatus.COMPLETED
+    return JobResult(
+        job_id=str(job.id),
+        prompt=job.prompt,
+        status=job.status,
+        output_path=paths[0] if paths else None,
+        output_paths=paths,
+        error=None if done else job.error,
+        error_type=None if done else job.error_type,
+        attempts=job.attempts,
+        duration_ms=job.duration_ms,
+        cost=job.cost,
+        history_uuid=shown.uuid.get(job.id) if done else None,
+        version=shown.version.get(job.id, 1),
+        deliveries=deliveries,
+        reused_from=shown.reused_from.get(job.id),
+        qa_flags=shown.qa_flags.get(job.id, []),
+        qa_remakes=shown.qa_remakes.get(job.id, 0),
     )
 
 

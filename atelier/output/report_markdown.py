@@ -9,6 +9,7 @@ from pathlib import Path
 
 from atelier.core.i18n import tr
 from atelier.core.models import BatchReport
+from atelier.output.qa import flag_label
 
 MAX_LINES = 50
 """Lines per section before "… and N more" (GitHub comments are capped at 65,536 characters)."""
@@ -26,6 +27,28 @@ def _short_paths(report: BatchReport) -> dict[int, str]:
         return {}
     root = os.path.commonpath([Path(p).parent for p in paths.values()])
     return {i: Path(p).relative_to(root).as_posix() for i, p in paths.items()}
+
+
+def _qa_lines(report: BatchReport, short: dict[int, str]) -> list[str]:
+    """The "Quality check" section: the counts and each flagged image (none: no section)."""
+    flagged = [(i, r) for i, r in enumerate(report.results) if r.qa_flags]
+    if not (flagged or report.qa_remakes):
+        return []
+    lines = [
+        "",
+        tr("#### Quality check"),
+        "",
+        tr("{flagged} image(s) flagged, {remade} made again (in the cost above)").format(
+            flagged=report.qa_flagged, remade=report.qa_remakes
+        ),
+        "",
+    ]
+    for i, r in flagged[:MAX_LINES]:
+        flags = ", ".join(flag_label(f) for f in r.qa_flags)
+        lines.append(f"- `{_cell(short.get(i, ''))}`: {flags}")
+    if len(flagged) > MAX_LINES:
+        lines.append(tr("- … and {count} more").format(count=len(flagged) - MAX_LINES))
+    return lines
 
 
 def to_markdown(report: BatchReport) -> str:
@@ -72,6 +95,7 @@ def to_markdown(report: BatchReport) -> str:
             )
         if len(failed) > MAX_LINES:
             lines.append(tr("- … and {count} more").format(count=len(failed) - MAX_LINES))
+    lines += _qa_lines(report, short)
     if report.warnings:
         lines += [
             "",

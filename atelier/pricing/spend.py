@@ -93,3 +93,27 @@ class OverrunWatch:
             return None
         self.said = True
         return Overrun(round(self.actual_usd, 6), round(self.listed_usd, 6), self.jobs)
+
+
+def qa_worst_case_usd(to_pay_usd: float | None, qa_retry: int) -> float | None:
+    """The most that re-makes of flagged images can add (USD): every image flagged and made
+    again ``qa_retry`` times at its estimated price; ``None`` when a price is unknown."""
+    if to_pay_usd is None:
+        return None
+    return round(to_pay_usd * qa_retry, 6)
+
+
+def qa_retry_note(to_pay_usd: float | None, qa_retry: int, capped: bool) -> str:
+    """What the spend question says of ``--qa-retry`` (empty when it is 0): how many re-makes,
+    their worst case, and that the spend cap bounds them (``capped``) or that only the count
+    does."""
+    if qa_retry <= 0:
+        return ""
+    worst = qa_worst_case_usd(to_pay_usd, qa_retry)
+    text = tr(
+        "Images the quality check flags are made again up to {count} time(s) each, each re-make paid: at most {worst} more if every image were flagged."
+    ).format(count=qa_retry, worst=tr("unknown") if worst is None else f"${worst:.3f}")
+    if capped:
+        bound = tr("The spend cap bounds them: a re-make that would pass it is not made.")
+        return f"{text} {bound}"
+    return text + " " + tr("No spend cap is set: only the count bounds them.")

@@ -321,13 +321,17 @@ class GenerationRequest:
         samples: list[int],
         reference_images: tuple[bytes, ...] = (),
         mask: bytes | None = None,
+        seed_offset: int = 0,
         **extra: Any,
     ) -> GenerationRequest:
         """The request for ``samples`` (0-based sample indices, consecutive) of ``spec`` on
         ``model`` (the resolved one): the fields ``atelier.core.spec_fields.REQUEST``
         declares, copied by name, with the reference and ``mask`` images as read (bytes);
-        ``extra`` sets the run's own fields (``retry``, ``gone``, ``on_progress``…)."""
+        ``extra`` sets the run's own fields (``retry``, ``gone``, ``on_progress``…);
+        ``seed_offset`` is added to a given seed (a quality re-make asks for another image)."""
         copied: dict[str, Any] = {name: getattr(spec, name) for name in REQUEST.fields}
+        if seed_offset and copied.get("seed") is not None:
+            copied["seed"] += seed_offset
         return cls(
             model=model,
             n=len(samples),

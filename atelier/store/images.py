@@ -8,11 +8,13 @@ image's own: Lightroom's flag (``unflagged`` / ``picked`` / ``rejected``) and 0â
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from atelier.core.i18n import tr
 from atelier.core.status import JobStatus
@@ -37,6 +39,18 @@ class Made:
     reused_from: int | None = None
 
 
+@dataclass(frozen=True)
+class QaMarks:
+    """What the quality checks on save found (``atelier.output.qa``): the flags (empty:
+    passed), the measured values, the 64-bit perceptual hash (``None``: not compared) and how
+    many times the sample was made again because of a flag."""
+
+    flags: tuple[str, ...] = ()
+    detail: dict[str, Any] = field(default_factory=dict)
+    phash: int | None = None
+    remakes: int = 0
+
+
 # The version each job shows: its pick, else its newest version with an image.
 _SHOWN = (
     "COALESCE(jobs.pick_version, (SELECT MAX(i2.version) FROM images i2 WHERE i2.job_id = jobs.id))"
@@ -57,9 +71,11 @@ class ImageStore(Database):
         prompt: str | None = None,
         made: Made | None = None,
         outbox: Outbox | None = None,
+        qa: QaMarks | None = None,
     ) -> int:
         """Record a written image of the job's current version (idempotent per job, version
-        and sample); ``made`` says by what and for how much. The deliveries ``outbox`` gives
+        and sample); ``made`` says by what and for how much, ``qa`` what the checks on save
+        found (``None``: not checked, as a copied image). The deliveries ``outbox`` gives
         for it are written in the same transaction (the transactional outbox: an image is
         never recorded without them, nor they without it). Returns the image's id."""
         m = made or Made()
@@ -67,9 +83,9 @@ class ImageStore(Database):
             cur = db.execute(
                 "INSERT OR REPLACE INTO images(job_id, version, sample_index, path, thumb,"
                 " created_at, adopted, uuid, seed, prompt, model, cost, request_id,"
-                " content_key, sha256, reused_from)"
+                " content_key, sha256, reused_from, qa_flags, qa_detail, phash, qa_remakes)"
                 " VALUES (?, (SELECT version FROM jobs WHERE id=?), ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?, ?, ?, ?)",
+                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     job_id,
@@ -87,12 +103,46 @@ class ImageStore(Database):
                     m.content_key,
                     m.sha256,
                     m.reused_from,
+                    None if qa is None else ",".join(qa.flags),
+                    None if qa is None or not qa.detail else json.dumps(qa.detail),
+                    None if qa is None or qa.phash is None else f"{qa.phash:016x}",
+                    0 if qa is None else qa.remakes,
                 ),
             )
             image_id = int(cur.lastrowid or 0)
             if outbox is not None:
                 _add_outbox(db, [image_id], outbox)
             return image_id
+
+    def qa_hashes(self, batch_id: int) -> dict[tuple[int, int], tuple[int, int]]:
+        """``{(job_id, sample_index): (image_id, perceptual hash)}`` of the images each job of
+        the batch shows, for near-duplicate checks (``atelier.output.qa.HashIndex``)."""
+        rows = self._q(
+            "SELECT images.id, images.job_id, images.sample_index, images.phash FROM images"
+            " JOIN jobs ON jobs.id = images.job_id WHERE jobs.batch_id=? AND phash IS NOT NULL"
+            f" AND images.version = {_SHOWN}",
+            (batch_id,),
+        )
+        return {
+            (int(r["job_id"]), int(r["sample_index"])): (int(r["id"]), int(r["phash"], 16))
+            for r in rows
+        }
+
+    def qa_flags_by_job(self, batch_id: int) -> dict[int, dict[int, tuple[str, ...]]]:
+        """``{job_id: {sample_index: QA flags}}`` of the flagged images the batch's jobs show
+        (the progress table's Quality column)."""
+        rows = self._q(
+            "SELECT images.job_id, images.sample_index, images.qa_flags FROM images"
+            " JOIN jobs ON jobs.id = images.job_id"
+            " WHERE jobs.batch_id=? AND images.qa_flags IS NOT NULL AND images.qa_flags != ''"
+            f" AND images.version = {_SHOWN}",
+            (batch_id,),
+        )
+        out: dict[int, dict[int, tuple[str, ...]]] = {}
+        for r in rows:
+            flags = tuple(f for f in r["qa_flags"].split(",") if f)
+            out.setdefault(int(r["job_id"]), {})[int(r["sample_index"])] = flags
+        return out
 
     def reusable_images(self, keys: list[str]) -> dict[str, list[ImageRow]]:
         """``{content key: images with that key, originals first, then newest first}`` in any

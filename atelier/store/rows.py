@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +186,12 @@ class ImageRow:
     """The file's SHA-256 as written."""
     reused_from: int | None = None
     """The image this one is a copy of (made at $0), if it is one."""
+    qa_flags: tuple[str, ...] | None = None
+    """Its quality-check flags (``atelier.output.qa.FLAGS``); empty: passed; ``None``: not checked."""
+    qa_detail: dict[str, Any] = field(default_factory=dict)
+    """The values measured by the checks (``atelier.output.qa.Inspection.detail``)."""
+    qa_remakes: int = 0
+    """How many times its sample was made again because of a flag (``--qa-retry``)."""
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> ImageRow:
@@ -210,4 +216,14 @@ class ImageRow:
             content_key=r["content_key"],
             sha256=r["sha256"],
             reused_from=r["reused_from"],
+            qa_flags=_flags(r["qa_flags"]),
+            qa_detail=json.loads(r["qa_detail"]) if r["qa_detail"] else {},
+            qa_remakes=int(r["qa_remakes"] or 0),
         )
+
+
+def _flags(text: str | None) -> tuple[str, ...] | None:
+    """Stored QA flags (``"blank,duplicate"``) as a tuple; ``None`` stays ``None``."""
+    if text is None:
+        return None
+    return tuple(f for f in text.split(",") if f)

@@ -207,7 +207,18 @@ _V8 = """
 ALTER TABLE jobs ADD COLUMN error_msg TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+# 9: quality checks on save (``atelier.output.qa``). Each image keeps the QA flags it was given
+# (comma-separated codes; '' passed; NULL: made before the checks), the measured values behind
+# them (JSON), its 64-bit perceptual hash (16 hex digits; NULL when near-uniform: not compared)
+# and how many times its sample was made again because of a flag (``--qa-retry``).
+_V9 = """
+ALTER TABLE images ADD COLUMN qa_flags TEXT;
+ALTER TABLE images ADD COLUMN qa_detail TEXT;
+ALTER TABLE images ADD COLUMN phash TEXT;
+ALTER TABLE images ADD COLUMN qa_remakes INTEGER NOT NULL DEFAULT 0
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 """Migration ``n`` (1-based) takes a store from ``user_version`` n-1 to n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -361,6 +361,7 @@ class MainWindow(QMainWindow):
 
     def _on_images_saved(self, images: list[ImageSaved]) -> None:
         self.gallery.add_images(images, self.batch_id, self.progress.jobs_model.prompt_of)
+        self.progress.jobs_model.update_qa(ev for ev in images if ev.batch_id == self.batch_id)
 
     def _on_batch_finished(self, ev: BatchFinished) -> None:
         r = ev.report

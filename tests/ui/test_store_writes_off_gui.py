@@ -154,9 +154,9 @@ def test_every_store_write_of_the_window_leaves_the_gui_thread(
 
     assert spy.on_gui == [], f"store writes on the GUI thread: {spy.on_gui}"
     # the spy saw the window's writes (elsewhere): it is not blind
-    assert {"set_review", "reset_for_retry", "set_run_settings", "set_pick"} <= (
+    assert {"set_review", "reset_for_retry", "set_run_settings", "set_pick"} <= (spy.elsewhere), (
         spy.elsewhere
-    ), spy.elsewhere
+    )
 
 
 def test_regenerate_all_rejected_sees_the_reject_just_pressed(

@@ -108,3 +108,13 @@ def test_a_store_from_a_newer_release_is_refused_by_name(tmp_path: Path) -> None
     db.close()
     with pytest.raises(StoreVersionError, match=r"future\.db was written by a newer Atelier"):
         Store(path)
+
+
+def test_images_from_before_the_quality_checks_read_as_not_checked(old_store: Path) -> None:
+    store = Store(old_store)
+    try:
+        olds = store.images(1)
+        assert {(im.qa_flags, im.qa_remakes) for im in olds} == {(None, 0)}
+        assert store.qa_hashes(1) == {} and store.qa_flags_by_job(1) == {}
+    finally:
+        store.close()

@@ -78,19 +78,27 @@ class SpendActions(QObject):
         self.overrun = OverrunWatch()
 
     def confirm_spend(
-        self, action: str, est: Estimate, cap_usd: float | None = None, spent_usd: float = 0.0
+        self,
+        action: str,
+        est: Estimate,
+        cap_usd: float | None = None,
+        spent_usd: float = 0.0,
+        qa_retry: int = 0,
     ) -> SpendAnswer | None:
         """The one gate of every window action that spends (Start, Regenerate, Make more,
         Retry, Resume, raising a cap). A run that pays nothing (the draft provider, every image
         reused) goes on without a question under ``cap_usd``; a paid one asks (``ask_spend``)
         with the amount (USD), images, providers and models and a spend cap for this run,
         ``cap_usd`` if the user set one, else the estimate and its margin. ``spent_usd``: what
-        the batch spent before (shown). Returns the answer (its cap is USD for this run, on
+        the batch spent before (shown); ``qa_retry``: re-makes of flagged images, whose worst
+        case the question states (bounded by the cap). Returns the answer (its cap is USD for this run, on
         top of ``spent_usd``), or ``None`` when the user said no."""
         if est.is_free:
             return SpendAnswer(cap_usd)
         cap = cap_usd if cap_usd is not None else est.suggested_cap_usd
-        return self.win.ask_spend(self.win.window(), SpendQuestion(action, est, cap, spent_usd))
+        return self.win.ask_spend(
+            self.win.window(), SpendQuestion(action, est, cap, spent_usd, qa_retry)
+        )
 
     def cap_on_top(self, batch_id: int, yes: SpendAnswer, resumed: bool) -> float:
         """The store-op thread (``StoreOps.call``): what ``batch_id`` has spent (USD) before
@@ -185,7 +193,9 @@ class SpendActions(QObject):
             if ev is None or ev.status != JobStatus.COMPLETED or ev.cost is None:
                 continue
             before = model.cost_of(jid) or 0.0
-            over = self.overrun.finished(jid, ev.cost - before)
+            # Images made again after a quality flag were asked for (--qa-retry): they are
+            # spend, not a provider billing above its list price.
+            over = self.overrun.finished(jid, ev.cost - before - ev.qa_remade_usd)
             if over is not None:
                 w.progress.show_overrun(over.text())
                 w.banner.show_message(over.text(), "warning")

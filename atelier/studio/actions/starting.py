@@ -131,7 +131,9 @@ class StartActions(QObject):
                     draft, settings=draft.settings.model_copy(update={"overwrite": True})
                 )
             est = await asyncio.to_thread(controller.price, draft, w.prices, w.store)
-            yes = await ask_outside_task(spending.confirm_spend, tr("Start"), est, form.budget_usd)
+            yes = await ask_outside_task(
+                spending.confirm_spend, tr("Start"), est, form.budget_usd, 0.0, form.qa_retry
+            )
             if yes is None:
                 w.statusBar().showMessage(tr("Not started: nothing was spent."))
                 return

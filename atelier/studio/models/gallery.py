@@ -25,6 +25,7 @@ from atelier.delivery.target_states import (
     details,
     worst,
 )
+from atelier.output.qa import describe
 from atelier.store import ImageRow, JobSummary, Store
 from atelier.studio.bridge import JobUpdate
 from atelier.studio.look.icons import placeholder_pixmap
@@ -61,11 +62,15 @@ class Tile:
     stars: int = 0
     deliveries: States = field(default_factory=dict)
     """Target → state of this image's deliveries (``atelier.delivery.target_states``)."""
+    qa_flags: tuple[str, ...] = ()
+    """What the quality checks on save flagged (``atelier.output.qa``); empty: passed."""
+    qa_detail: dict[str, Any] = field(default_factory=dict)
 
     def caption(self) -> str:
-        """The label under the thumbnail: review marks, version badge, file name, delivery
-        mark (☁✓ delivered, ☁… on its way, ☁✗ failed)."""
-        mark = {"picked": "✓ ", "rejected": "✗ "}.get(self.flag, "")
+        """The label under the thumbnail: the quality mark (⚠ flagged), review marks, version
+        badge, file name, delivery mark (☁✓ delivered, ☁… on its way, ☁✗ failed)."""
+        mark = QA_MARK if self.qa_flags else ""
+        mark += {"picked": "✓ ", "rejected": "✗ "}.get(self.flag, "")
         badge = f"v{self.version} " if self.versions > 1 else ""
         stars = f" {'★' * self.stars}" if self.stars else ""
         state = worst(self.deliveries)
@@ -73,8 +78,21 @@ class Tile:
         return f"{mark}{badge}{self.label}{stars}{sent}"
 
     def tip(self) -> str:
-        """The tooltip: prompt and path, then each delivery's state and URL."""
-        return f"{self.tooltip}\n{details(self.deliveries)}" if self.deliveries else self.tooltip
+        """The tooltip: prompt and path, the quality check's flags, then each delivery's
+        state and URL."""
+        tip = self.tooltip
+        if self.qa_flags:
+            tip += "\n" + describe(self.qa_flags, self.qa_detail)
+        return f"{tip}\n{details(self.deliveries)}" if self.deliveries else tip
+
+    def review_key(self) -> str:
+        """``ReviewRole``: ``flag:stars:qa`` (``qa`` flagged by the quality check, else ``ok``),
+        filtered by a regular expression."""
+        return f"{self.flag}:{self.stars}:{'qa' if self.qa_flags else 'ok'}"
+
+
+QA_MARK = "⚠ "
+"""The caption's mark of an image the quality checks on save flagged."""
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -146,6 +164,8 @@ class GalleryModel(QAbstractListModel):
                             versions=counts.get(j.id, 1),
                             flag=im.flag,
                             stars=im.stars,
+                            qa_flags=im.qa_flags or (),
+                            qa_detail=im.qa_detail,
                         )
                     )
             else:
@@ -184,12 +204,13 @@ class GalleryModel(QAbstractListModel):
         prompt: str,
         version: int = 1,
         image_id: int = 0,
+        qa_flags: tuple[str, ...] = (),
     ) -> None:
         """Replace the job's placeholder (or, for a new version, its sample's tile) by the
-        image, or append a further sample."""
+        image, or append a further sample (``qa_flags``: what the quality checks flagged)."""
         rows = self._rows_of_job.get(job_id, [])
         new = Tile(job_id, status, path.name, path, thumb, sample, f"{prompt}\n{path}",
-                   image_id=image_id, version=version)  # fmt: skip
+                   image_id=image_id, version=version, qa_flags=qa_flags)  # fmt: skip
         for r in rows:
             t = self.tiles[r]
             if t.path is None or t.path == path or (t.sample == sample and t.version < version):
@@ -239,6 +260,10 @@ class GalleryModel(QAbstractListModel):
             if t.path is not None:
                 out[t.flag] = out.get(t.flag, 0) + 1
         return out
+
+    def qa_count(self) -> int:
+        """Images the quality checks on save flagged."""
+        return sum(1 for t in self.tiles if t.path is not None and t.qa_flags)
 
     def update_jobs(self, changes: dict[int, JobUpdate]) -> None:
         """New statuses (and a failed placeholder's reason) of the jobs' tiles."""
@@ -311,7 +336,7 @@ class GalleryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return t.caption()
         if role == ReviewRole:
-            return f"{t.flag}:{t.stars}"
+            return t.review_key()
         if role == ImageIdRole:
             return t.image_id
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -347,6 +372,10 @@ def load_views(
     images = store.images(batch_id, first=first)
     tiles = GalleryModel.tiles_for(jobs, images, store.version_counts(batch_id))
     views = [JobView.from_summary(j) for j in jobs]
+    qa = store.qa_flags_by_job(batch_id)
+    if qa:
+        for v in views:
+            v.qa = dict(qa.get(v.id, {}))
     by_job, by_image = by_job_and_image(store.deliveries(batch_id))
     if by_job:
         for v in views:

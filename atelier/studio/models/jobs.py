@@ -15,9 +15,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from atelier.core.events import DeliveryChanged
+from atelier.core.events import DeliveryChanged, ImageSaved
 from atelier.core.i18n import N_, tr
 from atelier.delivery.target_states import Keyed, TargetState, details, fold, summary
+from atelier.output.qa import FLAGS as QA_FLAGS
+from atelier.output.qa import describe, flag_label
 from atelier.store import JobSummary
 from atelier.studio.bridge import JobUpdate
 from atelier.studio.look import theme
@@ -48,6 +50,18 @@ class JobView:
     progress: float | None = None
     deliveries: Keyed = field(default_factory=dict)
     """(image id, target) → state of its deliveries (``atelier.delivery.target_states``)."""
+    qa: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """Sample → the quality-check flags of its image (``atelier.output.qa``), flagged ones only."""
+
+    @property
+    def qa_flags(self) -> tuple[str, ...]:
+        """Every flag of the job's images, each once, in ``atelier.output.qa.FLAGS`` order."""
+        have = {f for flags in self.qa.values() for f in flags}
+        return tuple(f for f in QA_FLAGS if f in have)
+
+    def qa_text(self) -> str:
+        """The Quality column: the flags' names, or nothing when every image passed."""
+        return ", ".join(flag_label(f) for f in self.qa_flags)
 
     @property
     def copied(self) -> bool:
@@ -106,7 +120,8 @@ class JobView:
 
 class JobsModel(QAbstractTableModel):
     """The jobs of the open batch. Columns: #, prompt, file, status, attempts, duration, cost,
-    error, delivery (each target's state over the job's images)."""
+    error, quality (the quality-check flags of its images), delivery (each target's state
+    over the job's images)."""
 
     COLUMNS = (
         "#",
@@ -117,8 +132,11 @@ class JobsModel(QAbstractTableModel):
         N_("Duration"),
         N_("Cost"),
         N_("Error"),
+        N_("Quality"),
         N_("Delivery"),
     )
+    QUALITY = 8
+    """The Quality column (``atelier.output.qa``'s flags)."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -169,6 +187,24 @@ class JobsModel(QAbstractTableModel):
         if rows:
             col = len(self.COLUMNS) - 1
             self.dataChanged.emit(self.index(min(rows), col), self.index(max(rows), col))
+
+    def update_qa(self, images: Iterable[ImageSaved]) -> None:
+        """Show the quality-check flags of images just saved (a re-made sample's new image
+        replaces its earlier flags)."""
+        rows = []
+        for ev in images:
+            r = self._row_of.get(ev.job_id)
+            if r is None:
+                continue
+            qa = self.jobs[r].qa
+            if ev.qa_flags:
+                qa[ev.sample_index] = ev.qa_flags
+            elif qa.pop(ev.sample_index, None) is None:
+                continue
+            rows.append(r)
+        if rows:
+            c = self.QUALITY
+            self.dataChanged.emit(self.index(min(rows), c), self.index(max(rows), c))
 
     def prompt_of(self, job_id: int, default: str = "") -> str:
         r = self._row_of.get(job_id)
@@ -226,6 +262,7 @@ class JobsModel(QAbstractTableModel):
                 j.duration_ms or 0,
                 -1.0 if j.cost is None else j.cost,
                 j.error or "",
+                j.qa_text(),
                 summary(fold(j.deliveries)),
             )[c]
         if role == Qt.ItemDataRole.DisplayRole:
@@ -245,24 +282,41 @@ class JobsModel(QAbstractTableModel):
                 return "unknown" if j.cost is None else f"${j.cost:.3f}"
             if c == 7:
                 return j.error or ""
-            if c == 8:
+            if c == self.QUALITY:
+                return j.qa_text()
+            if c == 9:
                 return summary(fold(j.deliveries))
         if role == Qt.ItemDataRole.DecorationRole and c == 3:
             return status_icon(j.status)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if c == 7 and j.error:
-                return f"{j.error_type}: {j.error}"
-            if c == 4 and j.copied:
-                return j.copied_tip()
-            if c == 1:
-                return j.prompt
-            if c == 8 and j.deliveries:
-                return details(fold(j.deliveries))
+            return self._tooltip(j, c)
         if role == Qt.ItemDataRole.ForegroundRole:
-            if c == 7 and j.error:
-                return QColor(theme.tone("error"))
-            if c == 8 and any(s.status == "failed" for s in j.deliveries.values()):
-                return QColor(theme.tone("error"))
+            return self._foreground(j, c)
+        return None
+
+    def _tooltip(self, j: JobView, c: int) -> str | None:
+        if c == 7 and j.error:
+            return f"{j.error_type}: {j.error}"
+        if c == 4 and j.copied:
+            return j.copied_tip()
+        if c == 1:
+            return j.prompt
+        if c == self.QUALITY and j.qa:
+            return "\n".join(
+                tr("Image {n}: {flags}").format(n=s + 1, flags=describe(f))
+                for s, f in sorted(j.qa.items())
+            )
+        if c == 9 and j.deliveries:
+            return details(fold(j.deliveries))
+        return None
+
+    def _foreground(self, j: JobView, c: int) -> QColor | None:
+        if c == 7 and j.error:
+            return QColor(theme.tone("error"))
+        if c == self.QUALITY and j.qa:
+            return QColor(theme.tone("warning"))
+        if c == 9 and any(s.status == "failed" for s in j.deliveries.values()):
+            return QColor(theme.tone("error"))
         return None
 
     def headerData(

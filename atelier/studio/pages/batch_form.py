@@ -17,6 +17,8 @@ from atelier.pricing.estimate import Estimate
 from atelier.pricing.table import PriceTable
 from atelier.sheet.plan import Plan
 from atelier.store import Store
+from atelier.studio import a11y
+from atelier.studio.widgets.numbers import SpinBox
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class BatchForm:
     delivery: DeliveryForm = field(default_factory=DeliveryForm)
     reuse: bool = True
     economy: bool = False
+    qa_retry: int = 0
+    """How often an image the quality check flags is made again (0: never)."""
 
     def run_args(self) -> dict[str, Any]:
         """The keyword arguments of ``atelier.engine.controller.sheet_draft``."""
@@ -51,6 +55,7 @@ class BatchForm:
             "delivery": self.delivery,
             "reuse": self.reuse,
             "economy": self.economy,
+            "qa_retry": self.qa_retry,
         }
 
     def estimate(self, plan: Plan, prices: PriceTable, store: Store | None) -> Estimate:
@@ -86,6 +91,24 @@ def new_images_check(changed: Callable[[], None]) -> QCheckBox:
         ),
         changed,
     )
+
+
+def qa_retry_spin() -> SpinBox:
+    """The "Re-make flagged images" count (``RunSettings.qa_retry``): 0 reads "never"."""
+    spin = SpinBox()
+    spin.setObjectName("qa_retry_spin")
+    spin.setRange(0, 10)
+    spin.setSpecialValueText(tr("never"))
+    spin.setSuffix(tr(" time(s)"))
+    a11y.name(spin, tr("Re-make flagged images"))
+    spin.setToolTip(
+        tr(
+            "An image the quality check flags when it is saved (blank, black, near-uniform, "
+            "wrong size or aspect, near-duplicate) is made again up to this many times, each "
+            "re-make paid and counted, never past the spend cap. Never: it is only flagged."
+        )
+    )
+    return spin
 
 
 def economy_check(changed: Callable[[], None]) -> QCheckBox:

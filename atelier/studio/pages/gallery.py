@@ -12,6 +12,7 @@ from PySide6.QtCore import QModelIndex, QPoint, QSize, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
@@ -123,9 +124,11 @@ class GalleryPage(QWidget):
         for combo in (self.flag_filter, self.stars_filter):
             combo.currentIndexChanged.connect(self._review_filter_changed)
             bar.addWidget(combo)
+        self._build_qa_filter(bar)
         self.counts_label = QLabel("")
         self.counts_label.setObjectName("review_counts")
         bar.addWidget(self.counts_label)
+        bar.addWidget(self.qa_counts_label)
         bar.addStretch(1)
         regen = QPushButton(tr("Regenerate rejected…"))
         regen.setToolTip(
@@ -211,6 +214,7 @@ class GalleryPage(QWidget):
                     prompt_of(ev.job_id, ""),
                     ev.version,
                     ev.image_id,
+                    ev.qa_flags,
                 )
 
     def update_counts(self) -> None:
@@ -220,6 +224,10 @@ class GalleryPage(QWidget):
             tr("{picked} picked · {rejected} rejected · {unflagged} unflagged").format(
                 picked=c["picked"], rejected=c["rejected"], unflagged=c["unflagged"]
             )
+        )
+        flagged = self.gallery_model.qa_count()
+        self.qa_counts_label.setText(
+            tr("⚠ {count} flagged by the quality check").format(count=flagged) if flagged else ""
         )
 
     def shown_image_ids(self) -> list[int]:
@@ -340,10 +348,28 @@ class GalleryPage(QWidget):
             if nxt.isValid():
                 view.setCurrentIndex(nxt)
 
+    def _build_qa_filter(self, bar: QHBoxLayout) -> None:
+        """The "Flagged" filter (images the quality checks on save flagged) and their count."""
+        self.qa_filter = QCheckBox(tr("Flagged"))
+        self.qa_filter.setObjectName("qa_filter")
+        a11y.name(self.qa_filter, tr("Only images the quality check flagged"))
+        self.qa_filter.setToolTip(
+            tr(
+                "Only images the quality check flagged when they were saved: blank, black, "
+                "near-uniform, wrong size or aspect, near-duplicate"
+            )
+        )
+        self.qa_filter.toggled.connect(self._review_filter_changed)
+        bar.addWidget(self.qa_filter)
+        self.qa_counts_label = QLabel("")
+        self.qa_counts_label.setObjectName("qa_counts")
+
     def _review_filter_changed(self) -> None:
         flag, stars = self.flag_filter.currentData(), self.stars_filter.currentData()
-        if not flag and not stars:
+        qa = self.qa_filter.isChecked()
+        if not flag and not stars and not qa:
             self.gallery_proxy.setFilterRegularExpression("")
             return
         flags = flag or "[a-z]+"
-        self.gallery_proxy.setFilterRegularExpression(f"^(?:{flags}):[{stars}-5]$")
+        checked = "qa" if qa else "[a-z]+"
+        self.gallery_proxy.setFilterRegularExpression(f"^(?:{flags}):[{stars}-5]:{checked}$")

@@ -160,7 +160,7 @@ class ProgressPage(QWidget):
         statuses = [tr(label) for label in STATUS_LABELS.values()]
         fit_columns(
             view,
-            (50, 300, 150, 130, 70, 80, 80, 220, 150),
+            (50, 300, 150, 130, 70, 80, 80, 220, 110, 150),
             stretch=1,
             samples={3: [s + " 100%" for s in statuses], 4: [tr("copied")]},
         )

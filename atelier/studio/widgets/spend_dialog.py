@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from atelier.core.i18n import tr
 from atelier.pricing.estimate import ESTIMATE_MARGIN, Estimate
+from atelier.pricing.spend import qa_retry_note
 from atelier.studio.widgets.numbers import DoubleSpinBox
 
 
@@ -31,12 +32,18 @@ class SpendQuestion:
         cap_usd: the spend cap offered for this run (USD on top of ``spent_usd``; ``None``:
             no cap, when a price is unknown).
         spent_usd: what the batch has spent already (USD; 0 for a new batch).
+        qa_retry: how often an image the quality check flags is made again (0: never).
     """
 
     action: str
     estimate: Estimate
     cap_usd: float | None
     spent_usd: float = 0.0
+    qa_retry: int = 0
+
+    def remakes_text(self) -> str:
+        """The re-makes' worst case and what bounds them (empty without ``qa_retry``)."""
+        return qa_retry_note(self.estimate.to_pay_usd, self.qa_retry, self.cap_usd is not None)
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,7 @@ class SpendDialog(QDialog):
         self.models_label = self._value(
             form, "spend_models", tr("Provider / model"), "\n".join(model_lines(est))
         )
-        if question.spent_usd > 0:
-            self._value(form, "spend_spent", tr("Spent so far"), _usd(question.spent_usd))
+        self._more_rows(form, question)
         self.cap_spin = DoubleSpinBox()
         self.cap_spin.setObjectName("spend_cap")
         self.cap_spin.setRange(0, 1_000_000)
@@ -146,6 +152,16 @@ class SpendDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
         self.ok_button.setDefault(True)
+
+    def _more_rows(self, form: QFormLayout, question: SpendQuestion) -> None:
+        """What the batch spent already, and the re-makes of flagged images, when there are."""
+        if question.spent_usd > 0:
+            self._value(form, "spend_spent", tr("Spent so far"), _usd(question.spent_usd))
+        self.remakes_label = None
+        if question.qa_retry:
+            self.remakes_label = self._value(
+                form, "spend_remakes", tr("Re-makes"), question.remakes_text()
+            )
 
     def _value(self, form: QFormLayout, name: str, label: str, text: str) -> QLabel:
         value = QLabel(text)
