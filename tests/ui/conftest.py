@@ -73,3 +73,30 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def shopify_on_fake_openai(
+    window: Any,
+    sheet: Any,
+    out: Any,
+    fake: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    prompt: str = "Photo of {Title} ({Variant SKU})",
+) -> list[int]:
+    """The paid run most window tests start from: the Shopify export ``sheet`` imported, one
+    image per row named by ``{Variant SKU}``, OpenAI at quality low into ``out``, its key and
+    address those of the fake server ``fake``. Returns the list each finished batch's id is
+    appended to (``batch_done``); Start is the test's."""
+    from tests.conftest import FAKE_KEY
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake.base_url)
+    done: list[int] = []
+    window.batch_done.connect(done.append)
+    assert window.load_spreadsheet(sheet)
+    window.sheet.prompt_edit.setPlainText(prompt)
+    window.sheet.filename_edit.setText("{Variant SKU}")
+    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
+    window.batch.quality_combo.setCurrentText("low")
+    window.batch.output_edit.setText(str(out))
+    return done

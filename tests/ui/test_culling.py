@@ -15,9 +15,8 @@ import pytest
 from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QFontMetrics, QImage
 
-from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import shopify_on_fake_openai, wait_until
 
 
 def _mean_distance(img: QImage, rect: QRect, to: QColor) -> float:
@@ -44,17 +43,10 @@ def culled(
 ) -> Any:
     """The Shopify export run on the fake OpenAI, NH-CND-002 refused: 37 images and a failed
     tile second in the gallery, which is shown."""
-    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
     fake_openai.script_for("NH-CND-002", ["moderation_blocked"])
-    done: list[int] = []
-    window.batch_done.connect(done.append)
-    assert window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
-    window.sheet.prompt_edit.setPlainText("Photo of {Title} ({Variant SKU})")
-    window.sheet.filename_edit.setText("{Variant SKU}")
-    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
-    window.batch.quality_combo.setCurrentText("low")
-    window.batch.output_edit.setText(str(tmp_path / "out"))
+    done = shopify_on_fake_openai(
+        window, data_dir / "shopify-home-goods.csv", tmp_path / "out", fake_openai, monkeypatch
+    )
     window.start_batch()
     qloop.run_until_complete(wait_until(lambda: bool(done), 60, "the run"))
     assert len(window.spend_asked) == 1  # the paid start asked first (yes, from conftest)

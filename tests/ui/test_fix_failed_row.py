@@ -16,9 +16,8 @@ from PySide6.QtWidgets import QApplication, QDialog, QMenu
 from atelier.core.status import JobStatus
 from atelier.engine import controller
 from atelier.studio.models import JobIdRole
-from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import shopify_on_fake_openai, wait_until
 
 MENU_TEXT = "Edit prompt and regenerate…"
 
@@ -51,8 +50,6 @@ def test_a_refused_row_is_fixed_in_place(
     fake_openai: FakeOpenAI,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
     fake_openai.script_for("NH-CND-003", ["moderation_blocked"])
     from atelier.studio.widgets.spend_dialog import SpendAnswer, SpendQuestion
 
@@ -63,14 +60,9 @@ def test_a_refused_row_is_fixed_in_place(
         return SpendAnswer(question.cap_usd)
 
     window.ask_spend = answer  # the one money question, at Start and at the fix
-    done: list[int] = []
-    window.batch_done.connect(done.append)
-    assert window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
-    window.sheet.prompt_edit.setPlainText("Photo of {Title} ({Variant SKU})")
-    window.sheet.filename_edit.setText("{Variant SKU}")
-    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
-    window.batch.quality_combo.setCurrentText("low")
-    window.batch.output_edit.setText(str(tmp_path / "out"))
+    done = shopify_on_fake_openai(
+        window, data_dir / "shopify-home-goods.csv", tmp_path / "out", fake_openai, monkeypatch
+    )
     window.start_batch()
     qloop.run_until_complete(wait_until(lambda: bool(done), 60, "the run"))
     progress = window.progress

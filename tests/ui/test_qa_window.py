@@ -15,10 +15,9 @@ from PySide6.QtCore import Qt
 from atelier.core.models import RunSettings
 from atelier.studio.models.gallery import QA_MARK, load_views
 from atelier.studio.models.jobs import JobsModel
-from tests.conftest import FAKE_KEY
 from tests.fakes.crafted import encode, photo_like
 from tests.fakes.openai_server import FakeOpenAI
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import shopify_on_fake_openai, wait_until
 
 GOOD = ("NH-CND-001", "NH-CND-003")
 
@@ -34,8 +33,6 @@ def _run(
 ) -> None:
     """The Shopify export run on the fake OpenAI: flat images (near-uniform), but for the rows
     of ``GOOD``, which get photo-like ones."""
-    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    monkeypatch.setenv("ATELIER_OPENAI_BASE_URL", fake_openai.base_url)
     flat_image = fake_openai.image  # one flat colour per prompt: "near-uniform"
 
     def image(
@@ -47,14 +44,9 @@ def _run(
         return flat_image(w, h, fmt, transparent, prompt)
 
     monkeypatch.setattr(fake_openai, "image", image)
-    done: list[int] = []
-    window.batch_done.connect(done.append)
-    assert window.load_spreadsheet(data_dir / "shopify-home-goods.csv")
-    window.sheet.prompt_edit.setPlainText("Photo of {Title} ({Variant SKU})")
-    window.sheet.filename_edit.setText("{Variant SKU}")
-    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
-    window.batch.quality_combo.setCurrentText("low")
-    window.batch.output_edit.setText(str(tmp_path / "out"))
+    done = shopify_on_fake_openai(
+        window, data_dir / "shopify-home-goods.csv", tmp_path / "out", fake_openai, monkeypatch
+    )
     window.batch.qa_retry_spin.setValue(qa_retry)
     window.start_batch()
     qloop.run_until_complete(wait_until(lambda: bool(done), 120, "the run"))

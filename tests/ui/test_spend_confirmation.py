@@ -16,11 +16,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel
 
 from atelier.core.status import JobStatus
-from tests.conftest import FAKE_KEY
 from tests.fakes import openai_server
 from tests.fakes.openai_server import FakeOpenAI
 from tests.reliability.record import record
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import shopify_on_fake_openai, wait_until
 
 SHEET = "shopify-home-goods.csv"  # 38 variant rows
 
@@ -45,16 +44,16 @@ class Asker:
 def _paid_shop(
     window: Any, data_dir: Path, out: Path, fake: FakeOpenAI, mp: pytest.MonkeyPatch
 ) -> None:
-    mp.setenv("OPENAI_API_KEY", FAKE_KEY)
-    mp.setenv("ATELIER_OPENAI_BASE_URL", fake.base_url)
-    assert window.load_spreadsheet(data_dir / SHEET)
-    window.sheet.prompt_edit.setPlainText("Photo of {Title} in {Option1 Value} ({Variant SKU})")
-    window.sheet.filename_edit.setText("{Variant SKU}")
-    window.batch.provider_combo.setCurrentIndex(window.batch.provider_combo.findData("openai"))
+    shopify_on_fake_openai(
+        window,
+        data_dir / SHEET,
+        out,
+        fake,
+        mp,
+        "Photo of {Title} in {Option1 Value} ({Variant SKU})",
+    )
     window.batch.model_combo.setCurrentIndex(window.batch.model_combo.findData("gpt-image-1.5"))
-    window.batch.quality_combo.setCurrentText("low")
     window.batch.size_combo.setCurrentText("1024x1024")
-    window.batch.output_edit.setText(str(out))
 
 
 def _run(qloop: asyncio.AbstractEventLoop, done: list[int], n: int, what: str) -> None:
