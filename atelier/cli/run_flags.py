@@ -91,6 +91,14 @@ def _add_run_control_arguments(r: argparse.ArgumentParser) -> None:
         action="store_true",
         help=tr("always make new images: do not copy identical requests' images (default: reuse)"),
     )
+    r.add_argument(
+        "--channels",
+        metavar="CHANNELS",
+        help=tr(
+            "judge each image against these channels as it is saved (a comma list of "
+            "'atelier channels' ids, e.g. amazon,rakuten)"
+        ),
+    )
     cli_economy.add_run_arguments(r)
     cli_team.add_run_arguments(r)
     r.add_argument(

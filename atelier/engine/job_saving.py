@@ -15,6 +15,7 @@ from atelier.core.models import parse_size
 from atelier.core.status import JobStatus
 from atelier.engine.context import ActiveJob, Sent
 from atelier.engine.copying import SaveFailedError
+from atelier.output.channels.batch import ON_SAVE
 from atelier.output.images import UserFileError, image_metadata, save_image, spool_image
 from atelier.pricing.reuse import image_key
 from atelier.store.images import Made
@@ -57,6 +58,8 @@ async def save_answer(jr: ActiveJob, sent: Sent) -> ProviderError | None:
             await _output_failed(jr, sent, saved, e, idx, rel)
             raise SaveFailedError from e
         image_id = _record(jr, sent, idx, image.seed, path, thumb, sha)
+        if jr.run.settings.channels:  # judged on a thread of its own, off the event loop
+            ON_SAVE.submit(jr.ctx.store, image_id, path, jr.run.settings.channels)
         jr.done.add(idx)
         saved += 1
         jr.ctx.events.emit(
