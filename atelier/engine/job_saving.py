@@ -58,8 +58,6 @@ async def save_answer(jr: ActiveJob, sent: Sent) -> ProviderError | None:
             await _output_failed(jr, sent, saved, e, idx, rel)
             raise SaveFailedError from e
         image_id = _record(jr, sent, idx, image.seed, path, thumb, sha)
-        if jr.run.settings.channels:  # judged on a thread of its own, off the event loop
-            ON_SAVE.submit(jr.ctx.store, image_id, path, jr.run.settings.channels)
         jr.done.add(idx)
         saved += 1
         jr.ctx.events.emit(
@@ -89,12 +87,13 @@ def _record(
 ) -> int:
     """Record a written image with what made it: the seed (the provider's, else the
     job's), the prompt, the model, its share of the request's cost, the request id, and
-    its content key and file hash (so a later identical request copies it)."""
+    its content key and file hash (so a later identical request copies it); then have it
+    judged against the batch's channels."""
     assert sent.result is not None
     key = image_key(jr.key, idx) if jr.key is not None else None
     if key is not None:
         jr.run.known_keys.add(key)
-    return jr.ctx.store.add_image(
+    image_id = jr.ctx.store.add_image(
         jr.id,
         idx,
         path,
@@ -110,6 +109,9 @@ def _record(
         ),
         outbox=jr.run.outbox,
     )
+    if jr.run.settings.channels:  # judged on a thread of its own, off the event loop
+        ON_SAVE.submit(jr.ctx.store, image_id, path, jr.run.settings.channels)
+    return image_id
 
 
 async def _output_failed(
