@@ -39,6 +39,7 @@ from atelier.studio import a11y
 from atelier.studio.look import theme
 from atelier.studio.pages.batch_estimate import EstimateColumn, PerControl
 from atelier.studio.pages.batch_form import BatchForm, economy_check, new_images_check
+from atelier.studio.widgets.channel_picker import ChannelPicker
 from atelier.studio.widgets.numbers import DoubleSpinBox, SpinBox
 
 
@@ -189,6 +190,8 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
         self._form.addRow("", self.new_images_check)
         self.economy_check = economy_check(self.schedule_estimate)
         self._form.addRow("", self.economy_check)
+        self.channel_picker = ChannelPicker()
+        self._form.addRow(tr("Channels"), self.channel_picker)
         self.output_edit = QLineEdit()
         self.output_edit.setObjectName("output_edit")
         a11y.name(self.output_edit, tr("Output folder"))
@@ -271,6 +274,7 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
             delivery=self.deliver.form(),
             reuse=not self.new_images_check.isChecked(),
             economy=self.economy_check.isChecked() and self.economy_check.isEnabled(),
+            channels=tuple(self.channel_picker.chosen()),
         )
 
     def set_output_dir(self, path: Path, sheet: Path | None = None) -> None:

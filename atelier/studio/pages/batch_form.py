@@ -38,6 +38,8 @@ class BatchForm:
     delivery: DeliveryForm = field(default_factory=DeliveryForm)
     reuse: bool = True
     economy: bool = False
+    channels: tuple[str, ...] = ()
+    """The channels the batch's images are judged against (``atelier.output.channels``)."""
 
     def run_args(self) -> dict[str, Any]:
         """The keyword arguments of ``atelier.engine.controller.sheet_draft``."""
@@ -51,6 +53,7 @@ class BatchForm:
             "delivery": self.delivery,
             "reuse": self.reuse,
             "economy": self.economy,
+            "channels": self.channels,
         }
 
     def estimate(self, plan: Plan, prices: PriceTable, store: Store | None) -> Estimate:
