@@ -77,6 +77,7 @@ def test_marks_filter_viewer_and_override(
     assert failed and all(r[0] == "Amazon" for r in failed)
     assert all(r[2] for r in failed)  # a measured value for every failed rule
     assert any(r[4] == "– not checked" for r in rows)  # text, without OCR
+    assert rows[0][4].startswith("✗")  # the failed rules first
     assert rules.data(rules.index(0, 4), Qt.ItemDataRole.ForegroundRole) is not None
     viewer.close()
 

@@ -79,7 +79,9 @@ def failing(verdicts: dict[str, ChannelVerdict]) -> str:
 
 class ChannelRulesModel(QAbstractTableModel):
     """Every rule of every channel an image was judged against: channel, rule, measured
-    value, what the channel requires and the result (red when failed)."""
+    value, what the channel requires and the result (red when failed). The failed rules of
+    every channel come first, then those not checked, then the passed ones (each in channel
+    order), so what is wrong is in sight without scrolling."""
 
     HEADERS = (N_("Channel"), N_("Rule"), N_("Measured"), N_("Required"), N_("Result"))
 
@@ -90,7 +92,9 @@ class ChannelRulesModel(QAbstractTableModel):
     def set_verdicts(self, verdicts: dict[str, ChannelVerdict]) -> None:
         """Show these verdicts (channel → verdict), in order."""
         self.beginResetModel()
-        self.rows = [(c, r) for c, v in verdicts.items() for r in v.rules]
+        order = {"failed": 0, "not_checked": 1, "passed": 2}
+        rows = [(c, r) for c, v in verdicts.items() for r in v.rules]
+        self.rows = sorted(rows, key=lambda cr: order.get(str(cr[1].get("status")), 1))
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:

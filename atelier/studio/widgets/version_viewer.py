@@ -99,7 +99,9 @@ class VersionViewer(QDialog):
         table.verticalHeader().hide()
         table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
         table.horizontalHeader().setStretchLastSection(True)
-        table.setMaximumHeight(190)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
+        table.setMinimumHeight(8 * (table.fontMetrics().height() + 6))
+        table.setMaximumHeight(14 * (table.fontMetrics().height() + 6))
         table.hide()
         return table
 
