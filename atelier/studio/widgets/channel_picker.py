@@ -12,7 +12,7 @@ from atelier.core.i18n import tr
 from atelier.output.channels.profiles import Profile, load_profiles
 from atelier.studio import a11y
 
-COLUMNS = 4
+COLUMNS = 3
 
 
 class ChannelPicker(QWidget):
