@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import sqlite3
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -77,12 +79,20 @@ def judge_image(
 
 class OnSave:
     """Judges images after they are saved, one at a time on a thread of its own, so neither
-    the engine's event loop nor the window waits for it; a failure is logged, never raised."""
+    the engine's event loop nor the window waits for it; a failure is logged, never raised.
 
-    def __init__(self) -> None:
+    Paced: after each image it rests ``pace`` times as long as the image took, so while a run
+    saves images the judge holds the interpreter (the GIL the engine's loop needs) about
+    1/(1+pace) of the time (issue 31: at most 10 % more on ``bench/engine_overhead.py``);
+    :meth:`drain` lets it finish the rest at full speed.
+    """
+
+    def __init__(self, pace: float = 9.0) -> None:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._pending: set[Future[None]] = set()
+        self.pace = pace
+        self._hurry = threading.Event()
 
     def submit(self, store: Store, image_id: int, path: Path, channels: list[str]) -> None:
         """Judge ``path`` against ``channels`` later (without OCR)."""
@@ -93,17 +103,23 @@ class OnSave:
             self._pending.add(fut)
         fut.add_done_callback(self._pending.discard)
 
-    @staticmethod
-    def _judge(store: Store, image_id: int, path: Path, channels: list[str]) -> None:
+    def _judge(self, store: Store, image_id: int, path: Path, channels: list[str]) -> None:
+        t0 = time.perf_counter()
         try:
             judge_image(store, image_id, path, channels)
-        except (AtelierError, OSError) as e:  # a closed store, a file moved meanwhile
+        except (AtelierError, OSError, sqlite3.Error) as e:  # a closed store, a file moved
             log.warning("channels of image %s not judged: %s", image_id, e)
+        self._hurry.wait((time.perf_counter() - t0) * self.pace)
 
     def drain(self, timeout: float | None = None) -> None:
-        """Wait until every submitted image is judged (tests, the end of a CLI run)."""
-        for fut in list(self._pending):
-            fut.exception(timeout)
+        """Wait until every submitted image is judged, unpaced (tests, the end of a CLI run,
+        the window's marks)."""
+        self._hurry.set()
+        try:
+            for fut in list(self._pending):
+                fut.exception(timeout)
+        finally:
+            self._hurry.clear()
 
 
 ON_SAVE = OnSave()
