@@ -25,9 +25,11 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument(
         "--only",
-        choices=["delivery", "reuse", "economy", "first-run", "pages", "team"],
+        choices=["delivery", "reuse", "economy", "first-run", "pages", "team", "channels"],
         help="one scenario only (first-run: run it again with ATELIER_COLOR_SCHEME=dark; "
-        "pages: every page at 1280×800 in ATELIER_LANGUAGE, for docs/screenshots/<lang>)",
+        "pages: every page at 1280×800 in ATELIER_LANGUAGE, for docs/screenshots/<lang>; "
+        "channels: the channel marks, the fails-Rakuten filter and the viewer's rules, "
+        "likewise)",
     )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -571,6 +573,53 @@ def main() -> None:
         await rows_chosen("14-sheet-rows-chosen.png", None)
         await keyring_refused("15-settings-key-for-session.png")
 
+    async def channels_scenario() -> None:
+        """Issue 31's views in the language in force: six product images judged against
+        Amazon and Rakuten (text read with OCR), their marks on the tiles, "fails Rakuten"
+        in the Show box, and the viewer's rule list of a failing image."""
+        from atelier.core.models import JobSpec, RunSettings
+        from atelier.output.channels.batch import judge_image
+        from tests.batches import store_batch
+        from tests.channel_images import framed, photo, product, save, with_text
+
+        win.resize(1280, 800)
+        win.banner.hide()
+        out = tmp / "Channels"
+        images = {
+            "TEA-001.png": product((1200, 1200), fill=0.88),
+            "TEA-002.png": product((1200, 1200), fill=0.6),
+            "TEA-003.png": photo((1200, 1200)),
+            "TEA-004.png": framed(product((1200, 1200), fill=0.8)),
+            "TEA-005.png": with_text(
+                product((1200, 1200), fill=0.7),
+                [("送料無料", (60, 40)), ("期間限定セール", (60, 1020))],
+                110,
+            ),
+            "TEA-006.png": product((1200, 1200), bg=(236, 236, 236), fill=0.85),
+        }
+        for name, img in images.items():
+            save(img, out / name)
+        rs = RunSettings(channels=["amazon", "rakuten"])
+        specs = [JobSpec(prompt=f"湯呑み {n}", output_path=n) for n in images]
+        bid = store_batch(win.store, rs, specs, out, name="Channels")
+        for job, name in zip(win.store.jobs(bid), images, strict=True):
+            image_id = win.store.add_image(job.id, 0, out / name, None)
+            await asyncio.to_thread(
+                judge_image, win.store, image_id, out / name, rs.channels, use_ocr=True
+            )
+        win.open_batch(bid)
+        win.tabs.setCurrentIndex(3)
+        await settle(1.5)
+        g = win.gallery
+        shot("16-gallery-channel-marks.png")
+        g.show_fails("rakuten")
+        await settle(0.5)
+        shot("17-gallery-fails-rakuten.png")
+        viewer = win.review.open_viewer(g.gallery_model.tiles[4].job_id)
+        await settle(0.5)
+        shot("18-viewer-channel-rules.png", viewer)
+        viewer.close()
+
     async def team_scenario() -> None:
         """Issue 16's screenshots: the Shift_JIS catalog started from the window on a team
         queue (a real redis-server) and made by two ``atelier worker`` processes, each with its
@@ -651,6 +700,7 @@ def main() -> None:
         "first-run": first_run_scenario,
         "pages": pages_scenario,
         "team": team_scenario,
+        "channels": channels_scenario,
     }
     loop.run_until_complete(only[args.only]() if args.only else scenario())
     host.__exit__()

@@ -42,6 +42,7 @@ from atelier.engine.controller import (
     workflow_options,
 )
 from atelier.engine.service import default_provider, load_prices
+from atelier.output.channels.batch import ON_SAVE, channel_list
 from atelier.pricing.estimate import Estimate
 from atelier.pricing.spend import qa_retry_note, qa_worst_case_usd
 from atelier.providers.registry import capabilities_of
@@ -141,6 +142,7 @@ def planned_from_args(args: argparse.Namespace) -> tuple[PlannedBatch, str]:
         delivery=delivery,
         reuse=not args.no_reuse,
         qa_retry=args.qa_retry,
+        channels=channel_list(args.channels) if args.channels else [],
         **cli_economy.economy_settings(
             args, sorted({provider} | {s.provider for s in p.plan.specs if s.provider})
         ),
@@ -255,6 +257,7 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 store, stored.batch_id, len(planned.plan.specs), args.format, out, args.no_wait
             )
     finally:
+        ON_SAVE.drain()  # the images saved last are judged before the store closes
         store.close()
     if report is None:
         return submitted(stored.batch_id, args.format, out)

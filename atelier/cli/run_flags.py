@@ -91,6 +91,20 @@ def _add_run_control_arguments(r: argparse.ArgumentParser) -> None:
         action="store_true",
         help=tr("always make new images: do not copy identical requests' images (default: reuse)"),
     )
+    _add_image_check_arguments(r)
+    cli_economy.add_run_arguments(r)
+    cli_team.add_run_arguments(r)
+    r.add_argument(
+        "--budget",
+        type=argtypes.bounded(RunSettings, "budget_usd", float),
+        metavar="USD",
+        help=tr("stop starting jobs before spend could exceed USD"),
+    )
+
+
+def _add_image_check_arguments(r: argparse.ArgumentParser) -> None:
+    """The flags of ``atelier run`` that judge each image as it is saved: the quality check's
+    re-makes and the channels' image rules."""
     r.add_argument(
         "--qa-retry",
         type=argtypes.bounded(RunSettings, "qa_retry"),
@@ -102,13 +116,13 @@ def _add_run_control_arguments(r: argparse.ArgumentParser) -> None:
             "(default 0: flag only)"
         ),
     )
-    cli_economy.add_run_arguments(r)
-    cli_team.add_run_arguments(r)
     r.add_argument(
-        "--budget",
-        type=argtypes.bounded(RunSettings, "budget_usd", float),
-        metavar="USD",
-        help=tr("stop starting jobs before spend could exceed USD"),
+        "--channels",
+        metavar="CHANNELS",
+        help=tr(
+            "judge each image against these channels as it is saved (a comma list of "
+            "'atelier channels' ids, e.g. amazon,rakuten)"
+        ),
     )
 
 

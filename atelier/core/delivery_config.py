@@ -37,11 +37,14 @@ BUILTINS = (
     "url",
     "bucket",
     "key",
+    "channel",
 )
 """Names every delivery template may use beside the row's columns: ``file`` (the image's path
 in the output folder under the job's own name, ``shoes/cup.png``), ``name`` (``cup.png``),
 ``stem`` (``cup``), ``sample`` (1-based), ``job`` (its id), ``seq`` (1-based position),
-``batch`` (id), ``version``, and, once stored, ``url``, ``bucket`` and ``key``."""
+``batch`` (id), ``version``, and, once stored, ``url``, ``bucket`` and ``key``; ``channel``
+is the channel id of a channel's rendition (``atelier.delivery.channels``), empty for the image
+as made."""
 
 SEEDS_CACHE_CONTROL = "public, max-age=31536000"
 """The seeds' pipeline's Cache-Control for delivered images (one year, public)."""

@@ -446,6 +446,23 @@ class RunSettings(BaseModel):
     """The first wait between polls of a provider batch; each next wait is 1.5× longer, up to
     ``ECONOMY_POLL_MAX_S``."""
 
+    channels: list[str] = Field(default_factory=list)
+    """The channels (``atelier.output.channels`` profile ids) the batch's images are judged
+    against as they are saved, and exported and delivered to (``--channels``); checked against
+    the known profiles at the door (``atelier.cli.run_flags``, the batch page)."""
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_ids(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for c in value:
+            c = c.strip().lower()
+            if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", c):
+                raise ValueError(tr("channels: {id!r} is not a channel id").format(id=c))
+            if c not in out:
+                out.append(c)
+        return out
+
     def economy_for(self, provider: str) -> bool:
         """Whether ``provider``'s lane runs in economy (its batch API)."""
         return "*" in self.economy or provider in self.economy

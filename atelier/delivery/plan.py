@@ -17,12 +17,14 @@ thread and the engine from its loop.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from atelier.core.delivery_config import Delivery
 from atelier.core.i18n import tr
 from atelier.delivery.base import Parcel
+from atelier.delivery.channels import channel_of, channel_rows, rendition
 from atelier.delivery.messages import batch_payload, image_payload, job_failed_payload
 from atelier.sheet.templates import safe_entry_name
 from atelier.store import DeliveryRow, NewDelivery, Store
@@ -41,8 +43,11 @@ def delivery_of(store: Store, batch_id: int) -> Delivery | None:
     return d if d is not None and d.targets else None
 
 
-def image_deliveries(delivery: Delivery, image: ImageRow, picked: bool) -> list[NewDelivery]:
-    """The rows one image causes: as it is written (``picked`` false) or as it is picked."""
+def image_deliveries(
+    delivery: Delivery, image: ImageRow, picked: bool, channels: Sequence[str] = ()
+) -> list[NewDelivery]:
+    """The rows one image causes: as it is written (``picked`` false) or as it is picked; with
+    ``channels``, one more per channel for storage and webhooks (``atelier.delivery.channels``)."""
     out = []
     for t in delivery.targets:
         if t.kind == "slack" or (t.kind == "webhook" and "image.completed" not in t.events):
@@ -62,7 +67,7 @@ def image_deliveries(delivery: Delivery, image: ImageRow, picked: bool) -> list[
                 image.id,
             )
         )
-    return out
+    return channel_rows(delivery, out, channels) if channels else out
 
 
 def job_failed_deliveries(delivery: Delivery, job: JobRow) -> list[NewDelivery]:
@@ -88,13 +93,13 @@ def batch_deliveries(delivery: Delivery, event: str, run_tag: str) -> list[NewDe
     return out
 
 
-def made_outbox(delivery: Delivery | None) -> Outbox | None:
+def made_outbox(delivery: Delivery | None, channels: Sequence[str] = ()) -> Outbox | None:
     """What an image of a batch delivering with ``delivery`` causes as it is written (the
     store records the rows with the image: ``Store.add_image``); ``None`` when nothing
     (no delivery, or only after review)."""
     if delivery is None or not delivery.targets or delivery.after_review:
         return None
-    return lambda image: image_deliveries(delivery, image, picked=False)
+    return lambda image: image_deliveries(delivery, image, picked=False, channels=channels)
 
 
 def failed_outbox(delivery: Delivery | None) -> JobOutbox | None:
@@ -108,13 +113,14 @@ def failed_outbox(delivery: Delivery | None) -> JobOutbox | None:
 def picked_outbox(store: Store) -> Outbox:
     """What picking an image causes, under its batch's delivery (the store records the rows
     with the pick: ``Store.set_review``)."""
-    cache: dict[int, Delivery | None] = {}
+    cache: dict[int, tuple[Delivery | None, list[str]]] = {}
 
     def rows(image: ImageRow) -> list[NewDelivery]:
         if image.batch_id not in cache:
-            cache[image.batch_id] = delivery_of(store, image.batch_id)
-        d = cache[image.batch_id]
-        return [] if d is None else image_deliveries(d, image, picked=True)
+            channels = store.run_settings(image.batch_id).channels
+            cache[image.batch_id] = (delivery_of(store, image.batch_id), channels)
+        d, channels = cache[image.batch_id]
+        return [] if d is None else image_deliveries(d, image, picked=True, channels=channels)
 
     return rows
 
@@ -126,12 +132,13 @@ def delivery_changed(store: Store, batch_id: int) -> int:
     delivery = delivery_of(store, batch_id)
     if delivery is None:
         return 0
+    channels = store.run_settings(batch_id).channels
     new: list[NewDelivery] = []
     if not delivery.after_review:
         for img in store.images(batch_id):
-            new += image_deliveries(delivery, img, picked=False)
+            new += image_deliveries(delivery, img, picked=False, channels=channels)
     for img in store.picked_images(batch_id):
-        new += image_deliveries(delivery, img, picked=True)
+        new += image_deliveries(delivery, img, picked=True, channels=channels)
     return store.add_deliveries(batch_id, new)
 
 
@@ -151,6 +158,7 @@ def image_values(store: Store, image: ImageRow, job: JobRow) -> dict[str, str]:
         "seq": str(job.seq + 1),
         "batch": str(job.batch_id),
         "version": str(image.version),
+        "channel": "",
     }
     urls = store.delivered_urls(job.batch_id, [image.id]).get(image.id, [])
     if urls:
@@ -174,10 +182,15 @@ def parcel_for(store: Store, row: DeliveryRow) -> Parcel:
         values = image_values(store, image, job)
         path = image.path
         label = row_label(job)
+        if (channel := channel_of(row.key)) is not None:
+            path, values = rendition(store, image, values, channel)
     if row.payload is not None:
         payload: dict[str, Any] = json.loads(row.payload)
     else:
         payload = _payload(store, row, values)
+        if values.get("channel") and isinstance(payload.get("data"), dict):
+            payload["data"]["channel"] = values["channel"]
+            payload["data"]["files"] = [{"path": str(path), "name": values["file"]}]
         store.set_delivery_payload(row.id, json.dumps(payload, ensure_ascii=False))
     return Parcel(row.event, row.message_id, values, path, payload, row.attempts + 1, label)
 

@@ -34,13 +34,17 @@ CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 def object_key(target: S3Target, values: dict[str, str]) -> str:
     """The object key of an image: ``target.key`` rendered and made safe as file names are
-    (no ``..``, no absolute path, the image's extension kept).
+    (no ``..``, no absolute path, the image's extension kept). A channel's rendition
+    (``values["channel"]``, ``atelier.delivery.channels``) goes under the prefix ``<channel>/``
+    unless the template places ``{channel}`` itself.
 
     Raises:
         DeliveryError: (permanent) the template leaves no usable key.
     """
     where = tr("delivery {name}.key").format(name=target.name)
     raw = render(target.key, values, where)
+    if values.get("channel") and "{channel}" not in target.key:
+        raw = f"{values['channel']}/{raw}"
     fmt = format_from_path(values.get("file", "")) or "png"
     try:
         return safe_relative_path(raw, fmt, where)

@@ -19,7 +19,7 @@ from a worker thread.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from atelier.delivery.checks import SHOWN_ROWS, check_delivery, templates_of
 from atelier.delivery.forms import DeliveryForm, delivery_from_form
 from atelier.delivery.plan import delivery_changed, picked_outbox
 from atelier.engine.engine import Engine
+from atelier.output.channels.batch import channel_list
 from atelier.output.images import made_by_atelier
 from atelier.output.versions import Change, Regenerated, regenerate
 from atelier.pricing.estimate import Estimate
@@ -391,14 +392,17 @@ def plan_sheet_batch(
     reuse: bool = True,
     economy: bool = False,
     qa_retry: int = 0,
+    channels: Sequence[str] = (),
 ) -> PlannedBatch:
     """The window's spreadsheet batch as a checked ``PlannedBatch`` (plain values only: call it from
     a worker thread; planning 100,000 rows takes seconds). ``delivery``: the Deliver section
     (a new Slack address is stored in the keyring here); its notes join the plan's warnings.
     ``qa_retry``: how often a flagged image is made again (``RunSettings.qa_retry``).
+    ``channels``: the batch page's chosen channels (checked against the known profiles).
 
     Raises:
-        InputError: the plan, a job's settings, the delivery or the ComfyUI workflow is bad.
+        InputError: the plan, a job's settings, the delivery, a channel or the ComfyUI
+            workflow is bad.
     """
     plan = batch.plan()
     deliver, notes = delivery_from_form(delivery) if delivery else (None, [])
@@ -413,6 +417,7 @@ def plan_sheet_batch(
         reuse=reuse,
         economy=["*"] if economy else [],
         qa_retry=qa_retry,
+        channels=channel_list(list(channels), tr("Channels")),
     )
     source = batch.table.source
     planned = PlannedBatch(plan, rs, output_dir, source.name, str(source), rows=True)

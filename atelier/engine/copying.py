@@ -11,6 +11,7 @@ from atelier.core.errors import ErrorClass, OutputError, ProviderError
 from atelier.core.events import ImageSaved
 from atelier.core.status import JobStatus
 from atelier.engine.context import ActiveJob
+from atelier.output.channels.batch import ON_SAVE
 from atelier.output.images import UserFileError, copy_image
 from atelier.pricing.reuse import image_key
 from atelier.store import ImageRow
@@ -94,6 +95,8 @@ async def _copy(jr: ActiveJob, idx: int, src: ImageRow) -> bool:
         outbox=jr.run.outbox,
         qa=qa,
     )
+    if jr.run.settings.channels:  # a copy is judged as a made image is
+        ON_SAVE.submit(jr.ctx.store, image_id, path, jr.run.settings.channels)
     jr.done.add(idx)
     jr.ctx.events.emit(
         ImageSaved(

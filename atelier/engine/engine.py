@@ -212,7 +212,7 @@ class Engine:
         run.task = asyncio.current_task()
         run.started_wall = datetime.now(UTC).isoformat(timespec="milliseconds")
         run.started_mono = time.monotonic()
-        run.outbox = made_outbox(run.settings.delivery)
+        run.outbox = made_outbox(run.settings.delivery, run.settings.channels)
         run.failed_outbox = failed_outbox(run.settings.delivery)
         self._runs[batch_id] = run
         external_cancel = False

@@ -21,6 +21,7 @@ from atelier.core.models import parse_size
 from atelier.core.status import JobStatus
 from atelier.engine.context import ActiveJob, Sent
 from atelier.engine.copying import SaveFailedError
+from atelier.output.channels.batch import ON_SAVE
 from atelier.output.images import (
     THUMB_SIZE,
     UserFileError,
@@ -190,12 +191,13 @@ def _record(
 ) -> int:
     """Record a written image with what made it: the seed (the provider's, else the
     job's), the prompt, the model, its share of the request's cost, the request id, and
-    its content key and file hash (so a later identical request copies it)."""
+    its content key and file hash (so a later identical request copies it); then have it
+    judged against the batch's channels."""
     assert sent.result is not None
     key = image_key(jr.key, idx) if jr.key is not None else None
     if key is not None:
         jr.run.known_keys.add(key)
-    return jr.ctx.store.add_image(
+    image_id = jr.ctx.store.add_image(
         jr.id,
         idx,
         path,
@@ -216,6 +218,9 @@ def _record(
         qa=qa,
         outbox=jr.run.outbox,
     )
+    if jr.run.settings.channels:  # judged on a thread of its own, off the event loop
+        ON_SAVE.submit(jr.ctx.store, image_id, path, jr.run.settings.channels)
+    return image_id
 
 
 async def _output_failed(

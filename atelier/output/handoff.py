@@ -93,6 +93,18 @@ def export_zip(store: Store, batch_id: int, images: list[ImageRow], path: Path) 
     return len(images)
 
 
+def named(store: Store, batch_id: int, images: list[ImageRow]) -> list[tuple[ImageRow, str]]:
+    """Each of ``images`` with its job's own name relative to the output folder (as in the
+    ZIP: ``cup.png`` for the shown ``cup.v2.png``), unique among them."""
+    out_dir = Path(store.batch(batch_id).output_dir).resolve()
+    jobs = {j.id: j for j in store.jobs(batch_id)}
+    taken: set[str] = set()
+    return [
+        (im, _name_in_zip(_own_path(im, jobs[im.job_id].spec, out_dir), out_dir, taken))
+        for im in images
+    ]
+
+
 def _own_path(im: ImageRow, spec: JobSpec, out_dir: Path) -> Path:
     """The job's own file name for ``im`` (``cup.png`` for the pick ``cup.v2.png``): the name the
     designer's sheet gave it, whichever version is shown. An image the job's names do not

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from atelier.store.batches import BatchStore
+from atelier.store.channels import ChannelStore, ChannelVerdict
 from atelier.store.db import now_iso
 from atelier.store.deliveries import DeliveryRow, DeliveryStore, NewDelivery
 from atelier.store.images import ImageStore
@@ -20,6 +21,7 @@ from atelier.store.rows import BatchRow, ImageRow, JobRow, JobSummary
 
 __all__ = [
     "BatchRow",
+    "ChannelVerdict",
     "DeliveryRow",
     "ImageRow",
     "JobRow",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class Store(BatchStore, JobStore, ImageStore, DeliveryStore):
+class Store(BatchStore, JobStore, ImageStore, DeliveryStore, ChannelStore):
     """Thread-safe access to the SQLite store at ``path`` (created and migrated as needed).
 
     Raises:

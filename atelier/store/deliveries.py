@@ -57,6 +57,8 @@ class DeliveryRow:
     error: str | None
     payload: str | None
     created_at: str
+    key: str = ""
+    """Unique per target, event and subject (``atelier.delivery.plan``)."""
 
     @classmethod
     def from_row(cls, r: sqlite3.Row) -> DeliveryRow:
@@ -77,6 +79,7 @@ class DeliveryRow:
             error=r["error"],
             payload=r["payload"],
             created_at=r["created_at"],
+            key=r["key"],
         )
 
 

@@ -218,7 +218,25 @@ ALTER TABLE images ADD COLUMN phash TEXT;
 ALTER TABLE images ADD COLUMN qa_remakes INTEGER NOT NULL DEFAULT 0
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+# 10: each image judged against its batch's channels (``atelier.output.channels``): one row per
+# image and channel, with the verdict, whether text was read (OCR) and every rule's result as
+# JSON; ``override`` is the designer's word that the image goes to that channel even though a
+# rule no fix can meet fails (export and delivery honour it). A row may hold only an override.
+_V10 = """
+CREATE TABLE image_channels (
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    channel TEXT NOT NULL,
+    passed INTEGER,
+    unfixable INTEGER NOT NULL DEFAULT 0,
+    ocr INTEGER NOT NULL DEFAULT 0,
+    rules_json TEXT,
+    checked_at TEXT,
+    override INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (image_id, channel)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
 """Migration ``n`` (1-based) takes a store from ``user_version`` n-1 to n."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -29,6 +29,7 @@ from atelier.pricing.table import PriceTable
 from atelier.providers.registry import capabilities_of
 from atelier.sheet.plan import SheetBatch
 from atelier.store import Store
+from atelier.studio.actions.channels import ChannelActions
 from atelier.studio.actions.deliveries import DeliveryActions
 from atelier.studio.actions.interrupted import InterruptedBatches
 from atelier.studio.actions.library import connect_library
@@ -196,6 +197,7 @@ class MainWindow(QMainWindow):
         connect_library(self.sheet, self.batch, self.report_error, status)
         self.review = ReviewActions(self)
         self.deliveries = DeliveryActions(self)
+        self.channels = ChannelActions(self)
         self.bridge.deliveries_changed.connect(self.deliveries.apply)
         self.loader = BatchLoader(self)
         self.loader.loaded.connect(self._whole_batch_read)
@@ -315,6 +317,7 @@ class MainWindow(QMainWindow):
         self.progress.set_jobs(rows)
         self.gallery.set_tiles(tiles)
         self.deliveries.show_batch(batch_id)
+        self.channels.show_batch(batch_id)
         # The rows and tiles of the batch on screen live until another is opened: keep the
         # garbage collector's full passes (which hold the GIL) from walking them again and again.
         gc.freeze()
@@ -362,6 +365,7 @@ class MainWindow(QMainWindow):
     def _on_images_saved(self, images: list[ImageSaved]) -> None:
         self.gallery.add_images(images, self.batch_id, self.progress.jobs_model.prompt_of)
         self.progress.jobs_model.update_qa(ev for ev in images if ev.batch_id == self.batch_id)
+        self.channels.images_saved(images)
 
     def _on_batch_finished(self, ev: BatchFinished) -> None:
         r = ev.report

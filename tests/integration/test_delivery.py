@@ -297,3 +297,42 @@ def test_no_delivery_secret_reaches_a_file_a_log_a_report_or_a_payload(
         assert not [n for n in needles if n.encode() in data], f
     for text in (r.out, r.err, payloads):
         assert not [n for n in needles if n in text]
+
+
+def test_each_channel_gets_its_rendition_under_its_prefix_and_a_blocked_one_fails(
+    tmp_path: Path, s3: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``RunSettings.channels``: storage gets the image as made and each channel's rendition
+    under ``<channel>/``; the webhook names the channel; an image failing a channel's rule no
+    fix can meet (a draft's grey backdrop is not Amazon's pure white) is not delivered there."""
+    monkeypatch.setenv("ATELIER_WEBHOOK_SECRET", SECRET)
+    bucket = _bucket(s3)
+    with WebhookReceiver(SECRET) as hook:
+        delivery = Delivery(
+            targets=[
+                S3Target(bucket=bucket, endpoint_url=s3.url, region="us-east-1"),
+                WebhookTarget(url=hook.url + "/hooks"),
+            ],
+            **FAST,
+        )
+        store = Store(paths.store_path())
+        rs = RunSettings(
+            provider="draft", model="draft", delivery=delivery, channels=["rakuten", "amazon"]
+        )
+        bid = store_batch(store, rs, _specs(1), tmp_path / "out")
+        report = asyncio.run(Engine(store, make_provider_factory(Settings())).run(bid))
+    objects = s3.objects(bucket)
+    assert "mug-0.png" in objects
+    rakuten = [k for k in objects if k.startswith("rakuten/")]
+    assert rakuten == ["rakuten/mug-0.png"]
+    by_channel = {
+        e["data"].get("channel"): e for e in hook.events if e["type"] == "image.completed"
+    }
+    assert by_channel["rakuten"]["data"]["files"][0]["name"] == rakuten[0].split("/", 1)[1]
+    assert None in by_channel
+    failed = [d for r in report.results for d in r.deliveries if d.status == "failed"]
+    # The draft's backdrop is not Amazon's pure white, and no fix can make it so.
+    assert not [k for k in objects if k.startswith("amazon/")]
+    assert len(failed) == 2  # storage and webhook, each naming the rule
+    assert all("not delivered to amazon" in (d.error or "") for d in failed)
+    store.close()

@@ -19,7 +19,7 @@ from atelier.engine import controller
 from atelier.output import handoff
 from atelier.output.versions import Change, choose_version
 from atelier.pricing.estimate import Estimate
-from atelier.store import JobRow
+from atelier.store import ChannelVerdict, JobRow
 from atelier.studio.actions.deliveries import DeliveryActions
 from atelier.studio.actions.shell import Runs, Shell
 from atelier.studio.actions.spending import Agreed, SpendActions
@@ -211,8 +211,19 @@ class ReviewActions(QObject):
             return None
         job = w.store.job(job_id)
         shown = w.store.shown_images(job_id)[0].version
+        order = w.store.run_settings(job.batch_id).channels
+
+        def verdicts_of(image_id: int) -> dict[str, ChannelVerdict]:  # a small read
+            got = w.store.image_verdicts(image_id)
+            return {c: got[c] for c in order if c in got}
+
         viewer = VersionViewer(
-            job, images, shown, (self.use_version, self._regenerate_one, self.reuse), w.window()
+            job,
+            images,
+            shown,
+            (self.use_version, self._regenerate_one, self.reuse),
+            w.window(),
+            verdicts_of,
         )
         viewer.open()
         return viewer

@@ -5,6 +5,7 @@ from __future__ import annotations
 from atelier.studio.models.batches import BATCH_STATUS_LABELS, BatchListModel, HistoryModel
 from atelier.studio.models.jobs import JobsModel, JobView, StatusFilterProxy
 from atelier.studio.models.roles import (
+    ChannelRole,
     ImageIdRole,
     Index,
     JobIdRole,
@@ -19,6 +20,7 @@ from atelier.studio.models.sheet import RowFilterProxy, SpreadsheetModel
 __all__ = [
     "BATCH_STATUS_LABELS",
     "BatchListModel",
+    "ChannelRole",
     "HistoryModel",
     "ImageIdRole",
     "Index",

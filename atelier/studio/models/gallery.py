@@ -26,10 +26,11 @@ from atelier.delivery.target_states import (
     worst,
 )
 from atelier.output.qa import describe
-from atelier.store import ImageRow, JobSummary, Store
+from atelier.store import ChannelVerdict, ImageRow, JobSummary, Store
 from atelier.studio.bridge import JobUpdate
 from atelier.studio.look.icons import placeholder_pixmap
 from atelier.studio.models import (
+    ChannelRole,
     ImageIdRole,
     Index,
     JobIdRole,
@@ -38,6 +39,7 @@ from atelier.studio.models import (
     ReviewRole,
     StatusRole,
 )
+from atelier.studio.models import channels as marks
 
 _REJECTED = QColor("#9aa0a6")
 
@@ -65,25 +67,32 @@ class Tile:
     qa_flags: tuple[str, ...] = ()
     """What the quality checks on save flagged (``atelier.output.qa``); empty: passed."""
     qa_detail: dict[str, Any] = field(default_factory=dict)
+    channels: dict[str, ChannelVerdict] = field(default_factory=dict)
+    """Channel → this image's verdict, in the batch's channel order (``atelier.store.channels``)."""
 
     def caption(self) -> str:
         """The label under the thumbnail: the quality mark (⚠ flagged), review marks, version
-        badge, file name, delivery mark (☁✓ delivered, ☁… on its way, ☁✗ failed)."""
+        badge, file name, delivery mark (☁✓ delivered, ☁… on its way, ☁✗ failed); below it
+        each channel's mark."""
         mark = QA_MARK if self.qa_flags else ""
         mark += {"picked": "✓ ", "rejected": "✗ "}.get(self.flag, "")
         badge = f"v{self.version} " if self.versions > 1 else ""
         stars = f" {'★' * self.stars}" if self.stars else ""
         state = worst(self.deliveries)
         sent = f" {MARKS.get(state, '')}" if state else ""
-        return f"{mark}{badge}{self.label}{stars}{sent}"
+        line = f"{mark}{badge}{self.label}{stars}{sent}"
+        return f"{line}\n{marks.badges(self.channels)}" if self.channels else line
 
     def tip(self) -> str:
-        """The tooltip: prompt and path, the quality check's flags, then each delivery's
-        state and URL."""
+        """The tooltip: prompt and path, the quality check's flags, each delivery's state and
+        URL, the failed channel rules."""
         tip = self.tooltip
         if self.qa_flags:
             tip += "\n" + describe(self.qa_flags, self.qa_detail)
-        return f"{tip}\n{details(self.deliveries)}" if self.deliveries else tip
+        if self.deliveries:
+            tip += f"\n{details(self.deliveries)}"
+        failed = marks.failed_text(self.channels) if self.channels else ""
+        return f"{tip}\n{failed}" if failed else tip
 
     def review_key(self) -> str:
         """``ReviewRole``: ``flag:stars:qa`` (``qa`` flagged by the quality check, else ``ok``),
@@ -242,6 +251,17 @@ class GalleryModel(QAbstractListModel):
         if rows:
             self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
 
+    def set_verdicts(self, verdicts: dict[int, dict[str, ChannelVerdict]]) -> None:
+        """Show channel verdicts just stored (image id → channel → verdict)."""
+        rows = []
+        for image_id, by_channel in verdicts.items():
+            r = self._rows_of_image.get(image_id)
+            if r is not None:
+                self.tiles[r].channels = by_channel
+                rows.append(r)
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
+
     def set_review(self, rows: list[int], flag: str | None, stars: int | None) -> None:
         """Show a review just stored for the tiles at ``rows`` (source rows)."""
         for r in rows:
@@ -339,6 +359,8 @@ class GalleryModel(QAbstractListModel):
             return t.review_key()
         if role == ImageIdRole:
             return t.image_id
+        if role == ChannelRole:
+            return marks.failing(t.channels)
         if role == Qt.ItemDataRole.ForegroundRole:
             return _REJECTED if t.flag == "rejected" else None
         if role == Qt.ItemDataRole.DecorationRole:
@@ -376,6 +398,13 @@ def load_views(
     if qa:
         for v in views:
             v.qa = dict(qa.get(v.id, {}))
+    channels = store.run_settings(batch_id).channels
+    if channels:
+        verdicts = store.verdicts(batch_id)
+        for t in tiles:
+            if t.image_id:
+                got = verdicts.get(t.image_id, {})
+                t.channels = {c: got[c] for c in channels if c in got}
     by_job, by_image = by_job_and_image(store.deliveries(batch_id))
     if by_job:
         for v in views:

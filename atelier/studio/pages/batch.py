@@ -44,6 +44,7 @@ from atelier.studio.pages.batch_form import (
     new_images_check,
     qa_retry_spin,
 )
+from atelier.studio.widgets.channel_picker import ChannelPicker
 from atelier.studio.widgets.numbers import DoubleSpinBox, SpinBox
 
 
@@ -196,6 +197,8 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
         self._form.addRow("", self.economy_check)
         self.qa_retry_spin = qa_retry_spin()
         self._form.addRow(tr("Re-make flagged images"), self.qa_retry_spin)
+        self.channel_picker = ChannelPicker()
+        self._form.addRow(tr("Channels"), self.channel_picker)
         self.output_edit = QLineEdit()
         self.output_edit.setObjectName("output_edit")
         a11y.name(self.output_edit, tr("Output folder"))
@@ -279,6 +282,7 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
             reuse=not self.new_images_check.isChecked(),
             economy=self.economy_check.isChecked() and self.economy_check.isEnabled(),
             qa_retry=self.qa_retry_spin.value(),
+            channels=tuple(self.channel_picker.chosen()),
         )
 
     def set_output_dir(self, path: Path, sheet: Path | None = None) -> None:

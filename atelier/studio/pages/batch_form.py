@@ -42,6 +42,8 @@ class BatchForm:
     economy: bool = False
     qa_retry: int = 0
     """How often an image the quality check flags is made again (0: never)."""
+    channels: tuple[str, ...] = ()
+    """The channels the batch's images are judged against (``atelier.output.channels``)."""
 
     def run_args(self) -> dict[str, Any]:
         """The keyword arguments of ``atelier.engine.controller.sheet_draft``."""
@@ -56,6 +58,7 @@ class BatchForm:
             "reuse": self.reuse,
             "economy": self.economy,
             "qa_retry": self.qa_retry,
+            "channels": self.channels,
         }
 
     def estimate(self, plan: Plan, prices: PriceTable, store: Store | None) -> Estimate:

@@ -8,7 +8,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QModelIndex,
+    QPoint,
+    QRegularExpression,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,7 +39,15 @@ from atelier.core.i18n import N_, tr
 from atelier.core.status import JobStatus
 from atelier.studio import a11y
 from atelier.studio.bridge import JobUpdate
-from atelier.studio.models import ImageIdRole, JobIdRole, PathRole, ReviewRole, StatusFilterProxy
+from atelier.studio.models import (
+    ChannelRole,
+    ImageIdRole,
+    JobIdRole,
+    PathRole,
+    ReviewRole,
+    StatusFilterProxy,
+)
+from atelier.studio.models.channels import short_name
 from atelier.studio.models.gallery import GalleryModel, Tile
 from atelier.studio.pages.progress import STATUS_FILTERS
 from atelier.studio.thumbnails import ThumbnailLoader
@@ -64,6 +81,10 @@ class GalleryPage(QWidget):
     regenerate_requested = Signal(object)
     """``job ids``: regenerate these (an empty list: every rejected one)."""
     export_requested = Signal()
+    channel_override_requested = Signal(object, str, bool)
+    """``(image ids, channel, on)``: send them to the channel despite an unfixable rule."""
+    channel_check_requested = Signal(object)
+    """``image ids``: judge them against the batch's channels with text read (OCR)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,10 +97,15 @@ class GalleryPage(QWidget):
         self.status_proxy = StatusFilterProxy(self)
         self.status_proxy.setSortRole(Qt.ItemDataRole.InitialSortOrderRole)
         self.status_proxy.setSourceModel(self.gallery_model)
+        # "fails Rakuten": Qt's regex filter on the channels a tile fails (" amazon rakuten ").
+        self.channel_proxy = QSortFilterProxyModel(self)
+        self.channel_proxy.setFilterRole(ChannelRole)
+        self.channel_proxy.setSourceModel(self.status_proxy)
+        self.channels: list[str] = []
         # Qt's own regex filter on "flag:stars": no Python call per row while it is off.
         self.gallery_proxy = QSortFilterProxyModel(self)
         self.gallery_proxy.setFilterRole(ReviewRole)
-        self.gallery_proxy.setSourceModel(self.status_proxy)
+        self.gallery_proxy.setSourceModel(self.channel_proxy)
         lay.addWidget(self._build_view(), 1)
         self.gallery_model.modelReset.connect(self.update_counts)
         self._counts_soon = QTimer(self, singleShot=True, interval=200)
@@ -106,9 +132,7 @@ class GalleryPage(QWidget):
         a11y.name(self.gallery_filter, tr("Show"))
         for label, statuses in STATUS_FILTERS:
             self.gallery_filter.addItem(tr(label), statuses)
-        self.gallery_filter.currentIndexChanged.connect(
-            lambda: self.status_proxy.set_statuses(set(self.gallery_filter.currentData()))
-        )
+        self.gallery_filter.currentIndexChanged.connect(self._show_filter_changed)
         bar.addWidget(self.gallery_filter)
         self.flag_filter = QComboBox()
         self.flag_filter.setObjectName("flag_filter")
@@ -182,6 +206,23 @@ class GalleryPage(QWidget):
         return view
 
     # ---- public API --------------------------------------------------------------------------
+    def set_channels(self, channels: list[str]) -> None:
+        """The open batch's channels: the "Show" box offers "fails <channel>" for each."""
+        combo = self.gallery_filter
+        if combo.currentIndex() >= len(STATUS_FILTERS):
+            combo.setCurrentIndex(0)
+        while combo.count() > len(STATUS_FILTERS):
+            combo.removeItem(combo.count() - 1)
+        self.channels = list(channels)
+        for c in channels:
+            combo.addItem(tr("fails {channel}").format(channel=short_name(c)), f"fails:{c}")
+
+    def show_fails(self, channel: str) -> None:
+        """Show only the images failing ``channel`` (the "Show" box's "fails <channel>")."""
+        i = self.gallery_filter.findData(f"fails:{channel}")
+        if i >= 0:
+            self.gallery_filter.setCurrentIndex(i)
+
     def set_tiles(self, tiles: list[Tile]) -> None:
         """Show these tiles (made off the GUI thread)."""
         self.gallery_model.set_tiles(tiles)
@@ -314,7 +355,38 @@ class GalleryPage(QWidget):
         menu.addAction(tr("Regenerate all rejected…"), lambda: self.regenerate_requested.emit([]))
         menu.addAction(tr("Compare selected (C)"), self.compare_selected)
         menu.addAction(tr("Export…"), self.export_requested)
+        self._channel_menu(menu)
         menu.exec(self.gallery_view.viewport().mapToGlobal(pos))
+
+    def _show_filter_changed(self) -> None:
+        data = self.gallery_filter.currentData()
+        if isinstance(data, str) and data.startswith("fails:"):
+            self.status_proxy.set_statuses(set())
+            channel = QRegularExpression.escape(data.removeprefix("fails:"))
+            self.channel_proxy.setFilterRegularExpression(f" {channel} ")
+            return
+        self.channel_proxy.setFilterRegularExpression("")
+        self.status_proxy.set_statuses(set(data or ()))
+
+    def _channel_menu(self, menu: QMenu) -> None:
+        """Per channel of the batch: send the selection anyway (or not); read text (OCR)."""
+        ids = self.selected_image_ids()
+        if not (self.channels and ids):
+            return
+        menu.addSeparator()
+        menu.addAction(
+            tr("Check text for the channels (OCR)"), lambda: self.channel_check_requested.emit(ids)
+        )
+        for c in self.channels:
+            name = short_name(c)
+            menu.addAction(
+                tr("Send to {channel} anyway").format(channel=name),
+                lambda c=c: self.channel_override_requested.emit(ids, c, True),
+            )
+            menu.addAction(
+                tr("Do not send to {channel} when a rule fails").format(channel=name),
+                lambda c=c: self.channel_override_requested.emit(ids, c, False),
+            )
 
     def _counts_later(self, *_args: object) -> None:
         if not self._counts_soon.isActive():

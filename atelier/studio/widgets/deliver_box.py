@@ -64,6 +64,9 @@ class DeliverBox(QGroupBox):
         self.setObjectName("deliver_box")
         outer = QVBoxLayout(self)
         form = QFormLayout()
+        # Its dozen rows sit tight: the batch page beside them holds the channels' check boxes
+        # and must not scroll at 1280×800 in any language (tests/ui/test_text_fits.py).
+        form.setVerticalSpacing(3)
         outer.addLayout(form)
         self.mode_combo = QComboBox()
         self.mode_combo.setObjectName("deliver_mode")

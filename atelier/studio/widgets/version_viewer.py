@@ -16,15 +16,17 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from atelier.core.i18n import tr
 from atelier.output.versions import Change
-from atelier.store import ImageRow, JobRow
+from atelier.store import ChannelVerdict, ImageRow, JobRow
 from atelier.studio import a11y
 from atelier.studio.look.fit import resize_within
+from atelier.studio.models.channels import ChannelRulesModel
 from atelier.studio.widgets.compare import MAX_IMAGES, CompareView
 from atelier.studio.widgets.numbers import SpinBox
 from atelier.studio.widgets.viewer import show_in_folder
@@ -41,8 +43,10 @@ class VersionViewer(QDialog):
         shown: int,
         actions: tuple[Callable[[int, int], None], Callable[[int, Change], None], Callable[[JobRow], None]],
         parent: QWidget | None = None,
+        verdicts_of: Callable[[int], dict[str, ChannelVerdict]] | None = None,
     ) -> None:  # fmt: skip
         super().__init__(parent)
+        self.verdicts_of = verdicts_of
         self.job, self.images = job, images
         self.on_use, self.on_regenerate, self.on_reuse = actions
         self.versions = sorted({im.version for im in images})
@@ -74,6 +78,7 @@ class VersionViewer(QDialog):
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.info)
+        lay.addWidget(self._rules_table())
         self.prompt_edit = QPlainTextEdit(job.spec.prompt)
         self.prompt_edit.setObjectName("viewer_prompt")
         a11y.name(self.prompt_edit, tr("Prompt"))
@@ -83,6 +88,22 @@ class VersionViewer(QDialog):
         lay.addLayout(self._buttons())
         resize_within(self, 980, 860)
         self.show_version(self.version)
+
+    def _rules_table(self) -> QTableView:
+        """Each channel's rules for the image shown: measured value and result."""
+        self.rules_model = ChannelRulesModel(self)
+        table = self.rules_view = QTableView()
+        table.setObjectName("channel_rules")
+        a11y.name(table, tr("Channel rules"))
+        table.setModel(self.rules_model)
+        table.verticalHeader().hide()
+        table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
+        table.setMinimumHeight(8 * (table.fontMetrics().height() + 6))
+        table.setMaximumHeight(14 * (table.fontMetrics().height() + 6))
+        table.hide()
+        return table
 
     def _make_row(self) -> QHBoxLayout:
         """Making the job again: with the prompt above, more like this, or an edit of it."""
@@ -153,6 +174,10 @@ class VersionViewer(QDialog):
                 Qt.TransformationMode.SmoothTransformation,
             )
         )
+        verdicts = self.verdicts_of(im.id) if self.verdicts_of is not None else {}
+        self.rules_model.set_verdicts(verdicts)
+        self.rules_view.setVisible(bool(verdicts))
+        self.rules_view.resizeColumnsToContents()
         n = len(self.versions)
         pos = self.versions.index(version) + 1
         pick = tr(" · the pick") if version == self.shown else ""

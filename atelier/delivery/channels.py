@@ -1,0 +1,94 @@
+"""Delivery to a batch's channels: each image goes to a storage or webhook target once as made
+and once per channel (``RunSettings.channels``) as that channel's rendition, under the
+object-key / folder prefix ``<channel>/`` (``amazon/cup.jpg``), the webhook's payload naming the
+channel in ``data.channel``.
+
+An image failing a channel's rule no fix can meet is not delivered there (its row fails with
+the rules named) unless the designer overrode it for that image and channel
+(``atelier review --override-channel``, the gallery's context menu).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from atelier.core import paths
+from atelier.core.delivery_config import Delivery
+from atelier.core.i18n import tr
+from atelier.delivery.base import DeliveryError
+from atelier.output.channels.batch import profiles_of
+from atelier.output.channels.fix import fix_channels
+from atelier.store import NewDelivery, Store
+from atelier.store.rows import ImageRow
+
+CHANNEL_KINDS = ("s3", "webhook")
+"""The targets a channel's rendition goes to: storage (its key prefixed) and webhooks."""
+
+_MARK = "|channel="
+
+
+def channel_rows(
+    delivery: Delivery, rows: list[NewDelivery], channels: Sequence[str]
+) -> list[NewDelivery]:
+    """``rows`` and, for each row of a storage or webhook target, one more per channel (its key
+    ending ``|channel=<id>``)."""
+    kinds = {t.name: t.kind for t in delivery.targets}
+    extra = [
+        replace(r, key=f"{r.key}{_MARK}{c}")
+        for r in rows
+        if kinds.get(r.target) in CHANNEL_KINDS
+        for c in channels
+    ]
+    return rows + extra
+
+
+def channel_of(key: str) -> str | None:
+    """The channel a row's key names (``None``: the image as made)."""
+    return key.rpartition(_MARK)[2] if _MARK in key else None
+
+
+def rendition_dir(batch_id: int, channel: str) -> Path:
+    """Where the renditions delivered to ``channel`` are kept (``ATELIER_HOME/renditions/…``)."""
+    return paths.home() / "renditions" / str(batch_id) / channel
+
+
+def rendition(
+    store: Store, image: ImageRow, values: dict[str, str], channel: str
+) -> tuple[Path, dict[str, str]]:
+    """The rendition of ``image`` for ``channel`` (written under :func:`rendition_dir`) and the
+    template values naming it (``file`` with the rendition's extension, ``channel`` the id:
+    storage puts it under the prefix ``<channel>/``).
+
+    Raises:
+        DeliveryError: (permanent) the channel is no longer known, or a rule no fix can meet
+            fails and the image is not overridden for it.
+    """
+    found = profiles_of([channel])
+    if not found:
+        raise DeliveryError(
+            tr("no such channel: {channel}").format(channel=channel), retryable=False
+        )
+    stored = store.image_verdicts(image.id).get(channel)
+    file = Path(values.get("file", image.path.name))
+    out_dir = rendition_dir(image.batch_id, channel) / file.parent
+    (made,) = fix_channels(image.path, found, lambda p: out_dir, code=file.stem, recheck=False)
+    bad = [r.label for r in made.unfixable]
+    if stored is not None and stored.unfixable:
+        bad += [str(r["label"]) for r in stored.failed_rules() if not r["fixable"]]
+    if bad and not (stored is not None and stored.override):
+        made.path.unlink(missing_ok=True)
+        raise DeliveryError(
+            tr(
+                "not delivered to {channel}: {rules} (no fix can meet it; override it for this image to send it anyway)"
+            ).format(channel=channel, rules="; ".join(dict.fromkeys(bad))),
+            retryable=False,
+        )
+    name = (file.parent / made.path.name).as_posix()
+    return made.path, values | {
+        "file": name,
+        "name": made.path.name,
+        "stem": made.path.stem,
+        "channel": channel,
+    }
