@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import FAKE_KEY, fake_server, machine, peak_rss_mb
-from tests.batches import store_batch
+from tests.support.batches import store_batch
 
 CONCURRENCY = 16
 BODY = {"model": "gpt-image-2", "prompt": "tile", "size": "64x64", "quality": "low"}

@@ -69,7 +69,7 @@ def make_versioned_batch(store: object, folder: Path, n: int) -> int:
     from atelier.core.models import JobSpec, RunSettings
     from atelier.core.status import JobStatus
     from atelier.store import Store
-    from tests.batches import store_batch
+    from tests.support.batches import store_batch
 
     assert isinstance(store, Store)
     out = folder.parent / "versioned"

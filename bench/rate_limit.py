@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import FAKE_KEY, fake_server, machine, stats
-from tests.batches import store_batch
+from tests.support.batches import store_batch
 
 IPM = 600
 BURST = 10  # the fake's token bucket: one second of refill, as OpenAI quantizes per-minute limits

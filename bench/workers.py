@@ -27,10 +27,10 @@ from atelier.store import Store
 from atelier.team.follow import Follower, submit_batch
 from atelier.team.queue import TeamQueue
 from bench.common import FAKE_KEY, fake_server, machine, stats
-from tests.batches import store_batch
 from tests.fakes.a1111 import A1111Dialect
 from tests.fakes.framework import FakeServer
-from tests.team.conftest import RedisServer, start_worker
+from tests.support.batches import store_batch
+from tests.support.redis import RedisServer, start_worker
 
 IPM = 600
 

@@ -1,6 +1,6 @@
 """Keep the catalogs in step with the sources: extract every ``tr("…")`` and ``N_("…")`` from ``atelier/`` into ``atelier/resources/locale/atelier.pot``, and merge it into each language's ``.po`` (new
 strings appear untranslated, removed ones are dropped). Translate the new entries, then run
-``tests/unit/test_i18n.py``.
+``tests/core/test_i18n.py``.
 
     .venv/bin/python scripts/i18n.py
 """

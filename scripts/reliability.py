@@ -1,7 +1,7 @@
 """Render docs/reliability.md from the measurements the reliability tests record.
 
-    ATELIER_RELIABILITY_OUT=/tmp/rel.jsonl ./scripts/test.sh tests/reliability \\
-        tests/ui/test_secrets_window.py tests/integration/test_secrets.py
+    ATELIER_RELIABILITY_OUT=/tmp/rel.jsonl ./scripts/test.sh tests/core/test_keys_and_addresses.py tests/core/test_secret_sources.py tests/core/test_translated_errors.py tests/providers/test_fault_matrix.py tests/store/test_processes.py tests/store/test_store_and_processes.py tests/sheet/test_fuzz.py tests/output/test_names_and_exports.py tests/output/test_user_files.py tests/delivery/test_deadlines.py tests/delivery/test_urls.py tests/delivery/test_template_delivery.py tests/engine/test_budget_and_disk.py tests/engine/test_job_failures.py tests/engine/test_paid_once.py tests/engine/test_rate_limit_faults.py tests/cli/test_bad_input.py \\
+        tests/studio/test_secrets_window.py tests/core/test_secrets.py
     .venv/bin/python scripts/reliability.py /tmp/rel.jsonl
 """
 
@@ -16,49 +16,49 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 COMMAND = (
-    "ATELIER_RELIABILITY_OUT=/tmp/rel.jsonl ./scripts/test.sh tests/reliability "
-    "tests/ui/test_secrets_window.py tests/integration/test_secrets.py "
+    "ATELIER_RELIABILITY_OUT=/tmp/rel.jsonl ./scripts/test.sh tests/core/test_keys_and_addresses.py tests/core/test_secret_sources.py tests/core/test_translated_errors.py tests/providers/test_fault_matrix.py tests/store/test_processes.py tests/store/test_store_and_processes.py tests/sheet/test_fuzz.py tests/output/test_names_and_exports.py tests/output/test_user_files.py tests/delivery/test_deadlines.py tests/delivery/test_urls.py tests/delivery/test_template_delivery.py tests/engine/test_budget_and_disk.py tests/engine/test_job_failures.py tests/engine/test_paid_once.py tests/engine/test_rate_limit_faults.py tests/cli/test_bad_input.py "
+    "tests/studio/test_secrets_window.py tests/core/test_secrets.py "
     "tests/team/test_hostile_queue.py && "
     ".venv/bin/python scripts/reliability.py /tmp/rel.jsonl"
 )
 TESTS = {
-    "user files": "tests/reliability/test_user_files.py",
-    "rate limit": "tests/reliability/test_rate_limit.py",
-    "budget": "tests/reliability/test_budget_and_disk.py",
-    "full disk": "tests/reliability/test_budget_and_disk.py",
-    "read-only": "tests/reliability/test_budget_and_disk.py",
-    "output folder": "tests/reliability/test_budget_and_disk.py",
-    "SIGKILL": "tests/reliability/test_processes.py",
-    "two Atelier": "tests/reliability/test_processes.py",
-    "fault matrix": "tests/reliability/test_fault_matrix.py",
-    "key leak scan after a window": "tests/ui/test_secrets_window.py",
-    "a provider raising any exception": "tests/reliability/test_job_failures.py",
-    "bad inputs": "tests/reliability/test_bad_input.py",
-    "a provider that echoes": "tests/reliability/test_keys_and_addresses.py",
-    "a redirect": "tests/reliability/test_keys_and_addresses.py",
-    "an internal address": "tests/reliability/test_keys_and_addresses.py",
-    "result URLs that expire": "tests/reliability/test_keys_and_addresses.py",
-    "SIGTERM": "tests/reliability/test_store_and_processes.py",
-    "store": "tests/reliability/test_store_and_processes.py",
-    "key leak scan after a command": "tests/integration/test_secrets.py",
-    "a template's": "tests/reliability/test_template_delivery.py",
-    "a template exported": "tests/reliability/test_template_delivery.py",
-    "address flags": "tests/reliability/test_secret_sources.py",
-    "a cell's value": "tests/reliability/test_delivery_urls.py",
-    "a secret in a CMS": "tests/reliability/test_delivery_urls.py",
-    "a cloud metadata": "tests/reliability/test_delivery_urls.py",
-    "never answers": "tests/reliability/test_delivery_deadlines.py",
-    "trickles": "tests/reliability/test_delivery_deadlines.py",
-    "batch output": "tests/reliability/test_paid_once.py",
-    "job timeout": "tests/reliability/test_paid_once.py",
-    "always expires": "tests/reliability/test_paid_once.py",
-    "named like a version": "tests/reliability/test_paid_once.py",
-    "kept for later": "tests/reliability/test_paid_once.py",
+    "user files": "tests/output/test_user_files.py",
+    "rate limit": "tests/engine/test_rate_limit_faults.py",
+    "budget": "tests/engine/test_budget_and_disk.py",
+    "full disk": "tests/engine/test_budget_and_disk.py",
+    "read-only": "tests/engine/test_budget_and_disk.py",
+    "output folder": "tests/engine/test_budget_and_disk.py",
+    "SIGKILL": "tests/store/test_processes.py",
+    "two Atelier": "tests/store/test_processes.py",
+    "fault matrix": "tests/providers/test_fault_matrix.py",
+    "key leak scan after a window": "tests/studio/test_secrets_window.py",
+    "a provider raising any exception": "tests/engine/test_job_failures.py",
+    "bad inputs": "tests/cli/test_bad_input.py",
+    "a provider that echoes": "tests/core/test_keys_and_addresses.py",
+    "a redirect": "tests/core/test_keys_and_addresses.py",
+    "an internal address": "tests/core/test_keys_and_addresses.py",
+    "result URLs that expire": "tests/core/test_keys_and_addresses.py",
+    "SIGTERM": "tests/store/test_store_and_processes.py",
+    "store": "tests/store/test_store_and_processes.py",
+    "key leak scan after a command": "tests/core/test_secrets.py",
+    "a template's": "tests/delivery/test_template_delivery.py",
+    "a template exported": "tests/delivery/test_template_delivery.py",
+    "address flags": "tests/core/test_secret_sources.py",
+    "a cell's value": "tests/delivery/test_urls.py",
+    "a secret in a CMS": "tests/delivery/test_urls.py",
+    "a cloud metadata": "tests/delivery/test_urls.py",
+    "never answers": "tests/delivery/test_deadlines.py",
+    "trickles": "tests/delivery/test_deadlines.py",
+    "batch output": "tests/engine/test_paid_once.py",
+    "job timeout": "tests/engine/test_paid_once.py",
+    "always expires": "tests/engine/test_paid_once.py",
+    "named like a version": "tests/engine/test_paid_once.py",
+    "kept for later": "tests/engine/test_paid_once.py",
     "team queue stream": "tests/team/test_hostile_queue.py",
     "pending entries": "tests/team/test_hostile_queue.py",
-    "bidi": "tests/reliability/test_names_and_exports.py",
-    "shopify csv": "tests/reliability/test_names_and_exports.py",
-    "errors with": "tests/reliability/test_translated_errors.py",
+    "bidi": "tests/output/test_names_and_exports.py",
+    "shopify csv": "tests/output/test_names_and_exports.py",
+    "errors with": "tests/core/test_translated_errors.py",
 }
 
 # The second hardening round's figures (issue 27), each the sum (or, for seconds, the largest)

@@ -579,8 +579,8 @@ def main() -> None:
         in the Show box, and the viewer's rule list of a failing image."""
         from atelier.core.models import JobSpec, RunSettings
         from atelier.output.channels.batch import judge_image
-        from tests.batches import store_batch
-        from tests.channel_images import framed, photo, product, save, with_text
+        from tests.output.channels.images import framed, photo, product, save, with_text
+        from tests.support.batches import store_batch
 
         win.resize(1280, 800)
         win.banner.hide()
@@ -629,7 +629,7 @@ def main() -> None:
         from atelier.team.control import control, list_batches
         from tests.fakes.a1111 import A1111Dialect
         from tests.fakes.framework import FakeServer
-        from tests.team.conftest import RedisServer, start_worker
+        from tests.support.redis import RedisServer, start_worker
 
         (tmp / "redis").mkdir()
         server = RedisServer(tmp / "redis").start()

@@ -15,8 +15,8 @@ debs=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
       libxcb-image0 fonts-noto-cjk fonts-wqy-microhei
       tesseract-ocr tesseract-ocr-jpn tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-kor)
 if [ "$mode" = test ]; then
-  # redis-server: the team queue's tests start their own (tests/team/conftest.py).
-  # at-spi2-core, python3-pyatspi: tests/ui/test_atspi_day.py drives the window on Xvfb through
+  # redis-server: the team queue's tests start their own (tests/support/redis.py).
+  # at-spi2-core, python3-pyatspi: tests/studio/test_atspi_day.py drives the window on Xvfb through
   # the accessibility tree, from the system Python (which has pyatspi).
   debs+=(gnome-keyring dbus dbus-x11 xvfb at-spi2-core python3-pyatspi xauth desktop-file-utils
          appstream redis-server openssl)

@@ -15,6 +15,10 @@ from atelier.core import secrets
 from atelier.core.secrets import DELIVERY_ENV
 from tests.fakes.openai_server import FakeOpenAI
 
+# The fixtures every stage's tests may ask for: the window and its loop, a real
+# redis-server, moto's S3 server.
+pytest_plugins = ["tests.support.qt", "tests.support.redis", "tests.support.s3"]
+
 REPO = Path(__file__).resolve().parent.parent
 
 

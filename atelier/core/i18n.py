@@ -9,7 +9,7 @@ ships (``atelier.studio.look.qt_translations``).
 
 Catalogs: ``atelier/resources/locale/<language>/LC_MESSAGES/atelier.po`` for ``ja``, ``zh_Hans``,
 ``zh_Hant`` and ``ko``; English is the source. ``scripts/i18n.py`` extracts and updates them;
-``tests/unit/test_i18n.py`` proves every catalog covers every source string.
+``tests/core/test_i18n.py`` proves every catalog covers every source string.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ identical request copy an earlier image at $0 (``atelier.pricing.reuse.request_k
 (``atelier.output.images.image_metadata``) and the key that lets a file found after a crash
 be adopted as this job's (``atelier.output.images.job_key``). Each projection is built from
 its list here, and every ``JobSpec`` field is either in a list or named, with a reason, in
-that projection's ``left_out``: ``tests/unit/test_spec_fields.py`` fails when ``JobSpec``
+that projection's ``left_out``: ``tests/core/test_spec_fields.py`` fails when ``JobSpec``
 gains a field that a projection does not mention. A field missed by the reuse key would
 hand a user an image made for another request, at $0.
 """

@@ -12,7 +12,7 @@ decoded at 1/2…1/8 scale by ``Image.draft``; a PNG is decoded and reduced by b
 * ``duplicate``: its perceptual hash (``imagehash.phash``, 64 bits) is within
   ``DUPLICATE_DISTANCE`` bits of another image of the same batch (``HashIndex``).
 
-Thresholds, as measured on 2026-12-07 (``tests/unit/test_qa.py::test_thresholds_separate``
+Thresholds, as measured on 2026-12-07 (``tests/output/test_qa.py::test_thresholds_separate``
 asserts the separations; synthetic but representative images from ``tests/fakes/crafted.py``;
 the value is the largest per-channel standard deviation of the ≤ 32 px copy, 0–255):
 

@@ -4,7 +4,7 @@
 Migration 1 is the schema Atelier 0.1.0 created without a version (its ``CREATE … IF NOT
 EXISTS`` statements, word for word), so a store from that release (``user_version`` 0) and a
 new, empty file both take every migration from 1 on and end the same.
-``tests/unit/test_store_migrations.py`` opens a store written by 0.1.0
+``tests/store/test_migrations.py`` opens a store written by 0.1.0
 (``tests/data/store-v0.sqlite``) and checks its batches, jobs, attempts, images and spend.
 
 To change the schema: append a migration; never edit one that has shipped.

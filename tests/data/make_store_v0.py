@@ -6,7 +6,7 @@ It was run once, at commit 348f1e4 (before the schema changed), with
 ``.venv/bin/python -m tests.data.make_store_v0``; running it on a later release makes that
 release's store instead, so do not re-run it to "refresh" the fixture.
 
-What it holds (``tests/unit/test_store_migrations.py`` checks each):
+What it holds (``tests/store/test_migrations.py`` checks each):
 - batch 1 "catalog.csv", finished: job 1 completed (2 samples, $0.084, 2 attempts: a 429 then
   ok), job 2 failed (content policy), job 3 cancelled, job 4 completed with an unknown cost;
 - batch 2 "interrupted.json", left ``running`` by a dead process: job 5 completed ($0.011),

@@ -12,7 +12,7 @@ prompt (so ``fake.script_for("cat", ["500"])`` fails that line once). Knobs:
 - ``max_lines``: a create with more lines is refused, as the provider would;
 - ``fail_next``: the next batches created fail validation as a whole (OpenAI ``failed``).
 
-Hostile knobs (``tests.reliability.test_paid_once``):
+Hostile knobs (``tests.engine.test_paid_once``):
 
 - ``expire_always``: every batch expires before answering any line, without end;
 - ``garble``: prompt part → the raw output line written instead of that prompt's answer

@@ -28,9 +28,9 @@ from atelier.store import Store
 from atelier.team.follow import Follower, submit_batch
 from atelier.team.queue import GROUP, TeamQueue, image_key, stream_of
 from atelier.team.worker import Worker
-from tests.batches import store_batch
-from tests.reliability.record import record
-from tests.team.conftest import REPO, RedisServer
+from tests.support.batches import store_batch
+from tests.support.record import record
+from tests.support.redis import REPO, RedisServer
 
 STREAM = stream_of("draft")
 DEAD = "atelier:dead"  # the dead-letter stream (atelier.team.queue.DEAD)

@@ -16,8 +16,8 @@ from atelier.team.follow import Follower, submit_batch
 from atelier.team.queue import TeamQueue
 from atelier.team.shared_images import SHARE_S
 from atelier.team.worker import Worker
-from tests.batches import store_batch
-from tests.team.conftest import RedisServer, made_by
+from tests.support.batches import store_batch
+from tests.support.redis import RedisServer, made_by
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -15,8 +15,8 @@ from atelier.team.connection import QueueError, queue_secret_name, safe_url
 from atelier.team.follow import submit_batch
 from atelier.team.queue import TeamQueue
 from atelier.team.worker import Worker
-from tests.batches import store_batch
-from tests.team.conftest import RedisServer, made_by
+from tests.support.batches import store_batch
+from tests.support.redis import RedisServer, made_by
 
 
 async def _draft_batch(url: str, tmp_path: Path, n: int = 4) -> int:

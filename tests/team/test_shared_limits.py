@@ -17,11 +17,11 @@ from atelier.team.follow import submit_batch
 from atelier.team.limits import SharedBudget, SharedLimit
 from atelier.team.queue import TeamQueue
 from atelier.team.worker import Worker
-from tests.batches import store_batch
-from tests.cli import run_cli
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI, TokenBucket
-from tests.team.conftest import RedisServer, made_by
+from tests.support.batches import store_batch
+from tests.support.cli import run_cli
+from tests.support.redis import RedisServer, made_by
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from atelier.team.follow import submit_batch
 from atelier.team.queue import TeamQueue
 from atelier.team.shared_images import SHARE_S
 from atelier.team.worker import Worker
-from tests.batches import store_batch
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
-from tests.team.conftest import RedisServer, made_by
+from tests.support.batches import store_batch
+from tests.support.redis import RedisServer, made_by
 
 
 @pytest.fixture

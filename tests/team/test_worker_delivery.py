@@ -16,12 +16,12 @@ from atelier.team.follow import submit_batch
 from atelier.team.queue import TeamQueue
 from atelier.team.shared_images import SHARE_S
 from atelier.team.worker import Worker
-from tests.batches import store_batch
+from tests.delivery.test_delivery import FAST, SECRET
 from tests.fakes.receivers import SlackFake, WebhookReceiver
 from tests.fakes.s3 import S3Server
-from tests.integration.conftest import s3  # noqa: F401  (the fixture)
-from tests.integration.test_delivery import FAST, SECRET
-from tests.team.conftest import RedisServer, made_by
+from tests.support.batches import store_batch
+from tests.support.redis import RedisServer, made_by
+from tests.support.s3 import s3  # noqa: F401  (the fixture)
 
 
 async def test_workers_deliver_to_s3(

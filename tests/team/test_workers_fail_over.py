@@ -20,10 +20,10 @@ from atelier.core.status import JobStatus
 from atelier.store import Store
 from atelier.team.follow import Follower, submit_batch
 from atelier.team.queue import TeamQueue, stream_of
-from tests.batches import store_batch
 from tests.fakes.a1111 import A1111Dialect
 from tests.fakes.framework import FakeServer
-from tests.team.conftest import RedisServer, start_worker
+from tests.support.batches import store_batch
+from tests.support.redis import RedisServer, start_worker
 
 
 @pytest.fixture

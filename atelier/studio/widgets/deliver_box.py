@@ -65,7 +65,7 @@ class DeliverBox(QGroupBox):
         outer = QVBoxLayout(self)
         form = QFormLayout()
         # Its dozen rows sit tight: the batch page beside them holds the channels' check boxes
-        # and must not scroll at 1280×800 in any language (tests/ui/test_text_fits.py).
+        # and must not scroll at 1280×800 in any language (tests/studio/test_text_fits.py).
         form.setVerticalSpacing(3)
         outer.addLayout(form)
         self.mode_combo = QComboBox()

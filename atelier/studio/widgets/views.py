@@ -2,7 +2,7 @@
 
 When a changed range is wider than the viewport (the jobs table's 8 columns are),
 ``QAbstractItemView.dataChanged`` works out what to repaint cell by cell, on screen or not:
-about 2.5 calls from Qt into the Python model per cell (tests/ui/test_views.py counts them), and
+about 2.5 calls from Qt into the Python model per cell (tests/studio/test_views.py counts them), and
 each call waits for the GIL behind the engine's thread. ``QListView`` in icon mode also
 re-measures every changed item through the delegate, even while the gallery tab is hidden.
 While a batch runs the models report a few dozen changed rows ten times a second, mostly off

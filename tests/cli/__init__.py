@@ -1,0 +1,1 @@
+"""Tests of atelier/cli: the command line end to end."""

@@ -1,0 +1,1 @@
+"""Tests of atelier/output/channels: the marketplaces' image rules."""

@@ -1,0 +1,72 @@
+"""A batch's channels: chosen in its run settings (checked at the door), each image judged
+after it is saved (off the engine's loop, without OCR) and the verdicts and overrides kept in
+the store (migration 10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from atelier.core.errors import InputError
+from atelier.core.models import JobSpec, RunSettings
+from atelier.output.channels.batch import OnSave, channel_list
+from atelier.store import Store
+from tests.output.channels.images import photo, product, save
+from tests.support.batches import store_batch
+
+
+def _image(store: Store, tmp_path: Path, name: str, img_path: Path) -> int:
+    rs = RunSettings(channels=["amazon", "rakuten"])
+    bid = store_batch(store, rs, [JobSpec(prompt="p", output_path=name)], tmp_path, name=name)
+    job = store.jobs(bid)[0]
+    return store.add_image(job.id, 0, img_path, None)
+
+
+def test_channels_are_checked_at_the_door() -> None:
+    assert channel_list("Amazon, rakuten,amazon") == ["amazon", "rakuten"]
+    with pytest.raises(InputError, match=r"--channels ebay.*no such channel.*amazon"):
+        channel_list("amazon,ebay")
+    assert RunSettings(channels=["Rakuten", "rakuten"]).channels == ["rakuten"]
+    with pytest.raises(ValidationError, match="channels"):
+        RunSettings(channels=["no such/channel"])
+
+
+def test_an_image_is_judged_after_saving_and_its_verdicts_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    white = _image(store, tmp_path, "a.png", save(product(), tmp_path / "a.png"))
+    scene = _image(store, tmp_path, "b.png", save(photo(), tmp_path / "b.png"))
+    judge = OnSave()
+    for image_id in (white, scene):
+        judge.submit(store, image_id, store.image(image_id).path, ["amazon", "rakuten"])
+    judge.drain(60)
+    got = store.image_verdicts(white)
+    assert set(got) == {"amazon", "rakuten"}
+    assert got["amazon"].passed and not got["amazon"].ocr
+    text = [r for r in got["rakuten"].rules if r["kind"] == "text_area"]
+    assert text and text[0]["status"] == "not_checked"  # no OCR on save
+    bad = store.image_verdicts(scene)["amazon"]
+    assert not bad.passed and bad.unfixable and bad.blocked
+    assert {r["kind"] for r in bad.failed_rules()} >= {"background_white"}
+    # An override is kept when the image is judged again, and unblocks it.
+    store.set_channel_override(scene, "amazon")
+    judge.submit(store, scene, store.image(scene).path, ["amazon"])
+    judge.drain(60)
+    again = store.image_verdicts(scene)["amazon"]
+    assert again.override and again.unfixable and not again.blocked
+    assert set(store.verdicts(store.image(scene).batch_id)) == {scene}
+    store.close()
+
+
+def test_a_missing_file_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store(tmp_path / "s.db")
+    image_id = _image(store, tmp_path, "gone.png", tmp_path / "gone.png")
+    judge = OnSave()
+    judge.submit(store, image_id, tmp_path / "gone.png", ["amazon"])
+    judge.drain(60)
+    assert store.image_verdicts(image_id) == {}
+    assert "not judged" in caplog.text
+    store.close()

@@ -1,0 +1,1 @@
+"""Tests of atelier/providers, each against its wire-accurate fake (tests/fakes)."""

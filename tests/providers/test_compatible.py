@@ -1,0 +1,76 @@
+"""OpenAI-compatible presets (Seedream on BytePlus ModelArk, LocalAI) against the OpenAI dialect."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+from PIL import Image
+
+from atelier.core.errors import ErrorClass
+from atelier.providers.base import GenerationRequest
+from atelier.providers.openai import LocalAIProvider, SeedreamProvider
+from tests.fakes.framework import FakeServer
+from tests.fakes.openai_server import OpenAIDialect
+from tests.providers.contract import expect_class, expect_images
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    with FakeServer(OpenAIDialect, api_key="ark-key") as f:
+        yield f
+
+
+async def test_seedream_body_and_path(fake: FakeServer) -> None:
+    p = SeedreamProvider("ark-key", f"{fake.url}/api/v3")
+    try:
+        req = GenerationRequest(
+            model="seedream-4-0-250828",
+            prompt="a lamp",
+            size="2048x2048",
+            quality="auto",
+            output_format="jpeg",
+            seed=9,
+        )
+        res = await expect_images(p, fake, req)
+        assert Image.open(io.BytesIO(res.images[0].data)).format == "JPEG"
+        log = fake.requests()[0]
+        assert log.path == "/api/v3/images/generations"
+        assert log.body == {
+            "model": "seedream-4-0-250828",
+            "prompt": "a lamp",
+            "size": "2048x2048",
+            "response_format": "b64_json",
+            "watermark": False,
+            "seed": 9,
+        }
+        await expect_class(p, fake, "content_policy", req, ErrorClass.CONTENT_POLICY)
+        await expect_class(p, fake, "429", req, ErrorClass.RATE_LIMIT)
+    finally:
+        await p.aclose()
+
+
+async def test_localai_needs_no_key(fake: FakeServer) -> None:
+    fake.api_key = None
+    p = LocalAIProvider(None, f"{fake.url}/v1")
+    try:
+        req = GenerationRequest(
+            model="stablediffusion",
+            prompt="a cat",
+            size="512x512",
+            quality="auto",
+            output_format="png",
+            n=2,
+        )
+        await expect_images(p, fake, req, n=2)
+        assert fake.requests()[0].body == {
+            "model": "stablediffusion",
+            "prompt": "a cat",
+            "size": "512x512",
+            "response_format": "b64_json",
+            "n": 2,
+        }
+        assert "models visible" in await p.test_connection()
+    finally:
+        await p.aclose()

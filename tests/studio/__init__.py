@@ -1,0 +1,1 @@
+"""Tests of atelier/studio: the window, offscreen and through AT-SPI."""

@@ -1,0 +1,64 @@
+"""Settings → Prices: the catalogue as ``atelier prices`` lists it, read-only (issue 30)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView
+
+from atelier.core import paths
+from atelier.studio.models.prices import PriceListModel
+from tests.studio.test_accessible_names import Unnamed
+
+
+def _rows(model: PriceListModel) -> list[list[str]]:
+    return [
+        [model.data(model.index(r, c)) for c in range(model.columnCount())]
+        for r in range(model.rowCount())
+    ]
+
+
+def test_settings_shows_the_price_list_read_only(
+    qtbot: Any, window: Any, qtmodeltester: Any
+) -> None:
+    dlg = window.open_settings()
+    qtbot.waitExposed(dlg)
+    dlg.tabs.setCurrentIndex(1)
+    assert dlg.tabs.tabText(1) == "Prices" and dlg.prices_view.isVisible()
+    model = dlg.prices_model
+    qtmodeltester.check(model)
+    heads = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert heads == ["Provider", "Model", "Images", "Price", "As of", "Source"]
+    rows = _rows(model)
+    assert [
+        "openai",
+        "gpt-image-2",
+        "high 1024x1024",
+        "$0.211 per image",
+        "2026-12-07",
+        "https://platform.openai.com/docs/pricing (third party)",
+    ] in rows
+    assert not [r for r in rows if r[1] == "gpt-image-1"]  # shut down: not offered
+    old = next(r for r in rows if r[1] == "gpt-image-1-mini")
+    assert old[4] == "2026-08 (check the provider's page)"
+    mini = rows.index(old)
+    assert model.data(model.index(mini, 0), Qt.ItemDataRole.ToolTipRole) == "deprecated by OpenAI"
+    assert dlg.prices_view.editTriggers() == QAbstractItemView.EditTrigger.NoEditTriggers
+    unnamed = Unnamed()
+    unnamed.walk(dlg, "Settings, Prices")
+    assert not unnamed.found, unnamed.found
+    dlg.reject()
+
+
+def test_a_users_imported_price_is_listed_first(qtbot: Any, window: Any) -> None:
+    entry = {"provider": "bfl", "model": "flux-2-pro", "usd_per_image": 0.031}
+    entry |= {"as_of": "2026-12-05", "source": "my invoice", "source_kind": "user"}
+    (paths.home() / "prices.json").write_text(json.dumps([entry]), encoding="utf-8")
+    from atelier.studio.pages.settings import SettingsDialog
+
+    dlg = SettingsDialog(window.settings, window)  # no table given: read from ATELIER_HOME
+    qtbot.addWidget(dlg)
+    first = _rows(dlg.prices_model)[0]
+    assert first == ["bfl", "flux-2-pro", "any", "$0.031 per image", "2026-12-05", "my invoice"]
