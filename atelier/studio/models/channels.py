@@ -16,7 +16,7 @@ from atelier.store import ChannelVerdict
 from atelier.studio.models.roles import Index
 
 RESULT_MARKS = {"passed": "✓", "failed": "✗", "not_checked": "–"}
-_RESULT_TEXT = {"passed": N_("passed"), "failed": N_("failed"), "not_checked": N_("not checked")}
+_RESULT_TEXT = {"passed": N_("passes"), "failed": N_("fails"), "not_checked": N_("not checked")}
 _FAILED = QColor("#c5221f")
 _PASSED = QColor("#188038")
 
