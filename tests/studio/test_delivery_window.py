@@ -15,11 +15,12 @@ from PySide6.QtCore import Qt
 
 from atelier.core.secrets import get_secret
 from atelier.sheet import library
+from atelier.studio.models import JobsModel
 from tests.fakes.receivers import SlackFake
 from tests.fakes.s3 import CREDS, S3Server
 from tests.support.qt import wait_until
 
-DELIVERY_COLUMN = 8
+DELIVERY_COLUMN = JobsModel.DELIVERY
 TIP = Qt.ItemDataRole.ToolTipRole
 
 

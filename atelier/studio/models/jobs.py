@@ -137,6 +137,8 @@ class JobsModel(QAbstractTableModel):
     )
     QUALITY = 8
     """The Quality column (``atelier.output.qa``'s flags)."""
+    DELIVERY = 9
+    """The Delivery column (``atelier.delivery.target_states``)."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -284,7 +286,7 @@ class JobsModel(QAbstractTableModel):
                 return j.error or ""
             if c == self.QUALITY:
                 return j.qa_text()
-            if c == 9:
+            if c == self.DELIVERY:
                 return summary(fold(j.deliveries))
         if role == Qt.ItemDataRole.DecorationRole and c == 3:
             return status_icon(j.status)
@@ -306,7 +308,7 @@ class JobsModel(QAbstractTableModel):
                 tr("Image {n}: {flags}").format(n=s + 1, flags=describe(f))
                 for s, f in sorted(j.qa.items())
             )
-        if c == 9 and j.deliveries:
+        if c == self.DELIVERY and j.deliveries:
             return details(fold(j.deliveries))
         return None
 
@@ -315,7 +317,7 @@ class JobsModel(QAbstractTableModel):
             return QColor(theme.tone("error"))
         if c == self.QUALITY and j.qa:
             return QColor(theme.tone("warning"))
-        if c == 9 and any(s.status == "failed" for s in j.deliveries.values()):
+        if c == self.DELIVERY and any(s.status == "failed" for s in j.deliveries.values()):
             return QColor(theme.tone("error"))
         return None
 
