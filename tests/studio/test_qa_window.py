@@ -93,6 +93,10 @@ def test_progress_table_and_gallery_show_the_flags(
     qloop.run_until_complete(
         wait_until(lambda: "36 flagged" in gallery.qa_counts_label.text(), 5, "the count")
     )
+    # A screen reader hears the file name, then the flags in words (not the ⚠ glyph).
+    index = gallery.gallery_model.index(gallery.gallery_model.tiles.index(flagged), 0)
+    assert index.data(Qt.ItemDataRole.AccessibleTextRole) == "NH-CND-002.png"
+    assert "near-uniform" in index.data(Qt.ItemDataRole.AccessibleDescriptionRole)
 
     assert gallery.qa_filter.accessibleName() == "Only images the quality check flagged"
     gallery.qa_filter.setChecked(True)

@@ -17,6 +17,7 @@ from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from atelier.core.events import DeliveryChanged
+from atelier.core.i18n import tr
 from atelier.delivery.target_states import (
     MARKS,
     States,
@@ -82,6 +83,24 @@ class Tile:
         sent = f" {MARKS.get(state, '')}" if state else ""
         line = f"{mark}{badge}{self.label}{stars}{sent}"
         return f"{line}\n{marks.badges(self.channels)}" if self.channels else line
+
+    def spoken(self) -> tuple[str, str]:
+        """What a screen reader says of the tile (``AccessibleTextRole``,
+        ``AccessibleDescriptionRole``): its file name, then its states in words, where the
+        caption shows glyphs (✓ ✗ ⚠ ☁, a channel's ✗)."""
+        states = []
+        if self.flag in ("picked", "rejected"):
+            states.append(tr("picked") if self.flag == "picked" else tr("rejected"))
+        if self.stars:
+            states.append(tr("{n} stars").format(n=self.stars))
+        if self.versions > 1:
+            states.append(tr("version {n}").format(n=self.version))
+        if self.qa_flags:
+            states.append(describe(self.qa_flags, self.qa_detail))
+        failing = [c for c, v in self.channels.items() if v.passed is False]
+        if failing:
+            states.append(tr("fails {channel}").format(channel=", ".join(failing)))
+        return self.label, "; ".join(states)
 
     def tip(self) -> str:
         """The tooltip: prompt and path, the quality check's flags, each delivery's state and
@@ -355,6 +374,10 @@ class GalleryModel(QAbstractListModel):
         t = self.tiles[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return t.caption()
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return t.spoken()[0]
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole:
+            return t.spoken()[1]
         if role == ReviewRole:
             return t.review_key()
         if role == ImageIdRole:

@@ -267,7 +267,12 @@ class GalleryPage(QWidget):
             )
         )
         flagged = self.gallery_model.qa_count()
+        # Short, beside the counts: the sentence is its tooltip, so the gallery's bar fits a
+        # 1280 px screen in every language (a wider bar widened the whole window past it).
         self.qa_counts_label.setText(
+            tr("⚠ {count} flagged").format(count=flagged) if flagged else ""
+        )
+        self.qa_counts_label.setToolTip(
             tr("⚠ {count} flagged by the quality check").format(count=flagged) if flagged else ""
         )
 
