@@ -40,6 +40,7 @@ def _config(tmp_path: Path, n: int) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timing  # two processes racing a SIGTERM: alone, not beside a loaded worker
 def test_sigterm_stops_only_the_jobs_of_that_process(
     tmp_path: Path, fake_openai: FakeOpenAI, atelier_home: Path
 ) -> None:
