@@ -309,7 +309,8 @@ class Courier:
     async def _attempt(self, drain: _Drain, lane: _Lane, row: DeliveryRow, attempt: int) -> None:
         d = drain.delivery
         try:
-            parcel = parcel_for(self.store, row)
+            # In a thread: a channel's rendition is decoded, fitted and encoded to make it.
+            parcel = await asyncio.to_thread(parcel_for, self.store, row)
             # One deadline for the whole attempt: the clients' timeouts bound each read, so a
             # target sending a byte now and then would hold a call (and the run) for ever.
             deadline_s = attempt_deadline_s(d)

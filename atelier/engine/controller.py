@@ -251,9 +251,11 @@ def store_batch(store: Store, planned: PlannedBatch, estimate: Estimate) -> Stor
     fp = fingerprint(rs.provider, rs.model, out, planned.plan.specs)
     existing = store.find_batch(fp)
     if existing is not None:
-        before = store.batch(existing).settings.get("delivery")
+        old = store.batch(existing).settings
+        before = (old.get("delivery"), old.get("channels"))
         store.set_run_settings(existing, rs)
-        if store.batch(existing).settings.get("delivery") != before:
+        new = store.batch(existing).settings
+        if (new.get("delivery"), new.get("channels")) != before:  # a target or a channel more
             delivery_changed(store, existing)
         return Stored(existing, True, len(resume_batch(store, existing)))
     try:

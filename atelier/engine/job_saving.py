@@ -118,7 +118,7 @@ def _save_checked(
     )  # fmt: skip
     try:
         found = inspect_image(*pixels, size, rule) if pixels else None
-    except (OSError, ValueError) as e:
+    except Exception as e:  # a check that cannot run costs only its flags, never the image
         log.warning("quality check of %s skipped: %s", path, e)
         found = None
     return path, thumb, sha, found
@@ -135,9 +135,16 @@ def _keep(
     """Record a written image with its QA marks, decide whether it is made again, and tell
     the views."""
     path, thumb, sha = written
-    marks = _qa_marks(jr, idx, found)
-    image_id = _record(jr, sent, idx, seed, path, thumb, sha, marks)
-    _after_check(jr, idx, image_id, marks)
+    try:
+        marks = _qa_marks(jr, idx, found)
+    except Exception as e:  # a check that cannot run costs only its flags, never the image
+        log.warning("quality check of %s skipped: %s", path, e)
+        marks = None
+    # Decided before the image is recorded: one that is made again goes to no delivery and
+    # to no channel judge (its re-make replaces it).
+    again = _remake(jr, idx, marks)
+    image_id = _record(jr, sent, idx, seed, path, thumb, sha, marks, final=not again)
+    _after_check(jr, idx, image_id, marks, again)
     jr.ctx.events.emit(
         ImageSaved(
             jr.run.batch_id,
@@ -165,12 +172,27 @@ def _qa_marks(jr: ActiveJob, idx: int, found: Inspection | None) -> QaMarks | No
     return QaMarks(found.flags, found.detail, found.phash, jr.qa_remakes.get(idx, 0))
 
 
-def _after_check(jr: ActiveJob, idx: int, image_id: int, marks: QaMarks | None) -> None:
-    """Index the image's hash; a flagged sample is made again while ``qa_retry`` allows
-    (it stays out of ``jr.done``), else the sample is done."""
-    if marks is not None and marks.phash is not None and jr.run.qa_index is not None:
-        jr.run.qa_index.add((jr.id, idx), image_id, marks.phash)
-    if marks is not None and marks.flags and jr.qa_remakes.get(idx, 0) < jr.run.settings.qa_retry:
+def _remake(jr: ActiveJob, idx: int, marks: QaMarks | None) -> bool:
+    """Whether a flagged sample is made again (``RunSettings.qa_retry`` allows one more)."""
+    return (
+        marks is not None
+        and bool(marks.flags)
+        and jr.qa_remakes.get(idx, 0) < jr.run.settings.qa_retry
+    )
+
+
+def _after_check(
+    jr: ActiveJob, idx: int, image_id: int, marks: QaMarks | None, again: bool
+) -> None:
+    """Index the image's hash (a re-make without one takes the old one out of the index); a
+    flagged sample made ``again`` stays out of ``jr.done``, else the sample is done."""
+    if jr.run.qa_index is not None:
+        if marks is not None and marks.phash is not None:
+            jr.run.qa_index.add((jr.id, idx), image_id, marks.phash)
+        else:
+            jr.run.qa_index.forget((jr.id, idx))
+    if again:
+        assert marks is not None
         jr.qa_remakes[idx] = jr.qa_remakes.get(idx, 0) + 1
         jr.qa_pending.add(idx)
         log.info("job %s sample %s flagged %s: made again", jr.id, idx, ",".join(marks.flags))
@@ -188,11 +210,13 @@ def _record(
     thumb: Path | None,
     sha: str,
     qa: QaMarks | None = None,
+    final: bool = True,
 ) -> int:
     """Record a written image with what made it: the seed (the provider's, else the
     job's), the prompt, the model, its share of the request's cost, the request id, and
-    its content key and file hash (so a later identical request copies it); then have it
-    judged against the batch's channels."""
+    its content key and file hash (so a later identical request copies it); a ``final`` one
+    (not about to be made again) with its deliveries, then judged against the batch's
+    channels."""
     assert sent.result is not None
     key = image_key(jr.key, idx) if jr.key is not None else None
     if key is not None:
@@ -216,9 +240,9 @@ def _record(
             sha,
         ),
         qa=qa,
-        outbox=jr.run.outbox,
+        outbox=jr.run.outbox if final else None,
     )
-    if jr.run.settings.channels:  # judged on a thread of its own, off the event loop
+    if final and jr.run.settings.channels:  # judged on a thread of its own, off the loop
         ON_SAVE.submit(jr.ctx.store, image_id, path, jr.run.settings.channels)
     return image_id
 

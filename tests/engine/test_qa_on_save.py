@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from atelier.core.delivery_config import Delivery, WebhookTarget
 from atelier.core.events import ImageSaved
 from atelier.core.models import JobSpec, RunSettings
 from atelier.engine.engine import Engine
@@ -21,6 +22,7 @@ from atelier.store import Store
 from tests.conftest import FAKE_KEY
 from tests.fakes.crafted import CraftedProvider, encode, flat, photo_like
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.receivers import WebhookReceiver
 from tests.support.batches import store_batch
 from tests.support.cli import CliRun, run_cli
 
@@ -34,6 +36,7 @@ def _run(
     qa_retry: int = 0,
     budget: float | None = None,
     samples: int = 1,
+    delivery: Delivery | None = None,
 ) -> tuple[Any, Store, int, CraftedProvider, list[ImageSaved]]:
     CraftedProvider.script = script
     provider = CraftedProvider()
@@ -44,6 +47,7 @@ def _run(
         concurrency=1,
         qa_retry=qa_retry,
         budget_usd=budget,
+        delivery=delivery,
     )
     specs = [
         JobSpec(
@@ -247,3 +251,21 @@ def test_a_copied_image_keeps_its_sources_flags(tmp_path: Path) -> None:
     assert all(im.reused_from for im in copies)
     assert [im.qa_flags for im in copies] == [("blank",), (), ()]
     assert report.qa_flagged == 1 and report.total_cost == 0
+
+
+def test_an_image_made_again_is_never_delivered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flagged image whose sample is made again gets no deliveries (its re-make replaces
+    it): the webhook hears of the cup once, with the re-made image (before the fix the blank
+    one was queued and sent as soon as it was recorded, then deleted under the courier)."""
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    monkeypatch.setenv("ATELIER_WEBHOOK_SECRET", secret)
+    with WebhookReceiver(secret) as hook:
+        target = WebhookTarget(url=hook.url + "/hooks", events=["image.completed"])
+        delivery = Delivery(targets=[target], backoff_s=0.05, max_backoff_s=0.2, timeout_s=1.0)
+        script = {"cup": [BLANK, _good(5)], "plate": [_good(6)]}
+        _, store, bid, provider, _ = _run(tmp_path, script, qa_retry=1, delivery=delivery)
+    assert provider.calls == {"cup": 2, "plate": 1}
+    assert store.delivery_counts(bid).get("delivered") == 2
+    assert len(hook.ids) == len(set(hook.ids)) == 2  # one per final image, none for the blank

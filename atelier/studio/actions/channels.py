@@ -108,7 +108,10 @@ class ChannelActions(QObject):
         channels = store.run_settings(batch_id).channels
         profiles = profiles_of(channels)
         for image_id in image_ids:
-            path = Path(store.image(image_id).path)
+            try:
+                path = Path(store.image(image_id).path)
+            except KeyError:  # replaced meanwhile (a re-make, a regeneration): nothing to judge
+                continue
             try:
                 found = await asyncio.to_thread(
                     check_channels, path, profiles, code=path.stem, use_ocr=ocr
