@@ -6,9 +6,11 @@ import asyncio
 import gc
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -18,6 +20,7 @@ from atelier.core.logs import install_crash_handler, setup_logging
 from atelier.core.settings import Settings
 from atelier.engine.service import load_prices, open_engine
 from atelier.output.channels.batch import ON_SAVE
+from atelier.output.qa import warm_up
 from atelier.store import Store
 from atelier.store.db import StoreError
 
@@ -48,6 +51,10 @@ def build_window(ask: Callable[[StoreError], bool] | None = None) -> tuple[objec
     finally:
         gc.freeze()
         gc.enable()
+    # After the first paint (the start-up's measure), before the designer can press Start.
+    QTimer.singleShot(
+        300, lambda: threading.Thread(target=warm_up, name="atelier-warm-up", daemon=True).start()
+    )
     return window, store
 
 
