@@ -17,7 +17,14 @@ async def run(window: Any, out_dir: Path) -> bool:
     """Drive ``window`` as a designer would; ``True`` when the three images are written."""
     done = asyncio.Event()
     window.batch_done.connect(lambda _batch_id: done.set())
+    # The sample is imported off the GUI thread (``imported`` says when), then its starter
+    # template is applied.
+    imported = asyncio.Event()
+    window.sheet.imported.connect(lambda *_: imported.set())
     window.sheet.sample_requested.emit()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(imported.wait(), SMOKE_TIMEOUT_S)
+    await asyncio.sleep(0.1)
     window.batch.select_provider("draft")
     window.batch.output_edit.setText(str(out_dir))
     window.start_batch()
