@@ -252,11 +252,10 @@ def store_batch(store: Store, planned: PlannedBatch, estimate: Estimate) -> Stor
     existing = store.find_batch(fp)
     if existing is not None:
         old = store.batch(existing).settings
-        before = (old.get("delivery"), old.get("channels"))
         store.set_run_settings(existing, rs)
-        new = store.batch(existing).settings
-        if (new.get("delivery"), new.get("channels")) != before:  # a target or a channel more
-            delivery_changed(store, existing)
+        new = rs.model_dump(mode="json")  # what set_run_settings stored (one read, not two)
+        if (new["delivery"], new["channels"]) != (old.get("delivery"), old.get("channels")):
+            delivery_changed(store, existing)  # a target or a channel more
         return Stored(existing, True, len(resume_batch(store, existing)))
     try:
         batch_id = store.create_batch(

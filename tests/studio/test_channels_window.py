@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from atelier.core.models import JobSpec, RunSettings
-from atelier.output.channels.batch import judge_image
+from atelier.output.channels.batch import judge_image, profiles_of
 from atelier.store import Store
 from atelier.studio.models import ChannelRole
 from tests.output.channels.images import photo, product, save
@@ -30,7 +30,7 @@ def channel_batch(store: Store, out: Path) -> int:
     bid = store_batch(store, rs, [JobSpec(prompt=f"a {n}", output_path=n) for n in names], out)
     for job, name in zip(store.jobs(bid), names, strict=True):
         image_id = store.add_image(job.id, 0, out / name, None)
-        judge_image(store, image_id, out / name, rs.channels)
+        judge_image(store, image_id, out / name, profiles_of(rs.channels))
     return bid
 
 

@@ -63,16 +63,17 @@ def profiles_of(channels: list[str]) -> list[Profile]:
 
 
 def judge_image(
-    store: Store, image_id: int, path: Path, channels: list[str], *, use_ocr: bool = False
+    store: Store, image_id: int, path: Path, profiles: list[Profile], *, use_ocr: bool = False
 ) -> list[Judgement]:
-    """Judge the image file ``path`` (the store's ``image_id``) against ``channels`` and store
-    the verdicts; ``use_ocr``: read text (slow, about 0.4 s per channel), else text rules say
-    "not checked".
+    """Judge the image file ``path`` (the store's ``image_id``) against ``profiles`` (one
+    ``Judgement`` each, in their order) and store the verdicts; ``use_ocr``: read text (slow,
+    about 0.4 s per channel), else text rules say "not checked". The caller resolves the
+    profiles once (``profiles_of``), not once per image: that reads the user's profile files.
 
     Raises:
         InputError: the file cannot be read as an image.
     """
-    found = check_channels(path, profiles_of(channels), code=path.stem, use_ocr=use_ocr)
+    found = check_channels(path, profiles, code=path.stem, use_ocr=use_ocr)
     store.set_verdicts(image_id, [j.as_dict() for j in found], ocr=use_ocr)
     return found
 
@@ -93,6 +94,9 @@ class OnSave:
         self._pending: set[Future[None]] = set()
         self.pace = pace
         self._hurry = threading.Event()
+        # Each batch's channels resolved once, on the judge's thread (profiles_of reads the
+        # user's profile files; per image it read them thousands of times in a run).
+        self._profiles: dict[tuple[str, ...], list[Profile]] = {}
 
     def submit(self, store: Store, image_id: int, path: Path, channels: list[str]) -> None:
         """Judge ``path`` against ``channels`` later (without OCR)."""
@@ -106,7 +110,10 @@ class OnSave:
     def _judge(self, store: Store, image_id: int, path: Path, channels: list[str]) -> None:
         t0 = time.perf_counter()
         try:
-            judge_image(store, image_id, path, channels)
+            key = tuple(channels)
+            if key not in self._profiles:
+                self._profiles[key] = profiles_of(channels)
+            judge_image(store, image_id, path, self._profiles[key])
         except (AtelierError, OSError, sqlite3.Error) as e:  # a closed store, a file moved
             log.warning("channels of image %s not judged: %s", image_id, e)
         self._hurry.wait((time.perf_counter() - t0) * self.pace)
@@ -120,6 +127,7 @@ class OnSave:
                 fut.exception(timeout)
         finally:
             self._hurry.clear()
+            self._profiles.clear()  # the next run reads the user's profiles again
 
 
 ON_SAVE = OnSave()
@@ -156,7 +164,7 @@ def export_renditions(
     profiles = profiles_of(channels)
     done = ChannelExport({p.id: 0 for p in profiles})
     for n, (im, rel) in enumerate(images):
-        before = judge_image(store, im.id, im.path, channels, use_ocr=use_ocr)
+        before = judge_image(store, im.id, im.path, profiles, use_ocr=use_ocr)
         overrides = store.image_verdicts(im.id)
         keep: list[tuple[Profile, Judgement]] = []
         for p, j in zip(profiles, before, strict=True):
