@@ -21,47 +21,35 @@ from atelier.core.models import JobSpec, problems_error, validation_problems
 from atelier.pricing.entries import Price, PriceEntry, PriceQuery, TokenPrice
 from atelier.pricing.estimate import Estimate, estimate_jobs
 from atelier.providers import catalogue
-from atelier.providers.catalogue import Catalogue
+from atelier.providers.catalogue import Catalogue, ImagePrice
 from atelier.providers.registry import resolve_target
+
+
+def _entry(provider: str, model: str, p: ImagePrice) -> PriceEntry:
+    """One catalogue price (a model's, or a whole provider's with ``model="*"``) as a table
+    entry."""
+    return PriceEntry(
+        provider=provider,
+        model=model,
+        quality=p.quality,
+        size=p.size,
+        usd_per_image=p.usd,
+        unit=p.unit,
+        as_of=p.as_of,
+        source=p.source,
+        source_kind=p.source_kind,
+        note=p.note,
+        usd_per_reference=p.usd_per_reference,
+        usd_per_extra_megapixel=p.usd_per_extra_megapixel,
+        batch_usd=p.batch_usd,
+    )
 
 
 def _entries(cat: Catalogue) -> list[PriceEntry]:
     """The catalogue's image prices flattened into table entries, in its order."""
-    out = [
-        PriceEntry(
-            provider=p.provider,
-            model=p.model,
-            quality=p.quality,
-            size=p.size,
-            usd_per_image=p.usd,
-            unit=p.unit,
-            as_of=p.as_of,
-            source=p.source,
-            source_kind=p.source_kind,
-            note=p.note,
-            batch_usd=p.batch_usd,
-        )
-        for p in cat.provider_price
-    ]
+    out = [_entry(p.provider, p.model, p) for p in cat.provider_price]
     for m in cat.model:
-        out += [
-            PriceEntry(
-                provider=m.provider,
-                model=m.id,
-                quality=p.quality,
-                size=p.size,
-                usd_per_image=p.usd,
-                unit=p.unit,
-                as_of=p.as_of,
-                source=p.source,
-                source_kind=p.source_kind,
-                note=p.note,
-                usd_per_reference=p.usd_per_reference,
-                usd_per_extra_megapixel=p.usd_per_extra_megapixel,
-                batch_usd=p.batch_usd,
-            )
-            for p in m.price
-        ]
+        out += [_entry(m.provider, m.id, p) for p in m.price]
     return out
 
 
