@@ -26,7 +26,6 @@ from atelier.core.models import BatchReport
 from atelier.core.settings import Settings
 from atelier.engine.engine import Engine
 from atelier.engine.service import open_engine
-from atelier.output.channels.batch import ON_SAVE
 from atelier.output.qa import flag_label
 from atelier.store import Store
 from atelier.store.db import StoreError, move_aside
@@ -256,7 +255,6 @@ def with_store(command: StoreCommand) -> Handler:
             try:
                 return await command(args, store, out)
             finally:
-                ON_SAVE.drain()  # the images saved last are judged before the store closes
                 store.close()
 
         return asyncio.run(go())

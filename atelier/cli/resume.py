@@ -12,7 +12,6 @@ from atelier.cli.common import fail_input, open_store, print_report, run_or_subm
 from atelier.core.i18n import tr
 from atelier.core.logs import setup_logging
 from atelier.engine.controller import resume_batch
-from atelier.output.channels.batch import ON_SAVE
 
 
 def add_parser(sub: Any) -> None:
@@ -68,7 +67,6 @@ async def _resume_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
                 store, args.batch, batch.total, args.format, out, args.no_wait
             )
     finally:
-        ON_SAVE.drain()  # the images saved last are judged before the store closes
         store.close()
     if report is None:
         return submitted(args.batch, args.format, out)

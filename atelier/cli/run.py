@@ -42,7 +42,7 @@ from atelier.engine.controller import (
     workflow_options,
 )
 from atelier.engine.service import default_provider, load_prices
-from atelier.output.channels.batch import ON_SAVE, channel_list
+from atelier.output.channels.batch import channel_list
 from atelier.pricing.estimate import Estimate
 from atelier.pricing.spend import qa_retry_note, qa_worst_case_usd
 from atelier.providers.registry import capabilities_of
@@ -257,7 +257,6 @@ async def _run_async(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 store, stored.batch_id, len(planned.plan.specs), args.format, out, args.no_wait
             )
     finally:
-        ON_SAVE.drain()  # the images saved last are judged before the store closes
         store.close()
     if report is None:
         return submitted(stored.batch_id, args.format, out)

@@ -19,7 +19,6 @@ from atelier.core.i18n import tr
 from atelier.core.logs import install_crash_handler, setup_logging
 from atelier.core.settings import Settings
 from atelier.engine.service import load_prices, open_engine
-from atelier.output.channels.batch import ON_SAVE
 from atelier.output.qa import warm_up
 from atelier.store import Store
 from atelier.store.db import StoreError
@@ -128,11 +127,9 @@ def main(argv: Sequence[str] = (), sheet: Path | None = None) -> int:
 
         with loop:
             ok = loop.run_until_complete(smoke_run(window, Path(smoke)))
-        ON_SAVE.drain()
         store.close()
         return 0 if ok else 1
     with loop:
         loop.run_until_complete(closed.wait())
-    ON_SAVE.drain()  # the images saved last are judged before the store closes
     store.close()
     return 0

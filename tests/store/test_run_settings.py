@@ -59,3 +59,19 @@ def test_new_run_settings_keep_the_team_reference(tmp_path: Path) -> None:
     assert stored.batch_id == bid and stored.resumed
     assert store.batch(bid).settings["team"] == team
     store.close()
+
+
+def test_work_registered_before_close_ends_before_the_connection(tmp_path: Path) -> None:
+    """``Store.before_close``: what still writes to the store elsewhere (the channel judge,
+    registered by every ``OnSave.submit``) finishes once, on the open connection, whichever
+    command or window closes the store."""
+    store = Store(tmp_path / "s.db")
+    seen: list[int] = []
+
+    def finish() -> None:
+        seen.append(len(store.batches()))  # the connection is still open here
+
+    store.before_close(finish)
+    store.before_close(finish)  # registered once
+    store.close()
+    assert seen == [0]

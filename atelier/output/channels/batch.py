@@ -99,7 +99,9 @@ class OnSave:
         self._profiles: dict[tuple[str, ...], list[Profile]] = {}
 
     def submit(self, store: Store, image_id: int, path: Path, channels: list[str]) -> None:
-        """Judge ``path`` against ``channels`` later (without OCR)."""
+        """Judge ``path`` against ``channels`` later (without OCR); ``store`` waits for the
+        judge before it closes."""
+        store.before_close(self.drain)
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="atelier-channels")
