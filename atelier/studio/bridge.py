@@ -72,6 +72,13 @@ class EngineBridge(QObject):
         self._timer.timeout.connect(self.flush)
         self._timer.start()
 
+    def stop(self) -> None:
+        """The window closed: no more flushes, and what is queued is dropped (its views and
+        its store are going; a flush after them read a closed store)."""
+        self._timer.stop()
+        with self._lock:
+            self._queue.clear()
+
     def __call__(self, ev: Event) -> None:
         """EventBus subscriber, called on the engine's thread: queue only."""
         with self._lock:

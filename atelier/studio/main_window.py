@@ -463,4 +463,5 @@ class MainWindow(QMainWindow):
         self.host.stop()  # running batches stop resumable: offered again at the next start
         if self.bridge in self.engine.events.subscribers:
             self.engine.events.subscribers.remove(self.bridge)
+        self.bridge.stop()
         super().closeEvent(event)

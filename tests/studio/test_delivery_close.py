@@ -93,3 +93,18 @@ def test_closing_the_window_while_the_run_waits_on_a_dead_receiver(
     report = json.loads((tmp_path / "out" / "atelier-report.json").read_text("utf-8"))
     assert report["succeeded"] == IMAGES
     assert report["deliveries"] == {"delivered": 0, "failed": 0, "pending": LEFT}
+
+
+def test_events_queued_when_the_window_closes_are_not_shown_after(
+    window: Any, qloop: asyncio.AbstractEventLoop
+) -> None:
+    """A delivery's change the engine queued just before the window closed is dropped with the
+    window, not flushed onto views whose store is closed (before: a later flush read the closed
+    store, "Cannot operate on a closed database", seen in the next test's event loop)."""
+    from atelier.core.events import DeliveryChanged
+
+    window.batch_id = 1
+    window.close()
+    window.store.close()
+    window.bridge(DeliveryChanged(1, None, None, "s3", "delivered"))
+    qloop.run_until_complete(asyncio.sleep(0.3))  # three flush intervals: an error would show
