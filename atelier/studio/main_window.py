@@ -394,6 +394,7 @@ class MainWindow(QMainWindow):
             )
         self.statusBar().showMessage(msg, 15_000)
         self.progress.clear_waits()
+        self.channels.batch_finished(ev.batch_id)
         self.refresh_history()
         self.update_actions()
         self.batch_done.emit(ev.batch_id)

@@ -113,9 +113,11 @@ class OnSave:
         t0 = time.perf_counter()
         try:
             key = tuple(channels)
-            if key not in self._profiles:
-                self._profiles[key] = profiles_of(channels)
-            judge_image(store, image_id, path, self._profiles[key])
+            # One lookup: ``drain`` on another thread may clear the cache between two.
+            profiles = self._profiles.get(key)
+            if profiles is None:
+                profiles = self._profiles[key] = profiles_of(channels)
+            judge_image(store, image_id, path, profiles)
         except (AtelierError, OSError, sqlite3.Error) as e:  # a closed store, a file moved
             log.warning("channels of image %s not judged: %s", image_id, e)
         self._hurry.wait((time.perf_counter() - t0) * self.pace)

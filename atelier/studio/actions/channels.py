@@ -5,6 +5,7 @@ the verdicts written through ``StoreOps``), and the designer's per-image overrid
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,6 +22,8 @@ from atelier.studio.models.channels import short_name
 from atelier.studio.pages.gallery import GalleryPage
 
 Verdicts = dict[int, dict[str, ChannelVerdict]]
+
+log = logging.getLogger(__name__)
 
 
 class ChannelWindow(Shell, Protocol):
@@ -60,8 +63,27 @@ class ChannelActions(QObject):
         """Images of the open batch were saved: their marks follow once the engine's
         background judge has stored them (one refresh at a time, the next one batched)."""
         batch_id = self.win.batch_id
-        mine = [ev.image_id for ev in images if ev.batch_id == batch_id and ev.image_id]
-        if not self.win.gallery.channels or not mine:
+        self._follow(batch_id, [ev.image_id for ev in images if ev.batch_id == batch_id])
+
+    def batch_finished(self, batch_id: int) -> None:
+        """The open batch's run ended: every tile still without all its marks is looked at
+        once more (stored by the judge after the last refresh, or judged here), so the marks
+        end complete whatever order the run's events came in."""
+        if batch_id != self.win.batch_id:
+            return
+        want = set(self.win.gallery.channels)
+        self._follow(
+            batch_id,
+            [
+                t.image_id
+                for t in self.win.gallery.gallery_model.tiles
+                if t.image_id and set(t.channels) != want
+            ],
+        )
+
+    def _follow(self, batch_id: int | None, image_ids: list[int]) -> None:
+        mine = [i for i in image_ids if i]
+        if not self.win.gallery.channels or not mine or batch_id is None:
             return
         self._saved.update(mine)
         if self._refreshing:
@@ -74,7 +96,10 @@ class ChannelActions(QObject):
         try:
             while True:
                 self._again = False
-                await asyncio.to_thread(ON_SAVE.drain, 30)
+                try:
+                    await asyncio.to_thread(ON_SAVE.drain, 30)
+                except TimeoutError:  # a judge this slow: the images it has not done are done here
+                    log.warning("the channel judge took over 30 s; judging the rest here")
                 if batch_id is None or batch_id != self.win.batch_id:
                     return
                 saved, self._saved = self._saved, set()

@@ -70,3 +70,28 @@ def test_a_missing_file_is_logged_not_raised(
     assert store.image_verdicts(image_id) == {}
     assert "not judged" in caplog.text
     store.close()
+
+
+class _ClearedBetween(dict[tuple[str, ...], object]):
+    """The judge's profile cache as seen when ``drain`` (on another thread) clears it right
+    after the judge asked whether it holds a batch's channels."""
+
+    def __contains__(self, key: object) -> bool:
+        held = super().__contains__(key)
+        self.clear()
+        return held
+
+
+def test_a_drain_clearing_the_profiles_meanwhile_loses_no_verdict(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    ids = [
+        _image(store, tmp_path, f"{n}.png", save(product(), tmp_path / f"{n}.png"))
+        for n in ("a", "b")
+    ]
+    judge = OnSave(pace=0)
+    judge._profiles = _ClearedBetween()  # type: ignore[assignment]
+    for image_id in ids:
+        judge.submit(store, image_id, store.image(image_id).path, ["amazon"])
+    judge.drain(60)
+    assert all(set(store.image_verdicts(i)) == {"amazon"} for i in ids)
+    store.close()
