@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from atelier.core import paths
+from atelier.core.models import JobSpec
+from atelier.pricing.reuse import plan_reuse, request_key
 from atelier.store import Store
 from tests.conftest import FAKE_KEY
 from tests.fakes.openai_server import FakeOpenAI
@@ -123,3 +125,54 @@ def test_a_changed_file_is_made_again_not_copied(
     new = fake_openai.requests()[sent:]
     assert [r.prompt for r in new] == [made[0]["prompt"]]  # only the changed image's prompt
     assert again["total_cost"] == pytest.approx(billed(made[0]["prompt"]))
+
+
+def _reference_reuse(
+    specs: list[tuple[str, str, JobSpec]], found: set[str]
+) -> tuple[int, list[tuple[str, int]]]:
+    """The rule, sample by sample: an image is copied when an earlier batch's is found or an
+    earlier job of this batch made it; what is left is made."""
+    seen = set(found)
+    reused, to_make = 0, []
+    for p, m, s in specs:
+        key = request_key(p, m, s, {})
+        make = 0
+        for i in range(s.sample_count):
+            if f"{key}#{i}" in seen:
+                reused += 1
+            else:
+                make += 1
+                seen.add(f"{key}#{i}")
+        if make:
+            to_make.append((s.prompt, make))
+    return reused, to_make
+
+
+def test_the_reuse_plan_is_the_sample_by_sample_rule(tmp_path: Path) -> None:
+    """``plan_reuse`` keys each distinct request once and counts samples by prefix: the same
+    answer as the rule taken sample by sample, on 300 random batches."""
+    import random
+
+    rng = random.Random(7)
+    image = tmp_path / "old.png"
+    image.write_bytes(b"x")
+
+    class Found:
+        path = image
+
+    for _ in range(300):
+        jobs = [
+            JobSpec(
+                prompt=rng.choice("abc"), output_path=f"{i}.png", sample_count=rng.randint(1, 4)
+            )
+            for i in range(rng.randint(1, 12))
+        ]
+        specs = [("openai", "gpt-image-1", s) for s in jobs]
+        keys = {request_key(p, m, s, {}) for p, m, s in specs}
+        found = {f"{k}#{i}" for k in keys for i in range(4) if rng.random() < 0.3}
+        rp = plan_reuse(specs, {}, lambda ks, found=found: {k: [Found()] for k in ks if k in found})
+        assert (rp.reused, [(s.prompt, s.sample_count) for s in rp.to_make]) == (
+            _reference_reuse(specs, found)
+        )
+        in_batch = plan_reuse(specs, {}, None)
+        assert in_batch.reused == _reference_reuse(specs, set())[0]
