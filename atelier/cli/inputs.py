@@ -101,6 +101,7 @@ def sheet_inputs(args: argparse.Namespace) -> FileInputs:
         columns=columns,
         variations=variations,
         per=args.per,
+        consume=True,  # read once here: its rows go as they become jobs
     )
     plan.warnings = table.notes + plan.warnings
     out = args.output_dir or _env_output_dir() or Path(f"atelier-{args.csv.stem}")

@@ -80,6 +80,13 @@ class Table:
         """Row ``index`` (0-based) as ``{header: value}``."""
         return dict(zip(self.headers, self.rows[index], strict=True))
 
+    def row_filled(self, index: int) -> dict[str, str]:
+        """Row ``index`` (0-based) as ``{header: value}`` of its non-empty cells only: a job's
+        ``row_values``, made in one pass (``row_dict`` and a filter took twice as long on
+        100,000 rows, ``bench/plan_rows.py``)."""
+        row = self.rows[index]
+        return dict(itertools.compress(zip(self.headers, row, strict=True), row))  # filled ones
+
     def is_shopify(self) -> bool:
         """True for a Shopify product export (variant rows leave product fields blank)."""
         return "Handle" in self.headers and "Variant SKU" in self.headers

@@ -140,15 +140,15 @@ class Template:
         """Fill the placeholders from ``values``.
 
         Returns:
-            ``(text, empty)``: the rendered text and the placeholders whose value was empty.
-        Raises:
-            KeyError: a placeholder names no key of ``values`` (check ``unknown`` first).
+            ``(text, empty)``: the rendered text and the placeholders whose value was empty
+            (a name ``values`` lacks is an empty cell: a row's values keep only filled
+            cells; check ``unknown`` against the headers first).
         """
         out: list[str] = []
         empty: list[str] = []
         for is_ph, t in self.parts:
             if is_ph:
-                v = values[t]
+                v = values.get(t, "")
                 if not v.strip():
                     empty.append(t)
                 out.append(v)

@@ -108,7 +108,10 @@ def test_copied_jobs_are_the_jobs_validation_makes(tmp_path: Path) -> None:
     assert first.row_indexes is not second.row_indexes
     assert second.row_values == {"SKU": "S-1", "Title": "Cup 1", "Color": "red"}
     assert plan.specs[2].row_values == {"SKU": "S-2", "Title": "Cup 2"}  # no empty cells
-    assert any("row 1 (line 2): column {Color} is empty" in w for w in plan.warnings)
+    empty = [w for w in plan.warnings if "{Color}" in w]
+    assert empty == [
+        "column {Color} is empty in 3 rows: row 1 (line 2); row 3 (line 4); row 5 (line 6)"
+    ]
 
 
 def test_jobs_alike_are_priced_as_one_line_to_the_same_total(tmp_path: Path) -> None:
@@ -127,3 +130,25 @@ def test_jobs_alike_are_priced_as_one_line_to_the_same_total(tmp_path: Path) -> 
     assert est.total_usd == pytest.approx(
         10 * low.for_size("1024x1024") + 15 * high.for_size("1024x1024")
     )
+
+
+def test_a_column_empty_in_many_rows_is_one_warning(tmp_path: Path) -> None:
+    """Not one line per row (13,000 lines for a big export): the count and the first rows;
+    a column empty in one row names that row as before."""
+    plan = plan_from_table(read_csv(_sheet(tmp_path, 10)), "Photo of {Color}", "{SKU}")
+    assert [w for w in plan.warnings if "{Color}" in w] == [
+        "column {Color} is empty in 5 rows: row 1 (line 2); row 3 (line 4); row 5 (line 6); …"
+    ]
+    plan = plan_from_table(read_csv(_sheet(tmp_path, 2)), "Photo of {Color}", "{SKU}")
+    assert plan.warnings == ["row 1 (line 2): column {Color} is empty"]
+
+
+def test_a_consumed_table_plans_the_same_jobs(tmp_path: Path) -> None:
+    """The command line's ``consume``: the same plan, and the table's rows let go."""
+    path = _sheet(tmp_path, 12)
+    kept = plan_from_table(read_csv(path), "Photo of {Title} in {Color}", "{SKU}")
+    table = read_csv(path)
+    consumed = plan_from_table(table, "Photo of {Title} in {Color}", "{SKU}", consume=True)
+    assert consumed.specs == kept.specs and consumed.warnings == kept.warnings
+    assert [s.row_values for s in consumed.specs] == [s.row_values for s in kept.specs]
+    assert all(not row for row in table.rows)
