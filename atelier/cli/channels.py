@@ -12,14 +12,16 @@ import argparse
 import json
 from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from atelier.cli.common import EXIT_INPUT, EXIT_OK
 from atelier.core.errors import InputError
 from atelier.core.i18n import tr
-from atelier.output.channels.check import Judgement, RuleResult, check_channels
-from atelier.output.channels.fix import Rendition, fix_channels
 from atelier.output.channels.profiles import Profile, load_profiles, profile
+
+if TYPE_CHECKING:
+    from atelier.output.channels.check import Judgement, RuleResult
+    from atelier.output.channels.fix import Rendition
 
 EXIT_FAILED = 1
 _MARK = {"passed": "✓", "failed": "✗", "not_checked": "–"}
@@ -104,6 +106,10 @@ def _profiles(names: str) -> list[Profile]:
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    # Here, not at the top: every command builds this one's parser (numpy is 65 ms).
+    from atelier.output.channels.check import check_channels
+    from atelier.output.channels.fix import fix_channels
+
     profiles = _profiles(args.channel)
     if args.fix and args.out is None:
         raise InputError("--fix", tr("give --out DIR for the renditions"))

@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO, TypeAlias
+from typing import TYPE_CHECKING, TextIO, TypeAlias
 
 from atelier.cli.economy import Waits, submit_and_leave
 from atelier.core import paths
@@ -24,11 +24,13 @@ from atelier.core.i18n import tr
 from atelier.core.logs import setup_logging
 from atelier.core.models import BatchReport
 from atelier.core.settings import Settings
-from atelier.engine.engine import Engine
 from atelier.engine.service import open_engine
 from atelier.output.qa import flag_label
 from atelier.store import Store
 from atelier.store.db import StoreError, move_aside
+
+if TYPE_CHECKING:
+    from atelier.engine.engine import Engine
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from atelier.core.errors import InputError
 from atelier.core.events import EconomyWaiting, Event
 from atelier.core.i18n import tr
-from atelier.engine.engine import Engine
 from atelier.providers.economy.lanes import ECONOMY_PROVIDERS
 from atelier.providers.registry import capabilities_of
 from atelier.store import Store
+
+if TYPE_CHECKING:
+    from atelier.engine.engine import Engine
 
 NO_WAIT_CHECK_S = 0.3
 """How often ``--no-wait`` looks whether every job is in a provider batch (seconds)."""

@@ -6,15 +6,16 @@ import argparse
 import asyncio
 import json
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from atelier.cli import args as argtypes
 from atelier.cli.common import EXIT_OK
 from atelier.cli.team import queue_password_help
 from atelier.core.i18n import tr
 from atelier.core.models import RunSettings
-from atelier.team.control import control, list_batches
-from atelier.team.queue import QueueError, TeamBatch
+
+if TYPE_CHECKING:
+    from atelier.team.queue import TeamBatch
 
 
 def add_parser(sub: Any) -> None:
@@ -50,6 +51,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 async def _queue(args: argparse.Namespace, out: TextIO) -> int:
     """List the team's batches, or pause, resume, cancel or retry one."""
+    # Here, not at the top: every command builds this one's parser (redis is 75 ms).
+    from atelier.team.control import control, list_batches
+    from atelier.team.queue import QueueError
+
     if args.action == "list":
         return _list(await list_batches(args.queue), args.format, out)
     if not args.batch:

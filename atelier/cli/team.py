@@ -12,9 +12,9 @@ from atelier.core.events import EventBus
 from atelier.core.i18n import tr
 from atelier.core.models import BatchReport
 from atelier.store import Store
-from atelier.team.control import TeamBatchLostError, run_on_queue, take_back
-from atelier.team.follow import team_ref
-from atelier.team.queue import QueueError
+
+# The team's modules (and redis with them) are imported by the functions that use them: a
+# command that never meets a queue (an estimate, a run here) does not load them (75 ms).
 
 
 def queue_password_help() -> str:
@@ -78,6 +78,10 @@ async def resume_target(store: Store, batch_id: int, requeue: bool, here: bool) 
         QueueError: ``requeue``/``here`` for a batch the team queue still has, or that was
             never on one.
     """
+    from atelier.team.control import take_back
+    from atelier.team.follow import team_ref
+    from atelier.team.queue import QueueError
+
     ref = team_ref(store, batch_id)
     if not (requeue or here):
         return ref[0] if ref else None
@@ -103,6 +107,9 @@ async def submit_and_follow(
         QueueError: the queue cannot be used, or lost the batch (the message then says what
             to do, ``lost_hint``).
     """
+    from atelier.team.control import TeamBatchLostError, run_on_queue
+    from atelier.team.queue import QueueError
+
     bus = EventBus()
     bus.subscribe(Progress(store.batch(batch_id).total, sys.stderr if fmt == "json" else out))
     try:

@@ -13,9 +13,7 @@ from atelier.cli.team import queue_password_help
 from atelier.core.i18n import tr
 from atelier.core.logs import setup_logging
 from atelier.providers.registry import PROVIDERS
-from atelier.team.queue import QueueError, TeamQueue
 from atelier.team.shared_images import SHARE_S
-from atelier.team.worker import Worker
 
 
 def add_parser(sub: Any) -> None:
@@ -63,6 +61,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 async def _worker(args: argparse.Namespace, out: TextIO) -> int:
     """Take jobs until SIGINT/SIGTERM; prints what was done."""
+    # Here, not at the top: every command builds this one's parser (redis is 75 ms).
+    from atelier.team.queue import QueueError, TeamQueue
+    from atelier.team.worker import Worker
+
     setup_logging()
     providers = [p.strip() for p in (args.providers or "").split(",") if p.strip()]
     unknown = [p for p in providers if p not in PROVIDERS]

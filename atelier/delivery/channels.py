@@ -19,7 +19,6 @@ from atelier.core.delivery_config import Delivery
 from atelier.core.i18n import tr
 from atelier.delivery.base import DeliveryError
 from atelier.output.channels.batch import profiles_of
-from atelier.output.channels.fix import fix_channels
 from atelier.store import NewDelivery, Store
 from atelier.store.rows import ImageRow
 
@@ -70,6 +69,8 @@ def rendition(
         raise DeliveryError(
             tr("no such channel: {channel}").format(channel=channel), retryable=False
         )
+    from atelier.output.channels.fix import fix_channels  # numpy: loaded when one is made
+
     stored = store.image_verdicts(image.id).get(channel)
     file = Path(values.get("file", image.path.name))
     out_dir = rendition_dir(image.batch_id, channel) / file.parent

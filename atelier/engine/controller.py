@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atelier.core.delivery_config import Delivery, check_secrets
 from atelier.core.errors import InputError
@@ -35,7 +35,6 @@ from atelier.delivery.base import placeholders
 from atelier.delivery.checks import SHOWN_ROWS, check_delivery, templates_of
 from atelier.delivery.forms import DeliveryForm, delivery_from_form
 from atelier.delivery.plan import delivery_changed, picked_outbox
-from atelier.engine.engine import Engine
 from atelier.output.channels.batch import channel_list
 from atelier.output.images import made_by_atelier
 from atelier.output.versions import Change, Regenerated, regenerate
@@ -47,6 +46,9 @@ from atelier.providers.economy.lanes import economy_factors
 from atelier.providers.registry import capabilities_of
 from atelier.sheet.plan import Plan, SheetBatch, check_plan, fingerprint
 from atelier.store import Store
+
+if TYPE_CHECKING:
+    from atelier.engine.engine import Engine
 
 EngineCall = Callable[..., None]
 """Runs ``fn(*args)`` on the engine's event loop (the window's engine thread, or at once)."""

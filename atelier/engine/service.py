@@ -4,18 +4,21 @@ providers, prices, and the engine built from them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from atelier.core import paths
 from atelier.core.events import EventBus
 from atelier.core.models import RunSettings
 from atelier.core.secrets import get_key
 from atelier.core.settings import Settings
-from atelier.engine.engine import Engine, ProviderFactory
 from atelier.pricing.table import PriceTable
 from atelier.providers.base import Provider
 from atelier.providers.farm import provider_or_farm
 from atelier.providers.registry import capabilities_of, create_provider
 from atelier.store import Store
+
+if TYPE_CHECKING:
+    from atelier.engine.engine import Engine, ProviderFactory
 
 
 def _lookup(provider: str) -> str | None:
@@ -62,6 +65,10 @@ def open_engine(
     store: Store, settings: Settings, events: EventBus | None = None, thumbnails: bool = True
 ) -> Engine:
     """An engine with the user's keys, endpoints, prices, spool and (unless headless) thumbnail cache."""
+    # Here, not at the top: an estimate or a listing imports this module and never runs
+    # the engine (120 ms of imports for 100,000-row estimates, bench/plan_rows.py).
+    from atelier.engine.engine import Engine
+
     return Engine(
         store,
         make_provider_factory(settings),

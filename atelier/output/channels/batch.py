@@ -20,14 +20,19 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from atelier.core.errors import AtelierError, InputError
 from atelier.core.files import atomic_write
 from atelier.core.i18n import tr
-from atelier.output.channels.check import Judgement, check_channels
-from atelier.output.channels.fix import fix_channels
 from atelier.output.channels.profiles import Profile, load_profiles
 from atelier.store import ImageRow, Store
+
+if TYPE_CHECKING:
+    from atelier.output.channels.check import Judgement
+
+# The checks and fixes (numpy, 65 ms to import) are imported where an image is judged or
+# made: the engine, the delivery and every command import this module, most never judge.
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,8 @@ def judge_image(
     Raises:
         InputError: the file cannot be read as an image.
     """
+    from atelier.output.channels.check import check_channels
+
     found = check_channels(path, profiles, code=path.stem, use_ocr=use_ocr)
     store.set_verdicts(image_id, [j.as_dict() for j in found], ocr=use_ocr)
     return found
@@ -165,6 +172,8 @@ def export_renditions(
     Raises:
         InputError: a source cannot be read; OutputError: a rendition cannot be written.
     """
+    from atelier.output.channels.fix import fix_channels
+
     profiles = profiles_of(channels)
     done = ChannelExport({p.id: 0 for p in profiles})
     for n, (im, rel) in enumerate(images):
