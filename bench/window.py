@@ -64,6 +64,14 @@ def main() -> None:
         win.batch.concurrency_spin.setValue(16)  # type: ignore[attr-defined]
         win.batch.output_edit.setText(str(Path(tmp) / "out"))  # type: ignore[attr-defined]
         app.processEvents()
+        # The window's start-up ends before Start, as it does long before a designer has
+        # opened a file and written a prompt: its warm-up thread imports what a run will
+        # (atelier.engine.warm), and left running into the run it was measured as the run's.
+        from atelier.studio import app as studio_app
+
+        warmed = getattr(studio_app, "WARMED", None)  # older trees have none: nothing to wait
+        while warmed is not None and not warmed.is_set():
+            loop.run_until_complete(asyncio.sleep(0.05))
         done: list[int] = []
         win.batch_done.connect(done.append)  # type: ignore[attr-defined]
         gaps: list[float] = []

@@ -375,13 +375,3 @@ def with_duplicate(found: Inspection, index: HashIndex, key: tuple[int, int]) ->
         return found
     detail = {**found.detail, "duplicate_of": near[0], "distance": near[1]}
     return Inspection((*found.flags, "duplicate"), found.phash, detail)
-
-
-def warm_up() -> None:
-    """Import the checks' libraries (numpy, imagehash and the scipy it loads) before the first
-    image needs them: about 0.25 s of imports that hold the GIL. The window calls it on a
-    thread of its own as soon as it is built, while the designer is still choosing; left to the
-    first saved image, it stalled the window for 130–180 ms just after Start (bench/window.py,
-    2026-12-07, docs/benchmarks.md)."""
-    import imagehash  # noqa: F401
-    import numpy  # noqa: F401

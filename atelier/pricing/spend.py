@@ -25,14 +25,20 @@ def job_list_prices(
     rs = store.run_settings(batch_id)
     wanted = None if job_ids is None else set(job_ids)
     out: dict[int, float] = {}
-    for job in store.jobs(batch_id):
-        if wanted is not None and job.id not in wanted:
+    # Read by SQLite, priced once per kind of job: 10,000 specs validated here held the
+    # interpreter while the window drew the batch just started (bench/window.py).
+    known: dict[tuple[str | None, str | None, str, str, int, int], float | None] = {}
+    for jid, p, m, quality, size, samples, refs in store.job_price_facts(batch_id):
+        if wanted is not None and jid not in wanted:
             continue
-        s = job.spec
-        provider, model = resolve_target(rs.provider, rs.model, s.provider, s.model)
-        usd = prices.price_of(PriceQuery.of(provider, model, s)).usd
+        kind = (p, m, quality, size, samples, refs)
+        if kind not in known:
+            provider, model = resolve_target(rs.provider, rs.model, p, m)
+            query = PriceQuery(provider, model, quality, size, samples, refs)
+            known[kind] = prices.price_of(query).usd
+        usd = known[kind]
         if usd is not None:
-            out[job.id] = usd
+            out[jid] = usd
     return out
 
 

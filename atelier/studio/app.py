@@ -19,11 +19,23 @@ from atelier.core.i18n import tr
 from atelier.core.logs import install_crash_handler, setup_logging
 from atelier.core.settings import Settings
 from atelier.engine.service import load_prices, open_engine
-from atelier.output.qa import warm_up
+from atelier.engine.warm import import_run_modules
 from atelier.store import Store
 from atelier.store.db import StoreError
 
 APP_ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "atelier.svg"
+
+
+WARMED = threading.Event()
+"""Set once the modules a run needs are imported (``atelier.engine.warm``), on the warm-up
+thread the window starts after its first paint (``bench/window.py`` presses Start after it)."""
+
+
+def _warm_up() -> None:
+    try:
+        import_run_modules()
+    finally:
+        WARMED.set()
 
 
 def build_window(ask: Callable[[StoreError], bool] | None = None) -> tuple[object, Store]:
@@ -52,7 +64,8 @@ def build_window(ask: Callable[[StoreError], bool] | None = None) -> tuple[objec
         gc.enable()
     # After the first paint (the start-up's measure), before the designer can press Start.
     QTimer.singleShot(
-        300, lambda: threading.Thread(target=warm_up, name="atelier-warm-up", daemon=True).start()
+        100,
+        lambda: threading.Thread(target=_warm_up, name="atelier-warm-up", daemon=True).start(),
     )
     return window, store
 
