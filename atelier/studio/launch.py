@@ -5,6 +5,7 @@ a file is opened with Atelier), the studio with that file imported."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,8 +30,11 @@ def choose(argv: Sequence[str]) -> int:
     code."""
     sheet = sheet_argument(argv)
     if argv and sheet is None:
+        gc.disable()  # as ``python -m atelier.cli`` does (atelier/cli/__main__.py)
         from atelier.cli.main import run_command
 
+        gc.freeze()
+        gc.enable()
         return run_command(argv)
     from atelier.studio.app import main as studio_main
 
