@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,15 @@ async def save_answer(jr: ActiveJob, sent: Sent) -> ProviderError | None:
     return error
 
 
+_ONE_CHECK_AT_A_TIME = threading.Semaphore(1)
+"""The quality checks of saved images run one at a time, whichever saving thread asks: 16
+saving threads checking at once as a run ramps up (numpy, imagehash, Python in between) took
+the GIL from the window so often that it stalled 100–170 ms about a second after Start; one
+at a time it does not (``bench/window.py``, 2026-12-07: longest stall 100–142 ms with the
+checks free, 51–73 ms without them, docs/benchmarks.md). A check takes 0.1–1.4 ms (19 ms for
+a noisy 1024² PNG, ``atelier/output/qa.py``), against seconds per image at any provider."""
+
+
 def _save_checked(
     rule: SizeRule,
     out_dir: Path,
@@ -117,7 +127,8 @@ def _save_checked(
         preview=pixels[0] if pixels else None,
     )  # fmt: skip
     try:
-        found = inspect_image(*pixels, size, rule) if pixels else None
+        with _ONE_CHECK_AT_A_TIME:
+            found = inspect_image(*pixels, size, rule) if pixels else None
     except Exception as e:  # a check that cannot run costs only its flags, never the image
         log.warning("quality check of %s skipped: %s", path, e)
         found = None
