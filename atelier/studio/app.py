@@ -34,6 +34,10 @@ thread the window starts after its first paint (``bench/window.py`` presses Star
 def _warm_up() -> None:
     try:
         import_run_modules()
+        # What the imports made lives as long as the process: out of the collector's sight,
+        # as the window's own objects are (``build_window``), else the first full pass after
+        # Start walked scipy's and numpy's objects too.
+        gc.freeze()
     finally:
         WARMED.set()
 
