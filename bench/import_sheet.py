@@ -76,9 +76,9 @@ def main() -> None:
         app = QApplication([])
         import asyncio
 
-        import qasync
+        from atelier.studio.loop import WindowLoop
 
-        loop = qasync.QEventLoop(app)  # the window reads the file in a worker thread
+        loop = WindowLoop(app)  # the window reads the file in a worker thread
         asyncio.set_event_loop(loop)
         from atelier.studio.app import build_window
 

@@ -44,9 +44,9 @@ def main() -> None:
         app = QApplication([])
         import asyncio
 
-        import qasync
+        from atelier.studio.loop import WindowLoop
 
-        loop = qasync.QEventLoop(app)
+        loop = WindowLoop(app)
         asyncio.set_event_loop(loop)
         from atelier.studio.app import build_window
         from atelier.studio.widgets.spend_dialog import SpendAnswer

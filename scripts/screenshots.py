@@ -47,8 +47,9 @@ def main() -> None:
         fake.script_for(words, ["429"])
     fake.script_for("Wooden Serving Board", ["moderation_blocked"] * 5)
 
-    import qasync
     from PySide6.QtWidgets import QApplication
+
+    from atelier.studio.loop import WindowLoop
 
     app = QApplication([])
     from atelier.studio.look.theme import dark, follow_system
@@ -61,7 +62,7 @@ def main() -> None:
     use_language(system_language())  # ATELIER_LANGUAGE=ja … for docs/screenshots/<lang>/
     install_qt_translations(app)
     apply_ui_font(app, current_language())
-    loop = qasync.QEventLoop(app)
+    loop = WindowLoop(app)
     asyncio.set_event_loop(loop)
     from atelier.studio.app import build_window
 

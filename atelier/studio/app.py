@@ -102,7 +102,6 @@ def import_when_shown(window: object, sheet: Path) -> None:
 def main(argv: Sequence[str] = (), sheet: Path | None = None) -> int:
     """Run the studio until its window is closed, with ``sheet`` imported first when given;
     returns the exit code."""
-    import qasync
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("Atelier")
@@ -118,7 +117,9 @@ def main(argv: Sequence[str] = (), sheet: Path | None = None) -> int:
     install_qt_translations(app)
     apply_ui_font(app, current_language())
     follow_system(app)  # type: ignore[arg-type]
-    loop = qasync.QEventLoop(app)
+    from atelier.studio.loop import WindowLoop
+
+    loop = WindowLoop(app)
     asyncio.set_event_loop(loop)
     try:
         setup_logging()

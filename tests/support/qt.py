@@ -15,9 +15,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 @pytest.fixture
 def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
-    import qasync
+    from atelier.studio.loop import WindowLoop
 
-    loop = qasync.QEventLoop(qapp, already_running=False)
+    loop = WindowLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
     yield loop
     loop.close()  # joins qasync's executor threads (asyncio.to_thread work)
