@@ -7,12 +7,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeAlias
 
@@ -41,24 +40,6 @@ error wrapper (exit 2)."""
 
 StoreCommand: TypeAlias = Callable[[argparse.Namespace, Store, TextIO], Awaitable[int]]
 """A command that works on the store: its arguments, the store and stdout → the exit code."""
-
-
-@contextlib.contextmanager
-def without_cycle_collector() -> Iterator[None]:
-    """Reading, planning and pricing a sheet without the cyclic garbage collector: 100,000
-    rows make about a million containers (rows, cell dicts, jobs) and no cycle among them, and
-    the collector would walk them all again and again (a quarter of the time). Memory is
-    freed as usual (reference counting). Afterwards what was made is moved out of the
-    collector's sight (``gc.freeze``, as the studio does once its window is built), else its
-    next passes would walk it all once more; then it runs again."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was:
-            gc.enable()
 
 
 def fail_input(msg: str, err: TextIO) -> int:

@@ -24,9 +24,9 @@ from atelier.cli.common import (
     print_report,
     run_or_submit,
     submitted,
-    without_cycle_collector,
 )
 from atelier.cli.inputs import config_inputs, sheet_inputs
+from atelier.core.collector import without_cycle_collector
 from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.core.logs import setup_logging

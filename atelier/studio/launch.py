@@ -5,7 +5,6 @@ a file is opened with Atelier), the studio with that file imported."""
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,11 +29,11 @@ def choose(argv: Sequence[str]) -> int:
     code."""
     sheet = sheet_argument(argv)
     if argv and sheet is None:
-        gc.disable()  # as ``python -m atelier.cli`` does (atelier/cli/__main__.py)
-        from atelier.cli.main import run_command
+        from atelier.core.collector import without_cycle_collector
 
-        gc.freeze()
-        gc.enable()
+        with without_cycle_collector():  # as ``python -m atelier.cli`` does
+            from atelier.cli.main import run_command
+
         return run_command(argv)
     from atelier.studio.app import main as studio_main
 
