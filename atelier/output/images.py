@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from atelier.core.errors import OutputError
 from atelier.core.files import atomic_write
 from atelier.core.i18n import tr
 from atelier.core.models import JobSpec
+from atelier.core.processes import pid_alive
 from atelier.core.spec_fields import JOB_KEY, METADATA
 from atelier.output.image_encoding import encode_image
 
@@ -35,7 +37,7 @@ Image.MAX_IMAGE_PIXELS = 64_000_000  # 8K square; above this a response is refus
 # Atelier's temporary files: ".{name}.atelier-{pid}-{16 hex digits}.tmp" beside the file being
 # written. Only names of exactly that shape are ever deleted, so a user's own "notes.atelier-tmp"
 # (or anything else) in an output folder is never touched.
-_TMP_RE = re.compile(r"^\..+\.atelier-[0-9]+-[0-9a-f]{16}\.tmp$")
+_TMP_RE = re.compile(r"^\..+\.atelier-([0-9]+)-[0-9a-f]{16}\.tmp$")
 REPORT_NAME = "atelier-report.json"
 REPORT_CSV_NAME = "atelier-report.csv"
 THUMB_SIZE = 256
@@ -356,12 +358,18 @@ def is_temp_file(name: str) -> bool:
 
 def clean_temp_files(out_dir: Path) -> int:
     """Remove temporary files a killed run left in ``out_dir`` (only names ``atomic_write``
-    makes); returns how many."""
+    makes, and only of a process that has ended: the pid is in the name); returns how many.
+
+    A file of a process still running (another Atelier writing into the same folder, or
+    this one's other batch) is being written: removing it made that write fail and stopped
+    its batch. Another machine's writes into a shared folder are not told apart (the name
+    holds no host)."""
     n = 0
     if not out_dir.exists():
         return 0
     for p in out_dir.rglob("*.tmp"):
-        if is_temp_file(p.name):
+        m = _TMP_RE.match(p.name)
+        if m and int(m[1]) != os.getpid() and not pid_alive(int(m[1])):
             with contextlib.suppress(OSError):
                 p.unlink()
                 n += 1

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from atelier.core.models import JobSpec, RunSettings
+from atelier.core.processes import pid_alive
 from atelier.core.status import ACTIVE, BatchStatus, JobStatus
-from atelier.store.db import Database, now_iso, pid_alive
+from atelier.store.db import Database, now_iso
 from atelier.store.rows import BatchRow
 
 # One query per listing, however many batches: each row carries its jobs' counts by status.

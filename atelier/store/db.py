@@ -30,21 +30,6 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def pid_alive(pid: int | None, host: str | None) -> bool:
-    """Whether process ``pid`` on ``host`` may still be working (another host's: assumed)."""
-    if pid is None:
-        return False
-    if host and host != socket.gethostname():
-        return True  # another machine's process: assume alive, do not steal its jobs
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class StoreError(AtelierError):
     """The store cannot be used; the message names the file and what to do.
 

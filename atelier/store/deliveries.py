@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from atelier.store.db import Database, now_iso, pid_alive
+from atelier.core.processes import pid_alive
+from atelier.store.db import Database, now_iso
 from atelier.store.rows import ImageRow, JobRow
 
 DELIVERY_STATUSES = ("pending", "sending", "delivered", "failed")

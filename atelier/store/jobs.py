@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from atelier.core.i18n import message_json
+from atelier.core.processes import pid_alive
 from atelier.core.redact import redact
 from atelier.core.status import ACTIVE, TERMINAL, JobStatus
-from atelier.store.db import Database, now_iso, pid_alive
+from atelier.store.db import Database, now_iso
 from atelier.store.deliveries import JobOutbox, insert_deliveries
 from atelier.store.rows import JobRow, JobSummary
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -202,6 +206,44 @@ async def test_samples_are_separate_files_with_metadata(
     assert all(i.thumb and i.thumb.exists() for i in store.images(bid))
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has ended (a crashed run's, in a temporary file's name)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.fixture
+def other_pid() -> Iterator[int]:
+    """The pid of another process, running for the test's length."""
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as other:
+        try:
+            yield other.pid
+        finally:
+            other.kill()
+
+
+async def test_another_running_process_s_temporary_files_are_left_alone(
+    tmp_path: Path, fake_openai: FakeOpenAI, other_pid: int
+) -> None:
+    """A second Atelier (another process, or another batch of this one) starting a batch into
+    the same folder leaves the files being written there alone: it removed them, and the
+    first process's next rename failed ("The folder … no longer exists"), stopping its batch
+    (tests/store/test_processes.py, seen once in CI)."""
+    engine, _, bid, _ = _setup(tmp_path, fake_openai, ["a"])
+    out = tmp_path / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    name = ".x.png.atelier-{}-0123456789abcdef.tmp"
+    writing = [out / name.format(pid) for pid in (other_pid, os.getpid())]
+    dead = out / name.format(_dead_pid())
+    for f in [*writing, dead]:
+        f.write_bytes(b"partial")
+    report = await engine.run(bid)
+    assert report.succeeded == 1
+    assert all(f.exists() for f in writing)
+    assert not dead.exists()
+
+
 async def test_crash_leftovers_are_adopted_not_requested(
     tmp_path: Path, fake_openai: FakeOpenAI
 ) -> None:
@@ -212,7 +254,7 @@ async def test_crash_leftovers_are_adopted_not_requested(
     with store.tx() as db:
         db.execute("DELETE FROM images")
         db.execute("UPDATE jobs SET status='running', owner_pid=999999")
-    leftover = tmp_path / "out" / ".img-0.png.atelier-123-0123456789abcdef.tmp"
+    leftover = tmp_path / "out" / f".img-0.png.atelier-{_dead_pid()}-0123456789abcdef.tmp"
     leftover.write_bytes(b"partial")
     users = [tmp_path / "out" / n for n in ("notes.atelier-tmp", ".draft.tmp", "x.atelier-1-2.tmp")]
     for f in users:  # the user's own files, whatever their names look like
