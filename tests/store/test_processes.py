@@ -41,6 +41,15 @@ def _config(tmp_path: Path, n: int, concurrency: int) -> Path:
     return cfg
 
 
+def _why(stdout: str) -> str:
+    """What a run's JSON report says stopped it, or the end of what it printed."""
+    try:
+        report = json.loads(stdout)
+    except ValueError:
+        return stdout[-500:]
+    return f"stopped: {report['stopped_reason']}, failed: {report['failed']}"
+
+
 def _check_images(out: Path, n: int) -> None:
     names = sorted(p.name for p in out.iterdir() if p.suffix == ".png")
     assert names == [f"s{i:03d}.png" for i in range(n)]
@@ -113,7 +122,7 @@ def test_two_instances_one_store_never_run_a_job_twice(
     time.sleep(0.3)
     b = start_cli_run(cfg, out, fake_openai.base_url, atelier_home)
     outs = [p.communicate(timeout=120) for p in (a, b)]
-    assert a.returncode == 0 and b.returncode == 0, [o[1][-500:] for o in outs]
+    assert a.returncode == 0 and b.returncode == 0, [(o[1][-500:], _why(o[0])) for o in outs]
     reports = [json.loads(o[0]) for o in outs]
     assert reports[0]["batch_id"] == reports[1]["batch_id"]
     assert all(r["succeeded"] == n for r in reports)
