@@ -50,14 +50,8 @@ class ChannelActions(QObject):
         judged yet (older ones, or saved while the window was closed) judged now."""
         channels = self.win.store.run_settings(batch_id).channels
         self.win.gallery.set_channels(channels)
-        if channels:
-            missing = [
-                t.image_id
-                for t in self.win.gallery.gallery_model.tiles
-                if t.image_id and set(t.channels) != set(channels)
-            ]
-            if missing:
-                self.win.spawn(self._judge(batch_id, missing, ocr=False))
+        if channels and (missing := self._without_all_marks()):
+            self.win.spawn(self._judge(batch_id, missing, ocr=False))
 
     def images_saved(self, images: list[ImageSaved]) -> None:
         """Images of the open batch were saved: their marks follow once the engine's
@@ -69,17 +63,14 @@ class ChannelActions(QObject):
         """The open batch's run ended: every tile still without all its marks is looked at
         once more (stored by the judge after the last refresh, or judged here), so the marks
         end complete whatever order the run's events came in."""
-        if batch_id != self.win.batch_id:
-            return
+        if batch_id == self.win.batch_id:
+            self._follow(batch_id, self._without_all_marks())
+
+    def _without_all_marks(self) -> list[int]:
+        """The gallery's images without a mark for each of the batch's channels."""
         want = set(self.win.gallery.channels)
-        self._follow(
-            batch_id,
-            [
-                t.image_id
-                for t in self.win.gallery.gallery_model.tiles
-                if t.image_id and set(t.channels) != want
-            ],
-        )
+        tiles = self.win.gallery.gallery_model.tiles
+        return [t.image_id for t in tiles if t.image_id and set(t.channels) != want]
 
     def _follow(self, batch_id: int | None, image_ids: list[int]) -> None:
         mine = [i for i in image_ids if i]
