@@ -23,6 +23,13 @@ from atelier.store.rows import JobRow, JobSummary
 _ACTIVE = tuple(sorted(ACTIVE))
 
 
+_OWN_TARGET = (
+    "json_extract(spec_json, '$.provider') AS provider, json_extract(spec_json, '$.model') AS model"
+)
+"""SQL selecting a job's own provider and model (``JobSpec.provider``, ``.model``; ``NULL``:
+the batch's) from its stored spec without validating it."""
+
+
 class JobStore(Database):
     """The ``jobs`` and ``attempts`` tables."""
 
@@ -69,9 +76,7 @@ class JobStore(Database):
     def pending_targets(self, batch_id: int) -> list[tuple[int, str | None, str | None]]:
         """``(job id, its own provider, its own model)`` of the pending jobs, in sequence order."""
         rows = self._q(
-            "SELECT id, json_extract(spec_json, '$.provider') AS provider,"
-            " json_extract(spec_json, '$.model') AS model FROM jobs"
-            " WHERE batch_id=? AND status=? ORDER BY seq",
+            f"SELECT id, {_OWN_TARGET} FROM jobs WHERE batch_id=? AND status=? ORDER BY seq",
             (batch_id, JobStatus.PENDING),
         )
         return [(int(r["id"]), r["provider"], r["model"]) for r in rows]
@@ -89,9 +94,7 @@ class JobStore(Database):
             StoreError: the database cannot be read.
         """
         rows = self._q(
-            "SELECT id, json_extract(spec_json, '$.provider') AS provider,"
-            " json_extract(spec_json, '$.model') AS model,"
-            " json_extract(spec_json, '$.quality') AS quality,"
+            f"SELECT id, {_OWN_TARGET}, json_extract(spec_json, '$.quality') AS quality,"
             " json_extract(spec_json, '$.size') AS size,"
             " json_extract(spec_json, '$.sample_count') AS samples,"
             " json_array_length(spec_json, '$.reference_images') AS refs"
