@@ -73,8 +73,8 @@ def test_a_refused_row_is_fixed_in_place(
 
     progress.show_failed()  # the designer filters to the failed row and right-clicks it
     view = progress.jobs_view
-    idx = progress.jobs_proxy.index(0, 1)
-    assert progress.jobs_proxy.data(idx, JobIdRole) == failed.id
+    idx = progress.jobs_model.index(0, 1)
+    assert progress.jobs_model.data(idx, JobIdRole) == failed.id
     shown = _choose_in_menu(MENU_TEXT)
     progress._menu(view.visualRect(idx).center())
     assert MENU_TEXT in shown

@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleDataSpan,
     QRegularExpression,
     QSortFilterProxyModel,
     Qt,
@@ -122,7 +123,18 @@ class JobView:
 class JobsModel(QAbstractTableModel):
     """The jobs of the open batch. Columns: #, prompt, file, status, attempts, duration, cost,
     error, quality (the quality-check flags of its images), delivery (each target's state
-    over the job's images)."""
+    over the job's images).
+
+    The model filters (statuses, a prompt search) and sorts (a header click) its own rows,
+    where Qt's ``QSortFilterProxyModel`` would stand between it and the view: through two
+    proxies a painted cell cost 15 calls into Python (seven ``data`` roles, each mapped to
+    this model by an ``index`` call), each waiting for the interpreter while the engine's
+    threads hold it; here it costs two (``index`` and ``multiData``, all roles in one call).
+    That made the progress table's repaint the window's longest stall just after Start
+    (``bench/window.py``). ``jobs`` holds every job in job order; table rows are the ones
+    shown, in the order shown. As with the proxies before, rows are not filtered or sorted
+    again as jobs change: a row keeps its place while a batch runs.
+    """
 
     COLUMNS = (
         "#",
@@ -151,6 +163,11 @@ class JobsModel(QAbstractTableModel):
         self._counts: Counter[str] = Counter()
         self._cost_nano = 0  # the known costs' sum in 1e-9 USD: exact under + and -
         self._cost_unknown = 0
+        self._shown: list[int] = []  # the index in ``jobs`` of each table row
+        self._row_at: list[int] = []  # the table row of each job (-1: filtered out)
+        self._statuses: frozenset[str] = frozenset()
+        self._search = ""
+        self._sort: tuple[int, bool] | None = None  # (column, descending)
 
     def set_jobs(self, jobs: list[JobView]) -> None:
         self.beginResetModel()
@@ -160,7 +177,67 @@ class JobsModel(QAbstractTableModel):
         self._cost_nano, self._cost_unknown = 0, 0
         for j in jobs:
             self._count_cost(j, 1)
+        self._set_shown(self._chosen())
         self.endResetModel()
+
+    # ---- filtering and sorting ---------------------------------------------------------------
+    def set_filter(self, statuses: Iterable[str] = (), search: str = "") -> None:
+        """Show only jobs whose status is in ``statuses`` (empty: all) and whose prompt holds
+        ``search`` (any case; empty: all). The selection is cleared (the table is reset)."""
+        self.beginResetModel()
+        self._statuses, self._search = frozenset(statuses), search.casefold()
+        self._set_shown(self._chosen())
+        self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order the rows by ``column`` (-1: job order), as a header click asks; rows that
+        compare equal keep their job order. Selected rows stay selected."""
+        self._sort = None if column < 0 else (column, order == Qt.SortOrder.DescendingOrder)
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        jobs_of = [self._shown[i.row()] for i in before]
+        self._set_shown(self._chosen())
+        self.changePersistentIndexList(
+            before,
+            [
+                self.createIndex(self._row_at[j], i.column())
+                if self._row_at[j] >= 0
+                else QModelIndex()
+                for i, j in zip(before, jobs_of, strict=True)
+            ],
+        )
+        self.layoutChanged.emit()
+
+    def job_at(self, row: int) -> JobView:
+        """The job shown on table row ``row``."""
+        return self.jobs[self._shown[row]]
+
+    def _chosen(self) -> list[int]:
+        statuses, search = self._statuses, self._search
+        shown = [
+            i
+            for i, j in enumerate(self.jobs)
+            if (not statuses or j.status in statuses)
+            and (not search or search in j.prompt.replace("\n", " ").casefold())
+        ]
+        if self._sort is not None:
+            column, descending = self._sort
+            jobs = self.jobs
+            shown.sort(key=lambda i: self._sort_key(jobs[i], column), reverse=descending)
+        return shown
+
+    def _set_shown(self, shown: list[int]) -> None:
+        self._shown = shown
+        self._row_at = [-1] * len(self.jobs)
+        for row, i in enumerate(shown):
+            self._row_at[i] = row
+
+    def _changed(self, rows: list[int], first: int, last: int) -> None:
+        """``dataChanged`` over the table rows showing jobs ``rows`` (indexes in ``jobs``),
+        columns ``first`` to ``last``: one span, as the proxies emitted it."""
+        shown = [r for r in map(self._row_at.__getitem__, rows) if r >= 0]
+        if shown:
+            self.dataChanged.emit(self.index(min(shown), first), self.index(max(shown), last))
 
     def _count_cost(self, j: JobView, sign: int) -> None:
         if j.cost is None:
@@ -183,10 +260,7 @@ class JobsModel(QAbstractTableModel):
             counts[j.status] += 1
             self._count_cost(j, 1)
             rows.append(r)
-        if rows:
-            self.dataChanged.emit(
-                self.index(min(rows), 0), self.index(max(rows), len(self.COLUMNS) - 1)
-            )
+        self._changed(rows, 0, len(self.COLUMNS) - 1)
 
     def set_prompt(self, job_id: int, prompt: str) -> None:
         """Show the prompt a job is made with now (a row fixed in place with an edited
@@ -195,7 +269,7 @@ class JobsModel(QAbstractTableModel):
         if r is None:
             return
         self.jobs[r].prompt = prompt
-        self.dataChanged.emit(self.index(r, 1), self.index(r, 1))
+        self._changed([r], 1, 1)
 
     def update_deliveries(self, events: Iterable[DeliveryChanged]) -> None:
         """Show the outbox's changes for the jobs they name (a batch's own messages have no
@@ -209,9 +283,7 @@ class JobsModel(QAbstractTableModel):
                 ev.status, ev.url, ev.error
             )
             rows.append(r)
-        if rows:
-            col = len(self.COLUMNS) - 1
-            self.dataChanged.emit(self.index(min(rows), col), self.index(max(rows), col))
+        self._changed(rows, len(self.COLUMNS) - 1, len(self.COLUMNS) - 1)
 
     def update_qa(self, images: Iterable[ImageSaved]) -> None:
         """Show the quality-check flags of images just saved (a re-made sample's new image
@@ -227,9 +299,7 @@ class JobsModel(QAbstractTableModel):
             elif qa.pop(ev.sample_index, None) is None:
                 continue
             rows.append(r)
-        if rows:
-            c = self.QUALITY
-            self.dataChanged.emit(self.index(min(rows), c), self.index(max(rows), c))
+        self._changed(rows, self.QUALITY, self.QUALITY)
 
     def prompt_of(self, job_id: int, default: str = "") -> str:
         r = self._row_of.get(job_id)
@@ -252,12 +322,14 @@ class JobsModel(QAbstractTableModel):
         # Qt's index() asks rowCount() and columnCount() first: two calls into Python for each
         # index a view or proxy makes (thousands per repaint, each waiting for the GIL while the
         # engine's thread runs); this is one.
-        if parent.isValid() or not (0 <= row < len(self.jobs) and 0 <= column < len(self.COLUMNS)):
+        if parent.isValid() or not (
+            0 <= row < len(self._shown) and 0 <= column < len(self.COLUMNS)
+        ):
             return QModelIndex()
         return self.createIndex(row, column)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.jobs)
+        return 0 if parent.isValid() else len(self._shown)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.COLUMNS)
@@ -265,53 +337,71 @@ class JobsModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        j = self.jobs[index.row()]
-        c = index.column()
+        return self._cell(self.jobs[self._shown[index.row()]], index.column(), role)
+
+    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan) -> None:
+        # Qt's item delegate asks for its seven roles in one call (see the class's docstring).
+        if not index.isValid():
+            return
+        j, c = self.jobs[self._shown[index.row()]], index.column()
+        for wanted in roleDataSpan:
+            wanted.setData(self._cell(j, c, wanted.role()))
+
+    def _cell(self, j: JobView, c: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(j, c)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return status_icon(j.status) if c == 3 else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._foreground(j, c)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(j, c)
         if role == JobIdRole:
             return j.id
         if role == StatusRole:
             return j.status
         if role == SortRole:
-            return (
-                j.seq,
-                j.prompt,
-                j.file,
-                j.status,
-                j.attempts,
-                j.duration_ms or 0,
-                -1.0 if j.cost is None else j.cost,
-                j.error or "",
-                j.qa_text(),
-                summary(fold(j.deliveries)),
-            )[c]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if c == 0:
-                return str(j.seq + 1)
-            if c == 1:
-                return j.prompt.replace("\n", " ")
-            if c == 2:
-                return j.file
-            if c == 3:
-                return j.status_text()
-            if c == 4:
-                return j.attempts_text()
-            if c == 5:
-                return "" if j.duration_ms is None else f"{j.duration_ms / 1000:.1f} s"
-            if c == 6:
-                return "unknown" if j.cost is None else f"${j.cost:.3f}"
-            if c == 7:
-                return j.error or ""
-            if c == self.QUALITY:
-                return j.qa_text()
-            if c == self.DELIVERY:
-                return summary(fold(j.deliveries))
-        if role == Qt.ItemDataRole.DecorationRole and c == 3:
-            return status_icon(j.status)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(j, c)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self._foreground(j, c)
+            return self._sort_key(j, c)
         return None
+
+    def _text(self, j: JobView, c: int) -> str | None:
+        if c == 0:
+            return str(j.seq + 1)
+        if c == 1:
+            return j.prompt.replace("\n", " ")
+        if c == 2:
+            return j.file
+        if c == 3:
+            return j.status_text()
+        if c == 4:
+            return j.attempts_text()
+        if c == 5:
+            return "" if j.duration_ms is None else f"{j.duration_ms / 1000:.1f} s"
+        if c == 6:
+            return "unknown" if j.cost is None else f"${j.cost:.3f}"
+        if c == 7:
+            return j.error or ""
+        if c == self.QUALITY:
+            return j.qa_text()
+        if c == self.DELIVERY:
+            return summary(fold(j.deliveries))
+        return None
+
+    def _sort_key(self, j: JobView, c: int) -> Any:
+        """What column ``c`` sorts ``j`` by (numbers as numbers; an unknown cost first)."""
+        if c == 0:
+            return j.seq
+        if c == 1:
+            return j.prompt
+        if c == 3:
+            return j.status
+        if c == 4:
+            return j.attempts
+        if c == 5:
+            return j.duration_ms or 0
+        if c == 6:
+            return -1.0 if j.cost is None else j.cost
+        return self._text(j, c)
 
     def _tooltip(self, j: JobView, c: int) -> str | None:
         if c == 7 and j.error:
