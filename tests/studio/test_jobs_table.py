@@ -174,3 +174,17 @@ def test_the_painted_cell_shows_its_text(qapp: Any) -> None:
         )
 
     assert ink("WWWWWWWWWW") > 20 and ink("") == 0
+
+
+def test_sorting_keeps_the_rows_a_filter_showed(qapp: Any) -> None:
+    """A sort reorders the rows shown; jobs that changed status since the filter was set stay
+    until it is set again (as with Qt's proxy, rows keep their place while a batch runs)."""
+    model = JobsModel()
+    jobs = _jobs(20)
+    model.set_jobs(jobs)
+    model.set_filter({"failed"})
+    shown = set(_ids(model))
+    failed = next(j for j in jobs if j.status == "failed")
+    model.update_jobs({failed.id: JobUpdate(JobChanged(1, failed.id, "completed", 2))})
+    model.sort(0, DESC)
+    assert set(_ids(model)) == shown and _ids(model) == sorted(shown, reverse=True)

@@ -196,7 +196,7 @@ class JobsModel(QAbstractTableModel):
         self.layoutAboutToBeChanged.emit()
         before = self.persistentIndexList()
         jobs_of = [self._shown[i.row()] for i in before]
-        self._set_shown(self._chosen())
+        self._set_shown(self._ordered(sorted(self._shown)))  # the same rows, not filtered again
         self.changePersistentIndexList(
             before,
             [
@@ -220,6 +220,10 @@ class JobsModel(QAbstractTableModel):
             if (not statuses or j.status in statuses)
             and (not search or search in j.prompt.replace("\n", " ").casefold())
         ]
+        return self._ordered(shown)
+
+    def _ordered(self, shown: list[int]) -> list[int]:
+        """``shown`` (indexes in ``jobs``, in job order) in the sort's order, stable."""
         if self._sort is not None:
             column, descending = self._sort
             jobs = self.jobs
