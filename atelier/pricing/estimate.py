@@ -8,9 +8,11 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.pricing.entries import Price, PriceEntry, PriceQuery, is_stale
 from atelier.providers.catalogue import STALE_DAYS
+from atelier.providers.registry import capabilities_of
 
 PriceOf = Callable[[PriceQuery], Price]
 """``PriceTable.price_of``: the one door to ask a price."""
@@ -71,6 +73,9 @@ class Estimate:
     """``(provider, USD at the published batch prices, USD at list price of the images
     without one)``: the economy price uses a published batch price where the catalogue has
     one, and the provider's batch factor for the rest."""
+    unbatched_by_provider: tuple[tuple[str, float], ...] = ()
+    """``(provider, USD at list price)`` of the images its batch API does not take (OpenAI's
+    edits, ``Capabilities.batch_references``): sent at once in economy too, at list price."""
 
     @property
     def is_free(self) -> bool:
@@ -92,13 +97,15 @@ class Estimate:
         if not any(p in factors for p, _ in self.priced_by_provider):
             return replace(self, economy=False)
         published = {p: (b, rest) for p, b, rest in self.batch_by_provider}
+        unbatched = dict(self.unbatched_by_provider)
         usd = 0.0
         for p, v in self.priced_by_provider:
+            at_list = unbatched.get(p, 0.0)
             if p in factors and p in published:
                 b, rest = published[p]
-                usd += b + rest * factors[p]
+                usd += b + (rest - at_list) * factors[p] + at_list
             else:
-                usd += v * factors.get(p, 1.0)
+                usd += (v - at_list) * factors.get(p, 1.0) + at_list
         return replace(self, economy_usd=round(usd, 6), economy=economy)
 
     @property
@@ -204,6 +211,8 @@ def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
     by_provider: dict[str, float] = {}
     by_model: dict[str, tuple[int, float | None]] = {}
     batch: dict[str, tuple[float, float]] = {}
+    unbatched: dict[str, float] = {}
+    takes_references: dict[str, bool] = {}
     for q in queries:
         n = q.images
         total += n
@@ -227,6 +236,9 @@ def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
         by_provider[q.provider] = by_provider.get(q.provider, 0.0) + cost
         b, rest = batch.get(q.provider, (0.0, 0.0))
         at_batch = answer.batch_usd
+        if q.references and not _batch_takes_references(q.provider, takes_references):
+            unbatched[q.provider] = unbatched.get(q.provider, 0.0) + cost
+            at_batch = None
         batch[q.provider] = (b, rest + cost) if at_batch is None else (b + at_batch, rest)
         label = _label(q.provider, e)
         if label not in used:  # said once per price, not once per job
@@ -243,4 +255,16 @@ def estimate_jobs(price_of: PriceOf, queries: Iterable[PriceQuery]) -> Estimate:
         priced_by_provider=tuple(by_provider.items()),
         by_model=tuple((pair, n, usd) for pair, (n, usd) in by_model.items()),
         batch_by_provider=tuple((p, b, rest) for p, (b, rest) in batch.items()),
+        unbatched_by_provider=tuple(unbatched.items()),
     )
+
+
+def _batch_takes_references(provider: str, known: dict[str, bool]) -> bool:
+    """``Capabilities.batch_references`` of ``provider`` (``True`` for a provider not in the
+    registry: its lane has no batch API, so the factor is 1 anyway), looked up once."""
+    if provider not in known:
+        try:
+            known[provider] = capabilities_of(provider).batch_references
+        except InputError:
+            known[provider] = True
+    return known[provider]

@@ -213,6 +213,9 @@ class Capabilities:
         batch_api: whether an asynchronous discounted batch API exists (``atelier.providers.economy``).
         batch_price_factor: what a batch-API image costs against the list price (OpenAI and
             Gemini: half, providers.md "Batch API" / "Batch Mode").
+        batch_references: whether the batch API takes requests with reference images (OpenAI's
+            does not: an edit is a multipart upload, its batch lines are JSON bodies of
+            ``/v1/images/generations``; such a request is sent at once, at list price).
         default_concurrency: a sensible number of requests in flight.
         max_concurrency: a hard cap on requests in flight (BFL: 24 active tasks; A1111: 1).
         rate_limit: ``(requests, seconds)`` the provider allows (Stability: 150 per 10 s).
@@ -236,6 +239,7 @@ class Capabilities:
     edits: bool = False
     batch_api: bool = False
     batch_price_factor: float = 0.5
+    batch_references: bool = True
     default_concurrency: int = 4
     max_concurrency: int | None = None
     rate_limit: tuple[int, float] | None = None

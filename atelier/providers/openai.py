@@ -52,6 +52,7 @@ CAPABILITIES = Capabilities(
     default_base_url=PROVIDER_ACCESS["openai"].default_base_url,
     edits=True,
     batch_api=True,
+    batch_references=False,
     # Ten in flight before any limit is known: a few 429s on a tier-1 key cost less than a
     # slow first second on every other key; the lane adapts either way.
     default_concurrency=10,

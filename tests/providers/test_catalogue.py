@@ -3,6 +3,7 @@ is its table price, the economy price, Seedream 5.5's per-reference charge, toke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from importlib import resources
@@ -14,7 +15,10 @@ from atelier.core.errors import InputError
 from atelier.pricing.entries import PriceQuery
 from atelier.pricing.table import PriceTable
 from atelier.providers import catalogue
+from atelier.providers.base import GenerationRequest
 from atelier.providers.economy.lanes import economy_factors
+from atelier.providers.economy.openai_batch import OpenAIBatchApi
+from atelier.providers.openai import OpenAIProvider
 from atelier.providers.registry import PROVIDERS
 
 
@@ -118,6 +122,27 @@ def test_the_economy_price_uses_the_published_batch_price() -> None:
     # Gemini's comes from its published batch price, OpenAI's from the provider's factor
     other = est.with_economy({"gemini": 0.9, "openai": 0.9}, True)
     assert other.economy_usd == pytest.approx(2 * 0.0755 + 0.9 * 2 * 0.211)
+
+
+def test_an_openai_edit_is_priced_at_list_price_in_economy() -> None:
+    """OpenAI's Batch API takes no reference images (``Capabilities.batch_references``): in
+    economy an edit is sent at once and paid in full, and the estimate says so (it said half,
+    and a cap made from it stopped the run); Gemini's Batch Mode takes them."""
+    table = PriceTable()
+    est = table.estimate(
+        [
+            PriceQuery("openai", "gpt-image-2", "high", "1024x1024", 2),
+            PriceQuery("openai", "gpt-image-2", "high", "1024x1024", 1, references=1),
+            PriceQuery("gemini", "gemini-3.1-flash-image", "auto", "4096x4096", 1, references=1),
+        ]
+    )
+    assert est.total_usd == pytest.approx(3 * 0.211 + 0.151)
+    eco = est.with_economy(economy_factors(["gemini", "openai"]), True)
+    assert eco.economy_usd == pytest.approx(0.211 + 0.211 + 0.0755)
+    batch = OpenAIBatchApi(OpenAIProvider("k", "http://127.0.0.1:9/v1"))
+    make = GenerationRequest("gpt-image-2", "x", "1024x1024", "high", "png")
+    edit = dataclasses.replace(make, reference_images=(b"png",))
+    assert not batch.accepts(edit) and batch.accepts(make)
 
 
 def test_a_seedream_55_job_with_two_references_adds_their_charge(tmp_path: Path) -> None:

@@ -78,8 +78,10 @@ class BatchApi(abc.ABC):
         self.provider = provider
 
     def accepts(self, request: GenerationRequest) -> bool:
-        """Whether ``request`` can go in a provider batch (else it is sent synchronously)."""
-        return True
+        """Whether ``request`` can go in a provider batch (else it is sent synchronously): one
+        with reference images only where the batch API takes them
+        (``Capabilities.batch_references``)."""
+        return not request.reference_images or self.provider.capabilities.batch_references
 
     @abc.abstractmethod
     def line(self, request: GenerationRequest, line_id: str) -> dict[str, Any]:

@@ -43,10 +43,6 @@ class OpenAIBatchApi(BatchApi):
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.openai.need_key()}"}
 
-    def accepts(self, request: GenerationRequest) -> bool:
-        """Generations only: an edit's reference images are multipart, not a JSONL body."""
-        return not request.reference_images
-
     def line(self, request: GenerationRequest, line_id: str) -> dict[str, Any]:
         """One JSONL line: the body ``POST /images/generations`` would get."""
         return {
