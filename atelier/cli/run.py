@@ -124,7 +124,11 @@ def planned_from_args(args: argparse.Namespace) -> tuple[PlannedBatch, str]:
         )
         options["comfyui"] = workflow_options(args.workflow, mapping)
     model = args.model or p.model
-    if model is None and args.config:  # as the reference batch tool, or said why not
+    own = {s.model for s in p.plan.specs}
+    if model is None and args.config and own and None not in own:
+        if len(own) == 1:  # every job names the same model: it is the batch's
+            model = own.pop()
+    elif model is None and args.config:  # a job without one: the reference tool's, or why not
         model, note = config_default_model(provider)
         if note:
             p.plan.warnings.insert(0, note)

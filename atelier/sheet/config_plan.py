@@ -21,13 +21,6 @@ REFERENCE_TOOL_MODEL = "gpt-image-1"
 (ex-takashima/openAI-gpt-image-1-MCP-SERVER, docs/GPT_IMAGE_2_MIGRATION_PLAN.md §6.8 and
 CHANGELOG.md, 2026-04-22)."""
 
-_RETIRED: dict[str, tuple[date, str]] = {
-    # OpenAI shut gpt-image-1 down on 2026-10-23 (openai-python 3.63.0 ``types/image_model.py``;
-    # shared/docs/providers.md). gpt-image-1.5 takes every field it took (sizes, qualities,
-    # transparency, input_fidelity), so the config's jobs stay valid; priced in the table.
-    "gpt-image-1": (date(2026, 10, 23), "gpt-image-1.5"),
-}
-
 
 def config_default_model(provider: str, today: date | None = None) -> tuple[str | None, str | None]:
     """The model of a config that names none, run on ``provider``, and the sentence the
@@ -35,18 +28,20 @@ def config_default_model(provider: str, today: date | None = None) -> tuple[str 
 
     Returns:
         ``(model, note)``: on OpenAI the reference tool's default (``REFERENCE_TOOL_MODEL``),
-        or, once that is retired, the model Atelier uses instead with a note naming both;
+        or, once the catalogue says it is shut down (on ``today``, default
+        ``atelier.providers.base.today()``), its successor there with a note naming both;
         ``(None, None)`` on other providers (their own default model applies).
     """
     if provider != "openai":
         return None, None
-    retired = _RETIRED.get(REFERENCE_TOOL_MODEL)
-    if retired is None or (today or date.today()) < retired[0]:
+    from atelier.providers import base, catalogue
+
+    m = catalogue.builtin().find("openai", REFERENCE_TOOL_MODEL)
+    if m is None or m.shutdown is None or (today or base.today()) < m.shutdown:
         return REFERENCE_TOOL_MODEL, None
-    when, successor = retired
-    return successor, tr(
+    return m.successor, tr(
         'This config names no model: the reference batch tool would use {model}, which OpenAI retired on {date}; Atelier uses {successor} (same sizes and options) instead. Give "model" in the config, or --model, to choose another.'
-    ).format(model=REFERENCE_TOOL_MODEL, date=when.isoformat(), successor=successor)
+    ).format(model=REFERENCE_TOOL_MODEL, date=m.shutdown.isoformat(), successor=m.successor)
 
 
 def plan_from_config(

@@ -132,3 +132,36 @@ def test_before_its_retirement_the_reference_default_is_kept() -> None:
     model, note = config_default_model("openai", date(2026, 10, 23))
     assert model == "gpt-image-1.5" and note and "gpt-image-1," in note
     assert config_default_model("gemini") == (None, None)
+
+
+def test_a_config_whose_jobs_all_name_a_model_says_nothing_of_a_default(tmp_path: Path) -> None:
+    """Only a job without a model runs on the default: a config whose jobs each name one got
+    the "names no model" sentence and the default as the batch's model all the same."""
+    jobs = [
+        {"prompt": f"own model {i}", "quality": "low", "size": "1024x1024", "model": "gpt-image-2"}
+        for i in range(2)
+    ]
+    cfg = _write(tmp_path, "own.json", {"jobs": jobs, "output_dir": str(tmp_path / "out")})
+    est = run_cli("run", str(cfg), "--provider", "openai", "--estimate-only", "--format", "json")
+    assert est.code == 0, est.err
+    doc = json.loads(est.out)
+    assert doc["model"] == "gpt-image-2"
+    assert not any("names no model" in w for w in doc["warnings"])
+    mixed = [*jobs, {"prompt": "no model", "quality": "low", "size": "1024x1024"}]
+    cfg = _write(tmp_path, "mixed.json", {"jobs": mixed, "output_dir": str(tmp_path / "out")})
+    est = run_cli("run", str(cfg), "--provider", "openai", "--estimate-only", "--format", "json")
+    assert any("names no model" in w for w in json.loads(est.out)["warnings"])
+
+
+def test_the_reference_default_follows_the_catalogue_and_its_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shutdown date and successor are the catalogue's (one place), and "today" is the
+    providers' clock (``atelier.providers.base.today``), as for every other shutdown."""
+    from atelier.providers import base
+    from atelier.sheet.config_plan import config_default_model
+
+    monkeypatch.setattr(base, "today", lambda: date(2026, 10, 1))
+    assert config_default_model("openai") == ("gpt-image-1", None)
+    monkeypatch.setattr(base, "today", lambda: date(2026, 10, 23))
+    assert config_default_model("openai")[0] == "gpt-image-1.5"
