@@ -189,7 +189,6 @@ def analyse(img: Image.Image) -> Layout:
     bg = (int(median[0]), int(median[1]), int(median[2]))
     box: tuple[int, int, int, int] | None = None
     top_left = 0.0
-    left = top = 0
     if plain:
         mask = _most(np.abs(a - median)) > PRODUCT_DIFF
         # Noise (a speck of JPEG ringing) is not a product: a row or column counts from 2 px.

@@ -1,0 +1,34 @@
+"""The layout measure on framed images: what lies inside a frame is placed in the image's own
+pixels (the frame's inset counted), so margins, centring and the top-left region are right."""
+
+from __future__ import annotations
+
+from PIL import Image, ImageDraw
+
+from atelier.output.channels.measure import analyse
+
+
+def _framed_disc(side: int = 1000, frame: int = 30) -> Image.Image:
+    img = Image.new("RGB", (side, side), (200, 30, 30))  # the frame
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((frame, frame, side - frame - 1, side - frame - 1), fill=(255, 255, 255))
+    draw.ellipse((300, 300, 700, 700), fill=(40, 90, 160))  # the product, centred
+    return img
+
+
+def test_a_framed_products_box_is_where_it_is_drawn() -> None:
+    layout = analyse(_framed_disc())
+    assert layout.bands and layout.box is not None
+    left, top, right, bottom = layout.box
+    # The disc spans 300-700 px; the work image is 512 px wide, so a pixel is about 2 px here.
+    assert all(
+        abs(a - b) <= 4
+        for a, b in zip((left, top, right, bottom), (300, 300, 701, 701), strict=True)
+    ), layout.box
+
+
+def test_a_framed_products_margins_are_even() -> None:
+    layout = analyse(_framed_disc())
+    assert layout.box is not None
+    left, top, right, bottom = layout.box
+    assert abs(left - (layout.width - right)) <= 4 and abs(top - (layout.height - bottom)) <= 4
