@@ -3,7 +3,9 @@ Simplified and Traditional Chinese and Korean; their boxes are laid on the chann
 (Rakuten's 10×10: a cell any text touches counts).
 
 Without the ``tesseract`` program, or without any of those languages' data, :func:`text_cells`
-returns ``None`` and the rule says "not checked", never "passed".
+returns ``None`` and the rule says "not checked", never "passed". With some of them only, text
+found over the limit fails the rule, and under it the rule is "not checked" (text in a script
+whose data is missing would have gone unseen).
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ def available_languages() -> tuple[str, ...]:
     except Exception:  # not installed, not runnable, or no pytesseract: OCR is off
         return ()
     return tuple(lang for lang in LANGUAGES if lang in have)
+
+
+def missing_languages() -> tuple[str, ...]:
+    """The languages of ``LANGUAGES`` this machine's Tesseract lacks (empty: it has all, or
+    there is no Tesseract at all, which ``text_cells`` says by returning ``None``)."""
+    have = available_languages()
+    return tuple(lang for lang in LANGUAGES if lang not in have) if have else ()
 
 
 def _is_text(word: str) -> bool:

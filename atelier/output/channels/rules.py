@@ -9,6 +9,7 @@ from pathlib import PurePath
 from typing import Literal
 
 from atelier.core.i18n import N_, tr
+from atelier.output.channels import ocr
 from atelier.output.channels.facts import Facts
 from atelier.output.channels.profiles import Rule
 
@@ -164,6 +165,12 @@ def _text_area(f: Facts, r: Rule) -> Verdict:
     measured = tr("{cells} of {total} cells").format(cells=len(found.cells), total=r.grid * r.grid)
     if words:
         measured += f" ({words})"
+    missing = ocr.missing_languages()
+    if found.share <= most and missing:  # text in a missing script went unseen: no "passed"
+        measured += "; " + tr("Tesseract has no {languages} data").format(
+            languages=", ".join(missing)
+        )
+        return ("not_checked", measured, required, round(found.share, 4), False)
     return (_ok(found.share <= most), measured, required, round(found.share, 4), False)
 
 

@@ -95,3 +95,27 @@ def test_without_tesseract_text_is_not_checked_never_passed(
         status, value, measured = _text_rule(path, channel)
         assert status == "not_checked" and value is None
         assert "Tesseract" in measured
+
+
+def test_with_some_languages_missing_text_under_the_limit_is_not_checked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Tesseract with English data only: Japanese text would go unseen, so finding little
+    text is "not checked" (naming the missing data), never "passed"; finding too much still
+    fails."""
+    monkeypatch.setattr(ocr, "available_languages", lambda: ("eng",))
+    monkeypatch.setattr(ocr, "_read", lambda _img, _langs: [])
+    path = save(product(fill=0.6), tmp_path / "p.png")
+    status, value, measured = _text_rule(path, "rakuten")
+    assert status == "not_checked" and value == 0.0
+    assert "jpn" in measured and "kor" in measured
+    many = [
+        (f"w{i}", (x * 100 + 5, y * 100 + 5, x * 100 + 60, y * 100 + 60))
+        for i, (x, y) in enumerate((x, y) for x in range(5) for y in range(6))
+    ]
+    monkeypatch.setattr(ocr, "_read", lambda img, _langs: many if img.width >= 1000 else [])
+    status, _, _ = _text_rule(save(product(fill=0.6), tmp_path / "q.png"), "rakuten")
+    assert status == "failed"
+    monkeypatch.setattr(ocr, "available_languages", lambda: ocr.LANGUAGES)
+    monkeypatch.setattr(ocr, "_read", lambda _img, _langs: [])
+    assert _text_rule(path, "rakuten")[0] == "passed"
