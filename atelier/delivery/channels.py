@@ -5,7 +5,8 @@ channel in ``data.channel``.
 
 An image failing a channel's rule no fix can meet is not delivered there (its row fails with
 the rules named) unless the designer overrode it for that image and channel
-(``atelier review --override-channel``, the gallery's context menu).
+(``atelier review --override-channel``, the gallery's context menu). Its text is read (OCR)
+before it goes to a channel with a text rule, if it was not read yet.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from atelier.core import paths
 from atelier.core.delivery_config import Delivery
 from atelier.core.i18n import tr
 from atelier.delivery.base import DeliveryError
-from atelier.output.channels.batch import profiles_of
+from atelier.output.channels.batch import judge_image, profiles_of
 from atelier.store import NewDelivery, Store
 from atelier.store.rows import ImageRow
 
@@ -72,6 +73,13 @@ def rendition(
     from atelier.output.channels.fix import fix_channels  # numpy: loaded when one is made
 
     stored = store.image_verdicts(image.id).get(channel)
+    if found[0].rules("text_area") and (stored is None or not stored.ocr):
+        # Saving judges without reading text (OCR takes about 0.4 s a channel); an image is
+        # not sent to a channel with a text rule before its text is read: text over the
+        # channel's share is a rule no fix can meet. The verdict is stored, so the gallery's
+        # mark and the next delivery use it.
+        judge_image(store, image.id, image.path, found, use_ocr=True)
+        stored = store.image_verdicts(image.id).get(channel)
     file = Path(values.get("file", image.path.name))
     out_dir = rendition_dir(image.batch_id, channel) / file.parent
     (made,) = fix_channels(image.path, found, lambda p: out_dir, code=file.stem, recheck=False)

@@ -304,7 +304,8 @@ def test_each_channel_gets_its_rendition_under_its_prefix_and_a_blocked_one_fail
 ) -> None:
     """``RunSettings.channels``: storage gets the image as made and each channel's rendition
     under ``<channel>/``; the webhook names the channel; an image failing a channel's rule no
-    fix can meet (a draft's grey backdrop is not Amazon's pure white) is not delivered there."""
+    fix can meet (a draft's grey backdrop is not Amazon's pure white, and its text is read
+    before it goes: a draft writes its prompt on the image) is not delivered there."""
     monkeypatch.setenv("ATELIER_WEBHOOK_SECRET", SECRET)
     bucket = _bucket(s3)
     with WebhookReceiver(SECRET) as hook:
@@ -317,18 +318,18 @@ def test_each_channel_gets_its_rendition_under_its_prefix_and_a_blocked_one_fail
         )
         store = Store(paths.store_path())
         rs = RunSettings(
-            provider="draft", model="draft", delivery=delivery, channels=["rakuten", "amazon"]
+            provider="draft", model="draft", delivery=delivery, channels=["shopify", "amazon"]
         )
         bid = store_batch(store, rs, _specs(1), tmp_path / "out")
         report = asyncio.run(Engine(store, make_provider_factory(Settings())).run(bid))
     objects = s3.objects(bucket)
     assert "mug-0.png" in objects
-    rakuten = [k for k in objects if k.startswith("rakuten/")]
-    assert rakuten == ["rakuten/mug-0.png"]
+    shopify = [k for k in objects if k.startswith("shopify/")]
+    assert shopify == ["shopify/mug-0.png"]
     by_channel = {
         e["data"].get("channel"): e for e in hook.events if e["type"] == "image.completed"
     }
-    assert by_channel["rakuten"]["data"]["files"][0]["name"] == rakuten[0].split("/", 1)[1]
+    assert by_channel["shopify"]["data"]["files"][0]["name"] == shopify[0].split("/", 1)[1]
     assert None in by_channel
     failed = [d for r in report.results for d in r.deliveries if d.status == "failed"]
     # The draft's backdrop is not Amazon's pure white, and no fix can make it so.
