@@ -58,7 +58,8 @@ class Rendition:
         channel: the channel's id.
         path: the file written.
         steps: what was done, in words (in the language in force).
-        unfixable: the source's failed rules no fix can meet.
+        unfixable: the source's failed rules no fix can meet (when re-checked: those the
+            rendition still fails).
         after: the rendition judged against the channel (``None`` when not re-checked).
     """
 
@@ -385,6 +386,10 @@ def fix_channels(
             shown.load()
             after = Facts(shown, name=target.name, file_size=len(data), code=code, use_ocr=use_ocr)
             done.after = judge(after, profile, str(target), today)
+            # A rule the rendition meets after all (text that became a smaller share of a
+            # padded frame) is not "no fix can meet".
+            met = {r.kind for r in done.after.results if r.status == "passed"}
+            done.unfixable = [r for r in done.unfixable if r.kind not in met]
         out.append(done)
     return out
 

@@ -119,3 +119,29 @@ def test_with_some_languages_missing_text_under_the_limit_is_not_checked(
     monkeypatch.setattr(ocr, "available_languages", lambda: ocr.LANGUAGES)
     monkeypatch.setattr(ocr, "_read", lambda _img, _langs: [])
     assert _text_rule(path, "rakuten")[0] == "passed"
+
+
+def test_a_rendition_that_meets_the_text_rule_is_not_called_unfixable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Text over the share fails the source (no fix can meet it); when the rendition, read
+    again, meets it (a padded frame makes the same text a smaller share), the fix does not say
+    "no fix can meet" beside "passes". Read again without OCR, it still says so."""
+    from atelier.output.channels.fix import fix_channels
+
+    monkeypatch.setattr(ocr, "available_languages", lambda: ocr.LANGUAGES)
+    many = [
+        (f"w{i}", (x * 100 + 5, y * 100 + 5, x * 100 + 60, y * 100 + 60))
+        for i, (x, y) in enumerate((x, y) for x in range(5) for y in range(6))
+    ]
+    monkeypatch.setattr(ocr, "_read", lambda img, _langs: many if img.width >= 1000 else [])
+    path = save(product(fill=0.6), tmp_path / "p.png")
+    source = check_file(path, profile("rakuten"), code="p")
+    assert "text_area" in {r.kind for r in source.unfixable()}
+    monkeypatch.setattr(ocr, "_read", lambda _img, _langs: [])  # the rendition reads clean
+    (met,) = fix_channels(path, [profile("rakuten")], lambda _p: tmp_path / "a", judged=[source])
+    assert met.after is not None and met.after.passed and met.unfixable == []
+    (unread,) = fix_channels(
+        path, [profile("rakuten")], lambda _p: tmp_path / "b", judged=[source], use_ocr=False
+    )
+    assert [r.kind for r in unread.unfixable] == ["text_area"]
