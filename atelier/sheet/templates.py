@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from atelier.core.errors import InputError
@@ -178,6 +178,23 @@ SYNONYMS: tuple[frozenset[str], ...] = tuple(
 )
 """Column names that mean the same thing in different shops' exports (Shopify, WooCommerce,
 Rakuten, Yahoo! Shopping, BASE) and people's own sheets, compared case-insensitively."""
+
+
+_CODE_COLUMNS = tuple(c.casefold() for c in _SYNONYM_GROUPS[1])
+
+
+def product_code(values: Mapping[str, str]) -> str | None:
+    """The product code in a sheet row's ``values``: the first filled of its code columns, in
+    the order of ``_SYNONYM_GROUPS`` (``SKU``, ``Variant SKU``, ``Handle``, ``code``,
+    ``商品コード``…), compared case-insensitively. ``None`` when there is none, or when it is
+    not usable as a file's name as it stands (``safe_component`` would change it: ``../x``),
+    since a marketplace matches the name to the code exactly (Yahoo! Shopping's image 1)."""
+    by_name = {k.casefold(): v for k, v in values.items()}
+    for name in _CODE_COLUMNS:
+        code = (by_name.get(name) or "").strip()
+        if code:
+            return code if safe_component(code) == code else None
+    return None
 
 
 def closest_columns(name: str, headers: list[str], n: int = 2) -> list[str]:

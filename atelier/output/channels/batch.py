@@ -26,6 +26,7 @@ from atelier.core.errors import AtelierError, InputError
 from atelier.core.files import atomic_write
 from atelier.core.i18n import tr
 from atelier.output.channels.profiles import Profile, load_profiles
+from atelier.sheet.templates import product_code
 from atelier.store import ImageRow, Store
 
 if TYPE_CHECKING:
@@ -67,6 +68,16 @@ def profiles_of(channels: list[str]) -> list[Profile]:
     return [known[c] for c in channels if c in known]
 
 
+def code_of(store: Store, image_id: int) -> str | None:
+    """The product code of the sheet row ``image_id`` was made from (``product_code``), which
+    names a rendition where the channel wants it; ``None``: none known (the rule that the
+    file is named by it says "not checked")."""
+    try:
+        return product_code(store.job(store.image(image_id).job_id).spec.row_values)
+    except KeyError:  # replaced meanwhile (a re-make): nothing to name
+        return None
+
+
 def judge_image(
     store: Store, image_id: int, path: Path, profiles: list[Profile], *, use_ocr: bool = False
 ) -> list[Judgement]:
@@ -80,7 +91,7 @@ def judge_image(
     """
     from atelier.output.channels.check import check_channels
 
-    found = check_channels(path, profiles, code=path.stem, use_ocr=use_ocr)
+    found = check_channels(path, profiles, code=code_of(store, image_id), use_ocr=use_ocr)
     store.set_verdicts(image_id, [j.as_dict() for j in found], ocr=use_ocr)
     return found
 
@@ -195,7 +206,7 @@ def export_renditions(
                 im.path,
                 [p for p, _ in keep],
                 lambda p, sub=sub: root / p.id / sub,  # type: ignore[misc]
-                code=Path(rel).stem,
+                code=code_of(store, im.id),
                 judged=[j for _, j in keep],
                 recheck=False,
             )

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject
 from atelier.core.errors import AtelierError
 from atelier.core.events import ImageSaved
 from atelier.core.i18n import tr
-from atelier.output.channels.batch import ON_SAVE, profiles_of
+from atelier.output.channels.batch import ON_SAVE, code_of, profiles_of
 from atelier.output.channels.check import check_channels
 from atelier.store import ChannelVerdict
 from atelier.studio.actions.shell import Shell
@@ -130,7 +130,7 @@ class ChannelActions(QObject):
                 continue
             try:
                 found = await asyncio.to_thread(
-                    check_channels, path, profiles, code=path.stem, use_ocr=ocr
+                    check_channels, path, profiles, code=code_of(store, image_id), use_ocr=ocr
                 )
             except AtelierError as e:  # a file moved or damaged: said, the others go on
                 self.win.statusBar().showMessage(str(e), 8000)

@@ -95,3 +95,35 @@ def test_a_drain_clearing_the_profiles_meanwhile_loses_no_verdict(tmp_path: Path
     judge.drain(60)
     assert all(set(store.image_verdicts(i)) == {"amazon"} for i in ids)
     store.close()
+
+
+def _coded(store: Store, tmp_path: Path, values: dict[str, str]) -> int:
+    """An image ``cup.png`` of a job made from a sheet row with ``values``."""
+    path = save(product(), tmp_path / "cup.png")
+    rs = RunSettings(channels=["yahoo"])
+    spec = JobSpec(prompt="p", output_path="cup.png", row_values=values)
+    bid = store_batch(store, rs, [spec], tmp_path, name=str(values))
+    return store.add_image(store.jobs(bid)[0].id, 0, path, None)
+
+
+def test_the_product_code_is_the_rows_not_the_files_name(tmp_path: Path) -> None:
+    """Yahoo! Shopping wants image 1 named by the product code: the code is read from the
+    job's sheet row (Variant SKU, SKU, code, 商品コード…), so a file named otherwise fails
+    and its rendition takes the code's name; without a usable code the rule is not checked
+    (a cell that is not one file name, ``../x``, is not used as one)."""
+    from atelier.output.channels.batch import export_renditions, judge_image, profiles_of
+
+    store = Store(tmp_path / "s.db")
+    yahoo = profiles_of(["yahoo"])
+    coded = _coded(store, tmp_path / "a", {"Title": "Cup", "Variant SKU": "NH-001"})
+    (j,) = judge_image(store, coded, store.image(coded).path, yahoo)
+    rule = next(r for r in j.results if r.kind == "file_name_code")
+    assert (rule.status, rule.required) == ("failed", "NH-001")
+    done = export_renditions(store, [(store.image(coded), "cup.png")], ["yahoo"], tmp_path / "x")
+    assert done.written == {"yahoo": 1} and (tmp_path / "x" / "yahoo" / "NH-001.png").is_file()
+    for values in ({"Title": "Cup"}, {"商品コード": "../x"}):
+        image_id = _coded(store, tmp_path / str(len(values)) / "b", values)
+        (j,) = judge_image(store, image_id, store.image(image_id).path, yahoo)
+        rule = next(r for r in j.results if r.kind == "file_name_code")
+        assert rule.status == "not_checked", values
+    store.close()
