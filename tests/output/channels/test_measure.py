@@ -3,6 +3,8 @@ pixels (the frame's inset counted), so margins, centring and the top-left region
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PIL import Image, ImageDraw
 
 from atelier.output.channels.measure import analyse
@@ -32,3 +34,23 @@ def test_a_framed_products_margins_are_even() -> None:
     assert layout.box is not None
     left, top, right, bottom = layout.box
     assert abs(left - (layout.width - right)) <= 4 and abs(top - (layout.height - bottom)) <= 4
+
+
+def test_a_band_along_one_side_is_a_band(tmp_path: Path) -> None:
+    """A banner along the bottom only (帯): Yahoo! Shopping's 'no frame or bands' fails it;
+    the same product without it passes."""
+    from atelier.output.channels.check import check_file
+    from atelier.output.channels.profiles import profile
+
+    img = Image.new("RGB", (1200, 1200), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((400, 400, 800, 800), fill=(40, 90, 160))
+    plain = img.copy()
+    draw.rectangle((0, 1140, 1199, 1199), fill=(200, 20, 20))
+    layout = analyse(img)
+    assert set(layout.bands) == {"bottom"} and 50 <= layout.bands["bottom"] <= 70
+    assert analyse(plain).bands == {}
+    for im, status in ((img, "failed"), (plain, "passed")):
+        im.save(tmp_path / "b-001.png")
+        j = check_file(tmp_path / "b-001.png", profile("yahoo"), code="b-001", use_ocr=False)
+        assert next(r.status for r in j.results if r.kind == "no_frame") == status
