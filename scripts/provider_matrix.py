@@ -49,12 +49,14 @@ def _model_row(provider: str, m: ModelInfo) -> str:
         else str(entry.capabilities.max_references)
     )
     shut = f"{m.shutdown} → `{m.successor}`" if m.shutdown else ""
+    dates_from = entry.lifecycle_source if entry is not None and entry.lifecycle_source else ""
     cells = [
         provider,
         f"`{m.id}`",
         str(m.released or ""),
         str(m.deprecated or ""),
         shut,
+        dates_from,
         ", ".join(m.sizes),
         custom,
         ", ".join(m.qualities),
@@ -128,9 +130,10 @@ def render() -> str:
         "A model past its shutdown date is not offered and a batch naming it is refused, naming "
         "its successor.",
         "",
-        "| provider | model | released | deprecated | shut down | sizes | custom sizes | qualities "
-        "| formats | transparent | images per request | edits / masks | references | note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| provider | model | released | deprecated | shut down | dates' source | sizes "
+        "| custom sizes | qualities | formats | transparent | images per request "
+        "| edits / masks | references | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, cls in PROVIDERS.items():
         for m in cls.capabilities.models:
