@@ -24,7 +24,9 @@ from atelier.store import NewDelivery, Store
 from atelier.store.rows import ImageRow
 
 CHANNEL_KINDS = ("s3", "webhook")
-"""The targets a channel's rendition goes to: storage (its key prefixed) and webhooks."""
+"""The targets a channel's rendition goes to: storage (its key prefixed) and webhooks. A Shopify
+product and a CMS field take one image each, the image as made: which channel's rendition
+should stand in for it is not asked of the designer yet, so none is sent there."""
 
 _MARK = "|channel="
 

@@ -11,7 +11,7 @@ import pytest
 
 from atelier.output.channels import ocr
 from atelier.output.channels.check import check_file
-from atelier.output.channels.profiles import profile
+from atelier.output.channels.profiles import built_in_profiles, profile
 from tests.output.channels.images import product, save, with_text
 
 needs_tesseract = pytest.mark.skipif(
@@ -145,3 +145,31 @@ def test_a_rendition_that_meets_the_text_rule_is_not_called_unfixable(
         path, [profile("rakuten")], lambda _p: tmp_path / "b", judged=[source], use_ocr=False
     )
     assert [r.kind for r in unread.unfixable] == ["text_area"]
+
+
+TEXT_CHANNELS = sorted(p.id for p in built_in_profiles() if p.rules("text_area"))
+
+
+@needs_tesseract
+@pytest.mark.parametrize("channel", TEXT_CHANNELS)
+def test_every_text_rule_passes_its_good_image_and_fails_badge_text(
+    channel: str, tmp_path: Path
+) -> None:
+    """With OCR on, each channel's good image (tests/output/channels/test_rules.py) passes its
+    text rule and a product under shop badges (送料無料…) fails it."""
+    from tests.output.channels.test_rules import GOOD, _today
+
+    good = check_file(
+        GOOD[channel](tmp_path), profile(channel), code="b-001", today=_today(channel)
+    )
+    assert next(r.status for r in good.results if r.kind == "text_area") == "passed"
+    badges = with_text(
+        product(fill=0.5),
+        [
+            ("送料無料 ポイント10倍", (30, 20)),
+            ("本日限定 半額セール", (30, 140)),
+            ("今だけ", (30, 880)),
+        ],
+        size=90,
+    )
+    assert _text_rule(save(badges, tmp_path / "t.png"), channel)[0] == "failed"
