@@ -42,6 +42,7 @@ OWN_NOTES = (
     N_("self-hosted: no per-image charge (your own GPU)"),
     N_("self-hosted: no per-image charge"),
     N_("deprecated by OpenAI"),
+    N_("transparent background in preview"),
 )
 
 _DATE = r"^\d{4}-\d{2}(-\d{2})?$"

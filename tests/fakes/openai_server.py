@@ -132,6 +132,17 @@ ERRORS: dict[str, tuple[int, dict[str, Any]]] = {
         },
     ),
 }
+ERRORS["background_refused"] = (
+    # What third-party reports (docs.apiyi.com 2026-10-15 [3P]) say gpt-image-2 answers a
+    # transparent background with since 2026-09-30, though OpenAI's SDK calls it a preview.
+    400,
+    {
+        "message": "Transparent background is not supported for this model.",
+        "type": "image_generation_user_error",
+        "param": "background",
+        "code": None,
+    },
+)
 ERRORS["content_policy"] = ERRORS["moderation_blocked"]
 ERRORS["auth"] = ERRORS["invalid_api_key"]
 ERRORS["quota"] = ERRORS["insufficient_quota"]
@@ -424,14 +435,6 @@ class OpenAIDialect(Dialect):
                     "x-ratelimit-reset-requests": f"{int(self.fake.retry_after_s * 1000)}ms",
                 }
             return Response.json(status, {"error": err}, headers)
-        if body.get("model") == "gpt-image-2" and body.get("background") == "transparent":
-            # Since 2026-09-30 (docs.apiyi.com 2026-10-15; dev.to/ofox 2026-08-24 [3P]).
-            return _err(
-                400,
-                "Transparent background is not supported for this model.",
-                "background",
-                etype="image_generation_user_error",
-            )
         bad = self._validation_error(body)
         if bad:
             return _err(400, bad[1], bad[0], "invalid_value")

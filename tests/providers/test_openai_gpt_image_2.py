@@ -74,10 +74,9 @@ def test_quality_levels_and_transparency_per_model() -> None:
     assert _problems("gpt-image-2.5-sunburst", quality="max") == []
     assert [f for f, _ in _problems("gpt-image-2", quality="xhigh")] == ["quality"]
     assert [f for f, _ in _problems("gpt-image-2.6-flare", quality="max")] == ["quality"]
-    refused = _problems("gpt-image-2", transparent_background=True)
-    assert refused == [
-        ("transparent_background", "gpt-image-2 cannot make transparent backgrounds")
-    ]
+    # In preview on gpt-image-2 by OpenAI's own SDK (image_generate_params.py), so offered.
+    assert _problems("gpt-image-2", transparent_background=True) == []
+    assert [f for f, _ in _problems("gpt-image-1.5", quality="xhigh")] == ["quality"]
     assert _problems("gpt-image-2.5-flare", transparent_background=True) == []
     assert _problems("gpt-image-2.6-sunburst", transparent_background=True) == []
 
@@ -129,17 +128,17 @@ def test_the_fake_refuses_what_the_door_refuses(fake_openai: FakeOpenAI) -> None
     with pytest.raises(openai.BadRequestError) as s:
         client.images.generate(model="gpt-image-2", prompt="x", size="3840x3840")
     assert s.value.param == "size"
-    with pytest.raises(openai.BadRequestError) as t:
-        client.images.generate(model="gpt-image-2", prompt="x", background="transparent")
-    assert t.value.param == "background"
-    assert t.value.type == "image_generation_user_error"
+    made = client.images.generate(model="gpt-image-2", prompt="x", background="transparent")
+    assert made.data and made.background == "transparent"  # in preview (the SDK's word)
 
 
 async def test_a_field_error_of_the_image_user_type_is_not_a_content_refusal(
     fake_openai: FakeOpenAI,
 ) -> None:
-    """OpenAI answers gpt-image-2's transparent background with ``image_generation_user_error``
-    naming ``background``: a bad request to fix, not the safety system's refusal."""
+    """A refused transparent background (third-party reports say gpt-image-2's answer since
+    2026-09-30) is ``image_generation_user_error`` naming ``background``: a bad request to fix,
+    not the safety system's refusal."""
+    fake_openai.script(["background_refused"])
     p = OpenAIProvider(FAKE_KEY, fake_openai.base_url)
     try:
         with pytest.raises(ProviderError) as e:
