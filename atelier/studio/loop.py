@@ -31,10 +31,12 @@ class WindowLoop(qasync.QEventLoop):  # type: ignore[misc]
     def run_until_complete(self, future: Any) -> Any:
         """As asyncio's: run until ``future`` is done; returns its result, raises its
         exception."""
+        before = asyncio.events._get_running_loop()
         self._flushing = True
         try:
             return super().run_until_complete(future)
         finally:
             self._flushing = False
-            if asyncio.events._get_running_loop() is self:
-                asyncio.events._set_running_loop(None)
+            # As it was before: None after a run, this loop still when the call was refused
+            # because it runs already (the flush is done; nothing is left set by it).
+            asyncio.events._set_running_loop(before)

@@ -51,3 +51,28 @@ def test_qasyncs_own_loop_still_needs_it(qapp: Any) -> None:
     """qasync's loop as it is (0.28): the same task dies. When this fails, qasync has mended
     its flush and ``WindowLoop`` can go."""
     assert _with(qasync.QEventLoop, qapp) == ["RuntimeError('no running event loop')"]
+
+
+def test_a_refused_nested_run_leaves_the_loop_running(qapp: Any) -> None:
+    """``run_until_complete`` called while the loop runs is refused (as asyncio's is), and
+    leaves this loop the running one: it set none, cutting the outer run's later steps off."""
+    loop = WindowLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    seen: list[object] = []
+
+    async def outer() -> bool:
+        never = loop.create_future()
+        try:
+            loop.run_until_complete(never)
+        except RuntimeError as e:
+            seen.append(str(e))
+        never.cancel()
+        seen.append(asyncio.get_running_loop() is loop)
+        return await asyncio.to_thread(lambda: True)  # a later step still finds the loop
+
+    try:
+        assert loop.run_until_complete(outer())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    assert seen == ["Event loop already running", True]
