@@ -183,7 +183,8 @@ class JobsModel(QAbstractTableModel):
     # ---- filtering and sorting ---------------------------------------------------------------
     def set_filter(self, statuses: Iterable[str] = (), search: str = "") -> None:
         """Show only jobs whose status is in ``statuses`` (empty: all) and whose prompt holds
-        ``search`` (any case; empty: all). The selection is cleared (the table is reset)."""
+        ``search`` (any case; empty: all). The table is reset: a view's selection is cleared
+        (the progress page selects the rows still shown again, ``rows_of``)."""
         self.beginResetModel()
         self._statuses, self._search = frozenset(statuses), search.casefold()
         self._set_shown(self._chosen())
@@ -207,6 +208,12 @@ class JobsModel(QAbstractTableModel):
             ],
         )
         self.layoutChanged.emit()
+
+    def rows_of(self, job_ids: Iterable[int]) -> list[int]:
+        """The table rows showing these jobs (those filtered out, or not in the table, have
+        none)."""
+        rows = (self._row_at[r] for j in job_ids if (r := self._row_of.get(j)) is not None)
+        return sorted(r for r in rows if r >= 0)
 
     def job_at(self, row: int) -> JobView:
         """The job shown on table row ``row``."""

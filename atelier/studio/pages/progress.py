@@ -3,7 +3,7 @@ and searched by prompt, with the run's counts and spend."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -132,7 +132,14 @@ class ProgressPage(QWidget):
         self.jobs_model = JobsModel(self)
 
     def _filter(self) -> None:
+        # Selected rows still shown stay selected, as with Qt's filter proxy.
+        kept = self.selected_job_ids()
         self.jobs_model.set_filter(self.job_filter.currentData() or (), self.job_search.text())
+        m, chosen = self.jobs_model, QItemSelection()
+        for row in m.rows_of(kept):
+            chosen.select(m.index(row, 0), m.index(row, m.columnCount() - 1))
+        if not chosen.isEmpty():
+            self.jobs_view.selectionModel().select(chosen, QItemSelectionModel.SelectionFlag.Select)
 
     def _build_view(self) -> JobsTableView:
         view = self.jobs_view = JobsTableView()
