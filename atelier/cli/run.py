@@ -124,10 +124,10 @@ def planned_from_args(args: argparse.Namespace) -> tuple[PlannedBatch, str]:
         )
         options["comfyui"] = workflow_options(args.workflow, mapping)
     model = args.model or p.model
-    own = {s.model for s in p.plan.specs}
-    if model is None and args.config and own and None not in own:
-        if len(own) == 1:  # every job names the same model: it is the batch's
-            model = own.pop()
+    own = {(s.provider or provider, s.model) for s in p.plan.specs}
+    if model is None and args.config and own and all(m for _, m in own):
+        if len(own) == 1 and provider in dict(own):  # every job: one model of this provider
+            model = own.pop()[1]
     elif model is None and args.config:  # a job without one: the reference tool's, or why not
         model, note = config_default_model(provider)
         if note:

@@ -165,3 +165,19 @@ def test_the_reference_default_follows_the_catalogue_and_its_clock(
     assert config_default_model("openai") == ("gpt-image-1", None)
     monkeypatch.setattr(base, "today", lambda: date(2026, 10, 23))
     assert config_default_model("openai")[0] == "gpt-image-1.5"
+
+
+def test_jobs_of_another_provider_do_not_name_the_batchs_model(tmp_path: Path) -> None:
+    """Every job on Gemini's model, the batch on OpenAI: the batch's model is not Gemini's
+    (the pair 'openai / gemini-…' exists nowhere), and no default is announced."""
+    jobs = [
+        {"prompt": f"g {i}", "size": "1024x1024", "provider": "gemini",
+         "model": "gemini-3.1-flash-image"}
+        for i in range(2)
+    ]  # fmt: skip
+    cfg = _write(tmp_path, "g.json", {"jobs": jobs, "output_dir": str(tmp_path / "out")})
+    est = run_cli("run", str(cfg), "--provider", "openai", "--estimate-only", "--format", "json")
+    assert est.code == 0, est.err
+    doc = json.loads(est.out)
+    assert doc["model"] != "gemini-3.1-flash-image"
+    assert not any("names no model" in w for w in doc["warnings"])
