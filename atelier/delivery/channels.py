@@ -19,7 +19,7 @@ from atelier.core import paths
 from atelier.core.delivery_config import Delivery
 from atelier.core.i18n import tr
 from atelier.delivery.base import DeliveryError
-from atelier.output.channels.batch import code_of, judge_image, profiles_of
+from atelier.output.channels.batch import judge_image, profiles_of
 from atelier.store import NewDelivery, Store
 from atelier.store.rows import ImageRow
 
@@ -84,8 +84,9 @@ def rendition(
         stored = store.image_verdicts(image.id).get(channel)
     file = Path(values.get("file", image.path.name))
     out_dir = rendition_dir(image.batch_id, channel) / file.parent
-    code = code_of(store, image.id)
-    (made,) = fix_channels(image.path, found, lambda p: out_dir, code=code, recheck=False)
+    # Named as the file is (unique in the batch): one image of a product alone cannot know
+    # which of its images comes first, and a code shared by several would overwrite them.
+    (made,) = fix_channels(image.path, found, lambda p: out_dir, code=file.stem, recheck=False)
     bad = [r.label for r in made.unfixable]
     if stored is not None and stored.unfixable:
         bad += [str(r["label"]) for r in stored.failed_rules() if not r["fixable"]]

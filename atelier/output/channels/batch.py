@@ -187,6 +187,7 @@ def export_renditions(
 
     profiles = profiles_of(channels)
     done = ChannelExport({p.id: 0 for p in profiles})
+    named: dict[str, int] = {}  # product code → images named by it so far
     for n, (im, rel) in enumerate(images):
         before = judge_image(store, im.id, im.path, profiles, use_ocr=use_ocr)
         overrides = store.image_verdicts(im.id)
@@ -202,11 +203,15 @@ def export_renditions(
             keep.append((p, j))
         if keep:
             sub = Path(rel).parent
+            code = code_of(store, im.id)
+            if code:  # a product's further images: code_1, code_2… (Yahoo! Shopping's names)
+                seen = named[code] = named.get(code, 0) + 1
+                code = code if seen == 1 else f"{code}_{seen - 1}"
             fix_channels(
                 im.path,
                 [p for p, _ in keep],
                 lambda p, sub=sub: root / p.id / sub,  # type: ignore[misc]
-                code=code_of(store, im.id),
+                code=code,
                 judged=[j for _, j in keep],
                 recheck=False,
             )

@@ -102,7 +102,7 @@ def _coded(store: Store, tmp_path: Path, values: dict[str, str]) -> int:
     path = save(product(), tmp_path / "cup.png")
     rs = RunSettings(channels=["yahoo"])
     spec = JobSpec(prompt="p", output_path="cup.png", row_values=values)
-    bid = store_batch(store, rs, [spec], tmp_path, name=str(values))
+    bid = store_batch(store, rs, [spec], tmp_path, name=str(values), fingerprint=str(tmp_path))
     return store.add_image(store.jobs(bid)[0].id, 0, path, None)
 
 
@@ -119,10 +119,16 @@ def test_the_product_code_is_the_rows_not_the_files_name(tmp_path: Path) -> None
     (j,) = judge_image(store, coded, store.image(coded).path, yahoo)
     rule = next(r for r in j.results if r.kind == "file_name_code")
     assert (rule.status, rule.required) == ("failed", "NH-001")
-    done = export_renditions(store, [(store.image(coded), "cup.png")], ["yahoo"], tmp_path / "x")
-    assert done.written == {"yahoo": 1} and (tmp_path / "x" / "yahoo" / "NH-001.png").is_file()
-    for values in ({"Title": "Cup"}, {"商品コード": "../x"}):
-        image_id = _coded(store, tmp_path / str(len(values)) / "b", values)
+    # A second image of the product (another job of the same row) takes code_1, not the same
+    # name (Yahoo! Shopping's further images are code_1 … code_20).
+    again = _coded(store, tmp_path / "c", {"Title": "Cup", "Variant SKU": "NH-001"})
+    rows = [(store.image(i), f"{k}/cup.png") for k, i in (("a", coded), ("c", again))]
+    done = export_renditions(store, rows, ["yahoo"], tmp_path / "x")
+    assert done.written == {"yahoo": 2}
+    assert (tmp_path / "x" / "yahoo" / "a" / "NH-001.png").is_file()
+    assert (tmp_path / "x" / "yahoo" / "c" / "NH-001_1.png").is_file()
+    for n, values in enumerate(({"Title": "Cup"}, {"商品コード": "../x"})):
+        image_id = _coded(store, tmp_path / f"b{n}", values)
         (j,) = judge_image(store, image_id, store.image(image_id).path, yahoo)
         rule = next(r for r in j.results if r.kind == "file_name_code")
         assert rule.status == "not_checked", values
