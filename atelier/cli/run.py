@@ -47,6 +47,7 @@ from atelier.pricing.estimate import Estimate
 from atelier.pricing.spend import qa_retry_note, qa_worst_case_usd
 from atelier.providers.registry import capabilities_of
 from atelier.sheet.config_plan import config_default_model
+from atelier.sheet.plan import Plan
 
 
 def add_parser(sub: Any) -> None:
@@ -123,15 +124,7 @@ def planned_from_args(args: argparse.Namespace) -> tuple[PlannedBatch, str]:
             else {}
         )
         options["comfyui"] = workflow_options(args.workflow, mapping)
-    model = args.model or p.model
-    own = {(s.provider or provider, s.model) for s in p.plan.specs}
-    if model is None and args.config and own and all(m for _, m in own):
-        if len(own) == 1 and provider in dict(own):  # every job: one model of this provider
-            model = own.pop()[1]
-    elif model is None and args.config:  # a job without one: the reference tool's, or why not
-        model, note = config_default_model(provider)
-        if note:
-            p.plan.warnings.insert(0, note)
+    model = args.model or p.model or (_config_model(p.plan, provider) if args.config else None)
     rs = RunSettings(
         provider=provider,
         model=model or caps.default_model,
@@ -154,6 +147,19 @@ def planned_from_args(args: argparse.Namespace) -> tuple[PlannedBatch, str]:
     planned = PlannedBatch(p.plan, rs, p.output_dir, p.source.name, str(p.source), p.rows)
     check_run(planned)
     return planned, why
+
+
+def _config_model(plan: Plan, provider: str) -> str | None:
+    """The batch's model for a config that gives none at its top: the one model every job
+    names, when it is ``provider``'s; when a job names none, the reference tool's default (or
+    its successor, with a sentence added to ``plan.warnings``)."""
+    own = {(s.provider or provider, s.model) for s in plan.specs}
+    if own and all(m for _, m in own):
+        return own.pop()[1] if len(own) == 1 and provider in dict(own) else None
+    model, note = config_default_model(provider)
+    if note:
+        plan.warnings.insert(0, note)
+    return model
 
 
 def _print_estimate(planned: PlannedBatch, est: Estimate, why: str, fmt: str, out: TextIO) -> None:

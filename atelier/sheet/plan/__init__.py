@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from pathlib import Path
 from typing import get_origin
 
@@ -23,7 +23,7 @@ from atelier.core.spec_fields import IMAGE
 from atelier.providers.base import ModelInfo
 from atelier.providers.registry import capabilities_of, resolve_target
 from atelier.sheet.plan.jobs import RowColumns as RowColumns  # where it was, for its users
-from atelier.sheet.plan.jobs import RowPlace, copy_source, row_spec
+from atelier.sheet.plan.jobs import add_groups, copy_source, row_spec
 from atelier.sheet.products import Per, Products, group_rows
 from atelier.sheet.render import RowRenderer
 from atelier.sheet.tabular import Table
@@ -154,18 +154,7 @@ def plan_from_table(
     chosen = _chosen_rows(table, rows, planner.plan)
     groups = group_rows(Products(table), chosen, how)
     # Only one job per row lets rows go as it goes: other groupings read them afterwards.
-    release = consume and how.kind == "row"
-    for group in groups:
-        i = group[0]
-        values = table.row_filled(i)
-        if release:
-            table.rows[i] = _RELEASED
-        for combo in combos:
-            place = RowPlace(table.line_numbers, i, combo)
-            both = {**values, **combo} if combo else values
-            planner.add(group, dict(filter(itemgetter(1), both.items())) if combo else both, place)
-    if release:  # no row is left holding the shared marker, which nothing may fill
-        table.rows.clear()
+    add_groups(planner.add, table, groups, combos, release=consume and how.kind == "row")
     planner.plan.warnings.extend(planner.empty_warnings())
     if how.kind != "row":
         _warn_hidden(planner.plan, table, groups, [prompt, filename, negative], cols)
@@ -181,11 +170,6 @@ def _joined_warning(how: Per, joined: int) -> str:
         "same prompt and file name), so they are not made; name the option's column "
         "in the prompt and file name"
     ).format(per=how.words(), count=joined, option=how.option)
-
-
-_RELEASED: list[str] = []
-"""What a consumed table's row becomes while it is planned (``plan_from_table``): one shared
-empty list, not one each (100,000 of them); the rows are cleared at the end."""
 
 
 def _chosen_rows(table: Table, rows: list[int] | None, plan: Plan) -> list[int]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from atelier.core.i18n import tr
 from atelier.core.models import JobDefaults, JobSpec
 from atelier.sheet.input_images import reference_cell
 from atelier.sheet.render import RenderedRow
+from atelier.sheet.tabular import Table
 
 
 @dataclass(frozen=True)
@@ -171,3 +173,31 @@ def copy_source(spec: JobSpec) -> JobSpec:
 
 _new_spec = JobSpec.__new__
 _set = object.__setattr__
+
+
+_RELEASED: list[str] = []
+"""What a consumed table's row becomes while it is planned (``plan_from_table``): one shared
+empty list, not one each (100,000 of them); the rows are cleared at the end."""
+
+
+def add_groups(
+    add: Callable[[list[int], dict[str, str], Callable[[], str]], None],
+    table: Table,
+    groups: list[list[int]],
+    combos: list[dict[str, str]],
+    release: bool,
+) -> None:
+    """``add`` each group's job per variation combination (its rows, its first row's filled
+    cells with the combination, where it comes from); with ``release`` each row's cells are
+    let go once its job holds them, and the table ends with no rows (``plan_from_table``)."""
+    for group in groups:
+        i = group[0]
+        values = table.row_filled(i)
+        if release:
+            table.rows[i] = _RELEASED
+        for combo in combos:
+            place = RowPlace(table.line_numbers, i, combo)
+            both = {**values, **combo} if combo else values
+            add(group, dict(filter(itemgetter(1), both.items())) if combo else both, place)
+    if release:  # no row is left holding the shared marker, which nothing may fill
+        table.rows.clear()
