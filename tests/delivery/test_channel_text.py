@@ -14,7 +14,7 @@ from atelier.delivery.channels import rendition
 from atelier.output.channels import ocr
 from atelier.output.channels.batch import judge_image, profiles_of
 from atelier.store import Store
-from tests.output.channels.images import product, save, with_text
+from tests.output.channels.images import badges, save
 from tests.support.batches import store_batch
 
 pytestmark = pytest.mark.skipif(
@@ -24,16 +24,7 @@ pytestmark = pytest.mark.skipif(
 
 def test_text_is_read_before_an_image_goes_to_rakuten(tmp_path: Path, atelier_home: Path) -> None:
     out = tmp_path / "out"
-    badge = with_text(
-        product(fill=0.5),
-        [
-            ("送料無料 ポイント10倍", (30, 20)),
-            ("本日限定 半額セール", (30, 140)),
-            ("今だけ", (30, 880)),
-        ],
-        size=90,
-    )
-    save(badge, out / "p.png")
+    save(badges(), out / "p.png")
     store = Store(tmp_path / "s.db")
     rs = RunSettings(channels=["rakuten"])
     bid = store_batch(store, rs, [JobSpec(prompt="p", output_path="p.png")], out)

@@ -77,6 +77,20 @@ def with_text(
     return out
 
 
+def badges() -> Image.Image:
+    """A product under shop badges in Japanese (送料無料, 半額セール, 今だけ): text over a fifth
+    of a 10×10 grid, which fails Rakuten's and every stricter text rule."""
+    return with_text(
+        product(fill=0.5),
+        [
+            ("送料無料 ポイント10倍", (30, 20)),
+            ("本日限定 半額セール", (30, 140)),
+            ("今だけ", (30, 880)),
+        ],
+        size=90,
+    )
+
+
 def transparent(img: Image.Image) -> Image.Image:
     """``img`` with its white backdrop made transparent (RGBA)."""
     arr = np.array(img.convert("RGBA"))

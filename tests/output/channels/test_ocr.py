@@ -12,7 +12,7 @@ import pytest
 from atelier.output.channels import ocr
 from atelier.output.channels.check import check_file
 from atelier.output.channels.profiles import built_in_profiles, profile
-from tests.output.channels.images import product, save, with_text
+from tests.output.channels.images import badges, product, save, with_text
 
 needs_tesseract = pytest.mark.skipif(
     "jpn" not in ocr.available_languages(), reason="tesseract-ocr-jpn is not installed"
@@ -36,15 +36,7 @@ def test_cells_any_box_touches_count() -> None:
 
 @needs_tesseract
 def test_japanese_badge_text_fails_rakuten_over_20_percent(tmp_path: Path) -> None:
-    img = with_text(
-        product(fill=0.5),
-        [
-            ("送料無料 ポイント10倍", (30, 20)),
-            ("本日限定 半額セール", (30, 140)),
-            ("今だけ", (30, 880)),
-        ],
-        size=90,
-    )
+    img = badges()
     status, value, measured = _text_rule(save(img, tmp_path / "p.png"), "rakuten")
     assert status == "failed"
     assert isinstance(value, float) and value > 0.2
@@ -163,13 +155,4 @@ def test_every_text_rule_passes_its_good_image_and_fails_badge_text(
         GOOD[channel](tmp_path), profile(channel), code="b-001", today=_today(channel)
     )
     assert next(r.status for r in good.results if r.kind == "text_area") == "passed"
-    badges = with_text(
-        product(fill=0.5),
-        [
-            ("送料無料 ポイント10倍", (30, 20)),
-            ("本日限定 半額セール", (30, 140)),
-            ("今だけ", (30, 880)),
-        ],
-        size=90,
-    )
-    assert _text_rule(save(badges, tmp_path / "t.png"), channel)[0] == "failed"
+    assert _text_rule(save(badges(), tmp_path / "t.png"), channel)[0] == "failed"
