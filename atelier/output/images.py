@@ -351,9 +351,11 @@ def deliver_spooled(
     return dest, thumb
 
 
-def is_temp_file(name: str) -> bool:
-    """Whether ``name`` is one of Atelier's own temporary files (see ``atomic_write``)."""
-    return bool(_TMP_RE.match(name))
+def temp_file_owner(name: str) -> int | None:
+    """The pid of the process writing ``name`` when it is one of Atelier's own temporary files
+    (see ``atomic_write``), else ``None``."""
+    m = _TMP_RE.match(name)
+    return int(m[1]) if m else None
 
 
 def clean_temp_files(out_dir: Path) -> int:
@@ -368,8 +370,8 @@ def clean_temp_files(out_dir: Path) -> int:
     if not out_dir.exists():
         return 0
     for p in out_dir.rglob("*.tmp"):
-        m = _TMP_RE.match(p.name)
-        if m and int(m[1]) != os.getpid() and not pid_alive(int(m[1])):
+        pid = temp_file_owner(p.name)
+        if pid is not None and pid != os.getpid() and not pid_alive(pid):
             with contextlib.suppress(OSError):
                 p.unlink()
                 n += 1
