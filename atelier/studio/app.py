@@ -14,6 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from atelier.core.collector import without_cycle_collector
 from atelier.core.errors import AtelierError
 from atelier.core.i18n import tr
 from atelier.core.logs import install_crash_handler, setup_logging
@@ -54,8 +55,7 @@ def build_window(ask: Callable[[StoreError], bool] | None = None) -> tuple[objec
     sys.setswitchinterval(0.001)
     # Nothing made before the first window is garbage: no collection pass while it is built
     # (a full one walks every imported module's objects).
-    gc.disable()
-    try:
+    with without_cycle_collector():
         from atelier.studio.main_window import MainWindow
         from atelier.studio.widgets.questions import ask_move_damaged, open_store
 
@@ -63,9 +63,6 @@ def build_window(ask: Callable[[StoreError], bool] | None = None) -> tuple[objec
         store = open_store(ask or ask_move_damaged)
         engine = open_engine(store, settings)
         window = MainWindow(store, engine, settings, load_prices())
-    finally:
-        gc.freeze()
-        gc.enable()
     # After the first paint (the start-up's measure), before the designer can press Start.
     QTimer.singleShot(
         100,
