@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from atelier.core.errors import AtelierError, InputError
 from atelier.core.files import atomic_write
@@ -79,19 +79,29 @@ def code_of(store: Store, image_id: int) -> str | None:
 
 
 def judge_image(
-    store: Store, image_id: int, path: Path, profiles: list[Profile], *, use_ocr: bool = False
+    store: Store,
+    image_id: int,
+    path: Path,
+    profiles: list[Profile],
+    *,
+    use_ocr: bool = False,
+    code: str | Literal[False] | None = False,
 ) -> list[Judgement]:
     """Judge the image file ``path`` (the store's ``image_id``) against ``profiles`` (one
     ``Judgement`` each, in their order) and store the verdicts; ``use_ocr``: read text (slow,
     about 0.4 s per channel), else text rules say "not checked". The caller resolves the
     profiles once (``profiles_of``), not once per image: that reads the user's profile files.
+    ``code``: the image's product code when the caller has it (``code_of``); ``False``: look
+    it up here.
 
     Raises:
         InputError: the file cannot be read as an image.
     """
     from atelier.output.channels.check import check_channels
 
-    found = check_channels(path, profiles, code=code_of(store, image_id), use_ocr=use_ocr)
+    if code is False:
+        code = code_of(store, image_id)
+    found = check_channels(path, profiles, code=code, use_ocr=use_ocr)
     store.set_verdicts(image_id, [j.as_dict() for j in found], ocr=use_ocr)
     return found
 
@@ -189,7 +199,8 @@ def export_renditions(
     done = ChannelExport({p.id: 0 for p in profiles})
     named: dict[str, int] = {}  # product code → images named by it so far
     for n, (im, rel) in enumerate(images):
-        before = judge_image(store, im.id, im.path, profiles, use_ocr=use_ocr)
+        code = code_of(store, im.id)
+        before = judge_image(store, im.id, im.path, profiles, use_ocr=use_ocr, code=code)
         overrides = store.image_verdicts(im.id)
         keep: list[tuple[Profile, Judgement]] = []
         for p, j in zip(profiles, before, strict=True):
@@ -203,7 +214,6 @@ def export_renditions(
             keep.append((p, j))
         if keep:
             sub = Path(rel).parent
-            code = code_of(store, im.id)
             if code:  # a product's further images: code_1, code_2… (Yahoo! Shopping's names)
                 seen = named[code] = named.get(code, 0) + 1
                 code = code if seen == 1 else f"{code}_{seen - 1}"
