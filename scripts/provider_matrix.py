@@ -94,7 +94,9 @@ def render() -> str:
         "adapter's capabilities record; a test fails when this file is out of date. Each price",
         "says when it was read and where: on the provider's own page, or only in a third party's",
         "copy. A price older than 120 days is shown with “check the provider's page”;",
-        "`atelier prices import FILE` adds or corrects one in `ATELIER_HOME/prices.json`.",
+        "`atelier prices import FILE` adds or corrects one in `ATELIER_HOME/prices.json`, and",
+        "adds or replaces a whole model (`[[model]]` tables of the catalogue's shape) in",
+        "`ATELIER_HOME/catalogue.json`.",
         "Wire formats: `../shared/docs/providers.md`. Every endpoint can be changed in Settings,",
         "with `--base-url`, or with the environment variable shown.",
         "A self-hosted provider (a1111, comfyui, localai) takes several endpoints separated by",
@@ -136,7 +138,10 @@ def render() -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, cls in PROVIDERS.items():
-        for m in cls.capabilities.models:
+        models = cls.capabilities.models
+        if isinstance(models, catalogue.CatalogueModels):  # the shipped file, not the user's
+            models = catalogue.model_infos(name, catalogue.builtin())
+        for m in models:
             out.append(_model_row(name, m))
     out += [
         "",

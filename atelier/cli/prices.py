@@ -1,5 +1,6 @@
 """``atelier prices``: the catalogue's prices (provider, model, price, as of, source), and
-``atelier prices import FILE`` to add or override entries in ``ATELIER_HOME/prices.json``."""
+``atelier prices import FILE`` to add or override prices and models in ``ATELIER_HOME``
+(``prices.json``, ``catalogue.json``; see ``atelier.pricing.imports``)."""
 
 from __future__ import annotations
 
@@ -11,22 +12,31 @@ from atelier.core import paths
 from atelier.core.errors import InputError
 from atelier.core.i18n import tr
 from atelier.engine.service import load_prices
-from atelier.pricing.catalogue_list import PriceLine, import_prices, lines_json, price_lines
+from atelier.pricing.catalogue_list import PriceLine, lines_json, price_lines
+from atelier.pricing.imports import import_file
+from atelier.providers import catalogue
 
 
 def add_parser(sub: Any) -> None:
     """``atelier prices [--format text|json] [--all]`` and ``atelier prices import FILE``."""
     p = sub.add_parser(
         "prices",
-        help=tr("list the price catalogue, or import prices into ATELIER_HOME/prices.json"),
+        help=tr("list the price catalogue, or import prices and models into ATELIER_HOME"),
     )
     p.add_argument("action", nargs="?", default="list", choices=["list", "import"])
-    p.add_argument("file", nargs="?", type=Path, help=tr("import: a prices.json or TOML file"))
+    p.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help=tr(
+            "import: a prices.json list, or a TOML or JSON file of [[price]] and [[model]] tables"
+        ),
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument(
         "--all", action="store_true", help=tr("also list models their provider has shut down")
     )
-    p.set_defaults(handler=lambda args, out, err: run(args, out))
+    p.set_defaults(handler=lambda args, out, err: run(args, out, err))
 
 
 def _text(lines: list[PriceLine]) -> list[str]:
@@ -56,26 +66,43 @@ def _text(lines: list[PriceLine]) -> list[str]:
     return out
 
 
-def run(args: argparse.Namespace, out: TextIO) -> int:
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """List or import; returns the exit code.
 
     Raises:
         InputError: ``import`` without a file, or a bad file (nothing is changed; exit 2).
     """
-    target = paths.home() / "prices.json"
+    home = paths.home()
     if args.action == "import":
         if args.file is None:
             raise InputError("prices import", tr("give the file to import"))
-        added, replaced = import_prices(args.file, target)
+        done = import_file(args.file, home)
         print(
             tr("{added} price(s) added, {replaced} replaced in {target}").format(
-                added=added, replaced=replaced, target=target
+                added=done.prices_added,
+                replaced=done.prices_replaced,
+                target=home / "prices.json",
             ),
             file=out,
         )
+        if done.models_added or done.models_replaced:
+            print(
+                tr("{added} model(s) added, {replaced} replaced in {target}").format(
+                    added=done.models_added,
+                    replaced=done.models_replaced,
+                    target=home / catalogue.USER_FILE,
+                ),
+                file=out,
+            )
         return 0
     if args.file is not None:
         raise InputError("prices", tr("a file is only given to 'prices import'"))
+    problem = catalogue.user_problem()
+    if problem:
+        print(
+            tr("Your own catalogue entries are not used: {problem}").format(problem=problem),
+            file=err,
+        )
     lines = price_lines(load_prices(), include_shut_down=args.all)
     if args.format == "json":
         print(lines_json(lines), file=out)

@@ -1,7 +1,8 @@
 """Prices with their date and source, looked up for a job; actual cost from a response's usage.
 
 The built-in prices are the catalogue's (``atelier/providers/catalogue.toml``: every price with
-``as_of``, ``source`` and whether it was read on the provider's page or a third party's copy).
+``as_of``, ``source`` and whether it was read on the provider's page or a third party's copy),
+with the prices of the models a user imported (``ATELIER_HOME/catalogue.json``).
 A price that is not in the table is *unknown* (``None``), never $0: the estimate then says how
 many images have no price. Users add or override entries in ``ATELIER_HOME/prices.json`` (a
 list of objects with the ``PriceEntry`` fields; ``atelier prices import`` writes it).
@@ -80,6 +81,13 @@ def builtin_token_prices() -> list[TokenPrice]:
     return _token_prices(catalogue.builtin())
 
 
+def current_prices() -> tuple[list[PriceEntry], list[TokenPrice]]:
+    """The image and token prices of the catalogue in force (the shipped one with the user's
+    imported models, ``atelier.providers.catalogue.current``)."""
+    cat = catalogue.current()
+    return _entries(cat), _token_prices(cat)
+
+
 _STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536")
 
 
@@ -89,10 +97,12 @@ class PriceTable:
     def __init__(
         self, entries: list[PriceEntry] | None = None, token_prices: list[TokenPrice] | None = None
     ) -> None:
-        self.entries = list(entries if entries is not None else builtin_prices())
-        self.token_prices = list(
-            token_prices if token_prices is not None else builtin_token_prices()
-        )
+        if entries is None or token_prices is None:
+            found, tokens = current_prices()
+            entries = found if entries is None else entries
+            token_prices = tokens if token_prices is None else token_prices
+        self.entries = list(entries)
+        self.token_prices = list(token_prices)
         self._found: dict[tuple[str, str, str, str], PriceEntry | None] = {}
         """Lookups already answered: a 100,000-row batch asks the same few questions."""
 
@@ -118,6 +128,18 @@ class PriceTable:
             except ValidationError as e:
                 raise problems_error(f"{overrides}: [{i}].", validation_problems(e)) from e
         return table
+
+    def reload(self, overrides: Path | None) -> None:
+        """Take the prices in force now (after ``atelier prices import`` or the Settings
+        page's Import), in place, so every holder of this table (the window's estimate, the
+        engine's costs) sees them.
+
+        Raises:
+            InputError: as ``load``; the table is then unchanged.
+        """
+        fresh = PriceTable.load(overrides)
+        # Each attribute swapped whole: a thread pricing a job meanwhile reads old or new.
+        self.entries, self.token_prices, self._found = fresh.entries, fresh.token_prices, {}
 
     def lookup(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
         """The first entry matching exactly or by ``"*"`` (see ``find``), remembered."""

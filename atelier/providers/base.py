@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -203,7 +203,8 @@ class Capabilities:
         name: registry key (``openai``).
         label: the provider's one name for people (``OpenAI``), in the window and in messages.
         description: a few words shown after the label in lists (``offline, free``).
-        models: its models, the default first.
+        models: its models, the default first (a provider of hosted models reads them from
+            the catalogue in force, ``atelier.providers.catalogue.CatalogueModels``).
         needs_key: whether an API key is required.
         key_env_var: the environment variable read when keyring has no key.
         base_url_env_var: the environment variable that overrides the endpoint.
@@ -229,7 +230,7 @@ class Capabilities:
 
     name: str
     label: str
-    models: tuple[ModelInfo, ...]
+    models: Sequence[ModelInfo]
     needs_key: bool
     key_env_var: str | None
     base_url_env_var: str | None
@@ -267,7 +268,7 @@ class Capabilities:
         """The models offered for new batches: all but those shut down by ``on`` (default:
         ``today()``)."""
         day = on or today()
-        return tuple(m for m in self.models if not m.is_shut_down(day)) or self.models[:1]
+        return tuple(m for m in self.models if not m.is_shut_down(day)) or tuple(self.models[:1])
 
     @property
     def default_model(self) -> str:

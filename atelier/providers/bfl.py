@@ -27,7 +27,7 @@ from atelier.providers.base import (
     nearest_aspect_ratio,
     remote_gone,
 )
-from atelier.providers.catalogue import model_infos
+from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import (
     HttpProvider,
     default_error,
@@ -52,7 +52,7 @@ RATIOS = ("21:9", "16:9", "3:2", "4:3", "1:1", "3:4", "2:3", "9:16", "9:21")
 CAPABILITIES = Capabilities(
     name="bfl",
     label="Black Forest Labs",
-    models=model_infos("bfl"),
+    models=CatalogueModels("bfl"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["bfl"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["bfl"].base_url_env_var,

@@ -7,24 +7,39 @@ code: each price carries ``as_of`` (when it was read), ``source`` (the page's UR
 ``source_kind`` (read on the provider's own page, or only in a third party's copy). A figure
 not confirmed anywhere is left out, so its price shows as unknown, never $0.
 
-The providers build their ``ModelInfo`` records from it (``model_infos``); the price table
-(``atelier.pricing.table``) reads its prices. It sits with the providers because a model's
-capabilities are the providers' facts, and pricing is above them.
+A user adds next month's model, or corrects a shipped one, without a new release:
+``atelier prices import FILE`` validates ``[[model]]`` tables of this same shape and keeps them
+in ``ATELIER_HOME/catalogue.json``; ``current()`` is the shipped catalogue with those entries
+laid over it (a user's model replaces the shipped one of the same provider and id whole, a new
+one follows its provider's shipped models, so each provider's default stays first).
+
+The providers build their ``ModelInfo`` records from it (``model_infos``, through
+``CatalogueModels``, so a model imported while the window is open is offered once
+``forget_user()`` is called); the price table (``atelier.pricing.table``) reads its prices. It
+sits with the providers because a model's capabilities are the providers' facts, and pricing is
+above them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
+import os
 import tomllib
+from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from atelier.core import paths
 from atelier.core.errors import InputError
 from atelier.core.i18n import N_, tr
 from atelier.core.models import problems_error, validation_problems
+from atelier.core.paths import HomeError
 from atelier.providers.base import ModelInfo
 
 SourceKind = Literal["provider page", "third party", "user", "atelier"]
@@ -119,12 +134,12 @@ class ModelCaps(_Strict):
     masks: bool = False
     generates: bool = True
     max_references: int | None = Field(default=None, ge=0)
+    """The most input reference images one request takes, where the provider says."""
     max_pixels: int | None = Field(default=None, ge=1)
     """Width × height at most (gpt-image-2 and 2.5: 3840x2160, openai-python 3.63.0's ``size``
     docs); ``None``: only ``max_width``/``max_height`` bound a custom size."""
     max_aspect: float | None = Field(default=None, ge=1)
     """The longer side at most this many times the shorter (gpt-image-2 and 2.5: 3)."""
-    """The most input reference images one request takes, where the provider says."""
 
 
 class CatalogueModel(_Strict):
@@ -210,38 +225,188 @@ def builtin() -> Catalogue:
     return parse(read_toml(text, "catalogue.toml"), "catalogue.toml")
 
 
-def model_infos(provider: str) -> tuple[ModelInfo, ...]:
-    """The ``ModelInfo`` records of ``provider``'s models in the catalogue, in its order (the
-    default first), shut-down ones included (``Capabilities.offered`` leaves them out)."""
-    out = []
-    for m in builtin().model:
-        if m.provider != provider:
-            continue
-        c = m.capabilities
-        out.append(
-            ModelInfo(
-                m.id,
-                m.label,
-                c.sizes,
-                c.qualities,
-                formats=c.formats,
-                transparent_background=c.transparent_background,
-                max_samples_per_request=c.max_samples_per_request,
-                custom_size_multiple=c.custom_size_multiple,
-                max_width=c.max_width,
-                max_height=c.max_height,
-                note=m.note,
-                edits=c.edits,
-                masks=c.masks,
-                generates=c.generates,
-                min_side=c.min_side,
-                released=m.released,
-                deprecated=m.deprecated,
-                shutdown=m.shutdown,
-                successor=m.successor,
-                max_references=c.max_references,
-                max_pixels=c.max_pixels,
-                max_aspect=c.max_aspect,
-            )
-        )
-    return tuple(out)
+USER_FILE = "catalogue.json"
+"""The user's catalogue entries in ``ATELIER_HOME`` (written by ``atelier prices import``)."""
+
+_log = logging.getLogger(__name__)
+
+
+class UserCatalogue(_Strict):
+    """The user's own entries: models (new, or replacing a shipped one whole) and provider-wide
+    prices. Same fields as the shipped file; ``as_of`` is optional (each price has its own)."""
+
+    as_of: dt.date | None = None
+    model: tuple[CatalogueModel, ...] = ()
+    provider_price: tuple[ProviderPrice, ...] = ()
+
+
+def merged(shipped: Catalogue, user: UserCatalogue) -> Catalogue:
+    """``shipped`` with ``user``'s entries laid over it: a user model replaces the shipped one
+    of the same provider and id in place; a new one comes after its provider's last model (the
+    shipped default stays first); user provider prices come first (the first match wins).
+
+    Raises:
+        ValueError: the result is not a valid catalogue (a model listed twice in ``user``, a
+            successor named nowhere); pydantic's ``ValidationError`` is one.
+    """
+    mine = {(m.provider, m.id): m for m in user.model}
+    if len(mine) < len(user.model):
+        raise ValueError("a model is listed twice")
+    models = [mine.pop((m.provider, m.id), m) for m in shipped.model]
+    for m in mine.values():
+        last = max((i for i, x in enumerate(models) if x.provider == m.provider), default=None)
+        models.insert(len(models) if last is None else last + 1, m)
+    return Catalogue.model_validate(
+        {
+            "as_of": shipped.as_of,
+            "model": models,
+            "provider_price": user.provider_price + shipped.provider_price,
+        }
+    )
+
+
+def user_path() -> Path:
+    """``ATELIER_HOME/catalogue.json``.
+
+    Raises:
+        HomeError: the Atelier folder cannot be created.
+    """
+    return paths.home() / USER_FILE
+
+
+def read_user(path: Path) -> UserCatalogue:
+    """The validated user catalogue at ``path`` (empty when there is no file).
+
+    Raises:
+        InputError: naming the file and the field when it is unreadable or invalid.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return UserCatalogue()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(str(path), tr("cannot read: {reason}").format(reason=e)) from e
+    try:
+        raw = json.loads(text)
+        return UserCatalogue.model_validate(raw)
+    except json.JSONDecodeError as e:
+        raise InputError(str(path), tr("invalid JSON: {error}").format(error=e)) from e
+    except ValidationError as e:
+        raise problems_error(f"{path}: ", validation_problems(e)) from e
+
+
+_current: dict[str, tuple[Catalogue, str | None]] = {}
+"""``current()``'s answer per ``ATELIER_HOME`` value: the catalogue and the user file's
+problem. Keyed by the variable (a dictionary lookup) because a price or a model is asked for
+per job: stating the file on each ask would add 0.2 s to planning 100,000 rows."""
+
+
+def _load_current() -> tuple[Catalogue, str | None]:
+    shipped = builtin()
+    try:
+        path = user_path()
+    except HomeError as e:
+        return shipped, str(e)
+    try:
+        return merged(shipped, read_user(path)), None
+    except InputError as e:
+        problem = str(e)
+    except ValueError as e:  # merged: the user's entries contradict the shipped ones
+        problem = f"{path}: {e}"
+    _log.warning("the user's catalogue is not used: %s", problem)
+    return shipped, problem
+
+
+def current() -> Catalogue:
+    """The catalogue in force: the shipped one with the user's entries
+    (``ATELIER_HOME/catalogue.json``) laid over it. A user file that cannot be read or
+    validated (edited by hand since the import checked it) is left untouched and unused; its
+    problem is ``user_problem()``. Never raises."""
+    key = os.environ.get("ATELIER_HOME", "")
+    found = _current.get(key)
+    if found is None:
+        found = _current[key] = _load_current()
+    return found[0]
+
+
+def user_problem() -> str | None:
+    """Why the user's catalogue file is not used (file and field), or ``None``."""
+    current()
+    return _current[os.environ.get("ATELIER_HOME", "")][1]
+
+
+def forget_user() -> None:
+    """Read the user's catalogue again at the next ask (after an import wrote it)."""
+    _current.clear()
+    _infos.clear()
+
+
+_infos: dict[tuple[str, str], tuple[ModelInfo, ...]] = {}
+
+
+def model_infos(provider: str, cat: Catalogue | None = None) -> tuple[ModelInfo, ...]:
+    """The ``ModelInfo`` records of ``provider``'s models in ``cat`` (default: ``current()``),
+    in its order (the default first), shut-down ones included (``Capabilities.offered`` leaves
+    them out)."""
+    if cat is not None:
+        return tuple(_info(m) for m in cat.model if m.provider == provider)
+    key = (os.environ.get("ATELIER_HOME", ""), provider)
+    found = _infos.get(key)
+    if found is None:
+        found = _infos[key] = model_infos(provider, current())
+    return found
+
+
+def _info(m: CatalogueModel) -> ModelInfo:
+    c = m.capabilities
+    return ModelInfo(
+        m.id,
+        m.label,
+        c.sizes,
+        c.qualities,
+        formats=c.formats,
+        transparent_background=c.transparent_background,
+        max_samples_per_request=c.max_samples_per_request,
+        custom_size_multiple=c.custom_size_multiple,
+        max_width=c.max_width,
+        max_height=c.max_height,
+        note=m.note,
+        edits=c.edits,
+        masks=c.masks,
+        generates=c.generates,
+        min_side=c.min_side,
+        released=m.released,
+        deprecated=m.deprecated,
+        shutdown=m.shutdown,
+        successor=m.successor,
+        max_references=c.max_references,
+        max_pixels=c.max_pixels,
+        max_aspect=c.max_aspect,
+    )
+
+
+class CatalogueModels(Sequence[ModelInfo]):
+    """A provider's models as ``Capabilities.models``: read from ``current()`` at each use, so
+    a user's imported model is offered, priced and accepted like a shipped one."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+
+    def _all(self) -> tuple[ModelInfo, ...]:
+        return model_infos(self.provider)
+
+    @overload
+    def __getitem__(self, i: int) -> ModelInfo: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[ModelInfo, ...]: ...
+    def __getitem__(self, i: int | slice) -> ModelInfo | tuple[ModelInfo, ...]:
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[ModelInfo]:
+        return iter(self._all())
+
+    def __repr__(self) -> str:
+        return f"CatalogueModels({self.provider!r})"

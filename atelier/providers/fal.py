@@ -30,7 +30,7 @@ from atelier.providers.base import (
     nearest_aspect_ratio,
     remote_gone,
 )
-from atelier.providers.catalogue import model_infos
+from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import (
     HttpProvider,
     default_error,
@@ -58,7 +58,7 @@ ULTRA_RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21
 CAPABILITIES = Capabilities(
     name="fal",
     label="fal.ai",
-    models=model_infos("fal"),
+    models=CatalogueModels("fal"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["fal"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["fal"].base_url_env_var,

@@ -28,7 +28,7 @@ from atelier.providers.base import (
     GenerationResult,
     nearest_aspect_ratio,
 )
-from atelier.providers.catalogue import model_infos
+from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import (
     HttpProvider,
     default_error,
@@ -53,7 +53,7 @@ CAPABILITIES = Capabilities(
     name="gemini",
     label="Gemini",
     description=N_("Google"),
-    models=model_infos("gemini"),
+    models=CatalogueModels("gemini"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["gemini"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["gemini"].base_url_env_var,

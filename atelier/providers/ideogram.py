@@ -42,7 +42,7 @@ from atelier.providers.base import (
     GenerationResult,
     nearest_aspect_ratio,
 )
-from atelier.providers.catalogue import model_infos
+from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import HttpProvider, default_error, error_body, parse_retry_after
 
 MODEL = "ideogram-v3"
@@ -75,7 +75,7 @@ CAPABILITIES = Capabilities(
     name="ideogram",
     label="Ideogram",
     description=N_("text in images, transparency"),
-    models=model_infos("ideogram"),
+    models=CatalogueModels("ideogram"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["ideogram"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["ideogram"].base_url_env_var,

@@ -28,7 +28,7 @@ from atelier.providers.base import (
     GenerationResult,
     ModelInfo,
 )
-from atelier.providers.catalogue import model_infos
+from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import HttpProvider, default_error, parse_duration_s, parse_retry_after
 
 __all__ = [
@@ -45,7 +45,7 @@ CAPABILITIES = Capabilities(
     name="openai",
     label="OpenAI",
     description=N_("Images API"),
-    models=model_infos("openai"),
+    models=CatalogueModels("openai"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["openai"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["openai"].base_url_env_var,
@@ -311,7 +311,7 @@ SEEDREAM_CAPABILITIES = Capabilities(
     name="seedream",
     label="Seedream",
     description=N_("BytePlus ModelArk, OpenAI-compatible"),
-    models=model_infos("seedream"),
+    models=CatalogueModels("seedream"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["seedream"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["seedream"].base_url_env_var,

@@ -44,7 +44,7 @@ from atelier.providers.base import (
     GenerationResult,
     remote_gone,
 )
-from atelier.providers.catalogue import model_infos
+from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import HttpProvider, default_error, error_body, parse_retry_after
 
 _SIZES = ("auto", "1328x1328", "1664x928", "928x1664", "1472x1140", "1140x1472")
@@ -56,7 +56,7 @@ CAPABILITIES = Capabilities(
     name="qwen",
     label="Alibaba Qwen-Image",
     description=N_("DashScope, Chinese and Japanese text"),
-    models=model_infos("qwen"),
+    models=CatalogueModels("qwen"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["qwen"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["qwen"].base_url_env_var,

@@ -30,7 +30,7 @@ from atelier.providers.base import (
     nearest_aspect_ratio,
     remote_gone,
 )
-from atelier.providers.catalogue import model_infos
+from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import (
     HttpProvider,
     default_error,
@@ -46,7 +46,7 @@ _SIZES = ("1024x1024", "1344x768", "768x1344", "1216x832", "832x1216", "1152x896
 CAPABILITIES = Capabilities(
     name="replicate",
     label="Replicate",
-    models=model_infos("replicate"),
+    models=CatalogueModels("replicate"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["replicate"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["replicate"].base_url_env_var,

@@ -25,7 +25,7 @@ from atelier.providers.base import (
     GenerationResult,
     nearest_aspect_ratio,
 )
-from atelier.providers.catalogue import model_infos
+from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import HttpProvider, default_error, error_body
 
 ASPECT_RATIOS = ("16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21")
@@ -54,7 +54,7 @@ CAPABILITIES = Capabilities(
     name="stability",
     label="Stability",
     description=N_("Stable Image API"),
-    models=model_infos("stability"),
+    models=CatalogueModels("stability"),
     needs_key=True,
     key_env_var=PROVIDER_ACCESS["stability"].key_env_var,
     base_url_env_var=PROVIDER_ACCESS["stability"].base_url_env_var,

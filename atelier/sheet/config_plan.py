@@ -36,7 +36,7 @@ def config_default_model(provider: str, today: date | None = None) -> tuple[str 
         return None, None
     from atelier.providers import base, catalogue
 
-    m = catalogue.builtin().find("openai", REFERENCE_TOOL_MODEL)
+    m = catalogue.current().find("openai", REFERENCE_TOOL_MODEL)
     if m is None or m.shutdown is None or (today or base.today()) < m.shutdown:
         return REFERENCE_TOOL_MODEL, None
     return m.successor, tr(

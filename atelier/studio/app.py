@@ -19,7 +19,7 @@ from atelier.core.errors import AtelierError
 from atelier.core.i18n import tr
 from atelier.core.logs import install_crash_handler, setup_logging
 from atelier.core.settings import Settings
-from atelier.engine.service import load_prices, open_engine
+from atelier.engine.service import open_engine
 from atelier.engine.warm import import_run_modules
 from atelier.store import Store
 from atelier.store.db import StoreError
@@ -62,7 +62,8 @@ def build_window(ask: Callable[[StoreError], bool] | None = None) -> tuple[objec
         settings = Settings.load()
         store = open_store(ask or ask_move_damaged)
         engine = open_engine(store, settings)
-        window = MainWindow(store, engine, settings, load_prices())
+        # One price table for the estimate and the engine: Settings' Import reloads both.
+        window = MainWindow(store, engine, settings, engine.prices)
     # After the first paint (the start-up's measure), before the designer can press Start.
     QTimer.singleShot(
         100,

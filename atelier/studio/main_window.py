@@ -434,7 +434,8 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         dlg = SettingsDialog(self.settings, self, self.prices)
-        dlg.accepted.connect(lambda: self.batch.select_provider(self.batch.current_provider()))
+        for changed in (dlg.accepted, dlg.prices_imported):
+            changed.connect(lambda: self.batch.select_provider(self.batch.current_provider()))
         dlg.open()
         return dlg
 

@@ -88,7 +88,7 @@ def test_import_adds_then_overrides_and_the_estimate_uses_it(tmp_path: Path) -> 
         (json.dumps([_entry(), _entry(as_of="last week")]), "[1].as_of"),
         (json.dumps([_entry(model="gpt-image-9")]), "[0].model: openai has no model"),
         (json.dumps([_entry(source_kind="a blog")]), "[0].source_kind"),
-        (json.dumps({"provider": "openai"}), "a JSON price file is a list"),
+        (json.dumps({"provider": "openai"}), "a price file is a JSON list"),
         ("[{", "invalid JSON"),
     ],
 )

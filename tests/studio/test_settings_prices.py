@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -62,3 +63,34 @@ def test_a_users_imported_price_is_listed_first(qtbot: Any, window: Any) -> None
     qtbot.addWidget(dlg)
     first = _rows(dlg.prices_model)[0]
     assert first == ["bfl", "flux-2-pro", "any", "$0.031 per image", "2026-12-05", "my invoice"]
+
+
+def test_import_in_settings_adds_a_model_the_window_and_engine_then_price(
+    qtbot: Any, window: Any, tmp_path: Path
+) -> None:
+    from tests.cli.test_prices_models import NEXT_MONTH
+
+    dlg = window.open_settings()
+    qtbot.waitExposed(dlg)
+    dlg.tabs.setCurrentIndex(1)
+    assert dlg.import_prices_button.accessibleName() == "Import prices or models"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(NEXT_MONTH.replace('provider = "openai"', 'provider = "nobody"', 1), "utf-8")
+    rows = _rows(dlg.prices_model)
+    assert not dlg.import_prices(bad)
+    assert str(bad) in dlg.prices_status.text() and "model[0].provider" in dlg.prices_status.text()
+    assert _rows(dlg.prices_model) == rows and not (paths.home() / "catalogue.json").exists()
+    assert window.prices.lookup("openai", "gpt-image-2.7", "xhigh", "1024x1024") is None
+
+    good = tmp_path / "next.toml"
+    good.write_text(NEXT_MONTH, "utf-8")
+    assert dlg.import_prices(good)
+    assert dlg.prices_status.text() == "1 price(s) added, 0 replaced. 1 model(s) added, 0 replaced."
+    listed = [r for r in _rows(dlg.prices_model) if r[1] == "gpt-image-2.7"]
+    assert ["openai", "gpt-image-2.7", "xhigh 1024x1024", "$0.31 per image"] in [
+        r[:4] for r in listed
+    ]
+    for table in (window.prices, window.engine.prices):
+        found = table.lookup("openai", "gpt-image-2.7", "low", "1024x1024")
+        assert found is not None and found.usd_per_image == 0.007
+    dlg.reject()

@@ -1,18 +1,20 @@
 """The Settings page: the default provider, per provider its key, endpoint and Test connection,
-and the prices the estimates use (read-only)."""
+and the prices the estimates use (read-only, with Import for a file of prices or models)."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -28,12 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from atelier.core import paths
-from atelier.core.errors import ProviderError
+from atelier.core.errors import InputError, ProviderError
 from atelier.core.i18n import LANGUAGES, tr
 from atelier.core.secrets import get_key, keep_key_for_session, keyring_status, set_key
 from atelier.core.settings import Settings
 from atelier.pricing.catalogue_list import price_lines
+from atelier.pricing.imports import import_file
 from atelier.pricing.table import PriceTable
+from atelier.providers import catalogue
 from atelier.providers.registry import PROVIDERS, create_provider
 from atelier.studio import a11y
 from atelier.studio.look import theme
@@ -150,7 +154,14 @@ class ProviderPanel(QGroupBox):
 
 
 class SettingsDialog(QDialog):
-    """Settings: the defaults, the team queue, the providers (keys, endpoints) and the prices."""
+    """Settings: the defaults, the team queue, the providers (keys, endpoints) and the prices.
+
+    Signals:
+        prices_imported: a file of prices or models was imported (the window then takes the
+            prices in force, ``PriceTable.reload``).
+    """
+
+    prices_imported = Signal()
 
     def __init__(
         self, settings: Settings, parent: QWidget | None = None, prices: PriceTable | None = None
@@ -244,16 +255,60 @@ class SettingsDialog(QDialog):
         self.prices_view.horizontalHeader().setStretchLastSection(True)
         self.prices_view.resizeColumnsToContents()
         box.addWidget(self.prices_view, 1)
+        row = QHBoxLayout()
         how = QLabel(
             tr(
-                "Prices older than 120 days say “check the provider's page”. To add or "
-                "correct one: atelier prices import FILE (a prices.json list or a TOML file)."
+                "Prices older than 120 days say “check the provider's page”. Import adds or "
+                "corrects prices, and next month's models (a prices.json list, or a TOML or "
+                "JSON file of [[price]] and [[model]] tables, as atelier prices import FILE)."
             )
         )
         how.setObjectName("prices_note")
         how.setWordWrap(True)
-        box.addWidget(how)
+        row.addWidget(how, 1)
+        self.import_prices_button = QPushButton(tr("Import…"))
+        self.import_prices_button.setObjectName("import_prices_button")
+        a11y.name(self.import_prices_button, tr("Import prices or models"))
+        self.import_prices_button.clicked.connect(lambda: self.import_prices())
+        row.addWidget(self.import_prices_button)
+        box.addLayout(row)
+        self.prices_status = QLabel(catalogue.user_problem() or "")
+        self.prices_status.setObjectName("prices_status")
+        self.prices_status.setWordWrap(True)
+        box.addWidget(self.prices_status)
+        self._prices_table = table
         return page
+
+    def import_prices(self, path: Path | None = None) -> bool:
+        """Import ``path`` (default: the file the designer picks) into ``ATELIER_HOME``, show
+        what changed (or the file's problem, naming its field) below the list, and refresh it.
+        Returns whether anything was imported."""
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, tr("Import prices or models"), "", tr("Price files (*.json *.toml)")
+            )
+            if not chosen:
+                return False
+            path = Path(chosen)
+        home = paths.home()
+        try:
+            done = import_file(path, home)
+            self._prices_table.reload(home / "prices.json")
+        except InputError as e:
+            self.prices_status.setText(str(e))
+            return False
+        self.prices_model.set_lines(price_lines(self._prices_table))
+        self.prices_view.resizeColumnsToContents()
+        said = tr("{added} price(s) added, {replaced} replaced.").format(
+            added=done.prices_added, replaced=done.prices_replaced
+        )
+        if done.models_added or done.models_replaced:
+            said += " " + tr("{added} model(s) added, {replaced} replaced.").format(
+                added=done.models_added, replaced=done.models_replaced
+            )
+        self.prices_status.setText(said)
+        self.prices_imported.emit()
+        return True
 
     def _error_row(self) -> QHBoxLayout:
         """What went wrong at Save, wrapped so it is read whole, and, when the keyring refused a

@@ -1,0 +1,245 @@
+"""``atelier prices import FILE``: a user's prices and models, validated, kept in ``ATELIER_HOME``.
+
+A file holds prices, models, or both:
+
+- today's ``prices.json`` format, a JSON list of ``PriceEntry`` objects, or a TOML file of
+  ``[[price]]`` tables with the same fields: kept in ``ATELIER_HOME/prices.json``; an imported
+  price replaces the user's earlier one for the same provider, model, quality and size, and wins
+  over the catalogue's;
+- ``[[model]]`` tables in the shipped catalogue's own shape (``atelier/providers/catalogue.toml``:
+  provider, id, label, ``released``/``deprecated``/``shutdown``/``successor``, capabilities,
+  ``[[model.price]]`` and ``[model.tokens]``), and ``[[provider_price]]`` tables, in TOML or as a
+  JSON object with those keys: kept in ``ATELIER_HOME/catalogue.json``. A model the catalogue
+  does not list is added (offered, priced and accepted like a shipped one: next month's model
+  needs no new release); one it lists is replaced whole (to correct a date or add a quality).
+
+Everything is validated before anything is written (each field, a known provider, a price for a
+known or imported model, a successor that exists, the user's earlier files still valid): a bad
+file changes nothing and its error names the file and the field (``model[0].price[1].as_of``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from atelier.core.errors import AtelierError, InputError
+from atelier.core.files import atomic_write, read_bytes, read_json
+from atelier.core.i18n import tr
+from atelier.core.models import problems_error, validation_problems
+from atelier.pricing.entries import PriceEntry
+from atelier.pricing.table import PriceTable
+from atelier.providers import catalogue
+from atelier.providers.catalogue import (
+    Catalogue,
+    ProviderPrice,
+    SourceKind,
+    UserCatalogue,
+    read_toml,
+)
+from atelier.providers.registry import PROVIDERS
+
+_KEYS = {"as_of", "price", "model", "provider_price"}
+
+
+class ImportedPrice(PriceEntry):
+    """A price a user imports: a ``PriceEntry`` with a dated ``as_of`` and a source kind (its
+    provider and model are checked against the registry and the catalogue after)."""
+
+    as_of: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
+    source: str = Field(min_length=1)
+    source_kind: SourceKind = "user"
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import changed: counts of prices and models added and replaced."""
+
+    prices_added: int = 0
+    prices_replaced: int = 0
+    models_added: int = 0
+    models_replaced: int = 0
+
+
+def _parts(path: Path) -> tuple[list[Any], dict[str, Any]]:
+    """``(price entries, catalogue part)`` of ``path``: a JSON list is prices only; a TOML file
+    or a JSON object holds ``price``, ``model`` and ``provider_price`` tables.
+
+    Raises:
+        InputError: naming ``path`` when it is unreadable or holds anything else.
+    """
+    if path.suffix.lower() == ".toml":
+        text = read_bytes(path, tr("price file")).decode("utf-8-sig", errors="replace")
+        raw: Any = read_toml(text, str(path))
+    else:
+        raw = read_json(path, tr("price file"))
+        if isinstance(raw, list):
+            return raw, {}
+    if not isinstance(raw, dict) or not raw or set(raw) - _KEYS:
+        raise InputError(
+            str(path),
+            tr(
+                "a price file is a JSON list of prices, or holds [[price]], [[model]] and [[provider_price]] tables and nothing else"
+            ),
+        )
+    prices = raw.get("price", [])
+    if not isinstance(prices, list):
+        raise InputError(f"{path}: price", tr("give a list of [[price]] tables"))
+    return prices, {k: v for k, v in raw.items() if k in ("model", "provider_price")}
+
+
+def _provider_problems(user: UserCatalogue) -> list[tuple[str, str]]:
+    """``(field, why)`` for each model naming a provider that takes no catalogue models."""
+    bad = []
+    for i, m in enumerate(user.model):
+        cls = PROVIDERS.get(m.provider)
+        if cls is None or not isinstance(cls.capabilities.models, catalogue.CatalogueModels):
+            hosted = [
+                n
+                for n, c in PROVIDERS.items()
+                if isinstance(c.capabilities.models, catalogue.CatalogueModels)
+            ]
+            why = tr("{provider!r} takes no catalogue models (these do: {known})")
+            bad.append(
+                (f"model[{i}].provider", why.format(provider=m.provider, known=", ".join(hosted)))
+            )
+    return bad
+
+
+def _unknown(e: PriceEntry, cat: Catalogue) -> tuple[str, str] | None:
+    """``(field, why)`` when ``e`` names a provider Atelier does not know, or a model neither
+    the catalogue ``cat`` nor the provider lists."""
+    cls = PROVIDERS.get(e.provider)
+    if cls is None:
+        known = ", ".join(PROVIDERS)
+        why = tr("unknown provider {provider!r} (known: {known})")
+        return "provider", why.format(provider=e.provider, known=known)
+    local = not isinstance(cls.capabilities.models, catalogue.CatalogueModels)
+    listed = cat.find(e.provider, e.model) is not None or (
+        local and cls.capabilities.model(e.model) is not None
+    )
+    if e.model != "*" and not listed:
+        why = tr("{provider} has no model {model!r}")
+        return "model", why.format(provider=e.provider, model=e.model)
+    return None
+
+
+def _prices(raw: list[Any], cat: Catalogue, where: str) -> list[PriceEntry]:
+    """The validated price entries of ``raw``.
+
+    Raises:
+        InputError: naming ``where`` and each bad field (``[2].as_of``).
+    """
+    entries: list[PriceEntry] = []
+    bad: list[tuple[str, str]] = []
+    for i, item in enumerate(raw):
+        try:
+            entry = PriceEntry(**ImportedPrice.model_validate(item).model_dump())
+        except ValidationError as e:
+            bad += [(f"[{i}].{field}", msg) for field, msg in validation_problems(e)]
+            continue
+        unknown = _unknown(entry, cat)
+        if unknown:
+            bad.append((f"[{i}].{unknown[0]}", unknown[1]))
+        entries.append(entry)
+    if bad:
+        raise problems_error(where, bad)
+    return entries
+
+
+def _models(
+    raw: dict[str, Any], path: Path, target: Path
+) -> tuple[UserCatalogue, Catalogue, int, int]:
+    """The user's catalogue once ``raw``'s models are laid over the earlier ones in ``target``,
+    the catalogue that makes, and how many of ``raw``'s models it adds and replaces (a shipped
+    model or the user's earlier one).
+
+    Raises:
+        InputError: naming ``path`` (or ``target``) and the field.
+    """
+    try:
+        new = UserCatalogue.model_validate(raw)
+    except ValidationError as e:
+        raise problems_error(f"{path}: ", validation_problems(e)) from e
+    bad = _provider_problems(new)
+    if bad:
+        raise problems_error(f"{path}: ", bad)
+    old = catalogue.read_user(target)
+    fresh = {(m.provider, m.id) for m in new.model}
+    kept = tuple(m for m in old.model if (m.provider, m.id) not in fresh)
+    newer = {_price_key(p) for p in new.provider_price}
+    user = UserCatalogue(
+        model=kept + new.model,
+        provider_price=new.provider_price
+        + tuple(p for p in old.provider_price if _price_key(p) not in newer),
+    )
+    try:
+        cat = catalogue.merged(catalogue.builtin(), user)
+    except ValueError as e:
+        problems = validation_problems(e) if isinstance(e, ValidationError) else [("", str(e))]
+        raise problems_error(f"{path}: ", problems) from e
+    known = {(m.provider, m.id) for m in (*catalogue.builtin().model, *old.model)}
+    replaced = len(fresh & known)
+    return user, cat, len(fresh) - replaced, replaced
+
+
+def _price_key(p: ProviderPrice) -> tuple[str, str, str, str]:
+    return p.provider, p.model, p.quality, p.size
+
+
+def _key(e: PriceEntry) -> tuple[str, str, str, str]:
+    return e.provider, e.model, e.quality, e.size
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        atomic_write(path, text.encode("utf-8"))
+    except AtelierError as e:
+        raise InputError(str(path), tr("cannot write: {reason}").format(reason=e)) from e
+
+
+def import_file(path: Path, home: Path) -> Imported:
+    """Add the prices and models of ``path`` to the user's files in ``home``
+    (``prices.json``, ``catalogue.json``; see the module's text). Each file is written whole (a
+    temporary file renamed), only after everything in ``path`` and both files validated; the
+    catalogue in force is read again after (``catalogue.forget_user``).
+
+    Raises:
+        InputError: ``path`` or a file in ``home`` is unreadable or invalid (nothing is
+            written), ``path`` holds neither a price nor a model, or a file cannot be written.
+    """
+    raw_prices, raw_models = _parts(path)
+    if not raw_prices and not raw_models.get("model") and not raw_models.get("provider_price"):
+        raise InputError(str(path), tr("holds no price and no model"))
+    cat_file, price_file = home / catalogue.USER_FILE, home / "prices.json"
+    user, cat, models_added, models_replaced = None, catalogue.current(), 0, 0
+    if raw_models:
+        user, cat, models_added, models_replaced = _models(raw_models, path, cat_file)
+    new = _prices(raw_prices, cat, f"{path}: ")
+    old = PriceTable.load(price_file).entries[: _user_count(price_file)] if new else []
+    fresh = {_key(e) for e in new}
+    kept = [e for e in old if _key(e) not in fresh]
+    if user is not None:
+        doc = user.model_dump(mode="json", exclude_defaults=True)
+        _write(cat_file, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    if new:
+        # PriceTable.load puts the last entry first: written in order, the newest wins.
+        merged = list(reversed(kept)) + new
+        rows = [
+            e.model_dump(exclude_defaults=True) | {"usd_per_image": e.usd_per_image} for e in merged
+        ]
+        _write(price_file, json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+    catalogue.forget_user()
+    replaced = len(old) - len(kept)
+    return Imported(len(new) - replaced, replaced, models_added, models_replaced)
+
+
+def _user_count(target: Path) -> int:
+    if not target.exists():
+        return 0
+    raw = read_json(target, tr("price file"))
+    return len(raw) if isinstance(raw, list) else 0
