@@ -172,6 +172,18 @@ def render() -> str:
             f"| {t.provider} | `{t.model}` | {f(t.text_in)} | {f(t.image_in)} | {f(t.image_out)} | "
             f"{t.as_of} | {t.source} | {_READ_ON[t.source_kind]} |"
         )
+    out += [
+        "",
+        "### Batch API discounts (economy; a model's published batch price wins)",
+        "",
+        "| provider | of the list price | as of | source | read on | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in catalogue.builtin().batch_discount:
+        out.append(
+            f"| {d.provider} | {d.factor * 100:g} % | {d.as_of} | {d.source} | "
+            f"{_READ_ON[d.source_kind]} | {d.note} |"
+        )
     return "\n".join(out) + "\n"
 
 

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from atelier.core.i18n import tr
 from atelier.pricing.entries import PriceEntry, TokenPrice, is_stale
 from atelier.pricing.table import PriceTable
-from atelier.providers import base
+from atelier.providers import base, catalogue
 from atelier.providers.registry import PROVIDERS
 
 
@@ -22,7 +22,7 @@ class PriceLine:
         provider, model: what it prices (``*``: every model of the provider).
         quality, size: which images (``*``: any; size ``1K``…: a tier).
         price: ``"$0.04 per image"``, ``"$5 / $8 / $30 per 1M tokens (text in / image in /
-            image out)"`` or ``"unknown"``.
+            image out)"``, ``"batch API: 50 % of the list price"`` or ``"unknown"``.
         usd: the figure (USD per image, per megapixel or per 1M output tokens), ``None``
             when unknown.
         as_of, source, source_kind: when and where it was read.
@@ -93,6 +93,9 @@ def price_lines(
     for t in table.token_prices:
         what = (t.provider, t.model, "*", "*", _token_price(t), t.image_out)
         rows.append((*what, t.as_of, t.source, t.source_kind, ""))
+    for d in catalogue.current().batch_discount:
+        text = tr("batch API: {percent:g} % of the list price").format(percent=d.factor * 100)
+        rows.append((d.provider, "*", "*", "*", text, None, d.as_of, d.source, d.source_kind, ""))
     for provider, cls in PROVIDERS.items():
         for m in cls.capabilities.models:
             rows.append((provider, m.id, "*", "*", tr("unknown"), None, "", "", "", ""))

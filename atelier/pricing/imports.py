@@ -9,7 +9,8 @@ A file holds prices, models, or both:
 - ``[[model]]`` tables in the shipped catalogue's own shape (``atelier/providers/catalogue.toml``:
   provider, id, label, ``released``/``deprecated``/``shutdown``/``successor``, capabilities,
   ``[[model.price]]`` and ``[model.tokens]``), and ``[[provider_price]]`` tables, in TOML or as a
-  JSON object with those keys: kept in ``ATELIER_HOME/catalogue.json``. A model the catalogue
+  JSON object with those keys, and ``[[batch_discount]]`` tables (a batch API's ``factor`` on
+  the list price): kept in ``ATELIER_HOME/catalogue.json``. A model the catalogue
   does not list is added (offered, priced and accepted like a shipped one: next month's model
   needs no new release); one it lists is replaced whole (to correct a date or add a quality).
 
@@ -36,6 +37,7 @@ from atelier.pricing.table import PriceTable
 from atelier.providers import catalogue
 from atelier.providers.catalogue import (
     Catalogue,
+    CatalogueModels,
     ProviderPrice,
     SourceKind,
     UserCatalogue,
@@ -43,7 +45,7 @@ from atelier.providers.catalogue import (
 )
 from atelier.providers.registry import PROVIDERS
 
-_KEYS = {"as_of", "price", "model", "provider_price"}
+_KEYS = {"as_of", "price", "model", "provider_price", "batch_discount"}
 
 
 class ImportedPrice(PriceEntry):
@@ -83,29 +85,35 @@ def _parts(path: Path) -> tuple[list[Any], dict[str, Any]]:
         raise InputError(
             str(path),
             tr(
-                "a price file is a JSON list of prices, or holds [[price]], [[model]] and [[provider_price]] tables and nothing else"
+                "a price file is a JSON list of prices, or holds [[price]], [[model]], [[provider_price]] and [[batch_discount]] tables and nothing else"
             ),
         )
     prices = raw.get("price", [])
     if not isinstance(prices, list):
         raise InputError(f"{path}: price", tr("give a list of [[price]] tables"))
-    return prices, {k: v for k, v in raw.items() if k in ("model", "provider_price")}
+    return prices, {k: v for k, v in raw.items() if k in _KEYS - {"as_of", "price"}}
 
 
 def _provider_problems(user: UserCatalogue) -> list[tuple[str, str]]:
-    """``(field, why)`` for each model naming a provider that takes no catalogue models."""
+    """``(field, why)`` for each model naming a provider that takes no catalogue models, and
+    each batch discount of a provider without a batch API."""
     bad = []
+    hosted = [n for n, c in PROVIDERS.items() if isinstance(c.capabilities.models, CatalogueModels)]
     for i, m in enumerate(user.model):
-        cls = PROVIDERS.get(m.provider)
-        if cls is None or not isinstance(cls.capabilities.models, catalogue.CatalogueModels):
-            hosted = [
-                n
-                for n, c in PROVIDERS.items()
-                if isinstance(c.capabilities.models, catalogue.CatalogueModels)
-            ]
+        if m.provider not in hosted:
             why = tr("{provider!r} takes no catalogue models (these do: {known})")
             bad.append(
                 (f"model[{i}].provider", why.format(provider=m.provider, known=", ".join(hosted)))
+            )
+    batching = [n for n, c in PROVIDERS.items() if c.capabilities.batch_api]
+    for i, d in enumerate(user.batch_discount):
+        if d.provider not in batching:
+            why = tr("{provider!r} has no batch API (these do: {known})")
+            bad.append(
+                (
+                    f"batch_discount[{i}].provider",
+                    why.format(provider=d.provider, known=", ".join(batching)),
+                )
             )
     return bad
 
@@ -118,7 +126,7 @@ def _unknown(e: PriceEntry, cat: Catalogue) -> tuple[str, str] | None:
         known = ", ".join(PROVIDERS)
         why = tr("unknown provider {provider!r} (known: {known})")
         return "provider", why.format(provider=e.provider, known=known)
-    local = not isinstance(cls.capabilities.models, catalogue.CatalogueModels)
+    local = not isinstance(cls.capabilities.models, CatalogueModels)
     listed = cat.find(e.provider, e.model) is not None or (
         local and cls.capabilities.model(e.model) is not None
     )
@@ -172,10 +180,13 @@ def _models(
     fresh = {(m.provider, m.id) for m in new.model}
     kept = tuple(m for m in old.model if (m.provider, m.id) not in fresh)
     newer = {_price_key(p) for p in new.provider_price}
+    discounted = {d.provider for d in new.batch_discount}
     user = UserCatalogue(
         model=kept + new.model,
         provider_price=new.provider_price
         + tuple(p for p in old.provider_price if _price_key(p) not in newer),
+        batch_discount=new.batch_discount
+        + tuple(d for d in old.batch_discount if d.provider not in discounted),
     )
     try:
         cat = catalogue.merged(catalogue.builtin(), user)
@@ -213,7 +224,7 @@ def import_file(path: Path, home: Path) -> Imported:
             written), ``path`` holds neither a price nor a model, or a file cannot be written.
     """
     raw_prices, raw_models = _parts(path)
-    if not raw_prices and not raw_models.get("model") and not raw_models.get("provider_price"):
+    if not raw_prices and not any(raw_models.values()):
         raise InputError(str(path), tr("holds no price and no model"))
     cat_file, price_file = home / catalogue.USER_FILE, home / "prices.json"
     user, cat, models_added, models_replaced = None, catalogue.current(), 0, 0

@@ -212,8 +212,6 @@ class Capabilities:
         negative_prompt, seed: whether those fields reach the model.
         edits: whether any model accepts reference images.
         batch_api: whether an asynchronous discounted batch API exists (``atelier.providers.economy``).
-        batch_price_factor: what a batch-API image costs against the list price (OpenAI and
-            Gemini: half, providers.md "Batch API" / "Batch Mode").
         batch_references: whether the batch API takes requests with reference images (OpenAI's
             does not: an edit is a multipart upload, its batch lines are JSON bodies of
             ``/v1/images/generations``; such a request is sent at once, at list price).
@@ -239,7 +237,6 @@ class Capabilities:
     seed: bool = False
     edits: bool = False
     batch_api: bool = False
-    batch_price_factor: float = 0.5
     batch_references: bool = True
     default_concurrency: int = 4
     max_concurrency: int | None = None

@@ -110,6 +110,14 @@ class ProviderPrice(ImagePrice):
     model: str = "*"
 
 
+class BatchDiscount(Cited):
+    """What a provider's batch API charges against the list price (``factor`` 0.5: half), for
+    the images whose price has no published ``batch_usd``."""
+
+    provider: str
+    factor: float = Field(gt=0, le=1)
+
+
 class TokenRates(Cited):
     """USD per 1M tokens, for billing from a response's ``usage`` (``None``: unknown)."""
 
@@ -170,12 +178,13 @@ class CatalogueModel(_Strict):
 
 
 class Catalogue(_Strict):
-    """The whole file: its date, the models (each provider's default first) and the
-    provider-wide prices."""
+    """The whole file: its date, the models (each provider's default first), the
+    provider-wide prices and the batch APIs' discounts."""
 
     as_of: dt.date
     model: tuple[CatalogueModel, ...]
     provider_price: tuple[ProviderPrice, ...] = ()
+    batch_discount: tuple[BatchDiscount, ...] = ()
 
     @model_validator(mode="after")
     def _unique(self) -> Catalogue:
@@ -192,6 +201,10 @@ class Catalogue(_Strict):
     def find(self, provider: str, model_id: str) -> CatalogueModel | None:
         """The entry of ``provider``/``model_id``, or ``None``."""
         return next((m for m in self.model if m.provider == provider and m.id == model_id), None)
+
+    def discount(self, provider: str) -> BatchDiscount | None:
+        """``provider``'s batch API discount (the first listed wins), or ``None``: unknown."""
+        return next((d for d in self.batch_discount if d.provider == provider), None)
 
 
 def parse(raw: dict[str, Any], name: str) -> Catalogue:
@@ -232,18 +245,21 @@ _log = logging.getLogger(__name__)
 
 
 class UserCatalogue(_Strict):
-    """The user's own entries: models (new, or replacing a shipped one whole) and provider-wide
-    prices. Same fields as the shipped file; ``as_of`` is optional (each price has its own)."""
+    """The user's own entries: models (new, or replacing a shipped one whole), provider-wide
+    prices and batch discounts. Same fields as the shipped file; ``as_of`` is optional (each
+    price has its own)."""
 
     as_of: dt.date | None = None
     model: tuple[CatalogueModel, ...] = ()
     provider_price: tuple[ProviderPrice, ...] = ()
+    batch_discount: tuple[BatchDiscount, ...] = ()
 
 
 def merged(shipped: Catalogue, user: UserCatalogue) -> Catalogue:
     """``shipped`` with ``user``'s entries laid over it: a user model replaces the shipped one
     of the same provider and id in place; a new one comes after its provider's last model (the
-    shipped default stays first); user provider prices come first (the first match wins).
+    shipped default stays first); user provider prices and discounts come first (the first
+    match wins).
 
     Raises:
         ValueError: the result is not a valid catalogue (a model listed twice in ``user``, a
@@ -261,6 +277,7 @@ def merged(shipped: Catalogue, user: UserCatalogue) -> Catalogue:
             "as_of": shipped.as_of,
             "model": models,
             "provider_price": user.provider_price + shipped.provider_price,
+            "batch_discount": user.batch_discount + shipped.batch_discount,
         }
     )
 
@@ -333,6 +350,14 @@ def user_problem() -> str | None:
     """Why the user's catalogue file is not used (file and field), or ``None``."""
     current()
     return _current[os.environ.get("ATELIER_HOME", "")][1]
+
+
+def batch_factor(provider: str) -> float:
+    """What ``provider``'s batch API charges against the list price, from the catalogue in
+    force (``[[batch_discount]]``); 1.0 (the list price) when none is recorded, so an economy
+    figure is never lower than a source says."""
+    found = current().discount(provider)
+    return 1.0 if found is None else found.factor
 
 
 def forget_user() -> None:

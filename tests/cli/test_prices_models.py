@@ -213,3 +213,27 @@ def test_a_hand_broken_user_file_is_named_left_alone_and_unused(tmp_path: Path) 
     mine.write_text(NEXT_MONTH, encoding="utf-8")
     code, _out, err = _run("prices", "import", str(mine))
     assert code == 2 and str(broken) in err
+
+
+def test_the_batch_discount_is_dated_data_a_user_can_correct(tmp_path: Path) -> None:
+    listed = [x for x in _listed() if x["price"].startswith("batch API")]
+    openai = next(x for x in listed if x["provider"] == "openai")
+    assert openai["price"] == "batch API: 50 % of the list price" and openai["as_of"]
+    assert {x["provider"] for x in listed} == {"openai", "gemini"} and openai["source"]
+    cfg = _config(tmp_path, "gpt-image-1.5", "medium")
+    argv = ("run", str(cfg), "--provider", "openai", "--estimate-only")
+    code, out, err = _run(*argv)
+    assert code == 0 and "$0.034 now · $0.017 economy" in out, out + err
+    mine = tmp_path / "discount.toml"
+    mine.write_text(
+        '[[batch_discount]]\nprovider = "openai"\nfactor = 0.6\nas_of = "2027-01-02"\n'
+        'source = "https://platform.openai.com/docs/guides/batch"\nsource_kind = "provider page"\n',
+        encoding="utf-8",
+    )
+    assert _run("prices", "import", str(mine))[0] == 0
+    code, out, err = _run(*argv)
+    assert code == 0 and "$0.034 now · $0.020 economy" in out, out + err
+    bad = tmp_path / "bad.toml"
+    bad.write_text(mine.read_text("utf-8").replace('"openai"', '"bfl"'), encoding="utf-8")
+    code, _out, err = _run("prices", "import", str(bad))
+    assert code == 2 and "batch_discount[0].provider" in err and "no batch API" in err

@@ -13,8 +13,9 @@ from PySide6.QtCore import Qt
 
 from atelier.core.models import JobSpec, RunSettings
 from atelier.output.channels.batch import judge_image, profiles_of
-from atelier.store import Store
+from atelier.store import ChannelVerdict, Store
 from atelier.studio.models import ChannelRole
+from atelier.studio.models.channels import mark
 from tests.output.channels.images import photo, product, save
 from tests.support.batches import store_batch
 from tests.support.qt import wait_until
@@ -44,8 +45,9 @@ def test_marks_filter_viewer_and_override(
     model = gallery.gallery_model
     qtmodeltester.check(model)
     cup, scene = model.tiles
-    assert cup.caption().splitlines()[1] == "Amazon ✓ · Rakuten ✓"
-    assert scene.caption().splitlines()[1] == "Amazon ✗ · Rakuten ✓"
+    # Text unread (no OCR on save): every other rule passes, yet it is not shown as passed.
+    assert cup.caption().splitlines()[1] == "Amazon ✓? · Rakuten ✓?"
+    assert scene.caption().splitlines()[1] == "Amazon ✗ · Rakuten ✓?"
     tip = scene.tip()
     assert "Amazon ✗" in tip and "white" in tip.lower()
     assert "text: not checked" in tip  # no OCR on save
@@ -86,7 +88,16 @@ def test_marks_filter_viewer_and_override(
     task = window.channels.override([scene.image_id], "amazon", True)
     qloop.run_until_complete(task)
     assert window.store.image_verdicts(scene.image_id)["amazon"].override
-    assert model.tiles[1].caption().splitlines()[1] == "Amazon ✗! · Rakuten ✓"
+    assert model.tiles[1].caption().splitlines()[1] == "Amazon ✗! · Rakuten ✓?"
+
+
+def test_a_tile_shows_passed_only_when_every_rule_was_checked() -> None:
+    rules = [{"status": "passed"}, {"status": "passed"}]
+    assert mark(ChannelVerdict("rakuten", True, ocr=True, rules=rules)) == "✓"
+    unread = [*rules, {"status": "not_checked"}]
+    assert mark(ChannelVerdict("rakuten", True, rules=unread)) == "✓?"
+    assert mark(ChannelVerdict("rakuten", False, rules=unread)) == "✗"
+    assert mark(ChannelVerdict("rakuten", None)) == "…"
 
 
 def test_the_batch_page_names_every_channel(window: Any) -> None:
@@ -145,4 +156,4 @@ def test_the_end_of_a_run_completes_marks_an_event_missed(
     qloop.run_until_complete(
         wait_until(lambda: all(len(t.channels) == 2 for t in model.tiles), 30, "the marks")
     )
-    assert model.tiles[1].caption().splitlines()[1] == "Amazon ✗ · Rakuten ✓"
+    assert model.tiles[1].caption().splitlines()[1] == "Amazon ✗ · Rakuten ✓?"

@@ -35,6 +35,7 @@ from typing import Any
 from atelier.core.backoff import Backoff, poll
 from atelier.core.errors import ErrorClass, ProviderError
 from atelier.core.i18n import tr
+from atelier.providers import catalogue
 from atelier.providers.base import (
     MAX_REMOTE_GONE,
     REMOTE_GONE,
@@ -183,7 +184,9 @@ class EconomyProvider(Provider):
 
     def price_factor(self, request: GenerationRequest) -> float:
         """The batch discount, or the list price for a request sent synchronously."""
-        return 1.0 if self._synchronous(request) else self.capabilities.batch_price_factor
+        if self._synchronous(request):
+            return 1.0
+        return catalogue.batch_factor(self.capabilities.name)
 
     # ---- gathering and submitting --------------------------------------------------------
     def _gather(self, request: GenerationRequest, future: asyncio.Future[Outcome]) -> _Line:

@@ -5,23 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from atelier.core.models import RunSettings
+from atelier.providers import catalogue
 from atelier.providers.base import Provider
 from atelier.providers.economy import BatchApi, EconomyProvider, Waiting
 from atelier.providers.economy.gemini_batch import GeminiBatchApi
 from atelier.providers.economy.openai_batch import OpenAIBatchApi
 from atelier.providers.gemini import GeminiProvider
 from atelier.providers.openai import OpenAIProvider
-from atelier.providers.registry import capabilities_of
 
 ECONOMY_PROVIDERS = ("openai", "gemini")
 """Providers whose batch API Atelier speaks (``batch_api_of``)."""
 
 
 def economy_factors(providers: Iterable[str], economy: list[str] | None = None) -> dict[str, float]:
-    """Provider → its batch price factor, for the ``providers`` that have a batch API (and,
-    with ``economy``, only those it sets to economy: ``RunSettings.economy``)."""
+    """Provider → its batch price factor (the catalogue's ``[[batch_discount]]``, dated and
+    sourced), for the ``providers`` that have a batch API (and, with ``economy``, only those it
+    sets to economy: ``RunSettings.economy``)."""
     return {
-        p: capabilities_of(p).batch_price_factor
+        p: catalogue.batch_factor(p)
         for p in providers
         if p in ECONOMY_PROVIDERS and (economy is None or "*" in economy or p in economy)
     }

@@ -1,5 +1,5 @@
 """What the window shows of an image's channel verdicts (``atelier.store.channels``): the
-tile's marks ("Amazon ✓ · Rakuten ✗"), the tooltip's failed rules, and the viewer's table of
+tile's marks ("Amazon ✓ · Rakuten ✗", "✓?" when a rule was not checked), the tooltip's failed rules, and the viewer's table of
 every rule with its measured value and result per channel."""
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ def short_name(channel: str) -> str:
 
 
 def mark(v: ChannelVerdict) -> str:
-    """✓ passed, ✗ failed (! when overridden), … not judged yet."""
+    """✓ passed, ✓? passed every rule checked but some were not (the text, unread: a rule not
+    checked is never shown as passed), ✗ failed (! when overridden), … not judged yet."""
     if v.passed is None:
         return "…"
     if v.passed:
-        return RESULT_MARKS["passed"]
+        unread = any(r.get("status") == "not_checked" for r in v.rules)
+        return RESULT_MARKS["passed"] + ("?" if unread else "")
     return "✗!" if v.override and v.unfixable else RESULT_MARKS["failed"]
 
 
