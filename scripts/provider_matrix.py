@@ -78,6 +78,8 @@ def _price_row(e: PriceEntry) -> str:
         price += f" (first MP), + ${e.usd_per_extra_megapixel:g} per further MP"
     batch = "" if e.batch_usd is None else f"${e.batch_usd:g}"
     refs = f"${e.usd_per_reference:g}" if e.usd_per_reference else ""
+    if e.usd_per_input_megapixel:
+        refs = f"${e.usd_per_input_megapixel:g} per MP"
     cells = [e.provider, f"`{e.model}`", e.quality, e.size, price, batch, refs, e.as_of]
     cells += [e.source, _READ_ON[e.source_kind], e.note]
     return "| " + " | ".join(cells) + " |"

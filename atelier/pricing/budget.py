@@ -60,7 +60,8 @@ class Budget(Generic[A]):
     ) -> float | None:
         """USD for ``images`` images of ``spec`` at the per-image price × ``factor``
         (``None``: unknown)."""
-        usd = self.prices.price_of(PriceQuery.of(provider, model, spec, images)).usd
+        query = PriceQuery.of(provider, model, spec, images, measure=True)
+        usd = self.prices.price_of(query).usd
         return None if usd is None else round(usd * factor, 6)
 
     def reserve(
@@ -83,7 +84,8 @@ class Budget(Generic[A]):
             return 0.0
         if run.halt_reason:
             return None
-        listed = self.prices.price_of(PriceQuery.of(provider, model, spec, images)).usd
+        query = PriceQuery.of(provider, model, spec, images, measure=True)
+        listed = self.prices.price_of(query).usd
         if listed is None:
             self._halt(
                 run,

@@ -54,6 +54,8 @@ def _image_price(e: PriceEntry) -> str:
         text += tr(", + ${usd:g} per further megapixel").format(usd=e.usd_per_extra_megapixel)
     if e.usd_per_reference:
         text += tr(", + ${usd:g} per reference image").format(usd=e.usd_per_reference)
+    if e.usd_per_input_megapixel:
+        text += tr(", + ${usd:g} per reference megapixel").format(usd=e.usd_per_input_megapixel)
     if e.batch_usd is not None:
         text += tr(" (batch ${usd:g})").format(usd=e.batch_usd)
     return text

@@ -63,6 +63,8 @@ class PriceEntry(BaseModel):
     note: str = ""
     usd_per_reference: float = Field(default=0.0, ge=0)
     """USD charged per input reference image of each image made (Seedream 5.5's charge)."""
+    usd_per_input_megapixel: float | None = Field(default=None, ge=0)
+    """USD per megapixel (1024² pixels) of the reference images (BFL's FLUX.2 edits)."""
     usd_per_extra_megapixel: float | None = Field(default=None, ge=0)
     """``usd_per_image`` covers the first megapixel, each further one costs this (FLUX.2)."""
     batch_usd: float | None = Field(default=None, ge=0)
@@ -130,19 +132,67 @@ class PriceQuery:
     size: str
     images: int = 1
     references: int = 0
+    reference_megapixels: float | None = None
+    """The references' megapixels (1024² pixels each) where measured; ``None``: each counts as
+    a typical 1024x1024 image (``TYPICAL_REFERENCE_MP``), as an estimate prices them."""
+
+    @property
+    def input_megapixels(self) -> float:
+        """The references' megapixels: measured, or ``TYPICAL_REFERENCE_MP`` each."""
+        if self.reference_megapixels is not None:
+            return self.reference_megapixels
+        return self.references * TYPICAL_REFERENCE_MP
 
     @classmethod
-    def of(cls, provider: str, model: str, spec: JobSpec, images: int | None = None) -> PriceQuery:
+    def of(
+        cls,
+        provider: str,
+        model: str,
+        spec: JobSpec,
+        images: int | None = None,
+        measure: bool = False,
+    ) -> PriceQuery:
         """The query for ``spec`` on ``provider``/``model`` (its ``sample_count`` images unless
-        ``images`` says how many; a mask is not a reference)."""
+        ``images`` says how many; a mask is not a reference). ``measure``: read the
+        references' sizes from their files (what a run is billed for; an estimate of many rows
+        counts them as typical instead)."""
+        refs = spec.reference_images
         return cls(
             provider,
             model,
             spec.quality,
             spec.size,
             spec.sample_count if images is None else images,
-            len(spec.reference_images),
+            len(refs),
+            reference_megapixels(refs) if measure and refs else None,
         )
+
+
+TYPICAL_REFERENCE_MP = 1.0
+"""A reference image whose size is not read (an estimate, a missing file) counts as 1024x1024."""
+
+
+def reference_megapixels(paths: list[str]) -> float | None:
+    """The megapixels (1024² pixels) of the images at ``paths``, read from their headers;
+    ``None`` when one cannot be read (its charge then counts it as typical)."""
+    total = 0.0
+    for path in paths:
+        size = _image_size(path)
+        if size is None:
+            return None
+        total += size[0] * size[1] / 1024**2
+    return total
+
+
+def _image_size(path: str) -> tuple[int, int] | None:
+    # Pillow reads the header only (about 0.1 ms); here, not at the top: planning imports this.
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -166,8 +216,15 @@ class Price:
         each = None if e is None else e.batch_for_size(self.query.size)
         if e is None or each is None:
             return None
-        each += e.usd_per_reference * self.query.references
+        each += self._references_usd(e)
         return each * self.query.images
+
+    def _references_usd(self, e: PriceEntry) -> float:
+        """The references' charge for one image: per reference and per input megapixel."""
+        usd = e.usd_per_reference * self.query.references
+        if e.usd_per_input_megapixel and self.query.references:
+            usd += e.usd_per_input_megapixel * self.query.input_megapixels
+        return usd
 
     @property
     def per_image(self) -> float | None:
@@ -177,9 +234,7 @@ class Price:
         usd = None if e is None else e.for_size(self.query.size)
         if e is None or usd is None:
             return None
-        if e.usd_per_reference and self.query.references:
-            usd += e.usd_per_reference * self.query.references
-        return usd
+        return usd + self._references_usd(e)
 
     @property
     def usd(self) -> float | None:

@@ -194,6 +194,10 @@ def _source_line(label: str, e: PriceEntry) -> str:
     refs = ""
     if e.usd_per_reference:
         refs = tr(" + ${usd:g} per reference image").format(usd=e.usd_per_reference)
+    if e.usd_per_input_megapixel:
+        refs += tr(" + ${usd:g} per reference megapixel (a reference counted as 1024x1024)").format(
+            usd=e.usd_per_input_megapixel
+        )
     line = f"{label}: ${e.usd_per_image:g}{unit}{refs} ({e.as_of}, {e.citation()})"
     if e.source_kind != "atelier" and is_stale(e.as_of):
         line += tr(" — older than {days} days: check the provider's page").format(days=STALE_DAYS)

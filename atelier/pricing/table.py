@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from atelier.core.errors import InputError
+from atelier.core.i18n import tr
 from atelier.core.models import JobSpec, problems_error, validation_problems
 from atelier.pricing.entries import Price, PriceEntry, PriceQuery, TokenPrice
 from atelier.pricing.estimate import Estimate, estimate_jobs
@@ -41,6 +43,7 @@ def _entry(provider: str, model: str, p: ImagePrice) -> PriceEntry:
         source_kind=p.source_kind,
         note=p.note,
         usd_per_reference=p.usd_per_reference,
+        usd_per_input_megapixel=p.usd_per_input_megapixel,
         usd_per_extra_megapixel=p.usd_per_extra_megapixel,
         batch_usd=p.batch_usd,
     )
@@ -175,8 +178,38 @@ class PriceTable:
 
     def estimate(self, queries: Iterable[PriceQuery]) -> Estimate:
         """The estimate of ``queries`` (mixed providers and models); see
-        ``atelier.pricing.estimate.estimate_jobs``."""
-        return estimate_jobs(self.price_of, queries)
+        ``atelier.pricing.estimate.estimate_jobs``. Images made from reference images on a
+        model billed for its input tokens add a line to ``sources`` saying the references'
+        input is not in the figure (no provider publishes how many tokens an input image
+        counts for on OpenAI's models): it is billed from ``usage`` and counted after the run."""
+        asked = list(queries)
+        est = estimate_jobs(self.price_of, asked)
+        notes = self._reference_notes(asked)
+        return replace(est, sources=est.sources + tuple(notes)) if notes else est
+
+    def _reference_notes(self, queries: list[PriceQuery]) -> list[str]:
+        images: dict[tuple[str, str], int] = {}
+        for q in queries:
+            e = self.lookup(q.provider, q.model, q.quality, q.size)
+            charged = e is not None and (e.usd_per_reference or e.usd_per_input_megapixel)
+            if q.references and not charged:
+                images[(q.provider, q.model)] = images.get((q.provider, q.model), 0) + q.images
+        out = []
+        for (provider, model), n in images.items():
+            tp = self._tokens_of(provider, model)
+            if tp is None or not tp.image_in:
+                continue
+            out.append(
+                tr(
+                    "{model}: {n} image(s) made from reference images: the references' input tokens (${rate:g} per 1M, {as_of}, {source}) are not in this figure; the provider bills them from usage, and Atelier counts them after the run"
+                ).format(model=model, n=n, rate=tp.image_in, as_of=tp.as_of, source=tp.source)
+            )
+        return out
+
+    def _tokens_of(self, provider: str, model: str) -> TokenPrice | None:
+        return next(
+            (t for t in self.token_prices if t.provider == provider and t.model == model), None
+        )
 
     def estimate_specs(self, specs: Iterable[JobSpec], provider: str, model: str) -> Estimate:
         """The estimate of ``specs``, each at its own provider and model or else at
@@ -199,9 +232,7 @@ class PriceTable:
 
         Returns ``None`` when the model's token prices (or the usage fields) are unknown.
         """
-        tp = next(
-            (t for t in self.token_prices if t.provider == provider and t.model == model), None
-        )
+        tp = self._tokens_of(provider, model)
         if tp is None:
             return None
         try:

@@ -101,6 +101,9 @@ class ImagePrice(Cited):
     """The provider's batch (economy) price, where it publishes one."""
     usd_per_reference: float = Field(default=0.0, ge=0)
     """Charged per input reference image, on top of ``usd`` (BytePlus Seedream 5.5)."""
+    usd_per_input_megapixel: float | None = Field(default=None, ge=0)
+    """Charged per megapixel (1024² pixels) of the input reference images, on top of ``usd``
+    (BFL's FLUX.2: ``(firstMP + (outputMP-1) * mpPrice) + (inputMP * mpPrice)``)."""
 
 
 class ProviderPrice(ImagePrice):

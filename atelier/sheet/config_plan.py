@@ -150,7 +150,7 @@ class _ConfigImages:
         1024x1024 one, without reading it), saying so; ``path`` is kept for the job."""
         self.plan.warnings.append(
             tr(
-                "{where}: image not found: {raw} (looked in {cwd} and {base_dir}). The estimate goes on: it counts the reference as a typical 1024x1024 image, and the per-image prices carry no charge for its size (OpenAI bills its input tokens after a run, from usage); a run needs the file."
+                "{where}: image not found: {raw} (looked in {cwd} and {base_dir}). The estimate goes on: it counts the reference as a typical 1024x1024 image (1 megapixel where a provider bills the references' megapixels; OpenAI bills its input tokens after a run, from usage); a run needs the file."
             ).format(where=where, raw=raw, cwd=self.cwd, base_dir=self.base_dir or self.cwd)
         )
         return str(path)

@@ -135,3 +135,46 @@ def test_user_overrides_win(tmp_path: Path) -> None:
         .total_usd
         == 0.6
     )
+
+
+def test_an_estimate_of_edits_says_the_references_input_is_not_in_its_figure() -> None:
+    table = PriceTable()
+    edit = PriceQuery("openai", "gpt-image-2", "medium", "1024x1024", 3, references=2)
+    est = table.estimate([edit, PriceQuery("openai", "gpt-image-2", "low", "1024x1024", 1)])
+    assert est.total_usd == pytest.approx(3 * 0.053 + 0.006)  # the output only
+    note = [s for s in est.sources if "reference images" in s]
+    assert len(note) == 1 and note[0].startswith("gpt-image-2: 3 image(s) made from reference")
+    assert "$8 per 1M" in note[0] and "not in this figure" in note[0]
+    # Without references, or where the per-reference charge is in the price, no such line.
+    plain = table.estimate([PriceQuery("openai", "gpt-image-2", "low", "1024x1024", 1)])
+    assert not [s for s in plain.sources if "reference images" in s]
+    seedream = PriceQuery("seedream", "seedream-5-5-261028", "auto", "2048x2048", 1, 2)
+    assert not [s for s in table.estimate([seedream]).sources if "not in this figure" in s]
+
+
+def test_flux_2_edits_add_the_references_megapixels(tmp_path: Path) -> None:
+    """BFL's own formula: (firstMP + (outputMP-1) * mpPrice) + (inputMP * mpPrice); an estimate
+    counts a reference as 1024x1024, a run's cost reads the reference's own size."""
+    from PIL import Image
+
+    from atelier.core.models import JobSpec
+    from atelier.pricing.budget import Budget
+
+    table = PriceTable()
+    one = PriceQuery("bfl", "flux-2-pro", "auto", "1024x1024", 1, references=1)
+    assert table.price_of(one).usd == pytest.approx(0.045)  # BFL's "edits from $0.045"
+    two = PriceQuery("bfl", "flux-2-max", "auto", "1024x1024", 2, references=2)
+    assert table.price_of(two).usd == pytest.approx(2 * (0.07 + 2 * 0.03))
+    line = next(s for s in table.estimate([one]).sources if s.startswith("bfl flux-2-pro"))
+    assert "+ $0.015 per reference megapixel" in line
+    assert not [s for s in table.estimate([one]).sources if "not in this figure" in s]
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (2048, 2048)).save(big)
+    spec = JobSpec(
+        prompt="on a table", output_path="t.png", operation="edit", reference_images=[str(big)]
+    )
+    budget = Budget(table, lambda run, why: None)
+    assert budget.list_cost("bfl", "flux-2-pro", spec, 1) == pytest.approx(0.03 + 4 * 0.015)
+    gone = spec.model_copy(update={"reference_images": [str(tmp_path / "gone.png")]})
+    assert budget.list_cost("bfl", "flux-2-pro", gone, 1) == pytest.approx(0.045)  # typical
