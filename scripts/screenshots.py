@@ -25,11 +25,20 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument(
         "--only",
-        choices=["delivery", "reuse", "economy", "first-run", "pages", "team", "channels"],
+        choices=[
+            "delivery",
+            "reuse",
+            "economy",
+            "first-run",
+            "pages",
+            "team",
+            "channels",
+            "prices",
+        ],
         help="one scenario only (first-run: run it again with ATELIER_COLOR_SCHEME=dark; "
         "pages: every page at 1280×800 in ATELIER_LANGUAGE, for docs/screenshots/<lang>; "
         "channels: the channel marks, the fails-Rakuten filter and the viewer's rules, "
-        "likewise)",
+        "likewise; prices: Settings → Prices with a model the user imported, likewise)",
     )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -621,6 +630,41 @@ def main() -> None:
         shot("18-viewer-channel-rules.png", viewer)
         viewer.close()
 
+    async def prices_scenario() -> None:
+        """Issue 30's view in the language in force: Settings → Prices after Import… of a
+        file naming next month's model (the TOML of ``tests/cli/test_prices_models.py``, a
+        made-up gpt-image-2.7 and a price from an invoice), the list sorted by model with its
+        rows selected."""
+        from PySide6.QtCore import Qt
+
+        from tests.cli.test_prices_models import NEXT_MONTH
+
+        win.resize(1280, 800)
+        win.banner.hide()
+        mine = tmp / "next-month.toml"
+        mine.write_text(NEXT_MONTH, encoding="utf-8")
+        dlg = win.open_settings()
+        dlg.resize(1200, 760)
+        dlg.tabs.setCurrentIndex(1)
+        if not dlg.import_prices(mine):
+            raise RuntimeError(f"the import failed: {dlg.prices_status.text()!r}")
+        # Sorted by model (a click on its header): the invoice's price, the model's own
+        # price and its token rates together, all selected.
+        view = dlg.prices_view
+        view.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+        model = dlg.prices_model
+        rows = [r for r in range(model.rowCount()) if model.lines[r].model == "gpt-image-2.7"]
+        if not rows:
+            raise RuntimeError("gpt-image-2.7 is not in the price list after the import")
+        flags = view.selectionModel().SelectionFlag
+        view.selectRow(rows[0])
+        for r in rows[1:]:
+            view.selectionModel().select(model.index(r, 0), flags.Select | flags.Rows)
+        view.scrollTo(model.index(rows[0], 0), view.ScrollHint.PositionAtCenter)
+        await settle(0.3)
+        shot("19-settings-prices-imported.png", dlg)
+        dlg.reject()
+
     async def team_scenario() -> None:
         """Issue 16's screenshots: the Shift_JIS catalog started from the window on a team
         queue (a real redis-server) and made by two ``atelier worker`` processes, each with its
@@ -702,6 +746,7 @@ def main() -> None:
         "pages": pages_scenario,
         "team": team_scenario,
         "channels": channels_scenario,
+        "prices": prices_scenario,
     }
     loop.run_until_complete(only[args.only]() if args.only else scenario())
     host.__exit__()

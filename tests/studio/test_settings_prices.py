@@ -90,6 +90,12 @@ def test_import_in_settings_adds_a_model_the_window_and_engine_then_price(
     assert ["openai", "gpt-image-2.7", "xhigh 1024x1024", "$0.31 per image"] in [
         r[:4] for r in listed
     ]
+    # A click on "Model" brings a model's prices together (a stable sort: the user's first).
+    dlg.prices_view.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+    models = [r[1] for r in _rows(dlg.prices_model)]
+    at = [i for i, m in enumerate(models) if m == "gpt-image-2.7"]
+    assert len(at) == 3 and at == list(range(at[0], at[0] + 3)), at
+    assert models == sorted(models, key=str.casefold)
     for table in (window.prices, window.engine.prices):
         found = table.lookup("openai", "gpt-image-2.7", "low", "1024x1024")
         assert found is not None and found.usd_per_image == 0.007

@@ -57,6 +57,18 @@ class PriceListModel(QAbstractTableModel):
             return x.note or None
         return None
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order the rows by ``column``'s text (stable: rows alike keep the list's order, so a
+        model's prices stay together under a sort by provider or model)."""
+        if not 0 <= column < len(COLUMNS):
+            return
+        self.layoutAboutToBeChanged.emit()
+        self.lines.sort(
+            key=lambda x: self.cells(x)[column].casefold(),
+            reverse=order == Qt.SortOrder.DescendingOrder,
+        )
+        self.layoutChanged.emit()
+
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:

@@ -153,6 +153,9 @@ class ProviderPanel(QGroupBox):
         return None
 
 
+_PRICE_COLUMN_PX = 260
+
+
 class SettingsDialog(QDialog):
     """Settings: the defaults, the team queue, the providers (keys, endpoints) and the prices.
 
@@ -253,7 +256,11 @@ class SettingsDialog(QDialog):
         self.prices_view.setWordWrap(False)
         self.prices_view.verticalHeader().hide()
         self.prices_view.horizontalHeader().setStretchLastSection(True)
-        self.prices_view.resizeColumnsToContents()
+        # No column sorted at first (the list's own order: the user's prices first); the
+        # indicator is cleared before sorting is enabled, which would otherwise sort at once.
+        self.prices_view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.prices_view.setSortingEnabled(True)
+        self._fit_price_columns()
         box.addWidget(self.prices_view, 1)
         row = QHBoxLayout()
         how = QLabel(
@@ -279,6 +286,15 @@ class SettingsDialog(QDialog):
         self._prices_table = table
         return page
 
+    def _fit_price_columns(self) -> None:
+        """Columns fit their text up to ``_PRICE_COLUMN_PX`` each, so one long model id or
+        token price does not push the source out of sight (a longer cell is elided; the whole
+        line reads in ``atelier prices``)."""
+        self.prices_view.resizeColumnsToContents()
+        for column in range(self.prices_model.columnCount() - 1):
+            if self.prices_view.columnWidth(column) > _PRICE_COLUMN_PX:
+                self.prices_view.setColumnWidth(column, _PRICE_COLUMN_PX)
+
     def import_prices(self, path: Path | None = None) -> bool:
         """Import ``path`` (default: the file the designer picks) into ``ATELIER_HOME``, show
         what changed (or the file's problem, naming its field) below the list, and refresh it.
@@ -298,7 +314,7 @@ class SettingsDialog(QDialog):
             self.prices_status.setText(str(e))
             return False
         self.prices_model.set_lines(price_lines(self._prices_table))
-        self.prices_view.resizeColumnsToContents()
+        self._fit_price_columns()
         said = tr("{added} price(s) added, {replaced} replaced.").format(
             added=done.prices_added, replaced=done.prices_replaced
         )
