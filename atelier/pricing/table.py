@@ -197,13 +197,20 @@ class PriceTable:
         out = []
         for (provider, model), n in images.items():
             tp = self._tokens_of(provider, model)
-            if tp is None or not tp.image_in:
+            if tp is None:
                 continue
-            out.append(
-                tr(
-                    "{model}: {n} image(s) made from reference images: the references' input tokens (${rate:g} per 1M, {as_of}, {source}) are not in this figure; the provider bills them from usage, and Atelier counts them after the run"
-                ).format(model=model, n=n, rate=tp.image_in, as_of=tp.as_of, source=tp.source)
-            )
+            if tp.image_in:
+                out.append(
+                    tr(
+                        "{model}: {n} image(s) made from reference images: the references' input tokens (${rate:g} per 1M, {as_of}, {source}) are not in this figure; the provider bills them from usage, and Atelier counts them after the run"
+                    ).format(model=model, n=n, rate=tp.image_in, as_of=tp.as_of, source=tp.source)
+                )
+            else:  # Gemini: an input image counts 1,120 tokens, at a rate not in the catalogue
+                out.append(
+                    tr(
+                        "{model}: {n} image(s) made from reference images: the provider bills the references' input tokens at a rate Atelier's catalogue does not have, so they are in neither this figure nor the spent figure (add the rate with atelier prices import)"
+                    ).format(model=model, n=n)
+                )
         return out
 
     def _tokens_of(self, provider: str, model: str) -> TokenPrice | None:

@@ -148,6 +148,9 @@ def test_an_estimate_of_edits_says_the_references_input_is_not_in_its_figure() -
     # Without references, or where the per-reference charge is in the price, no such line.
     plain = table.estimate([PriceQuery("openai", "gpt-image-2", "low", "1024x1024", 1)])
     assert not [s for s in plain.sources if "reference images" in s]
+    gemini = PriceQuery("gemini", "gemini-3.1-flash-image", "auto", "1024x1024", 2, 1)
+    said = [s for s in table.estimate([gemini]).sources if "reference images" in s]
+    assert said and "a rate Atelier's catalogue does not have" in said[0]
     seedream = PriceQuery("seedream", "seedream-5-5-261028", "auto", "2048x2048", 1, 2)
     assert not [s for s in table.estimate([seedream]).sources if "not in this figure" in s]
 
