@@ -1,7 +1,8 @@
 """Delivery to a batch's channels: each image goes to a storage or webhook target once as made
 and once per channel (``RunSettings.channels``) as that channel's rendition, under the
 object-key / folder prefix ``<channel>/`` (``amazon/cup.jpg``), the webhook's payload naming the
-channel in ``data.channel``.
+channel in ``data.channel``. A Shopify product takes one image: Shopify's rendition when the
+batch's channels include ``shopify``, else the image as made.
 
 An image failing a channel's rule no fix can meet is not delivered there (its row fails with
 the rules named) unless the designer overrode it for that image and channel
@@ -25,8 +26,12 @@ from atelier.store.rows import ImageRow
 
 CHANNEL_KINDS = ("s3", "webhook")
 """The targets a channel's rendition goes to: storage (its key prefixed) and webhooks. A Shopify
-product and a CMS field take one image each, the image as made: which channel's rendition
-should stand in for it is not asked of the designer yet, so none is sent there."""
+product and a CMS field take one image each: a Shopify product its own channel's rendition
+(``KIND_CHANNELS``); a CMS field, which names no marketplace, the image as made."""
+
+KIND_CHANNELS = {"shopify": "shopify"}
+"""A target kind whose one image is a channel's rendition, when the batch checks that channel:
+a Shopify product's media is the ``shopify`` profile's rendition (its size and format rules)."""
 
 _MARK = "|channel="
 
@@ -35,15 +40,21 @@ def channel_rows(
     delivery: Delivery, rows: list[NewDelivery], channels: Sequence[str]
 ) -> list[NewDelivery]:
     """``rows`` and, for each row of a storage or webhook target, one more per channel (its key
-    ending ``|channel=<id>``)."""
+    ending ``|channel=<id>``); a Shopify target's row sends Shopify's rendition instead of the
+    image as made when ``channels`` include ``shopify`` (``KIND_CHANNELS``)."""
     kinds = {t.name: t.kind for t in delivery.targets}
+    own = {name: KIND_CHANNELS.get(kind) for name, kind in kinds.items()}
+    out = [
+        replace(r, key=f"{r.key}{_MARK}{c}") if (c := own.get(r.target)) in channels else r
+        for r in rows
+    ]
     extra = [
         replace(r, key=f"{r.key}{_MARK}{c}")
         for r in rows
         if kinds.get(r.target) in CHANNEL_KINDS
         for c in channels
     ]
-    return rows + extra
+    return out + extra
 
 
 def channel_of(key: str) -> str | None:

@@ -229,6 +229,50 @@ def test_shopify_attaches_picked_images_within_its_throttle(
         assert shop.throttled <= 2  # the sender waits for points instead of hammering
 
 
+def test_a_batch_checked_for_shopify_sends_its_shopify_rendition_to_the_product(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Shopify product takes one image: with ``shopify`` among the batch's channels, its
+    rendition (Shopify's size and format rules met) rather than the image as made."""
+    from atelier.delivery.channels import rendition_dir
+    from atelier.engine.controller import review_images
+
+    monkeypatch.setenv("ATELIER_SHOPIFY_TOKEN", "shpat_test_token_123")
+    # 4800x600: over Shopify's 4472 px side, so its rendition is scaled down.
+    specs = [
+        JobSpec(prompt=f"Rug {i}", output_path=f"rug-{i}.png", size="4800x600", row_values={"Handle": f"rug-{i}", "Title": f"Rug {i}"})
+        for i in range(2)
+    ]  # fmt: skip
+    with ShopifyFake("shpat_test_token_123", ["rug-0", "rug-1"]) as shop:
+        target = ShopifyTarget(
+            shop="my-shop", endpoint=shop.url + "/admin/api/2025-10/graphql.json"
+        )
+        delivery = Delivery(targets=[target], after_review=True, **FAST)
+        store = Store(paths.store_path())
+        rs = RunSettings(
+            provider="draft", model="draft", delivery=delivery, channels=["shopify", "amazon"]
+        )
+        bid = store_batch(store, rs, specs, tmp_path / "out")
+        engine = Engine(store, make_provider_factory(Settings()))
+        assert asyncio.run(engine.run(bid)).succeeded == 2
+        review_images(store, [im.id for im in store.images(bid)], flag="picked")
+        counts = asyncio.run(engine.deliver(bid))
+        assert counts["delivered"] == 2, store.deliveries(bid)
+        made = sorted((rendition_dir(bid, "shopify")).iterdir())
+        assert [p.name for p in made] == ["rug-0.png", "rug-1.png"]
+        # The staged uploads (multipart bodies) carry the renditions, not the images as made.
+        assert len(shop.staged) == 2
+        assert all(any(p.read_bytes() in body for body in shop.staged) for p in made)
+        as_made = [im.path.read_bytes() for im in store.images(bid)]
+        assert not any(raw in body for raw in as_made for body in shop.staged)
+        from PIL import Image
+
+        with Image.open(made[0]) as im:
+            assert max(im.size) <= 4472
+        assert len(store.deliveries(bid)) == 2  # one image per product, no Amazon copy
+        store.close()
+
+
 def test_after_review_a_pick_delivers_and_a_regenerated_pick_replaces_it(
     tmp_path: Path, s3: S3Server
 ) -> None:
