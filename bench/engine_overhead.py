@@ -11,12 +11,18 @@ Goal: Atelier's images/s ÷ the loop's requests/s ≥ 0.8.
 ``--channels``: the batch's images are judged against these channels as they are saved (on
 the background judge's thread, ``atelier.output.channels.batch.ON_SAVE``); issue 31 asks that
 this adds no more than 10 % to the run (compare a run without it).
+
+``--checks-cost``: issue 31's figure measured in one run: rounds of the engine with the quality
+checks on save (and the ``--channels`` judge, if given) against the same engine with them off
+(``job_saving.inspect_image`` answering nothing, no channels), alternating which goes first;
+prints each pair's ratio and the median (goal: on ÷ off ≥ 0.9).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -83,14 +89,54 @@ async def bare(base_url: str, n: int) -> float:
         return n / (time.perf_counter() - t0)
 
 
+def checks_cost(url: str, n: int, tmp: Path, channels: list[str] | None, pairs: int) -> None:
+    """Print the engine's images/s with the checks on save against without, ``pairs`` times."""
+    from unittest import mock
+
+    from atelier.engine import job_saving
+
+    ratios = []
+    for i in range(pairs):
+        speeds: dict[bool, float] = {}
+        for on in (True, False) if i % 2 == 0 else (False, True):
+            home = tmp / f"checks{i}-{on}"
+            home.mkdir()
+            if on:
+                speeds[on] = asyncio.run(atelier(url, n, home, channels))
+            else:  # the same engine, its checks answering nothing
+                with mock.patch.object(job_saving, "inspect_image", lambda *a, **k: None):
+                    speeds[on] = asyncio.run(atelier(url, n, home, None))
+        ratios.append(speeds[True] / speeds[False])
+        print(
+            f"pair {i + 1}: checks on {speeds[True]:6.1f} images/s, off {speeds[False]:6.1f}, "
+            f"on/off {ratios[-1]:.2f}"
+        )
+    mid = statistics.median(ratios)
+    print(
+        f"SUMMARY checks_cost: on/off median {mid:.2f} over {pairs} pairs of {n} images "
+        f"(goal >= 0.90, the checks adding <= 10 %: {'met' if mid >= 0.9 else 'NOT MET'})"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="500 images instead of 5,000")
     ap.add_argument("--channels", help="judge each saved image against these channels")
+    ap.add_argument(
+        "--checks-cost",
+        type=int,
+        metavar="PAIRS",
+        help="measure the checks on save: PAIRS rounds with them on and off, alternating",
+    )
     args = ap.parse_args()
     channels = args.channels.split(",") if args.channels else None
     n = 500 if args.quick else 5000
     print(f"machine: {machine()}")
+    if args.checks_cost:
+        with fake_server() as url, tempfile.TemporaryDirectory() as tmp:
+            asyncio.run(bare(url, 50))
+            checks_cost(url, n, Path(tmp), channels, args.checks_cost)
+        return
     # Two rounds, alternating, and the best of each side: on 2 cores shared with the server a
     # single pass swings by ±5 % with whatever else the machine does.
     atelier_runs: list[float] = []
