@@ -59,7 +59,8 @@ def _model_row(provider: str, m: ModelInfo) -> str:
         dates_from,
         ", ".join(m.sizes),
         custom,
-        ", ".join(m.qualities),
+        ", ".join(m.qualities)
+        + (f"; complexity {', '.join(m.complexities)}" if m.complexities else ""),
         ", ".join(m.formats),
         YES if m.transparent_background else "",
         str(m.max_samples_per_request),

@@ -127,6 +127,7 @@ def _sheet_defaults(args: argparse.Namespace, base: JobDefaults) -> JobDefaults:
         sample_count=args.sample_count or base.sample_count,
         seed=args.seed if args.seed is not None else base.seed,
         style_preset=base.style_preset,
+        complexity=args.complexity or base.complexity,
     )
 
 
@@ -171,7 +172,7 @@ def config_inputs(args: argparse.Namespace) -> FileInputs:
     )
     overrides: dict[str, Any] = {
         k: getattr(args, k)
-        for k in ("size", "quality", "output_format", "sample_count", "seed")
+        for k in ("size", "quality", "output_format", "sample_count", "seed", "complexity")
         if getattr(args, k) is not None
     }
     if args.transparent:

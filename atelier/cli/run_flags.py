@@ -42,6 +42,11 @@ def _add_settings_arguments(r: argparse.ArgumentParser) -> None:
     )
     r.add_argument("--size", type=argtypes.size, help=tr("WxH or auto"))
     r.add_argument("--quality", help=tr("auto, low, medium or high"))
+    r.add_argument(
+        "--complexity",
+        choices=["low", "medium", "high"],
+        help=tr("how much the model plans each image (OpenAI gpt-image-2.6)"),
+    )
     r.add_argument("--output-format", choices=["png", "jpeg", "webp"])
     r.add_argument(
         "--transparent", action="store_true", help=tr("transparent background (png/webp)")

@@ -38,6 +38,8 @@ Moderation = Literal["auto", "low"]
 """What OpenAI's ``moderation`` takes (API reference, images/create)."""
 ConfigModeration = Literal["auto", "low", "medium", "high"]
 """What the reference batch tool documents for ``moderation``; see ``wire_moderation``."""
+Complexity = Literal["low", "medium", "high"]
+"""What OpenAI's ``complexity`` takes (openai-python 3.63.0 ``image_generate_params``)."""
 
 _SIZE_RE = re.compile(r"^(auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4})$")
 
@@ -124,6 +126,9 @@ class JobSpec(BaseModel):
     mask: str | None = None
     style_preset: str | None = None
     input_fidelity: Literal["low", "high"] | None = None
+    complexity: Complexity | None = None
+    """How much the model plans the image, apart from its quality (OpenAI's ``complexity``:
+    openai-python 3.63.0 ``image_generate_params``); ``None``: the model's own default."""
 
     @model_validator(mode="after")
     def _check_refs(self) -> JobSpec:
@@ -177,6 +182,8 @@ class ConfigJob(BaseModel):
     style_preset: str | None = None
     input_fidelity: Literal["low", "high"] | None = None
     """OpenAI edits: how closely the result keeps the reference's features (API reference)."""
+    complexity: Complexity | None = None
+    """OpenAI gpt-image-2.6: how much the model plans the image (``JobSpec.complexity``)."""
 
     prompt: str = Field(min_length=1, max_length=32_000)
     negative_prompt: str = ""
@@ -392,6 +399,7 @@ class JobDefaults(BaseModel):
     sample_count: int = Field(default=1, ge=1, le=10)
     seed: int | None = Field(default=None, ge=0, le=4_294_967_294)
     style_preset: str | None = None
+    complexity: Complexity | None = None
 
     @field_validator("size")
     @classmethod

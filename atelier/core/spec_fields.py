@@ -59,6 +59,7 @@ IMAGE: Final = Projection(
         "operation",
         "style_preset",
         "input_fidelity",
+        "complexity",
         "reference_images",
         "mask",
     ),
@@ -78,7 +79,13 @@ IMAGE: Final = Projection(
 """The fields that decide which image comes back: the request key of
 ``atelier.pricing.reuse`` (with the resolved provider, model and provider options) and the
 distinct-prompt count of a plan. Adding a field here changes every stored key (earlier
-images are then made again, never copied wrongly)."""
+images are then made again, never copied wrongly), unless it is in ``IMAGE_WHEN_SET``."""
+
+IMAGE_WHEN_SET: Final = ("complexity",)
+"""Fields of ``IMAGE`` added after its first version, in a request key only when set (not
+``None``): a job that does not set one asks for what a job before the field asked for, so
+the keys stored before it was added stay valid (and their images are copied, not bought
+again)."""
 
 REQUEST: Final = Projection(
     "provider request",
@@ -95,6 +102,7 @@ REQUEST: Final = Projection(
         "operation",
         "style_preset",
         "input_fidelity",
+        "complexity",
     ),
     _frozen(
         {
@@ -122,6 +130,7 @@ METADATA: Final = Projection(
             "parameter of the picture",
             "style_preset": "not embedded (metadata format v1)",
             "input_fidelity": "not embedded (metadata format v1)",
+            "complexity": "not embedded (metadata format v1)",
             "reference_images": "local paths or addresses: not written into a file that "
             "leaves the machine",
             "mask": "a local path or address: not written into a file that leaves the machine",
@@ -159,6 +168,7 @@ JOB_KEY: Final = Projection(
             "comes with its reference images, which a new version writes under new names",
             "style_preset": "not in the adoption key (v1), see moderation",
             "input_fidelity": "not in the adoption key (v1), see moderation",
+            "complexity": "not in the adoption key (v1), see moderation",
             "reference_images": "not in the adoption key (v1), see operation",
             "mask": "not in the adoption key (v1), see operation",
             "sample_count": "the key takes the sample number instead",

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from atelier.core.models import JobSpec
-from atelier.core.spec_fields import IMAGE
+from atelier.core.spec_fields import IMAGE, IMAGE_WHEN_SET
 from atelier.pricing.estimate import Estimate
 from atelier.pricing.table import PriceTable
 from atelier.providers.registry import resolve_target
@@ -94,10 +94,14 @@ _KEY_NAMES = {"transparent_background": "background", "reference_images": "refer
 _BY_CONTENT = ("reference_images", "mask")
 """Image fields that enter a key by their content (``reference_digest``), not as written."""
 
-_AS_IS = tuple(n for n in IMAGE.fields if n not in _BY_CONTENT)
+_AS_IS = tuple(n for n in IMAGE.fields if n not in _BY_CONTENT and n not in IMAGE_WHEN_SET)
 # A key is made per job of every estimate (100,000 rows): one C-level getter, not a loop.
 _AS_IS_NAMES = tuple(_KEY_NAMES.get(n, n) for n in _AS_IS)
 _AS_IS_VALUES = attrgetter(*_AS_IS)
+
+
+def _when_set_values(spec: JobSpec) -> tuple[object, ...]:
+    return tuple(getattr(spec, name) for name in IMAGE_WHEN_SET)
 
 
 def request_key(
@@ -107,6 +111,9 @@ def request_key(
     fields ``atelier.core.spec_fields.IMAGE`` declares (images by content), with the
     provider's options; see the module docstring."""
     ident: dict[str, object] = dict(zip(_AS_IS_NAMES, _AS_IS_VALUES(spec), strict=True))
+    for name in IMAGE_WHEN_SET:  # in the key only when set: earlier keys stay valid
+        if (value := getattr(spec, name)) is not None:
+            ident[name] = value
     ident |= {
         "v": KEY_VERSION,
         "provider": provider,
@@ -163,7 +170,7 @@ def _keyed(
     made: dict[tuple[object, ...], str] = {}
     out: list[tuple[JobSpec, str]] = []
     for p, m, s in specs:
-        ident = (p, m, *_AS_IS_VALUES(s), tuple(s.reference_images), s.mask)
+        ident = (p, m, *_AS_IS_VALUES(s), *_when_set_values(s), tuple(s.reference_images), s.mask)
         try:
             key = made.get(ident)
             hashable = True

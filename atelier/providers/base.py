@@ -46,6 +46,8 @@ class ModelInfo:
             past ``shutdown`` the model is not offered and a batch naming it is refused.
         successor: the model to use instead (required with ``shutdown``).
         max_references: the most reference images one request takes (``None``: not known).
+        complexities: the ``complexity`` values the model takes (empty: it takes none, so a
+            job naming one is refused at the door; OpenAI gpt-image-2.6).
     """
 
     id: str
@@ -70,6 +72,7 @@ class ModelInfo:
     max_references: int | None = None
     max_pixels: int | None = None
     max_aspect: float | None = None
+    complexities: tuple[str, ...] = ()
 
     def is_shut_down(self, on: dt.date | None = None) -> bool:
         """Whether the provider has shut the model down by ``on`` (default: ``today()``)."""
@@ -156,7 +159,21 @@ class ModelInfo:
                 problems.append(
                     ("transparent_background", tr("JPEG has no transparency: choose png or webp"))
                 )
-        return problems
+        return problems + self._complexity_problem(spec.complexity)
+
+    def _complexity_problem(self, complexity: str | None) -> list[tuple[str, str]]:
+        if complexity is None or complexity in self.complexities:
+            return []
+        if not self.complexities:
+            return [("complexity", tr("{id} takes no complexity").format(id=self.id))]
+        return [
+            (
+                "complexity",
+                tr("{id} accepts complexity {values}; got {value}").format(
+                    id=self.id, values=", ".join(self.complexities), value=complexity
+                ),
+            )
+        ]
 
     def _size_problem(self, size: str) -> str | None:
         """Why this model cannot make ``size`` (``None``: it can). ``auto`` (no size given)
@@ -295,6 +312,8 @@ class GenerationRequest:
     style_preset: str | None = None
     input_fidelity: str | None = None
     """OpenAI edits only: ``low`` | ``high`` (API reference, images/edits)."""
+    complexity: str | None = None
+    """OpenAI: ``low`` | ``medium`` | ``high`` where the model takes it (``None``: not sent)."""
     retry: int = 0
     """How many times this job was already tried again (0: its first request)."""
     gone: int = 0
@@ -479,17 +498,3 @@ class Provider(abc.ABC):
                 )
             ]
         return info.check(spec)
-
-
-def nearest_aspect_ratio(size: str, ratios: tuple[str, ...]) -> str:
-    """The ratio of ``ratios`` (``"16:9"``…) closest to ``size``, compared on a log scale so that
-    2:1 and 1:2 are equally far from 1:1."""
-    import math
-
-    w, h = parse_size(size)
-
-    def distance(ratio: str) -> float:
-        x, y = (int(v) for v in ratio.split(":"))
-        return abs(math.log(w / h) - math.log(x / y))
-
-    return min(ratios, key=distance)

@@ -24,7 +24,6 @@ from atelier.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    nearest_aspect_ratio,
     remote_gone,
 )
 from atelier.providers.catalogue import CatalogueModels
@@ -35,6 +34,7 @@ from atelier.providers.http import (
     parse_retry_after,
     validation_errors,
 )
+from atelier.providers.sizes import nearest_aspect_ratio
 
 _SIZES = (
     "1024x1024",

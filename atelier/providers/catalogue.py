@@ -151,6 +151,8 @@ class ModelCaps(_Strict):
     docs); ``None``: only ``max_width``/``max_height`` bound a custom size."""
     max_aspect: float | None = Field(default=None, ge=1)
     """The longer side at most this many times the shorter (gpt-image-2 and 2.5: 3)."""
+    complexities: tuple[str, ...] = ()
+    """The ``complexity`` values the model takes (OpenAI gpt-image-2.6)."""
 
 
 class CatalogueModel(_Strict):
@@ -410,6 +412,7 @@ def _info(m: CatalogueModel) -> ModelInfo:
         max_references=c.max_references,
         max_pixels=c.max_pixels,
         max_aspect=c.max_aspect,
+        complexities=c.complexities,
     )
 
 

@@ -26,7 +26,6 @@ from atelier.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    nearest_aspect_ratio,
 )
 from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import (
@@ -36,6 +35,7 @@ from atelier.providers.http import (
     parse_duration_s,
     parse_retry_after,
 )
+from atelier.providers.sizes import nearest_aspect_ratio
 
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 BLOCKING_FINISH = {

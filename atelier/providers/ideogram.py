@@ -40,10 +40,10 @@ from atelier.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    nearest_aspect_ratio,
 )
 from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import HttpProvider, default_error, error_body, parse_retry_after
+from atelier.providers.sizes import nearest_aspect_ratio
 
 MODEL = "ideogram-v3"
 #: ``quality`` → ``rendering_speed``; ``auto`` sends none (the API renders at DEFAULT).

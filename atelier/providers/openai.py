@@ -179,6 +179,8 @@ class OpenAIProvider(HttpProvider):
             del body["size"]
         if req.transparent_background:
             body["background"] = "transparent"
+        if req.complexity:
+            body["complexity"] = req.complexity
         return body
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:

@@ -27,7 +27,6 @@ from atelier.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    nearest_aspect_ratio,
     remote_gone,
 )
 from atelier.providers.catalogue import CatalogueModels
@@ -38,6 +37,7 @@ from atelier.providers.http import (
     fire_and_forget,
     parse_retry_after,
 )
+from atelier.providers.sizes import nearest_aspect_ratio
 
 ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 _SIZES = ("1024x1024", "1344x768", "768x1344", "1216x832", "832x1216", "1152x896", "896x1152")

@@ -23,10 +23,10 @@ from atelier.providers.base import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
-    nearest_aspect_ratio,
 )
 from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import HttpProvider, default_error, error_body
+from atelier.providers.sizes import nearest_aspect_ratio
 
 ASPECT_RATIOS = ("16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21")
 STYLE_PRESETS = (

@@ -192,4 +192,5 @@ def _config_spec(
         mask=images.resolve(job.mask, "mask") if job.mask else None,
         style_preset=job.style_preset,
         input_fidelity=job.input_fidelity,
+        complexity=job.complexity,
     )

@@ -49,6 +49,9 @@ SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 # 1:3 to 3:1) and those taking quality xhigh/max: openai-python 3.63.0 ``image_generate_params``.
 CUSTOM_SIZE_MODELS = ("gpt-image-2", "gpt-image-2.5-flare", "gpt-image-2.5-sunburst")
 XHIGH_MODELS = ("gpt-image-2.5-flare", "gpt-image-2.5-sunburst")
+# Models taking ``complexity`` (low/medium/high: openai-python 3.63.0 ``image_generate_params``;
+# "2.6 adds a complexity parameter", shared/docs/providers.md [3P]).
+COMPLEXITY_MODELS = ("gpt-image-2.6-flare", "gpt-image-2.6-sunburst")
 QUALITIES = ("auto", "low", "medium", "high")
 # Output tokens per image (providers.md, gpt-image-1 family [3P]).
 OUTPUT_TOKENS = {
@@ -551,6 +554,11 @@ class OpenAIDialect(Dialect):
         xhigh_ok = model in XHIGH_MODELS and quality in ("xhigh", "max")
         if model.startswith("gpt-image-") and quality not in QUALITIES and not xhigh_ok:
             return "quality", f"Invalid value: '{quality}' is not supported for {model}."
+        complexity = body.get("complexity")
+        if complexity is not None and (
+            model not in COMPLEXITY_MODELS or complexity not in ("low", "medium", "high")
+        ):
+            return "complexity", f"Invalid value: '{complexity}' is not supported for {model}."
         return self._background_error(body, model)
 
     @staticmethod

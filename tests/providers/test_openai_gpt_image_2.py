@@ -239,3 +239,59 @@ def test_a_gpt_image_2_run_reports_its_cost_from_usage(
     assert run.code == 0, run.err
     text_tokens, out_tokens = len(prompt) // 4, 1056  # as the fake counts them
     assert run.report()["total_cost"] == pytest.approx((text_tokens * 5 + out_tokens * 30) / 1e6)
+
+
+async def test_complexity_goes_to_the_models_that_take_it_as_the_sdk_sends_it(
+    fake_openai: FakeOpenAI,
+) -> None:
+    """gpt-image-2.6's ``complexity`` (openai-python 3.63.0 ``image_generate_params``): the
+    door refuses it for a model that takes none, Atelier's body equals the SDK's, the fake
+    answers the SDK's own call."""
+    assert _problems("gpt-image-2.6-flare", complexity="high") == []
+    refused = _problems("gpt-image-2.5-flare", complexity="high")
+    assert refused == [("complexity", "gpt-image-2.5-flare takes no complexity")]
+    client = openai.OpenAI(api_key=FAKE_KEY, base_url=fake_openai.base_url, max_retries=0)
+    client.images.generate(
+        model="gpt-image-2.6-sunburst",
+        prompt="sdk: a lamp",
+        n=1,
+        quality="auto",
+        output_format="png",
+        moderation="auto",
+        complexity="low",
+    )
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.images.generate(model="gpt-image-2", prompt="sdk: x", complexity="low")
+    assert bad.value.param == "complexity"
+    spec = JobSpec(prompt="atelier: a lamp", output_path="l.png", size="auto", complexity="low")
+    p = OpenAIProvider(FAKE_KEY, fake_openai.base_url)
+    try:
+        req = GenerationRequest.from_spec(spec, model="gpt-image-2.6-sunburst", samples=[0])
+        await p.generate(req)
+    finally:
+        await p.aclose()
+    sdk_body = fake_openai.requests("sdk: a lamp")[0].body
+    ours = fake_openai.requests("atelier:")[0].body
+    assert ours["complexity"] == "low"
+    assert {k: v for k, v in ours.items() if k != "prompt"} == {
+        k: v for k, v in sdk_body.items() if k != "prompt"
+    }
+    params = image_generate_params.ImageGenerateParamsBase.__annotations__
+    assert set(ours) <= set(params)
+
+
+def test_complexity_is_in_a_reuse_key_only_when_set() -> None:
+    """A job without complexity keeps the key it had before the field existed (its earlier
+    images are still copied at $0); with one, it is another request."""
+    from atelier.pricing.reuse import request_key
+
+    plain = JobSpec(prompt="a mug", output_path="a.png")
+    key = request_key("openai", "gpt-image-2.6-flare", plain, {})
+    # The key of this job as computed before ``complexity`` existed (commit 5e21584; also
+    # tests/core/test_spec_fields.py test_keys_unchanged_from_version_1).
+    assert key == "0f886a3595867dfef0dbc15621270c679c21627012c183e1d11e6f5ea53b04e5"
+    low = plain.model_copy(update={"complexity": "low"})
+    high = plain.model_copy(update={"complexity": "high"})
+    keys = {key, request_key("openai", "gpt-image-2.6-flare", low, {})}
+    keys.add(request_key("openai", "gpt-image-2.6-flare", high, {}))
+    assert len(keys) == 3

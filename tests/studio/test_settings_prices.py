@@ -100,3 +100,19 @@ def test_import_in_settings_adds_a_model_the_window_and_engine_then_price(
         found = table.lookup("openai", "gpt-image-2.7", "low", "1024x1024")
         assert found is not None and found.usd_per_image == 0.007
     dlg.reject()
+
+
+def test_the_batch_page_offers_complexity_for_a_model_that_takes_it(window: Any) -> None:
+    batch = window.batch
+    batch.provider_combo.setCurrentIndex(batch.provider_combo.findData("openai"))
+    batch.model_combo.setCurrentIndex(batch.model_combo.findData("gpt-image-2.6-flare"))
+    combo = batch.complexity_combo
+    assert combo.isVisibleTo(batch) and combo.accessibleName() == "Complexity"
+    assert [combo.itemData(i) for i in range(combo.count())] == [None, "low", "medium", "high"]
+    assert batch.form().defaults.complexity is None  # the model's own default
+    combo.setCurrentIndex(combo.findData("high"))
+    assert batch.form().defaults.complexity == "high"
+    batch.model_combo.setCurrentIndex(batch.model_combo.findData("gpt-image-2.6-sunburst"))
+    assert batch.form().defaults.complexity == "high"  # kept across models that take it
+    batch.model_combo.setCurrentIndex(batch.model_combo.findData("gpt-image-2"))
+    assert not combo.isVisibleTo(batch) and batch.form().defaults.complexity is None

@@ -104,6 +104,7 @@ def row_spec(
         if ref
         else [],
         style_preset=d.style_preset,
+        complexity=d.complexity,
         mask=reference_cell(
             mask, base_dir, tr("{where}, column {column!r}").format(where=where, column=cols.mask)
         )[0]

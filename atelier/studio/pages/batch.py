@@ -132,6 +132,9 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
         self.size_combo = self._combo("size_combo", tr("Size"), self.schedule_estimate)
         self.size_combo.currentTextChanged.connect(self.schedule_estimate)
         self.quality_combo = self._combo("quality_combo", tr("Quality"), self.schedule_estimate)
+        # Shown for a model that takes it (OpenAI gpt-image-2.6): planning, apart from quality.
+        self.complexity_combo = self._combo("complexity_combo", tr("Complexity"), lambda: None)
+        a11y.name(self.complexity_combo, tr("Complexity"))
         self.format_combo = self._combo("format_combo", tr("Output format"), self._format_changed)
         self.transparent_check = QCheckBox(tr("Transparent background"))
         self.transparent_check.setObjectName("transparent_check")
@@ -244,6 +247,7 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
             style_preset=self.style_combo.currentData()
             if not self.style_combo.isHidden()
             else None,
+            complexity=self.complexity_combo.currentData(),
         )
 
     def apply_defaults(self, d: JobDefaults) -> None:
@@ -260,6 +264,7 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
             elif combo.isEditable():
                 combo.setEditText(value)
         self.transparent_check.setChecked(d.transparent_background)
+        self.complexity_combo.setCurrentIndex(max(0, self.complexity_combo.findData(d.complexity)))
         self.samples_spin.setValue(d.sample_count)
         self.seed_check.setChecked(d.seed is not None)
         if d.seed is not None:
@@ -403,6 +408,13 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
             combo.addItems(list(values))
             combo.setCurrentText(kept if kept in values else default)
             combo.blockSignals(False)
+        kept = self.complexity_combo.currentData()
+        self.complexity_combo.clear()
+        self.complexity_combo.addItem(tr("(the model's default)"), None)
+        for value in info.complexities:
+            self.complexity_combo.addItem(value, value)
+        self.complexity_combo.setCurrentIndex(max(0, self.complexity_combo.findData(kept)))
+        self._form.setRowVisible(self.complexity_combo, bool(info.complexities))
         self.size_combo.setEditable(info.custom_size_multiple is not None)
         a11y.name_editor(self.size_combo, tr("Size"))
         self.model_note.setText(info.lifecycle_note())
