@@ -7,7 +7,7 @@ from typing import Generic, Protocol, TypeVar
 
 from atelier.core.i18n import tr
 from atelier.core.models import JobSpec, RunSettings
-from atelier.pricing.entries import PriceQuery
+from atelier.pricing.entries import Price, PriceQuery
 from atelier.pricing.table import PriceTable
 from atelier.providers.base import GenerationResult
 
@@ -60,9 +60,19 @@ class Budget(Generic[A]):
     ) -> float | None:
         """USD for ``images`` images of ``spec`` at the per-image price × ``factor``
         (``None``: unknown)."""
-        query = PriceQuery.of(provider, model, spec, images, measure=True)
-        usd = self.prices.price_of(query).usd
+        usd = self._price(provider, model, spec, images).usd
         return None if usd is None else round(usd * factor, 6)
+
+    def _price(self, provider: str, model: str, spec: JobSpec, images: int) -> Price:
+        """The list price of ``images`` images of ``spec``; where the price counts the
+        references' megapixels (FLUX.2), their sizes are read from the files (a reference
+        that cannot be read, an address, counts as a typical 1024x1024 image)."""
+        query = PriceQuery.of(provider, model, spec, images)
+        price = self.prices.price_of(query)
+        if price.entry is not None and price.entry.usd_per_input_megapixel and query.references:
+            measured = PriceQuery.of(provider, model, spec, images, measure=True)
+            price = self.prices.price_of(measured)
+        return price
 
     def reserve(
         self,
@@ -84,8 +94,7 @@ class Budget(Generic[A]):
             return 0.0
         if run.halt_reason:
             return None
-        query = PriceQuery.of(provider, model, spec, images, measure=True)
-        listed = self.prices.price_of(query).usd
+        listed = self._price(provider, model, spec, images).usd
         if listed is None:
             self._halt(
                 run,

@@ -141,15 +141,20 @@ class PriceTable:
             InputError: as ``load``; the table is then unchanged.
         """
         fresh = PriceTable.load(overrides)
-        # Each attribute swapped whole: a thread pricing a job meanwhile reads old or new.
+        # Each attribute swapped whole, the cache last (``lookup``): a thread pricing a job
+        # meanwhile gets the old answer or the new one, and no old answer is kept.
         self.entries, self.token_prices, self._found = fresh.entries, fresh.token_prices, {}
 
     def lookup(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
         """The first entry matching exactly or by ``"*"`` (see ``find``), remembered."""
         key = (provider, model, quality, size)
-        if key not in self._found:
-            self._found[key] = self.find(provider, model, quality, size)
-        return self._found[key]
+        # The cache taken once: a ``reload`` on another thread swaps it whole, and an answer
+        # found among the old entries then lands in the old cache, never the new one.
+        cache = self._found
+        if key in cache:
+            return cache[key]
+        found = cache[key] = self.find(provider, model, quality, size)
+        return found
 
     def find(self, provider: str, model: str, quality: str, size: str) -> PriceEntry | None:
         """The first entry matching exactly or by ``"*"`` (sizes also by tier); ``None`` when
