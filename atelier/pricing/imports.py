@@ -21,15 +21,17 @@ file changes nothing and its error names the file and the field (``model[0].pric
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError
 
-from atelier.core.errors import AtelierError, InputError
-from atelier.core.files import atomic_write, read_bytes, read_json
+from atelier.core.errors import InputError
+from atelier.core.files import read_bytes, read_json
 from atelier.core.i18n import tr
 from atelier.core.models import problems_error, validation_problems
 from atelier.pricing.entries import PriceEntry
@@ -118,21 +120,21 @@ def _provider_problems(user: UserCatalogue) -> list[tuple[str, str]]:
     return bad
 
 
-def _unknown(e: PriceEntry, cat: Catalogue) -> tuple[str, str] | None:
-    """``(field, why)`` when ``e`` names a provider Atelier does not know, or a model neither
-    the catalogue ``cat`` nor the provider lists."""
-    cls = PROVIDERS.get(e.provider)
+def _unknown(provider: str, model: str, cat: Catalogue) -> tuple[str, str] | None:
+    """``(field, why)`` when a price names a provider Atelier does not know, or a model
+    (``*``: all of them) neither the catalogue ``cat`` nor the provider lists."""
+    cls = PROVIDERS.get(provider)
     if cls is None:
         known = ", ".join(PROVIDERS)
         why = tr("unknown provider {provider!r} (known: {known})")
-        return "provider", why.format(provider=e.provider, known=known)
+        return "provider", why.format(provider=provider, known=known)
     local = not isinstance(cls.capabilities.models, CatalogueModels)
-    listed = cat.find(e.provider, e.model) is not None or (
-        local and cls.capabilities.model(e.model) is not None
+    listed = cat.find(provider, model) is not None or (
+        local and cls.capabilities.model(model) is not None
     )
-    if e.model != "*" and not listed:
+    if model != "*" and not listed:
         why = tr("{provider} has no model {model!r}")
-        return "model", why.format(provider=e.provider, model=e.model)
+        return "model", why.format(provider=provider, model=model)
     return None
 
 
@@ -150,7 +152,7 @@ def _prices(raw: list[Any], cat: Catalogue, where: str) -> list[PriceEntry]:
         except ValidationError as e:
             bad += [(f"[{i}].{field}", msg) for field, msg in validation_problems(e)]
             continue
-        unknown = _unknown(entry, cat)
+        unknown = _unknown(entry.provider, entry.model, cat)
         if unknown:
             bad.append((f"[{i}].{unknown[0]}", unknown[1]))
         entries.append(entry)
@@ -193,6 +195,13 @@ def _models(
     except ValueError as e:
         problems = validation_problems(e) if isinstance(e, ValidationError) else [("", str(e))]
         raise problems_error(f"{path}: ", problems) from e
+    bad = [
+        (f"provider_price[{i}].{found[0]}", found[1])
+        for i, p in enumerate(new.provider_price)
+        if (found := _unknown(p.provider, p.model, cat)) is not None
+    ]
+    if bad:
+        raise problems_error(f"{path}: ", bad)
     known = {(m.provider, m.id) for m in (*catalogue.builtin().model, *old.model)}
     replaced = len(fresh & known)
     return user, cat, len(fresh) - replaced, replaced
@@ -206,11 +215,30 @@ def _key(e: PriceEntry) -> tuple[str, str, str, str]:
     return e.provider, e.model, e.quality, e.size
 
 
-def _write(path: Path, text: str) -> None:
+def _write_all(files: list[tuple[Path, str]]) -> None:
+    """Write every ``(path, text)``: all staged as temporary files first, then each renamed
+    over its file, so a disk that fails while writing leaves every file as it was.
+
+    Raises:
+        InputError: naming the file that could not be written (nothing was changed).
+    """
+    staged: list[tuple[Path, Path]] = []
+    where = files[0][0] if files else Path()
     try:
-        atomic_write(path, text.encode("utf-8"))
-    except AtelierError as e:
-        raise InputError(str(path), tr("cannot write: {reason}").format(reason=e)) from e
+        for path, text in files:
+            where = path
+            tmp = path.with_name(f".{path.name}.import-{os.getpid()}.tmp")
+            staged.append((tmp, path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, encoding="utf-8")
+        for tmp, path in staged:
+            where = path
+            tmp.replace(path)
+    except OSError as e:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):  # not ours to remove if it is not a file
+                tmp.unlink(missing_ok=True)
+        raise InputError(str(where), tr("cannot write: {reason}").format(reason=e)) from e
 
 
 def import_file(path: Path, home: Path) -> Imported:
@@ -234,16 +262,18 @@ def import_file(path: Path, home: Path) -> Imported:
     old = PriceTable.load(price_file).entries[: _user_count(price_file)] if new else []
     fresh = {_key(e) for e in new}
     kept = [e for e in old if _key(e) not in fresh]
+    files: list[tuple[Path, str]] = []
     if user is not None:
         doc = user.model_dump(mode="json", exclude_defaults=True)
-        _write(cat_file, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        files.append((cat_file, json.dumps(doc, ensure_ascii=False, indent=2) + "\n"))
     if new:
         # PriceTable.load puts the last entry first: written in order, the newest wins.
         merged = list(reversed(kept)) + new
         rows = [
             e.model_dump(exclude_defaults=True) | {"usd_per_image": e.usd_per_image} for e in merged
         ]
-        _write(price_file, json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        files.append((price_file, json.dumps(rows, ensure_ascii=False, indent=2) + "\n"))
+    _write_all(files)
     catalogue.forget_user()
     replaced = len(old) - len(kept)
     return Imported(len(new) - replaced, replaced, models_added, models_replaced)

@@ -61,6 +61,8 @@ OWN_NOTES = (
 )
 
 _DATE = r"^\d{4}-\d{2}(-\d{2})?$"
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$"
+"""A provider's or a model's name: no ``*`` (a wildcard), no blank, no spaces."""
 
 
 def as_of_date(as_of: str) -> dt.date:
@@ -92,16 +94,16 @@ class ImagePrice(Cited):
 
     quality: str = "*"
     size: str = "*"
-    usd: float | None = Field(default=None, ge=0)
+    usd: float | None = Field(default=None, ge=0, strict=True)
     unit: Literal["image", "megapixel"] = "image"
-    usd_per_extra_megapixel: float | None = Field(default=None, ge=0)
+    usd_per_extra_megapixel: float | None = Field(default=None, ge=0, strict=True)
     """With ``unit = "image"``: ``usd`` covers the first megapixel, each further one costs
     this (BFL's FLUX.2)."""
-    batch_usd: float | None = Field(default=None, ge=0)
+    batch_usd: float | None = Field(default=None, ge=0, strict=True)
     """The provider's batch (economy) price, where it publishes one."""
-    usd_per_reference: float = Field(default=0.0, ge=0)
+    usd_per_reference: float = Field(default=0.0, ge=0, strict=True)
     """Charged per input reference image, on top of ``usd`` (BytePlus Seedream 5.5)."""
-    usd_per_input_megapixel: float | None = Field(default=None, ge=0)
+    usd_per_input_megapixel: float | None = Field(default=None, ge=0, strict=True)
     """Charged per megapixel (1024² pixels) of the input reference images, on top of ``usd``
     (BFL's FLUX.2: ``(firstMP + (outputMP-1) * mpPrice) + (inputMP * mpPrice)``)."""
 
@@ -109,58 +111,61 @@ class ImagePrice(Cited):
 class ProviderPrice(ImagePrice):
     """A price for a whole provider (``model = "*"``: a local server, the offline draft)."""
 
-    provider: str
-    model: str = "*"
+    provider: str = Field(pattern=_NAME)
+    model: str = Field(default="*", pattern=rf"{_NAME}|^\*$")
 
 
 class BatchDiscount(Cited):
     """What a provider's batch API charges against the list price (``factor`` 0.5: half), for
     the images whose price has no published ``batch_usd``."""
 
-    provider: str
-    factor: float = Field(gt=0, le=1)
+    provider: str = Field(pattern=_NAME)
+    factor: float = Field(gt=0, le=1, strict=True)
 
 
 class TokenRates(Cited):
     """USD per 1M tokens, for billing from a response's ``usage`` (``None``: unknown)."""
 
-    text_in: float | None = Field(default=None, ge=0)
-    image_in: float | None = Field(default=None, ge=0)
-    image_out: float | None = Field(default=None, ge=0)
+    text_in: float | None = Field(default=None, ge=0, strict=True)
+    image_in: float | None = Field(default=None, ge=0, strict=True)
+    image_out: float | None = Field(default=None, ge=0, strict=True)
 
 
 class ModelCaps(_Strict):
     """What a model accepts (the fields of ``atelier.providers.base.ModelInfo``)."""
 
-    sizes: tuple[str, ...]
-    qualities: tuple[str, ...]
-    formats: tuple[str, ...] = ("png", "jpeg", "webp")
-    transparent_background: bool = True
-    max_samples_per_request: int = Field(default=10, ge=1)
-    custom_size_multiple: int | None = Field(default=None, ge=1)
-    max_width: int = 4096
-    max_height: int = 4096
-    min_side: int = 64
-    edits: bool = False
-    masks: bool = False
-    generates: bool = True
-    max_references: int | None = Field(default=None, ge=0)
+    sizes: tuple[str, ...] = Field(min_length=1)
+    qualities: tuple[str, ...] = Field(min_length=1)
+    formats: tuple[Literal["png", "jpeg", "webp"], ...] = Field(
+        default=("png", "jpeg", "webp"), min_length=1
+    )
+    transparent_background: bool = Field(default=True, strict=True)
+    max_samples_per_request: int = Field(default=10, ge=1, strict=True)
+    custom_size_multiple: int | None = Field(default=None, ge=1, strict=True)
+    max_width: int = Field(default=4096, ge=1, strict=True)
+    max_height: int = Field(default=4096, ge=1, strict=True)
+    min_side: int = Field(default=64, ge=1, strict=True)
+    edits: bool = Field(default=False, strict=True)
+    masks: bool = Field(default=False, strict=True)
+    generates: bool = Field(default=True, strict=True)
+    max_references: int | None = Field(default=None, ge=0, strict=True)
     """The most input reference images one request takes, where the provider says."""
-    max_pixels: int | None = Field(default=None, ge=1)
+    max_pixels: int | None = Field(default=None, ge=1, strict=True)
     """Width × height at most (gpt-image-2 and 2.5: 3840x2160, openai-python 3.63.0's ``size``
     docs); ``None``: only ``max_width``/``max_height`` bound a custom size."""
-    max_aspect: float | None = Field(default=None, ge=1)
+    max_aspect: float | None = Field(default=None, ge=1, strict=True)
     """The longer side at most this many times the shorter (gpt-image-2 and 2.5: 3)."""
-    complexities: tuple[str, ...] = ()
+    complexities: tuple[Literal["low", "medium", "high"], ...] = ()
     """The ``complexity`` values the model takes (OpenAI gpt-image-2.6)."""
 
 
 class CatalogueModel(_Strict):
     """One model: its provider and id, what it accepts, its dates and its prices."""
 
-    provider: str
-    id: str
-    label: str
+    provider: str = Field(pattern=_NAME)
+    id: str = Field(pattern=_NAME)
+    """The wire name; never ``*`` (a price of model ``*`` would price every model)."""
+    label: str = Field(min_length=1)
     released: dt.date | None = None
     deprecated: dt.date | None = None
     shutdown: dt.date | None = None
@@ -272,7 +277,7 @@ def merged(shipped: Catalogue, user: UserCatalogue) -> Catalogue:
     """
     mine = {(m.provider, m.id): m for m in user.model}
     if len(mine) < len(user.model):
-        raise ValueError("a model is listed twice")
+        raise ValueError(tr("a model is listed twice"))
     models = [mine.pop((m.provider, m.id), m) for m in shipped.model]
     for m in mine.values():
         last = max((i for i, x in enumerate(models) if x.provider == m.provider), default=None)
@@ -333,10 +338,20 @@ def _load_current() -> tuple[Catalogue, str | None]:
         return merged(shipped, read_user(path)), None
     except InputError as e:
         problem = str(e)
-    except ValueError as e:  # merged: the user's entries contradict the shipped ones
+    except ValidationError as e:  # merged: the user's entries contradict the shipped ones
+        problem = str(problems_error(f"{path}: ", validation_problems(e)))
+    except ValueError as e:
         problem = f"{path}: {e}"
     _log.warning("the user's catalogue is not used: %s", problem)
     return shipped, problem
+
+
+def _in_force() -> tuple[Catalogue, str | None]:
+    key = os.environ.get("ATELIER_HOME", "")
+    found = _current.get(key)
+    if found is None:  # two threads may both read the file: the same answer, kept once
+        found = _current.setdefault(key, _load_current())
+    return found
 
 
 def current() -> Catalogue:
@@ -344,17 +359,12 @@ def current() -> Catalogue:
     (``ATELIER_HOME/catalogue.json``) laid over it. A user file that cannot be read or
     validated (edited by hand since the import checked it) is left untouched and unused; its
     problem is ``user_problem()``. Never raises."""
-    key = os.environ.get("ATELIER_HOME", "")
-    found = _current.get(key)
-    if found is None:
-        found = _current[key] = _load_current()
-    return found[0]
+    return _in_force()[0]
 
 
 def user_problem() -> str | None:
     """Why the user's catalogue file is not used (file and field), or ``None``."""
-    current()
-    return _current[os.environ.get("ATELIER_HOME", "")][1]
+    return _in_force()[1]
 
 
 def batch_factor(provider: str) -> float:

@@ -181,6 +181,18 @@ def test_an_imported_shut_down_model_is_refused_naming_its_successor(tmp_path: P
         ),
         (('model = "gpt-image-2.7"', 'model = "gpt-image-9"'), "[0].model: openai has no model"),
         (("[[price]]", "[[prices]]"), "nothing else"),
+        (('id = "gpt-image-2.7"', 'id = "*"'), "model[0].id"),
+        (('"high", "xhigh"]', '"high", "xhigh"]\ncomplexities = ["extreme"]'), "complexities"),
+        (('qualities = ["auto", "low", "medium", "high", "xhigh"]', "qualities = []"), "qualities"),
+        (("usd = 0.31", "usd = true"), "model[0].price[0].usd"),
+        (("edits = true", 'edits = "yes"'), "model[0].capabilities.edits"),
+        (
+            (
+                "[[price]]",
+                '[[provider_price]]\nprovider = "openia"\nusd = 0\nas_of = "2026-12"\nsource = "x"\nsource_kind = "user"\n\n[[price]]',
+            ),
+            "provider_price[0].provider",
+        ),
         (("[[model]]", "[[model]"), "not valid TOML"),
     ],
 )
@@ -198,6 +210,23 @@ def test_a_bad_model_file_exits_2_naming_the_field_and_changes_nothing(
     assert code == 2 and str(bad) in err and named in err, err
     assert "Traceback" not in err
     assert {p.name: p.read_bytes() for p in home.iterdir() if p.is_file()} == before
+
+
+def test_a_file_that_cannot_be_written_leaves_both_files_as_they_were(tmp_path: Path) -> None:
+    """Models and prices are staged together: when the second file cannot be written, the
+    first is not changed either."""
+    import os
+
+    home = paths.home()
+    (home / "catalogue.json").write_text('{"model": []}\n', encoding="utf-8")
+    (home / "prices.json").write_text("[]\n", encoding="utf-8")
+    (home / f".prices.json.import-{os.getpid()}.tmp").mkdir()  # in the way of the staging
+    mine = tmp_path / "next.toml"
+    mine.write_text(NEXT_MONTH, encoding="utf-8")
+    code, _out, err = _run("prices", "import", str(mine))
+    assert code == 2 and "prices.json" in err and "cannot write" in err, err
+    assert (home / "catalogue.json").read_text(encoding="utf-8") == '{"model": []}\n'
+    assert not list(home.glob(".catalogue.json.import-*"))
 
 
 def test_a_hand_broken_user_file_is_named_left_alone_and_unused(tmp_path: Path) -> None:
