@@ -40,21 +40,25 @@ def channel_rows(
     delivery: Delivery, rows: list[NewDelivery], channels: Sequence[str]
 ) -> list[NewDelivery]:
     """``rows`` and, for each row of a storage or webhook target, one more per channel (its key
-    ending ``|channel=<id>``); a Shopify target's row sends Shopify's rendition instead of the
-    image as made when ``channels`` include ``shopify`` (``KIND_CHANNELS``)."""
+    ending ``|channel=<id>``)."""
     kinds = {t.name: t.kind for t in delivery.targets}
-    own = {name: KIND_CHANNELS.get(kind) for name, kind in kinds.items()}
-    out = [
-        replace(r, key=f"{r.key}{_MARK}{c}") if (c := own.get(r.target)) in channels else r
-        for r in rows
-    ]
     extra = [
         replace(r, key=f"{r.key}{_MARK}{c}")
         for r in rows
         if kinds.get(r.target) in CHANNEL_KINDS
         for c in channels
     ]
-    return out + extra
+    return rows + extra
+
+
+def target_channel(delivery: Delivery | None, target: str, channels: Sequence[str]) -> str | None:
+    """The channel whose rendition a one-image target (a Shopify product) takes in place of
+    the image as made: its kind's channel (``KIND_CHANNELS``) when the batch checks it. Decided
+    when the row is sent, not in its key, so a row planned before this rule keeps its key (and
+    an image already on the product is not uploaded twice)."""
+    kind = next((t.kind for t in delivery.targets if t.name == target), None) if delivery else None
+    own = KIND_CHANNELS.get(kind or "")
+    return own if own in channels else None
 
 
 def channel_of(key: str) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any
 from atelier.core.delivery_config import Delivery
 from atelier.core.i18n import tr
 from atelier.delivery.base import Parcel
-from atelier.delivery.channels import channel_of, channel_rows, rendition
+from atelier.delivery.channels import channel_of, channel_rows, rendition, target_channel
 from atelier.delivery.messages import batch_payload, image_payload, job_failed_payload
 from atelier.sheet.templates import safe_entry_name
 from atelier.store import DeliveryRow, NewDelivery, Store
@@ -182,7 +182,11 @@ def parcel_for(store: Store, row: DeliveryRow) -> Parcel:
         values = image_values(store, image, job)
         path = image.path
         label = row_label(job)
-        if (channel := channel_of(row.key)) is not None:
+        channel = channel_of(row.key)
+        if channel is None:  # a Shopify product: Shopify's rendition when the batch checks it
+            rs = store.run_settings(image.batch_id)
+            channel = target_channel(rs.delivery, row.target, rs.channels)
+        if channel is not None:
             path, values = rendition(store, image, values, channel)
     if row.payload is not None:
         payload: dict[str, Any] = json.loads(row.payload)
