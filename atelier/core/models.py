@@ -126,9 +126,10 @@ class JobSpec(BaseModel):
     mask: str | None = None
     style_preset: str | None = None
     input_fidelity: Literal["low", "high"] | None = None
-    complexity: Complexity | None = None
+    complexity: Complexity | None = Field(default=None, exclude_if=lambda v: v is None)
     """How much the model plans the image, apart from its quality (OpenAI's ``complexity``:
-    openai-python 3.63.0 ``image_generate_params``); ``None``: the model's own default."""
+    openai-python 3.63.0 ``image_generate_params``); ``None``: the model's own default, and
+    left out of the job's JSON (a team worker of an earlier version reads it as before)."""
 
     @model_validator(mode="after")
     def _check_refs(self) -> JobSpec:

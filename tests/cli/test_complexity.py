@@ -47,6 +47,16 @@ def test_a_configs_complexity_reaches_the_api(
     assert bad.code == 2 and "complexity" in bad.err and "Traceback" not in bad.err
 
 
+def test_a_job_without_complexity_is_written_as_before() -> None:
+    """Left out of a job's JSON when unset: a team worker of an earlier version (its JobSpec
+    refuses unknown fields) still reads the jobs this version queues."""
+    from atelier.core.models import JobSpec
+
+    assert "complexity" not in JobSpec(prompt="a", output_path="a.png").model_dump_json()
+    set_ = JobSpec(prompt="a", output_path="a.png", complexity="low")
+    assert JobSpec.model_validate_json(set_.model_dump_json()).complexity == "low"
+
+
 def test_a_sheet_run_takes_complexity_from_its_flag(
     tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:

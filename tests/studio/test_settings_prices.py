@@ -96,9 +96,13 @@ def test_import_in_settings_adds_a_model_the_window_and_engine_then_price(
     at = [i for i, m in enumerate(models) if m == "gpt-image-2.7"]
     assert len(at) == 3 and at == list(range(at[0], at[0] + 3)), at
     assert models == sorted(models, key=str.casefold)
-    for table in (window.prices, window.engine.prices):
-        found = table.lookup("openai", "gpt-image-2.7", "low", "1024x1024")
-        assert found is not None and found.usd_per_image == 0.007
+    assert window.prices is window.engine.prices  # one table: the estimate's, the engine's
+    found = window.prices.lookup("openai", "gpt-image-2.7", "low", "1024x1024")
+    assert found is not None and found.usd_per_image == 0.007
+    # The batch page offers the imported model (its list is the provider's, read live).
+    batch = window.batch
+    batch.provider_combo.setCurrentIndex(batch.provider_combo.findData("openai"))
+    assert batch.model_combo.findData("gpt-image-2.7") >= 0
     dlg.reject()
 
 

@@ -58,15 +58,17 @@ class PriceListModel(QAbstractTableModel):
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Order the rows by ``column``'s text (stable: rows alike keep the list's order, so a
-        model's prices stay together under a sort by provider or model)."""
+        """Order the rows by ``column``'s text, the price column by its figure (stable: rows
+        alike keep the list's order, so a model's prices stay together under a sort by
+        provider or model)."""
         if not 0 <= column < len(COLUMNS):
             return
         self.layoutAboutToBeChanged.emit()
-        self.lines.sort(
-            key=lambda x: self.cells(x)[column].casefold(),
-            reverse=order == Qt.SortOrder.DescendingOrder,
-        )
+        down = order == Qt.SortOrder.DescendingOrder  # reverse=: rows alike keep their order
+        if column == COLUMNS.index(N_("Price")):  # by the figure ($2 before $10), unknown last
+            self.lines.sort(key=lambda x: (x.usd is None, x.usd or 0.0), reverse=down)
+        else:
+            self.lines.sort(key=lambda x: self.cells(x)[column].casefold(), reverse=down)
         self.layoutChanged.emit()
 
     def headerData(

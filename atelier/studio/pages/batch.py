@@ -133,7 +133,9 @@ class BatchPage(EstimateColumn, PerControl, QWidget):
         self.size_combo.currentTextChanged.connect(self.schedule_estimate)
         self.quality_combo = self._combo("quality_combo", tr("Quality"), self.schedule_estimate)
         # Shown for a model that takes it (OpenAI gpt-image-2.6): planning, apart from quality.
-        self.complexity_combo = self._combo("complexity_combo", tr("Complexity"), lambda: None)
+        self.complexity_combo = self._combo(
+            "complexity_combo", tr("Complexity"), self.schedule_estimate
+        )
         a11y.name(self.complexity_combo, tr("Complexity"))
         self.format_combo = self._combo("format_combo", tr("Output format"), self._format_changed)
         self.transparent_check = QCheckBox(tr("Transparent background"))

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from atelier.core import paths
-from atelier.core.errors import InputError, ProviderError
+from atelier.core.errors import AtelierError, ProviderError
 from atelier.core.i18n import LANGUAGES, tr
 from atelier.core.secrets import get_key, keep_key_for_session, keyring_status, set_key
 from atelier.core.settings import Settings
@@ -306,14 +306,17 @@ class SettingsDialog(QDialog):
             if not chosen:
                 return False
             path = Path(chosen)
-        home = paths.home()
         try:
+            home = paths.home()
             done = import_file(path, home)
             self._prices_table.reload(home / "prices.json")
-        except InputError as e:
+        except AtelierError as e:  # a bad file, or an Atelier folder that cannot be written
             self.prices_status.setText(str(e))
             return False
         self.prices_model.set_lines(price_lines(self._prices_table))
+        header = self.prices_view.horizontalHeader()
+        if header.sortIndicatorSection() >= 0:  # the list sorted as the designer left it
+            self.prices_model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self._fit_price_columns()
         said = tr("{added} price(s) added, {replaced} replaced.").format(
             added=done.prices_added, replaced=done.prices_replaced
