@@ -79,6 +79,24 @@ def _lifecycle(provider: str, model: str, on: dt.date) -> tuple[bool, str]:
     return info.is_shut_down(on), info.lifecycle_note(on)
 
 
+def _replaced_models() -> dict[tuple[str, str], str]:
+    """The note of each shipped model the user's catalogue replaces, naming the date of the
+    shipped figures it hides (a later release may correct them: the user's entry still wins)."""
+    shipped = catalogue.builtin()
+    out = {}
+    for m in catalogue.current().model:
+        was = shipped.find(m.provider, m.id)
+        if was is None or was == m:
+            continue
+        dates = [catalogue.as_of_date(p.as_of) for p in was.price]
+        dates += [catalogue.as_of_date(was.tokens.as_of)] if was.tokens else []
+        when = max(dates).isoformat() if dates else "—"
+        out[(m.provider, m.id)] = tr(
+            "your own entry, in place of Atelier's (whose figures are as of {date})"
+        ).format(date=when)
+    return out
+
+
 def price_lines(
     table: PriceTable, *, include_shut_down: bool = False, on: dt.date | None = None
 ) -> list[PriceLine]:
@@ -101,6 +119,7 @@ def price_lines(
     for provider, cls in PROVIDERS.items():
         for m in cls.capabilities.models:
             rows.append((provider, m.id, "*", "*", tr("unknown"), None, "", "", "", ""))
+    replaced = _replaced_models()
     for provider, model, quality, size, price, usd, as_of, source, kind, note in rows:
         if as_of == "" and (provider, model) in priced:
             continue  # a model "with no price" that has one
@@ -108,7 +127,8 @@ def price_lines(
         shut, lifecycle = _lifecycle(provider, model, day)
         if shut and not include_shut_down:
             continue
-        notes = "; ".join(x for x in (lifecycle, tr(note) if note else "") if x)
+        mine = replaced.get((provider, model), "")
+        notes = "; ".join(x for x in (lifecycle, tr(note) if note else "", mine) if x)
         stale = bool(as_of) and kind != "atelier" and is_stale(as_of, day)
         out.append(
             PriceLine(provider, model, quality, size, price, usd, as_of, source, kind, stale, notes)

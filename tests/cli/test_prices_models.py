@@ -130,6 +130,10 @@ def test_a_shipped_model_is_replaced_whole_and_the_user_file_is_re_read(tmp_path
     assert code == 0 and "0 model(s) added, 1 replaced" in out, err
     code, out, err = _run("run", str(cfg), "--provider", "openai", "--estimate-only")
     assert code == 0 and "gpt-image-2 xhigh 1024x1024: $0.31 " in out, err
+    # The list says whose entry it is, and how old the shipped figures it hides are.
+    own = [x for x in _listed() if x["model"] == "gpt-image-2"]
+    assert own and all("your own entry, in place of Atelier's" in x["note"] for x in own)
+    assert "(whose figures are as of 2026-12-07)" in own[0]["note"]
     # Importing it again replaces the user's own entry, still one model in the file.
     assert "0 model(s) added, 1 replaced" in _run("prices", "import", str(mine))[1]
     saved = json.loads((paths.home() / "catalogue.json").read_text(encoding="utf-8"))
