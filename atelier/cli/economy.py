@@ -31,8 +31,9 @@ def add_run_arguments(r: Any) -> None:
         const="*",
         metavar="PROVIDERS",
         help=tr(
-            "send through the providers' batch APIs at half price, results within 24 h "
-            "(OpenAI, Gemini; a comma list limits it to those lanes)"
+            "send through the providers' batch APIs at their batch discount (atelier prices "
+            "lists it), results within 24 h (OpenAI, Gemini; a comma list limits it to those "
+            "lanes)"
         ),
     )
     r.add_argument(

@@ -118,10 +118,11 @@ def economy_check(changed: Callable[[], None]) -> QCheckBox:
     """The "Economy" switch: the batch goes through the provider's batch API."""
     return _switch(
         "economy_check",
-        tr("Economy: half price, results within 24 h"),
+        tr("Economy: batch price, results within 24 h"),
         tr(
-            "OpenAI and Gemini make the images through their batch APIs at half price, within a "
-            "day. You can quit meanwhile: the results are collected when you open the batch again."
+            "OpenAI and Gemini make the images through their batch APIs at their batch discount "
+            "(Settings → Prices lists it, dated), within a day; the estimate shows the economy "
+            "price. You can quit meanwhile: the results are collected when you open the batch again."
         ),
         changed,
     )
