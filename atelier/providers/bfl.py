@@ -87,8 +87,12 @@ class BFLProvider(HttpProvider):
             body.update({"width": w, "height": h})
         if req.seed is not None:
             body["seed"] = req.seed + req.first_sample
-        if req.reference_images:
-            body["input_image"] = base64.b64encode(req.reference_images[0]).decode()
+        # input_image, input_image_2 … input_image_8 (BFL's own bfl-api guide, "Multi-Reference
+        # I2I": FLUX.2 [klein] takes 4, [pro]/[max]/[flex] 8; Kontext the first only): the
+        # catalogue's max_references refuses more at the door.
+        for i, ref in enumerate(req.reference_images):
+            key = "input_image" if i == 0 else f"input_image_{i + 1}"
+            body[key] = base64.b64encode(ref).decode()
         return body
 
     def classify(self, resp: httpx.Response) -> ProviderError:

@@ -17,7 +17,10 @@ from typing import Any
 
 from tests.fakes.framework import Dialect, Request, Response
 
-MODELS = ("flux-pro-1.1", "flux-pro-1.1-ultra", "flux-dev", "flux-kontext-pro")
+FLUX_2 = ("flux-2-klein-4b", "flux-2-klein-9b", "flux-2-pro", "flux-2-flex", "flux-2-max")
+MODELS = ("flux-pro-1.1", "flux-pro-1.1-ultra", "flux-dev", "flux-kontext-pro", *FLUX_2)
+# References a model takes (BFL's bfl-api guide: input_image, input_image_2 … input_image_8).
+MAX_REFERENCES = {"flux-kontext-pro": 1, "flux-2-klein-4b": 4, "flux-2-klein-9b": 4}
 
 
 @dataclass
@@ -114,8 +117,27 @@ class BFLDialect(Dialect):
             return simple[behaviour]
         body = req.json()
         w, h = body.get("width"), body.get("height")
-        if w is not None and (w % 32 or h % 32 or not 256 <= w <= 1440 or not 256 <= h <= 1440):
+        if model in FLUX_2:  # any multiple of 16 up to 2048 a side (the catalogue's own limits)
+            if w is not None and (w % 16 or h % 16 or not 64 <= w <= 2048 or not 64 <= h <= 2048):
+                return simple["invalid"]
+        elif w is not None and (w % 32 or h % 32 or not 256 <= w <= 1440 or not 256 <= h <= 1440):
             return simple["invalid"]
+        refs = [k for k in body if k == "input_image" or k.startswith("input_image_")]
+        if len(refs) > MAX_REFERENCES.get(model, 8) or (
+            refs and model not in (*FLUX_2, "flux-kontext-pro")
+        ):
+            return Response.json(
+                422,
+                {
+                    "detail": [
+                        {
+                            "loc": ["body", refs[-1]],
+                            "msg": "Extra inputs are not permitted",
+                            "type": "extra_forbidden",
+                        }
+                    ]
+                },
+            )
         with self.fake.lock:
             active = sum(1 for t in self.tasks.values() if not t.done)
             if self.max_active is not None and active >= self.max_active:

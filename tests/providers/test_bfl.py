@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from atelier.core.errors import ErrorClass
+from atelier.core.errors import ErrorClass, ProviderError
 from atelier.core.models import JobSpec, RetryPolicy, RunSettings
 from atelier.engine.engine import Engine
 from atelier.providers.bfl import BFLProvider
@@ -119,3 +119,52 @@ async def test_kontext_edit_sends_input_image(provider: BFLProvider, fake: FakeS
     )
     body = fake.requests()[0].body
     assert body["input_image"] == "iVBORw==" and body["aspect_ratio"] == "16:9"
+
+
+async def test_a_flux_2_edit_sends_every_reference_and_pays_for_their_megapixels(
+    tmp_path: Path, fake: FakeServer
+) -> None:
+    """FLUX.2 takes ``input_image``, ``input_image_2`` … (BFL's bfl-api guide) and bills
+    ``(firstMP + (outputMP-1) * mpPrice) + (inputMP * mpPrice)``: a 1 MP edit of a 2048² and a
+    1024² reference on [pro] is $0.03 + 5 × $0.015, each reference measured from the bytes
+    sent (the first sent by address would count the same)."""
+    from PIL import Image
+
+    big, small = tmp_path / "big.png", tmp_path / "small.png"
+    Image.new("RGB", (2048, 2048), "white").save(big)
+    Image.new("RGB", (1024, 1024), "white").save(small)
+    store = Store(tmp_path / "s.db")
+    rs = RunSettings(provider="bfl", model="flux-2-pro", base_url=fake.url)
+    spec = JobSpec(
+        prompt="the vase from image 1 on the table of image 2",
+        output_path="v.jpg",
+        output_format="jpeg",
+        size="1024x1024",
+        operation="edit",
+        reference_images=[str(big), str(small)],
+    )
+    bid = store_batch(store, rs, [spec], tmp_path / "o")
+
+    def factory(s: RunSettings):  # type: ignore[no-untyped-def]
+        return create_provider(s.provider, api_key=KEY, base_url=s.base_url, poll_interval_s=0.02)
+
+    report = await Engine(store, factory).run(bid)
+    assert report.succeeded == 1, report.results
+    (task,) = fake.dialect.tasks.values()  # type: ignore[attr-defined]
+    assert {"input_image", "input_image_2"} <= set(task.body)
+    assert report.total_cost == pytest.approx(0.03 + 5 * 0.015)
+    store.close()
+
+
+async def test_kontext_takes_one_reference(fake: FakeServer, provider: BFLProvider) -> None:
+    refs = (b"\x89PNG-a", b"\x89PNG-b")
+    spec = JobSpec(
+        prompt="x", output_path="x.jpg", operation="edit", reference_images=["a.png", "b.png"]
+    )
+    problems = provider.check(spec, "flux-kontext-pro")
+    assert [f for f, _ in problems] == ["reference_images"]
+    with pytest.raises(ProviderError) as refused:  # the fake refuses what the door refuses
+        await provider.generate(
+            req(model="flux-kontext-pro", operation="edit", reference_images=refs)
+        )
+    assert refused.value.error_class is ErrorClass.INVALID_REQUEST
