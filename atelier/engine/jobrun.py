@@ -29,6 +29,7 @@ from atelier.engine.lane import Lane, Run
 from atelier.output.images import version_names
 from atelier.output.qa import size_rule
 from atelier.output.versions import publish_pick
+from atelier.pricing.entries import bytes_megapixels
 from atelier.pricing.reuse import request_key
 from atelier.providers.base import MAX_REMOTE_GONE, REMOTE_GONE, GenerationRequest
 from atelier.providers.economy import EconomyProvider
@@ -84,6 +85,8 @@ class JobRun:
         self.gone = 0  # remote jobs (provider batches) that ended without this job's answer
         self.started = time.monotonic()
         self.refs: tuple[bytes, ...] = ()
+        self.ref_mp: float | None = None
+        """The references' megapixels, read from the bytes sent (a price may count them)."""
         self.mask: bytes | None = None
         self._progress = 0.0
         self.key: str | None = None  # the request's content key (atelier.pricing.reuse)
@@ -131,6 +134,8 @@ class JobRun:
         the run halts. Never raises ``ProviderError``: it ends the job as failed."""
         try:
             self.refs, self.mask = await asyncio.to_thread(read_inputs, self.spec)
+            if self.refs:
+                self.ref_mp = await asyncio.to_thread(bytes_megapixels, self.refs)
         except ProviderError as e:
             self.move(JobStatus.FAILED, e, duration=True)
             return
@@ -180,6 +185,7 @@ class JobRun:
                 self.spec,
                 len(samples),
                 self.lane.provider.price_factor(req),
+                self.ref_mp,
             )
             if reserved is None:  # the budget cap: this job waits for a higher cap
                 self.move(JobStatus.PENDING)
@@ -218,7 +224,9 @@ class JobRun:
         if cap is None:
             return True
         factor = self.lane.provider.price_factor(req)
-        need = self.ctx.budget.list_cost(self.provider, self.model, self.spec, images, factor)
+        need = self.ctx.budget.list_cost(
+            self.provider, self.model, self.spec, images, factor, self.ref_mp
+        )
         if need is None:
             return False
         return run.spent_usd + run.reserved_usd + need + run.first_left_usd <= cap + 1e-9
@@ -334,11 +342,13 @@ class JobRun:
         the whole lane (what the server asked, not the job's jitter)."""
         budget = self.ctx.budget
         if sent.result is not None:
-            sent.cost = budget.cost(self.provider, self.model, self.spec, sent.result, sent.factor)
+            sent.cost = budget.cost(
+                self.provider, self.model, self.spec, sent.result, sent.factor, self.ref_mp
+            )
         elif sent.error is not None and (sent.error.paid or sent.abandoned):
             # Billed but its image lost, or given up in flight (perhaps billed): the list price.
             sent.cost = budget.list_cost(
-                self.provider, self.model, self.spec, len(sent.samples), sent.factor
+                self.provider, self.model, self.spec, len(sent.samples), sent.factor, self.ref_mp
             )
         elif sent.error is not None and sent.error.error_class is ErrorClass.RATE_LIMIT:
             self.lane.on_rate_limited(sent.error.retry_after_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Generic, Protocol, TypeVar
 
 from atelier.core.i18n import tr
@@ -45,32 +46,47 @@ class Budget(Generic[A]):
         spec: JobSpec,
         result: GenerationResult,
         factor: float = 1.0,
+        reference_mp: float | None = None,
     ) -> float | None:
         """USD for ``result``: from its token ``usage`` where the provider returns it and the
         table has token prices, else images × the per-image price; ``None`` when unknown.
-        ``factor`` scales the list price (economy: the provider's batch discount)."""
+        ``factor`` scales the list price (economy: the provider's batch discount);
+        ``reference_mp``: the megapixels of the references sent (``_price``)."""
         if result.usage:
             usd = self.prices.cost_from_usage(provider, model, result.usage)
             if usd is not None:
                 return round(usd * factor, 6)
-        return self.list_cost(provider, model, spec, len(result.images), factor)
+        return self.list_cost(provider, model, spec, len(result.images), factor, reference_mp)
 
     def list_cost(
-        self, provider: str, model: str, spec: JobSpec, images: int, factor: float = 1.0
+        self,
+        provider: str,
+        model: str,
+        spec: JobSpec,
+        images: int,
+        factor: float = 1.0,
+        reference_mp: float | None = None,
     ) -> float | None:
         """USD for ``images`` images of ``spec`` at the per-image price × ``factor``
         (``None``: unknown)."""
-        usd = self._price(provider, model, spec, images).usd
+        usd = self._price(provider, model, spec, images, reference_mp).usd
         return None if usd is None else round(usd * factor, 6)
 
-    def _price(self, provider: str, model: str, spec: JobSpec, images: int) -> Price:
+    def _price(
+        self, provider: str, model: str, spec: JobSpec, images: int, reference_mp: float | None
+    ) -> Price:
         """The list price of ``images`` images of ``spec``; where the price counts the
-        references' megapixels (FLUX.2), their sizes are read from the files (a reference
-        that cannot be read, an address, counts as a typical 1024x1024 image)."""
+        references' megapixels (FLUX.2), ``reference_mp`` (measured by the job from the bytes
+        it sends) or else their files' sizes (a reference that cannot be read counts as a
+        typical 1024x1024 image)."""
         query = PriceQuery.of(provider, model, spec, images)
         price = self.prices.price_of(query)
         if price.entry is not None and price.entry.usd_per_input_megapixel and query.references:
-            measured = PriceQuery.of(provider, model, spec, images, measure=True)
+            measured = (
+                replace(query, reference_megapixels=reference_mp)
+                if reference_mp is not None
+                else PriceQuery.of(provider, model, spec, images, measure=True)
+            )
             price = self.prices.price_of(measured)
         return price
 
@@ -82,9 +98,10 @@ class Budget(Generic[A]):
         spec: JobSpec,
         images: int,
         factor: float = 1.0,
+        reference_mp: float | None = None,
     ) -> float | None:
         """Book the worst-case cost (USD) of one request of ``images`` images at ``factor`` ×
-        the list price.
+        the list price (``reference_mp``: as ``cost``).
 
         Returns the amount booked (0 without a cap), or ``None`` (and halts the run) when the
         request could take spend over the cap, or its price is unknown.
@@ -94,7 +111,7 @@ class Budget(Generic[A]):
             return 0.0
         if run.halt_reason:
             return None
-        listed = self._price(provider, model, spec, images).usd
+        listed = self._price(provider, model, spec, images, reference_mp).usd
         if listed is None:
             self._halt(
                 run,
