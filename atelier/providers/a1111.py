@@ -51,6 +51,7 @@ CAPABILITIES = Capabilities(
             max_height=2048,
             edits=True,
             masks=True,
+            max_references=1,  # img2img starts from one init image: a second is refused
         ),
     ),
     needs_key=False,

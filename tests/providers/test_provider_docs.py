@@ -71,3 +71,24 @@ def test_the_doc_is_rendered_from_the_catalogue_data(monkeypatch: Any) -> None:
     monkeypatch.setattr(catalogue, "builtin", lambda: changed)
     text = matrix.render()
     assert "$0.0001 per image" in text and "2027-01-02" in text and text != doc
+
+
+def test_a_provider_that_sends_one_reference_refuses_a_second_at_the_door() -> None:
+    """Stability, fal's and Replicate's Kontext and A1111 send the first reference image only:
+    a job with two is refused before anything is paid, never sent with one dropped."""
+    from atelier.core.models import JobSpec
+    from atelier.providers.registry import PROVIDERS
+
+    spec = JobSpec(
+        prompt="x", output_path="x.png", operation="edit", reference_images=["a.png", "b.png"]
+    )
+    for provider, model in (
+        ("stability", "ultra"),
+        ("fal", "fal-ai/flux-pro/kontext"),
+        ("replicate", "black-forest-labs/flux-kontext-pro"),
+        ("a1111", "current"),
+        ("bfl", "flux-kontext-pro"),
+    ):
+        info = PROVIDERS[provider].capabilities.model(model)
+        assert info is not None
+        assert [f for f, _ in info.check(spec)] == ["reference_images"], (provider, model)
