@@ -13,7 +13,6 @@ they drop the model's last path part); ``GET status_url?logs=1`` → ``IN_QUEUE`
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Any
 
 import httpx
@@ -38,6 +37,7 @@ from atelier.providers.http import (
     parse_retry_after,
     validation_errors,
 )
+from atelier.providers.inputs import data_uri
 from atelier.providers.sizes import nearest_aspect_ratio
 
 _SIZES = (
@@ -69,10 +69,6 @@ CAPABILITIES = Capabilities(
 )
 
 
-def _data_uri(img: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(img).decode()
-
-
 class FalProvider(HttpProvider):
     """fal.ai's queue: one submission per request, polled until done, cancelled when we stop."""
 
@@ -99,9 +95,9 @@ class FalProvider(HttpProvider):
             body["output_format"] = "png" if req.output_format == "png" else "jpeg"
         if req.reference_images:
             if req.model == _SEEDREAM_EDIT:
-                body["image_urls"] = [_data_uri(i) for i in req.reference_images]
+                body["image_urls"] = [data_uri(i) for i in req.reference_images]
             else:
-                body["image_url"] = _data_uri(req.reference_images[0])
+                body["image_url"] = data_uri(req.reference_images[0])
         return body
 
     def classify(self, resp: httpx.Response) -> ProviderError:

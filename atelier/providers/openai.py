@@ -30,6 +30,7 @@ from atelier.providers.base import (
 )
 from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import HttpProvider, default_error, parse_duration_s, parse_retry_after
+from atelier.providers.inputs import data_uri
 
 __all__ = [
     "CAPABILITIES",
@@ -370,8 +371,12 @@ class OpenAICompatibleProvider(OpenAIProvider):
 
 
 class SeedreamProvider(OpenAICompatibleProvider):
-    """Seedream 4.0 direct, ``POST …/api/v3/images/generations`` (providers.md [3P]): the
-    OpenAI-compatible body plus ``watermark: false`` and the ``seed`` it accepts."""
+    """Seedream direct, ``POST …/api/v3/images/generations`` (providers.md [3P]): the
+    OpenAI-compatible body plus ``watermark: false`` and the ``seed`` it accepts. An edit goes
+    to the same path with its references in ``image`` (one ``data:`` URI, or a list of them),
+    as BytePlus's own SDK sends it (byteplus-python-sdk-v2 3.0.63,
+    ``byteplussdkarkruntime/resources/images/images.py``: ``generate(image=str | list[str])``
+    posts ``/images/generations``; there is no ``/images/edits``)."""
 
     capabilities = SEEDREAM_CAPABILITIES
 
@@ -380,7 +385,24 @@ class SeedreamProvider(OpenAICompatibleProvider):
         body["watermark"] = False
         if req.seed is not None:
             body["seed"] = req.seed
+        if req.reference_images:
+            refs = [data_uri(img) for img in req.reference_images]
+            body["image"] = refs[0] if len(refs) == 1 else refs
         return body
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        """One JSON request to ``/images/generations``, references included (see the class).
+
+        Raises:
+            ProviderError: as ``OpenAIProvider.generate``.
+        """
+        resp = await self.request(
+            "POST",
+            f"{self.base_url}/images/generations",
+            json=self.body(request),
+            headers={"Authorization": f"Bearer {self.need_key()}"},
+        )
+        return self.parse(resp, request)
 
 
 class LocalAIProvider(OpenAICompatibleProvider):

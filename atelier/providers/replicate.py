@@ -12,7 +12,6 @@ with Replicate's code; ``E005`` is its "flagged as sensitive" code.
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 from typing import Any
 
@@ -37,6 +36,7 @@ from atelier.providers.http import (
     fire_and_forget,
     parse_retry_after,
 )
+from atelier.providers.inputs import data_uri
 from atelier.providers.sizes import nearest_aspect_ratio
 
 ASPECT_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
@@ -98,9 +98,7 @@ class ReplicateProvider(HttpProvider):
         if req.seed is not None:
             inp["seed"] = req.seed + req.first_sample
         if req.reference_images:
-            inp["input_image"] = (
-                "data:image/png;base64," + base64.b64encode(req.reference_images[0]).decode()
-            )
+            inp["input_image"] = data_uri(req.reference_images[0])
         return inp
 
     def classify(self, resp: httpx.Response) -> ProviderError:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -424,8 +425,10 @@ class OpenAIDialect(Dialect):
                 return _err(400, "Missing required parameter: 'image'.", "image")
         else:
             try:
-                body = req.json()
-            except ValueError:
+                # A null field is the field's default (BytePlus's SDK sends every unset field
+                # as null; so may any client).
+                body = {k: v for k, v in req.json().items() if v is not None}
+            except (ValueError, AttributeError):
                 return _err(400, "We could not parse the JSON body of your request.")
         if behaviour in ERRORS:
             status, err = ERRORS[behaviour]
@@ -438,7 +441,10 @@ class OpenAIDialect(Dialect):
                     "x-ratelimit-reset-requests": f"{int(self.fake.retry_after_s * 1000)}ms",
                 }
             return Response.json(status, {"error": err}, headers)
-        bad = self._validation_error(body)
+        seedream = str(body.get("model", "")).startswith("seedream")
+        if seedream and route == "/images/edits":  # BytePlus takes references in ``image``
+            return _err(404, f"Unknown request URL: {req.method} {req.path}.", code="unknown_url")
+        bad = self._seedream_image_error(body) if seedream else self._validation_error(body)
         if bad:
             return _err(400, bad[1], bad[0], "invalid_value")
         n = int(body.get("n", 1))
@@ -560,6 +566,27 @@ class OpenAIDialect(Dialect):
         ):
             return "complexity", f"Invalid value: '{complexity}' is not supported for {model}."
         return self._background_error(body, model)
+
+    @staticmethod
+    def _seedream_image_error(body: dict[str, Any]) -> tuple[str, str] | None:
+        """BytePlus ModelArk's ``image``: one URL or ``data:image/<format>;base64,…`` string, or
+        a list of up to 10 (byteplus-python-sdk-v2 3.0.63 ``images.generate(image=str | list)``;
+        10 as Atelier's catalogue says for Seedream 4.x/5.x)."""
+        image = body.get("image")
+        if image is None:
+            return None
+        items = image if isinstance(image, list) else [image]
+        ok = all(
+            isinstance(x, str)
+            and (
+                x.startswith(("http://", "https://"))
+                or re.match(r"^data:image/(png|jpeg|webp|bmp|tiff|gif);base64,[A-Za-z0-9+/=]+$", x)
+            )
+            for x in items
+        )
+        if not items or not ok or len(items) > 10:
+            return "image", "The parameter `image` specified in the request is not valid."
+        return None
 
     @staticmethod
     def _background_error(body: dict[str, Any], model: str) -> tuple[str, str] | None:

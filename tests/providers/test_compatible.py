@@ -51,6 +51,61 @@ async def test_seedream_body_and_path(fake: FakeServer) -> None:
         await p.aclose()
 
 
+def _encoded(fmt: str, colour: str) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buf, fmt)
+    return buf.getvalue()
+
+
+async def test_a_seedream_edit_sends_its_references_as_bytepluss_sdk_does(
+    fake: FakeServer,
+) -> None:
+    """BytePlus's own SDK (byteplus-python-sdk-v2) sends references in ``image`` of
+    ``POST /images/generations`` (there is no ``/images/edits``): Atelier's request for the
+    same edit reaches the fake as the same body, each reference a ``data:`` URI of its own
+    type (a JPEG is ``image/jpeg``); before, Atelier posted a multipart ``/images/edits``."""
+    from byteplussdkarkruntime import Ark
+    from byteplussdkarkruntime._exceptions import ArkBadRequestError
+
+    jpeg, png = _encoded("JPEG", "red"), _encoded("PNG", "blue")
+    p = SeedreamProvider("ark-key", f"{fake.url}/api/v3")
+    try:
+        req = GenerationRequest(
+            model="seedream-5-5-261028",
+            prompt="atelier: the lamp of image 1 in the room of image 2",
+            size="2048x2048",
+            quality="auto",
+            output_format="jpeg",
+            operation="edit",
+            reference_images=(jpeg, png),
+        )
+        await expect_images(p, fake, req)
+    finally:
+        await p.aclose()
+    ours = fake.requests()[0]
+    assert ours.path == "/api/v3/images/generations"
+    images = ours.body["image"]
+    assert [u.split(";")[0] for u in images] == ["data:image/jpeg", "data:image/png"]
+    client = Ark(base_url=f"{fake.url}/api/v3", api_key="ark-key", max_retries=0)
+    client.images.generate(
+        model="seedream-5-5-261028",
+        prompt="sdk: the lamp of image 1 in the room of image 2",
+        image=images,
+        size="2048x2048",
+        response_format="b64_json",
+        watermark=False,
+    )
+    sdk = fake.requests()[1].body
+    assert fake.requests()[1].path == ours.path
+    assert {k: v for k, v in sdk.items() if k != "prompt" and v is not None} == {
+        k: v for k, v in ours.body.items() if k != "prompt"
+    }
+    # The fake refuses what BytePlus would: more than 10 references.
+    too_many = [images[0]] * 11
+    with pytest.raises(ArkBadRequestError, match="image"):
+        client.images.generate(model="seedream-5-5-261028", prompt="x", image=too_many)
+
+
 async def test_localai_needs_no_key(fake: FakeServer) -> None:
     fake.api_key = None
     p = LocalAIProvider(None, f"{fake.url}/v1")
