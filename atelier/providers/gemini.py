@@ -35,6 +35,7 @@ from atelier.providers.http import (
     parse_duration_s,
     parse_retry_after,
 )
+from atelier.providers.inputs import image_mime
 from atelier.providers.sizes import nearest_aspect_ratio
 
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
@@ -158,7 +159,7 @@ class GeminiProvider(HttpProvider):
     def body(self, req: GenerationRequest) -> dict[str, Any]:
         """The ``generateContent`` body: reference images as ``inlineData`` parts, then the prompt."""
         parts: list[dict[str, Any]] = [
-            {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(img).decode()}}
+            {"inlineData": {"mimeType": image_mime(img), "data": base64.b64encode(img).decode()}}
             for img in req.reference_images
         ]
         parts.append({"text": req.prompt})

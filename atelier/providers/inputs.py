@@ -1,5 +1,6 @@
-"""Reference images as the providers that take them inline want them: a ``data:`` URI naming
-the image's own type (fal, Replicate, BytePlus Seedream)."""
+"""Reference images as providers take them: labelled with their own media type, inline as a
+``data:`` URI (fal, Replicate, BytePlus Seedream), an ``inlineData`` part (Gemini) or a
+multipart file (OpenAI)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ import io
 from PIL import Image, UnidentifiedImageError
 
 
-def data_uri(img: bytes) -> str:
-    """``data:image/<type>;base64,…`` of an encoded image, its type read from its header by
-    Pillow (a JPEG reference travels as ``image/jpeg``, never mislabelled); ``image/png`` when
-    Pillow cannot tell (the provider then judges the bytes)."""
+def image_mime(img: bytes) -> str:
+    """The media type of an encoded image (``image/jpeg``…), read from its header by Pillow;
+    ``image/png`` when Pillow cannot tell (the provider then judges the bytes)."""
     try:
         with Image.open(io.BytesIO(img)) as im:
-            mime = Image.MIME.get(im.format or "", "image/png")
+            return Image.MIME.get(im.format or "", "image/png")
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
-        mime = "image/png"
-    return f"data:{mime};base64," + base64.b64encode(img).decode()
+        return "image/png"
+
+
+def data_uri(img: bytes) -> str:
+    """``data:image/<type>;base64,…`` of an encoded image (``image_mime``: a JPEG reference
+    travels as ``image/jpeg``, never mislabelled)."""
+    return f"data:{image_mime(img)};base64," + base64.b64encode(img).decode()

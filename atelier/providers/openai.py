@@ -30,7 +30,7 @@ from atelier.providers.base import (
 )
 from atelier.providers.catalogue import CatalogueModels
 from atelier.providers.http import HttpProvider, default_error, parse_duration_s, parse_retry_after
-from atelier.providers.inputs import data_uri
+from atelier.providers.inputs import data_uri, image_mime
 
 __all__ = [
     "CAPABILITIES",
@@ -198,10 +198,10 @@ class OpenAIProvider(HttpProvider):
             data = {k: str(v) for k, v in body.items()}
             if request.input_fidelity:
                 data["input_fidelity"] = request.input_fidelity
-            files: list[tuple[str, tuple[str, bytes, str]]] = [
-                ("image[]", (f"reference-{i}.png", img, "image/png"))
-                for i, img in enumerate(request.reference_images)
-            ]
+            files: list[tuple[str, tuple[str, bytes, str]]] = []
+            for i, img in enumerate(request.reference_images):
+                mime = image_mime(img)  # a JPEG reference goes as one, not labelled PNG
+                files.append(("image[]", (f"reference-{i}.{mime.split('/')[1]}", img, mime)))
             if request.mask is not None:
                 files.append(("mask", ("mask.png", request.mask, "image/png")))
             resp = await self.request(
