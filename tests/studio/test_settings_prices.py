@@ -120,3 +120,30 @@ def test_the_batch_page_offers_complexity_for_a_model_that_takes_it(window: Any)
     assert batch.form().defaults.complexity == "high"  # kept across models that take it
     batch.model_combo.setCurrentIndex(batch.model_combo.findData("gpt-image-2"))
     assert not combo.isVisibleTo(batch) and batch.form().defaults.complexity is None
+
+
+def test_settings_reads_an_import_made_by_the_command_line_meanwhile(
+    qtbot: Any, window: Any, tmp_path: Path
+) -> None:
+    """``atelier prices import`` in another process while the window is open: Settings reads
+    the user's files again when it opens, and the window's (and engine's) table takes them."""
+    import io
+    import os
+
+    from atelier.cli.main import run_command
+    from atelier.providers import catalogue
+    from tests.cli.test_prices_models import NEXT_MONTH
+
+    mine = tmp_path / "next.toml"
+    mine.write_text(NEXT_MONTH, "utf-8")
+    assert run_command(["prices", "import", str(mine)], io.StringIO(), io.StringIO()) == 0
+    # This process as another process's import leaves it: its catalogue and table as before.
+    catalogue._current[os.environ["ATELIER_HOME"]] = (catalogue.builtin(), None)
+    window.prices.reload(None)
+    assert window.prices.lookup("openai", "gpt-image-2.7", "low", "1024x1024") is None
+    dlg = window.open_settings()
+    qtbot.waitExposed(dlg)
+    assert [r for r in _rows(dlg.prices_model) if r[1] == "gpt-image-2.7"]
+    found = window.prices.lookup("openai", "gpt-image-2.7", "low", "1024x1024")
+    assert found is not None and found.usd_per_image == 0.007
+    dlg.reject()

@@ -245,7 +245,7 @@ class SettingsDialog(QDialog):
         page = QWidget()
         box = QVBoxLayout(page)
         box.setContentsMargins(0, 0, 0, 0)
-        table = prices if prices is not None else PriceTable.load(paths.home() / "prices.json")
+        table, problem = self._prices_in_force(prices)
         self.prices_model = PriceListModel(price_lines(table), self)
         self.prices_view = QTableView()
         self.prices_view.setObjectName("prices_table")
@@ -279,12 +279,27 @@ class SettingsDialog(QDialog):
         self.import_prices_button.clicked.connect(lambda: self.import_prices())
         row.addWidget(self.import_prices_button)
         box.addLayout(row)
-        self.prices_status = QLabel(catalogue.user_problem() or "")
+        self.prices_status = QLabel(problem or catalogue.user_problem() or "")
         self.prices_status.setObjectName("prices_status")
         self.prices_status.setWordWrap(True)
         box.addWidget(self.prices_status)
         self._prices_table = table
         return page
+
+    @staticmethod
+    def _prices_in_force(prices: PriceTable | None) -> tuple[PriceTable, str | None]:
+        """The prices as the user's files say now: an import made by ``atelier prices import``
+        while the window was open is read again here (and the window's table, shared with the
+        engine, takes it). A file that cannot be read leaves the table as it was and is named."""
+        catalogue.forget_user()
+        try:
+            overrides = paths.home() / "prices.json"
+            if prices is None:
+                return PriceTable.load(overrides), None
+            prices.reload(overrides)
+        except AtelierError as e:
+            return prices if prices is not None else PriceTable(), str(e)
+        return prices, None
 
     def _fit_price_columns(self) -> None:
         """Columns fit their text up to ``_PRICE_COLUMN_PX`` each, so one long model id or
