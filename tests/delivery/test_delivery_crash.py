@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -132,3 +133,20 @@ def test_sigkill_between_upload_and_record_then_resume(
         i = int(name[1:-4])
         assert after[f"mug photo {i}"] == requests_before[f"mug photo {i}"] == 1
     assert len(after) == JOBS
+
+
+def test_the_receiver_ignores_a_request_torn_by_a_killed_sender() -> None:
+    """A run killed while it posts a webhook leaves a request whose body is shorter than its
+    Content-Length: the fake drops it as any server would (no answer, nothing counted), and a
+    message that does not verify is still counted as rejected. The crash test above saw such a
+    torn request counted as a bad signature once (CI rehearsal, 2026-12-07)."""
+    import socket
+
+    with WebhookReceiver(SECRET) as hook:
+        with socket.create_connection(("127.0.0.1", hook.port)) as s:
+            s.sendall(b'POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"type"')
+        with socket.create_connection(("127.0.0.1", hook.port)) as s:
+            s.sendall(b"POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            assert s.recv(64).startswith(b"HTTP/1.1 401")
+        time.sleep(0.2)  # the torn one, were it handed on, would be counted by now
+    assert hook.rejected == 1 and len(hook.got) == 1
