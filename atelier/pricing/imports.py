@@ -35,7 +35,7 @@ from atelier.core.files import read_bytes, read_json
 from atelier.core.i18n import tr
 from atelier.core.models import problems_error, validation_problems
 from atelier.pricing.entries import PriceEntry
-from atelier.pricing.table import PriceTable
+from atelier.pricing.table import read_overrides
 from atelier.providers import catalogue
 from atelier.providers.catalogue import (
     Catalogue,
@@ -259,7 +259,7 @@ def import_file(path: Path, home: Path) -> Imported:
     if raw_models:
         user, cat, models_added, models_replaced = _models(raw_models, path, cat_file)
     new = _prices(raw_prices, cat, f"{path}: ")
-    old = PriceTable.load(price_file).entries[: _user_count(price_file)] if new else []
+    old = read_overrides(price_file) if new and price_file.exists() else []
     fresh = {_key(e) for e in new}
     kept = [e for e in old if _key(e) not in fresh]
     files: list[tuple[Path, str]] = []
@@ -267,8 +267,7 @@ def import_file(path: Path, home: Path) -> Imported:
         doc = user.model_dump(mode="json", exclude_defaults=True)
         files.append((cat_file, json.dumps(doc, ensure_ascii=False, indent=2) + "\n"))
     if new:
-        # PriceTable.load puts the last entry first: written in order, the newest wins.
-        merged = list(reversed(kept)) + new
+        merged = kept + new  # the file's last entry wins (PriceTable.load)
         rows = [
             e.model_dump(exclude_defaults=True) | {"usd_per_image": e.usd_per_image} for e in merged
         ]
@@ -277,10 +276,3 @@ def import_file(path: Path, home: Path) -> Imported:
     catalogue.forget_user()
     replaced = len(old) - len(kept)
     return Imported(len(new) - replaced, replaced, models_added, models_replaced)
-
-
-def _user_count(target: Path) -> int:
-    if not target.exists():
-        return 0
-    raw = read_json(target, tr("price file"))
-    return len(raw) if isinstance(raw, list) else 0

@@ -11,7 +11,6 @@ list of objects with the ``PriceEntry`` fields; ``atelier prices import`` writes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from atelier.core.errors import InputError
-from atelier.core.i18n import tr
+from atelier.core.files import read_json
+from atelier.core.i18n import N_, tr
 from atelier.core.models import JobSpec, problems_error, validation_problems
 from atelier.pricing.entries import Price, PriceEntry, PriceQuery, TokenPrice
 from atelier.pricing.estimate import Estimate, estimate_jobs
@@ -91,6 +91,26 @@ def current_prices() -> tuple[list[PriceEntry], list[TokenPrice]]:
     return _entries(cat), _token_prices(cat)
 
 
+def read_overrides(path: Path) -> list[PriceEntry]:
+    """The user's price entries in ``path`` (``ATELIER_HOME/prices.json``: a JSON list of
+    ``PriceEntry`` objects), in the file's order.
+
+    Raises:
+        InputError: naming the file (and the entry and field) when it is unreadable, not a
+            list, or an entry is malformed.
+    """
+    raw = read_json(path, N_("price file"))
+    if not isinstance(raw, list):
+        raise InputError(str(path), tr("the price file is not a JSON list of prices"))
+    out = []
+    for i, item in enumerate(raw):
+        try:
+            out.append(PriceEntry.model_validate(item))
+        except ValidationError as e:
+            raise problems_error(f"{path}: [{i}].", validation_problems(e)) from e
+    return out
+
+
 _STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536")
 
 
@@ -111,25 +131,15 @@ class PriceTable:
 
     @classmethod
     def load(cls, overrides: Path | None) -> PriceTable:
-        """Built-ins plus the entries of ``overrides`` (a JSON list), if the file exists.
+        """Built-ins plus the entries of ``overrides`` (``read_overrides``; the last entry of
+        the file wins, so it comes first), if the file exists.
 
         Raises:
             InputError: naming the file and entry when an override is malformed.
         """
         table = cls()
-        if overrides is None or not overrides.exists():
-            return table
-        try:
-            raw = json.loads(overrides.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            raise InputError(str(overrides), f"cannot read price overrides: {e}") from e
-        if not isinstance(raw, list):
-            raise InputError(str(overrides), "price overrides must be a JSON list")
-        for i, item in enumerate(raw):
-            try:
-                table.entries.insert(0, PriceEntry.model_validate(item))
-            except ValidationError as e:
-                raise problems_error(f"{overrides}: [{i}].", validation_problems(e)) from e
+        if overrides is not None and overrides.exists():
+            table.entries[:0] = reversed(read_overrides(overrides))
         return table
 
     def reload(self, overrides: Path | None) -> None:

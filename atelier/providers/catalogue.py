@@ -23,7 +23,6 @@ above them.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import tomllib
@@ -37,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from atelier.core import paths
 from atelier.core.errors import InputError
+from atelier.core.files import read_json
 from atelier.core.i18n import N_, tr
 from atelier.core.models import problems_error, validation_problems
 from atelier.core.paths import HomeError
@@ -307,17 +307,11 @@ def read_user(path: Path) -> UserCatalogue:
     Raises:
         InputError: naming the file and the field when it is unreadable or invalid.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return UserCatalogue()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(str(path), tr("cannot read: {reason}").format(reason=e)) from e
+    raw = read_json(path, N_("catalogue file"))
     try:
-        raw = json.loads(text)
         return UserCatalogue.model_validate(raw)
-    except json.JSONDecodeError as e:
-        raise InputError(str(path), tr("invalid JSON: {error}").format(error=e)) from e
     except ValidationError as e:
         raise problems_error(f"{path}: ", validation_problems(e)) from e
 
