@@ -5,6 +5,8 @@ job asks to be priced) and its answer (``Price``). Nothing here looks anything u
 from __future__ import annotations
 
 import datetime as dt
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
@@ -175,23 +177,19 @@ TYPICAL_REFERENCE_MP = 1.0
 def reference_megapixels(paths: list[str]) -> float | None:
     """The megapixels (1024² pixels) of the images at ``paths``, read from their headers;
     ``None`` when one cannot be read (its charge then counts it as typical)."""
-    total = 0.0
-    for path in paths:
-        size = _image_size(path)
-        if size is None:
-            return None
-        total += size[0] * size[1] / 1024**2
-    return total
+    return _megapixels(paths)
 
 
 def bytes_megapixels(images: tuple[bytes, ...]) -> float | None:
     """The megapixels (1024² pixels) of encoded ``images`` (the references a job sends, read
     from paths or addresses), from their headers; ``None`` when one cannot be read."""
-    import io
+    return _megapixels(io.BytesIO(data) for data in images)
 
+
+def _megapixels(sources: Iterable[str | BinaryIO]) -> float | None:
     total = 0.0
-    for data in images:
-        size = _image_size(io.BytesIO(data))
+    for source in sources:
+        size = _image_size(source)
         if size is None:
             return None
         total += size[0] * size[1] / 1024**2
