@@ -32,7 +32,7 @@ from pydantic import Field, ValidationError
 
 from atelier.core.errors import InputError
 from atelier.core.files import read_bytes, read_json
-from atelier.core.i18n import tr
+from atelier.core.i18n import N_, tr
 from atelier.core.models import problems_error, validation_problems
 from atelier.pricing.entries import PriceEntry
 from atelier.pricing.table import read_overrides
@@ -77,10 +77,10 @@ def _parts(path: Path) -> tuple[list[Any], dict[str, Any]]:
         InputError: naming ``path`` when it is unreadable or holds anything else.
     """
     if path.suffix.lower() == ".toml":
-        text = read_bytes(path, tr("price file")).decode("utf-8-sig", errors="replace")
+        text = read_bytes(path, N_("price file")).decode("utf-8-sig", errors="replace")
         raw: Any = read_toml(text, str(path))
     else:
-        raw = read_json(path, tr("price file"))
+        raw = read_json(path, N_("price file"))
         if isinstance(raw, list):
             return raw, {}
     if not isinstance(raw, dict) or not raw or set(raw) - _KEYS:
@@ -96,11 +96,17 @@ def _parts(path: Path) -> tuple[list[Any], dict[str, Any]]:
     return prices, {k: v for k, v in raw.items() if k in _KEYS - {"as_of", "price"}}
 
 
+def _takes_catalogue(provider: str) -> bool:
+    """Whether ``provider``'s models come from the catalogue (a hosted API), not its own list
+    (a local server, the offline draft)."""
+    return isinstance(PROVIDERS[provider].capabilities.models, CatalogueModels)
+
+
 def _provider_problems(user: UserCatalogue) -> list[tuple[str, str]]:
     """``(field, why)`` for each model naming a provider that takes no catalogue models, and
     each batch discount of a provider without a batch API."""
     bad = []
-    hosted = [n for n, c in PROVIDERS.items() if isinstance(c.capabilities.models, CatalogueModels)]
+    hosted = [n for n in PROVIDERS if _takes_catalogue(n)]
     for i, m in enumerate(user.model):
         if m.provider not in hosted:
             why = tr("{provider!r} takes no catalogue models (these do: {known})")
@@ -128,9 +134,8 @@ def _unknown(provider: str, model: str, cat: Catalogue) -> tuple[str, str] | Non
         known = ", ".join(PROVIDERS)
         why = tr("unknown provider {provider!r} (known: {known})")
         return "provider", why.format(provider=provider, known=known)
-    local = not isinstance(cls.capabilities.models, CatalogueModels)
     listed = cat.find(provider, model) is not None or (
-        local and cls.capabilities.model(model) is not None
+        not _takes_catalogue(provider) and cls.capabilities.model(model) is not None
     )
     if model != "*" and not listed:
         why = tr("{provider} has no model {model!r}")
@@ -181,12 +186,12 @@ def _models(
     old = catalogue.read_user(target)
     fresh = {(m.provider, m.id) for m in new.model}
     kept = tuple(m for m in old.model if (m.provider, m.id) not in fresh)
-    newer = {_price_key(p) for p in new.provider_price}
+    newer = {_key(p) for p in new.provider_price}
     discounted = {d.provider for d in new.batch_discount}
     user = UserCatalogue(
         model=kept + new.model,
         provider_price=new.provider_price
-        + tuple(p for p in old.provider_price if _price_key(p) not in newer),
+        + tuple(p for p in old.provider_price if _key(p) not in newer),
         batch_discount=new.batch_discount
         + tuple(d for d in old.batch_discount if d.provider not in discounted),
     )
@@ -207,11 +212,8 @@ def _models(
     return user, cat, len(fresh) - replaced, replaced
 
 
-def _price_key(p: ProviderPrice) -> tuple[str, str, str, str]:
-    return p.provider, p.model, p.quality, p.size
-
-
-def _key(e: PriceEntry) -> tuple[str, str, str, str]:
+def _key(e: PriceEntry | ProviderPrice) -> tuple[str, str, str, str]:
+    """What a later price replaces an earlier one by: provider, model, quality, size."""
     return e.provider, e.model, e.quality, e.size
 
 
