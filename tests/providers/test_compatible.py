@@ -11,6 +11,7 @@ from PIL import Image
 from atelier.core.errors import ErrorClass
 from atelier.providers.base import GenerationRequest
 from atelier.providers.openai import LocalAIProvider, SeedreamProvider
+from tests.fakes.crafted import encode
 from tests.fakes.framework import FakeServer
 from tests.fakes.openai_server import OpenAIDialect
 from tests.providers.contract import expect_class, expect_images
@@ -51,12 +52,6 @@ async def test_seedream_body_and_path(fake: FakeServer) -> None:
         await p.aclose()
 
 
-def _encoded(fmt: str, colour: str) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (64, 48), colour).save(buf, fmt)
-    return buf.getvalue()
-
-
 async def test_a_seedream_edit_sends_its_references_as_bytepluss_sdk_does(
     fake: FakeServer,
 ) -> None:
@@ -67,7 +62,8 @@ async def test_a_seedream_edit_sends_its_references_as_bytepluss_sdk_does(
     from byteplussdkarkruntime import Ark
     from byteplussdkarkruntime._exceptions import ArkBadRequestError
 
-    jpeg, png = _encoded("JPEG", "red"), _encoded("PNG", "blue")
+    jpeg = encode(Image.new("RGB", (64, 48), "red"), "JPEG")
+    png = encode(Image.new("RGB", (64, 48), "blue"))
     p = SeedreamProvider("ark-key", f"{fake.url}/api/v3")
     try:
         req = GenerationRequest(

@@ -4,19 +4,16 @@ every reference was labelled ``image/png`` whatever it was."""
 
 from __future__ import annotations
 
-import io
-
 from PIL import Image
 
 from atelier.providers.base import GenerationRequest
 from atelier.providers.gemini import GeminiProvider
 from atelier.providers.inputs import data_uri, image_mime
+from tests.fakes.crafted import encode
 
 
 def _encoded(fmt: str) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (32, 32), "red").save(buf, fmt)
-    return buf.getvalue()
+    return encode(Image.new("RGB", (32, 32), "red"), fmt)
 
 
 def test_each_reference_is_labelled_with_its_own_type() -> None:

@@ -21,12 +21,18 @@ def _rows(model: PriceListModel) -> list[list[str]]:
     ]
 
 
-def test_settings_shows_the_price_list_read_only(
-    qtbot: Any, window: Any, qtmodeltester: Any
-) -> None:
+def _prices_tab(qtbot: Any, window: Any) -> Any:
+    """Settings opened on its Prices tab, shown."""
     dlg = window.open_settings()
     qtbot.waitExposed(dlg)
     dlg.tabs.setCurrentIndex(1)
+    return dlg
+
+
+def test_settings_shows_the_price_list_read_only(
+    qtbot: Any, window: Any, qtmodeltester: Any
+) -> None:
+    dlg = _prices_tab(qtbot, window)
     assert dlg.tabs.tabText(1) == "Prices" and dlg.prices_view.isVisible()
     model = dlg.prices_model
     qtmodeltester.check(model)
@@ -70,9 +76,7 @@ def test_import_in_settings_adds_a_model_the_window_and_engine_then_price(
 ) -> None:
     from tests.cli.test_prices_models import NEXT_MONTH
 
-    dlg = window.open_settings()
-    qtbot.waitExposed(dlg)
-    dlg.tabs.setCurrentIndex(1)
+    dlg = _prices_tab(qtbot, window)
     assert dlg.import_prices_button.accessibleName() == "Import prices or models"
     bad = tmp_path / "bad.toml"
     bad.write_text(NEXT_MONTH.replace('provider = "openai"', 'provider = "nobody"', 1), "utf-8")
@@ -141,8 +145,7 @@ def test_settings_reads_an_import_made_by_the_command_line_meanwhile(
     catalogue._current[os.environ["ATELIER_HOME"]] = (catalogue.builtin(), None)
     window.prices.reload(None)
     assert window.prices.lookup("openai", "gpt-image-2.7", "low", "1024x1024") is None
-    dlg = window.open_settings()
-    qtbot.waitExposed(dlg)
+    dlg = _prices_tab(qtbot, window)
     assert [r for r in _rows(dlg.prices_model) if r[1] == "gpt-image-2.7"]
     found = window.prices.lookup("openai", "gpt-image-2.7", "low", "1024x1024")
     assert found is not None and found.usd_per_image == 0.007
