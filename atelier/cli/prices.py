@@ -14,6 +14,7 @@ from atelier.core.i18n import tr
 from atelier.engine.service import load_prices
 from atelier.pricing.catalogue_list import PriceLine, lines_json, price_lines
 from atelier.pricing.imports import import_file
+from atelier.pricing.table import PRICES_FILE
 from atelier.providers import catalogue
 
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             tr("{added} price(s) added, {replaced} replaced in {target}").format(
                 added=done.prices_added,
                 replaced=done.prices_replaced,
-                target=home / "prices.json",
+                target=home / PRICES_FILE,
             ),
             file=out,
         )

@@ -11,7 +11,7 @@ from atelier.core.events import EventBus
 from atelier.core.models import RunSettings
 from atelier.core.secrets import get_key
 from atelier.core.settings import Settings
-from atelier.pricing.table import PriceTable
+from atelier.pricing.table import PriceTable, user_prices_path
 from atelier.providers.base import Provider
 from atelier.providers.farm import provider_or_farm
 from atelier.providers.registry import capabilities_of, create_provider
@@ -58,7 +58,7 @@ def make_provider_factory(
 
 def load_prices() -> PriceTable:
     """Built-in prices plus the user's ``ATELIER_HOME/prices.json`` overrides."""
-    return PriceTable.load(paths.home() / "prices.json")
+    return PriceTable.load(user_prices_path())
 
 
 def open_engine(

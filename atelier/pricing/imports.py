@@ -35,7 +35,7 @@ from atelier.core.files import read_bytes, read_json
 from atelier.core.i18n import N_, tr
 from atelier.core.models import problems_error, validation_problems
 from atelier.pricing.entries import PriceEntry
-from atelier.pricing.table import read_overrides
+from atelier.pricing.table import PRICES_FILE, read_overrides
 from atelier.providers import catalogue
 from atelier.providers.catalogue import (
     Catalogue,
@@ -256,7 +256,7 @@ def import_file(path: Path, home: Path) -> Imported:
     raw_prices, raw_models = _parts(path)
     if not raw_prices and not any(raw_models.values()):
         raise InputError(str(path), tr("holds no price and no model"))
-    cat_file, price_file = home / catalogue.USER_FILE, home / "prices.json"
+    cat_file, price_file = home / catalogue.USER_FILE, home / PRICES_FILE
     user, cat, models_added, models_replaced = None, catalogue.current(), 0, 0
     if raw_models:
         user, cat, models_added, models_replaced = _models(raw_models, path, cat_file)

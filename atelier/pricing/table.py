@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from atelier.core import paths
 from atelier.core.errors import InputError
 from atelier.core.files import read_json
 from atelier.core.i18n import N_, tr
@@ -89,6 +90,19 @@ def current_prices() -> tuple[list[PriceEntry], list[TokenPrice]]:
     imported models, ``atelier.providers.catalogue.current``)."""
     cat = catalogue.current()
     return _entries(cat), _token_prices(cat)
+
+
+PRICES_FILE = "prices.json"
+"""The user's own prices in ``ATELIER_HOME`` (``atelier prices import`` writes it)."""
+
+
+def user_prices_path() -> Path:
+    """``ATELIER_HOME/prices.json``.
+
+    Raises:
+        HomeError: the Atelier folder cannot be created.
+    """
+    return paths.home() / PRICES_FILE
 
 
 def read_overrides(path: Path) -> list[PriceEntry]:

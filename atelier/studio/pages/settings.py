@@ -36,7 +36,7 @@ from atelier.core.secrets import get_key, keep_key_for_session, keyring_status, 
 from atelier.core.settings import Settings
 from atelier.pricing.catalogue_list import price_lines
 from atelier.pricing.imports import import_file
-from atelier.pricing.table import PriceTable
+from atelier.pricing.table import PRICES_FILE, PriceTable, user_prices_path
 from atelier.providers import catalogue
 from atelier.providers.registry import PROVIDERS, create_provider
 from atelier.studio import a11y
@@ -293,7 +293,7 @@ class SettingsDialog(QDialog):
         engine, takes it). A file that cannot be read leaves the table as it was and is named."""
         catalogue.forget_user()
         try:
-            overrides = paths.home() / "prices.json"
+            overrides = user_prices_path()
             if prices is None:
                 return PriceTable.load(overrides), None
             prices.reload(overrides)
@@ -324,7 +324,7 @@ class SettingsDialog(QDialog):
         try:
             home = paths.home()
             done = import_file(path, home)
-            self._prices_table.reload(home / "prices.json")
+            self._prices_table.reload(home / PRICES_FILE)
         except AtelierError as e:  # a bad file, or an Atelier folder that cannot be written
             self.prices_status.setText(str(e))
             return False
