@@ -195,11 +195,7 @@ def _models(
         batch_discount=new.batch_discount
         + tuple(d for d in old.batch_discount if d.provider not in discounted),
     )
-    try:
-        cat = catalogue.merged(catalogue.builtin(), user)
-    except ValueError as e:
-        problems = validation_problems(e) if isinstance(e, ValidationError) else [("", str(e))]
-        raise problems_error(f"{path}: ", problems) from e
+    cat = catalogue.merged(catalogue.builtin(), user, str(path))
     bad = [
         (f"provider_price[{i}].{found[0]}", found[1])
         for i, p in enumerate(new.provider_price)

@@ -265,31 +265,34 @@ class UserCatalogue(_Strict):
     batch_discount: tuple[BatchDiscount, ...] = ()
 
 
-def merged(shipped: Catalogue, user: UserCatalogue) -> Catalogue:
+def merged(shipped: Catalogue, user: UserCatalogue, where: str) -> Catalogue:
     """``shipped`` with ``user``'s entries laid over it: a user model replaces the shipped one
     of the same provider and id in place; a new one comes after its provider's last model (the
     shipped default stays first); user provider prices and discounts come first (the first
     match wins).
 
     Raises:
-        ValueError: the result is not a valid catalogue (a model listed twice in ``user``, a
-            successor named nowhere); pydantic's ``ValidationError`` is one.
+        InputError: naming ``where`` (the user's file) and the field when the result is not a
+            valid catalogue (a model listed twice in ``user``, a successor named nowhere).
     """
     mine = {(m.provider, m.id): m for m in user.model}
     if len(mine) < len(user.model):
-        raise ValueError(tr("a model is listed twice"))
+        raise InputError(where, tr("a model is listed twice"))
     models = [mine.pop((m.provider, m.id), m) for m in shipped.model]
     for m in mine.values():
         last = max((i for i, x in enumerate(models) if x.provider == m.provider), default=None)
         models.insert(len(models) if last is None else last + 1, m)
-    return Catalogue.model_validate(
-        {
-            "as_of": shipped.as_of,
-            "model": models,
-            "provider_price": user.provider_price + shipped.provider_price,
-            "batch_discount": user.batch_discount + shipped.batch_discount,
-        }
-    )
+    try:
+        return Catalogue.model_validate(
+            {
+                "as_of": shipped.as_of,
+                "model": models,
+                "provider_price": user.provider_price + shipped.provider_price,
+                "batch_discount": user.batch_discount + shipped.batch_discount,
+            }
+        )
+    except ValidationError as e:
+        raise problems_error(f"{where}: ", validation_problems(e)) from e
 
 
 def user_path() -> Path:
@@ -329,13 +332,9 @@ def _load_current() -> tuple[Catalogue, str | None]:
     except HomeError as e:
         return shipped, str(e)
     try:
-        return merged(shipped, read_user(path)), None
-    except InputError as e:
+        return merged(shipped, read_user(path), str(path)), None
+    except InputError as e:  # unreadable, or contradicting the shipped entries
         problem = str(e)
-    except ValidationError as e:  # merged: the user's entries contradict the shipped ones
-        problem = str(problems_error(f"{path}: ", validation_problems(e)))
-    except ValueError as e:
-        problem = f"{path}: {e}"
     _log.warning("the user's catalogue is not used: %s", problem)
     return shipped, problem
 
